@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* api.c - /v1 authentication and routing table; see api.h. */
+#include "api.h"
+#include "api_internal.h"
+#include "../metrics.h"
+#include "../util/crypto.h"
+#include "../util/err.h"
+#include "../util/ids.h"
+#include "../util/log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+struct api_route {
+	const char *method;
+	const char *pattern; /* segments; "{svc}" etc. match one id with that prefix */
+	void (*fn)(struct api_req *r);
+};
+
+static const struct api_route routes[] = {
+	{"POST", "/v1/services", api_service_create},
+	{"GET", "/v1/services", api_service_list},
+	{"GET", "/v1/services/{svc}", api_service_get},
+	{"POST", "/v1/services/{svc}/numbers", api_number_create},
+	{"GET", "/v1/services/{svc}/numbers", api_number_list},
+	{"PATCH", "/v1/numbers/{num}", api_number_patch},
+	{"DELETE", "/v1/numbers/{num}", api_number_delete},
+	{"POST", "/v1/services/{svc}/sessions", api_session_create},
+	{"GET", "/v1/services/{svc}/sessions", api_session_list},
+	{"GET", "/v1/sessions/{ses}", api_session_get},
+	{"PATCH", "/v1/sessions/{ses}", api_session_patch},
+	{"DELETE", "/v1/sessions/{ses}", api_session_delete},
+	{"GET", "/v1/sessions/{ses}/interactions", api_interaction_list},
+};
+
+void api_not_found(struct api_req *r, const char *what)
+{
+	struct api_error e;
+	api_error_set(&e, 404, "not_found", "no such %s", what);
+	api_reply_error(r->res, &e);
+}
+
+void api_store_failed(struct api_req *r, const char *what, int rc)
+{
+	log_error("api %s %s: %s: %s", r->http->method, r->http->path, what, maskd_strerror(rc));
+	struct api_error e;
+	api_error_set(&e, 503, "unavailable", "the database is unavailable; retry");
+	api_reply_error(r->res, &e);
+}
+
+/* Matches path against pattern; on a match sets *id to the path's id (arena). */
+static int route_match(const char *pattern, const char *path, struct arena *a, const char **id)
+{
+	*id = NULL;
+	while (*pattern != '\0' && *path != '\0') {
+		if (*pattern == '{') {
+			const char *close = strchr(pattern, '}');
+			char prefix[8];
+			snprintf(prefix, sizeof(prefix), "%.*s", (int)(close - pattern - 1), pattern + 1);
+			size_t n = strcspn(path, "/");
+			char *seg = arena_strndup(a, path, n);
+			if (!id_valid(prefix, seg))
+				return -1; /* right shape of path, wrong id: a 404, not another route */
+			*id = seg;
+			pattern = close + 1;
+			path += n;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return 0;
+	}
+	return *pattern == '\0' && *path == '\0' ? 1 : 0;
+}
+
+static int authorized(const struct app *app, const struct http_request *req)
+{
+	const char *h = http_header(req, "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	const char *key = h + 7;
+	uint8_t digest[32];
+	sha256(key, strlen(key), digest);
+	return ct_equal(digest, sizeof(digest), app->admin_key_hash, sizeof(app->admin_key_hash));
+}
+
+int api_handle(struct app *app, const struct http_request *req, struct http_response *res)
+{
+	if (strncmp(req->path, "/v1/", 4) != 0 && strcmp(req->path, "/v1") != 0)
+		return 0;
+	metrics_inc(MC_API_REQUESTS);
+	struct api_error e;
+	struct api_req r = {.app = app, .http = req, .res = res};
+	if (!authorized(app, req)) {
+		api_error_set(&e, 401, "unauthorized", "missing or wrong bearer key");
+		api_reply_error(res, &e);
+		res->status = 401;
+		goto done;
+	}
+	int path_matched = 0;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *id = NULL;
+		int m = route_match(routes[i].pattern, req->path, req->arena, &id);
+		if (m < 0) {
+			api_not_found(&r, "resource (malformed id)");
+			goto done;
+		}
+		if (m == 0)
+			continue;
+		path_matched = 1;
+		if (strcmp(routes[i].method, req->method) != 0)
+			continue;
+		r.id = id;
+		routes[i].fn(&r);
+		goto done;
+	}
+	if (path_matched)
+		api_error_set(&e, 405, "method_not_allowed", "%s is not allowed on this path", req->method);
+	else
+		api_error_set(&e, 404, "not_found", "no such route");
+	api_reply_error(res, &e);
+done:
+	if (res->status >= 400)
+		metrics_inc(MC_API_ERRORS);
+	return 1;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* api_internal.h - what the /v1 handler files share. Each handler gets the
+ * authenticated request and the path ids parsed by api.c. Internal to api/. */
+#ifndef MASKD_API_INTERNAL_H
+#define MASKD_API_INTERNAL_H
+
+#include "json.h"
+#include "../app.h"
+#include "../core/model.h"
+
+struct api_req {
+	struct app *app;
+	const struct http_request *http;
+	struct http_response *res;
+	const char *id; /* the {id} of the path, already checked with id_valid() */
+};
+
+void api_not_found(struct api_req *r, const char *what);
+/* Answers 503 for a store failure (logged with what failed). */
+void api_store_failed(struct api_req *r, const char *what, int rc);
+
+void api_service_create(struct api_req *r);
+void api_service_get(struct api_req *r);
+void api_service_list(struct api_req *r);
+void api_number_create(struct api_req *r);
+void api_number_list(struct api_req *r);
+void api_number_patch(struct api_req *r);
+void api_number_delete(struct api_req *r);
+void api_session_create(struct api_req *r);
+void api_session_get(struct api_req *r);
+void api_session_list(struct api_req *r);
+void api_session_patch(struct api_req *r);
+void api_session_delete(struct api_req *r);
+void api_interaction_list(struct api_req *r);
+
+#endif

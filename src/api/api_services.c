@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* api_services.c - POST/GET /v1/services: a tenant with its carrier credentials
+ * (sealed at rest, never echoed) and its session defaults. */
+#include "api_internal.h"
+#include "../store/store.h"
+#include "../util/err.h"
+#include "../util/ids.h"
+#include "../util/log.h"
+#include "../util/timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_UNKNOWN_CALLER_MESSAGE "The number you have called is not available. Goodbye."
+#define TTL_MAX (366LL * 24 * 3600)
+
+static const char *const carrier_secret_field[DIALECT_COUNT] = {"auth_token", "signing_key"};
+
+static json_t *service_json(const struct service *svc)
+{
+	json_t *carriers = json_object();
+	for (int d = 0; d < DIALECT_COUNT; d++)
+		json_object_set_new(carriers, dialect_name(d),
+				    json_pack("{s:b}", "configured", svc->secrets[d][0] != '\0'));
+	return json_pack("{s:s,s:s,s:o,s:{s:s,s:I,s:s},s:o}", "id", svc->id, "name", svc->name, "carriers",
+			 carriers, "defaults", "mode", mode_name(svc->mode), "ttl", (json_int_t)svc->ttl,
+			 "unknown_caller_message", svc->unknown_caller_message, "created_at",
+			 json_time(svc->created_at));
+}
+
+static bool parse_carriers(json_t *carriers, struct service *svc, struct api_error *e)
+{
+	if (carriers == NULL || json_is_null(carriers))
+		return true;
+	if (!json_is_object(carriers)) {
+		api_error_set(e, 400, "invalid_field", "carriers must be an object");
+		return false;
+	}
+	static const char *const names[] = {"twilio", "signalwire", NULL};
+	if (!json_only_fields(carriers, "carriers", names, e))
+		return false;
+	for (int d = 0; d < DIALECT_COUNT; d++) {
+		json_t *c = json_object_get(carriers, dialect_name(d));
+		if (c == NULL)
+			continue;
+		char path[32];
+		snprintf(path, sizeof(path), "carriers.%s", dialect_name(d));
+		if (!json_is_object(c)) {
+			api_error_set(e, 400, "invalid_field", "%s must be an object", path);
+			return false;
+		}
+		const char *allowed[] = {carrier_secret_field[d], NULL};
+		const char *secret = NULL;
+		if (!json_only_fields(c, path, allowed, e) ||
+		    !json_string_field(c, path, carrier_secret_field[d], true, SECRET_MAX_LEN, &secret, e))
+			return false;
+		if (secret[0] == '\0') {
+			api_error_set(e, 400, "invalid_field", "%s.%s must not be empty", path, carrier_secret_field[d]);
+			return false;
+		}
+		snprintf(svc->secrets[d], sizeof(svc->secrets[d]), "%s", secret);
+	}
+	return true;
+}
+
+static bool parse_defaults(json_t *defaults, struct service *svc, struct api_error *e)
+{
+	if (defaults == NULL || json_is_null(defaults))
+		return true;
+	if (!json_is_object(defaults)) {
+		api_error_set(e, 400, "invalid_field", "defaults must be an object");
+		return false;
+	}
+	static const char *const names[] = {"mode", "ttl", "unknown_caller_message", NULL};
+	const char *mode = NULL, *msg = NULL;
+	bool has_ttl = false;
+	int64_t ttl = 0;
+	if (!json_only_fields(defaults, "defaults", names, e) ||
+	    !json_string_field(defaults, "defaults", "mode", false, 32, &mode, e) ||
+	    !json_int_field(defaults, "defaults", "ttl", 0, TTL_MAX, &has_ttl, &ttl, e) ||
+	    !json_string_field(defaults, "defaults", "unknown_caller_message", false, MESSAGE_MAX_LEN, &msg, e))
+		return false;
+	if (mode != NULL) {
+		svc->mode = mode_from_name(mode);
+		if (svc->mode <= 0) {
+			api_error_set(e, 400, "invalid_field",
+				      "defaults.mode must be voice, message or voice-and-message");
+			return false;
+		}
+	}
+	if (has_ttl)
+		svc->ttl = ttl;
+	if (msg != NULL) {
+		if (msg[0] == '\0') {
+			api_error_set(e, 400, "invalid_field", "defaults.unknown_caller_message must not be empty");
+			return false;
+		}
+		snprintf(svc->unknown_caller_message, sizeof(svc->unknown_caller_message), "%s", msg);
+	}
+	return true;
+}
+
+void api_service_create(struct api_req *r)
+{
+	struct api_error e = {0};
+	json_t *body = json_body(r->http, &e);
+	if (body == NULL)
+		goto fail;
+	static const char *const fields[] = {"name", "carriers", "defaults", NULL};
+	const char *name = NULL;
+	struct service svc;
+	memset(&svc, 0, sizeof(svc));
+	svc.mode = MODE_VOICE_AND_MESSAGE;
+	snprintf(svc.unknown_caller_message, sizeof(svc.unknown_caller_message), "%s", DEFAULT_UNKNOWN_CALLER_MESSAGE);
+	if (!json_only_fields(body, "", fields, &e) ||
+	    !json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, &e) ||
+	    !parse_carriers(json_object_get(body, "carriers"), &svc, &e) ||
+	    !parse_defaults(json_object_get(body, "defaults"), &svc, &e))
+		goto fail;
+	if (name[0] == '\0') {
+		api_error_set(&e, 400, "invalid_field", "name must not be empty");
+		goto fail;
+	}
+	snprintf(svc.name, sizeof(svc.name), "%s", name);
+	id_new("svc", svc.id);
+	svc.created_at = now_unix();
+	int rc = store_service_insert(r->app->store, &svc);
+	json_decref(body);
+	if (rc < 0) {
+		api_store_failed(r, "service_insert", rc);
+		return;
+	}
+	log_info("service %s created", svc.id);
+	api_reply(r->res, 201, service_json(&svc));
+	return;
+fail:
+	json_decref(body);
+	api_reply_error(r->res, &e);
+}
+
+void api_service_get(struct api_req *r)
+{
+	struct service svc;
+	int rc = store_service_get(r->app->store, r->id, &svc);
+	if (rc == MASKD_ENOTFOUND) {
+		api_not_found(r, "service");
+		return;
+	}
+	if (rc < 0) {
+		api_store_failed(r, "service_get", rc);
+		return;
+	}
+	api_reply(r->res, 200, service_json(&svc));
+}
+
+static void add_service(void *ctx, const struct service *svc)
+{
+	json_array_append_new(ctx, service_json(svc));
+}
+
+void api_service_list(struct api_req *r)
+{
+	json_t *arr = json_array();
+	int rc = store_service_list(r->app->store, add_service, arr);
+	if (rc < 0) {
+		json_decref(arr);
+		api_store_failed(r, "service_list", rc);
+		return;
+	}
+	api_reply(r->res, 200, json_pack("{s:o}", "services", arr));
+}

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/* api_sessions.c - sessions (create with proxy number allocation, get, list, close,
+ * change ttl or expiry) and their interactions. Participants' real numbers are
+ * validated here with libphonenumber and handed to the store, which seals them;
+ * every answer shows them masked. */
+#include "api_internal.h"
+#include "../metrics.h"
+#include "../store/store.h"
+#include "../util/err.h"
+#include "../util/form.h"
+#include "../util/ids.h"
+#include "../util/log.h"
+#include "../util/mask.h"
+#include "../util/phone.h"
+#include "../util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TTL_MAX (366LL * 24 * 3600)
+#define SESSION_PAGE_DEFAULT 50
+
+static json_t *session_json(const struct session *s)
+{
+	json_t *parts = json_array();
+	for (int i = 0; i < s->n_participants; i++) {
+		const struct participant *p = &s->participants[i];
+		json_array_append_new(parts, json_pack("{s:s,s:s,s:s,s:s}", "id", p->id, "label", p->label, "number",
+						       p->masked, "proxy_number", p->proxy_e164));
+	}
+	return json_pack("{s:s,s:s,s:o,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "id", s->id, "service_id", s->service_id,
+			 "unique_name", s->unique_name[0] ? json_string(s->unique_name) : json_null(), "mode",
+			 mode_name(s->mode), "status", session_status_name(s->status), "ttl", (json_int_t)s->ttl,
+			 "expires_at", json_time(s->expires_at), "created_at", json_time(s->created_at), "updated_at",
+			 json_time(s->updated_at), "closed_at", json_time(s->closed_at), "participants", parts);
+}
+
+static bool parse_expires_at(json_t *body, int64_t now, bool *present, int64_t *out, struct api_error *e)
+{
+	const char *s = NULL;
+	*present = false;
+	json_t *v = json_object_get(body, "expires_at");
+	if (v != NULL && json_is_null(v)) {
+		*present = true;
+		*out = 0;
+		return true;
+	}
+	if (!json_string_field(body, "", "expires_at", false, 64, &s, e))
+		return false;
+	if (s == NULL)
+		return true;
+	if (rfc3339_parse(s, out) < 0) {
+		api_error_set(e, 400, "invalid_field", "expires_at must be an RFC 3339 time such as 2026-11-23T00:00:00Z");
+		return false;
+	}
+	if (*out <= now) {
+		api_error_set(e, 400, "invalid_field", "expires_at must be in the future");
+		return false;
+	}
+	*present = true;
+	return true;
+}
+
+static bool parse_participant(json_t *p, int i, struct participant *out, struct api_error *e)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "participants[%d]", i);
+	if (!json_is_object(p)) {
+		api_error_set(e, 400, "invalid_field", "%s must be an object", path);
+		return false;
+	}
+	static const char *const fields[] = {"number", "label", "proxy_number", NULL};
+	const char *number = NULL, *label = NULL, *proxy = NULL;
+	if (!json_only_fields(p, path, fields, e) || !json_string_field(p, path, "number", true, 64, &number, e) ||
+	    !json_string_field(p, path, "label", false, LABEL_MAX_LEN, &label, e) ||
+	    !json_string_field(p, path, "proxy_number", false, 64, &proxy, e))
+		return false;
+	struct phone_info pi;
+	if (phone_parse(number, &pi) < 0) {
+		api_error_set(e, 400, "invalid_field", "%s.number is not a valid E.164 phone number", path);
+		return false;
+	}
+	memset(out, 0, sizeof(*out));
+	id_new("par", out->id);
+	snprintf(out->number, sizeof(out->number), "%s", pi.e164);
+	mask_e164(pi.e164, out->masked, sizeof(out->masked));
+	snprintf(out->label, sizeof(out->label), "%s", label ? label : "");
+	if (proxy != NULL) {
+		if (phone_parse(proxy, &pi) < 0) {
+			api_error_set(e, 400, "invalid_field", "%s.proxy_number is not a valid E.164 phone number", path);
+			return false;
+		}
+		snprintf(out->proxy_e164, sizeof(out->proxy_e164), "%s", pi.e164);
+	}
+	return true;
+}
+
+void api_session_create(struct api_req *r)
+{
+	struct api_error e = {0};
+	struct service svc;
+	int rc = store_service_get(r->app->store, r->id, &svc);
+	if (rc == MASKD_ENOTFOUND) {
+		api_not_found(r, "service");
+		return;
+	}
+	if (rc < 0) {
+		api_store_failed(r, "service_get", rc);
+		return;
+	}
+	int64_t now = now_unix();
+	json_t *body = json_body(r->http, &e);
+	if (body == NULL)
+		goto fail;
+	static const char *const fields[] = {"unique_name", "mode", "ttl", "expires_at", "participants", NULL};
+	const char *unique_name = NULL, *mode = NULL;
+	bool has_ttl = false, has_exp = false;
+	struct session s;
+	memset(&s, 0, sizeof(s));
+	if (!json_only_fields(body, "", fields, &e) ||
+	    !json_string_field(body, "", "unique_name", false, NAME_MAX_LEN, &unique_name, &e) ||
+	    !json_string_field(body, "", "mode", false, 32, &mode, &e) ||
+	    !json_int_field(body, "", "ttl", 0, TTL_MAX, &has_ttl, &s.ttl, &e) ||
+	    !parse_expires_at(body, now, &has_exp, &s.expires_at, &e))
+		goto fail;
+	s.mode = mode == NULL ? svc.mode : mode_from_name(mode);
+	if (s.mode <= 0) {
+		api_error_set(&e, 400, "invalid_field", "mode must be voice, message or voice-and-message");
+		goto fail;
+	}
+	if (!has_ttl)
+		s.ttl = svc.ttl;
+	json_t *parts = json_object_get(body, "participants");
+	if (parts == NULL) {
+		api_error_set(&e, 400, "missing_field", "participants is required");
+		goto fail;
+	}
+	if (!json_is_array(parts) || json_array_size(parts) != SESSION_PARTICIPANTS) {
+		api_error_set(&e, 400, "invalid_field", "participants must be an array of exactly %d participants",
+			      SESSION_PARTICIPANTS);
+		goto fail;
+	}
+	for (int i = 0; i < SESSION_PARTICIPANTS; i++)
+		if (!parse_participant(json_array_get(parts, (size_t)i), i, &s.participants[i], &e))
+			goto fail;
+	s.n_participants = SESSION_PARTICIPANTS;
+	if (strcmp(s.participants[0].number, s.participants[1].number) == 0) {
+		api_error_set(&e, 400, "invalid_field", "participants[1].number is the same as participants[0].number");
+		goto fail;
+	}
+	snprintf(s.unique_name, sizeof(s.unique_name), "%s", unique_name ? unique_name : "");
+	snprintf(s.service_id, sizeof(s.service_id), "%s", svc.id);
+	id_new("ses", s.id);
+	int failed = -1;
+	rc = store_session_create(r->app->store, &s, now, &failed);
+	switch (rc) {
+	case 0:
+		break;
+	case MASKD_ECONFLICT:
+		if (failed >= 0)
+			api_error_set(&e, 409, "conflict",
+				      "participants[%d].proxy_number is already bound to that participant in an open session",
+				      failed);
+		else
+			api_error_set(&e, 409, "conflict", "an open session of this service already has unique_name %s",
+				      s.unique_name);
+		goto fail;
+	case MASKD_ENOTFOUND:
+		api_error_set(&e, 409, "conflict",
+			      "participants[%d].proxy_number is not an active %s number of this service's pool", failed,
+			      s.mode == MODE_VOICE ? "voice" : s.mode == MODE_MESSAGE ? "sms" : "voice+sms");
+		goto fail;
+	case MASKD_EEXHAUSTED:
+		metrics_inc(MC_POOL_EXHAUSTED);
+		log_warn("service %s: pool exhausted: no %s number free for participants[%d]", svc.id,
+			 s.mode == MODE_VOICE ? "voice" : s.mode == MODE_MESSAGE ? "sms" : "voice+sms", failed);
+		api_error_set(&e, 409, "pool_exhausted", "no %s number free for participants[%d]",
+			      s.mode == MODE_VOICE ? "voice" : s.mode == MODE_MESSAGE ? "sms" : "voice+sms", failed);
+		goto fail;
+	default:
+		json_decref(body);
+		api_store_failed(r, "session_create", rc);
+		return;
+	}
+	json_decref(body);
+	metrics_inc(MC_SESSIONS_CREATED);
+	log_info("session %s created (service %s, participants %s via %s, %s via %s)", s.id, svc.id,
+		 s.participants[0].id, s.participants[0].proxy_number_id, s.participants[1].id,
+		 s.participants[1].proxy_number_id);
+	api_reply(r->res, 201, session_json(&s));
+	return;
+fail:
+	json_decref(body);
+	api_reply_error(r->res, &e);
+}
+
+static int load_session(struct api_req *r, struct session *s)
+{
+	int rc = store_session_get(r->app->store, r->id, s);
+	if (rc == MASKD_ENOTFOUND)
+		api_not_found(r, "session");
+	else if (rc < 0)
+		api_store_failed(r, "session_get", rc);
+	return rc;
+}
+
+void api_session_get(struct api_req *r)
+{
+	struct session s;
+	if (load_session(r, &s) == 0)
+		api_reply(r->res, 200, session_json(&s));
+}
+
+static void add_session(void *ctx, const struct session *s)
+{
+	json_array_append_new(ctx, session_json(s));
+}
+
+void api_session_list(struct api_req *r)
+{
+	struct api_error e = {0};
+	struct form q;
+	if (form_parse(r->http->arena, r->http->query, strlen(r->http->query), &q) < 0) {
+		api_error_set(&e, 400, "invalid_field", "malformed query string");
+		api_reply_error(r->res, &e);
+		return;
+	}
+	struct session_filter f = {.status = -1, .limit = SESSION_PAGE_DEFAULT};
+	const char *status = form_get(&q, "status");
+	if (status != NULL) {
+		for (int i = SESSION_OPEN; i <= SESSION_FAILED; i++)
+			if (strcmp(status, session_status_name(i)) == 0)
+				f.status = i;
+		if (f.status < 0) {
+			api_error_set(&e, 400, "invalid_field", "status must be open, in-progress, closed or failed");
+			api_reply_error(r->res, &e);
+			return;
+		}
+	}
+	f.unique_name = form_get(&q, "unique_name");
+	const char *limit = form_get(&q, "limit");
+	if (limit != NULL) {
+		char *end = NULL;
+		long v = strtol(limit, &end, 10);
+		if (*limit == '\0' || *end != '\0' || v < 1 || v > SESSION_PAGE_MAX) {
+			api_error_set(&e, 400, "invalid_field", "limit must be an integer from 1 to %d", SESSION_PAGE_MAX);
+			api_reply_error(r->res, &e);
+			return;
+		}
+		f.limit = (int)v;
+	}
+	f.after_id = form_get(&q, "after");
+	if (f.after_id != NULL && !id_valid("ses", f.after_id)) {
+		api_error_set(&e, 400, "invalid_field", "after must be a session id");
+		api_reply_error(r->res, &e);
+		return;
+	}
+	struct service svc;
+	int rc = store_service_get(r->app->store, r->id, &svc);
+	if (rc == MASKD_ENOTFOUND) {
+		api_not_found(r, "service");
+		return;
+	}
+	json_t *arr = json_array();
+	if (rc == 0)
+		rc = store_session_list(r->app->store, r->id, &f, add_session, arr);
+	if (rc < 0) {
+		json_decref(arr);
+		api_store_failed(r, "session_list", rc);
+		return;
+	}
+	json_t *next = json_null();
+	if (json_array_size(arr) == (size_t)f.limit)
+		next = json_deep_copy(json_object_get(json_array_get(arr, json_array_size(arr) - 1), "id"));
+	api_reply(r->res, 200, json_pack("{s:o,s:o}", "sessions", arr, "next", next));
+}
+
+static void close_session(struct api_req *r, int status_on_success)
+{
+	int rc = store_session_close(r->app->store, r->id, now_unix());
+	if (rc == MASKD_ENOTFOUND) {
+		api_not_found(r, "session");
+		return;
+	}
+	if (rc < 0) {
+		api_store_failed(r, "session_close", rc);
+		return;
+	}
+	metrics_inc(MC_SESSIONS_CLOSED);
+	log_info("session %s closed by the API", r->id);
+	if (status_on_success == 204) {
+		r->res->status = 204;
+		return;
+	}
+	api_session_get(r);
+}
+
+void api_session_patch(struct api_req *r)
+{
+	struct api_error e = {0};
+	int64_t now = now_unix();
+	json_t *body = json_body(r->http, &e);
+	if (body == NULL)
+		goto fail;
+	static const char *const fields[] = {"status", "ttl", "expires_at", NULL};
+	const char *status = NULL;
+	bool has_ttl = false, has_exp = false;
+	int64_t ttl = 0, exp = 0;
+	if (!json_only_fields(body, "", fields, &e) ||
+	    !json_string_field(body, "", "status", false, 16, &status, &e) ||
+	    !json_int_field(body, "", "ttl", 0, TTL_MAX, &has_ttl, &ttl, &e) ||
+	    !parse_expires_at(body, now, &has_exp, &exp, &e))
+		goto fail;
+	if (status != NULL && strcmp(status, "closed") != 0) {
+		api_error_set(&e, 400, "invalid_field", "status can only be set to closed");
+		goto fail;
+	}
+	if (status == NULL && !has_ttl && !has_exp) {
+		api_error_set(&e, 400, "missing_field", "give status, ttl or expires_at");
+		goto fail;
+	}
+	json_decref(body);
+	if (has_ttl || has_exp) {
+		int rc = store_session_update(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
+		if (rc == MASKD_ENOTFOUND) {
+			api_not_found(r, "session");
+			return;
+		}
+		if (rc < 0) {
+			api_store_failed(r, "session_update", rc);
+			return;
+		}
+	}
+	if (status != NULL) {
+		close_session(r, 200);
+		return;
+	}
+	api_session_get(r);
+	return;
+fail:
+	json_decref(body);
+	api_reply_error(r->res, &e);
+}
+
+void api_session_delete(struct api_req *r)
+{
+	close_session(r, 204);
+}
+
+static json_t *interaction_json(const struct interaction *it)
+{
+	json_t *legs = json_array();
+	for (int i = 0; i < it->n_legs; i++) {
+		const struct leg *l = &it->legs[i];
+		char leg[2] = {l->leg, '\0'};
+		json_array_append_new(legs, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "id", l->id, "leg", leg,
+						      "carrier_sid", l->carrier_sid, "status", l->status, "duration",
+						      l->duration >= 0 ? json_integer(l->duration) : json_null(),
+						      "started_at", json_time(l->started_at), "ended_at",
+						      json_time(l->ended_at)));
+	}
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", it->id, "session_id", it->session_id,
+			 "channel", channel_name(it->channel), "carrier", dialect_name(it->carrier), "carrier_sid",
+			 it->carrier_sid, "decision", decision_name(it->decision), "from_participant",
+			 it->from_participant, "to_participant", it->to_participant, "created_at",
+			 json_time(it->created_at), "legs", legs);
+}
+
+static void add_interaction(void *ctx, const struct interaction *it)
+{
+	json_array_append_new(ctx, interaction_json(it));
+}
+
+void api_interaction_list(struct api_req *r)
+{
+	struct session s;
+	if (load_session(r, &s) < 0)
+		return;
+	json_t *arr = json_array();
+	int rc = store_interaction_list(r->app->store, r->id, add_interaction, arr);
+	if (rc < 0) {
+		json_decref(arr);
+		api_store_failed(r, "interaction_list", rc);
+		return;
+	}
+	api_reply(r->res, 200, json_pack("{s:o}", "interactions", arr));
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* json.c - API JSON helpers; see json.h. */
+#include "json.h"
+#include "../util/timeutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
+{
+	e->status = status;
+	e->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+/* Maximum nesting of arrays/objects, skipping strings; stops counting past cap. */
+static int json_depth(const char *s, size_t n, int cap)
+{
+	int depth = 0, max = 0, in_str = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"')
+			in_str = 1;
+		else if (c == '{' || c == '[') {
+			if (++depth > max)
+				max = depth;
+			if (max > cap)
+				return max;
+		} else if (c == '}' || c == ']')
+			depth--;
+	}
+	return max;
+}
+
+json_t *json_body(const struct http_request *req, struct api_error *e)
+{
+	const char *ct = http_header(req, "Content-Type");
+	size_t ctlen = strlen("application/json");
+	if (ct == NULL || strncasecmp(ct, "application/json", ctlen) != 0 || (ct[ctlen] != '\0' && ct[ctlen] != ';')) {
+		api_error_set(e, 415, "unsupported_media_type", "Content-Type must be application/json");
+		return NULL;
+	}
+	if (json_depth(req->body, req->body_len, JSON_DEPTH_MAX) > JSON_DEPTH_MAX) {
+		api_error_set(e, 400, "invalid_json", "JSON nested deeper than %d levels", JSON_DEPTH_MAX);
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		api_error_set(e, 400, "invalid_json", "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+			      jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		api_error_set(e, 400, "invalid_json", "the body must be a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+static void field_path(char *out, size_t cap, const char *path, const char *key)
+{
+	if (path == NULL || path[0] == '\0')
+		snprintf(out, cap, "%s", key);
+	else
+		snprintf(out, cap, "%s.%s", path, key);
+}
+
+bool json_only_fields(json_t *obj, const char *path, const char *const *allowed, struct api_error *e)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; allowed[i] != NULL && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		if (!ok) {
+			char p[128];
+			field_path(p, sizeof(p), path, key);
+			api_error_set(e, 400, "unknown_field", "unknown field %.100s", p);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool json_string_field(json_t *obj, const char *path, const char *key, bool required, size_t max_len,
+		       const char **out, struct api_error *e)
+{
+	char p[128];
+	json_t *v = json_object_get(obj, key);
+	*out = NULL;
+	if (v == NULL || (json_is_null(v) && !required)) {
+		if (required) {
+			field_path(p, sizeof(p), path, key);
+			api_error_set(e, 400, "missing_field", "%s is required", p);
+			return false;
+		}
+		return true;
+	}
+	if (!json_is_string(v)) {
+		field_path(p, sizeof(p), path, key);
+		api_error_set(e, 400, "invalid_field", "%s must be a string", p);
+		return false;
+	}
+	const char *s = json_string_value(v);
+	if (strlen(s) != json_string_length(v)) {
+		field_path(p, sizeof(p), path, key);
+		api_error_set(e, 400, "invalid_field", "%s must not contain NUL characters", p);
+		return false;
+	}
+	if (json_string_length(v) > max_len) {
+		field_path(p, sizeof(p), path, key);
+		api_error_set(e, 400, "invalid_field", "%s is longer than %zu bytes", p, max_len);
+		return false;
+	}
+	*out = s;
+	return true;
+}
+
+bool json_int_field(json_t *obj, const char *path, const char *key, int64_t min, int64_t max, bool *present,
+		    int64_t *out, struct api_error *e)
+{
+	json_t *v = json_object_get(obj, key);
+	*present = false;
+	if (v == NULL)
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		char p[128];
+		field_path(p, sizeof(p), path, key);
+		api_error_set(e, 400, "invalid_field", "%s must be an integer from %lld to %lld", p, (long long)min,
+			      (long long)max);
+		return false;
+	}
+	*present = true;
+	*out = json_integer_value(v);
+	return true;
+}
+
+void api_reply(struct http_response *res, int status, json_t *obj)
+{
+	res->status = status;
+	res->content_type = "application/json";
+	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (s == NULL) {
+		http_text(res, 500, "cannot encode the answer");
+		return;
+	}
+	buf_puts(&res->body, s);
+	buf_puts(&res->body, "\n");
+	free(s);
+}
+
+void api_reply_error(struct http_response *res, const struct api_error *e)
+{
+	api_reply(res, e->status, json_pack("{s:{s:s,s:s}}", "error", "code", e->code, "message", e->message));
+}
+
+json_t *json_time(int64_t t)
+{
+	if (t == 0)
+		return json_null();
+	char s[RFC3339_MAX];
+	rfc3339_format(t, s, sizeof(s));
+	return json_string(s);
+}

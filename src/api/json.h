@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* json.h - the JSON edge of the API (jansson): strict body parsing with a depth
+ * cap, field checks that name the offending field, and the error shape
+ * {"error":{"code","message"}}. Messages never contain a submitted number. */
+#ifndef MASKD_API_JSON_H
+#define MASKD_API_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../http/http.h"
+
+#define JSON_DEPTH_MAX 16 /* deeper nesting: 400 */
+
+struct api_error {
+	int status;       /* 0 = no error */
+	const char *code; /* static */
+	char message[256];
+};
+
+void api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Parses the request body as a JSON object: 415 unless Content-Type is
+ * application/json, 400 invalid_json (with line and column) for bad syntax, a
+ * non-object or nesting deeper than JSON_DEPTH_MAX. Returns the object (caller
+ * json_decref()s) or NULL with e set. */
+json_t *json_body(const struct http_request *req, struct api_error *e);
+
+/* 400 unknown_field naming path.key for the first key of obj not in allowed
+ * (NULL-terminated). Returns false when e was set. */
+bool json_only_fields(json_t *obj, const char *path, const char *const *allowed, struct api_error *e);
+
+/* Field readers: absent -> *present false (or 400 missing_field when required);
+ * wrong type or out of range -> 400 invalid_field naming path.key. */
+bool json_string_field(json_t *obj, const char *path, const char *key, bool required, size_t max_len,
+		       const char **out, struct api_error *e);
+bool json_int_field(json_t *obj, const char *path, const char *key, int64_t min, int64_t max, bool *present,
+		    int64_t *out, struct api_error *e);
+
+/* Writes obj (stolen) as the response with status. */
+void api_reply(struct http_response *res, int status, json_t *obj);
+void api_reply_error(struct http_response *res, const struct api_error *e);
+
+/* "2026-11-22T02:29:26Z", or JSON null for 0. */
+json_t *json_time(int64_t t);
+
+#endif

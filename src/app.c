@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* app.c - the top of the routing table: health, readiness, metrics, /v1, /hooks. */
+#include "app.h"
+#include "api/api.h"
+#include "hooks/hooks.h"
+#include "metrics.h"
+#include "store/store.h"
+
+#include <string.h>
+
+void app_dispatch(struct app *app, const struct http_request *req, struct http_response *res)
+{
+	if (strcmp(req->path, "/healthz") == 0) {
+		http_text(res, 200, "ok");
+		return;
+	}
+	if (strcmp(req->path, "/readyz") == 0) {
+		if (store_ping(app->store) == 0)
+			http_text(res, 200, "ready");
+		else
+			http_text(res, 503, "database unavailable");
+		return;
+	}
+	if (strcmp(req->path, "/metrics") == 0) {
+		res->status = 200;
+		res->content_type = "text/plain; version=0.0.4";
+		metrics_render(&res->body, app->store);
+		return;
+	}
+	if (api_handle(app, req, res))
+		return;
+	if (hooks_handle(app, req, res))
+		return;
+	http_text(res, 404, "not found");
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c - MASKD_* environment parsing; see config.h. */
+#include "config.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ADMIN_KEY_MIN 16
+
+static int copy_var(const char *(*get)(const char *), const char *name, const char *def, char *out, size_t cap,
+		    char *err, size_t err_len)
+{
+	const char *v = get(name);
+	if (v == NULL || v[0] == '\0')
+		v = def;
+	if (strlen(v) >= cap) {
+		snprintf(err, err_len, "%s: longer than %zu characters", name, cap - 1);
+		return MASKD_EINVAL;
+	}
+	snprintf(out, cap, "%s", v);
+	return 0;
+}
+
+static int uint_var(const char *(*get)(const char *), const char *name, unsigned def, unsigned min, unsigned max,
+		    unsigned *out, char *err, size_t err_len)
+{
+	const char *v = get(name);
+	if (v == NULL || v[0] == '\0') {
+		*out = def;
+		return 0;
+	}
+	char *end = NULL;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*end != '\0' || v[0] == '-' || n < min || n > max) {
+		snprintf(err, err_len, "%s: expected an integer from %u to %u, got \"%.40s\"", name, min, max, v);
+		return MASKD_EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+int config_load(struct config *c, const char *(*get)(const char *), char *err, size_t err_len)
+{
+	memset(c, 0, sizeof(*c));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned def_threads = ncpu > 2 ? (unsigned)ncpu : 2;
+	int rc;
+	if ((rc = copy_var(get, "MASKD_LISTEN", "127.0.0.1:8080", c->listen, sizeof(c->listen), err, err_len)) < 0 ||
+	    (rc = copy_var(get, "MASKD_DB", "./var/maskd.db", c->db, sizeof(c->db), err, err_len)) < 0 ||
+	    (rc = copy_var(get, "MASKD_KEY_FILE", "./var/maskd.key", c->key_file, sizeof(c->key_file), err,
+			   err_len)) < 0 ||
+	    (rc = copy_var(get, "MASKD_ADMIN_KEY", "", c->admin_key, sizeof(c->admin_key), err, err_len)) < 0 ||
+	    (rc = copy_var(get, "MASKD_PUBLIC_URL", "", c->public_url, sizeof(c->public_url), err, err_len)) < 0 ||
+	    (rc = uint_var(get, "MASKD_THREADS", def_threads, 2, 256, &c->threads, err, err_len)) < 0 ||
+	    (rc = uint_var(get, "MASKD_SWEEP_INTERVAL", 5, 1, 3600, &c->sweep_interval, err, err_len)) < 0)
+		return rc;
+	if (c->admin_key[0] != '\0' && strlen(c->admin_key) < ADMIN_KEY_MIN) {
+		snprintf(err, err_len, "MASKD_ADMIN_KEY: use at least %d characters", ADMIN_KEY_MIN);
+		return MASKD_EINVAL;
+	}
+	if (c->public_url[0] == '\0') {
+		snprintf(c->public_url, sizeof(c->public_url), "http://%s", c->listen);
+	} else if (strncmp(c->public_url, "https://", 8) != 0 && strncmp(c->public_url, "http://", 7) != 0) {
+		snprintf(err, err_len, "MASKD_PUBLIC_URL: must start with https:// or http://");
+		return MASKD_EINVAL;
+	} else if (strchr(c->public_url, '?') != NULL || strchr(c->public_url, '#') != NULL) {
+		snprintf(err, err_len, "MASKD_PUBLIC_URL: must not contain a query or fragment");
+		return MASKD_EINVAL;
+	}
+	size_t n = strlen(c->public_url);
+	while (n > 0 && c->public_url[n - 1] == '/')
+		c->public_url[--n] = '\0';
+	const char *lvl = get("MASKD_LOG_LEVEL");
+	c->log_level = LOG_INFO;
+	if (lvl != NULL && lvl[0] != '\0') {
+		static const char *const names[] = {"debug", "info", "warn", "error"};
+		c->log_level = -1;
+		for (int i = 0; i < 4; i++)
+			if (strcmp(lvl, names[i]) == 0)
+				c->log_level = i;
+		if (c->log_level < 0) {
+			snprintf(err, err_len, "MASKD_LOG_LEVEL: expected debug, info, warn or error");
+			return MASKD_EINVAL;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h - configuration from MASKD_* environment variables, checked once at
+ * start. A bad value stops the daemon with a message naming the variable. */
+#ifndef MASKD_CONFIG_H
+#define MASKD_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+	char listen[64];       /* MASKD_LISTEN, "127.0.0.1:8080" */
+	char db[1024];         /* MASKD_DB, "./var/maskd.db" */
+	char public_url[512];  /* MASKD_PUBLIC_URL, default "http://" + listen; no trailing '/' */
+	char admin_key[256];   /* MASKD_ADMIN_KEY, "" = stored hash or generate */
+	char key_file[1024];   /* MASKD_KEY_FILE, "./var/maskd.key" */
+	unsigned threads;      /* MASKD_THREADS, HTTP worker threads, >= 2 */
+	unsigned sweep_interval; /* MASKD_SWEEP_INTERVAL, seconds between expiry sweeps */
+	int log_level;         /* MASKD_LOG_LEVEL */
+};
+
+/* Reads the environment through getenv_fn (getenv in production, a table in
+ * tests). Returns 0, or MASKD_EINVAL with a message naming the variable in err. */
+int config_load(struct config *c, const char *(*getenv_fn)(const char *), char *err, size_t err_len);
+
+#endif

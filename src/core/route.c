@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* route.c - inbound -> decision; see route.h. */
+#include "route.h"
+#include "session.h"
+
+#include <string.h>
+
+static void reject(struct decision *out, int channel, int reason)
+{
+	out->kind = channel == CHANNEL_VOICE ? DECISION_REJECT : DECISION_ACKNOWLEDGE;
+	out->reason = reason;
+	out->dial = NULL;
+	out->from = NULL;
+}
+
+void route_inbound(const struct inbound *in, const struct route_view *v, int64_t now, struct decision *out)
+{
+	if (v->session_id[0] == '\0' || v->to_number[0] == '\0' || v->to_proxy_e164[0] == '\0') {
+		reject(out, in->channel, ROUTE_UNKNOWN_CALLER);
+		return;
+	}
+	if (!session_live(v->session_status, v->session_expires_at, v->session_ttl, v->session_last_activity_at,
+			  now)) {
+		reject(out, in->channel, ROUTE_SESSION_ENDED);
+		return;
+	}
+	int need = in->channel == CHANNEL_VOICE ? MODE_VOICE : MODE_MESSAGE;
+	if ((v->session_mode & need) == 0) {
+		reject(out, in->channel, ROUTE_CHANNEL_DENIED);
+		return;
+	}
+	if (in->channel == CHANNEL_MESSAGE && (in->body == NULL || in->body[0] == '\0') && in->n_media == 0) {
+		reject(out, in->channel, ROUTE_EMPTY_MESSAGE);
+		return;
+	}
+	out->kind = in->channel == CHANNEL_VOICE ? DECISION_BRIDGE : DECISION_FORWARD_MESSAGE;
+	out->reason = ROUTE_OK;
+	out->dial = v->to_number;
+	out->from = v->to_proxy_e164;
+}
+
+const char *route_reason_name(int r)
+{
+	static const char *const names[] = {"ok", "unknown_caller", "session_ended", "channel_denied",
+					    "empty_message"};
+	return r >= 0 && r <= ROUTE_EMPTY_MESSAGE ? names[r] : "unknown";
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* twiml.c - TwiML/cXML rendering; see twiml.h. Attribute order follows the order
+ * in which the official builders print them, so answers compare byte for byte. */
+#include "twiml.h"
+
+#define XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+
+void twiml_empty(struct buf *out)
+{
+	buf_puts(out, XML_DECL "<Response/>");
+}
+
+static void attr(struct buf *out, const char *name, const char *value)
+{
+	buf_printf(out, " %s=\"", name);
+	buf_xml_attr(out, value);
+	buf_puts(out, "\"");
+}
+
+void twiml_render(struct buf *out, const struct decision *d, const struct twiml_args *a)
+{
+	switch (d->kind) {
+	case DECISION_BRIDGE:
+		buf_puts(out, XML_DECL "<Response><Dial");
+		attr(out, "callerId", d->from);
+		attr(out, "answerOnBridge", "true");
+		attr(out, "action", a->status_url);
+		buf_puts(out, "><Number");
+		attr(out, "statusCallback", a->status_url);
+		attr(out, "statusCallbackEvent", TWIML_STATUS_EVENTS);
+		buf_puts(out, ">");
+		buf_xml_text(out, d->dial);
+		buf_puts(out, "</Number></Dial></Response>");
+		return;
+	case DECISION_FORWARD_MESSAGE:
+		buf_puts(out, XML_DECL "<Response><Message");
+		attr(out, "to", d->dial);
+		attr(out, "from", d->from);
+		attr(out, "action", a->status_url);
+		buf_puts(out, ">");
+		if (a->body != NULL && a->body[0] != '\0') {
+			buf_puts(out, "<Body>");
+			buf_xml_text(out, a->body);
+			buf_puts(out, "</Body>");
+		}
+		for (int i = 0; i < a->n_media; i++) {
+			buf_puts(out, "<Media>");
+			buf_xml_text(out, a->media[i]);
+			buf_puts(out, "</Media>");
+		}
+		buf_puts(out, "</Message></Response>");
+		return;
+	case DECISION_REJECT:
+		buf_puts(out, XML_DECL "<Response><Say>");
+		buf_xml_text(out, a->say);
+		buf_puts(out, "</Say><Hangup/></Response>");
+		return;
+	default:
+		twiml_empty(out);
+	}
+}

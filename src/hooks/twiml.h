@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* twiml.h - renders a decision as TwiML (Twilio) or cXML (SignalWire): the same
+ * documents, byte for byte what twilio.twiml.VoiceResponse / MessagingResponse
+ * print for them. Pure string building; no I/O. */
+#ifndef MASKD_TWIML_H
+#define MASKD_TWIML_H
+
+#include "../core/route.h"
+#include "../util/buf.h"
+
+#define TWIML_CONTENT_TYPE "text/xml"
+#define TWIML_STATUS_EVENTS "initiated ringing answered completed"
+
+struct twiml_args {
+	const char *status_url; /* bridge/forward: action and statusCallback URL */
+	const char *say;        /* reject: the spoken message */
+	const char *body;       /* forward: message text (may be NULL) */
+	const char *const *media; /* forward: media URLs in order */
+	int n_media;
+};
+
+/* Appends the whole document (XML declaration included) to out. */
+void twiml_render(struct buf *out, const struct decision *d, const struct twiml_args *a);
+
+/* The empty document, for status callbacks and acknowledged messages. */
+void twiml_empty(struct buf *out);
+
+#endif

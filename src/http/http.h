@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* http.h - libmicrohttpd glue: the listener, the request limits enforced at the
+ * edge, and the request/response shapes handlers see. Handlers (api/, hooks/) get
+ * a fully read, size-checked request and fill a response; they never touch MHD.
+ * One arena per request, freed after the response is queued. */
+#ifndef MASKD_HTTP_H
+#define MASKD_HTTP_H
+
+#include <stddef.h>
+
+#include "../util/arena.h"
+#include "../util/buf.h"
+
+#define HTTP_BODY_MAX (256 * 1024)   /* larger body: 413 */
+#define HTTP_HEADERS_MAX 64          /* more header lines: 431 */
+#define HTTP_HEADER_BYTES_MAX 16384  /* MHD's per-connection memory for the header block: 431 */
+#define HTTP_TARGET_MAX 4096         /* request-target bytes: 414 */
+
+struct app;
+
+struct http_header {
+	const char *name;
+	const char *value;
+};
+
+struct http_request {
+	const char *method;
+	const char *target; /* raw request-target as sent: path and query, not decoded */
+	const char *path;   /* target up to '?', not decoded */
+	const char *query;  /* after '?', not decoded; "" when none */
+	const char *body;   /* NUL-terminated copy; body_len excludes the NUL */
+	size_t body_len;
+	struct http_header *headers; /* arena-owned */
+	size_t n_headers;
+	struct arena *arena; /* request-scoped memory for handlers */
+};
+
+struct http_response {
+	int status;
+	const char *content_type; /* static string */
+	const char *retry_after;  /* static or arena string; NULL = none */
+	struct buf body;
+};
+
+/* Case-insensitive header lookup; NULL when absent. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* Fills res with status and a plain-text body (a trailing newline is added). */
+void http_text(struct http_response *res, int status, const char *text);
+
+struct http_server;
+
+/* Starts listening on listen ("host:port"); requests go to app_dispatch().
+ * Returns 0, or a negative maskd_err with a message in err. */
+int http_start(struct app *app, const char *listen, unsigned threads, struct http_server **out, char *err,
+	       size_t err_len);
+/* Stops accepting, finishes in-flight requests, frees the server. */
+void http_stop(struct http_server *srv);
+
+#endif

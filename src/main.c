@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - maskd's start and stop: configuration, vault, store (migrations), the
+ * admin key, the HTTP listener and the expiry sweeper; then wait for SIGINT or
+ * SIGTERM and shut down in reverse order. Exit status 0 on a clean stop, 1 when
+ * the configuration or the environment is wrong (the message names the variable). */
+#include "app.h"
+#include "config.h"
+#include "store/store.h"
+#include "sweeper.h"
+#include "util/crypto.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "vault/vault.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ADMIN_KEY_SETTING "admin_key_sha256"
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/* Creates the parent directory of path (one level, mode 0700) when missing. */
+static int ensure_parent_dir(const char *var, const char *path, char *err, size_t err_len)
+{
+	char tmp[1024];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	const char *dir = dirname(tmp);
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, err_len, "%s: cannot create directory %s: %s", var, dir, strerror(errno));
+		return MASKD_EINVAL;
+	}
+	return 0;
+}
+
+/* Sets app->admin_key_hash from MASKD_ADMIN_KEY, the stored hash, or a new key
+ * printed once on stdout. */
+static int admin_key_setup(struct app *app, struct store *st, const char *env_key)
+{
+	char hex[65];
+	if (env_key[0] != '\0') {
+		sha256(env_key, strlen(env_key), app->admin_key_hash);
+		return 0;
+	}
+	int rc = store_setting_get(st, ADMIN_KEY_SETTING, hex, sizeof(hex));
+	if (rc == 0 && hex_decode(hex, strlen(hex), app->admin_key_hash, 32) == 32)
+		return 0;
+	if (rc < 0 && rc != MASKD_ENOTFOUND)
+		return rc;
+	uint8_t raw[24];
+	char key[64] = "mk_";
+	random_bytes(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), key + 3);
+	sha256(key, strlen(key), app->admin_key_hash);
+	hex_encode(app->admin_key_hash, 32, hex);
+	rc = store_setting_put(st, ADMIN_KEY_SETTING, hex);
+	if (rc < 0)
+		return rc;
+	printf("maskd: generated the admin key (shown once, stored only as a hash):\n\n    %s\n\n"
+	       "maskd: keep it; set MASKD_ADMIN_KEY to choose your own.\n",
+	       key);
+	fflush(stdout);
+	return 0;
+}
+
+int main(void)
+{
+	char err[512];
+	struct config cfg;
+	if (config_load(&cfg, env_get, err, sizeof(err)) < 0) {
+		fprintf(stderr, "maskd: %s\n", err);
+		return 1;
+	}
+	log_set_level(cfg.log_level);
+	crypto_init();
+
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread inherits the mask */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct vault *vault = NULL;
+	struct store *store = NULL;
+	struct http_server *http = NULL;
+	int status = 1;
+	if (ensure_parent_dir("MASKD_KEY_FILE", cfg.key_file, err, sizeof(err)) < 0 ||
+	    vault_load(cfg.key_file, &vault, err, sizeof(err)) < 0) {
+		fprintf(stderr, "maskd: %s\n", err);
+		goto out;
+	}
+	if ((strncmp(cfg.db, "postgres", 8) != 0 &&
+	     ensure_parent_dir("MASKD_DB", strncmp(cfg.db, "sqlite:", 7) == 0 ? cfg.db + 7 : cfg.db, err,
+			       sizeof(err)) < 0) ||
+	    store_open(cfg.db, vault, &store, err, sizeof(err)) < 0) {
+		fprintf(stderr, "maskd: %s\n", err);
+		goto out;
+	}
+	struct app app = {.store = store, .vault = vault, .public_url = cfg.public_url};
+	if (admin_key_setup(&app, store, cfg.admin_key) < 0) {
+		fprintf(stderr, "maskd: MASKD_DB: cannot read or store the admin key hash\n");
+		goto out;
+	}
+	if (http_start(&app, cfg.listen, cfg.threads, &http, err, sizeof(err)) < 0) {
+		fprintf(stderr, "maskd: %s\n", err);
+		goto out;
+	}
+	struct sweeper *sweeper = sweeper_start(store, cfg.sweep_interval);
+	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
+		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	log_info("maskd: signal %d, stopping", sig);
+	http_stop(http);
+	http = NULL;
+	sweeper_stop(sweeper);
+	status = 0;
+out:
+	http_stop(http);
+	store_close(store);
+	vault_free(vault);
+	return status;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics.c - counters and their Prometheus rendering; see metrics.h. */
+#include "metrics.h"
+#include "store/store.h"
+
+#include <stdatomic.h>
+#include <inttypes.h>
+
+static _Atomic uint64_t webhook_counts[DIALECT_COUNT][MW_COUNT];
+static _Atomic uint64_t counts[MC_COUNT];
+
+static const char *const webhook_names[MW_COUNT] = {
+	"bridge", "forward_message", "reject", "acknowledge", "status",
+	"retried", "bad_signature", "bad_request", "unknown_number", "error",
+};
+
+static const char *const counter_names[MC_COUNT][2] = {
+	{"maskd_sessions_created_total", "Sessions created."},
+	{"maskd_sessions_closed_total", "Sessions closed by the API."},
+	{"maskd_sessions_expired_total", "Sessions closed by the expiry sweeper."},
+	{"maskd_pool_exhausted_total", "Session creates refused because no proxy number fitted."},
+	{"maskd_api_requests_total", "Requests to /v1."},
+	{"maskd_api_errors_total", "Requests to /v1 answered with a 4xx or 5xx."},
+};
+
+void metrics_webhook(int dialect, enum metric_webhook m)
+{
+	if (dialect >= 0 && dialect < DIALECT_COUNT)
+		atomic_fetch_add_explicit(&webhook_counts[dialect][m], 1, memory_order_relaxed);
+}
+
+void metrics_inc(enum metric_counter m)
+{
+	atomic_fetch_add_explicit(&counts[m], 1, memory_order_relaxed);
+}
+
+void metrics_render(struct buf *out, struct store *st)
+{
+	buf_puts(out, "# HELP maskd_webhooks_total Webhooks answered, by dialect and outcome.\n"
+		      "# TYPE maskd_webhooks_total counter\n");
+	for (int d = 0; d < DIALECT_COUNT; d++)
+		for (int m = 0; m < MW_COUNT; m++)
+			buf_printf(out, "maskd_webhooks_total{dialect=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+				   dialect_name(d), webhook_names[m],
+				   atomic_load_explicit(&webhook_counts[d][m], memory_order_relaxed));
+	for (int m = 0; m < MC_COUNT; m++)
+		buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", counter_names[m][0],
+			   counter_names[m][1], counter_names[m][0], counter_names[m][0],
+			   atomic_load_explicit(&counts[m], memory_order_relaxed));
+	struct store_stats s;
+	if (store_stats(st, &s) < 0)
+		return;
+	buf_printf(out,
+		   "# HELP maskd_pool_numbers Proxy numbers in all pools.\n# TYPE maskd_pool_numbers gauge\n"
+		   "maskd_pool_numbers %" PRId64 "\n"
+		   "# HELP maskd_sessions_open Sessions open or in progress.\n# TYPE maskd_sessions_open gauge\n"
+		   "maskd_sessions_open %" PRId64 "\n"
+		   "# HELP maskd_bindings_active Bindings held by open sessions.\n# TYPE maskd_bindings_active gauge\n"
+		   "maskd_bindings_active %" PRId64 "\n"
+		   "# HELP maskd_services Services.\n# TYPE maskd_services gauge\nmaskd_services %" PRId64 "\n",
+		   s.numbers, s.sessions_open, s.bindings_active, s.services);
+}

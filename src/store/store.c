@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c - picks the backend named by MASKD_DB and forwards every call to it.
+ * Holds no state of its own beyond the chosen table and the backend handle. */
+#include "store.h"
+#include "store_backend.h"
+#include "../util/err.h"
+#include "../util/xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+	const struct store_ops *ops;
+	void *b;
+};
+
+int store_open(const char *url, struct vault *v, struct store **out, char *err, size_t err_len)
+{
+	const struct store_ops *ops = NULL;
+	const char *path = url;
+	void *b = NULL;
+	if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
+		snprintf(err, err_len, "MASKD_DB: the PostgreSQL backend is not built into this maskd");
+		return MASKD_EINVAL;
+	}
+	if (strncmp(url, "sqlite:", 7) == 0)
+		path = url + 7;
+	if (*path == '\0') {
+		snprintf(err, err_len, "MASKD_DB: empty database path");
+		return MASKD_EINVAL;
+	}
+	ops = &store_sqlite_ops;
+	int rc = store_sqlite_open(path, v, &b, err, err_len);
+	if (rc < 0)
+		return rc;
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->ops = ops;
+	st->b = b;
+	*out = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	st->ops->close(st->b);
+	free(st);
+}
+
+int store_ping(struct store *st) { return st->ops->ping(st->b); }
+int store_setting_get(struct store *st, const char *key, char *out, size_t cap) { return st->ops->setting_get(st->b, key, out, cap); }
+int store_setting_put(struct store *st, const char *key, const char *value) { return st->ops->setting_put(st->b, key, value); }
+int store_service_insert(struct store *st, const struct service *svc) { return st->ops->service_insert(st->b, svc); }
+int store_service_get(struct store *st, const char *id, struct service *out) { return st->ops->service_get(st->b, id, out); }
+int store_service_list(struct store *st, void (*cb)(void *, const struct service *), void *ctx) { return st->ops->service_list(st->b, cb, ctx); }
+int store_number_insert(struct store *st, const struct number *num) { return st->ops->number_insert(st->b, num); }
+int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }
+int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
+int store_number_set_state(struct store *st, const char *id, int state) { return st->ops->number_set_state(st->b, id, state); }
+int store_number_delete(struct store *st, const char *id) { return st->ops->number_delete(st->b, id); }
+int store_session_create(struct store *st, struct session *s, int64_t now, int *failed_index) { return st->ops->session_create(st->b, s, now, failed_index); }
+int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
+int store_session_list(struct store *st, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx) { return st->ops->session_list(st->b, service_id, f, cb, ctx); }
+int store_session_close(struct store *st, const char *id, int64_t now) { return st->ops->session_close(st->b, id, now); }
+int store_session_update(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now) { return st->ops->session_update(st->b, id, ttl, expires_at, now); }
+int store_sessions_expire(struct store *st, int64_t now, int limit, int *closed) { return st->ops->sessions_expire(st->b, now, limit, closed); }
+int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164, struct route_view *out) { return st->ops->route_lookup(st->b, to_e164, from_e164, out); }
+int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return st->ops->interaction_record(st->b, it, existed); }
+int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
+int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }
+int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid, const char *status, int64_t duration, int64_t now) { return st->ops->leg_update(st->b, interaction_id, leg, carrier_sid, status, duration, now); }
+int store_participant_number(struct store *st, const char *participant_id, char *out, size_t cap) { return st->ops->participant_number(st->b, participant_id, out, cap); }
+int store_stats(struct store *st, struct store_stats *out) { return st->ops->stats(st->b, out); }

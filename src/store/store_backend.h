@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* store_backend.h - the table a storage backend fills in (OpenSMTPD's table_backend).
+ * Each entry has the contract of the store_* function of the same name in store.h,
+ * with the backend's own handle in place of struct store. Internal to store/. */
+#ifndef MASKD_STORE_BACKEND_H
+#define MASKD_STORE_BACKEND_H
+
+#include "store.h"
+
+struct store_ops {
+	const char *name;
+	void (*close)(void *b);
+	int (*ping)(void *b);
+	int (*setting_get)(void *b, const char *key, char *out, size_t cap);
+	int (*setting_put)(void *b, const char *key, const char *value);
+	int (*service_insert)(void *b, const struct service *svc);
+	int (*service_get)(void *b, const char *id, struct service *out);
+	int (*service_list)(void *b, void (*cb)(void *, const struct service *), void *ctx);
+	int (*number_insert)(void *b, const struct number *num);
+	int (*number_get)(void *b, const char *id, struct number *out);
+	int (*number_list)(void *b, const char *service_id, void (*cb)(void *, const struct number *),
+			   void *ctx);
+	int (*number_set_state)(void *b, const char *id, int state);
+	int (*number_delete)(void *b, const char *id);
+	int (*session_create)(void *b, struct session *s, int64_t now, int *failed_index);
+	int (*session_get)(void *b, const char *id, struct session *out);
+	int (*session_list)(void *b, const char *service_id, const struct session_filter *f,
+			    void (*cb)(void *, const struct session *), void *ctx);
+	int (*session_close)(void *b, const char *id, int64_t now);
+	int (*session_update)(void *b, const char *id, const int64_t *ttl, const int64_t *expires_at,
+			      int64_t now);
+	int (*sessions_expire)(void *b, int64_t now, int limit, int *closed);
+	int (*route_lookup)(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
+	int (*interaction_record)(void *b, struct interaction *it, int *existed);
+	int (*interaction_get)(void *b, const char *id, struct interaction *out);
+	int (*interaction_list)(void *b, const char *session_id,
+				void (*cb)(void *, const struct interaction *), void *ctx);
+	int (*leg_update)(void *b, const char *interaction_id, char leg, const char *carrier_sid,
+			  const char *status, int64_t duration, int64_t now);
+	int (*participant_number)(void *b, const char *participant_id, char *out, size_t cap);
+	int (*stats)(void *b, struct store_stats *out);
+};
+
+/* Backend constructors: open path (backend-specific form), migrate, return the
+ * backend handle in *out. */
+int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, size_t err_len);
+extern const struct store_ops store_sqlite_ops;
+
+#endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* sweeper.c - expiry thread; see sweeper.h. */
+#include "sweeper.h"
+#include "metrics.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define SWEEP_BATCH 500
+
+struct sweeper {
+	struct store *store;
+	unsigned interval_s;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stopping;
+};
+
+int sweeper_run_once(struct store *st, long long now)
+{
+	int total = 0;
+	for (;;) {
+		int closed = 0;
+		int rc = store_sessions_expire(st, now, SWEEP_BATCH, &closed);
+		if (rc < 0)
+			return rc;
+		total += closed;
+		for (int i = 0; i < closed; i++)
+			metrics_inc(MC_SESSIONS_EXPIRED);
+		if (closed < SWEEP_BATCH)
+			return total;
+	}
+}
+
+static void *sweeper_main(void *arg)
+{
+	struct sweeper *sw = arg;
+	pthread_mutex_lock(&sw->lock);
+	while (!sw->stopping) {
+		pthread_mutex_unlock(&sw->lock);
+		int rc = sweeper_run_once(sw->store, now_unix());
+		if (rc < 0)
+			log_error("sweeper: %s", maskd_strerror(rc));
+		pthread_mutex_lock(&sw->lock);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += sw->interval_s;
+		while (!sw->stopping && pthread_cond_timedwait(&sw->wake, &sw->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&sw->lock);
+	return NULL;
+}
+
+struct sweeper *sweeper_start(struct store *st, unsigned interval_s)
+{
+	struct sweeper *sw = xcalloc(1, sizeof(*sw));
+	sw->store = st;
+	sw->interval_s = interval_s;
+	pthread_mutex_init(&sw->lock, NULL);
+	pthread_cond_init(&sw->wake, NULL);
+	if (pthread_create(&sw->thread, NULL, sweeper_main, sw) != 0)
+		fatal("sweeper: cannot start thread");
+	return sw;
+}
+
+void sweeper_stop(struct sweeper *sw)
+{
+	if (sw == NULL)
+		return;
+	pthread_mutex_lock(&sw->lock);
+	sw->stopping = 1;
+	pthread_cond_signal(&sw->wake);
+	pthread_mutex_unlock(&sw->lock);
+	pthread_join(sw->thread, NULL);
+	pthread_cond_destroy(&sw->wake);
+	pthread_mutex_destroy(&sw->lock);
+	free(sw);
+}

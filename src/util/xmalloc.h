@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* xmalloc.h - allocation that cannot fail, and fatal().
+ * Running out of memory or breaking an invariant is fatal: the process logs one
+ * line and aborts. Anything a peer sent is never fatal (see err.h). */
+#ifndef MASKD_XMALLOC_H
+#define MASKD_XMALLOC_H
+
+#include <stddef.h>
+
+/* Each returns memory owned by the caller (free()); aborts on exhaustion. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Logs "fatal: ..." and aborts. Never returns. */
+void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+// Helpers shared by the test files: API fixtures (services, pools, sessions), the carriers'
+// webhook parameters, and assertions on answers.
+
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+
+import { spellings } from './numbers.mjs';
+
+export const ID = {
+  service: /^svc_[A-Za-z0-9_-]+$/,
+  number: /^num_[A-Za-z0-9_-]+$/,
+  session: /^ses_[A-Za-z0-9_-]+$/,
+  participant: /^par_[A-Za-z0-9_-]+$/,
+  interaction: /^int_[A-Za-z0-9_-]+$/,
+  leg: /^leg_[A-Za-z0-9_-]+$/,
+};
+export const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** RFC 3339 UTC, whole seconds, `seconds` from now (rounded up to the next second). */
+export function rfc3339In(seconds) {
+  const ms = Math.ceil(Date.now() / 1000) * 1000 + seconds * 1000;
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function show(res) {
+  return `HTTP ${res.status} ${res.text?.slice(0, 2000)}`;
+}
+
+/** Asserts the status and returns the parsed JSON body. */
+export function expectStatus(res, status, what = '') {
+  assert.equal(res.status, status, `${what} expected HTTP ${status}, got ${show(res)}`);
+  return res.json;
+}
+
+/** Asserts a JSON error answer: status, error.code and (optionally) words in error.message. */
+export function expectError(res, status, code, ...mentions) {
+  assert.equal(res.status, status, `expected HTTP ${status} ${code}, got ${show(res)}`);
+  assert.match(res.headers['content-type'] ?? '', /^application\/json\b/, `error Content-Type: ${show(res)}`);
+  assert.ok(res.json && typeof res.json === 'object' && res.json.error, `error body shape: ${show(res)}`);
+  assert.equal(res.json.error.code, code, `error.code: ${show(res)}`);
+  assert.equal(typeof res.json.error.message, 'string', `error.message: ${show(res)}`);
+  assert.ok(res.json.error.message.length > 0, `empty error.message: ${show(res)}`);
+  for (const m of mentions) {
+    if (m instanceof RegExp) assert.match(res.json.error.message, m, `error.message: ${show(res)}`);
+    else assert.ok(res.json.error.message.includes(m), `error.message should name "${m}": ${show(res)}`);
+  }
+  return res.json.error;
+}
+
+/** Asserts a status in `statuses`, and the matching error code for it. */
+export function expectOneOfErrors(res, allowed, ...mentions) {
+  const code = allowed[res.status];
+  assert.ok(code, `expected HTTP ${Object.keys(allowed).join(' or ')}, got ${show(res)}`);
+  const codes = [].concat(code);
+  assert.ok(codes.includes(res.json?.error?.code), `error.code should be ${codes.join('|')}: ${show(res)}`);
+  return expectError(res, res.status, res.json.error.code, ...mentions);
+}
+
+/** Fails when any spelling of any of `reals` appears in `text`. */
+export function assertNoRealNumbers(text, reals, where = 'answer') {
+  for (const r of reals) {
+    for (const s of spellings(r)) {
+      assert.ok(!text.includes(s), `${where} contains the real number ${r} (as "${s}"): ${text.slice(0, 2000)}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// API fixtures
+
+/** A service; its carrier credentials are d.tokens unless `tokens` names others. */
+export async function createService(d, {
+  name = 'Rides', twilio = true, signalwire = true, defaults, tokens = d.tokens, ...rest
+} = {}) {
+  const carriers = {};
+  if (twilio) carriers.twilio = { auth_token: tokens.twilio };
+  if (signalwire) carriers.signalwire = { signing_key: tokens.signalwire };
+  const body = { name, carriers, ...rest };
+  if (defaults) body.defaults = defaults;
+  const res = await d.api('POST', '/v1/services', body);
+  return expectStatus(res, 201, 'POST /v1/services');
+}
+
+export async function addNumber(d, serviceId, number, { carrier = 'twilio', capabilities, reserved } = {}) {
+  const body = { number, carrier };
+  if (capabilities) body.capabilities = capabilities;
+  if (reserved !== undefined) body.reserved = reserved;
+  const res = await d.api('POST', `/v1/services/${serviceId}/numbers`, body);
+  return expectStatus(res, 201, `POST numbers ${number}`);
+}
+
+export async function addPool(d, serviceId, numbers, opts = {}) {
+  const out = [];
+  for (const n of numbers) out.push(await addNumber(d, serviceId, n, opts));
+  return out;
+}
+
+export async function setNumberState(d, numberId, state) {
+  return expectStatus(await d.api('PATCH', `/v1/numbers/${numberId}`, { state }), 200, `PATCH number ${state}`);
+}
+
+export async function listNumbers(d, serviceId) {
+  return expectStatus(await d.api('GET', `/v1/services/${serviceId}/numbers`), 200, 'GET numbers').numbers;
+}
+
+/** in_use per number, keyed by E.164. */
+export async function inUse(d, serviceId) {
+  return Object.fromEntries((await listNumbers(d, serviceId)).map((n) => [n.number, n.in_use]));
+}
+
+/**
+ * POST a session. participants: [[real, label?, proxy?], ...] or full objects.
+ * Returns the raw answer (status, json, ...).
+ */
+export async function postSession(d, serviceId, { participants, ...rest }) {
+  const parts = participants.map((p) => {
+    if (!Array.isArray(p)) return p;
+    const [number, label, proxyNumber] = p;
+    const o = { number };
+    if (label !== undefined) o.label = label;
+    if (proxyNumber !== undefined) o.proxy_number = proxyNumber;
+    return o;
+  });
+  return d.api('POST', `/v1/services/${serviceId}/sessions`, { ...rest, participants: parts });
+}
+
+export async function createSession(d, serviceId, body) {
+  return expectStatus(await postSession(d, serviceId, body), 201, 'POST sessions');
+}
+
+export async function getSession(d, sessionId) {
+  return expectStatus(await d.api('GET', `/v1/sessions/${sessionId}`), 200, 'GET session');
+}
+
+export async function closeSession(d, sessionId) {
+  return expectStatus(await d.api('PATCH', `/v1/sessions/${sessionId}`, { status: 'closed' }), 200, 'close session');
+}
+
+export async function interactions(d, sessionId) {
+  return expectStatus(await d.api('GET', `/v1/sessions/${sessionId}/interactions`), 200, 'GET interactions').interactions;
+}
+
+// ---------------------------------------------------------------------------------------
+// Carrier webhook parameters (what Twilio / SignalWire post)
+
+const hex = (n) => crypto.randomBytes(n).toString('hex');
+
+/** A carrier id of the given Twilio prefix ('CA', 'SM', 'MM', 'AC'); SignalWire uses UUIDs. */
+export function sid(dialect, prefix) {
+  return dialect === 'twilio' ? `${prefix}${hex(16)}` : crypto.randomUUID();
+}
+
+const accounts = { twilio: `AC${hex(16)}`, signalwire: crypto.randomUUID() };
+
+/** The account (project) id this test run's webhooks come from. */
+export function accountSid(dialect) {
+  return accounts[dialect];
+}
+
+/** An inbound call from `from` to the proxy number `to`. */
+export function voiceParams(dialect, { from, to, callSid = sid(dialect, 'CA') }) {
+  const p = {
+    AccountSid: accounts[dialect],
+    ApiVersion: '2010-04-01',
+    CallSid: callSid,
+    CallStatus: 'ringing',
+    Called: to,
+    Caller: from,
+    Direction: 'inbound',
+    From: from,
+    To: to,
+  };
+  if (from === undefined) { delete p.From; delete p.Caller; }
+  if (to === undefined) { delete p.To; delete p.Called; }
+  return p;
+}
+
+/**
+ * An inbound SMS/MMS. media: [url, ...] or [[url, contentType], ...]. Returns pairs
+ * ([k, v] in the order a carrier posts them) so tests can also reorder them.
+ */
+export function messageParams(dialect, { from, to, body = '', media = [], messageSid }) {
+  const msid = messageSid ?? sid(dialect, media.length ? 'MM' : 'SM');
+  const pairs = [
+    ['AccountSid', accounts[dialect]],
+    ['ApiVersion', '2010-04-01'],
+    ['Body', body],
+    ['From', from],
+    ['MessageSid', msid],
+    ['NumMedia', String(media.length)],
+    ['NumSegments', '1'],
+    ['SmsMessageSid', msid],
+    ['SmsSid', msid],
+    ['SmsStatus', 'received'],
+    ['To', to],
+  ].filter(([, v]) => v !== undefined);
+  media.forEach((m, i) => {
+    const [url, type] = Array.isArray(m) ? m : [m, 'image/jpeg'];
+    pairs.push([`MediaContentType${i}`, type], [`MediaUrl${i}`, url]);
+  });
+  return pairs;
+}
+
+/** The value of a key in a pairs list. */
+export function param(pairs, key) {
+  return pairs.find(([k]) => k === key)?.[1];
+}
