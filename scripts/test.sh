@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# test.sh - every test layer, in order, then one line "N passed, N failed".
+#   1. style check: banned functions (STYLE.md 12)
+#   2. release build with -Werror; cmocka unit tests
+#   3. AddressSanitizer + UndefinedBehaviorSanitizer build with -Werror; unit tests
+#   4. black-box tests (node:test + the carriers' SDKs) against the sanitizer build
+#      and against the release build
+# Exit status 0 only when nothing failed. Logs go to build-*/test-logs/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+passed=0
+failed=0
+failures=()
+
+note_fail() { failed=$((failed + 1)); failures+=("$1"); }
+
+# --- 1. banned functions -----------------------------------------------------
+banned=$(grep -rnE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok)\s*\(' \
+         --include='*.c' --include='*.h' --include='*.cc' src tests/unit 2>/dev/null || true)
+if [ -z "$banned" ]; then passed=$((passed + 1)); else echo "$banned"; note_fail "banned functions"; fi
+
+# --- builds ------------------------------------------------------------------
+setup() { # dir, meson args...
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@" >"$root/.setup-$dir.log" 2>&1 || { cat "$root/.setup-$dir.log"; return 1; }
+    rm -f "$root/.setup-$dir.log"
+  fi
+  ninja -C "$dir" >"$dir/ninja.log" 2>&1 || { cat "$dir/ninja.log"; return 1; }
+}
+
+run_unit() { # dir
+  local dir=$1 t out p f
+  mkdir -p "$dir/test-logs"
+  for t in "$dir"/test_*; do
+    [ -x "$t" ] || continue
+    out="$dir/test-logs/$(basename "$t").log"
+    "$t" >"$out" 2>&1
+    local rc=$?
+    p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+    f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+    passed=$((passed + ${p:-0}))
+    if [ -n "$f" ] && [ "$f" -gt 0 ]; then
+      failed=$((failed + f)); failures+=("$(basename "$t") ($dir)"); cat "$out"
+    elif [ $rc -ne 0 ] || [ -z "$p" ]; then
+      note_fail "$(basename "$t") ($dir) exited $rc"; cat "$out"
+    fi
+  done
+}
+
+run_blackbox() { # binary, label
+  local bin=$1 label=$2 log="build-asan/test-logs/blackbox-$2.tap"
+  mkdir -p build-asan/test-logs
+  MASKD_BIN="$root/$bin" tests/blackbox/run.sh >"$log" 2>&1
+  local rc=$?
+  local p f
+  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
+  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ "${f:-0}" -gt 0 ] || [ $rc -ne 0 ] || [ -z "$p" ]; then
+    failures+=("black-box ($label), see $log")
+    grep -E '^not ok|^# |error|Error' "$log" | head -60
+    [ -n "$p" ] && [ "${f:-0}" -eq 0 ] && failed=$((failed + 1))
+  fi
+}
+
+echo "== release build (-Werror)"
+if setup build-test --buildtype=release -Dwerror=true; then
+  passed=$((passed + 1)); run_unit build-test
+else
+  note_fail "release build"
+fi
+
+echo "== sanitizer build (ASan+UBSan, -Werror)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+if setup build-asan --buildtype=debug -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+      -Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all; then
+  passed=$((passed + 1)); run_unit build-asan
+  echo "== black-box (sanitizer build)"
+  run_blackbox build-asan/maskd asan
+else
+  note_fail "sanitizer build"
+fi
+
+if [ -x build-test/maskd ]; then
+  echo "== black-box (release build)"
+  run_blackbox build-test/maskd release
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "failures:"; printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
