@@ -172,7 +172,10 @@ describe('services', () => {
     expectError(await d.api('PUT', '/v1/services', { name: 'X' }), 405, 'method_not_allowed');
     const svc = await createService(d, { name: 'Methods' });
     expectError(await d.api('PUT', `/v1/services/${svc.id}/numbers`, { number: proxy(90) }), 405, 'method_not_allowed');
-    expectError(await d.api('POST', '/v1/sessions/ses_doesnotexist', {}), 405, 'method_not_allowed');
+    expectError(await d.api('PUT', `/v1/services/${svc.id}`, { name: 'Y' }), 405, 'method_not_allowed');
+    const n = await addNumber(d, svc.id, proxy(90));
+    expectError(await d.api('POST', `/v1/numbers/${n.id}`, { state: 'active' }), 405, 'method_not_allowed');
+    expectError(await d.api('GET', `/v1/numbers/${n.id}/nope`), 404, 'not_found');
   });
 });
 
@@ -410,7 +413,8 @@ describe('sessions', () => {
       expectError(r, status, code, ...(field ? [field] : []));
       assertNoRealNumbers(r.text, R, `error answer to ${JSON.stringify(body)}`);
     }
-    expectError(await post('{"participants": [\n{"number": "+14152372014"}\n'), 400, 'invalid_json', /line \d+ column \d+/);
+    expectError(await d.api('POST', `/v1/services/${svc.id}/sessions`, '{"participants": [\n{"number": "+14152372014"}\n'),
+      400, 'invalid_json', /line \d+ column \d+/);
     expectError(await d.api('POST', `/v1/services/${svc.id}/sessions`, JSON.stringify({ participants: two.map(([n]) => ({ number: n })) }),
       { contentType: 'text/plain' }), 415, 'unsupported_media_type');
     const all = expectStatus(await d.api('GET', `/v1/services/${svc.id}/sessions`), 200).sessions;

@@ -17,7 +17,6 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
@@ -118,6 +117,47 @@ function headersObject(h) {
   return o;
 }
 
+/**
+ * Parses an HTTP/1.1 answer from raw bytes: {status, headers, text}, or null while incomplete.
+ * atEof: the connection is closed, so a body without a length ends here.
+ */
+function parseHttpResponse(buf, atEof) {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
+  if (!m) return null;
+  const headers = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  let rest = buf.subarray(end + 4);
+  const status = Number(m[1]);
+  if (status === 100) return parseHttpResponse(rest, atEof);
+  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    const parts = [];
+    for (;;) {
+      const le = rest.indexOf('\r\n');
+      if (le < 0) return null;
+      const size = parseInt(rest.subarray(0, le).toString('latin1'), 16);
+      if (Number.isNaN(size)) return null;
+      if (size === 0) break;
+      if (rest.length < le + 2 + size + 2) return null;
+      parts.push(rest.subarray(le + 2, le + 2 + size));
+      rest = rest.subarray(le + 2 + size + 2);
+    }
+    return { status, headers, text: Buffer.concat(parts).toString('utf8') };
+  }
+  if (headers['content-length'] !== undefined) {
+    const len = Number(headers['content-length']);
+    if (rest.length < len) return null;
+    return { status, headers, text: rest.subarray(0, len).toString('utf8') };
+  }
+  if (status === 204 || status === 304 || atEof) return { status, headers, text: rest.toString('utf8') };
+  return null;
+}
+
 function parseJson(text) {
   if (!text) return null;
   try { return JSON.parse(text); } catch { return undefined; }
@@ -183,36 +223,54 @@ export class Daemon {
   }
 
   /**
-   * A request with node:http that keeps writing a (large) body while the server answers
-   * early: what a carrier or client does with a 2 MB body. Returns {status, headers, text}.
+   * A request written on a plain socket that keeps writing a (large) body while reading, and
+   * stops writing as soon as the server has answered: what a carrier or client does with a
+   * 2 MB body (fetch and node:http give up on EPIPE before reading an early answer).
+   * Returns {status, headers, text}.
    */
   async rawRequest(method, urlPath, { headers = {}, body = '', kind = 'http', timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
-    const payload = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    const payload = Buffer.isBuffer(body) ? body : Buffer.from(body ?? '');
+    let head = `${method} ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\nConnection: close\r\n` +
+      `Content-Length: ${payload.length}\r\n`;
+    for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+    head += '\r\n';
     const out = await new Promise((resolve, reject) => {
-      let answered = false;
-      const req = http.request(this.base + urlPath, {
-        method, headers: { ...headers, 'Content-Length': payload.length }, timeout: timeoutMs,
-      }, (res) => {
-        answered = true;
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (err) => { if (!answered) reject(this._died(new Error(`${method} ${urlPath}: ${err.code ?? ''} ${err.message}`))); });
-      // Write in chunks and stop as soon as the server has answered.
-      const CHUNK = 64 * 1024;
-      let off = 0;
-      const pump = () => {
-        while (off < payload.length && !answered) {
-          const ok = req.write(payload.subarray(off, off + CHUNK));
-          off += CHUNK;
-          if (!ok) { req.once('drain', pump); return; }
-        }
-        req.end();
+      const chunks = [];
+      let done = false;
+      let sockError = null;
+      const sock = net.connect(this.port, '127.0.0.1');
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        sock.destroy();
+        const parsed = parseHttpResponse(Buffer.concat(chunks), true);
+        if (parsed) resolve(parsed);
+        else reject(this._died(new Error(`${method} ${urlPath}: no complete HTTP answer ` +
+          `(${sockError ? `${sockError.code} ${sockError.message}` : 'connection closed'}; ` +
+          `${Buffer.concat(chunks).length} bytes read)`)));
       };
-      pump();
+      const timer = setTimeout(() => { sockError = new Error(`no answer within ${timeoutMs} ms`); finish(); }, timeoutMs);
+      sock.on('data', (c) => {
+        chunks.push(c);
+        if (parseHttpResponse(Buffer.concat(chunks), false)) finish();
+      });
+      sock.on('error', (e) => { sockError = e; });
+      sock.on('close', finish);
+      sock.on('connect', () => {
+        sock.write(head);
+        const CHUNK = 64 * 1024;
+        let off = 0;
+        // One chunk at a time, and a turn of the event loop between chunks, so an early
+        // answer is read before a write fails with EPIPE.
+        const pump = () => {
+          if (done || sock.destroyed || off >= payload.length) return;
+          const chunk = payload.subarray(off, off + CHUNK);
+          off += CHUNK;
+          sock.write(chunk, (err) => { if (!err) setImmediate(pump); });
+        };
+        pump();
+      });
     });
     this.transcript.push({ kind, method, path: urlPath, status: out.status, text: out.text });
     return out;

@@ -114,6 +114,9 @@ export async function inUse(d, serviceId) {
  * Returns the raw answer (status, json, ...).
  */
 export async function postSession(d, serviceId, { participants, ...rest }) {
+  if (!Array.isArray(participants)) {
+    return d.api('POST', `/v1/services/${serviceId}/sessions`, participants === undefined ? rest : { ...rest, participants });
+  }
   const parts = participants.map((p) => {
     if (!Array.isArray(p)) return p;
     const [number, label, proxyNumber] = p;

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* test_config.c - MASKD_* parsing: defaults, and a bad value names its variable. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "config.h"
+#include "util/err.h"
+
+static const char *const *env_table;
+
+static const char *fake_getenv(const char *name)
+{
+	for (size_t i = 0; env_table[i] != NULL; i += 2)
+		if (strcmp(env_table[i], name) == 0)
+			return env_table[i + 1];
+	return NULL;
+}
+
+static int load(const char *const *table, struct config *c, char *err, size_t n)
+{
+	env_table = table;
+	return config_load(c, fake_getenv, err, n);
+}
+
+static void defaults(void **state)
+{
+	const char *const t[] = {NULL};
+	struct config c;
+	char err[256];
+	assert_int_equal(load(t, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.listen, "127.0.0.1:8080");
+	assert_string_equal(c.db, "./var/maskd.db");
+	assert_string_equal(c.key_file, "./var/maskd.key");
+	assert_string_equal(c.public_url, "http://127.0.0.1:8080");
+	assert_string_equal(c.admin_key, "");
+	assert_true(c.threads >= 2);
+}
+
+static void public_url_trailing_slash(void **state)
+{
+	const char *const t[] = {"MASKD_PUBLIC_URL", "https://maskd.example.com/", NULL};
+	struct config c;
+	char err[256];
+	assert_int_equal(load(t, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.public_url, "https://maskd.example.com");
+}
+
+static void bad_values_name_the_variable(void **state)
+{
+	const char *const cases[][3] = {
+		{"MASKD_PUBLIC_URL", "ftp://x", NULL},
+		{"MASKD_PUBLIC_URL", "https://x/?a=1", NULL},
+		{"MASKD_ADMIN_KEY", "short", NULL},
+		{"MASKD_THREADS", "1", NULL},
+		{"MASKD_THREADS", "two", NULL},
+		{"MASKD_SWEEP_INTERVAL", "0", NULL},
+		{"MASKD_SWEEP_INTERVAL", "-5", NULL},
+		{"MASKD_LOG_LEVEL", "loud", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char err[256] = "";
+		assert_int_equal(load(cases[i], &c, err, sizeof(err)), MASKD_EINVAL);
+		assert_non_null(strstr(err, cases[i][0]));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(public_url_trailing_slash),
+		cmocka_unit_test(bad_values_name_the_variable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* test_route.c - route_inbound(): every way a call or text can be decided. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/route.h"
+
+static struct route_view live_view(void)
+{
+	struct route_view v;
+	memset(&v, 0, sizeof(v));
+	snprintf(v.number.id, sizeof(v.number.id), "%s", "num_x");
+	snprintf(v.session_id, sizeof(v.session_id), "%s", "ses_x");
+	v.session_status = SESSION_OPEN;
+	v.session_mode = MODE_VOICE_AND_MESSAGE;
+	v.session_last_activity_at = 1000;
+	snprintf(v.from_participant, sizeof(v.from_participant), "%s", "par_a");
+	snprintf(v.to_participant, sizeof(v.to_participant), "%s", "par_b");
+	snprintf(v.to_number, sizeof(v.to_number), "%s", "+13105550199");
+	snprintf(v.to_proxy_e164, sizeof(v.to_proxy_e164), "%s", "+14155550100");
+	return v;
+}
+
+static const struct inbound voice = {.channel = CHANNEL_VOICE, .from = "+12125550123", .to = "+14155550101"};
+
+static void bridge_to_other_side(void **state)
+{
+	struct route_view v = live_view();
+	struct decision d;
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_BRIDGE);
+	assert_string_equal(d.dial, "+13105550199");
+	assert_string_equal(d.from, "+14155550100"); /* the other side's proxy, never the caller's real number */
+}
+
+static void unknown_caller_rejected(void **state)
+{
+	struct route_view v;
+	memset(&v, 0, sizeof(v));
+	snprintf(v.number.id, sizeof(v.number.id), "%s", "num_x");
+	struct decision d;
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_REJECT);
+	assert_int_equal(d.reason, ROUTE_UNKNOWN_CALLER);
+	assert_null(d.dial);
+	struct inbound text = {.channel = CHANNEL_MESSAGE, .body = "hi"};
+	route_inbound(&text, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_ACKNOWLEDGE);
+}
+
+static void closed_or_expired_rejected(void **state)
+{
+	struct route_view v = live_view();
+	struct decision d;
+	v.session_status = SESSION_CLOSED;
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_REJECT);
+	assert_int_equal(d.reason, ROUTE_SESSION_ENDED);
+
+	v = live_view();
+	v.session_expires_at = 2000; /* the sweeper has not run yet */
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_SESSION_ENDED);
+	route_inbound(&voice, &v, 1999, &d);
+	assert_int_equal(d.kind, DECISION_BRIDGE);
+
+	v = live_view();
+	v.session_ttl = 60; /* idle since 1000 */
+	route_inbound(&voice, &v, 1059, &d);
+	assert_int_equal(d.kind, DECISION_BRIDGE);
+	route_inbound(&voice, &v, 1060, &d);
+	assert_int_equal(d.reason, ROUTE_SESSION_ENDED);
+}
+
+static void mode_limits_channel(void **state)
+{
+	struct route_view v = live_view();
+	struct decision d;
+	v.session_mode = MODE_MESSAGE;
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_REJECT);
+	assert_int_equal(d.reason, ROUTE_CHANNEL_DENIED);
+	struct inbound text = {.channel = CHANNEL_MESSAGE, .body = "hi"};
+	route_inbound(&text, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_FORWARD_MESSAGE);
+	v.session_mode = MODE_VOICE;
+	route_inbound(&text, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_ACKNOWLEDGE);
+	assert_int_equal(d.reason, ROUTE_CHANNEL_DENIED);
+}
+
+static void empty_message_acknowledged(void **state)
+{
+	struct route_view v = live_view();
+	struct decision d;
+	struct inbound text = {.channel = CHANNEL_MESSAGE, .body = ""};
+	route_inbound(&text, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_ACKNOWLEDGE);
+	assert_int_equal(d.reason, ROUTE_EMPTY_MESSAGE);
+	text.n_media = 1; /* media only is forwarded */
+	route_inbound(&text, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_FORWARD_MESSAGE);
+}
+
+static void missing_other_side_never_bridges(void **state)
+{
+	struct route_view v = live_view();
+	struct decision d;
+	v.to_number[0] = '\0'; /* a half-read row must not become a bridge to nobody */
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_REJECT);
+	assert_string_equal(route_reason_name(d.reason), "unknown_caller");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bridge_to_other_side),
+		cmocka_unit_test(unknown_caller_rejected),
+		cmocka_unit_test(closed_or_expired_rejected),
+		cmocka_unit_test(mode_limits_channel),
+		cmocka_unit_test(empty_message_acknowledged),
+		cmocka_unit_test(missing_other_side_never_bridges),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
