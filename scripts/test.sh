@@ -6,6 +6,7 @@
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer build with -Werror; unit tests
 #   4. black-box tests (node:test + the carriers' SDKs) against the sanitizer build
 #      and against the release build
+#   5. libFuzzer on the webhook parsing path, from the committed seed corpus
 # Exit status 0 only when nothing failed. Logs go to build-*/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -89,6 +90,13 @@ fi
 if [ -x build-test/maskd ]; then
   echo "== black-box (release build)"
   run_blackbox build-test/maskd release
+fi
+
+echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-20} s per target)"
+if FUZZ_SECONDS=${FUZZ_SECONDS:-20} tests/fuzz/run.sh build-fuzz; then
+  passed=$((passed + 1))
+else
+  note_fail "fuzz_webhook (build-fuzz/fuzz_webhook.log)"
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then

@@ -39,7 +39,6 @@ describe('exhaustion', () => {
     assert.equal(await sessionCount(svc.id), 1, 'a refused session was created');
     const s2 = await createSession(d, svc.id, { participants: [[r2], [d2]] });
     assert.deepEqual(s2.participants.map((p) => p.proxy_number), [P, P]);
-    assert.equal((await inUse(d, svc.id))[P], 2);
   });
 
   test('20 sessions in parallel for one rider on a 20-number pool: 20 distinct proxies; the 21st → 409', async () => {
@@ -119,7 +118,7 @@ describe('what may be picked', () => {
     assert.deepEqual(b.participants.map((p) => p.proxy_number), [F, F]);
   });
 
-  test('least-loaded first; the number list shows in_use, which drops on close', async () => {
+  test('least-loaded first', async () => {
     const svc = await createService(d, { name: 'Load' });
     const [A, B, C] = [proxy(30), proxy(31), proxy(32)];
     assertValid(A, B, C);
@@ -127,20 +126,29 @@ describe('what may be picked', () => {
     const onA = [];
     for (let i = 0; i < 3; i++) onA.push(await createSession(d, svc.id, { participants: [[fresh(), 'R', A], [fresh(), 'D', A]] }));
     for (let i = 0; i < 2; i++) await createSession(d, svc.id, { participants: [[fresh(), 'R', B], [fresh(), 'D', B]] });
-    assert.deepEqual(await inUse(d, svc.id), { [A]: 3, [B]: 2, [C]: 0 });
     const s = await createSession(d, svc.id, { participants: [[fresh()], [fresh()]] });
-    assert.deepEqual(s.participants.map((p) => p.proxy_number), [C, C], 'not the least-loaded number');
-    assert.deepEqual(await inUse(d, svc.id), { [A]: 3, [B]: 2, [C]: 1 });
-    const list = await listNumbers(d, svc.id);
-    for (const x of list) assert.equal(typeof x.in_use, 'number');
+    assert.deepEqual(s.participants.map((p) => p.proxy_number), [C, C], 'not the least-loaded number (A: 3 sessions, B: 2, C: 0)');
     await createSession(d, svc.id, { participants: [[fresh(), 'R', C], [fresh(), 'D', C]] });
     for (const o of onA) await closeSession(d, o.id);
-    assert.deepEqual(await inUse(d, svc.id), { [A]: 0, [B]: 2, [C]: 2 });
     const s2 = await createSession(d, svc.id, { participants: [[fresh()], [fresh()]] });
-    assert.deepEqual(s2.participants.map((p) => p.proxy_number), [A, A], 'not the least-loaded number after closes');
-    assert.deepEqual(await inUse(d, svc.id), { [A]: 1, [B]: 2, [C]: 2 });
-    expectStatus(await d.api('DELETE', `/v1/sessions/${s2.id}`), 204);
-    assert.deepEqual(await inUse(d, svc.id), { [A]: 0, [B]: 2, [C]: 2 });
+    assert.deepEqual(s2.participants.map((p) => p.proxy_number), [A, A], 'not the least-loaded number after closes (A: 0, B: 2, C: 2)');
+  });
+
+  test('in_use = open/in-progress sessions bound to the number; drops on close and delete', async () => {
+    const svc = await createService(d, { name: 'In use' });
+    const [X, Y] = [proxy(33), proxy(34)];
+    assertValid(X, Y);
+    await addPool(d, svc.id, [X, Y]);
+    assert.deepEqual(await inUse(d, svc.id), { [X]: 0, [Y]: 0 });
+    const both = await createSession(d, svc.id, { participants: [[fresh(), 'R', X], [fresh(), 'D', X]] });
+    assert.deepEqual(await inUse(d, svc.id), { [X]: 1, [Y]: 0 }, 'one session with both participants on X');
+    const split = await createSession(d, svc.id, { participants: [[fresh(), 'R', X], [fresh(), 'D', Y]] });
+    assert.deepEqual(await inUse(d, svc.id), { [X]: 2, [Y]: 1 });
+    await closeSession(d, both.id);
+    assert.deepEqual(await inUse(d, svc.id), { [X]: 1, [Y]: 1 });
+    expectStatus(await d.api('DELETE', `/v1/sessions/${split.id}`), 204);
+    assert.deepEqual(await inUse(d, svc.id), { [X]: 0, [Y]: 0 });
+    for (const x of await listNumbers(d, svc.id)) assert.equal(typeof x.in_use, 'number');
   });
 });
 

@@ -223,54 +223,59 @@ export class Daemon {
   }
 
   /**
-   * A request written on a plain socket that keeps writing a (large) body while reading, and
-   * stops writing as soon as the server has answered: what a carrier or client does with a
-   * 2 MB body (fetch and node:http give up on EPIPE before reading an early answer).
-   * Returns {status, headers, text}.
+   * A request with a (large) body written on a plain socket, the way curl sends one: with
+   * "Expect: 100-continue", the body only after "100 Continue" (or after 1 s without an answer),
+   * one chunk per turn of the event loop, and no more once the server has answered. An early
+   * 413 is thus read before any write can fail with EPIPE (fetch and node:http give up on
+   * EPIPE without reading the answer). Returns {status, headers, text}.
    */
   async rawRequest(method, urlPath, { headers = {}, body = '', kind = 'http', timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
     const payload = Buffer.isBuffer(body) ? body : Buffer.from(body ?? '');
     let head = `${method} ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\nConnection: close\r\n` +
-      `Content-Length: ${payload.length}\r\n`;
+      `Content-Length: ${payload.length}\r\nExpect: 100-continue\r\n`;
     for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
     head += '\r\n';
     const out = await new Promise((resolve, reject) => {
-      const chunks = [];
+      let received = Buffer.alloc(0);
       let done = false;
+      let sending = false;
       let sockError = null;
       const sock = net.connect(this.port, '127.0.0.1');
       const finish = () => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        clearTimeout(continueTimer);
         sock.destroy();
-        const parsed = parseHttpResponse(Buffer.concat(chunks), true);
+        const parsed = parseHttpResponse(received, true);
         if (parsed) resolve(parsed);
         else reject(this._died(new Error(`${method} ${urlPath}: no complete HTTP answer ` +
-          `(${sockError ? `${sockError.code} ${sockError.message}` : 'connection closed'}; ` +
-          `${Buffer.concat(chunks).length} bytes read)`)));
+          `(${sockError ? `${sockError.code ?? ''} ${sockError.message}` : 'connection closed'}; ` +
+          `${received.length} bytes read)`)));
       };
       const timer = setTimeout(() => { sockError = new Error(`no answer within ${timeoutMs} ms`); finish(); }, timeoutMs);
+      const CHUNK = 64 * 1024;
+      let off = 0;
+      const pump = () => {
+        if (done || sock.destroyed || off >= payload.length) return;
+        const chunk = payload.subarray(off, off + CHUNK);
+        off += CHUNK;
+        sock.write(chunk, (err) => { if (!err) setImmediate(pump); });
+      };
+      const startBody = () => { if (!sending) { sending = true; pump(); } };
+      const continueTimer = setTimeout(startBody, 1000 * SCALE);
       sock.on('data', (c) => {
-        chunks.push(c);
-        if (parseHttpResponse(Buffer.concat(chunks), false)) finish();
+        received = Buffer.concat([received, c]);
+        const interim = /^HTTP\/1\.[01] 100 [^\r]*\r\n(?:[^\r]*\r\n)*?\r\n/.exec(received.toString('latin1'));
+        if (interim) {
+          received = received.subarray(Buffer.byteLength(interim[0], 'latin1'));
+          startBody();
+        }
+        if (parseHttpResponse(received, false)) finish();
       });
       sock.on('error', (e) => { sockError = e; });
       sock.on('close', finish);
-      sock.on('connect', () => {
-        sock.write(head);
-        const CHUNK = 64 * 1024;
-        let off = 0;
-        // One chunk at a time, and a turn of the event loop between chunks, so an early
-        // answer is read before a write fails with EPIPE.
-        const pump = () => {
-          if (done || sock.destroyed || off >= payload.length) return;
-          const chunk = payload.subarray(off, off + CHUNK);
-          off += CHUNK;
-          sock.write(chunk, (err) => { if (!err) setImmediate(pump); });
-        };
-        pump();
-      });
+      sock.on('connect', () => sock.write(head));
     });
     this.transcript.push({ kind, method, path: urlPath, status: out.status, text: out.text });
     return out;
@@ -340,8 +345,10 @@ export class Daemon {
     if (!this._stopping) {
       this._stopping = (async () => {
         if (!this.exited) this.child.kill('SIGTERM');
-        const timer = delay(STOP_TIMEOUT_MS).then(() => 'timeout');
-        const res = await Promise.race([this.exit, timer]);
+        let timer;
+        const timeout = new Promise((resolve) => { timer = setTimeout(resolve, STOP_TIMEOUT_MS, 'timeout'); });
+        const res = await Promise.race([this.exit, timeout]);
+        clearTimeout(timer);
         if (res === 'timeout') {
           this.child.kill('SIGKILL');
           await this.exit;
@@ -425,12 +432,17 @@ export async function startDaemon({ env: extraEnv = {}, args = [] } = {}) {
 /**
  * Registers before/after hooks that start one daemon for the calling test file and stop it at
  * the end (failing the file when the exit code is not 0). Returns a handle whose properties
- * forward to the running Daemon. The temp dir is removed when every test passed and the daemon
+ * forward to the running Daemon; `await handle.ready` in a file's own before() hooks. The temp dir is removed when every test passed and the daemon
  * exited cleanly; otherwise it is kept and its path printed.
  */
 export function useDaemon(options = {}) {
-  const state = { d: null, failed: false };
-  before(async () => { state.d = await startDaemon(options); });
+  const state = { d: null, failed: false, ready: null };
+  // node 20 runs a file's root-level before() hooks without waiting for one another: a file's
+  // own before() must `await d.ready` before it uses the daemon.
+  before(async () => {
+    state.ready = state.ready ?? startDaemon(options);
+    state.d = await state.ready;
+  });
   afterEach((t) => { if (t.passed === false) state.failed = true; });
   after(async () => {
     const d = state.d;
@@ -447,7 +459,10 @@ export function useDaemon(options = {}) {
   });
   return new Proxy(state, {
     get(target, prop) {
-      if (prop === 'markFailed') return () => { target.failed = true; };
+      if (prop === 'ready') {
+        target.ready = target.ready ?? startDaemon(options);
+        return target.ready.then((started) => { target.d = started; return started; });
+      }
       if (!target.d) throw new Error(`daemon not started (reading .${String(prop)})`);
       const v = target.d[prop];
       return typeof v === 'function' ? v.bind(target.d) : v;

@@ -37,6 +37,7 @@ export function webhookSuite(dialect) {
   };
 
   before(async () => {
+    await d.ready;
     svc = await createService(d, {
       name: `Rides via ${dialect}`,
       defaults: { mode: 'voice-and-message', ttl: 0, unknown_caller_message: UNKNOWN_CALLER_MESSAGE },

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// The HTTP edge: what maskd refuses before a handler sees a request (http/http.c).
+// Raw sockets, because fetch cannot send two Content-Length headers or 100 header lines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+
+import { useDaemon } from './lib/daemon.mjs';
+
+const d = useDaemon();
+
+/** Sends bytes as they are and returns the status line's code (bounded wait). */
+function raw(port, bytes) {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const sock = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer; got ${JSON.stringify(got)}`)); }, 15000);
+    sock.on('connect', () => sock.write(bytes));
+    sock.on('data', (c) => {
+      got += c.toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(got);
+      if (m && got.includes('\r\n\r\n')) { clearTimeout(timer); sock.destroy(); resolve(Number(m[1])); }
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      clearTimeout(timer);
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(got);
+      if (m) resolve(Number(m[1])); else reject(new Error(`closed without an answer: ${JSON.stringify(got)}`));
+    });
+  });
+}
+
+const head = (lines) => lines.join('\r\n') + '\r\n\r\n';
+
+test('two Content-Length headers → 400', async () => {
+  const req = head(['POST /hooks/twilio/voice HTTP/1.1', 'Host: x', 'Content-Type: application/x-www-form-urlencoded',
+    'Content-Length: 5', 'Content-Length: 7', 'Connection: close']) + 'a=1&b';
+  assert.equal(await raw(d.port, req), 400);
+});
+
+test('Content-Length with Transfer-Encoding → 400', async () => {
+  const req = head(['POST /v1/services HTTP/1.1', 'Host: x', 'Content-Length: 5', 'Transfer-Encoding: chunked',
+    'Connection: close']) + '0\r\n\r\n';
+  assert.equal(await raw(d.port, req), 400);
+});
+
+test('more than 64 header lines → 431', async () => {
+  const lines = ['GET /healthz HTTP/1.1', 'Host: x', 'Connection: close'];
+  for (let i = 0; i < 80; i++) lines.push(`X-Filler-${i}: ${i}`);
+  assert.equal(await raw(d.port, head(lines)), 431);
+});
+
+test('a header block bigger than the cap → 431 (or 413), never a crash', async () => {
+  const req = head(['GET /healthz HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(40000)}`, 'Connection: close']);
+  const status = await raw(d.port, req);
+  assert.ok(status === 431 || status === 413, `status ${status}`);
+  const ok = await d.request('GET', '/healthz');
+  assert.equal(ok.status, 200);
+});
+
+test('a request-target over 4 KiB → 414', async () => {
+  const req = head([`GET /v1/services?x=${'a'.repeat(5000)} HTTP/1.1`, 'Host: x', 'Connection: close']);
+  const status = await raw(d.port, req);
+  assert.ok(status === 414 || status === 431, `status ${status}`);
+});
+
+test('a chunked body over 256 KiB → 413 and the daemon keeps serving', async () => {
+  const chunk = 'a'.repeat(64 * 1024);
+  let body = '';
+  for (let i = 0; i < 5; i++) body += `${(chunk.length).toString(16)}\r\n${chunk}\r\n`;
+  body += '0\r\n\r\n';
+  const req = head(['POST /hooks/twilio/voice HTTP/1.1', 'Host: x', 'Content-Type: application/x-www-form-urlencoded',
+    'Transfer-Encoding: chunked', 'Connection: close']) + body;
+  assert.equal(await raw(d.port, req), 413);
+  assert.equal((await d.request('GET', '/healthz')).status, 200);
+});
+
+test('health, readiness and metrics answer without a key', async () => {
+  assert.equal((await d.request('GET', '/healthz')).status, 200);
+  assert.equal((await d.request('GET', '/readyz')).status, 200);
+  const m = await d.request('GET', '/metrics');
+  assert.equal(m.status, 200);
+  assert.match(m.text, /maskd_webhooks_total\{dialect="twilio",outcome="bridge"\} \d+/);
+  assert.match(m.text, /maskd_sessions_open \d+/);
+});
