@@ -36,7 +36,7 @@ run_unit() { # dir
   local dir=$1 t out p f
   mkdir -p "$dir/test-logs"
   for t in "$dir"/test_*; do
-    [ -x "$t" ] || continue
+    [ -f "$t" ] && [ -x "$t" ] || continue
     out="$dir/test-logs/$(basename "$t").log"
     "$t" >"$out" 2>&1
     local rc=$?

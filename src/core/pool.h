@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* pool.h - which proxy number a participant gets (DESIGN §2, Twilio's rule).
+/* pool.h - which proxy number is given to a participant (DESIGN §2, Twilio's rule).
  * One proxy number serves many sessions at once as long as no real number holds
  * it twice; among the numbers that fit, the least-loaded wins, the oldest on a
  * tie. Pure: the store finds the candidates, this picks. */

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #define HTTP_CONNECTION_TIMEOUT_S 30
+#define HTTP_DRAIN_MAX (8 * 1024 * 1024) /* declared bodies up to this are read, then refused */
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -91,11 +92,23 @@ static enum MHD_Result queue(struct MHD_Connection *con, struct http_response *r
 	return ret;
 }
 
-static enum MHD_Result queue_text(struct MHD_Connection *con, int status, const char *text)
+/* Answers an edge refusal: JSON {"error":{...}} under /v1 (the API's error shape),
+ * plain text elsewhere (carriers only read the status). */
+static enum MHD_Result queue_refusal(struct MHD_Connection *con, const char *target, int status, const char *text)
 {
 	struct http_response res = {0};
 	buf_init(&res.body);
-	http_text(&res, status, text);
+	if (strncmp(target, "/v1/", 4) == 0) {
+		const char *code = status == 413 ? "payload_too_large"
+				   : status == 414 ? "uri_too_long"
+				   : status == 431 ? "headers_too_large"
+						   : "bad_request";
+		res.status = status;
+		res.content_type = "application/json";
+		buf_printf(&res.body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code, text);
+	} else {
+		http_text(&res, status, text);
+	}
 	enum MHD_Result ret = queue(con, &res);
 	buf_free(&res.body);
 	return ret;
@@ -124,22 +137,29 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 	return MHD_YES;
 }
 
-/* First call for a request: refuse what the edge rules forbid before reading a body. */
+/* First call for a request: refuse what the edge rules forbid before reading a body.
+ * Returns 1 when a response was queued. A body declared too large but under
+ * HTTP_DRAIN_MAX is read and dropped first, so that clients which write their whole
+ * body before reading (node's fetch, many SDKs) see the 413 rather than EPIPE. */
 static int edge_check(struct MHD_Connection *con, struct req_ctx *ctx)
 {
+	const char *t = ctx->target;
 	struct header_scan hs = {0};
 	MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, &hs);
 	if (hs.n > HTTP_HEADERS_MAX)
-		return queue_text(con, 431, "too many header lines"), 1;
+		return queue_refusal(con, t, 431, "too many header lines"), 1;
 	if (strlen(ctx->target) > HTTP_TARGET_MAX)
-		return queue_text(con, 414, "request target too long"), 1;
+		return queue_refusal(con, t, 414, "request target too long"), 1;
 	if (hs.content_length > 1)
-		return queue_text(con, 400, "more than one Content-Length header"), 1;
+		return queue_refusal(con, t, 400, "more than one Content-Length header"), 1;
 	if (hs.content_length == 1 && hs.transfer_encoding > 0)
-		return queue_text(con, 400, "Content-Length together with Transfer-Encoding"), 1;
+		return queue_refusal(con, t, 400, "Content-Length together with Transfer-Encoding"), 1;
 	const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL && strtoull(cl, NULL, 10) > HTTP_BODY_MAX)
-		return queue_text(con, 413, "request body too large"), 1;
+	unsigned long long len = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+	if (len > HTTP_DRAIN_MAX)
+		return queue_refusal(con, t, 413, "request body too large"), 1;
+	if (len > HTTP_BODY_MAX)
+		ctx->too_big = 1;
 	return 0;
 }
 
@@ -172,7 +192,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 		return MHD_YES;
 	}
 	if (ctx->too_big)
-		return queue_text(con, 413, "request body too large");
+		return queue_refusal(con, ctx->target, 413, "request body too large");
 
 	struct header_scan hs = {.arena = &ctx->arena};
 	hs.headers = arena_alloc(&ctx->arena, HTTP_HEADERS_MAX * sizeof(struct http_header));

@@ -64,7 +64,9 @@ int store_service_insert(struct store *st, const struct service *svc);
 int store_service_get(struct store *st, const char *id, struct service *out);
 int store_service_list(struct store *st, void (*cb)(void *ctx, const struct service *svc), void *ctx);
 
-/* Numbers. insert: MASKD_ECONFLICT when the E.164 number is in any pool.
+/* Numbers. number.in_use is the count of open sessions bound to the number (a
+ * session with both participants on it counts once); the pool rule uses it.
+ * insert: MASKD_ECONFLICT when the E.164 number is in any pool.
  * delete: MASKD_ECONFLICT while in use. */
 int store_number_insert(struct store *st, const struct number *num);
 int store_number_get(struct store *st, const char *id, struct number *out);

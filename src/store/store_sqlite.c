@@ -692,6 +692,10 @@ static int bind_participant(struct store_sqlite *s, struct sqlite_conn *c, struc
 	rc = exec_stmt(c, st, "participant_insert");
 	if (rc < 0)
 		return rc;
+	/* in_use counts sessions: both participants on one number is one session */
+	for (int j = 0; j < i; j++)
+		if (strcmp(ses->participants[j].proxy_number_id, p->proxy_number_id) == 0)
+			return 0;
 	st = stmt(c, SQL_NUMBER_INC);
 	bind_text(st, 1, p->proxy_number_id);
 	return exec_stmt(c, st, "number_inc");
@@ -841,8 +845,13 @@ static int close_in_tx(struct sqlite_conn *c, const char *id, int64_t now)
 	int n = 0;
 	st = stmt(c, SQL_BINDINGS_OF);
 	bind_text(st, 1, id);
-	while (n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		col_text(st, 0, nums[n++], ID_MAX);
+	while (n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_text(st, 0, nums[n], ID_MAX);
+		int dup = 0;
+		for (int j = 0; j < n; j++)
+			dup |= strcmp(nums[j], nums[n]) == 0;
+		n += !dup; /* one session on one number counts once */
+	}
 	stmt_done(st);
 	for (int i = 0; i < n; i++) {
 		st = stmt(c, SQL_NUMBER_DEC);

@@ -34,7 +34,8 @@ describe('exhaustion', () => {
     assert.deepEqual(s1.participants.map((p) => p.proxy_number), [P, P]);
     expectError(await postSession(d, svc.id, { participants: [[r1], [d2]] }), 409, 'pool_exhausted', 'participants[0]');
     expectError(await postSession(d, svc.id, { participants: [[r2], [d1]] }), 409, 'pool_exhausted', 'participants[1]');
-    const e = expectError(await postSession(d, svc.id, { mode: 'voice', participants: [[r1], [d2]] }), 409, 'pool_exhausted', 'participants[0]');
+    const e = expectError(await postSession(d, svc.id, { mode: 'voice', participants: [[r1], [d2]] }),
+      409, 'pool_exhausted', 'participants[0]');
     assert.match(e.message, /voice/);
     assert.equal(await sessionCount(svc.id), 1, 'a refused session was created');
     const s2 = await createSession(d, svc.id, { participants: [[r2], [d2]] });

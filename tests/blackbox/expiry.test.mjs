@@ -41,7 +41,8 @@ async function assertUnknownCaller(s, participants) {
   const res = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: participants[0][0], to: p0.proxy_number }));
   assert.equal(res.status, 200, res.text);
   assert.equal(res.text, markup.rejectVoice('twilio', MESSAGE));
-  const msg = await d.webhook('twilio', 'message', messageParams('twilio', { from: participants[0][0], to: p0.proxy_number, body: 'late' }));
+  const msg = await d.webhook('twilio', 'message',
+    messageParams('twilio', { from: participants[0][0], to: p0.proxy_number, body: 'late' }));
   assert.equal(msg.status, 200, msg.text);
   assert.equal(msg.text, markup.empty('twilio'));
 }
@@ -89,7 +90,8 @@ test('expires_at in the past → 400 (POST and PATCH); nothing created or change
   const before = await count();
   const past = new Date(Date.now() - 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   expectError(await postSession(d, svc.id, { expires_at: past, participants: parts }), 400, 'invalid_field', 'expires_at');
-  expectError(await postSession(d, svc.id, { expires_at: '2001-01-01T00:00:00Z', participants: parts }), 400, 'invalid_field', 'expires_at');
+  expectError(await postSession(d, svc.id, { expires_at: '2001-01-01T00:00:00Z', participants: parts }),
+    400, 'invalid_field', 'expires_at');
   assert.equal(await count(), before, 'a rejected request created a session');
   const s = await createSession(d, svc.id, { participants: parts });
   expectError(await d.api('PATCH', `/v1/sessions/${s.id}`, { expires_at: past }), 400, 'invalid_field', 'expires_at');

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Twilio webhooks: signed with the twilio SDK, answers compared with twilio.twiml's VoiceResponse / MessagingResponse.
+// Twilio webhooks: signed with the twilio SDK (X-Twilio-Signature), answers compared with
+// twilio.twiml's VoiceResponse / MessagingResponse.
 // The cases themselves are in lib/webhook-suite.mjs (the same for every Twilio-like dialect).
 
 import { webhookSuite } from './lib/webhook-suite.mjs';

@@ -432,8 +432,9 @@ export async function startDaemon({ env: extraEnv = {}, args = [] } = {}) {
 /**
  * Registers before/after hooks that start one daemon for the calling test file and stop it at
  * the end (failing the file when the exit code is not 0). Returns a handle whose properties
- * forward to the running Daemon; `await handle.ready` in a file's own before() hooks. The temp dir is removed when every test passed and the daemon
- * exited cleanly; otherwise it is kept and its path printed.
+ * forward to the running Daemon; `await handle.ready` in a file's own before() hooks. The temp
+ * dir is removed when every test passed and the daemon exited cleanly; otherwise it is kept and
+ * its path printed.
  */
 export function useDaemon(options = {}) {
   const state = { d: null, failed: false, ready: null };

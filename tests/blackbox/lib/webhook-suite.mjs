@@ -148,6 +148,12 @@ export function webhookSuite(dialect) {
       assertBridge(res, { callerId: driver.proxy, real: driver.real });
     });
 
+    test('a Content-Type with a charset parameter is accepted', async () => {
+      const { rider, driver } = await newPair();
+      const res = await call(rider.real, rider.proxy, { contentType: 'application/x-www-form-urlencoded; charset=UTF-8' });
+      assertBridge(res, { callerId: driver.proxy, real: driver.real });
+    });
+
     test('GET with the params in the query string (signature over the full URL, no params)', async () => {
       const { ses, rider, driver } = await newPair();
       const callSid = sid(dialect, 'CA');
@@ -438,7 +444,7 @@ export function webhookSuite(dialect) {
       });
     }
 
-    test('malformed form body → 400; missing From or To → 400; To not in any pool → 404; > 256 KiB → 413; nothing recorded', async () => {
+    test('malformed body → 400; no From or To → 400; To in no pool → 404; > 256 KiB → 413; nothing recorded', async () => {
       const { ses, rider } = await newPair();
       const p = voiceParams(dialect, { from: rider.real, to: rider.proxy });
       const encoded = new URLSearchParams(p).toString();
