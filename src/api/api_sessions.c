@@ -77,6 +77,11 @@ static bool parse_participant(json_t *p, int i, struct participant *out, struct 
 	    !json_string_field(p, path, "proxy_number", false, 64, &proxy, e))
 		return false;
 	struct phone_info pi;
+	if (phone_is_emergency(number)) {
+		/* DESIGN §6: emergency numbers are never masked or proxied */
+		api_error_set(e, 400, "invalid_field", "%s.number is an emergency number; it cannot be masked", path);
+		return false;
+	}
 	if (phone_parse(number, &pi) < 0) {
 		api_error_set(e, 400, "invalid_field", "%s.number is not a valid E.164 phone number", path);
 		return false;

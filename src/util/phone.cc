@@ -13,14 +13,17 @@ extern "C" {
 #include <phonenumbers/logger.h>
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
+#include <phonenumbers/shortnumberinfo.h>
 
 #include <cstring>
+#include <list>
 #include <new>
 #include <string>
 
 using i18n::phonenumbers::NullLogger;
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
+using i18n::phonenumbers::ShortNumberInfo;
 
 // Longest raw input looked at: 15 digits plus generous formatting
 // ("+44 (0) 20-7183-8750" is 20). Longer input is refused, not truncated.
@@ -140,5 +143,61 @@ extern "C" int phone_parse(const char *input, struct phone_info *out)
 		// The library reports through return codes; anything thrown is a
 		// parse we cannot trust. The exception text may quote the input.
 		return MASKD_EINVAL;
+	}
+}
+
+// Dialled as emergency numbers somewhere in the world and never a subscriber's
+// whole number: refused everywhere, whatever the country code (issue 4 §8).
+static const char *const phone_global_emergency[] = {"112", "911", "999", "000", "110", "119", "118", "08"};
+
+static bool phone_emergency_checked(const char *input)
+{
+	std::string digits;
+	bool plus = false;
+	for (const char *p = input; *p != '\0' && p - input < PHONE_INPUT_MAX; p++) {
+		if (*p == '+' && p == input)
+			plus = true;
+		else if (*p >= '0' && *p <= '9')
+			digits.push_back(*p);
+		else if (!phone_is_separator(*p))
+			return false;
+	}
+	if (digits.empty() || digits.size() > PHONE_DIGITS_MAX)
+		return false;
+	for (const char *g : phone_global_emergency)
+		if (digits == g)
+			return true;
+	if (!plus)
+		return false;
+	// "+<cc><short number>": try each split of a 1-3 digit country code.
+	static const ShortNumberInfo short_info;
+	const PhoneNumberUtil *util = phone_util();
+	for (size_t cc_len = 1; cc_len <= 3 && cc_len < digits.size(); cc_len++) {
+		int cc = std::stoi(digits.substr(0, cc_len));
+		std::string rest = digits.substr(cc_len);
+		std::list<std::string> regions;
+		util->GetRegionCodesForCountryCallingCode(cc, &regions);
+		if (regions.empty())
+			continue; /* not a country code */
+		for (const char *g : phone_global_emergency)
+			if (rest == g)
+				return true;
+		for (const std::string &region : regions)
+			if (short_info.IsEmergencyNumber(rest, region))
+				return true;
+	}
+	return false;
+}
+
+extern "C" int phone_is_emergency(const char *input)
+{
+	if (input == NULL)
+		return 0;
+	try {
+		return phone_emergency_checked(input) ? 1 : 0;
+	} catch (const std::bad_alloc &) {
+		fatal("phone: out of memory");
+	} catch (...) {
+		return 0;
 	}
 }

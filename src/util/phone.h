@@ -25,6 +25,13 @@ struct phone_info {
  * MASKD_EINVAL (not a number, no '+', invalid for its region, too long). */
 int phone_parse(const char *input, struct phone_info *out);
 
+/* True when input names an emergency or short emergency number that maskd must
+ * never mask or proxy: one of 112, 911, 999, 000, 110, 119, 118, 08 (as typed,
+ * with or without '+' and a country code), or an emergency number of the
+ * region(s) of input's country code per libphonenumber's ShortNumberInfo
+ * ("+44999", "+61000", "+1911"). Input that is neither is false. */
+int phone_is_emergency(const char *input);
+
 #ifdef __cplusplus
 }
 #endif

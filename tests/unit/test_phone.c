@@ -325,6 +325,27 @@ static void test_phone_threads(void **state)
 	assert_int_equal(failures, 0);
 }
 
+
+/* Emergency numbers are never masked: the global list in any form, and each
+ * region's own numbers through libphonenumber's ShortNumberInfo. */
+static void test_phone_emergency(void **state)
+{
+	(void)state;
+	const char *yes[] = {"911", "112", "999", "000", "110", "119", "118", "08", "+1911", "+1 911", "+44999",
+			     "+44112", "+61000", "+49110", "+33112", "+81119", "+91100", "+999"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!phone_is_emergency(yes[i]))
+			fail_msg("%s should be an emergency number", yes[i]);
+	}
+	const char *no[] = {"+14152371234", "+447400123456", "+1415", "4155550100", "abc", "", "+",
+			    "+1911x", "9111"};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		if (phone_is_emergency(no[i]))
+			fail_msg("%s should not be an emergency number", no[i]);
+	}
+	assert_false(phone_is_emergency(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_phone_too_long),
 		cmocka_unit_test(test_phone_empty_and_null),
 		cmocka_unit_test(test_phone_threads),
+		cmocka_unit_test(test_phone_emergency),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
