@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* dialect.h - what a carrier dialect provides to the webhook pipeline (hooks.c):
+ * parse its request into a neutral struct hook_input, check its signature, and
+ * render a decision as its markup. One file per dialect family; the pipeline
+ * itself (lookup, routing, recording, idempotency) is shared and knows no carrier.
+ * A dialect never logs a real number and never decides anything. */
+#ifndef MASKD_DIALECT_H
+#define MASKD_DIALECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/model.h"
+#include "../core/route.h"
+#include "../http/http.h"
+#include "../util/form.h"
+
+#define HOOK_MEDIA_MAX 10 /* media URLs forwarded per message */
+
+enum hook_event { HOOK_VOICE = 0, HOOK_MESSAGE = 1, HOOK_STATUS = 2 };
+
+/* A call-progress, dial-result or delivery callback, mapped to one leg. */
+struct hook_status {
+	char leg;            /* 'a' (the inbound call) or 'b' (the dialled side / sent message) */
+	const char *sid;     /* the leg's carrier id; NULL = unknown */
+	const char *status;  /* the carrier's status word; NULL = the callback carries none */
+	int64_t duration;    /* billable seconds; -1 = not reported */
+};
+
+/* One webhook, parsed. Strings are request-arena memory; numbers are E.164 with '+'. */
+struct hook_input {
+	int event;               /* enum hook_event */
+	const char *from;        /* voice/message: the caller; NULL when absent */
+	const char *to;          /* voice/message: the dialled proxy number; NULL when absent */
+	const char *sid;         /* voice/message: the carrier's call or message id */
+	const char *body;        /* message text; NULL = none */
+	const char *media[HOOK_MEDIA_MAX];
+	int n_media;
+	const char *interaction_id; /* status: the ?interaction= maskd put in the callback URL */
+	struct hook_status st;      /* status only */
+	struct form params;         /* POST form fields (what form-based signatures cover) */
+	struct form query;          /* the query string's fields */
+};
+
+/* What rendering needs besides the decision. */
+struct hook_render {
+	const char *status_url; /* bridge/forward: where the carrier reports progress */
+	const char *say;        /* reject: the spoken message */
+	const char *body;       /* forward: the text */
+	const char *const *media;
+	int n_media;
+};
+
+struct service;
+
+struct hook_dialect {
+	int id;           /* enum dialect */
+	const char *name; /* the {dialect} of /hooks/{dialect}/... */
+	/* Parses req as event into in (fields from req->arena). Returns 0, or the HTTP
+	 * status to refuse with (400 malformed, 405 method, 413 too many fields, 415
+	 * content type) and a static reason in *why. Missing From/To/sid are not
+	 * refusals here: the pipeline checks them, so every dialect answers alike. */
+	int (*parse)(const struct http_request *req, int event, struct hook_input *in, const char **why);
+	/* True when req carries a valid signature by svc's credential for this dialect.
+	 * url is the public URL the carrier called (MASKD_PUBLIC_URL + raw target). */
+	bool (*verify)(const struct service *svc, const struct http_request *req, const char *url,
+		       const struct hook_input *in, int64_t now);
+	/* Renders d (and the empty answer, for DECISION_ACKNOWLEDGE and status
+	 * callbacks) into res: status 200, content type and body. */
+	void (*render)(const struct decision *d, const struct hook_render *r, struct http_response *res);
+};
+
+/* The dialect served under /hooks/{name}/, or NULL. */
+const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len);
+
+/* The dialects, defined one per file. */
+extern const struct hook_dialect hook_dialect_twilio;
+extern const struct hook_dialect hook_dialect_signalwire;
+
+#endif

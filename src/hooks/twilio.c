@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* twilio.c - the TwiML family: Twilio and SignalWire (cXML). Same request
+ * parameters, same markup (twiml.c), one signature algorithm with two flavors of
+ * repeated-key handling (twilio_sig.c). Requests are form bodies, or a query string
+ * for GET webhooks. */
+#include "dialect.h"
+#include "twilio_sig.h"
+#include "twiml.h"
+#include "../util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int64_t param_seconds(const struct form *f, const char *key)
+{
+	const char *s = form_get(f, key);
+	if (s == NULL || *s == '\0')
+		return -1;
+	char *end = NULL;
+	long long v = strtoll(s, &end, 10);
+	return *end == '\0' && v >= 0 ? (int64_t)v : -1;
+}
+
+/* Dial action (DialCallStatus), per-leg status (CallStatus, ParentCallSid on the
+ * dialled leg), or message delivery (MessageStatus). */
+static void parse_status(const struct form *f, struct hook_status *st)
+{
+	st->leg = 'b';
+	st->duration = -1;
+	if (form_get(f, "DialCallStatus") != NULL) {
+		st->sid = form_get(f, "DialCallSid");
+		st->status = form_get(f, "DialCallStatus");
+		st->duration = param_seconds(f, "DialCallDuration");
+	} else if (form_get(f, "MessageStatus") != NULL) {
+		st->sid = form_get(f, "MessageSid");
+		st->status = form_get(f, "MessageStatus");
+	} else if (form_get(f, "CallStatus") != NULL) {
+		st->sid = form_get(f, "CallSid");
+		st->status = form_get(f, "CallStatus");
+		st->duration = param_seconds(f, "CallDuration");
+		if (form_get(f, "ParentCallSid") == NULL)
+			st->leg = 'a';
+	}
+}
+
+static int twiml_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+{
+	int is_get = strcmp(req->method, "GET") == 0;
+	if (!is_get && strcmp(req->method, "POST") != 0) {
+		*why = "use POST (or GET)";
+		return 405;
+	}
+	int rc = form_parse(req->arena, req->query, strlen(req->query), &in->query);
+	if (rc == 0 && !is_get) {
+		const char *ct = http_header(req, "Content-Type");
+		if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+			*why = "expected application/x-www-form-urlencoded";
+			return 415;
+		}
+		rc = form_parse(req->arena, req->body, req->body_len, &in->params);
+	}
+	if (rc < 0) {
+		*why = rc == MASKD_ETOOBIG ? "too many form fields" : "malformed form body";
+		return rc == MASKD_ETOOBIG ? 413 : 400;
+	}
+	const struct form *f = is_get ? &in->query : &in->params;
+	in->event = event;
+	in->from = form_get(f, "From");
+	in->to = form_get(f, "To");
+	in->sid = form_get(f, event == HOOK_MESSAGE ? "MessageSid" : "CallSid");
+	in->body = form_get(f, "Body");
+	for (int i = 0; event == HOOK_MESSAGE && i < HOOK_MEDIA_MAX; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "MediaUrl%d", i);
+		const char *url = form_get(f, key);
+		if (url == NULL)
+			break;
+		in->media[in->n_media++] = url;
+	}
+	in->interaction_id = form_get(&in->query, "interaction");
+	if (event == HOOK_STATUS)
+		parse_status(f, &in->st);
+	return 0;
+}
+
+static bool twiml_verify(enum twilio_sig_flavor fl, const char *key, const struct http_request *req, const char *url,
+			 const struct hook_input *in, const char *sig)
+{
+	if (key[0] == '\0')
+		return false;
+	return twilio_sig_check(fl, key, url, &in->params, req->body, req->body_len, sig);
+}
+
+static bool twilio_verify(const struct service *svc, const struct http_request *req, const char *url,
+			  const struct hook_input *in, int64_t now)
+{
+	return twiml_verify(TWILIO_SIG_TWILIO, svc->secrets[DIALECT_TWILIO], req, url, in,
+			    http_header(req, "X-Twilio-Signature"));
+}
+
+static bool signalwire_verify(const struct service *svc, const struct http_request *req, const char *url,
+			      const struct hook_input *in, int64_t now)
+{
+	const char *sig = http_header(req, "X-SignalWire-Signature");
+	if (sig == NULL)
+		sig = http_header(req, "X-Twilio-Signature");
+	return twiml_verify(TWILIO_SIG_SIGNALWIRE, svc->secrets[DIALECT_SIGNALWIRE], req, url, in, sig);
+}
+
+static void twiml_answer(const struct decision *d, const struct hook_render *r, struct http_response *res)
+{
+	struct twiml_args a = {
+		.status_url = r->status_url,
+		.say = r->say,
+		.body = r->body,
+		.media = r->media,
+		.n_media = r->n_media,
+	};
+	res->status = 200;
+	res->content_type = TWIML_CONTENT_TYPE;
+	twiml_render(&res->body, d, &a);
+}
+
+const struct hook_dialect hook_dialect_twilio = {
+	.id = DIALECT_TWILIO,
+	.name = "twilio",
+	.parse = twiml_parse,
+	.verify = twilio_verify,
+	.render = twiml_answer,
+};
+
+const struct hook_dialect hook_dialect_signalwire = {
+	.id = DIALECT_SIGNALWIRE,
+	.name = "signalwire",
+	.parse = twiml_parse,
+	.verify = signalwire_verify,
+	.render = twiml_answer,
+};
