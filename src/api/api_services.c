@@ -9,12 +9,11 @@
 #include "../util/timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_UNKNOWN_CALLER_MESSAGE "The number you have called is not available. Goodbye."
 #define TTL_MAX (366LL * 24 * 3600)
-
-static const char *const carrier_secret_field[DIALECT_COUNT] = {"auth_token", "signing_key"};
 
 static json_t *service_json(const struct service *svc)
 {
@@ -28,6 +27,9 @@ static json_t *service_json(const struct service *svc)
 			 json_time(svc->created_at));
 }
 
+/* carriers.{name}: an object of that carrier's credential fields (model.h
+ * dialect_cred_fields()), the signing one required, each a non-empty string.
+ * Stored as compact JSON text, sealed by the store. */
 static bool parse_carriers(json_t *carriers, struct service *svc, struct api_error *e)
 {
 	if (carriers == NULL || json_is_null(carriers))
@@ -36,29 +38,43 @@ static bool parse_carriers(json_t *carriers, struct service *svc, struct api_err
 		api_error_set(e, 400, "invalid_field", "carriers must be an object");
 		return false;
 	}
-	static const char *const names[] = {"twilio", "signalwire", NULL};
-	if (!json_only_fields(carriers, "carriers", names, e))
-		return false;
-	for (int d = 0; d < DIALECT_COUNT; d++) {
-		json_t *c = json_object_get(carriers, dialect_name(d));
-		if (c == NULL)
-			continue;
+	const char *name;
+	json_t *c;
+	json_object_foreach(carriers, name, c)
+	{
+		int d = dialect_from_name(name);
+		if (d < 0) {
+			api_error_set(e, 400, "unknown_field",
+				      "unknown field carriers.%.32s (twilio, signalwire, telnyx, plivo, vobiz, vonage)", name);
+			return false;
+		}
 		char path[32];
-		snprintf(path, sizeof(path), "carriers.%s", dialect_name(d));
+		snprintf(path, sizeof(path), "carriers.%s", name);
 		if (!json_is_object(c)) {
 			api_error_set(e, 400, "invalid_field", "%s must be an object", path);
 			return false;
 		}
-		const char *allowed[] = {carrier_secret_field[d], NULL};
-		const char *secret = NULL;
-		if (!json_only_fields(c, path, allowed, e) ||
-		    !json_string_field(c, path, carrier_secret_field[d], true, SECRET_MAX_LEN, &secret, e))
+		const char *const *fields = dialect_cred_fields(d);
+		if (!json_only_fields(c, path, fields, e))
 			return false;
-		if (secret[0] == '\0') {
-			api_error_set(e, 400, "invalid_field", "%s.%s must not be empty", path, carrier_secret_field[d]);
+		for (size_t i = 0; fields[i] != NULL; i++) {
+			const char *v = NULL;
+			if (!json_string_field(c, path, fields[i], i == 0, SECRET_MAX_LEN, &v, e))
+				return false;
+			if (v != NULL && v[0] == '\0') {
+				api_error_set(e, 400, "invalid_field", "%s.%s must not be empty", path, fields[i]);
+				return false;
+			}
+		}
+		char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+		size_t n = text ? strlen(text) : 0;
+		if (text == NULL || n > CREDS_MAX_LEN) {
+			free(text);
+			api_error_set(e, 400, "invalid_field", "%s is too long", path);
 			return false;
 		}
-		snprintf(svc->secrets[d], sizeof(svc->secrets[d]), "%s", secret);
+		snprintf(svc->secrets[d], sizeof(svc->secrets[d]), "%s", text);
+		free(text);
 	}
 	return true;
 }

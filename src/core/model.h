@@ -8,6 +8,7 @@
 #define MASKD_MODEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../util/ids.h"
@@ -17,10 +18,19 @@
 #define NAME_MAX_LEN 128    /* service name, unique_name */
 #define LABEL_MAX_LEN 64    /* participant label */
 #define MESSAGE_MAX_LEN 512 /* spoken messages */
-#define SECRET_MAX_LEN 256  /* carrier credentials */
+#define SECRET_MAX_LEN 256  /* one carrier credential value */
+#define CREDS_MAX_LEN 1000  /* a carrier's credentials as sealed JSON text */
 #define SESSION_PARTICIPANTS 2
 
-enum dialect { DIALECT_TWILIO = 0, DIALECT_SIGNALWIRE = 1, DIALECT_COUNT };
+enum dialect {
+	DIALECT_TWILIO = 0,
+	DIALECT_SIGNALWIRE = 1,
+	DIALECT_TELNYX = 2,
+	DIALECT_PLIVO = 3,
+	DIALECT_VOBIZ = 4,
+	DIALECT_VONAGE = 5,
+	DIALECT_COUNT
+};
 
 /* A session's mode is the set of channels it allows. */
 enum session_mode { MODE_VOICE = 1, MODE_MESSAGE = 2, MODE_VOICE_AND_MESSAGE = 3 };
@@ -38,7 +48,9 @@ enum decision_kind {
 struct service {
 	char id[ID_MAX];
 	char name[NAME_MAX_LEN + 1];
-	char secrets[DIALECT_COUNT][SECRET_MAX_LEN + 1]; /* "" = not configured */
+	/* Per carrier, its credentials object as compact JSON text, e.g.
+	 * {"auth_token":"..."}; "" = not configured. Read with service_cred(). */
+	char secrets[DIALECT_COUNT][CREDS_MAX_LEN + 1];
 	int mode;                                         /* default enum session_mode */
 	int64_t ttl;                                      /* default idle timeout, 0 = none */
 	char unknown_caller_message[MESSAGE_MAX_LEN + 1];
@@ -109,6 +121,14 @@ struct interaction {
 	int n_legs;
 	struct leg legs[INTERACTION_LEGS_MAX];
 };
+
+/* The credential fields a carrier's object may hold; fields[0] is the one its
+ * webhook signatures are checked with and is required. NULL-terminated. */
+const char *const *dialect_cred_fields(int d);
+
+/* Copies the value of field from svc's credentials for carrier d into out (cap
+ * bytes). Returns 0, or MASKD_ENOTFOUND when the carrier or the field is not set. */
+int service_cred(const struct service *svc, int d, const char *field, char *out, size_t cap);
 
 /* Names used in the API and the database; NULL/-1 for unknown values. */
 const char *dialect_name(int d);

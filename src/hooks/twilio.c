@@ -85,10 +85,11 @@ static int twiml_parse(const struct http_request *req, int event, struct hook_in
 	return 0;
 }
 
-static bool twiml_verify(enum twilio_sig_flavor fl, const char *key, const struct http_request *req, const char *url,
-			 const struct hook_input *in, const char *sig)
+static bool twiml_verify(enum twilio_sig_flavor fl, const struct service *svc, int d, const struct http_request *req,
+			 const char *url, const struct hook_input *in, const char *sig)
 {
-	if (key[0] == '\0')
+	char key[SECRET_MAX_LEN + 1];
+	if (service_cred(svc, d, dialect_cred_fields(d)[0], key, sizeof(key)) < 0)
 		return false;
 	return twilio_sig_check(fl, key, url, &in->params, req->body, req->body_len, sig);
 }
@@ -96,7 +97,7 @@ static bool twiml_verify(enum twilio_sig_flavor fl, const char *key, const struc
 static bool twilio_verify(const struct service *svc, const struct http_request *req, const char *url,
 			  const struct hook_input *in, int64_t now)
 {
-	return twiml_verify(TWILIO_SIG_TWILIO, svc->secrets[DIALECT_TWILIO], req, url, in,
+	return twiml_verify(TWILIO_SIG_TWILIO, svc, DIALECT_TWILIO, req, url, in,
 			    http_header(req, "X-Twilio-Signature"));
 }
 
@@ -106,7 +107,7 @@ static bool signalwire_verify(const struct service *svc, const struct http_reque
 	const char *sig = http_header(req, "X-SignalWire-Signature");
 	if (sig == NULL)
 		sig = http_header(req, "X-Twilio-Signature");
-	return twiml_verify(TWILIO_SIG_SIGNALWIRE, svc->secrets[DIALECT_SIGNALWIRE], req, url, in, sig);
+	return twiml_verify(TWILIO_SIG_SIGNALWIRE, svc, DIALECT_SIGNALWIRE, req, url, in, sig);
 }
 
 static void twiml_answer(const struct decision *d, const struct hook_render *r, struct http_response *res)
