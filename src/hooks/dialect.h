@@ -49,6 +49,28 @@ struct hook_render {
 	const char *body;       /* forward: the text */
 	const char *const *media;
 	int n_media;
+	/* bridge only; 0 / NULL = off, or the carrier's default */
+	int record;                  /* record the bridged call (dual-channel where the dialect can) */
+	const char *consent_message; /* with record: said to the caller before the bridge, and to the
+					callee after answering, before connecting */
+	const char *consent_url;     /* TwiML family: a URL answering the callee's consent document
+					(<Number url>); maskd serves it */
+	const char *recording_url;   /* where the carrier reports the finished recording */
+	int time_limit;              /* seconds the bridged call may last */
+	int ring_timeout;            /* seconds to ring the callee */
+};
+
+/* A carrier REST request that sends a message the markup cannot send (Telnyx and
+ * Vonage SMS, Plivo MMS). Built by the dialect, executed by sender.c off the
+ * webhook thread. */
+struct outgoing {
+	char interaction_id[ID_MAX]; /* the interaction whose leg 'b' records the outcome */
+	int dialect;
+	char url[512];               /* absolute URL: api_base + the carrier's path */
+	char content_type[64];       /* of body */
+	char authorization[600];     /* the whole Authorization header value ("Basic ...", "Bearer ...") */
+	char *body;                  /* malloc'd, owned by the outgoing (sender_enqueue takes it) */
+	size_t body_len;
 };
 
 struct service;
@@ -68,13 +90,26 @@ struct hook_dialect {
 	/* Renders d (and the empty answer, for DECISION_ACKNOWLEDGE and status
 	 * callbacks) into res: status 200, content type and body. */
 	void (*render)(const struct decision *d, const struct hook_render *r, struct http_response *res);
+	/* NULL for dialects whose markup forwards texts. Otherwise: fills out with the
+	 * REST request that sends d (a DECISION_FORWARD_MESSAGE) through svc's account,
+	 * api_base being the carrier's API base URL (MASKD_{TELNYX,PLIVO,VONAGE}_API_URL,
+	 * no trailing '/'). Returns 0, or MASKD_EINVAL when svc lacks a REST credential
+	 * (the caller logs it and records a failed leg). The webhook is then answered
+	 * with render(DECISION_ACKNOWLEDGE). */
+	int (*build_send)(const struct service *svc, const struct decision *d, const struct hook_render *r,
+			  const char *api_base, struct outgoing *out);
 };
 
 /* The dialect served under /hooks/{name}/, or NULL. */
 const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len);
 
-/* The dialects, defined one per file. */
+/* The dialects, defined one per file family: twilio.c (Twilio, SignalWire),
+ * telnyx.c, plivo.c (Plivo, Vobiz), vonage.c. */
 extern const struct hook_dialect hook_dialect_twilio;
 extern const struct hook_dialect hook_dialect_signalwire;
+extern const struct hook_dialect hook_dialect_telnyx;
+extern const struct hook_dialect hook_dialect_plivo;
+extern const struct hook_dialect hook_dialect_vobiz;
+extern const struct hook_dialect hook_dialect_vonage;
 
 #endif
