@@ -74,6 +74,29 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
 	size_t n = strlen(c->public_url);
 	while (n > 0 && c->public_url[n - 1] == '/')
 		c->public_url[--n] = '\0';
+	static const struct {
+		int dialect;
+		const char *var, *def;
+	} apis[] = {
+		{DIALECT_TELNYX, "MASKD_TELNYX_API_URL", "https://api.telnyx.com"},
+		{DIALECT_PLIVO, "MASKD_PLIVO_API_URL", "https://api.plivo.com"},
+		{DIALECT_VOBIZ, "MASKD_VOBIZ_API_URL", "https://api.vobiz.ai"},
+		{DIALECT_VONAGE, "MASKD_VONAGE_API_URL", "https://rest.nexmo.com"},
+	};
+	for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++) {
+		char *base = c->api_base[apis[i].dialect];
+		if ((rc = copy_var(get, apis[i].var, apis[i].def, base, sizeof(c->api_base[0]), err, err_len)) < 0)
+			return rc;
+		if (strncmp(base, "https://", 8) != 0 && strncmp(base, "http://", 7) != 0) {
+			snprintf(err, err_len, "%s: must start with https:// or http://", apis[i].var);
+			return MASKD_EINVAL;
+		}
+		size_t len = strlen(base);
+		while (len > 0 && base[len - 1] == '/')
+			base[--len] = '\0';
+	}
+	if ((rc = uint_var(get, "MASKD_SEND_RETRY_MS", 1000, 1, 600000, &c->send_retry_ms, err, err_len)) < 0)
+		return rc;
 	const char *lvl = get("MASKD_LOG_LEVEL");
 	c->log_level = LOG_INFO;
 	if (lvl != NULL && lvl[0] != '\0') {

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "core/model.h"
+
 struct config {
 	char listen[64];       /* MASKD_LISTEN, "127.0.0.1:8080" */
 	char db[1024];         /* MASKD_DB, "./var/maskd.db" */
@@ -15,6 +17,10 @@ struct config {
 	unsigned threads;      /* MASKD_THREADS, HTTP worker threads, >= 2 */
 	unsigned sweep_interval; /* MASKD_SWEEP_INTERVAL, seconds between expiry sweeps */
 	int log_level;         /* MASKD_LOG_LEVEL */
+	/* carrier REST API base URLs, no trailing '/' (MASKD_TELNYX_API_URL, ...);
+	 * "" for carriers maskd never calls */
+	char api_base[DIALECT_COUNT][256];
+	unsigned send_retry_ms; /* MASKD_SEND_RETRY_MS, first backoff of a failed REST send */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in

@@ -6,6 +6,7 @@
 #include "app.h"
 #include "config.h"
 #include "store/store.h"
+#include "sender.h"
 #include "sweeper.h"
 #include "util/crypto.h"
 #include "util/err.h"
@@ -109,11 +110,15 @@ int main(void)
 		goto out;
 	}
 	struct app app = {.store = store, .vault = vault, .public_url = cfg.public_url};
+	for (int d = 0; d < DIALECT_COUNT; d++)
+		app.api_base[d] = cfg.api_base[d];
 	if (admin_key_setup(&app, store, cfg.admin_key) < 0) {
 		fprintf(stderr, "maskd: MASKD_DB: cannot read or store the admin key hash\n");
 		goto out;
 	}
+	app.sender = sender_start(store, cfg.send_retry_ms);
 	if (http_start(&app, cfg.listen, cfg.threads, &http, err, sizeof(err)) < 0) {
+		sender_stop(app.sender);
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
@@ -127,6 +132,7 @@ int main(void)
 	http_stop(http);
 	http = NULL;
 	sweeper_stop(sweeper);
+	sender_stop(app.sender);
 	status = 0;
 out:
 	http_stop(http);

@@ -90,12 +90,17 @@ struct hook_dialect {
 	/* Renders d (and the empty answer, for DECISION_ACKNOWLEDGE and status
 	 * callbacks) into res: status 200, content type and body. */
 	void (*render)(const struct decision *d, const struct hook_render *r, struct http_response *res);
-	/* NULL for dialects whose markup forwards texts. Otherwise: fills out with the
-	 * REST request that sends d (a DECISION_FORWARD_MESSAGE) through svc's account,
-	 * api_base being the carrier's API base URL (MASKD_{TELNYX,PLIVO,VONAGE}_API_URL,
-	 * no trailing '/'). Returns 0, or MASKD_EINVAL when svc lacks a REST credential
-	 * (the caller logs it and records a failed leg). The webhook is then answered
-	 * with render(DECISION_ACKNOWLEDGE). */
+	/* NULL for dialects whose markup forwards every text. Otherwise called for each
+	 * DECISION_FORWARD_MESSAGE; pure (no I/O). Returns:
+	 *   0              out holds the REST request that sends d through svc's account
+	 *                  (api_base: the carrier's API base URL from
+	 *                  MASKD_{TELNYX,PLIVO,VONAGE}_API_URL, no trailing '/'); the
+	 *                  pipeline enqueues it (new interactions only) and answers the
+	 *                  webhook with render(DECISION_ACKNOWLEDGE);
+	 *   MASKD_ENOTFOUND the markup can forward this one (e.g. Plivo SMS without
+	 *                  media): the pipeline renders d as usual; out untouched;
+	 *   MASKD_EINVAL   svc lacks a REST credential: the pipeline logs it, records a
+	 *                  failed leg 'b' and acknowledges. out->body is NULL. */
 	int (*build_send)(const struct service *svc, const struct decision *d, const struct hook_render *r,
 			  const char *api_base, struct outgoing *out);
 };

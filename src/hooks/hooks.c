@@ -7,6 +7,7 @@
 #include "../app.h"
 #include "../core/route.h"
 #include "../metrics.h"
+#include "../sender.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/log.h"
@@ -100,6 +101,35 @@ static int replay_decision(struct hook_ctx *h, const struct interaction *it, str
 	return 0;
 }
 
+/* For a dialect that cannot forward this text in markup: enqueue the carrier REST
+ * request (a new interaction only, so a retried webhook never sends twice) and
+ * return 1 so the webhook is acknowledged. 0: forward in markup as usual. */
+static int send_by_rest(struct hook_ctx *h, const struct service *svc, const struct decision *d,
+			const struct hook_render *r, const char *int_id, int existed)
+{
+	struct outgoing out;
+	memset(&out, 0, sizeof(out));
+	snprintf(out.interaction_id, sizeof(out.interaction_id), "%s", int_id);
+	out.dialect = h->dl->id;
+	int rc = h->dl->build_send(svc, d, r, h->app->api_base[h->dl->id], &out);
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (existed) {
+		free(out.body);
+		return 1;
+	}
+	if (rc == 0)
+		rc = sender_enqueue(h->app->sender, &out);
+	else
+		log_warn("webhook %s message: interaction %s: service %s has no REST credential for %s; not sent",
+			 h->dl->name, int_id, svc->id, h->dl->name);
+	if (rc < 0) {
+		free(out.body);
+		store_leg_update(h->app->store, int_id, 'b', "rest", "failed", -1, now_unix());
+	}
+	return 1;
+}
+
 static void handle_inbound(struct hook_ctx *h, int channel)
 {
 	const struct hook_input *in = &h->in;
@@ -158,6 +188,7 @@ static void handle_inbound(struct hook_ctx *h, int channel)
 
 	char int_id[ID_MAX] = "";
 	char replay_number[PHONE_E164_MAX + 1] = "", replay_proxy[PHONE_E164_MAX + 1] = "";
+	int existed = 0;
 	if (v.session_id[0] != '\0') {
 		struct interaction it = {.channel = channel, .carrier = h->dl->id, .decision = d.kind, .created_at = now};
 		id_new("int", it.id);
@@ -166,7 +197,6 @@ static void handle_inbound(struct hook_ctx *h, int channel)
 		snprintf(it.carrier_sid, sizeof(it.carrier_sid), "%s", sid);
 		snprintf(it.from_participant, sizeof(it.from_participant), "%s", v.from_participant);
 		snprintf(it.to_participant, sizeof(it.to_participant), "%s", v.to_participant);
-		int existed = 0;
 		rc = store_interaction_record(h->app->store, &it, &existed);
 		if (rc == 0 && existed)
 			rc = replay_decision(h, &it, &d, replay_number, sizeof(replay_number), replay_proxy,
@@ -197,6 +227,8 @@ static void handle_inbound(struct hook_ctx *h, int channel)
 		.media = in->media,
 		.n_media = in->n_media,
 	};
+	if (d.kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL && send_by_rest(h, &svc, &d, &r, int_id, existed))
+		d.kind = DECISION_ACKNOWLEDGE;
 	answer(h, &d, &r);
 }
 

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* sender.c - carrier REST requests off the webhook thread; see sender.h.
+ * One worker, one libcurl easy handle reused across requests (keep-alive to the
+ * carrier), a FIFO of pending requests. A transient failure (no connection, 408,
+ * 429, 5xx) is retried after retry_base_ms, doubling, up to SENDER_TRIES; anything
+ * else is final. The outcome lands on leg 'b' of the request's interaction. */
+#include "sender.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SENDER_RESPONSE_MAX (64 * 1024) /* carrier answers beyond this are cut */
+#define SENDER_TIMEOUT_S 15
+
+struct pending {
+	struct outgoing out;
+	int tries;
+	struct pending *next;
+};
+
+struct sender {
+	struct store *store;
+	unsigned retry_base_ms;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct pending *head, *tail;
+	size_t queued;
+	int stopping;
+	CURL *curl;
+};
+
+struct response {
+	char data[SENDER_RESPONSE_MAX + 1];
+	size_t len;
+};
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct response *r = userdata;
+	size_t n = size * nmemb;
+	size_t room = SENDER_RESPONSE_MAX - r->len;
+	size_t take = n < room ? n : room;
+	memcpy(r->data + r->len, ptr, take);
+	r->len += take;
+	r->data[r->len] = '\0';
+	return n;
+}
+
+/* The carrier's id for the sent message, from the answers of Telnyx
+ * ({"data":{"id"}}), Plivo ({"message_uuid":[..]}) and Vonage SMS
+ * ({"messages":[{"message-id","status"}]}). *refused is set when the carrier said
+ * no inside a 2xx answer (Vonage reports per-message status "0" for success). */
+static void sent_id(int dialect, const char *body, char *sid, size_t cap, int *refused)
+{
+	sid[0] = '\0';
+	*refused = 0;
+	json_t *j = json_loads(body, 0, NULL);
+	if (j == NULL)
+		return;
+	const char *id = json_string_value(json_object_get(json_object_get(j, "data"), "id"));
+	if (id == NULL)
+		id = json_string_value(json_array_get(json_object_get(j, "message_uuid"), 0));
+	json_t *m = json_array_get(json_object_get(j, "messages"), 0);
+	if (id == NULL && m != NULL) {
+		id = json_string_value(json_object_get(m, "message-id"));
+		const char *st = json_string_value(json_object_get(m, "status"));
+		*refused = st != NULL && strcmp(st, "0") != 0;
+	}
+	if (id != NULL && strlen(id) < cap)
+		snprintf(sid, cap, "%s", id);
+	json_decref(j);
+}
+
+/* One attempt. Returns 1 done (ok), 0 final failure, -1 retry. */
+static int attempt(struct sender *s, struct pending *p, char *sid, size_t sid_cap)
+{
+	struct outgoing *o = &p->out;
+	struct response *resp = xcalloc(1, sizeof(*resp));
+	char ct[96], auth[sizeof(o->authorization) + 32];
+	snprintf(ct, sizeof(ct), "Content-Type: %s", o->content_type);
+	snprintf(auth, sizeof(auth), "Authorization: %s", o->authorization);
+	struct curl_slist *h = NULL;
+	h = curl_slist_append(h, ct);
+	if (o->authorization[0] != '\0')
+		h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Accept: application/json");
+	h = curl_slist_append(h, "Expect:");
+	CURL *c = s->curl;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, o->url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body ? o->body : "");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)o->body_len);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "maskd/0.1");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)SENDER_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	CURLcode rc = curl_easy_perform(c);
+	long code = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(h);
+	int result;
+	if (rc != CURLE_OK) {
+		log_warn("sender: interaction %s (%s): try %d: %s", o->interaction_id, dialect_name(o->dialect),
+			 p->tries, curl_easy_strerror(rc));
+		result = -1;
+	} else if (code >= 200 && code < 300) {
+		int refused = 0;
+		sent_id(o->dialect, resp->data, sid, sid_cap, &refused);
+		result = refused ? 0 : 1;
+		if (refused)
+			log_warn("sender: interaction %s (%s): the carrier refused the message", o->interaction_id,
+				 dialect_name(o->dialect));
+	} else {
+		result = code == 408 || code == 429 || code >= 500 ? -1 : 0;
+		log_warn("sender: interaction %s (%s): try %d: HTTP %ld", o->interaction_id, dialect_name(o->dialect),
+			 p->tries, code);
+	}
+	free(resp);
+	return result;
+}
+
+static void record(struct sender *s, const struct pending *p, const char *sid, const char *status)
+{
+	int rc = store_leg_update(s->store, p->out.interaction_id, 'b', sid[0] ? sid : "rest", status, -1, now_unix());
+	if (rc < 0)
+		log_error("sender: interaction %s: recording the %s leg failed: %s", p->out.interaction_id, status,
+			  maskd_strerror(rc));
+}
+
+static void pending_free(struct pending *p)
+{
+	free(p->out.body);
+	free(p);
+}
+
+/* Sleeps ms unless the sender is stopping; called with the lock held. */
+static void backoff(struct sender *s, unsigned ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) != ETIMEDOUT)
+		;
+}
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->stopping && s->head == NULL)
+			pthread_cond_wait(&s->wake, &s->lock);
+		if (s->stopping)
+			break;
+		struct pending *p = s->head;
+		s->head = p->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		s->queued--;
+		pthread_mutex_unlock(&s->lock);
+
+		char sid[72] = "";
+		int result = -1;
+		for (p->tries = 1; p->tries <= SENDER_TRIES; p->tries++) {
+			result = attempt(s, p, sid, sizeof(sid));
+			if (result >= 0 || p->tries == SENDER_TRIES)
+				break;
+			pthread_mutex_lock(&s->lock);
+			backoff(s, s->retry_base_ms << (p->tries - 1));
+			int stop = s->stopping;
+			pthread_mutex_unlock(&s->lock);
+			if (stop)
+				break;
+		}
+		record(s, p, sid, result == 1 ? "sent" : "failed");
+		log_info("sender: interaction %s (%s): %s after %d tries", p->out.interaction_id,
+			 dialect_name(p->out.dialect), result == 1 ? "sent" : "failed", p->tries > SENDER_TRIES ? SENDER_TRIES : p->tries);
+		pending_free(p);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+struct sender *sender_start(struct store *st, unsigned retry_base_ms)
+{
+	struct sender *s = xcalloc(1, sizeof(*s));
+	s->store = st;
+	s->retry_base_ms = retry_base_ms ? retry_base_ms : 1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatal("sender: curl_global_init failed");
+	s->curl = curl_easy_init();
+	if (s->curl == NULL)
+		fatal("sender: curl_easy_init failed");
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	if (pthread_create(&s->thread, NULL, sender_main, s) != 0)
+		fatal("sender: cannot start thread");
+	return s;
+}
+
+int sender_enqueue(struct sender *s, struct outgoing *out)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping || s->queued >= SENDER_QUEUE_MAX) {
+		pthread_mutex_unlock(&s->lock);
+		log_warn("sender: queue full; interaction %s not sent", out->interaction_id);
+		free(out->body);
+		out->body = NULL;
+		return MASKD_ETOOBIG;
+	}
+	struct pending *p = xcalloc(1, sizeof(*p));
+	p->out = *out;
+	out->body = NULL; /* owned by the queue now */
+	if (s->tail != NULL)
+		s->tail->next = p;
+	else
+		s->head = p;
+	s->tail = p;
+	s->queued++;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void sender_stop(struct sender *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	for (struct pending *p = s->head; p != NULL;) {
+		struct pending *next = p->next;
+		log_warn("sender: stopping; interaction %s not sent", p->out.interaction_id);
+		pending_free(p);
+		p = next;
+	}
+	curl_easy_cleanup(s->curl);
+	curl_global_cleanup();
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
