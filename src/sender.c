@@ -136,7 +136,8 @@ static int attempt(struct sender *s, struct pending *p, char *sid, size_t sid_ca
 
 static void record(struct sender *s, const struct pending *p, const char *sid, const char *status)
 {
-	int rc = store_leg_update(s->store, p->out.interaction_id, 'b', sid[0] ? sid : "rest", status, -1, now_unix());
+	struct leg_update u = {.status = status, .duration = -1};
+	int rc = store_leg_update(s->store, p->out.interaction_id, 'b', sid[0] ? sid : "rest", &u, now_unix());
 	if (rc < 0)
 		log_error("sender: interaction %s: recording the %s leg failed: %s", p->out.interaction_id, status,
 			  maskd_strerror(rc));

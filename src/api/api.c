@@ -32,6 +32,8 @@ static const struct api_route routes[] = {
 	{"PATCH", "/v1/sessions/{ses}", api_session_patch},
 	{"DELETE", "/v1/sessions/{ses}", api_session_delete},
 	{"GET", "/v1/sessions/{ses}/interactions", api_interaction_list},
+	{"GET", "/v1/services/{svc}/records", api_records},
+	{"GET", "/v1/services/{svc}/usage", api_usage},
 };
 
 void api_not_found(struct api_req *r, const char *what)

@@ -32,5 +32,10 @@ void api_session_list(struct api_req *r);
 void api_session_patch(struct api_req *r);
 void api_session_delete(struct api_req *r);
 void api_interaction_list(struct api_req *r);
+void api_records(struct api_req *r);
+void api_usage(struct api_req *r);
+
+/* One leg as the API shows it (shared by interactions and records). */
+json_t *api_leg_json(const struct leg *l);
 
 #endif

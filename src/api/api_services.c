@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define DEFAULT_UNKNOWN_CALLER_MESSAGE "The number you have called is not available. Goodbye."
+#define DEFAULT_CONSENT_MESSAGE "This call may be recorded."
 #define TTL_MAX (366LL * 24 * 3600)
 
 static json_t *service_json(const struct service *svc)
@@ -21,10 +22,11 @@ static json_t *service_json(const struct service *svc)
 	for (int d = 0; d < DIALECT_COUNT; d++)
 		json_object_set_new(carriers, dialect_name(d),
 				    json_pack("{s:b}", "configured", svc->secrets[d][0] != '\0'));
-	return json_pack("{s:s,s:s,s:o,s:{s:s,s:I,s:s},s:o}", "id", svc->id, "name", svc->name, "carriers",
-			 carriers, "defaults", "mode", mode_name(svc->mode), "ttl", (json_int_t)svc->ttl,
-			 "unknown_caller_message", svc->unknown_caller_message, "created_at",
-			 json_time(svc->created_at));
+	json_t *defaults = json_pack("{s:s,s:I,s:s}", "mode", mode_name(svc->mode), "ttl", (json_int_t)svc->ttl,
+				     "unknown_caller_message", svc->unknown_caller_message);
+	json_policy_set(defaults, &svc->policy, false);
+	return json_pack("{s:s,s:s,s:o,s:o,s:o}", "id", svc->id, "name", svc->name, "carriers", carriers, "defaults",
+			 defaults, "created_at", json_time(svc->created_at));
 }
 
 /* carriers.{name}: an object of that carrier's credential fields (model.h
@@ -87,14 +89,16 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 		api_error_set(e, 400, "invalid_field", "defaults must be an object");
 		return false;
 	}
-	static const char *const names[] = {"mode", "ttl", "unknown_caller_message", NULL};
+	static const char *const names[] = {"mode", "ttl", "unknown_caller_message", "record", "time_limit",
+					    "ring_timeout", "consent_message", NULL};
 	const char *mode = NULL, *msg = NULL;
 	bool has_ttl = false;
 	int64_t ttl = 0;
 	if (!json_only_fields(defaults, "defaults", names, e) ||
 	    !json_string_field(defaults, "defaults", "mode", false, 32, &mode, e) ||
 	    !json_int_field(defaults, "defaults", "ttl", 0, TTL_MAX, &has_ttl, &ttl, e) ||
-	    !json_string_field(defaults, "defaults", "unknown_caller_message", false, MESSAGE_MAX_LEN, &msg, e))
+	    !json_string_field(defaults, "defaults", "unknown_caller_message", false, MESSAGE_MAX_LEN, &msg, e) ||
+	    !json_policy_fields(defaults, "defaults", &svc->policy, e))
 		return false;
 	if (mode != NULL) {
 		svc->mode = mode_from_name(mode);
@@ -128,6 +132,7 @@ void api_service_create(struct api_req *r)
 	memset(&svc, 0, sizeof(svc));
 	svc.mode = MODE_VOICE_AND_MESSAGE;
 	snprintf(svc.unknown_caller_message, sizeof(svc.unknown_caller_message), "%s", DEFAULT_UNKNOWN_CALLER_MESSAGE);
+	snprintf(svc.policy.consent_message, sizeof(svc.policy.consent_message), "%s", DEFAULT_CONSENT_MESSAGE);
 	if (!json_only_fields(body, "", fields, &e) ||
 	    !json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, &e) ||
 	    !parse_carriers(json_object_get(body, "carriers"), &svc, &e) ||

@@ -29,11 +29,14 @@ static json_t *session_json(const struct session *s)
 		json_array_append_new(parts, json_pack("{s:s,s:s,s:s,s:s}", "id", p->id, "label", p->label, "number",
 						       p->masked, "proxy_number", p->proxy_e164));
 	}
-	return json_pack("{s:s,s:s,s:o,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "id", s->id, "service_id", s->service_id,
-			 "unique_name", s->unique_name[0] ? json_string(s->unique_name) : json_null(), "mode",
-			 mode_name(s->mode), "status", session_status_name(s->status), "ttl", (json_int_t)s->ttl,
-			 "expires_at", json_time(s->expires_at), "created_at", json_time(s->created_at), "updated_at",
-			 json_time(s->updated_at), "closed_at", json_time(s->closed_at), "participants", parts);
+	json_t *o = json_pack("{s:s,s:s,s:o,s:s,s:s,s:I,s:o,s:o,s:o,s:o}", "id", s->id, "service_id", s->service_id,
+			      "unique_name", s->unique_name[0] ? json_string(s->unique_name) : json_null(), "mode",
+			      mode_name(s->mode), "status", session_status_name(s->status), "ttl", (json_int_t)s->ttl,
+			      "expires_at", json_time(s->expires_at), "created_at", json_time(s->created_at),
+			      "updated_at", json_time(s->updated_at), "closed_at", json_time(s->closed_at));
+	json_policy_set(o, &s->policy, true);
+	json_object_set_new(o, "participants", parts);
+	return o;
 }
 
 static bool parse_expires_at(json_t *body, int64_t now, bool *present, int64_t *out, struct api_error *e)
@@ -89,6 +92,7 @@ static bool parse_participant(json_t *p, int i, struct participant *out, struct 
 	memset(out, 0, sizeof(*out));
 	id_new("par", out->id);
 	snprintf(out->number, sizeof(out->number), "%s", pi.e164);
+	snprintf(out->country, sizeof(out->country), "%s", pi.region);
 	mask_e164(pi.e164, out->masked, sizeof(out->masked));
 	snprintf(out->label, sizeof(out->label), "%s", label ? label : "");
 	if (proxy != NULL) {
@@ -118,12 +122,14 @@ void api_session_create(struct api_req *r)
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
 		goto fail;
-	static const char *const fields[] = {"unique_name", "mode", "ttl", "expires_at", "participants", NULL};
+	static const char *const fields[] = {"unique_name", "mode", "ttl", "expires_at", "participants", "record",
+					     "time_limit", "ring_timeout", "consent_message", NULL};
 	const char *unique_name = NULL, *mode = NULL;
 	bool has_ttl = false, has_exp = false;
 	struct session s;
 	memset(&s, 0, sizeof(s));
-	if (!json_only_fields(body, "", fields, &e) ||
+	s.policy = (struct call_policy){.record = -1, .time_limit = -1, .ring_timeout = -1};
+	if (!json_only_fields(body, "", fields, &e) || !json_policy_fields(body, "", &s.policy, &e) ||
 	    !json_string_field(body, "", "unique_name", false, NAME_MAX_LEN, &unique_name, &e) ||
 	    !json_string_field(body, "", "mode", false, 32, &mode, &e) ||
 	    !json_int_field(body, "", "ttl", 0, TTL_MAX, &has_ttl, &s.ttl, &e) ||
@@ -353,17 +359,27 @@ void api_session_delete(struct api_req *r)
 	close_session(r, 204);
 }
 
+json_t *api_leg_json(const struct leg *l)
+{
+	char leg[2] = {l->leg, '\0'};
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:s}", "id", l->id, "leg", leg, "carrier_sid",
+			      l->carrier_sid, "status", l->status, "duration",
+			      l->duration >= 0 ? json_integer(l->duration) : json_null(), "started_at",
+			      json_time(l->started_at), "answered_at", json_time(l->answered_at), "ended_at",
+			      json_time(l->ended_at), "proxy_number", l->proxy_number, "other_country", l->other_country);
+	json_object_set_new(o, "recording_id", l->recording_id[0] ? json_string(l->recording_id) : json_null());
+	json_object_set_new(o, "recording_url", l->recording_url[0] ? json_string(l->recording_url) : json_null());
+	json_object_set_new(o, "cost", l->cost[0] ? json_string(l->cost) : json_null());
+	json_object_set_new(o, "currency", l->currency[0] ? json_string(l->currency) : json_null());
+	return o;
+}
+
 static json_t *interaction_json(const struct interaction *it)
 {
 	json_t *legs = json_array();
 	for (int i = 0; i < it->n_legs; i++) {
 		const struct leg *l = &it->legs[i];
-		char leg[2] = {l->leg, '\0'};
-		json_array_append_new(legs, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "id", l->id, "leg", leg,
-						      "carrier_sid", l->carrier_sid, "status", l->status, "duration",
-						      l->duration >= 0 ? json_integer(l->duration) : json_null(),
-						      "started_at", json_time(l->started_at), "ended_at",
-						      json_time(l->ended_at)));
+		json_array_append_new(legs, api_leg_json(l));
 	}
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", it->id, "session_id", it->session_id,
 			 "channel", channel_name(it->channel), "carrier", dialect_name(it->carrier), "carrier_sid",

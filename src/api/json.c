@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* json.c - API JSON helpers; see json.h. */
 #include "json.h"
+#include "../core/model.h"
 #include "../util/timeutil.h"
 
 #include <stdarg.h>
@@ -150,6 +151,50 @@ bool json_int_field(json_t *obj, const char *path, const char *key, int64_t min,
 	*present = true;
 	*out = json_integer_value(v);
 	return true;
+}
+
+#define TIME_LIMIT_MAX (24 * 3600)
+#define RING_TIMEOUT_MAX 600
+
+bool json_policy_fields(json_t *obj, const char *path, struct call_policy *p, struct api_error *e)
+{
+	json_t *rec = json_object_get(obj, "record");
+	if (rec != NULL && !json_is_boolean(rec)) {
+		api_error_set(e, 400, "invalid_field", "%s%srecord must be true or false", path, *path ? "." : "");
+		return false;
+	}
+	bool has_limit = false, has_ring = false;
+	int64_t limit = 0, ring = 0;
+	const char *consent = NULL;
+	if (!json_int_field(obj, path, "time_limit", 0, TIME_LIMIT_MAX, &has_limit, &limit, e) ||
+	    !json_int_field(obj, path, "ring_timeout", 0, RING_TIMEOUT_MAX, &has_ring, &ring, e) ||
+	    !json_string_field(obj, path, "consent_message", false, MESSAGE_MAX_LEN, &consent, e))
+		return false;
+	if (rec != NULL)
+		p->record = json_is_true(rec);
+	if (has_limit)
+		p->time_limit = (int)limit;
+	if (has_ring)
+		p->ring_timeout = (int)ring;
+	if (consent != NULL) {
+		if (consent[0] == '\0') {
+			api_error_set(e, 400, "invalid_field", "%s%sconsent_message must not be empty", path,
+				      *path ? "." : "");
+			return false;
+		}
+		snprintf(p->consent_message, sizeof(p->consent_message), "%s", consent);
+	}
+	return true;
+}
+
+void json_policy_set(json_t *obj, const struct call_policy *p, bool inherit)
+{
+	json_object_set_new(obj, "record", inherit && p->record < 0 ? json_null() : json_boolean(p->record > 0));
+	json_object_set_new(obj, "time_limit", inherit && p->time_limit < 0 ? json_null() : json_integer(p->time_limit));
+	json_object_set_new(obj, "ring_timeout",
+			    inherit && p->ring_timeout < 0 ? json_null() : json_integer(p->ring_timeout));
+	json_object_set_new(obj, "consent_message",
+			    inherit && p->consent_message[0] == '\0' ? json_null() : json_string(p->consent_message));
 }
 
 void api_reply(struct http_response *res, int status, json_t *obj)

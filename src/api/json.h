@@ -39,6 +39,13 @@ bool json_string_field(json_t *obj, const char *path, const char *key, bool requ
 bool json_int_field(json_t *obj, const char *path, const char *key, int64_t min, int64_t max, bool *present,
 		    int64_t *out, struct api_error *e);
 
+struct call_policy;
+/* Reads record / time_limit / ring_timeout / consent_message of obj (path for
+ * messages) into p; absent fields are left as they are. */
+bool json_policy_fields(json_t *obj, const char *path, struct call_policy *p, struct api_error *e);
+/* Adds the four policy fields to obj; with inherit, a -1 / "" value is null. */
+void json_policy_set(json_t *obj, const struct call_policy *p, bool inherit);
+
 /* Writes obj (stolen) as the response with status. */
 void api_reply(struct http_response *res, int status, json_t *obj);
 void api_reply_error(struct http_response *res, const struct api_error *e);

@@ -20,7 +20,7 @@ static const char *const dialect_names[] = {"twilio", "signalwire", "telnyx", "p
 static const char *const mode_names[] = {NULL, "voice", "message", "voice-and-message"};
 static const char *const status_names[] = {"open", "in-progress", "closed", "failed"};
 static const char *const state_names[] = {"active", "reserved", "retired"};
-static const char *const decision_names[] = {"bridge", "forward_message", "reject", "acknowledge"};
+static const char *const decision_names[] = {"bridge", "forward_message", "reject", "acknowledge", "announce"};
 static const char *const channel_names[] = {"voice", "message"};
 
 #define NAME_OF(tab, i) ((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : NULL)

@@ -42,7 +42,17 @@ enum decision_kind {
 	DECISION_BRIDGE = 0,
 	DECISION_FORWARD_MESSAGE = 1,
 	DECISION_REJECT = 2,
-	DECISION_ACKNOWLEDGE = 3
+	DECISION_ACKNOWLEDGE = 3,
+	DECISION_ANNOUNCE = 4 /* say a message and end this document (the callee's consent notice) */
+};
+
+/* Recording and limits of a bridged call. In a service: the defaults; in a
+ * session: overrides, -1 (or "" for the message) = use the service's. */
+struct call_policy {
+	int record;       /* 0 off, 1 on */
+	int time_limit;   /* seconds a bridged call may last, 0 = the carrier's default */
+	int ring_timeout; /* seconds to ring the callee, 0 = the carrier's default */
+	char consent_message[MESSAGE_MAX_LEN + 1]; /* said to both parties when recording */
 };
 
 struct service {
@@ -54,6 +64,7 @@ struct service {
 	int mode;                                         /* default enum session_mode */
 	int64_t ttl;                                      /* default idle timeout, 0 = none */
 	char unknown_caller_message[MESSAGE_MAX_LEN + 1];
+	struct call_policy policy;
 	int64_t created_at;
 };
 
@@ -77,6 +88,7 @@ struct participant {
 	char number[PHONE_E164_MAX + 1]; /* real number: set on create, "" when read back */
 	char proxy_number_id[ID_MAX];
 	char proxy_e164[PHONE_E164_MAX + 1];
+	char country[3]; /* region of the real number ("US"); coarse, not secret */
 };
 
 struct session {
@@ -91,9 +103,12 @@ struct session {
 	int64_t updated_at;
 	int64_t last_activity_at;
 	int64_t closed_at; /* 0 = open */
+	struct call_policy policy; /* overrides; see struct call_policy */
 	int n_participants;
 	struct participant participants[SESSION_PARTICIPANTS];
 };
+
+#define RECORDING_URL_MAX 512
 
 struct leg {
 	char id[ID_MAX];
@@ -102,7 +117,25 @@ struct leg {
 	char status[24];
 	int64_t duration; /* billable seconds, -1 unknown */
 	int64_t started_at;
-	int64_t ended_at; /* 0 = not ended */
+	int64_t answered_at; /* 0 = not answered (or not reported) */
+	int64_t ended_at;    /* 0 = not ended */
+	char proxy_number[PHONE_E164_MAX + 1]; /* the proxy number the leg used */
+	char other_country[3];                 /* the other side's region */
+	char recording_id[72];
+	char recording_url[RECORDING_URL_MAX + 1];
+	char cost[24];     /* decimal as the carrier reported it, "" = not reported */
+	char currency[8];
+};
+
+/* What a status callback reports about one leg; NULL / -1 = not reported. */
+struct leg_update {
+	const char *status;
+	int64_t duration;
+	int answered; /* the callback says the leg was answered */
+	const char *recording_id;
+	const char *recording_url;
+	const char *cost;
+	const char *currency;
 };
 
 #define INTERACTION_LEGS_MAX 4

@@ -17,7 +17,10 @@
 
 #define HOOK_MEDIA_MAX 10 /* media URLs forwarded per message */
 
-enum hook_event { HOOK_VOICE = 0, HOOK_MESSAGE = 1, HOOK_STATUS = 2 };
+/* HOOK_CONSENT: the TwiML family fetches the callee's consent notice from
+ * /hooks/{dialect}/consent?interaction=... (<Number url>); parsed like a status
+ * callback, answered with render(DECISION_ANNOUNCE, r->say = the message). */
+enum hook_event { HOOK_VOICE = 0, HOOK_MESSAGE = 1, HOOK_STATUS = 2, HOOK_CONSENT = 3 };
 
 /* A call-progress, dial-result or delivery callback, mapped to one leg. */
 struct hook_status {
@@ -25,6 +28,11 @@ struct hook_status {
 	const char *sid;     /* the leg's carrier id; NULL = unknown */
 	const char *status;  /* the carrier's status word; NULL = the callback carries none */
 	int64_t duration;    /* billable seconds; -1 = not reported */
+	int answered;        /* the callback says the leg was answered (answered_at is set once) */
+	const char *recording_id;  /* a finished recording of the leg; NULL = none reported */
+	const char *recording_url;
+	const char *cost;          /* as the carrier reports it (decimal text); NULL = none */
+	const char *currency;
 };
 
 /* One webhook, parsed. Strings are request-arena memory; numbers are E.164 with '+'. */

@@ -6,6 +6,7 @@
 #include "dialect.h"
 #include "../app.h"
 #include "../core/route.h"
+#include "../core/session.h"
 #include "../metrics.h"
 #include "../sender.h"
 #include "../store/store.h"
@@ -125,7 +126,8 @@ static int send_by_rest(struct hook_ctx *h, const struct service *svc, const str
 			 h->dl->name, int_id, svc->id, h->dl->name);
 	if (rc < 0) {
 		free(out.body);
-		store_leg_update(h->app->store, int_id, 'b', "rest", "failed", -1, now_unix());
+		struct leg_update failed = {.status = "failed", .duration = -1};
+		store_leg_update(h->app->store, int_id, 'b', "rest", &failed, now_unix());
 	}
 	return 1;
 }
@@ -227,12 +229,42 @@ static void handle_inbound(struct hook_ctx *h, int channel)
 		.media = in->media,
 		.n_media = in->n_media,
 	};
+	struct call_policy eff;
+	if (d.kind == DECISION_BRIDGE) {
+		session_policy_effective(&svc.policy, &v.session_policy, &eff);
+		r.record = eff.record;
+		r.consent_message = eff.record ? eff.consent_message : NULL;
+		r.consent_url = eff.record ? arena_printf(h->req->arena, "%s/hooks/%s/consent?interaction=%s",
+							  h->app->public_url, h->dl->name, int_id)
+					   : NULL;
+		r.recording_url = eff.record ? r.status_url : NULL;
+		r.time_limit = eff.time_limit;
+		r.ring_timeout = eff.ring_timeout;
+	}
 	if (d.kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL && send_by_rest(h, &svc, &d, &r, int_id, existed))
 		d.kind = DECISION_ACKNOWLEDGE;
 	answer(h, &d, &r);
 }
 
-static void handle_status(struct hook_ctx *h)
+/* The callee's consent notice of a recorded bridge (TwiML <Number url>). */
+static void answer_consent(struct hook_ctx *h, const struct service *svc, const struct interaction *it)
+{
+	struct session s;
+	struct call_policy eff;
+	int rc = store_session_get(h->app->store, it->session_id, &s);
+	if (rc < 0) {
+		log_error("webhook %s consent: interaction %s: %s", h->dl->name, it->id, maskd_strerror(rc));
+		refuse(h, 503, MW_ERROR, "temporarily unavailable");
+		return;
+	}
+	session_policy_effective(&svc->policy, &s.policy, &eff);
+	struct decision d = {.kind = DECISION_ANNOUNCE};
+	struct hook_render r = {.say = eff.consent_message};
+	metrics_webhook(h->dl->id, MW_STATUS);
+	answer(h, &d, &r);
+}
+
+static void handle_status(struct hook_ctx *h, int event)
 {
 	const char *name = h->dl->name;
 	const char *int_id = h->in.interaction_id;
@@ -254,12 +286,22 @@ static void handle_status(struct hook_ctx *h)
 		return;
 	}
 	if (!signature_ok(h, &svc)) {
-		log_warn("webhook %s status: refused: bad or missing signature (interaction %s)", name, int_id);
+		log_warn("webhook %s %s: refused: bad or missing signature (interaction %s)", name, h->event, int_id);
 		refuse(h, 403, MW_BAD_SIGNATURE, "invalid signature");
 		return;
 	}
+	if (event == HOOK_CONSENT) {
+		answer_consent(h, &svc, &it);
+		return;
+	}
 	const struct hook_status *st = &h->in.st;
-	if (st->status == NULL || st->status[0] == '\0' || strlen(st->status) >= sizeof(it.legs[0].status)) {
+	if ((st->status == NULL || st->status[0] == '\0') && st->recording_id == NULL && st->cost == NULL) {
+		log_info("webhook %s status: interaction %s: nothing to record in the callback; ignored", name, int_id);
+		metrics_webhook(h->dl->id, MW_STATUS);
+		answer_empty(h);
+		return;
+	}
+	if (st->status != NULL && strlen(st->status) >= sizeof(it.legs[0].status)) {
 		log_info("webhook %s status: interaction %s: no status in the callback; ignored", name, int_id);
 		metrics_webhook(h->dl->id, MW_STATUS);
 		answer_empty(h);
@@ -268,18 +310,29 @@ static void handle_status(struct hook_ctx *h)
 	const char *sid = st->sid;
 	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(it.legs[0].carrier_sid))
 		sid = st->leg == 'a' ? it.carrier_sid : "unknown";
-	rc = store_leg_update(h->app->store, it.id, st->leg, sid, st->status, st->duration, now_unix());
+	struct leg_update u = {
+		.status = st->status,
+		.duration = st->duration,
+		.answered = st->answered,
+		.recording_id = st->recording_id,
+		.recording_url = st->recording_url,
+		.cost = st->cost,
+		.currency = st->currency,
+	};
+	rc = store_leg_update(h->app->store, it.id, st->leg, sid, &u, now_unix());
 	if (rc < 0) {
 		log_error("webhook %s status: interaction %s: %s", name, int_id, maskd_strerror(rc));
 		refuse(h, 503, MW_ERROR, "temporarily unavailable");
 		return;
 	}
-	log_info("webhook %s status: interaction %s leg %c %s: %s", name, int_id, st->leg, sid, st->status);
+	log_info("webhook %s status: interaction %s leg %c %s: %s%s", name, int_id, st->leg, sid,
+		 st->status ? st->status : "-", st->recording_id ? " (recording)" : "");
 	metrics_webhook(h->dl->id, MW_STATUS);
 	answer_empty(h);
 }
 
-static const struct hook_dialect *const dialects[] = {&hook_dialect_twilio, &hook_dialect_signalwire};
+static const struct hook_dialect *const dialects[] = {&hook_dialect_twilio, &hook_dialect_signalwire, &hook_dialect_vonage,
+							      &hook_dialect_telnyx, &hook_dialect_plivo, &hook_dialect_vobiz};
 
 const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len)
 {
@@ -309,6 +362,8 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 			event = HOOK_MESSAGE;
 		else if (strcmp(h.event, "status") == 0)
 			event = HOOK_STATUS;
+		else if (strcmp(h.event, "consent") == 0)
+			event = HOOK_CONSENT;
 	}
 	if (event < 0) {
 		http_text(res, 404, "no such webhook");
@@ -321,8 +376,8 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		refuse(&h, status, MW_BAD_REQUEST, why);
 		return 1;
 	}
-	if (event == HOOK_STATUS)
-		handle_status(&h);
+	if (event == HOOK_STATUS || event == HOOK_CONSENT)
+		handle_status(&h, event);
 	else
 		handle_inbound(&h, event == HOOK_VOICE ? CHANNEL_VOICE : CHANNEL_MESSAGE);
 	return 1;

@@ -24,15 +24,27 @@ static int64_t param_seconds(const struct form *f, const char *key)
 }
 
 /* Dial action (DialCallStatus), per-leg status (CallStatus, ParentCallSid on the
- * dialled leg), or message delivery (MessageStatus). */
+ * dialled leg), message delivery (MessageStatus), or a finished recording of the
+ * bridged call (RecordingSid; it lands on the inbound leg, whose CallSid it carries). */
 static void parse_status(const struct form *f, struct hook_status *st)
 {
 	st->leg = 'b';
 	st->duration = -1;
+	const char *status = form_get(f, "CallStatus");
+	if (form_get(f, "RecordingSid") != NULL && form_get(f, "DialCallStatus") == NULL &&
+	    (status == NULL || form_get(f, "RecordingStatus") != NULL)) {
+		st->leg = 'a';
+		st->sid = form_get(f, "CallSid");
+		st->status = NULL;
+		st->recording_id = form_get(f, "RecordingSid");
+		st->recording_url = form_get(f, "RecordingUrl");
+		return;
+	}
 	if (form_get(f, "DialCallStatus") != NULL) {
 		st->sid = form_get(f, "DialCallSid");
 		st->status = form_get(f, "DialCallStatus");
 		st->duration = param_seconds(f, "DialCallDuration");
+		st->answered = strcmp(st->status, "completed") == 0 || strcmp(st->status, "answered") == 0;
 	} else if (form_get(f, "MessageStatus") != NULL) {
 		st->sid = form_get(f, "MessageSid");
 		st->status = form_get(f, "MessageStatus");
@@ -40,6 +52,7 @@ static void parse_status(const struct form *f, struct hook_status *st)
 		st->sid = form_get(f, "CallSid");
 		st->status = form_get(f, "CallStatus");
 		st->duration = param_seconds(f, "CallDuration");
+		st->answered = strcmp(st->status, "in-progress") == 0 || strcmp(st->status, "answered") == 0;
 		if (form_get(f, "ParentCallSid") == NULL)
 			st->leg = 'a';
 	}
@@ -82,6 +95,10 @@ static int twiml_parse(const struct http_request *req, int event, struct hook_in
 	in->interaction_id = form_get(&in->query, "interaction");
 	if (event == HOOK_STATUS)
 		parse_status(f, &in->st);
+	if (event == HOOK_STATUS && in->st.recording_url == NULL)
+		in->st.recording_url = form_get(f, "RecordingUrl");
+	if (event == HOOK_STATUS && in->st.recording_id == NULL)
+		in->st.recording_id = form_get(f, "RecordingSid");
 	return 0;
 }
 
@@ -118,6 +135,11 @@ static void twiml_answer(const struct decision *d, const struct hook_render *r, 
 		.body = r->body,
 		.media = r->media,
 		.n_media = r->n_media,
+		.record = r->record,
+		.consent_message = r->consent_message,
+		.consent_url = r->consent_url,
+		.time_limit = r->time_limit,
+		.ring_timeout = r->ring_timeout,
 	};
 	res->status = 200;
 	res->content_type = TWIML_CONTENT_TYPE;

@@ -21,11 +21,28 @@ void twiml_render(struct buf *out, const struct decision *d, const struct twiml_
 {
 	switch (d->kind) {
 	case DECISION_BRIDGE:
-		buf_puts(out, XML_DECL "<Response><Dial");
+		buf_puts(out, XML_DECL "<Response>");
+		if (a->record && a->consent_message != NULL && a->consent_message[0] != '\0') {
+			buf_puts(out, "<Say>");
+			buf_xml_text(out, a->consent_message);
+			buf_puts(out, "</Say>");
+		}
+		buf_puts(out, "<Dial");
 		attr(out, "callerId", d->from);
+		if (a->ring_timeout > 0)
+			buf_printf(out, " timeout=\"%d\"", a->ring_timeout);
+		if (a->time_limit > 0)
+			buf_printf(out, " timeLimit=\"%d\"", a->time_limit);
 		attr(out, "answerOnBridge", "true");
+		if (a->record) {
+			attr(out, "record", "record-from-answer-dual");
+			attr(out, "recordingStatusCallback", a->status_url);
+			attr(out, "recordingStatusCallbackEvent", "completed");
+		}
 		attr(out, "action", a->status_url);
 		buf_puts(out, "><Number");
+		if (a->record && a->consent_url != NULL)
+			attr(out, "url", a->consent_url);
 		attr(out, "statusCallback", a->status_url);
 		attr(out, "statusCallbackEvent", TWIML_STATUS_EVENTS);
 		buf_puts(out, ">");
@@ -54,6 +71,11 @@ void twiml_render(struct buf *out, const struct decision *d, const struct twiml_
 		buf_puts(out, XML_DECL "<Response><Say>");
 		buf_xml_text(out, a->say);
 		buf_puts(out, "</Say><Hangup/></Response>");
+		return;
+	case DECISION_ANNOUNCE:
+		buf_puts(out, XML_DECL "<Response><Say>");
+		buf_xml_text(out, a->say);
+		buf_puts(out, "</Say></Response>");
 		return;
 	default:
 		twiml_empty(out);

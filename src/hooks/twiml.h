@@ -13,6 +13,10 @@
 
 struct twiml_args {
 	const char *status_url; /* bridge/forward: action and statusCallback URL */
+	int record;                  /* bridge: record both channels from answer */
+	const char *consent_message; /* bridge with record: said to the caller first */
+	const char *consent_url;     /* bridge with record: <Number url> for the callee */
+	int time_limit, ring_timeout; /* bridge: 0 = the carrier's default */
 	const char *say;        /* reject: the spoken message */
 	const char *body;       /* forward: message text (may be NULL) */
 	const char *const *media; /* forward: media URLs in order */

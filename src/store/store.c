@@ -20,18 +20,23 @@ int store_open(const char *url, struct vault *v, struct store **out, char *err, 
 	const struct store_ops *ops = NULL;
 	const char *path = url;
 	void *b = NULL;
-	if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
-		snprintf(err, err_len, "MASKD_DB: the PostgreSQL backend is not built into this maskd");
+	int rc;
+	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+		ops = &store_pg_ops;
+		rc = store_pg_open(url, v, &b, err, err_len);
+	} else if (strncmp(url, "postgresql:", 11) == 0 || strncmp(url, "postgres:", 9) == 0) {
+		snprintf(err, err_len, "MASKD_DB: write a PostgreSQL database as postgresql://user@host/dbname");
 		return MASKD_EINVAL;
+	} else {
+		if (strncmp(url, "sqlite:", 7) == 0)
+			path = url + 7;
+		if (*path == '\0') {
+			snprintf(err, err_len, "MASKD_DB: empty database path");
+			return MASKD_EINVAL;
+		}
+		ops = &store_sqlite_ops;
+		rc = store_sqlite_open(path, v, &b, err, err_len);
 	}
-	if (strncmp(url, "sqlite:", 7) == 0)
-		path = url + 7;
-	if (*path == '\0') {
-		snprintf(err, err_len, "MASKD_DB: empty database path");
-		return MASKD_EINVAL;
-	}
-	ops = &store_sqlite_ops;
-	int rc = store_sqlite_open(path, v, &b, err, err_len);
 	if (rc < 0)
 		return rc;
 	struct store *st = xcalloc(1, sizeof(*st));
@@ -70,6 +75,8 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return st->ops->interaction_record(st->b, it, existed); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
 int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }
-int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid, const char *status, int64_t duration, int64_t now) { return st->ops->leg_update(st->b, interaction_id, leg, carrier_sid, status, duration, now); }
+int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid, const struct leg_update *u, int64_t now) { return st->ops->leg_update(st->b, interaction_id, leg, carrier_sid, u, now); }
+int store_records(struct store *st, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->records(st->b, service_id, from, to, cb, ctx); }
+int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx) { return st->ops->usage(st->b, service_id, from, to, cb, ctx); }
 int store_participant_number(struct store *st, const char *participant_id, char *out, size_t cap) { return st->ops->participant_number(st->b, participant_id, out, cap); }
 int store_stats(struct store *st, struct store_stats *out) { return st->ops->stats(st->b, out); }

@@ -36,6 +36,8 @@ struct route_view {
 	char to_participant[ID_MAX];
 	char to_number[PHONE_E164_MAX + 1];     /* the other side's real number (unsealed) */
 	char to_proxy_e164[PHONE_E164_MAX + 1]; /* the other side's proxy number */
+	char to_country[3];                     /* the other side's region */
+	struct call_policy session_policy;      /* the session's overrides (-1 = inherit) */
 };
 
 struct session_filter {
@@ -108,9 +110,28 @@ int store_interaction_record(struct store *st, struct interaction *it, int *exis
 int store_interaction_get(struct store *st, const char *id, struct interaction *out);
 int store_interaction_list(struct store *st, const char *session_id,
 			   void (*cb)(void *ctx, const struct interaction *it), void *ctx);
-/* Inserts or updates the leg of interaction_id with this (leg, carrier_sid). */
+/* Inserts or updates the leg of interaction_id with this (leg, carrier_sid): a
+ * reported field overwrites, an unreported one (NULL, -1) is kept; answered sets
+ * answered_at once; a final status (completed, busy, failed, no-answer, canceled,
+ * delivered, undelivered, sent) sets ended_at once. A new leg 'b' takes the
+ * interaction's other proxy number and country. */
 int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
-		     const char *status, int64_t duration, int64_t now);
+		     const struct leg_update *u, int64_t now);
+
+/* Call records of a service: every leg whose started_at is in [from, to), oldest
+ * first, with its interaction (id, session id, channel, carrier, decision). cb
+ * gets the interaction with exactly that one leg in legs[0]; returning nonzero
+ * stops. No real number is read. */
+int store_records(struct store *st, const char *service_id, int64_t from, int64_t to,
+		  int (*cb)(void *ctx, const struct interaction *it), void *ctx);
+
+/* Per UTC day in [from, to): interactions by channel and billable seconds. */
+struct usage_day {
+	int64_t day; /* epoch seconds of 00:00 UTC */
+	int64_t calls, messages, billable_seconds;
+};
+int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to,
+		void (*cb)(void *ctx, const struct usage_day *u), void *ctx);
 /* The real number of a participant (for re-answering a retried webhook). */
 int store_participant_number(struct store *st, const char *participant_id, char *out, size_t cap);
 

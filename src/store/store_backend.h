@@ -36,7 +36,11 @@ struct store_ops {
 	int (*interaction_list)(void *b, const char *session_id,
 				void (*cb)(void *, const struct interaction *), void *ctx);
 	int (*leg_update)(void *b, const char *interaction_id, char leg, const char *carrier_sid,
-			  const char *status, int64_t duration, int64_t now);
+			  const struct leg_update *u, int64_t now);
+	int (*records)(void *b, const char *service_id, int64_t from, int64_t to,
+		       int (*cb)(void *, const struct interaction *), void *ctx);
+	int (*usage)(void *b, const char *service_id, int64_t from, int64_t to,
+		     void (*cb)(void *, const struct usage_day *), void *ctx);
 	int (*participant_number)(void *b, const char *participant_id, char *out, size_t cap);
 	int (*stats)(void *b, struct store_stats *out);
 };
@@ -45,5 +49,8 @@ struct store_ops {
  * backend handle in *out. */
 int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, size_t err_len);
 extern const struct store_ops store_sqlite_ops;
+/* url: a postgresql:// or postgres:// URL (libpq syntax). */
+int store_pg_open(const char *url, struct vault *v, void **out, char *err, size_t err_len);
+extern const struct store_ops store_pg_ops;
 
 #endif

@@ -73,12 +73,16 @@ enum sql_id {
 	SQL_LEG_SET,
 	SQL_PARTICIPANT_NUMBER,
 	SQL_STATS,
+	SQL_RECORDS,
+	SQL_USAGE,
 	SQL_COUNT
 };
 
 #define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at"
-#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at"
+#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS
 #define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
+#define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
+#define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
 
 static const char *const sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
@@ -88,10 +92,10 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
 	[SQL_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (?1, ?2) "
 			    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[SQL_SERVICE_INSERT] = "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_SERVICE_INSERT] = "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ") "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[SQL_SECRET_INSERT] = "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES (?1, ?2, ?3)",
-	[SQL_SERVICE_GET] = "SELECT id, name, mode, ttl, unknown_caller_message, created_at FROM services WHERE id = ?1",
+	[SQL_SERVICE_GET] = "SELECT id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS " FROM services WHERE id = ?1",
 	[SQL_SECRETS_GET] = "SELECT carrier, sealed FROM service_secrets WHERE service_id = ?1",
 	[SQL_SERVICE_LIST] = "SELECT id FROM services ORDER BY created_at, id",
 	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, created_at) "
@@ -111,14 +115,15 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_BINDING_HELD] = "SELECT 1 FROM participants WHERE bidx = ?1 AND proxy_number_id = ?2 AND active = 1",
 	[SQL_SESSION_INSERT] =
 		"INSERT INTO sessions (id, service_id, unique_name, mode, status, ttl, expires_at, created_at, "
-		"updated_at, last_activity_at, closed_at, deadline) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?7, 0, ?8)",
+		"updated_at, last_activity_at, closed_at, deadline, " POLICY_COLS ") "
+		"VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?7, 0, ?8, ?9, ?10, ?11, ?12)",
 	[SQL_PARTICIPANT_INSERT] =
 		"INSERT INTO participants (id, session_id, idx, label, masked, number_sealed, bidx, proxy_number_id, "
-		"proxy_e164, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1)",
+		"proxy_e164, active, country) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)",
 	[SQL_NUMBER_INC] = "UPDATE numbers SET in_use = in_use + 1 WHERE id = ?1",
 	[SQL_NUMBER_DEC] = "UPDATE numbers SET in_use = in_use - 1 WHERE id = ?1 AND in_use > 0",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
-	[SQL_PARTICIPANTS_OF] = "SELECT id, label, masked, proxy_number_id, proxy_e164 FROM participants "
+	[SQL_PARTICIPANTS_OF] = "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants "
 				"WHERE session_id = ?1 ORDER BY idx",
 	[SQL_SESSION_LIST] =
 		"SELECT " SESSION_COLS " FROM sessions WHERE service_id = ?1 AND (?2 < 0 OR status = ?2) "
@@ -134,7 +139,8 @@ static const char *const sql_text[SQL_COUNT] = {
 			   "ORDER BY deadline LIMIT ?2",
 	[SQL_ROUTE_LOOKUP] =
 		"SELECT " NUMBER_COLS ", s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, "
-		"p.id, o.id, o.number_sealed, o.proxy_e164 FROM numbers n "
+		"p.id, o.id, o.number_sealed, o.proxy_e164, o.country, s.record, s.time_limit, s.ring_timeout, "
+		"s.consent_message FROM numbers n "
 		"LEFT JOIN participants p ON p.bidx = ?2 AND p.proxy_number_id = n.id AND p.active = 1 "
 		"LEFT JOIN sessions s ON s.id = p.session_id "
 		"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id "
@@ -145,19 +151,38 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_INTERACTION_BY_SID] = "SELECT " INTERACTION_COLS " FROM interactions WHERE carrier = ?1 AND carrier_sid = ?2",
 	[SQL_SESSION_TOUCH] = "UPDATE sessions SET status = ?2, last_activity_at = ?3, updated_at = ?3, deadline = ?4 "
 			      "WHERE id = ?1 AND status < 2",
-	[SQL_LEG_INSERT] = "INSERT INTO legs (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at) "
-			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	/* the leg's proxy number and country come from the participant on its real end:
+	 * the caller for leg 'a', the callee for leg 'b' */
+	[SQL_LEG_INSERT] =
+		"INSERT INTO legs (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at, service_id, "
+		"session_id, proxy_number, other_country, answered_at, recording_id, recording_url, cost, currency) "
+		"SELECT ?1, i.id, ?3, ?4, ?5, ?6, ?7, ?8, i.service_id, i.session_id, p.proxy_e164, p.country, ?9, ?10, "
+		"?11, ?12, ?13 FROM interactions i JOIN participants p ON p.id = CASE WHEN ?3 = 'a' THEN "
+		"i.from_participant ELSE i.to_participant END WHERE i.id = ?2",
 	[SQL_INTERACTION_GET] = "SELECT " INTERACTION_COLS " FROM interactions WHERE id = ?1",
 	[SQL_INTERACTION_LIST] = "SELECT " INTERACTION_COLS " FROM interactions WHERE session_id = ?1 ORDER BY created_at, id",
-	[SQL_LEGS_OF] = "SELECT id, leg, carrier_sid, status, duration, started_at, ended_at FROM legs "
-			"WHERE interaction_id = ?1 ORDER BY leg, started_at, id",
+	[SQL_LEGS_OF] = "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = ?1 ORDER BY l.leg, l.started_at, l.id",
 	[SQL_LEG_FIND] = "SELECT id FROM legs WHERE interaction_id = ?1 AND leg = ?2 AND carrier_sid = ?3",
-	[SQL_LEG_SET] = "UPDATE legs SET status = ?2, duration = CASE WHEN ?3 >= 0 THEN ?3 ELSE duration END, "
-			"ended_at = ?4 WHERE id = ?1",
+	[SQL_LEG_SET] = "UPDATE legs SET status = COALESCE(?2, status), "
+			"duration = CASE WHEN ?3 >= 0 THEN ?3 ELSE duration END, "
+			"answered_at = CASE WHEN answered_at = 0 THEN ?4 ELSE answered_at END, "
+			"ended_at = CASE WHEN ended_at = 0 THEN ?5 ELSE ended_at END, "
+			"recording_id = COALESCE(?6, recording_id), recording_url = COALESCE(?7, recording_url), "
+			"cost = COALESCE(?8, cost), currency = COALESCE(?9, currency) WHERE id = ?1",
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = ?1",
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
 		      "(SELECT COUNT(*) FROM sessions WHERE status < 2), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1), (SELECT COUNT(*) FROM interactions)",
+	[SQL_RECORDS] = "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, "
+			"i.from_participant, i.to_participant, i.created_at, " LEG_COLS " FROM legs l "
+			"JOIN interactions i ON i.id = l.interaction_id "
+			"WHERE l.service_id = ?1 AND l.started_at >= ?2 AND l.started_at < ?3 ORDER BY l.started_at, l.id",
+	[SQL_USAGE] = "SELECT (i.created_at / 86400) * 86400 AS day, "
+		      "SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 THEN 1 ELSE 0 END), "
+		      "COALESCE(SUM((SELECT SUM(CASE WHEN l.duration > 0 THEN l.duration ELSE 0 END) FROM legs l "
+		      "WHERE l.interaction_id = i.id AND l.leg = 'b')), 0) "
+		      "FROM interactions i WHERE i.service_id = ?1 AND i.created_at >= ?2 AND i.created_at < ?3 "
+		      "GROUP BY day ORDER BY day",
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -301,6 +326,22 @@ static void tx_rollback(struct sqlite_conn *c)
 	if (c == NULL)                           \
 		return MASKD_EDB
 
+static void bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p)
+{
+	sqlite3_bind_int(st, first, p->record);
+	sqlite3_bind_int(st, first + 1, p->time_limit);
+	sqlite3_bind_int(st, first + 2, p->ring_timeout);
+	bind_text(st, first + 3, p->consent_message);
+}
+
+static void read_policy(sqlite3_stmt *st, int first, struct call_policy *p)
+{
+	p->record = sqlite3_column_int(st, first);
+	p->time_limit = sqlite3_column_int(st, first + 1);
+	p->ring_timeout = sqlite3_column_int(st, first + 2);
+	col_text(st, first + 3, p->consent_message, sizeof(p->consent_message));
+}
+
 /* ---------------------------------------------------------------- open/close */
 
 static int migrate(sqlite3 *db, char *err, size_t err_len)
@@ -436,6 +477,7 @@ static int sq_service_insert(void *b, const struct service *svc)
 	sqlite3_bind_int64(st, 4, svc->ttl);
 	bind_text(st, 5, svc->unknown_caller_message);
 	sqlite3_bind_int64(st, 6, svc->created_at);
+	bind_policy(st, 7, &svc->policy);
 	rc = exec_stmt(c, st, "service_insert");
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
 		if (svc->secrets[d][0] == '\0')
@@ -475,6 +517,7 @@ static int sq_service_get(void *b, const char *id, struct service *out)
 		out->ttl = sqlite3_column_int64(st, 3);
 		col_text(st, 4, out->unknown_caller_message, sizeof(out->unknown_caller_message));
 		out->created_at = sqlite3_column_int64(st, 5);
+		read_policy(st, 6, &out->policy);
 	}
 	stmt_done(st);
 	if (rc == SQLITE_DONE)
@@ -689,6 +732,7 @@ static int bind_participant(struct store_sqlite *s, struct sqlite_conn *c, struc
 	bind_text(st, 7, bidx);
 	bind_text(st, 8, p->proxy_number_id);
 	bind_text(st, 9, p->proxy_e164);
+	bind_text(st, 10, p->country);
 	rc = exec_stmt(c, st, "participant_insert");
 	if (rc < 0)
 		return rc;
@@ -733,6 +777,7 @@ static int sq_session_create(void *b, struct session *ses, int64_t now, int *fai
 		sqlite3_bind_int64(st, 8, deadline);
 	else
 		sqlite3_bind_null(st, 8);
+	bind_policy(st, 9, &ses->policy);
 	rc = exec_stmt(c, st, "session_insert");
 	if (rc < 0)
 		goto fail;
@@ -766,6 +811,7 @@ static void read_session(sqlite3_stmt *st, struct session *s)
 	s->updated_at = sqlite3_column_int64(st, 8);
 	s->last_activity_at = sqlite3_column_int64(st, 9);
 	s->closed_at = sqlite3_column_int64(st, 10);
+	read_policy(st, 11, &s->policy);
 }
 
 static int read_participants(struct sqlite_conn *c, struct session *s)
@@ -781,6 +827,7 @@ static int read_participants(struct sqlite_conn *c, struct session *s)
 		col_text(st, 2, p->masked, sizeof(p->masked));
 		col_text(st, 3, p->proxy_number_id, sizeof(p->proxy_number_id));
 		col_text(st, 4, p->proxy_e164, sizeof(p->proxy_e164));
+		col_text(st, 5, p->country, sizeof(p->country));
 		p->number[0] = '\0';
 	}
 	stmt_done(st);
@@ -993,6 +1040,8 @@ static int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, 
 			col_text(st, 16, out->from_participant, sizeof(out->from_participant));
 			col_text(st, 17, out->to_participant, sizeof(out->to_participant));
 			col_text(st, 19, out->to_proxy_e164, sizeof(out->to_proxy_e164));
+			col_text(st, 20, out->to_country, sizeof(out->to_country));
+			read_policy(st, 21, &out->session_policy);
 			if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
 			    vault_unseal(s->vault, sqlite3_column_blob(st, 18), (size_t)sqlite3_column_bytes(st, 18),
 					 out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
@@ -1024,8 +1073,24 @@ static void read_interaction(sqlite3_stmt *st, struct interaction *it)
 	it->created_at = sqlite3_column_int64(st, 9);
 }
 
+static const char *nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *s, const char *when_absent)
+{
+	s = nonempty(s);
+	if (s != NULL)
+		bind_text(st, i, s);
+	else if (when_absent != NULL)
+		bind_text(st, i, when_absent);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 static int insert_leg(struct sqlite_conn *c, const char *interaction_id, char leg, const char *carrier_sid,
-		      const char *status, int64_t duration, int64_t now, int64_t ended_at)
+		      const struct leg_update *u, int64_t now, int64_t ended_at)
 {
 	char id[ID_MAX];
 	char legname[2] = {leg, '\0'};
@@ -1035,11 +1100,19 @@ static int insert_leg(struct sqlite_conn *c, const char *interaction_id, char le
 	bind_text(st, 2, interaction_id);
 	bind_text(st, 3, legname);
 	bind_text(st, 4, carrier_sid);
-	bind_text(st, 5, status);
-	sqlite3_bind_int64(st, 6, duration);
+	bind_opt_text(st, 5, u->status, "unknown");
+	sqlite3_bind_int64(st, 6, u->duration);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, ended_at);
-	return exec_stmt(c, st, "leg_insert");
+	sqlite3_bind_int64(st, 9, u->answered ? now : 0);
+	bind_opt_text(st, 10, u->recording_id, "");
+	bind_opt_text(st, 11, u->recording_url, "");
+	bind_opt_text(st, 12, u->cost, "");
+	bind_opt_text(st, 13, u->currency, "");
+	int rc = exec_stmt(c, st, "leg_insert");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return MASKD_ENOTFOUND; /* no such interaction (or its participant) */
+	return rc;
 }
 
 static int sq_interaction_record(void *b, struct interaction *it, int *existed)
@@ -1078,7 +1151,8 @@ static int sq_interaction_record(void *b, struct interaction *it, int *existed)
 		*existed = 1;
 		return 0;
 	}
-	rc = insert_leg(c, it->id, 'a', it->carrier_sid, "received", -1, it->created_at, 0);
+	struct leg_update received = {.status = "received", .duration = -1};
+	rc = insert_leg(c, it->id, 'a', it->carrier_sid, &received, it->created_at, 0);
 	if (rc < 0)
 		goto fail;
 	st = stmt(c, SQL_SESSION_TIMES);
@@ -1116,6 +1190,26 @@ fail:
 	return rc;
 }
 
+static void read_leg(sqlite3_stmt *st, int col, struct leg *l)
+{
+	memset(l, 0, sizeof(*l));
+	col_text(st, col, l->id, sizeof(l->id));
+	const unsigned char *leg = sqlite3_column_text(st, col + 1);
+	l->leg = leg ? (char)leg[0] : '?';
+	col_text(st, col + 2, l->carrier_sid, sizeof(l->carrier_sid));
+	col_text(st, col + 3, l->status, sizeof(l->status));
+	l->duration = sqlite3_column_int64(st, col + 4);
+	l->started_at = sqlite3_column_int64(st, col + 5);
+	l->answered_at = sqlite3_column_int64(st, col + 6);
+	l->ended_at = sqlite3_column_int64(st, col + 7);
+	col_text(st, col + 8, l->proxy_number, sizeof(l->proxy_number));
+	col_text(st, col + 9, l->other_country, sizeof(l->other_country));
+	col_text(st, col + 10, l->recording_id, sizeof(l->recording_id));
+	col_text(st, col + 11, l->recording_url, sizeof(l->recording_url));
+	col_text(st, col + 12, l->cost, sizeof(l->cost));
+	col_text(st, col + 13, l->currency, sizeof(l->currency));
+}
+
 static int read_legs(struct sqlite_conn *c, struct interaction *it)
 {
 	sqlite3_stmt *st = stmt(c, SQL_LEGS_OF);
@@ -1123,15 +1217,7 @@ static int read_legs(struct sqlite_conn *c, struct interaction *it)
 	int rc;
 	it->n_legs = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && it->n_legs < INTERACTION_LEGS_MAX) {
-		struct leg *l = &it->legs[it->n_legs++];
-		col_text(st, 0, l->id, sizeof(l->id));
-		const unsigned char *leg = sqlite3_column_text(st, 1);
-		l->leg = leg ? (char)leg[0] : '?';
-		col_text(st, 2, l->carrier_sid, sizeof(l->carrier_sid));
-		col_text(st, 3, l->status, sizeof(l->status));
-		l->duration = sqlite3_column_int64(st, 4);
-		l->started_at = sqlite3_column_int64(st, 5);
-		l->ended_at = sqlite3_column_int64(st, 6);
+		read_leg(st, 0, &it->legs[it->n_legs++]);
 	}
 	stmt_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "legs_of");
@@ -1183,19 +1269,19 @@ static int sq_interaction_list(void *b, const char *session_id, void (*cb)(void 
 static bool status_final(const char *status)
 {
 	static const char *const finals[] = {"completed", "busy", "failed", "no-answer", "canceled",
-					     "delivered", "undelivered", "answered", NULL};
-	for (int i = 0; finals[i]; i++)
+					     "delivered", "undelivered", "sent", NULL};
+	for (int i = 0; status != NULL && finals[i]; i++)
 		if (strcmp(status, finals[i]) == 0)
 			return true;
 	return false;
 }
 
-static int sq_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid, const char *status,
-			 int64_t duration, int64_t now)
+static int sq_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
+			 const struct leg_update *u, int64_t now)
 {
 	CONN_OR_FAIL(b, c);
 	char legname[2] = {leg, '\0'};
-	int64_t ended = status_final(status) ? now : 0;
+	int64_t ended = status_final(u->status) ? now : 0;
 	int rc = tx_begin(c);
 	if (rc < 0)
 		return rc;
@@ -1211,12 +1297,17 @@ static int sq_leg_update(void *b, const char *interaction_id, char leg, const ch
 	if (step == SQLITE_ROW) {
 		st = stmt(c, SQL_LEG_SET);
 		bind_text(st, 1, id);
-		bind_text(st, 2, status);
-		sqlite3_bind_int64(st, 3, duration);
-		sqlite3_bind_int64(st, 4, ended);
+		bind_opt_text(st, 2, u->status, NULL);
+		sqlite3_bind_int64(st, 3, u->duration);
+		sqlite3_bind_int64(st, 4, u->answered ? now : 0);
+		sqlite3_bind_int64(st, 5, ended);
+		bind_opt_text(st, 6, u->recording_id, NULL);
+		bind_opt_text(st, 7, u->recording_url, NULL);
+		bind_opt_text(st, 8, u->cost, NULL);
+		bind_opt_text(st, 9, u->currency, NULL);
 		rc = exec_stmt(c, st, "leg_set");
 	} else if (step == SQLITE_DONE) {
-		rc = insert_leg(c, interaction_id, leg, carrier_sid, status, duration, now, ended);
+		rc = insert_leg(c, interaction_id, leg, carrier_sid, u, now, ended);
 	} else {
 		rc = db_fail(c, "leg_find");
 	}
@@ -1262,6 +1353,52 @@ static int sq_stats(void *b, struct store_stats *out)
 	return rc == SQLITE_ROW ? 0 : db_fail(c, "stats");
 }
 
+static int sq_records(void *b, const char *service_id, int64_t from, int64_t to,
+		      int (*cb)(void *, const struct interaction *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = stmt(c, SQL_RECORDS);
+	bind_text(st, 1, service_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	struct interaction *it = xmalloc(sizeof(*it));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_interaction(st, it);
+		it->n_legs = 1;
+		read_leg(st, 10, &it->legs[0]);
+		if (cb(ctx, it) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(it);
+	stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(c, "records");
+}
+
+static int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
+		    void (*cb)(void *, const struct usage_day *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = stmt(c, SQL_USAGE);
+	bind_text(st, 1, service_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct usage_day u = {
+			.day = sqlite3_column_int64(st, 0),
+			.calls = sqlite3_column_int64(st, 1),
+			.messages = sqlite3_column_int64(st, 2),
+			.billable_seconds = sqlite3_column_int64(st, 3),
+		};
+		cb(ctx, &u);
+	}
+	stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(c, "usage");
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -1289,4 +1426,6 @@ const struct store_ops store_sqlite_ops = {
 	.leg_update = sq_leg_update,
 	.participant_number = sq_participant_number,
 	.stats = sq_stats,
+	.records = sq_records,
+	.usage = sq_usage,
 };

@@ -92,7 +92,9 @@ describe('services', () => {
     assert.match(svc.id, ID.service);
     assert.equal(svc.name, 'Rides');
     assert.deepEqual(svc.carriers, carriersShown({ twilio: true }));
-    assert.deepEqual(svc.defaults, body.defaults);
+    assert.deepEqual(svc.defaults, {
+      ...body.defaults, record: false, time_limit: 0, ring_timeout: 0, consent_message: 'This call may be recorded.',
+    });
     assert.match(svc.created_at, TIMESTAMP);
     assert.ok(!res.text.includes(d.tokens.twilio), 'auth_token echoed');
 

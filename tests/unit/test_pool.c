@@ -62,6 +62,23 @@ static void deadlines(void **state)
 	assert_false(session_live(SESSION_FAILED, 0, 0, 0, 1));
 }
 
+static void policy_overrides(void **state)
+{
+	struct call_policy svc = {.record = 1, .time_limit = 3600, .ring_timeout = 25, .consent_message = "svc"};
+	struct call_policy inherit = {.record = -1, .time_limit = -1, .ring_timeout = -1};
+	struct call_policy eff;
+	session_policy_effective(&svc, &inherit, &eff);
+	assert_int_equal(eff.record, 1);
+	assert_int_equal(eff.time_limit, 3600);
+	assert_string_equal(eff.consent_message, "svc");
+	struct call_policy own = {.record = 0, .time_limit = 0, .ring_timeout = 10, .consent_message = "mine"};
+	session_policy_effective(&svc, &own, &eff);
+	assert_int_equal(eff.record, 0);
+	assert_int_equal(eff.time_limit, 0); /* 0 is an override: the carrier's default */
+	assert_int_equal(eff.ring_timeout, 10);
+	assert_string_equal(eff.consent_message, "mine");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -70,6 +87,7 @@ int main(void)
 		cmocka_unit_test(skips_held_reserved_retired_and_incapable),
 		cmocka_unit_test(named_numbers),
 		cmocka_unit_test(deadlines),
+		cmocka_unit_test(policy_overrides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

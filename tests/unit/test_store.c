@@ -96,9 +96,35 @@ static int new_session(struct fixture *f, const char *a, const char *b, const ch
 		id_new("par", s->participants[i].id);
 		snprintf(s->participants[i].number, sizeof(s->participants[i].number), "%s", nums[i]);
 		snprintf(s->participants[i].masked, sizeof(s->participants[i].masked), "+1******%s", nums[i] + 8);
+		snprintf(s->participants[i].country, sizeof(s->participants[i].country), "US");
 	}
 	int dummy;
 	return store_session_create(f->st, s, 2000, failed ? failed : &dummy);
+}
+
+struct rec_ctx {
+	int n;
+	int64_t billable;
+};
+
+static int count_record(void *ctx, const struct interaction *it)
+{
+	struct rec_ctx *rc = ctx;
+	rc->n++;
+	if (it->legs[0].duration > 0)
+		rc->billable += it->legs[0].duration;
+	return 0;
+}
+
+struct usage_ctx {
+	struct usage_day *days;
+	int n;
+};
+
+static void add_usage(void *ctx, const struct usage_day *u)
+{
+	struct usage_ctx *uc = ctx;
+	uc->days[uc->n++] = *u;
 }
 
 static void services_and_secrets(void **state)
@@ -240,8 +266,16 @@ static void route_and_interactions(void **state)
 	assert_string_equal(it.id, first_id);
 	assert_int_equal(it.decision, DECISION_BRIDGE);
 	/* legs */
-	assert_int_equal(store_leg_update(f->st, first_id, 'b', "CA999", "ringing", -1, 2101), 0);
-	assert_int_equal(store_leg_update(f->st, first_id, 'b', "CA999", "completed", 42, 2150), 0);
+	struct leg_update ringing = {.status = "ringing", .duration = -1};
+	struct leg_update answered = {.status = "in-progress", .duration = -1, .answered = 1};
+	struct leg_update completed = {.status = "completed", .duration = 42, .recording_id = "RE1",
+				       .recording_url = "https://rec/RE1", .cost = "-0.0130", .currency = "USD"};
+	struct leg_update late = {.duration = -1, .cost = "-0.0140"}; /* a later callback with only a price */
+	assert_int_equal(store_leg_update(f->st, first_id, 'b', "CA999", &ringing, 2101), 0);
+	assert_int_equal(store_leg_update(f->st, first_id, 'b', "CA999", &answered, 2105), 0);
+	assert_int_equal(store_leg_update(f->st, first_id, 'b', "CA999", &completed, 2150), 0);
+	assert_int_equal(store_leg_update(f->st, first_id, 'b', "CA999", &late, 2160), 0);
+	assert_int_equal(store_leg_update(f->st, "int_nope", 'b', "CA9", &ringing, 2160), MASKD_ENOTFOUND);
 	struct interaction back;
 	assert_int_equal(store_interaction_get(f->st, first_id, &back), 0);
 	assert_int_equal(back.n_legs, 2);
@@ -249,6 +283,30 @@ static void route_and_interactions(void **state)
 	assert_int_equal(back.legs[1].duration, 42);
 	assert_string_equal(back.legs[1].status, "completed");
 	assert_int_equal(back.legs[1].ended_at, 2150);
+	assert_int_equal(back.legs[1].answered_at, 2105);
+	assert_int_equal(back.legs[1].started_at, 2101);
+	assert_string_equal(back.legs[1].recording_id, "RE1");
+	assert_string_equal(back.legs[1].cost, "-0.0140");
+	assert_string_equal(back.legs[1].currency, "USD");
+	/* the callee's end: the other participant's proxy number and country */
+	assert_string_equal(back.legs[1].proxy_number, s.participants[1].proxy_e164);
+	assert_string_equal(back.legs[1].other_country, "US");
+	assert_string_equal(back.legs[0].proxy_number, s.participants[0].proxy_e164);
+	/* records and usage */
+	struct rec_ctx rc = {0};
+	assert_int_equal(store_records(f->st, f->svc.id, 2000, 3000, count_record, &rc), 0);
+	assert_int_equal(rc.n, 2);
+	assert_int_equal(rc.billable, 42);
+	rc.n = 0;
+	assert_int_equal(store_records(f->st, f->svc.id, 2101, 3000, count_record, &rc), 0);
+	assert_int_equal(rc.n, 1); /* [from, to) by the leg's start */
+	struct usage_day days[4];
+	struct usage_ctx uc = {days, 0};
+	assert_int_equal(store_usage(f->st, f->svc.id, 0, 100000, add_usage, &uc), 0);
+	assert_int_equal(uc.n, 1);
+	assert_int_equal(days[0].day, 0);
+	assert_int_equal(days[0].calls, 1);
+	assert_int_equal(days[0].billable_seconds, 42);
 	char real[20];
 	assert_int_equal(store_participant_number(f->st, s.participants[1].id, real, sizeof(real)), 0);
 	assert_string_equal(real, DRIVER1);

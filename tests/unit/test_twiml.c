@@ -69,6 +69,24 @@ static void attribute_escaping(void **state)
 	buf_free(&b);
 }
 
+static void recorded_bridge_matches_the_builder(void **state)
+{
+	/* ../shared/testdata/markup_samples.txt twiml_bridge, less what maskd does not use
+	 * (method, statusCallbackMethod: POST is the default) */
+	struct decision d = {.kind = DECISION_BRIDGE, .dial = "+13105550199", .from = "+14155550100"};
+	struct twiml_args a = {.status_url = "https://p/s", .record = 1, .consent_message = "This call may be recorded.",
+			       .consent_url = "https://p/c", .time_limit = 3600, .ring_timeout = 25};
+	render(&d, &a,
+	       DECL "<Response><Say>This call may be recorded.</Say><Dial callerId=\"+14155550100\" timeout=\"25\" "
+		    "timeLimit=\"3600\" answerOnBridge=\"true\" record=\"record-from-answer-dual\" "
+		    "recordingStatusCallback=\"https://p/s\" recordingStatusCallbackEvent=\"completed\" "
+		    "action=\"https://p/s\"><Number url=\"https://p/c\" statusCallback=\"https://p/s\" "
+		    "statusCallbackEvent=\"initiated ringing answered completed\">+13105550199</Number></Dial></Response>");
+	struct decision ann = {.kind = DECISION_ANNOUNCE};
+	struct twiml_args say = {.say = "Hi & bye"};
+	render(&ann, &say, DECL "<Response><Say>Hi &amp; bye</Say></Response>");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -77,6 +95,7 @@ int main(void)
 		cmocka_unit_test(forward_media_only_has_no_body),
 		cmocka_unit_test(reject_and_empty),
 		cmocka_unit_test(attribute_escaping),
+		cmocka_unit_test(recorded_bridge_matches_the_builder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
