@@ -52,6 +52,7 @@ struct hook_input {
 
 /* What rendering needs besides the decision. */
 struct hook_render {
+	int event;              /* enum hook_event being answered (after parse) */
 	const char *status_url; /* bridge/forward: where the carrier reports progress */
 	const char *say;        /* reject: the spoken message */
 	const char *body;       /* forward: the text */
@@ -86,7 +87,9 @@ struct service;
 struct hook_dialect {
 	int id;           /* enum dialect */
 	const char *name; /* the {dialect} of /hooks/{dialect}/... */
-	/* Parses req as event into in (fields from req->arena). Returns 0, or the HTTP
+	/* Parses req as event into in (fields from req->arena); sets in->event, which
+	 * may differ from event (a delivery report posted to /message is a status
+	 * callback) and decides how the pipeline handles the request. Returns 0, or the HTTP
 	 * status to refuse with (400 malformed, 405 method, 413 too many fields, 415
 	 * content type) and a static reason in *why. Missing From/To/sid are not
 	 * refusals here: the pipeline checks them, so every dialect answers alike. */

@@ -28,9 +28,10 @@ struct hook_ctx {
 	struct hook_input in;
 };
 
-static void answer(struct hook_ctx *h, const struct decision *d, const struct hook_render *r)
+static void answer(struct hook_ctx *h, const struct decision *d, struct hook_render *r)
 {
 	buf_reset(&h->res->body);
+	r->event = h->in.event;
 	h->dl->render(d, r, h->res);
 }
 
@@ -106,7 +107,7 @@ static int replay_decision(struct hook_ctx *h, const struct interaction *it, str
  * request (a new interaction only, so a retried webhook never sends twice) and
  * return 1 so the webhook is acknowledged. 0: forward in markup as usual. */
 static int send_by_rest(struct hook_ctx *h, const struct service *svc, const struct decision *d,
-			const struct hook_render *r, const char *int_id, int existed)
+			struct hook_render *r, const char *int_id, int existed)
 {
 	struct outgoing out;
 	memset(&out, 0, sizeof(out));
@@ -370,12 +371,14 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		return 1;
 	}
 	const char *why = "malformed request";
+	h.in.event = event;
 	int status = h.dl->parse(req, event, &h.in, &why);
 	if (status != 0) {
 		log_info("webhook %s %s: refused: %s", h.dl->name, h.event, why);
 		refuse(&h, status, MW_BAD_REQUEST, why);
 		return 1;
 	}
+	event = h.in.event;
 	if (event == HOOK_STATUS || event == HOOK_CONSENT)
 		handle_status(&h, event);
 	else

@@ -133,6 +133,12 @@ static int telnyx_json_fill(const struct http_request *req, int event, struct ho
 	const char *event_type = telnyx_jdup(a, json_object_get(data, "event_type"));
 	if (event == HOOK_STATUS) {
 		telnyx_json_status(a, event_type, payload, &in->st);
+	} else if (event == HOOK_MESSAGE && event_type != NULL && strncmp(event_type, "message.", 8) == 0 &&
+		   strcmp(event_type, "message.received") != 0) {
+		/* a delivery report sent to the profile's URL: a status callback (ignored by
+		 * the pipeline unless it names an interaction) */
+		in->event = HOOK_STATUS;
+		telnyx_json_status(a, event_type, payload, &in->st);
 	} else if (event == HOOK_MESSAGE && event_type != NULL && strcmp(event_type, "message.received") == 0) {
 		in->from = telnyx_e164_in(a, telnyx_jdup(a, json_object_get(json_object_get(payload, "from"),
 									       "phone_number")));
@@ -271,7 +277,8 @@ static void telnyx_bridge_full(struct buf *out, const struct decision *d, const 
 static void telnyx_render(const struct decision *d, const struct hook_render *r, struct http_response *res)
 {
 	res->status = 200;
-	if (d->kind == DECISION_FORWARD_MESSAGE) {
+	if (d->kind == DECISION_FORWARD_MESSAGE ||
+	    (d->kind == DECISION_ACKNOWLEDGE && r->event == HOOK_MESSAGE)) {
 		/* No TeXML <Message>: the text goes out through build_send; the
 		 * messaging webhook itself is answered with an empty 200. */
 		res->content_type = "text/plain; charset=utf-8";
