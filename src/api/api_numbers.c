@@ -91,7 +91,7 @@ void api_number_create(struct api_req *r)
 	n.state = json_is_true(reserved) ? NUMBER_RESERVED : NUMBER_ACTIVE;
 	n.carrier = carrier == NULL ? DIALECT_TWILIO : dialect_from_name(carrier);
 	if (n.carrier < 0) {
-		api_error_set(&e, 400, "invalid_field", "carrier must be twilio or signalwire");
+		api_error_set(&e, 400, "invalid_field", "carrier must be twilio, signalwire, telnyx, plivo, vobiz or vonage");
 		goto fail;
 	}
 	struct phone_info pi;

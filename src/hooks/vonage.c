@@ -115,15 +115,26 @@ static int64_t vonage_seconds(const char *s)
 
 /* A Voice event. The connect action's eventUrl (the one carrying ?interaction=)
  * reports the connected leg, "direction":"outbound"; an event whose direction is
- * "inbound" is the caller's own call (the answered uuid): leg 'a'. Events without a
- * status (record, input, transfer) leave status NULL and are ignored. */
+ * "inbound" is the caller's own call (the answered uuid): leg 'a'. A record event
+ * (recording_uuid, recording_url, no uuid nor status) belongs to the caller's call,
+ * whose NCCO holds the record action: leg 'a'. price is in the account's currency,
+ * EUR (PROVIDERS.md 1.6). Events with nothing of this (input, transfer) leave
+ * status NULL and are ignored by the pipeline. */
 static void vonage_parse_status(const struct form *f, struct hook_status *st)
 {
 	const char *dir = form_get(f, "direction");
-	st->leg = dir != NULL && strcmp(dir, "inbound") == 0 ? 'a' : 'b';
 	st->sid = form_get(f, "uuid");
 	st->status = form_get(f, "status");
 	st->duration = vonage_seconds(form_get(f, "duration"));
+	st->answered = st->status != NULL && strcmp(st->status, "answered") == 0;
+	st->recording_id = form_get(f, "recording_uuid");
+	st->recording_url = form_get(f, "recording_url");
+	st->cost = form_get(f, "price");
+	st->currency = st->cost != NULL ? "EUR" : NULL;
+	if (dir != NULL)
+		st->leg = strcmp(dir, "inbound") == 0 ? 'a' : 'b';
+	else
+		st->leg = st->recording_id != NULL && st->sid == NULL ? 'a' : 'b';
 }
 
 static int vonage_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
@@ -258,8 +269,10 @@ static json_t *vonage_bridge(const struct decision *d, const struct hook_render 
 	char dial[VONAGE_NUMBER_MAX], from[VONAGE_NUMBER_MAX];
 	json_t *c = json_object();
 	json_object_set_new(c, "action", json_string("connect"));
-	json_object_set_new(c, "endpoint",
-			    json_pack("[{s:s,s:o}]", "type", "phone", "number", vonage_str(vonage_number(d->dial, dial))));
+	json_t *ep = json_pack("{s:s,s:o}", "type", "phone", "number", vonage_str(vonage_number(d->dial, dial)));
+	if (r->record && r->consent_url != NULL && r->consent_url[0] != '\0')
+		json_object_set_new(ep, "onAnswer", json_pack("{s:o}", "url", vonage_str(r->consent_url)));
+	json_object_set_new(c, "endpoint", json_pack("[o]", ep));
 	json_object_set_new(c, "from", vonage_str(vonage_number(d->from, from)));
 	json_object_set_new(c, "eventType", json_string("synchronous"));
 	if (r->ring_timeout > 0)
@@ -274,19 +287,22 @@ static json_t *vonage_bridge(const struct decision *d, const struct hook_render 
 	return ncco;
 }
 
-/* Bridge: the NCCO above. Reject: talk r->say, after which the call ends (an empty
- * NCCO when there is nothing to say: answered and hung up at once; NCCO cannot refuse
- * a call unanswered). Acknowledge - and a forward, which markup cannot express (the
- * pipeline sends it with build_send): an empty 200, which is what SMS and event
- * webhooks want; routing never acknowledges a call. */
+/* Bridge: the NCCO above (with the callee's consent notice fetched from
+ * r->consent_url by the phone endpoint's onAnswer). Reject, and the consent notice
+ * itself (announce): talk r->say, after which that call's NCCO ends (an empty NCCO
+ * when there is nothing to say; NCCO cannot refuse a call unanswered). Acknowledge -
+ * and a forward, which markup cannot express (the pipeline sends it with build_send):
+ * an empty 200 for SMS and event webhooks, the empty NCCO "[]" for a voice answer. */
 static void vonage_render(const struct decision *d, const struct hook_render *r, struct http_response *res)
 {
 	res->status = 200;
 	json_t *ncco = NULL;
 	if (d->kind == DECISION_BRIDGE)
 		ncco = vonage_bridge(d, r);
-	else if (d->kind == DECISION_REJECT)
+	else if (d->kind == DECISION_REJECT || d->kind == DECISION_ANNOUNCE)
 		ncco = r->say != NULL && r->say[0] != '\0' ? json_pack("[o]", vonage_talk(r->say)) : json_array();
+	else if (r->event == HOOK_VOICE)
+		ncco = json_array();
 	if (ncco == NULL) {
 		res->content_type = NULL;
 		return;
