@@ -272,6 +272,16 @@ static void handle_status(struct hook_ctx *h, int event)
 	int known_shape = int_id != NULL && id_valid("int", int_id);
 	struct interaction it;
 	int rc = known_shape ? store_interaction_get(h->app->store, int_id, &it) : MASKD_ENOTFOUND;
+	const struct hook_status *sst = &h->in.st;
+	if (!known_shape && event == HOOK_STATUS && sst->leg == 'a' && sst->sid != NULL && sst->sid[0] != '\0' &&
+	    strlen(sst->sid) < sizeof(it.carrier_sid)) {
+		/* the inbound call's own events (Vonage): found by the call id that started it */
+		rc = store_interaction_by_sid(h->app->store, h->dl->id, sst->sid, &it);
+		if (rc == 0) {
+			int_id = arena_strdup(h->req->arena, it.id);
+			known_shape = 1;
+		}
+	}
 	if (rc == MASKD_ENOTFOUND) {
 		log_info("webhook %s status: ignored: no interaction %s", name, known_shape ? int_id : "(none or malformed)");
 		metrics_webhook(h->dl->id, MW_STATUS);

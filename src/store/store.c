@@ -74,6 +74,7 @@ int store_sessions_expire(struct store *st, int64_t now, int limit, int *closed)
 int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164, struct route_view *out) { return st->ops->route_lookup(st->b, to_e164, from_e164, out); }
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return st->ops->interaction_record(st->b, it, existed); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
+int store_interaction_by_sid(struct store *st, int carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
 int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }
 int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid, const struct leg_update *u, int64_t now) { return st->ops->leg_update(st->b, interaction_id, leg, carrier_sid, u, now); }
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->records(st->b, service_id, from, to, cb, ctx); }

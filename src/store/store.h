@@ -108,6 +108,9 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
  * *existed is set and it is overwritten with the stored row. */
 int store_interaction_record(struct store *st, struct interaction *it, int *existed);
 int store_interaction_get(struct store *st, const char *id, struct interaction *out);
+/* The interaction a carrier's call or message id started (its leg 'a'), for status
+ * callbacks that cannot carry maskd's ?interaction= (Vonage's call events). */
+int store_interaction_by_sid(struct store *st, int carrier, const char *carrier_sid, struct interaction *out);
 int store_interaction_list(struct store *st, const char *session_id,
 			   void (*cb)(void *ctx, const struct interaction *it), void *ctx);
 /* Inserts or updates the leg of interaction_id with this (leg, carrier_sid): a

@@ -33,6 +33,7 @@ struct store_ops {
 	int (*route_lookup)(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
 	int (*interaction_record)(void *b, struct interaction *it, int *existed);
 	int (*interaction_get)(void *b, const char *id, struct interaction *out);
+	int (*interaction_by_sid)(void *b, int carrier, const char *carrier_sid, struct interaction *out);
 	int (*interaction_list)(void *b, const char *session_id,
 				void (*cb)(void *, const struct interaction *), void *ctx);
 	int (*leg_update)(void *b, const char *interaction_id, char leg, const char *carrier_sid,

@@ -1239,6 +1239,23 @@ static int sq_interaction_get(void *b, const char *id, struct interaction *out)
 	return read_legs(c, out);
 }
 
+static int sq_interaction_by_sid(void *b, int carrier, const char *carrier_sid, struct interaction *out)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = stmt(c, SQL_INTERACTION_BY_SID);
+	sqlite3_bind_int(st, 1, carrier);
+	bind_text(st, 2, carrier_sid);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_interaction(st, out);
+	stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return MASKD_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return db_fail(c, "interaction_by_sid");
+	return read_legs(c, out);
+}
+
 static int sq_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
 			       void *ctx)
 {
@@ -1422,6 +1439,7 @@ const struct store_ops store_sqlite_ops = {
 	.route_lookup = sq_route_lookup,
 	.interaction_record = sq_interaction_record,
 	.interaction_get = sq_interaction_get,
+	.interaction_by_sid = sq_interaction_by_sid,
 	.interaction_list = sq_interaction_list,
 	.leg_update = sq_leg_update,
 	.participant_number = sq_participant_number,

@@ -259,6 +259,26 @@ describe('vonage events', () => {
     assertNoRealNumbers(JSON.stringify(i), [rider.real, driver.real], 'interaction');
   });
 
+  test("the inbound call's own events at the application Event URL (no ?interaction=) land on leg a", async () => {
+    const { ses, rider, driver } = await newPair();
+    const aUuid = crypto.randomUUID();
+    const { intId } = assertBridge(await answer({ from: rider.real, to: rider.proxy, uuid: aUuid }), driver);
+    const appEventUrl = `${PUBLIC_URL}/hooks/vonage/status`;
+    const ev = { from: bare(rider.real), to: bare(rider.proxy), uuid: aUuid, conversation_uuid: 'CON-y',
+      direction: 'inbound', status: 'completed', duration: '61', timestamp: new Date().toISOString() };
+    assert.equal((await event(appEventUrl, ev)).status, 200);
+    const [i] = await interactions(d, ses.id);
+    assert.equal(i.id, intId);
+    const a = i.legs.filter((l) => l.carrier_sid === aUuid);
+    assert.equal(a.length, 1, JSON.stringify(i.legs));
+    assert.equal(a[0].leg, 'a');
+    assert.equal(a[0].status, 'completed');
+    assert.equal(a[0].duration, 61);
+    const unsigned = await d.request('POST', '/hooks/vonage/status',
+      { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...ev, duration: '1' }) });
+    assert.equal(unsigned.status, 403);
+  });
+
   test('an event for an unknown interaction: 200 and ignored', async () => {
     const res = await event(`${PUBLIC_URL}/hooks/vonage/status?interaction=int_doesnotexist`, { uuid: 'x', status: 'completed' });
     assert.equal(res.status, 200);
