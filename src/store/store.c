@@ -6,14 +6,66 @@
 #include "../util/err.h"
 #include "../util/xmalloc.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Services never change once created (there is no update), so a service read once
+ * is kept: the webhook path then loads its service without a query or an unseal.
+ * Open addressing on the id; a full table simply stops caching. Safe with many
+ * nodes on one database for the same reason. */
+#define SERVICE_CACHE_SLOTS 1024
+
 struct store {
 	const struct store_ops *ops;
 	void *b;
+	pthread_rwlock_t cache_lock;
+	struct service *cache[SERVICE_CACHE_SLOTS];
 };
+
+static size_t cache_slot(const char *id)
+{
+	uint32_t h = 2166136261u;
+	for (; *id; id++)
+		h = (h ^ (uint8_t)*id) * 16777619u;
+	return h % SERVICE_CACHE_SLOTS;
+}
+
+static int cache_get(struct store *st, const char *id, struct service *out)
+{
+	int found = 0;
+	pthread_rwlock_rdlock(&st->cache_lock);
+	for (size_t i = 0, slot = cache_slot(id); i < SERVICE_CACHE_SLOTS; i++, slot = (slot + 1) % SERVICE_CACHE_SLOTS) {
+		struct service *s = st->cache[slot];
+		if (s == NULL)
+			break;
+		if (strcmp(s->id, id) == 0) {
+			memcpy(out, s, sizeof(*out));
+			found = 1;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&st->cache_lock);
+	return found;
+}
+
+static void cache_put(struct store *st, const struct service *svc)
+{
+	pthread_rwlock_wrlock(&st->cache_lock);
+	for (size_t i = 0, slot = cache_slot(svc->id); i < SERVICE_CACHE_SLOTS;
+	     i++, slot = (slot + 1) % SERVICE_CACHE_SLOTS) {
+		if (st->cache[slot] != NULL && strcmp(st->cache[slot]->id, svc->id) == 0)
+			break;
+		if (st->cache[slot] == NULL) {
+			st->cache[slot] = xmalloc(sizeof(*svc));
+			memcpy(st->cache[slot], svc, sizeof(*svc));
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&st->cache_lock);
+}
 
 int store_open(const char *url, struct vault *v, struct store **out, char *err, size_t err_len)
 {
@@ -42,6 +94,7 @@ int store_open(const char *url, struct vault *v, struct store **out, char *err, 
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->ops = ops;
 	st->b = b;
+	pthread_rwlock_init(&st->cache_lock, NULL);
 	*out = st;
 	return 0;
 }
@@ -51,6 +104,9 @@ void store_close(struct store *st)
 	if (st == NULL)
 		return;
 	st->ops->close(st->b);
+	for (size_t i = 0; i < SERVICE_CACHE_SLOTS; i++)
+		free(st->cache[i]);
+	pthread_rwlock_destroy(&st->cache_lock);
 	free(st);
 }
 
@@ -58,7 +114,15 @@ int store_ping(struct store *st) { return st->ops->ping(st->b); }
 int store_setting_get(struct store *st, const char *key, char *out, size_t cap) { return st->ops->setting_get(st->b, key, out, cap); }
 int store_setting_put(struct store *st, const char *key, const char *value) { return st->ops->setting_put(st->b, key, value); }
 int store_service_insert(struct store *st, const struct service *svc) { return st->ops->service_insert(st->b, svc); }
-int store_service_get(struct store *st, const char *id, struct service *out) { return st->ops->service_get(st->b, id, out); }
+int store_service_get(struct store *st, const char *id, struct service *out)
+{
+	if (cache_get(st, id, out))
+		return 0;
+	int rc = st->ops->service_get(st->b, id, out);
+	if (rc == 0)
+		cache_put(st, out);
+	return rc;
+}
 int store_service_list(struct store *st, void (*cb)(void *, const struct service *), void *ctx) { return st->ops->service_list(st->b, cb, ctx); }
 int store_number_insert(struct store *st, const struct number *num) { return st->ops->number_insert(st->b, num); }
 int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }

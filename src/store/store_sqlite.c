@@ -190,6 +190,8 @@ static const char *const sql_text[SQL_COUNT] = {
 struct sqlite_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQL_COUNT];
+	pthread_mutex_t *write_lock; /* the store's; held from tx_begin to commit/rollback */
+	int holds_write_lock;
 	struct sqlite_conn *next;
 };
 
@@ -198,6 +200,11 @@ struct store_sqlite {
 	struct vault *vault;
 	pthread_key_t key;
 	pthread_mutex_t lock; /* guards conns */
+	/* One writer at a time inside this process. SQLite allows one writer anyway;
+	 * taking turns here instead of in SQLite's busy handler (which sleeps in
+	 * milliseconds) keeps a contended write at the cost of the write itself.
+	 * Readers never take it (WAL). */
+	pthread_mutex_t write_lock;
 	struct sqlite_conn *conns;
 };
 
@@ -248,6 +255,7 @@ static struct sqlite_conn *conn_get(struct store_sqlite *s)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->db = db;
+	c->write_lock = &s->write_lock;
 	pthread_mutex_lock(&s->lock);
 	c->next = s->conns;
 	s->conns = c;
@@ -305,20 +313,40 @@ static int exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+static void write_unlock(struct sqlite_conn *c)
+{
+	if (c->holds_write_lock) {
+		c->holds_write_lock = 0;
+		pthread_mutex_unlock(c->write_lock);
+	}
+}
+
+/* Every tx_begin() that returns 0 is ended by tx_commit() returning 0 or by
+ * tx_rollback(); a failed tx_commit() is followed by tx_rollback(). */
 static int tx_begin(struct sqlite_conn *c)
 {
-	return exec_stmt(c, stmt(c, SQL_BEGIN), "begin");
+	assert(!c->holds_write_lock);
+	pthread_mutex_lock(c->write_lock);
+	c->holds_write_lock = 1;
+	int rc = exec_stmt(c, stmt(c, SQL_BEGIN), "begin");
+	if (rc < 0)
+		write_unlock(c);
+	return rc;
 }
 
 static int tx_commit(struct sqlite_conn *c)
 {
-	return exec_stmt(c, stmt(c, SQL_COMMIT), "commit");
+	int rc = exec_stmt(c, stmt(c, SQL_COMMIT), "commit");
+	if (rc == 0)
+		write_unlock(c);
+	return rc;
 }
 
 static void tx_rollback(struct sqlite_conn *c)
 {
 	if (!sqlite3_get_autocommit(c->db))
 		exec_stmt(c, stmt(c, SQL_ROLLBACK), "rollback");
+	write_unlock(c);
 }
 
 #define CONN_OR_FAIL(s, c)                       \
@@ -401,6 +429,7 @@ int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, 
 	s->path = xstrdup(path);
 	s->vault = v;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->write_lock, NULL);
 	if (pthread_key_create(&s->key, conn_destructor) != 0)
 		fatal("pthread_key_create");
 	*out = s;
@@ -418,6 +447,7 @@ static void sq_close(void *b)
 	}
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->write_lock);
 	free(s->path);
 	free(s);
 }
