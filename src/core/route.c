@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* route.c - inbound -> decision; see route.h. */
 #include "route.h"
+#include "optout.h"
 #include "session.h"
 
 #include <string.h>
@@ -33,6 +34,10 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 		reject(out, in->channel, ROUTE_EMPTY_MESSAGE);
 		return;
 	}
+	if (in->channel == CHANNEL_MESSAGE && optout_classify(in->body) != OPTOUT_NONE) {
+		reject(out, in->channel, ROUTE_KEYWORD);
+		return;
+	}
 	out->kind = in->channel == CHANNEL_VOICE ? DECISION_BRIDGE : DECISION_FORWARD_MESSAGE;
 	out->reason = ROUTE_OK;
 	out->dial = v->to_number;
@@ -42,6 +47,6 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 const char *route_reason_name(int r)
 {
 	static const char *const names[] = {"ok", "unknown_caller", "session_ended", "channel_denied",
-					    "empty_message"};
-	return r >= 0 && r <= ROUTE_EMPTY_MESSAGE ? names[r] : "unknown";
+					    "empty_message", "keyword"};
+	return r >= 0 && r <= ROUTE_KEYWORD ? names[r] : "unknown";
 }

@@ -16,7 +16,8 @@ enum route_reason {
 	ROUTE_UNKNOWN_CALLER, /* no active binding for (caller, proxy number) */
 	ROUTE_SESSION_ENDED,  /* bound, but closed or past its deadline */
 	ROUTE_CHANNEL_DENIED, /* the session's mode does not allow this channel */
-	ROUTE_EMPTY_MESSAGE   /* a text with neither body nor media: nothing to forward */
+	ROUTE_EMPTY_MESSAGE,  /* a text with neither body nor media: nothing to forward */
+	ROUTE_KEYWORD         /* an opt-out/opt-in/help keyword: never relayed (core/optout.h) */
 };
 
 struct inbound {

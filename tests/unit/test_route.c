@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/optout.h"
 #include "core/route.h"
 
 static struct route_view live_view(void)
@@ -107,6 +108,30 @@ static void empty_message_acknowledged(void **state)
 	assert_int_equal(d.kind, DECISION_FORWARD_MESSAGE);
 }
 
+static void keywords_never_relayed(void **state)
+{
+	struct route_view v = live_view();
+	struct decision d;
+	const char *words[] = {"STOP", " stop\n", "Unsubscribe", "stopall", "END", "quit", "REVOKE", "optout",
+			       "START", "yes", "UNSTOP", "help", "Info"};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		struct inbound text = {.channel = CHANNEL_MESSAGE, .body = words[i]};
+		route_inbound(&text, &v, 2000, &d);
+		assert_int_equal(d.kind, DECISION_ACKNOWLEDGE);
+		assert_int_equal(d.reason, ROUTE_KEYWORD);
+	}
+	const char *sentences[] = {"STOP PLEASE", "please cancel", "stopp", "OPT OUT", "yes!", "the end"};
+	for (size_t i = 0; i < sizeof(sentences) / sizeof(sentences[0]); i++) {
+		struct inbound text = {.channel = CHANNEL_MESSAGE, .body = sentences[i]};
+		route_inbound(&text, &v, 2000, &d);
+		assert_int_equal(d.kind, DECISION_FORWARD_MESSAGE);
+	}
+	assert_int_equal(optout_classify(NULL), OPTOUT_NONE);
+	assert_int_equal(optout_classify("Stop"), OPTOUT_STOP);
+	assert_int_equal(optout_classify("UNSTOP"), OPTOUT_START);
+	assert_int_equal(optout_classify("INFO"), OPTOUT_HELP);
+}
+
 static void missing_other_side_never_bridges(void **state)
 {
 	struct route_view v = live_view();
@@ -126,6 +151,7 @@ int main(void)
 		cmocka_unit_test(mode_limits_channel),
 		cmocka_unit_test(empty_message_acknowledged),
 		cmocka_unit_test(missing_other_side_never_bridges),
+		cmocka_unit_test(keywords_never_relayed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

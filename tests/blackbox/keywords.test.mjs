@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// Opt-out, opt-in and help keywords are never relayed to the other participant
+// (DESIGN §6): a whole-message keyword is acknowledged with an empty answer, recorded as
+// an interaction, and forwards nothing; a sentence containing one is forwarded as usual.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { useDaemon } from './lib/daemon.mjs';
+import { addPool, createService, createSession, interactions, messageParams } from './lib/fixtures.mjs';
+import { empty, forward, interactionIdOf } from './lib/markup.mjs';
+import { proxy, real } from './lib/numbers.mjs';
+
+const d = useDaemon();
+let session;
+
+before(async () => {
+  await d.ready;
+  const svc = await createService(d);
+  await addPool(d, svc.id, [proxy(20), proxy(21)]);
+  session = await createSession(d, svc.id, { participants: [[real(401), 'Rider'], [real(402), 'Driver']] });
+});
+
+for (const dialect of ['twilio', 'signalwire']) {
+  test(`${dialect}: STOP, stop, " Help ", UNSTOP are not relayed; "stop please" is`, async () => {
+    const [rider, driver] = session.participants;
+    const before = (await interactions(d, session.id)).length;
+    for (const body of ['STOP', 'stop', ' Help ', 'UNSTOP', 'Info']) {
+      const res = await d.webhook(dialect, 'message', messageParams(dialect, { from: real(401), to: rider.proxy_number, body }));
+      assert.equal(res.status, 200);
+      assert.equal(res.text, empty(dialect), `${JSON.stringify(body)} must not be forwarded`);
+      assert.ok(!res.text.includes(real(402)));
+    }
+    const list = await interactions(d, session.id);
+    assert.equal(list.length, before + 5);
+    assert.ok(list.slice(before).every((i) => i.decision === 'acknowledge'), JSON.stringify(list.slice(before)));
+    const res = await d.webhook(dialect, 'message', messageParams(dialect, { from: real(401), to: rider.proxy_number, body: 'stop please' }));
+    const intId = interactionIdOf(res.text);
+    assert.equal(res.text, forward(dialect, { to: real(402), from: driver.proxy_number, intId, body: 'stop please' }));
+  });
+}
