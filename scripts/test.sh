@@ -5,7 +5,8 @@
 #   2. release build with -Werror; cmocka unit tests
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer build with -Werror; unit tests
 #   4. black-box tests (node:test + the carriers' SDKs) against the sanitizer build
-#      and against the release build
+#      and against the release build; then the release build again on a throwaway
+#      PostgreSQL 15 (scripts/pg-test-server), with the multi-node test
 #   5. libFuzzer on the webhook parsing path, from the committed seed corpus
 # Exit status 0 only when nothing failed. Logs go to build-*/test-logs/.
 set -uo pipefail
@@ -90,6 +91,32 @@ fi
 if [ -x build-test/maskd ]; then
   echo "== black-box (release build)"
   run_blackbox build-test/maskd release
+fi
+
+if [ -x build-test/maskd ]; then
+  echo "== black-box on PostgreSQL (release build)"
+  pgdir=$(mktemp -d "${TMPDIR:-/tmp}/maskd-pg.XXXXXX")
+  trap 'scripts/pg-test-server stop "$pgdir" >/dev/null 2>&1; rm -rf "$pgdir" "$pgdir.err"' EXIT
+  if pg_url=$(scripts/pg-test-server start "$pgdir" 2>"$pgdir.err"); then
+    export MASKD_TEST_PG_URL=$pg_url
+    if [ -x build-test/test_store_pg ]; then # the store's races, on a real server
+      out=build-test/test-logs/test_store_pg-postgresql.log
+      build-test/test_store_pg >"$out" 2>&1
+      rc=$?
+      p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+      passed=$((passed + ${p:-0}))
+      if [ $rc -ne 0 ] || [ -z "$p" ] || grep -q 'SKIPPED' "$out"; then
+        note_fail "test_store_pg on PostgreSQL ($out)"; cat "$out"
+      fi
+    fi
+    run_blackbox build-test/maskd postgresql
+    unset MASKD_TEST_PG_URL
+    scripts/pg-test-server stop "$pgdir" || note_fail "stopping the test PostgreSQL in $pgdir"
+  else
+    cat "$pgdir.err"; note_fail "the test PostgreSQL did not start (scripts/pg-test-server)"
+  fi
+  rm -rf "$pgdir" "$pgdir.err"
+  trap - EXIT
 fi
 
 echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-20} s per target)"

@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* store_pg.c - the PostgreSQL backend of store.h (libpq), for several maskd nodes on
- * one database. Same behaviour as store_sqlite.c; what differs is concurrency:
- * bindings are claimed with INSERT ... ON CONFLICT DO NOTHING on the unique index
- * (a lost race means "try the next candidate"), the sweeper claims sessions with
- * FOR UPDATE SKIP LOCKED, and number counters are locked in id order so nodes
- * queue instead of deadlocking. One connection per thread, statements prepared
- * once per connection; while the database is down every call fails fast with
- * MASKD_EDB and one thread at a time retries the connection with backoff. */
+/* store_pg.c - the PostgreSQL backend of store.h (libpq) for several maskd nodes on
+ * one database: store_sqlite.c's behaviour, made safe under concurrency (bindings
+ * claimed by the unique index with ON CONFLICT DO NOTHING, sweeps with SKIP LOCKED,
+ * counters locked in id order). One connection per thread, prepared statements;
+ * while the database is down calls fail fast with MASKD_EDB and reconnect with backoff. */
 #include "store_backend.h"
 #include "migrations.h"
 #include "../core/pool.h"
@@ -553,7 +550,7 @@ static void arg_bytes(struct args *a, const uint8_t *p, size_t n)
 /* Records why r failed and maps it to a maskd_err: integrity violations are
  * MASKD_ECONFLICT (as SQLITE_CONSTRAINT is), everything else MASKD_EDB. Logs the
  * primary message only, never DETAIL (which quotes key values). */
-static int fail(struct pg_conn *c, const PGresult *r, const char *sql)
+static int result_fail(struct pg_conn *c, const PGresult *r, const char *sql)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
@@ -593,7 +590,7 @@ static int prepare(struct pg_conn *c, enum sql_id id, char name[16])
 	PGresult *r = PQprepare(c->pg, name, sql_text[id], 0, NULL);
 	int rc = 0;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = fail(c, r, sql_text[id]);
+		rc = result_fail(c, r, sql_text[id]);
 	else
 		c->prepared[id] = true;
 	PQclear(r);
@@ -612,7 +609,7 @@ static int run(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult
 				     a ? a->fmt : NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		int rc = fail(c, r, sql_text[id]);
+		int rc = result_fail(c, r, sql_text[id]);
 		PQclear(r);
 		return rc;
 	}
@@ -634,8 +631,7 @@ static int run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
 	if (rc < 0)
 		return rc;
 	if (!PQsendQueryPrepared(c->pg, name, a->n, a->val, a->len, a->fmt, 0)) {
-		PGresult *none = NULL;
-		return fail(c, none, sql_text[id]);
+		return result_fail(c, NULL, sql_text[id]);
 	}
 	PQsetSingleRowMode(c->pg);
 	bool stopped = false;
@@ -646,7 +642,7 @@ static int run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
 			if (!stopped && row(ctx, r) != 0)
 				stopped = true;
 		} else if (st != PGRES_TUPLES_OK && rc == 0) {
-			rc = fail(c, r, sql_text[id]);
+			rc = result_fail(c, r, sql_text[id]);
 		}
 		PQclear(r);
 	}
@@ -672,7 +668,7 @@ static int simple(struct pg_conn *c, const char *sql)
 	PGresult *r = PQexec(c->pg, sql);
 	int rc = 0;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		rc = fail(c, r, sql);
+		rc = result_fail(c, r, sql);
 	PQclear(r);
 	return rc;
 }
@@ -688,7 +684,7 @@ static int tx_commit(struct pg_conn *c)
 	PGresult *r = PQexec(c->pg, "COMMIT");
 	int rc = 0;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = fail(c, r, "COMMIT");
+		rc = result_fail(c, r, "COMMIT");
 	else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
 		rc = MASKD_EDB; /* the server rolled back: an earlier statement failed */
 	PQclear(r);
@@ -1888,6 +1884,25 @@ static int pg_interaction_get(void *b, const char *id, struct interaction *out)
 	return read_legs(c, out);
 }
 
+static int pg_interaction_by_sid(void *b, int carrier, const char *carrier_sid, struct interaction *out)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	arg_i64(&a, carrier);
+	arg_text(&a, carrier_sid);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_INTERACTION_BY_SID, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return MASKD_ENOTFOUND;
+	}
+	read_interaction(r, 0, out);
+	PQclear(r);
+	return read_legs(c, out);
+}
+
 static int pg_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
 			       void *ctx)
 {
@@ -1985,6 +2000,8 @@ static int records_row(void *arg, const PGresult *r)
 	return rc->cb(rc->ctx, &rc->it);
 }
 
+/* Streams the rows (an export may span months): cb runs while this thread's
+ * connection is still reading the result, so cb must not call the store. */
 static int pg_records(void *b, const char *service_id, int64_t from, int64_t to,
 		      int (*cb)(void *, const struct interaction *), void *ctx)
 {
@@ -2049,6 +2066,7 @@ const struct store_ops store_pg_ops = {
 	.route_lookup = pg_route_lookup,
 	.interaction_record = pg_interaction_record,
 	.interaction_get = pg_interaction_get,
+	.interaction_by_sid = pg_interaction_by_sid,
 	.interaction_list = pg_interaction_list,
 	.leg_update = pg_leg_update,
 	.participant_number = pg_participant_number,

@@ -6,7 +6,7 @@
 //     sharing one busy real number so that nodes race for the same bindings; one node is
 //     kill -9ed mid-load and the others keep answering; every acknowledged (201) session is
 //     in the database afterwards, every binding is unique (checked in SQL) and every
-//     counter matches its bindings;
+//     number's in_use matches its open sessions;
 //   - webhooks signed with the twilio SDK, sent to random nodes (and retried on another node
 //     when one dies under them), all bridge to the right participant;
 //   - every expired session is closed by exactly one node's sweeper;
@@ -39,6 +39,9 @@ const WEBHOOKS_DURING = 1_500;  // webhooks interleaved with the creates
 const WEBHOOKS_AFTER = 1_500;
 const EXPIRING = 300;
 const execFileP = promisify(execFile);
+// Numbers whose in_use is not the count of open sessions bound to them (store.h).
+const IN_USE_WRONG = 'SELECT n.e164, n.in_use, COUNT(DISTINCT p.session_id) FROM numbers n LEFT JOIN participants p ' +
+  'ON p.proxy_number_id = n.id AND p.active = 1 GROUP BY n.id HAVING n.in_use <> COUNT(DISTINCT p.session_id)';
 
 async function psql(url, sql) {
   const { stdout } = await execFileP('psql', ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
@@ -259,9 +262,7 @@ describe('three nodes on one PostgreSQL database', { skip: !PG_URL && 'MASKD_TES
       // Every binding unique, every counter equal to its bindings.
       assert.deepEqual(await psql(url, 'SELECT bidx, proxy_number_id, COUNT(*) FROM participants WHERE active = 1 ' +
         'GROUP BY 1, 2 HAVING COUNT(*) > 1'), [], 'two active participants share (real number, proxy number)');
-      assert.deepEqual(await psql(url, 'SELECT n.e164, n.in_use, COUNT(p.id) FROM numbers n LEFT JOIN participants p ' +
-        'ON p.proxy_number_id = n.id AND p.active = 1 GROUP BY n.id HAVING n.in_use <> COUNT(p.id)'), [],
-      'in_use differs from the active bindings');
+      assert.deepEqual(await psql(url, IN_USE_WRONG), [], 'in_use differs from the open sessions on the number');
       const hot = await psql(url, `SELECT COUNT(DISTINCT proxy_number_id), COUNT(*) FROM participants p WHERE active = 1 AND bidx = ` +
         `(SELECT bidx FROM participants q WHERE q.session_id = '${[...acked].find(([, s]) => s.reals[0] === HOT)[0]}' AND q.idx = 0)`);
       assert.equal(hot[0][0], hot[0][1], 'HOT holds one proxy number twice');
@@ -313,8 +314,7 @@ describe('three nodes on one PostgreSQL database', { skip: !PG_URL && 'MASKD_TES
       }
       assert.equal(seen.size, EXPIRING, 'not every expired session was logged as closed');
       assert.deepEqual([...seen].filter(([, c]) => c !== 1), [], 'closed more than once');
-      assert.deepEqual(await psql(url, 'SELECT n.e164 FROM numbers n LEFT JOIN participants p ' +
-        'ON p.proxy_number_id = n.id AND p.active = 1 GROUP BY n.id HAVING n.in_use <> COUNT(p.id)'), []);
+      assert.deepEqual(await psql(url, IN_USE_WRONG), [], 'in_use differs from the open sessions on the number');
     } catch (e) {
       keep(t)(e);
     }

@@ -12,8 +12,13 @@
 //                              sanitizer build). Nothing here sleeps a fixed time: every
 //                              wait polls a condition and gives up after a bound.
 //   MASKD_TEST_KEEP=1          keep the temp dirs even when everything passed
+//   MASKD_TEST_PG_URL          a PostgreSQL superuser URL (scripts/pg-test-server url DIR):
+//                              each daemon gets a fresh database maskd_test_<random> as its
+//                              MASKD_DB, dropped with the temp dir. After the daemon stops,
+//                              <tmp>/maskd.db holds a plain-text pg_dump of that database, so
+//                              tests that scan the database file scan PostgreSQL's copy.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -24,6 +29,7 @@ import path from 'node:path';
 import { after, afterEach, before } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import twilio from 'twilio';
 import { RestClient as SignalWire } from '@signalwire/compatibility-api';
@@ -38,6 +44,30 @@ export const PUBLIC_URL = 'https://maskd.example.com';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const SCALE = Math.max(1, Number(process.env.MASKD_TEST_TIMEOUT_SCALE) || 1);
 export const DIALECTS = ['twilio', 'signalwire'];
+/** PostgreSQL mode (see the header): a superuser URL, or '' for SQLite. */
+export const PG_URL = process.env.MASKD_TEST_PG_URL || '';
+
+const execFileP = promisify(execFile);
+
+/** Runs sql with psql against url; returns its unaligned, tuples-only output. */
+export async function psql(url, sql) {
+  const { stdout } = await execFileP('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql],
+    { maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+/** Creates an empty database on the PG_URL server: {name, url}. */
+export async function createTestDatabase(prefix = 'maskd_test') {
+  const name = `${prefix}_${crypto.randomBytes(6).toString('hex')}`;
+  await psql(PG_URL, `CREATE DATABASE ${name}`);
+  const u = new URL(PG_URL);
+  u.pathname = `/${name}`;
+  return { name, url: u.toString() };
+}
+
+export async function dropTestDatabase(name) {
+  await psql(PG_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
 
 const START_TIMEOUT_MS = 10_000 * SCALE;
 const STOP_TIMEOUT_MS = 20_000 * SCALE;
@@ -364,7 +394,14 @@ export class Daemon {
     return this._stopping;
   }
 
+  /** PostgreSQL mode: writes a plain pg_dump of this daemon's database to <tmp>/maskd.db. */
+  async dumpDatabase() {
+    if (!this.pg) return;
+    await execFileP('pg_dump', ['--no-owner', '-f', path.join(this.tmp, 'maskd.db'), '-d', this.pg.url]);
+  }
+
   async removeTmp() {
+    if (this.pg) await dropTestDatabase(this.pg.name);
     await fsp.rm(this.tmp, { recursive: true, force: true });
   }
 }
@@ -381,11 +418,12 @@ export async function startDaemon({ env: extraEnv = {}, args = [] } = {}) {
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'maskd-blackbox-'));
   const port = await freePort();
   const adminKey = crypto.randomBytes(24).toString('base64url');
+  const pg = PG_URL && extraEnv.MASKD_DB === undefined ? await createTestDatabase() : null;
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MASKD_')) env[k] = v;
   Object.assign(env, {
     MASKD_LISTEN: `127.0.0.1:${port}`,
-    MASKD_DB: path.join(tmp, 'maskd.db'),
+    MASKD_DB: pg ? pg.url : path.join(tmp, 'maskd.db'),
     MASKD_KEY_FILE: path.join(tmp, 'vault.key'),
     MASKD_ADMIN_KEY: adminKey,
     MASKD_PUBLIC_URL: PUBLIC_URL,
@@ -400,6 +438,10 @@ export async function startDaemon({ env: extraEnv = {}, args = [] } = {}) {
   }
   const spawnError = new Promise((resolve) => child.once('error', resolve));
   const d = new Daemon({ bin, tmp, port, adminKey, child, env });
+  d.pg = pg; // {name, url} of its own PostgreSQL database, or null
+  // PostgreSQL mode: whoever awaits the exit (stop()) also waits for the dump.
+  if (pg) d.exit = d.exit.then(async (r) => { await d.dumpDatabase().catch((e) => process.stderr.write(`# pg_dump failed: ${e.message}
+`)); return r; });
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   let last = 'no answer yet';
