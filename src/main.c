@@ -65,7 +65,14 @@ static int admin_key_setup(struct app *app, struct store *st, const char *env_ke
 	hex_encode(raw, sizeof(raw), key + 3);
 	sha256(key, strlen(key), app->admin_key_hash);
 	hex_encode(app->admin_key_hash, 32, hex);
-	rc = store_setting_put(st, ADMIN_KEY_SETTING, hex);
+	rc = store_setting_add(st, ADMIN_KEY_SETTING, hex);
+	if (rc == MASKD_ECONFLICT) {
+		/* another node stored its key first: use that one, print nothing */
+		rc = store_setting_get(st, ADMIN_KEY_SETTING, hex, sizeof(hex));
+		if (rc == 0 && hex_decode(hex, strlen(hex), app->admin_key_hash, 32) == 32)
+			return 0;
+		return rc < 0 ? rc : MASKD_EDB;
+	}
 	if (rc < 0)
 		return rc;
 	printf("maskd: generated the admin key (shown once, stored only as a hash):\n\n    %s\n\n"

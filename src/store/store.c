@@ -67,6 +67,27 @@ static void cache_put(struct store *st, const struct service *svc)
 	pthread_rwlock_unlock(&st->cache_lock);
 }
 
+/* A backend that forgot an op would crash on first use: refuse it at start. */
+static int ops_complete(const struct store_ops *o)
+{
+	const void *const fns[] = {
+		(const void *)o->close, (const void *)o->ping, (const void *)o->setting_get,
+		(const void *)o->setting_put, (const void *)o->setting_add, (const void *)o->service_insert,
+		(const void *)o->service_get, (const void *)o->service_list, (const void *)o->number_insert,
+		(const void *)o->number_get, (const void *)o->number_list, (const void *)o->number_set_state,
+		(const void *)o->number_delete, (const void *)o->session_create, (const void *)o->session_get,
+		(const void *)o->session_list, (const void *)o->session_close, (const void *)o->session_update,
+		(const void *)o->sessions_expire, (const void *)o->route_lookup, (const void *)o->interaction_record,
+		(const void *)o->interaction_get, (const void *)o->interaction_by_sid, (const void *)o->interaction_list,
+		(const void *)o->leg_update, (const void *)o->participant_number, (const void *)o->stats,
+		(const void *)o->records, (const void *)o->usage,
+	};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (fns[i] == NULL)
+			return 0;
+	return 1;
+}
+
 int store_open(const char *url, struct vault *v, struct store **out, char *err, size_t err_len)
 {
 	const struct store_ops *ops = NULL;
@@ -91,6 +112,8 @@ int store_open(const char *url, struct vault *v, struct store **out, char *err, 
 	}
 	if (rc < 0)
 		return rc;
+	if (!ops_complete(ops))
+		fatal("store: the %s backend leaves an operation unimplemented", ops->name);
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->ops = ops;
 	st->b = b;
@@ -112,6 +135,7 @@ void store_close(struct store *st)
 
 int store_ping(struct store *st) { return st->ops->ping(st->b); }
 int store_setting_get(struct store *st, const char *key, char *out, size_t cap) { return st->ops->setting_get(st->b, key, out, cap); }
+int store_setting_add(struct store *st, const char *key, const char *value) { return st->ops->setting_add(st->b, key, value); }
 int store_setting_put(struct store *st, const char *key, const char *value) { return st->ops->setting_put(st->b, key, value); }
 int store_service_insert(struct store *st, const struct service *svc) { return st->ops->service_insert(st->b, svc); }
 int store_service_get(struct store *st, const char *id, struct service *out)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* store.h - the one storage interface of maskd: a table of function pointers with
- * one backend per database (SQLite now; PostgreSQL later), chosen at start from
- * MASKD_DB. Callers above store/ see structs from core/model.h, never SQL.
+ * one backend per database (SQLite embedded; PostgreSQL for many nodes), chosen at
+ * start from MASKD_DB. Callers above store/ see structs from core/model.h, never SQL.
  *
  * Contracts that hold for every backend:
  * - Thread-safe: any thread may call any function; each thread gets its own
@@ -48,7 +48,7 @@ struct session_filter {
 };
 #define SESSION_PAGE_MAX 500
 
-/* Opens the database named by url ("sqlite:/path", a plain path, or later
+/* Opens the database named by url ("sqlite:/path", a plain path, or
  * "postgresql://..."), applies pending migrations, and keeps v (borrowed; must
  * outlive the store). On failure returns a negative maskd_err and a message in
  * err (never a password). */
@@ -57,9 +57,12 @@ void store_close(struct store *st);
 
 int store_ping(struct store *st);
 
-/* Settings: small key/value strings (the admin key hash). */
+/* Settings: small key/value strings (the admin key hash). setting_add stores
+ * value only when key is absent (MASKD_ECONFLICT otherwise), so that nodes
+ * starting together agree on one value. */
 int store_setting_get(struct store *st, const char *key, char *out, size_t cap);
 int store_setting_put(struct store *st, const char *key, const char *value);
+int store_setting_add(struct store *st, const char *key, const char *value);
 
 /* Services. Secrets are sealed at rest. service_list calls cb for each row. */
 int store_service_insert(struct store *st, const struct service *svc);
@@ -124,7 +127,8 @@ int store_leg_update(struct store *st, const char *interaction_id, char leg, con
 /* Call records of a service: every leg whose started_at is in [from, to), oldest
  * first, with its interaction (id, session id, channel, carrier, decision). cb
  * gets the interaction with exactly that one leg in legs[0]; returning nonzero
- * stops. No real number is read. */
+ * stops. cb must not call the store (the rows may still be streaming on this
+ * thread's connection). No real number is read. */
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to,
 		  int (*cb)(void *ctx, const struct interaction *it), void *ctx);
 

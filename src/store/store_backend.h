@@ -13,6 +13,7 @@ struct store_ops {
 	int (*ping)(void *b);
 	int (*setting_get)(void *b, const char *key, char *out, size_t cap);
 	int (*setting_put)(void *b, const char *key, const char *value);
+	int (*setting_add)(void *b, const char *key, const char *value);
 	int (*service_insert)(void *b, const struct service *svc);
 	int (*service_get)(void *b, const char *id, struct service *out);
 	int (*service_list)(void *b, void (*cb)(void *, const struct service *), void *ctx);

@@ -50,6 +50,7 @@ enum sql_id {
 	SQL_PING,
 	SQL_SETTING_GET,
 	SQL_SETTING_PUT,
+	SQL_SETTING_ADD,
 	SQL_SERVICE_INSERT,
 	SQL_SECRET_INSERT,
 	SQL_SERVICE_GET,
@@ -100,6 +101,7 @@ enum sql_id {
 static const char *const sql_text[SQL_COUNT] = {
 	[SQL_PING] = "SELECT 1",
 	[SQL_SETTING_GET] = "SELECT value FROM settings WHERE key = $1",
+	[SQL_SETTING_ADD] = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
 	[SQL_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES ($1, $2) "
 			    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[SQL_SERVICE_INSERT] = "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ") "
@@ -917,6 +919,18 @@ static int pg_setting_put(void *b, const char *key, const char *value)
 	arg_text(&a, key);
 	arg_text(&a, value);
 	return run(c, SQL_SETTING_PUT, &a, NULL);
+}
+
+static int pg_setting_add(void *b, const char *key, const char *value)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	arg_text(&a, key);
+	arg_text(&a, value);
+	int rc = run_count(c, SQL_SETTING_ADD, &a);
+	if (rc < 0)
+		return rc;
+	return rc == 0 ? MASKD_ECONFLICT : 0;
 }
 
 /* ---------------------------------------------------------------- services */
@@ -2049,6 +2063,7 @@ const struct store_ops store_pg_ops = {
 	.ping = pg_ping,
 	.setting_get = pg_setting_get,
 	.setting_put = pg_setting_put,
+	.setting_add = pg_setting_add,
 	.service_insert = pg_service_insert,
 	.service_get = pg_service_get,
 	.service_list = pg_service_list,

@@ -33,6 +33,7 @@ enum sql_id {
 	SQL_PING,
 	SQL_SETTING_GET,
 	SQL_SETTING_PUT,
+	SQL_SETTING_ADD,
 	SQL_SERVICE_INSERT,
 	SQL_SECRET_INSERT,
 	SQL_SERVICE_GET,
@@ -92,6 +93,7 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
 	[SQL_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (?1, ?2) "
 			    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[SQL_SETTING_ADD] = "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
 	[SQL_SERVICE_INSERT] = "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ") "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[SQL_SECRET_INSERT] = "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES (?1, ?2, ?3)",
@@ -484,6 +486,18 @@ static int sq_setting_put(void *b, const char *key, const char *value)
 	bind_text(st, 1, key);
 	bind_text(st, 2, value);
 	return exec_stmt(c, st, "setting_put");
+}
+
+static int sq_setting_add(void *b, const char *key, const char *value)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = stmt(c, SQL_SETTING_ADD);
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	int rc = exec_stmt(c, st, "setting_add");
+	if (rc < 0)
+		return rc;
+	return sqlite3_changes(c->db) == 0 ? MASKD_ECONFLICT : 0;
 }
 
 /* ---------------------------------------------------------------- services */
@@ -1452,6 +1466,7 @@ const struct store_ops store_sqlite_ops = {
 	.ping = sq_ping,
 	.setting_get = sq_setting_get,
 	.setting_put = sq_setting_put,
+	.setting_add = sq_setting_add,
 	.service_insert = sq_service_insert,
 	.service_get = sq_service_get,
 	.service_list = sq_service_list,
