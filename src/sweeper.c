@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define SWEEP_BATCH 500
+#define SWEEP_BATCH 100 /* sessions closed per store call: bounds how long a sweep holds the store */
 
 struct sweeper {
 	struct store *store;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store_sqlite.c - the embedded SQLite backend of store.h (WAL, one connection per
- * thread, statements prepared once per connection and reused).
+/* store_sqlite.c - the embedded SQLite backend of store.h (WAL, one connection for
+ * the process behind a mutex, statements prepared once and reused).
  * Writes that decide ownership run in BEGIN IMMEDIATE transactions and rely on
  * the unique indexes of the schema; SQLite serialises writers, so a conflict
  * here means a rule was broken, not a race lost. The SQL is kept to what
@@ -200,13 +200,15 @@ struct sqlite_conn {
 struct store_sqlite {
 	char *path;
 	struct vault *vault;
-	pthread_key_t key;
 	pthread_mutex_t lock; /* guards conns */
-	/* One writer at a time inside this process. SQLite allows one writer anyway;
-	 * taking turns here instead of in SQLite's busy handler (which sleeps in
-	 * milliseconds) keeps a contended write at the cost of the write itself.
-	 * Readers never take it (WAL). */
-	pthread_mutex_t write_lock;
+	/* One connection for every thread, one operation at a time. Measured
+	 * (bench/): with a connection per thread, each write invalidated the other
+	 * connections' page caches and every webhook re-read its pages with pread;
+	 * and contended writes slept in SQLite's busy handler. A store operation is
+	 * microseconds, so taking turns costs less than either. Only the ops table's
+	 * wrappers (locked_*) take it; ops never call one another through the table. */
+	pthread_mutex_t db_lock;
+	pthread_mutex_t write_lock; /* transactions; uncontended under db_lock */
 	struct sqlite_conn *conns;
 };
 
@@ -231,7 +233,8 @@ static int conn_open(const char *path, int flags, sqlite3 **out, char *err, size
 	sqlite3_busy_timeout(db, SQLITE_BUSY_TIMEOUT_MS);
 	char *msg = NULL;
 	rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-			      "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+			      "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; "
+			      "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
 			  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		snprintf(err, err_len, "MASKD_DB: %s: %s", path, msg ? msg : sqlite3_errstr(rc));
@@ -246,7 +249,7 @@ static int conn_open(const char *path, int flags, sqlite3 **out, char *err, size
 /* The calling thread's connection, opened on first use. NULL if it cannot open. */
 static struct sqlite_conn *conn_get(struct store_sqlite *s)
 {
-	struct sqlite_conn *c = pthread_getspecific(s->key);
+	struct sqlite_conn *c = s->conns; /* the one connection, opened on first use */
 	if (c != NULL)
 		return c;
 	char err[256];
@@ -262,7 +265,6 @@ static struct sqlite_conn *conn_get(struct store_sqlite *s)
 	c->next = s->conns;
 	s->conns = c;
 	pthread_mutex_unlock(&s->lock);
-	pthread_setspecific(s->key, c);
 	return c;
 }
 
@@ -412,11 +414,6 @@ fail:
 	return MASKD_EDB;
 }
 
-static void conn_destructor(void *p)
-{
-	(void)p; /* connections are closed by store_sqlite_close, which owns the list */
-}
-
 int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, size_t err_len)
 {
 	sqlite3 *db = NULL;
@@ -432,8 +429,7 @@ int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, 
 	s->vault = v;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->write_lock, NULL);
-	if (pthread_key_create(&s->key, conn_destructor) != 0)
-		fatal("pthread_key_create");
+	pthread_mutex_init(&s->db_lock, NULL);
 	*out = s;
 	return 0;
 }
@@ -447,9 +443,9 @@ static void sq_close(void *b)
 		conn_free(c);
 		c = next;
 	}
-	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->write_lock);
+	pthread_mutex_destroy(&s->db_lock);
 	free(s->path);
 	free(s);
 }
@@ -1460,35 +1456,77 @@ static int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
 	return rc == SQLITE_DONE ? 0 : db_fail(c, "usage");
 }
 
+/* ---------------------------------------------------------------- locking */
+
+/* Every op but close runs under db_lock (see struct store_sqlite). */
+#define SQ_LOCKED(fn, params, args)                               \
+	static int locked_##fn params                             \
+	{                                                         \
+		struct store_sqlite *s_ = b;                      \
+		pthread_mutex_lock(&s_->db_lock);                 \
+		int rc_ = fn args;                                \
+		pthread_mutex_unlock(&s_->db_lock);               \
+		return rc_;                                       \
+	}
+
+SQ_LOCKED(sq_ping, (void *b), (b))
+SQ_LOCKED(sq_setting_get, (void *b, const char *key, char *out, size_t cap), (b, key, out, cap))
+SQ_LOCKED(sq_setting_put, (void *b, const char *key, const char *value), (b, key, value))
+SQ_LOCKED(sq_setting_add, (void *b, const char *key, const char *value), (b, key, value))
+SQ_LOCKED(sq_service_insert, (void *b, const struct service *svc), (b, svc))
+SQ_LOCKED(sq_service_get, (void *b, const char *id, struct service *out), (b, id, out))
+SQ_LOCKED(sq_service_list, (void *b, void (*cb)(void *, const struct service *), void *ctx), (b, cb, ctx))
+SQ_LOCKED(sq_number_insert, (void *b, const struct number *n), (b, n))
+SQ_LOCKED(sq_number_get, (void *b, const char *id, struct number *out), (b, id, out))
+SQ_LOCKED(sq_number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx), (b, service_id, cb, ctx))
+SQ_LOCKED(sq_number_set_state, (void *b, const char *id, int state), (b, id, state))
+SQ_LOCKED(sq_number_delete, (void *b, const char *id), (b, id))
+SQ_LOCKED(sq_session_create, (void *b, struct session *ses, int64_t now, int *failed_index), (b, ses, now, failed_index))
+SQ_LOCKED(sq_session_get, (void *b, const char *id, struct session *out), (b, id, out))
+SQ_LOCKED(sq_session_list, (void *b, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx), (b, service_id, f, cb, ctx))
+SQ_LOCKED(sq_session_close, (void *b, const char *id, int64_t now), (b, id, now))
+SQ_LOCKED(sq_session_update, (void *b, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now), (b, id, ttl, expires_at, now))
+SQ_LOCKED(sq_sessions_expire, (void *b, int64_t now, int limit, int *closed), (b, now, limit, closed))
+SQ_LOCKED(sq_route_lookup, (void *b, const char *to_e164, const char *from_e164, struct route_view *out), (b, to_e164, from_e164, out))
+SQ_LOCKED(sq_interaction_record, (void *b, struct interaction *it, int *existed), (b, it, existed))
+SQ_LOCKED(sq_interaction_get, (void *b, const char *id, struct interaction *out), (b, id, out))
+SQ_LOCKED(sq_interaction_by_sid, (void *b, int carrier, const char *carrier_sid, struct interaction *out), (b, carrier, carrier_sid, out))
+SQ_LOCKED(sq_interaction_list, (void *b, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx), (b, session_id, cb, ctx))
+SQ_LOCKED(sq_leg_update, (void *b, const char *interaction_id, char leg, const char *carrier_sid, const struct leg_update *u, int64_t now), (b, interaction_id, leg, carrier_sid, u, now))
+SQ_LOCKED(sq_participant_number, (void *b, const char *participant_id, char *out, size_t cap), (b, participant_id, out, cap))
+SQ_LOCKED(sq_stats, (void *b, struct store_stats *out), (b, out))
+SQ_LOCKED(sq_records, (void *b, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx), (b, service_id, from, to, cb, ctx))
+SQ_LOCKED(sq_usage, (void *b, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx), (b, service_id, from, to, cb, ctx))
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
-	.ping = sq_ping,
-	.setting_get = sq_setting_get,
-	.setting_put = sq_setting_put,
-	.setting_add = sq_setting_add,
-	.service_insert = sq_service_insert,
-	.service_get = sq_service_get,
-	.service_list = sq_service_list,
-	.number_insert = sq_number_insert,
-	.number_get = sq_number_get,
-	.number_list = sq_number_list,
-	.number_set_state = sq_number_set_state,
-	.number_delete = sq_number_delete,
-	.session_create = sq_session_create,
-	.session_get = sq_session_get,
-	.session_list = sq_session_list,
-	.session_close = sq_session_close,
-	.session_update = sq_session_update,
-	.sessions_expire = sq_sessions_expire,
-	.route_lookup = sq_route_lookup,
-	.interaction_record = sq_interaction_record,
-	.interaction_get = sq_interaction_get,
-	.interaction_by_sid = sq_interaction_by_sid,
-	.interaction_list = sq_interaction_list,
-	.leg_update = sq_leg_update,
-	.participant_number = sq_participant_number,
-	.stats = sq_stats,
-	.records = sq_records,
-	.usage = sq_usage,
+	.ping = locked_sq_ping,
+	.setting_get = locked_sq_setting_get,
+	.setting_put = locked_sq_setting_put,
+	.setting_add = locked_sq_setting_add,
+	.service_insert = locked_sq_service_insert,
+	.service_get = locked_sq_service_get,
+	.service_list = locked_sq_service_list,
+	.number_insert = locked_sq_number_insert,
+	.number_get = locked_sq_number_get,
+	.number_list = locked_sq_number_list,
+	.number_set_state = locked_sq_number_set_state,
+	.number_delete = locked_sq_number_delete,
+	.session_create = locked_sq_session_create,
+	.session_get = locked_sq_session_get,
+	.session_list = locked_sq_session_list,
+	.session_close = locked_sq_session_close,
+	.session_update = locked_sq_session_update,
+	.sessions_expire = locked_sq_sessions_expire,
+	.route_lookup = locked_sq_route_lookup,
+	.interaction_record = locked_sq_interaction_record,
+	.interaction_get = locked_sq_interaction_get,
+	.interaction_by_sid = locked_sq_interaction_by_sid,
+	.interaction_list = locked_sq_interaction_list,
+	.leg_update = locked_sq_leg_update,
+	.participant_number = locked_sq_participant_number,
+	.stats = locked_sq_stats,
+	.records = locked_sq_records,
+	.usage = locked_sq_usage,
 };
