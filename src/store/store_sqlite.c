@@ -15,11 +15,13 @@
 #include "../vault/vault.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SQLITE_BUSY_TIMEOUT_MS 10000
 #define POOL_CANDIDATES 8
@@ -210,7 +212,18 @@ struct store_sqlite {
 	pthread_mutex_t db_lock;
 	pthread_mutex_t write_lock; /* transactions; uncontended under db_lock */
 	struct sqlite_conn *conns;
+	/* WAL checkpoints (the only fsyncs with synchronous=NORMAL) run on their own
+	 * thread and connection, never inside a commit under db_lock: measured, an
+	 * inline checkpoint stalled every request behind its fdatasync. */
+	pthread_t checkpointer;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_wake;
+	int ckpt_due;
+	int ckpt_stop;
 };
+
+#define CHECKPOINT_PAGES 1000     /* WAL pages that wake the checkpointer (SQLite's default) */
+#define CHECKPOINT_INTERVAL_S 1   /* and at least this often when there were writes */
 
 static void conn_free(struct sqlite_conn *c)
 {
@@ -246,7 +259,52 @@ static int conn_open(const char *path, int flags, sqlite3 **out, char *err, size
 	return 0;
 }
 
-/* The calling thread's connection, opened on first use. NULL if it cannot open. */
+/* Called by SQLite after each commit on the store's connection (under db_lock). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store_sqlite *s = arg;
+	if (pages >= CHECKPOINT_PAGES) {
+		pthread_mutex_lock(&s->ckpt_lock);
+		s->ckpt_due = 1;
+		pthread_cond_signal(&s->ckpt_wake);
+		pthread_mutex_unlock(&s->ckpt_lock);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+	struct store_sqlite *s = arg;
+	char err[256];
+	sqlite3 *db = NULL;
+	if (conn_open(s->path, SQLITE_OPEN_READWRITE, &db, err, sizeof(err)) < 0) {
+		log_error("store: checkpointer: %s", err);
+		return NULL;
+	}
+	pthread_mutex_lock(&s->ckpt_lock);
+	while (!s->ckpt_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += CHECKPOINT_INTERVAL_S;
+		while (!s->ckpt_stop && !s->ckpt_due &&
+		       pthread_cond_timedwait(&s->ckpt_wake, &s->ckpt_lock, &until) != ETIMEDOUT)
+			;
+		s->ckpt_due = 0;
+		pthread_mutex_unlock(&s->ckpt_lock);
+		/* PASSIVE: copies what it can without blocking the writer or readers */
+		int log_pages = 0, done = 0;
+		int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store: checkpoint: %s", sqlite3_errmsg(db));
+		pthread_mutex_lock(&s->ckpt_lock);
+	}
+	pthread_mutex_unlock(&s->ckpt_lock);
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	sqlite3_close_v2(db);
+	return NULL;
+}
+
+/* The store's connection, opened on first use. NULL if it cannot open. */
 static struct sqlite_conn *conn_get(struct store_sqlite *s)
 {
 	struct sqlite_conn *c = s->conns; /* the one connection, opened on first use */
@@ -261,6 +319,7 @@ static struct sqlite_conn *conn_get(struct store_sqlite *s)
 	c = xcalloc(1, sizeof(*c));
 	c->db = db;
 	c->write_lock = &s->write_lock;
+	sqlite3_wal_hook(db, wal_hook, s); /* replaces SQLite's inline auto-checkpoint */
 	pthread_mutex_lock(&s->lock);
 	c->next = s->conns;
 	s->conns = c;
@@ -430,6 +489,10 @@ int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, 
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->db_lock, NULL);
+	pthread_mutex_init(&s->ckpt_lock, NULL);
+	pthread_cond_init(&s->ckpt_wake, NULL);
+	if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0)
+		fatal("store: cannot start the checkpointer thread");
 	*out = s;
 	return 0;
 }
@@ -437,6 +500,13 @@ int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, 
 static void sq_close(void *b)
 {
 	struct store_sqlite *s = b;
+	pthread_mutex_lock(&s->ckpt_lock);
+	s->ckpt_stop = 1;
+	pthread_cond_signal(&s->ckpt_wake);
+	pthread_mutex_unlock(&s->ckpt_lock);
+	pthread_join(s->checkpointer, NULL);
+	pthread_cond_destroy(&s->ckpt_wake);
+	pthread_mutex_destroy(&s->ckpt_lock);
 	struct sqlite_conn *c = s->conns;
 	while (c != NULL) {
 		struct sqlite_conn *next = c->next;
