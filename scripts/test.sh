@@ -8,6 +8,7 @@
 #      and against the release build; then the release build again on a throwaway
 #      PostgreSQL 15 (scripts/pg-test-server), with the multi-node test
 #   5. libFuzzer on the webhook parsing path, from the committed seed corpus
+#   6. the benchmark harness in smoke mode (bench/run.sh --smoke), for plumbing only
 # Exit status 0 only when nothing failed. Logs go to build-*/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -124,6 +125,15 @@ if FUZZ_SECONDS=${FUZZ_SECONDS:-20} tests/fuzz/run.sh build-fuzz; then
   passed=$((passed + 1))
 else
   note_fail "fuzz_webhook (build-fuzz/fuzz_webhook.log)"
+fi
+
+if [ -x build-test/maskd ]; then
+  echo "== bench smoke (the harness end to end at toy sizes; no timing is judged)"
+  if BENCH_BUILD_DIR=build-test bench/run.sh --smoke >build-test/test-logs/bench-smoke.log 2>&1; then
+    passed=$((passed + 1))
+  else
+    tail -30 build-test/test-logs/bench-smoke.log; note_fail "bench smoke (build-test/test-logs/bench-smoke.log)"
+  fi
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then

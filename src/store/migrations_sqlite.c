@@ -19,7 +19,7 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	"  id TEXT PRIMARY KEY, service_id TEXT NOT NULL REFERENCES services(id), e164 TEXT NOT NULL UNIQUE,"
 	"  carrier INTEGER NOT NULL, caps INTEGER NOT NULL, country TEXT NOT NULL, area_code TEXT NOT NULL,"
 	"  state INTEGER NOT NULL, in_use BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);"
-	"CREATE INDEX numbers_pick ON numbers (service_id, state, in_use, created_at);"
+	"CREATE INDEX numbers_pick ON numbers (service_id, state, in_use, created_at, id);"
 	"CREATE TABLE sessions ("
 	"  id TEXT PRIMARY KEY, service_id TEXT NOT NULL REFERENCES services(id), unique_name TEXT,"
 	"  mode INTEGER NOT NULL, status INTEGER NOT NULL, ttl BIGINT NOT NULL, expires_at BIGINT NOT NULL,"

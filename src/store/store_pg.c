@@ -1369,7 +1369,8 @@ static int pg_session_create(void *b, struct session *ses, int64_t now, int *fai
 	CONN_OR_FAIL(s, c);
 	char named[SESSION_PARTICIPANTS][PHONE_E164_MAX + 1];
 	assert(ses->n_participants <= SESSION_PARTICIPANTS);
-	for (int i = 0; i < ses->n_participants; i++)
+	int n = ses->n_participants < SESSION_PARTICIPANTS ? ses->n_participants : SESSION_PARTICIPANTS;
+	for (int i = 0; i < n; i++)
 		memcpy(named[i], ses->participants[i].proxy_e164, sizeof(named[i]));
 	ses->status = SESSION_OPEN;
 	ses->created_at = ses->updated_at = ses->last_activity_at = now;
@@ -1377,7 +1378,7 @@ static int pg_session_create(void *b, struct session *ses, int64_t now, int *fai
 	int rc = PG_ERETRY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
 		*failed_index = -1;
-		for (int i = 0; i < ses->n_participants; i++) {
+		for (int i = 0; i < n; i++) {
 			memcpy(ses->participants[i].proxy_e164, named[i], sizeof(named[i]));
 			ses->participants[i].proxy_number_id[0] = '\0';
 		}

@@ -224,6 +224,7 @@ struct store_sqlite {
 
 #define CHECKPOINT_PAGES 1000     /* WAL pages that wake the checkpointer (SQLite's default) */
 #define CHECKPOINT_INTERVAL_S 1   /* and at least this often when there were writes */
+#define WAL_RESTART_PAGES 8192    /* a WAL longer than this is rewound (RESTART checkpoint) */
 
 static void conn_free(struct sqlite_conn *c)
 {
@@ -247,7 +248,8 @@ static int conn_open(const char *path, int flags, sqlite3 **out, char *err, size
 	char *msg = NULL;
 	rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
 			      "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; "
-			      "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+			      "PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; "
+			      "PRAGMA journal_size_limit = 67108864;",
 			  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		snprintf(err, err_len, "MASKD_DB: %s: %s", path, msg ? msg : sqlite3_errstr(rc));
@@ -291,11 +293,21 @@ static void *checkpointer_main(void *arg)
 			;
 		s->ckpt_due = 0;
 		pthread_mutex_unlock(&s->ckpt_lock);
-		/* PASSIVE: copies what it can without blocking the writer or readers */
+		/* PASSIVE: copies what it can without blocking the writer or readers.
+		 * Under steady writes the WAL is never found idle and so never rewound
+		 * (measured: 1.4 GB); past WAL_RESTART_PAGES, a RESTART checkpoint under
+		 * db_lock brings it back to the start, a short pause once in a while. */
 		int log_pages = 0, done = 0;
 		int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store: checkpoint: %s", sqlite3_errmsg(db));
+		if (rc == SQLITE_OK && log_pages > WAL_RESTART_PAGES) {
+			pthread_mutex_lock(&s->db_lock);
+			rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+			pthread_mutex_unlock(&s->db_lock);
+			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+				log_warn("store: checkpoint (restart): %s", sqlite3_errmsg(db));
+		}
 		pthread_mutex_lock(&s->ckpt_lock);
 	}
 	pthread_mutex_unlock(&s->ckpt_lock);

@@ -29,6 +29,7 @@ using i18n::phonenumbers::ShortNumberInfo;
 // ("+44 (0) 20-7183-8750" is 20). Longer input is refused, not truncated.
 #define PHONE_INPUT_MAX 64
 #define PHONE_DIGITS_MAX 15 // E.164: country code and subscriber together
+#define PHONE_EMERGENCY_DIGITS_MAX 9 // country code and the longest short number
 
 // Some of the library's log messages quote the number. Upstream already starts
 // with a NullLogger, but the choice is the library's; pin it here before the first
@@ -163,6 +164,10 @@ static bool phone_emergency_checked(const char *input)
 			return false;
 	}
 	if (digits.empty() || digits.size() > PHONE_DIGITS_MAX)
+		return false;
+	/* a country code (at most 3 digits) and a short number (at most 6): anything
+	 * longer is a subscriber's number; this keeps ShortNumberInfo off the common path */
+	if (digits.size() > PHONE_EMERGENCY_DIGITS_MAX)
 		return false;
 	for (const char *g : phone_global_emergency)
 		if (digits == g)

@@ -209,8 +209,8 @@ static void fill_session(struct fixture *f, struct session *s, const char *a, co
 	const char *nums[2] = {a, b};
 	for (int i = 0; i < 2; i++) {
 		id_new("par", s->participants[i].id);
-		snprintf(s->participants[i].number, sizeof(s->participants[i].number), "%s", nums[i]);
-		snprintf(s->participants[i].masked, sizeof(s->participants[i].masked), "+1******%s", nums[i] + 8);
+		snprintf(s->participants[i].number, sizeof(s->participants[i].number), "%.16s", nums[i]);
+		snprintf(s->participants[i].masked, sizeof(s->participants[i].masked), "+1******%.4s", nums[i] + 8);
 		snprintf(s->participants[i].country, sizeof(s->participants[i].country), "US");
 	}
 }
