@@ -519,6 +519,98 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1 && [ $HAVE_WRK 
 	log "profile: bench/results/$STAMP.perf.txt"
 fi
 
+# --- PostgreSQL column (issue 6) --------------------------------------------------
+# The same webhooks and creates with MASKD_DB on a throwaway PostgreSQL 15
+# (scripts/pg-test-server, fsync=off: this compares store work, not disks), first one
+# node, then three nodes on the one database. Every node is pinned to the server cores,
+# so three nodes share the same CPU as one: the figures show what the shared database
+# costs, not a scale-out. Skipped in smoke mode and where PostgreSQL is not installed.
+PG_JSON=null
+if [ $SMOKE = 0 ] && [ $HAVE_WRK = 1 ] && [ -x /usr/lib/postgresql/15/bin/initdb ]; then
+	log "=== PostgreSQL: one node, then three"
+	PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/maskd-bench-pg.XXXXXX") # its own: the postgres user must reach it
+	if PG_URL=$(scripts/pg-test-server start "$PGDIR" 2>"$TMP/pg.err"); then
+		PG_NODES=""; PG_PORTS=()
+		pg_node() { # starts one maskd on PostgreSQL; appends its port to PG_PORTS
+			local port; port=$("$LOADGEN" freeport)
+			MASKD_LISTEN=127.0.0.1:$port MASKD_DB=$PG_URL MASKD_KEY_FILE=$TMP/pg-maskd.key \
+				MASKD_ADMIN_KEY=$ADMIN_KEY MASKD_PUBLIC_URL=$PUBLIC_URL MASKD_THREADS=$MASKD_THREADS \
+				MASKD_SWEEP_INTERVAL=1 MASKD_LOG_LEVEL=warn \
+				taskset -c "$SERVER_CPUS" "$MASKD" >"$TMP/pg-maskd-$port.log" 2>&1 &
+			PG_NODES="$PG_NODES $!"
+			local i
+			for i in $(seq 1 100); do
+				"$LOADGEN" http GET /healthz --port "$port" >/dev/null 2>&1 && { PG_PORTS+=("$port"); return 0; }
+				sleep 0.1
+			done
+			die "maskd on PostgreSQL did not start ($TMP/pg-maskd-$port.log)"
+		}
+		# pg_wrk PORT... : parallel closed-loop voice peaks, one wrk per node; prints the summed rate
+		pg_wrk() {
+			local n=$# i=0 port pids=() conns=$(( (CONNS + $# - 1) / $# ))
+			for port in "$@"; do
+				"$LOADGEN" gen --sessions "$TMP/pg-sessions.tsv" --token "$TOKEN" --public-url "$PUBLIC_URL" \
+					--kind voice --count $((PG_PEAK_EST * DURATION * 3 / 2 / n + 1000)) --out "$TMP/pg-voice-$port.txt" >/dev/null
+			done
+			for port in "$@"; do
+				BENCH_REQUESTS=$TMP/pg-voice-$port.txt BENCH_WRK_THREADS=1 BENCH_WRK_JSON=$TMP/pg-wrk-$port.json \
+					taskset -c "$CLIENT_CPUS" wrk -t1 -c"$conns" -d"${DURATION}s" --timeout 10s -s bench/webhooks.lua \
+					"http://127.0.0.1:$port/" >"$TMP/pg-wrk-$port.txt" 2>&1 &
+				pids+=($!)
+			done
+			for i in "${pids[@]}"; do wait "$i" || fail "PostgreSQL: wrk failed"; done
+			local total=0 r
+			for port in "$@"; do
+				r=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/pg-wrk-$port.txt")
+				grep -q 'Non-2xx' "$TMP/pg-wrk-$port.txt" && fail "PostgreSQL: non-2xx answers on node $port"
+				total=$(calc "$total + ${r:-0}" 1)
+			done
+			echo "$total"
+		}
+		# pg_creates COUNT PORT... : session creates split across the nodes; prints creates/s
+		pg_creates() {
+			local count=$1; shift
+			local per=$((count / $#)) port pids=() t0 t1 k=0
+			t0=$(date +%s.%N)
+			for port in "$@"; do
+				"$LOADGEN" sessions --port "$port" --key "$ADMIN_KEY" --service "$PG_SVC" --first $((PG_NEXT + k * per)) \
+					--count $per --conns 8 --out "$TMP/pg-creates-$port.tsv" >"$TMP/pg-creates-$port.json" 2>&1 &
+				pids+=($!); k=$((k + 1))
+			done
+			for port in "${pids[@]}"; do wait "$port" || fail "PostgreSQL: creates failed"; done
+			t1=$(date +%s.%N)
+			PG_NEXT=$((PG_NEXT + k * per))
+			calc "$per * $# / ($t1 - $t0)" 1
+		}
+		pg_node
+		PG_SVC=$("$LOADGEN" http POST /v1/services --port "${PG_PORTS[0]}" --key "$ADMIN_KEY" \
+			--body "{\"name\":\"bench-pg\",\"carriers\":{\"twilio\":{\"auth_token\":\"$TOKEN\"}}}" | grep -o '"id":"svc_[^"]*"' | cut -d'"' -f4)
+		[ -n "$PG_SVC" ] || die "PostgreSQL: cannot create the service"
+		client "$LOADGEN" numbers --port "${PG_PORTS[0]}" --key "$ADMIN_KEY" --service "$PG_SVC" --first 0 --count 2000 \
+			--conns 8 >"$R/pg-pool.json" 2>"$R/pg-pool.err" || die "PostgreSQL: adding the pool failed"
+		client "$LOADGEN" sessions --port "${PG_PORTS[0]}" --key "$ADMIN_KEY" --service "$PG_SVC" --first 0 --count 1000 \
+			--conns 8 --out "$TMP/pg-sessions.tsv" >"$R/pg-open.json" 2>"$R/pg-open.err" || die "PostgreSQL: opening sessions failed"
+		PG_NEXT=1000
+		PG_PEAK_EST=3000
+		pg1_voice=$(pg_wrk "${PG_PORTS[0]}")
+		log "PostgreSQL, 1 node: voice $pg1_voice/s"
+		pg1_creates=$(pg_creates 2000 "${PG_PORTS[0]}")
+		log "PostgreSQL, 1 node: $pg1_creates creates/s"
+		pg_node; pg_node
+		pg3_voice=$(pg_wrk "${PG_PORTS[@]}")
+		log "PostgreSQL, 3 nodes: voice $pg3_voice/s (summed over the nodes)"
+		pg3_creates=$(pg_creates 3000 "${PG_PORTS[@]}")
+		log "PostgreSQL, 3 nodes: $pg3_creates creates/s"
+		PG_JSON=$(printf '{"database":"PostgreSQL 15 (scripts/pg-test-server, fsync=off)","open_sessions":1000,"pool":2000,"one_node":{"voice_per_s":%s,"creates_per_s":%s},"three_nodes":{"voice_per_s":%s,"creates_per_s":%s,"note":"all nodes pinned to the server cores"}}' \
+			"$pg1_voice" "$pg1_creates" "$pg3_voice" "$pg3_creates")
+		for p in $PG_NODES; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+		scripts/pg-test-server stop "$PGDIR" >/dev/null 2>&1 || true
+	else
+		log "PostgreSQL column skipped: the test server did not start ($(head -1 "$TMP/pg.err"))"
+	fi
+	rm -rf "$PGDIR"
+fi
+
 # --- results --------------------------------------------------------------------
 RSS_PER_SESSION=null
 if [ "$LAST_OPEN" -gt "$OPEN_FIRST" ]; then
@@ -528,10 +620,10 @@ SYNC_MODE="WAL, synchronous=NORMAL (maskd's default; src/store/store_sqlite.c)"
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 GIT_DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true || echo false)
-JSON=$(printf '{"when":"%s","smoke":%s,"git":"%s","git_dirty":%s,"machine":{"nproc":%s,"cpu_model":"%s","kernel":"%s"},"setup":{"server_cpus":"%s","client_cpus":"%s","maskd_threads":%s,"nginx_workers":%s,"connections":%s,"step_seconds":%s,"sqlite":"%s","log_level":"warn","pool":%s},"pool_adds":%s,"sizes":[%s],"session_creation":%s,"rss":{"empty_kib":%s,"per_open_session_bytes":%s},"expiry_sweep":%s,"failed":%s}' \
+JSON=$(printf '{"when":"%s","smoke":%s,"git":"%s","git_dirty":%s,"machine":{"nproc":%s,"cpu_model":"%s","kernel":"%s"},"setup":{"server_cpus":"%s","client_cpus":"%s","maskd_threads":%s,"nginx_workers":%s,"connections":%s,"step_seconds":%s,"sqlite":"%s","log_level":"warn","pool":%s},"pool_adds":%s,"sizes":[%s],"session_creation":%s,"rss":{"empty_kib":%s,"per_open_session_bytes":%s},"expiry_sweep":%s,"postgresql":%s,"failed":%s}' \
 	"$STAMP" "$([ $SMOKE = 1 ] && echo true || echo false)" "$GIT_REV" "$GIT_DIRTY" "$NCPU" "$CPU_MODEL" "$(uname -r)" \
 	"$SERVER_CPUS" "$CLIENT_CPUS" "$MASKD_THREADS" "$SERVER_CORES" "$CONNS" "$DURATION" "$SYNC_MODE" "$POOL" \
-	"$(cat "$R/pool.json")" "$SIZE_JSON" "$CREATE_JSON" "$RSS_EMPTY" "$RSS_PER_SESSION" "$SWEEP_JSON" \
+	"$(cat "$R/pool.json")" "$SIZE_JSON" "$CREATE_JSON" "$RSS_EMPTY" "$RSS_PER_SESSION" "$SWEEP_JSON" "$PG_JSON" \
 	"$([ $FAILED = 0 ] && echo false || echo true)")
 
 if [ $SMOKE = 1 ]; then
@@ -566,5 +658,6 @@ for N in $SIZES; do
 done
 echo "session creates: $(jnum "$R/creates.json" per_second)/s through the API (pool $POOL); RSS per open session: $RSS_PER_SESSION bytes"
 echo "expiry sweep: $per10k_cpu ms sweeper CPU, $per10k_busy ms busy wall per 10,000 sessions (all $SWEEP_N closed $sweep_latency_ms ms after due)"
+[ "$PG_JSON" != null ] && echo "PostgreSQL (1000 open sessions): 1 node voice $pg1_voice/s, $pg1_creates creates/s; 3 nodes voice $pg3_voice/s, $pg3_creates creates/s"
 echo "results: $OUT"
 [ $FAILED = 0 ] || { echo "FAILED: see the messages above"; exit 1; }
