@@ -63,3 +63,13 @@ int service_cred(const struct service *svc, int d, const char *field, char *out,
 	json_decref(o);
 	return rc;
 }
+
+bool leg_status_final(const char *status)
+{
+	static const char *const finals[] = {"completed", "busy", "failed", "no-answer", "canceled",
+					     "delivered", "undelivered", "sent", NULL};
+	for (int i = 0; status != NULL && finals[i]; i++)
+		if (strcmp(status, finals[i]) == 0)
+			return true;
+	return false;
+}

@@ -163,6 +163,10 @@ const char *const *dialect_cred_fields(int d);
  * bytes). Returns 0, or MASKD_ENOTFOUND when the carrier or the field is not set. */
 int service_cred(const struct service *svc, int d, const char *field, char *out, size_t cap);
 
+/* True for a status after which a leg is over (completed, busy, failed, no-answer,
+ * canceled, delivered, undelivered, sent): the store stamps ended_at once. */
+bool leg_status_final(const char *status);
+
 /* Names used in the API and the database; NULL/-1 for unknown values. */
 const char *dialect_name(int d);
 int dialect_from_name(const char *s);

@@ -116,6 +116,13 @@ struct hook_dialect {
 			  const char *api_base, struct outgoing *out);
 };
 
+/* The form-family request (TwiML, Plivo XML): POST with a form body, or GET with the
+ * fields in the query. Parses in->query and, for POST, in->params, and points
+ * *fields at the form that carries the webhook's fields. Returns 0, or the HTTP
+ * status to refuse with (405, 415, 413, 400) and a static reason in *why. */
+int hook_parse_form_request(const struct http_request *req, struct hook_input *in, const struct form **fields,
+			    const char **why);
+
 /* The dialect served under /hooks/{name}/, or NULL. */
 const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len);
 

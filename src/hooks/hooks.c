@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct hook_ctx {
 	struct app *app;
@@ -340,6 +341,31 @@ static void handle_status(struct hook_ctx *h, int event)
 		 st->status ? st->status : "-", st->recording_id ? " (recording)" : "");
 	metrics_webhook(h->dl->id, MW_STATUS);
 	answer_empty(h);
+}
+
+int hook_parse_form_request(const struct http_request *req, struct hook_input *in, const struct form **fields,
+			    const char **why)
+{
+	int is_get = strcmp(req->method, "GET") == 0;
+	if (!is_get && strcmp(req->method, "POST") != 0) {
+		*why = "use POST (or GET)";
+		return 405;
+	}
+	int rc = form_parse(req->arena, req->query, strlen(req->query), &in->query);
+	if (rc == 0 && !is_get) {
+		const char *ct = http_header(req, "Content-Type");
+		if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+			*why = "expected application/x-www-form-urlencoded";
+			return 415;
+		}
+		rc = form_parse(req->arena, req->body, req->body_len, &in->params);
+	}
+	if (rc < 0) {
+		*why = rc == MASKD_ETOOBIG ? "too many form fields" : "malformed form body";
+		return rc == MASKD_ETOOBIG ? 413 : 400;
+	}
+	*fields = is_get ? &in->query : &in->params;
+	return 0;
 }
 
 static const struct hook_dialect *const dialects[] = {&hook_dialect_twilio, &hook_dialect_signalwire, &hook_dialect_vonage,

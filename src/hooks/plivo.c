@@ -94,25 +94,10 @@ static void parse_media(const struct form *f, struct hook_input *in)
 
 static int plivo_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
 {
-	int is_get = strcmp(req->method, "GET") == 0;
-	if (!is_get && strcmp(req->method, "POST") != 0) {
-		*why = "use POST (or GET)";
-		return 405;
-	}
-	int rc = form_parse(req->arena, req->query, strlen(req->query), &in->query);
-	if (rc == 0 && !is_get) {
-		const char *ct = http_header(req, "Content-Type");
-		if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-			*why = "expected application/x-www-form-urlencoded";
-			return 415;
-		}
-		rc = form_parse(req->arena, req->body, req->body_len, &in->params);
-	}
-	if (rc < 0) {
-		*why = rc == MASKD_ETOOBIG ? "too many form fields" : "malformed form body";
-		return rc == MASKD_ETOOBIG ? 413 : 400;
-	}
-	const struct form *f = is_get ? &in->query : &in->params;
+	const struct form *f = NULL;
+	int status = hook_parse_form_request(req, in, &f, why);
+	if (status != 0)
+		return status;
 	in->event = event;
 	in->from = to_e164(req->arena, form_get(f, "From"));
 	in->to = to_e164(req->arena, form_get(f, "To"));

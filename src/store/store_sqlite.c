@@ -1405,22 +1405,12 @@ static int sq_interaction_list(void *b, const char *session_id, void (*cb)(void 
 	return err;
 }
 
-static bool status_final(const char *status)
-{
-	static const char *const finals[] = {"completed", "busy", "failed", "no-answer", "canceled",
-					     "delivered", "undelivered", "sent", NULL};
-	for (int i = 0; status != NULL && finals[i]; i++)
-		if (strcmp(status, finals[i]) == 0)
-			return true;
-	return false;
-}
-
 static int sq_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
 			 const struct leg_update *u, int64_t now)
 {
 	CONN_OR_FAIL(b, c);
 	char legname[2] = {leg, '\0'};
-	int64_t ended = status_final(u->status) ? now : 0;
+	int64_t ended = leg_status_final(u->status) ? now : 0;
 	int rc = tx_begin(c);
 	if (rc < 0)
 		return rc;
