@@ -20,17 +20,7 @@
 #include "hooks/telnyx_sig.h"
 #include "util/crypto.h"
 #include "util/err.h"
-
-#ifndef MASKD_SHARED_DIR
-#error "MASKD_SHARED_DIR must name the shared/ directory"
-#endif
-#define VECTORS_PATH MASKD_SHARED_DIR "/testdata/signature_vectors.json"
-
-#define CHECK(id, cond)                                                                          \
-	do {                                                                                     \
-		if (!(cond))                                                                     \
-			fail_msg("%s: %s", (id), #cond);                                         \
-	} while (0)
+#include "vectors.h"
 
 static json_t *vectors;
 static uint8_t seed_sk[crypto_sign_SECRETKEYBYTES]; /* from the file's private seed */
@@ -41,12 +31,9 @@ static int group_setup(void **state)
 	crypto_init();
 	if (sodium_init() < 0)
 		return -1;
-	json_error_t jerr;
-	vectors = json_load_file(VECTORS_PATH, 0, &jerr);
-	if (vectors == NULL) {
-		print_error("cannot load %s: %s (line %d)\n", VECTORS_PATH, jerr.text, jerr.line);
+	vectors = vectors_load();
+	if (vectors == NULL)
 		return -1;
-	}
 	json_t *first = json_array_get(json_object_get(vectors, "telnyx"), 0);
 	const char *seed_hex = json_string_value(json_object_get(first, "private_seed_hex"));
 	uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];

@@ -21,18 +21,8 @@
 #include "util/arena.h"
 #include "util/crypto.h"
 #include "util/err.h"
+#include "vectors.h"
 #include "util/form.h"
-
-#ifndef MASKD_SHARED_DIR
-#error "MASKD_SHARED_DIR must name the shared/ directory"
-#endif
-#define VECTORS_PATH MASKD_SHARED_DIR "/testdata/signature_vectors.json"
-
-#define CHECK(id, cond)                                                                          \
-	do {                                                                                     \
-		if (!(cond))                                                                     \
-			fail_msg("%s: %s", (id), #cond);                                         \
-	} while (0)
 
 #define MAX_AGE 300
 #define MAX_SKEW 60
@@ -42,12 +32,9 @@ static json_t *vectors;
 static int group_setup(void **state)
 {
 	crypto_init();
-	json_error_t jerr;
-	vectors = json_load_file(VECTORS_PATH, 0, &jerr);
-	if (vectors == NULL) {
-		print_error("cannot load %s: %s (line %d)\n", VECTORS_PATH, jerr.text, jerr.line);
+	vectors = vectors_load();
+	if (vectors == NULL)
 		return -1;
-	}
 	return 0;
 }
 
@@ -457,38 +444,6 @@ static void test_token_shapes(void **state)
 
 /* ------------------------------------------------------------ vonage_sms_sig */
 
-static void urlenc_append(struct arena *a, char **acc, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t have = strlen(*acc), n = strlen(s);
-	char *out = arena_alloc(a, have + 3 * n + 1);
-	memcpy(out, *acc, have);
-	char *p = out + have;
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		    *c == '-' || *c == '.' || *c == '_' || *c == '~') {
-			*p++ = (char)*c;
-		} else if (*c == ' ') {
-			*p++ = '+';
-		} else {
-			*p++ = '%';
-			*p++ = hex[*c >> 4];
-			*p++ = hex[*c & 15];
-		}
-	}
-	*p = '\0';
-	*acc = out;
-}
-
-static void body_add(struct arena *a, char **acc, const char *key, const char *value)
-{
-	if ((*acc)[0] != '\0')
-		*acc = arena_printf(a, "%s&", *acc);
-	urlenc_append(a, acc, key);
-	*acc = arena_printf(a, "%s=", *acc);
-	urlenc_append(a, acc, value);
-}
-
 /* The vector's params (plus sig, first, when given, and one more field when
  * given) as Vonage would send them, parsed by form_parse. */
 static void sms_form(struct arena *a, const char *id, json_t *params, const char *sig,
@@ -496,15 +451,15 @@ static void sms_form(struct arena *a, const char *id, json_t *params, const char
 {
 	char *body = arena_strdup(a, "");
 	if (sig != NULL)
-		body_add(a, &body, "sig", sig);
+		vectors_body_add(a, &body, "sig", sig);
 	const char *key;
 	json_t *val;
 	json_object_foreach(params, key, val) {
 		CHECK(id, json_is_string(val));
-		body_add(a, &body, key, json_string_value(val));
+		vectors_body_add(a, &body, key, json_string_value(val));
 	}
 	if (extra_key != NULL)
-		body_add(a, &body, extra_key, extra_value);
+		vectors_body_add(a, &body, extra_key, extra_value);
 	CHECK(id, form_parse(a, body, strlen(body), out) == 0);
 }
 
