@@ -194,15 +194,11 @@ static const char *const sql_text[SQL_COUNT] = {
 struct sqlite_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQL_COUNT];
-	pthread_mutex_t *write_lock; /* the store's; held from tx_begin to commit/rollback */
-	int holds_write_lock;
-	struct sqlite_conn *next;
 };
 
 struct store_sqlite {
 	char *path;
 	struct vault *vault;
-	pthread_mutex_t lock; /* guards conns */
 	/* One connection for every thread, one operation at a time. Measured
 	 * (bench/): with a connection per thread, each write invalidated the other
 	 * connections' page caches and every webhook re-read its pages with pread;
@@ -210,8 +206,7 @@ struct store_sqlite {
 	 * microseconds, so taking turns costs less than either. Only the ops table's
 	 * wrappers (locked_*) take it; ops never call one another through the table. */
 	pthread_mutex_t db_lock;
-	pthread_mutex_t write_lock; /* transactions; uncontended under db_lock */
-	struct sqlite_conn *conns;
+	struct sqlite_conn *conn; /* opened on first use, under db_lock */
 	/* WAL checkpoints (the only fsyncs with synchronous=NORMAL) run on their own
 	 * thread and connection, never inside a commit under db_lock: measured, an
 	 * inline checkpoint stalled every request behind its fdatasync. */
@@ -319,7 +314,7 @@ static void *checkpointer_main(void *arg)
 /* The store's connection, opened on first use. NULL if it cannot open. */
 static struct sqlite_conn *conn_get(struct store_sqlite *s)
 {
-	struct sqlite_conn *c = s->conns; /* the one connection, opened on first use */
+	struct sqlite_conn *c = s->conn;
 	if (c != NULL)
 		return c;
 	char err[256];
@@ -330,12 +325,8 @@ static struct sqlite_conn *conn_get(struct store_sqlite *s)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->db = db;
-	c->write_lock = &s->write_lock;
 	sqlite3_wal_hook(db, wal_hook, s); /* replaces SQLite's inline auto-checkpoint */
-	pthread_mutex_lock(&s->lock);
-	c->next = s->conns;
-	s->conns = c;
-	pthread_mutex_unlock(&s->lock);
+	s->conn = c;
 	return c;
 }
 
@@ -388,40 +379,24 @@ static int exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-static void write_unlock(struct sqlite_conn *c)
-{
-	if (c->holds_write_lock) {
-		c->holds_write_lock = 0;
-		pthread_mutex_unlock(c->write_lock);
-	}
-}
-
 /* Every tx_begin() that returns 0 is ended by tx_commit() returning 0 or by
- * tx_rollback(); a failed tx_commit() is followed by tx_rollback(). */
+ * tx_rollback(); a failed tx_commit() is followed by tx_rollback(). Callers hold
+ * db_lock (the locked_* wrappers), so no other transaction can interleave. */
 static int tx_begin(struct sqlite_conn *c)
 {
-	assert(!c->holds_write_lock);
-	pthread_mutex_lock(c->write_lock);
-	c->holds_write_lock = 1;
-	int rc = exec_stmt(c, stmt(c, SQL_BEGIN), "begin");
-	if (rc < 0)
-		write_unlock(c);
-	return rc;
+	assert(sqlite3_get_autocommit(c->db)); /* no transaction left open */
+	return exec_stmt(c, stmt(c, SQL_BEGIN), "begin");
 }
 
 static int tx_commit(struct sqlite_conn *c)
 {
-	int rc = exec_stmt(c, stmt(c, SQL_COMMIT), "commit");
-	if (rc == 0)
-		write_unlock(c);
-	return rc;
+	return exec_stmt(c, stmt(c, SQL_COMMIT), "commit");
 }
 
 static void tx_rollback(struct sqlite_conn *c)
 {
 	if (!sqlite3_get_autocommit(c->db))
 		exec_stmt(c, stmt(c, SQL_ROLLBACK), "rollback");
-	write_unlock(c);
 }
 
 #define CONN_OR_FAIL(s, c)                       \
@@ -498,8 +473,6 @@ int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, 
 	struct store_sqlite *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->vault = v;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->db_lock, NULL);
 	pthread_mutex_init(&s->ckpt_lock, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
@@ -519,14 +492,8 @@ static void sq_close(void *b)
 	pthread_join(s->checkpointer, NULL);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_mutex_destroy(&s->ckpt_lock);
-	struct sqlite_conn *c = s->conns;
-	while (c != NULL) {
-		struct sqlite_conn *next = c->next;
-		conn_free(c);
-		c = next;
-	}
-	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->write_lock);
+	if (s->conn != NULL)
+		conn_free(s->conn);
 	pthread_mutex_destroy(&s->db_lock);
 	free(s->path);
 	free(s);
@@ -1345,11 +1312,9 @@ static int read_legs(struct sqlite_conn *c, struct interaction *it)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "legs_of");
 }
 
-static int sq_interaction_get(void *b, const char *id, struct interaction *out)
+/* Steps st (bound by the caller) for one interaction and reads its legs. */
+static int interaction_one(struct sqlite_conn *c, sqlite3_stmt *st, const char *what, struct interaction *out)
 {
-	CONN_OR_FAIL(b, c);
-	sqlite3_stmt *st = stmt(c, SQL_INTERACTION_GET);
-	bind_text(st, 1, id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		read_interaction(st, out);
@@ -1357,8 +1322,16 @@ static int sq_interaction_get(void *b, const char *id, struct interaction *out)
 	if (rc == SQLITE_DONE)
 		return MASKD_ENOTFOUND;
 	if (rc != SQLITE_ROW)
-		return db_fail(c, "interaction_get");
+		return db_fail(c, what);
 	return read_legs(c, out);
+}
+
+static int sq_interaction_get(void *b, const char *id, struct interaction *out)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = stmt(c, SQL_INTERACTION_GET);
+	bind_text(st, 1, id);
+	return interaction_one(c, st, "interaction_get", out);
 }
 
 static int sq_interaction_by_sid(void *b, int carrier, const char *carrier_sid, struct interaction *out)
@@ -1367,15 +1340,7 @@ static int sq_interaction_by_sid(void *b, int carrier, const char *carrier_sid, 
 	sqlite3_stmt *st = stmt(c, SQL_INTERACTION_BY_SID);
 	sqlite3_bind_int(st, 1, carrier);
 	bind_text(st, 2, carrier_sid);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_interaction(st, out);
-	stmt_done(st);
-	if (rc == SQLITE_DONE)
-		return MASKD_ENOTFOUND;
-	if (rc != SQLITE_ROW)
-		return db_fail(c, "interaction_by_sid");
-	return read_legs(c, out);
+	return interaction_one(c, st, "interaction_by_sid", out);
 }
 
 static int sq_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
