@@ -163,8 +163,11 @@ void api_session_create(struct api_req *r)
 	snprintf(s.unique_name, sizeof(s.unique_name), "%s", unique_name ? unique_name : "");
 	snprintf(s.service_id, sizeof(s.service_id), "%s", svc.id);
 	id_new("ses", s.id);
-	int failed = -1;
-	rc = store_session_create(r->app->store, &s, now, &failed);
+	struct create_rules rules = {.pool = svc.pool, .number_cap = svc.number_cap, .cooloff_reuse = svc.cooloff_reuse};
+	struct create_outcome outcome;
+	memset(&outcome, 0, sizeof(outcome));
+	rc = store_session_create(r->app->store, &s, &rules, now, &outcome);
+	int failed = outcome.failed_index;
 	switch (rc) {
 	case 0:
 		break;
@@ -289,7 +292,7 @@ void api_session_list(struct api_req *r)
 
 static void close_session(struct api_req *r, int status_on_success)
 {
-	int rc = store_session_close(r->app->store, r->id, now_unix());
+	int rc = store_session_close(r->app->store, r->id, SESSION_CLOSED, now_unix());
 	if (rc == MASKD_ENOTFOUND) {
 		api_not_found(r, "session");
 		return;

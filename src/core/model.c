@@ -18,10 +18,13 @@ static int name_index(const char *const *names, int n, const char *s)
 
 static const char *const dialect_names[] = {"twilio", "signalwire", "telnyx", "plivo", "vobiz", "vonage"};
 static const char *const mode_names[] = {NULL, "voice", "message", "voice-and-message"};
-static const char *const status_names[] = {"open", "in-progress", "closed", "failed"};
+static const char *const status_names[] = {"open", "in-progress", "closed", "failed", "blocked"};
 static const char *const state_names[] = {"active", "reserved", "retired"};
-static const char *const decision_names[] = {"bridge", "forward_message", "reject", "acknowledge", "announce"};
+static const char *const decision_names[] = {"bridge", "forward_message", "reject", "acknowledge", "announce", "gather"};
 static const char *const channel_names[] = {"voice", "message"};
+static const char *const geo_names[] = {"country", "area-code", "region"};
+static const char *const selection_names[] = {"prefer-sticky", "avoid-sticky"};
+static const char *const unknown_names[] = {"reject", "forward", "pin", "callback"};
 
 #define NAME_OF(tab, i) ((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : NULL)
 
@@ -34,6 +37,12 @@ const char *number_state_name(int s) { return NAME_OF(state_names, s); }
 int number_state_from_name(const char *s) { return name_index(state_names, 3, s); }
 const char *decision_name(int d) { return NAME_OF(decision_names, d); }
 const char *channel_name(int c) { return NAME_OF(channel_names, c); }
+const char *geo_match_name(int g) { return NAME_OF(geo_names, g); }
+int geo_match_from_name(const char *s) { return name_index(geo_names, 3, s); }
+const char *number_selection_name(int n) { return NAME_OF(selection_names, n); }
+int number_selection_from_name(const char *s) { return name_index(selection_names, 2, s); }
+const char *unknown_caller_name(int u) { return NAME_OF(unknown_names, u); }
+int unknown_caller_from_name(const char *s) { return name_index(unknown_names, 4, s); }
 
 static const char *const cred_twilio[] = {"auth_token", NULL};
 static const char *const cred_signalwire[] = {"signing_key", "project_id", "api_token", "space_url", NULL};

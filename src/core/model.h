@@ -34,7 +34,15 @@ enum dialect {
 
 /* A session's mode is the set of channels it allows. */
 enum session_mode { MODE_VOICE = 1, MODE_MESSAGE = 2, MODE_VOICE_AND_MESSAGE = 3 };
-enum session_status { SESSION_OPEN = 0, SESSION_IN_PROGRESS = 1, SESSION_CLOSED = 2, SESSION_FAILED = 3 };
+/* Open means status < SESSION_CLOSED (the SQL says "status < 2"). A closed or
+ * blocked session's bindings stay held for the service's cool-off. */
+enum session_status {
+	SESSION_OPEN = 0,
+	SESSION_IN_PROGRESS = 1,
+	SESSION_CLOSED = 2,
+	SESSION_FAILED = 3,
+	SESSION_BLOCKED = 4 /* shut by the API for abuse: every webhook is refused silently */
+};
 enum number_state { NUMBER_ACTIVE = 0, NUMBER_RESERVED = 1, NUMBER_RETIRED = 2 };
 enum capability { CAP_VOICE = 1, CAP_SMS = 2, CAP_MMS = 4, CAP_ALL = 7 };
 enum channel { CHANNEL_VOICE = 0, CHANNEL_MESSAGE = 1 };
@@ -43,7 +51,27 @@ enum decision_kind {
 	DECISION_FORWARD_MESSAGE = 1,
 	DECISION_REJECT = 2,
 	DECISION_ACKNOWLEDGE = 3,
-	DECISION_ANNOUNCE = 4 /* say a message and end this document (the callee's consent notice) */
+	DECISION_ANNOUNCE = 4, /* say a message and end this document (the callee's consent notice) */
+	DECISION_GATHER = 5    /* ask the caller for digits (a PIN) and post them to a URL */
+};
+
+/* How close to the participant a proxy number must be (DESIGN §2 geo-match). */
+enum geo_match { GEO_COUNTRY = 0, GEO_AREA_CODE = 1, GEO_REGION = 2, GEO_ANY = 3 /* fallback only */ };
+enum number_selection { SELECT_PREFER_STICKY = 0, SELECT_AVOID_STICKY = 1 };
+/* What a caller with no binding on the dialled number gets. */
+enum unknown_caller { UNKNOWN_REJECT = 0, UNKNOWN_FORWARD = 1, UNKNOWN_PIN = 2, UNKNOWN_CALLBACK = 3 };
+
+#define PIN_MIN_LEN 4
+#define PIN_MAX_LEN 8
+#define REGION_MAX_LEN 47   /* a geocoded state or place name ("California") */
+#define URL_MAX_LEN 512     /* callback URLs */
+
+/* Pool rules of session create. In a service: the defaults; in a session
+ * create request: overrides, -1 = use the service's. */
+struct pool_rules {
+	int geo_match;        /* enum geo_match (not GEO_ANY) */
+	int geo_match_strict; /* 1: no number at the level is a 409; 0: try the next wider level */
+	int number_selection; /* enum number_selection */
 };
 
 /* Recording and limits of a bridged call. In a service: the defaults; in a
@@ -66,6 +94,24 @@ struct service {
 	char unknown_caller_message[MESSAGE_MAX_LEN + 1];
 	struct call_policy policy;
 	int64_t created_at;
+	/* pool and session policy (issue 4) */
+	struct pool_rules pool;
+	int64_t cooloff;      /* seconds a closed session's bindings stay held (default 86400) */
+	int cooloff_reuse;    /* 1: another session may take a cooling-off binding when nothing else fits */
+	int number_cap;       /* open sessions per proxy number (default 100) */
+	int unknown_caller;   /* enum unknown_caller */
+	char fallback_number[PHONE_E164_MAX + 1]; /* forward (and callback fail-open): the support line */
+	char pin_number[PHONE_E164_MAX + 1];      /* pin: the shared proxy number callers dial */
+	int pin_length;       /* pin: digits of a generated PIN, 4..8 (default 6) */
+	int pin_attempts;     /* pin: tries before the call is refused (default 3) */
+	char callback_url[URL_MAX_LEN + 1];       /* callback: where the interaction is POSTed */
+	int callback_timeout_ms;                  /* callback: bounded wait (default 2000) */
+	int callback_fail_open; /* callback: on timeout or garbage, 1 = forward to fallback_number, 0 = reject */
+	char ended_message[MESSAGE_MAX_LEN + 1];  /* said/texted on a closed session's binding */
+	char help_text[MESSAGE_MAX_LEN + 1];      /* the answer to HELP/INFO */
+	int rate_calls;       /* per binding per hour, 0 = no limit */
+	int rate_texts;       /* per binding per hour, 0 = no limit */
+	int rate_silent;      /* 1: a refused call is rejected without a spoken message */
 };
 
 struct number {
@@ -76,8 +122,10 @@ struct number {
 	unsigned caps;
 	char country[3];
 	char area_code[8];
+	char region[REGION_MAX_LEN + 1]; /* geocoded state/province ("California"); "" unknown */
 	int state; /* enum number_state */
-	int64_t in_use;
+	int64_t in_use;   /* open sessions bound to the number */
+	int64_t cooling;  /* cooling-off bindings on the number (number_list and number_get only) */
 	int64_t created_at;
 };
 
@@ -89,6 +137,11 @@ struct participant {
 	char proxy_number_id[ID_MAX];
 	char proxy_e164[PHONE_E164_MAX + 1];
 	char country[3]; /* region of the real number ("US"); coarse, not secret */
+	/* Geo of the real number, for choosing its proxy number at create or swap.
+	 * Set by the API from libphonenumber; never stored (the area code is part of
+	 * the real number). */
+	char area_code[8];
+	char region[REGION_MAX_LEN + 1];
 };
 
 struct session {
@@ -104,7 +157,9 @@ struct session {
 	int64_t last_activity_at;
 	int64_t closed_at; /* 0 = open */
 	struct call_policy policy; /* overrides; see struct call_policy */
-	int n_participants;
+	struct pool_rules pool;    /* create only: overrides (-1 = service's); not stored */
+	char pin[PIN_MAX_LEN + 1]; /* the service's unknown-caller policy is pin: "" otherwise */
+	int n_participants;        /* 2, or 1 while a single-party session waits for its second */
 	struct participant participants[SESSION_PARTICIPANTS];
 };
 
@@ -177,5 +232,11 @@ const char *number_state_name(int s);
 int number_state_from_name(const char *s);
 const char *decision_name(int d);
 const char *channel_name(int c);
+const char *geo_match_name(int g);
+int geo_match_from_name(const char *s);
+const char *number_selection_name(int n);
+int number_selection_from_name(const char *s);
+const char *unknown_caller_name(int u);
+int unknown_caller_from_name(const char *s);
 
 #endif

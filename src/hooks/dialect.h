@@ -20,7 +20,11 @@
 /* HOOK_CONSENT: the TwiML family fetches the callee's consent notice from
  * /hooks/{dialect}/consent?interaction=... (<Number url>); parsed like a status
  * callback, answered with render(DECISION_ANNOUNCE, r->say = the message). */
-enum hook_event { HOOK_VOICE = 0, HOOK_MESSAGE = 1, HOOK_STATUS = 2, HOOK_CONSENT = 3 };
+/* HOOK_GATHER: the digits a caller entered after DECISION_GATHER, posted by the
+ * carrier to /hooks/{dialect}/gather?attempt=N (the gather_url maskd rendered).
+ * Parsed like HOOK_VOICE (from, to, sid = the same inbound call) plus digits;
+ * signed like a voice webhook. */
+enum hook_event { HOOK_VOICE = 0, HOOK_MESSAGE = 1, HOOK_STATUS = 2, HOOK_CONSENT = 3, HOOK_GATHER = 4 };
 
 /* A call-progress, dial-result or delivery callback, mapped to one leg. */
 struct hook_status {
@@ -44,17 +48,33 @@ struct hook_input {
 	const char *body;        /* message text; NULL = none */
 	const char *media[HOOK_MEDIA_MAX];
 	int n_media;
+	const char *digits;      /* gather: the digits entered, without the finishing '#'; NULL or ""
+				    when the caller entered none (timeout) */
 	const char *interaction_id; /* status: the ?interaction= maskd put in the callback URL */
 	struct hook_status st;      /* status only */
 	struct form params;         /* POST form fields (what form-based signatures cover) */
 	struct form query;          /* the query string's fields */
 };
 
-/* What rendering needs besides the decision. */
+/* What rendering needs besides the decision.
+ * - DECISION_BRIDGE and DECISION_FORWARD_MESSAGE with status_url NULL (a forward
+ *   of an unknown caller to the service's fallback number; a reply to the sender
+ *   of a text) render without any status/action callback attribute.
+ * - DECISION_REJECT with say NULL or "" refuses without speaking (TwiML
+ *   <Reject/>, Plivo <Hangup reason="rejected"/>, NCCO []).
+ * - DECISION_GATHER: say the prompt `say` while collecting up to gather_digits
+ *   DTMF digits, finished early by '#', waiting gather_timeout seconds; the
+ *   digits go by POST to gather_url. When the caller enters nothing, the carrier
+ *   must still request gather_url (with no digits) so maskd can count the attempt:
+ *   TwiML actionOnEmptyResult="true"; where a dialect has no such switch, a
+ *   redirect to gather_url after the gather verb. */
 struct hook_render {
 	int event;              /* enum hook_event being answered (after parse) */
 	const char *status_url; /* bridge/forward: where the carrier reports progress */
-	const char *say;        /* reject: the spoken message */
+	const char *say;        /* reject: the spoken message; gather: the prompt */
+	const char *gather_url; /* gather: absolute URL the digits are posted to */
+	int gather_digits;      /* gather: most digits to collect */
+	int gather_timeout;     /* gather: seconds to wait for input */
 	const char *body;       /* forward: the text */
 	const char *const *media;
 	int n_media;

@@ -80,7 +80,10 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->sessions_expire, (const void *)o->route_lookup, (const void *)o->interaction_record,
 		(const void *)o->interaction_get, (const void *)o->interaction_by_sid, (const void *)o->interaction_list,
 		(const void *)o->leg_update, (const void *)o->participant_number, (const void *)o->stats,
-		(const void *)o->records, (const void *)o->usage,
+		(const void *)o->records, (const void *)o->usage, (const void *)o->session_reopen,
+		(const void *)o->participant_add, (const void *)o->participant_swap, (const void *)o->bindings_release,
+		(const void *)o->session_events, (const void *)o->pin_lookup, (const void *)o->optout_set,
+		(const void *)o->pool_stats,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -153,10 +156,18 @@ int store_number_get(struct store *st, const char *id, struct number *out) { ret
 int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
 int store_number_set_state(struct store *st, const char *id, int state) { return st->ops->number_set_state(st->b, id, state); }
 int store_number_delete(struct store *st, const char *id) { return st->ops->number_delete(st->b, id); }
-int store_session_create(struct store *st, struct session *s, int64_t now, int *failed_index) { return st->ops->session_create(st->b, s, now, failed_index); }
+int store_session_create(struct store *st, struct session *s, const struct create_rules *rules, int64_t now, struct create_outcome *out) { return st->ops->session_create(st->b, s, rules, now, out); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx) { return st->ops->session_list(st->b, service_id, f, cb, ctx); }
-int store_session_close(struct store *st, const char *id, int64_t now) { return st->ops->session_close(st->b, id, now); }
+int store_session_close(struct store *st, const char *id, int status, int64_t now) { return st->ops->session_close(st->b, id, status, now); }
+int store_session_reopen(struct store *st, const char *id, const int64_t *expires_at, int64_t now, int *failed_index) { return st->ops->session_reopen(st->b, id, expires_at, now, failed_index); }
+int store_participant_add(struct store *st, const char *session_id, struct participant *p, const struct create_rules *rules, int64_t now, struct create_outcome *out) { return st->ops->participant_add(st->b, session_id, p, rules, now, out); }
+int store_participant_swap(struct store *st, const char *session_id, const char *participant_id, struct participant *p, const struct create_rules *rules, int64_t now) { return st->ops->participant_swap(st->b, session_id, participant_id, p, rules, now); }
+int store_bindings_release(struct store *st, int64_t now, int limit, int *released) { return st->ops->bindings_release(st->b, now, limit, released); }
+int store_session_events(struct store *st, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx) { return st->ops->session_events(st->b, session_id, cb, ctx); }
+int store_pin_lookup(struct store *st, const char *service_id, const char *pin, const char *from_e164, struct route_view *out) { return st->ops->pin_lookup(st->b, service_id, pin, from_e164, out); }
+int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now) { return st->ops->optout_set(st->b, service_id, from_e164, number_id, opted_out, now); }
+int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out) { return st->ops->pool_stats(st->b, service_id, out); }
 int store_session_update(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now) { return st->ops->session_update(st->b, id, ttl, expires_at, now); }
 int store_sessions_expire(struct store *st, int64_t now, int limit, int *closed) { return st->ops->sessions_expire(st->b, now, limit, closed); }
 int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164, struct route_view *out) { return st->ops->route_lookup(st->b, to_e164, from_e164, out); }

@@ -11,7 +11,11 @@
  *   vault (AES-256-GCM, the participant id as associated data) and found by blind
  *   index. Listing functions return masked numbers only.
  * - Ownership of a proxy number (a binding) is decided by a unique index on
- *   (blind index, proxy number) over active participants, never by a prior check. */
+ *   (blind index, proxy number) over active participants, never by a prior check.
+ *   A participant row is "active" (holds its binding) while its session is open,
+ *   and, after the session closes or is blocked, until held_until (= closed_at +
+ *   the service's cooloff): a cooling-off binding. The sweeper releases due ones
+ *   with store_bindings_release(). number.in_use counts open sessions only. */
 #ifndef MASKD_STORE_H
 #define MASKD_STORE_H
 
@@ -38,6 +42,8 @@ struct route_view {
 	char to_proxy_e164[PHONE_E164_MAX + 1]; /* the other side's proxy number */
 	char to_country[3];                     /* the other side's region */
 	struct call_policy session_policy;      /* the session's overrides (-1 = inherit) */
+	int to_opted_out; /* the other side texted STOP to its proxy number (to_proxy_e164) and
+			     has not texted START since: texts towards it are not sent */
 };
 
 struct session_filter {
@@ -80,29 +86,131 @@ int store_number_list(struct store *st, const char *service_id,
 int store_number_set_state(struct store *st, const char *id, int state);
 int store_number_delete(struct store *st, const char *id);
 
-/* Creates s (ids, participants' real numbers and optional proxy_e164 filled by the
- * caller) and binds a proxy number to each participant in one transaction, by the
- * rule of core/pool.h. On success fills each participant's proxy_number_id and
- * proxy_e164. Errors: MASKD_ECONFLICT (unique_name taken among open sessions; a
- * named proxy number already bound to that real number), MASKD_ENOTFOUND (a named
- * proxy number not in the pool or retired), MASKD_EEXHAUSTED (detail names the
- * participant index in *failed_index). */
-int store_session_create(struct store *st, struct session *s, int64_t now, int *failed_index);
+/* What session create (and swap, and add-participant) reports besides the result. */
+#define CREATE_FAIL_UNIQUE_NAME (-1) /* failed_index: unique_name taken by a different pair */
+#define CREATE_FAIL_PIN (-2)         /* failed_index: the PIN is taken among open sessions */
+struct create_outcome {
+	int failed_index;         /* participant index an error is about, or a CREATE_FAIL_* */
+	char existing_id[ID_MAX]; /* MASKD_EEXISTS: the open session with this unique_name */
+	/* per participant, on success: */
+	int level[SESSION_PARTICIPANTS];  /* enum geo_match the number matched at (GEO_ANY = none) */
+	int sticky[SESSION_PARTICIPANTS]; /* 1: the number this pair had last time */
+	int reused_cooling[SESSION_PARTICIPANTS]; /* 1: took a cooling-off binding (same pair or reuse) */
+	int64_t held[SESSION_PARTICIPANTS];  /* open bindings this real number holds in the service, this one included */
+	int64_t free_left[SESSION_PARTICIPANTS]; /* numbers still free for it after this one; capped at
+						    POOL_FREE_PROBE (exact when smaller) */
+	/* the geo level that failed, for a strict 409 (MASKD_EEXHAUSTED): enum geo_match */
+	int failed_level;
+};
+#define POOL_FREE_PROBE 64
+
+/* The per-service rules session create follows (the service's defaults with the
+ * session's overrides applied by the caller). */
+struct create_rules {
+	struct pool_rules pool; /* no -1 left */
+	int number_cap;         /* open sessions per number, 0 = no cap */
+	int cooloff_reuse;      /* see struct service */
+};
+
+/* Creates s (ids, participants' real numbers, geo and optional proxy_e164 filled
+ * by the caller; 1 or 2 participants; s->pin "" or a PIN) and binds a proxy
+ * number to each participant in one transaction. For each participant, in order:
+ *  1. a named proxy_e164: must be in the service's pool, not retired, with the
+ *     mode's caps and under number_cap (else MASKD_ENOTFOUND); if this real number
+ *     already holds it in an open session: MASKD_ECONFLICT; if it holds it cooling
+ *     off, the old binding is released and taken when the old session had the same
+ *     two real numbers or cooloff_reuse is set, else MASKD_ECONFLICT.
+ *  2. prefer-sticky (and a second participant known): the number this real number
+ *     had in the most recent session with the same other real number, when it is
+ *     active, fits caps and cap, and is free for it or cooling off in a session of
+ *     the same pair (released and taken).
+ *  3. the pool rule (core/pool.h) over active numbers with the caps, under the cap,
+ *     not held by this real number (open or cooling), level by level as
+ *     pool_geo_levels() lists them for the participant's country/area
+ *     code/region; avoid-sticky passes the sticky number as pool_pick_for's avoid.
+ *  4. when nothing fits and cooloff_reuse is set: the same over numbers whose only
+ *     hold by this real number is cooling off (released and taken).
+ *  5. else MASKD_EEXHAUSTED (failed_index, failed_level set).
+ * A unique_name equal to an open session's: when that session has the same real
+ * numbers (as a set, by blind index), MASKD_EEXISTS with out->existing_id (nothing
+ * written); otherwise MASKD_ECONFLICT with failed_index CREATE_FAIL_UNIQUE_NAME.
+ * A PIN taken by another open session of the service: MASKD_ECONFLICT with
+ * CREATE_FAIL_PIN (the caller draws another). On success fills each participant's
+ * proxy_number_id and proxy_e164, and out. */
+int store_session_create(struct store *st, struct session *s, const struct create_rules *rules, int64_t now,
+			 struct create_outcome *out);
 int store_session_get(struct store *st, const char *id, struct session *out);
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f,
 		       void (*cb)(void *ctx, const struct session *s), void *ctx);
-/* Closes s (idempotent) and releases its bindings. */
-int store_session_close(struct store *st, const char *id, int64_t now);
+/* Closes s with status SESSION_CLOSED or SESSION_BLOCKED (idempotent; blocking a
+ * closed session changes its status to blocked). Its bindings become cooling off
+ * until now + the service's cooloff (released at once when cooloff is 0); in_use
+ * drops. Records a "closed" or "blocked" event when the status changes. */
+int store_session_close(struct store *st, const char *id, int status, int64_t now);
+/* Re-opens a closed or blocked session: each participant's binding is kept if it
+ * is still cooling off, else taken again (MASKD_ECONFLICT with *failed_index =
+ * the participant when someone else took it, CREATE_FAIL_UNIQUE_NAME when another
+ * open session has its unique_name). expires_at (NULL = keep) applies first; a
+ * session whose expires_at is not after now: MASKD_EINVAL. Already open: 0, no
+ * change. Status becomes open, the idle timer restarts, a "reopened" event. */
+int store_session_reopen(struct store *st, const char *id, const int64_t *expires_at, int64_t now,
+			 int *failed_index);
+/* Adds the second participant p (id, real number, geo, optional proxy_e164) to
+ * an open single-party session, bound by the rules of store_session_create with
+ * the first participant as the other side. MASKD_ENOTFOUND no session;
+ * MASKD_ECONFLICT the session is not open or has two participants already
+ * (failed_index -1), or p's named number is held (failed_index 1); MASKD_EINVAL p
+ * has the first participant's real number; MASKD_EEXHAUSTED. */
+int store_participant_add(struct store *st, const char *session_id, struct participant *p,
+			  const struct create_rules *rules, int64_t now, struct create_outcome *out);
+/* Number swap: gives participant_id of open session_id a new proxy number: the
+ * named p->proxy_e164 or, when it is "", one picked by step 3 of create (p holds
+ * the participant's geo; its current number excluded). The old binding is
+ * released at once; in_use follows. Records a "number_swapped" event whose detail
+ * names the old and new proxy numbers. On success p->proxy_number_id/proxy_e164
+ * hold the new number. MASKD_ENOTFOUND (no such session or participant, or a
+ * named number not in the pool / retired / lacking caps / at cap), MASKD_ECONFLICT
+ * (session not open; the named number is the one it has or is held by this real
+ * number), MASKD_EEXHAUSTED. */
+int store_participant_swap(struct store *st, const char *session_id, const char *participant_id,
+			   struct participant *p, const struct create_rules *rules, int64_t now);
+/* Releases up to limit cooling-off bindings whose held_until <= now; *released
+ * gets how many. */
+int store_bindings_release(struct store *st, int64_t now, int limit, int *released);
+
+/* Session events (swap, close, block, re-open), oldest first. */
+struct session_event {
+	char id[ID_MAX]; /* "evt_..." */
+	char session_id[ID_MAX];
+	char kind[24];             /* "closed", "blocked", "reopened", "number_swapped", "participant_added" */
+	char participant_id[ID_MAX]; /* "" = the session */
+	char detail[128];          /* proxy numbers only, never a real number */
+	int64_t created_at;
+};
+int store_session_events(struct store *st, const char *session_id,
+			 void (*cb)(void *ctx, const struct session_event *e), void *ctx);
 /* Sets ttl (>= 0) and/or expires_at (0 = none); a NULL pointer leaves a field alone. */
 int store_session_update(struct store *st, const char *id, const int64_t *ttl,
 			 const int64_t *expires_at, int64_t now);
-/* Closes up to limit sessions past expires_at or idle past ttl at now; *closed
- * gets how many. */
+/* Closes (SESSION_CLOSED, with cool-off) up to limit sessions past expires_at or
+ * idle past ttl at now; *closed gets how many. */
 int store_sessions_expire(struct store *st, int64_t now, int limit, int *closed);
 
-/* Webhook lookup: proxy number by e164, and the active binding of from_e164 on it. */
+/* Webhook lookup: proxy number by e164, and the active binding of from_e164 on it
+ * (open or cooling off: session_status tells), with the other side (to_* "" while a
+ * single-party session waits for its second participant). */
 int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164,
 		       struct route_view *out);
+/* PIN lookup on the service's shared PIN number: the open session of service_id
+ * with this pin in which from_e164 is a participant, filled like route_lookup
+ * (out->number is left as the caller set it). MASKD_ENOTFOUND when there is none
+ * (wrong PIN, or the caller is not a participant). */
+int store_pin_lookup(struct store *st, const char *service_id, const char *pin, const char *from_e164,
+		     struct route_view *out);
+/* Opt-out state of (sender's real number, proxy number): opted_out 1 on
+ * STOP-like keywords, 0 on START-like ones. Idempotent. */
+int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id,
+		     int opted_out, int64_t now);
 
 /* Records it (id, ids, channel, carrier, carrier_sid, decision, created_at set by
  * the caller) with its inbound leg 'a', moves the session open -> in-progress when
@@ -142,10 +250,18 @@ int store_usage(struct store *st, const char *service_id, int64_t from, int64_t 
 /* The real number of a participant (for re-answering a retried webhook). */
 int store_participant_number(struct store *st, const char *participant_id, char *out, size_t cap);
 
-/* Counts for /metrics. */
+/* Counts for /metrics. bindings_active: held by open sessions; bindings_cooling:
+ * held by closed or blocked sessions during cool-off. */
 struct store_stats {
-	int64_t services, numbers, sessions_open, bindings_active, interactions;
+	int64_t services, numbers, numbers_active, sessions_open, bindings_active, bindings_cooling, interactions;
 };
 int store_stats(struct store *st, struct store_stats *out);
+
+/* Pool headroom of one service beyond the per-number rows of number_list. */
+struct pool_stats {
+	int64_t max_held;      /* the most open bindings any one real number holds in the service */
+	int64_t participants;  /* distinct real numbers holding an open binding */
+};
+int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out);
 
 #endif

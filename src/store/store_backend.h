@@ -23,11 +23,25 @@ struct store_ops {
 			   void *ctx);
 	int (*number_set_state)(void *b, const char *id, int state);
 	int (*number_delete)(void *b, const char *id);
-	int (*session_create)(void *b, struct session *s, int64_t now, int *failed_index);
+	int (*session_create)(void *b, struct session *s, const struct create_rules *rules, int64_t now,
+			      struct create_outcome *out);
 	int (*session_get)(void *b, const char *id, struct session *out);
 	int (*session_list)(void *b, const char *service_id, const struct session_filter *f,
 			    void (*cb)(void *, const struct session *), void *ctx);
-	int (*session_close)(void *b, const char *id, int64_t now);
+	int (*session_close)(void *b, const char *id, int status, int64_t now);
+	int (*session_reopen)(void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index);
+	int (*participant_add)(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
+			       int64_t now, struct create_outcome *out);
+	int (*participant_swap)(void *b, const char *session_id, const char *participant_id, struct participant *p,
+				const struct create_rules *rules, int64_t now);
+	int (*bindings_release)(void *b, int64_t now, int limit, int *released);
+	int (*session_events)(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
+			      void *ctx);
+	int (*pin_lookup)(void *b, const char *service_id, const char *pin, const char *from_e164,
+			  struct route_view *out);
+	int (*optout_set)(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+			  int64_t now);
+	int (*pool_stats)(void *b, const char *service_id, struct pool_stats *out);
 	int (*session_update)(void *b, const char *id, const int64_t *ttl, const int64_t *expires_at,
 			      int64_t now);
 	int (*sessions_expire)(void *b, int64_t now, int limit, int *closed);

@@ -1220,7 +1220,7 @@ static int bind_participant(struct store_pg *s, struct pg_conn *c, struct sessio
 			rc = number_by(c, SQL_NUMBER_NAMED, ses->service_id, p->proxy_e164, &n);
 			if (rc < 0)
 				break;
-			if (!pool_named_usable(n.state, n.caps, need)) {
+			if (!pool_named_usable(n.state, n.caps, need, 0, 0)) {
 				rc = MASKD_ENOTFOUND;
 				break;
 			}
@@ -1256,7 +1256,7 @@ static int bind_participant(struct store_pg *s, struct pg_conn *c, struct sessio
 						break;
 					}
 			}
-			int pick = pool_pick_for(cand, (size_t)n, need);
+			int pick = pool_pick_for(cand, (size_t)n, need, 0, NULL);
 			if (pick >= 0) {
 				snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", ids[pick]);
 				col_text(r, pick, 1, p->proxy_e164, sizeof(p->proxy_e164));
@@ -1363,8 +1363,11 @@ fail:
 	return rc;
 }
 
-static int pg_session_create(void *b, struct session *ses, int64_t now, int *failed_index)
+static int pg_session_create(void *b, struct session *ses, const struct create_rules *rules, int64_t now,
+			     struct create_outcome *outcome)
 {
+	(void)rules;
+	int *failed_index = &outcome->failed_index;
 	struct store_pg *s = b;
 	CONN_OR_FAIL(s, c);
 	char named[SESSION_PARTICIPANTS][PHONE_E164_MAX + 1];
@@ -1553,8 +1556,9 @@ static int close_once(struct pg_conn *c, const char *id, int64_t now)
 	return rc < 0 ? rc : 0;
 }
 
-static int pg_session_close(void *b, const char *id, int64_t now)
+static int pg_session_close(void *b, const char *id, int status, int64_t now)
 {
+	(void)status;
 	CONN_OR_FAIL(b, c);
 	int rc = PG_ERETRY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
@@ -2048,6 +2052,27 @@ static int pg_usage(void *b, const char *service_id, int64_t from, int64_t to,
 	return 0;
 }
 
+/* ---------------------------------------------------------------- issue 4 (in progress) */
+
+static int pg_session_reopen(void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index)
+{ (void)b; (void)id; (void)expires_at; (void)now; *failed_index = -1; return MASKD_EINVAL; }
+static int pg_participant_add(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
+			       int64_t now, struct create_outcome *out)
+{ (void)b; (void)session_id; (void)p; (void)rules; (void)now; out->failed_index = -1; return MASKD_EINVAL; }
+static int pg_participant_swap(void *b, const char *session_id, const char *participant_id, struct participant *p,
+				const struct create_rules *rules, int64_t now)
+{ (void)b; (void)session_id; (void)participant_id; (void)p; (void)rules; (void)now; return MASKD_EINVAL; }
+static int pg_bindings_release(void *b, int64_t now, int limit, int *released)
+{ (void)b; (void)now; (void)limit; *released = 0; return 0; }
+static int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx)
+{ (void)b; (void)session_id; (void)cb; (void)ctx; return 0; }
+static int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out)
+{ (void)b; (void)service_id; (void)pin; (void)from_e164; (void)out; return MASKD_ENOTFOUND; }
+static int pg_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now)
+{ (void)b; (void)service_id; (void)from_e164; (void)number_id; (void)opted_out; (void)now; return 0; }
+static int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out)
+{ (void)b; (void)service_id; memset(out, 0, sizeof(*out)); return 0; }
+
 const struct store_ops store_pg_ops = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -2079,4 +2104,12 @@ const struct store_ops store_pg_ops = {
 	.stats = pg_stats,
 	.records = pg_records,
 	.usage = pg_usage,
+	.session_reopen = pg_session_reopen,
+	.participant_add = pg_participant_add,
+	.participant_swap = pg_participant_swap,
+	.bindings_release = pg_bindings_release,
+	.session_events = pg_session_events,
+	.pin_lookup = pg_pin_lookup,
+	.optout_set = pg_optout_set,
+	.pool_stats = pg_pool_stats,
 };

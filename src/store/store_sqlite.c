@@ -772,7 +772,7 @@ static int bind_participant(struct store_sqlite *s, struct sqlite_conn *c, struc
 		int rc = number_by(c, SQL_NUMBER_NAMED, ses->service_id, p->proxy_e164, &n);
 		if (rc < 0)
 			return rc;
-		if (!pool_named_usable(n.state, n.caps, need))
+		if (!pool_named_usable(n.state, n.caps, need, 0, 0))
 			return MASKD_ENOTFOUND;
 		rc = row_exists(c, SQL_BINDING_HELD, bidx, n.id);
 		if (rc != 0)
@@ -800,7 +800,7 @@ static int bind_participant(struct store_sqlite *s, struct sqlite_conn *c, struc
 			n++;
 		}
 		stmt_done(st);
-		int pick = pool_pick_for(cand, (size_t)n, need);
+		int pick = pool_pick_for(cand, (size_t)n, need, 0, NULL);
 		if (pick < 0)
 			return MASKD_EEXHAUSTED;
 		snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", ids[pick]);
@@ -834,8 +834,11 @@ static int bind_participant(struct store_sqlite *s, struct sqlite_conn *c, struc
 	return exec_stmt(c, st, "number_inc");
 }
 
-static int sq_session_create(void *b, struct session *ses, int64_t now, int *failed_index)
+static int sq_session_create(void *b, struct session *ses, const struct create_rules *rules, int64_t now,
+			     struct create_outcome *outcome)
 {
+	(void)rules;
+	int *failed_index = &outcome->failed_index;
 	struct store_sqlite *s = b;
 	CONN_OR_FAIL(s, c);
 	*failed_index = -1;
@@ -1002,8 +1005,9 @@ static int close_in_tx(struct sqlite_conn *c, const char *id, int64_t now)
 	return rc < 0 ? rc : 1;
 }
 
-static int sq_session_close(void *b, const char *id, int64_t now)
+static int sq_session_close(void *b, const char *id, int status, int64_t now)
 {
+	(void)status;
 	CONN_OR_FAIL(b, c);
 	int rc = tx_begin(c);
 	if (rc < 0)
@@ -1493,6 +1497,27 @@ static int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
 	return rc == SQLITE_DONE ? 0 : db_fail(c, "usage");
 }
 
+/* ---------------------------------------------------------------- issue 4 (in progress) */
+
+static int sq_session_reopen(void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index)
+{ (void)b; (void)id; (void)expires_at; (void)now; *failed_index = -1; return MASKD_EINVAL; }
+static int sq_participant_add(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
+			       int64_t now, struct create_outcome *out)
+{ (void)b; (void)session_id; (void)p; (void)rules; (void)now; out->failed_index = -1; return MASKD_EINVAL; }
+static int sq_participant_swap(void *b, const char *session_id, const char *participant_id, struct participant *p,
+				const struct create_rules *rules, int64_t now)
+{ (void)b; (void)session_id; (void)participant_id; (void)p; (void)rules; (void)now; return MASKD_EINVAL; }
+static int sq_bindings_release(void *b, int64_t now, int limit, int *released)
+{ (void)b; (void)now; (void)limit; *released = 0; return 0; }
+static int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx)
+{ (void)b; (void)session_id; (void)cb; (void)ctx; return 0; }
+static int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out)
+{ (void)b; (void)service_id; (void)pin; (void)from_e164; (void)out; return MASKD_ENOTFOUND; }
+static int sq_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now)
+{ (void)b; (void)service_id; (void)from_e164; (void)number_id; (void)opted_out; (void)now; return 0; }
+static int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out)
+{ (void)b; (void)service_id; memset(out, 0, sizeof(*out)); return 0; }
+
 /* ---------------------------------------------------------------- locking */
 
 /* Every op but close runs under db_lock (see struct store_sqlite). */
@@ -1518,10 +1543,10 @@ SQ_LOCKED(sq_number_get, (void *b, const char *id, struct number *out), (b, id, 
 SQ_LOCKED(sq_number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx), (b, service_id, cb, ctx))
 SQ_LOCKED(sq_number_set_state, (void *b, const char *id, int state), (b, id, state))
 SQ_LOCKED(sq_number_delete, (void *b, const char *id), (b, id))
-SQ_LOCKED(sq_session_create, (void *b, struct session *ses, int64_t now, int *failed_index), (b, ses, now, failed_index))
+SQ_LOCKED(sq_session_create, (void *b, struct session *ses, const struct create_rules *rules, int64_t now, struct create_outcome *o), (b, ses, rules, now, o))
 SQ_LOCKED(sq_session_get, (void *b, const char *id, struct session *out), (b, id, out))
 SQ_LOCKED(sq_session_list, (void *b, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx), (b, service_id, f, cb, ctx))
-SQ_LOCKED(sq_session_close, (void *b, const char *id, int64_t now), (b, id, now))
+SQ_LOCKED(sq_session_close, (void *b, const char *id, int status, int64_t now), (b, id, status, now))
 SQ_LOCKED(sq_session_update, (void *b, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now), (b, id, ttl, expires_at, now))
 SQ_LOCKED(sq_sessions_expire, (void *b, int64_t now, int limit, int *closed), (b, now, limit, closed))
 SQ_LOCKED(sq_route_lookup, (void *b, const char *to_e164, const char *from_e164, struct route_view *out), (b, to_e164, from_e164, out))
@@ -1566,4 +1591,12 @@ const struct store_ops store_sqlite_ops = {
 	.stats = locked_sq_stats,
 	.records = locked_sq_records,
 	.usage = locked_sq_usage,
+	.session_reopen = sq_session_reopen,
+	.participant_add = sq_participant_add,
+	.participant_swap = sq_participant_swap,
+	.bindings_release = sq_bindings_release,
+	.session_events = sq_session_events,
+	.pin_lookup = sq_pin_lookup,
+	.optout_set = sq_optout_set,
+	.pool_stats = sq_pool_stats,
 };

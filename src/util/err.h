@@ -13,7 +13,8 @@ enum maskd_err {
 	MASKD_ETOOBIG = -4,   /* a capped buffer or count was exceeded */
 	MASKD_EDB = -5,       /* the store failed (I/O, corruption, busy) */
 	MASKD_ECRYPTO = -6,   /* authentication or a crypto primitive failed */
-	MASKD_EEXHAUSTED = -7 /* the pool has no number that fits */
+	MASKD_EEXHAUSTED = -7, /* the pool has no number that fits */
+	MASKD_EEXISTS = -8     /* an equal row exists already (create-or-return) */
 };
 
 /* Static, never NULL. */

@@ -67,6 +67,7 @@ const char *maskd_strerror(int err)
 	case MASKD_EDB: return "store failure";
 	case MASKD_ECRYPTO: return "crypto failure";
 	case MASKD_EEXHAUSTED: return "pool exhausted";
+	case MASKD_EEXISTS: return "exists";
 	}
 	return "unknown error";
 }

@@ -23,7 +23,7 @@ static void least_loaded_then_oldest(void **state)
 		{"num_b", NUMBER_ACTIVE, CAP_ALL, 1, 30, 0},
 		{"num_c", NUMBER_ACTIVE, CAP_ALL, 1, 20, 0},
 	};
-	assert_int_equal(pool_pick_for(c, 3, CAP_VOICE), 2);
+	assert_int_equal(pool_pick_for(c, 3, CAP_VOICE, 0, NULL), 2);
 }
 
 static void skips_held_reserved_retired_and_incapable(void **state)
@@ -35,17 +35,17 @@ static void skips_held_reserved_retired_and_incapable(void **state)
 		{"num_sms_only", NUMBER_ACTIVE, CAP_SMS, 0, 4, 0},
 		{"num_ok", NUMBER_ACTIVE, CAP_VOICE | CAP_SMS, 9, 5, 0},
 	};
-	assert_int_equal(pool_pick_for(c, 5, CAP_VOICE | CAP_SMS), 4);
-	assert_int_equal(pool_pick_for(c, 4, CAP_VOICE | CAP_SMS), -1);
-	assert_int_equal(pool_pick_for(c, 0, CAP_VOICE), -1);
+	assert_int_equal(pool_pick_for(c, 5, CAP_VOICE | CAP_SMS, 0, NULL), 4);
+	assert_int_equal(pool_pick_for(c, 4, CAP_VOICE | CAP_SMS, 0, NULL), -1);
+	assert_int_equal(pool_pick_for(c, 0, CAP_VOICE, 0, NULL), -1);
 }
 
 static void named_numbers(void **state)
 {
-	assert_true(pool_named_usable(NUMBER_RESERVED, CAP_ALL, CAP_VOICE)); /* reserved: only when named */
-	assert_true(pool_named_usable(NUMBER_ACTIVE, CAP_VOICE, CAP_VOICE));
-	assert_false(pool_named_usable(NUMBER_RETIRED, CAP_ALL, CAP_VOICE));
-	assert_false(pool_named_usable(NUMBER_ACTIVE, CAP_SMS, CAP_VOICE | CAP_SMS));
+	assert_true(pool_named_usable(NUMBER_RESERVED, CAP_ALL, CAP_VOICE, 0, 0)); /* reserved: only when named */
+	assert_true(pool_named_usable(NUMBER_ACTIVE, CAP_VOICE, CAP_VOICE, 0, 0));
+	assert_false(pool_named_usable(NUMBER_RETIRED, CAP_ALL, CAP_VOICE, 0, 0));
+	assert_false(pool_named_usable(NUMBER_ACTIVE, CAP_SMS, CAP_VOICE | CAP_SMS, 0, 0));
 }
 
 static void deadlines(void **state)

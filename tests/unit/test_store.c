@@ -19,6 +19,17 @@
 #include "util/ids.h"
 #include "vault/vault.h"
 
+/* Session create with default rules (country geo-match, prefer-sticky, no cap). */
+static int create_default(struct store *st, struct session *s, int64_t now, int *failed)
+{
+	static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
+	struct create_outcome o;
+	memset(&o, 0, sizeof(o));
+	int rc = store_session_create(st, s, &rules, now, &o);
+	*failed = o.failed_index;
+	return rc;
+}
+
 #define RIDER "+14152371234"
 #define DRIVER1 "+12124567890"
 #define DRIVER2 "+13102345678"
@@ -99,7 +110,7 @@ static int new_session(struct fixture *f, const char *a, const char *b, const ch
 		snprintf(s->participants[i].country, sizeof(s->participants[i].country), "US");
 	}
 	int dummy;
-	return store_session_create(f->st, s, 2000, failed ? failed : &dummy);
+	return create_default(f->st, s, 2000, failed ? failed : &dummy);
 }
 
 struct rec_ctx {
@@ -201,7 +212,7 @@ static void named_proxy_numbers(void **state)
 	snprintf(s.participants[0].number, sizeof(s.participants[0].number), RIDER);
 	snprintf(s.participants[1].number, sizeof(s.participants[1].number), DRIVER1);
 	snprintf(s.participants[0].proxy_e164, sizeof(s.participants[0].proxy_e164), "+14155550102");
-	assert_int_equal(store_session_create(f->st, &s, 2000, &failed), 0);
+	assert_int_equal(create_default(f->st, &s, 2000, &failed), 0);
 	assert_string_equal(s.participants[0].proxy_number_id, reserved);
 	/* the same named number for the same real number again: conflict */
 	struct session t = s;
@@ -210,13 +221,13 @@ static void named_proxy_numbers(void **state)
 	id_new("par", t.participants[1].id);
 	snprintf(t.participants[1].number, sizeof(t.participants[1].number), DRIVER2);
 	t.participants[1].proxy_e164[0] = '\0';
-	assert_int_equal(store_session_create(f->st, &t, 2000, &failed), MASKD_ECONFLICT);
+	assert_int_equal(create_default(f->st, &t, 2000, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, 0);
 	/* retired or not in the pool: not found */
 	snprintf(t.participants[0].proxy_e164, sizeof(t.participants[0].proxy_e164), "+14155550104");
-	assert_int_equal(store_session_create(f->st, &t, 2000, &failed), MASKD_ENOTFOUND);
+	assert_int_equal(create_default(f->st, &t, 2000, &failed), MASKD_ENOTFOUND);
 	snprintf(t.participants[0].proxy_e164, sizeof(t.participants[0].proxy_e164), "+14155550199");
-	assert_int_equal(store_session_create(f->st, &t, 2000, &failed), MASKD_ENOTFOUND);
+	assert_int_equal(create_default(f->st, &t, 2000, &failed), MASKD_ENOTFOUND);
 }
 
 static void route_and_interactions(void **state)
@@ -320,9 +331,9 @@ static void close_and_expire(void **state)
 	struct session s, t;
 	assert_int_equal(new_session(f, RIDER, DRIVER1, "o1", &s, NULL), 0);
 	assert_int_equal(store_number_delete(f->st, n1), MASKD_ECONFLICT);
-	assert_int_equal(store_session_close(f->st, s.id, 3000), 0);
-	assert_int_equal(store_session_close(f->st, s.id, 3001), 0); /* idempotent */
-	assert_int_equal(store_session_close(f->st, "ses_nope", 3001), MASKD_ENOTFOUND);
+	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 3000), 0);
+	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 3001), 0); /* idempotent */
+	assert_int_equal(store_session_close(f->st, "ses_nope", SESSION_CLOSED, 3001), MASKD_ENOTFOUND);
 	struct route_view v;
 	assert_int_equal(store_route_lookup(f->st, "+14155550100", RIDER, &v), 0);
 	assert_string_equal(v.session_id, ""); /* a closed session routes nobody */
