@@ -11,6 +11,7 @@
 struct store;
 struct vault;
 struct sender;
+struct limiter;
 
 struct app {
 	struct store *store;
@@ -19,6 +20,8 @@ struct app {
 	unsigned char admin_key_hash[32]; /* SHA-256 of the admin key */
 	struct sender *sender;          /* carrier REST sends (Telnyx, Vonage SMS, Plivo MMS) */
 	const char *api_base[DIALECT_COUNT]; /* carriers' REST base URLs (config.h) */
+	struct limiter *limiter;        /* per-binding call/text limits and per-key API limits */
+	unsigned api_rate;              /* MASKD_API_RATE: /v1 requests per second per key, 0 = no limit */
 };
 
 /* Routes one request to hooks/ or api/ (or /healthz, /readyz, /metrics). */

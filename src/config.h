@@ -21,6 +21,7 @@ struct config {
 	 * "" for carriers maskd never calls */
 	char api_base[DIALECT_COUNT][256];
 	unsigned send_retry_ms; /* MASKD_SEND_RETRY_MS, first backoff of a failed REST send */
+	unsigned api_rate;      /* MASKD_API_RATE, /v1 requests per second per API key; 0 = no limit */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in

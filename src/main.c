@@ -5,6 +5,7 @@
  * the configuration or the environment is wrong (the message names the variable). */
 #include "app.h"
 #include "config.h"
+#include "limiter.h"
 #include "store/store.h"
 #include "sender.h"
 #include "sweeper.h"
@@ -21,6 +22,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define LIMITER_KEYS 65536 /* bindings and API keys tracked at once (limiter.h) */
 
 #define ADMIN_KEY_SETTING "admin_key_sha256"
 
@@ -103,6 +106,7 @@ int main(void)
 	struct vault *vault = NULL;
 	struct store *store = NULL;
 	struct http_server *http = NULL;
+	struct limiter *limiter = NULL;
 	int status = 1;
 	if (ensure_parent_dir("MASKD_KEY_FILE", cfg.key_file, err, sizeof(err)) < 0 ||
 	    vault_load(cfg.key_file, &vault, err, sizeof(err)) < 0) {
@@ -116,7 +120,9 @@ int main(void)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
-	struct app app = {.store = store, .vault = vault, .public_url = cfg.public_url};
+	struct app app = {.store = store, .vault = vault, .public_url = cfg.public_url, .api_rate = cfg.api_rate};
+	limiter = limiter_new(LIMITER_KEYS);
+	app.limiter = limiter;
 	for (int d = 0; d < DIALECT_COUNT; d++)
 		app.api_base[d] = cfg.api_base[d];
 	if (admin_key_setup(&app, store, cfg.admin_key) < 0) {
@@ -143,6 +149,7 @@ int main(void)
 	status = 0;
 out:
 	http_stop(http);
+	limiter_free(limiter);
 	store_close(store);
 	vault_free(vault);
 	return status;

@@ -21,6 +21,18 @@ static const char *const counter_names[MC_COUNT][2] = {
 	{"maskd_pool_exhausted_total", "Session creates refused because no proxy number fitted."},
 	{"maskd_api_requests_total", "Requests to /v1."},
 	{"maskd_api_errors_total", "Requests to /v1 answered with a 4xx or 5xx."},
+	{"maskd_api_rate_limited_total", "Requests to /v1 refused with 429 by the per-key rate limit."},
+	{"maskd_sessions_blocked_total", "Sessions blocked by the API."},
+	{"maskd_number_swaps_total", "Proxy numbers swapped in open sessions."},
+	{"maskd_rate_limited_calls_total", "Calls refused by a binding's hourly limit."},
+	{"maskd_rate_limited_texts_total", "Texts refused by a binding's hourly limit."},
+	{"maskd_optouts_total", "Opt-out keywords received (STOP and friends)."},
+	{"maskd_pin_accepted_total", "PIN entries that found a session."},
+	{"maskd_pin_rejected_total", "PIN entries that found none."},
+	{"maskd_callback_failures_total", "Unknown-caller callbacks that timed out or answered garbage."},
+	{"maskd_cooloff_answers_total", "Calls and texts answered 'this conversation has ended' during cool-off."},
+	{"maskd_pool_warnings_total", "Pool use warnings (a real number holds 85% or more of the numbers it can get)."},
+	{"maskd_bindings_released_total", "Cooling-off bindings returned to the pool."},
 };
 
 void metrics_webhook(int dialect, enum metric_webhook m)
@@ -57,6 +69,10 @@ void metrics_render(struct buf *out, struct store *st)
 		   "maskd_sessions_open %" PRId64 "\n"
 		   "# HELP maskd_bindings_active Bindings held by open sessions.\n# TYPE maskd_bindings_active gauge\n"
 		   "maskd_bindings_active %" PRId64 "\n"
+		   "# HELP maskd_bindings_cooling Bindings of closed sessions held during cool-off.\n"
+		   "# TYPE maskd_bindings_cooling gauge\nmaskd_bindings_cooling %" PRId64 "\n"
+		   "# HELP maskd_pool_numbers_active Proxy numbers that can be picked automatically.\n"
+		   "# TYPE maskd_pool_numbers_active gauge\nmaskd_pool_numbers_active %" PRId64 "\n"
 		   "# HELP maskd_services Services.\n# TYPE maskd_services gauge\nmaskd_services %" PRId64 "\n",
-		   s.numbers, s.sessions_open, s.bindings_active, s.services);
+		   s.numbers, s.sessions_open, s.bindings_active, s.bindings_cooling, s.numbers_active, s.services);
 }

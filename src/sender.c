@@ -136,6 +136,8 @@ static int attempt(struct sender *s, struct pending *p, char *sid, size_t sid_ca
 
 static void record(struct sender *s, const struct pending *p, const char *sid, const char *status)
 {
+	if (p->out.interaction_id[0] == '\0')
+		return; /* a reply to a sender (opt-out notice, HELP, ended): no interaction leg */
 	struct leg_update u = {.status = status, .duration = -1};
 	int rc = store_leg_update(s->store, p->out.interaction_id, 'b', sid[0] ? sid : "rest", &u, now_unix());
 	if (rc < 0)

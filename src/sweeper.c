@@ -36,6 +36,17 @@ int sweeper_run_once(struct store *st, long long now)
 		for (int i = 0; i < closed; i++)
 			metrics_inc(MC_SESSIONS_EXPIRED);
 		if (closed < SWEEP_BATCH)
+			break;
+	}
+	/* cooling-off bindings whose time is up go back to the pool */
+	for (;;) {
+		int released = 0;
+		int rc = store_bindings_release(st, now, SWEEP_BATCH, &released);
+		if (rc < 0)
+			return rc;
+		for (int i = 0; i < released; i++)
+			metrics_inc(MC_BINDINGS_RELEASED);
+		if (released < SWEEP_BATCH)
 			return total;
 	}
 }

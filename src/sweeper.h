@@ -12,8 +12,9 @@ struct sweeper *sweeper_start(struct store *st, unsigned interval_s);
 /* Wakes the thread, waits for it to finish its current sweep, frees it. */
 void sweeper_stop(struct sweeper *sw);
 
-/* One sweep (all due sessions, in batches) at now; returns how many closed, or a
- * negative maskd_err. Used by the thread and by tests. */
+/* One sweep at now: closes all due sessions (with cool-off), then releases the
+ * cooling-off bindings whose time is up, both in batches. Returns how many
+ * sessions closed, or a negative maskd_err. Used by the thread and by tests. */
 int sweeper_run_once(struct store *st, long long now);
 
 #endif

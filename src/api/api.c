@@ -6,7 +6,9 @@
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/ids.h"
+#include "../limiter.h"
 #include "../util/log.h"
+#include "../util/timeutil.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +34,10 @@ static const struct api_route routes[] = {
 	{"PATCH", "/v1/sessions/{ses}", api_session_patch},
 	{"DELETE", "/v1/sessions/{ses}", api_session_delete},
 	{"GET", "/v1/sessions/{ses}/interactions", api_interaction_list},
+	{"GET", "/v1/sessions/{ses}/events", api_session_events},
+	{"POST", "/v1/sessions/{ses}/participants", api_participant_add},
+	{"PATCH", "/v1/sessions/{ses}/participants/{par}", api_participant_swap},
+	{"GET", "/v1/services/{svc}/pool", api_pool},
 	{"GET", "/v1/services/{svc}/records", api_records},
 	{"GET", "/v1/services/{svc}/usage", api_usage},
 };
@@ -51,10 +57,12 @@ void api_store_failed(struct api_req *r, const char *what, int rc)
 	api_reply_error(r->res, &e);
 }
 
-/* Matches path against pattern; on a match sets *id to the path's id (arena). */
-static int route_match(const char *pattern, const char *path, struct arena *a, const char **id)
+/* Matches path against pattern; on a match sets ids[0] and ids[1] to the path's
+ * ids in order (arena; NULL when absent). */
+static int route_match(const char *pattern, const char *path, struct arena *a, const char *ids[2])
 {
-	*id = NULL;
+	ids[0] = ids[1] = NULL;
+	int n_ids = 0;
 	while (*pattern != '\0' && *path != '\0') {
 		if (*pattern == '{') {
 			const char *close = strchr(pattern, '}');
@@ -64,7 +72,8 @@ static int route_match(const char *pattern, const char *path, struct arena *a, c
 			char *seg = arena_strndup(a, path, n);
 			if (!id_valid(prefix, seg))
 				return -1; /* right shape of path, wrong id: a 404, not another route */
-			*id = seg;
+			if (n_ids < 2)
+				ids[n_ids++] = seg;
 			pattern = close + 1;
 			path += n;
 			continue;
@@ -75,7 +84,9 @@ static int route_match(const char *pattern, const char *path, struct arena *a, c
 	return *pattern == '\0' && *path == '\0' ? 1 : 0;
 }
 
-static int authorized(const struct app *app, const struct http_request *req)
+/* Checks the bearer key; on success writes its SHA-256 (hex) to key_id, the
+ * key's name in the rate limiter (never the key itself). */
+static int authorized(const struct app *app, const struct http_request *req, char key_id[65])
 {
 	const char *h = http_header(req, "Authorization");
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -83,7 +94,25 @@ static int authorized(const struct app *app, const struct http_request *req)
 	const char *key = h + 7;
 	uint8_t digest[32];
 	sha256(key, strlen(key), digest);
+	hex_encode(digest, sizeof(digest), key_id);
 	return ct_equal(digest, sizeof(digest), app->admin_key_hash, sizeof(app->admin_key_hash));
+}
+
+#define API_RATE_WINDOW_MS 1000
+
+/* MASKD_API_RATE requests per second per key; 0 = no limit. */
+static int rate_ok(struct app *app, const char *key_id, struct http_response *res, struct arena *a)
+{
+	if (app->api_rate == 0 || app->limiter == NULL)
+		return 1;
+	char key[24];
+	snprintf(key, sizeof(key), "api/%.16s", key_id);
+	int64_t retry_ms = 0;
+	if (limiter_allow(app->limiter, key, now_ms(), API_RATE_WINDOW_MS, app->api_rate, &retry_ms))
+		return 1;
+	metrics_inc(MC_API_RATE_LIMITED);
+	res->retry_after = arena_printf(a, "%lld", (long long)((retry_ms + 999) / 1000));
+	return 0;
 }
 
 int api_handle(struct app *app, const struct http_request *req, struct http_response *res)
@@ -93,16 +122,23 @@ int api_handle(struct app *app, const struct http_request *req, struct http_resp
 	metrics_inc(MC_API_REQUESTS);
 	struct api_error e;
 	struct api_req r = {.app = app, .http = req, .res = res};
-	if (!authorized(app, req)) {
+	char key_id[65];
+	if (!authorized(app, req, key_id)) {
 		api_error_set(&e, 401, "unauthorized", "missing or wrong bearer key");
 		api_reply_error(res, &e);
 		res->status = 401;
 		goto done;
 	}
+	if (!rate_ok(app, key_id, res, req->arena)) {
+		api_error_set(&e, 429, "rate_limited", "more than %u requests per second with this key; retry later",
+			      app->api_rate);
+		api_reply_error(res, &e);
+		goto done;
+	}
 	int path_matched = 0;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		const char *id = NULL;
-		int m = route_match(routes[i].pattern, req->path, req->arena, &id);
+		const char *ids[2];
+		int m = route_match(routes[i].pattern, req->path, req->arena, ids);
 		if (m < 0) {
 			api_not_found(&r, "resource (malformed id)");
 			goto done;
@@ -112,7 +148,8 @@ int api_handle(struct app *app, const struct http_request *req, struct http_resp
 		path_matched = 1;
 		if (strcmp(routes[i].method, req->method) != 0)
 			continue;
-		r.id = id;
+		r.id = ids[0];
+		r.id2 = ids[1];
 		routes[i].fn(&r);
 		goto done;
 	}

@@ -12,7 +12,8 @@ struct api_req {
 	struct app *app;
 	const struct http_request *http;
 	struct http_response *res;
-	const char *id; /* the {id} of the path, already checked with id_valid() */
+	const char *id;  /* the first {id} of the path, already checked with id_valid() */
+	const char *id2; /* the second one (a participant of a session), or NULL */
 };
 
 void api_not_found(struct api_req *r, const char *what);
@@ -32,6 +33,10 @@ void api_session_list(struct api_req *r);
 void api_session_patch(struct api_req *r);
 void api_session_delete(struct api_req *r);
 void api_interaction_list(struct api_req *r);
+void api_participant_add(struct api_req *r);
+void api_participant_swap(struct api_req *r);
+void api_session_events(struct api_req *r);
+void api_pool(struct api_req *r);
 void api_records(struct api_req *r);
 void api_usage(struct api_req *r);
 

@@ -22,10 +22,13 @@ static json_t *number_json(const struct number *n)
 		json_array_append_new(caps, json_string("sms"));
 	if (n->caps & CAP_MMS)
 		json_array_append_new(caps, json_string("mms"));
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:o}", "id", n->id, "service_id", n->service_id,
-			 "number", n->e164, "carrier", dialect_name(n->carrier), "capabilities", caps, "country",
-			 n->country, "area_code", n->area_code, "state", number_state_name(n->state), "in_use",
-			 (json_int_t)n->in_use, "created_at", json_time(n->created_at));
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:o}", "id", n->id, "service_id", n->service_id,
+			      "number", n->e164, "carrier", dialect_name(n->carrier), "capabilities", caps, "country",
+			      n->country, "area_code", n->area_code, "state", number_state_name(n->state), "in_use",
+			      (json_int_t)n->in_use, "created_at", json_time(n->created_at));
+	json_object_set_new(o, "region", n->region[0] ? json_string(n->region) : json_null());
+	json_object_set_new(o, "cooling_off", json_integer(n->cooling));
+	return o;
 }
 
 static bool parse_caps(json_t *arr, unsigned *out, struct api_error *e)
@@ -102,6 +105,7 @@ void api_number_create(struct api_req *r)
 	snprintf(n.e164, sizeof(n.e164), "%s", pi.e164);
 	snprintf(n.country, sizeof(n.country), "%s", pi.region);
 	snprintf(n.area_code, sizeof(n.area_code), "%s", pi.area_code);
+	snprintf(n.region, sizeof(n.region), "%s", pi.geo_region);
 	snprintf(n.service_id, sizeof(n.service_id), "%s", svc.id);
 	id_new("num", n.id);
 	n.created_at = now_unix();

@@ -6,6 +6,7 @@
 #include "../util/err.h"
 #include "../util/ids.h"
 #include "../util/log.h"
+#include "../util/phone.h"
 #include "../util/timeutil.h"
 
 #include <stdio.h>
@@ -14,7 +15,14 @@
 
 #define DEFAULT_UNKNOWN_CALLER_MESSAGE "The number you have called is not available. Goodbye."
 #define DEFAULT_CONSENT_MESSAGE "This call may be recorded."
+#define DEFAULT_ENDED_MESSAGE "This conversation has ended."
+#define DEFAULT_HELP_TEXT "Masked messaging by maskd. Reply STOP to opt out of texts from this number."
 #define TTL_MAX (366LL * 24 * 3600)
+#define COOLOFF_MAX (30LL * 24 * 3600)
+#define NUMBER_CAP_MAX 100000
+#define CALLBACK_TIMEOUT_MIN_MS 100
+#define CALLBACK_TIMEOUT_MAX_MS 10000
+#define RATE_MAX 100000
 
 static json_t *service_json(const struct service *svc)
 {
@@ -25,8 +33,26 @@ static json_t *service_json(const struct service *svc)
 	json_t *defaults = json_pack("{s:s,s:I,s:s}", "mode", mode_name(svc->mode), "ttl", (json_int_t)svc->ttl,
 				     "unknown_caller_message", svc->unknown_caller_message);
 	json_policy_set(defaults, &svc->policy, false);
-	return json_pack("{s:s,s:s,s:o,s:o,s:o}", "id", svc->id, "name", svc->name, "carriers", carriers, "defaults",
-			 defaults, "created_at", json_time(svc->created_at));
+	json_pool_set(defaults, &svc->pool, false);
+	json_object_set_new(defaults, "cooloff", json_integer(svc->cooloff));
+	json_object_set_new(defaults, "cooloff_reuse", json_boolean(svc->cooloff_reuse));
+	json_object_set_new(defaults, "number_cap", json_integer(svc->number_cap));
+	json_object_set_new(defaults, "ended_message", json_string(svc->ended_message));
+	json_object_set_new(defaults, "help_text", json_string(svc->help_text));
+	json_t *unknown = json_pack("{s:s}", "policy", unknown_caller_name(svc->unknown_caller));
+	json_object_set_new(unknown, "fallback_number",
+			    svc->fallback_number[0] ? json_string(svc->fallback_number) : json_null());
+	json_object_set_new(unknown, "pin_number", svc->pin_number[0] ? json_string(svc->pin_number) : json_null());
+	json_object_set_new(unknown, "pin_length", json_integer(svc->pin_length));
+	json_object_set_new(unknown, "pin_attempts", json_integer(svc->pin_attempts));
+	json_object_set_new(unknown, "callback_url", svc->callback_url[0] ? json_string(svc->callback_url) : json_null());
+	json_object_set_new(unknown, "callback_timeout_ms", json_integer(svc->callback_timeout_ms));
+	json_object_set_new(unknown, "callback_fail_open", json_boolean(svc->callback_fail_open));
+	json_t *rates = json_pack("{s:i,s:i,s:b}", "calls_per_hour", svc->rate_calls, "texts_per_hour", svc->rate_texts,
+				  "silent", svc->rate_silent);
+	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "id", svc->id, "name", svc->name, "carriers", carriers,
+			 "defaults", defaults, "unknown_caller", unknown, "rate_limits", rates, "created_at",
+			 json_time(svc->created_at));
 }
 
 /* carriers.{name}: an object of that carrier's credential fields (model.h
@@ -90,16 +116,34 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 		return false;
 	}
 	static const char *const names[] = {"mode", "ttl", "unknown_caller_message", "record", "time_limit",
-					    "ring_timeout", "consent_message", NULL};
-	const char *mode = NULL, *msg = NULL;
-	bool has_ttl = false;
-	int64_t ttl = 0;
+					    "ring_timeout", "consent_message", "geo_match", "geo_match_strict",
+					    "number_selection", "cooloff", "cooloff_reuse", "number_cap", "ended_message",
+					    "help_text", NULL};
+	const char *mode = NULL, *msg = NULL, *ended = NULL, *help = NULL;
+	bool has_ttl = false, has_cooloff = false, has_cap = false, has_reuse = false, reuse = false;
+	int64_t ttl = 0, cooloff = 0, cap = 0;
 	if (!json_only_fields(defaults, "defaults", names, e) ||
 	    !json_string_field(defaults, "defaults", "mode", false, 32, &mode, e) ||
 	    !json_int_field(defaults, "defaults", "ttl", 0, TTL_MAX, &has_ttl, &ttl, e) ||
 	    !json_string_field(defaults, "defaults", "unknown_caller_message", false, MESSAGE_MAX_LEN, &msg, e) ||
-	    !json_policy_fields(defaults, "defaults", &svc->policy, e))
+	    !json_policy_fields(defaults, "defaults", &svc->policy, e) ||
+	    !json_pool_fields(defaults, "defaults", &svc->pool, e) ||
+	    !json_int_field(defaults, "defaults", "cooloff", 0, COOLOFF_MAX, &has_cooloff, &cooloff, e) ||
+	    !json_bool_field(defaults, "defaults", "cooloff_reuse", &has_reuse, &reuse, e) ||
+	    !json_int_field(defaults, "defaults", "number_cap", 0, NUMBER_CAP_MAX, &has_cap, &cap, e) ||
+	    !json_string_field(defaults, "defaults", "ended_message", false, MESSAGE_MAX_LEN, &ended, e) ||
+	    !json_string_field(defaults, "defaults", "help_text", false, MESSAGE_MAX_LEN, &help, e))
 		return false;
+	if (has_cooloff)
+		svc->cooloff = cooloff;
+	if (has_reuse)
+		svc->cooloff_reuse = reuse;
+	if (has_cap)
+		svc->number_cap = (int)cap;
+	if (ended != NULL && ended[0] != '\0')
+		snprintf(svc->ended_message, sizeof(svc->ended_message), "%s", ended);
+	if (help != NULL && help[0] != '\0')
+		snprintf(svc->help_text, sizeof(svc->help_text), "%s", help);
 	if (mode != NULL) {
 		svc->mode = mode_from_name(mode);
 		if (svc->mode <= 0) {
@@ -120,23 +164,150 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 	return true;
 }
 
+/* A number the service itself names (fallback line, PIN number): E.164, valid,
+ * never an emergency number. Not a participant's number, so it is shown as given. */
+static bool parse_service_number(json_t *obj, const char *path, const char *key, char *out, size_t cap,
+				 struct api_error *e)
+{
+	const char *v = NULL;
+	if (!json_string_field(obj, path, key, false, 64, &v, e))
+		return false;
+	if (v == NULL)
+		return true;
+	struct phone_info pi;
+	if (phone_is_emergency(v)) {
+		api_error_set(e, 400, "invalid_field", "%s.%s is an emergency number", path, key);
+		return false;
+	}
+	if (phone_parse(v, &pi) < 0) {
+		api_error_set(e, 400, "invalid_field", "%s.%s is not a valid E.164 phone number", path, key);
+		return false;
+	}
+	snprintf(out, cap, "%s", pi.e164);
+	return true;
+}
+
+/* unknown_caller: {policy, fallback_number, pin_number, pin_length, pin_attempts,
+ * callback_url, callback_timeout_ms, callback_fail_open}. Each policy's needs
+ * are checked here so a webhook never meets a half-configured one. */
+static bool parse_unknown_caller(json_t *u, struct service *svc, struct api_error *e)
+{
+	if (u == NULL || json_is_null(u))
+		return true;
+	const char *path = "unknown_caller";
+	if (!json_is_object(u)) {
+		api_error_set(e, 400, "invalid_field", "unknown_caller must be an object");
+		return false;
+	}
+	static const char *const names[] = {"policy", "fallback_number", "pin_number", "pin_length", "pin_attempts",
+					    "callback_url", "callback_timeout_ms", "callback_fail_open", NULL};
+	const char *policy = NULL, *url = NULL;
+	bool has_len = false, has_att = false, has_to = false, has_open = false, open = false;
+	int64_t len = 0, att = 0, to = 0;
+	if (!json_only_fields(u, path, names, e) || !json_string_field(u, path, "policy", true, 32, &policy, e) ||
+	    !parse_service_number(u, path, "fallback_number", svc->fallback_number, sizeof(svc->fallback_number), e) ||
+	    !parse_service_number(u, path, "pin_number", svc->pin_number, sizeof(svc->pin_number), e) ||
+	    !json_int_field(u, path, "pin_length", PIN_MIN_LEN, PIN_MAX_LEN, &has_len, &len, e) ||
+	    !json_int_field(u, path, "pin_attempts", 1, 5, &has_att, &att, e) ||
+	    !json_string_field(u, path, "callback_url", false, URL_MAX_LEN, &url, e) ||
+	    !json_int_field(u, path, "callback_timeout_ms", CALLBACK_TIMEOUT_MIN_MS, CALLBACK_TIMEOUT_MAX_MS, &has_to,
+			    &to, e) ||
+	    !json_bool_field(u, path, "callback_fail_open", &has_open, &open, e))
+		return false;
+	svc->unknown_caller = unknown_caller_from_name(policy);
+	if (svc->unknown_caller < 0) {
+		api_error_set(e, 400, "invalid_field", "unknown_caller.policy must be reject, forward, pin or callback");
+		return false;
+	}
+	if (has_len)
+		svc->pin_length = (int)len;
+	if (has_att)
+		svc->pin_attempts = (int)att;
+	if (has_to)
+		svc->callback_timeout_ms = (int)to;
+	if (has_open)
+		svc->callback_fail_open = open;
+	if (url != NULL) {
+		if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+			api_error_set(e, 400, "invalid_field", "unknown_caller.callback_url must be an http or https URL");
+			return false;
+		}
+		snprintf(svc->callback_url, sizeof(svc->callback_url), "%s", url);
+	}
+	if (svc->unknown_caller == UNKNOWN_FORWARD && svc->fallback_number[0] == '\0') {
+		api_error_set(e, 400, "missing_field", "unknown_caller.fallback_number is required by the forward policy");
+		return false;
+	}
+	if (svc->unknown_caller == UNKNOWN_PIN && svc->pin_number[0] == '\0') {
+		api_error_set(e, 400, "missing_field", "unknown_caller.pin_number is required by the pin policy");
+		return false;
+	}
+	if (svc->unknown_caller == UNKNOWN_CALLBACK && svc->callback_url[0] == '\0') {
+		api_error_set(e, 400, "missing_field", "unknown_caller.callback_url is required by the callback policy");
+		return false;
+	}
+	if (svc->callback_fail_open && svc->fallback_number[0] == '\0') {
+		api_error_set(e, 400, "missing_field",
+			      "unknown_caller.fallback_number is required when callback_fail_open is true");
+		return false;
+	}
+	return true;
+}
+
+/* rate_limits: {calls_per_hour, texts_per_hour, silent}, per binding. */
+static bool parse_rate_limits(json_t *o, struct service *svc, struct api_error *e)
+{
+	if (o == NULL || json_is_null(o))
+		return true;
+	if (!json_is_object(o)) {
+		api_error_set(e, 400, "invalid_field", "rate_limits must be an object");
+		return false;
+	}
+	static const char *const names[] = {"calls_per_hour", "texts_per_hour", "silent", NULL};
+	bool has_c = false, has_t = false, has_s = false, silent = false;
+	int64_t calls = 0, texts = 0;
+	if (!json_only_fields(o, "rate_limits", names, e) ||
+	    !json_int_field(o, "rate_limits", "calls_per_hour", 0, RATE_MAX, &has_c, &calls, e) ||
+	    !json_int_field(o, "rate_limits", "texts_per_hour", 0, RATE_MAX, &has_t, &texts, e) ||
+	    !json_bool_field(o, "rate_limits", "silent", &has_s, &silent, e))
+		return false;
+	if (has_c)
+		svc->rate_calls = (int)calls;
+	if (has_t)
+		svc->rate_texts = (int)texts;
+	if (has_s)
+		svc->rate_silent = silent;
+	return true;
+}
+
 void api_service_create(struct api_req *r)
 {
 	struct api_error e = {0};
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
 		goto fail;
-	static const char *const fields[] = {"name", "carriers", "defaults", NULL};
+	static const char *const fields[] = {"name", "carriers", "defaults", "unknown_caller", "rate_limits", NULL};
 	const char *name = NULL;
 	struct service svc;
 	memset(&svc, 0, sizeof(svc));
 	svc.mode = MODE_VOICE_AND_MESSAGE;
 	snprintf(svc.unknown_caller_message, sizeof(svc.unknown_caller_message), "%s", DEFAULT_UNKNOWN_CALLER_MESSAGE);
 	snprintf(svc.policy.consent_message, sizeof(svc.policy.consent_message), "%s", DEFAULT_CONSENT_MESSAGE);
+	snprintf(svc.ended_message, sizeof(svc.ended_message), "%s", DEFAULT_ENDED_MESSAGE);
+	snprintf(svc.help_text, sizeof(svc.help_text), "%s", DEFAULT_HELP_TEXT);
+	svc.pool = (struct pool_rules){.geo_match = GEO_COUNTRY, .number_selection = SELECT_PREFER_STICKY};
+	svc.cooloff = 86400;
+	svc.number_cap = 100;
+	svc.unknown_caller = UNKNOWN_REJECT;
+	svc.pin_length = 6;
+	svc.pin_attempts = 3;
+	svc.callback_timeout_ms = 2000;
 	if (!json_only_fields(body, "", fields, &e) ||
 	    !json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, &e) ||
 	    !parse_carriers(json_object_get(body, "carriers"), &svc, &e) ||
-	    !parse_defaults(json_object_get(body, "defaults"), &svc, &e))
+	    !parse_defaults(json_object_get(body, "defaults"), &svc, &e) ||
+	    !parse_unknown_caller(json_object_get(body, "unknown_caller"), &svc, &e) ||
+	    !parse_rate_limits(json_object_get(body, "rate_limits"), &svc, &e))
 		goto fail;
 	if (name[0] == '\0') {
 		api_error_set(&e, 400, "invalid_field", "name must not be empty");

@@ -4,7 +4,10 @@
  * validated here with libphonenumber and handed to the store, which seals them;
  * every answer shows them masked. */
 #include "api_internal.h"
+#include "../core/pin.h"
+#include "../core/pool.h"
 #include "../metrics.h"
+#include "../sessions.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/form.h"
@@ -35,8 +38,46 @@ static json_t *session_json(const struct session *s)
 			      "expires_at", json_time(s->expires_at), "created_at", json_time(s->created_at),
 			      "updated_at", json_time(s->updated_at), "closed_at", json_time(s->closed_at));
 	json_policy_set(o, &s->policy, true);
+	json_object_set_new(o, "pin", s->pin[0] ? json_string(s->pin) : json_null());
 	json_object_set_new(o, "participants", parts);
 	return o;
+}
+
+/* The 400 for a participant's number (never echoing it). */
+static bool participant_ok(int problem, const char *path, struct api_error *e)
+{
+	if (problem == PARTICIPANT_EMERGENCY) {
+		/* DESIGN §6: emergency numbers are never masked or proxied */
+		api_error_set(e, 400, "invalid_field", "%s.number is an emergency number; it cannot be masked", path);
+		return false;
+	}
+	if (problem != PARTICIPANT_OK) {
+		api_error_set(e, 400, "invalid_field", "%s.number is not a valid E.164 phone number", path);
+		return false;
+	}
+	return true;
+}
+
+/* A proxy_number the app names: E.164, normalised into out. */
+static bool parse_proxy(const char *proxy, const char *path, char *out, size_t cap, struct api_error *e)
+{
+	struct phone_info pi;
+	if (phone_parse(proxy, &pi) < 0) {
+		api_error_set(e, 400, "invalid_field", "%s.proxy_number is not a valid E.164 phone number", path);
+		return false;
+	}
+	snprintf(out, cap, "%s", pi.e164);
+	return true;
+}
+
+static const char *caps_name(int mode)
+{
+	return mode == MODE_VOICE ? "voice" : mode == MODE_MESSAGE ? "sms" : "voice+sms";
+}
+
+static const char *level_name(int level)
+{
+	return level == GEO_ANY ? "any" : geo_match_name(level);
 }
 
 static bool parse_expires_at(json_t *body, int64_t now, bool *present, int64_t *out, struct api_error *e)
@@ -79,30 +120,54 @@ static bool parse_participant(json_t *p, int i, struct participant *out, struct 
 	    !json_string_field(p, path, "label", false, LABEL_MAX_LEN, &label, e) ||
 	    !json_string_field(p, path, "proxy_number", false, 64, &proxy, e))
 		return false;
-	struct phone_info pi;
-	if (phone_is_emergency(number)) {
-		/* DESIGN §6: emergency numbers are never masked or proxied */
-		api_error_set(e, 400, "invalid_field", "%s.number is an emergency number; it cannot be masked", path);
+	if (!participant_ok(sessions_participant(number, label, out), path, e))
 		return false;
+	return proxy == NULL || parse_proxy(proxy, path, out->proxy_e164, sizeof(out->proxy_e164), e);
+}
+
+/* The answer to a create (or add) that the store refused. */
+static void create_error(const struct session *s, int rc, const struct create_outcome *o, const struct service *svc,
+			 struct api_error *e)
+{
+	int failed = o->failed_index;
+	switch (rc) {
+	case MASKD_ECONFLICT:
+		if (failed == CREATE_FAIL_UNIQUE_NAME)
+			api_error_set(e, 409, "conflict",
+				      "an open session of this service has unique_name %s with other participants",
+				      s->unique_name);
+		else if (failed == CREATE_FAIL_PIN)
+			api_error_set(e, 409, "conflict", "an open session of this service already has that pin");
+		else if (failed >= 0)
+			api_error_set(e, 409, "conflict",
+				      "participants[%d].proxy_number is already bound to that participant in an open or cooling-off session",
+				      failed);
+		else
+			api_error_set(e, 409, "conflict", "the session cannot take a participant now");
+		return;
+	case MASKD_ENOTFOUND:
+		api_error_set(e, 409, "conflict",
+			      "participants[%d].proxy_number is not an active %s number of this service's pool with room for another session",
+			      failed, caps_name(s->mode));
+		return;
+	case MASKD_EEXHAUSTED:
+		metrics_inc(MC_POOL_EXHAUSTED);
+		log_warn("service %s: pool exhausted: no %s number free for participants[%d] (geo level %s)", svc->id,
+			 caps_name(s->mode), failed, level_name(o->failed_level));
+		if (o->failed_level != GEO_ANY && o->failed_level >= 0)
+			api_error_set(e, 409, "pool_exhausted",
+				      "no %s number free for participants[%d] at geo_match %s (geo_match_strict)",
+				      caps_name(s->mode), failed, level_name(o->failed_level));
+		else
+			api_error_set(e, 409, "pool_exhausted", "no %s number free for participants[%d]",
+				      caps_name(s->mode), failed);
+		return;
+	case MASKD_EINVAL:
+		api_error_set(e, 400, "invalid_field", "participants[1].number is the same as participants[0].number");
+		return;
+	default:
+		api_error_set(e, 503, "unavailable", "the database is unavailable; retry");
 	}
-	if (phone_parse(number, &pi) < 0) {
-		api_error_set(e, 400, "invalid_field", "%s.number is not a valid E.164 phone number", path);
-		return false;
-	}
-	memset(out, 0, sizeof(*out));
-	id_new("par", out->id);
-	snprintf(out->number, sizeof(out->number), "%s", pi.e164);
-	snprintf(out->country, sizeof(out->country), "%s", pi.region);
-	mask_e164(pi.e164, out->masked, sizeof(out->masked));
-	snprintf(out->label, sizeof(out->label), "%s", label ? label : "");
-	if (proxy != NULL) {
-		if (phone_parse(proxy, &pi) < 0) {
-			api_error_set(e, 400, "invalid_field", "%s.proxy_number is not a valid E.164 phone number", path);
-			return false;
-		}
-		snprintf(out->proxy_e164, sizeof(out->proxy_e164), "%s", pi.e164);
-	}
-	return true;
 }
 
 void api_session_create(struct api_req *r)
@@ -123,13 +188,16 @@ void api_session_create(struct api_req *r)
 	if (body == NULL)
 		goto fail;
 	static const char *const fields[] = {"unique_name", "mode", "ttl", "expires_at", "participants", "record",
-					     "time_limit", "ring_timeout", "consent_message", NULL};
-	const char *unique_name = NULL, *mode = NULL;
+					     "time_limit", "ring_timeout", "consent_message", "geo_match",
+					     "geo_match_strict", "number_selection", "pin", NULL};
+	const char *unique_name = NULL, *mode = NULL, *pin = NULL;
 	bool has_ttl = false, has_exp = false;
 	struct session s;
 	memset(&s, 0, sizeof(s));
 	s.policy = (struct call_policy){.record = -1, .time_limit = -1, .ring_timeout = -1};
+	s.pool = (struct pool_rules){-1, -1, -1};
 	if (!json_only_fields(body, "", fields, &e) || !json_policy_fields(body, "", &s.policy, &e) ||
+	    !json_pool_fields(body, "", &s.pool, &e) || !json_string_field(body, "", "pin", false, 64, &pin, &e) ||
 	    !json_string_field(body, "", "unique_name", false, NAME_MAX_LEN, &unique_name, &e) ||
 	    !json_string_field(body, "", "mode", false, 32, &mode, &e) ||
 	    !json_int_field(body, "", "ttl", 0, TTL_MAX, &has_ttl, &s.ttl, &e) ||
@@ -142,57 +210,59 @@ void api_session_create(struct api_req *r)
 	}
 	if (!has_ttl)
 		s.ttl = svc.ttl;
+	if (pin != NULL) {
+		if (svc.unknown_caller != UNKNOWN_PIN) {
+			api_error_set(&e, 400, "invalid_field", "pin is only for services whose unknown_caller policy is pin");
+			goto fail;
+		}
+		if (!pin_valid(pin)) {
+			api_error_set(&e, 400, "invalid_field", "pin must be %d to %d digits", PIN_MIN_LEN, PIN_MAX_LEN);
+			goto fail;
+		}
+		snprintf(s.pin, sizeof(s.pin), "%s", pin);
+	}
 	json_t *parts = json_object_get(body, "participants");
 	if (parts == NULL) {
 		api_error_set(&e, 400, "missing_field", "participants is required");
 		goto fail;
 	}
-	if (!json_is_array(parts) || json_array_size(parts) != SESSION_PARTICIPANTS) {
-		api_error_set(&e, 400, "invalid_field", "participants must be an array of exactly %d participants",
-			      SESSION_PARTICIPANTS);
+	size_t n_parts = json_is_array(parts) ? json_array_size(parts) : 0;
+	if (n_parts < 1 || n_parts > SESSION_PARTICIPANTS) {
+		api_error_set(&e, 400, "invalid_field",
+			      "participants must be an array of 2 participants (or 1, for a session that waits for the second)");
 		goto fail;
 	}
-	for (int i = 0; i < SESSION_PARTICIPANTS; i++)
-		if (!parse_participant(json_array_get(parts, (size_t)i), i, &s.participants[i], &e))
+	for (size_t i = 0; i < n_parts; i++)
+		if (!parse_participant(json_array_get(parts, i), (int)i, &s.participants[i], &e))
 			goto fail;
-	s.n_participants = SESSION_PARTICIPANTS;
-	if (strcmp(s.participants[0].number, s.participants[1].number) == 0) {
+	s.n_participants = (int)n_parts;
+	if (n_parts == 2 && strcmp(s.participants[0].number, s.participants[1].number) == 0) {
 		api_error_set(&e, 400, "invalid_field", "participants[1].number is the same as participants[0].number");
 		goto fail;
 	}
 	snprintf(s.unique_name, sizeof(s.unique_name), "%s", unique_name ? unique_name : "");
 	snprintf(s.service_id, sizeof(s.service_id), "%s", svc.id);
 	id_new("ses", s.id);
-	struct create_rules rules = {.pool = svc.pool, .number_cap = svc.number_cap, .cooloff_reuse = svc.cooloff_reuse};
 	struct create_outcome outcome;
-	memset(&outcome, 0, sizeof(outcome));
-	rc = store_session_create(r->app->store, &s, &rules, now, &outcome);
-	int failed = outcome.failed_index;
-	switch (rc) {
-	case 0:
-		break;
-	case MASKD_ECONFLICT:
-		if (failed >= 0)
-			api_error_set(&e, 409, "conflict",
-				      "participants[%d].proxy_number is already bound to that participant in an open session",
-				      failed);
-		else
-			api_error_set(&e, 409, "conflict", "an open session of this service already has unique_name %s",
-				      s.unique_name);
+	rc = sessions_create(r->app->store, &svc, &s, now, &outcome);
+	if (rc == MASKD_EEXISTS) {
+		/* create-or-return: the app's order id already maps to this session */
+		json_decref(body);
+		struct session existing;
+		rc = store_session_get(r->app->store, outcome.existing_id, &existing);
+		if (rc < 0) {
+			api_store_failed(r, "session_get", rc);
+			return;
+		}
+		log_info("session %s returned for its unique_name (service %s)", existing.id, svc.id);
+		api_reply(r->res, 200, session_json(&existing));
+		return;
+	}
+	if (rc < 0 && rc != MASKD_EDB && rc != MASKD_ECRYPTO) {
+		create_error(&s, rc, &outcome, &svc, &e);
 		goto fail;
-	case MASKD_ENOTFOUND:
-		api_error_set(&e, 409, "conflict",
-			      "participants[%d].proxy_number is not an active %s number of this service's pool", failed,
-			      s.mode == MODE_VOICE ? "voice" : s.mode == MODE_MESSAGE ? "sms" : "voice+sms");
-		goto fail;
-	case MASKD_EEXHAUSTED:
-		metrics_inc(MC_POOL_EXHAUSTED);
-		log_warn("service %s: pool exhausted: no %s number free for participants[%d]", svc.id,
-			 s.mode == MODE_VOICE ? "voice" : s.mode == MODE_MESSAGE ? "sms" : "voice+sms", failed);
-		api_error_set(&e, 409, "pool_exhausted", "no %s number free for participants[%d]",
-			      s.mode == MODE_VOICE ? "voice" : s.mode == MODE_MESSAGE ? "sms" : "voice+sms", failed);
-		goto fail;
-	default:
+	}
+	if (rc < 0) {
 		json_decref(body);
 		api_store_failed(r, "session_create", rc);
 		return;
@@ -200,8 +270,8 @@ void api_session_create(struct api_req *r)
 	json_decref(body);
 	metrics_inc(MC_SESSIONS_CREATED);
 	log_info("session %s created (service %s, participants %s via %s, %s via %s)", s.id, svc.id,
-		 s.participants[0].id, s.participants[0].proxy_number_id, s.participants[1].id,
-		 s.participants[1].proxy_number_id);
+		 s.participants[0].id, s.participants[0].proxy_number_id, s.n_participants > 1 ? s.participants[1].id : "-",
+		 s.n_participants > 1 ? s.participants[1].proxy_number_id : "-");
 	api_reply(r->res, 201, session_json(&s));
 	return;
 fail:
@@ -290,9 +360,9 @@ void api_session_list(struct api_req *r)
 	api_reply(r->res, 200, json_pack("{s:o,s:o}", "sessions", arr, "next", next));
 }
 
-static void close_session(struct api_req *r, int status_on_success)
+static void close_session(struct api_req *r, int status, int status_on_success)
 {
-	int rc = store_session_close(r->app->store, r->id, SESSION_CLOSED, now_unix());
+	int rc = store_session_close(r->app->store, r->id, status, now_unix());
 	if (rc == MASKD_ENOTFOUND) {
 		api_not_found(r, "session");
 		return;
@@ -301,13 +371,44 @@ static void close_session(struct api_req *r, int status_on_success)
 		api_store_failed(r, "session_close", rc);
 		return;
 	}
-	metrics_inc(MC_SESSIONS_CLOSED);
-	log_info("session %s closed by the API", r->id);
+	metrics_inc(status == SESSION_BLOCKED ? MC_SESSIONS_BLOCKED : MC_SESSIONS_CLOSED);
+	log_info("session %s %s by the API", r->id, status == SESSION_BLOCKED ? "blocked" : "closed");
 	if (status_on_success == 204) {
 		r->res->status = 204;
 		return;
 	}
 	api_session_get(r);
+}
+
+static void reopen_session(struct api_req *r, const int64_t *expires_at, int64_t now)
+{
+	struct api_error e = {0};
+	int failed = -1;
+	int rc = store_session_reopen(r->app->store, r->id, expires_at, now, &failed);
+	switch (rc) {
+	case 0:
+		log_info("session %s re-opened by the API", r->id);
+		api_session_get(r);
+		return;
+	case MASKD_ENOTFOUND:
+		api_not_found(r, "session");
+		return;
+	case MASKD_EINVAL:
+		api_error_set(&e, 409, "conflict", "the session's expires_at has passed; give a new expires_at with status open");
+		break;
+	case MASKD_ECONFLICT:
+		if (failed == CREATE_FAIL_UNIQUE_NAME)
+			api_error_set(&e, 409, "conflict", "another open session of this service has this unique_name");
+		else
+			api_error_set(&e, 409, "conflict",
+				      "participants[%d]'s proxy number was taken by another session after the cool-off; create a new session",
+				      failed);
+		break;
+	default:
+		api_store_failed(r, "session_reopen", rc);
+		return;
+	}
+	api_reply_error(r->res, &e);
 }
 
 void api_session_patch(struct api_req *r)
@@ -326,15 +427,38 @@ void api_session_patch(struct api_req *r)
 	    !json_int_field(body, "", "ttl", 0, TTL_MAX, &has_ttl, &ttl, &e) ||
 	    !parse_expires_at(body, now, &has_exp, &exp, &e))
 		goto fail;
-	if (status != NULL && strcmp(status, "closed") != 0) {
-		api_error_set(&e, 400, "invalid_field", "status can only be set to closed");
-		goto fail;
+	int target = -1;
+	if (status != NULL) {
+		if (strcmp(status, "closed") == 0)
+			target = SESSION_CLOSED;
+		else if (strcmp(status, "blocked") == 0)
+			target = SESSION_BLOCKED;
+		else if (strcmp(status, "open") == 0)
+			target = SESSION_OPEN;
+		else {
+			api_error_set(&e, 400, "invalid_field", "status can be set to closed, blocked or open (re-open)");
+			goto fail;
+		}
 	}
 	if (status == NULL && !has_ttl && !has_exp) {
 		api_error_set(&e, 400, "missing_field", "give status, ttl or expires_at");
 		goto fail;
 	}
 	json_decref(body);
+	if (target == SESSION_OPEN) {
+		if (has_ttl) {
+			int rc = store_session_update(r->app->store, r->id, &ttl, NULL, now);
+			if (rc < 0) {
+				if (rc == MASKD_ENOTFOUND)
+					api_not_found(r, "session");
+				else
+					api_store_failed(r, "session_update", rc);
+				return;
+			}
+		}
+		reopen_session(r, has_exp ? &exp : NULL, now);
+		return;
+	}
 	if (has_ttl || has_exp) {
 		int rc = store_session_update(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
 		if (rc == MASKD_ENOTFOUND) {
@@ -346,8 +470,8 @@ void api_session_patch(struct api_req *r)
 			return;
 		}
 	}
-	if (status != NULL) {
-		close_session(r, 200);
+	if (target >= 0) {
+		close_session(r, target, 200);
 		return;
 	}
 	api_session_get(r);
@@ -357,9 +481,183 @@ fail:
 	api_reply_error(r->res, &e);
 }
 
+/* POST /v1/sessions/{id}/participants: the second participant of a single-party
+ * session. */
+void api_participant_add(struct api_req *r)
+{
+	struct api_error e = {0};
+	struct session s;
+	if (load_session(r, &s) < 0)
+		return;
+	struct service svc;
+	int rc = store_service_get(r->app->store, s.service_id, &svc);
+	if (rc < 0) {
+		api_store_failed(r, "service_get", rc);
+		return;
+	}
+	json_t *body = json_body(r->http, &e);
+	if (body == NULL)
+		goto fail;
+	struct participant p;
+	if (!parse_participant(body, 1, &p, &e))
+		goto fail;
+	json_decref(body);
+	body = NULL;
+	struct create_rules rules;
+	struct pool_rules inherit = {-1, -1, -1};
+	sessions_rules(&svc, &inherit, &rules);
+	struct create_outcome o;
+	memset(&o, 0, sizeof(o));
+	rc = store_participant_add(r->app->store, r->id, &p, &rules, now_unix(), &o);
+	if (rc == MASKD_ECONFLICT && o.failed_index < 0) {
+		api_error_set(&e, 409, "conflict", "the session is not open or already has two participants");
+		goto fail;
+	}
+	if (rc == MASKD_ENOTFOUND && o.failed_index < 0) {
+		api_not_found(r, "session");
+		return;
+	}
+	if (rc < 0 && rc != MASKD_EDB && rc != MASKD_ECRYPTO) {
+		o.failed_index = o.failed_index < 0 ? 1 : o.failed_index;
+		create_error(&s, rc, &o, &svc, &e);
+		goto fail;
+	}
+	if (rc < 0) {
+		api_store_failed(r, "participant_add", rc);
+		return;
+	}
+	sessions_warn_headroom(&svc, p.id, o.held[1], o.free_left[1]);
+	log_info("session %s: participant %s added via %s", r->id, p.id, p.proxy_number_id);
+	rc = load_session(r, &s);
+	if (rc == 0)
+		api_reply(r->res, 201, session_json(&s));
+	return;
+fail:
+	json_decref(body);
+	api_reply_error(r->res, &e);
+}
+
+/* PATCH /v1/sessions/{id}/participants/{par} {"proxy_number": "+1..." | null}:
+ * number swap (null = pick another). */
+void api_participant_swap(struct api_req *r)
+{
+	struct api_error e = {0};
+	struct session s;
+	if (load_session(r, &s) < 0)
+		return;
+	int idx = -1;
+	for (int i = 0; i < s.n_participants; i++)
+		if (strcmp(s.participants[i].id, r->id2) == 0)
+			idx = i;
+	if (idx < 0) {
+		api_not_found(r, "participant");
+		return;
+	}
+	struct service svc;
+	int rc = store_service_get(r->app->store, s.service_id, &svc);
+	if (rc < 0) {
+		api_store_failed(r, "service_get", rc);
+		return;
+	}
+	json_t *body = json_body(r->http, &e);
+	if (body == NULL)
+		goto fail;
+	static const char *const fields[] = {"proxy_number", NULL};
+	if (!json_only_fields(body, "", fields, &e))
+		goto fail;
+	json_t *pv = json_object_get(body, "proxy_number");
+	if (pv == NULL) {
+		api_error_set(&e, 400, "missing_field", "proxy_number is required (a number, or null to pick another)");
+		goto fail;
+	}
+	struct participant p;
+	memset(&p, 0, sizeof(p));
+	if (!json_is_null(pv)) {
+		const char *proxy = NULL;
+		if (!json_string_field(body, "", "proxy_number", true, 64, &proxy, &e) ||
+		    !parse_proxy(proxy, "", p.proxy_e164, sizeof(p.proxy_e164), &e))
+			goto fail;
+	}
+	json_decref(body);
+	body = NULL;
+	/* the participant's geo, for an automatic pick: from its sealed number, kept in memory only */
+	char real[PHONE_E164_MAX + 1];
+	rc = store_participant_number(r->app->store, r->id2, real, sizeof(real));
+	if (rc < 0) {
+		api_store_failed(r, "participant_number", rc);
+		return;
+	}
+	struct participant geo;
+	if (sessions_participant(real, "", &geo) == PARTICIPANT_OK) {
+		snprintf(p.country, sizeof(p.country), "%s", geo.country);
+		snprintf(p.area_code, sizeof(p.area_code), "%s", geo.area_code);
+		snprintf(p.region, sizeof(p.region), "%s", geo.region);
+	}
+	memset(real, 0, sizeof(real));
+	memset(geo.number, 0, sizeof(geo.number));
+	struct create_rules rules;
+	struct pool_rules inherit = {-1, -1, -1};
+	sessions_rules(&svc, &inherit, &rules);
+	char old[PHONE_E164_MAX + 1];
+	snprintf(old, sizeof(old), "%s", s.participants[idx].proxy_e164);
+	rc = store_participant_swap(r->app->store, r->id, r->id2, &p, &rules, now_unix());
+	switch (rc) {
+	case 0:
+		break;
+	case MASKD_ENOTFOUND:
+		api_error_set(&e, 409, "conflict",
+			      "proxy_number is not an active %s number of this service's pool with room for another session",
+			      caps_name(s.mode));
+		goto fail;
+	case MASKD_ECONFLICT:
+		api_error_set(&e, 409, "conflict",
+			      "the session is not open, or the participant already holds that proxy number");
+		goto fail;
+	case MASKD_EEXHAUSTED:
+		metrics_inc(MC_POOL_EXHAUSTED);
+		api_error_set(&e, 409, "pool_exhausted", "no other %s number free for this participant", caps_name(s.mode));
+		goto fail;
+	default:
+		api_store_failed(r, "participant_swap", rc);
+		return;
+	}
+	metrics_inc(MC_NUMBER_SWAPS);
+	log_info("session %s: participant %s swapped %s -> %s", r->id, r->id2, old, p.proxy_e164);
+	api_session_get(r);
+	return;
+fail:
+	json_decref(body);
+	api_reply_error(r->res, &e);
+}
+
+static void add_event(void *ctx, const struct session_event *ev)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "id", ev->id, "session_id", ev->session_id, "kind", ev->kind,
+			      "created_at", json_time(ev->created_at));
+	json_object_set_new(o, "participant_id", ev->participant_id[0] ? json_string(ev->participant_id) : json_null());
+	json_object_set_new(o, "detail", ev->detail[0] ? json_string(ev->detail) : json_null());
+	json_array_append_new(ctx, o);
+}
+
+/* GET /v1/sessions/{id}/events */
+void api_session_events(struct api_req *r)
+{
+	struct session s;
+	if (load_session(r, &s) < 0)
+		return;
+	json_t *arr = json_array();
+	int rc = store_session_events(r->app->store, r->id, add_event, arr);
+	if (rc < 0) {
+		json_decref(arr);
+		api_store_failed(r, "session_events", rc);
+		return;
+	}
+	api_reply(r->res, 200, json_pack("{s:o}", "events", arr));
+}
+
 void api_session_delete(struct api_req *r)
 {
-	close_session(r, 204);
+	close_session(r, SESSION_CLOSED, 204);
 }
 
 json_t *api_leg_json(const struct leg *l)

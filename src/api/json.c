@@ -225,3 +225,58 @@ json_t *json_time(int64_t t)
 	rfc3339_format(t, s, sizeof(s));
 	return json_string(s);
 }
+
+bool json_bool_field(json_t *obj, const char *path, const char *key, bool *present, bool *out, struct api_error *e)
+{
+	json_t *v = json_object_get(obj, key);
+	*present = v != NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_boolean(v)) {
+		api_error_set(e, 400, "invalid_field", "%s%s%s must be true or false", path, *path ? "." : "", key);
+		return false;
+	}
+	*out = json_is_true(v);
+	return true;
+}
+
+bool json_pool_fields(json_t *obj, const char *path, struct pool_rules *p, struct api_error *e)
+{
+	const char *geo = NULL, *sel = NULL;
+	bool has_strict = false, strict = false;
+	if (!json_string_field(obj, path, "geo_match", false, 32, &geo, e) ||
+	    !json_bool_field(obj, path, "geo_match_strict", &has_strict, &strict, e) ||
+	    !json_string_field(obj, path, "number_selection", false, 32, &sel, e))
+		return false;
+	const char *dot = *path ? "." : "";
+	if (geo != NULL) {
+		p->geo_match = geo_match_from_name(geo);
+		if (p->geo_match < 0) {
+			api_error_set(e, 400, "invalid_field", "%s%sgeo_match must be country, area-code or region", path,
+				      dot);
+			return false;
+		}
+	}
+	if (has_strict)
+		p->geo_match_strict = strict;
+	if (sel != NULL) {
+		p->number_selection = number_selection_from_name(sel);
+		if (p->number_selection < 0) {
+			api_error_set(e, 400, "invalid_field", "%s%snumber_selection must be prefer-sticky or avoid-sticky",
+				      path, dot);
+			return false;
+		}
+	}
+	return true;
+}
+
+void json_pool_set(json_t *obj, const struct pool_rules *p, bool inherit)
+{
+	json_object_set_new(obj, "geo_match",
+			    inherit && p->geo_match < 0 ? json_null() : json_string(geo_match_name(p->geo_match)));
+	json_object_set_new(obj, "geo_match_strict",
+			    inherit && p->geo_match_strict < 0 ? json_null() : json_boolean(p->geo_match_strict > 0));
+	json_object_set_new(obj, "number_selection",
+			    inherit && p->number_selection < 0 ? json_null()
+							       : json_string(number_selection_name(p->number_selection)));
+}

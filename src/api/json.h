@@ -46,6 +46,17 @@ bool json_policy_fields(json_t *obj, const char *path, struct call_policy *p, st
 /* Adds the four policy fields to obj; with inherit, a -1 / "" value is null. */
 void json_policy_set(json_t *obj, const struct call_policy *p, bool inherit);
 
+/* A boolean field: absent -> *present false; not true/false -> 400. */
+bool json_bool_field(json_t *obj, const char *path, const char *key, bool *present, bool *out, struct api_error *e);
+
+struct pool_rules;
+/* Reads geo_match ("country", "area-code", "region"), geo_match_strict (bool) and
+ * number_selection ("prefer-sticky", "avoid-sticky") of obj into p; absent
+ * fields are left as they are. An unknown level or selection: 400 naming it. */
+bool json_pool_fields(json_t *obj, const char *path, struct pool_rules *p, struct api_error *e);
+/* Adds the three pool fields to obj; with inherit, a -1 value is null. */
+void json_pool_set(json_t *obj, const struct pool_rules *p, bool inherit);
+
 /* Writes obj (stolen) as the response with status. */
 void api_reply(struct http_response *res, int status, json_t *obj);
 void api_reply_error(struct http_response *res, const struct api_error *e);

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-static void reject(struct decision *out, int channel, int reason)
+void route_refuse(struct decision *out, int channel, int reason)
 {
 	out->kind = channel == CHANNEL_VOICE ? DECISION_REJECT : DECISION_ACKNOWLEDGE;
 	out->reason = reason;
@@ -16,26 +16,38 @@ static void reject(struct decision *out, int channel, int reason)
 
 void route_inbound(const struct inbound *in, const struct route_view *v, int64_t now, struct decision *out)
 {
-	if (v->session_id[0] == '\0' || v->to_number[0] == '\0' || v->to_proxy_e164[0] == '\0') {
-		reject(out, in->channel, ROUTE_UNKNOWN_CALLER);
+	if (v->session_id[0] == '\0') {
+		route_refuse(out, in->channel, ROUTE_UNKNOWN_CALLER);
+		return;
+	}
+	if (v->session_status == SESSION_BLOCKED) {
+		route_refuse(out, in->channel, ROUTE_BLOCKED);
 		return;
 	}
 	if (!session_live(v->session_status, v->session_expires_at, v->session_ttl, v->session_last_activity_at,
 			  now)) {
-		reject(out, in->channel, ROUTE_SESSION_ENDED);
+		route_refuse(out, in->channel, ROUTE_SESSION_ENDED);
+		return;
+	}
+	if (v->to_participant[0] == '\0' || v->to_number[0] == '\0' || v->to_proxy_e164[0] == '\0') {
+		route_refuse(out, in->channel, ROUTE_NO_PEER);
 		return;
 	}
 	int need = in->channel == CHANNEL_VOICE ? MODE_VOICE : MODE_MESSAGE;
 	if ((v->session_mode & need) == 0) {
-		reject(out, in->channel, ROUTE_CHANNEL_DENIED);
+		route_refuse(out, in->channel, ROUTE_CHANNEL_DENIED);
 		return;
 	}
 	if (in->channel == CHANNEL_MESSAGE && (in->body == NULL || in->body[0] == '\0') && in->n_media == 0) {
-		reject(out, in->channel, ROUTE_EMPTY_MESSAGE);
+		route_refuse(out, in->channel, ROUTE_EMPTY_MESSAGE);
 		return;
 	}
 	if (in->channel == CHANNEL_MESSAGE && optout_classify(in->body) != OPTOUT_NONE) {
-		reject(out, in->channel, ROUTE_KEYWORD);
+		route_refuse(out, in->channel, ROUTE_KEYWORD);
+		return;
+	}
+	if (in->channel == CHANNEL_MESSAGE && v->to_opted_out) {
+		route_refuse(out, in->channel, ROUTE_OPTED_OUT);
 		return;
 	}
 	out->kind = in->channel == CHANNEL_VOICE ? DECISION_BRIDGE : DECISION_FORWARD_MESSAGE;
@@ -46,7 +58,13 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 
 const char *route_reason_name(int r)
 {
-	static const char *const names[] = {"ok", "unknown_caller", "session_ended", "channel_denied",
-					    "empty_message", "keyword"};
-	return r >= 0 && r <= ROUTE_KEYWORD ? names[r] : "unknown";
+	static const char *const names[] = {"ok",	   "unknown_caller", "session_ended", "channel_denied",
+					    "empty_message", "keyword",	     "blocked",	      "no_peer",
+					    "opted_out",     "rate_limited", "wrong_pin"};
+	return r >= 0 && r <= ROUTE_WRONG_PIN ? names[r] : "unknown";
+}
+
+int route_reason_explained(int reason)
+{
+	return reason != ROUTE_BLOCKED && reason != ROUTE_EMPTY_MESSAGE && reason != ROUTE_KEYWORD;
 }

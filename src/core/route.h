@@ -17,7 +17,12 @@ enum route_reason {
 	ROUTE_SESSION_ENDED,  /* bound, but closed or past its deadline */
 	ROUTE_CHANNEL_DENIED, /* the session's mode does not allow this channel */
 	ROUTE_EMPTY_MESSAGE,  /* a text with neither body nor media: nothing to forward */
-	ROUTE_KEYWORD         /* an opt-out/opt-in/help keyword: never relayed (core/optout.h) */
+	ROUTE_KEYWORD,        /* an opt-out/opt-in/help keyword: never relayed (core/optout.h) */
+	ROUTE_BLOCKED,        /* the session was blocked by the API: refused without a word */
+	ROUTE_NO_PEER,        /* a single-party session still waits for its second participant */
+	ROUTE_OPTED_OUT,      /* a text towards a participant who opted out of this proxy number */
+	ROUTE_RATE_LIMITED,   /* the binding's per-hour limit for the channel is used up */
+	ROUTE_WRONG_PIN       /* PIN number: the digits name no session of this caller */
 };
 
 struct inbound {
@@ -35,8 +40,19 @@ struct decision {
 	const char *from;  /* bridge/forward: caller id = the other side's proxy number */
 };
 
-/* Decides what to do with in given v (from store_route_lookup) at now. */
+/* Decides what to do with in given v (from store_route_lookup) at now, in this
+ * order: unknown caller, blocked, ended (closed or past its deadline: the
+ * binding is cooling off), no peer yet, channel denied, empty text, keyword,
+ * opted-out recipient, else bridge / forward. */
 void route_inbound(const struct inbound *in, const struct route_view *v, int64_t now, struct decision *out);
+
+/* Replaces out with a refusal for reason: a call is rejected (DECISION_REJECT), a
+ * text acknowledged (DECISION_ACKNOWLEDGE); dial/from cleared. */
+void route_refuse(struct decision *out, int channel, int reason);
+
+/* Whether a caller whose call or text was refused for reason should hear or read
+ * why: everything but blocked sessions, empty texts and keywords. */
+int route_reason_explained(int reason);
 
 const char *route_reason_name(int r);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* plivo.c - the Plivo XML family: Plivo and Vobiz (VobizXML is Plivo XML with
- * <GetDigits> renamed, which maskd does not use). One parser, one renderer; the two
- * differ only in their signature headers and readings (plivo_sig.c) and in that
- * Plivo has a REST Message API for what its <Message> cannot carry (MMS).
+ * <GetDigits>/<GetInput> renamed <Gather>). One parser, one renderer; the two
+ * differ in their signature headers and readings (plivo_sig.c), in the digit
+ * collecting verb, and in that Plivo has a REST Message API for what its
+ * <Message> cannot carry (MMS).
  * Requests are form bodies, or a query string for GET webhooks; numbers arrive as
  * digits without '+' and are written back the same way. Never logs. */
 #include "dialect.h"
@@ -92,6 +93,16 @@ static void parse_media(const struct form *f, struct hook_input *in)
 	}
 }
 
+/* The Digits of a GetDigits/Gather action: a trailing finishing '#' dropped (Plivo
+ * leaves it out; kept only in case a carrier does not). NULL stays NULL. */
+static const char *digits_in(struct arena *a, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	if (n == 0 || s[n - 1] != '#')
+		return s;
+	return arena_strndup(a, s, n - 1);
+}
+
 static int plivo_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
 {
 	const struct form *f = NULL;
@@ -111,6 +122,8 @@ static int plivo_parse(const struct http_request *req, int event, struct hook_in
 	} else {
 		in->sid = form_get(f, "CallUUID");
 	}
+	if (event == HOOK_GATHER)
+		in->digits = digits_in(req->arena, form_get(f, "Digits"));
 	in->interaction_id = form_get(&in->query, "interaction");
 	if (event == HOOK_STATUS)
 		parse_status(f, &in->st);
@@ -153,10 +166,10 @@ static bool check_v2(const struct sig_headers *h, const char *token, const struc
 	       plivo_sig_v2_check(token, url, nonce, http_header(req, h->v2_ma));
 }
 
-/* Plivo signs voice webhooks (and the Dial callbacks) with V3 over URL, params and
- * nonce, and messaging webhooks (and message delivery callbacks) with V2 over the
- * query-less URL and nonce only. So: voice needs V3, message needs V2, and a status
- * callback may be either; a V3 header, when sent, is the one checked. */
+/* Plivo signs voice webhooks (and the Dial and GetDigits callbacks) with V3 over URL,
+ * params and nonce, and messaging webhooks (and message delivery callbacks) with V2
+ * over the query-less URL and nonce only. So: voice and gather need V3, message needs
+ * V2, and a status callback may be either; a V3 header, when sent, is the one checked. */
 static bool plivo_verify(const struct service *svc, const struct http_request *req, const char *url,
 			 const struct hook_input *in, int64_t now)
 {
@@ -165,7 +178,7 @@ static bool plivo_verify(const struct service *svc, const struct http_request *r
 		return false;
 	const struct sig_headers *h = &plivo_headers;
 	bool has_v3 = http_header(req, h->v3) != NULL || http_header(req, h->v3_ma) != NULL;
-	if (in->event == HOOK_VOICE || (in->event == HOOK_STATUS && has_v3))
+	if (in->event == HOOK_VOICE || in->event == HOOK_GATHER || (in->event == HOOK_STATUS && has_v3))
 		return check_v3(PLIVO_SIG_PLIVO, h, token, req, url, in);
 	return check_v2(h, token, req, url);
 }
@@ -268,9 +281,56 @@ static void render_forward(struct buf *out, const struct decision *d, const stru
 	buf_puts(out, "</Message></Response>");
 }
 
+#define VOBIZ_GATHER_TIMEOUT_MIN 5  /* Gather executionTimeout range (docs.vobiz.ai) */
+#define VOBIZ_GATHER_TIMEOUT_MAX 60
+
+/* Collect digits while the prompt is spoken, then a <Redirect> to the same URL: a
+ * GetDigits that times out without input goes on to the next element instead of
+ * requesting its action.
+ *   Plivo: addGetDigits({action, method: 'POST', timeout, digitTimeout, finishOnKey:
+ *          '#', numDigits}) - timeout is the wait for the first digit, digitTimeout
+ *          the wait between digits (default 2 s, too short for a PIN): both are
+ *          gather_timeout.
+ *   Vobiz: <Gather> is Plivo's GetInput renamed: addGetInput({action, method:
+ *          'POST', inputType: 'dtmf', executionTimeout, finishOnKey: '#', numDigits})
+ *          with executionTimeout = gather_timeout within 5..60. */
+static void render_gather(struct buf *out, const struct hook_render *r, int vobiz)
+{
+	const char *url = r->gather_url != NULL ? r->gather_url : "";
+	const char *verb = vobiz ? "Gather" : "GetDigits";
+	buf_printf(out, "<Response><%s", verb);
+	attr(out, "action", url);
+	attr(out, "method", "POST");
+	if (vobiz) {
+		int t = r->gather_timeout;
+		t = t < VOBIZ_GATHER_TIMEOUT_MIN ? VOBIZ_GATHER_TIMEOUT_MIN
+						  : (t > VOBIZ_GATHER_TIMEOUT_MAX ? VOBIZ_GATHER_TIMEOUT_MAX : t);
+		attr(out, "inputType", "dtmf");
+		buf_printf(out, " executionTimeout=\"%d\"", t);
+	} else {
+		buf_printf(out, " timeout=\"%d\" digitTimeout=\"%d\"", r->gather_timeout, r->gather_timeout);
+	}
+	attr(out, "finishOnKey", "#");
+	buf_printf(out, " numDigits=\"%d\"", r->gather_digits);
+	if (r->say != NULL && r->say[0] != '\0') {
+		buf_puts(out, "><Speak>");
+		buf_xml_text(out, r->say);
+		buf_printf(out, "</Speak></%s>", verb);
+	} else {
+		buf_puts(out, "/>");
+	}
+	buf_puts(out, "<Redirect");
+	attr(out, "method", "POST");
+	buf_puts(out, ">");
+	buf_xml_text(out, url);
+	buf_puts(out, "</Redirect></Response>");
+}
+
 /* Byte for byte what plivo (npm) 4.79.0's plivo.Response().toXML() prints for the
- * same elements and attributes in the same order (no XML declaration). */
-static void plivo_render(const struct decision *d, const struct hook_render *r, struct http_response *res)
+ * same elements and attributes in the same order (no XML declaration); Vobiz's
+ * <Gather> is the GetInput element renamed. */
+static void render_markup(const struct decision *d, const struct hook_render *r, struct http_response *res,
+			  int vobiz)
 {
 	res->status = 200;
 	res->content_type = PLIVO_CONTENT_TYPE;
@@ -282,7 +342,15 @@ static void plivo_render(const struct decision *d, const struct hook_render *r, 
 	case DECISION_FORWARD_MESSAGE:
 		render_forward(out, d, r);
 		return;
+	case DECISION_GATHER:
+		render_gather(out, r, vobiz);
+		return;
 	case DECISION_REJECT:
+		if (r->say == NULL || r->say[0] == '\0') {
+			/* refused unanswered, nothing said */
+			buf_puts(out, "<Response><Hangup reason=\"rejected\"/></Response>");
+			return;
+		}
 		buf_puts(out, "<Response><Speak>");
 		buf_xml_text(out, r->say);
 		buf_puts(out, "</Speak><Hangup/></Response>");
@@ -290,6 +358,16 @@ static void plivo_render(const struct decision *d, const struct hook_render *r, 
 	default:
 		buf_puts(out, "<Response/>");
 	}
+}
+
+static void plivo_render(const struct decision *d, const struct hook_render *r, struct http_response *res)
+{
+	render_markup(d, r, res, 0);
+}
+
+static void vobiz_render(const struct decision *d, const struct hook_render *r, struct http_response *res)
+{
+	render_markup(d, r, res, 1);
 }
 
 /* ------------------------------------------------------------ REST (MMS) */
@@ -372,5 +450,5 @@ const struct hook_dialect hook_dialect_vobiz = {
 	.name = "vobiz",
 	.parse = plivo_parse,
 	.verify = vobiz_verify,
-	.render = plivo_render,
+	.render = vobiz_render,
 };

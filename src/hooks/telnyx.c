@@ -76,6 +76,8 @@ static void telnyx_form_fill(const struct http_request *req, int event, struct h
 	in->from = telnyx_e164_in(req->arena, form_get(f, "From"));
 	in->to = telnyx_e164_in(req->arena, form_get(f, "To"));
 	in->sid = form_get(f, "CallSid");
+	if (event == HOOK_GATHER)
+		in->digits = twiml_digits_in(req->arena, form_get(f, "Digits"));
 	if (event == HOOK_STATUS)
 		telnyx_form_status(f, &in->st);
 }
@@ -188,7 +190,7 @@ static int telnyx_parse(const struct http_request *req, int event, struct hook_i
 		*why = "expected application/json (Telnyx messaging webhook)";
 		return 415;
 	}
-	if (event == HOOK_VOICE && json) {
+	if ((event == HOOK_VOICE || event == HOOK_GATHER) && json) {
 		*why = "expected application/x-www-form-urlencoded (TeXML)";
 		return 415;
 	}
@@ -241,7 +243,8 @@ static int telnyx_bridge_is_plain(const struct hook_render *r)
  * callee hears consent_url's document when one is given (<Number url>, as in
  * TwiML). Attribute order is the TwiML builder's, so the document is the TwiML
  * one minus what TeXML does not document (recordingStatusCallbackEvent,
- * statusCallbackMethod). */
+ * statusCallbackMethod). No status URL (a forward to a fallback number): no
+ * action, method, statusCallback nor statusCallbackEvent. */
 static void telnyx_bridge_full(struct buf *out, const struct decision *d, const struct hook_render *r)
 {
 	buf_puts(out, XML_DECL "<Response>");
@@ -262,13 +265,18 @@ static void telnyx_bridge_full(struct buf *out, const struct decision *d, const 
 		if (r->recording_url != NULL && r->recording_url[0] != '\0')
 			telnyx_attr(out, "recordingStatusCallback", r->recording_url);
 	}
-	telnyx_attr(out, "action", r->status_url);
-	telnyx_attr(out, "method", "POST");
+	int cb = r->status_url != NULL && r->status_url[0] != '\0';
+	if (cb) {
+		telnyx_attr(out, "action", r->status_url);
+		telnyx_attr(out, "method", "POST");
+	}
 	buf_puts(out, "><Number");
 	if (r->record && r->consent_url != NULL && r->consent_url[0] != '\0')
 		telnyx_attr(out, "url", r->consent_url);
-	telnyx_attr(out, "statusCallback", r->status_url);
-	telnyx_attr(out, "statusCallbackEvent", TWIML_STATUS_EVENTS);
+	if (cb) {
+		telnyx_attr(out, "statusCallback", r->status_url);
+		telnyx_attr(out, "statusCallbackEvent", TWIML_STATUS_EVENTS);
+	}
 	buf_puts(out, ">");
 	buf_xml_text(out, d->dial);
 	buf_puts(out, "</Number></Dial></Response>");
@@ -289,7 +297,13 @@ static void telnyx_render(const struct decision *d, const struct hook_render *r,
 		telnyx_bridge_full(&res->body, d, r);
 		return;
 	}
-	struct twiml_args a = {.status_url = r->status_url, .say = r->say};
+	/* TeXML's <Gather> has no actionOnEmptyResult: a <Redirect> follows it */
+	struct twiml_args a = {.status_url = r->status_url,
+			       .say = r->say,
+			       .gather_url = r->gather_url,
+			       .gather_digits = r->gather_digits,
+			       .gather_timeout = r->gather_timeout,
+			       .gather_redirect = 1};
 	twiml_render(&res->body, d, &a);
 }
 

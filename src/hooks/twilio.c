@@ -2,7 +2,7 @@
 /* twilio.c - the TwiML family: Twilio and SignalWire (cXML). Same request
  * parameters, same markup (twiml.c), one signature algorithm with two flavors of
  * repeated-key handling (twilio_sig.c). Requests are form bodies, or a query string
- * for GET webhooks. */
+ * for GET webhooks; a <Gather> action (HOOK_GATHER) is a voice request plus Digits. */
 #include "dialect.h"
 #include "twilio_sig.h"
 #include "twiml.h"
@@ -69,6 +69,8 @@ static int twiml_parse(const struct http_request *req, int event, struct hook_in
 	in->to = form_get(f, "To");
 	in->sid = form_get(f, event == HOOK_MESSAGE ? "MessageSid" : "CallSid");
 	in->body = form_get(f, "Body");
+	if (event == HOOK_GATHER)
+		in->digits = twiml_digits_in(req->arena, form_get(f, "Digits"));
 	for (int i = 0; event == HOOK_MESSAGE && i < HOOK_MEDIA_MAX; i++) {
 		char key[16];
 		snprintf(key, sizeof(key), "MediaUrl%d", i);
@@ -125,6 +127,9 @@ static void twiml_answer(const struct decision *d, const struct hook_render *r, 
 		.consent_url = r->consent_url,
 		.time_limit = r->time_limit,
 		.ring_timeout = r->ring_timeout,
+		.gather_url = r->gather_url,
+		.gather_digits = r->gather_digits,
+		.gather_timeout = r->gather_timeout,
 	};
 	res->status = 200;
 	res->content_type = TWIML_CONTENT_TYPE;

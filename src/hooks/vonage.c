@@ -137,6 +137,32 @@ static void vonage_parse_status(const struct form *f, struct hook_status *st)
 		st->leg = st->recording_id != NULL && st->sid == NULL ? 'a' : 'b';
 }
 
+/* The digits of an input action's event (a JSON POST to its eventUrl):
+ * dtmf{digits, timed_out}. digits is what was entered, with or without a timeout
+ * (timed_out only says which ended the input; a partial entry is still reported);
+ * "" when nothing was; NULL when the body holds no dtmf result (a GET, a form, a
+ * speech-only result). A trailing '#' is dropped should Vonage ever include it
+ * (submitOnHash leaves it out). The body was checked to be a JSON object by
+ * vonage_body_fields. */
+static const char *vonage_dtmf_digits(const struct http_request *req)
+{
+	const char *ct = http_header(req, "Content-Type");
+	if (req->body_len == 0 || (ct != NULL && strncasecmp(ct, "application/json", 16) != 0))
+		return NULL;
+	json_error_t jerr;
+	json_t *o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	const char *digits = json_string_value(json_object_get(json_object_get(o, "dtmf"), "digits"));
+	const char *out = NULL;
+	if (digits != NULL) {
+		size_t n = strlen(digits);
+		if (n > 0 && digits[n - 1] == '#')
+			n--;
+		out = arena_strndup(req->arena, digits, n);
+	}
+	json_decref(o);
+	return out;
+}
+
 static int vonage_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
 {
 	int is_get = strcmp(req->method, "GET") == 0;
@@ -166,13 +192,16 @@ static int vonage_parse(const struct http_request *req, int event, struct hook_i
 		if (in->sid == NULL)
 			in->sid = form_get(f, "message_uuid");
 		in->body = form_get(f, "text");
-	} else if (event == HOOK_VOICE) {
+	} else if (event == HOOK_VOICE || event == HOOK_GATHER) {
 		/* from is absent for app-user (Client SDK) calls: from_user then stands in,
-		 * a caller maskd cannot place */
+		 * a caller maskd cannot place. The input action's event carries the same
+		 * from, to and uuid as the answer webhook of its call. */
 		const char *from = form_get(f, "from");
 		in->from = vonage_e164(req->arena, from != NULL ? from : form_get(f, "from_user"));
 		in->to = vonage_e164(req->arena, form_get(f, "to"));
 		in->sid = form_get(f, "uuid");
+		if (event == HOOK_GATHER && !is_get)
+			in->digits = vonage_dtmf_digits(req);
 	} else {
 		vonage_parse_status(f, &in->st);
 	}
@@ -287,21 +316,59 @@ static json_t *vonage_bridge(const struct decision *d, const struct hook_render 
 	return ncco;
 }
 
+#define VONAGE_DTMF_TIMEOUT_MAX 10 /* input dtmf.timeOut: at most 10 s (NCCO reference) */
+#define VONAGE_DTMF_DIGITS_MAX 20  /* input dtmf.maxDigits: at most 20 */
+
+static int vonage_clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Gather: new Talk(prompt, true) (bargeIn: a digit ends the prompt; the next action
+ * must then be an input), and new Input({timeOut, maxDigits, submitOnHash: true},
+ * undefined, gather_url, 'POST'), as NCCOBuilder.build() serialises them. An input
+ * always posts its result to eventUrl, digits or not (dtmf.timed_out). timeOut is
+ * Vonage's inter-digit wait, held to its 1..10 s range; maxDigits to 1..20. */
+static json_t *vonage_gather(const struct hook_render *r)
+{
+	json_t *ncco = json_array();
+	if (r->say != NULL && r->say[0] != '\0') {
+		json_t *talk = vonage_talk(r->say);
+		json_object_set_new(talk, "bargeIn", json_true());
+		json_array_append_new(ncco, talk);
+	}
+	json_t *dtmf = json_object();
+	json_object_set_new(dtmf, "timeOut", json_integer(vonage_clamp(r->gather_timeout, 1, VONAGE_DTMF_TIMEOUT_MAX)));
+	json_object_set_new(dtmf, "maxDigits", json_integer(vonage_clamp(r->gather_digits, 1, VONAGE_DTMF_DIGITS_MAX)));
+	json_object_set_new(dtmf, "submitOnHash", json_true());
+	json_t *in = json_object();
+	json_object_set_new(in, "action", json_string("input"));
+	json_object_set_new(in, "type", json_pack("[s]", "dtmf"));
+	json_object_set_new(in, "dtmf", dtmf);
+	json_object_set_new(in, "eventUrl", json_pack("[o]", vonage_str(r->gather_url)));
+	json_object_set_new(in, "eventMethod", json_string("POST"));
+	json_array_append_new(ncco, in);
+	return ncco;
+}
+
 /* Bridge: the NCCO above (with the callee's consent notice fetched from
  * r->consent_url by the phone endpoint's onAnswer). Reject, and the consent notice
  * itself (announce): talk r->say, after which that call's NCCO ends (an empty NCCO
- * when there is nothing to say; NCCO cannot refuse a call unanswered). Acknowledge -
- * and a forward, which markup cannot express (the pipeline sends it with build_send):
- * an empty 200 for SMS and event webhooks, the empty NCCO "[]" for a voice answer. */
+ * when there is nothing to say; NCCO cannot refuse a call unanswered). Gather: the
+ * NCCO above. Acknowledge - and a forward, which markup cannot express (the pipeline
+ * sends it with build_send): an empty 200 for SMS and event webhooks, the empty NCCO
+ * "[]" for a voice answer or an input's result (whose answer replaces the NCCO). */
 static void vonage_render(const struct decision *d, const struct hook_render *r, struct http_response *res)
 {
 	res->status = 200;
 	json_t *ncco = NULL;
 	if (d->kind == DECISION_BRIDGE)
 		ncco = vonage_bridge(d, r);
+	else if (d->kind == DECISION_GATHER)
+		ncco = vonage_gather(r);
 	else if (d->kind == DECISION_REJECT || d->kind == DECISION_ANNOUNCE)
 		ncco = r->say != NULL && r->say[0] != '\0' ? json_pack("[o]", vonage_talk(r->say)) : json_array();
-	else if (r->event == HOOK_VOICE)
+	else if (r->event == HOOK_VOICE || r->event == HOOK_GATHER)
 		ncco = json_array();
 	if (ncco == NULL) {
 		res->content_type = NULL;

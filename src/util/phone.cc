@@ -2,7 +2,8 @@
 // phone.cc - the extern "C" shim over libphonenumber declared in phone.h.
 // Screens the raw input itself ('+', digits and a few separators, bounded length)
 // before libphonenumber sees it, so the library's own leniency (letters, "ext",
-// national formats) never reaches maskd. Does not log; never throws into C.
+// national formats) never reaches maskd; geocodes valid numbers to a region name
+// with the library's offline geocoder. Does not log; never throws into C.
 #include "phone.h"
 
 #include "err.h"
@@ -10,6 +11,7 @@ extern "C" {
 #include "xmalloc.h"
 }
 
+#include <phonenumbers/geocoding/phonenumber_offline_geocoder.h>
 #include <phonenumbers/logger.h>
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -22,6 +24,7 @@ extern "C" {
 
 using i18n::phonenumbers::NullLogger;
 using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberOfflineGeocoder;
 using i18n::phonenumbers::PhoneNumberUtil;
 using i18n::phonenumbers::ShortNumberInfo;
 
@@ -85,6 +88,144 @@ static bool phone_copy(const std::string &s, char *dst, size_t cap)
 	return true;
 }
 
+// ---- Geocoding ---------------------------------------------------------------
+
+// One geocoder for the process: it loads a country's prefix table on first use
+// and guards its table cache with its own mutex, so one const instance serves
+// every thread. Created on first use (a function-local static is initialised
+// once even with concurrent first callers) and deliberately never destroyed, so
+// a late API thread cannot geocode through a destructed object during exit.
+static const PhoneNumberOfflineGeocoder &phone_geocoder(void)
+{
+	static const PhoneNumberOfflineGeocoder *geocoder = [] {
+		(void)phone_util(); // the geocoder shares the util singleton: logger first
+		return new PhoneNumberOfflineGeocoder();
+	}();
+	return *geocoder;
+}
+
+// NANP state, district, territory and province codes as the geocoding data
+// writes them after a city ("San Francisco, CA"), each mapped to the name the
+// same data gives at area-code level, so that a number geocoded through a city
+// and one geocoded through its area code compare equal ("Washington State",
+// not "Washington"; the data has one entry for Nova Scotia and PEI).
+static const struct {
+	char code[3];
+	const char *name;
+} phone_nanp_states[] = {
+	{"AL", "Alabama"}, {"AK", "Alaska"}, {"AZ", "Arizona"}, {"AR", "Arkansas"},
+	{"CA", "California"}, {"CO", "Colorado"}, {"CT", "Connecticut"}, {"DE", "Delaware"},
+	{"DC", "Washington D.C."}, {"FL", "Florida"}, {"GA", "Georgia"}, {"HI", "Hawaii"},
+	{"ID", "Idaho"}, {"IL", "Illinois"}, {"IN", "Indiana"}, {"IA", "Iowa"},
+	{"KS", "Kansas"}, {"KY", "Kentucky"}, {"LA", "Louisiana"}, {"ME", "Maine"},
+	{"MD", "Maryland"}, {"MA", "Massachusetts"}, {"MI", "Michigan"}, {"MN", "Minnesota"},
+	{"MS", "Mississippi"}, {"MO", "Missouri"}, {"MT", "Montana"}, {"NE", "Nebraska"},
+	{"NV", "Nevada"}, {"NH", "New Hampshire"}, {"NJ", "New Jersey"}, {"NM", "New Mexico"},
+	{"NY", "New York"}, {"NC", "North Carolina"}, {"ND", "North Dakota"}, {"OH", "Ohio"},
+	{"OK", "Oklahoma"}, {"OR", "Oregon"}, {"PA", "Pennsylvania"}, {"RI", "Rhode Island"},
+	{"SC", "South Carolina"}, {"SD", "South Dakota"}, {"TN", "Tennessee"}, {"TX", "Texas"},
+	{"UT", "Utah"}, {"VT", "Vermont"}, {"VA", "Virginia"}, {"WA", "Washington State"},
+	{"WV", "West Virginia"}, {"WI", "Wisconsin"}, {"WY", "Wyoming"},
+	{"PR", "Puerto Rico"}, {"VI", "U.S. Virgin Islands"}, {"GU", "Guam"},
+	{"AS", "American Samoa"}, {"MP", "Northern Mariana Islands"},
+	{"AB", "Alberta"}, {"BC", "British Columbia"}, {"MB", "Manitoba"},
+	{"NB", "New Brunswick"}, {"NL", "Newfoundland and Labrador"},
+	{"NS", "Nova Scotia/Prince Edward Island"}, {"PE", "Nova Scotia/Prince Edward Island"},
+	{"NT", "Northwest Territories/Nunavut/Yukon"}, {"NU", "Northwest Territories/Nunavut/Yukon"},
+	{"YT", "Northwest Territories/Nunavut/Yukon"}, {"ON", "Ontario"}, {"QC", "Quebec"},
+	{"SK", "Saskatchewan"},
+};
+
+// Area-code entries that name a city with no state code: in the 8.12.57 data
+// only +1 445, the Philadelphia overlay of 215/267 ("Pennsylvania").
+static const struct {
+	const char *city;
+	const char *state;
+} phone_nanp_cities[] = {
+	{"Philadelphia", "Pennsylvania"},
+};
+
+// "City, ST" -> the state's name; a state name or anything else unchanged.
+static std::string phone_nanp_state(const std::string &desc)
+{
+	size_t n = desc.size();
+	if (n > 4 && desc.compare(n - 4, 2, ", ") == 0) {
+		for (const auto &st : phone_nanp_states)
+			if (desc.compare(n - 2, 2, st.code) == 0)
+				return st.name;
+	}
+	for (const auto &c : phone_nanp_cities)
+		if (desc == c.city)
+			return c.state;
+	return desc;
+}
+
+// The geocoder's area-level description of a number is the private
+// GetAreaDescription(number, lang, script, region): the public
+// GetDescriptionForValidNumber(number, icu::Locale) is that plus a fall-back to
+// the country's name, which maskd would have to undo, and its icu::Locale
+// argument would make maskd link libicuuc directly (Debian's libgeocoding only
+// pulls it in as its own dependency). An explicit instantiation may name a
+// private member ([temp.spec.general]: access checks do not apply there), which
+// is how the member pointer is taken; a change to that signature upstream
+// breaks the build, not the behaviour. Thread-safe: it takes the geocoder's mutex.
+namespace {
+using phone_area_fn = const char *(PhoneNumberOfflineGeocoder::*)(const PhoneNumber &, const std::string &,
+								  const std::string &, const std::string &) const;
+phone_area_fn phone_area_member(void);
+template <phone_area_fn F> struct phone_area_access {
+	friend phone_area_fn phone_area_member(void) { return F; }
+};
+template struct phone_area_access<&PhoneNumberOfflineGeocoder::GetAreaDescription>;
+} // namespace
+
+// English area-level description of number ("London", "California",
+// "San Francisco, CA"), "" when the data has none (it then knows only the
+// country). number need not be valid (the NANP probe below is not).
+static std::string phone_area_description(const PhoneNumber &number)
+{
+	static const std::string english("en"), none;
+	const char *desc = (phone_geocoder().*phone_area_member())(number, english, none, none);
+	return desc != nullptr ? std::string(desc) : std::string();
+}
+
+// Fills geo_region (see struct phone_info). number is valid and geographic.
+// NANP: the data maps most area codes to a state ("1415|California") and some
+// exchanges to a city ("1415555|San Francisco, CA"), and GetDescription takes
+// the longest prefix, so the state comes from a probe of the bare area code:
+// +1 NPA 0000000, which no real exchange (never starting with 0) can refine.
+// Area codes with no entry of their own (+1 203, +1 310) fall back to the
+// number's city and its state code.
+static std::string phone_geo_region(const PhoneNumber &number, const std::string &nsn)
+{
+	if (number.country_code() != 1)
+		return phone_area_description(number);
+
+	std::string desc;
+	if (nsn.size() == 10) {
+		PhoneNumber npa;
+		npa.set_country_code(1);
+		npa.set_national_number(number.national_number() / 10000000u * 10000000u);
+		desc = phone_area_description(npa);
+	}
+	if (desc.empty())
+		desc = phone_area_description(number);
+	return phone_nanp_state(desc);
+}
+
+// Like phone_copy, but cuts an over-long s at the last whole UTF-8 character.
+static void phone_copy_utf8(const std::string &s, char *dst, size_t cap)
+{
+	size_t n = s.size();
+	if (n >= cap) {
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--; // s[n] continues a character: cut before its lead byte
+	}
+	std::memcpy(dst, s.data(), n);
+	dst[n] = '\0';
+}
+
 static int phone_parse_checked(const char *input, struct phone_info *out)
 {
 	char plus_digits[PHONE_DIGITS_MAX + 2];
@@ -119,13 +260,14 @@ static int phone_parse_checked(const char *input, struct phone_info *out)
 	for (int cc = info.country_code; cc > 0; cc /= 10)
 		info.cc_len++;
 
+	std::string nsn;
+	util->GetNationalSignificantNumber(number, &nsn);
 	int ac_len = util->GetLengthOfGeographicalAreaCode(number);
-	if (ac_len > 0) {
-		std::string nsn;
-		util->GetNationalSignificantNumber(number, &nsn);
-		if ((size_t)ac_len <= nsn.size())
-			phone_copy(nsn.substr(0, (size_t)ac_len), info.area_code, sizeof(info.area_code));
-	}
+	if (ac_len > 0 && (size_t)ac_len <= nsn.size())
+		phone_copy(nsn.substr(0, (size_t)ac_len), info.area_code, sizeof(info.area_code));
+
+	if (info.region[0] != '\0')
+		phone_copy_utf8(phone_geo_region(number, nsn), info.geo_region, sizeof(info.geo_region));
 
 	*out = info;
 	return 0;

@@ -27,6 +27,14 @@ int64_t now_unix(void)
 	return (int64_t)ts.tv_sec;
 }
 
+int64_t now_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		fatal("clock_gettime(CLOCK_REALTIME) failed");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* t outside the four-digit-year range is clamped to it, so the output always has
  * the fixed RFC3339_MAX - 1 characters and parses back with rfc3339_parse(). */
 void rfc3339_format(int64_t t, char *out, size_t cap)

@@ -11,6 +11,8 @@
 #define RFC3339_MAX 21 /* "2026-11-22T02:29:26Z" + NUL */
 
 int64_t now_unix(void);
+/* Milliseconds since the epoch (rate windows). */
+int64_t now_ms(void);
 
 /* Formats t as "YYYY-MM-DDTHH:MM:SSZ" into out (cap >= RFC3339_MAX). */
 void rfc3339_format(int64_t t, char *out, size_t cap);

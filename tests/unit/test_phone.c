@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_phone.c - phone_parse() over libphonenumber 8.12.57 (Debian 12): valid
- * numbers and their fields, the input screen ('+', digits, " .-()" only), numbers
- * libphonenumber itself refuses, thread safety, and that nothing is printed.
+ * numbers and their fields (geo_region from the offline geocoder included), the
+ * input screen ('+', digits, " .-()" only), numbers libphonenumber itself
+ * refuses, thread safety, and that nothing is printed.
  * Every number below was checked against the installed library, not assumed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/model.h"
 #include "util/err.h"
 #include "util/phone.h"
+
+/* phone.h cannot include model.h (model.h includes it): pin the two sizes here. */
+_Static_assert(PHONE_GEO_REGION_MAX == REGION_MAX_LEN + 1, "geo_region fits struct number.region");
 
 /* Valid per libphonenumber 8.12.57; other tests may reuse them. Note that the
  * fictional 555-01XX block (+1NXX55501XX) is accepted as FIXED_LINE_OR_MOBILE:
@@ -27,6 +32,13 @@ static const char *const valid_us[] = {
 	"+12124567890", "+12127363100", "+12125550100",
 	"+13102345678", "+13104567890", "+13105550123",
 	"+12025550123",
+};
+/* geo_region of each valid_us number, in order. */
+static const char *const valid_us_geo[] = {
+	"California", "California", "California", "California", "California",
+	"New York", "New York", "New York",
+	"California", "California", "California",
+	"Washington D.C.",
 };
 static const char *const valid_uk_mobile[] = { "+447400123456", "+447912345678", "+447812345678" };
 
@@ -50,6 +62,7 @@ static void parse_bad(const char *in)
 	assert_string_equal(pi.area_code, "");
 	assert_int_equal(pi.country_code, 0);
 	assert_int_equal(pi.cc_len, 0);
+	assert_string_equal(pi.geo_region, "");
 }
 
 /* Runs first so that it also covers libphonenumber's one-time initialisation:
@@ -292,6 +305,78 @@ static void test_phone_empty_and_null(void **state)
 	assert_int_equal(phone_parse("+14152371234", NULL), MASKD_EINVAL);
 }
 
+/* NANP: the state, whatever the data has for the exchange. +1 415 555 is
+ * "San Francisco, CA" in the data, +1 650 253 "Mountain View, CA", and the whole
+ * of +1 212 "New York, NY"; +1 310 has no area-code entry at all (its exchanges
+ * are cities) and +1 445 is "Philadelphia". */
+static void test_phone_geo_region_nanp(void **state)
+{
+	static const struct {
+		const char *number, *geo;
+	} cases[] = {
+		{ "+14152371234", "California" },  { "+14155550100", "California" },
+		{ "+16502530000", "California" },  { "+16505550100", "California" },
+		{ "+12124567890", "New York" },    { "+12125550100", "New York" },
+		{ "+13102345678", "California" },  { "+12032345678", "Connecticut" },
+		{ "+17182345678", "New York" },    { "+14452345678", "Pennsylvania" },
+		{ "+12152345678", "Pennsylvania" }, { "+12065550100", "Washington State" },
+		{ "+12025550123", "Washington D.C." }, { "+19052345678", "Ontario" },
+		{ "+14165550000", "Ontario" },     { "+19022345678", "Nova Scotia/Prince Edward Island" },
+		/* toll-free and the Caribbean: the data names no area */
+		{ "+18002345678", "" },            { "+18762345678", "" },
+	};
+	struct phone_info pi;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_ok(cases[i].number, &pi);
+		if (strcmp(pi.geo_region, cases[i].geo) != 0)
+			fail_msg("%s: geo_region \"%s\", want \"%s\"", cases[i].number, pi.geo_region, cases[i].geo);
+	}
+	for (size_t i = 0; i < sizeof(valid_us) / sizeof(valid_us[0]); i++) {
+		parse_ok(valid_us[i], &pi);
+		assert_string_equal(pi.geo_region, valid_us_geo[i]);
+	}
+	/* area_code stays what it was */
+	parse_ok("+14152371234", &pi);
+	assert_string_equal(pi.area_code, "415");
+	parse_ok("+12124567890", &pi);
+	assert_string_equal(pi.area_code, "212");
+}
+
+/* Elsewhere: the number's own place; "" where the data knows only the country. */
+static void test_phone_geo_region_other(void **state)
+{
+	struct phone_info pi;
+	parse_ok("+442071838750", &pi);
+	assert_string_equal(pi.geo_region, "London");
+	assert_string_equal(pi.area_code, "20");
+	parse_ok("+441134960000", &pi);
+	assert_string_equal(pi.geo_region, "Leeds");
+	for (size_t i = 0; i < sizeof(valid_uk_mobile) / sizeof(valid_uk_mobile[0]); i++) {
+		parse_ok(valid_uk_mobile[i], &pi);
+		assert_string_equal(pi.geo_region, "");
+		assert_string_equal(pi.area_code, "");
+	}
+	parse_ok("+447624000000", &pi); /* Isle of Man mobile */
+	assert_string_equal(pi.geo_region, "");
+	parse_ok("+4930123456", &pi);
+	assert_string_equal(pi.geo_region, "Berlin");
+	parse_ok("+4915112345678", &pi);
+	assert_string_equal(pi.geo_region, "");
+	parse_ok("+911123456789", &pi);
+	assert_string_equal(pi.geo_region, "New Delhi");
+	parse_ok("+919876543210", &pi);
+	assert_string_equal(pi.geo_region, "");
+	parse_ok("+33123456789", &pi); /* no English area data for France */
+	assert_string_equal(pi.geo_region, "");
+	parse_ok("+5511987654321", &pi); /* UTF-8 as the data has it */
+	assert_string_equal(pi.geo_region, "S\xc3\xa3o Paulo");
+	parse_ok("+80012345678", &pi); /* non-geographic */
+	assert_string_equal(pi.geo_region, "");
+	/* an invalid number is still refused, nothing filled */
+	parse_bad("+14151234567");
+	parse_bad("+447700900123");
+}
+
 #define PHONE_THREADS 8
 #define PHONE_ROUNDS 50
 
@@ -301,7 +386,8 @@ static void *phone_worker(void *arg)
 	for (int r = 0; r < PHONE_ROUNDS; r++) {
 		for (size_t i = 0; i < sizeof(valid_us) / sizeof(valid_us[0]); i++) {
 			struct phone_info pi;
-			if (phone_parse(valid_us[i], &pi) != 0 || strcmp(pi.e164, valid_us[i]) != 0)
+			if (phone_parse(valid_us[i], &pi) != 0 || strcmp(pi.e164, valid_us[i]) != 0 ||
+			    strcmp(pi.geo_region, valid_us_geo[i]) != 0)
 				failures++;
 		}
 		struct phone_info pi;
@@ -362,6 +448,8 @@ int main(void)
 		cmocka_unit_test(test_phone_letters_and_other_bytes),
 		cmocka_unit_test(test_phone_too_long),
 		cmocka_unit_test(test_phone_empty_and_null),
+		cmocka_unit_test(test_phone_geo_region_nanp),
+		cmocka_unit_test(test_phone_geo_region_other),
 		cmocka_unit_test(test_phone_threads),
 		cmocka_unit_test(test_phone_emergency),
 	};

@@ -3,7 +3,9 @@
  * tables: request parsing, which signature header each event needs, the markup
  * (expected strings printed by plivo (npm) 4.79.0's plivo.Response().toXML() for
  * the same elements and attributes), and the MMS REST request (the body plivo's
- * client.messages.create sent to a capture server). Signature cases are the
+ * client.messages.create sent to a capture server; the gather, silent-reject and
+ * no-callback documents by the same builder, from a script run against
+ * tests/blackbox/node_modules). Signature cases are the
  * SDK-made ones of ../shared/testdata/signature_vectors.json; the Vobiz V3 case is
  * Vobiz's documented construction (no official Vobiz validator exists). */
 #include <setjmp.h>
@@ -476,6 +478,147 @@ static void markup_reject_and_empty(void **state)
 	render(VB, &d, &r, "<Response/>");
 }
 
+/* ------------------------------------------------------------ issue 4: gather, silent reject, no callbacks */
+
+#define PL_GATHER_URL "https://p.example/hooks/plivo/gather?attempt=2&x=<y>"
+#define VB_GATHER_URL "https://p.example/hooks/vobiz/gather?attempt=2&x=<y>"
+#define PROMPT "Enter your PIN, then \"#\" & it's <done>"
+#define PROMPT_XML "<Speak>Enter your PIN, then \"#\" &amp; it's &lt;done&gt;</Speak>"
+
+/* plivo 4.79.0: r.addGetDigits({action, method: 'POST', timeout, digitTimeout,
+ * finishOnKey: '#', numDigits}).addSpeak(prompt); r.addRedirect(url, {method: 'POST'}) */
+static void markup_gather_plivo(void **state)
+{
+	struct decision d = {.kind = DECISION_GATHER};
+	struct hook_render r = {.say = PROMPT, .gather_url = PL_GATHER_URL, .gather_digits = 6, .gather_timeout = 5};
+	render(PL, &d, &r,
+	       "<Response><GetDigits action=\"https://p.example/hooks/plivo/gather?attempt=2&amp;x=&lt;y>\" "
+	       "method=\"POST\" timeout=\"5\" digitTimeout=\"5\" finishOnKey=\"#\" numDigits=\"6\">" PROMPT_XML
+	       "</GetDigits><Redirect method=\"POST\">https://p.example/hooks/plivo/gather?attempt=2&amp;x=&lt;y&gt;"
+	       "</Redirect></Response>");
+	struct hook_render quiet = {.gather_url = PL_GATHER_URL, .gather_digits = 4, .gather_timeout = 10};
+	render(PL, &d, &quiet,
+	       "<Response><GetDigits action=\"https://p.example/hooks/plivo/gather?attempt=2&amp;x=&lt;y>\" "
+	       "method=\"POST\" timeout=\"10\" digitTimeout=\"10\" finishOnKey=\"#\" numDigits=\"4\"/>"
+	       "<Redirect method=\"POST\">https://p.example/hooks/plivo/gather?attempt=2&amp;x=&lt;y&gt;"
+	       "</Redirect></Response>");
+}
+
+/* Vobiz <Gather> = plivo's addGetInput({action, method: 'POST', inputType: 'dtmf',
+ * executionTimeout, finishOnKey: '#', numDigits}) renamed; executionTimeout 5..60 */
+static void markup_gather_vobiz(void **state)
+{
+	static const int timeouts[][2] = {{5, 5}, {3, 5}, {90, 60}, {15, 15}};
+	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		struct decision d = {.kind = DECISION_GATHER};
+		struct hook_render r = {
+			.say = PROMPT, .gather_url = VB_GATHER_URL, .gather_digits = 6, .gather_timeout = timeouts[i][0]};
+		char want[1024];
+		snprintf(want, sizeof(want),
+			 "<Response><Gather action=\"https://p.example/hooks/vobiz/gather?attempt=2&amp;x=&lt;y>\" "
+			 "method=\"POST\" inputType=\"dtmf\" executionTimeout=\"%d\" finishOnKey=\"#\" numDigits=\"6\">"
+			 PROMPT_XML "</Gather><Redirect method=\"POST\">https://p.example/hooks/vobiz/gather?attempt=2"
+			 "&amp;x=&lt;y&gt;</Redirect></Response>",
+			 timeouts[i][1]);
+		render(VB, &d, &r, want);
+	}
+}
+
+/* r.addHangup({reason: 'rejected'}); a message keeps Speak + Hangup */
+static void markup_reject_without_message(void **state)
+{
+	struct decision d = {.kind = DECISION_REJECT};
+	struct hook_render r = {0};
+	render(PL, &d, &r, "<Response><Hangup reason=\"rejected\"/></Response>");
+	r.say = "";
+	render(VB, &d, &r, "<Response><Hangup reason=\"rejected\"/></Response>");
+	r.say = "Bye";
+	render(VB, &d, &r, "<Response><Speak>Bye</Speak><Hangup/></Response>");
+}
+
+/* r.addDial({callerId}).addNumber(real); r.addMessage(text, {src, dst, type: 'sms'}) */
+static void markup_no_status_url(void **state)
+{
+	struct decision d = {.kind = DECISION_BRIDGE, .dial = "+13105550199", .from = "+14155550100"};
+	struct hook_render r = {0};
+	render(PL, &d, &r, "<Response><Dial callerId=\"14155550100\"><Number>13105550199</Number></Dial></Response>");
+	render(VB, &d, &r, "<Response><Dial callerId=\"14155550100\"><Number>13105550199</Number></Dial></Response>");
+	struct decision f = {.kind = DECISION_FORWARD_MESSAGE, .dial = "+13105550199", .from = "+14155550100"};
+	struct hook_render fr = {.body = "hi"};
+	render(PL, &f, &fr,
+	       "<Response><Message src=\"14155550100\" dst=\"13105550199\" type=\"sms\">hi</Message></Response>");
+}
+
+static void parse_gather(void **state)
+{
+	struct req q;
+	struct hook_input in;
+	/* the GetDigits action: the call's parameters plus Digits */
+	req_init(&q, "POST", "attempt=1",
+		 "CallUUID=2e3c1ed0-5f6a&CallStatus=in-progress&Direction=inbound&From=12125550123&To=14155550100"
+		 "&Digits=123456");
+	assert_int_equal(parse(PL, &q, HOOK_GATHER, &in), 0);
+	assert_int_equal(in.event, HOOK_GATHER);
+	assert_string_equal(in.from, "+12125550123");
+	assert_string_equal(in.to, "+14155550100");
+	assert_string_equal(in.sid, "2e3c1ed0-5f6a");
+	assert_string_equal(in.digits, "123456");
+	arena_free(&q.arena);
+
+	/* Vobiz's Gather: InputType, Digits; a trailing '#' dropped */
+	req_init(&q, "POST", "attempt=2", "CallUUID=u&From=919812345678&To=918012345678&InputType=dtmf&Digits=4321%23");
+	assert_int_equal(parse(VB, &q, HOOK_GATHER, &in), 0);
+	assert_string_equal(in.digits, "4321");
+	assert_string_equal(in.from, "+919812345678");
+	arena_free(&q.arena);
+
+	/* timeout: empty Digits (Vobiz), or none at all (the <Redirect> after GetDigits) */
+	req_init(&q, "POST", "attempt=3", "CallUUID=u&From=1&To=2&Digits=");
+	assert_int_equal(parse(VB, &q, HOOK_GATHER, &in), 0);
+	assert_string_equal(in.digits, "");
+	arena_free(&q.arena);
+	req_init(&q, "POST", "attempt=3", "CallUUID=u&From=1&To=2&Event=Redirect");
+	assert_int_equal(parse(PL, &q, HOOK_GATHER, &in), 0);
+	assert_null(in.digits);
+	assert_string_equal(in.sid, "u");
+	arena_free(&q.arena);
+
+	/* digits are read for gather only */
+	req_init(&q, "POST", "", "CallUUID=u&From=1&To=2&Digits=9");
+	assert_int_equal(parse(PL, &q, HOOK_VOICE, &in), 0);
+	assert_null(in.digits);
+	arena_free(&q.arena);
+
+	/* malformed */
+	req_init(&q, "POST", "attempt=1", "CallUUID=u&Digits=%zz");
+	assert_int_equal(parse(PL, &q, HOOK_GATHER, &in), 400);
+	arena_free(&q.arena);
+	req_init(&q, "POST", "attempt=1", "{\"Digits\":\"1\"}");
+	req_header(&q, "Content-Type", "application/json");
+	assert_int_equal(parse(VB, &q, HOOK_GATHER, &in), 415);
+	arena_free(&q.arena);
+}
+
+/* The GetDigits action is signed like the voice webhook: V3 */
+static void plivo_gather_needs_v3(void **state)
+{
+	struct service *svc = service_with(DIALECT_PLIVO, "{\"auth_token\":\"" V3_TOKEN "\"}");
+	struct req q;
+	req_init(&q, "POST", "", V3_BODY);
+	req_header(&q, "X-Plivo-Signature-V3", V3_SIG);
+	req_header(&q, "X-Plivo-Signature-V3-Nonce", V3_NONCE);
+	assert_true(verify(PL, svc, &q, HOOK_GATHER, V3_URL));
+	assert_false(verify(PL, svc, &q, HOOK_GATHER, V3_URL "?attempt=1"));
+	arena_free(&q.arena);
+	char v2[PLIVO_SIG_LEN + 1];
+	assert_true(plivo_sig_v2_compute(V3_TOKEN, V3_URL, V3_NONCE, v2));
+	req_init(&q, "POST", "", V3_BODY);
+	req_header(&q, "X-Plivo-Signature-V2", v2);
+	req_header(&q, "X-Plivo-Signature-V2-Nonce", V3_NONCE);
+	assert_false(verify(PL, svc, &q, HOOK_GATHER, V3_URL));
+	arena_free(&q.arena);
+}
+
 /* ------------------------------------------------------------ REST (MMS) */
 
 static void send_sms_is_markup(void **state)
@@ -553,6 +696,22 @@ static void send_mms_refusals(void **state)
 	assert_null(out.body);
 }
 
+/* No status URL: no url/method in the body (messages.create({src, dst, text, type:
+ * 'mms', media_urls}) sends none) */
+static void send_mms_without_status_url(void **state)
+{
+	struct service *svc = service_with(DIALECT_PLIVO, "{\"auth_token\":\"tok\",\"auth_id\":\"MA1\"}");
+	struct decision d = {.kind = DECISION_FORWARD_MESSAGE, .dial = "+13105550199", .from = "+14155550100"};
+	const char *media[] = {"https://a/b.jpg"};
+	struct hook_render r = {.body = "x", .media = media, .n_media = 1};
+	struct outgoing out;
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(PL->build_send(svc, &d, &r, "https://api.plivo.com", &out), 0);
+	assert_string_equal(out.body, "{\"type\":\"mms\",\"media_urls\":[\"https://a/b.jpg\"],\"src\":\"14155550100\","
+				      "\"dst\":\"13105550199\",\"text\":\"x\"}");
+	free(out.body);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -573,6 +732,13 @@ int main(void)
 		cmocka_unit_test(send_sms_is_markup),
 		cmocka_unit_test(send_mms_like_the_sdk),
 		cmocka_unit_test(send_mms_refusals),
+		cmocka_unit_test(markup_gather_plivo),
+		cmocka_unit_test(markup_gather_vobiz),
+		cmocka_unit_test(markup_reject_without_message),
+		cmocka_unit_test(markup_no_status_url),
+		cmocka_unit_test(parse_gather),
+		cmocka_unit_test(plivo_gather_needs_v3),
+		cmocka_unit_test(send_mms_without_status_url),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,80 @@ static void named_numbers(void **state)
 	assert_false(pool_named_usable(NUMBER_ACTIVE, CAP_SMS, CAP_VOICE | CAP_SMS, 0, 0));
 }
 
+/* Per-number cap: a full number is skipped, a named one refused. */
+static void cap_per_number(void **state)
+{
+	struct pool_candidate c[] = {
+		{.number_id = "num_a", .state = NUMBER_ACTIVE, .caps = CAP_ALL, .in_use = 100, .created_at = 1},
+		{.number_id = "num_b", .state = NUMBER_ACTIVE, .caps = CAP_ALL, .in_use = 100, .created_at = 2},
+	};
+	assert_int_equal(pool_pick_for(c, 2, CAP_VOICE, 100, NULL), -1);
+	assert_int_equal(pool_pick_for(c, 2, CAP_VOICE, 101, NULL), 0);
+	assert_int_equal(pool_pick_for(c, 2, CAP_VOICE, 0, NULL), 0); /* 0 = no cap */
+	assert_false(pool_named_usable(NUMBER_ACTIVE, CAP_ALL, CAP_VOICE, 100, 100));
+	assert_true(pool_named_usable(NUMBER_ACTIVE, CAP_ALL, CAP_VOICE, 99, 100));
+}
+
+/* avoid-sticky: last time's number only when nothing else fits. */
+static void avoid_last_number(void **state)
+{
+	struct pool_candidate c[] = {
+		{.number_id = "num_a", .state = NUMBER_ACTIVE, .caps = CAP_ALL, .in_use = 0, .created_at = 1},
+		{.number_id = "num_b", .state = NUMBER_ACTIVE, .caps = CAP_ALL, .in_use = 5, .created_at = 2},
+	};
+	assert_int_equal(pool_pick_for(c, 2, CAP_VOICE, 0, NULL), 0);
+	assert_int_equal(pool_pick_for(c, 2, CAP_VOICE, 0, "num_a"), 1);
+	assert_int_equal(pool_pick_for(c, 1, CAP_VOICE, 0, "num_a"), 0);
+	c[1].held = 1;
+	assert_int_equal(pool_pick_for(c, 2, CAP_VOICE, 0, "num_a"), 0);
+}
+
+static void geo_levels(void **state)
+{
+	int l[4];
+	assert_int_equal(pool_geo_levels(GEO_COUNTRY, 0, "415", "California", l), 2);
+	assert_int_equal(l[0], GEO_COUNTRY);
+	assert_int_equal(l[1], GEO_ANY);
+	assert_int_equal(pool_geo_levels(GEO_COUNTRY, 1, "415", "California", l), 1);
+	assert_int_equal(l[0], GEO_COUNTRY);
+	assert_int_equal(pool_geo_levels(GEO_AREA_CODE, 0, "415", "California", l), 4);
+	assert_int_equal(l[0], GEO_AREA_CODE);
+	assert_int_equal(l[1], GEO_REGION);
+	assert_int_equal(l[2], GEO_COUNTRY);
+	assert_int_equal(l[3], GEO_ANY);
+	assert_int_equal(pool_geo_levels(GEO_REGION, 0, "415", "California", l), 3);
+	assert_int_equal(l[0], GEO_REGION);
+	/* a mobile with neither area code nor region skips to country */
+	assert_int_equal(pool_geo_levels(GEO_AREA_CODE, 0, "", "", l), 2);
+	assert_int_equal(l[0], GEO_COUNTRY);
+	/* strict keeps the level even when the participant has no key: nothing matches, a 409 */
+	assert_int_equal(pool_geo_levels(GEO_AREA_CODE, 1, "", NULL, l), 1);
+	assert_int_equal(l[0], GEO_AREA_CODE);
+}
+
+static void pool_rules_override(void **state)
+{
+	struct pool_rules svc = {GEO_AREA_CODE, 1, SELECT_AVOID_STICKY};
+	struct pool_rules inherit = {-1, -1, -1}, ses = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}, eff;
+	pool_rules_effective(&svc, &inherit, &eff);
+	assert_int_equal(eff.geo_match, GEO_AREA_CODE);
+	assert_int_equal(eff.geo_match_strict, 1);
+	assert_int_equal(eff.number_selection, SELECT_AVOID_STICKY);
+	pool_rules_effective(&svc, &ses, &eff);
+	assert_int_equal(eff.geo_match, GEO_COUNTRY);
+	assert_int_equal(eff.geo_match_strict, 0);
+	assert_int_equal(eff.number_selection, SELECT_PREFER_STICKY);
+}
+
+static void near_exhaustion(void **state)
+{
+	assert_true(pool_near_exhaustion(6, 1));   /* 86% */
+	assert_false(pool_near_exhaustion(5, 1));  /* 83% */
+	assert_true(pool_near_exhaustion(17, 3));  /* exactly 85% */
+	assert_true(pool_near_exhaustion(1, 0));   /* the last one */
+	assert_false(pool_near_exhaustion(0, 0));
+}
+
 static void deadlines(void **state)
 {
 	assert_int_equal(session_deadline(0, 0, 100), 0);
@@ -87,6 +161,11 @@ int main(void)
 		cmocka_unit_test(skips_held_reserved_retired_and_incapable),
 		cmocka_unit_test(named_numbers),
 		cmocka_unit_test(deadlines),
+		cmocka_unit_test(cap_per_number),
+		cmocka_unit_test(avoid_last_number),
+		cmocka_unit_test(geo_levels),
+		cmocka_unit_test(pool_rules_override),
+		cmocka_unit_test(near_exhaustion),
 		cmocka_unit_test(policy_overrides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

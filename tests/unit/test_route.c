@@ -139,13 +139,91 @@ static void missing_other_side_never_bridges(void **state)
 	v.to_number[0] = '\0'; /* a half-read row must not become a bridge to nobody */
 	route_inbound(&voice, &v, 2000, &d);
 	assert_int_equal(d.kind, DECISION_REJECT);
-	assert_string_equal(route_reason_name(d.reason), "unknown_caller");
+	assert_string_equal(route_reason_name(d.reason), "no_peer");
+	assert_null(d.dial);
+}
+
+/* A single-party session waiting for its second participant: the lone caller is
+ * told so, never bridged. */
+static void single_party_waits(void **state)
+{
+	struct route_view v = live_view();
+	v.to_participant[0] = v.to_number[0] = v.to_proxy_e164[0] = '\0';
+	struct decision d;
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_REJECT);
+	assert_int_equal(d.reason, ROUTE_NO_PEER);
+	assert_true(route_reason_explained(d.reason));
+}
+
+/* Blocked wins over everything after the binding: even a live deadline. */
+static void blocked_refused_silently(void **state)
+{
+	struct route_view v = live_view();
+	v.session_status = SESSION_BLOCKED;
+	struct decision d;
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_REJECT);
+	assert_int_equal(d.reason, ROUTE_BLOCKED);
+	assert_false(route_reason_explained(d.reason));
+	struct inbound text = {.channel = CHANNEL_MESSAGE, .body = "hello"};
+	route_inbound(&text, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_ACKNOWLEDGE);
+	assert_null(d.dial);
+}
+
+/* A closed session whose binding still cools off is "ended", not "unknown". */
+static void cooling_off_is_ended(void **state)
+{
+	struct route_view v = live_view();
+	v.session_status = SESSION_CLOSED;
+	struct decision d;
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_SESSION_ENDED);
+	assert_null(d.dial);
+}
+
+/* Texts towards an opted-out participant are not sent; calls still bridge; the
+ * keyword check comes first so STOP from the other side is never relayed. */
+static void opted_out_recipient(void **state)
+{
+	struct route_view v = live_view();
+	v.to_opted_out = 1;
+	struct decision d;
+	struct inbound text = {.channel = CHANNEL_MESSAGE, .body = "are you there?"};
+	route_inbound(&text, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_ACKNOWLEDGE);
+	assert_int_equal(d.reason, ROUTE_OPTED_OUT);
+	assert_null(d.dial);
+	route_inbound(&voice, &v, 2000, &d);
+	assert_int_equal(d.kind, DECISION_BRIDGE);
+	struct inbound stop = {.channel = CHANNEL_MESSAGE, .body = " stop "};
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_KEYWORD);
+}
+
+static void refuse_clears_target(void **state)
+{
+	struct route_view v = live_view();
+	struct decision d;
+	route_inbound(&voice, &v, 2000, &d);
+	route_refuse(&d, CHANNEL_VOICE, ROUTE_RATE_LIMITED);
+	assert_int_equal(d.kind, DECISION_REJECT);
+	assert_null(d.dial);
+	assert_null(d.from);
+	assert_string_equal(route_reason_name(ROUTE_RATE_LIMITED), "rate_limited");
+	assert_string_equal(route_reason_name(99), "unknown");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bridge_to_other_side),
+		cmocka_unit_test(single_party_waits),
+		cmocka_unit_test(blocked_refused_silently),
+		cmocka_unit_test(cooling_off_is_ended),
+		cmocka_unit_test(opted_out_recipient),
+		cmocka_unit_test(refuse_clears_target),
 		cmocka_unit_test(unknown_caller_rejected),
 		cmocka_unit_test(closed_or_expired_rejected),
 		cmocka_unit_test(mode_limits_channel),

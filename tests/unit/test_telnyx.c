@@ -515,6 +515,105 @@ static void render_reject_ack_forward(void **state)
 	render_expect(&f, &fr, "text/plain; charset=utf-8", "");
 }
 
+/* ------------------------------------------------------------ issue 4 */
+
+#define GATHER_URL "https://p.example/hooks/telnyx/gather?attempt=2&x=<y>"
+
+/* TeXML <Gather> has no actionOnEmptyResult: twilio's builder, gather({action,
+ * numDigits, finishOnKey: '#', timeout}).say(prompt) then redirect({method: 'POST'},
+ * url) */
+static void render_gather(void **state)
+{
+	struct decision d = {.kind = DECISION_GATHER};
+	struct hook_render r = {.event = HOOK_VOICE,
+				.say = "Enter your PIN, then \"#\" & it's <done>",
+				.gather_url = GATHER_URL,
+				.gather_digits = 6,
+				.gather_timeout = 5};
+	const char *want =
+		DECL "<Response><Gather action=\"https://p.example/hooks/telnyx/gather?attempt=2&amp;x=&lt;y>\" "
+		     "numDigits=\"6\" finishOnKey=\"#\" timeout=\"5\"><Say>Enter your PIN, then \"#\" &amp; it's "
+		     "&lt;done&gt;</Say></Gather><Redirect method=\"POST\">https://p.example/hooks/telnyx/gather?attempt=2"
+		     "&amp;x=&lt;y&gt;</Redirect></Response>";
+	render_expect(&d, &r, "text/xml", want);
+	/* answering the gather request itself (a retry) is the same document */
+	r.event = HOOK_GATHER;
+	render_expect(&d, &r, "text/xml", want);
+}
+
+/* <Reject/> (VoiceResponse().reject()); a bridge without a status URL carries no
+ * action, method, statusCallback nor statusCallbackEvent */
+static void render_silent_reject_and_no_callbacks(void **state)
+{
+	struct decision d = {.kind = DECISION_REJECT};
+	struct hook_render r = {0};
+	render_expect(&d, &r, "text/xml", DECL "<Response><Reject/></Response>");
+	r.say = "";
+	render_expect(&d, &r, "text/xml", DECL "<Response><Reject/></Response>");
+
+	struct decision b = {.kind = DECISION_BRIDGE, .dial = "+13105550199", .from = "+14155550100"};
+	struct hook_render plain = {0};
+	render_expect(&b, &plain, "text/xml",
+		      DECL "<Response><Dial callerId=\"+14155550100\" answerOnBridge=\"true\"><Number>+13105550199</Number>"
+			   "</Dial></Response>");
+	struct hook_render lim = {.time_limit = 3600, .ring_timeout = 25};
+	render_expect(&b, &lim, "text/xml",
+		      DECL "<Response><Dial callerId=\"+14155550100\" timeout=\"25\" timeLimit=\"3600\" "
+			   "answerOnBridge=\"true\"><Number>+13105550199</Number></Dial></Response>");
+}
+
+static void parse_gather(void **state)
+{
+	struct req q;
+	const char *why;
+	/* the <Gather> action: the call's TeXML parameters plus Digits */
+	static const char body[] = "AccountSid=f5586561&CallSid=v3%3Aabc&CallStatus=in-progress&From=%2B13125550001"
+				   "&To=%2B14155550100&Digits=123456";
+	req_init(&q, "POST", "attempt=1", FORM, body);
+	assert_int_equal(req_parse(&q, HOOK_GATHER, &why), 0);
+	assert_int_equal(q.in.event, HOOK_GATHER);
+	assert_string_equal(q.in.from, "+13125550001");
+	assert_string_equal(q.in.to, "+14155550100");
+	assert_string_equal(q.in.sid, "v3:abc");
+	assert_string_equal(q.in.digits, "123456");
+	arena_free(&q.arena);
+
+	req_init(&q, "POST", "attempt=1", FORM, "CallSid=v3%3Aabc&From=13125550001&To=14155550100&Digits=1234%23");
+	assert_int_equal(req_parse(&q, HOOK_GATHER, &why), 0);
+	assert_string_equal(q.in.digits, "1234");
+	assert_string_equal(q.in.from, "+13125550001");
+	arena_free(&q.arena);
+
+	/* nothing entered: empty, or absent (the <Redirect> after the <Gather>) */
+	req_init(&q, "POST", "attempt=2", FORM, "CallSid=v3%3Aabc&From=%2B1&To=%2B2&Digits=");
+	assert_int_equal(req_parse(&q, HOOK_GATHER, &why), 0);
+	assert_string_equal(q.in.digits, "");
+	arena_free(&q.arena);
+	req_init(&q, "POST", "attempt=2", FORM, "CallSid=v3%3Aabc&From=%2B1&To=%2B2");
+	assert_int_equal(req_parse(&q, HOOK_GATHER, &why), 0);
+	assert_null(q.in.digits);
+	assert_string_equal(q.in.sid, "v3:abc");
+	arena_free(&q.arena);
+
+	/* a voice webhook's Digits are not read */
+	req_init(&q, "POST", "", FORM, "CallSid=v3%3Aabc&Digits=1");
+	assert_int_equal(req_parse(&q, HOOK_VOICE, &why), 0);
+	assert_null(q.in.digits);
+	arena_free(&q.arena);
+
+	/* refusals: malformed form, JSON, GET */
+	req_init(&q, "POST", "attempt=1", FORM, "CallSid=x&Digits=%zz");
+	assert_int_equal(req_parse(&q, HOOK_GATHER, &why), 400);
+	assert_non_null(why);
+	arena_free(&q.arena);
+	req_init(&q, "POST", "attempt=1", JSON, "{\"Digits\":\"1\"}");
+	assert_int_equal(req_parse(&q, HOOK_GATHER, &why), 415);
+	arena_free(&q.arena);
+	req_init(&q, "GET", "attempt=1&Digits=1", NULL, "");
+	assert_int_equal(req_parse(&q, HOOK_GATHER, &why), 405);
+	arena_free(&q.arena);
+}
+
 /* ------------------------------------------------------------ build_send */
 
 static void build_send_sms_and_mms(void **state)
@@ -603,6 +702,9 @@ int main(void)
 		cmocka_unit_test(build_send_sms_and_mms),
 		cmocka_unit_test(build_send_refusals),
 		cmocka_unit_test(dialect_is_registered),
+		cmocka_unit_test(render_gather),
+		cmocka_unit_test(render_silent_reject_and_no_callbacks),
+		cmocka_unit_test(parse_gather),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

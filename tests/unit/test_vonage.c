@@ -3,7 +3,9 @@
  * of real answer, event and inbound-SMS payloads (and malformed ones), number
  * normalisation, the NCCO compared with ../shared/testdata/markup_samples.txt, the SMS
  * API request compared with what @vonage/sms 1.21.0 send() put on the wire (captured),
- * and verify() with JWTs (HS256, none, RS256, payload_hash) and SMS "sig". */
+ * and verify() with JWTs (HS256, none, RS256, payload_hash) and SMS "sig". The gather
+ * NCCO is what @vonage/voice 1.21.0's NCCOBuilder with Talk and Input builds (printed
+ * by a script run against tests/blackbox/node_modules). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -486,6 +488,141 @@ static void render_reject_and_empty(void **state)
 	buf_free(&res.body);
 }
 
+/* ------------------------------------------------------------------ issue 4: gather */
+
+#define GATHER_URL "https://p.example/hooks/vonage/gather?attempt=2&x=<y>"
+#define PROMPT "Enter your PIN, then \"#\" & it's <done>"
+
+/* new NCCOBuilder().addAction(new Talk(prompt, true)).addAction(new Input({timeOut,
+ * maxDigits, submitOnHash: true}, undefined, url, 'POST')).build(), JSON.stringify'd
+ * (@vonage/voice 1.21.0); timeOut held to 1..10, maxDigits to 1..20 */
+static void render_gather(void **state)
+{
+	static const struct {
+		int timeout, digits;
+		const char *dtmf;
+	} cases[] = {
+		{5, 6, "{\"timeOut\":5,\"maxDigits\":6,\"submitOnHash\":true}"},
+		{30, 25, "{\"timeOut\":10,\"maxDigits\":20,\"submitOnHash\":true}"},
+		{0, 0, "{\"timeOut\":1,\"maxDigits\":1,\"submitOnHash\":true}"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct decision d = {.kind = DECISION_GATHER};
+		struct hook_render r = {.event = HOOK_VOICE,
+					.say = PROMPT,
+					.gather_url = GATHER_URL,
+					.gather_digits = cases[i].digits,
+					.gather_timeout = cases[i].timeout};
+		char want[1024];
+		snprintf(want, sizeof(want),
+			 "[{\"action\":\"talk\",\"text\":\"Enter your PIN, then \\\"#\\\" & it's <done>\",\"bargeIn\":true},"
+			 "{\"action\":\"input\",\"type\":[\"dtmf\"],\"dtmf\":%s,\"eventUrl\":[\"" GATHER_URL "\"],"
+			 "\"eventMethod\":\"POST\"}]",
+			 cases[i].dtmf);
+		struct http_response res;
+		render(&d, &r, &res);
+		assert_string_equal(res.content_type, "application/json");
+		assert_string_equal(res.body.data, want);
+		buf_free(&res.body);
+	}
+	/* no prompt: the input alone; answering a gather event (a retry) is the same */
+	struct decision d = {.kind = DECISION_GATHER};
+	struct hook_render r = {.event = HOOK_GATHER, .gather_url = GATHER_URL, .gather_digits = 6, .gather_timeout = 5};
+	struct http_response res;
+	render(&d, &r, &res);
+	assert_string_equal(res.body.data, "[{\"action\":\"input\",\"type\":[\"dtmf\"],\"dtmf\":{\"timeOut\":5,"
+					   "\"maxDigits\":6,\"submitOnHash\":true},\"eventUrl\":[\"" GATHER_URL
+					   "\"],\"eventMethod\":\"POST\"}]");
+	buf_free(&res.body);
+	/* an acknowledged input event gets the empty NCCO, like a voice answer */
+	d.kind = DECISION_ACKNOWLEDGE;
+	render(&d, &r, &res);
+	assert_string_equal(res.body.data, "[]");
+	assert_string_equal(res.content_type, "application/json");
+	buf_free(&res.body);
+}
+
+/* A bridge without a status URL: connect without eventUrl/eventMethod */
+static void render_bridge_without_status_url(void **state)
+{
+	struct decision d = {.kind = DECISION_BRIDGE, .dial = "+13105550199", .from = "+14155550100"};
+	struct hook_render r = {0};
+	struct http_response res;
+	render(&d, &r, &res);
+	assert_string_equal(res.body.data, "[{\"action\":\"connect\",\"endpoint\":[{\"type\":\"phone\",\"number\":"
+					   "\"13105550199\"}],\"from\":\"14155550100\",\"eventType\":\"synchronous\"}]");
+	buf_free(&res.body);
+}
+
+/* The input action's result, as Vonage posts it to eventUrl (developer.vonage.com
+ * voice-api webhook-reference, input) */
+#define INPUT_EVENT(digits, timed_out)                                                                        \
+	"{\"speech\":{\"results\":[]},\"dtmf\":{\"digits\":\"" digits "\",\"timed_out\":" timed_out "},"           \
+	"\"from\":\"447700900001\",\"to\":\"447700900000\",\"uuid\":\"aaaaaaaa-bbbb-cccc-dddd-0123456789ab\","     \
+	"\"conversation_uuid\":\"CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab\",\"timestamp\":\"2020-01-01T14:00:00.000Z\"}"
+
+static void parse_gather(void **state)
+{
+	struct req q;
+	struct hook_input in;
+	req_init(&q, "POST", "attempt=1", "application/json", INPUT_EVENT("123456", "false"));
+	assert_int_equal(parse(&q, HOOK_GATHER, &in), 0);
+	assert_int_equal(in.event, HOOK_GATHER);
+	assert_string_equal(in.from, "+447700900001");
+	assert_string_equal(in.to, "+447700900000");
+	assert_string_equal(in.sid, "aaaaaaaa-bbbb-cccc-dddd-0123456789ab");
+	assert_string_equal(in.digits, "123456");
+	arena_free(&q.a);
+	/* a trailing '#' dropped; a partial entry that timed out is still reported */
+	req_init(&q, "POST", "attempt=1", "application/json", INPUT_EVENT("1234#", "false"));
+	assert_int_equal(parse(&q, HOOK_GATHER, &in), 0);
+	assert_string_equal(in.digits, "1234");
+	arena_free(&q.a);
+	req_init(&q, "POST", "attempt=1", "application/json", INPUT_EVENT("12", "true"));
+	assert_int_equal(parse(&q, HOOK_GATHER, &in), 0);
+	assert_string_equal(in.digits, "12");
+	arena_free(&q.a);
+	/* nothing entered */
+	req_init(&q, "POST", "attempt=1", NULL, INPUT_EVENT("", "true"));
+	assert_int_equal(parse(&q, HOOK_GATHER, &in), 0);
+	assert_string_equal(in.digits, "");
+	arena_free(&q.a);
+	/* no dtmf result, digits not a string, a GET: no digits */
+	static const char *const none[] = {
+		"{\"uuid\":\"u\",\"from\":\"1\",\"to\":\"2\"}",
+		"{\"uuid\":\"u\",\"dtmf\":{\"digits\":1234,\"timed_out\":false}}",
+		"{\"uuid\":\"u\",\"dtmf\":\"1234\"}",
+		"{\"uuid\":\"u\",\"dtmf\":{\"timed_out\":true}}",
+	};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		req_init(&q, "POST", "attempt=1", "application/json", none[i]);
+		assert_int_equal(parse(&q, HOOK_GATHER, &in), 0);
+		assert_null(in.digits);
+		assert_string_equal(in.sid, "u");
+		arena_free(&q.a);
+	}
+	req_init(&q, "GET", "uuid=u&from=1&to=2&dtmf=1", NULL, NULL);
+	assert_int_equal(parse(&q, HOOK_GATHER, &in), 0);
+	assert_null(in.digits);
+	assert_string_equal(in.sid, "u");
+	arena_free(&q.a);
+	/* a voice answer's body is not read for digits */
+	req_init(&q, "POST", "", "application/json", INPUT_EVENT("1", "false"));
+	assert_int_equal(parse(&q, HOOK_VOICE, &in), 0);
+	assert_null(in.digits);
+	arena_free(&q.a);
+	/* malformed */
+	static const char *const bad[] = {"{\"dtmf\":{\"digits\":\"1\"", "[]", "{\"dtmf\":1,\"dtmf\":2}", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&q, "POST", "attempt=1", "application/json", bad[i]);
+		assert_int_equal(parse(&q, HOOK_GATHER, &in), 400);
+		arena_free(&q.a);
+	}
+	req_init(&q, "POST", "attempt=1", "text/plain", "digits=1");
+	assert_int_equal(parse(&q, HOOK_GATHER, &in), 415);
+	arena_free(&q.a);
+}
+
 /* ------------------------------------------------------------------ build_send */
 
 static void build_send_matches_sdk(void **state)
@@ -656,6 +793,26 @@ static void verify_sms_sig(void **state)
 	arena_free(&q.a);
 }
 
+/* The input event is signed like every other Voice event: a JWT whose payload_hash
+ * covers the body */
+static void verify_gather(void **state)
+{
+	const char *creds = "{\"signature_secret\":\"" SECRET "\"}";
+	const char *body = INPUT_EVENT("123456", "false");
+	char pl[512];
+	snprintf(pl, sizeof(pl), "{\"iat\":%d,\"payload_hash\":\"%s\"}", NOW, body_hash(body));
+	struct req q;
+	req_init(&q, "POST", "attempt=1", "application/json", body);
+	req_auth(&q, jwt(HS256, pl, SECRET));
+	assert_true(verify_with(&q, creds, HOOK_GATHER, NOW));
+	assert_false(verify_with(&q, "{\"signature_secret\":\"other\"}", HOOK_GATHER, NOW));
+	arena_free(&q.a);
+	req_init(&q, "POST", "attempt=1", "application/json", INPUT_EVENT("654321", "false"));
+	req_auth(&q, jwt(HS256, pl, SECRET));
+	assert_false(verify_with(&q, creds, HOOK_GATHER, NOW));
+	arena_free(&q.a);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -674,6 +831,10 @@ int main(void)
 		cmocka_unit_test(build_send_needs_credentials),
 		cmocka_unit_test(verify_jwt),
 		cmocka_unit_test(verify_sms_sig),
+		cmocka_unit_test(render_gather),
+		cmocka_unit_test(render_bridge_without_status_url),
+		cmocka_unit_test(parse_gather),
+		cmocka_unit_test(verify_gather),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

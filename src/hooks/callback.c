@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* callback.c - the unknown-caller callback; see callback.h. */
+#include "callback.h"
+#include "../util/err.h"
+#include "../util/phone.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *callback_query_json(const struct callback_query *q)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "event", "unknown_caller", "service_id",
+			      q->service_id, "channel", channel_name(q->channel), "carrier", dialect_name(q->carrier),
+			      "carrier_sid", q->carrier_sid ? q->carrier_sid : "", "from", q->from_masked,
+			      "from_country", q->from_country ? q->from_country : "", "to", q->to);
+	json_object_set_new(o, "body", q->body != NULL ? json_string(q->body) : json_null());
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+static int copy_field(json_t *o, const char *key, char *out, size_t cap, int required)
+{
+	json_t *v = json_object_get(o, key);
+	if (v == NULL || json_is_null(v))
+		return required ? -1 : 0;
+	const char *s = json_string_value(v);
+	if (s == NULL || strlen(s) >= cap)
+		return -1;
+	snprintf(out, cap, "%s", s);
+	return 0;
+}
+
+static int number_ok(char *number)
+{
+	struct phone_info pi;
+	if (phone_is_emergency(number) || phone_parse(number, &pi) < 0)
+		return 0;
+	snprintf(number, PHONE_E164_MAX + 1, "%s", pi.e164);
+	return 1;
+}
+
+int callback_parse_answer(const char *text, size_t len, struct callback_answer *out, const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	out->ttl = -1;
+	json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	int rc = MASKD_EINVAL;
+	const char *d = json_string_value(json_object_get(o, "decision"));
+	*why = "the answer is not a JSON object with a decision";
+	if (!json_is_object(o) || d == NULL)
+		goto done;
+	if (strcmp(d, "reject") == 0) {
+		out->decision = CALLBACK_REJECT;
+		*why = "reject: message must be a string of at most 512 characters";
+		if (copy_field(o, "message", out->message, sizeof(out->message), 0) < 0)
+			goto done;
+	} else if (strcmp(d, "forward") == 0) {
+		out->decision = CALLBACK_FORWARD;
+		*why = "forward: number must be a valid, non-emergency E.164 number";
+		if (copy_field(o, "number", out->number, sizeof(out->number), 1) < 0 || !number_ok(out->number))
+			goto done;
+	} else if (strcmp(d, "session") == 0) {
+		out->decision = CALLBACK_SESSION;
+		json_t *p = json_object_get(o, "participant");
+		*why = "session: participant.number must be a valid, non-emergency E.164 number";
+		if (!json_is_object(p) || copy_field(p, "number", out->number, sizeof(out->number), 1) < 0 ||
+		    !number_ok(out->number))
+			goto done;
+		*why = "session: labels must be strings of at most 64 characters";
+		if (copy_field(p, "label", out->label, sizeof(out->label), 0) < 0 ||
+		    copy_field(o, "caller_label", out->caller_label, sizeof(out->caller_label), 0) < 0)
+			goto done;
+		json_t *ttl = json_object_get(o, "ttl");
+		*why = "session: ttl must be an integer from 0 to 31622400";
+		if (ttl != NULL) {
+			if (!json_is_integer(ttl) || json_integer_value(ttl) < 0 || json_integer_value(ttl) > 31622400)
+				goto done;
+			out->ttl = json_integer_value(ttl);
+		}
+	} else {
+		*why = "decision must be reject, forward or session";
+		goto done;
+	}
+	*why = NULL;
+	rc = 0;
+done:
+	json_decref(o);
+	return rc;
+}
+
+struct answer_buf {
+	char data[CALLBACK_ANSWER_MAX];
+	size_t len;
+	int overflow;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct answer_buf *b = userdata;
+	size_t n = size * nmemb;
+	if (b->len + n > sizeof(b->data)) {
+		b->overflow = 1;
+		return 0; /* aborts the transfer */
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	return n;
+}
+
+int callback_ask(const char *url, int timeout_ms, const struct callback_query *q, struct callback_answer *out,
+		 const char **why)
+{
+	char *body = callback_query_json(q);
+	struct answer_buf *ans = calloc(1, sizeof(*ans));
+	CURL *c = curl_easy_init();
+	int rc = MASKD_ENOTFOUND;
+	*why = "the callback could not be reached in time";
+	if (body == NULL || ans == NULL || c == NULL)
+		goto done;
+	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ans);
+	CURLcode cr = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hdrs);
+	if (ans->overflow) {
+		rc = MASKD_EINVAL;
+		*why = "the callback's answer is too long";
+	} else if (cr != CURLE_OK) {
+		*why = cr == CURLE_OPERATION_TIMEDOUT ? "the callback timed out" : "the callback could not be reached";
+	} else if (status < 200 || status > 299) {
+		rc = MASKD_EINVAL;
+		*why = "the callback answered with a non-2xx status";
+	} else {
+		rc = callback_parse_answer(ans->data, ans->len, out, why);
+	}
+done:
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	free(ans);
+	free(body);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* callback.h - the unknown-caller callback: when a service's policy is
+ * "callback", a call or text with no binding is POSTed as JSON to the app's URL,
+ * which answers with what to do. Bounded by the service's timeout; the caller's
+ * real number is never sent (masked, with its country), so the app decides from
+ * the dialled proxy number, the carrier's ids and the text. Runs on the webhook
+ * thread: only unknown callers of callback services pay for it. */
+#ifndef MASKD_CALLBACK_H
+#define MASKD_CALLBACK_H
+
+#include <stddef.h>
+
+#include "../core/model.h"
+
+#define CALLBACK_ANSWER_MAX (16 * 1024) /* a longer answer is garbage */
+
+enum callback_decision {
+	CALLBACK_REJECT = 0,  /* say message (or the service's unknown-caller message) */
+	CALLBACK_FORWARD = 1, /* bridge to number (a support line) */
+	CALLBACK_SESSION = 2  /* create a session of the caller and participant, then route */
+};
+
+struct callback_query {
+	const char *service_id;
+	int channel;            /* enum channel */
+	int carrier;            /* enum dialect */
+	const char *carrier_sid;
+	const char *from_masked;
+	const char *from_country; /* "" unknown */
+	const char *to;           /* the dialled proxy number */
+	const char *body;         /* texts; NULL for calls */
+};
+
+struct callback_answer {
+	int decision;                              /* enum callback_decision */
+	char message[MESSAGE_MAX_LEN + 1];         /* reject: "" = the service's message */
+	char number[PHONE_E164_MAX + 1];           /* forward: E.164; session: the other participant */
+	char label[LABEL_MAX_LEN + 1];             /* session: the other participant's label */
+	char caller_label[LABEL_MAX_LEN + 1];      /* session: the caller's label */
+	int64_t ttl;                               /* session: idle ttl, -1 = the service's */
+};
+
+/* The JSON body POSTed for q (malloc'd, caller frees). */
+char *callback_query_json(const struct callback_query *q);
+
+/* Parses an app's answer. Returns 0, or MASKD_EINVAL with a static reason in
+ * *why (not JSON, unknown decision, a forward without a valid number, an
+ * emergency number, an oversized field). Numbers are validated with
+ * libphonenumber. */
+int callback_parse_answer(const char *text, size_t len, struct callback_answer *out, const char **why);
+
+/* POSTs q to url and parses the answer, waiting at most timeout_ms. Returns 0,
+ * or MASKD_EINVAL (non-2xx, garbage; *why says which) or MASKD_EDB-like
+ * transport failure as MASKD_ENOTFOUND (connect error, timeout). Never logs a
+ * number. */
+int callback_ask(const char *url, int timeout_ms, const struct callback_query *q, struct callback_answer *out,
+		 const char **why);
+
+#endif
