@@ -178,7 +178,7 @@ test('full scenario: no real number in the database files, the log or any answer
   await waitFor('the ttl-2 session to be closed', async () => (await getSession(d, late.id)).status === 'closed',
     { timeoutMs: 20_000, intervalMs: 200 });
   r = await hook('twilio', 'voice', voiceParams('twilio', { from: LATE, to: late.participants[0].proxy_number }));
-  assert.equal(r.text, markup.rejectVoice('twilio', 'Not in service.'));
+  assert.equal(r.text, markup.rejectVoice('twilio', 'This conversation has ended.')); // cooling off
   expectStatus(await d.api('PATCH', `/v1/sessions/${ride.id}`, { ttl: 60 }), 200);
   expectStatus(await d.api('PATCH', `/v1/sessions/${ride.id}`, { status: 'closed' }), 200);
   expectStatus(await d.api('DELETE', `/v1/sessions/${sale.id}`), 204);

@@ -37,6 +37,14 @@ export function forward(dialect, { to, from, intId, body = '', media = [] }) {
   return r.toString();
 }
 
+/** A text back to its sender (`to`) from the proxy number it texted (`from`), with no
+ * status callback: the ended message, HELP text, opted-out notice. */
+export function reply(dialect, { to, from, body }) {
+  const r = new (builders(dialect).MessagingResponse)();
+  r.message({ to, from }).body(body);
+  return r.toString();
+}
+
 /** Reject a call: the service's unknown-caller message, then hang up. */
 export function rejectVoice(dialect, message) {
   const r = new (builders(dialect).VoiceResponse)();

@@ -16,6 +16,7 @@ import * as markup from './markup.mjs';
 import { assertValid, proxy, real, realNy } from './numbers.mjs';
 
 const UNKNOWN_CALLER_MESSAGE = 'Sorry & goodbye: this number is <not> in "service", it\'s closed.';
+const ENDED = 'This conversation has ended.'; // the service default
 
 export function webhookSuite(dialect) {
   const d = useDaemon();
@@ -190,19 +191,19 @@ export function webhookSuite(dialect) {
       assert.ok(!list.some((i) => i.decision === 'bridge'), 'bridged through a number the caller is not bound to');
     });
 
-    test('closed session → the unknown-caller answer; nothing bridged', async () => {
+    test('closed session (cooling off) → "this conversation has ended"; nothing bridged', async () => {
       const { ses, rider } = await newPair();
       await closeSession(d, ses.id);
-      assertXml(await call(rider.real, rider.proxy), rejectVoice(), 'closed session');
+      assertXml(await call(rider.real, rider.proxy), markup.rejectVoice(dialect, ENDED), 'closed session');
       const list = await interactions(d, ses.id);
       assert.ok(!list.some((i) => i.decision === 'bridge'));
       assert.equal((await getSession(d, ses.id)).status, 'closed');
     });
 
-    test('session deleted → the unknown-caller answer', async () => {
+    test('session deleted → "this conversation has ended"', async () => {
       const { ses, driver } = await newPair();
       assert.equal((await d.api('DELETE', `/v1/sessions/${ses.id}`)).status, 204);
-      assertXml(await call(driver.real, driver.proxy), rejectVoice(), 'deleted session');
+      assertXml(await call(driver.real, driver.proxy), markup.rejectVoice(dialect, ENDED), 'deleted session');
     });
 
     test('mode "message" session + a call → reject', async () => {
@@ -289,10 +290,11 @@ export function webhookSuite(dialect) {
       assertXml(await text(STRANGER, POOL[0], { body: 'hello?' }), empty(), 'unknown sender');
     });
 
-    test('closed session → <Response/>; nothing forwarded', async () => {
+    test('closed session → the ended message back to the sender; nothing forwarded', async () => {
       const { ses, rider } = await newPair();
       await closeSession(d, ses.id);
-      assertXml(await text(rider.real, rider.proxy, { body: 'late' }), empty(), 'closed session');
+      assertXml(await text(rider.real, rider.proxy, { body: 'late' }),
+        markup.reply(dialect, { to: rider.real, from: rider.proxy, body: ENDED }), 'closed session');
       assert.ok(!(await interactions(d, ses.id)).some((i) => i.decision === 'forward_message'));
     });
 
