@@ -416,10 +416,8 @@ static void route_view_decide(struct hook_ctx *h, const struct service *svc, con
 		refuse(h, 503, MW_ERROR, "temporarily unavailable");
 		return;
 	}
-	if (existed) {
-		metrics_webhook(h->dl->id, MW_RETRIED);
-		say = NULL;
-	}
+	if (existed)
+		metrics_webhook(h->dl->id, MW_RETRIED); /* the stored decision, said the same way again */
 	snprintf(int_id, sizeof(int_id), "%s", it.id);
 	log_info("webhook %s %s %s: %s%s%s%s (session %s, interaction %s, from %s via %s)", name, h->event, sid,
 		 decision_name(d.kind), d.reason != ROUTE_OK ? ": " : "", d.reason != ROUTE_OK ? route_reason_name(d.reason) : "",
