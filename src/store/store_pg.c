@@ -38,7 +38,7 @@
 #define POOL_CANDIDATES 8
 #define BIND_ATTEMPTS 8 /* candidates tried per participant when other nodes win races */
 #define TX_ATTEMPTS 4   /* whole-transaction retries on deadlock or serialization failure */
-#define ARGS_MAX 16
+#define ARGS_MAX 32
 #define SERVICES_MAX 256 /* what service_list returns, as in store_sqlite.c */
 
 /* Internal: the transaction lost a race and may simply be run again. */
@@ -89,11 +89,65 @@ enum sql_id {
 	SQL_STATS,
 	SQL_RECORDS,
 	SQL_USAGE,
+	SQL_NUMBER_LOCK,
+	SQL_NUMBER_RELEASE_COOLING,
+	SQL_NUMBER_OPTOUTS_DELETE,
+	SQL_POOL_COOLING,
+	SQL_POOL_HEADROOM,
+	SQL_STICKY,
+	SQL_HOLD_OF,
+	SQL_HOLD_RELEASE,
+	SQL_SESSION_BY_NAME,
+	SQL_SESSION_BY_PIN,
+	SQL_SESSION_BIDX,
+	SQL_SESSION_REBLOCK,
+	SQL_SESSION_LOCK,
+	SQL_SESSION_REOPEN,
+	SQL_SESSION_UPDATED,
+	SQL_PARTICIPANT_ROWS,
+	SQL_PARTICIPANT_KEEP,
+	SQL_PARTICIPANT_RETAKE,
+	SQL_PARTICIPANT_SWAP,
+	SQL_PEER_SET,
+	SQL_COOLING_DUE,
+	SQL_EVENT_INSERT,
+	SQL_EVENTS_OF,
+	SQL_PIN_LOOKUP,
+	SQL_OPTOUT_ADD,
+	SQL_OPTOUT_DELETE,
+	SQL_POOL_STATS,
 	SQL_COUNT
 };
 
-#define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at"
-#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS
+#define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at, n.region"
+#define NUMBER_NCOLS 11
+/* number.cooling: held_until is set exactly while a closed or blocked session's
+ * row still holds its binding (the partial index participants_cooling). */
+#define NUMBER_COOLING "(SELECT COUNT(*) FROM participants c WHERE c.proxy_number_id = n.id AND c.active = 1 AND c.held_until IS NOT NULL)"
+#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin"
+/* Service columns beyond id..created_at and the policy: struct service's pool and
+ * session policy, in struct order (pg_service_insert / read_service agree on it). */
+#define SERVICE_POLICY_COLS "geo_match, geo_match_strict, number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, " \
+	"fallback_number, pin_number, pin_length, pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, " \
+	"ended_message, help_text, rate_calls, rate_texts, rate_silent"
+/* What route_lookup and pin_lookup return after the number: s = the session, p =
+ * the caller's participant row, o = the other side's (NULL while single-party). */
+#define ROUTE_COLS "s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, " \
+	"o.proxy_e164, o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, " \
+	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
+/* The numbers a participant may be given at one geo level. $1 service, $2 caps,
+ * $3 blind index, $4 limit, $5 numbers excluded, $6 enum geo_match, $7 country,
+ * $8 area code, $9 region, $10 cap (0 = none), $11 numbers this session holds
+ * already (within the cap whatever their count: the session counts once). An
+ * empty geo key matches nothing. */
+#define POOL_WHERE                                                                                                 \
+	"n.service_id = $1 AND n.state = 0 AND (n.caps & $2::int) = $2::int AND n.id <> ALL ($5::text[]) "         \
+	"AND ($6::int = 3 OR (n.country = $7::text AND $7::text <> '' AND ($6::int = 0 "                          \
+	"OR ($6::int = 1 AND n.area_code = $8::text AND $8::text <> '') "                                       \
+	"OR ($6::int = 2 AND n.region = $9::text AND $9::text <> '')))) "                                       \
+	"AND ($10::int <= 0 OR n.in_use < $10::int OR n.id = ANY ($11::text[])) "
+#define POOL_FREE "NOT EXISTS (SELECT 1 FROM participants p WHERE p.bidx = $3 AND p.proxy_number_id = n.id AND p.active = 1) "
+#define POOL_ORDER "ORDER BY n.in_use, n.created_at, n.id LIMIT $4"
 #define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
 #define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
 #define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
@@ -104,41 +158,69 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_SETTING_ADD] = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
 	[SQL_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES ($1, $2) "
 			    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[SQL_SERVICE_INSERT] = "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ") "
-			       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+	[SQL_SERVICE_INSERT] = "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", "
+			       SERVICE_POLICY_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+			       "$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
 	[SQL_SECRET_INSERT] = "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)",
-	[SQL_SERVICE_GET] = "SELECT id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS " FROM services WHERE id = $1",
+	[SQL_SERVICE_GET] = "SELECT id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", " SERVICE_POLICY_COLS
+			    " FROM services WHERE id = $1",
 	[SQL_SECRETS_GET] = "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1",
 	[SQL_SERVICE_LIST] = "SELECT id FROM services ORDER BY created_at, id LIMIT 256",
-	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, created_at) "
-			      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
-	[SQL_NUMBER_GET] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.id = $1",
-	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = $1 ORDER BY n.created_at, n.id",
+	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, "
+			      "created_at, region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10)",
+	[SQL_NUMBER_GET] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.id = $1",
+	/* the cooling counts of the whole pool in one pass over participants_cooling */
+	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS ", COALESCE(k.cooling, 0) FROM numbers n LEFT JOIN "
+			    "(SELECT c.proxy_number_id, COUNT(*) AS cooling FROM participants c JOIN numbers cn ON "
+			    "cn.id = c.proxy_number_id WHERE cn.service_id = $1 AND c.active = 1 AND c.held_until IS NOT NULL "
+			    "GROUP BY c.proxy_number_id) k ON k.proxy_number_id = n.id WHERE n.service_id = $1 "
+			    "ORDER BY n.created_at, n.id",
 	[SQL_NUMBER_SET_STATE] = "UPDATE numbers SET state = $2 WHERE id = $1",
 	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = $1 AND in_use = 0",
 	[SQL_NUMBER_NAMED] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = $1 AND n.e164 = $2",
 	/* $5: numbers this participant already lost a race for (their bindings are
 	 * committed by now and so excluded anyway; this only makes sure). */
-	[SQL_POOL_CANDIDATES] =
-		"SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n "
-		"WHERE n.service_id = $1 AND n.state = 0 AND (n.caps & $2::int) = $2::int AND NOT EXISTS "
-		"(SELECT 1 FROM participants p WHERE p.bidx = $3 AND p.proxy_number_id = n.id AND p.active = 1) "
-		"AND n.id <> ALL ($5::text[]) ORDER BY n.in_use, n.created_at, n.id LIMIT $4",
+	[SQL_POOL_CANDIDATES] = "SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE "
+				POOL_WHERE "AND " POOL_FREE POOL_ORDER,
+	/* cooloff_reuse: numbers whose only hold by this real number is cooling off */
+	[SQL_POOL_COOLING] = "SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE "
+			     POOL_WHERE "AND EXISTS (SELECT 1 FROM participants p WHERE p.bidx = $3 AND "
+			     "p.proxy_number_id = n.id AND p.active = 1 AND p.held_until IS NOT NULL) " POOL_ORDER,
+	/* After a binding: how many more are free at its level (at most $4), and how
+	 * many open bindings this real number holds in the service. */
+	[SQL_POOL_HEADROOM] = "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE " POOL_WHERE "AND " POOL_FREE
+			      "LIMIT $4) f), (SELECT COUNT(*) FROM participants h JOIN numbers hn ON hn.id = "
+			      "h.proxy_number_id WHERE h.bidx = $3 AND h.active = 1 AND h.held_until IS NULL AND "
+			      "hn.service_id = $1)",
+	/* The number this real number had in its latest session with that other one. */
+	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN sessions s ON s.id = p.session_id "
+		       "WHERE p.bidx = $1 AND p.peer_bidx = $2 AND s.service_id = $3 "
+		       "ORDER BY p.created_at DESC, p.id DESC LIMIT 1",
+	/* The hold of (real number, proxy), if any: open (held_until NULL) or cooling. */
+	[SQL_HOLD_OF] = "SELECT held_until IS NULL, peer_bidx FROM participants "
+			"WHERE bidx = $1 AND proxy_number_id = $2 AND active = 1",
+	/* "Released and taken": the cooling row gives its binding up to the new one.
+	 * A sweeper or another session that got there first leaves 0 rows. */
+	[SQL_HOLD_RELEASE] = "UPDATE participants SET active = 0 WHERE bidx = $1 AND proxy_number_id = $2 AND active = 1 "
+			     "AND held_until IS NOT NULL",
+	/* No row inserted: an open session has its unique_name or PIN (the partial
+	 * unique indexes; a concurrent insert of the same is waited for first). */
 	[SQL_SESSION_INSERT] =
 		"INSERT INTO sessions (id, service_id, unique_name, mode, status, ttl, expires_at, created_at, "
-		"updated_at, last_activity_at, closed_at, deadline, " POLICY_COLS ") "
-		"VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $7, $7, 0, $8, $9, $10, $11, $12)",
+		"updated_at, last_activity_at, closed_at, deadline, " POLICY_COLS ", pin) "
+		"VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $7, $7, 0, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
 	/* The unique index "bindings" decides ownership: no row inserted = another
 	 * session holds (real number, proxy) now (it waited for that one to commit). */
 	[SQL_PARTICIPANT_INSERT] =
 		"INSERT INTO participants (id, session_id, idx, label, masked, number_sealed, bidx, proxy_number_id, "
-		"proxy_e164, active, country) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10) "
-		"ON CONFLICT (bidx, proxy_number_id) WHERE active = 1 DO NOTHING",
+		"proxy_e164, active, country, peer_bidx, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, "
+		"$11, $12) ON CONFLICT (bidx, proxy_number_id) WHERE active = 1 DO NOTHING",
 	/* Row locks in id order (COLLATE "C" = strcmp order): every writer of in_use
 	 * takes its number rows this way and last, so writers queue, never deadlock. */
 	[SQL_NUMBERS_LOCK] = "SELECT id FROM numbers WHERE id = ANY ($1::text[]) ORDER BY id FOR NO KEY UPDATE",
 	[SQL_NUMBERS_ADD] = "UPDATE numbers n SET in_use = GREATEST(n.in_use + d.delta, 0) "
-			    "FROM unnest($1::text[], $2::bigint[]) AS d(id, delta) WHERE n.id = d.id",
+			    "FROM unnest($1::text[], $2::bigint[]) AS d(id, delta) WHERE n.id = d.id "
+			    "RETURNING n.id, n.in_use, d.delta",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = $1",
 	[SQL_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE id = $1",
 	[SQL_PARTICIPANTS_OF] = "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants "
@@ -147,12 +229,16 @@ static const char *const sql_text[SQL_COUNT] = {
 		"SELECT " SESSION_COLS " FROM sessions WHERE service_id = $1 AND ($2::int < 0 OR status = $2::int) "
 		"AND ($3::text IS NULL OR unique_name = $3::text) AND ($4::text IS NULL OR (created_at, id) > "
 		"(SELECT created_at, id FROM sessions WHERE id = $4::text)) ORDER BY created_at, id LIMIT $5",
-	[SQL_SESSIONS_CLOSE] = "UPDATE sessions SET status = 2, closed_at = $2, updated_at = $2, deadline = NULL "
+	[SQL_SESSIONS_CLOSE] = "UPDATE sessions SET status = $3, closed_at = $2, updated_at = $2, deadline = NULL "
 			       "WHERE id = ANY ($1::text[]) AND status < 2 RETURNING id",
-	/* One row per (session, number): in_use counts sessions, so a session with
-	 * both participants on one number gives it back once. */
-	[SQL_BINDINGS_RELEASE] = "WITH r AS (UPDATE participants SET active = 0 WHERE session_id = ANY ($1::text[]) "
-				 "AND active = 1 RETURNING session_id, proxy_number_id) "
+	/* The bindings of closed sessions cool off until closed_at + the service's
+	 * cooloff (released at once when that is 0). One row per (session, number):
+	 * in_use counts sessions, so a session with both participants on one number
+	 * gives it back once. */
+	[SQL_BINDINGS_RELEASE] = "WITH r AS (UPDATE participants p SET held_until = $2::bigint + v.cooloff, "
+				 "active = CASE WHEN v.cooloff > 0 THEN 1 ELSE 0 END FROM sessions s JOIN services v "
+				 "ON v.id = s.service_id WHERE s.id = ANY ($1::text[]) AND p.session_id = s.id "
+				 "AND p.active = 1 RETURNING p.session_id, p.proxy_number_id) "
 				 "SELECT DISTINCT session_id, proxy_number_id FROM r",
 	/* NO KEY UPDATE: waits for other writers of the row, not for inserts whose
 	 * foreign keys point at it. */
@@ -163,9 +249,7 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_EXPIRE_DUE] = "SELECT id FROM sessions WHERE status < 2 AND deadline IS NOT NULL AND deadline <= $1 "
 			   "ORDER BY deadline LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
 	[SQL_ROUTE_LOOKUP] =
-		"SELECT " NUMBER_COLS ", s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, "
-		"p.id, o.id, o.number_sealed, o.proxy_e164, o.country, s.record, s.time_limit, s.ring_timeout, "
-		"s.consent_message FROM numbers n "
+		"SELECT " NUMBER_COLS ", " ROUTE_COLS " FROM numbers n "
 		"LEFT JOIN participants p ON p.bidx = $2 AND p.proxy_number_id = n.id AND p.active = 1 "
 		"LEFT JOIN sessions s ON s.id = p.session_id "
 		"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id "
@@ -208,8 +292,10 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_LEGS_OF] = "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 ORDER BY l.leg, l.started_at, l.id",
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = $1",
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
-		      "(SELECT COUNT(*) FROM sessions WHERE status < 2), "
-		      "(SELECT COUNT(*) FROM participants WHERE active = 1), (SELECT COUNT(*) FROM interactions)",
+		      "(SELECT COUNT(*) FROM numbers WHERE state = 0), (SELECT COUNT(*) FROM sessions WHERE status < 2), "
+		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NULL), "
+		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL), "
+		      "(SELECT COUNT(*) FROM interactions)",
 	[SQL_RECORDS] = "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, "
 			"i.from_participant, i.to_participant, i.created_at, " LEG_COLS " FROM legs l "
 			"JOIN interactions i ON i.id = l.interaction_id "
@@ -220,6 +306,53 @@ static const char *const sql_text[SQL_COUNT] = {
 		      "WHERE l.interaction_id = i.id AND l.leg = 'b')), 0) "
 		      "FROM interactions i WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 "
 		      "GROUP BY day ORDER BY day",
+	/* number delete: FOR UPDATE waits for, and then stops, sessions binding it */
+	[SQL_NUMBER_LOCK] = "SELECT in_use FROM numbers WHERE id = $1 FOR UPDATE",
+	[SQL_NUMBER_RELEASE_COOLING] = "UPDATE participants SET active = 0 WHERE proxy_number_id = $1 AND active = 1 "
+				       "AND held_until IS NOT NULL",
+	[SQL_NUMBER_OPTOUTS_DELETE] = "DELETE FROM optouts WHERE number_id = $1",
+	[SQL_SESSION_BY_NAME] = "SELECT id FROM sessions WHERE service_id = $1 AND unique_name = $2 AND status < 2",
+	[SQL_SESSION_BY_PIN] = "SELECT id FROM sessions WHERE service_id = $1 AND pin = $2 AND status < 2",
+	[SQL_SESSION_BIDX] = "SELECT bidx FROM participants WHERE session_id = $1 ORDER BY bidx",
+	/* blocking a closed (or failed) session */
+	[SQL_SESSION_REBLOCK] = "UPDATE sessions SET status = 4, updated_at = $2 WHERE id = $1 AND status >= 2 AND status <> 4",
+	/* NO KEY UPDATE: serialises the writers of one session (close, re-open, swap, add) */
+	[SQL_SESSION_LOCK] = "SELECT service_id, mode, status, ttl, expires_at FROM sessions WHERE id = $1 FOR NO KEY UPDATE",
+	[SQL_SESSION_REOPEN] = "UPDATE sessions SET status = 0, closed_at = 0, expires_at = $2, last_activity_at = $3, "
+			       "updated_at = $3, deadline = $4 WHERE id = $1",
+	[SQL_SESSION_UPDATED] = "UPDATE sessions SET updated_at = $2 WHERE id = $1",
+	[SQL_PARTICIPANT_ROWS] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164 FROM participants "
+				 "WHERE session_id = $1 ORDER BY idx",
+	/* re-open: a binding still cooling off is kept... */
+	[SQL_PARTICIPANT_KEEP] = "UPDATE participants SET held_until = NULL WHERE id = $1 AND active = 1",
+	/* ...a released one is taken again: the unique index refuses it when this real
+	 * number holds that proxy in another session now; 0 rows = the number is gone */
+	[SQL_PARTICIPANT_RETAKE] = "UPDATE participants SET active = 1, held_until = NULL WHERE id = $1 AND "
+				   "EXISTS (SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id)",
+	[SQL_PARTICIPANT_SWAP] = "UPDATE participants SET proxy_number_id = $2, proxy_e164 = $3 WHERE id = $1",
+	[SQL_PEER_SET] = "UPDATE participants SET peer_bidx = $2 WHERE session_id = $1 AND idx = 0",
+	/* Every node sweeps; SKIP LOCKED hands each due binding to exactly one. */
+	/* ARRAY(...) runs the locking subquery once (a join could rescan it and
+	 * lock more than $2). */
+	[SQL_COOLING_DUE] = "UPDATE participants SET active = 0 WHERE id = ANY (ARRAY(SELECT id FROM participants "
+			    "WHERE active = 1 AND held_until IS NOT NULL AND held_until <= $1 ORDER BY held_until "
+			    "LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED)) AND active = 1",
+	[SQL_EVENT_INSERT] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
+			     "VALUES ($1, $2, $3, $4, $5, $6)",
+	/* Within one second, the older transaction first: a session's writers are
+	 * serialised by its row lock, so their transaction ids grow (age() is
+	 * wraparound-safe). */
+	[SQL_EVENTS_OF] = "SELECT id, session_id, kind, participant_id, detail, created_at FROM session_events "
+			  "WHERE session_id = $1 ORDER BY created_at, age(xmin) DESC, id",
+	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_COLS " FROM sessions s JOIN participants p ON p.session_id = s.id AND p.bidx = $3 "
+			   "LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id "
+			   "WHERE s.service_id = $1 AND s.pin = $2 AND s.status < 2 LIMIT 1",
+	[SQL_OPTOUT_ADD] = "INSERT INTO optouts (bidx, number_id, service_id, created_at) VALUES ($1, $2, $3, $4) "
+			   "ON CONFLICT DO NOTHING",
+	[SQL_OPTOUT_DELETE] = "DELETE FROM optouts WHERE bidx = $1 AND number_id = $2",
+	[SQL_POOL_STATS] = "SELECT COALESCE(MAX(k), 0), COUNT(*) FROM (SELECT COUNT(*) AS k FROM participants p "
+			   "JOIN numbers n ON n.id = p.proxy_number_id WHERE n.service_id = $1 AND p.active = 1 "
+			   "AND p.held_until IS NULL GROUP BY p.bidx) x",
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -229,6 +362,7 @@ struct pg_conn {
 	bool broken;           /* the connection failed mid-call: reconnect on next use */
 	bool prepared[SQL_COUNT];
 	char sqlstate[6];      /* of the last failed statement, "" when none */
+	char constraint[64];   /* the constraint (or unique index) it violated, "" when none */
 	struct pg_conn *next;
 };
 
@@ -555,7 +689,9 @@ static void arg_bytes(struct args *a, const uint8_t *p, size_t n)
 static int result_fail(struct pg_conn *c, const PGresult *r, const char *sql)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *constraint = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
 	snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
+	snprintf(c->constraint, sizeof(c->constraint), "%s", constraint ? constraint : "");
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		log_warn("store: lost the connection to PostgreSQL during \"%.40s...\"", sql);
 		c->broken = true;
@@ -955,6 +1091,25 @@ static int pg_service_insert(void *b, const struct service *svc)
 	arg_text(&a, svc->unknown_caller_message);
 	arg_i64(&a, svc->created_at);
 	arg_policy(&a, &svc->policy);
+	arg_i64(&a, svc->pool.geo_match);
+	arg_i64(&a, svc->pool.geo_match_strict);
+	arg_i64(&a, svc->pool.number_selection);
+	arg_i64(&a, svc->cooloff);
+	arg_i64(&a, svc->cooloff_reuse);
+	arg_i64(&a, svc->number_cap);
+	arg_i64(&a, svc->unknown_caller);
+	arg_text(&a, svc->fallback_number);
+	arg_text(&a, svc->pin_number);
+	arg_i64(&a, svc->pin_length);
+	arg_i64(&a, svc->pin_attempts);
+	arg_text(&a, svc->callback_url);
+	arg_i64(&a, svc->callback_timeout_ms);
+	arg_i64(&a, svc->callback_fail_open);
+	arg_text(&a, svc->ended_message);
+	arg_text(&a, svc->help_text);
+	arg_i64(&a, svc->rate_calls);
+	arg_i64(&a, svc->rate_texts);
+	arg_i64(&a, svc->rate_silent);
 	rc = run(c, SQL_SERVICE_INSERT, &a, NULL);
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
 		if (svc->secrets[d][0] == '\0')
@@ -1001,6 +1156,25 @@ static int pg_service_get(void *b, const char *id, struct service *out)
 	col_text(r, 0, 4, out->unknown_caller_message, sizeof(out->unknown_caller_message));
 	out->created_at = col_i64(r, 0, 5);
 	read_policy(r, 0, 6, &out->policy);
+	out->pool.geo_match = col_int(r, 0, 10);
+	out->pool.geo_match_strict = col_int(r, 0, 11);
+	out->pool.number_selection = col_int(r, 0, 12);
+	out->cooloff = col_i64(r, 0, 13);
+	out->cooloff_reuse = col_int(r, 0, 14);
+	out->number_cap = col_int(r, 0, 15);
+	out->unknown_caller = col_int(r, 0, 16);
+	col_text(r, 0, 17, out->fallback_number, sizeof(out->fallback_number));
+	col_text(r, 0, 18, out->pin_number, sizeof(out->pin_number));
+	out->pin_length = col_int(r, 0, 19);
+	out->pin_attempts = col_int(r, 0, 20);
+	col_text(r, 0, 21, out->callback_url, sizeof(out->callback_url));
+	out->callback_timeout_ms = col_int(r, 0, 22);
+	out->callback_fail_open = col_int(r, 0, 23);
+	col_text(r, 0, 24, out->ended_message, sizeof(out->ended_message));
+	col_text(r, 0, 25, out->help_text, sizeof(out->help_text));
+	out->rate_calls = col_int(r, 0, 26);
+	out->rate_texts = col_int(r, 0, 27);
+	out->rate_silent = col_int(r, 0, 28);
 	PQclear(r);
 	rc = run(c, SQL_SECRETS_GET, &a, &r);
 	if (rc < 0)
@@ -1057,6 +1231,8 @@ static void read_number(const PGresult *r, int row, int col, struct number *n)
 	n->state = col_int(r, row, col + 7);
 	n->in_use = col_i64(r, row, col + 8);
 	n->created_at = col_i64(r, row, col + 9);
+	col_text(r, row, col + 10, n->region, sizeof(n->region));
+	n->cooling = 0;
 }
 
 static int pg_number_insert(void *b, const struct number *n)
@@ -1072,6 +1248,7 @@ static int pg_number_insert(void *b, const struct number *n)
 	arg_text(&a, n->area_code);
 	arg_i64(&a, n->state);
 	arg_i64(&a, n->created_at);
+	arg_text(&a, n->region);
 	return run(c, SQL_NUMBER_INSERT, &a, NULL);
 }
 
@@ -1085,10 +1262,13 @@ static int number_by(struct pg_conn *c, enum sql_id id, const char *a1, const ch
 	int rc = run(c, id, &a, &r);
 	if (rc < 0)
 		return rc;
-	if (PQntuples(r) > 0)
+	if (PQntuples(r) > 0) {
 		read_number(r, 0, 0, out);
-	else
+		if (id == SQL_NUMBER_GET)
+			out->cooling = col_i64(r, 0, NUMBER_NCOLS);
+	} else {
 		rc = MASKD_ENOTFOUND;
+	}
 	PQclear(r);
 	return rc;
 }
@@ -1111,6 +1291,7 @@ static int pg_number_list(void *b, const char *service_id, void (*cb)(void *, co
 	for (int i = 0; i < PQntuples(r); i++) {
 		struct number n;
 		read_number(r, i, 0, &n);
+		n.cooling = col_i64(r, i, NUMBER_NCOLS);
 		cb(ctx, &n);
 	}
 	PQclear(r);
@@ -1129,183 +1310,616 @@ static int pg_number_set_state(void *b, const char *id, int state)
 	return n == 0 ? MASKD_ENOTFOUND : 0;
 }
 
+/* Deletes an unused number: its cooling-off bindings are released and its
+ * opt-out rows go with it. A session being created on another node bumps in_use
+ * at its very end; if this delete wins, that transaction sees its number gone and
+ * starts over. */
+static int delete_once(struct pg_conn *c, const char *id)
+{
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct args a = {0};
+	arg_text(&a, id);
+	PGresult *r = NULL;
+	rc = run(c, SQL_NUMBER_LOCK, &a, &r);
+	if (rc < 0)
+		goto done;
+	int found = PQntuples(r) > 0;
+	int64_t in_use = found ? col_i64(r, 0, 0) : 0;
+	PQclear(r);
+	if (!found)
+		rc = MASKD_ENOTFOUND;
+	else if (in_use > 0)
+		rc = MASKD_ECONFLICT;
+	if (rc == 0)
+		rc = run(c, SQL_NUMBER_RELEASE_COOLING, &a, NULL);
+	if (rc == 0)
+		rc = run(c, SQL_NUMBER_OPTOUTS_DELETE, &a, NULL);
+	if (rc == 0) {
+		int n = run_count(c, SQL_NUMBER_DELETE, &a);
+		rc = n < 0 ? n : n == 0 ? MASKD_ECONFLICT : 0;
+	}
+	if (rc == 0)
+		rc = tx_commit(c);
+done:
+	if (rc < 0) {
+		tx_rollback(c);
+		if (rc == MASKD_EDB && retryable(c))
+			rc = PG_ERETRY;
+	}
+	return rc;
+}
+
 static int pg_number_delete(void *b, const char *id)
 {
 	CONN_OR_FAIL(b, c);
-	struct args a = {0};
-	arg_text(&a, id);
-	/* A session being created on another node bumps in_use at its very end; if
-	 * this delete wins, that transaction sees its number gone and starts over. */
-	int n = run_count(c, SQL_NUMBER_DELETE, &a);
-	if (n != 0)
-		return n < 0 ? n : 0;
-	struct number num;
-	int rc = number_by(c, SQL_NUMBER_GET, id, NULL, &num);
-	return rc == 0 ? MASKD_ECONFLICT : rc;
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
+		rc = delete_once(c, id);
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+struct num_delta {
+	const char *id;
+	int delta;
+};
+
+static int cmp_num_delta(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcmp(((const struct num_delta *)a)->id, ((const struct num_delta *)b)->id);
 }
 
-/* Adds delta to in_use of each number in ids (repeats add up), locking the rows
- * in id order first. Returns how many distinct numbers were changed, or a
- * negative maskd_err; *distinct gets how many there were to change. */
-static int numbers_adjust(struct pg_conn *c, const char *const *ids, int n, int delta, int *distinct)
+/* Adds each delta to in_use of its number (repeats add up), locking the rows in
+ * id order first. Returns how many distinct numbers were changed, or a negative
+ * maskd_err; *distinct gets how many there were to change. With cap > 0, a number
+ * raised above cap is PG_ERETRY: another node took its last place after the
+ * candidates were read, and the next attempt sees it full. */
+static int numbers_adjust(struct pg_conn *c, const struct num_delta *d, int n, int64_t cap, int *distinct)
 {
 	*distinct = 0;
 	if (n == 0)
 		return 0;
-	const char **sorted = xmalloc((size_t)n * sizeof(*sorted));
-	memcpy(sorted, ids, (size_t)n * sizeof(*sorted));
-	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_str);
+	struct num_delta *sorted = xmalloc((size_t)n * sizeof(*sorted));
+	memcpy(sorted, d, (size_t)n * sizeof(*sorted));
+	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_num_delta);
 	int m = 0;
-	int64_t *deltas = xcalloc((size_t)n, sizeof(*deltas));
 	for (int i = 0; i < n; i++) {
-		if (m > 0 && strcmp(sorted[m - 1], sorted[i]) == 0) {
-			deltas[m - 1] += delta;
+		if (m > 0 && strcmp(sorted[m - 1].id, sorted[i].id) == 0) {
+			sorted[m - 1].delta += sorted[i].delta;
 			continue;
 		}
-		sorted[m] = sorted[i];
-		deltas[m++] = delta;
+		sorted[m++] = sorted[i];
 	}
 	*distinct = m;
+	const char **ids = xmalloc((size_t)m * sizeof(*ids));
 	struct buf idlit, dlit;
 	buf_init(&idlit);
 	buf_init(&dlit);
-	array_literal(&idlit, sorted, m);
 	buf_puts(&dlit, "{");
-	for (int i = 0; i < m; i++)
-		buf_printf(&dlit, "%s%lld", i ? "," : "", (long long)deltas[i]);
+	for (int i = 0; i < m; i++) {
+		ids[i] = sorted[i].id;
+		buf_printf(&dlit, "%s%d", i ? "," : "", sorted[i].delta);
+	}
 	buf_puts(&dlit, "}");
+	array_literal(&idlit, ids, m);
 	struct args a = {0};
 	arg_text(&a, idlit.data);
 	int rc = run(c, SQL_NUMBERS_LOCK, &a, NULL);
+	PGresult *r = NULL;
 	if (rc == 0) {
 		arg_text(&a, dlit.data);
-		rc = run_count(c, SQL_NUMBERS_ADD, &a);
+		rc = run(c, SQL_NUMBERS_ADD, &a, &r);
+	}
+	if (rc == 0) {
+		rc = PQntuples(r);
+		for (int i = 0; i < PQntuples(r); i++)
+			if (cap > 0 && col_i64(r, i, 2) > 0 && col_i64(r, i, 1) > cap)
+				rc = PG_ERETRY;
+		PQclear(r);
 	}
 	buf_free(&idlit);
 	buf_free(&dlit);
-	free(deltas);
+	free(ids);
 	free(sorted);
 	return rc;
 }
 
-/* ---------------------------------------------------------------- sessions */
-
-/* Chooses and binds a proxy number for participant i of ses (inside the create
- * transaction). Returns 0, a negative maskd_err, or PG_ERETRY when other nodes
- * kept winning the candidates. */
-static int bind_participant(struct store_pg *s, struct pg_conn *c, struct session *ses, int i, unsigned need)
+static int event_add(struct pg_conn *c, const char *session_id, const char *kind, const char *participant_id,
+		     const char *detail, int64_t now)
 {
-	struct participant *p = &ses->participants[i];
-	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, p->number, bidx);
+	char id[ID_MAX];
+	id_new("evt", id);
+	struct args a = {0};
+	arg_text(&a, id);
+	arg_text(&a, session_id);
+	arg_text(&a, kind);
+	arg_text(&a, participant_id);
+	arg_text(&a, detail);
+	arg_i64(&a, now);
+	return run(c, SQL_EVENT_INSERT, &a, NULL);
+}
+
+/* ---------------------------------------------------------------- binding */
+
+/* What binding one participant needs to know, inside a create, add or swap
+ * transaction. */
+struct bind_job {
+	const char *service_id;
+	const char *session_id;
+	unsigned need; /* caps of the session's mode */
+	const struct create_rules *rules;
+	const char *mine[SESSION_PARTICIPANTS]; /* numbers the session holds already */
+	int n_mine;
+	int64_t now;
+};
+
+/* How one participant was bound: its create_outcome fields. */
+struct bind_result {
+	int level, sticky, reused;
+	int failed_level;
+};
+
+/* Numbers lost to other sessions while binding one participant. */
+struct lost {
+	const char *ptr[BIND_ATTEMPTS];
+	char ids[BIND_ATTEMPTS][ID_MAX];
+	int n;
+};
+
+enum hold { HOLD_NONE = 0, HOLD_OPEN = 1, HOLD_COOLING = 2 };
+
+static bool job_holds(const struct bind_job *job, const char *number_id)
+{
+	for (int i = 0; i < job->n_mine; i++)
+		if (strcmp(job->mine[i], number_id) == 0)
+			return true;
+	return false;
+}
+
+static void job_add(struct bind_job *job, const char *number_id)
+{
+	if (!job_holds(job, number_id) && job->n_mine < SESSION_PARTICIPANTS)
+		job->mine[job->n_mine++] = number_id;
+}
+
+/* PG_ERETRY once a participant has lost BIND_ATTEMPTS numbers to other nodes. */
+static int lost_add(struct lost *l, const char *session_id, const char *number_id)
+{
+	log_debug("store: session %s: lost %s to another session; next candidate", session_id, number_id);
+	if (l->n >= BIND_ATTEMPTS)
+		return PG_ERETRY;
+	snprintf(l->ids[l->n], ID_MAX, "%s", number_id);
+	l->ptr[l->n] = l->ids[l->n];
+	l->n++;
+	return l->n >= BIND_ATTEMPTS ? PG_ERETRY : 0;
+}
+
+/* Whether number n is at geo level for p: POOL_WHERE's rule, in C. */
+static bool geo_matches(int level, const struct number *n, const struct participant *p)
+{
+	if (level == GEO_ANY)
+		return true;
+	if (p->country[0] == '\0' || strcmp(n->country, p->country) != 0)
+		return false;
+	if (level == GEO_AREA_CODE)
+		return p->area_code[0] != '\0' && strcmp(n->area_code, p->area_code) == 0;
+	if (level == GEO_REGION)
+		return p->region[0] != '\0' && strcmp(n->region, p->region) == 0;
+	return true;
+}
+
+/* The narrowest of levels that n is at for p, or -1. */
+static int geo_level_of(const int *levels, int n_levels, const struct number *n, const struct participant *p)
+{
+	for (int i = 0; i < n_levels; i++)
+		if (geo_matches(levels[i], n, p))
+			return levels[i];
+	return -1;
+}
+
+/* The 11 parameters of POOL_WHERE. lost and mine are array literals that must
+ * outlive the statement. */
+static void arg_pool(struct args *a, const struct bind_job *job, const char *bidx, int limit, const char *lost,
+		     int level, const struct participant *p, const char *mine)
+{
+	arg_text(a, job->service_id);
+	arg_i64(a, (int64_t)job->need);
+	arg_text(a, bidx);
+	arg_i64(a, limit);
+	arg_text(a, lost);
+	arg_i64(a, level);
+	arg_text(a, p->country);
+	arg_text(a, p->area_code);
+	arg_text(a, p->region);
+	arg_i64(a, job->rules->number_cap);
+	arg_text(a, mine);
+}
+
+/* The candidate of statement which (SQL_POOL_CANDIDATES or SQL_POOL_COOLING) at
+ * level that core/pool.h picks, into p->proxy_number_id/proxy_e164: 1, 0 when
+ * none fits, or a negative maskd_err. */
+static int pick_at_level(struct pg_conn *c, const struct bind_job *job, enum sql_id which, struct participant *p,
+			 const char *bidx, int level, const char *avoid, const struct lost *lost)
+{
+	struct buf lit, mine;
+	buf_init(&lit);
+	buf_init(&mine);
+	array_literal(&lit, lost->ptr, lost->n);
+	array_literal(&mine, job->mine, job->n_mine);
+	struct args a = {0};
+	arg_pool(&a, job, bidx, POOL_CANDIDATES, lit.data, level, p, mine.data);
+	PGresult *r = NULL;
+	int rc = run(c, which, &a, &r);
+	buf_free(&lit);
+	buf_free(&mine);
+	if (rc < 0)
+		return rc;
+	struct pool_candidate cand[POOL_CANDIDATES];
+	char ids[POOL_CANDIDATES][ID_MAX];
+	int n = PQntuples(r) < POOL_CANDIDATES ? PQntuples(r) : POOL_CANDIDATES;
+	for (int k = 0; k < n; k++) {
+		col_text(r, k, 0, ids[k], ID_MAX);
+		cand[k].number_id = ids[k];
+		cand[k].state = col_int(r, k, 2);
+		cand[k].caps = (unsigned)col_int(r, k, 3);
+		cand[k].in_use = col_i64(r, k, 4);
+		cand[k].created_at = col_i64(r, k, 5);
+		cand[k].held = 0;
+		/* A number this session already took counts this session, as in
+		 * store_sqlite.c, where in_use is bumped at once. */
+		if (job_holds(job, ids[k]))
+			cand[k].in_use++;
+	}
+	int pick = pool_pick_for(cand, (size_t)n, job->need, 0 /* the cap is in the SQL */, avoid);
+	if (pick >= 0) {
+		snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", ids[pick]);
+		col_text(r, pick, 1, p->proxy_e164, sizeof(p->proxy_e164));
+	}
+	PQclear(r);
+	return pick >= 0 ? 1 : 0;
+}
+
+/* Inserts p's row holding p->proxy_number_id: 1, 0 when this real number holds
+ * that proxy now (another session won it), or a negative maskd_err. */
+static int insert_participant(struct pg_conn *c, const struct bind_job *job, const struct participant *p, int idx,
+			      const uint8_t *sealed, size_t sealed_len, const char *bidx, const char *peer_bidx)
+{
+	struct args a = {0};
+	arg_text(&a, p->id);
+	arg_text(&a, job->session_id);
+	arg_i64(&a, idx);
+	arg_text(&a, p->label);
+	arg_text(&a, p->masked);
+	arg_bytes(&a, sealed, sealed_len);
+	arg_text(&a, bidx);
+	arg_text(&a, p->proxy_number_id);
+	arg_text(&a, p->proxy_e164);
+	arg_text(&a, p->country);
+	arg_text(&a, peer_bidx);
+	arg_i64(&a, job->now);
+	return run_count(c, SQL_PARTICIPANT_INSERT, &a);
+}
+
+/* Whether (bidx, number) is held and how: enum hold, or a negative maskd_err.
+ * peer gets the holding row's peer_bidx. */
+static int hold_of(struct pg_conn *c, const char *bidx, const char *number_id, char peer[VAULT_BIDX_LEN + 1])
+{
+	struct args a = {0};
+	arg_text(&a, bidx);
+	arg_text(&a, number_id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_HOLD_OF, &a, &r);
+	if (rc < 0)
+		return rc;
+	peer[0] = '\0';
+	if (PQntuples(r) > 0) {
+		rc = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? HOLD_OPEN : HOLD_COOLING;
+		col_text(r, 0, 1, peer, VAULT_BIDX_LEN + 1);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int hold_release(struct pg_conn *c, const char *bidx, const char *number_id)
+{
+	struct args a = {0};
+	arg_text(&a, bidx);
+	arg_text(&a, number_id);
+	return run(c, SQL_HOLD_RELEASE, &a, NULL);
+}
+
+/* The number bidx had in its latest session of the service with peer_bidx, into
+ * id ("" none). */
+static int sticky_number(struct pg_conn *c, const struct bind_job *job, const char *bidx, const char *peer_bidx,
+			 char id[ID_MAX])
+{
+	id[0] = '\0';
+	if (peer_bidx[0] == '\0')
+		return 0;
+	struct args a = {0};
+	arg_text(&a, bidx);
+	arg_text(&a, peer_bidx);
+	arg_text(&a, job->service_id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_STICKY, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) > 0)
+		col_text(r, 0, 0, id, ID_MAX);
+	PQclear(r);
+	return 0;
+}
+
+/* Step 1 of create: the named p->proxy_e164. */
+static int bind_named(struct pg_conn *c, const struct bind_job *job, struct participant *p, int idx,
+		      const uint8_t *sealed, size_t sealed_len, const char *bidx, const char *peer_bidx,
+		      const int *levels, int n_levels, const char *sticky, struct bind_result *res)
+{
+	struct number n;
+	int rc = number_by(c, SQL_NUMBER_NAMED, job->service_id, p->proxy_e164, &n);
+	if (rc < 0)
+		return rc;
+	int64_t in_use = job_holds(job, n.id) ? 0 : n.in_use; /* the session is on it already */
+	if (!pool_named_usable(n.state, n.caps, job->need, in_use, job->rules->number_cap))
+		return MASKD_ENOTFOUND;
+	char peer[VAULT_BIDX_LEN + 1];
+	int hold = hold_of(c, bidx, n.id, peer);
+	if (hold < 0)
+		return hold;
+	if (hold == HOLD_OPEN)
+		return MASKD_ECONFLICT;
+	if (hold == HOLD_COOLING) {
+		bool same_pair = peer_bidx[0] != '\0' && strcmp(peer, peer_bidx) == 0;
+		if (!same_pair && !job->rules->cooloff_reuse)
+			return MASKD_ECONFLICT;
+		rc = hold_release(c, bidx, n.id);
+		if (rc < 0)
+			return rc;
+	}
+	snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", n.id);
+	snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", n.e164);
+	rc = insert_participant(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return MASKD_ECONFLICT; /* another session of this real number took it just now */
+	int level = geo_level_of(levels, n_levels, &n, p);
+	res->level = level < 0 ? GEO_ANY : level;
+	res->sticky = strcmp(sticky, n.id) == 0;
+	res->reused = hold == HOLD_COOLING;
+	return 0;
+}
+
+/* Step 2 of create: the pair's number of last time, when it still fits. 1 bound,
+ * 0 not, or a negative maskd_err. */
+static int bind_sticky(struct pg_conn *c, const struct bind_job *job, struct participant *p, int idx,
+		       const uint8_t *sealed, size_t sealed_len, const char *bidx, const char *peer_bidx,
+		       const int *levels, int n_levels, const char *sticky, struct bind_result *res, struct lost *lost)
+{
+	struct number n;
+	int rc = number_by(c, SQL_NUMBER_GET, sticky, NULL, &n);
+	if (rc == MASKD_ENOTFOUND)
+		return 0; /* deleted since */
+	if (rc < 0)
+		return rc;
+	int64_t cap = job->rules->number_cap;
+	if (strcmp(n.service_id, job->service_id) != 0 || n.state != NUMBER_ACTIVE || (n.caps & job->need) != job->need ||
+	    (cap > 0 && n.in_use >= cap && !job_holds(job, n.id)))
+		return 0;
+	int level = geo_level_of(levels, n_levels, &n, p);
+	if (level < 0)
+		return 0; /* strict, and not at the level */
+	char peer[VAULT_BIDX_LEN + 1];
+	int hold = hold_of(c, bidx, n.id, peer);
+	if (hold < 0)
+		return hold;
+	if (hold == HOLD_OPEN || (hold == HOLD_COOLING && strcmp(peer, peer_bidx) != 0))
+		return 0;
+	if (hold == HOLD_COOLING) {
+		rc = hold_release(c, bidx, n.id);
+		if (rc < 0)
+			return rc;
+	}
+	snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", n.id);
+	snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", n.e164);
+	rc = insert_participant(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		rc = lost_add(lost, job->session_id, n.id);
+		p->proxy_number_id[0] = p->proxy_e164[0] = '\0';
+		return rc;
+	}
+	res->level = level;
+	res->sticky = 1;
+	res->reused = hold == HOLD_COOLING;
+	return 1;
+}
+
+/* Steps 3 and 4 of create (step 3 only for a swap): the pool rule level by level,
+ * then, with cooloff_reuse, the numbers this real number holds cooling off. */
+static int bind_from_pool(struct pg_conn *c, const struct bind_job *job, struct participant *p, int idx,
+			  const uint8_t *sealed, size_t sealed_len, const char *bidx, const char *peer_bidx,
+			  const int *levels, int n_levels, const char *avoid, bool reuse, struct bind_result *res,
+			  struct lost *lost)
+{
+	for (int pass = 0; pass < (reuse ? 2 : 1); pass++) {
+		enum sql_id which = pass == 0 ? SQL_POOL_CANDIDATES : SQL_POOL_COOLING;
+		for (int li = 0; li < n_levels; li++) {
+			int rc;
+			while ((rc = pick_at_level(c, job, which, p, bidx, levels[li], avoid, lost)) == 1) {
+				if (pass == 1) {
+					rc = hold_release(c, bidx, p->proxy_number_id);
+					if (rc < 0)
+						return rc;
+				}
+				rc = insert_participant(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx);
+				if (rc < 0)
+					return rc;
+				if (rc == 1) {
+					res->level = levels[li];
+					res->reused = pass == 1;
+					return 0;
+				}
+				rc = lost_add(lost, job->session_id, p->proxy_number_id);
+				p->proxy_number_id[0] = p->proxy_e164[0] = '\0';
+				if (rc < 0)
+					return rc;
+			}
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return MASKD_EEXHAUSTED;
+}
+
+/* Binds a proxy number to participant p (row idx of job's session) by the steps
+ * of store_session_create, peer_bidx the other side ("" while single-party).
+ * Returns 0, a negative maskd_err, or PG_ERETRY when other nodes kept winning
+ * the candidates. */
+static int bind_one(struct store_pg *s, struct pg_conn *c, const struct bind_job *job, struct participant *p, int idx,
+		    const char *bidx, const char *peer_bidx, struct bind_result *res)
+{
+	const struct pool_rules *rules = &job->rules->pool;
+	int levels[4];
+	int n_levels = pool_geo_levels(rules->geo_match, rules->geo_match_strict, p->area_code, p->region, levels);
+	*res = (struct bind_result){.level = GEO_ANY, .failed_level = n_levels > 0 ? levels[n_levels - 1] : GEO_ANY};
 	uint8_t sealed[VAULT_SEALED_MAX];
 	size_t sealed_len = 0;
 	int rc = vault_seal(s->vault, p->number, p->id, sealed, sizeof(sealed), &sealed_len);
 	if (rc < 0)
 		return rc;
-	bool named = p->proxy_e164[0] != '\0';
-	const char *lost[BIND_ATTEMPTS];
-	char lost_ids[BIND_ATTEMPTS][ID_MAX];
-	int n_lost = 0;
-	struct buf lit;
-	buf_init(&lit);
-	for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
-		if (named) {
-			struct number n;
-			rc = number_by(c, SQL_NUMBER_NAMED, ses->service_id, p->proxy_e164, &n);
-			if (rc < 0)
-				break;
-			if (!pool_named_usable(n.state, n.caps, need, 0, 0)) {
-				rc = MASKD_ENOTFOUND;
-				break;
-			}
-			snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", n.id);
-		} else {
-			array_literal(&lit, lost, n_lost);
-			struct args a = {0};
-			arg_text(&a, ses->service_id);
-			arg_i64(&a, (int64_t)need);
-			arg_text(&a, bidx);
-			arg_i64(&a, POOL_CANDIDATES);
-			arg_text(&a, lit.data);
-			PGresult *r = NULL;
-			rc = run(c, SQL_POOL_CANDIDATES, &a, &r);
-			if (rc < 0)
-				break;
-			struct pool_candidate cand[POOL_CANDIDATES];
-			char ids[POOL_CANDIDATES][ID_MAX];
-			int n = PQntuples(r) < POOL_CANDIDATES ? PQntuples(r) : POOL_CANDIDATES;
-			for (int k = 0; k < n; k++) {
-				col_text(r, k, 0, ids[k], ID_MAX);
-				cand[k].number_id = ids[k];
-				cand[k].state = col_int(r, k, 2);
-				cand[k].caps = (unsigned)col_int(r, k, 3);
-				cand[k].in_use = col_i64(r, k, 4);
-				cand[k].created_at = col_i64(r, k, 5);
-				cand[k].held = 0;
-				/* A number this session already took counts this session, as
-				 * in store_sqlite.c, where in_use is bumped at once. */
-				for (int j = 0; j < i; j++)
-					if (strcmp(ses->participants[j].proxy_number_id, ids[k]) == 0) {
-						cand[k].in_use++;
-						break;
-					}
-			}
-			int pick = pool_pick_for(cand, (size_t)n, need, 0, NULL);
-			if (pick >= 0) {
-				snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", ids[pick]);
-				col_text(r, pick, 1, p->proxy_e164, sizeof(p->proxy_e164));
-			}
-			PQclear(r);
-			if (pick < 0) {
-				rc = MASKD_EEXHAUSTED;
-				break;
-			}
-		}
-		struct args a = {0};
-		arg_text(&a, p->id);
-		arg_text(&a, ses->id);
-		arg_i64(&a, i);
-		arg_text(&a, p->label);
-		arg_text(&a, p->masked);
-		arg_bytes(&a, sealed, sealed_len);
-		arg_text(&a, bidx);
-		arg_text(&a, p->proxy_number_id);
-		arg_text(&a, p->proxy_e164);
-		arg_text(&a, p->country);
-		rc = run_count(c, SQL_PARTICIPANT_INSERT, &a);
-		if (rc < 0)
-			break;
-		if (rc == 1) {
-			rc = 0;
-			break;
-		}
-		/* Another session holds (this real number, that proxy) now. */
-		if (named) {
-			rc = MASKD_ECONFLICT;
-			break;
-		}
-		log_debug("store: session %s: participant %d lost %s to another session; next candidate", ses->id, i,
-			  p->proxy_number_id);
-		snprintf(lost_ids[n_lost], ID_MAX, "%s", p->proxy_number_id);
-		lost[n_lost] = lost_ids[n_lost];
-		n_lost++;
-		p->proxy_number_id[0] = '\0';
-		p->proxy_e164[0] = '\0';
-		rc = PG_ERETRY;
+	char sticky[ID_MAX];
+	rc = sticky_number(c, job, bidx, peer_bidx, sticky);
+	if (rc < 0)
+		return rc;
+	if (p->proxy_e164[0] != '\0')
+		return bind_named(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx, levels, n_levels, sticky, res);
+	struct lost lost = {.n = 0};
+	if (sticky[0] != '\0' && rules->number_selection == SELECT_PREFER_STICKY) {
+		rc = bind_sticky(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx, levels, n_levels, sticky, res,
+				 &lost);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
 	}
-	buf_free(&lit);
+	const char *avoid = sticky[0] != '\0' && rules->number_selection == SELECT_AVOID_STICKY ? sticky : NULL;
+	rc = bind_from_pool(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx, levels, n_levels, avoid,
+			    job->rules->cooloff_reuse != 0, res, &lost);
+	if (rc == 0) /* the pool may give the pair's number of last time too (avoid-sticky's last resort) */
+		res->sticky = sticky[0] != '\0' && strcmp(sticky, p->proxy_number_id) == 0;
 	return rc;
 }
 
-static int create_once(struct store_pg *s, struct pg_conn *c, struct session *ses, int64_t now, int *failed_index)
+/* create_outcome's free_left and held for a participant bound at level. */
+static int bind_headroom(struct pg_conn *c, const struct bind_job *job, const struct participant *p, const char *bidx,
+			 int level, int64_t *free_left, int64_t *held)
 {
-	unsigned need = pool_caps_for_mode(ses->mode);
+	struct buf mine;
+	buf_init(&mine);
+	array_literal(&mine, job->mine, job->n_mine);
+	struct args a = {0};
+	arg_pool(&a, job, bidx, POOL_FREE_PROBE, "{}", level, p, mine.data);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_POOL_HEADROOM, &a, &r);
+	buf_free(&mine);
+	if (rc < 0)
+		return rc;
+	*free_left = col_i64(r, 0, 0);
+	*held = col_i64(r, 0, 1);
+	PQclear(r);
+	return 0;
+}
+
+/* Binds p (row idx) and fills slot idx of out. */
+static int bind_and_report(struct store_pg *s, struct pg_conn *c, struct bind_job *job, struct participant *p, int idx,
+			   const char *bidx, const char *peer_bidx, struct create_outcome *out)
+{
+	struct bind_result res;
+	int rc = bind_one(s, c, job, p, idx, bidx, peer_bidx, &res);
+	if (rc < 0) {
+		out->failed_index = idx;
+		out->failed_level = res.failed_level;
+		return rc;
+	}
+	out->level[idx] = res.level;
+	out->sticky[idx] = res.sticky;
+	out->reused_cooling[idx] = res.reused;
+	rc = bind_headroom(c, job, p, bidx, res.level, &out->free_left[idx], &out->held[idx]);
+	if (rc < 0)
+		return rc;
+	job_add(job, p->proxy_number_id);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+/* Why the session insert was refused: its unique_name (MASKD_EEXISTS when that
+ * open session has the same real numbers, else MASKD_ECONFLICT) or its PIN; or
+ * PG_ERETRY when the one in the way closed meanwhile. */
+static int create_refused(struct pg_conn *c, const struct session *ses, char bidx[][VAULT_BIDX_LEN + 1],
+			  struct create_outcome *out)
+{
+	struct args a = {0};
+	arg_text(&a, ses->service_id);
+	PGresult *r = NULL;
+	int rc;
+	if (ses->unique_name[0] != '\0') {
+		arg_text(&a, ses->unique_name);
+		rc = run(c, SQL_SESSION_BY_NAME, &a, &r);
+		if (rc < 0)
+			return rc;
+		char existing[ID_MAX] = "";
+		if (PQntuples(r) > 0)
+			col_text(r, 0, 0, existing, sizeof(existing));
+		PQclear(r);
+		if (existing[0] != '\0') {
+			struct args ea = {0};
+			arg_text(&ea, existing);
+			rc = run(c, SQL_SESSION_BIDX, &ea, &r);
+			if (rc < 0)
+				return rc;
+			/* the same set: both sorted (a pair has its two in either order) */
+			const char *mine[SESSION_PARTICIPANTS] = {bidx[0], ses->n_participants > 1 ? bidx[1] : ""};
+			if (ses->n_participants > 1 && strcmp(mine[0], mine[1]) > 0) {
+				mine[0] = bidx[1];
+				mine[1] = bidx[0];
+			}
+			bool same = PQntuples(r) == ses->n_participants;
+			for (int i = 0; same && i < ses->n_participants; i++)
+				same = strcmp(PQgetvalue(r, i, 0), mine[i]) == 0;
+			PQclear(r);
+			if (same) {
+				snprintf(out->existing_id, sizeof(out->existing_id), "%s", existing);
+				return MASKD_EEXISTS;
+			}
+			out->failed_index = CREATE_FAIL_UNIQUE_NAME;
+			return MASKD_ECONFLICT;
+		}
+		a.n = 1;
+	}
+	if (ses->pin[0] != '\0') {
+		arg_text(&a, ses->pin);
+		rc = run(c, SQL_SESSION_BY_PIN, &a, &r);
+		if (rc < 0)
+			return rc;
+		int taken = PQntuples(r) > 0;
+		PQclear(r);
+		if (taken) {
+			out->failed_index = CREATE_FAIL_PIN;
+			return MASKD_ECONFLICT;
+		}
+	}
+	return PG_ERETRY;
+}
+
+static int create_once(struct store_pg *s, struct pg_conn *c, struct session *ses, const struct create_rules *rules,
+		       int64_t now, struct create_outcome *out)
+{
+	int n = ses->n_participants;
+	char bidx[SESSION_PARTICIPANTS][VAULT_BIDX_LEN + 1];
+	for (int i = 0; i < n; i++)
+		vault_blind_index(s->vault, ses->participants[i].number, bidx[i]);
 	int rc = tx_begin(c);
 	if (rc < 0)
 		return rc;
@@ -1323,29 +1937,28 @@ static int create_once(struct store_pg *s, struct pg_conn *c, struct session *se
 	else
 		arg_text(&a, NULL);
 	arg_policy(&a, &ses->policy);
-	/* unique_name taken among open sessions: the partial unique index says so
-	 * (waiting for a concurrent insert of the same name to commit first). */
-	rc = run(c, SQL_SESSION_INSERT, &a, NULL);
+	arg_text(&a, ses->pin[0] ? ses->pin : NULL);
+	rc = run_count(c, SQL_SESSION_INSERT, &a);
+	if (rc == 0)
+		rc = create_refused(c, ses, bidx, out);
 	if (rc < 0)
 		goto fail;
-	const char *nums[SESSION_PARTICIPANTS];
-	int n_nums = 0;
-	for (int i = 0; i < ses->n_participants; i++) {
-		rc = bind_participant(s, c, ses, i, need);
-		if (rc < 0) {
-			*failed_index = i;
+	struct bind_job job = {.service_id = ses->service_id,
+			       .session_id = ses->id,
+			       .need = pool_caps_for_mode(ses->mode),
+			       .rules = rules,
+			       .now = now};
+	for (int i = 0; i < n; i++) {
+		rc = bind_and_report(s, c, &job, &ses->participants[i], i, bidx[i], n == 2 ? bidx[1 - i] : "", out);
+		if (rc < 0)
 			goto fail;
-		}
-		/* in_use counts sessions: both participants on one number count once */
-		const char *id = ses->participants[i].proxy_number_id;
-		bool seen = false;
-		for (int j = 0; j < n_nums; j++)
-			seen |= strcmp(nums[j], id) == 0;
-		if (!seen)
-			nums[n_nums++] = id;
 	}
+	/* in_use counts sessions: both participants on one number count once */
+	struct num_delta d[SESSION_PARTICIPANTS];
+	for (int k = 0; k < job.n_mine; k++)
+		d[k] = (struct num_delta){job.mine[k], 1};
 	int distinct = 0;
-	rc = numbers_adjust(c, nums, n_nums, 1, &distinct);
+	rc = numbers_adjust(c, d, job.n_mine, rules->number_cap, &distinct);
 	if (rc >= 0 && rc != distinct) {
 		log_info("store: session %s: a chosen number was deleted meanwhile; starting over", ses->id);
 		rc = PG_ERETRY;
@@ -1364,15 +1977,17 @@ fail:
 }
 
 static int pg_session_create(void *b, struct session *ses, const struct create_rules *rules, int64_t now,
-			     struct create_outcome *outcome)
+			     struct create_outcome *out)
 {
-	(void)rules;
-	int *failed_index = &outcome->failed_index;
 	struct store_pg *s = b;
+	memset(out, 0, sizeof(*out));
+	out->failed_index = -1;
 	CONN_OR_FAIL(s, c);
 	char named[SESSION_PARTICIPANTS][PHONE_E164_MAX + 1];
-	assert(ses->n_participants <= SESSION_PARTICIPANTS);
-	int n = ses->n_participants < SESSION_PARTICIPANTS ? ses->n_participants : SESSION_PARTICIPANTS;
+	assert(ses->n_participants >= 1 && ses->n_participants <= SESSION_PARTICIPANTS);
+	if (ses->n_participants < 1 || ses->n_participants > SESSION_PARTICIPANTS)
+		return MASKD_EINVAL;
+	int n = ses->n_participants;
 	for (int i = 0; i < n; i++)
 		memcpy(named[i], ses->participants[i].proxy_e164, sizeof(named[i]));
 	ses->status = SESSION_OPEN;
@@ -1380,12 +1995,13 @@ static int pg_session_create(void *b, struct session *ses, const struct create_r
 	ses->closed_at = 0;
 	int rc = PG_ERETRY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
-		*failed_index = -1;
+		memset(out, 0, sizeof(*out));
+		out->failed_index = -1;
 		for (int i = 0; i < n; i++) {
 			memcpy(ses->participants[i].proxy_e164, named[i], sizeof(named[i]));
 			ses->participants[i].proxy_number_id[0] = '\0';
 		}
-		rc = create_once(s, c, ses, now, failed_index);
+		rc = create_once(s, c, ses, rules, now, out);
 	}
 	if (rc == PG_ERETRY) {
 		log_warn("store: session %s: still losing races after %d attempts", ses->id, TX_ATTEMPTS);
@@ -1409,6 +2025,8 @@ static void read_session(const PGresult *r, int row, struct session *s)
 	s->last_activity_at = col_i64(r, row, 9);
 	s->closed_at = col_i64(r, row, 10);
 	read_policy(r, row, 11, &s->policy);
+	col_text(r, row, 15, s->pin, sizeof(s->pin));
+	s->pool = (struct pool_rules){-1, -1, -1};
 }
 
 static int read_participants(struct pg_conn *c, struct session *s)
@@ -1479,15 +2097,18 @@ static int pg_session_list(void *b, const char *service_id, const struct session
 	return rc;
 }
 
-/* Closes the open sessions among ids (a PostgreSQL array literal) and releases
- * their bindings, inside a transaction. *closed (when not NULL) gets the result
- * whose rows are the ids this call closed (caller PQclear()s). Returns how many
- * it closed or a negative maskd_err. */
-static int close_in_tx(struct pg_conn *c, const char *ids, int64_t now, PGresult **closed)
+/* Closes the open sessions among ids (a PostgreSQL array literal) with status
+ * (closed or blocked), their bindings cooling off, inside a transaction, and
+ * records an event for each (detail: reason, "" or "expired"). *closed
+ * (when not NULL) gets the result whose rows are the ids this call closed (caller
+ * PQclear()s). Returns how many it closed or a negative maskd_err. */
+static int close_in_tx(struct pg_conn *c, const char *ids, int status, const char *reason, int64_t now,
+		       PGresult **closed)
 {
 	struct args a = {0};
 	arg_text(&a, ids);
 	arg_i64(&a, now);
+	arg_i64(&a, status);
 	PGresult *r = NULL;
 	int rc = run(c, SQL_SESSIONS_CLOSE, &a, &r);
 	if (rc < 0)
@@ -1506,19 +2127,23 @@ static int close_in_tx(struct pg_conn *c, const char *ids, int64_t now, PGresult
 	free(v);
 	struct args ra = {0};
 	arg_text(&ra, lit.data);
+	arg_i64(&ra, now);
 	PGresult *rel = NULL;
 	rc = run(c, SQL_BINDINGS_RELEASE, &ra, &rel);
 	buf_free(&lit);
 	if (rc == 0) {
 		int m = PQntuples(rel);
-		const char **nums = xmalloc(((size_t)m + 1) * sizeof(*nums));
+		struct num_delta *d = xmalloc(((size_t)m + 1) * sizeof(*d));
 		for (int i = 0; i < m; i++)
-			nums[i] = PQgetvalue(rel, i, 1);
+			d[i] = (struct num_delta){PQgetvalue(rel, i, 1), -1};
 		int distinct = 0;
-		rc = numbers_adjust(c, nums, m, -1, &distinct);
-		free(nums);
+		rc = numbers_adjust(c, d, m, 0, &distinct);
+		free(d);
 		PQclear(rel);
 	}
+	for (int i = 0; rc >= 0 && i < n; i++)
+		rc = event_add(c, PQgetvalue(r, i, 0), status == SESSION_BLOCKED ? "blocked" : "closed", "",
+			       reason, now);
 	if (rc < 0) {
 		PQclear(r);
 		return rc;
@@ -1530,7 +2155,7 @@ static int close_in_tx(struct pg_conn *c, const char *ids, int64_t now, PGresult
 	return n;
 }
 
-static int close_once(struct pg_conn *c, const char *id, int64_t now)
+static int close_once(struct pg_conn *c, const char *id, int status, int64_t now)
 {
 	int rc = tx_begin(c);
 	if (rc < 0)
@@ -1538,8 +2163,17 @@ static int close_once(struct pg_conn *c, const char *id, int64_t now)
 	struct buf lit;
 	buf_init(&lit);
 	array_literal(&lit, &id, 1);
-	rc = close_in_tx(c, lit.data, now, NULL);
+	rc = close_in_tx(c, lit.data, status, "", now, NULL);
 	buf_free(&lit);
+	if (rc == 0 && status == SESSION_BLOCKED) {
+		/* closed before: blocked now, its bindings as they were */
+		struct args a = {0};
+		arg_text(&a, id);
+		arg_i64(&a, now);
+		rc = run_count(c, SQL_SESSION_REBLOCK, &a);
+		if (rc == 1)
+			rc = event_add(c, id, "blocked", "", "", now);
+	}
 	if (rc == 0) {
 		struct args a = {0};
 		arg_text(&a, id);
@@ -1558,11 +2192,12 @@ static int close_once(struct pg_conn *c, const char *id, int64_t now)
 
 static int pg_session_close(void *b, const char *id, int status, int64_t now)
 {
-	(void)status;
+	if (status != SESSION_CLOSED && status != SESSION_BLOCKED)
+		return MASKD_EINVAL;
 	CONN_OR_FAIL(b, c);
 	int rc = PG_ERETRY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
-		rc = close_once(c, id, now);
+		rc = close_once(c, id, status, now);
 	return rc == PG_ERETRY ? MASKD_EDB : rc;
 }
 
@@ -1641,7 +2276,7 @@ static int expire_once(struct pg_conn *c, int64_t now, int limit, int *closed)
 		array_literal(&lit, v, n);
 		free(v);
 		PGresult *done_rows = NULL;
-		rc = close_in_tx(c, lit.data, now, &done_rows);
+		rc = close_in_tx(c, lit.data, SESSION_CLOSED, "expired", now, &done_rows);
 		buf_free(&lit);
 		if (rc > 0) {
 			rc = tx_commit(c);
@@ -1677,6 +2312,29 @@ static int pg_sessions_expire(void *b, int64_t now, int limit, int *closed)
 
 /* ---------------------------------------------------------------- webhooks */
 
+/* Fills out's session and other side from ROUTE_COLS at column col (s.id not NULL). */
+static int read_route(const struct store_pg *s, const PGresult *r, int col, struct route_view *out)
+{
+	col_text(r, 0, col, out->session_id, sizeof(out->session_id));
+	out->session_status = col_int(r, 0, col + 1);
+	out->session_mode = col_int(r, 0, col + 2);
+	out->session_ttl = col_i64(r, 0, col + 3);
+	out->session_expires_at = col_i64(r, 0, col + 4);
+	out->session_last_activity_at = col_i64(r, 0, col + 5);
+	col_text(r, 0, col + 6, out->from_participant, sizeof(out->from_participant));
+	col_text(r, 0, col + 7, out->to_participant, sizeof(out->to_participant));
+	col_text(r, 0, col + 9, out->to_proxy_e164, sizeof(out->to_proxy_e164));
+	col_text(r, 0, col + 10, out->to_country, sizeof(out->to_country));
+	read_policy(r, 0, col + 11, &out->session_policy);
+	out->to_opted_out = strcmp(PQgetvalue(r, 0, col + 15), "t") == 0;
+	if (!PQgetisnull(r, 0, col + 8) &&
+	    col_unseal(s->vault, r, 0, col + 8, out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
+		log_error("store: participant %s: sealed number does not open", out->to_participant);
+		return MASKD_ECRYPTO;
+	}
+	return 0;
+}
+
 static int pg_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out)
 {
 	struct store_pg *s = b;
@@ -1696,24 +2354,8 @@ static int pg_route_lookup(void *b, const char *to_e164, const char *from_e164, 
 		return 0; /* number.id "" tells the caller */
 	}
 	read_number(r, 0, 0, &out->number);
-	if (!PQgetisnull(r, 0, 10)) {
-		col_text(r, 0, 10, out->session_id, sizeof(out->session_id));
-		out->session_status = col_int(r, 0, 11);
-		out->session_mode = col_int(r, 0, 12);
-		out->session_ttl = col_i64(r, 0, 13);
-		out->session_expires_at = col_i64(r, 0, 14);
-		out->session_last_activity_at = col_i64(r, 0, 15);
-		col_text(r, 0, 16, out->from_participant, sizeof(out->from_participant));
-		col_text(r, 0, 17, out->to_participant, sizeof(out->to_participant));
-		col_text(r, 0, 19, out->to_proxy_e164, sizeof(out->to_proxy_e164));
-		col_text(r, 0, 20, out->to_country, sizeof(out->to_country));
-		read_policy(r, 0, 21, &out->session_policy);
-		if (!PQgetisnull(r, 0, 18) && col_unseal(s->vault, r, 0, 18, out->to_participant, out->to_number,
-							  sizeof(out->to_number)) < 0) {
-			log_error("store: participant %s: sealed number does not open", out->to_participant);
-			rc = MASKD_ECRYPTO;
-		}
-	}
+	if (!PQgetisnull(r, 0, NUMBER_NCOLS))
+		rc = read_route(s, r, NUMBER_NCOLS, out);
 	PQclear(r);
 	return rc;
 }
@@ -1978,6 +2620,7 @@ static int pg_participant_number(void *b, const char *participant_id, char *out,
 
 static int pg_stats(void *b, struct store_stats *out)
 {
+	memset(out, 0, sizeof(*out));
 	CONN_OR_FAIL(b, c);
 	PGresult *r = NULL;
 	int rc = run(c, SQL_STATS, NULL, &r);
@@ -1986,9 +2629,11 @@ static int pg_stats(void *b, struct store_stats *out)
 	if (PQntuples(r) > 0) {
 		out->services = col_i64(r, 0, 0);
 		out->numbers = col_i64(r, 0, 1);
-		out->sessions_open = col_i64(r, 0, 2);
-		out->bindings_active = col_i64(r, 0, 3);
-		out->interactions = col_i64(r, 0, 4);
+		out->numbers_active = col_i64(r, 0, 2);
+		out->sessions_open = col_i64(r, 0, 3);
+		out->bindings_active = col_i64(r, 0, 4);
+		out->bindings_cooling = col_i64(r, 0, 5);
+		out->interactions = col_i64(r, 0, 6);
 	}
 	PQclear(r);
 	return 0;
@@ -2052,26 +2697,448 @@ static int pg_usage(void *b, const char *service_id, int64_t from, int64_t to,
 	return 0;
 }
 
-/* ---------------------------------------------------------------- issue 4 (in progress) */
+/* ---------------------------------------------------------------- session changes */
+
+/* A participant row as the writers of an existing session read it. */
+struct prow {
+	char id[ID_MAX];
+	int idx;
+	char bidx[VAULT_BIDX_LEN + 1];
+	char number_id[ID_MAX];
+	char e164[PHONE_E164_MAX + 1];
+};
+
+/* Locks session id for writing (SQL_SESSION_LOCK) and reads its participants
+ * (at most SESSION_PARTICIPANTS into rows, *n how many). MASKD_ENOTFOUND when there
+ * is no such session. */
+static int session_lock(struct pg_conn *c, const char *id, struct session *ses, struct prow *rows, int *n)
+{
+	memset(ses, 0, sizeof(*ses));
+	*n = 0;
+	struct args a = {0};
+	arg_text(&a, id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_SESSION_LOCK, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return MASKD_ENOTFOUND;
+	}
+	snprintf(ses->id, sizeof(ses->id), "%s", id);
+	col_text(r, 0, 0, ses->service_id, sizeof(ses->service_id));
+	ses->mode = col_int(r, 0, 1);
+	ses->status = col_int(r, 0, 2);
+	ses->ttl = col_i64(r, 0, 3);
+	ses->expires_at = col_i64(r, 0, 4);
+	PQclear(r);
+	rc = run(c, SQL_PARTICIPANT_ROWS, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && *n < SESSION_PARTICIPANTS; i++) {
+		struct prow *p = &rows[(*n)++];
+		col_text(r, i, 0, p->id, sizeof(p->id));
+		p->idx = col_int(r, i, 1);
+		col_text(r, i, 2, p->bidx, sizeof(p->bidx));
+		col_text(r, i, 4, p->number_id, sizeof(p->number_id));
+		col_text(r, i, 5, p->e164, sizeof(p->e164));
+	}
+	if (PQntuples(r) > SESSION_PARTICIPANTS)
+		*n = PQntuples(r); /* more than a session can have: the caller refuses */
+	PQclear(r);
+	return 0;
+}
+
+static int touch_updated(struct pg_conn *c, const char *id, int64_t now)
+{
+	struct args a = {0};
+	arg_text(&a, id);
+	arg_i64(&a, now);
+	return run(c, SQL_SESSION_UPDATED, &a, NULL);
+}
+
+/* Ends a transaction body: commits on rc == 0, else rolls back and turns a lost
+ * race into PG_ERETRY. */
+static int tx_end(struct pg_conn *c, int rc)
+{
+	if (rc == 0)
+		rc = tx_commit(c);
+	if (rc < 0) {
+		tx_rollback(c);
+		if (rc == MASKD_EDB && retryable(c))
+			rc = PG_ERETRY;
+	}
+	return rc;
+}
+
+static int reopen_once(struct pg_conn *c, const char *id, const int64_t *expires_at, int64_t now, int *failed_index)
+{
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct session ses;
+	struct prow rows[SESSION_PARTICIPANTS];
+	int n = 0;
+	rc = session_lock(c, id, &ses, rows, &n);
+	if (rc < 0 || ses.status < SESSION_CLOSED)
+		return tx_end(c, rc); /* open already: nothing to do */
+	int64_t exp = expires_at != NULL ? *expires_at : ses.expires_at;
+	if (exp != 0 && exp <= now)
+		return tx_end(c, MASKD_EINVAL);
+	int64_t deadline = session_deadline(exp, ses.ttl, now);
+	struct args a = {0};
+	arg_text(&a, id);
+	arg_i64(&a, exp);
+	arg_i64(&a, now);
+	if (deadline > 0)
+		arg_i64(&a, deadline);
+	else
+		arg_text(&a, NULL);
+	/* the partial unique indexes refuse it when another open session has its
+	 * unique_name or its PIN now */
+	rc = run(c, SQL_SESSION_REOPEN, &a, NULL);
+	if (rc == MASKD_ECONFLICT) {
+		*failed_index = strcmp(c->constraint, "sessions_pin") == 0 ? CREATE_FAIL_PIN : CREATE_FAIL_UNIQUE_NAME;
+		return tx_end(c, rc);
+	}
+	struct num_delta d[SESSION_PARTICIPANTS];
+	for (int i = 0; rc == 0 && i < n && i < SESSION_PARTICIPANTS; i++) {
+		struct args pa = {0};
+		arg_text(&pa, rows[i].id);
+		int kept = run_count(c, SQL_PARTICIPANT_KEEP, &pa);
+		if (kept == 0) {
+			/* released meanwhile: take it again, unless this real number holds
+			 * that proxy in another session now, or the number is gone */
+			kept = run_count(c, SQL_PARTICIPANT_RETAKE, &pa);
+			if (kept == 0 || kept == MASKD_ECONFLICT) {
+				*failed_index = rows[i].idx;
+				kept = MASKD_ECONFLICT;
+			}
+		}
+		rc = kept < 0 ? kept : 0;
+	}
+	if (rc == 0) {
+		/* in_use counts sessions: once per distinct number */
+		int m = 0, distinct = 0;
+		for (int i = 0; i < n && i < SESSION_PARTICIPANTS; i++) {
+			bool seen = false;
+			for (int j = 0; j < m; j++)
+				seen |= strcmp(d[j].id, rows[i].number_id) == 0;
+			if (!seen)
+				d[m++] = (struct num_delta){rows[i].number_id, 1};
+		}
+		rc = numbers_adjust(c, d, m, 0, &distinct);
+		if (rc >= 0)
+			rc = rc == distinct ? 0 : PG_ERETRY; /* a number deleted meanwhile: see it gone next time */
+	}
+	if (rc == 0)
+		rc = event_add(c, id, "reopened", "", "", now);
+	return tx_end(c, rc);
+}
 
 static int pg_session_reopen(void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index)
-{ (void)b; (void)id; (void)expires_at; (void)now; *failed_index = -1; return MASKD_EINVAL; }
+{
+	*failed_index = -1;
+	CONN_OR_FAIL(b, c);
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
+		*failed_index = -1;
+		rc = reopen_once(c, id, expires_at, now, failed_index);
+	}
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
+}
+
+static int add_once(struct store_pg *s, struct pg_conn *c, const char *session_id, struct participant *p,
+		    const struct create_rules *rules, int64_t now, struct create_outcome *out)
+{
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct session ses;
+	struct prow rows[SESSION_PARTICIPANTS];
+	int n = 0;
+	rc = session_lock(c, session_id, &ses, rows, &n);
+	if (rc < 0)
+		return tx_end(c, rc);
+	if (ses.status >= SESSION_CLOSED || n != 1)
+		return tx_end(c, MASKD_ECONFLICT); /* failed_index -1 */
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, p->number, bidx);
+	if (strcmp(bidx, rows[0].bidx) == 0)
+		return tx_end(c, MASKD_EINVAL);
+	struct bind_job job = {.service_id = ses.service_id,
+			       .session_id = session_id,
+			       .need = pool_caps_for_mode(ses.mode),
+			       .rules = rules,
+			       .now = now};
+	job_add(&job, rows[0].number_id);
+	rc = bind_and_report(s, c, &job, p, 1, bidx, rows[0].bidx, out);
+	if (rc == 0) {
+		struct args a = {0};
+		arg_text(&a, session_id);
+		arg_text(&a, bidx);
+		rc = run(c, SQL_PEER_SET, &a, NULL);
+	}
+	if (rc == 0 && strcmp(p->proxy_number_id, rows[0].number_id) != 0) {
+		struct num_delta d = {p->proxy_number_id, 1};
+		int distinct = 0;
+		rc = numbers_adjust(c, &d, 1, rules->number_cap, &distinct);
+		if (rc >= 0)
+			rc = rc == distinct ? 0 : PG_ERETRY;
+	}
+	if (rc == 0)
+		rc = event_add(c, session_id, "participant_added", p->id, p->proxy_e164, now);
+	if (rc == 0)
+		rc = touch_updated(c, session_id, now);
+	return tx_end(c, rc);
+}
+
 static int pg_participant_add(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
-			       int64_t now, struct create_outcome *out)
-{ (void)b; (void)session_id; (void)p; (void)rules; (void)now; out->failed_index = -1; return MASKD_EINVAL; }
+			      int64_t now, struct create_outcome *out)
+{
+	struct store_pg *s = b;
+	memset(out, 0, sizeof(*out));
+	out->failed_index = -1;
+	CONN_OR_FAIL(s, c);
+	char named[PHONE_E164_MAX + 1];
+	memcpy(named, p->proxy_e164, sizeof(named));
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
+		memset(out, 0, sizeof(*out));
+		out->failed_index = -1;
+		memcpy(p->proxy_e164, named, sizeof(named));
+		p->proxy_number_id[0] = '\0';
+		rc = add_once(s, c, session_id, p, rules, now, out);
+	}
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
+}
+
+/* The new number of a swap into p->proxy_number_id/proxy_e164: the named one, or
+ * step 3 of create. */
+static int swap_choose(struct pg_conn *c, const struct bind_job *job, struct participant *p, const struct prow *me)
+{
+	if (p->proxy_e164[0] != '\0') {
+		struct number n;
+		int rc = number_by(c, SQL_NUMBER_NAMED, job->service_id, p->proxy_e164, &n);
+		if (rc < 0)
+			return rc;
+		if (strcmp(n.id, me->number_id) == 0)
+			return MASKD_ECONFLICT;
+		int64_t in_use = job_holds(job, n.id) ? 0 : n.in_use;
+		if (!pool_named_usable(n.state, n.caps, job->need, in_use, job->rules->number_cap))
+			return MASKD_ENOTFOUND;
+		char peer[VAULT_BIDX_LEN + 1];
+		rc = hold_of(c, me->bidx, n.id, peer);
+		if (rc < 0)
+			return rc;
+		if (rc != HOLD_NONE)
+			return MASKD_ECONFLICT;
+		snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", n.id);
+		snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", n.e164);
+		return 0;
+	}
+	const struct pool_rules *rules = &job->rules->pool;
+	int levels[4];
+	int n_levels = pool_geo_levels(rules->geo_match, rules->geo_match_strict, p->area_code, p->region, levels);
+	struct lost none = {.n = 0};
+	for (int li = 0; li < n_levels; li++) {
+		/* the current number is held by this real number, so never a candidate */
+		int rc = pick_at_level(c, job, SQL_POOL_CANDIDATES, p, me->bidx, levels[li], NULL, &none);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
+	return MASKD_EEXHAUSTED;
+}
+
+static int swap_once(struct pg_conn *c, const char *session_id, const char *participant_id, struct participant *p,
+		     const struct create_rules *rules, int64_t now)
+{
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct session ses;
+	struct prow rows[SESSION_PARTICIPANTS];
+	int n = 0;
+	rc = session_lock(c, session_id, &ses, rows, &n);
+	if (rc < 0)
+		return tx_end(c, rc);
+	const struct prow *me = NULL, *other = NULL;
+	for (int i = 0; i < n && i < SESSION_PARTICIPANTS; i++) {
+		if (strcmp(rows[i].id, participant_id) == 0)
+			me = &rows[i];
+		else
+			other = &rows[i];
+	}
+	if (me == NULL)
+		return tx_end(c, MASKD_ENOTFOUND);
+	if (ses.status >= SESSION_CLOSED)
+		return tx_end(c, MASKD_ECONFLICT);
+	struct bind_job job = {.service_id = ses.service_id,
+			       .session_id = session_id,
+			       .need = pool_caps_for_mode(ses.mode),
+			       .rules = rules,
+			       .now = now};
+	if (other != NULL)
+		job_add(&job, other->number_id);
+	bool named = p->proxy_e164[0] != '\0';
+	rc = swap_choose(c, &job, p, me);
+	if (rc < 0)
+		return tx_end(c, rc);
+	struct args a = {0};
+	arg_text(&a, participant_id);
+	arg_text(&a, p->proxy_number_id);
+	arg_text(&a, p->proxy_e164);
+	/* the unique index refuses it when this real number took that proxy in
+	 * another session since it was chosen: the next attempt sees that */
+	rc = run(c, SQL_PARTICIPANT_SWAP, &a, NULL);
+	if (rc == MASKD_ECONFLICT && !named)
+		rc = PG_ERETRY;
+	/* in_use counts sessions: the session leaves the old number unless the other
+	 * side stays on it, and joins the new one unless the other side is there */
+	struct num_delta d[2];
+	int m = 0;
+	if (other == NULL || strcmp(other->number_id, me->number_id) != 0)
+		d[m++] = (struct num_delta){me->number_id, -1};
+	if (other == NULL || strcmp(other->number_id, p->proxy_number_id) != 0)
+		d[m++] = (struct num_delta){p->proxy_number_id, 1};
+	if (rc == 0) {
+		int distinct = 0;
+		rc = numbers_adjust(c, d, m, rules->number_cap, &distinct);
+		if (rc >= 0)
+			rc = rc == distinct ? 0 : PG_ERETRY; /* the new number deleted meanwhile */
+	}
+	if (rc == 0) {
+		char detail[2 * PHONE_E164_MAX + 8];
+		snprintf(detail, sizeof(detail), "%s -> %s", me->e164, p->proxy_e164);
+		rc = event_add(c, session_id, "number_swapped", participant_id, detail, now);
+	}
+	if (rc == 0)
+		rc = touch_updated(c, session_id, now);
+	return tx_end(c, rc);
+}
+
 static int pg_participant_swap(void *b, const char *session_id, const char *participant_id, struct participant *p,
-				const struct create_rules *rules, int64_t now)
-{ (void)b; (void)session_id; (void)participant_id; (void)p; (void)rules; (void)now; return MASKD_EINVAL; }
+			       const struct create_rules *rules, int64_t now)
+{
+	CONN_OR_FAIL(b, c);
+	char named[PHONE_E164_MAX + 1];
+	memcpy(named, p->proxy_e164, sizeof(named));
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
+		memcpy(p->proxy_e164, named, sizeof(named));
+		p->proxy_number_id[0] = '\0';
+		rc = swap_once(c, session_id, participant_id, p, rules, now);
+	}
+	if (rc < 0) {
+		memcpy(p->proxy_e164, named, sizeof(named));
+		p->proxy_number_id[0] = '\0';
+	}
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
+}
+
 static int pg_bindings_release(void *b, int64_t now, int limit, int *released)
-{ (void)b; (void)now; (void)limit; *released = 0; return 0; }
-static int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx)
-{ (void)b; (void)session_id; (void)cb; (void)ctx; return 0; }
-static int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out)
-{ (void)b; (void)service_id; (void)pin; (void)from_e164; (void)out; return MASKD_ENOTFOUND; }
-static int pg_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now)
-{ (void)b; (void)service_id; (void)from_e164; (void)number_id; (void)opted_out; (void)now; return 0; }
+{
+	*released = 0;
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	arg_i64(&a, now);
+	arg_i64(&a, limit);
+	int rc = MASKD_EDB;
+	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
+		rc = run_count(c, SQL_COOLING_DUE, &a);
+		if (rc != MASKD_EDB || !retryable(c))
+			break;
+	}
+	if (rc < 0)
+		return rc;
+	*released = rc;
+	return 0;
+}
+
+static int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
+			     void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	arg_text(&a, session_id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_EVENTS_OF, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct session_event e;
+		memset(&e, 0, sizeof(e));
+		col_text(r, i, 0, e.id, sizeof(e.id));
+		col_text(r, i, 1, e.session_id, sizeof(e.session_id));
+		col_text(r, i, 2, e.kind, sizeof(e.kind));
+		col_text(r, i, 3, e.participant_id, sizeof(e.participant_id));
+		col_text(r, i, 4, e.detail, sizeof(e.detail));
+		e.created_at = col_i64(r, i, 5);
+		cb(ctx, &e);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- PINs, opt-outs, pool stats */
+
+static int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164,
+			 struct route_view *out)
+{
+	struct store_pg *s = b;
+	struct number keep = out->number;
+	memset(out, 0, sizeof(*out));
+	out->number = keep;
+	CONN_OR_FAIL(s, c);
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	struct args a = {0};
+	arg_text(&a, service_id);
+	arg_text(&a, pin);
+	arg_text(&a, bidx);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_PIN_LOOKUP, &a, &r);
+	if (rc < 0)
+		return rc;
+	rc = PQntuples(r) > 0 ? read_route(s, r, 0, out) : MASKD_ENOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+			 int64_t now)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	struct args a = {0};
+	arg_text(&a, bidx);
+	arg_text(&a, number_id);
+	if (!opted_out)
+		return run(c, SQL_OPTOUT_DELETE, &a, NULL);
+	arg_text(&a, service_id);
+	arg_i64(&a, now);
+	return run(c, SQL_OPTOUT_ADD, &a, NULL);
+}
+
 static int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out)
-{ (void)b; (void)service_id; memset(out, 0, sizeof(*out)); return 0; }
+{
+	memset(out, 0, sizeof(*out));
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	arg_text(&a, service_id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_POOL_STATS, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) > 0) {
+		out->max_held = col_i64(r, 0, 0);
+		out->participants = col_i64(r, 0, 1);
+	}
+	PQclear(r);
+	return 0;
+}
 
 const struct store_ops store_pg_ops = {
 	.name = "postgresql",

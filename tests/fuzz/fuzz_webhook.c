@@ -2,12 +2,16 @@
 /* fuzz_webhook.c - libFuzzer target for what a carrier controls on the webhook
  * path: the form body (form_parse), the signature header (twilio_sig_check, both
  * flavors, with and without bodySHA256 in the URL) and the markup rendered from
- * the parsed fields (twiml_render). Must never crash, leak or read out of bounds.
+ * the parsed fields (twiml_render: bridge, forward, silent reject, a gather whose
+ * prompt and URL come from the input), and the PIN path (the Digits of a gather
+ * callback through twiml_digits_in, pin_valid and pin_attempt_next). Must never
+ * crash, leak or read out of bounds.
  * Input layout: first line = signature header, rest = form body. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "core/pin.h"
 #include "hooks/twilio_sig.h"
 #include "hooks/twiml.h"
 #include "util/crypto.h"
@@ -46,6 +50,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_init(&out);
 		twiml_render(&out, &d, &args);
 		d.kind = DECISION_BRIDGE;
+		twiml_render(&out, &d, &args);
+		args.say = NULL; /* silent reject */
+		d.kind = DECISION_REJECT;
+		twiml_render(&out, &d, &args);
+		const char *digits = twiml_digits_in(&a, form_get(&f, "Digits"));
+		if (digits != NULL && pin_valid(digits))
+			out.len = 0;
+		args.say = form_get(&f, "Body");
+		args.gather_url = form_get(&f, "To") ? form_get(&f, "To") : "u";
+		args.gather_digits = 8;
+		args.gather_timeout = pin_attempt_next(form_get(&f, "attempt"), 3);
+		args.gather_redirect = (int)(size & 1);
+		d.kind = DECISION_GATHER;
 		twiml_render(&out, &d, &args);
 		buf_free(&out);
 	}
