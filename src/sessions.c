@@ -49,7 +49,8 @@ void sessions_warn_headroom(const struct service *svc, const char *participant_i
 	metrics_inc(MC_POOL_WARNINGS);
 	log_warn("service %s: pool use at %lld%% for participant %s: it holds %lld of the %lld numbers it can get; "
 		 "add numbers before creates fail",
-		 svc->id, (long long)(held * 100 / (held + free_left)), participant_id, (long long)held,
+		 svc->id, (long long)((held * 200 + (held + free_left)) / (2 * (held + free_left))), participant_id,
+		 (long long)held,
 		 (long long)(held + free_left));
 }
 

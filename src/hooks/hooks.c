@@ -141,8 +141,8 @@ static int send_by_rest(struct hook_ctx *h, const struct service *svc, const str
 	return 1;
 }
 
-#define MSG_NO_PEER "The other participant has not joined this conversation yet. Goodbye."
-#define MSG_RATE_LIMITED "Too many calls from this number. Please try again later. Goodbye."
+#define MSG_NO_PEER "The other participant has not joined this conversation yet."
+#define MSG_RATE_LIMITED "Too many calls from this number. Please try again later."
 #define MSG_OPTED_OUT "Your message was not delivered: the recipient has opted out of texts from this number."
 #define MSG_PIN_PROMPT "Please enter your PIN, then press the pound key."
 #define MSG_PIN_WRONG "That PIN is not valid."

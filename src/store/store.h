@@ -97,8 +97,10 @@ struct create_outcome {
 	int sticky[SESSION_PARTICIPANTS]; /* 1: the number this pair had last time */
 	int reused_cooling[SESSION_PARTICIPANTS]; /* 1: took a cooling-off binding (same pair or reuse) */
 	int64_t held[SESSION_PARTICIPANTS];  /* open bindings this real number holds in the service, this one included */
-	int64_t free_left[SESSION_PARTICIPANTS]; /* numbers still free for it after this one; capped at
-						    POOL_FREE_PROBE (exact when smaller) */
+	int64_t free_left[SESSION_PARTICIPANTS]; /* numbers still free for it after this one at the
+						    widest geo level it may get (the last of
+						    pool_geo_levels()); capped at POOL_FREE_PROBE
+						    (exact when smaller) */
 	/* the geo level that failed, for a strict 409 (MASKD_EEXHAUSTED): enum geo_match */
 	int failed_level;
 };

@@ -1811,7 +1811,8 @@ static int bind_one(struct store_pg *s, struct pg_conn *c, const struct bind_job
 	return rc;
 }
 
-/* create_outcome's free_left and held for a participant bound at level. */
+/* create_outcome's free_left and held for a participant, counting the numbers free
+ * for it at level (the widest level it may be given). */
 static int bind_headroom(struct pg_conn *c, const struct bind_job *job, const struct participant *p, const char *bidx,
 			 int level, int64_t *free_left, int64_t *held)
 {
@@ -1845,7 +1846,12 @@ static int bind_and_report(struct store_pg *s, struct pg_conn *c, struct bind_jo
 	out->level[idx] = res.level;
 	out->sticky[idx] = res.sticky;
 	out->reused_cooling[idx] = res.reused;
-	rc = bind_headroom(c, job, p, bidx, res.level, &out->free_left[idx], &out->held[idx]);
+	/* headroom over everything the participant may get: the widest of its levels */
+	int levels[4];
+	int n_levels = pool_geo_levels(job->rules->pool.geo_match, job->rules->pool.geo_match_strict, p->area_code,
+				       p->region, levels);
+	rc = bind_headroom(c, job, p, bidx, n_levels > 0 ? levels[n_levels - 1] : res.level, &out->free_left[idx],
+			   &out->held[idx]);
 	if (rc < 0)
 		return rc;
 	job_add(job, p->proxy_number_id);

@@ -209,3 +209,129 @@ export function messageParams(dialect, { from, to, body = '', media = [], messag
 export function param(pairs, key) {
   return pairs.find(([k]) => k === key)?.[1];
 }
+
+// ---------------------------------------------------------------------------------------
+// Session and pool policy (docs/POLICY.md): events, pool, metrics, log, replies, privacy
+// scans for numbers of any country.
+
+/**
+ * The spellings a privacy scan looks for, for a number of any country: "+442071838760",
+ * "442071838760" and the national significant number "2071838760".
+ */
+export function spellingsAny(e164) {
+  if (!/^\+\d{8,15}$/.test(e164)) throw new Error(`expected an E.164 number, got ${e164}`);
+  const digits = e164.slice(1);
+  const cc = digits.startsWith('1') || digits.startsWith('7') ? 1 : ['20', '27', '30', '31', '32', '33', '34', '36',
+    '39', '40', '41', '43', '44', '45', '46', '47', '48', '49', '51', '52', '53', '54', '55', '56', '57', '58', '60',
+    '61', '62', '63', '64', '65', '66', '81', '82', '84', '86', '90', '91', '92', '93', '94', '95', '98']
+    .includes(digits.slice(0, 2)) ? 2 : 3;
+  return [e164, digits, digits.slice(cc)];
+}
+
+/** How maskd shows a real number of any country: "+44******8760" (at most half the subscriber digits). */
+export function maskedAny(e164) {
+  const [, digits, national] = spellingsAny(e164);
+  const cc = digits.slice(0, digits.length - national.length);
+  const tail = Math.min(4, Math.floor(national.length / 2));
+  return `+${cc}${'*'.repeat(national.length - tail)}${national.slice(national.length - tail)}`;
+}
+
+/** Fails when any spelling of any of `reals` (any country) appears in `text`. */
+export function assertNoRealNumbersAny(text, reals, where = 'answer') {
+  for (const r of reals) {
+    for (const s of spellingsAny(r)) {
+      assert.ok(!text.includes(s), `${where} contains the real number ${r} (as "${s}"): ${text.slice(0, 2000)}`);
+    }
+  }
+}
+
+/**
+ * Scans every answer d gave since transcript index `mark` for the real numbers: API answers
+ * never hold one; webhook answers only inside the markup that tells the carrier whom to dial
+ * or text (<Dial>, <Message>), which is skipped.
+ */
+export function assertAnswersClean(d, reals, mark = 0) {
+  const answers = d.transcript.slice(mark);
+  for (const a of answers) {
+    if (a.kind === 'webhook' && a.status === 200 && /<(Dial|Message)[ >]/.test(a.text)) continue;
+    assertNoRealNumbersAny(a.text ?? '', reals, `answer to ${a.method} ${a.path.slice(0, 120)} (${a.status})`);
+  }
+  return answers.length;
+}
+
+/** Fails when the daemon's log holds any spelling of any of `reals`. */
+export function assertLogClean(d, reals) {
+  assertNoRealNumbersAny(logText(d), reals, `log ${d.logPath}`);
+}
+
+/** The whole log of d so far. */
+export function logText(d) {
+  return d.logTail(64 * 1024 * 1024);
+}
+
+/** PATCH /v1/sessions/{id}; returns the raw answer. */
+export async function patchSession(d, sessionId, body) {
+  return d.api('PATCH', `/v1/sessions/${sessionId}`, body);
+}
+
+/** GET /v1/sessions/{id}/events → the events array (oldest first). */
+export async function sessionEvents(d, sessionId) {
+  return expectStatus(await d.api('GET', `/v1/sessions/${sessionId}/events`), 200, 'GET events').events;
+}
+
+/** GET /v1/services/{id}/pool. */
+export async function getPool(d, serviceId) {
+  return expectStatus(await d.api('GET', `/v1/services/${serviceId}/pool`), 200, 'GET pool');
+}
+
+/** Sessions of a service (first page), optionally with a query string ("status=open"). */
+export async function listSessions(d, serviceId, query = '') {
+  return expectStatus(await d.api('GET', `/v1/services/${serviceId}/sessions${query ? `?${query}` : ''}`), 200,
+    'GET sessions').sessions;
+}
+
+/** The numbers of a service keyed by E.164. */
+export async function numbersByE164(d, serviceId) {
+  return Object.fromEntries((await listNumbers(d, serviceId)).map((n) => [n.number, n]));
+}
+
+/**
+ * The value of a /metrics series: the sum over its label sets (null when absent).
+ * name: the metric name without labels.
+ */
+export async function metricValue(d, name) {
+  const res = await d.request('GET', '/metrics');
+  assert.equal(res.status, 200, `GET /metrics: HTTP ${res.status}`);
+  let sum = null;
+  for (const line of res.text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && m[1] === name) sum = (sum ?? 0) + Number(m[3]);
+  }
+  return sum;
+}
+
+/**
+ * A text answered to its own sender (TwiML family): a <Message> to the sender's real number
+ * from the proxy number it texted, without a status callback — how maskd sends back the
+ * ended message, the opted-out notice and the help text.
+ */
+export function replyMessage(twiml, { to, from, body }) {
+  const r = new twiml.MessagingResponse();
+  r.message({ to, from }).body(body);
+  return r.toString();
+}
+
+/** A call bridged without a status callback (TwiML family): an unknown caller forwarded to a support line. */
+export function bridgeNoCallback(twiml, { callerId, number }) {
+  const r = new twiml.VoiceResponse();
+  r.dial({ callerId, answerOnBridge: true }).number(number);
+  return r.toString();
+}
+
+/** A call refused unanswered without a word (TwiML family): <Reject/>. */
+export function silentReject(twiml) {
+  const r = new twiml.VoiceResponse();
+  r.reject();
+  return r.toString();
+}
