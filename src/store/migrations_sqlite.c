@@ -82,6 +82,7 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	"CREATE UNIQUE INDEX sessions_pin ON sessions (service_id, pin) WHERE status < 2 AND pin IS NOT NULL;"
 	"CREATE INDEX participants_sticky ON participants (bidx, peer_bidx, created_at);"
 	"CREATE INDEX participants_cooling ON participants (held_until) WHERE active = 1 AND held_until IS NOT NULL;"
+	"CREATE INDEX participants_number_cooling ON participants (proxy_number_id) WHERE active = 1 AND held_until IS NOT NULL;"
 	"CREATE TABLE optouts (bidx TEXT NOT NULL, number_id TEXT NOT NULL, service_id TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (bidx, number_id));"
 	"CREATE TABLE session_events (id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id), kind TEXT NOT NULL, participant_id TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL);"
 	"CREATE INDEX session_events_session ON session_events (session_id, created_at);",

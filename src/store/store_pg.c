@@ -328,7 +328,7 @@ static const char *const sql_text[SQL_COUNT] = {
 	/* ...a released one is taken again: the unique index refuses it when this real
 	 * number holds that proxy in another session now; 0 rows = the number is gone */
 	[SQL_PARTICIPANT_RETAKE] = "UPDATE participants SET active = 1, held_until = NULL WHERE id = $1 AND "
-				   "EXISTS (SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id)",
+				   "EXISTS (SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id AND numbers.state <> 2)",
 	[SQL_PARTICIPANT_SWAP] = "UPDATE participants SET proxy_number_id = $2, proxy_e164 = $3 WHERE id = $1",
 	[SQL_PEER_SET] = "UPDATE participants SET peer_bidx = $2 WHERE session_id = $1 AND idx = 0",
 	/* Every node sweeps; SKIP LOCKED hands each due binding to exactly one. */
@@ -2813,8 +2813,9 @@ static int reopen_once(struct pg_conn *c, const char *id, const int64_t *expires
 		arg_text(&pa, rows[i].id);
 		int kept = run_count(c, SQL_PARTICIPANT_KEEP, &pa);
 		if (kept == 0) {
-			/* released meanwhile: take it again, unless this real number holds
-			 * that proxy in another session now, or the number is gone */
+			/* released meanwhile: take it again (a new binding), unless this real
+			 * number holds that proxy in another session now, or the number is
+			 * gone or retired */
 			kept = run_count(c, SQL_PARTICIPANT_RETAKE, &pa);
 			if (kept == 0 || kept == MASKD_ECONFLICT) {
 				*failed_index = rows[i].idx;

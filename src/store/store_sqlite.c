@@ -50,7 +50,7 @@ enum sql_id {
 	SQL_NUMBER_NAMED,
 	SQL_UNIQUE_NAME_TAKEN,
 	SQL_POOL_CANDIDATES,
-	SQL_BINDING_HELD,
+	SQL_BINDING_HOLDER,
 	SQL_SESSION_INSERT,
 	SQL_PARTICIPANT_INSERT,
 	SQL_NUMBER_INC,
@@ -60,7 +60,6 @@ enum sql_id {
 	SQL_SESSION_LIST,
 	SQL_SESSION_CLOSE,
 	SQL_BINDINGS_OF,
-	SQL_BINDINGS_RELEASE,
 	SQL_SESSION_TIMES,
 	SQL_SESSION_SET_TIMES,
 	SQL_EXPIRE_DUE,
@@ -78,14 +77,63 @@ enum sql_id {
 	SQL_STATS,
 	SQL_RECORDS,
 	SQL_USAGE,
+	SQL_NUMBER_OF_SERVICE,
+	SQL_NUMBER_STATE,
+	SQL_NUMBER_RELEASE_COOLING,
+	SQL_NUMBER_OPTOUTS_DELETE,
+	SQL_SESSION_BIDX,
+	SQL_PIN_TAKEN,
+	SQL_POOL_COOLING,
+	SQL_POOL_FREE,
+	SQL_BINDING_DROP,
+	SQL_STICKY,
+	SQL_HELD_COUNT,
+	SQL_SESSION_BRIEF,
+	SQL_PARTS_BRIEF,
+	SQL_SESSION_BLOCK,
+	SQL_BINDINGS_COOL,
+	SQL_BINDINGS_RELEASE_DUE,
+	SQL_BINDING_TAKE,
+	SQL_SESSION_REOPEN,
+	SQL_SET_PEER,
+	SQL_PARTICIPANT_MOVE,
+	SQL_SESSION_UPDATED,
+	SQL_EVENT_INSERT,
+	SQL_EVENTS_OF,
+	SQL_PIN_LOOKUP,
+	SQL_OPTOUT_ADD,
+	SQL_OPTOUT_DEL,
+	SQL_POOL_STATS,
 	SQL_COUNT
 };
 
-#define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at"
-#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS
+#define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at, n.region"
+#define NUMBER_NCOLS 11
+/* number.cooling, for number_get and number_list (participants_number_cooling) */
+#define NUMBER_COOLING "(SELECT COUNT(*) FROM participants c WHERE c.proxy_number_id = n.id AND c.active = 1 AND c.held_until IS NOT NULL)"
+#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin"
 #define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
 #define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
 #define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
+#define SERVICE_COLS                                                                                              \
+	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
+	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
+	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
+	"rate_texts, rate_silent"
+/* What route_lookup and pin_lookup read about the caller's session (s), the
+ * caller's participant row (p) and the other one (o, absent while single-party). */
+#define ROUTE_TAIL_COLS                                                                                           \
+	"s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
+	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
+	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
+/* The pool filter shared by the candidate, cooling and free-count queries: ?1
+ * service, ?2 caps needed, ?3 the participant's blind index, ?5 the cap (a plain
+ * range on numbers_pick; "no cap" is bound as INT64_MAX), ?6 the geo level (enum
+ * geo_match), ?7 country, ?8 area code, ?9 region. */
+#define POOL_WHERE                                                                                                \
+	"n.service_id = ?1 AND n.state = 0 AND n.in_use < ?5 AND (n.caps & ?2) = ?2 AND (?6 = 3 OR (n.country = ?7 AND " \
+	"(?6 = 0 OR (?6 = 1 AND n.area_code = ?8) OR (?6 = 2 AND n.region = ?9)))) "
+#define POOL_ORDER "ORDER BY n.in_use, n.created_at, n.id LIMIT ?4"
 
 static const char *const sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
@@ -96,34 +144,42 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (?1, ?2) "
 			    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[SQL_SETTING_ADD] = "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-	[SQL_SERVICE_INSERT] = "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ") "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[SQL_SERVICE_INSERT] = "INSERT INTO services (" SERVICE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+			       "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
 	[SQL_SECRET_INSERT] = "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES (?1, ?2, ?3)",
-	[SQL_SERVICE_GET] = "SELECT id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS " FROM services WHERE id = ?1",
+	[SQL_SERVICE_GET] = "SELECT " SERVICE_COLS " FROM services WHERE id = ?1",
 	[SQL_SECRETS_GET] = "SELECT carrier, sealed FROM service_secrets WHERE service_id = ?1",
 	[SQL_SERVICE_LIST] = "SELECT id FROM services ORDER BY created_at, id",
-	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, created_at) "
-			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
-	[SQL_NUMBER_GET] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.id = ?1",
-	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = ?1 ORDER BY n.created_at, n.id",
+	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, "
+			      "created_at, region) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
+	[SQL_NUMBER_GET] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.id = ?1",
+	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.service_id = ?1 "
+			    "ORDER BY n.created_at, n.id",
 	[SQL_NUMBER_SET_STATE] = "UPDATE numbers SET state = ?2 WHERE id = ?1",
 	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = ?1 AND in_use = 0",
 	[SQL_NUMBER_IN_USE] = "SELECT in_use FROM numbers WHERE id = ?1",
 	[SQL_NUMBER_NAMED] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = ?1 AND n.e164 = ?2",
-	[SQL_UNIQUE_NAME_TAKEN] = "SELECT 1 FROM sessions WHERE service_id = ?1 AND unique_name = ?2 AND status < 2",
+	[SQL_UNIQUE_NAME_TAKEN] = "SELECT id FROM sessions WHERE service_id = ?1 AND unique_name = ?2 AND status < 2",
 	[SQL_POOL_CANDIDATES] =
-		"SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n "
-		"WHERE n.service_id = ?1 AND n.state = 0 AND (n.caps & ?2) = ?2 AND NOT EXISTS "
-		"(SELECT 1 FROM participants p WHERE p.bidx = ?3 AND p.proxy_number_id = n.id AND p.active = 1) "
-		"ORDER BY n.in_use, n.created_at, n.id LIMIT ?4",
-	[SQL_BINDING_HELD] = "SELECT 1 FROM participants WHERE bidx = ?1 AND proxy_number_id = ?2 AND active = 1",
+		"SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE " POOL_WHERE
+		"AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.bidx = ?3 AND p.proxy_number_id = n.id AND p.active = 1) "
+		POOL_ORDER,
+	/* step 4 of create: numbers this real number holds only as a cooling-off binding */
+	[SQL_POOL_COOLING] =
+		"SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE " POOL_WHERE
+		"AND EXISTS (SELECT 1 FROM participants p WHERE p.bidx = ?3 AND p.proxy_number_id = n.id AND p.active = 1 "
+		"AND p.held_until IS NOT NULL) " POOL_ORDER,
+	/* numbers at the level, held or not (see headroom()) */
+	[SQL_POOL_FREE] = "SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE " POOL_WHERE "LIMIT ?4)",
+	[SQL_BINDING_HOLDER] = "SELECT id, held_until IS NOT NULL, peer_bidx FROM participants "
+			       "WHERE bidx = ?1 AND proxy_number_id = ?2 AND active = 1",
 	[SQL_SESSION_INSERT] =
 		"INSERT INTO sessions (id, service_id, unique_name, mode, status, ttl, expires_at, created_at, "
-		"updated_at, last_activity_at, closed_at, deadline, " POLICY_COLS ") "
-		"VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?7, 0, ?8, ?9, ?10, ?11, ?12)",
+		"updated_at, last_activity_at, closed_at, deadline, " POLICY_COLS ", pin) "
+		"VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[SQL_PARTICIPANT_INSERT] =
 		"INSERT INTO participants (id, session_id, idx, label, masked, number_sealed, bidx, proxy_number_id, "
-		"proxy_e164, active, country) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)",
+		"proxy_e164, active, country, peer_bidx, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?12)",
 	[SQL_NUMBER_INC] = "UPDATE numbers SET in_use = in_use + 1 WHERE id = ?1",
 	[SQL_NUMBER_DEC] = "UPDATE numbers SET in_use = in_use - 1 WHERE id = ?1 AND in_use > 0",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
@@ -133,18 +189,15 @@ static const char *const sql_text[SQL_COUNT] = {
 		"SELECT " SESSION_COLS " FROM sessions WHERE service_id = ?1 AND (?2 < 0 OR status = ?2) "
 		"AND (?3 IS NULL OR unique_name = ?3) AND (?4 IS NULL OR (created_at, id) > "
 		"(SELECT created_at, id FROM sessions WHERE id = ?4)) ORDER BY created_at, id LIMIT ?5",
-	[SQL_SESSION_CLOSE] = "UPDATE sessions SET status = 2, closed_at = ?2, updated_at = ?2, deadline = NULL "
+	[SQL_SESSION_CLOSE] = "UPDATE sessions SET status = ?3, closed_at = ?2, updated_at = ?2, deadline = NULL "
 			      "WHERE id = ?1 AND status < 2",
 	[SQL_BINDINGS_OF] = "SELECT proxy_number_id FROM participants WHERE session_id = ?1 AND active = 1",
-	[SQL_BINDINGS_RELEASE] = "UPDATE participants SET active = 0 WHERE session_id = ?1 AND active = 1",
 	[SQL_SESSION_TIMES] = "SELECT status, ttl, expires_at, last_activity_at FROM sessions WHERE id = ?1",
 	[SQL_SESSION_SET_TIMES] = "UPDATE sessions SET ttl = ?2, expires_at = ?3, deadline = ?4, updated_at = ?5 WHERE id = ?1",
 	[SQL_EXPIRE_DUE] = "SELECT id FROM sessions WHERE status < 2 AND deadline IS NOT NULL AND deadline <= ?1 "
 			   "ORDER BY deadline LIMIT ?2",
 	[SQL_ROUTE_LOOKUP] =
-		"SELECT " NUMBER_COLS ", s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, "
-		"p.id, o.id, o.number_sealed, o.proxy_e164, o.country, s.record, s.time_limit, s.ring_timeout, "
-		"s.consent_message FROM numbers n "
+		"SELECT " NUMBER_COLS ", " ROUTE_TAIL_COLS " FROM numbers n "
 		"LEFT JOIN participants p ON p.bidx = ?2 AND p.proxy_number_id = n.id AND p.active = 1 "
 		"LEFT JOIN sessions s ON s.id = p.session_id "
 		"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id "
@@ -174,9 +227,12 @@ static const char *const sql_text[SQL_COUNT] = {
 			"recording_id = COALESCE(?6, recording_id), recording_url = COALESCE(?7, recording_url), "
 			"cost = COALESCE(?8, cost), currency = COALESCE(?9, currency) WHERE id = ?1",
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = ?1",
+	/* bindings_active = held (bindings index) minus cooling (participants_cooling) */
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
-		      "(SELECT COUNT(*) FROM sessions WHERE status < 2), "
-		      "(SELECT COUNT(*) FROM participants WHERE active = 1), (SELECT COUNT(*) FROM interactions)",
+		      "(SELECT COUNT(*) FROM numbers WHERE state = 0), (SELECT COUNT(*) FROM sessions WHERE status < 2), "
+		      "(SELECT COUNT(*) FROM participants WHERE active = 1), "
+		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL), "
+		      "(SELECT COUNT(*) FROM interactions)",
 	[SQL_RECORDS] = "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, "
 			"i.from_participant, i.to_participant, i.created_at, " LEG_COLS " FROM legs l "
 			"JOIN interactions i ON i.id = l.interaction_id "
@@ -187,6 +243,52 @@ static const char *const sql_text[SQL_COUNT] = {
 		      "WHERE l.interaction_id = i.id AND l.leg = 'b')), 0) "
 		      "FROM interactions i WHERE i.service_id = ?1 AND i.created_at >= ?2 AND i.created_at < ?3 "
 		      "GROUP BY day ORDER BY day",
+	[SQL_NUMBER_OF_SERVICE] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.id = ?1 AND n.service_id = ?2",
+	[SQL_NUMBER_STATE] = "SELECT state FROM numbers WHERE id = ?1",
+	[SQL_NUMBER_RELEASE_COOLING] =
+		"UPDATE participants SET active = 0 WHERE proxy_number_id = ?1 AND active = 1 AND held_until IS NOT NULL",
+	[SQL_NUMBER_OPTOUTS_DELETE] = "DELETE FROM optouts WHERE number_id = ?1",
+	[SQL_SESSION_BIDX] = "SELECT bidx FROM participants WHERE session_id = ?1 ORDER BY idx",
+	[SQL_PIN_TAKEN] = "SELECT 1 FROM sessions WHERE service_id = ?1 AND pin = ?2 AND status < 2",
+	[SQL_BINDING_DROP] = "UPDATE participants SET active = 0 WHERE id = ?1",
+	/* the pair's most recent participant row in this service (participants_sticky) */
+	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN numbers n ON n.id = p.proxy_number_id "
+		       "WHERE p.bidx = ?1 AND p.peer_bidx = ?2 AND n.service_id = ?3 "
+		       "ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1",
+	/* the participant's holds in the service (bindings index, then numbers by id):
+	 * open ones, and those (open or cooling) on numbers POOL_WHERE admits */
+	[SQL_HELD_COUNT] = "SELECT COALESCE(SUM(p.held_until IS NULL), 0), COALESCE(SUM(" POOL_WHERE "), 0) "
+			   "FROM participants p CROSS JOIN numbers n ON n.id = p.proxy_number_id "
+			   "WHERE p.bidx = ?3 AND p.active = 1 AND n.service_id = ?1",
+	[SQL_SESSION_BRIEF] = "SELECT s.status, s.service_id, s.mode, v.cooloff, s.unique_name, s.pin, s.ttl, s.expires_at "
+			      "FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = ?1",
+	[SQL_PARTS_BRIEF] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164, active FROM participants "
+			    "WHERE session_id = ?1 ORDER BY idx",
+	[SQL_SESSION_BLOCK] = "UPDATE sessions SET status = 4, updated_at = ?2 WHERE id = ?1",
+	[SQL_BINDINGS_COOL] = "UPDATE participants SET held_until = ?2, active = ?3 WHERE session_id = ?1 AND active = 1",
+	[SQL_BINDINGS_RELEASE_DUE] =
+		"UPDATE participants SET active = 0 WHERE rowid IN (SELECT rowid FROM participants "
+		"WHERE active = 1 AND held_until IS NOT NULL AND held_until <= ?1 ORDER BY held_until LIMIT ?2)",
+	[SQL_BINDING_TAKE] = "UPDATE participants SET active = 1, held_until = NULL WHERE id = ?1",
+	[SQL_SESSION_REOPEN] = "UPDATE sessions SET status = 0, closed_at = 0, updated_at = ?2, last_activity_at = ?2, "
+			       "expires_at = ?3, deadline = ?4 WHERE id = ?1",
+	[SQL_SET_PEER] = "UPDATE participants SET peer_bidx = ?2 WHERE id = ?1",
+	[SQL_PARTICIPANT_MOVE] = "UPDATE participants SET proxy_number_id = ?2, proxy_e164 = ?3 WHERE id = ?1",
+	[SQL_SESSION_UPDATED] = "UPDATE sessions SET updated_at = ?2 WHERE id = ?1",
+	[SQL_EVENT_INSERT] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_EVENTS_OF] = "SELECT id, session_id, kind, participant_id, detail, created_at FROM session_events "
+			  "WHERE session_id = ?1 ORDER BY created_at, rowid",
+	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_TAIL_COLS " FROM sessions s "
+			   "JOIN participants p ON p.session_id = s.id AND p.bidx = ?3 "
+			   "LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id "
+			   "WHERE s.service_id = ?1 AND s.pin = ?2 AND s.status < 2",
+	[SQL_OPTOUT_ADD] = "INSERT INTO optouts (bidx, number_id, service_id, created_at) VALUES (?1, ?2, ?3, ?4) "
+			   "ON CONFLICT (bidx, number_id) DO NOTHING",
+	[SQL_OPTOUT_DEL] = "DELETE FROM optouts WHERE bidx = ?1 AND number_id = ?2",
+	[SQL_POOL_STATS] = "SELECT COUNT(*), COALESCE(MAX(k), 0) FROM (SELECT COUNT(*) AS k FROM participants p "
+			   "JOIN numbers n ON n.id = p.proxy_number_id WHERE n.service_id = ?1 AND p.active = 1 "
+			   "AND p.held_until IS NULL GROUP BY p.bidx)",
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -567,6 +669,25 @@ static int sq_service_insert(void *b, const struct service *svc)
 	bind_text(st, 5, svc->unknown_caller_message);
 	sqlite3_bind_int64(st, 6, svc->created_at);
 	bind_policy(st, 7, &svc->policy);
+	sqlite3_bind_int(st, 11, svc->pool.geo_match);
+	sqlite3_bind_int(st, 12, svc->pool.geo_match_strict);
+	sqlite3_bind_int(st, 13, svc->pool.number_selection);
+	sqlite3_bind_int64(st, 14, svc->cooloff);
+	sqlite3_bind_int(st, 15, svc->cooloff_reuse);
+	sqlite3_bind_int(st, 16, svc->number_cap);
+	sqlite3_bind_int(st, 17, svc->unknown_caller);
+	bind_text(st, 18, svc->fallback_number);
+	bind_text(st, 19, svc->pin_number);
+	sqlite3_bind_int(st, 20, svc->pin_length);
+	sqlite3_bind_int(st, 21, svc->pin_attempts);
+	bind_text(st, 22, svc->callback_url);
+	sqlite3_bind_int(st, 23, svc->callback_timeout_ms);
+	sqlite3_bind_int(st, 24, svc->callback_fail_open);
+	bind_text(st, 25, svc->ended_message);
+	bind_text(st, 26, svc->help_text);
+	sqlite3_bind_int(st, 27, svc->rate_calls);
+	sqlite3_bind_int(st, 28, svc->rate_texts);
+	sqlite3_bind_int(st, 29, svc->rate_silent);
 	rc = exec_stmt(c, st, "service_insert");
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
 		if (svc->secrets[d][0] == '\0')
@@ -607,6 +728,25 @@ static int sq_service_get(void *b, const char *id, struct service *out)
 		col_text(st, 4, out->unknown_caller_message, sizeof(out->unknown_caller_message));
 		out->created_at = sqlite3_column_int64(st, 5);
 		read_policy(st, 6, &out->policy);
+		out->pool.geo_match = sqlite3_column_int(st, 10);
+		out->pool.geo_match_strict = sqlite3_column_int(st, 11);
+		out->pool.number_selection = sqlite3_column_int(st, 12);
+		out->cooloff = sqlite3_column_int64(st, 13);
+		out->cooloff_reuse = sqlite3_column_int(st, 14);
+		out->number_cap = sqlite3_column_int(st, 15);
+		out->unknown_caller = sqlite3_column_int(st, 16);
+		col_text(st, 17, out->fallback_number, sizeof(out->fallback_number));
+		col_text(st, 18, out->pin_number, sizeof(out->pin_number));
+		out->pin_length = sqlite3_column_int(st, 19);
+		out->pin_attempts = sqlite3_column_int(st, 20);
+		col_text(st, 21, out->callback_url, sizeof(out->callback_url));
+		out->callback_timeout_ms = sqlite3_column_int(st, 22);
+		out->callback_fail_open = sqlite3_column_int(st, 23);
+		col_text(st, 24, out->ended_message, sizeof(out->ended_message));
+		col_text(st, 25, out->help_text, sizeof(out->help_text));
+		out->rate_calls = sqlite3_column_int(st, 26);
+		out->rate_texts = sqlite3_column_int(st, 27);
+		out->rate_silent = sqlite3_column_int(st, 28);
 	}
 	stmt_done(st);
 	if (rc == SQLITE_DONE)
@@ -667,6 +807,15 @@ static void read_number(sqlite3_stmt *st, int col, struct number *n)
 	n->state = sqlite3_column_int(st, col + 7);
 	n->in_use = sqlite3_column_int64(st, col + 8);
 	n->created_at = sqlite3_column_int64(st, col + 9);
+	col_text(st, col + 10, n->region, sizeof(n->region));
+	n->cooling = 0;
+}
+
+/* read_number plus the cooling count of number_get and number_list */
+static void read_number_cooling(sqlite3_stmt *st, struct number *n)
+{
+	read_number(st, 0, n);
+	n->cooling = sqlite3_column_int64(st, NUMBER_NCOLS);
 }
 
 static int sq_number_insert(void *b, const struct number *n)
@@ -682,6 +831,7 @@ static int sq_number_insert(void *b, const struct number *n)
 	bind_text(st, 7, n->area_code);
 	sqlite3_bind_int(st, 8, n->state);
 	sqlite3_bind_int64(st, 9, n->created_at);
+	bind_text(st, 10, n->region);
 	return exec_stmt(c, st, "number_insert");
 }
 
@@ -692,8 +842,12 @@ static int number_by(struct sqlite_conn *c, enum sql_id id, const char *a1, cons
 	if (a2 != NULL)
 		bind_text(st, 2, a2);
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_number(st, 0, out);
+	if (rc == SQLITE_ROW) {
+		if (id == SQL_NUMBER_GET)
+			read_number_cooling(st, out);
+		else
+			read_number(st, 0, out);
+	}
 	stmt_done(st);
 	if (rc == SQLITE_ROW)
 		return 0;
@@ -714,7 +868,7 @@ static int sq_number_list(void *b, const char *service_id, void (*cb)(void *, co
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct number n;
-		read_number(st, 0, &n);
+		read_number_cooling(st, &n);
 		cb(ctx, &n);
 	}
 	stmt_done(st);
@@ -733,17 +887,48 @@ static int sq_number_set_state(void *b, const char *id, int state)
 	return rc;
 }
 
+/* Refused while open sessions use it; its cooling-off bindings are released and
+ * its opt-out rows go with it. */
 static int sq_number_delete(void *b, const char *id)
 {
 	CONN_OR_FAIL(b, c);
-	sqlite3_stmt *st = stmt(c, SQL_NUMBER_DELETE);
-	bind_text(st, 1, id);
-	int rc = exec_stmt(c, st, "number_delete");
-	if (rc < 0 || sqlite3_changes(c->db) > 0)
+	int rc = tx_begin(c);
+	if (rc < 0)
 		return rc;
-	struct number n;
-	rc = number_by(c, SQL_NUMBER_GET, id, NULL, &n);
-	return rc == 0 ? MASKD_ECONFLICT : rc;
+	sqlite3_stmt *st = stmt(c, SQL_NUMBER_IN_USE);
+	bind_text(st, 1, id);
+	int step = sqlite3_step(st);
+	int64_t in_use = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	stmt_done(st);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? MASKD_ENOTFOUND : db_fail(c, "number_in_use");
+		goto done;
+	}
+	if (in_use > 0) {
+		rc = MASKD_ECONFLICT;
+		goto done;
+	}
+	st = stmt(c, SQL_NUMBER_RELEASE_COOLING);
+	bind_text(st, 1, id);
+	rc = exec_stmt(c, st, "number_release_cooling");
+	if (rc == 0) {
+		st = stmt(c, SQL_NUMBER_OPTOUTS_DELETE);
+		bind_text(st, 1, id);
+		rc = exec_stmt(c, st, "number_optouts_delete");
+	}
+	if (rc == 0) {
+		st = stmt(c, SQL_NUMBER_DELETE);
+		bind_text(st, 1, id);
+		rc = exec_stmt(c, st, "number_delete");
+	}
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		rc = MASKD_ECONFLICT; /* in_use moved under us: cannot happen under db_lock */
+	if (rc == 0)
+		rc = tx_commit(c);
+done:
+	if (rc < 0)
+		tx_rollback(c);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -760,95 +945,565 @@ static int row_exists(struct sqlite_conn *c, enum sql_id id, const char *a1, con
 	return rc == SQLITE_DONE ? 0 : db_fail(c, "exists");
 }
 
-/* Chooses and binds a proxy number for participant i of s (inside a transaction). */
-static int bind_participant(struct store_sqlite *s, struct sqlite_conn *c, struct session *ses, int i,
-			    unsigned need)
+/* Reads the first column of a one-row query bound with up to two texts into out
+ * (1 found, 0 none, or an error). */
+static int text_of(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, char *out, size_t cap)
 {
-	struct participant *p = &ses->participants[i];
+	sqlite3_stmt *st = stmt(c, id);
+	bind_text(st, 1, a1);
+	if (a2 != NULL)
+		bind_text(st, 2, a2);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_text(st, 0, out, cap);
+	stmt_done(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_fail(c, "text_of");
+}
+
+static int number_step(struct sqlite_conn *c, const char *number_id, enum sql_id id)
+{
+	sqlite3_stmt *st = stmt(c, id);
+	bind_text(st, 1, number_id);
+	return exec_stmt(c, st, id == SQL_NUMBER_INC ? "number_inc" : "number_dec");
+}
+
+static int event_insert(struct sqlite_conn *c, const char *session_id, const char *kind, const char *participant_id,
+			const char *detail, int64_t now)
+{
+	char id[ID_MAX];
+	id_new("evt", id);
+	sqlite3_stmt *st = stmt(c, SQL_EVENT_INSERT);
+	bind_text(st, 1, id);
+	bind_text(st, 2, session_id);
+	bind_text(st, 3, kind);
+	bind_text(st, 4, participant_id ? participant_id : "");
+	bind_text(st, 5, detail ? detail : "");
+	sqlite3_bind_int64(st, 6, now);
+	return exec_stmt(c, st, "event_insert");
+}
+
+/* One participant being given a proxy number by create, add or swap, inside the
+ * caller's transaction. The caller fills the inputs; bind_one() the results. */
+struct binder {
+	struct store_sqlite *s;
+	struct sqlite_conn *c;
+	const struct create_rules *rules;
+	const char *service_id;
+	const char *session_id;
+	unsigned need;
+	int64_t now;
+	struct participant *p;      /* real number (create/add), geo, optional proxy_e164 */
+	int idx;                    /* its index in the session */
 	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, p->number, bidx);
-	if (p->proxy_e164[0] != '\0') {
-		struct number n;
-		int rc = number_by(c, SQL_NUMBER_NAMED, ses->service_id, p->proxy_e164, &n);
+	const char *peer_bidx;      /* the other participant's, "" while single-party */
+	const char *other_number;   /* the proxy number id the other participant holds, NULL = none */
+	const char *swap_id;        /* swap: the participant row to move (no insert, no sticky, no reuse) */
+	const char *current_number; /* swap: the number it has now */
+	int levels[4];
+	int n_levels;
+	/* results */
+	int level, sticky, reused_cooling, failed_level;
+};
+
+/* Whether number n is as close to the participant as geo level asks. */
+static int geo_fits(int level, const struct number *n, const struct participant *p)
+{
+	if (level == GEO_ANY)
+		return 1;
+	if (p->country[0] == '\0' || strcmp(n->country, p->country) != 0)
+		return 0;
+	if (level == GEO_AREA_CODE)
+		return p->area_code[0] != '\0' && strcmp(n->area_code, p->area_code) == 0;
+	if (level == GEO_REGION)
+		return p->region[0] != '\0' && strcmp(n->region, p->region) == 0;
+	return 1;
+}
+
+/* The narrowest of the participant's levels the number is at, GEO_ANY if none. */
+static int geo_level_of(const struct binder *b, const struct number *n)
+{
+	for (int i = 0; i < b->n_levels; i++)
+		if (b->levels[i] != GEO_ANY && geo_fits(b->levels[i], n, b->p))
+			return b->levels[i];
+	return GEO_ANY;
+}
+
+/* in_use < cap, counting this session once when the other participant is on n already. */
+static int under_cap(const struct binder *b, const struct number *n)
+{
+	int64_t in_use = n->in_use;
+	if (b->other_number != NULL && strcmp(b->other_number, n->id) == 0)
+		in_use--;
+	return pool_named_usable(n->state, n->caps, b->need, in_use, b->rules->number_cap);
+}
+
+/* The active binding of this real number on number_id, if any. */
+struct holder {
+	int found;
+	int cooling; /* held by a closed or blocked session during its cool-off */
+	char id[ID_MAX];
+	char peer[VAULT_BIDX_LEN + 1];
+};
+
+static int holder_of(const struct binder *b, const char *number_id, struct holder *h)
+{
+	memset(h, 0, sizeof(*h));
+	sqlite3_stmt *st = stmt(b->c, SQL_BINDING_HOLDER);
+	bind_text(st, 1, b->bidx);
+	bind_text(st, 2, number_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		h->found = 1;
+		col_text(st, 0, h->id, sizeof(h->id));
+		h->cooling = sqlite3_column_int(st, 1);
+		col_text(st, 2, h->peer, sizeof(h->peer));
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(b->c, "binding_holder");
+}
+
+/* A cooling-off binding of the same two real numbers (the other one known). */
+static int same_pair(const struct binder *b, const struct holder *h)
+{
+	return b->peer_bidx[0] != '\0' && strcmp(h->peer, b->peer_bidx) == 0;
+}
+
+/* Releases a cooling-off binding so that it can be taken (its held_until stays). */
+static int drop_binding(const struct binder *b, const char *participant_row)
+{
+	sqlite3_stmt *st = stmt(b->c, SQL_BINDING_DROP);
+	bind_text(st, 1, participant_row);
+	return exec_stmt(b->c, st, "binding_drop");
+}
+
+/* Writes the binding (a new participant row, or the swapped row moved) and counts
+ * the session on the number unless the other participant is on it already.
+ * MASKD_ECONFLICT when the bindings index refuses it. */
+static int claim(struct binder *b, const char *number_id, const char *e164)
+{
+	struct participant *p = b->p;
+	int rc;
+	sqlite3_stmt *st;
+	if (b->swap_id != NULL) {
+		st = stmt(b->c, SQL_PARTICIPANT_MOVE);
+		bind_text(st, 1, b->swap_id);
+		bind_text(st, 2, number_id);
+		bind_text(st, 3, e164);
+		rc = exec_stmt(b->c, st, "participant_move");
+	} else {
+		uint8_t sealed[VAULT_SEALED_MAX];
+		size_t sealed_len = 0;
+		rc = vault_seal(b->s->vault, p->number, p->id, sealed, sizeof(sealed), &sealed_len);
 		if (rc < 0)
 			return rc;
-		if (!pool_named_usable(n.state, n.caps, need, 0, 0))
-			return MASKD_ENOTFOUND;
-		rc = row_exists(c, SQL_BINDING_HELD, bidx, n.id);
-		if (rc != 0)
-			return rc < 0 ? rc : MASKD_ECONFLICT;
-		snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", n.id);
-	} else {
-		struct pool_candidate cand[POOL_CANDIDATES];
-		char ids[POOL_CANDIDATES][ID_MAX];
-		char e164[POOL_CANDIDATES][PHONE_E164_MAX + 1];
-		sqlite3_stmt *st = stmt(c, SQL_POOL_CANDIDATES);
-		bind_text(st, 1, ses->service_id);
-		sqlite3_bind_int(st, 2, (int)need);
-		bind_text(st, 3, bidx);
-		sqlite3_bind_int(st, 4, POOL_CANDIDATES);
-		int n = 0, rc;
-		while (n < POOL_CANDIDATES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			col_text(st, 0, ids[n], ID_MAX);
-			col_text(st, 1, e164[n], sizeof(e164[n]));
-			cand[n].number_id = ids[n];
-			cand[n].state = sqlite3_column_int(st, 2);
-			cand[n].caps = (unsigned)sqlite3_column_int(st, 3);
-			cand[n].in_use = sqlite3_column_int64(st, 4);
-			cand[n].created_at = sqlite3_column_int64(st, 5);
-			cand[n].held = 0;
-			n++;
-		}
-		stmt_done(st);
-		int pick = pool_pick_for(cand, (size_t)n, need, 0, NULL);
-		if (pick < 0)
-			return MASKD_EEXHAUSTED;
-		snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", ids[pick]);
-		snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", e164[pick]);
+		st = stmt(b->c, SQL_PARTICIPANT_INSERT);
+		bind_text(st, 1, p->id);
+		bind_text(st, 2, b->session_id);
+		sqlite3_bind_int(st, 3, b->idx);
+		bind_text(st, 4, p->label);
+		bind_text(st, 5, p->masked);
+		sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC);
+		bind_text(st, 7, b->bidx);
+		bind_text(st, 8, number_id);
+		bind_text(st, 9, e164);
+		bind_text(st, 10, p->country);
+		bind_text(st, 11, b->peer_bidx);
+		sqlite3_bind_int64(st, 12, b->now);
+		rc = exec_stmt(b->c, st, "participant_insert");
 	}
-	uint8_t sealed[VAULT_SEALED_MAX];
-	size_t sealed_len = 0;
-	int rc = vault_seal(s->vault, p->number, p->id, sealed, sizeof(sealed), &sealed_len);
 	if (rc < 0)
 		return rc;
-	sqlite3_stmt *st = stmt(c, SQL_PARTICIPANT_INSERT);
-	bind_text(st, 1, p->id);
-	bind_text(st, 2, ses->id);
-	sqlite3_bind_int(st, 3, i);
-	bind_text(st, 4, p->label);
-	bind_text(st, 5, p->masked);
-	sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC);
-	bind_text(st, 7, bidx);
-	bind_text(st, 8, p->proxy_number_id);
-	bind_text(st, 9, p->proxy_e164);
-	bind_text(st, 10, p->country);
-	rc = exec_stmt(c, st, "participant_insert");
-	if (rc < 0)
-		return rc;
+	snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", number_id);
+	snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", e164);
 	/* in_use counts sessions: both participants on one number is one session */
-	for (int j = 0; j < i; j++)
-		if (strcmp(ses->participants[j].proxy_number_id, p->proxy_number_id) == 0)
+	if (b->other_number != NULL && strcmp(b->other_number, number_id) == 0)
+		return 0;
+	return number_step(b->c, number_id, SQL_NUMBER_INC);
+}
+
+/* Binds the whole numbers row n found by the caller, after an optional release. */
+static int claim_number(struct binder *b, const struct number *n, const struct holder *release)
+{
+	if (release != NULL && release->found) {
+		int rc = drop_binding(b, release->id);
+		if (rc < 0)
+			return rc;
+		b->reused_cooling = 1;
+	}
+	b->level = geo_level_of(b, n);
+	return claim(b, n->id, n->e164);
+}
+
+static void bind_pool_query(const struct binder *b, sqlite3_stmt *st, int level, int limit)
+{
+	bind_text(st, 1, b->service_id);
+	sqlite3_bind_int(st, 2, (int)b->need);
+	bind_text(st, 3, b->bidx);
+	sqlite3_bind_int(st, 4, limit);
+	sqlite3_bind_int64(st, 5, b->rules->number_cap > 0 ? (int64_t)b->rules->number_cap : INT64_MAX);
+	sqlite3_bind_int(st, 6, level);
+	bind_text(st, 7, b->p->country);
+	bind_text(st, 8, b->p->area_code);
+	bind_text(st, 9, b->p->region);
+}
+
+/* A level whose key the participant lacks matches nothing (pool_geo_levels keeps
+ * one only when strict). */
+static int level_possible(const struct binder *b, int level)
+{
+	if (level == GEO_ANY)
+		return 1;
+	if (b->p->country[0] == '\0')
+		return 0;
+	if (level == GEO_AREA_CODE)
+		return b->p->area_code[0] != '\0';
+	if (level == GEO_REGION)
+		return b->p->region[0] != '\0';
+	return 1;
+}
+
+/* The number the other participant of this session holds, as a last candidate
+ * when the cap alone kept it out of the query: it is at the cap because of this
+ * very session, which it counts once (the query keeps "in_use < cap" a plain
+ * index range). By its in_use it is the most loaded, so it comes after every
+ * number under the cap, as without a cap. 1 added, 0 not, or an error. */
+static int add_session_number(struct binder *b, int level, struct pool_candidate *cand, char id[ID_MAX],
+			      char e164[PHONE_E164_MAX + 1])
+{
+	if (b->other_number == NULL || b->other_number[0] == '\0' || b->rules->number_cap <= 0)
+		return 0;
+	struct number n;
+	int rc = number_by(b->c, SQL_NUMBER_OF_SERVICE, b->other_number, b->service_id, &n);
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (n.in_use < b->rules->number_cap || n.state != NUMBER_ACTIVE || !under_cap(b, &n) || !geo_fits(level, &n, b->p))
+		return 0;
+	struct holder h;
+	rc = holder_of(b, n.id, &h);
+	if (rc < 0 || h.found)
+		return rc;
+	snprintf(id, ID_MAX, "%s", n.id);
+	snprintf(e164, PHONE_E164_MAX + 1, "%s", n.e164);
+	*cand = (struct pool_candidate){.number_id = id, .state = n.state, .caps = n.caps, .in_use = n.in_use - 1,
+					.created_at = n.created_at};
+	return 1;
+}
+
+/* Steps 3 and 4 of create at one geo level: the pool rule over the candidates of
+ * q (SQL_POOL_CANDIDATES: free for this real number; SQL_POOL_COOLING: held by it
+ * only as cooling-off, released and taken). 1 bound, 0 nothing fits, or an error. */
+static int claim_from_pool(struct binder *b, enum sql_id q, int level, const char *avoid)
+{
+	if (!level_possible(b, level))
+		return 0;
+	struct pool_candidate cand[POOL_CANDIDATES];
+	char ids[POOL_CANDIDATES][ID_MAX];
+	char e164[POOL_CANDIDATES][PHONE_E164_MAX + 1];
+	sqlite3_stmt *st = stmt(b->c, q);
+	bind_pool_query(b, st, level, POOL_CANDIDATES);
+	int n = 0, rc = SQLITE_DONE;
+	while (n < POOL_CANDIDATES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_text(st, 0, ids[n], ID_MAX);
+		col_text(st, 1, e164[n], sizeof(e164[n]));
+		cand[n].number_id = ids[n];
+		cand[n].state = sqlite3_column_int(st, 2);
+		cand[n].caps = (unsigned)sqlite3_column_int(st, 3);
+		cand[n].in_use = sqlite3_column_int64(st, 4);
+		cand[n].created_at = sqlite3_column_int64(st, 5);
+		cand[n].held = 0;
+		n++;
+	}
+	stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(b->c, "pool_candidates");
+	int extra_tried = q != SQL_POOL_CANDIDATES;
+	for (;;) {
+		int pick = pool_pick_for(cand, (size_t)n, b->need, b->rules->number_cap, avoid);
+		if (pick < 0 && !extra_tried && n < POOL_CANDIDATES) {
+			extra_tried = 1;
+			rc = add_session_number(b, level, &cand[n], ids[n], e164[n]);
+			if (rc < 0)
+				return rc;
+			n += rc;
+			continue;
+		}
+		if (pick < 0)
 			return 0;
-	st = stmt(c, SQL_NUMBER_INC);
-	bind_text(st, 1, p->proxy_number_id);
-	return exec_stmt(c, st, "number_inc");
+		if (q == SQL_POOL_COOLING) {
+			struct holder h;
+			rc = holder_of(b, ids[pick], &h);
+			if (rc == 0 && h.found)
+				rc = drop_binding(b, h.id);
+			if (rc < 0)
+				return rc;
+			b->reused_cooling = 1;
+		}
+		rc = claim(b, ids[pick], e164[pick]);
+		if (rc == MASKD_ECONFLICT) { /* the bindings index disagrees with the query: next one */
+			cand[pick].held = 1;
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		b->level = level;
+		return 1;
+	}
+}
+
+/* Step 1: the proxy number the app named. */
+static int bind_named(struct binder *b)
+{
+	struct number n;
+	int rc = number_by(b->c, SQL_NUMBER_NAMED, b->service_id, b->p->proxy_e164, &n);
+	if (rc < 0)
+		return rc;
+	if (b->swap_id != NULL && strcmp(n.id, b->current_number) == 0)
+		return MASKD_ECONFLICT;
+	if (!under_cap(b, &n))
+		return MASKD_ENOTFOUND;
+	struct holder h;
+	rc = holder_of(b, n.id, &h);
+	if (rc < 0)
+		return rc;
+	if (h.found && (b->swap_id != NULL || !h.cooling || !(same_pair(b, &h) || b->rules->cooloff_reuse)))
+		return MASKD_ECONFLICT;
+	return claim_number(b, &n, &h);
+}
+
+/* Step 2: the number this pair had last time, when it is still usable. 1 bound, 0
+ * not, or an error; *sticky_id gets that number ("" = the pair is new). */
+static int bind_sticky(struct binder *b, char sticky_id[ID_MAX], int take)
+{
+	sticky_id[0] = '\0';
+	if (b->peer_bidx[0] == '\0')
+		return 0;
+	sqlite3_stmt *st = stmt(b->c, SQL_STICKY);
+	bind_text(st, 1, b->bidx);
+	bind_text(st, 2, b->peer_bidx);
+	bind_text(st, 3, b->service_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_text(st, 0, sticky_id, ID_MAX);
+	stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(b->c, "sticky");
+	if (rc == SQLITE_DONE || !take)
+		return 0;
+	struct number n;
+	rc = number_by(b->c, SQL_NUMBER_OF_SERVICE, sticky_id, b->service_id, &n);
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (n.state != NUMBER_ACTIVE || !under_cap(b, &n))
+		return 0;
+	/* at one of the participant's levels: under strict geo-match, last time's
+	 * number must be local too (GEO_ANY is a level only when not strict) */
+	if (geo_level_of(b, &n) == GEO_ANY && b->levels[b->n_levels - 1] != GEO_ANY)
+		return 0;
+	struct holder h;
+	rc = holder_of(b, n.id, &h);
+	if (rc < 0)
+		return rc;
+	if (h.found && !(h.cooling && same_pair(b, &h)))
+		return 0;
+	rc = claim_number(b, &n, &h);
+	if (rc == MASKD_ECONFLICT)
+		return 0;
+	return rc < 0 ? rc : 1;
+}
+
+/* Gives b->p a proxy number by the rules of store_session_create (steps 1-5), or
+ * for a swap by steps 1 and 3. */
+static int bind_one(struct binder *b)
+{
+	const struct pool_rules *pr = &b->rules->pool;
+	b->n_levels = pool_geo_levels(pr->geo_match, pr->geo_match_strict, b->p->area_code, b->p->region, b->levels);
+	b->level = GEO_ANY;
+	b->sticky = b->reused_cooling = 0;
+	b->failed_level = b->levels[b->n_levels - 1];
+	if (b->p->proxy_e164[0] != '\0')
+		return bind_named(b);
+	char sticky_id[ID_MAX] = "";
+	int rc = 0;
+	if (b->swap_id == NULL) {
+		rc = bind_sticky(b, sticky_id, pr->number_selection == SELECT_PREFER_STICKY);
+		if (rc < 0)
+			return rc;
+	}
+	const char *avoid = pr->number_selection == SELECT_AVOID_STICKY && sticky_id[0] ? sticky_id : NULL;
+	for (int i = 0; rc == 0 && i < b->n_levels; i++)
+		rc = claim_from_pool(b, SQL_POOL_CANDIDATES, b->levels[i], avoid);
+	for (int i = 0; rc == 0 && b->swap_id == NULL && b->rules->cooloff_reuse && i < b->n_levels; i++)
+		rc = claim_from_pool(b, SQL_POOL_COOLING, b->levels[i], NULL);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return MASKD_EEXHAUSTED;
+	b->sticky = sticky_id[0] != '\0' && strcmp(sticky_id, b->p->proxy_number_id) == 0;
+	return 0;
+}
+
+/* The outcome's held and free_left of bound participants. free_left counts the
+ * numbers it can still get: at its widest geo level (any number unless strict,
+ * where the pick may fall back), not only the level it matched. Numbers free for
+ * it = numbers at that level minus the k of those it holds: counting up to
+ * POOL_FREE_PROBE + k numbers and subtracting k is exact below the probe and
+ * spares a bindings probe per number; participants with the same level and key
+ * (both local: the usual case) share one count. Measured: a quarter of the cost
+ * of a NOT EXISTS probe per participant. */
+static int headroom_level(const struct binder *b)
+{
+	return b->levels[b->n_levels - 1];
+}
+
+static int own_holds(struct binder *b, int64_t *held, int64_t *k)
+{
+	sqlite3_stmt *st = stmt(b->c, SQL_HELD_COUNT);
+	bind_pool_query(b, st, headroom_level(b), 0);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*held = sqlite3_column_int64(st, 0);
+		*k = sqlite3_column_int64(st, 1);
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(b->c, "held_count");
+}
+
+static int same_level_key(const struct binder *a, const struct binder *b)
+{
+	int level = headroom_level(a);
+	if (level != headroom_level(b) || a->need != b->need)
+		return 0;
+	if (level == GEO_ANY)
+		return 1;
+	return strcmp(a->p->country, b->p->country) == 0 &&
+	       (level != GEO_AREA_CODE || strcmp(a->p->area_code, b->p->area_code) == 0) &&
+	       (level != GEO_REGION || strcmp(a->p->region, b->p->region) == 0);
+}
+
+static int headroom(struct binder *bs, int n, int64_t held[], int64_t free_left[])
+{
+	int64_t k[SESSION_PARTICIPANTS] = {0};
+	int done[SESSION_PARTICIPANTS] = {0};
+	for (int i = 0; i < n; i++) {
+		int rc = own_holds(&bs[i], &held[i], &k[i]);
+		if (rc < 0)
+			return rc;
+		free_left[i] = 0;
+	}
+	for (int i = 0; i < n; i++) {
+		int level = headroom_level(&bs[i]);
+		if (done[i] || !level_possible(&bs[i], level))
+			continue;
+		int64_t kmax = k[i];
+		for (int j = i + 1; j < n; j++)
+			if (same_level_key(&bs[i], &bs[j]) && k[j] > kmax)
+				kmax = k[j];
+		sqlite3_stmt *st = stmt(bs[i].c, SQL_POOL_FREE);
+		bind_pool_query(&bs[i], st, level, POOL_FREE_PROBE + (int)kmax);
+		int rc = sqlite3_step(st);
+		int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		stmt_done(st);
+		if (rc != SQLITE_ROW)
+			return db_fail(bs[i].c, "pool_free");
+		for (int j = i; j < n; j++) {
+			if (j > i && !same_level_key(&bs[i], &bs[j]))
+				continue;
+			/* total < probe + kmax: every number at the level was counted */
+			free_left[j] = total - k[j] < POOL_FREE_PROBE ? total - k[j] : POOL_FREE_PROBE;
+			done[j] = 1;
+		}
+	}
+	return 0;
+}
+
+static void binder_init(struct binder *b, struct store_sqlite *s, struct sqlite_conn *c, const struct create_rules *rules,
+			const char *service_id, const char *session_id, int mode, int64_t now)
+{
+	memset(b, 0, sizeof(*b));
+	b->s = s;
+	b->c = c;
+	b->rules = rules;
+	b->service_id = service_id;
+	b->session_id = session_id;
+	b->need = pool_caps_for_mode(mode);
+	b->now = now;
+	b->peer_bidx = "";
+}
+
+static void outcome_of(const struct binder *b, struct create_outcome *out, int i)
+{
+	out->level[i] = b->level;
+	out->sticky[i] = b->sticky;
+	out->reused_cooling[i] = b->reused_cooling;
+}
+
+/* unique_name of an open session: 0 free, MASKD_EEXISTS with existing_id when that
+ * session has the same real numbers (as a set), else MASKD_ECONFLICT. */
+static int unique_name_check(struct sqlite_conn *c, const struct session *ses, char bidx[][VAULT_BIDX_LEN + 1],
+			     struct create_outcome *out)
+{
+	char existing[ID_MAX];
+	int rc = text_of(c, SQL_UNIQUE_NAME_TAKEN, ses->service_id, ses->unique_name, existing, sizeof(existing));
+	if (rc <= 0)
+		return rc;
+	char have[SESSION_PARTICIPANTS][VAULT_BIDX_LEN + 1];
+	int n = 0;
+	sqlite3_stmt *st = stmt(c, SQL_SESSION_BIDX);
+	bind_text(st, 1, existing);
+	while (n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		col_text(st, 0, have[n++], sizeof(have[0]));
+	stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(c, "session_bidx");
+	int same = n == ses->n_participants;
+	for (int i = 0; same && i < n; i++) {
+		int in_new = 0, in_old = 0;
+		for (int j = 0; j < n; j++) {
+			in_new |= strcmp(have[i], bidx[j]) == 0;
+			in_old |= strcmp(bidx[i], have[j]) == 0;
+		}
+		same = in_new && in_old;
+	}
+	if (same) {
+		snprintf(out->existing_id, sizeof(out->existing_id), "%s", existing);
+		return MASKD_EEXISTS;
+	}
+	out->failed_index = CREATE_FAIL_UNIQUE_NAME;
+	return MASKD_ECONFLICT;
 }
 
 static int sq_session_create(void *b, struct session *ses, const struct create_rules *rules, int64_t now,
-			     struct create_outcome *outcome)
+			     struct create_outcome *out)
 {
-	(void)rules;
-	int *failed_index = &outcome->failed_index;
 	struct store_sqlite *s = b;
 	CONN_OR_FAIL(s, c);
-	*failed_index = -1;
-	unsigned need = pool_caps_for_mode(ses->mode);
+	memset(out, 0, sizeof(*out));
+	out->failed_index = -1;
+	out->failed_level = GEO_ANY;
+	if (ses->n_participants < 1 || ses->n_participants > SESSION_PARTICIPANTS)
+		return MASKD_EINVAL;
+	char bidx[SESSION_PARTICIPANTS][VAULT_BIDX_LEN + 1];
+	for (int i = 0; i < ses->n_participants; i++)
+		vault_blind_index(s->vault, ses->participants[i].number, bidx[i]);
 	int rc = tx_begin(c);
 	if (rc < 0)
 		return rc;
 	if (ses->unique_name[0] != '\0') {
-		rc = row_exists(c, SQL_UNIQUE_NAME_TAKEN, ses->service_id, ses->unique_name);
+		rc = unique_name_check(c, ses, bidx, out);
+		if (rc < 0)
+			goto fail;
+	}
+	if (ses->pin[0] != '\0') {
+		rc = row_exists(c, SQL_PIN_TAKEN, ses->service_id, ses->pin);
 		if (rc != 0) {
+			if (rc > 0)
+				out->failed_index = CREATE_FAIL_PIN;
 			rc = rc < 0 ? rc : MASKD_ECONFLICT;
 			goto fail;
 		}
@@ -870,16 +1525,32 @@ static int sq_session_create(void *b, struct session *ses, const struct create_r
 	else
 		sqlite3_bind_null(st, 8);
 	bind_policy(st, 9, &ses->policy);
+	bind_text(st, 13, ses->pin[0] ? ses->pin : NULL);
 	rc = exec_stmt(c, st, "session_insert");
 	if (rc < 0)
 		goto fail;
+	struct binder bs[SESSION_PARTICIPANTS];
 	for (int i = 0; i < ses->n_participants; i++) {
-		rc = bind_participant(s, c, ses, i, need);
+		struct binder *bd = &bs[i];
+		binder_init(bd, s, c, rules, ses->service_id, ses->id, ses->mode, now);
+		bd->p = &ses->participants[i];
+		bd->idx = i;
+		memcpy(bd->bidx, bidx[i], sizeof(bd->bidx));
+		if (ses->n_participants == 2)
+			bd->peer_bidx = bidx[1 - i];
+		if (i > 0)
+			bd->other_number = ses->participants[0].proxy_number_id;
+		rc = bind_one(bd);
 		if (rc < 0) {
-			*failed_index = i;
+			out->failed_index = i;
+			out->failed_level = bd->failed_level;
 			goto fail;
 		}
+		outcome_of(bd, out, i);
 	}
+	rc = headroom(bs, ses->n_participants, out->held, out->free_left);
+	if (rc < 0)
+		goto fail;
 	rc = tx_commit(c);
 	if (rc < 0)
 		goto fail;
@@ -904,6 +1575,8 @@ static void read_session(sqlite3_stmt *st, struct session *s)
 	s->last_activity_at = sqlite3_column_int64(st, 9);
 	s->closed_at = sqlite3_column_int64(st, 10);
 	read_policy(st, 11, &s->policy);
+	col_text(st, 15, s->pin, sizeof(s->pin));
+	s->pool.geo_match = s->pool.geo_match_strict = s->pool.number_selection = -1;
 }
 
 static int read_participants(struct sqlite_conn *c, struct session *s)
@@ -968,62 +1641,142 @@ static int sq_session_list(void *b, const char *service_id, const struct session
 	return err;
 }
 
-/* Closes one session and releases its bindings (inside a transaction). Returns 1
- * when this call closed it, 0 when it was already closed. */
-static int close_in_tx(struct sqlite_conn *c, const char *id, int64_t now)
+/* What the ops below need of one session (SQL_SESSION_BRIEF). */
+struct brief {
+	int status;
+	char service_id[ID_MAX];
+	int mode;
+	int64_t cooloff;
+	char unique_name[NAME_MAX_LEN + 1];
+	char pin[PIN_MAX_LEN + 1];
+	int64_t ttl, expires_at;
+};
+
+static int session_brief(struct sqlite_conn *c, const char *id, struct brief *out)
 {
-	sqlite3_stmt *st = stmt(c, SQL_SESSION_CLOSE);
+	sqlite3_stmt *st = stmt(c, SQL_SESSION_BRIEF);
 	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	int rc = exec_stmt(c, st, "session_close");
-	if (rc < 0)
-		return rc;
-	if (sqlite3_changes(c->db) == 0)
-		return 0;
-	char nums[SESSION_PARTICIPANTS][ID_MAX];
-	int n = 0;
-	st = stmt(c, SQL_BINDINGS_OF);
-	bind_text(st, 1, id);
-	while (n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		col_text(st, 0, nums[n], ID_MAX);
-		int dup = 0;
-		for (int j = 0; j < n; j++)
-			dup |= strcmp(nums[j], nums[n]) == 0;
-		n += !dup; /* one session on one number counts once */
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->status = sqlite3_column_int(st, 0);
+		col_text(st, 1, out->service_id, sizeof(out->service_id));
+		out->mode = sqlite3_column_int(st, 2);
+		out->cooloff = sqlite3_column_int64(st, 3);
+		col_text(st, 4, out->unique_name, sizeof(out->unique_name));
+		col_text(st, 5, out->pin, sizeof(out->pin));
+		out->ttl = sqlite3_column_int64(st, 6);
+		out->expires_at = sqlite3_column_int64(st, 7);
 	}
 	stmt_done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? MASKD_ENOTFOUND : db_fail(c, "session_brief");
+}
+
+/* A session's participant rows (SQL_PARTS_BRIEF); real numbers stay sealed. */
+struct part_row {
+	char id[ID_MAX];
+	int idx;
+	char bidx[VAULT_BIDX_LEN + 1];
+	char peer[VAULT_BIDX_LEN + 1];
+	char number_id[ID_MAX];
+	char e164[PHONE_E164_MAX + 1];
+	int active;
+};
+
+static int parts_of(struct sqlite_conn *c, const char *session_id, struct part_row rows[SESSION_PARTICIPANTS], int *n)
+{
+	sqlite3_stmt *st = stmt(c, SQL_PARTS_BRIEF);
+	bind_text(st, 1, session_id);
+	int rc;
+	*n = 0;
+	while (*n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct part_row *r = &rows[(*n)++];
+		col_text(st, 0, r->id, sizeof(r->id));
+		r->idx = sqlite3_column_int(st, 1);
+		col_text(st, 2, r->bidx, sizeof(r->bidx));
+		col_text(st, 3, r->peer, sizeof(r->peer));
+		col_text(st, 4, r->number_id, sizeof(r->number_id));
+		col_text(st, 5, r->e164, sizeof(r->e164));
+		r->active = sqlite3_column_int(st, 6);
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "parts_of");
+}
+
+/* Adds 1 (or -1) to in_use of each distinct number the rows hold (active only
+ * when active_only). */
+static int count_session(struct sqlite_conn *c, const struct part_row *rows, int n, int active_only, enum sql_id step)
+{
 	for (int i = 0; i < n; i++) {
-		st = stmt(c, SQL_NUMBER_DEC);
-		bind_text(st, 1, nums[i]);
-		rc = exec_stmt(c, st, "number_dec");
+		if (active_only && !rows[i].active)
+			continue;
+		int dup = 0;
+		for (int j = 0; j < i; j++)
+			dup |= (!active_only || rows[j].active) && strcmp(rows[j].number_id, rows[i].number_id) == 0;
+		if (dup)
+			continue; /* one session on one number counts once */
+		int rc = number_step(c, rows[i].number_id, step);
 		if (rc < 0)
 			return rc;
 	}
-	st = stmt(c, SQL_BINDINGS_RELEASE);
+	return 0;
+}
+
+/* Closes one session with status (SESSION_CLOSED or SESSION_BLOCKED) inside a
+ * transaction: its bindings cool off until now + the service's cooloff. Returns 1
+ * when its status changed, 0 when not, or an error. */
+static int close_in_tx(struct sqlite_conn *c, const char *id, int status, int64_t now, const char *why)
+{
+	struct brief br;
+	int rc = session_brief(c, id, &br);
+	if (rc < 0)
+		return rc;
+	const char *kind = status == SESSION_BLOCKED ? "blocked" : "closed";
+	if (br.status >= SESSION_CLOSED) {
+		if (status != SESSION_BLOCKED || br.status == SESSION_BLOCKED)
+			return 0;
+		sqlite3_stmt *st = stmt(c, SQL_SESSION_BLOCK);
+		bind_text(st, 1, id);
+		sqlite3_bind_int64(st, 2, now);
+		rc = exec_stmt(c, st, "session_block");
+		if (rc == 0)
+			rc = event_insert(c, id, kind, NULL, why, now);
+		return rc < 0 ? rc : 1;
+	}
+	sqlite3_stmt *st = stmt(c, SQL_SESSION_CLOSE);
 	bind_text(st, 1, id);
-	rc = exec_stmt(c, st, "bindings_release");
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, status);
+	rc = exec_stmt(c, st, "session_close");
+	if (rc < 0)
+		return rc;
+	struct part_row rows[SESSION_PARTICIPANTS];
+	int n = 0;
+	rc = parts_of(c, id, rows, &n);
+	if (rc == 0)
+		rc = count_session(c, rows, n, 1, SQL_NUMBER_DEC);
+	if (rc < 0)
+		return rc;
+	st = stmt(c, SQL_BINDINGS_COOL);
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now + (br.cooloff > 0 ? br.cooloff : 0));
+	sqlite3_bind_int(st, 3, br.cooloff > 0); /* no cool-off: released at once */
+	rc = exec_stmt(c, st, "bindings_cool");
+	if (rc == 0)
+		rc = event_insert(c, id, kind, NULL, why, now);
 	return rc < 0 ? rc : 1;
 }
 
 static int sq_session_close(void *b, const char *id, int status, int64_t now)
 {
-	(void)status;
+	if (status != SESSION_CLOSED && status != SESSION_BLOCKED)
+		return MASKD_EINVAL;
 	CONN_OR_FAIL(b, c);
 	int rc = tx_begin(c);
 	if (rc < 0)
 		return rc;
-	rc = close_in_tx(c, id, now);
-	if (rc == 0) {
-		struct session tmp;
-		sqlite3_stmt *st = stmt(c, SQL_SESSION_GET);
-		bind_text(st, 1, id);
-		int step = sqlite3_step(st);
-		if (step == SQLITE_ROW)
-			read_session(st, &tmp);
-		stmt_done(st);
-		if (step != SQLITE_ROW)
-			rc = MASKD_ENOTFOUND;
-	}
+	rc = close_in_tx(c, id, status, now, NULL);
 	if (rc >= 0)
 		rc = tx_commit(c);
 	if (rc < 0)
@@ -1090,7 +1843,7 @@ static int sq_sessions_expire(void *b, int64_t now, int limit, int *closed)
 		col_text(st, 0, ids[n++], ID_MAX);
 	stmt_done(st);
 	for (int i = 0; i < n && rc >= 0; i++) {
-		rc = close_in_tx(c, ids[i], now);
+		rc = close_in_tx(c, ids[i], SESSION_CLOSED, now, "expired");
 		if (rc > 0) {
 			(*closed)++;
 			log_info("session %s closed: expired", ids[i]);
@@ -1109,6 +1862,33 @@ static int sq_sessions_expire(void *b, int64_t now, int limit, int *closed)
 
 /* ---------------------------------------------------------------- webhooks */
 
+/* Reads ROUTE_TAIL_COLS from column col (the session's columns NULL: no binding)
+ * and unseals the other participant's number. */
+static int read_route_tail(struct store_sqlite *s, sqlite3_stmt *st, int col, struct route_view *out)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	col_text(st, col, out->session_id, sizeof(out->session_id));
+	out->session_status = sqlite3_column_int(st, col + 1);
+	out->session_mode = sqlite3_column_int(st, col + 2);
+	out->session_ttl = sqlite3_column_int64(st, col + 3);
+	out->session_expires_at = sqlite3_column_int64(st, col + 4);
+	out->session_last_activity_at = sqlite3_column_int64(st, col + 5);
+	col_text(st, col + 6, out->from_participant, sizeof(out->from_participant));
+	col_text(st, col + 7, out->to_participant, sizeof(out->to_participant));
+	col_text(st, col + 9, out->to_proxy_e164, sizeof(out->to_proxy_e164));
+	col_text(st, col + 10, out->to_country, sizeof(out->to_country));
+	read_policy(st, col + 11, &out->session_policy);
+	out->to_opted_out = sqlite3_column_int(st, col + 15);
+	if (sqlite3_column_type(st, col + 8) != SQLITE_NULL &&
+	    vault_unseal(s->vault, sqlite3_column_blob(st, col + 8), (size_t)sqlite3_column_bytes(st, col + 8),
+			 out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
+		log_error("store: participant %s: sealed number does not open", out->to_participant);
+		return MASKD_ECRYPTO;
+	}
+	return 0;
+}
+
 static int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out)
 {
 	struct store_sqlite *s = b;
@@ -1123,25 +1903,7 @@ static int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, 
 	int err = 0;
 	if (rc == SQLITE_ROW) {
 		read_number(st, 0, &out->number);
-		if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
-			col_text(st, 10, out->session_id, sizeof(out->session_id));
-			out->session_status = sqlite3_column_int(st, 11);
-			out->session_mode = sqlite3_column_int(st, 12);
-			out->session_ttl = sqlite3_column_int64(st, 13);
-			out->session_expires_at = sqlite3_column_int64(st, 14);
-			out->session_last_activity_at = sqlite3_column_int64(st, 15);
-			col_text(st, 16, out->from_participant, sizeof(out->from_participant));
-			col_text(st, 17, out->to_participant, sizeof(out->to_participant));
-			col_text(st, 19, out->to_proxy_e164, sizeof(out->to_proxy_e164));
-			col_text(st, 20, out->to_country, sizeof(out->to_country));
-			read_policy(st, 21, &out->session_policy);
-			if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
-			    vault_unseal(s->vault, sqlite3_column_blob(st, 18), (size_t)sqlite3_column_bytes(st, 18),
-					 out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
-				log_error("store: participant %s: sealed number does not open", out->to_participant);
-				err = MASKD_ECRYPTO;
-			}
-		}
+		err = read_route_tail(s, st, NUMBER_NCOLS, out);
 	}
 	stmt_done(st);
 	if (rc == SQLITE_DONE)
@@ -1443,9 +2205,11 @@ static int sq_stats(void *b, struct store_stats *out)
 	if (rc == SQLITE_ROW) {
 		out->services = sqlite3_column_int64(st, 0);
 		out->numbers = sqlite3_column_int64(st, 1);
-		out->sessions_open = sqlite3_column_int64(st, 2);
-		out->bindings_active = sqlite3_column_int64(st, 3);
-		out->interactions = sqlite3_column_int64(st, 4);
+		out->numbers_active = sqlite3_column_int64(st, 2);
+		out->sessions_open = sqlite3_column_int64(st, 3);
+		out->bindings_cooling = sqlite3_column_int64(st, 5);
+		out->bindings_active = sqlite3_column_int64(st, 4) - out->bindings_cooling;
+		out->interactions = sqlite3_column_int64(st, 6);
 	}
 	stmt_done(st);
 	return rc == SQLITE_ROW ? 0 : db_fail(c, "stats");
@@ -1497,26 +2261,309 @@ static int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
 	return rc == SQLITE_DONE ? 0 : db_fail(c, "usage");
 }
 
-/* ---------------------------------------------------------------- issue 4 (in progress) */
+/* ---------------------------------------------------------------- cool-off, re-open, add, swap */
 
 static int sq_session_reopen(void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index)
-{ (void)b; (void)id; (void)expires_at; (void)now; *failed_index = -1; return MASKD_EINVAL; }
+{
+	CONN_OR_FAIL(b, c);
+	*failed_index = -1;
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct brief br;
+	rc = session_brief(c, id, &br);
+	if (rc < 0 || br.status < SESSION_CLOSED)
+		goto done; /* not found, or open already: no change */
+	int64_t exp = expires_at != NULL ? *expires_at : br.expires_at;
+	if (exp != 0 && exp <= now) {
+		rc = MASKD_EINVAL;
+		goto done;
+	}
+	if (br.unique_name[0] != '\0') {
+		rc = row_exists(c, SQL_UNIQUE_NAME_TAKEN, br.service_id, br.unique_name);
+		if (rc != 0) {
+			*failed_index = CREATE_FAIL_UNIQUE_NAME;
+			rc = rc < 0 ? rc : MASKD_ECONFLICT;
+			goto done;
+		}
+	}
+	if (br.pin[0] != '\0') {
+		rc = row_exists(c, SQL_PIN_TAKEN, br.service_id, br.pin);
+		if (rc != 0) {
+			*failed_index = CREATE_FAIL_PIN;
+			rc = rc < 0 ? rc : MASKD_ECONFLICT;
+			goto done;
+		}
+	}
+	struct part_row rows[SESSION_PARTICIPANTS];
+	int n = 0;
+	rc = parts_of(c, id, rows, &n);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		if (!rows[i].active) {
+			/* released: taken again only from a number still in the pool and not retired */
+			char state[8] = "";
+			rc = text_of(c, SQL_NUMBER_STATE, rows[i].number_id, NULL, state, sizeof(state));
+			if (rc == 0 || (rc > 0 && strtol(state, NULL, 10) == NUMBER_RETIRED))
+				rc = MASKD_ECONFLICT;
+			if (rc < 0) {
+				*failed_index = rows[i].idx;
+				break;
+			}
+		}
+		sqlite3_stmt *st = stmt(c, SQL_BINDING_TAKE);
+		bind_text(st, 1, rows[i].id);
+		rc = exec_stmt(c, st, "binding_take"); /* the bindings index refuses a binding someone took */
+		if (rc == MASKD_ECONFLICT)
+			*failed_index = rows[i].idx;
+	}
+	if (rc == 0)
+		rc = count_session(c, rows, n, 0, SQL_NUMBER_INC);
+	if (rc < 0)
+		goto done;
+	int64_t deadline = session_deadline(exp, br.ttl, now);
+	sqlite3_stmt *st = stmt(c, SQL_SESSION_REOPEN);
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, exp);
+	if (deadline > 0)
+		sqlite3_bind_int64(st, 4, deadline);
+	else
+		sqlite3_bind_null(st, 4);
+	rc = exec_stmt(c, st, "session_reopen");
+	if (rc == 0)
+		rc = event_insert(c, id, "reopened", NULL, NULL, now);
+done:
+	if (rc == 0)
+		rc = tx_commit(c);
+	if (rc < 0)
+		tx_rollback(c);
+	return rc;
+}
+
 static int sq_participant_add(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
-			       int64_t now, struct create_outcome *out)
-{ (void)b; (void)session_id; (void)p; (void)rules; (void)now; out->failed_index = -1; return MASKD_EINVAL; }
+			      int64_t now, struct create_outcome *out)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	memset(out, 0, sizeof(*out));
+	out->failed_index = -1;
+	out->failed_level = GEO_ANY;
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct brief br;
+	struct part_row rows[SESSION_PARTICIPANTS];
+	int n = 0;
+	rc = session_brief(c, session_id, &br);
+	if (rc == 0)
+		rc = parts_of(c, session_id, rows, &n);
+	if (rc < 0)
+		goto fail;
+	if (br.status >= SESSION_CLOSED || n != 1) {
+		rc = MASKD_ECONFLICT;
+		goto fail;
+	}
+	struct binder bd;
+	binder_init(&bd, s, c, rules, br.service_id, session_id, br.mode, now);
+	bd.p = p;
+	bd.idx = 1;
+	vault_blind_index(s->vault, p->number, bd.bidx);
+	if (strcmp(bd.bidx, rows[0].bidx) == 0) {
+		rc = MASKD_EINVAL;
+		goto fail;
+	}
+	bd.peer_bidx = rows[0].bidx;
+	bd.other_number = rows[0].number_id;
+	rc = bind_one(&bd);
+	if (rc < 0) {
+		out->failed_index = 1;
+		out->failed_level = bd.failed_level;
+		goto fail;
+	}
+	outcome_of(&bd, out, 1);
+	rc = headroom(&bd, 1, &out->held[1], &out->free_left[1]);
+	if (rc < 0)
+		goto fail;
+	sqlite3_stmt *st = stmt(c, SQL_SET_PEER);
+	bind_text(st, 1, rows[0].id);
+	bind_text(st, 2, bd.bidx);
+	rc = exec_stmt(c, st, "set_peer");
+	if (rc == 0) {
+		st = stmt(c, SQL_SESSION_UPDATED);
+		bind_text(st, 1, session_id);
+		sqlite3_bind_int64(st, 2, now);
+		rc = exec_stmt(c, st, "session_updated");
+	}
+	if (rc == 0)
+		rc = event_insert(c, session_id, "participant_added", p->id, p->proxy_e164, now);
+	if (rc == 0)
+		rc = tx_commit(c);
+	if (rc < 0)
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(c);
+	return rc;
+}
+
 static int sq_participant_swap(void *b, const char *session_id, const char *participant_id, struct participant *p,
-				const struct create_rules *rules, int64_t now)
-{ (void)b; (void)session_id; (void)participant_id; (void)p; (void)rules; (void)now; return MASKD_EINVAL; }
+			       const struct create_rules *rules, int64_t now)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct brief br;
+	struct part_row rows[SESSION_PARTICIPANTS];
+	int n = 0;
+	rc = session_brief(c, session_id, &br);
+	if (rc == 0)
+		rc = parts_of(c, session_id, rows, &n);
+	if (rc < 0)
+		goto fail;
+	const struct part_row *me = NULL, *other = NULL;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(rows[i].id, participant_id) == 0)
+			me = &rows[i];
+		else
+			other = &rows[i];
+	}
+	if (me == NULL) {
+		rc = MASKD_ENOTFOUND;
+		goto fail;
+	}
+	if (br.status >= SESSION_CLOSED) {
+		rc = MASKD_ECONFLICT;
+		goto fail;
+	}
+	struct binder bd;
+	binder_init(&bd, s, c, rules, br.service_id, session_id, br.mode, now);
+	bd.p = p;
+	bd.idx = me->idx;
+	snprintf(bd.bidx, sizeof(bd.bidx), "%s", me->bidx);
+	bd.peer_bidx = me->peer;
+	bd.other_number = other != NULL ? other->number_id : NULL;
+	bd.swap_id = me->id;
+	bd.current_number = me->number_id;
+	rc = bind_one(&bd);
+	if (rc < 0)
+		goto fail;
+	if (other == NULL || strcmp(other->number_id, me->number_id) != 0)
+		rc = number_step(c, me->number_id, SQL_NUMBER_DEC);
+	char detail[2 * PHONE_E164_MAX + 8];
+	snprintf(detail, sizeof(detail), "%s -> %s", me->e164, p->proxy_e164);
+	if (rc == 0) {
+		sqlite3_stmt *st = stmt(c, SQL_SESSION_UPDATED);
+		bind_text(st, 1, session_id);
+		sqlite3_bind_int64(st, 2, now);
+		rc = exec_stmt(c, st, "session_updated");
+	}
+	if (rc == 0)
+		rc = event_insert(c, session_id, "number_swapped", participant_id, detail, now);
+	if (rc == 0)
+		rc = tx_commit(c);
+	if (rc < 0)
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(c);
+	return rc;
+}
+
 static int sq_bindings_release(void *b, int64_t now, int limit, int *released)
-{ (void)b; (void)now; (void)limit; *released = 0; return 0; }
-static int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx)
-{ (void)b; (void)session_id; (void)cb; (void)ctx; return 0; }
+{
+	CONN_OR_FAIL(b, c);
+	*released = 0;
+	sqlite3_stmt *st = stmt(c, SQL_BINDINGS_RELEASE_DUE);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, limit);
+	int rc = exec_stmt(c, st, "bindings_release");
+	if (rc == 0)
+		*released = sqlite3_changes(c->db);
+	return rc;
+}
+
+static int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
+			     void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	int rc;
+	sqlite3_stmt *st = stmt(c, SQL_EVENTS_OF); /* no such session: no events */
+	bind_text(st, 1, session_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct session_event e;
+		memset(&e, 0, sizeof(e));
+		col_text(st, 0, e.id, sizeof(e.id));
+		col_text(st, 1, e.session_id, sizeof(e.session_id));
+		col_text(st, 2, e.kind, sizeof(e.kind));
+		col_text(st, 3, e.participant_id, sizeof(e.participant_id));
+		col_text(st, 4, e.detail, sizeof(e.detail));
+		e.created_at = sqlite3_column_int64(st, 5);
+		cb(ctx, &e);
+	}
+	stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(c, "session_events");
+}
+
+/* ---------------------------------------------------------------- PIN, opt-out, pool */
+
 static int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out)
-{ (void)b; (void)service_id; (void)pin; (void)from_e164; (void)out; return MASKD_ENOTFOUND; }
-static int sq_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now)
-{ (void)b; (void)service_id; (void)from_e164; (void)number_id; (void)opted_out; (void)now; return 0; }
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	struct number keep = out->number;
+	memset(out, 0, sizeof(*out));
+	out->number = keep;
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	sqlite3_stmt *st = stmt(c, SQL_PIN_LOOKUP);
+	bind_text(st, 1, service_id);
+	bind_text(st, 2, pin);
+	bind_text(st, 3, bidx);
+	int rc = sqlite3_step(st);
+	int err = 0;
+	if (rc == SQLITE_ROW)
+		err = read_route_tail(s, st, 0, out);
+	stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return MASKD_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return db_fail(c, "pin_lookup");
+	return err;
+}
+
+static int sq_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+			 int64_t now)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	sqlite3_stmt *st = stmt(c, opted_out ? SQL_OPTOUT_ADD : SQL_OPTOUT_DEL);
+	bind_text(st, 1, bidx);
+	bind_text(st, 2, number_id);
+	if (opted_out) {
+		bind_text(st, 3, service_id);
+		sqlite3_bind_int64(st, 4, now);
+	}
+	return exec_stmt(c, st, "optout_set");
+}
+
 static int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out)
-{ (void)b; (void)service_id; memset(out, 0, sizeof(*out)); return 0; }
+{
+	CONN_OR_FAIL(b, c);
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st = stmt(c, SQL_POOL_STATS);
+	bind_text(st, 1, service_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->participants = sqlite3_column_int64(st, 0);
+		out->max_held = sqlite3_column_int64(st, 1);
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(c, "pool_stats");
+}
 
 /* ---------------------------------------------------------------- locking */
 
@@ -1558,6 +2605,14 @@ SQ_LOCKED(sq_leg_update, (void *b, const char *interaction_id, char leg, const c
 SQ_LOCKED(sq_participant_number, (void *b, const char *participant_id, char *out, size_t cap), (b, participant_id, out, cap))
 SQ_LOCKED(sq_stats, (void *b, struct store_stats *out), (b, out))
 SQ_LOCKED(sq_records, (void *b, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx), (b, service_id, from, to, cb, ctx))
+SQ_LOCKED(sq_session_reopen, (void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index), (b, id, expires_at, now, failed_index))
+SQ_LOCKED(sq_participant_add, (void *b, const char *session_id, struct participant *p, const struct create_rules *rules, int64_t now, struct create_outcome *out), (b, session_id, p, rules, now, out))
+SQ_LOCKED(sq_participant_swap, (void *b, const char *session_id, const char *participant_id, struct participant *p, const struct create_rules *rules, int64_t now), (b, session_id, participant_id, p, rules, now))
+SQ_LOCKED(sq_bindings_release, (void *b, int64_t now, int limit, int *released), (b, now, limit, released))
+SQ_LOCKED(sq_session_events, (void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx), (b, session_id, cb, ctx))
+SQ_LOCKED(sq_pin_lookup, (void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out), (b, service_id, pin, from_e164, out))
+SQ_LOCKED(sq_optout_set, (void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now), (b, service_id, from_e164, number_id, opted_out, now))
+SQ_LOCKED(sq_pool_stats, (void *b, const char *service_id, struct pool_stats *out), (b, service_id, out))
 SQ_LOCKED(sq_usage, (void *b, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx), (b, service_id, from, to, cb, ctx))
 
 const struct store_ops store_sqlite_ops = {
@@ -1591,12 +2646,12 @@ const struct store_ops store_sqlite_ops = {
 	.stats = locked_sq_stats,
 	.records = locked_sq_records,
 	.usage = locked_sq_usage,
-	.session_reopen = sq_session_reopen,
-	.participant_add = sq_participant_add,
-	.participant_swap = sq_participant_swap,
-	.bindings_release = sq_bindings_release,
-	.session_events = sq_session_events,
-	.pin_lookup = sq_pin_lookup,
-	.optout_set = sq_optout_set,
-	.pool_stats = sq_pool_stats,
+	.session_reopen = locked_sq_session_reopen,
+	.participant_add = locked_sq_participant_add,
+	.participant_swap = locked_sq_participant_swap,
+	.bindings_release = locked_sq_bindings_release,
+	.session_events = locked_sq_session_events,
+	.pin_lookup = locked_sq_pin_lookup,
+	.optout_set = locked_sq_optout_set,
+	.pool_stats = locked_sq_pool_stats,
 };

@@ -671,8 +671,8 @@ static void geo_levels_and_strict(void **state)
 	assert_int_equal(o.level[0], GEO_AREA_CODE);
 	assert_string_equal(s.participants[1].proxy_number_id, la);
 	assert_int_equal(o.level[1], GEO_REGION);
-	/* free_left: PA has la (region... no: area code 415 only) -> 0 at its level */
-	assert_int_equal(o.free_left[0], 0);
+	/* free_left counts at the widest level PA may get (any, not strict): the other three */
+	assert_int_equal(o.free_left[0], 3);
 	assert_int_equal(o.held[0], 1);
 	/* PC: no area code or region known (a mobile) -> country: ny is the least loaded */
 	ses_fill(&s, svc.id, 2, PC, PD);
@@ -680,7 +680,7 @@ static void geo_levels_and_strict(void **state)
 	assert_int_equal(create_in(f, &svc, &s, 101, &o), 0);
 	assert_string_equal(s.participants[0].proxy_number_id, ny);
 	assert_int_equal(o.level[0], GEO_COUNTRY);
-	assert_int_equal(o.free_left[0], 2); /* la and sf are free for it */
+	assert_int_equal(o.free_left[0], 3); /* la, sf and ca are free for it (any level) */
 	assert_string_equal(s.participants[1].proxy_number_id, ca);
 	assert_int_equal(o.level[1], GEO_COUNTRY);
 	/* a country with no number: anywhere */
