@@ -8,6 +8,7 @@
 #include "../util/log.h"
 #include "../util/phone.h"
 #include "../util/timeutil.h"
+#include "../vault/vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@
 #define CALLBACK_TIMEOUT_MAX_MS 10000
 #define RATE_MAX 100000
 
-static json_t *service_json(const struct service *svc)
+static json_t *service_json(const struct app *app, const struct service *svc)
 {
 	json_t *carriers = json_object();
 	for (int d = 0; d < DIALECT_COUNT; d++)
@@ -48,6 +49,12 @@ static json_t *service_json(const struct service *svc)
 	json_object_set_new(unknown, "callback_url", svc->callback_url[0] ? json_string(svc->callback_url) : json_null());
 	json_object_set_new(unknown, "callback_timeout_ms", json_integer(svc->callback_timeout_ms));
 	json_object_set_new(unknown, "callback_fail_open", json_boolean(svc->callback_fail_open));
+	if (svc->unknown_caller == UNKNOWN_CALLBACK) {
+		/* the app checks X-Maskd-Signature with it (POLICY.md) */
+		char secret[VAULT_DERIVED_LEN + 1];
+		vault_derive(app->vault, "callback", svc->id, secret);
+		json_object_set_new(unknown, "callback_secret", json_string(secret));
+	}
 	json_t *rates = json_pack("{s:i,s:i,s:b}", "calls_per_hour", svc->rate_calls, "texts_per_hour", svc->rate_texts,
 				  "silent", svc->rate_silent);
 	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "id", svc->id, "name", svc->name, "carriers", carriers,
@@ -323,7 +330,7 @@ void api_service_create(struct api_req *r)
 		return;
 	}
 	log_info("service %s created", svc.id);
-	api_reply(r->res, 201, service_json(&svc));
+	api_reply(r->res, 201, service_json(r->app, &svc));
 	return;
 fail:
 	json_decref(body);
@@ -342,18 +349,25 @@ void api_service_get(struct api_req *r)
 		api_store_failed(r, "service_get", rc);
 		return;
 	}
-	api_reply(r->res, 200, service_json(&svc));
+	api_reply(r->res, 200, service_json(r->app, &svc));
 }
+
+struct service_list_ctx {
+	const struct app *app;
+	json_t *arr;
+};
 
 static void add_service(void *ctx, const struct service *svc)
 {
-	json_array_append_new(ctx, service_json(svc));
+	struct service_list_ctx *c = ctx;
+	json_array_append_new(c->arr, service_json(c->app, svc));
 }
 
 void api_service_list(struct api_req *r)
 {
 	json_t *arr = json_array();
-	int rc = store_service_list(r->app->store, add_service, arr);
+	struct service_list_ctx c = {r->app, arr};
+	int rc = store_service_list(r->app->store, add_service, &c);
 	if (rc < 0) {
 		json_decref(arr);
 		api_store_failed(r, "service_list", rc);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* callback.c - the unknown-caller callback; see callback.h. */
 #include "callback.h"
+#include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/phone.h"
+#include "../util/timeutil.h"
+#include "../util/xmalloc.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -34,12 +37,15 @@ static int copy_field(json_t *o, const char *key, char *out, size_t cap, int req
 	return 0;
 }
 
-static int number_ok(char *number)
+/* Reads key of o as a phone number (punctuation allowed), normalised to E.164 in
+ * out; 0 when absent, not a string, invalid or an emergency number. */
+static int number_field(json_t *o, const char *key, char out[PHONE_E164_MAX + 1])
 {
+	char raw[64];
 	struct phone_info pi;
-	if (phone_is_emergency(number) || phone_parse(number, &pi) < 0)
+	if (copy_field(o, key, raw, sizeof(raw), 1) < 0 || phone_is_emergency(raw) || phone_parse(raw, &pi) < 0)
 		return 0;
-	snprintf(number, PHONE_E164_MAX + 1, "%s", pi.e164);
+	snprintf(out, PHONE_E164_MAX + 1, "%s", pi.e164);
 	return 1;
 }
 
@@ -61,14 +67,13 @@ int callback_parse_answer(const char *text, size_t len, struct callback_answer *
 	} else if (strcmp(d, "forward") == 0) {
 		out->decision = CALLBACK_FORWARD;
 		*why = "forward: number must be a valid, non-emergency E.164 number";
-		if (copy_field(o, "number", out->number, sizeof(out->number), 1) < 0 || !number_ok(out->number))
+		if (!number_field(o, "number", out->number))
 			goto done;
 	} else if (strcmp(d, "session") == 0) {
 		out->decision = CALLBACK_SESSION;
 		json_t *p = json_object_get(o, "participant");
 		*why = "session: participant.number must be a valid, non-emergency E.164 number";
-		if (!json_is_object(p) || copy_field(p, "number", out->number, sizeof(out->number), 1) < 0 ||
-		    !number_ok(out->number))
+		if (!json_is_object(p) || !number_field(p, "number", out->number))
 			goto done;
 		*why = "session: labels must be strings of at most 64 characters";
 		if (copy_field(p, "label", out->label, sizeof(out->label), 0) < 0 ||
@@ -111,8 +116,22 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-int callback_ask(const char *url, int timeout_ms, const struct callback_query *q, struct callback_answer *out,
-		 const char **why)
+void callback_sign(const char *secret, long long ts, const char *body, char out[65])
+{
+	size_t n = strlen(body);
+	char head[32];
+	int h = snprintf(head, sizeof(head), "%lld.", ts);
+	char *msg = xmalloc((size_t)h + n);
+	memcpy(msg, head, (size_t)h);
+	memcpy(msg + h, body, n);
+	uint8_t mac[32];
+	hmac_sha256(secret, strlen(secret), msg, (size_t)h + n, mac);
+	free(msg);
+	hex_encode(mac, sizeof(mac), out);
+}
+
+int callback_ask(const char *url, const char *secret, int timeout_ms, const struct callback_query *q,
+		 struct callback_answer *out, const char **why)
 {
 	char *body = callback_query_json(q);
 	struct answer_buf *ans = calloc(1, sizeof(*ans));
@@ -121,8 +140,15 @@ int callback_ask(const char *url, int timeout_ms, const struct callback_query *q
 	*why = "the callback could not be reached in time";
 	if (body == NULL || ans == NULL || c == NULL)
 		goto done;
+	long long ts = (long long)now_unix();
+	char sig[65], h_ts[48], h_sig[96];
+	callback_sign(secret, ts, body, sig);
+	snprintf(h_ts, sizeof(h_ts), "X-Maskd-Timestamp: %lld", ts);
+	snprintf(h_sig, sizeof(h_sig), "X-Maskd-Signature: v1=%s", sig);
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	hdrs = curl_slist_append(hdrs, h_ts);
+	hdrs = curl_slist_append(hdrs, h_sig);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);

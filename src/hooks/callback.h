@@ -49,11 +49,16 @@ char *callback_query_json(const struct callback_query *q);
  * libphonenumber. */
 int callback_parse_answer(const char *text, size_t len, struct callback_answer *out, const char **why);
 
-/* POSTs q to url and parses the answer, waiting at most timeout_ms. Returns 0,
- * or MASKD_EINVAL (non-2xx, garbage; *why says which) or MASKD_EDB-like
- * transport failure as MASKD_ENOTFOUND (connect error, timeout). Never logs a
- * number. */
-int callback_ask(const char *url, int timeout_ms, const struct callback_query *q, struct callback_answer *out,
-		 const char **why);
+/* The signature headers' value for body sent at ts with secret (the service's
+ * callback secret, vault_derive("callback", service id)): lowercase hex of
+ * HMAC-SHA256(secret, ts "." body). out holds 65 bytes. */
+void callback_sign(const char *secret, long long ts, const char *body, char out[65]);
+
+/* POSTs q to url, signed with secret (X-Maskd-Timestamp: unix seconds,
+ * X-Maskd-Signature: v1=<callback_sign()>), and parses the answer, waiting at most
+ * timeout_ms. Returns 0, MASKD_EINVAL (non-2xx, garbage; *why says which) or
+ * MASKD_ENOTFOUND (connect error, timeout). Never logs a number. */
+int callback_ask(const char *url, const char *secret, int timeout_ms, const struct callback_query *q,
+		 struct callback_answer *out, const char **why);
 
 #endif

@@ -20,6 +20,7 @@
 #include "../util/mask.h"
 #include "../util/phone.h"
 #include "../util/timeutil.h"
+#include "../vault/vault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,7 +285,9 @@ static void unknown_by_callback(struct hook_ctx *h, const struct service *svc, i
 	};
 	struct callback_answer a;
 	const char *why = NULL;
-	int rc = callback_ask(svc->callback_url, svc->callback_timeout_ms, &q, &a, &why);
+	char secret[VAULT_DERIVED_LEN + 1];
+	vault_derive(h->app->vault, "callback", svc->id, secret);
+	int rc = callback_ask(svc->callback_url, secret, svc->callback_timeout_ms, &q, &a, &why);
 	if (rc == 0 && a.decision == CALLBACK_SESSION)
 		rc = callback_session(h, svc, &a, channel);
 	if (rc == 0 && a.decision == CALLBACK_SESSION)

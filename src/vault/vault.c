@@ -330,3 +330,19 @@ void vault_blind_index(const struct vault *v, const char *e164, char out[VAULT_B
 	hmac_sha256(v->idx, sizeof(v->idx), e164, strlen(e164), mac);
 	hex_encode(mac, VAULT_BIDX_LEN / 2, out);
 }
+
+void vault_derive(const struct vault *v, const char *purpose, const char *id, char out[VAULT_DERIVED_LEN + 1])
+{
+	assert(v != NULL && purpose != NULL && id != NULL);
+	/* A NUL-led message can never be a blind-index input (a C string). */
+	uint8_t msg[256];
+	size_t p = strlen(purpose), n = strlen(id);
+	assert(1 + p + 1 + n <= sizeof(msg));
+	msg[0] = '\0';
+	memcpy(msg + 1, purpose, p);
+	msg[1 + p] = '\0';
+	memcpy(msg + 2 + p, id, n);
+	uint8_t mac[32];
+	hmac_sha256(v->idx, sizeof(v->idx), msg, 2 + p + n, mac);
+	hex_encode(mac, sizeof(mac), out);
+}

@@ -40,4 +40,11 @@ int vault_unseal(const struct vault *v, const uint8_t *sealed, size_t len, const
  * HMAC-SHA256(index_key, e164). out holds VAULT_BIDX_LEN + 1 bytes. */
 void vault_blind_index(const struct vault *v, const char *e164, char out[VAULT_BIDX_LEN + 1]);
 
+/* A secret derived from the vault's index key for (purpose, id), e.g. the key
+ * that signs a service's callbacks: lowercase hex of HMAC-SHA256(index_key,
+ * "\0" purpose "\0" id), VAULT_DERIVED_LEN chars. Stable for a key file;
+ * never equal to a blind index input. purpose and id together < 250 bytes. */
+#define VAULT_DERIVED_LEN 64
+void vault_derive(const struct vault *v, const char *purpose, const char *id, char out[VAULT_DERIVED_LEN + 1]);
+
 #endif

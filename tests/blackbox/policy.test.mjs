@@ -8,6 +8,7 @@
 // numbers (only <Dial>/<Message> markup may hold one), and the last test scans the log.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -575,6 +576,17 @@ ptest('unknown caller, callback policy: forward, session, timeout (fail-open), g
   for (const h of hits) {
     const o = JSON.parse(h.text);
     assertNoRealNumbersAny(JSON.stringify({ ...o, body: null }), REALS, `callback body ${h.text}`);
+  }
+  // every callback is signed with its service's callback_secret: v1=HMAC-SHA256(secret, ts "." body)
+  const secrets = [open.unknown_caller.callback_secret, closed.unknown_caller.callback_secret];
+  assert.match(secrets[0], /^[0-9a-f]{64}$/);
+  assert.notEqual(secrets[0], secrets[1], 'two services share a callback secret');
+  assert.equal((await d.api('GET', `/v1/services/${open.id}`)).json.unknown_caller.callback_secret, secrets[0]);
+  for (const h of hits) {
+    const ts = h.headers['x-maskd-timestamp'];
+    assert.ok(Math.abs(Date.now() / 1000 - Number(ts)) < 300, `timestamp ${ts}`);
+    const sigs = secrets.map((k) => `v1=${crypto.createHmac('sha256', k).update(`${ts}.${h.text}`).digest('hex')}`);
+    assert.ok(sigs.includes(h.headers['x-maskd-signature']), `bad callback signature ${h.headers['x-maskd-signature']}`);
   }
 });
 
