@@ -16,6 +16,8 @@ extern "C" {
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <phonenumbers/shortnumberinfo.h>
+#include <unicode/locid.h>
+#include <unicode/unistr.h>
 
 #include <cstring>
 #include <list>
@@ -160,33 +162,30 @@ static std::string phone_nanp_state(const std::string &desc)
 	return desc;
 }
 
-// The geocoder's area-level description of a number is the private
-// GetAreaDescription(number, lang, script, region): the public
-// GetDescriptionForValidNumber(number, icu::Locale) is that plus a fall-back to
-// the country's name, which maskd would have to undo, and its icu::Locale
-// argument would make maskd link libicuuc directly (Debian's libgeocoding only
-// pulls it in as its own dependency). An explicit instantiation may name a
-// private member ([temp.spec.general]: access checks do not apply there), which
-// is how the member pointer is taken; a change to that signature upstream
-// breaks the build, not the behaviour. Thread-safe: it takes the geocoder's mutex.
-namespace {
-using phone_area_fn = const char *(PhoneNumberOfflineGeocoder::*)(const PhoneNumber &, const std::string &,
-								  const std::string &, const std::string &) const;
-phone_area_fn phone_area_member(void);
-template <phone_area_fn F> struct phone_area_access {
-	friend phone_area_fn phone_area_member(void) { return F; }
-};
-template struct phone_area_access<&PhoneNumberOfflineGeocoder::GetAreaDescription>;
-} // namespace
-
 // English area-level description of number ("London", "California",
-// "San Francisco, CA"), "" when the data has none (it then knows only the
-// country). number need not be valid (the NANP probe below is not).
+// "San Francisco, CA"), "" when the data has none. The public
+// GetDescriptionForValidNumber() falls back to the country's name when the data
+// knows only the country; that name is computed exactly as libphonenumber does
+// (ICU's display name of the number's region in English) and undone, so a number
+// with no area entry gives "". number need not be valid (the NANP probe below is
+// not): the call does not validate. Thread-safe: the geocoder locks its tables.
 static std::string phone_area_description(const PhoneNumber &number)
 {
-	static const std::string english("en"), none;
-	const char *desc = (phone_geocoder().*phone_area_member())(number, english, none, none);
-	return desc != nullptr ? std::string(desc) : std::string();
+	static const icu::Locale english("en");
+	std::string desc = phone_geocoder().GetDescriptionForValidNumber(number, english);
+	if (desc.empty())
+		return desc;
+	std::string region;
+	phone_util()->GetRegionCodeForNumber(number, &region);
+	if (region.size() == 2 && region != "ZZ") {
+		icu::UnicodeString country;
+		icu::Locale("", region.c_str()).getDisplayCountry(english, country);
+		std::string name;
+		country.toUTF8String(name);
+		if (desc == name)
+			return std::string();
+	}
+	return desc;
 }
 
 // Fills geo_region (see struct phone_info). number is valid and geographic.
