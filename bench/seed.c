@@ -39,16 +39,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Session create with default rules (country geo-match, prefer-sticky, no cap). */
-static int create_default(struct store *st, struct session *s, int64_t now, int *failed)
-{
-	static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
-	struct create_outcome o;
-	memset(&o, 0, sizeof(o));
-	int rc = store_session_create(st, s, &rules, now, &o);
-	*failed = o.failed_index;
-	return rc;
-}
 
 struct pool {
 	char (*e164)[PHONE_E164_MAX + 1];
@@ -163,8 +153,11 @@ int main(int argc, char **argv)
 			snprintf(p->label, sizeof(p->label), "%s", labels[k]);
 			snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", pool.e164[(size_t)(2 * i + k) % pool.n]);
 		}
-		int failed_index = -1;
-		rc = create_default(st, &s, now_unix(), &failed_index);
+		static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
+		struct create_outcome outcome;
+		memset(&outcome, 0, sizeof(outcome));
+		rc = store_session_create(st, &s, &rules, now_unix(), &outcome);
+		int failed_index = outcome.failed_index;
 		if (rc < 0) {
 			if (failed++ < 5)
 				fprintf(stderr, "maskd-seed: session %ld: %s (participant %d)\n", i, maskd_strerror(rc),

@@ -3,6 +3,7 @@
 #include "api.h"
 #include "api_internal.h"
 #include "../metrics.h"
+#include "../store/store.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/ids.h"
@@ -55,6 +56,16 @@ void api_store_failed(struct api_req *r, const char *what, int rc)
 	struct api_error e;
 	api_error_set(&e, 503, "unavailable", "the database is unavailable; retry");
 	api_reply_error(r->res, &e);
+}
+
+int api_service_load(struct api_req *r, const char *id, struct service *svc)
+{
+	int rc = store_service_get(r->app->store, id, svc);
+	if (rc == MASKD_ENOTFOUND)
+		api_not_found(r, "service");
+	else if (rc < 0)
+		api_store_failed(r, "service_get", rc);
+	return rc;
 }
 
 /* Matches path against pattern; on a match sets ids[0] and ids[1] to the path's

@@ -17,6 +17,9 @@ struct api_req {
 };
 
 void api_not_found(struct api_req *r, const char *what);
+/* Reads service id into svc; on failure answers 404 (no such service) or 503 and
+ * returns the negative maskd_err. */
+int api_service_load(struct api_req *r, const char *id, struct service *svc);
 /* Answers 503 for a store failure (logged with what failed). */
 void api_store_failed(struct api_req *r, const char *what, int rc);
 

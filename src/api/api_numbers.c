@@ -65,15 +65,9 @@ void api_number_create(struct api_req *r)
 {
 	struct api_error e = {0};
 	struct service svc;
-	int rc = store_service_get(r->app->store, r->id, &svc);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "service");
+	int rc = api_service_load(r, r->id, &svc);
+	if (rc < 0)
 		return;
-	}
-	if (rc < 0) {
-		api_store_failed(r, "service_get", rc);
-		return;
-	}
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
 		goto fail;
@@ -135,14 +129,10 @@ static void add_number(void *ctx, const struct number *n)
 void api_number_list(struct api_req *r)
 {
 	struct service svc;
-	int rc = store_service_get(r->app->store, r->id, &svc);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "service");
+	if (api_service_load(r, r->id, &svc) < 0)
 		return;
-	}
 	json_t *arr = json_array();
-	if (rc == 0)
-		rc = store_number_list(r->app->store, r->id, add_number, arr);
+	int rc = store_number_list(r->app->store, r->id, add_number, arr);
 	if (rc < 0) {
 		json_decref(arr);
 		api_store_failed(r, "number_list", rc);

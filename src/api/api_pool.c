@@ -99,15 +99,9 @@ static json_t *group_json(const struct pool_group *g, int64_t cap)
 void api_pool(struct api_req *r)
 {
 	struct service svc;
-	int rc = store_service_get(r->app->store, r->id, &svc);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "service");
+	int rc = api_service_load(r, r->id, &svc);
+	if (rc < 0)
 		return;
-	}
-	if (rc < 0) {
-		api_store_failed(r, "service_get", rc);
-		return;
-	}
 	struct pool_ctx c;
 	memset(&c, 0, sizeof(c));
 	c.cap = svc.number_cap;

@@ -50,16 +50,7 @@ static bool window(struct api_req *r, int64_t *from, int64_t *to, struct form *q
 		goto fail;
 	}
 	struct service svc;
-	int rc = store_service_get(r->app->store, r->id, &svc);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "service");
-		return false;
-	}
-	if (rc < 0) {
-		api_store_failed(r, "service_get", rc);
-		return false;
-	}
-	return true;
+	return api_service_load(r, r->id, &svc) == 0;
 fail:
 	api_reply_error(r->res, &e);
 	return false;

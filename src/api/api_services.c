@@ -340,15 +340,9 @@ fail:
 void api_service_get(struct api_req *r)
 {
 	struct service svc;
-	int rc = store_service_get(r->app->store, r->id, &svc);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "service");
+	int rc = api_service_load(r, r->id, &svc);
+	if (rc < 0)
 		return;
-	}
-	if (rc < 0) {
-		api_store_failed(r, "service_get", rc);
-		return;
-	}
 	api_reply(r->res, 200, service_json(r->app, &svc));
 }
 

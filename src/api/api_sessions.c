@@ -174,15 +174,9 @@ void api_session_create(struct api_req *r)
 {
 	struct api_error e = {0};
 	struct service svc;
-	int rc = store_service_get(r->app->store, r->id, &svc);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "service");
+	int rc = api_service_load(r, r->id, &svc);
+	if (rc < 0)
 		return;
-	}
-	if (rc < 0) {
-		api_store_failed(r, "service_get", rc);
-		return;
-	}
 	int64_t now = now_unix();
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
@@ -341,14 +335,10 @@ void api_session_list(struct api_req *r)
 		return;
 	}
 	struct service svc;
-	int rc = store_service_get(r->app->store, r->id, &svc);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "service");
+	if (api_service_load(r, r->id, &svc) < 0)
 		return;
-	}
 	json_t *arr = json_array();
-	if (rc == 0)
-		rc = store_session_list(r->app->store, r->id, &f, add_session, arr);
+	int rc = store_session_list(r->app->store, r->id, &f, add_session, arr);
 	if (rc < 0) {
 		json_decref(arr);
 		api_store_failed(r, "session_list", rc);
@@ -490,11 +480,9 @@ void api_participant_add(struct api_req *r)
 	if (load_session(r, &s) < 0)
 		return;
 	struct service svc;
-	int rc = store_service_get(r->app->store, s.service_id, &svc);
-	if (rc < 0) {
-		api_store_failed(r, "service_get", rc);
+	int rc = api_service_load(r, s.service_id, &svc);
+	if (rc < 0)
 		return;
-	}
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
 		goto fail;
@@ -554,11 +542,9 @@ void api_participant_swap(struct api_req *r)
 		return;
 	}
 	struct service svc;
-	int rc = store_service_get(r->app->store, s.service_id, &svc);
-	if (rc < 0) {
-		api_store_failed(r, "service_get", rc);
+	int rc = api_service_load(r, s.service_id, &svc);
+	if (rc < 0)
 		return;
-	}
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
 		goto fail;

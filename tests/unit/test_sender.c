@@ -23,17 +23,8 @@
 #include "util/ids.h"
 #include "util/timeutil.h"
 #include "vault/vault.h"
+#include "vectors.h"
 
-/* Session create with default rules (country geo-match, prefer-sticky, no cap). */
-static int create_default(struct store *st, struct session *s, int64_t now, int *failed)
-{
-	static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
-	struct create_outcome o;
-	memset(&o, 0, sizeof(o));
-	int rc = store_session_create(st, s, &rules, now, &o);
-	*failed = o.failed_index;
-	return rc;
-}
 
 struct script {
 	int listen_fd;
@@ -117,7 +108,7 @@ static int setup(void **state)
 		snprintf(s.participants[i].number, sizeof(s.participants[i].number), i ? "+12124567890" : "+14152371234");
 	}
 	int failed;
-	assert_int_equal(create_default(f->st, &s, 100, &failed), 0);
+	assert_int_equal(vectors_session_create(f->st, &s, 100, &failed), 0);
 	id_new("int", f->it.id);
 	snprintf(f->it.session_id, sizeof(f->it.session_id), "%s", s.id);
 	snprintf(f->it.service_id, sizeof(f->it.service_id), "%s", svc.id);

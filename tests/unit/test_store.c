@@ -21,17 +21,8 @@
 #include "util/err.h"
 #include "util/ids.h"
 #include "vault/vault.h"
+#include "vectors.h"
 
-/* Session create with default rules (country geo-match, prefer-sticky, no cap). */
-static int create_default(struct store *st, struct session *s, int64_t now, int *failed)
-{
-	static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
-	struct create_outcome o;
-	memset(&o, 0, sizeof(o));
-	int rc = store_session_create(st, s, &rules, now, &o);
-	*failed = o.failed_index;
-	return rc;
-}
 
 #define RIDER "+14152371234"
 #define DRIVER1 "+12124567890"
@@ -113,7 +104,7 @@ static int new_session(struct fixture *f, const char *a, const char *b, const ch
 		snprintf(s->participants[i].country, sizeof(s->participants[i].country), "US");
 	}
 	int dummy;
-	return create_default(f->st, s, 2000, failed ? failed : &dummy);
+	return vectors_session_create(f->st, s, 2000, failed ? failed : &dummy);
 }
 
 struct rec_ctx {
@@ -215,7 +206,7 @@ static void named_proxy_numbers(void **state)
 	snprintf(s.participants[0].number, sizeof(s.participants[0].number), RIDER);
 	snprintf(s.participants[1].number, sizeof(s.participants[1].number), DRIVER1);
 	snprintf(s.participants[0].proxy_e164, sizeof(s.participants[0].proxy_e164), "+14155550102");
-	assert_int_equal(create_default(f->st, &s, 2000, &failed), 0);
+	assert_int_equal(vectors_session_create(f->st, &s, 2000, &failed), 0);
 	assert_string_equal(s.participants[0].proxy_number_id, reserved);
 	/* the same named number for the same real number again: conflict */
 	struct session t = s;
@@ -224,13 +215,13 @@ static void named_proxy_numbers(void **state)
 	id_new("par", t.participants[1].id);
 	snprintf(t.participants[1].number, sizeof(t.participants[1].number), DRIVER2);
 	t.participants[1].proxy_e164[0] = '\0';
-	assert_int_equal(create_default(f->st, &t, 2000, &failed), MASKD_ECONFLICT);
+	assert_int_equal(vectors_session_create(f->st, &t, 2000, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, 0);
 	/* retired or not in the pool: not found */
 	snprintf(t.participants[0].proxy_e164, sizeof(t.participants[0].proxy_e164), "+14155550104");
-	assert_int_equal(create_default(f->st, &t, 2000, &failed), MASKD_ENOTFOUND);
+	assert_int_equal(vectors_session_create(f->st, &t, 2000, &failed), MASKD_ENOTFOUND);
 	snprintf(t.participants[0].proxy_e164, sizeof(t.participants[0].proxy_e164), "+14155550199");
-	assert_int_equal(create_default(f->st, &t, 2000, &failed), MASKD_ENOTFOUND);
+	assert_int_equal(vectors_session_create(f->st, &t, 2000, &failed), MASKD_ENOTFOUND);
 }
 
 static void route_and_interactions(void **state)

@@ -20,17 +20,8 @@
 
 #include <stdlib.h>
 #include <unistd.h>
+#include "vectors.h"
 
-/* Session create with default rules (country geo-match, prefer-sticky, no cap). */
-static int create_default(struct store *st, struct session *s, int64_t now, int *failed)
-{
-	static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
-	struct create_outcome o;
-	memset(&o, 0, sizeof(o));
-	int rc = store_session_create(st, s, &rules, now, &o);
-	*failed = o.failed_index;
-	return rc;
-}
 
 #define SECRET "Sup3r-s3cret_pw"
 #define HOT "+14152371234"
@@ -259,7 +250,7 @@ static void *bind_hot(void *arg)
 	snprintf(other, sizeof(other), "+1212967%04d", 4000 + r->i);
 	fill_session(r->f, &r->s, HOT, other, 0);
 	pthread_barrier_wait(r->go);
-	r->rc = create_default(r->f->st, &r->s, 1000, &r->failed);
+	r->rc = vectors_session_create(r->f->st, &r->s, 1000, &r->failed);
 	return NULL;
 }
 
@@ -313,7 +304,7 @@ static void same_webhook_in_parallel(void **state)
 	struct session s;
 	fill_session(f, &s, HOT, "+12129674000", 0);
 	int failed;
-	assert_int_equal(create_default(f->st, &s, 1000, &failed), 0);
+	assert_int_equal(vectors_session_create(f->st, &s, 1000, &failed), 0);
 	pthread_barrier_t go;
 	pthread_barrier_init(&go, NULL, THREADS);
 	struct racer r[THREADS];
@@ -397,7 +388,7 @@ static void two_sweepers_close_each_once(void **state)
 		snprintf(b, sizeof(b), "+1212967%04d", 4000 + i);
 		fill_session(f, &s, a, b, 10);
 		int failed;
-		assert_int_equal(create_default(f->st, &s, 1000, &failed), 0);
+		assert_int_equal(vectors_session_create(f->st, &s, 1000, &failed), 0);
 	}
 	struct store *other = NULL;
 	char err[512];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vectors.h"
+#include "store/store.h"
 
 #ifndef MASKD_SHARED_DIR
 #error "MASKD_SHARED_DIR must name the shared/ directory"
@@ -54,4 +55,14 @@ void vectors_body_add(struct arena *a, char **acc, const char *key, const char *
 	urlenc_append(a, acc, key);
 	*acc = arena_printf(a, "%s=", *acc);
 	urlenc_append(a, acc, value);
+}
+
+int vectors_session_create(struct store *st, struct session *s, int64_t now, int *failed)
+{
+	static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
+	struct create_outcome o;
+	memset(&o, 0, sizeof(o));
+	int rc = store_session_create(st, s, &rules, now, &o);
+	*failed = o.failed_index;
+	return rc;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* vectors.h - what the signature unit tests share: loading the carriers' signature
- * cases (../shared/testdata/signature_vectors.json) and building form bodies the way
- * a carrier sends them. Test-only; linked into every unit test. */
+/* vectors.h - what the unit tests share: loading the carriers' signature cases
+ * (../shared/testdata/signature_vectors.json), building form bodies the way a
+ * carrier sends them, and a session create with default pool rules for the store
+ * tests. Test-only; linked into every unit test. */
 #ifndef MASKD_TEST_VECTORS_H
 #define MASKD_TEST_VECTORS_H
 
@@ -22,5 +23,12 @@ json_t *vectors_load(void);
 /* Appends "key=value" to the arena string *acc, percent-encoded as browsers and the
  * carriers encode forms (space as '+'), with '&' before every pair but the first. */
 void vectors_body_add(struct arena *a, char **acc, const char *key, const char *value);
+
+struct store;
+struct session;
+/* store_session_create() with the default rules of a new service (country
+ * geo-match, not strict, prefer-sticky, no cap, no cool-off reuse); *failed gets
+ * the outcome's failed_index. */
+int vectors_session_create(struct store *st, struct session *s, int64_t now, int *failed);
 
 #endif
