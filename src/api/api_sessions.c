@@ -307,11 +307,11 @@ void api_session_list(struct api_req *r)
 	struct session_filter f = {.status = -1, .limit = SESSION_PAGE_DEFAULT};
 	const char *status = form_get(&q, "status");
 	if (status != NULL) {
-		for (int i = SESSION_OPEN; i <= SESSION_FAILED; i++)
+		for (int i = SESSION_OPEN; i <= SESSION_BLOCKED; i++)
 			if (strcmp(status, session_status_name(i)) == 0)
 				f.status = i;
 		if (f.status < 0) {
-			api_error_set(&e, 400, "invalid_field", "status must be open, in-progress, closed or failed");
+			api_error_set(&e, 400, "invalid_field", "status must be open, in-progress, closed, failed or blocked");
 			api_reply_error(r->res, &e);
 			return;
 		}

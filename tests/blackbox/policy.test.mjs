@@ -432,6 +432,8 @@ ptest('blocked: every call refused without a word, texts dropped, status and eve
   assertEmpty(await text(B, P46, 'hello?'), 'text from B after the block');
   const got = await getSession(d, s.id);
   assert.equal(got.status, 'blocked');
+  const listed = expectStatus(await d.api('GET', `/v1/services/${svc.id}/sessions?status=blocked`), 200).sessions;
+  assert.deepEqual(listed.map((x) => x.id), [s.id]);
   const seen = new Set(blocked0.map((i) => i.id));
   const added = (await interactions(d, s.id)).filter((i) => !seen.has(i.id));
   assert.ok(!added.some((i) => i.decision === 'bridge' || i.decision === 'forward_message'),
