@@ -201,7 +201,7 @@ static void answer_plain(struct hook_ctx *h, const struct service *svc, struct d
 	answer(h, d, &r);
 }
 
-static void answer_gather(struct hook_ctx *h, const struct service *svc, int attempt, const char *prompt)
+static void answer_gather(struct hook_ctx *h, int attempt, const char *prompt)
 {
 	struct decision d = {.kind = DECISION_GATHER};
 	struct hook_render r = {
@@ -216,14 +216,17 @@ static void answer_gather(struct hook_ctx *h, const struct service *svc, int att
 }
 
 /* Bridges an unknown caller to a number the service (or its callback) names,
- * showing the dialled proxy number as caller id. Calls only: texts to unknown
- * callers are not forwarded, so a support line replying cannot loop. */
-static void forward_unknown(struct hook_ctx *h, const struct service *svc, int channel, const char *number)
+ * showing the dialled proxy number as caller id. A text is forwarded the same way
+ * only when the app's callback asked for it (texts): the service's own forward
+ * policy relays calls only, so a support line that replies cannot loop. */
+static void forward_unknown(struct hook_ctx *h, const struct service *svc, int channel, const char *number,
+			    int texts)
 {
 	struct decision d = {.kind = DECISION_BRIDGE, .reason = ROUTE_UNKNOWN_CALLER, .dial = number, .from = h->in.to};
 	if (channel != CHANNEL_VOICE) {
-		d.kind = DECISION_ACKNOWLEDGE;
-		d.dial = d.from = NULL;
+		d.kind = texts && (h->in.body != NULL || h->in.n_media > 0) ? DECISION_FORWARD_MESSAGE : DECISION_ACKNOWLEDGE;
+		if (d.kind == DECISION_ACKNOWLEDGE)
+			d.dial = d.from = NULL;
 	}
 	answer_plain(h, svc, &d, NULL);
 }
@@ -296,7 +299,7 @@ static void unknown_by_callback(struct hook_ctx *h, const struct service *svc, i
 		log_info("webhook %s %s %s: unknown caller %s: the callback said %s", h->dl->name, h->event, h->in.sid,
 			 from_masked, a.decision == CALLBACK_FORWARD ? "forward" : "reject");
 		if (a.decision == CALLBACK_FORWARD) {
-			forward_unknown(h, svc, channel, a.number);
+			forward_unknown(h, svc, channel, a.number, 1);
 			return;
 		}
 		struct decision d;
@@ -309,7 +312,7 @@ static void unknown_by_callback(struct hook_ctx *h, const struct service *svc, i
 	log_warn("webhook %s %s %s: unknown-caller callback of service %s failed (%s); failing %s", h->dl->name,
 		 h->event, h->in.sid, svc->id, why ? why : maskd_strerror(rc), svc->callback_fail_open ? "open" : "closed");
 	if (svc->callback_fail_open) {
-		forward_unknown(h, svc, channel, svc->fallback_number);
+		forward_unknown(h, svc, channel, svc->fallback_number, 0);
 		return;
 	}
 	struct decision d;
@@ -324,7 +327,7 @@ static void handle_unknown(struct hook_ctx *h, const struct service *svc, int ch
 		 from_masked, h->in.to, svc->id, unknown_caller_name(svc->unknown_caller));
 	switch (svc->unknown_caller) {
 	case UNKNOWN_FORWARD:
-		forward_unknown(h, svc, channel, svc->fallback_number);
+		forward_unknown(h, svc, channel, svc->fallback_number, 0);
 		return;
 	case UNKNOWN_CALLBACK: {
 		struct phone_info pi;
@@ -520,7 +523,7 @@ static void handle_inbound(struct hook_ctx *h, int channel)
 	if (channel == CHANNEL_VOICE && svc.unknown_caller == UNKNOWN_PIN && strcmp(h->in.to, svc.pin_number) == 0) {
 		log_info("webhook %s voice %s: PIN number of service %s: asking %s for a PIN", h->dl->name, h->in.sid,
 			 svc.id, from_masked);
-		answer_gather(h, &svc, 1, MSG_PIN_PROMPT);
+		answer_gather(h, 1, MSG_PIN_PROMPT);
 		return;
 	}
 	if (v.session_id[0] != '\0') {
@@ -580,7 +583,7 @@ static void handle_gather(struct hook_ctx *h)
 	log_info("webhook %s gather %s: wrong or missing PIN from %s (attempt %d of %d)%s", h->dl->name, sid,
 		 from_masked, attempt, svc.pin_attempts, next ? "; asking again" : "; refused");
 	if (next > 0) {
-		answer_gather(h, &svc, next, MSG_PIN_WRONG " " MSG_PIN_PROMPT);
+		answer_gather(h, next, MSG_PIN_WRONG " " MSG_PIN_PROMPT);
 		return;
 	}
 	struct decision d;

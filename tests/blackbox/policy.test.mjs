@@ -574,6 +574,11 @@ ptest('unknown caller, callback policy: forward, session, timeout (fail-open), g
   assert.equal(tq.to, P52);
   assert.equal(typeof tq.body, 'string');
 
+  // (f) "forward" for a text: relayed to the app's number from the proxy number it was sent to
+  answer = async () => ({ status: 200, body: JSON.stringify({ decision: 'forward', number: APP_FORWARD }) });
+  const fw = await text(S5, P52, 'where is my order?');
+  assertXml(fw, replyMessage(T, { to: APP_FORWARD, from: P52, body: 'where is my order?' }), 'callback forward of a text');
+
   // no callback body holds a real number (the text body is the sender's own words: skip that field)
   for (const h of hits) {
     const o = JSON.parse(h.text);
