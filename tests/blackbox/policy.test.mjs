@@ -13,20 +13,18 @@ import http from 'node:http';
 import { before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import twilio from 'twilio';
 
 import { SCALE, startDaemon, useDaemon, waitFor } from './lib/daemon.mjs';
 import {
-  addNumber, addPool, assertAnswersClean, assertLogClean, assertNoRealNumbersAny, bridgeNoCallback, closeSession,
+  addNumber, addPool, assertAnswersClean, assertLogClean, assertNoRealNumbersAny, closeSession,
   createService, createSession, expectError, expectStatus, getPool, getSession, interactions, listSessions, logText,
-  maskedAny, messageParams, metricValue, numbersByE164, patchSession, postSession, replyMessage, rfc3339In, sessionEvents,
-  setNumberState, sid, silentReject, voiceParams,
+  maskedAny, messageParams, metricValue, numbersByE164, patchSession, postSession, rfc3339In, sessionEvents,
+  setNumberState, sid, voiceParams,
 } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { assertValid, masked, proxy, real, realNy } from './lib/numbers.mjs';
 
 const d = useDaemon();
-const T = twilio.twiml;
 const DIALECT = 'twilio';
 
 const UNKNOWN_MESSAGE = 'Unknown caller, goodbye.';
@@ -248,7 +246,7 @@ ptest('cool-off: late call hears ended_message, late text gets it back; a third 
 
   assertReject(await call(D, P20), MSG, 'late call from the driver');
   assertReject(await call(R, P20), MSG, 'late call from the rider');
-  assertXml(await text(R, P20, 'are you there?'), replyMessage(T, { to: R, from: P20, body: MSG }), 'late text');
+  assertXml(await text(R, P20, 'are you there?'), markup.reply(DIALECT, { to: R, from: P20, body: MSG }), 'late text');
   assert.ok(!(await interactions(d, s1.id)).some((i) => i.decision === 'forward_message'), 'late text was forwarded');
 
   // a third party's session: R does not get P20 while it cools off
@@ -378,7 +376,7 @@ ptest('STOP / START / HELP: keywords are not relayed; texts towards an opted-out
   assertEmpty(stop, 'STOP is not relayed');
   assert.ok(!stop.text.includes(A));
   const refused = await text(A, P40, 'are you coming?');
-  assertXml(refused, replyMessage(T, { to: A, from: P40, body: OPTED_OUT_NOTICE }), 'text towards an opted-out party');
+  assertXml(refused, markup.reply(DIALECT, { to: A, from: P40, body: OPTED_OUT_NOTICE }), 'text towards an opted-out party');
   assert.ok(!refused.text.includes(B), 'the opted-out party\'s number in the reply');
   const fwd = (await interactions(d, s.id)).filter((i) => i.decision === 'forward_message');
   assert.equal(fwd.length, 1, `only the text before STOP is forwarded: ${JSON.stringify(fwd)}`);
@@ -389,11 +387,11 @@ ptest('STOP / START / HELP: keywords are not relayed; texts towards an opted-out
   assertEmpty(await text(B, P41, ' start '), 'START is not relayed');
   assertForward(await text(A, P40, 'hello again'), { to: B, from: P41, body: 'hello again' }, 'after START');
 
-  assertXml(await text(A, P40, 'Help'), replyMessage(T, { to: A, from: P40, body: HELP }), 'HELP');
-  assertXml(await text(B, P41, 'INFO'), replyMessage(T, { to: B, from: P41, body: HELP }), 'INFO');
+  assertXml(await text(A, P40, 'Help'), markup.reply(DIALECT, { to: A, from: P40, body: HELP }), 'HELP');
+  assertXml(await text(B, P41, 'INFO'), markup.reply(DIALECT, { to: B, from: P41, body: HELP }), 'INFO');
   // an opt-out spelled otherwise is still one
   assertEmpty(await text(B, P41, 'unsubscribe'), 'UNSUBSCRIBE is not relayed');
-  assertXml(await text(A, P40, 'still there?'), replyMessage(T, { to: A, from: P40, body: OPTED_OUT_NOTICE }),
+  assertXml(await text(A, P40, 'still there?'), markup.reply(DIALECT, { to: A, from: P40, body: OPTED_OUT_NOTICE }),
     'after UNSUBSCRIBE');
 });
 
@@ -426,8 +424,8 @@ ptest('blocked: every call refused without a word, texts dropped, status and eve
   const blocked0 = await interactions(d, s.id);
   const r = await patchSession(d, s.id, { status: 'blocked' });
   assert.equal(expectStatus(r, 200, 'PATCH blocked').status, 'blocked');
-  assertXml(await call(A, P45), silentReject(T), 'call from A after the block');
-  assertXml(await call(B, P46), silentReject(T), 'call from B after the block');
+  assertXml(await call(A, P45), markup.expectedSilentReject(DIALECT), 'call from A after the block');
+  assertXml(await call(B, P46), markup.expectedSilentReject(DIALECT), 'call from B after the block');
   assertEmpty(await text(A, P45, 'let me through'), 'text from A after the block');
   assertEmpty(await text(B, P46, 'hello?'), 'text from B after the block');
   const got = await getSession(d, s.id);
@@ -459,7 +457,7 @@ ptest('unknown caller, forward policy: bridged to fallback_number with the proxy
   assert.equal(svc.unknown_caller.policy, 'forward');
   assert.equal(svc.unknown_caller.fallback_number, SUPPORT);
   await addNumber(d, svc.id, P50);
-  assertXml(await call(STRANGER, P50), bridgeNoCallback(T, { callerId: P50, number: SUPPORT }), 'stranger forwarded');
+  assertXml(await call(STRANGER, P50), markup.expectedBridgeWithoutCallbacks(DIALECT, { callerId: P50, real: SUPPORT }), 'stranger forwarded');
   assertEmpty(await text(STRANGER, P50, 'hello?'), 'a stranger\'s text');
   // participants are routed as usual
   await createSession(d, svc.id, { participants: [[A, 'Rider', P50], [B, 'Driver', P50]] });
@@ -501,7 +499,7 @@ ptest('unknown caller, callback policy: forward, session, timeout (fail-open), g
   // (a) forward
   answer = async () => ({ status: 200, body: JSON.stringify({ decision: 'forward', number: APP_FORWARD }) });
   const callSid = sid(DIALECT, 'CA');
-  assertXml(await call(S1, P51, callSid), bridgeNoCallback(T, { callerId: P51, number: APP_FORWARD }), 'callback forward');
+  assertXml(await call(S1, P51, callSid), markup.expectedBridgeWithoutCallbacks(DIALECT, { callerId: P51, real: APP_FORWARD }), 'callback forward');
   assert.equal(hits.length, 1, 'the callback was not asked');
   const q = hits[0];
   assert.equal(q.method, 'POST');
@@ -537,10 +535,10 @@ ptest('unknown caller, callback policy: forward, session, timeout (fail-open), g
   // (c) timeout with fail-open → the fallback number
   answer = async () => { await delay(TIMEOUT_MS * 4 * SCALE); return { status: 200, body: '{"decision":"reject"}' }; };
   const t0 = Date.now();
-  assertXml(await call(S3, P52), bridgeNoCallback(T, { callerId: P52, number: SUPPORT }), 'timeout, fail-open');
+  assertXml(await call(S3, P52), markup.expectedBridgeWithoutCallbacks(DIALECT, { callerId: P52, real: SUPPORT }), 'timeout, fail-open');
   assert.ok(Date.now() - t0 < TIMEOUT_MS * 4 * SCALE, 'maskd waited past callback_timeout_ms');
   answer = async () => ({ status: 200, body: 'certainly not JSON' });
-  assertXml(await call(S3, P52), bridgeNoCallback(T, { callerId: P52, number: SUPPORT }), 'garbage, fail-open');
+  assertXml(await call(S3, P52), markup.expectedBridgeWithoutCallbacks(DIALECT, { callerId: P52, real: SUPPORT }), 'garbage, fail-open');
 
   // (d) fail-closed: garbage, unknown decision, an emergency number, non-2xx → the unknown-caller message
   const closed = await service({ unknown_caller: { policy: 'callback', callback_url: url, callback_timeout_ms: TIMEOUT_MS } });
@@ -577,7 +575,7 @@ ptest('unknown caller, callback policy: forward, session, timeout (fail-open), g
   // (f) "forward" for a text: relayed to the app's number from the proxy number it was sent to
   answer = async () => ({ status: 200, body: JSON.stringify({ decision: 'forward', number: APP_FORWARD }) });
   const fw = await text(S5, P52, 'where is my order?');
-  assertXml(fw, replyMessage(T, { to: APP_FORWARD, from: P52, body: 'where is my order?' }), 'callback forward of a text');
+  assertXml(fw, markup.reply(DIALECT, { to: APP_FORWARD, from: P52, body: 'where is my order?' }), 'callback forward of a text');
 
   // no callback body holds a real number (the text body is the sender's own words: skip that field)
   for (const h of hits) {
@@ -744,7 +742,7 @@ ptest('rate limits: the third call in an hour hears the message (or nothing with
   await addNumber(d, quiet.id, P82);
   await createSession(d, quiet.id, { participants: [[C], [D]] });
   assertBridge(await call(C, P82), { callerId: P82, real: D }, 'first call (silent)');
-  assertXml(await call(C, P82), silentReject(T), 'second call (silent)');
+  assertXml(await call(C, P82), markup.expectedSilentReject(DIALECT), 'second call (silent)');
 });
 
 test('API rate limit: MASKD_API_RATE=5 → 429 rate_limited with Retry-After', async () => {

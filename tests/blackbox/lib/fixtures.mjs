@@ -311,27 +311,3 @@ export async function metricValue(d, name) {
   return sum;
 }
 
-/**
- * A text answered to its own sender (TwiML family): a <Message> to the sender's real number
- * from the proxy number it texted, without a status callback — how maskd sends back the
- * ended message, the opted-out notice and the help text.
- */
-export function replyMessage(twiml, { to, from, body }) {
-  const r = new twiml.MessagingResponse();
-  r.message({ to, from }).body(body);
-  return r.toString();
-}
-
-/** A call bridged without a status callback (TwiML family): an unknown caller forwarded to a support line. */
-export function bridgeNoCallback(twiml, { callerId, number }) {
-  const r = new twiml.VoiceResponse();
-  r.dial({ callerId, answerOnBridge: true }).number(number);
-  return r.toString();
-}
-
-/** A call refused unanswered without a word (TwiML family): <Reject/>. */
-export function silentReject(twiml) {
-  const r = new twiml.VoiceResponse();
-  r.reject();
-  return r.toString();
-}
