@@ -25,6 +25,7 @@ static const struct api_route routes[] = {
 	{"POST", "/v1/services", api_service_create},
 	{"GET", "/v1/services", api_service_list},
 	{"GET", "/v1/services/{svc}", api_service_get},
+	{"PATCH", "/v1/services/{svc}", api_service_patch},
 	{"POST", "/v1/services/{svc}/numbers", api_number_create},
 	{"GET", "/v1/services/{svc}/numbers", api_number_list},
 	{"PATCH", "/v1/numbers/{num}", api_number_patch},

@@ -25,6 +25,7 @@ void api_store_failed(struct api_req *r, const char *what, int rc);
 
 void api_service_create(struct api_req *r);
 void api_service_get(struct api_req *r);
+void api_service_patch(struct api_req *r);
 void api_service_list(struct api_req *r);
 void api_number_create(struct api_req *r);
 void api_number_list(struct api_req *r);

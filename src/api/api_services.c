@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* api_services.c - POST/GET /v1/services: a tenant with its carrier credentials
- * (sealed at rest, never echoed) and its session defaults. */
+/* api_services.c - POST/GET/PATCH /v1/services: a tenant with its carrier
+ * credentials (sealed at rest, never echoed) and its session defaults. */
 #include "api_internal.h"
 #include "../store/store.h"
 #include "../util/err.h"
@@ -64,8 +64,9 @@ static json_t *service_json(const struct app *app, const struct service *svc)
 
 /* carriers.{name}: an object of that carrier's credential fields (model.h
  * dialect_cred_fields()), the signing one required, each a non-empty string.
- * Stored as compact JSON text, sealed by the store. */
-static bool parse_carriers(json_t *carriers, struct service *svc, struct api_error *e)
+ * Stored as compact JSON text, sealed by the store. patch: carriers.{name} null
+ * removes that carrier (PATCH); an object replaces its credentials whole. */
+static bool parse_carriers(json_t *carriers, struct service *svc, bool patch, struct api_error *e)
 {
 	if (carriers == NULL || json_is_null(carriers))
 		return true;
@@ -85,6 +86,10 @@ static bool parse_carriers(json_t *carriers, struct service *svc, struct api_err
 		}
 		char path[32];
 		snprintf(path, sizeof(path), "carriers.%s", name);
+		if (patch && json_is_null(c)) {
+			svc->secrets[d][0] = '\0';
+			continue;
+		}
 		if (!json_is_object(c)) {
 			api_error_set(e, 400, "invalid_field", "%s must be an object", path);
 			return false;
@@ -194,9 +199,23 @@ static bool parse_service_number(json_t *obj, const char *path, const char *key,
 	return true;
 }
 
+/* The unknown-caller policy of a new service, and what an unknown_caller object
+ * in PATCH starts from (it replaces the policy whole). */
+static void unknown_caller_reset(struct service *svc)
+{
+	svc->unknown_caller = UNKNOWN_REJECT;
+	svc->fallback_number[0] = '\0';
+	svc->pin_number[0] = '\0';
+	svc->pin_length = 6;
+	svc->pin_attempts = 3;
+	svc->callback_url[0] = '\0';
+	svc->callback_timeout_ms = 2000;
+	svc->callback_fail_open = 0;
+}
+
 /* unknown_caller: {policy, fallback_number, pin_number, pin_length, pin_attempts,
- * callback_url, callback_timeout_ms, callback_fail_open}. Each policy's needs
- * are checked here so a webhook never meets a half-configured one. */
+ * callback_url, callback_timeout_ms, callback_fail_open}, applied over svc; what
+ * each policy needs is check_unknown_caller()'s. */
 static bool parse_unknown_caller(json_t *u, struct service *svc, struct api_error *e)
 {
 	if (u == NULL || json_is_null(u))
@@ -241,6 +260,13 @@ static bool parse_unknown_caller(json_t *u, struct service *svc, struct api_erro
 		}
 		snprintf(svc->callback_url, sizeof(svc->callback_url), "%s", url);
 	}
+	return true;
+}
+
+/* What each unknown-caller policy needs, checked once every part of a service is
+ * applied (POST and PATCH) so a webhook never meets a half-configured one. */
+static bool check_unknown_caller(const struct service *svc, struct api_error *e)
+{
 	if (svc->unknown_caller == UNKNOWN_FORWARD && svc->fallback_number[0] == '\0') {
 		api_error_set(e, 400, "missing_field", "unknown_caller.fallback_number is required by the forward policy");
 		return false;
@@ -305,16 +331,13 @@ void api_service_create(struct api_req *r)
 	svc.pool = (struct pool_rules){.geo_match = GEO_COUNTRY, .number_selection = SELECT_PREFER_STICKY};
 	svc.cooloff = 86400;
 	svc.number_cap = 100;
-	svc.unknown_caller = UNKNOWN_REJECT;
-	svc.pin_length = 6;
-	svc.pin_attempts = 3;
-	svc.callback_timeout_ms = 2000;
+	unknown_caller_reset(&svc);
 	if (!json_only_fields(body, "", fields, &e) ||
 	    !json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, &e) ||
-	    !parse_carriers(json_object_get(body, "carriers"), &svc, &e) ||
+	    !parse_carriers(json_object_get(body, "carriers"), &svc, false, &e) ||
 	    !parse_defaults(json_object_get(body, "defaults"), &svc, &e) ||
 	    !parse_unknown_caller(json_object_get(body, "unknown_caller"), &svc, &e) ||
-	    !parse_rate_limits(json_object_get(body, "rate_limits"), &svc, &e))
+	    !parse_rate_limits(json_object_get(body, "rate_limits"), &svc, &e) || !check_unknown_caller(&svc, &e))
 		goto fail;
 	if (name[0] == '\0') {
 		api_error_set(&e, 400, "invalid_field", "name must not be empty");
@@ -331,6 +354,68 @@ void api_service_create(struct api_req *r)
 	}
 	log_info("service %s created", svc.id);
 	api_reply(r->res, 201, service_json(r->app, &svc));
+	return;
+fail:
+	json_decref(body);
+	api_reply_error(r->res, &e);
+}
+
+/* PATCH: the parts given are applied over the stored service as POST parses
+ * them (defaults and rate_limits field by field; unknown_caller whole; each
+ * carrier named whole, null removing it), then checked as POST checks them and
+ * written in one store_service_update(). Nothing is written on any 400. */
+void api_service_patch(struct api_req *r)
+{
+	struct api_error e = {0};
+	json_t *body = json_body(r->http, &e);
+	if (body == NULL)
+		goto fail;
+	static const char *const fields[] = {"name", "carriers", "defaults", "unknown_caller", "rate_limits", NULL};
+	if (!json_only_fields(body, "", fields, &e))
+		goto fail;
+	if (json_object_size(body) == 0) {
+		api_error_set(&e, 400, "missing_field",
+			      "give at least one of name, carriers, defaults, unknown_caller, rate_limits");
+		goto fail;
+	}
+	struct service svc;
+	if (api_service_load(r, r->id, &svc) < 0) {
+		json_decref(body);
+		return;
+	}
+	json_t *name_v = json_object_get(body, "name");
+	const char *name = NULL;
+	if (name_v != NULL && json_is_null(name_v)) {
+		api_error_set(&e, 400, "invalid_field", "name must be a string");
+		goto fail;
+	}
+	json_t *unknown = json_object_get(body, "unknown_caller");
+	if (unknown != NULL && json_is_object(unknown))
+		unknown_caller_reset(&svc);
+	if (!json_string_field(body, "", "name", false, NAME_MAX_LEN, &name, &e) ||
+	    !parse_carriers(json_object_get(body, "carriers"), &svc, true, &e) ||
+	    !parse_defaults(json_object_get(body, "defaults"), &svc, &e) || !parse_unknown_caller(unknown, &svc, &e) ||
+	    !parse_rate_limits(json_object_get(body, "rate_limits"), &svc, &e) || !check_unknown_caller(&svc, &e))
+		goto fail;
+	if (name != NULL) {
+		if (name[0] == '\0') {
+			api_error_set(&e, 400, "invalid_field", "name must not be empty");
+			goto fail;
+		}
+		snprintf(svc.name, sizeof(svc.name), "%s", name);
+	}
+	json_decref(body);
+	int rc = store_service_update(r->app->store, &svc);
+	if (rc == MASKD_ENOTFOUND) {
+		api_not_found(r, "service");
+		return;
+	}
+	if (rc < 0) {
+		api_store_failed(r, "service_update", rc);
+		return;
+	}
+	log_info("service %s updated", svc.id);
+	api_reply(r->res, 200, service_json(r->app, &svc));
 	return;
 fail:
 	json_decref(body);

@@ -1,29 +1,56 @@
 /* SPDX-License-Identifier: MIT */
 /* store.c - picks the backend named by MASKD_DB and forwards every call to it.
- * Holds no state of its own beyond the chosen table and the backend handle. */
+ * Holds no state of its own beyond the chosen table, the backend handle and a
+ * cache of services. */
 #include "store.h"
 #include "store_backend.h"
 #include "../util/err.h"
 #include "../util/xmalloc.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* Services never change once created (there is no update), so a service read once
- * is kept: the webhook path then loads its service without a query or an unseal.
- * Open addressing on the id; a full table simply stops caching. Safe with many
- * nodes on one database for the same reason. */
+/* The webhook path loads its service on every request: a service read is kept
+ * and served from here without a query or an unseal. An update through this
+ * handle replaces its entry at once; an update by another node (or another store
+ * handle) is seen once the entry is older than the TTL, when the next
+ * store_service_get() reloads it. Open addressing on the id; services are never
+ * deleted, so entries are never removed; a full table simply stops caching. */
 #define SERVICE_CACHE_SLOTS 1024
+
+struct cache_entry {
+	struct service svc;
+	int64_t loaded_ms; /* monotonic (coarse) time of the backend read or write */
+	bool fresh;        /* false: reload on the next read whatever its age */
+};
 
 struct store {
 	const struct store_ops *ops;
 	void *b;
 	pthread_rwlock_t cache_lock;
-	struct service *cache[SERVICE_CACHE_SLOTS];
+	int64_t cache_ttl_ms;
+	/* Bumped (under cache_lock) by every service update, so that a reload that
+	 * raced an update does not put back what it read before the update. */
+	uint64_t cache_gen;
+	struct cache_entry *cache[SERVICE_CACHE_SLOTS];
 };
+
+/* A cheap clock: the cache needs seconds, not nanoseconds (a vDSO read, no syscall). */
+static int64_t cache_now_ms(void)
+{
+	struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static size_t cache_slot(const char *id)
 {
@@ -33,35 +60,67 @@ static size_t cache_slot(const char *id)
 	return h % SERVICE_CACHE_SLOTS;
 }
 
+/* The slot holding id, or the empty slot where it would go, or -1 (table full). */
+static long cache_find(struct store *st, const char *id)
+{
+	for (size_t i = 0, slot = cache_slot(id); i < SERVICE_CACHE_SLOTS; i++, slot = (slot + 1) % SERVICE_CACHE_SLOTS) {
+		struct cache_entry *e = st->cache[slot];
+		if (e == NULL || strcmp(e->svc.id, id) == 0)
+			return (long)slot;
+	}
+	return -1;
+}
+
+/* 1 and *out when id is cached and younger than the TTL; 0 otherwise. */
 static int cache_get(struct store *st, const char *id, struct service *out)
 {
+	int64_t now = cache_now_ms();
 	int found = 0;
 	pthread_rwlock_rdlock(&st->cache_lock);
-	for (size_t i = 0, slot = cache_slot(id); i < SERVICE_CACHE_SLOTS; i++, slot = (slot + 1) % SERVICE_CACHE_SLOTS) {
-		struct service *s = st->cache[slot];
-		if (s == NULL)
-			break;
-		if (strcmp(s->id, id) == 0) {
-			memcpy(out, s, sizeof(*out));
+	long slot = cache_find(st, id);
+	if (slot >= 0 && st->cache[slot] != NULL) {
+		const struct cache_entry *e = st->cache[slot];
+		if (e->fresh && now - e->loaded_ms < st->cache_ttl_ms) {
+			memcpy(out, &e->svc, sizeof(*out));
 			found = 1;
-			break;
 		}
 	}
 	pthread_rwlock_unlock(&st->cache_lock);
 	return found;
 }
 
-static void cache_put(struct store *st, const struct service *svc)
+static uint64_t cache_gen(struct store *st)
 {
+	pthread_rwlock_rdlock(&st->cache_lock);
+	uint64_t g = st->cache_gen;
+	pthread_rwlock_unlock(&st->cache_lock);
+	return g;
+}
+
+/* Keeps svc (read or written at generation gen_seen). When another update ran
+ * since gen_seen, svc may be older than what that update wrote: the entry is
+ * marked for reload instead. svc NULL marks id's entry for reload. update: this
+ * is an update, which bumps the generation. */
+static void cache_put(struct store *st, const char *id, const struct service *svc, uint64_t gen_seen, bool update)
+{
+	int64_t now = cache_now_ms();
 	pthread_rwlock_wrlock(&st->cache_lock);
-	for (size_t i = 0, slot = cache_slot(svc->id); i < SERVICE_CACHE_SLOTS;
-	     i++, slot = (slot + 1) % SERVICE_CACHE_SLOTS) {
-		if (st->cache[slot] != NULL && strcmp(st->cache[slot]->id, svc->id) == 0)
-			break;
-		if (st->cache[slot] == NULL) {
-			st->cache[slot] = xmalloc(sizeof(*svc));
-			memcpy(st->cache[slot], svc, sizeof(*svc));
-			break;
+	bool raced = st->cache_gen != gen_seen;
+	if (update)
+		st->cache_gen++;
+	long slot = cache_find(st, id);
+	if (slot >= 0) {
+		struct cache_entry *e = st->cache[slot];
+		if (svc != NULL && !raced) {
+			if (e == NULL) {
+				e = xmalloc(sizeof(*e));
+				st->cache[slot] = e;
+			}
+			memcpy(&e->svc, svc, sizeof(e->svc));
+			e->loaded_ms = now;
+			e->fresh = true;
+		} else if (e != NULL) {
+			e->fresh = false;
 		}
 	}
 	pthread_rwlock_unlock(&st->cache_lock);
@@ -73,7 +132,8 @@ static int ops_complete(const struct store_ops *o)
 	const void *const fns[] = {
 		(const void *)o->close, (const void *)o->ping, (const void *)o->setting_get,
 		(const void *)o->setting_put, (const void *)o->setting_add, (const void *)o->service_insert,
-		(const void *)o->service_get, (const void *)o->service_list, (const void *)o->number_insert,
+		(const void *)o->service_get, (const void *)o->service_list, (const void *)o->service_update,
+		(const void *)o->number_insert,
 		(const void *)o->number_get, (const void *)o->number_list, (const void *)o->number_set_state,
 		(const void *)o->number_delete, (const void *)o->session_create, (const void *)o->session_get,
 		(const void *)o->session_list, (const void *)o->session_close, (const void *)o->session_update,
@@ -120,6 +180,7 @@ int store_open(const char *url, struct vault *v, struct store **out, char *err, 
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->ops = ops;
 	st->b = b;
+	st->cache_ttl_ms = (int64_t)SERVICE_CACHE_TTL_S * 1000;
 	pthread_rwlock_init(&st->cache_lock, NULL);
 	*out = st;
 	return 0;
@@ -145,10 +206,25 @@ int store_service_get(struct store *st, const char *id, struct service *out)
 {
 	if (cache_get(st, id, out))
 		return 0;
+	uint64_t gen = cache_gen(st);
 	int rc = st->ops->service_get(st->b, id, out);
 	if (rc == 0)
-		cache_put(st, out);
+		cache_put(st, id, out, gen, false);
 	return rc;
+}
+int store_service_update(struct store *st, const struct service *svc)
+{
+	uint64_t gen = cache_gen(st);
+	int rc = st->ops->service_update(st->b, svc);
+	/* on failure the row may still have changed (a commit whose answer was lost) */
+	cache_put(st, svc->id, rc == 0 ? svc : NULL, gen, true);
+	return rc;
+}
+void store_service_cache_ttl(struct store *st, int seconds)
+{
+	pthread_rwlock_wrlock(&st->cache_lock);
+	st->cache_ttl_ms = (int64_t)seconds * 1000;
+	pthread_rwlock_unlock(&st->cache_lock);
 }
 int store_service_list(struct store *st, void (*cb)(void *, const struct service *), void *ctx) { return st->ops->service_list(st->b, cb, ctx); }
 int store_number_insert(struct store *st, const struct number *num) { return st->ops->number_insert(st->b, num); }

@@ -70,10 +70,25 @@ int store_setting_get(struct store *st, const char *key, char *out, size_t cap);
 int store_setting_put(struct store *st, const char *key, const char *value);
 int store_setting_add(struct store *st, const char *key, const char *value);
 
-/* Services. Secrets are sealed at rest. service_list calls cb for each row. */
+/* Services. Secrets are sealed at rest. service_list calls cb for each row.
+ * service_get answers from a per-handle cache: a service changed through this
+ * handle is seen at once, one changed through another handle or by another node
+ * (PostgreSQL) within SERVICE_CACHE_TTL_S seconds (the entry is then reloaded;
+ * a failed reload returns its error, never the old entry). */
+#define SERVICE_CACHE_TTL_S 5
 int store_service_insert(struct store *st, const struct service *svc);
 int store_service_get(struct store *st, const char *id, struct service *out);
 int store_service_list(struct store *st, void (*cb)(void *ctx, const struct service *svc), void *ctx);
+/* Replaces service svc->id with svc in one transaction: every column
+ * service_insert writes but id and created_at (svc is normally a service read
+ * with store_service_get and then changed), and each carrier's sealed
+ * credentials (secrets[d] "" = the carrier is removed). Last writer wins: there
+ * is no check that the row is unchanged since it was read. MASKD_ENOTFOUND when
+ * there is no such service (nothing written). */
+int store_service_update(struct store *st, const struct service *svc);
+/* Sets this handle's service cache TTL (default SERVICE_CACHE_TTL_S; 0 = every
+ * read goes to the backend). For tests. */
+void store_service_cache_ttl(struct store *st, int seconds);
 
 /* Numbers. number.in_use is the count of open sessions bound to the number (a
  * session with both participants on it counts once); the pool rule uses it.

@@ -17,6 +17,7 @@ struct store_ops {
 	int (*service_insert)(void *b, const struct service *svc);
 	int (*service_get)(void *b, const char *id, struct service *out);
 	int (*service_list)(void *b, void (*cb)(void *, const struct service *), void *ctx);
+	int (*service_update)(void *b, const struct service *svc);
 	int (*number_insert)(void *b, const struct number *num);
 	int (*number_get)(void *b, const char *id, struct number *out);
 	int (*number_list)(void *b, const char *service_id, void (*cb)(void *, const struct number *),

@@ -116,6 +116,8 @@ enum sql_id {
 	SQL_OPTOUT_ADD,
 	SQL_OPTOUT_DELETE,
 	SQL_POOL_STATS,
+	SQL_SERVICE_UPDATE,
+	SQL_SECRET_DELETE,
 	SQL_COUNT
 };
 
@@ -166,6 +168,15 @@ static const char *const sql_text[SQL_COUNT] = {
 			    " FROM services WHERE id = $1",
 	[SQL_SECRETS_GET] = "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1",
 	[SQL_SERVICE_LIST] = "SELECT id FROM services ORDER BY created_at, id LIMIT 256",
+	/* SQL_SERVICE_INSERT's columns but created_at, in its order */
+	[SQL_SERVICE_UPDATE] =
+		"UPDATE services SET name = $2, mode = $3, ttl = $4, unknown_caller_message = $5, record = $6, "
+		"time_limit = $7, ring_timeout = $8, consent_message = $9, geo_match = $10, geo_match_strict = $11, "
+		"number_selection = $12, cooloff = $13, cooloff_reuse = $14, number_cap = $15, unknown_caller = $16, "
+		"fallback_number = $17, pin_number = $18, pin_length = $19, pin_attempts = $20, callback_url = $21, "
+		"callback_timeout_ms = $22, callback_fail_open = $23, ended_message = $24, help_text = $25, "
+		"rate_calls = $26, rate_texts = $27, rate_silent = $28 WHERE id = $1",
+	[SQL_SECRET_DELETE] = "DELETE FROM service_secrets WHERE service_id = $1 AND carrier = $2",
 	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, "
 			      "created_at, region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10)",
 	[SQL_NUMBER_GET] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.id = $1",
@@ -1215,6 +1226,81 @@ static int pg_service_list(void *b, void (*cb)(void *, const struct service *), 
 	}
 	free(ids);
 	return 0;
+}
+
+/* One try of pg_service_update: the row, then each carrier's credentials
+ * (deleted, and inserted again unless secrets[d] is ""). */
+static int service_update_once(struct store_pg *s, struct pg_conn *c, const struct service *svc)
+{
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct args a = {0};
+	arg_text(&a, svc->id);
+	arg_text(&a, svc->name);
+	arg_i64(&a, svc->mode);
+	arg_i64(&a, svc->ttl);
+	arg_text(&a, svc->unknown_caller_message);
+	arg_policy(&a, &svc->policy);
+	arg_i64(&a, svc->pool.geo_match);
+	arg_i64(&a, svc->pool.geo_match_strict);
+	arg_i64(&a, svc->pool.number_selection);
+	arg_i64(&a, svc->cooloff);
+	arg_i64(&a, svc->cooloff_reuse);
+	arg_i64(&a, svc->number_cap);
+	arg_i64(&a, svc->unknown_caller);
+	arg_text(&a, svc->fallback_number);
+	arg_text(&a, svc->pin_number);
+	arg_i64(&a, svc->pin_length);
+	arg_i64(&a, svc->pin_attempts);
+	arg_text(&a, svc->callback_url);
+	arg_i64(&a, svc->callback_timeout_ms);
+	arg_i64(&a, svc->callback_fail_open);
+	arg_text(&a, svc->ended_message);
+	arg_text(&a, svc->help_text);
+	arg_i64(&a, svc->rate_calls);
+	arg_i64(&a, svc->rate_texts);
+	arg_i64(&a, svc->rate_silent);
+	int n = run_count(c, SQL_SERVICE_UPDATE, &a);
+	rc = n < 0 ? n : n == 0 ? MASKD_ENOTFOUND : 0;
+	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
+		struct args da = {0};
+		arg_text(&da, svc->id);
+		arg_text(&da, dialect_name(d));
+		rc = run(c, SQL_SECRET_DELETE, &da, NULL);
+		if (rc < 0 || svc->secrets[d][0] == '\0')
+			continue;
+		uint8_t sealed[VAULT_SEALED_MAX];
+		size_t sealed_len = 0;
+		char ad[ID_MAX + 32];
+		secret_ad(svc->id, d, ad, sizeof(ad));
+		rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
+		if (rc < 0)
+			break;
+		struct args sa = {0};
+		arg_text(&sa, svc->id);
+		arg_text(&sa, dialect_name(d));
+		arg_bytes(&sa, sealed, sealed_len);
+		rc = run(c, SQL_SECRET_INSERT, &sa, NULL);
+	}
+	if (rc == 0)
+		rc = tx_commit(c);
+	if (rc < 0) {
+		tx_rollback(c);
+		if (rc == MASKD_EDB && retryable(c))
+			rc = PG_ERETRY;
+	}
+	return rc;
+}
+
+static int pg_service_update(void *b, const struct service *svc)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
+		rc = service_update_once(s, c, svc);
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
 }
 
 /* ---------------------------------------------------------------- numbers */
@@ -3157,6 +3243,7 @@ const struct store_ops store_pg_ops = {
 	.service_insert = pg_service_insert,
 	.service_get = pg_service_get,
 	.service_list = pg_service_list,
+	.service_update = pg_service_update,
 	.number_insert = pg_number_insert,
 	.number_get = pg_number_get,
 	.number_list = pg_number_list,

@@ -104,6 +104,8 @@ enum sql_id {
 	SQL_OPTOUT_ADD,
 	SQL_OPTOUT_DEL,
 	SQL_POOL_STATS,
+	SQL_SERVICE_UPDATE,
+	SQL_SECRET_DELETE,
 	SQL_COUNT
 };
 
@@ -150,6 +152,15 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_SERVICE_GET] = "SELECT " SERVICE_COLS " FROM services WHERE id = ?1",
 	[SQL_SECRETS_GET] = "SELECT carrier, sealed FROM service_secrets WHERE service_id = ?1",
 	[SQL_SERVICE_LIST] = "SELECT id FROM services ORDER BY created_at, id",
+	/* the parameters of SQL_SERVICE_INSERT (?6, created_at, is not changed) */
+	[SQL_SERVICE_UPDATE] =
+		"UPDATE services SET name = ?2, mode = ?3, ttl = ?4, unknown_caller_message = ?5, record = ?7, "
+		"time_limit = ?8, ring_timeout = ?9, consent_message = ?10, geo_match = ?11, geo_match_strict = ?12, "
+		"number_selection = ?13, cooloff = ?14, cooloff_reuse = ?15, number_cap = ?16, unknown_caller = ?17, "
+		"fallback_number = ?18, pin_number = ?19, pin_length = ?20, pin_attempts = ?21, callback_url = ?22, "
+		"callback_timeout_ms = ?23, callback_fail_open = ?24, ended_message = ?25, help_text = ?26, "
+		"rate_calls = ?27, rate_texts = ?28, rate_silent = ?29 WHERE id = ?1",
+	[SQL_SECRET_DELETE] = "DELETE FROM service_secrets WHERE service_id = ?1 AND carrier = ?2",
 	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, "
 			      "created_at, region) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
 	[SQL_NUMBER_GET] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.id = ?1",
@@ -791,6 +802,71 @@ static int sq_service_list(void *b, void (*cb)(void *, const struct service *), 
 			cb(ctx, &svc);
 	}
 	return 0;
+}
+
+/* The whole row and each carrier's credentials replaced in one transaction; a
+ * carrier whose secrets[d] is "" loses its row. */
+static int sq_service_update(void *b, const struct service *svc)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = stmt(c, SQL_SERVICE_UPDATE);
+	bind_text(st, 1, svc->id);
+	bind_text(st, 2, svc->name);
+	sqlite3_bind_int(st, 3, svc->mode);
+	sqlite3_bind_int64(st, 4, svc->ttl);
+	bind_text(st, 5, svc->unknown_caller_message);
+	bind_policy(st, 7, &svc->policy);
+	sqlite3_bind_int(st, 11, svc->pool.geo_match);
+	sqlite3_bind_int(st, 12, svc->pool.geo_match_strict);
+	sqlite3_bind_int(st, 13, svc->pool.number_selection);
+	sqlite3_bind_int64(st, 14, svc->cooloff);
+	sqlite3_bind_int(st, 15, svc->cooloff_reuse);
+	sqlite3_bind_int(st, 16, svc->number_cap);
+	sqlite3_bind_int(st, 17, svc->unknown_caller);
+	bind_text(st, 18, svc->fallback_number);
+	bind_text(st, 19, svc->pin_number);
+	sqlite3_bind_int(st, 20, svc->pin_length);
+	sqlite3_bind_int(st, 21, svc->pin_attempts);
+	bind_text(st, 22, svc->callback_url);
+	sqlite3_bind_int(st, 23, svc->callback_timeout_ms);
+	sqlite3_bind_int(st, 24, svc->callback_fail_open);
+	bind_text(st, 25, svc->ended_message);
+	bind_text(st, 26, svc->help_text);
+	sqlite3_bind_int(st, 27, svc->rate_calls);
+	sqlite3_bind_int(st, 28, svc->rate_texts);
+	sqlite3_bind_int(st, 29, svc->rate_silent);
+	rc = exec_stmt(c, st, "service_update");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		rc = MASKD_ENOTFOUND;
+	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
+		st = stmt(c, SQL_SECRET_DELETE);
+		bind_text(st, 1, svc->id);
+		bind_text(st, 2, dialect_name(d));
+		rc = exec_stmt(c, st, "secret_delete");
+		if (rc < 0 || svc->secrets[d][0] == '\0')
+			continue;
+		uint8_t sealed[VAULT_SEALED_MAX];
+		size_t sealed_len = 0;
+		char ad[ID_MAX + 32];
+		secret_ad(svc->id, d, ad, sizeof(ad));
+		rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
+		if (rc < 0)
+			break;
+		st = stmt(c, SQL_SECRET_INSERT);
+		bind_text(st, 1, svc->id);
+		bind_text(st, 2, dialect_name(d));
+		sqlite3_bind_blob(st, 3, sealed, (int)sealed_len, SQLITE_STATIC);
+		rc = exec_stmt(c, st, "secret_insert");
+	}
+	if (rc == 0)
+		rc = tx_commit(c);
+	if (rc < 0)
+		tx_rollback(c);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- numbers */
@@ -2585,6 +2661,7 @@ SQ_LOCKED(sq_setting_add, (void *b, const char *key, const char *value), (b, key
 SQ_LOCKED(sq_service_insert, (void *b, const struct service *svc), (b, svc))
 SQ_LOCKED(sq_service_get, (void *b, const char *id, struct service *out), (b, id, out))
 SQ_LOCKED(sq_service_list, (void *b, void (*cb)(void *, const struct service *), void *ctx), (b, cb, ctx))
+SQ_LOCKED(sq_service_update, (void *b, const struct service *svc), (b, svc))
 SQ_LOCKED(sq_number_insert, (void *b, const struct number *n), (b, n))
 SQ_LOCKED(sq_number_get, (void *b, const char *id, struct number *out), (b, id, out))
 SQ_LOCKED(sq_number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx), (b, service_id, cb, ctx))
@@ -2625,6 +2702,7 @@ const struct store_ops store_sqlite_ops = {
 	.service_insert = locked_sq_service_insert,
 	.service_get = locked_sq_service_get,
 	.service_list = locked_sq_service_list,
+	.service_update = locked_sq_service_update,
 	.number_insert = locked_sq_number_insert,
 	.number_get = locked_sq_number_get,
 	.number_list = locked_sq_number_list,

@@ -1269,6 +1269,185 @@ static void service_policy_fields(void **state)
 	assert_int_equal(got.rate_silent, 1);
 }
 
+/* ---------------------------------------------------------------- service update */
+
+#define NEW_TOKEN "twilio-auth-token-rotated-9876543210"
+#define SW_KEY "PSK_signalwire-signing-key-abcdef"
+
+/* Every field of struct service but created_at changed from the fixture's. */
+static void service_changed(const struct service *from, struct service *to)
+{
+	memset(to, 0, sizeof(*to));
+	snprintf(to->id, sizeof(to->id), "%s", from->id);
+	to->created_at = from->created_at;
+	snprintf(to->name, sizeof(to->name), "Rides renamed");
+	snprintf(to->secrets[DIALECT_TWILIO], sizeof(to->secrets[0]), "{\"auth_token\":\"%s\"}", NEW_TOKEN);
+	snprintf(to->secrets[DIALECT_SIGNALWIRE], sizeof(to->secrets[0]), "{\"signing_key\":\"%s\"}", SW_KEY);
+	to->mode = MODE_VOICE;
+	to->ttl = 900;
+	snprintf(to->unknown_caller_message, sizeof(to->unknown_caller_message), "Not in service.");
+	to->policy = (struct call_policy){.record = 1, .time_limit = 600, .ring_timeout = 25};
+	snprintf(to->policy.consent_message, sizeof(to->policy.consent_message), "Recorded.");
+	to->pool = (struct pool_rules){GEO_AREA_CODE, 1, SELECT_AVOID_STICKY};
+	to->cooloff = 3600;
+	to->cooloff_reuse = 1;
+	to->number_cap = 7;
+	to->unknown_caller = UNKNOWN_CALLBACK;
+	snprintf(to->fallback_number, sizeof(to->fallback_number), "+14155559999");
+	snprintf(to->pin_number, sizeof(to->pin_number), "+14155558888");
+	to->pin_length = 8;
+	to->pin_attempts = 5;
+	snprintf(to->callback_url, sizeof(to->callback_url), "https://app.example/unknown");
+	to->callback_timeout_ms = 900;
+	to->callback_fail_open = 1;
+	snprintf(to->ended_message, sizeof(to->ended_message), "Over.");
+	snprintf(to->help_text, sizeof(to->help_text), "Help: example.org");
+	to->rate_calls = 3;
+	to->rate_texts = 4;
+	to->rate_silent = 1;
+}
+
+static void assert_service_equal(const struct service *a, const struct service *b)
+{
+	assert_string_equal(a->id, b->id);
+	assert_string_equal(a->name, b->name);
+	for (int d = 0; d < DIALECT_COUNT; d++)
+		assert_string_equal(a->secrets[d], b->secrets[d]);
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->ttl, b->ttl);
+	assert_string_equal(a->unknown_caller_message, b->unknown_caller_message);
+	assert_int_equal(a->policy.record, b->policy.record);
+	assert_int_equal(a->policy.time_limit, b->policy.time_limit);
+	assert_int_equal(a->policy.ring_timeout, b->policy.ring_timeout);
+	assert_string_equal(a->policy.consent_message, b->policy.consent_message);
+	assert_int_equal(a->created_at, b->created_at);
+	assert_memory_equal(&a->pool, &b->pool, sizeof(a->pool));
+	assert_int_equal(a->cooloff, b->cooloff);
+	assert_int_equal(a->cooloff_reuse, b->cooloff_reuse);
+	assert_int_equal(a->number_cap, b->number_cap);
+	assert_int_equal(a->unknown_caller, b->unknown_caller);
+	assert_string_equal(a->fallback_number, b->fallback_number);
+	assert_string_equal(a->pin_number, b->pin_number);
+	assert_int_equal(a->pin_length, b->pin_length);
+	assert_int_equal(a->pin_attempts, b->pin_attempts);
+	assert_string_equal(a->callback_url, b->callback_url);
+	assert_int_equal(a->callback_timeout_ms, b->callback_timeout_ms);
+	assert_int_equal(a->callback_fail_open, b->callback_fail_open);
+	assert_string_equal(a->ended_message, b->ended_message);
+	assert_string_equal(a->help_text, b->help_text);
+	assert_int_equal(a->rate_calls, b->rate_calls);
+	assert_int_equal(a->rate_texts, b->rate_texts);
+	assert_int_equal(a->rate_silent, b->rate_silent);
+}
+
+static void service_update_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct service got, upd;
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0); /* cached now */
+	service_changed(&got, &upd);
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	/* this handle: at once (its cache entry was replaced) */
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	/* the database: a fresh handle reads every column back */
+	struct store *st2 = NULL;
+	char err[256];
+	assert_int_equal(store_open(f->db, f->vault, &st2, err, sizeof(err)), 0);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	/* a carrier whose secret is "" is removed; the other one is replaced */
+	upd.secrets[DIALECT_SIGNALWIRE][0] = '\0';
+	snprintf(upd.secrets[DIALECT_TWILIO], sizeof(upd.secrets[0]), "{\"auth_token\":\"third\"}");
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	store_service_cache_ttl(st2, 0);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	assert_string_equal(got.secrets[DIALECT_SIGNALWIRE], "");
+	store_close(st2);
+	/* the listing agrees; other services are untouched */
+	struct service other;
+	memset(&other, 0, sizeof(other));
+	id_new("svc", other.id);
+	snprintf(other.name, sizeof(other.name), "Other");
+	snprintf(other.secrets[DIALECT_TWILIO], sizeof(other.secrets[0]), SECRET);
+	assert_int_equal(store_service_insert(f->st, &other), 0);
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	assert_int_equal(store_service_get(f->st, other.id, &got), 0);
+	assert_string_equal(got.name, "Other");
+	assert_string_equal(got.secrets[DIALECT_TWILIO], SECRET);
+	/* the new credentials are sealed at rest like the first ones */
+	char path[160];
+	snprintf(path, sizeof(path), "%s-wal", f->db);
+	const char *secrets[] = {NEW_TOKEN, SW_KEY};
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		assert_false(file_contains(f->db, secrets[i]));
+		assert_false(file_contains(path, secrets[i]));
+	}
+}
+
+static void service_update_unknown(void **state)
+{
+	struct fixture *f = *state;
+	struct service upd, got;
+	service_changed(&f->svc, &upd);
+	id_new("svc", upd.id);
+	assert_int_equal(store_service_update(f->st, &upd), MASKD_ENOTFOUND);
+	assert_int_equal(store_service_get(f->st, upd.id, &got), MASKD_ENOTFOUND);
+	/* nothing of it was written, not even its secrets */
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM service_secrets WHERE service_id = ?1", -1, &q, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(q, 1, upd.id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	/* the fixture's service is unchanged */
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides");
+	assert_string_equal(got.secrets[DIALECT_TWILIO], SECRET);
+}
+
+/* Another handle on the same database (another node) keeps its cached copy for
+ * at most its TTL, then reloads: the new values, or ENOTFOUND once the row is gone. */
+static void service_cache_ttl(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st2 = NULL;
+	char err[256];
+	assert_int_equal(store_open(f->db, f->vault, &st2, err, sizeof(err)), 0);
+	store_service_cache_ttl(st2, 2);
+	struct service got, upd;
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides");
+	service_changed(&got, &upd);
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides renamed");
+	/* within the TTL: the other handle still answers from its cache */
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides");
+	assert_string_equal(got.secrets[DIALECT_TWILIO], SECRET);
+	usleep(2100 * 1000);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	/* a service that vanished (no API deletes one; a restore might) is not served stale */
+	store_service_cache_ttl(st2, 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	char sql[256];
+	snprintf(sql, sizeof(sql), "DELETE FROM service_secrets WHERE service_id = '%s'; DELETE FROM services WHERE id = '%s'",
+		 f->svc.id, f->svc.id);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), MASKD_ENOTFOUND);
+	assert_int_equal(store_service_update(st2, &upd), MASKD_ENOTFOUND);
+	store_close(st2);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -1298,6 +1477,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stats_and_pool_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(headroom_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(cap_counts_a_session_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(service_update_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(service_update_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(service_cache_ttl, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

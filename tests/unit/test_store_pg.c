@@ -1325,6 +1325,195 @@ static void same_pair_in_parallel(void **state)
 	assert_counts_consistent(f);
 }
 
+/* ---------------------------------------------------------------- service update */
+
+/* f's service with every field but id and created_at changed; tag marks the
+ * name and the twilio credential so a reader can tell whose update it sees. */
+static void service_changed(const struct service *from, struct service *to, int tag)
+{
+	memset(to, 0, sizeof(*to));
+	snprintf(to->id, sizeof(to->id), "%s", from->id);
+	to->created_at = from->created_at;
+	snprintf(to->name, sizeof(to->name), "Renamed %d", tag);
+	snprintf(to->secrets[DIALECT_TWILIO], sizeof(to->secrets[0]), "{\"auth_token\":\"rotated-%d\"}", tag);
+	snprintf(to->secrets[DIALECT_VONAGE], sizeof(to->secrets[0]), "{\"signature_secret\":\"vsec-%d\"}", tag);
+	to->mode = MODE_MESSAGE;
+	to->ttl = 1200;
+	snprintf(to->unknown_caller_message, sizeof(to->unknown_caller_message), "Gone.");
+	to->policy = (struct call_policy){.record = 1, .time_limit = 300, .ring_timeout = 15};
+	snprintf(to->policy.consent_message, sizeof(to->policy.consent_message), "Recorded.");
+	to->pool = (struct pool_rules){GEO_AREA_CODE, 1, SELECT_AVOID_STICKY};
+	to->cooloff = 600;
+	to->cooloff_reuse = 1;
+	to->number_cap = 9;
+	to->unknown_caller = UNKNOWN_FORWARD;
+	snprintf(to->fallback_number, sizeof(to->fallback_number), "+18005550199");
+	snprintf(to->pin_number, sizeof(to->pin_number), "+18005550198");
+	to->pin_length = 4;
+	to->pin_attempts = 1;
+	snprintf(to->callback_url, sizeof(to->callback_url), "https://app.example/u");
+	to->callback_timeout_ms = 300;
+	to->callback_fail_open = 1;
+	snprintf(to->ended_message, sizeof(to->ended_message), "Ended.");
+	snprintf(to->help_text, sizeof(to->help_text), "Help.");
+	to->rate_calls = 11;
+	to->rate_texts = 12;
+	to->rate_silent = 1;
+}
+
+static void assert_service_equal(const struct service *a, const struct service *b)
+{
+	assert_string_equal(a->id, b->id);
+	assert_string_equal(a->name, b->name);
+	for (int d = 0; d < DIALECT_COUNT; d++)
+		assert_string_equal(a->secrets[d], b->secrets[d]);
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->ttl, b->ttl);
+	assert_string_equal(a->unknown_caller_message, b->unknown_caller_message);
+	assert_int_equal(a->policy.record, b->policy.record);
+	assert_int_equal(a->policy.time_limit, b->policy.time_limit);
+	assert_int_equal(a->policy.ring_timeout, b->policy.ring_timeout);
+	assert_string_equal(a->policy.consent_message, b->policy.consent_message);
+	assert_int_equal(a->created_at, b->created_at);
+	assert_memory_equal(&a->pool, &b->pool, sizeof(a->pool));
+	assert_int_equal(a->cooloff, b->cooloff);
+	assert_int_equal(a->cooloff_reuse, b->cooloff_reuse);
+	assert_int_equal(a->number_cap, b->number_cap);
+	assert_int_equal(a->unknown_caller, b->unknown_caller);
+	assert_string_equal(a->fallback_number, b->fallback_number);
+	assert_string_equal(a->pin_number, b->pin_number);
+	assert_int_equal(a->pin_length, b->pin_length);
+	assert_int_equal(a->pin_attempts, b->pin_attempts);
+	assert_string_equal(a->callback_url, b->callback_url);
+	assert_int_equal(a->callback_timeout_ms, b->callback_timeout_ms);
+	assert_int_equal(a->callback_fail_open, b->callback_fail_open);
+	assert_string_equal(a->ended_message, b->ended_message);
+	assert_string_equal(a->help_text, b->help_text);
+	assert_int_equal(a->rate_calls, b->rate_calls);
+	assert_int_equal(a->rate_texts, b->rate_texts);
+	assert_int_equal(a->rate_silent, b->rate_silent);
+}
+
+static void service_update_round_trip(void **state)
+{
+	NEED_DB(state);
+	struct service got, upd;
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0);
+	service_changed(&got, &upd, 1);
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0); /* this node: at once */
+	assert_service_equal(&got, &upd);
+	struct store *st2 = NULL;
+	char err[512];
+	assert_int_equal(store_open(f->url, f->vault, &st2, err, sizeof(err)), 0);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0); /* the database */
+	assert_service_equal(&got, &upd);
+	/* a carrier whose secret is "" is removed, another replaced */
+	upd.secrets[DIALECT_VONAGE][0] = '\0';
+	snprintf(upd.secrets[DIALECT_TWILIO], sizeof(upd.secrets[0]), "{\"auth_token\":\"third\"}");
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	store_service_cache_ttl(st2, 0);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	store_close(st2);
+	/* unknown service: nothing written */
+	service_changed(&f->svc, &upd, 2);
+	id_new("svc", upd.id);
+	assert_int_equal(store_service_update(f->st, &upd), MASKD_ENOTFOUND);
+	assert_int_equal(store_service_get(f->st, upd.id, &got), MASKD_ENOTFOUND);
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM service_secrets WHERE service_id = '%s'", upd.id);
+	assert_int_equal(sql_count(f, sql), 0);
+}
+
+/* Another node keeps its cached copy for at most its TTL, then reloads. */
+static void service_cache_ttl_across_nodes(void **state)
+{
+	NEED_DB(state);
+	struct store *st2 = NULL;
+	char err[512];
+	assert_int_equal(store_open(f->url, f->vault, &st2, err, sizeof(err)), 0);
+	store_service_cache_ttl(st2, 2);
+	struct service got, upd;
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides");
+	service_changed(&got, &upd, 3);
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0); /* within the TTL: cached */
+	assert_string_equal(got.name, "Rides");
+	assert_string_equal(got.secrets[DIALECT_TWILIO], "{\"auth_token\":\"tok\"}");
+	usleep(2100 * 1000);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	/* a reload that fails is an error, never the stale entry */
+	store_service_cache_ttl(st2, 0);
+	char sql[320];
+	snprintf(sql, sizeof(sql),
+		 "WITH a AS (DELETE FROM service_secrets WHERE service_id = '%s'), b AS (DELETE FROM numbers "
+		 "WHERE service_id = '%s') SELECT 0",
+		 f->svc.id, f->svc.id);
+	sql_count(f, sql);
+	snprintf(sql, sizeof(sql), "WITH a AS (DELETE FROM services WHERE id = '%s' RETURNING 1) SELECT COUNT(*) FROM a",
+		 f->svc.id);
+	assert_int_equal(sql_count(f, sql), 1);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), MASKD_ENOTFOUND);
+	store_close(st2);
+}
+
+struct updater {
+	struct store *st;
+	const struct service *base;
+	int tag;
+	int fails;
+	pthread_barrier_t *go;
+};
+
+static void *update_many(void *arg)
+{
+	struct updater *u = arg;
+	pthread_barrier_wait(u->go);
+	for (int i = 0; i < 5; i++) {
+		struct service upd;
+		service_changed(u->base, &upd, u->tag * 10 + i);
+		if (store_service_update(u->st, &upd) != 0)
+			u->fails++;
+	}
+	return NULL;
+}
+
+/* Updates from many threads at once all land, and every read sees one whole
+ * update: its row and its credentials from the same transaction. */
+static void service_updates_in_parallel(void **state)
+{
+	NEED_DB(state);
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, THREADS);
+	pthread_t t[THREADS];
+	struct updater u[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		u[i] = (struct updater){.st = f->st, .base = &f->svc, .tag = i + 1, .go = &go};
+		pthread_create(&t[i], NULL, update_many, &u[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(u[i].fails, 0);
+	}
+	pthread_barrier_destroy(&go);
+	struct store *st2 = NULL;
+	char err[512];
+	assert_int_equal(store_open(f->url, f->vault, &st2, err, sizeof(err)), 0);
+	struct service got;
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	int tag = -1;
+	assert_int_equal(sscanf(got.name, "Renamed %d", &tag), 1);
+	char want[64];
+	snprintf(want, sizeof(want), "{\"auth_token\":\"rotated-%d\"}", tag);
+	assert_string_equal(got.secrets[DIALECT_TWILIO], want);
+	snprintf(want, sizeof(want), "{\"signature_secret\":\"vsec-%d\"}", tag);
+	assert_string_equal(got.secrets[DIALECT_VONAGE], want);
+	store_close(st2);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -1352,6 +1541,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(optout_marks_route, setup, teardown),
 		cmocka_unit_test_setup_teardown(block_and_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_pair_in_parallel, setup, teardown),
+		cmocka_unit_test_setup_teardown(service_update_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(service_cache_ttl_across_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(service_updates_in_parallel, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
