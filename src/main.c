@@ -4,6 +4,7 @@
  * SIGTERM and shut down in reverse order. Exit status 0 on a clean stop, 1 when
  * the configuration or the environment is wrong (the message names the variable). */
 #include "app.h"
+#include "backfill.h"
 #include "config.h"
 #include "limiter.h"
 #include "store/store.h"
@@ -125,6 +126,11 @@ int main(void)
 	app.limiter = limiter;
 	for (int d = 0; d < DIALECT_COUNT; d++)
 		app.api_base[d] = cfg.api_base[d];
+	int placed = 0;
+	if (backfill_number_regions(store, &placed) < 0)
+		log_warn("maskd: could not geocode the regions of older pool numbers; geo-match by region skips them");
+	else if (placed > 0)
+		log_info("maskd: geocoded the region of %d pool numbers added before region geo-match", placed);
 	if (admin_key_setup(&app, store, cfg.admin_key) < 0) {
 		fprintf(stderr, "maskd: MASKD_DB: cannot read or store the admin key hash\n");
 		goto out;

@@ -16,8 +16,6 @@
 
 #define DEFAULT_UNKNOWN_CALLER_MESSAGE "The number you have called is not available. Goodbye."
 #define DEFAULT_CONSENT_MESSAGE "This call may be recorded."
-#define DEFAULT_ENDED_MESSAGE "This conversation has ended."
-#define DEFAULT_HELP_TEXT "Masked messaging by maskd. Reply STOP to opt out of texts from this number."
 #define TTL_MAX (366LL * 24 * 3600)
 #define COOLOFF_MAX (30LL * 24 * 3600)
 #define NUMBER_CAP_MAX 100000
@@ -326,8 +324,8 @@ void api_service_create(struct api_req *r)
 	svc.mode = MODE_VOICE_AND_MESSAGE;
 	snprintf(svc.unknown_caller_message, sizeof(svc.unknown_caller_message), "%s", DEFAULT_UNKNOWN_CALLER_MESSAGE);
 	snprintf(svc.policy.consent_message, sizeof(svc.policy.consent_message), "%s", DEFAULT_CONSENT_MESSAGE);
-	snprintf(svc.ended_message, sizeof(svc.ended_message), "%s", DEFAULT_ENDED_MESSAGE);
-	snprintf(svc.help_text, sizeof(svc.help_text), "%s", DEFAULT_HELP_TEXT);
+	snprintf(svc.ended_message, sizeof(svc.ended_message), "%s", SERVICE_DEFAULT_ENDED_MESSAGE);
+	snprintf(svc.help_text, sizeof(svc.help_text), "%s", SERVICE_DEFAULT_HELP_TEXT);
 	svc.pool = (struct pool_rules){.geo_match = GEO_COUNTRY, .number_selection = SELECT_PREFER_STICKY};
 	svc.cooloff = 86400;
 	svc.number_cap = 100;

@@ -61,6 +61,11 @@ enum number_selection { SELECT_PREFER_STICKY = 0, SELECT_AVOID_STICKY = 1 };
 /* What a caller with no binding on the dialled number gets. */
 enum unknown_caller { UNKNOWN_REJECT = 0, UNKNOWN_FORWARD = 1, UNKNOWN_PIN = 2, UNKNOWN_CALLBACK = 3 };
 
+/* Defaults of a service's texts; also the column defaults of migration 2, so a
+ * service created before it reads them too (no single quote in either). */
+#define SERVICE_DEFAULT_ENDED_MESSAGE "This conversation has ended."
+#define SERVICE_DEFAULT_HELP_TEXT "Masked messaging by maskd. Reply STOP to opt out of texts from this number."
+
 #define PIN_MIN_LEN 4
 #define PIN_MAX_LEN 8
 #define REGION_MAX_LEN 47   /* a geocoded state or place name ("California") */

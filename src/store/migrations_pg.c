@@ -5,6 +5,7 @@
  * COLLATE "C" so ids, numbers and names compare and sort byte by byte as they do
  * in SQLite (paging order, and the id order rows are locked in). */
 #include "migrations.h"
+#include "../core/model.h"
 
 #define T "TEXT COLLATE \"C\""
 
@@ -75,8 +76,8 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	"ALTER TABLE services ADD COLUMN callback_url " T " NOT NULL DEFAULT '';"
 	"ALTER TABLE services ADD COLUMN callback_timeout_ms INTEGER NOT NULL DEFAULT 2000;"
 	"ALTER TABLE services ADD COLUMN callback_fail_open INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN ended_message " T " NOT NULL DEFAULT '';"
-	"ALTER TABLE services ADD COLUMN help_text " T " NOT NULL DEFAULT '';"
+	"ALTER TABLE services ADD COLUMN ended_message " T " NOT NULL DEFAULT '" SERVICE_DEFAULT_ENDED_MESSAGE "';"
+	"ALTER TABLE services ADD COLUMN help_text " T " NOT NULL DEFAULT '" SERVICE_DEFAULT_HELP_TEXT "';"
 	"ALTER TABLE services ADD COLUMN rate_calls INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE services ADD COLUMN rate_texts INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE services ADD COLUMN rate_silent INTEGER NOT NULL DEFAULT 0;"

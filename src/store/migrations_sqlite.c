@@ -3,6 +3,7 @@
  * Real numbers live only in participants.number_sealed (AES-256-GCM) and
  * participants.bidx (keyed blind index); masked forms are display strings. */
 #include "migrations.h"
+#include "../core/model.h"
 
 const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	/* 1: the core schema */
@@ -69,8 +70,8 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	"ALTER TABLE services ADD COLUMN callback_url TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE services ADD COLUMN callback_timeout_ms INTEGER NOT NULL DEFAULT 2000;"
 	"ALTER TABLE services ADD COLUMN callback_fail_open INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN ended_message TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE services ADD COLUMN help_text TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE services ADD COLUMN ended_message TEXT NOT NULL DEFAULT '" SERVICE_DEFAULT_ENDED_MESSAGE "';"
+	"ALTER TABLE services ADD COLUMN help_text TEXT NOT NULL DEFAULT '" SERVICE_DEFAULT_HELP_TEXT "';"
 	"ALTER TABLE services ADD COLUMN rate_calls INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE services ADD COLUMN rate_texts INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE services ADD COLUMN rate_silent INTEGER NOT NULL DEFAULT 0;"

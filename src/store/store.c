@@ -134,7 +134,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->setting_put, (const void *)o->setting_add, (const void *)o->service_insert,
 		(const void *)o->service_get, (const void *)o->service_list, (const void *)o->service_update,
 		(const void *)o->number_insert,
-		(const void *)o->number_get, (const void *)o->number_list, (const void *)o->number_set_state,
+		(const void *)o->number_get, (const void *)o->number_list, (const void *)o->number_set_state, (const void *)o->number_set_region,
 		(const void *)o->number_delete, (const void *)o->session_create, (const void *)o->session_get,
 		(const void *)o->session_list, (const void *)o->session_close, (const void *)o->session_update,
 		(const void *)o->sessions_expire, (const void *)o->route_lookup, (const void *)o->interaction_record,
@@ -231,6 +231,7 @@ int store_number_insert(struct store *st, const struct number *num) { return st-
 int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }
 int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
 int store_number_set_state(struct store *st, const char *id, int state) { return st->ops->number_set_state(st->b, id, state); }
+int store_number_set_region(struct store *st, const char *id, const char *region) { return st->ops->number_set_region(st->b, id, region); }
 int store_number_delete(struct store *st, const char *id) { return st->ops->number_delete(st->b, id); }
 int store_session_create(struct store *st, struct session *s, const struct create_rules *rules, int64_t now, struct create_outcome *out) { return st->ops->session_create(st->b, s, rules, now, out); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }

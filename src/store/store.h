@@ -99,6 +99,9 @@ int store_number_get(struct store *st, const char *id, struct number *out);
 int store_number_list(struct store *st, const char *service_id,
 		      void (*cb)(void *ctx, const struct number *num), void *ctx);
 int store_number_set_state(struct store *st, const char *id, int state);
+/* Sets the geocoded region of a number (start-up backfill of numbers added
+ * before regions were geocoded). MASKD_ENOTFOUND when there is no such number. */
+int store_number_set_region(struct store *st, const char *id, const char *region);
 int store_number_delete(struct store *st, const char *id);
 
 /* What session create (and swap, and add-participant) reports besides the result. */

@@ -23,6 +23,7 @@ struct store_ops {
 	int (*number_list)(void *b, const char *service_id, void (*cb)(void *, const struct number *),
 			   void *ctx);
 	int (*number_set_state)(void *b, const char *id, int state);
+	int (*number_set_region)(void *b, const char *id, const char *region);
 	int (*number_delete)(void *b, const char *id);
 	int (*session_create)(void *b, struct session *s, const struct create_rules *rules, int64_t now,
 			      struct create_outcome *out);

@@ -60,6 +60,7 @@ enum sql_id {
 	SQL_NUMBER_GET,
 	SQL_NUMBER_LIST,
 	SQL_NUMBER_SET_STATE,
+	SQL_NUMBER_SET_REGION,
 	SQL_NUMBER_DELETE,
 	SQL_NUMBER_NAMED,
 	SQL_POOL_CANDIDATES,
@@ -187,6 +188,7 @@ static const char *const sql_text[SQL_COUNT] = {
 			    "GROUP BY c.proxy_number_id) k ON k.proxy_number_id = n.id WHERE n.service_id = $1 "
 			    "ORDER BY n.created_at, n.id",
 	[SQL_NUMBER_SET_STATE] = "UPDATE numbers SET state = $2 WHERE id = $1",
+	[SQL_NUMBER_SET_REGION] = "UPDATE numbers SET region = $2 WHERE id = $1",
 	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = $1 AND in_use = 0",
 	[SQL_NUMBER_NAMED] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = $1 AND n.e164 = $2",
 	/* $5: numbers this participant already lost a race for (their bindings are
@@ -1391,6 +1393,18 @@ static int pg_number_set_state(void *b, const char *id, int state)
 	arg_text(&a, id);
 	arg_i64(&a, state);
 	int n = run_count(c, SQL_NUMBER_SET_STATE, &a);
+	if (n < 0)
+		return n;
+	return n == 0 ? MASKD_ENOTFOUND : 0;
+}
+
+static int pg_number_set_region(void *b, const char *id, const char *region)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	arg_text(&a, id);
+	arg_text(&a, region);
+	int n = run_count(c, SQL_NUMBER_SET_REGION, &a);
 	if (n < 0)
 		return n;
 	return n == 0 ? MASKD_ENOTFOUND : 0;
@@ -3248,6 +3262,7 @@ const struct store_ops store_pg_ops = {
 	.number_get = pg_number_get,
 	.number_list = pg_number_list,
 	.number_set_state = pg_number_set_state,
+	.number_set_region = pg_number_set_region,
 	.number_delete = pg_number_delete,
 	.session_create = pg_session_create,
 	.session_get = pg_session_get,

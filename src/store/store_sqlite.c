@@ -45,6 +45,7 @@ enum sql_id {
 	SQL_NUMBER_GET,
 	SQL_NUMBER_LIST,
 	SQL_NUMBER_SET_STATE,
+	SQL_NUMBER_SET_REGION,
 	SQL_NUMBER_DELETE,
 	SQL_NUMBER_IN_USE,
 	SQL_NUMBER_NAMED,
@@ -167,6 +168,7 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.service_id = ?1 "
 			    "ORDER BY n.created_at, n.id",
 	[SQL_NUMBER_SET_STATE] = "UPDATE numbers SET state = ?2 WHERE id = ?1",
+	[SQL_NUMBER_SET_REGION] = "UPDATE numbers SET region = ?2 WHERE id = ?1",
 	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = ?1 AND in_use = 0",
 	[SQL_NUMBER_IN_USE] = "SELECT in_use FROM numbers WHERE id = ?1",
 	[SQL_NUMBER_NAMED] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = ?1 AND n.e164 = ?2",
@@ -958,6 +960,18 @@ static int sq_number_set_state(void *b, const char *id, int state)
 	bind_text(st, 1, id);
 	sqlite3_bind_int(st, 2, state);
 	int rc = exec_stmt(c, st, "number_set_state");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return MASKD_ENOTFOUND;
+	return rc;
+}
+
+static int sq_number_set_region(void *b, const char *id, const char *region)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = stmt(c, SQL_NUMBER_SET_REGION);
+	bind_text(st, 1, id);
+	bind_text(st, 2, region);
+	int rc = exec_stmt(c, st, "number_set_region");
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
 		return MASKD_ENOTFOUND;
 	return rc;
@@ -2666,6 +2680,7 @@ SQ_LOCKED(sq_number_insert, (void *b, const struct number *n), (b, n))
 SQ_LOCKED(sq_number_get, (void *b, const char *id, struct number *out), (b, id, out))
 SQ_LOCKED(sq_number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx), (b, service_id, cb, ctx))
 SQ_LOCKED(sq_number_set_state, (void *b, const char *id, int state), (b, id, state))
+SQ_LOCKED(sq_number_set_region, (void *b, const char *id, const char *region), (b, id, region))
 SQ_LOCKED(sq_number_delete, (void *b, const char *id), (b, id))
 SQ_LOCKED(sq_session_create, (void *b, struct session *ses, const struct create_rules *rules, int64_t now, struct create_outcome *o), (b, ses, rules, now, o))
 SQ_LOCKED(sq_session_get, (void *b, const char *id, struct session *out), (b, id, out))
@@ -2707,6 +2722,7 @@ const struct store_ops store_sqlite_ops = {
 	.number_get = locked_sq_number_get,
 	.number_list = locked_sq_number_list,
 	.number_set_state = locked_sq_number_set_state,
+	.number_set_region = locked_sq_number_set_region,
 	.number_delete = locked_sq_number_delete,
 	.session_create = locked_sq_session_create,
 	.session_get = locked_sq_session_get,

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backfill.h"
+#include "store/migrations.h"
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/err.h"
@@ -1448,10 +1450,71 @@ static void service_cache_ttl(void **state)
 	store_close(st2);
 }
 
+/* A database written by a maskd before migration 2: opening it applies migration
+ * 2, its service reads with the policy defaults (texts included), and the
+ * start-up backfill geocodes the region of its older pool numbers. */
+static void upgrade_from_schema_1(void **state)
+{
+	char dir[64], db[128], key[128], err[256];
+	snprintf(dir, sizeof(dir), "/tmp/maskd-test-upgrade-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/maskd.db", dir);
+	snprintf(key, sizeof(key), "%s/vault.key", dir);
+	sqlite3 *raw = NULL;
+	assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+				      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);"
+				      "INSERT INTO schema_migrations VALUES (1, 1);",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, migrations_sqlite[0], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+				      "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at) VALUES "
+				      "('svc_old0000000000000000000', 'Old', 3, 0, 'Bye.', 1);"
+				      "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, "
+				      "created_at) VALUES ('num_old0000000000000000000', 'svc_old0000000000000000000', "
+				      "'+14155550100', 0, 7, 'US', '415', 0, 0, 1);",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(raw);
+
+	struct vault *v = NULL;
+	struct store *st = NULL;
+	assert_int_equal(vault_load(key, &v, err, sizeof(err)), 0);
+	assert_int_equal(store_open(db, v, &st, err, sizeof(err)), 0);
+	struct service svc;
+	assert_int_equal(store_service_get(st, "svc_old0000000000000000000", &svc), 0);
+	assert_string_equal(svc.unknown_caller_message, "Bye.");
+	assert_string_equal(svc.ended_message, SERVICE_DEFAULT_ENDED_MESSAGE);
+	assert_string_equal(svc.help_text, SERVICE_DEFAULT_HELP_TEXT);
+	assert_int_equal(svc.cooloff, 86400);
+	assert_int_equal(svc.number_cap, 100);
+	assert_int_equal(svc.unknown_caller, UNKNOWN_REJECT);
+	assert_int_equal(svc.pin_length, 6);
+	assert_int_equal(svc.pool.geo_match, GEO_COUNTRY);
+	struct number n;
+	assert_int_equal(store_number_get(st, "num_old0000000000000000000", &n), 0);
+	assert_string_equal(n.region, "");
+	int updated = -1;
+	assert_int_equal(backfill_number_regions(st, &updated), 0);
+	assert_int_equal(updated, 1);
+	assert_int_equal(store_number_get(st, "num_old0000000000000000000", &n), 0);
+	assert_string_equal(n.region, "California");
+	assert_int_equal(backfill_number_regions(st, &updated), 0);
+	assert_int_equal(updated, 0); /* idempotent */
+	assert_int_equal(store_number_set_region(st, "num_nope", "X"), MASKD_ENOTFOUND);
+	store_close(st);
+	vault_free(v);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	crypto_init();
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(upgrade_from_schema_1),
 		cmocka_unit_test_setup_teardown(services_and_secrets, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_unique, setup, teardown),
 		cmocka_unit_test_setup_teardown(allocation_binding_rule, setup, teardown),
