@@ -635,6 +635,11 @@ static void service_and_number_fields(void **state)
 	assert_string_equal(n.region, "California");
 	assert_string_equal(n.area_code, "415");
 	assert_int_equal(n.cooling, 0);
+	/* the start-up backfill's write */
+	assert_int_equal(store_number_set_region(f->st, id, "Nevada"), 0);
+	assert_int_equal(store_number_get(f->st, id, &n), 0);
+	assert_string_equal(n.region, "Nevada");
+	assert_int_equal(store_number_set_region(f->st, "num_nope", "X"), MASKD_ENOTFOUND);
 }
 
 /* Area code, then region, then country, then anywhere; strict stops at the first. */
