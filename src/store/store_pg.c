@@ -1089,6 +1089,48 @@ static void secret_ad(const char *service_id, int carrier, char *ad, size_t cap)
 	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
 }
 
+/* The policy columns of a service (geo_match ... rate_silent), in the order of
+ * SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE. */
+static void arg_service_rules(struct args *a, const struct service *svc)
+{
+	arg_i64(a, svc->pool.geo_match);
+	arg_i64(a, svc->pool.geo_match_strict);
+	arg_i64(a, svc->pool.number_selection);
+	arg_i64(a, svc->cooloff);
+	arg_i64(a, svc->cooloff_reuse);
+	arg_i64(a, svc->number_cap);
+	arg_i64(a, svc->unknown_caller);
+	arg_text(a, svc->fallback_number);
+	arg_text(a, svc->pin_number);
+	arg_i64(a, svc->pin_length);
+	arg_i64(a, svc->pin_attempts);
+	arg_text(a, svc->callback_url);
+	arg_i64(a, svc->callback_timeout_ms);
+	arg_i64(a, svc->callback_fail_open);
+	arg_text(a, svc->ended_message);
+	arg_text(a, svc->help_text);
+	arg_i64(a, svc->rate_calls);
+	arg_i64(a, svc->rate_texts);
+	arg_i64(a, svc->rate_silent);
+}
+
+/* Seals carrier d's credentials of svc and inserts them (inside a transaction). */
+static int secret_insert(struct store_pg *s, struct pg_conn *c, const struct service *svc, int d)
+{
+	uint8_t sealed[VAULT_SEALED_MAX];
+	size_t sealed_len = 0;
+	char ad[ID_MAX + 32];
+	secret_ad(svc->id, d, ad, sizeof(ad));
+	int rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
+	if (rc < 0)
+		return rc;
+	struct args sa = {0};
+	arg_text(&sa, svc->id);
+	arg_text(&sa, dialect_name(d));
+	arg_bytes(&sa, sealed, sealed_len);
+	return run(c, SQL_SECRET_INSERT, &sa, NULL);
+}
+
 static int pg_service_insert(void *b, const struct service *svc)
 {
 	struct store_pg *s = b;
@@ -1104,41 +1146,12 @@ static int pg_service_insert(void *b, const struct service *svc)
 	arg_text(&a, svc->unknown_caller_message);
 	arg_i64(&a, svc->created_at);
 	arg_policy(&a, &svc->policy);
-	arg_i64(&a, svc->pool.geo_match);
-	arg_i64(&a, svc->pool.geo_match_strict);
-	arg_i64(&a, svc->pool.number_selection);
-	arg_i64(&a, svc->cooloff);
-	arg_i64(&a, svc->cooloff_reuse);
-	arg_i64(&a, svc->number_cap);
-	arg_i64(&a, svc->unknown_caller);
-	arg_text(&a, svc->fallback_number);
-	arg_text(&a, svc->pin_number);
-	arg_i64(&a, svc->pin_length);
-	arg_i64(&a, svc->pin_attempts);
-	arg_text(&a, svc->callback_url);
-	arg_i64(&a, svc->callback_timeout_ms);
-	arg_i64(&a, svc->callback_fail_open);
-	arg_text(&a, svc->ended_message);
-	arg_text(&a, svc->help_text);
-	arg_i64(&a, svc->rate_calls);
-	arg_i64(&a, svc->rate_texts);
-	arg_i64(&a, svc->rate_silent);
+	arg_service_rules(&a, svc);
 	rc = run(c, SQL_SERVICE_INSERT, &a, NULL);
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
 		if (svc->secrets[d][0] == '\0')
 			continue;
-		uint8_t sealed[VAULT_SEALED_MAX];
-		size_t sealed_len = 0;
-		char ad[ID_MAX + 32];
-		secret_ad(svc->id, d, ad, sizeof(ad));
-		rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
-		if (rc < 0)
-			break;
-		struct args sa = {0};
-		arg_text(&sa, svc->id);
-		arg_text(&sa, dialect_name(d));
-		arg_bytes(&sa, sealed, sealed_len);
-		rc = run(c, SQL_SECRET_INSERT, &sa, NULL);
+		rc = secret_insert(s, c, svc, d);
 	}
 	if (rc == 0)
 		rc = tx_commit(c);
@@ -1244,25 +1257,7 @@ static int service_update_once(struct store_pg *s, struct pg_conn *c, const stru
 	arg_i64(&a, svc->ttl);
 	arg_text(&a, svc->unknown_caller_message);
 	arg_policy(&a, &svc->policy);
-	arg_i64(&a, svc->pool.geo_match);
-	arg_i64(&a, svc->pool.geo_match_strict);
-	arg_i64(&a, svc->pool.number_selection);
-	arg_i64(&a, svc->cooloff);
-	arg_i64(&a, svc->cooloff_reuse);
-	arg_i64(&a, svc->number_cap);
-	arg_i64(&a, svc->unknown_caller);
-	arg_text(&a, svc->fallback_number);
-	arg_text(&a, svc->pin_number);
-	arg_i64(&a, svc->pin_length);
-	arg_i64(&a, svc->pin_attempts);
-	arg_text(&a, svc->callback_url);
-	arg_i64(&a, svc->callback_timeout_ms);
-	arg_i64(&a, svc->callback_fail_open);
-	arg_text(&a, svc->ended_message);
-	arg_text(&a, svc->help_text);
-	arg_i64(&a, svc->rate_calls);
-	arg_i64(&a, svc->rate_texts);
-	arg_i64(&a, svc->rate_silent);
+	arg_service_rules(&a, svc);
 	int n = run_count(c, SQL_SERVICE_UPDATE, &a);
 	rc = n < 0 ? n : n == 0 ? MASKD_ENOTFOUND : 0;
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
@@ -1272,18 +1267,7 @@ static int service_update_once(struct store_pg *s, struct pg_conn *c, const stru
 		rc = run(c, SQL_SECRET_DELETE, &da, NULL);
 		if (rc < 0 || svc->secrets[d][0] == '\0')
 			continue;
-		uint8_t sealed[VAULT_SEALED_MAX];
-		size_t sealed_len = 0;
-		char ad[ID_MAX + 32];
-		secret_ad(svc->id, d, ad, sizeof(ad));
-		rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
-		if (rc < 0)
-			break;
-		struct args sa = {0};
-		arg_text(&sa, svc->id);
-		arg_text(&sa, dialect_name(d));
-		arg_bytes(&sa, sealed, sealed_len);
-		rc = run(c, SQL_SECRET_INSERT, &sa, NULL);
+		rc = secret_insert(s, c, svc, d);
 	}
 	if (rc == 0)
 		rc = tx_commit(c);

@@ -667,20 +667,15 @@ static void secret_ad(const char *service_id, int carrier, char *ad, size_t cap)
 	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
 }
 
-static int sq_service_insert(void *b, const struct service *svc)
+/* Parameters ?1-?5 and ?7-?29 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
+ * column but created_at (?6, insert only). */
+static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 {
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	sqlite3_stmt *st = stmt(c, SQL_SERVICE_INSERT);
 	bind_text(st, 1, svc->id);
 	bind_text(st, 2, svc->name);
 	sqlite3_bind_int(st, 3, svc->mode);
 	sqlite3_bind_int64(st, 4, svc->ttl);
 	bind_text(st, 5, svc->unknown_caller_message);
-	sqlite3_bind_int64(st, 6, svc->created_at);
 	bind_policy(st, 7, &svc->policy);
 	sqlite3_bind_int(st, 11, svc->pool.geo_match);
 	sqlite3_bind_int(st, 12, svc->pool.geo_match_strict);
@@ -701,22 +696,40 @@ static int sq_service_insert(void *b, const struct service *svc)
 	sqlite3_bind_int(st, 27, svc->rate_calls);
 	sqlite3_bind_int(st, 28, svc->rate_texts);
 	sqlite3_bind_int(st, 29, svc->rate_silent);
+}
+
+/* Seals carrier d's credentials of svc and inserts them (inside a transaction). */
+static int secret_insert(struct store_sqlite *s, struct sqlite_conn *c, const struct service *svc, int d)
+{
+	uint8_t sealed[VAULT_SEALED_MAX];
+	size_t sealed_len = 0;
+	char ad[ID_MAX + 32];
+	secret_ad(svc->id, d, ad, sizeof(ad));
+	int rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = stmt(c, SQL_SECRET_INSERT);
+	bind_text(st, 1, svc->id);
+	bind_text(st, 2, dialect_name(d));
+	sqlite3_bind_blob(st, 3, sealed, (int)sealed_len, SQLITE_STATIC);
+	return exec_stmt(c, st, "secret_insert");
+}
+
+static int sq_service_insert(void *b, const struct service *svc)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = stmt(c, SQL_SERVICE_INSERT);
+	bind_service_columns(st, svc);
+	sqlite3_bind_int64(st, 6, svc->created_at);
 	rc = exec_stmt(c, st, "service_insert");
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
 		if (svc->secrets[d][0] == '\0')
 			continue;
-		uint8_t sealed[VAULT_SEALED_MAX];
-		size_t sealed_len = 0;
-		char ad[ID_MAX + 32];
-		secret_ad(svc->id, d, ad, sizeof(ad));
-		rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
-		if (rc < 0)
-			break;
-		st = stmt(c, SQL_SECRET_INSERT);
-		bind_text(st, 1, svc->id);
-		bind_text(st, 2, dialect_name(d));
-		sqlite3_bind_blob(st, 3, sealed, (int)sealed_len, SQLITE_STATIC);
-		rc = exec_stmt(c, st, "secret_insert");
+		rc = secret_insert(s, c, svc, d);
 	}
 	if (rc == 0)
 		rc = tx_commit(c);
@@ -816,31 +829,7 @@ static int sq_service_update(void *b, const struct service *svc)
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st = stmt(c, SQL_SERVICE_UPDATE);
-	bind_text(st, 1, svc->id);
-	bind_text(st, 2, svc->name);
-	sqlite3_bind_int(st, 3, svc->mode);
-	sqlite3_bind_int64(st, 4, svc->ttl);
-	bind_text(st, 5, svc->unknown_caller_message);
-	bind_policy(st, 7, &svc->policy);
-	sqlite3_bind_int(st, 11, svc->pool.geo_match);
-	sqlite3_bind_int(st, 12, svc->pool.geo_match_strict);
-	sqlite3_bind_int(st, 13, svc->pool.number_selection);
-	sqlite3_bind_int64(st, 14, svc->cooloff);
-	sqlite3_bind_int(st, 15, svc->cooloff_reuse);
-	sqlite3_bind_int(st, 16, svc->number_cap);
-	sqlite3_bind_int(st, 17, svc->unknown_caller);
-	bind_text(st, 18, svc->fallback_number);
-	bind_text(st, 19, svc->pin_number);
-	sqlite3_bind_int(st, 20, svc->pin_length);
-	sqlite3_bind_int(st, 21, svc->pin_attempts);
-	bind_text(st, 22, svc->callback_url);
-	sqlite3_bind_int(st, 23, svc->callback_timeout_ms);
-	sqlite3_bind_int(st, 24, svc->callback_fail_open);
-	bind_text(st, 25, svc->ended_message);
-	bind_text(st, 26, svc->help_text);
-	sqlite3_bind_int(st, 27, svc->rate_calls);
-	sqlite3_bind_int(st, 28, svc->rate_texts);
-	sqlite3_bind_int(st, 29, svc->rate_silent);
+	bind_service_columns(st, svc);
 	rc = exec_stmt(c, st, "service_update");
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
 		rc = MASKD_ENOTFOUND;
@@ -851,18 +840,7 @@ static int sq_service_update(void *b, const struct service *svc)
 		rc = exec_stmt(c, st, "secret_delete");
 		if (rc < 0 || svc->secrets[d][0] == '\0')
 			continue;
-		uint8_t sealed[VAULT_SEALED_MAX];
-		size_t sealed_len = 0;
-		char ad[ID_MAX + 32];
-		secret_ad(svc->id, d, ad, sizeof(ad));
-		rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
-		if (rc < 0)
-			break;
-		st = stmt(c, SQL_SECRET_INSERT);
-		bind_text(st, 1, svc->id);
-		bind_text(st, 2, dialect_name(d));
-		sqlite3_bind_blob(st, 3, sealed, (int)sealed_len, SQLITE_STATIC);
-		rc = exec_stmt(c, st, "secret_insert");
+		rc = secret_insert(s, c, svc, d);
 	}
 	if (rc == 0)
 		rc = tx_commit(c);
