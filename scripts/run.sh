@@ -16,6 +16,7 @@ Try it (README.md has the whole walkthrough):
   curl -s -H "Authorization: Bearer \$KEY" -H 'Content-Type: application/json' \\
        -d '{"name":"Rides","carriers":{"twilio":{"auth_token":"<your Twilio auth token>"}}}' \\
        http://$listen/v1/services
+  Geo-match, cool-off, PINs, unknown-caller callbacks, opt-out and rate limits: docs/POLICY.md.
 
 MSG
 exec "$bin"
