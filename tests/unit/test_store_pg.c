@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "../../src/store/store_pg.c"
+#include "backfill.h"
+#include "store/migrations.h"
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/ids.h"
@@ -460,6 +462,54 @@ static void newer_schema_refused(void **state)
 	assert_int_equal(store_open(f->url, f->vault, &st, err, sizeof(err)), MASKD_EINVAL);
 	assert_non_null(strstr(err, "MASKD_DB"));
 	assert_non_null(strstr(err, "version 999"));
+}
+
+/* A database written before migration 2: opening it applies migration 2, its
+ * service reads with the policy defaults, and the start-up backfill geocodes
+ * the region of its older numbers (the same upgrade test_store.c runs on SQLite). */
+static void upgrade_from_schema_1(void **state)
+{
+	NEED_DB(state);
+	PGconn *pg = PQconnectdb(f->url);
+	assert_int_equal(PQstatus(pg), CONNECTION_OK);
+	const char *steps[] = {
+		"DROP SCHEMA public CASCADE",
+		"CREATE SCHEMA public",
+		"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+		migrations_pg[0],
+		"INSERT INTO schema_migrations VALUES (1, 1)",
+		"INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at) VALUES "
+		"('svc_old0000000000000000000', 'Old', 3, 0, 'Bye.', 1)",
+		"INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, created_at) "
+		"VALUES ('num_old0000000000000000000', 'svc_old0000000000000000000', '+12125550100', 0, 7, 'US', '212', 0, "
+		"0, 1)",
+		NULL,
+	};
+	for (int i = 0; steps[i] != NULL; i++) {
+		PGresult *r = PQexec(pg, steps[i]);
+		ExecStatusType t = PQresultStatus(r);
+		if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)
+			fail_msg("step %d: %s", i, PQerrorMessage(pg));
+		PQclear(r);
+	}
+	PQfinish(pg);
+	struct store *st = NULL;
+	char err[512];
+	assert_int_equal(store_open(f->url, f->vault, &st, err, sizeof(err)), 0);
+	struct service svc;
+	assert_int_equal(store_service_get(st, "svc_old0000000000000000000", &svc), 0);
+	assert_string_equal(svc.ended_message, SERVICE_DEFAULT_ENDED_MESSAGE);
+	assert_string_equal(svc.help_text, SERVICE_DEFAULT_HELP_TEXT);
+	assert_int_equal(svc.cooloff, 86400);
+	assert_int_equal(svc.number_cap, 100);
+	assert_int_equal(svc.pin_attempts, 3);
+	int updated = -1;
+	assert_int_equal(backfill_number_regions(st, &updated), 0);
+	assert_int_equal(updated, 1);
+	struct number n;
+	assert_int_equal(store_number_get(st, "num_old0000000000000000000", &n), 0);
+	assert_string_equal(n.region, "New York");
+	store_close(st);
 }
 
 /* ---------------------------------------------------------------- issue 4: pool and session policy */
@@ -1532,6 +1582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(two_sweepers_close_each_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(dropped_connections_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(service_and_number_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(geo_levels_and_strict, setup, teardown),
 		cmocka_unit_test_setup_teardown(sticky_after_close, setup, teardown),
