@@ -38,6 +38,7 @@ static void defaults(void **state)
 	assert_string_equal(c.public_url, "http://127.0.0.1:8080");
 	assert_string_equal(c.admin_key, "");
 	assert_true(c.threads >= 2);
+	assert_int_equal(c.api_rate, 0); /* no API rate limit unless asked */
 }
 
 static void public_url_trailing_slash(void **state)
@@ -47,6 +48,15 @@ static void public_url_trailing_slash(void **state)
 	char err[256];
 	assert_int_equal(load(t, &c, err, sizeof(err)), 0);
 	assert_string_equal(c.public_url, "https://maskd.example.com");
+}
+
+static void api_rate(void **state)
+{
+	const char *const t[] = {"MASKD_API_RATE", "50", NULL};
+	struct config c;
+	char err[256];
+	assert_int_equal(load(t, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.api_rate, 50);
 }
 
 static void bad_values_name_the_variable(void **state)
@@ -60,6 +70,9 @@ static void bad_values_name_the_variable(void **state)
 		{"MASKD_SWEEP_INTERVAL", "0", NULL},
 		{"MASKD_SWEEP_INTERVAL", "-5", NULL},
 		{"MASKD_LOG_LEVEL", "loud", NULL},
+		{"MASKD_API_RATE", "-1", NULL},
+		{"MASKD_API_RATE", "fast", NULL},
+		{"MASKD_API_RATE", "2000000", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config c;
@@ -74,6 +87,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(public_url_trailing_slash),
+		cmocka_unit_test(api_rate),
 		cmocka_unit_test(bad_values_name_the_variable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
