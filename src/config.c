@@ -96,7 +96,8 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
 			base[--len] = '\0';
 	}
 	if ((rc = uint_var(get, "MASKD_SEND_RETRY_MS", 1000, 1, 600000, &c->send_retry_ms, err, err_len)) < 0 ||
-	    (rc = uint_var(get, "MASKD_API_RATE", 0, 0, 1000000, &c->api_rate, err, err_len)) < 0)
+	    (rc = uint_var(get, "MASKD_API_RATE", 0, 0, 1000000, &c->api_rate, err, err_len)) < 0 ||
+	    (rc = uint_var(get, "MASKD_RETENTION_DAYS", 90, 0, 3650, &c->retention_days, err, err_len)) < 0)
 		return rc;
 	const char *lvl = get("MASKD_LOG_LEVEL");
 	c->log_level = LOG_INFO;

@@ -22,6 +22,8 @@ struct config {
 	char api_base[DIALECT_COUNT][256];
 	unsigned send_retry_ms; /* MASKD_SEND_RETRY_MS, first backoff of a failed REST send */
 	unsigned api_rate;      /* MASKD_API_RATE, /v1 requests per second per API key; 0 = no limit */
+	unsigned retention_days; /* MASKD_RETENTION_DAYS, days after a session closes before its real
+				  * numbers are purged (DESIGN §1.5); 0 = never purge */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in

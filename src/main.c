@@ -141,7 +141,7 @@ int main(void)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
-	struct sweeper *sweeper = sweeper_start(store, cfg.sweep_interval);
+	struct sweeper *sweeper = sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
 

@@ -33,6 +33,7 @@ static const char *const counter_names[MC_COUNT][2] = {
 	{"maskd_cooloff_answers_total", "Calls and texts answered 'this conversation has ended' during cool-off."},
 	{"maskd_pool_warnings_total", "Pool use warnings (a real number holds 85% or more of the numbers it can get)."},
 	{"maskd_bindings_released_total", "Cooling-off bindings returned to the pool."},
+	{"maskd_numbers_purged_total", "Participants whose real number was purged after the retention period."},
 };
 
 void metrics_webhook(int dialect, enum metric_webhook m)

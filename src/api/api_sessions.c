@@ -389,6 +389,11 @@ static void reopen_session(struct api_req *r, const int64_t *expires_at, int64_t
 	case MASKD_ECONFLICT:
 		if (failed == CREATE_FAIL_UNIQUE_NAME)
 			api_error_set(&e, 409, "conflict", "another open session of this service has this unique_name");
+		else if (failed == CREATE_FAIL_PIN)
+			api_error_set(&e, 409, "conflict", "another open session of this service has this session's pin");
+		else if (failed == CREATE_FAIL_PURGED)
+			api_error_set(&e, 409, "conflict",
+				      "the session's real numbers were purged after the retention period; create a new session");
 		else
 			api_error_set(&e, 409, "conflict",
 				      "participants[%d]'s proxy number was taken by another session after the cool-off; create a new session",

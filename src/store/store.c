@@ -143,7 +143,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->records, (const void *)o->usage, (const void *)o->session_reopen,
 		(const void *)o->participant_add, (const void *)o->participant_swap, (const void *)o->bindings_release,
 		(const void *)o->session_events, (const void *)o->pin_lookup, (const void *)o->optout_set,
-		(const void *)o->pool_stats,
+		(const void *)o->pool_stats, (const void *)o->numbers_purge,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -241,6 +241,7 @@ int store_session_reopen(struct store *st, const char *id, const int64_t *expire
 int store_participant_add(struct store *st, const char *session_id, struct participant *p, const struct create_rules *rules, int64_t now, struct create_outcome *out) { return st->ops->participant_add(st->b, session_id, p, rules, now, out); }
 int store_participant_swap(struct store *st, const char *session_id, const char *participant_id, struct participant *p, const struct create_rules *rules, int64_t now) { return st->ops->participant_swap(st->b, session_id, participant_id, p, rules, now); }
 int store_bindings_release(struct store *st, int64_t now, int limit, int *released) { return st->ops->bindings_release(st->b, now, limit, released); }
+int store_numbers_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged) { return st->ops->numbers_purge(st->b, before, now, limit, sessions, purged); }
 int store_session_events(struct store *st, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx) { return st->ops->session_events(st->b, session_id, cb, ctx); }
 int store_pin_lookup(struct store *st, const char *service_id, const char *pin, const char *from_e164, struct route_view *out) { return st->ops->pin_lookup(st->b, service_id, pin, from_e164, out); }
 int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now) { return st->ops->optout_set(st->b, service_id, from_e164, number_id, opted_out, now); }

@@ -107,6 +107,7 @@ int store_number_delete(struct store *st, const char *id);
 /* What session create (and swap, and add-participant) reports besides the result. */
 #define CREATE_FAIL_UNIQUE_NAME (-1) /* failed_index: unique_name taken by a different pair */
 #define CREATE_FAIL_PIN (-2)         /* failed_index: the PIN is taken among open sessions */
+#define CREATE_FAIL_PURGED (-3)      /* failed_index (re-open): the real numbers were purged */
 struct create_outcome {
 	int failed_index;         /* participant index an error is about, or a CREATE_FAIL_* */
 	char existing_id[ID_MAX]; /* MASKD_EEXISTS: the open session with this unique_name */
@@ -171,6 +172,8 @@ int store_session_close(struct store *st, const char *id, int status, int64_t no
  * is still cooling off, else taken again (MASKD_ECONFLICT with *failed_index =
  * the participant when someone else took it, CREATE_FAIL_UNIQUE_NAME when another
  * open session has its unique_name). expires_at (NULL = keep) applies first; a
+ * session whose real numbers were purged after the retention period:
+ * MASKD_ECONFLICT with CREATE_FAIL_PURGED. A
  * session whose expires_at is not after now: MASKD_EINVAL. Already open: 0, no
  * change. Status becomes open, the idle timer restarts, a "reopened" event. */
 int store_session_reopen(struct store *st, const char *id, const int64_t *expires_at, int64_t now,
@@ -197,6 +200,18 @@ int store_participant_swap(struct store *st, const char *session_id, const char 
 /* Releases up to limit cooling-off bindings whose held_until <= now; *released
  * gets how many. */
 int store_bindings_release(struct store *st, int64_t now, int limit, int *released);
+/* Retention (DESIGN §1.5): purges the participants of up to limit sessions that
+ * closed (closed_at > 0) before `before` and hold no binding any more (none
+ * still cooling off): each sealed real number becomes an empty blob and its blind
+ * index 'purged:' || id, so the row can no longer be unsealed nor matched by a
+ * real number; the session is marked purged (purged_at = now) so the next call
+ * does not see it (index sessions_purge, a range on closed_at). Masked number,
+ * country, proxy, ids, interactions and legs stay (records survive); opt-outs
+ * are not touched. *sessions gets how many sessions (< limit: no more due), and
+ * *purged how many participant rows were purged. Afterwards
+ * store_participant_number() answers MASKD_ENOTFOUND for them and a re-open is
+ * refused (CREATE_FAIL_PURGED). */
+int store_numbers_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged);
 
 /* Session events (swap, close, block, re-open), oldest first. */
 struct session_event {
@@ -267,7 +282,8 @@ struct usage_day {
 };
 int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to,
 		void (*cb)(void *ctx, const struct usage_day *u), void *ctx);
-/* The real number of a participant (for re-answering a retried webhook). */
+/* The real number of a participant (for re-answering a retried webhook).
+ * MASKD_ENOTFOUND for an unknown participant or one whose number was purged. */
 int store_participant_number(struct store *st, const char *participant_id, char *out, size_t cap);
 
 /* Counts for /metrics. bindings_active: held by open sessions; bindings_cooling:

@@ -37,6 +37,7 @@ struct store_ops {
 	int (*participant_swap)(void *b, const char *session_id, const char *participant_id, struct participant *p,
 				const struct create_rules *rules, int64_t now);
 	int (*bindings_release)(void *b, int64_t now, int limit, int *released);
+	int (*numbers_purge)(void *b, int64_t before, int64_t now, int limit, int *sessions, int *purged);
 	int (*session_events)(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
 			      void *ctx);
 	int (*pin_lookup)(void *b, const char *service_id, const char *pin, const char *from_e164,

@@ -119,6 +119,9 @@ enum sql_id {
 	SQL_POOL_STATS,
 	SQL_SERVICE_UPDATE,
 	SQL_SECRET_DELETE,
+	SQL_PURGE_DUE,
+	SQL_NUMBERS_PURGE,
+	SQL_SESSION_PURGED,
 	SQL_COUNT
 };
 
@@ -303,7 +306,8 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_INTERACTION_GET] = "SELECT " INTERACTION_COLS " FROM interactions WHERE id = $1",
 	[SQL_INTERACTION_LIST] = "SELECT " INTERACTION_COLS " FROM interactions WHERE session_id = $1 ORDER BY created_at, id",
 	[SQL_LEGS_OF] = "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 ORDER BY l.leg, l.started_at, l.id",
-	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = $1",
+	/* a purged number (empty bytea, store_numbers_purge) is not found */
+	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = $1 AND number_sealed <> ''::bytea",
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
 		      "(SELECT COUNT(*) FROM numbers WHERE state = 0), (SELECT COUNT(*) FROM sessions WHERE status < 2), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NULL), "
@@ -366,6 +370,18 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_POOL_STATS] = "SELECT COALESCE(MAX(k), 0), COUNT(*) FROM (SELECT COUNT(*) AS k FROM participants p "
 			   "JOIN numbers n ON n.id = p.proxy_number_id WHERE n.service_id = $1 AND p.active = 1 "
 			   "AND p.held_until IS NULL GROUP BY p.bidx) x",
+	/* Retention: released rows of sessions closed before $1 in which no row holds a
+	 * binding any more. Many nodes: rows another node is purging are skipped (SKIP
+	 * LOCKED), and the outer WHERE, re-checked on the locked row, makes a second
+	 * purge of a row (or a row taken again meanwhile) a no-op. */
+	/* the closed sessions past retention whose bindings are all released (index
+	 * sessions_purge); SKIP LOCKED hands each to one node */
+	[SQL_PURGE_DUE] = "SELECT s.id FROM sessions s WHERE s.status >= 2 AND s.purged_at = 0 AND s.closed_at > 0 "
+			  "AND s.closed_at < $1 AND NOT EXISTS (SELECT 1 FROM participants q WHERE q.session_id = s.id "
+			  "AND q.active = 1) ORDER BY s.closed_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
+	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id "
+			      "WHERE session_id = ANY ($1::text[]) AND active = 0 AND number_sealed <> ''::bytea",
+	[SQL_SESSION_PURGED] = "UPDATE sessions SET purged_at = $2 WHERE id = ANY ($1::text[])",
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -2872,6 +2888,11 @@ static int reopen_once(struct pg_conn *c, const char *id, const int64_t *expires
 	rc = session_lock(c, id, &ses, rows, &n);
 	if (rc < 0 || ses.status < SESSION_CLOSED)
 		return tx_end(c, rc); /* open already: nothing to do */
+	for (int i = 0; i < n && i < SESSION_PARTICIPANTS; i++)
+		if (strncmp(rows[i].bidx, "purged:", 7) == 0) {
+			*failed_index = CREATE_FAIL_PURGED; /* no real number left to route to */
+			return tx_end(c, MASKD_ECONFLICT);
+		}
 	int64_t exp = expires_at != NULL ? *expires_at : ses.expires_at;
 	if (exp != 0 && exp <= now)
 		return tx_end(c, MASKD_EINVAL);
@@ -3146,6 +3167,60 @@ static int pg_bindings_release(void *b, int64_t now, int limit, int *released)
 	return 0;
 }
 
+/* One try of pg_numbers_purge, in one transaction. */
+static int purge_once(struct pg_conn *c, int64_t before, int64_t now, int limit, int *sessions, int *purged)
+{
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct args a = {0};
+	arg_i64(&a, before);
+	arg_i64(&a, limit);
+	PGresult *r = NULL;
+	rc = run(c, SQL_PURGE_DUE, &a, &r);
+	if (rc < 0)
+		return tx_end(c, rc);
+	int n = PQntuples(r);
+	const char **ids = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*ids));
+	for (int i = 0; i < n; i++)
+		ids[i] = PQgetvalue(r, i, 0);
+	struct buf lit;
+	buf_init(&lit);
+	array_literal(&lit, ids, n);
+	int rows = 0;
+	if (n > 0) {
+		struct args pa = {0};
+		arg_text(&pa, lit.data);
+		rows = run_count(c, SQL_NUMBERS_PURGE, &pa);
+		rc = rows < 0 ? rows : 0;
+		if (rc == 0) {
+			struct args sa = {0};
+			arg_text(&sa, lit.data);
+			arg_i64(&sa, now);
+			rc = run(c, SQL_SESSION_PURGED, &sa, NULL);
+		}
+	}
+	buf_free(&lit);
+	free(ids);
+	PQclear(r);
+	rc = tx_end(c, rc);
+	if (rc == 0) {
+		*sessions = n;
+		*purged = rows;
+	}
+	return rc;
+}
+
+static int pg_numbers_purge(void *b, int64_t before, int64_t now, int limit, int *sessions, int *purged)
+{
+	*sessions = *purged = 0;
+	CONN_OR_FAIL(b, c);
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
+		rc = purge_once(c, before, now, limit, sessions, purged);
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
+}
+
 static int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
 			     void *ctx)
 {
@@ -3268,6 +3343,7 @@ const struct store_ops store_pg_ops = {
 	.participant_add = pg_participant_add,
 	.participant_swap = pg_participant_swap,
 	.bindings_release = pg_bindings_release,
+	.numbers_purge = pg_numbers_purge,
 	.session_events = pg_session_events,
 	.pin_lookup = pg_pin_lookup,
 	.optout_set = pg_optout_set,

@@ -107,6 +107,9 @@ enum sql_id {
 	SQL_POOL_STATS,
 	SQL_SERVICE_UPDATE,
 	SQL_SECRET_DELETE,
+	SQL_PURGE_DUE,
+	SQL_NUMBERS_PURGE,
+	SQL_SESSION_PURGED,
 	SQL_COUNT
 };
 
@@ -239,7 +242,8 @@ static const char *const sql_text[SQL_COUNT] = {
 			"ended_at = CASE WHEN ended_at = 0 THEN ?5 ELSE ended_at END, "
 			"recording_id = COALESCE(?6, recording_id), recording_url = COALESCE(?7, recording_url), "
 			"cost = COALESCE(?8, cost), currency = COALESCE(?9, currency) WHERE id = ?1",
-	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = ?1",
+	/* a purged number (empty blob, store_numbers_purge) is not found */
+	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = ?1 AND number_sealed <> x''",
 	/* bindings_active = held (bindings index) minus cooling (participants_cooling) */
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
 		      "(SELECT COUNT(*) FROM numbers WHERE state = 0), (SELECT COUNT(*) FROM sessions WHERE status < 2), "
@@ -302,6 +306,19 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_POOL_STATS] = "SELECT COUNT(*), COALESCE(MAX(k), 0) FROM (SELECT COUNT(*) AS k FROM participants p "
 			   "JOIN numbers n ON n.id = p.proxy_number_id WHERE n.service_id = ?1 AND p.active = 1 "
 			   "AND p.held_until IS NULL GROUP BY p.bidx)",
+	/* Retention: released rows of sessions closed before ?1 in which no row holds
+	 * a binding any more (so no route lookup can reach the other side's number).
+	 * number_sealed <> x'' makes it idempotent. No index covers closed_at
+	 * (EXPLAIN QUERY PLAN: one scan of participants, sessions by primary key, the
+	 * NOT EXISTS by participants_session), so the sweeper runs it hourly
+	 * (sweeper.c PURGE_EVERY_S), not every sweep. */
+	/* the closed sessions past retention whose bindings are all released (index sessions_purge) */
+	[SQL_PURGE_DUE] = "SELECT s.id FROM sessions s WHERE s.status >= 2 AND s.purged_at = 0 AND s.closed_at > 0 "
+			  "AND s.closed_at < ?1 AND NOT EXISTS (SELECT 1 FROM participants q WHERE q.session_id = s.id "
+			  "AND q.active = 1) ORDER BY s.closed_at LIMIT ?2",
+	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = x'', bidx = 'purged:' || id "
+			      "WHERE session_id = ?1 AND active = 0 AND number_sealed <> x''",
+	[SQL_SESSION_PURGED] = "UPDATE sessions SET purged_at = ?2 WHERE id = ?1",
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -2366,6 +2383,11 @@ static int sq_session_reopen(void *b, const char *id, const int64_t *expires_at,
 	struct part_row rows[SESSION_PARTICIPANTS];
 	int n = 0;
 	rc = parts_of(c, id, rows, &n);
+	for (int i = 0; rc == 0 && i < n; i++)
+		if (strncmp(rows[i].bidx, "purged:", 7) == 0) {
+			*failed_index = CREATE_FAIL_PURGED; /* no real number left to route to */
+			rc = MASKD_ECONFLICT;
+		}
 	for (int i = 0; rc == 0 && i < n; i++) {
 		if (!rows[i].active) {
 			/* released: taken again only from a number still in the pool and not retired */
@@ -2552,6 +2574,45 @@ static int sq_bindings_release(void *b, int64_t now, int limit, int *released)
 	return rc;
 }
 
+static int sq_numbers_purge(void *b, int64_t before, int64_t now, int limit, int *sessions, int *purged)
+{
+	CONN_OR_FAIL(b, c);
+	*purged = *sessions = 0;
+	int rc = tx_begin(c);
+	if (rc < 0)
+		return rc;
+	char(*ids)[ID_MAX] = xcalloc((size_t)limit, ID_MAX);
+	int n = 0, step, rows = 0;
+	sqlite3_stmt *st = stmt(c, SQL_PURGE_DUE);
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int(st, 2, limit);
+	while (n < limit && (step = sqlite3_step(st)) == SQLITE_ROW)
+		col_text(st, 0, ids[n++], ID_MAX);
+	stmt_done(st);
+	for (int i = 0; i < n && rc == 0; i++) {
+		st = stmt(c, SQL_NUMBERS_PURGE);
+		bind_text(st, 1, ids[i]);
+		rc = exec_stmt(c, st, "numbers_purge");
+		rows += rc == 0 ? sqlite3_changes(c->db) : 0;
+		if (rc == 0) {
+			st = stmt(c, SQL_SESSION_PURGED);
+			bind_text(st, 1, ids[i]);
+			sqlite3_bind_int64(st, 2, now);
+			rc = exec_stmt(c, st, "session_purged");
+		}
+	}
+	free(ids);
+	if (rc == 0)
+		rc = tx_commit(c);
+	if (rc < 0) {
+		tx_rollback(c);
+		return rc;
+	}
+	*purged = rows;
+	*sessions = n;
+	return 0;
+}
+
 static int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
 			     void *ctx)
 {
@@ -2679,6 +2740,7 @@ SQ_LOCKED(sq_session_reopen, (void *b, const char *id, const int64_t *expires_at
 SQ_LOCKED(sq_participant_add, (void *b, const char *session_id, struct participant *p, const struct create_rules *rules, int64_t now, struct create_outcome *out), (b, session_id, p, rules, now, out))
 SQ_LOCKED(sq_participant_swap, (void *b, const char *session_id, const char *participant_id, struct participant *p, const struct create_rules *rules, int64_t now), (b, session_id, participant_id, p, rules, now))
 SQ_LOCKED(sq_bindings_release, (void *b, int64_t now, int limit, int *released), (b, now, limit, released))
+SQ_LOCKED(sq_numbers_purge, (void *b, int64_t before, int64_t now, int limit, int *sessions, int *purged), (b, before, now, limit, sessions, purged))
 SQ_LOCKED(sq_session_events, (void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx), (b, session_id, cb, ctx))
 SQ_LOCKED(sq_pin_lookup, (void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out), (b, service_id, pin, from_e164, out))
 SQ_LOCKED(sq_optout_set, (void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now), (b, service_id, from_e164, number_id, opted_out, now))
@@ -2722,6 +2784,7 @@ const struct store_ops store_sqlite_ops = {
 	.participant_add = locked_sq_participant_add,
 	.participant_swap = locked_sq_participant_swap,
 	.bindings_release = locked_sq_bindings_release,
+	.numbers_purge = locked_sq_numbers_purge,
 	.session_events = locked_sq_session_events,
 	.pin_lookup = locked_sq_pin_lookup,
 	.optout_set = locked_sq_optout_set,

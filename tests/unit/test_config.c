@@ -39,6 +39,7 @@ static void defaults(void **state)
 	assert_string_equal(c.admin_key, "");
 	assert_true(c.threads >= 2);
 	assert_int_equal(c.api_rate, 0); /* no API rate limit unless asked */
+	assert_int_equal(c.retention_days, 90);
 }
 
 static void public_url_trailing_slash(void **state)
@@ -59,6 +60,18 @@ static void api_rate(void **state)
 	assert_int_equal(c.api_rate, 50);
 }
 
+static void retention_days(void **state)
+{
+	const char *const t[] = {"MASKD_RETENTION_DAYS", "0", NULL}; /* 0 = never purge */
+	struct config c;
+	char err[256];
+	assert_int_equal(load(t, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.retention_days, 0);
+	const char *const t2[] = {"MASKD_RETENTION_DAYS", "3650", NULL};
+	assert_int_equal(load(t2, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.retention_days, 3650);
+}
+
 static void bad_values_name_the_variable(void **state)
 {
 	const char *const cases[][3] = {
@@ -73,6 +86,9 @@ static void bad_values_name_the_variable(void **state)
 		{"MASKD_API_RATE", "-1", NULL},
 		{"MASKD_API_RATE", "fast", NULL},
 		{"MASKD_API_RATE", "2000000", NULL},
+		{"MASKD_RETENTION_DAYS", "-1", NULL},
+		{"MASKD_RETENTION_DAYS", "3651", NULL},
+		{"MASKD_RETENTION_DAYS", "90d", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config c;
@@ -88,6 +104,7 @@ int main(void)
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(public_url_trailing_slash),
 		cmocka_unit_test(api_rate),
+		cmocka_unit_test(retention_days),
 		cmocka_unit_test(bad_values_name_the_variable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

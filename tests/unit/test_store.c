@@ -1510,6 +1510,105 @@ static void upgrade_from_schema_1(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---------------------------------------------------------------- retention (DESIGN §1.5) */
+
+/* length(number_sealed) and bidx of a participant row, read past the store. */
+static void raw_participant(struct fixture *f, const char *id, int *sealed_len, char *bidx, size_t cap)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(number_sealed), bidx FROM participants WHERE id = ?1",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	*sealed_len = sqlite3_column_int(q, 0);
+	snprintf(bidx, cap, "%s", (const char *)sqlite3_column_text(q, 1));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+static void numbers_purged_after_retention(void **state)
+{
+	struct fixture *f = *state;
+	use_service(f, 0);
+	char n[2][ID_MAX];
+	add_number(f, "+14155550400", NUMBER_ACTIVE, CAP_ALL, 1, n[0]);
+	add_number(f, "+14155550401", NUMBER_ACTIVE, CAP_ALL, 2, n[1]);
+	struct session old, recent, open;
+	open_pair(f, &old, RIDER, DRIVER1, 2000);
+	open_pair(f, &recent, DRIVER2, DRIVER3, 2000);
+	open_pair(f, &open, UK_CALLER, FR_CALLER, 2000);
+	assert_int_equal(store_optout_set(f->st, f->svc.id, RIDER, n[0], 1, 2050), 0);
+	assert_int_equal(store_session_close(f->st, old.id, SESSION_CLOSED, 2100), 0); /* cooloff 0: released */
+	assert_int_equal(store_session_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
+	/* bounded by limit, then idempotent */
+	int purged = -1, sessions = -1;
+	assert_int_equal(store_numbers_purge(f->st, 3000, 3001, 1, &sessions, &purged), 0);
+	assert_int_equal(sessions, 1);
+	assert_int_equal(purged, 2); /* both participants of the old session */
+	assert_int_equal(store_numbers_purge(f->st, 3000, 3002, 100, &sessions, &purged), 0);
+	assert_int_equal(sessions, 0);
+	assert_int_equal(purged, 0);
+	int len;
+	char bidx[128], want[128];
+	for (int i = 0; i < 2; i++) {
+		raw_participant(f, old.participants[i].id, &len, bidx, sizeof(bidx));
+		assert_int_equal(len, 0);
+		snprintf(want, sizeof(want), "purged:%s", old.participants[i].id);
+		assert_string_equal(bidx, want);
+		char num[32];
+		assert_int_equal(store_participant_number(f->st, old.participants[i].id, num, sizeof(num)),
+				 MASKD_ENOTFOUND);
+		raw_participant(f, recent.participants[i].id, &len, bidx, sizeof(bidx));
+		assert_true(len > 0);
+		assert_null(strstr(bidx, "purged:"));
+		raw_participant(f, open.participants[i].id, &len, bidx, sizeof(bidx));
+		assert_true(len > 0);
+	}
+	char num[32];
+	assert_int_equal(store_participant_number(f->st, recent.participants[0].id, num, sizeof(num)), 0);
+	assert_string_equal(num, DRIVER2);
+	expect_route(f, open.participants[0].proxy_e164, UK_CALLER, open.id);
+	/* the record survives: masked numbers, proxies, status */
+	struct session got;
+	assert_int_equal(store_session_get(f->st, old.id, &got), 0);
+	/* a purged session cannot be re-opened: nothing is left to route to */
+	int failed = 0;
+	assert_int_equal(store_session_reopen(f->st, old.id, NULL, 6000, &failed), MASKD_ECONFLICT);
+	assert_int_equal(failed, CREATE_FAIL_PURGED);
+	assert_int_equal(got.status, SESSION_CLOSED);
+	assert_int_equal(got.n_participants, 2);
+	assert_string_equal(got.participants[0].masked, old.participants[0].masked);
+	assert_string_equal(got.participants[1].proxy_number_id, old.participants[1].proxy_number_id);
+	/* opt-outs are remembered */
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM optouts", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	/* the same pair again: a fresh session, not sticky to the purged rows */
+	struct session again;
+	struct create_outcome o;
+	make_session(f, &again, NULL, 2, RIDER, DRIVER1);
+	assert_int_equal(create_at(f, &again, &default_rules, 6000, &o), 0);
+	assert_int_equal(o.sticky[0], 0);
+	assert_int_equal(o.sticky[1], 0);
+	expect_route(f, again.participants[0].proxy_e164, RIDER, again.id);
+	assert_int_equal(store_participant_number(f->st, again.participants[1].id, num, sizeof(num)), 0);
+	assert_string_equal(num, DRIVER1);
+	/* later, the recent session goes too; the open ones never */
+	assert_int_equal(store_numbers_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
+	assert_int_equal(sessions, 1);
+	assert_int_equal(purged, 2);
+	raw_participant(f, open.participants[0].id, &len, bidx, sizeof(bidx));
+	assert_true(len > 0);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -1543,6 +1642,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(service_update_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(service_update_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(service_cache_ttl, setup, teardown),
+		cmocka_unit_test_setup_teardown(numbers_purged_after_retention, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

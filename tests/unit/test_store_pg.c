@@ -1569,6 +1569,69 @@ static void service_updates_in_parallel(void **state)
 	store_close(st2);
 }
 
+/* Retention (DESIGN §1.5): released rows of sessions closed before the cut lose
+ * their sealed number and blind index; records, opt-outs and open sessions stay. */
+static void numbers_purged_after_retention(void **state)
+{
+	NEED_DB(state);
+	struct service svc;
+	svc_new(f, &svc, 0, 0, 0);
+	char n0[ID_MAX], n1[ID_MAX];
+	num_new(f, svc.id, "US", "", "", 1, n0);
+	num_new(f, svc.id, "US", "", "", 2, n1);
+	struct session old, recent, open;
+	struct create_outcome o;
+	ses_fill(&old, svc.id, 2, PA, PB);
+	assert_int_equal(create_in(f, &svc, &old, 100, &o), 0);
+	ses_fill(&recent, svc.id, 2, PC, PD);
+	assert_int_equal(create_in(f, &svc, &recent, 100, &o), 0);
+	ses_fill(&open, svc.id, 2, "+13125550005", "+17135550006");
+	assert_int_equal(create_in(f, &svc, &open, 100, &o), 0);
+	assert_int_equal(store_optout_set(f->st, svc.id, PA, n0, 1, 150), 0);
+	assert_int_equal(store_session_close(f->st, old.id, SESSION_CLOSED, 200), 0); /* cooloff 0: released */
+	assert_int_equal(store_session_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
+	int purged = -1, sessions = -1;
+	assert_int_equal(store_numbers_purge(f->st, 1000, 1001, 1, &sessions, &purged), 0);
+	assert_int_equal(sessions, 1);
+	assert_int_equal(purged, 2); /* both participants of the old session */
+	assert_int_equal(store_numbers_purge(f->st, 1000, 1002, 100, &sessions, &purged), 0);
+	assert_int_equal(sessions, 0); /* idempotent */
+	assert_int_equal(purged, 0);
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM participants WHERE session_id = '%s' AND number_sealed = ''::bytea "
+		 "AND bidx = 'purged:' || id",
+		 old.id);
+	assert_int_equal(sql_count(f, sql), 2);
+	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM participants WHERE number_sealed <> ''::bytea"), 4);
+	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM optouts"), 1);
+	char num[32];
+	assert_int_equal(store_participant_number(f->st, old.participants[0].id, num, sizeof(num)), MASKD_ENOTFOUND);
+	assert_int_equal(store_participant_number(f->st, recent.participants[0].id, num, sizeof(num)), 0);
+	assert_string_equal(num, PC);
+	struct session got;
+	assert_int_equal(store_session_get(f->st, old.id, &got), 0);
+	int failed = 0;
+	assert_int_equal(store_session_reopen(f->st, old.id, NULL, 6000, &failed), MASKD_ECONFLICT);
+	assert_int_equal(failed, CREATE_FAIL_PURGED);
+	assert_int_equal(got.n_participants, 2);
+	assert_string_equal(got.participants[0].masked, old.participants[0].masked);
+	/* the same pair again: a new session, not sticky to the purged rows */
+	struct session again;
+	ses_fill(&again, svc.id, 2, PA, PB);
+	assert_int_equal(create_in(f, &svc, &again, 6000, &o), 0);
+	assert_int_equal(o.sticky[0], 0);
+	assert_int_equal(o.sticky[1], 0);
+	struct route_view rv;
+	route(f, again.participants[0].proxy_e164, PA, &rv);
+	assert_string_equal(rv.session_id, again.id);
+	assert_string_equal(rv.to_number, PB);
+	assert_int_equal(store_numbers_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
+	assert_int_equal(sessions, 1);
+	assert_int_equal(purged, 2); /* the recent session; never the open ones */
+	assert_counts_consistent(f);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -1600,6 +1663,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(service_update_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(service_cache_ttl_across_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(service_updates_in_parallel, setup, teardown),
+		cmocka_unit_test_setup_teardown(numbers_purged_after_retention, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
