@@ -93,16 +93,6 @@ static void parse_media(const struct form *f, struct hook_input *in)
 	}
 }
 
-/* The Digits of a GetDigits/Gather action: a trailing finishing '#' dropped (Plivo
- * leaves it out; kept only in case a carrier does not). NULL stays NULL. */
-static const char *digits_in(struct arena *a, const char *s)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-	if (n == 0 || s[n - 1] != '#')
-		return s;
-	return arena_strndup(a, s, n - 1);
-}
-
 static int plivo_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
 {
 	const struct form *f = NULL;
@@ -123,7 +113,7 @@ static int plivo_parse(const struct http_request *req, int event, struct hook_in
 		in->sid = form_get(f, "CallUUID");
 	}
 	if (event == HOOK_GATHER)
-		in->digits = digits_in(req->arena, form_get(f, "Digits"));
+		in->digits = form_digits(req->arena, form_get(f, "Digits"));
 	in->interaction_id = form_get(&in->query, "interaction");
 	if (event == HOOK_STATUS)
 		parse_status(f, &in->st);

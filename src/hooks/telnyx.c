@@ -77,7 +77,7 @@ static void telnyx_form_fill(const struct http_request *req, int event, struct h
 	in->to = telnyx_e164_in(req->arena, form_get(f, "To"));
 	in->sid = form_get(f, "CallSid");
 	if (event == HOOK_GATHER)
-		in->digits = twiml_digits_in(req->arena, form_get(f, "Digits"));
+		in->digits = form_digits(req->arena, form_get(f, "Digits"));
 	if (event == HOOK_STATUS)
 		telnyx_form_status(f, &in->st);
 }

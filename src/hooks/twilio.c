@@ -70,7 +70,7 @@ static int twiml_parse(const struct http_request *req, int event, struct hook_in
 	in->sid = form_get(f, event == HOOK_MESSAGE ? "MessageSid" : "CallSid");
 	in->body = form_get(f, "Body");
 	if (event == HOOK_GATHER)
-		in->digits = twiml_digits_in(req->arena, form_get(f, "Digits"));
+		in->digits = form_digits(req->arena, form_get(f, "Digits"));
 	for (int i = 0; event == HOOK_MESSAGE && i < HOOK_MEDIA_MAX; i++) {
 		char key[16];
 		snprintf(key, sizeof(key), "MediaUrl%d", i);

@@ -13,14 +13,6 @@ void twiml_empty(struct buf *out)
 	buf_puts(out, XML_DECL "<Response/>");
 }
 
-const char *twiml_digits_in(struct arena *a, const char *digits)
-{
-	size_t n = digits != NULL ? strlen(digits) : 0;
-	if (n == 0 || digits[n - 1] != '#')
-		return digits;
-	return arena_strndup(a, digits, n - 1);
-}
-
 static void attr(struct buf *out, const char *name, const char *value)
 {
 	buf_printf(out, " %s=\"", name);

@@ -38,9 +38,5 @@ void twiml_render(struct buf *out, const struct decision *d, const struct twiml_
 /* The empty document, for status callbacks and acknowledged messages. */
 void twiml_empty(struct buf *out);
 
-/* The Digits a <Gather> action carries, as struct hook_input wants them: NULL stays
- * NULL, a trailing finishing '#' is dropped (a copy in a), anything else is returned
- * as is. */
-const char *twiml_digits_in(struct arena *a, const char *digits);
 
 #endif

@@ -152,13 +152,8 @@ static const char *vonage_dtmf_digits(const struct http_request *req)
 	json_error_t jerr;
 	json_t *o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	const char *digits = json_string_value(json_object_get(json_object_get(o, "dtmf"), "digits"));
-	const char *out = NULL;
-	if (digits != NULL) {
-		size_t n = strlen(digits);
-		if (n > 0 && digits[n - 1] == '#')
-			n--;
-		out = arena_strndup(req->arena, digits, n);
-	}
+	/* copied out of o before it is freed */
+	const char *out = digits != NULL ? form_digits(req->arena, arena_strdup(req->arena, digits)) : NULL;
 	json_decref(o);
 	return out;
 }

@@ -112,3 +112,11 @@ const char *form_get(const struct form *f, const char *key)
 			return f->fields[i].value;
 	return NULL;
 }
+
+const char *form_digits(struct arena *a, const char *digits)
+{
+	size_t n = digits != NULL ? strlen(digits) : 0;
+	if (n == 0 || digits[n - 1] != '#')
+		return digits;
+	return arena_strndup(a, digits, n - 1);
+}

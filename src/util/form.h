@@ -30,4 +30,9 @@ int form_parse(struct arena *a, const char *body, size_t len, struct form *out);
 /* First value for key, or NULL. */
 const char *form_get(const struct form *f, const char *key);
 
+/* The digits a caller entered (a gather result's Digits, a dtmf string) as
+ * maskd wants them: a trailing finishing '#' dropped (a copy in a), anything
+ * else returned as is; NULL stays NULL. Every dialect's gather parse uses it. */
+const char *form_digits(struct arena *a, const char *digits);
+
 #endif

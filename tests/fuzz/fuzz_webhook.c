@@ -4,7 +4,7 @@
  * flavors, with and without bodySHA256 in the URL) and the markup rendered from
  * the parsed fields (twiml_render: bridge, forward, silent reject, a gather whose
  * prompt and URL come from the input), and the PIN path (the Digits of a gather
- * callback through twiml_digits_in, pin_valid and pin_attempt_next). Must never
+ * callback through form_digits, pin_valid and pin_attempt_next). Must never
  * crash, leak or read out of bounds.
  * Input layout: first line = signature header, rest = form body. */
 #include <stddef.h>
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		args.say = NULL; /* silent reject */
 		d.kind = DECISION_REJECT;
 		twiml_render(&out, &d, &args);
-		const char *digits = twiml_digits_in(&a, form_get(&f, "Digits"));
+		const char *digits = form_digits(&a, form_get(&f, "Digits"));
 		if (digits != NULL && pin_valid(digits))
 			out.len = 0;
 		args.say = form_get(&f, "Body");

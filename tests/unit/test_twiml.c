@@ -172,12 +172,12 @@ static void gather_digits_lose_the_finishing_hash(void **state)
 {
 	struct arena a;
 	memset(&a, 0, sizeof(a));
-	assert_null(twiml_digits_in(&a, NULL));
-	assert_string_equal(twiml_digits_in(&a, ""), "");
-	assert_string_equal(twiml_digits_in(&a, "1234"), "1234");
-	assert_string_equal(twiml_digits_in(&a, "1234#"), "1234");
-	assert_string_equal(twiml_digits_in(&a, "#"), "");
-	assert_string_equal(twiml_digits_in(&a, "12*3"), "12*3");
+	assert_null(form_digits(&a, NULL));
+	assert_string_equal(form_digits(&a, ""), "");
+	assert_string_equal(form_digits(&a, "1234"), "1234");
+	assert_string_equal(form_digits(&a, "1234#"), "1234");
+	assert_string_equal(form_digits(&a, "#"), "");
+	assert_string_equal(form_digits(&a, "12*3"), "12*3");
 	arena_free(&a);
 }
 
