@@ -41,11 +41,21 @@ static void add_unplaced(void *ctx, const struct number *n)
 		id_list_add(ctx, n->id, n->e164);
 }
 
+/* Set once the backfill has run to the end: numbers added since are geocoded at
+ * insert, so later starts skip the walk over every pool. */
+#define BACKFILL_DONE_KEY "backfill.number_regions"
+
 int backfill_number_regions(struct store *st, int *updated)
 {
 	struct id_list services = {0}, numbers = {0};
 	*updated = 0;
-	int rc = store_service_list(st, add_service, &services);
+	char done[8];
+	int rc = store_setting_get(st, BACKFILL_DONE_KEY, done, sizeof(done));
+	if (rc == 0)
+		return 0;
+	if (rc != MASKD_ENOTFOUND)
+		return rc;
+	rc = store_service_list(st, add_service, &services);
 	for (size_t i = 0; rc == 0 && i < services.n; i++)
 		rc = store_number_list(st, services.id[i], add_unplaced, &numbers);
 	for (size_t i = 0; rc == 0 && i < numbers.n; i++) {
@@ -58,6 +68,8 @@ int backfill_number_regions(struct store *st, int *updated)
 		else if (rc == 0)
 			(*updated)++;
 	}
+	if (rc == 0)
+		rc = store_setting_put(st, BACKFILL_DONE_KEY, "1");
 	free(services.id);
 	free(services.e164);
 	free(numbers.id);

@@ -9,8 +9,9 @@
 struct store;
 
 /* Geocodes every pool number whose region is "" and stores what libphonenumber
- * knows (mobiles and non-geographic numbers stay ""). *updated gets how many
- * changed. Returns 0 or a negative maskd_err from the store. */
+ * knows (mobiles and non-geographic numbers stay ""). Runs once per database: a
+ * setting records that it finished, and later calls return at once. *updated
+ * gets how many changed. Returns 0 or a negative maskd_err from the store. */
 int backfill_number_regions(struct store *st, int *updated);
 
 #endif

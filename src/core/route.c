@@ -63,8 +63,3 @@ const char *route_reason_name(int r)
 					    "opted_out",     "rate_limited", "wrong_pin"};
 	return r >= 0 && r <= ROUTE_WRONG_PIN ? names[r] : "unknown";
 }
-
-int route_reason_explained(int reason)
-{
-	return reason != ROUTE_BLOCKED && reason != ROUTE_EMPTY_MESSAGE && reason != ROUTE_KEYWORD;
-}

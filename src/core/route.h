@@ -50,10 +50,6 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
  * text acknowledged (DECISION_ACKNOWLEDGE); dial/from cleared. */
 void route_refuse(struct decision *out, int channel, int reason);
 
-/* Whether a caller whose call or text was refused for reason should hear or read
- * why: everything but blocked sessions, empty texts and keywords. */
-int route_reason_explained(int reason);
-
 const char *route_reason_name(int r);
 
 #endif
