@@ -37,7 +37,10 @@ int sessions_participant(const char *number, const char *label, struct participa
 void sessions_rules(const struct service *svc, const struct pool_rules *overrides, struct create_rules *out)
 {
 	memset(out, 0, sizeof(*out));
-	pool_rules_effective(&svc->pool, overrides, &out->pool);
+	if (overrides != NULL)
+		pool_rules_effective(&svc->pool, overrides, &out->pool);
+	else
+		out->pool = svc->pool;
 	out->number_cap = svc->number_cap;
 	out->cooloff_reuse = svc->cooloff_reuse;
 }

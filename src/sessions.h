@@ -20,7 +20,7 @@ enum participant_problem { PARTICIPANT_OK = 0, PARTICIPANT_INVALID = 1, PARTICIP
  * (nothing about the number is logged). */
 int sessions_participant(const char *number, const char *label, struct participant *p);
 
-/* The create rules of svc with the overrides in s->pool (-1 = the service's). */
+/* The create rules of svc with overrides (-1 fields, or NULL for none, = the service's). */
 void sessions_rules(const struct service *svc, const struct pool_rules *overrides, struct create_rules *out);
 
 /* Creates s (ids and participants filled) for svc: draws a PIN when the service's

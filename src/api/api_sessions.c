@@ -497,8 +497,7 @@ void api_participant_add(struct api_req *r)
 	json_decref(body);
 	body = NULL;
 	struct create_rules rules;
-	struct pool_rules inherit = {-1, -1, -1};
-	sessions_rules(&svc, &inherit, &rules);
+	sessions_rules(&svc, NULL, &rules);
 	struct create_outcome o;
 	memset(&o, 0, sizeof(o));
 	rc = store_participant_add(r->app->store, r->id, &p, &rules, now_unix(), &o);
@@ -571,24 +570,26 @@ void api_participant_swap(struct api_req *r)
 	}
 	json_decref(body);
 	body = NULL;
-	/* the participant's geo, for an automatic pick: from its sealed number, kept in memory only */
-	char real[PHONE_E164_MAX + 1];
-	rc = store_participant_number(r->app->store, r->id2, real, sizeof(real));
-	if (rc < 0) {
-		api_store_failed(r, "participant_number", rc);
-		return;
+	if (p.proxy_e164[0] == '\0') {
+		/* an automatic pick needs the participant's geo: from its sealed number,
+		 * kept in memory only for this request */
+		char real[PHONE_E164_MAX + 1];
+		rc = store_participant_number(r->app->store, r->id2, real, sizeof(real));
+		if (rc < 0) {
+			api_store_failed(r, "participant_number", rc);
+			return;
+		}
+		struct participant geo;
+		if (sessions_participant(real, "", &geo) == PARTICIPANT_OK) {
+			snprintf(p.country, sizeof(p.country), "%s", geo.country);
+			snprintf(p.area_code, sizeof(p.area_code), "%s", geo.area_code);
+			snprintf(p.region, sizeof(p.region), "%s", geo.region);
+		}
+		memset(real, 0, sizeof(real));
+		memset(geo.number, 0, sizeof(geo.number));
 	}
-	struct participant geo;
-	if (sessions_participant(real, "", &geo) == PARTICIPANT_OK) {
-		snprintf(p.country, sizeof(p.country), "%s", geo.country);
-		snprintf(p.area_code, sizeof(p.area_code), "%s", geo.area_code);
-		snprintf(p.region, sizeof(p.region), "%s", geo.region);
-	}
-	memset(real, 0, sizeof(real));
-	memset(geo.number, 0, sizeof(geo.number));
 	struct create_rules rules;
-	struct pool_rules inherit = {-1, -1, -1};
-	sessions_rules(&svc, &inherit, &rules);
+	sessions_rules(&svc, NULL, &rules);
 	char old[PHONE_E164_MAX + 1];
 	snprintf(old, sizeof(old), "%s", s.participants[idx].proxy_e164);
 	rc = store_participant_swap(r->app->store, r->id, r->id2, &p, &rules, now_unix());
