@@ -16,7 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { SCALE, startDaemon, useDaemon, waitFor } from './lib/daemon.mjs';
 import {
-  addNumber, addPool, assertAnswersClean, assertLogClean, assertNoRealNumbersAny, closeSession,
+  addNumber, addPool, cleanTest, assertLogClean, assertNoRealNumbersAny, closeSession,
   createService, createSession, expectError, expectStatus, getPool, getSession, interactions, listSessions, logText,
   maskedAny, messageParams, metricValue, numbersByE164, patchSession, postSession, rfc3339In, sessionEvents,
   setNumberState, sid, voiceParams,
@@ -95,13 +95,7 @@ const assertReject = (res, message, what) => assertXml(res, markup.rejectVoice(D
 const assertEmpty = (res, what) => assertXml(res, markup.empty(DIALECT), what);
 
 /** A test whose answers (API and non-markup webhook answers) are scanned for real numbers. */
-function ptest(name, fn) {
-  test(name, async (t) => {
-    const mark = d.transcript.length;
-    await fn(t);
-    assertAnswersClean(d, REALS, mark);
-  });
-}
+const ptest = cleanTest(d, REALS);
 
 before(async () => {
   await d.ready;

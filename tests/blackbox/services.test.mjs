@@ -12,7 +12,7 @@ import { before, test } from 'node:test';
 
 import { useDaemon } from './lib/daemon.mjs';
 import {
-  addNumber, assertAnswersClean, assertLogClean, createService, createSession, expectError, expectStatus,
+  addNumber, cleanTest, assertLogClean, createService, createSession, expectError, expectStatus,
   voiceParams,
 } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
@@ -51,13 +51,7 @@ function assertXml(res, expected, what) {
 }
 
 /** A test whose API answers are scanned for real numbers and credentials. */
-function stest(name, fn) {
-  test(name, async (t) => {
-    const mark = d.transcript.length;
-    await fn(t);
-    assertAnswersClean(d, REALS, mark);
-  });
-}
+const stest = cleanTest(d, REALS);
 
 before(async () => {
   await d.ready;

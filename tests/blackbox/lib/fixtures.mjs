@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { test } from 'node:test';
 
 import { spellings } from './numbers.mjs';
 
@@ -257,6 +258,16 @@ export function assertAnswersClean(d, reals, mark = 0) {
     assertNoRealNumbersAny(a.text ?? '', reals, `answer to ${a.method} ${a.path.slice(0, 120)} (${a.status})`);
   }
   return answers.length;
+}
+
+/** A node:test `test` whose answers (API answers, and webhook answers other than a
+ * bridge or forward) are scanned for any of `reals` once the test body ran. */
+export function cleanTest(d, reals) {
+  return (name, fn) => test(name, async (t) => {
+    const mark = d.transcript.length;
+    await fn(t);
+    assertAnswersClean(d, reals, mark);
+  });
 }
 
 /** Fails when the daemon's log holds any spelling of any of `reals`. */
