@@ -177,20 +177,26 @@ int store_open(const char *url, struct vault *v, struct store **out, char *err, 
 		return rc;
 	if (!ops_complete(ops))
 		fatal("store: the %s backend leaves an operation unimplemented", ops->name);
+	*out = store_wrap(ops, b);
+	return 0;
+}
+
+struct store *store_wrap(const struct store_ops *ops, void *backend)
+{
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->ops = ops;
-	st->b = b;
+	st->b = backend;
 	st->cache_ttl_ms = (int64_t)SERVICE_CACHE_TTL_S * 1000;
 	pthread_rwlock_init(&st->cache_lock, NULL);
-	*out = st;
-	return 0;
+	return st;
 }
 
 void store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	st->ops->close(st->b);
+	if (st->ops->close != NULL)
+		st->ops->close(st->b);
 	for (size_t i = 0; i < SERVICE_CACHE_SLOTS; i++)
 		free(st->cache[i]);
 	pthread_rwlock_destroy(&st->cache_lock);

@@ -64,6 +64,12 @@ struct store_ops {
 	int (*stats)(void *b, struct store_stats *out);
 };
 
+/* A store over any table and handle, without the completeness check of
+ * store_open(): for unit tests that give the layers above a fake backend (an
+ * entry left NULL must not be called). store_close() calls ops->close(backend)
+ * when it is set. Never fails (aborts on out of memory). */
+struct store *store_wrap(const struct store_ops *ops, void *backend);
+
 /* Backend constructors: open path (backend-specific form), migrate, return the
  * backend handle in *out. */
 int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, size_t err_len);
