@@ -7,6 +7,7 @@
 #include "../util/err.h"
 #include "../util/xmalloc.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -131,6 +132,7 @@ static int ops_complete(const struct store_ops *o)
 {
 	const void *const fns[] = {
 		(const void *)o->close, (const void *)o->ping, (const void *)o->setting_get,
+		(const void *)o->tx_run,
 		(const void *)o->setting_put, (const void *)o->setting_add, (const void *)o->service_insert,
 		(const void *)o->service_get, (const void *)o->service_list, (const void *)o->service_update,
 		(const void *)o->number_insert,
@@ -189,6 +191,12 @@ struct store *store_wrap(const struct store_ops *ops, void *backend)
 	st->cache_ttl_ms = (int64_t)SERVICE_CACHE_TTL_S * 1000;
 	pthread_rwlock_init(&st->cache_lock, NULL);
 	return st;
+}
+
+int store_tx_run(struct store *st, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
+{
+	assert(st != NULL && body != NULL);
+	return st->ops->tx_run(st->b, body, ctx);
 }
 
 void store_close(struct store *st)

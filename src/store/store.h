@@ -63,6 +63,20 @@ void store_close(struct store *st);
 
 int store_ping(struct store *st);
 
+/* Transactions. store_tx_run() runs body(tx, ctx) inside one transaction on the
+ * calling thread's connection and commits when body returns 0; any other return
+ * rolls back everything body wrote and is returned. Row primitives that take a
+ * struct store_tx (store_tx_*) may be called only inside a body, with its tx, on
+ * the same thread; the non-tx store_* functions must not be called inside a body
+ * (SQLite serialises transactions with a lock the body holds). When the
+ * transaction loses a race (PostgreSQL: deadlock or serialization failure, or
+ * body returns MASKD_ERETRY), body runs again from the start, up to
+ * STORE_TX_ATTEMPTS times in all, then MASKD_EDB: a body must therefore reset its
+ * outputs in ctx when it starts, and do no I/O outside the store. */
+#define STORE_TX_ATTEMPTS 4
+struct store_tx;
+int store_tx_run(struct store *st, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
+
 /* Settings: small key/value strings (the admin key hash). setting_add stores
  * value only when key is absent (MASKD_ECONFLICT otherwise), so that nodes
  * starting together agree on one value. */

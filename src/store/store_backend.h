@@ -7,10 +7,22 @@
 
 #include "store.h"
 
+/* A transaction in progress (store_tx_run): the table and handle of the backend
+ * that runs it and that backend's connection. Valid only inside the body it is
+ * passed to, on that thread. */
+struct store_tx {
+	const struct store_ops *ops;
+	void *b;
+	void *conn;
+};
+
 struct store_ops {
 	const char *name;
 	void (*close)(void *b);
 	int (*ping)(void *b);
+	/* Begins a transaction, calls body with a struct store_tx for it, commits on 0,
+	 * rolls back otherwise, and re-runs body on a lost race (store_tx_run). */
+	int (*tx_run)(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
 	int (*setting_get)(void *b, const char *key, char *out, size_t cap);
 	int (*setting_put)(void *b, const char *key, const char *value);
 	int (*setting_add)(void *b, const char *key, const char *value);

@@ -677,6 +677,44 @@ static struct pg_conn *conn_get(struct store_pg *s)
 	if (c == NULL)                           \
 		return MASKD_EDB
 
+static int tx_begin(struct pg_conn *c);
+static int tx_commit(struct pg_conn *c);
+static void tx_rollback(struct pg_conn *c);
+static bool retryable(const struct pg_conn *c);
+
+/* The connection of a transaction's primitive. */
+static inline struct pg_conn *tx_conn(struct store_tx *tx)
+{
+	assert(tx != NULL && tx->ops == &store_pg_ops && tx->conn != NULL);
+	return tx->conn;
+}
+
+/* store_tx_run(): READ COMMITTED, as every transaction here; a deadlock or a
+ * serialization failure (or a body's MASKD_ERETRY) runs the body again. */
+static int pg_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	int rc = MASKD_ERETRY;
+	for (int attempt = 0; attempt < STORE_TX_ATTEMPTS && rc == MASKD_ERETRY; attempt++) {
+		rc = tx_begin(c);
+		if (rc < 0)
+			return rc;
+		struct store_tx tx = {.ops = &store_pg_ops, .b = s, .conn = c};
+		rc = body(&tx, ctx);
+		if (rc == 0)
+			rc = tx_commit(c);
+		if (rc < 0) {
+			tx_rollback(c);
+			if (rc == MASKD_EDB && retryable(c))
+				rc = MASKD_ERETRY;
+		}
+	}
+	if (rc == MASKD_ERETRY)
+		log_warn("store: a transaction still lost races after %d attempts", STORE_TX_ATTEMPTS);
+	return rc == MASKD_ERETRY ? MASKD_EDB : rc;
+}
+
 /* ---------------------------------------------------------------- running statements */
 
 struct args {
@@ -3310,6 +3348,7 @@ const struct store_ops store_pg_ops = {
 	.name = "postgresql",
 	.close = pg_close,
 	.ping = pg_ping,
+	.tx_run = pg_tx_run,
 	.setting_get = pg_setting_get,
 	.setting_put = pg_setting_put,
 	.setting_add = pg_setting_add,

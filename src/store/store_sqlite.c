@@ -536,6 +536,34 @@ static void tx_rollback(struct sqlite_conn *c)
 	if (c == NULL)                           \
 		return MASKD_EDB
 
+/* The connection of a transaction's primitive (the body runs under db_lock). */
+static inline struct sqlite_conn *tx_conn(struct store_tx *tx)
+{
+	assert(tx != NULL && tx->ops == &store_sqlite_ops && tx->conn != NULL);
+	return tx->conn;
+}
+
+/* store_tx_run(): under db_lock, so no other transaction interleaves and a lost
+ * race cannot happen; a body asking for MASKD_ERETRY (it saw a row vanish) runs again. */
+static int sq_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	int rc = MASKD_ERETRY;
+	for (int attempt = 0; attempt < STORE_TX_ATTEMPTS && rc == MASKD_ERETRY; attempt++) {
+		rc = tx_begin(c);
+		if (rc < 0)
+			return rc;
+		struct store_tx tx = {.ops = &store_sqlite_ops, .b = s, .conn = c};
+		rc = body(&tx, ctx);
+		if (rc == 0)
+			rc = tx_commit(c);
+		if (rc < 0)
+			tx_rollback(c);
+	}
+	return rc == MASKD_ERETRY ? MASKD_EDB : rc;
+}
+
 static void bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p)
 {
 	sqlite3_bind_int(st, first, p->record);
@@ -2708,6 +2736,7 @@ static int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out
 	}
 
 SQ_LOCKED(sq_ping, (void *b), (b))
+SQ_LOCKED(sq_tx_run, (void *b, int (*body)(struct store_tx *, void *), void *ctx), (b, body, ctx))
 SQ_LOCKED(sq_setting_get, (void *b, const char *key, char *out, size_t cap), (b, key, out, cap))
 SQ_LOCKED(sq_setting_put, (void *b, const char *key, const char *value), (b, key, value))
 SQ_LOCKED(sq_setting_add, (void *b, const char *key, const char *value), (b, key, value))
@@ -2751,6 +2780,7 @@ const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
 	.ping = locked_sq_ping,
+	.tx_run = locked_sq_tx_run,
 	.setting_get = locked_sq_setting_get,
 	.setting_put = locked_sq_setting_put,
 	.setting_add = locked_sq_setting_add,

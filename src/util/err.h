@@ -14,7 +14,8 @@ enum maskd_err {
 	MASKD_EDB = -5,       /* the store failed (I/O, corruption, busy) */
 	MASKD_ECRYPTO = -6,   /* authentication or a crypto primitive failed */
 	MASKD_EEXHAUSTED = -7, /* the pool has no number that fits */
-	MASKD_EEXISTS = -8     /* an equal row exists already (create-or-return) */
+	MASKD_EEXISTS = -8,    /* an equal row exists already (create-or-return) */
+	MASKD_ERETRY = -9      /* a transaction lost a race and may simply run again (store_tx_run) */
 };
 
 /* Static, never NULL. */

@@ -68,6 +68,7 @@ const char *maskd_strerror(int err)
 	case MASKD_ECRYPTO: return "crypto failure";
 	case MASKD_EEXHAUSTED: return "pool exhausted";
 	case MASKD_EEXISTS: return "exists";
+	case MASKD_ERETRY: return "lost a race, retry";
 	}
 	return "unknown error";
 }

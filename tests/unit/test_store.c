@@ -1613,11 +1613,45 @@ static void numbers_purged_after_retention(void **state)
 	assert_true(len > 0);
 }
 
+struct tx_count {
+	int runs;
+	int answer;
+	int answer_after; /* runs after which answer becomes 0 (-1 = never) */
+};
+
+static int tx_counting_body(struct store_tx *tx, void *ctx)
+{
+	struct tx_count *t = ctx;
+	assert_non_null(tx);
+	t->runs++;
+	return t->answer_after >= 0 && t->runs > t->answer_after ? 0 : t->answer;
+}
+
+/* store_tx_run: commits on 0, returns a body's error once, re-runs a body that
+ * asks for MASKD_ERETRY and gives up after STORE_TX_ATTEMPTS runs. */
+static void tx_run_contract(void **state)
+{
+	struct fixture *f = *state;
+	struct tx_count t = {.answer = 0, .answer_after = -1};
+	assert_int_equal(store_tx_run(f->st, tx_counting_body, &t), 0);
+	assert_int_equal(t.runs, 1);
+	t = (struct tx_count){.answer = MASKD_EINVAL, .answer_after = -1};
+	assert_int_equal(store_tx_run(f->st, tx_counting_body, &t), MASKD_EINVAL);
+	assert_int_equal(t.runs, 1);
+	t = (struct tx_count){.answer = MASKD_ERETRY, .answer_after = 2};
+	assert_int_equal(store_tx_run(f->st, tx_counting_body, &t), 0);
+	assert_int_equal(t.runs, 3);
+	t = (struct tx_count){.answer = MASKD_ERETRY, .answer_after = -1};
+	assert_int_equal(store_tx_run(f->st, tx_counting_body, &t), MASKD_EDB);
+	assert_int_equal(t.runs, STORE_TX_ATTEMPTS);
+}
+
 int main(void)
 {
 	crypto_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(upgrade_from_schema_1),
+		cmocka_unit_test_setup_teardown(tx_run_contract, setup, teardown),
 		cmocka_unit_test_setup_teardown(services_and_secrets, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_unique, setup, teardown),
 		cmocka_unit_test_setup_teardown(allocation_binding_rule, setup, teardown),
