@@ -6,10 +6,13 @@
 #include "metrics.h"
 #include "store/store.h"
 
+#include <assert.h>
 #include <string.h>
 
-void app_dispatch(struct app *app, const struct http_request *req, struct http_response *res)
+void app_dispatch(void *ctx, const struct http_request *req, struct http_response *res)
 {
+	assert(ctx != NULL && req != NULL && res != NULL);
+	struct app *app = ctx;
 	if (strcmp(req->path, "/healthz") == 0) {
 		http_text(res, 200, "ok");
 		return;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* app.h - what every handler shares: the store, the vault, the configuration, the
- * metrics. Built once by main(), read-only afterwards, freed at exit. */
+/* app.h - the composition root's state and its request handler: what every
+ * handler shares (the store, the vault, the configuration, the limiter), built
+ * once by main(), read-only afterwards, freed at exit; and app_dispatch(), the
+ * http_handler_fn main() gives to http_start(). */
 #ifndef MASKD_APP_H
 #define MASKD_APP_H
 
@@ -24,7 +26,9 @@ struct app {
 	unsigned api_rate;              /* MASKD_API_RATE: /v1 requests per second per key, 0 = no limit */
 };
 
-/* Routes one request to hooks/ or api/ (or /healthz, /readyz, /metrics). */
-void app_dispatch(struct app *app, const struct http_request *req, struct http_response *res);
+/* The http_handler_fn of maskd (ctx is a struct app *): routes one request to
+ * /healthz, /readyz, /metrics, then api/ (/v1), then hooks/ (/hooks), else 404.
+ * Thread-safe as long as app is not changed after http_start(). */
+void app_dispatch(void *ctx, const struct http_request *req, struct http_response *res);
 
 #endif

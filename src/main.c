@@ -136,7 +136,9 @@ int main(void)
 		goto out;
 	}
 	app.sender = sender_start(store, cfg.send_retry_ms);
-	if (http_start(&app, cfg.listen, cfg.threads, &http, err, sizeof(err)) < 0) {
+	struct http_options http_opt = {
+		.listen = cfg.listen, .threads = cfg.threads, .handler = app_dispatch, .ctx = &app};
+	if (http_start(&http_opt, &http, err, sizeof(err)) < 0) {
 		sender_stop(app.sender);
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;

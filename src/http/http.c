@@ -3,14 +3,14 @@
  * (never a single thread: it stalls under many connections), the edge checks no
  * HTTP library makes on its own (one Content-Length, no Content-Length together
  * with Transfer-Encoding, header count, target and body caps), and the hand-off
- * of a complete request to app_dispatch(). */
+ * of a complete request to the handler given to http_start(). */
 #include "http.h"
-#include "../app.h"
 #include "../util/err.h"
 #include "../util/log.h"
 #include "../util/xmalloc.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -24,7 +24,8 @@
 
 struct http_server {
 	struct MHD_Daemon *mhd;
-	struct app *app;
+	http_handler_fn handler;
+	void *ctx;
 };
 
 /* Per-request state, created when MHD has the request line (URI log callback). */
@@ -211,7 +212,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 	};
 	struct http_response res = {.status = 500};
 	buf_init(&res.body);
-	app_dispatch(srv->app, &req, &res);
+	srv->handler(srv->ctx, &req, &res);
 	enum MHD_Result ret = queue(con, &res);
 	buf_free(&res.body);
 	return ret;
@@ -241,15 +242,18 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err, s
 	return 0;
 }
 
-int http_start(struct app *app, const char *listen, unsigned threads, struct http_server **out, char *err,
-	       size_t err_len)
+int http_start(const struct http_options *opt, struct http_server **out, char *err, size_t err_len)
 {
+	assert(opt != NULL && opt->listen != NULL && opt->handler != NULL && out != NULL);
+	const char *listen = opt->listen;
+	unsigned threads = opt->threads;
 	struct sockaddr_in sa;
 	int rc = parse_listen(listen, &sa, err, err_len);
 	if (rc < 0)
 		return rc;
 	struct http_server *srv = xcalloc(1, sizeof(*srv));
-	srv->app = app;
+	srv->handler = opt->handler;
+	srv->ctx = opt->ctx;
 	srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, access_handler,
 				    srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
 				    (unsigned)(threads < 2 ? 2 : threads), MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,

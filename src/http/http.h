@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* http.h - libmicrohttpd glue: the listener, the request limits enforced at the
- * edge, and the request/response shapes handlers see. Handlers (api/, hooks/) get
- * a fully read, size-checked request and fill a response; they never touch MHD.
+ * edge, and the request/response shapes handlers see. The one handler given to
+ * http_start() gets a fully read, size-checked request and fills a response; it
+ * never touches MHD. http/ knows no application: it calls that handler only.
  * One arena per request, freed after the response is queued. */
 #ifndef MASKD_HTTP_H
 #define MASKD_HTTP_H
@@ -15,8 +16,6 @@
 #define HTTP_HEADERS_MAX 64          /* more header lines: 431 */
 #define HTTP_HEADER_BYTES_MAX 16384  /* MHD's per-connection memory for the header block: 431 */
 #define HTTP_TARGET_MAX 4096         /* request-target bytes: 414 */
-
-struct app;
 
 struct http_header {
 	const char *name;
@@ -48,12 +47,25 @@ const char *http_header(const struct http_request *req, const char *name);
 /* Fills res with status and a plain-text body (a trailing newline is added). */
 void http_text(struct http_response *res, int status, const char *text);
 
+/* Answers one request: fills res (status preset to 500, body empty, content_type
+ * NULL). Called on one of the server's threads, many at once: it must be
+ * thread-safe. req and everything it points to live until the call returns, its
+ * arena until the response is sent; res->body is freed by http/. */
+typedef void (*http_handler_fn)(void *ctx, const struct http_request *req, struct http_response *res);
+
+struct http_options {
+	const char *listen;     /* "host:port", IPv4 or "localhost" */
+	unsigned threads;       /* request threads; fewer than 2 means 2 */
+	http_handler_fn handler; /* every request that passes the edge checks */
+	void *ctx;              /* handler's first argument; must outlive the server */
+};
+
 struct http_server;
 
-/* Starts listening on listen ("host:port"); requests go to app_dispatch().
- * Returns 0, or a negative maskd_err with a message in err. */
-int http_start(struct app *app, const char *listen, unsigned threads, struct http_server **out, char *err,
-	       size_t err_len);
+/* Starts listening as opt says; requests that pass the edge checks go to
+ * opt->handler(opt->ctx, ...). opt is copied. Returns 0 with *out set, or a
+ * negative maskd_err with a message in err (a bad listen address, a port in use). */
+int http_start(const struct http_options *opt, struct http_server **out, char *err, size_t err_len);
 /* Stops accepting, finishes in-flight requests, frees the server. */
 void http_stop(struct http_server *srv);
 
