@@ -2,8 +2,10 @@
 /* app.c - the top of the routing table: health, readiness, metrics, /v1, /hooks. */
 #include "app.h"
 #include "api/api.h"
+#include "core/ratelimit.h"
 #include "hooks/hooks.h"
 #include "metrics.h"
+#include "util/limiter.h"
 #include "store/store.h"
 
 #include <assert.h>
@@ -35,4 +37,18 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
 	if (hooks_handle(app, req, res))
 		return;
 	http_text(res, 404, "not found");
+}
+
+_Static_assert(sizeof(struct rate_window) <= LIMITER_STATE_BYTES, "a rate window fits a limiter state");
+_Static_assert(_Alignof(struct rate_window) <= 8, "a limiter state is 8-byte aligned");
+
+/* rate_allow() on a limiter slot's state. */
+static int app_rate_rule(void *state, int64_t now_ms, int64_t window_ms, uint32_t limit, int64_t *retry_after_ms)
+{
+	return rate_allow(state, now_ms, window_ms, limit, retry_after_ms);
+}
+
+struct limiter *app_limiter_new(size_t max_keys)
+{
+	return limiter_new(max_keys, app_rate_rule);
 }

@@ -31,4 +31,8 @@ struct app {
  * Thread-safe as long as app is not changed after http_start(). */
 void app_dispatch(void *ctx, const struct http_request *req, struct http_response *res);
 
+/* limiter_new() (util/limiter.h) counting with core/ratelimit.h's rate_allow():
+ * the table behind app->limiter. Never NULL; free with limiter_free(). */
+struct limiter *app_limiter_new(size_t max_keys);
+
 #endif

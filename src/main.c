@@ -6,12 +6,12 @@
 #include "app.h"
 #include "backfill.h"
 #include "config.h"
-#include "limiter.h"
 #include "store/store.h"
 #include "sender.h"
 #include "sweeper.h"
 #include "util/crypto.h"
 #include "util/err.h"
+#include "util/limiter.h"
 #include "util/log.h"
 #include "vault/vault.h"
 
@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LIMITER_KEYS 65536 /* bindings and API keys tracked at once (limiter.h) */
+#define LIMITER_KEYS 65536 /* bindings and API keys tracked at once (util/limiter.h) */
 
 #define ADMIN_KEY_SETTING "admin_key_sha256"
 
@@ -122,7 +122,7 @@ int main(void)
 		goto out;
 	}
 	struct app app = {.store = store, .vault = vault, .public_url = cfg.public_url, .api_rate = cfg.api_rate};
-	limiter = limiter_new(LIMITER_KEYS);
+	limiter = app_limiter_new(LIMITER_KEYS);
 	app.limiter = limiter;
 	for (int d = 0; d < DIALECT_COUNT; d++)
 		app.api_base[d] = cfg.api_base[d];

@@ -7,7 +7,7 @@
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/ids.h"
-#include "../limiter.h"
+#include "../util/limiter.h"
 #include "../util/log.h"
 #include "../util/timeutil.h"
 

@@ -10,7 +10,7 @@
 #include "../core/pin.h"
 #include "../core/route.h"
 #include "../core/session.h"
-#include "../limiter.h"
+#include "../util/limiter.h"
 #include "../metrics.h"
 #include "../sender.h"
 #include "../sessions.h"

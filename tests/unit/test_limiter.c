@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_limiter.c - limiter_allow(): counters per key with rate_allow's exact
+/* test_limiter.c - limiter_allow(): a rule of one's own sees a zeroed state per
+ * fresh key; with app_limiter_new() (rate_allow) counters per key with rate_allow's exact
  * answers, key checks (NULL, "", 64 bytes fine, 65 refused), limit 0 untouched,
  * eviction of the least recently used key of a full probe, max_keys keys held
  * without eviction, and 4 threads on one key letting exactly `limit` through. */
@@ -14,15 +15,51 @@
 #include <string.h>
 
 #include "core/ratelimit.h"
-#include "limiter.h"
+#include "app.h"
+#include "util/limiter.h"
 #include "util/err.h"
 
 #define T0 INT64_C(1700000000000)
 #define W INT64_C(1000)
 
+/* A rule that allows limit events per key, ever: the state is the count. */
+static int count_rule(void *st, int64_t now_ms, int64_t window_ms, uint32_t limit, int64_t *retry_after_ms)
+{
+	uint32_t *n = st;
+	assert_true(((uintptr_t)st & 7) == 0);
+	if (*n >= limit) {
+		if (retry_after_ms != NULL)
+			*retry_after_ms = window_ms;
+		return 0;
+	}
+	(*n)++;
+	return 1;
+}
+
+static void test_rule_of_ones_own(void **state)
+{
+	struct limiter *l = limiter_new(1, count_rule);
+	int64_t retry = -1;
+	assert_int_equal(limiter_allow(l, "a", T0, W, 2, &retry), 1);
+	assert_int_equal(retry, 0);
+	assert_int_equal(limiter_allow(l, "a", T0 + 99999, W, 2, &retry), 1);
+	assert_int_equal(limiter_allow(l, "a", T0 + 99999, W, 2, &retry), 0);
+	assert_int_equal(retry, W);
+	assert_int_equal(limiter_allow(l, "b", T0, W, 2, &retry), 1); /* fresh key: zero state */
+	assert_int_equal(limiter_allow(l, "a", T0, W, 0, &retry), 1); /* limit 0: the rule is not asked */
+	/* 16 newer keys evict "a": its state starts from zero again */
+	char key[8];
+	for (int i = 0; i < 16; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(limiter_allow(l, key, T0 + 100000 + i, W, 2, NULL), 1);
+	}
+	assert_int_equal(limiter_allow(l, "a", T0 + 200000, W, 2, NULL), 1);
+	limiter_free(l);
+}
+
 static void test_counts_per_key(void **state)
 {
-	struct limiter *l = limiter_new(64);
+	struct limiter *l = app_limiter_new(64);
 	int64_t retry = -1;
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(limiter_allow(l, "par_1/v", T0 + 10 * i, W, 3, &retry), 1);
@@ -50,7 +87,7 @@ static void test_counts_per_key(void **state)
 
 static void test_keys_checked(void **state)
 {
-	struct limiter *l = limiter_new(16);
+	struct limiter *l = app_limiter_new(16);
 	char key[LIMITER_KEY_MAX + 2];
 	int64_t retry = -1;
 	assert_int_equal(limiter_allow(l, NULL, T0, W, 1, &retry), MASKD_EINVAL);
@@ -74,11 +111,11 @@ static void test_keys_checked(void **state)
 	limiter_free(l);
 }
 
-/* limiter_new(1) is one segment of 16 slots, all in every key's probe: the
+/* app_limiter_new(1) is one segment of 16 slots, all in every key's probe: the
  * 17th key must evict, and it evicts the least recently used. */
 static void test_eviction_lru(void **state)
 {
-	struct limiter *l = limiter_new(1);
+	struct limiter *l = app_limiter_new(1);
 	char key[16];
 	for (int i = 0; i < 16; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
@@ -104,7 +141,7 @@ static void test_eviction_lru(void **state)
 static void test_max_keys_held(void **state)
 {
 	enum { KEYS = 4096 };
-	struct limiter *l = limiter_new(KEYS);
+	struct limiter *l = app_limiter_new(KEYS);
 	char key[40];
 	for (int i = 0; i < KEYS; i++) {
 		snprintf(key, sizeof(key), "par_%08x%08x/%c", (unsigned)i * 2654435761u, (unsigned)i, i % 2 ? 'v' : 'm');
@@ -147,7 +184,7 @@ static void *hammer_run(void *arg)
 
 static void test_threads_one_key(void **state)
 {
-	struct limiter *l = limiter_new(64);
+	struct limiter *l = app_limiter_new(64);
 	pthread_t th[HAMMER_THREADS];
 	struct hammer h[HAMMER_THREADS];
 	for (int i = 0; i < HAMMER_THREADS; i++) {
@@ -167,6 +204,7 @@ static void test_threads_one_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rule_of_ones_own),
 		cmocka_unit_test(test_counts_per_key),
 		cmocka_unit_test(test_keys_checked),
 		cmocka_unit_test(test_eviction_lru),

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* limiter.c - the rate-counter table of limiter.h: open addressing with a
- * bounded linear probe inside mutex-guarded segments. Slots are never emptied,
- * only reused by eviction, so a probe may stop at the first free slot. */
+/* limiter.c - the counter table of limiter.h: open addressing with a bounded
+ * linear probe inside mutex-guarded segments. Slots are never emptied, only
+ * reused by eviction, so a probe may stop at the first free slot. The counting
+ * itself is the rule given at limiter_new(). */
 #include "limiter.h"
-#include "core/ratelimit.h"
-#include "util/err.h"
-#include "util/xmalloc.h"
+#include "err.h"
+#include "xmalloc.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -18,7 +18,7 @@
 struct limiter_slot {
 	uint64_t hash;
 	int64_t last_ms; /* now_ms of the latest call: the eviction order */
-	struct rate_window window;
+	_Alignas(8) unsigned char state[LIMITER_STATE_BYTES]; /* the rule's, zero when fresh */
 	uint8_t key_len; /* 0: free */
 	char key[LIMITER_KEY_MAX];
 };
@@ -29,6 +29,7 @@ struct limiter_segment {
 };
 
 struct limiter {
+	limiter_rule_fn rule;
 	size_t seg_slots; /* per segment, a power of two >= LIMITER_PROBE */
 	size_t nseg;      /* a power of two <= LIMITER_SEGMENTS_MAX */
 	struct limiter_segment seg[];
@@ -52,8 +53,9 @@ static uint64_t limiter_hash(const char *key, size_t len)
 	return h;
 }
 
-struct limiter *limiter_new(size_t max_keys)
+struct limiter *limiter_new(size_t max_keys, limiter_rule_fn rule)
 {
+	assert(rule != NULL);
 	if (max_keys < 1)
 		max_keys = 1;
 	if (max_keys > LIMITER_KEYS_MAX)
@@ -66,6 +68,7 @@ struct limiter *limiter_new(size_t max_keys)
 		nseg = LIMITER_SEGMENTS_MAX;
 
 	struct limiter *l = xcalloc(1, sizeof(*l) + nseg * sizeof(l->seg[0]));
+	l->rule = rule;
 	l->nseg = nseg;
 	l->seg_slots = slots / nseg;
 	for (size_t s = 0; s < nseg; s++) {
@@ -132,7 +135,7 @@ int limiter_allow(struct limiter *l, const char *key, int64_t now_ms, int64_t wi
 	pthread_mutex_lock(&seg->lock);
 	struct limiter_slot *s = limiter_slot_for(l, seg, h, key, len);
 	s->last_ms = now_ms;
-	int rc = rate_allow(&s->window, now_ms, window_ms, limit, retry_after_ms);
+	int rc = l->rule(s->state, now_ms, window_ms, limit, retry_after_ms);
 	pthread_mutex_unlock(&seg->lock);
 	return rc;
 }
