@@ -4,7 +4,7 @@
 #include "api/api.h"
 #include "core/ratelimit.h"
 #include "hooks/hooks.h"
-#include "metrics.h"
+#include "flow/stats.h"
 #include "util/limiter.h"
 #include "store/store.h"
 
@@ -29,7 +29,7 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
 	if (strcmp(req->path, "/metrics") == 0) {
 		res->status = 200;
 		res->content_type = "text/plain; version=0.0.4";
-		metrics_render(&res->body, app->store);
+		stats_render(&res->body, app->store);
 		return;
 	}
 	if (api_handle(app, req, res))

@@ -3,7 +3,7 @@
 #include "sessions.h"
 #include "core/pin.h"
 #include "core/pool.h"
-#include "metrics.h"
+#include "util/metrics.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"

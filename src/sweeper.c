@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sweeper.c - expiry thread; see sweeper.h. */
 #include "sweeper.h"
-#include "metrics.h"
+#include "util/metrics.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"

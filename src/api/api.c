@@ -2,7 +2,7 @@
 /* api.c - /v1 authentication and routing table; see api.h. */
 #include "api.h"
 #include "api_internal.h"
-#include "../metrics.h"
+#include "../util/metrics.h"
 #include "../store/store.h"
 #include "../util/crypto.h"
 #include "../util/err.h"

@@ -6,7 +6,7 @@
 #include "api_internal.h"
 #include "../core/pin.h"
 #include "../core/pool.h"
-#include "../metrics.h"
+#include "../util/metrics.h"
 #include "../sessions.h"
 #include "../store/store.h"
 #include "../util/err.h"

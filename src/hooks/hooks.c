@@ -11,7 +11,7 @@
 #include "../core/route.h"
 #include "../core/session.h"
 #include "../util/limiter.h"
-#include "../metrics.h"
+#include "../util/metrics.h"
 #include "../sender.h"
 #include "../sessions.h"
 #include "../store/store.h"

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics.c - counters and their Prometheus rendering; see metrics.h. */
+#include "metrics.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+
+static _Atomic uint64_t webhook_counts[METRICS_DIALECTS_MAX][MW_COUNT];
+static _Atomic uint64_t counts[MC_COUNT];
+
+static const char *const webhook_names[MW_COUNT] = {
+	[MW_BRIDGE] = "bridge",
+	[MW_FORWARD] = "forward_message",
+	[MW_REJECT] = "reject",
+	[MW_ACKNOWLEDGE] = "acknowledge",
+	[MW_STATUS] = "status",
+	[MW_RETRIED] = "retried",
+	[MW_BAD_SIGNATURE] = "bad_signature",
+	[MW_BAD_REQUEST] = "bad_request",
+	[MW_UNKNOWN_NUMBER] = "unknown_number",
+	[MW_ERROR] = "error",
+};
+
+static const char *const counter_names[MC_COUNT][2] = {
+	[MC_SESSIONS_CREATED] = {"maskd_sessions_created_total", "Sessions created."},
+	[MC_SESSIONS_CLOSED] = {"maskd_sessions_closed_total", "Sessions closed by the API."},
+	[MC_SESSIONS_EXPIRED] = {"maskd_sessions_expired_total", "Sessions closed by the expiry sweeper."},
+	[MC_POOL_EXHAUSTED] = {"maskd_pool_exhausted_total", "Session creates refused because no proxy number fitted."},
+	[MC_API_REQUESTS] = {"maskd_api_requests_total", "Requests to /v1."},
+	[MC_API_ERRORS] = {"maskd_api_errors_total", "Requests to /v1 answered with a 4xx or 5xx."},
+	[MC_API_RATE_LIMITED] = {"maskd_api_rate_limited_total", "Requests to /v1 refused with 429 by the per-key rate limit."},
+	[MC_SESSIONS_BLOCKED] = {"maskd_sessions_blocked_total", "Sessions blocked by the API."},
+	[MC_NUMBER_SWAPS] = {"maskd_number_swaps_total", "Proxy numbers swapped in open sessions."},
+	[MC_RATE_LIMITED_CALLS] = {"maskd_rate_limited_calls_total", "Calls refused by a binding's hourly limit."},
+	[MC_RATE_LIMITED_TEXTS] = {"maskd_rate_limited_texts_total", "Texts refused by a binding's hourly limit."},
+	[MC_OPTOUTS] = {"maskd_optouts_total", "Opt-out keywords received (STOP and friends)."},
+	[MC_PIN_ACCEPTED] = {"maskd_pin_accepted_total", "PIN entries that found a session."},
+	[MC_PIN_REJECTED] = {"maskd_pin_rejected_total", "PIN entries that found none."},
+	[MC_CALLBACK_FAILURES] = {"maskd_callback_failures_total", "Unknown-caller callbacks that timed out or answered garbage."},
+	[MC_COOLOFF_ANSWERS] = {"maskd_cooloff_answers_total", "Calls and texts answered 'this conversation has ended' during cool-off."},
+	[MC_POOL_WARNINGS] = {"maskd_pool_warnings_total", "Pool use warnings (a real number holds 85% or more of the numbers it can get)."},
+	[MC_BINDINGS_RELEASED] = {"maskd_bindings_released_total", "Cooling-off bindings returned to the pool."},
+	[MC_NUMBERS_PURGED] = {"maskd_numbers_purged_total", "Participants whose real number was purged after the retention period."},
+};
+
+void metrics_webhook(int dialect, enum metric_webhook m)
+{
+	if (dialect >= 0 && dialect < METRICS_DIALECTS_MAX)
+		atomic_fetch_add_explicit(&webhook_counts[dialect][m], 1, memory_order_relaxed);
+}
+
+void metrics_inc(enum metric_counter m)
+{
+	atomic_fetch_add_explicit(&counts[m], 1, memory_order_relaxed);
+}
+
+void metrics_render(struct buf *out, int n_dialects, const char *(*dialect_label)(int dialect))
+{
+	assert(out != NULL && dialect_label != NULL && n_dialects >= 0 && n_dialects <= METRICS_DIALECTS_MAX);
+	buf_puts(out, "# HELP maskd_webhooks_total Webhooks answered, by dialect and outcome.\n"
+		      "# TYPE maskd_webhooks_total counter\n");
+	for (int d = 0; d < n_dialects; d++)
+		for (int m = 0; m < MW_COUNT; m++)
+			buf_printf(out, "maskd_webhooks_total{dialect=\"%s\",outcome=\"%s\"} %" PRIu64 "\n",
+				   dialect_label(d), webhook_names[m],
+				   atomic_load_explicit(&webhook_counts[d][m], memory_order_relaxed));
+	for (int m = 0; m < MC_COUNT; m++)
+		buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", counter_names[m][0],
+			   counter_names[m][1], counter_names[m][0], counter_names[m][0],
+			   atomic_load_explicit(&counts[m], memory_order_relaxed));
+}
+
+void metrics_gauge(struct buf *out, const char *name, const char *help, int64_t value)
+{
+	assert(out != NULL && name != NULL && help != NULL);
+	buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRId64 "\n", name, help, name, name, value);
+}
