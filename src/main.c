@@ -12,6 +12,7 @@
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/limiter.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "vault/vault.h"
 

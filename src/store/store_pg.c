@@ -11,6 +11,7 @@
 #include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/redact.h"
 #include "../util/xmalloc.h"
 #include "../vault/vault.h"
 
@@ -414,69 +415,9 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Replaces every occurrence of needle in *b (needle non-empty) with "***". */
-static void replace_all(struct buf *b, const char *needle)
-{
-	size_t nl = strlen(needle);
-	if (nl == 0 || b->len == 0)
-		return;
-	struct buf out;
-	buf_init(&out);
-	const char *p = b->data;
-	const char *hit;
-	while ((hit = strstr(p, needle)) != NULL) {
-		buf_append(&out, p, (size_t)(hit - p));
-		buf_puts(&out, "***");
-		p = hit + nl;
-	}
-	buf_puts(&out, p);
-	buf_free(b);
-	*b = out;
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* The %-decoded form of s[0..n) into out (cap bytes, NUL-terminated). */
-static void percent_decode(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
-			i += 2;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = '\0';
-}
-
-/* Scrubs the raw and %-decoded forms of s[0..n) from *b. */
-static void scrub_span(struct buf *b, const char *s, size_t n)
-{
-	if (n == 0)
-		return;
-	char *raw = xstrndup(s, n);
-	char *dec = xmalloc(n + 1);
-	percent_decode(s, n, dec, n + 1);
-	replace_all(b, raw);
-	replace_all(b, dec);
-	free(raw);
-	free(dec);
-}
-
 /* Copies msg (a libpq message) into out with every spelling of the password that
- * url carries replaced by "***" (userinfo, password= parameters, and what libpq
- * itself parsed), newlines and tabs folded to spaces, trailing blanks trimmed. */
+ * url carries replaced by "***" (what libpq itself parsed here, then userinfo and
+ * password= parameters by util/redact.h), folded to one line. */
 static void scrub_message(const char *url, const char *msg, char *out, size_t cap)
 {
 	struct buf b;
@@ -487,41 +428,11 @@ static void scrub_message(const char *url, const char *msg, char *out, size_t ca
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
-			replace_all(&b, o->val);
+			redact_secret(&b, o->val);
 	PQconninfoFree(opts);
 	PQfreemem(perr);
-	/* URI userinfo: scheme://user:password@host... (the last '@' before the path) */
-	const char *auth = strstr(url, "://");
-	if (auth != NULL) {
-		auth += 3;
-		size_t alen = strcspn(auth, "/?#");
-		const char *at = NULL;
-		for (size_t i = 0; i < alen; i++)
-			if (auth[i] == '@')
-				at = auth + i;
-		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-		if (colon != NULL)
-			scrub_span(&b, colon + 1, (size_t)(at - colon - 1));
-	}
-	/* password=... as a URI parameter or a key=value pair */
-	for (const char *p = strstr(url, "password="); p != NULL; p = strstr(p + 1, "password=")) {
-		const char *v = p + 9;
-		scrub_span(&b, v, strcspn(v, "& \t"));
-	}
-	size_t o = 0;
-	for (size_t i = 0; i < b.len && o + 1 < cap; i++) {
-		char ch = b.data[i];
-		if (ch == '\n' || ch == '\t' || ch == '\r') {
-			if (o > 0 && out[o - 1] != ' ')
-				out[o++] = ' ';
-			continue;
-		}
-		out[o++] = ch;
-	}
-	while (o > 0 && out[o - 1] == ' ')
-		o--;
-	if (cap > 0)
-		out[o] = '\0';
+	redact_url_password(&b, url);
+	redact_one_line(&b, out, cap);
 	buf_free(&b);
 }
 

@@ -252,39 +252,3 @@ long base64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
 	assert(o == outlen);
 	return (long)o;
 }
-
-void hex_encode(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Accepts either case; an odd length or any other character is an error. */
-long hex_decode(const char *in, size_t n, uint8_t *out, size_t cap)
-{
-	if (n % 2 != 0 || n / 2 > cap || n / 2 > LONG_MAX)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_value(in[2 * i]);
-		int lo = hex_value(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (long)(n / 2);
-}

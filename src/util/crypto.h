@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hex.h" /* hex_encode() and hex_decode() lived here; their callers still get them */
+
 /* Call once from main() before any thread starts; aborts (fatal) on failure. */
 void crypto_init(void);
 
@@ -28,9 +30,5 @@ bool ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 size_t base64_encode(const uint8_t *in, size_t n, char *out);
 /* Returns decoded length, or -1 on bad input or if out (cap bytes) is too small. */
 long base64_decode(const char *in, size_t n, uint8_t *out, size_t cap);
-/* Lowercase hex; out must hold 2n+1. */
-void hex_encode(const uint8_t *in, size_t n, char *out);
-/* Returns decoded length or -1. */
-long hex_decode(const char *in, size_t n, uint8_t *out, size_t cap);
 
 #endif

@@ -5,21 +5,11 @@
  * no normalisation, because signatures are computed over exactly these bytes. */
 #include "form.h"
 #include "err.h"
+#include "hex.h"
 
 #include <assert.h>
 #include <stdbool.h>
 #include <string.h>
-
-static int hex_digit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes s[0..n) into a fresh arena string. MASKD_EINVAL on a truncated or
  * non-hex %-escape and on %00. */
