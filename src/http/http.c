@@ -93,26 +93,85 @@ static enum MHD_Result queue(struct MHD_Connection *con, struct http_response *r
 	return ret;
 }
 
-/* Answers an edge refusal: JSON {"error":{...}} under /v1 (the API's error shape),
- * plain text elsewhere (carriers only read the status). */
-static enum MHD_Result queue_refusal(struct MHD_Connection *con, const char *target, int status, const char *text)
+/* The body of an edge refusal: JSON {"error":{...}} under /v1 (the API's error
+ * shape), plain text elsewhere (carriers only read the status). res->body must be
+ * initialised. */
+static void refusal_fill(struct http_response *res, const char *target, int status, const char *text)
 {
-	struct http_response res = {0};
-	buf_init(&res.body);
 	if (strncmp(target, "/v1/", 4) == 0) {
 		const char *code = status == 413 ? "payload_too_large"
 				   : status == 414 ? "uri_too_long"
 				   : status == 431 ? "headers_too_large"
 						   : "bad_request";
-		res.status = status;
-		res.content_type = "application/json";
-		buf_printf(&res.body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code, text);
+		res->status = status;
+		res->content_type = "application/json";
+		buf_reset(&res->body);
+		buf_printf(&res->body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code, text);
 	} else {
-		http_text(&res, status, text);
+		http_text(res, status, text);
 	}
+}
+
+/* Answers an edge refusal (refusal_fill). */
+static enum MHD_Result queue_refusal(struct MHD_Connection *con, const char *target, int status, const char *text)
+{
+	struct http_response res = {0};
+	buf_init(&res.body);
+	refusal_fill(&res, target, status, text);
 	enum MHD_Result ret = queue(con, &res);
 	buf_free(&res.body);
 	return ret;
+}
+
+/* What the edge knows of a request before its body: the numbers it checks. */
+struct edge_head {
+	size_t n_headers;           /* header lines */
+	size_t target_len;          /* request-target bytes */
+	int content_lengths;        /* Content-Length lines */
+	int transfer_encodings;     /* Transfer-Encoding lines */
+	const char *content_length; /* the (first) Content-Length value; NULL when none */
+};
+
+/* The edge's verdict on a request head: 0 when the body may be read, else the
+ * HTTP status to answer at once (431 too many header lines, 414 a long target,
+ * 400 two Content-Lengths or one with Transfer-Encoding, 413 a declared body over
+ * HTTP_DRAIN_MAX) with *why its text. *too_big is set (and 0 returned) for a
+ * declared body over HTTP_BODY_MAX that is read and dropped before the 413.
+ * Pure: the order of the checks is the order of the answers. */
+static int edge_head_status(const struct edge_head *h, int *too_big, const char **why)
+{
+	*too_big = 0;
+	*why = NULL;
+	if (h->n_headers > HTTP_HEADERS_MAX) {
+		*why = "too many header lines";
+		return 431;
+	}
+	if (h->target_len > HTTP_TARGET_MAX) {
+		*why = "request target too long";
+		return 414;
+	}
+	if (h->content_lengths > 1) {
+		*why = "more than one Content-Length header";
+		return 400;
+	}
+	if (h->content_lengths == 1 && h->transfer_encodings > 0) {
+		*why = "Content-Length together with Transfer-Encoding";
+		return 400;
+	}
+	unsigned long long len = h->content_length != NULL ? strtoull(h->content_length, NULL, 10) : 0;
+	if (len > HTTP_DRAIN_MAX) {
+		*why = "request body too large";
+		return 413;
+	}
+	if (len > HTTP_BODY_MAX)
+		*too_big = 1;
+	return 0;
+}
+
+/* Whether `more` body bytes fit after `have`: the body cap, 1 or 0. */
+static int edge_body_fits(size_t have, size_t more)
+{
+	return have <= HTTP_BODY_MAX && more <= HTTP_BODY_MAX - have;
 }
 
 struct header_scan {
@@ -144,24 +203,21 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
  * body before reading (node's fetch, many SDKs) see the 413 rather than EPIPE. */
 static int edge_check(struct MHD_Connection *con, struct req_ctx *ctx)
 {
-	const char *t = ctx->target;
 	struct header_scan hs = {0};
 	MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, &hs);
-	if (hs.n > HTTP_HEADERS_MAX)
-		return queue_refusal(con, t, 431, "too many header lines"), 1;
-	if (strlen(ctx->target) > HTTP_TARGET_MAX)
-		return queue_refusal(con, t, 414, "request target too long"), 1;
-	if (hs.content_length > 1)
-		return queue_refusal(con, t, 400, "more than one Content-Length header"), 1;
-	if (hs.content_length == 1 && hs.transfer_encoding > 0)
-		return queue_refusal(con, t, 400, "Content-Length together with Transfer-Encoding"), 1;
-	const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	unsigned long long len = cl != NULL ? strtoull(cl, NULL, 10) : 0;
-	if (len > HTTP_DRAIN_MAX)
-		return queue_refusal(con, t, 413, "request body too large"), 1;
-	if (len > HTTP_BODY_MAX)
-		ctx->too_big = 1;
-	return 0;
+	struct edge_head head = {
+		.n_headers = hs.n,
+		.target_len = strlen(ctx->target),
+		.content_lengths = hs.content_length,
+		.transfer_encodings = hs.transfer_encoding,
+		.content_length = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
+	};
+	const char *why = NULL;
+	int status = edge_head_status(&head, &ctx->too_big, &why);
+	if (status == 0)
+		return 0;
+	queue_refusal(con, ctx->target, status, why);
+	return 1;
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, const char *url, const char *method,
@@ -185,7 +241,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!ctx->too_big && ctx->body.len + *upload_data_size <= HTTP_BODY_MAX)
+		if (!ctx->too_big && edge_body_fits(ctx->body.len, *upload_data_size))
 			buf_append(&ctx->body, upload_data, *upload_data_size);
 		else
 			ctx->too_big = 1;
