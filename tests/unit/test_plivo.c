@@ -6,7 +6,7 @@
  * client.messages.create sent to a capture server; the gather, silent-reject and
  * no-callback documents by the same builder, from a script run against
  * tests/blackbox/node_modules). Signature cases are the
- * SDK-made ones of ../shared/testdata/signature_vectors.json; the Vobiz V3 case is
+ * SDK-made ones of tests/data/signature_vectors.json; the Vobiz V3 case is
  * Vobiz's documented construction (no official Vobiz validator exists). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_plivo_sig.c - Plivo V2/V3 and Vobiz V2/V3 signature checks against every
  * "plivo_v3", "plivo_v2", "plivo_v1_legacy" and "vobiz" case of
- * ../shared/testdata/signature_vectors.json, plus anchors computed with plivo (npm)
+ * tests/data/signature_vectors.json, plus anchors computed with plivo (npm)
  * 4.79.0's own construct_*_url/get_signature_v3 and accepted by its
  * validateV3Signature/validateSignature for shapes the file does not carry. */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_telnyx_sig.c - Telnyx Ed25519 webhook checks against every "telnyx" case of
- * ../shared/testdata/signature_vectors.json (signed by node crypto, verified by
+ * tests/data/signature_vectors.json (signed by node crypto, verified by
  * telnyx (npm) 7.24.0 TelnyxWebhook.verify), with the file's own clock results
  * (ts, ts+300, ts+/-301, tampered body), plus own-code cases signed here with the
  * file's seed: unicode and empty bodies, header shapes, replays. */

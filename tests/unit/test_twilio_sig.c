@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_twilio_sig.c - Twilio / SignalWire signature checks against every "twilio"
- * and "signalwire_scheme_a" case of ../shared/testdata/signature_vectors.json
+ * and "signalwire_scheme_a" case of tests/data/signature_vectors.json
  * (computed by the carriers' own libraries), plus the anchor values of the
  * official libraries' test suites that the file does not carry. */
 #include <setjmp.h>

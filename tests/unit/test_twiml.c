@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_twiml.c - the markup maskd answers, byte for byte what the official builders
  * print (the expected strings were printed by twilio 6.2.0's VoiceResponse and
- * MessagingResponse, and ../shared/testdata/markup_samples.txt; the gather, reject and
+ * MessagingResponse, and tests/data/markup_samples.txt; the gather, reject and
  * no-callback documents by the same builders, from a script run against
  * tests/blackbox/node_modules). */
 #include <setjmp.h>
@@ -79,7 +79,7 @@ static void attribute_escaping(void **state)
 
 static void recorded_bridge_matches_the_builder(void **state)
 {
-	/* ../shared/testdata/markup_samples.txt twiml_bridge, less what maskd does not use
+	/* tests/data/markup_samples.txt twiml_bridge, less what maskd does not use
 	 * (method, statusCallbackMethod: POST is the default) */
 	struct decision d = {.kind = DECISION_BRIDGE, .dial = "+13105550199", .from = "+14155550100"};
 	struct twiml_args a = {.status_url = "https://p/s", .record = 1, .consent_message = "This call may be recorded.",

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_vonage.c - the Vonage dialect through its table (hook_dialect_vonage): parsing
  * of real answer, event and inbound-SMS payloads (and malformed ones), number
- * normalisation, the NCCO compared with ../shared/testdata/markup_samples.txt, the SMS
+ * normalisation, the NCCO compared with tests/data/markup_samples.txt, the SMS
  * API request compared with what @vonage/sms 1.21.0 send() put on the wire (captured),
  * and verify() with JWTs (HS256, none, RS256, payload_hash) and SMS "sig". The gather
  * NCCO is what @vonage/voice 1.21.0's NCCOBuilder with Talk and Input builds (printed
@@ -22,7 +22,7 @@
 #include "util/crypto.h"
 #include "util/err.h"
 
-#define SAMPLES_PATH MASKD_SHARED_DIR "/testdata/markup_samples.txt"
+#define SAMPLES_PATH MASKD_SOURCE_DIR "/tests/data/markup_samples.txt"
 #define SECRET "vonage-signature-secret-for-tests"
 #define NOW 1760000000
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_vonage_sig.c - Vonage signed-webhook JWT and SMS "sig" checks against every
- * "vonage_jwt" and "vonage_sms_sig" case of ../shared/testdata/signature_vectors.json
+ * "vonage_jwt" and "vonage_sms_sig" case of tests/data/signature_vectors.json
  * (tokens built by jsonwebtoken 9, accepted by @vonage/jwt 1.14.0; SMS signatures
  * accepted by @vonage/sms 1.21.0), anchors from those libraries for what the file
  * lacks, and own-code tokens for the refusals: alg none/RS256, payload_hash, iat. */

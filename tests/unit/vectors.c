@@ -10,10 +10,7 @@
 #include "vectors.h"
 #include "store/store.h"
 
-#ifndef MASKD_SHARED_DIR
-#error "MASKD_SHARED_DIR must name the shared/ directory"
-#endif
-#define VECTORS_PATH MASKD_SHARED_DIR "/testdata/signature_vectors.json"
+#define VECTORS_PATH VECTORS_DATA_DIR "/signature_vectors.json"
 
 json_t *vectors_load(void)
 {

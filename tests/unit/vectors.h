@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* vectors.h - what the unit tests share: loading the carriers' signature cases
- * (../shared/testdata/signature_vectors.json), building form bodies the way a
+ * (tests/data/signature_vectors.json), building form bodies the way a
  * carrier sends them, and a session create with default pool rules for the store
  * tests. Test-only; linked into every unit test. */
 #ifndef MASKD_TEST_VECTORS_H
@@ -9,6 +9,12 @@
 #include <jansson.h>
 
 #include "util/arena.h"
+
+#ifndef MASKD_SOURCE_DIR
+#error "MASKD_SOURCE_DIR must name the source tree (meson passes it)"
+#endif
+/* The unit tests' data files (tests/data/README.md says where each came from). */
+#define VECTORS_DATA_DIR MASKD_SOURCE_DIR "/tests/data"
 
 /* Fails the running test with the case id and the condition that did not hold. */
 #define CHECK(id, cond)                                                                          \
