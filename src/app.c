@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* app.c - the top of the routing table: health, readiness, metrics, /v1, /hooks. */
+/* app.c - the top of the routing table (health, readiness, metrics, /v1, /hooks),
+ * the handler main() gives to http/, and the limiter wired to core's rate rule. */
 #include "app.h"
 #include "api/api.h"
 #include "core/ratelimit.h"
