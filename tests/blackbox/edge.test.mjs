@@ -50,10 +50,10 @@ test('more than 64 header lines → 431', async () => {
   assert.equal(await raw(d.port, head(lines)), 431);
 });
 
-test('a header block bigger than the cap → 431 (or 413), never a crash', async () => {
+test('a header block bigger than the cap → 431, never a crash', async () => {
   const req = head(['GET /healthz HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(40000)}`, 'Connection: close']);
   const status = await raw(d.port, req);
-  assert.ok(status === 431 || status === 413, `status ${status}`);
+  assert.equal(status, 431);
   const ok = await d.request('GET', '/healthz');
   assert.equal(ok.status, 200);
 });
@@ -61,7 +61,7 @@ test('a header block bigger than the cap → 431 (or 413), never a crash', async
 test('a request-target over 4 KiB → 414', async () => {
   const req = head([`GET /v1/services?x=${'a'.repeat(5000)} HTTP/1.1`, 'Host: x', 'Connection: close']);
   const status = await raw(d.port, req);
-  assert.ok(status === 414 || status === 431, `status ${status}`);
+  assert.equal(status, 414);
 });
 
 test('a chunked body over 256 KiB → 413 and the daemon keeps serving', async () => {
