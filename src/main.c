@@ -8,7 +8,7 @@
 #include "config.h"
 #include "limiter.h"
 #include "store/store.h"
-#include "sender.h"
+#include "out/sender.h"
 #include "sweeper.h"
 #include "util/crypto.h"
 #include "util/err.h"
