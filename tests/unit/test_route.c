@@ -213,6 +213,30 @@ static void refuse_clears_target(void **state)
 	assert_string_equal(route_reason_name(99), "unknown");
 }
 
+/* What each keyword does: STOP/START record the state, HELP answers with the
+ * service's text, anything else does nothing. */
+static void keyword_actions(void **state)
+{
+	struct service svc;
+	memset(&svc, 0, sizeof(svc));
+	snprintf(svc.help_text, sizeof(svc.help_text), "help here");
+	struct optout_action a;
+	optout_action(&svc, OPTOUT_STOP, &a);
+	assert_true(a.record);
+	assert_int_equal(a.opted_out, 1);
+	assert_null(a.reply);
+	optout_action(&svc, OPTOUT_START, &a);
+	assert_true(a.record);
+	assert_int_equal(a.opted_out, 0);
+	assert_null(a.reply);
+	optout_action(&svc, OPTOUT_HELP, &a);
+	assert_false(a.record);
+	assert_string_equal(a.reply, "help here");
+	optout_action(&svc, OPTOUT_NONE, &a);
+	assert_false(a.record);
+	assert_null(a.reply);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +252,7 @@ int main(void)
 		cmocka_unit_test(empty_message_acknowledged),
 		cmocka_unit_test(missing_other_side_never_bridges),
 		cmocka_unit_test(keywords_never_relayed),
+		cmocka_unit_test(keyword_actions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
