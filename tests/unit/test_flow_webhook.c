@@ -40,6 +40,8 @@ struct fake {
 	char leg_last;
 	char leg_status[32];
 	int64_t leg_now;
+	struct session created; /* session_create: the last one, and route_lookup then finds it */
+	int n_created;
 	/* the scripted callback */
 	int ask_calls, ask_rc, ask_decision;
 	const char *ask_number;
@@ -143,7 +145,19 @@ static int f_session_get(void *b, const char *id, struct session *out)
 	return 0;
 }
 
+static int f_session_create(void *b, struct session *s, const struct create_rules *rules, int64_t now,
+			    struct create_outcome *out)
+{
+	struct fake *f = b;
+	f->created = *s;
+	f->n_created++;
+	snprintf(f->view.session_id, sizeof(f->view.session_id), "%s", s->id);
+	snprintf(f->view.to_number, sizeof(f->view.to_number), "%s", s->participants[1].number);
+	return 0;
+}
+
 static const struct store_ops fake_ops = {
+	.session_create = f_session_create,
 	.name = "fake",
 	.service_get = f_service_get,
 	.route_lookup = f_route_lookup,
@@ -369,6 +383,35 @@ static void unknown_callback(void **state)
 	assert_int_equal(x->f.ask_calls, 4);
 }
 
+/* The callback names a participant: the session is created (with the id drawn at
+ * the edge) and the caller routed into it at once. */
+static void unknown_callback_session(void **state)
+{
+	struct fx *x = *state;
+	no_binding(x);
+	x->f.svc.unknown_caller = UNKNOWN_CALLBACK;
+	x->f.ask_decision = CALLBACK_SESSION;
+	x->f.ask_number = "+13105550188";
+	call(x);
+	assert_int_equal(x->f.n_created, 1);
+	assert_string_equal(x->f.created.id, "ses_fixed");
+	assert_int_equal(x->f.created.n_participants, 2);
+	assert_string_equal(x->f.created.participants[0].number, CALLER);
+	assert_string_equal(x->f.created.participants[0].proxy_e164, PROXY); /* the dialled number */
+	assert_string_equal(x->f.created.participants[1].number, "+13105550188");
+	assert_int_equal(x->ans.d.kind, DECISION_BRIDGE);
+	assert_string_equal(x->ans.d.dial, "+13105550188");
+	assert_string_equal(x->f.stored.session_id, "ses_fixed");
+	/* a session of the caller with themself is not created: the failure policy */
+	x->f.n_created = 0;
+	no_binding(x);
+	x->f.ask_number = CALLER;
+	x->in.sid = "CA2";
+	call(x);
+	assert_int_equal(x->f.n_created, 0);
+	assert_int_equal(x->ans.d.kind, DECISION_REJECT);
+}
+
 static void unknown_pin(void **state)
 {
 	struct fx *x = *state;
@@ -537,6 +580,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unknown_reject, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_callback_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(keywords, setup, teardown),
 		cmocka_unit_test_setup_teardown(rate_limited, setup, teardown),
