@@ -66,9 +66,8 @@ static void sent_id(int dialect, const char *body, char *sid, size_t cap, int *r
 }
 
 /* One attempt. Returns 1 done (ok), 0 final failure, -1 retry. */
-static int attempt(struct sender *s, struct pending *p, char *sid, size_t sid_cap)
+static int attempt(struct pending *p, char *sid, size_t sid_cap)
 {
-	(void)s;
 	struct outgoing *o = &p->out;
 	char ct[96], auth[sizeof(o->authorization) + 32];
 	snprintf(ct, sizeof(ct), "Content-Type: %s", o->content_type);
@@ -161,7 +160,7 @@ static void *sender_main(void *arg)
 		char sid[72] = "";
 		int result = -1;
 		for (p->tries = 1; p->tries <= SENDER_TRIES; p->tries++) {
-			result = attempt(s, p, sid, sizeof(sid));
+			result = attempt(p, sid, sizeof(sid));
 			if (result >= 0 || p->tries == SENDER_TRIES)
 				break;
 			pthread_mutex_lock(&s->lock);
