@@ -479,7 +479,8 @@ static int inbound_preamble(struct wctx *h, struct service *svc, struct route_vi
 static void start(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
 		  struct webhook_answer *ans)
 {
-	assert(env != NULL && rq != NULL && rq->dl != NULL && rq->in != NULL && rq->now != NULL && ans != NULL);
+	assert(env != NULL && env->store != NULL && rq != NULL && rq->dl != NULL && rq->in != NULL && rq->now != NULL &&
+	       rq->verify != NULL && ans != NULL);
 	memset(ans, 0, sizeof(*ans));
 	*h = (struct wctx){.env = env, .rq = rq, .in = rq->in, .dl = rq->dl, .ans = ans};
 }
