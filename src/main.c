@@ -7,7 +7,7 @@
 #include "backfill.h"
 #include "config.h"
 #include "store/store.h"
-#include "sender.h"
+#include "out/sender.h"
 #include "sweeper.h"
 #include "util/crypto.h"
 #include "util/err.h"

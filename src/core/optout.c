@@ -2,6 +2,7 @@
 /* optout.c - keyword classification; see optout.h. */
 #include "optout.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
@@ -38,4 +39,12 @@ enum optout_kind optout_classify(const char *body)
 		if (strlen(keywords[i].word) == n && strncasecmp(body, keywords[i].word, n) == 0)
 			return keywords[i].kind;
 	return OPTOUT_NONE;
+}
+
+void optout_action(const struct service *svc, enum optout_kind k, struct optout_action *out)
+{
+	assert(svc != NULL && out != NULL);
+	out->record = k == OPTOUT_STOP || k == OPTOUT_START;
+	out->opted_out = k == OPTOUT_STOP;
+	out->reply = k == OPTOUT_HELP ? svc->help_text : NULL;
 }

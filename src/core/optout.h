@@ -6,6 +6,10 @@
 #ifndef MASKD_OPTOUT_H
 #define MASKD_OPTOUT_H
 
+#include <stdbool.h>
+
+#include "model.h"
+
 enum optout_kind {
 	OPTOUT_NONE = 0,
 	OPTOUT_STOP,  /* STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT */
@@ -15,5 +19,19 @@ enum optout_kind {
 
 /* The keyword class of a message body (NULL is OPTOUT_NONE). */
 enum optout_kind optout_classify(const char *body);
+
+/* What a keyword does, in a session (route reason ROUTE_KEYWORD: a live session
+ * that allows texts) or with no session on the number: STOP and START record the
+ * sender's opt-out state on (sender, proxy number); HELP is answered with the
+ * service's help text. A keyword in any other session state (ended, blocked, no
+ * peer, denied) is refused by route_inbound() before it is read as one. */
+struct optout_action {
+	bool record;       /* write the opt-out state (store_optout_set) */
+	int opted_out;     /* with record: 1 = STOP, 0 = START */
+	const char *reply; /* the text back to the sender (borrowed from svc), or NULL */
+};
+
+/* The action of keyword k for svc. OPTOUT_NONE does nothing. */
+void optout_action(const struct service *svc, enum optout_kind k, struct optout_action *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The estimate with one more event fits the limit:
  *     prev * (span - elapsed) / span + cur + 1 <= limit,
@@ -74,4 +75,23 @@ int rate_allow(struct rate_window *w, int64_t now_ms, int64_t window_ms, uint32_
 	if (retry_after_ms != NULL)
 		*retry_after_ms = rate_retry_after(w, span, elapsed, limit);
 	return 0;
+}
+
+int rate_binding_rule(const struct service *svc, const struct route_view *v, int channel, const struct decision *d,
+		      char *key, size_t key_cap, uint32_t *limit)
+{
+	assert(svc != NULL && v != NULL && d != NULL && key != NULL && limit != NULL);
+	int n = channel == CHANNEL_VOICE ? svc->rate_calls : svc->rate_texts;
+	if (n <= 0 || (d->kind != DECISION_BRIDGE && d->kind != DECISION_FORWARD_MESSAGE))
+		return 0;
+	snprintf(key, key_cap, "%s/%c", v->from_participant, channel == CHANNEL_VOICE ? 'v' : 'm');
+	*limit = (uint32_t)n;
+	return 1;
+}
+
+void rate_binding_decide(int allowed, int channel, struct decision *d)
+{
+	assert(d != NULL);
+	if (!allowed)
+		route_refuse(d, channel, ROUTE_RATE_LIMITED);
 }

@@ -7,7 +7,10 @@
 #ifndef MASKD_RATELIMIT_H
 #define MASKD_RATELIMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "route.h"
 
 /* Longest window accepted: keeps every product of the estimate (a count below
  * 2^32 times a span below 2^31) inside uint64_t. About 24.8 days. */
@@ -38,5 +41,21 @@ struct rate_window {
  * limit should be passed for one struct each time; a changed limit takes effect
  * at once, a changed window_ms reinterprets the counts. */
 int rate_allow(struct rate_window *w, int64_t now_ms, int64_t window_ms, uint32_t limit, int64_t *retry_after_ms);
+
+/* The per-binding limits of a service: calls (rate_calls) and texts (rate_texts)
+ * per caller's participant per hour, counted only for what would go through. */
+#define RATE_BINDING_WINDOW_MS (3600 * 1000LL)
+#define RATE_KEY_MAX (ID_MAX + 4)
+
+/* Whether d (the route decision for v's caller on channel) is subject to svc's
+ * binding limit: 1 with the limiter key ("<participant>/v" or "/m", key_cap >=
+ * RATE_KEY_MAX) and *limit filled, 0 when nothing is counted (no limit, or not a
+ * bridge or forward). */
+int rate_binding_rule(const struct service *svc, const struct route_view *v, int channel, const struct decision *d,
+		      char *key, size_t key_cap, uint32_t *limit);
+
+/* The decision after the limiter answered: unchanged when allowed, else the
+ * channel's refusal for ROUTE_RATE_LIMITED. */
+void rate_binding_decide(int allowed, int channel, struct decision *d);
 
 #endif

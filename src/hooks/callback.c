@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* callback.c - the unknown-caller callback; see callback.h. */
+/* callback.c - the unknown-caller callback; see callback.h. The JSON both ways and
+ * the signature live here; the HTTP exchange is out/client.c's. */
 #include "callback.h"
+#include "../out/client.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/phone.h"
-#include "../util/timeutil.h"
 #include "../util/xmalloc.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,25 +97,6 @@ done:
 	return rc;
 }
 
-struct answer_buf {
-	char data[CALLBACK_ANSWER_MAX];
-	size_t len;
-	int overflow;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct answer_buf *b = userdata;
-	size_t n = size * nmemb;
-	if (b->len + n > sizeof(b->data)) {
-		b->overflow = 1;
-		return 0; /* aborts the transfer */
-	}
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	return n;
-}
-
 void callback_sign(const char *secret, long long ts, const char *body, char out[65])
 {
 	size_t n = strlen(body);
@@ -130,53 +111,42 @@ void callback_sign(const char *secret, long long ts, const char *body, char out[
 	hex_encode(mac, sizeof(mac), out);
 }
 
-int callback_ask(const char *url, const char *secret, int timeout_ms, const struct callback_query *q,
+int callback_ask(const char *url, const char *secret, int timeout_ms, int64_t now, const struct callback_query *q,
 		 struct callback_answer *out, const char **why)
 {
 	char *body = callback_query_json(q);
-	struct answer_buf *ans = calloc(1, sizeof(*ans));
-	CURL *c = curl_easy_init();
-	int rc = MASKD_ENOTFOUND;
 	*why = "the callback could not be reached in time";
-	if (body == NULL || ans == NULL || c == NULL)
-		goto done;
-	long long ts = (long long)now_unix();
+	if (body == NULL)
+		return MASKD_ENOTFOUND;
+	long long ts = (long long)now;
 	char sig[65], h_ts[48], h_sig[96];
 	callback_sign(secret, ts, body, sig);
 	snprintf(h_ts, sizeof(h_ts), "X-Maskd-Timestamp: %lld", ts);
 	snprintf(h_sig, sizeof(h_sig), "X-Maskd-Signature: v1=%s", sig);
-	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	hdrs = curl_slist_append(hdrs, h_ts);
-	hdrs = curl_slist_append(hdrs, h_sig);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, ans);
-	CURLcode cr = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hdrs);
-	if (ans->overflow) {
+	struct client_request rq = {
+		.url = url,
+		.headers = {"Content-Type: application/json", "Accept: application/json", h_ts, h_sig},
+		.body = body,
+		.body_len = strlen(body),
+		.timeout_ms = timeout_ms,
+		.connect_timeout_ms = timeout_ms,
+		.body_cap = CALLBACK_ANSWER_MAX,
+		.cap_is_error = 1,
+	};
+	struct client_response res;
+	int rc = client_post(&rq, &res);
+	if (rc == MASKD_ETOOBIG) {
 		rc = MASKD_EINVAL;
 		*why = "the callback's answer is too long";
-	} else if (cr != CURLE_OK) {
-		*why = cr == CURLE_OPERATION_TIMEDOUT ? "the callback timed out" : "the callback could not be reached";
-	} else if (status < 200 || status > 299) {
+	} else if (rc < 0) {
+		*why = res.timed_out ? "the callback timed out" : "the callback could not be reached";
+	} else if (res.status < 200 || res.status > 299) {
 		rc = MASKD_EINVAL;
 		*why = "the callback answered with a non-2xx status";
 	} else {
-		rc = callback_parse_answer(ans->data, ans->len, out, why);
+		rc = callback_parse_answer(res.body, res.len, out, why);
 	}
-done:
-	if (c != NULL)
-		curl_easy_cleanup(c);
-	free(ans);
+	free(res.body);
 	free(body);
 	return rc;
 }

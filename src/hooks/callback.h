@@ -9,16 +9,12 @@
 #define MASKD_CALLBACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../core/model.h"
+#include "../core/unknown.h" /* enum callback_decision: what an answer turns into is core's */
 
 #define CALLBACK_ANSWER_MAX (16 * 1024) /* a longer answer is garbage */
-
-enum callback_decision {
-	CALLBACK_REJECT = 0,  /* say message (or the service's unknown-caller message) */
-	CALLBACK_FORWARD = 1, /* bridge to number (a support line) */
-	CALLBACK_SESSION = 2  /* create a session of the caller and participant, then route */
-};
 
 struct callback_query {
 	const char *service_id;
@@ -54,11 +50,12 @@ int callback_parse_answer(const char *text, size_t len, struct callback_answer *
  * HMAC-SHA256(secret, ts "." body). out holds 65 bytes. */
 void callback_sign(const char *secret, long long ts, const char *body, char out[65]);
 
-/* POSTs q to url, signed with secret (X-Maskd-Timestamp: unix seconds,
- * X-Maskd-Signature: v1=<callback_sign()>), and parses the answer, waiting at most
- * timeout_ms. Returns 0, MASKD_EINVAL (non-2xx, garbage; *why says which) or
- * MASKD_ENOTFOUND (connect error, timeout). Never logs a number. */
-int callback_ask(const char *url, const char *secret, int timeout_ms, const struct callback_query *q,
+/* POSTs q to url through out/client.h, signed with secret at now (X-Maskd-Timestamp:
+ * now, unix seconds; X-Maskd-Signature: v1=<callback_sign()>), and parses the answer,
+ * waiting at most timeout_ms. Returns 0, MASKD_EINVAL (non-2xx, an answer over
+ * CALLBACK_ANSWER_MAX, garbage; *why says which) or MASKD_ENOTFOUND (connect error,
+ * timeout). Never logs a number. */
+int callback_ask(const char *url, const char *secret, int timeout_ms, int64_t now, const struct callback_query *q,
 		 struct callback_answer *out, const char **why);
 
 #endif

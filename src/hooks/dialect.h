@@ -13,6 +13,7 @@
 #include "../core/model.h"
 #include "../core/route.h"
 #include "../http/http.h"
+#include "../out/sender.h"
 #include "../util/form.h"
 
 #define HOOK_MEDIA_MAX 10 /* media URLs forwarded per message */
@@ -89,18 +90,7 @@ struct hook_render {
 	int ring_timeout;            /* seconds to ring the callee */
 };
 
-/* A carrier REST request that sends a message the markup cannot send (Telnyx and
- * Vonage SMS, Plivo MMS). Built by the dialect, executed by sender.c off the
- * webhook thread. */
-struct outgoing {
-	char interaction_id[ID_MAX]; /* the interaction whose leg 'b' records the outcome */
-	int dialect;
-	char url[512];               /* absolute URL: api_base + the carrier's path */
-	char content_type[64];       /* of body */
-	char authorization[600];     /* the whole Authorization header value ("Basic ...", "Bearer ...") */
-	char *body;                  /* malloc'd, owned by the outgoing (sender_enqueue takes it) */
-	size_t body_len;
-};
+/* struct outgoing: the REST request of build_send, out/sender.h. */
 
 struct service;
 

@@ -23,28 +23,10 @@
 #include <stdint.h>
 
 #include "../core/model.h"
+#include "../core/route.h" /* struct route_view */
 
 struct store;
 struct vault;
-
-/* What a webhook needs to decide, found by one indexed lookup of (caller, proxy). */
-struct route_view {
-	struct number number;                  /* the dialled proxy number (number.id "" = not in any pool) */
-	char session_id[ID_MAX];               /* "" = no active binding for this caller */
-	int session_status;
-	int session_mode;
-	int64_t session_ttl;
-	int64_t session_expires_at;
-	int64_t session_last_activity_at;
-	char from_participant[ID_MAX];
-	char to_participant[ID_MAX];
-	char to_number[PHONE_E164_MAX + 1];     /* the other side's real number (unsealed) */
-	char to_proxy_e164[PHONE_E164_MAX + 1]; /* the other side's proxy number */
-	char to_country[3];                     /* the other side's region */
-	struct call_policy session_policy;      /* the session's overrides (-1 = inherit) */
-	int to_opted_out; /* the other side texted STOP to its proxy number (to_proxy_e164) and
-			     has not texted START since: texts towards it are not sent */
-};
 
 struct session_filter {
 	int status;              /* -1 = any */

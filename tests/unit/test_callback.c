@@ -119,7 +119,7 @@ static void unreachable_is_transport_failure(void **state)
 	struct callback_query q = {.service_id = "svc_x", .from_masked = "+1******0101", .to = "+14155550100"};
 	struct callback_answer a;
 	const char *why = NULL;
-	assert_int_equal(callback_ask("http://127.0.0.1:1/cb", "k", 500, &q, &a, &why), MASKD_ENOTFOUND);
+	assert_int_equal(callback_ask("http://127.0.0.1:1/cb", "k", 500, 1700000000, &q, &a, &why), MASKD_ENOTFOUND);
 	assert_non_null(why);
 }
 

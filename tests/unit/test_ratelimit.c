@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <stdio.h>
 
 #include "core/ratelimit.h"
 
@@ -228,6 +229,46 @@ static void test_retry_after_is_least(void **state)
 	}
 }
 
+/* The per-binding rule: key and limit per channel, only for what would go
+ * through; the limiter's refusal becomes ROUTE_RATE_LIMITED. */
+static void test_binding_rule(void **state)
+{
+	(void)state;
+	struct service svc;
+	memset(&svc, 0, sizeof(svc));
+	svc.rate_calls = 3;
+	svc.rate_texts = 5;
+	struct route_view v;
+	memset(&v, 0, sizeof(v));
+	snprintf(v.from_participant, sizeof(v.from_participant), "par_a");
+	struct decision bridge = {.kind = DECISION_BRIDGE, .dial = "+13105550199", .from = "+14155550100"};
+	struct decision fwd = {.kind = DECISION_FORWARD_MESSAGE};
+	struct decision reject = {.kind = DECISION_REJECT};
+	char key[RATE_KEY_MAX];
+	uint32_t limit = 0;
+	assert_int_equal(rate_binding_rule(&svc, &v, CHANNEL_VOICE, &bridge, key, sizeof(key), &limit), 1);
+	assert_string_equal(key, "par_a/v");
+	assert_int_equal(limit, 3);
+	assert_int_equal(rate_binding_rule(&svc, &v, CHANNEL_MESSAGE, &fwd, key, sizeof(key), &limit), 1);
+	assert_string_equal(key, "par_a/m");
+	assert_int_equal(limit, 5);
+	assert_int_equal(rate_binding_rule(&svc, &v, CHANNEL_VOICE, &reject, key, sizeof(key), &limit), 0);
+	svc.rate_calls = 0;
+	assert_int_equal(rate_binding_rule(&svc, &v, CHANNEL_VOICE, &bridge, key, sizeof(key), &limit), 0);
+
+	struct decision d = bridge;
+	rate_binding_decide(1, CHANNEL_VOICE, &d);
+	assert_int_equal(d.kind, DECISION_BRIDGE);
+	rate_binding_decide(0, CHANNEL_VOICE, &d);
+	assert_int_equal(d.kind, DECISION_REJECT);
+	assert_int_equal(d.reason, ROUTE_RATE_LIMITED);
+	assert_null(d.dial);
+	d = fwd;
+	rate_binding_decide(0, CHANNEL_MESSAGE, &d);
+	assert_int_equal(d.kind, DECISION_ACKNOWLEDGE);
+	assert_int_equal(d.reason, ROUTE_RATE_LIMITED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_zero_struct_at_time_zero_and_clock_back),
 		cmocka_unit_test(test_extremes),
 		cmocka_unit_test(test_retry_after_is_least),
+		cmocka_unit_test(test_binding_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,64 @@ static void refuse_clears_target(void **state)
 	assert_string_equal(route_reason_name(99), "unknown");
 }
 
+/* What each keyword does: STOP/START record the state, HELP answers with the
+ * service's text, anything else does nothing. */
+static void keyword_actions(void **state)
+{
+	struct service svc;
+	memset(&svc, 0, sizeof(svc));
+	snprintf(svc.help_text, sizeof(svc.help_text), "help here");
+	struct optout_action a;
+	optout_action(&svc, OPTOUT_STOP, &a);
+	assert_true(a.record);
+	assert_int_equal(a.opted_out, 1);
+	assert_null(a.reply);
+	optout_action(&svc, OPTOUT_START, &a);
+	assert_true(a.record);
+	assert_int_equal(a.opted_out, 0);
+	assert_null(a.reply);
+	optout_action(&svc, OPTOUT_HELP, &a);
+	assert_false(a.record);
+	assert_string_equal(a.reply, "help here");
+	optout_action(&svc, OPTOUT_NONE, &a);
+	assert_false(a.record);
+	assert_null(a.reply);
+}
+
+/* A keyword is read as one only in a live session that takes texts; in any other
+ * state the session's refusal comes first (and nothing is recorded). */
+static void keywords_by_session_state(void **state)
+{
+	struct inbound stop = {.channel = CHANNEL_MESSAGE, .body = "STOP"};
+	struct decision d;
+	struct route_view v = live_view();
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_KEYWORD);
+	v.to_opted_out = 1; /* the recipient opted out: the sender's own keyword still counts */
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_KEYWORD);
+	v = live_view();
+	v.session_status = SESSION_CLOSED;
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_SESSION_ENDED);
+	v = live_view();
+	v.session_status = SESSION_BLOCKED;
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_BLOCKED);
+	v = live_view();
+	v.to_participant[0] = '\0';
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_NO_PEER);
+	v = live_view();
+	v.session_mode = MODE_VOICE;
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_CHANNEL_DENIED);
+	v = live_view();
+	v.session_id[0] = '\0';
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_UNKNOWN_CALLER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +286,8 @@ int main(void)
 		cmocka_unit_test(empty_message_acknowledged),
 		cmocka_unit_test(missing_other_side_never_bridges),
 		cmocka_unit_test(keywords_never_relayed),
+		cmocka_unit_test(keyword_actions),
+		cmocka_unit_test(keywords_by_session_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sender.h"
+#include "out/sender.h"
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/ids.h"

@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* sender.c - carrier REST requests off the webhook thread; see sender.h.
- * One worker, one libcurl easy handle reused across requests (keep-alive to the
- * carrier), a FIFO of pending requests. A transient failure (no connection, 408,
+ * One worker, whose out/client.c handle is reused across requests (keep-alive to
+ * the carrier), a FIFO of pending requests. A transient failure (no connection, 408,
  * 429, 5xx) is retried after retry_base_ms, doubling, up to SENDER_TRIES; anything
  * else is final. The outcome lands on leg 'b' of the request's interaction. */
 #include "sender.h"
-#include "store/store.h"
-#include "util/err.h"
-#include "util/log.h"
-#include "util/timeutil.h"
-#include "util/xmalloc.h"
+#include "client.h"
+#include "../core/model.h"
+#include "../store/store.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/timeutil.h"
+#include "../util/xmalloc.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -37,25 +38,7 @@ struct sender {
 	struct pending *head, *tail;
 	size_t queued;
 	int stopping;
-	CURL *curl;
 };
-
-struct response {
-	char data[SENDER_RESPONSE_MAX + 1];
-	size_t len;
-};
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct response *r = userdata;
-	size_t n = size * nmemb;
-	size_t room = SENDER_RESPONSE_MAX - r->len;
-	size_t take = n < room ? n : room;
-	memcpy(r->data + r->len, ptr, take);
-	r->len += take;
-	r->data[r->len] = '\0';
-	return n;
-}
 
 /* The carrier's id for the sent message, from the answers of Telnyx
  * ({"data":{"id"}}), Plivo ({"message_uuid":[..]}) and Vonage SMS
@@ -83,44 +66,36 @@ static void sent_id(int dialect, const char *body, char *sid, size_t cap, int *r
 }
 
 /* One attempt. Returns 1 done (ok), 0 final failure, -1 retry. */
-static int attempt(struct sender *s, struct pending *p, char *sid, size_t sid_cap)
+static int attempt(struct pending *p, char *sid, size_t sid_cap)
 {
 	struct outgoing *o = &p->out;
-	struct response *resp = xcalloc(1, sizeof(*resp));
 	char ct[96], auth[sizeof(o->authorization) + 32];
 	snprintf(ct, sizeof(ct), "Content-Type: %s", o->content_type);
 	snprintf(auth, sizeof(auth), "Authorization: %s", o->authorization);
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, ct);
+	struct client_request rq = {
+		.url = o->url,
+		.body = o->body,
+		.body_len = o->body_len,
+		.timeout_ms = SENDER_TIMEOUT_S * 1000L,
+		.body_cap = SENDER_RESPONSE_MAX,
+	};
+	int n = 0;
+	rq.headers[n++] = ct;
 	if (o->authorization[0] != '\0')
-		h = curl_slist_append(h, auth);
-	h = curl_slist_append(h, "Accept: application/json");
-	h = curl_slist_append(h, "Expect:");
-	CURL *c = s->curl;
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, o->url);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body ? o->body : "");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)o->body_len);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "maskd/0.1");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)SENDER_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-	CURLcode rc = curl_easy_perform(c);
-	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(h);
+		rq.headers[n++] = auth;
+	rq.headers[n++] = "Accept: application/json";
+	rq.headers[n++] = "Expect:";
+	struct client_response resp;
+	int rc = client_post(&rq, &resp);
+	long code = resp.status;
 	int result;
-	if (rc != CURLE_OK) {
+	if (rc < 0) {
 		log_warn("sender: interaction %s (%s): try %d: %s", o->interaction_id, dialect_name(o->dialect),
-			 p->tries, curl_easy_strerror(rc));
+			 p->tries, resp.error ? resp.error : maskd_strerror(rc));
 		result = -1;
 	} else if (code >= 200 && code < 300) {
 		int refused = 0;
-		sent_id(o->dialect, resp->data, sid, sid_cap, &refused);
+		sent_id(o->dialect, resp.body, sid, sid_cap, &refused);
 		result = refused ? 0 : 1;
 		if (refused)
 			log_warn("sender: interaction %s (%s): the carrier refused the message", o->interaction_id,
@@ -130,7 +105,7 @@ static int attempt(struct sender *s, struct pending *p, char *sid, size_t sid_ca
 		log_warn("sender: interaction %s (%s): try %d: HTTP %ld", o->interaction_id, dialect_name(o->dialect),
 			 p->tries, code);
 	}
-	free(resp);
+	free(resp.body);
 	return result;
 }
 
@@ -185,7 +160,7 @@ static void *sender_main(void *arg)
 		char sid[72] = "";
 		int result = -1;
 		for (p->tries = 1; p->tries <= SENDER_TRIES; p->tries++) {
-			result = attempt(s, p, sid, sizeof(sid));
+			result = attempt(p, sid, sizeof(sid));
 			if (result >= 0 || p->tries == SENDER_TRIES)
 				break;
 			pthread_mutex_lock(&s->lock);
@@ -210,11 +185,6 @@ struct sender *sender_start(struct store *st, unsigned retry_base_ms)
 	struct sender *s = xcalloc(1, sizeof(*s));
 	s->store = st;
 	s->retry_base_ms = retry_base_ms ? retry_base_ms : 1;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatal("sender: curl_global_init failed");
-	s->curl = curl_easy_init();
-	if (s->curl == NULL)
-		fatal("sender: curl_easy_init failed");
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	if (pthread_create(&s->thread, NULL, sender_main, s) != 0)
@@ -261,8 +231,6 @@ void sender_stop(struct sender *s)
 		pending_free(p);
 		p = next;
 	}
-	curl_easy_cleanup(s->curl);
-	curl_global_cleanup();
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -9,10 +9,26 @@
 #ifndef MASKD_SENDER_H
 #define MASKD_SENDER_H
 
-#include "hooks/dialect.h"
+#include <stddef.h>
+
+#include "../util/ids.h"
 
 #define SENDER_QUEUE_MAX 10000 /* enqueue beyond this fails (the leg is recorded failed) */
 #define SENDER_TRIES 5          /* attempts per request */
+
+/* A carrier REST request that sends a message the markup cannot send (Telnyx and
+ * Vonage SMS, Plivo MMS): a plain HTTP POST, built by the carrier's dialect
+ * (hooks/dialect.h build_send), executed here off the webhook thread. The sender
+ * knows no dialect beyond reading the carrier's message id from its answer. */
+struct outgoing {
+	char interaction_id[ID_MAX]; /* the interaction whose leg 'b' records the outcome ("" = none) */
+	int dialect;                 /* enum dialect: the carrier, for the answer's message id and logs */
+	char url[512];               /* absolute URL: api_base + the carrier's path */
+	char content_type[64];       /* of body */
+	char authorization[600];     /* the whole Authorization header value ("Basic ...", "Bearer ...") */
+	char *body;                  /* malloc'd, owned by the outgoing (sender_enqueue takes it) */
+	size_t body_len;
+};
 
 struct sender;
 struct store;

@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: MIT */
+/* webhook.c - the webhook pipeline shared by every dialect; see webhook.h.
+ * The rules are core/'s (route, refusal, unknown, optout, ratelimit, replay); this
+ * file does the I/O around them. Log lines carry ids, the dialect and masked
+ * numbers only. The one place a real number leaves maskd is the decision the
+ * dialect renders for a bridge or forward (and the REST send it builds). */
+#include "webhook.h"
+#include "../core/optout.h"
+#include "../core/pin.h"
+#include "../core/ratelimit.h"
+#include "../core/refusal.h"
+#include "../core/replay.h"
+#include "../core/session.h"
+#include "../core/unknown.h"
+#include "../util/limiter.h"
+#include "../util/metrics.h"
+#include "../out/sender.h"
+#include "../sessions.h"
+#include "../store/store.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/mask.h"
+#include "../util/phone.h"
+#include "../vault/vault.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wctx {
+	const struct webhook_env *env;
+	const struct webhook_request *rq;
+	const struct hook_input *in;
+	const struct hook_dialect *dl;
+	struct webhook_answer *ans;
+};
+
+static void fail(struct wctx *h, int status, enum metric_webhook m, const char *why)
+{
+	metrics_webhook(h->dl->id, m);
+	h->ans->status = status;
+	h->ans->text = why;
+}
+
+static void answer(struct wctx *h, const struct decision *d, const struct hook_render *r)
+{
+	h->ans->status = 200;
+	h->ans->d = *d;
+	h->ans->r = *r;
+}
+
+static void answer_empty(struct wctx *h)
+{
+	struct decision d = {.kind = DECISION_ACKNOWLEDGE};
+	struct hook_render r = {0};
+	answer(h, &d, &r);
+}
+
+/* The answer's strings that point into this file's stack frames (the view, the
+ * service, the replayed number) move to the request's arena. */
+static void settle(struct wctx *h)
+{
+	struct arena *a = h->rq->arena;
+	struct webhook_answer *ans = h->ans;
+	if (ans->d.dial != NULL)
+		ans->d.dial = arena_strdup(a, ans->d.dial);
+	if (ans->d.from != NULL)
+		ans->d.from = arena_strdup(a, ans->d.from);
+	if (ans->r.say != NULL)
+		ans->r.say = arena_strdup(a, ans->r.say);
+	if (ans->r.body != NULL && ans->r.body != h->in->body)
+		ans->r.body = arena_strdup(a, ans->r.body);
+	if (ans->r.consent_message != NULL)
+		ans->r.consent_message = arena_strdup(a, ans->r.consent_message);
+}
+
+/* '+' then 1..15 digits, the first not 0: worth a lookup. Anything else (a SIP
+ * URI, "anonymous", a withheld number) is a caller maskd cannot place. */
+static int e164_plausible(const char *s)
+{
+	if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return 0;
+	size_t n = 0;
+	for (s++; *s; s++, n++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return n >= 2 && n <= 15;
+}
+
+static const char *status_url(struct wctx *h, const char *interaction_id)
+{
+	return arena_printf(h->rq->arena, "%s/hooks/%s/status?interaction=%s", h->env->public_url, h->dl->name,
+			    interaction_id);
+}
+
+/* Rebuilds the decision a retried webhook was first given, from the stored row. */
+static int replay(struct wctx *h, const struct interaction *it, struct decision *d, char *number, size_t number_cap,
+		  struct session *s)
+{
+	if (!replay_needs_number(it)) {
+		replay_decide(it, NULL, NULL, d);
+		return 0;
+	}
+	int rc = store_session_get(h->env->store, it->session_id, s);
+	if (rc < 0)
+		return rc;
+	rc = store_participant_number(h->env->store, it->to_participant, number, number_cap);
+	if (rc < 0)
+		return rc;
+	replay_decide(it, s, number, d);
+	return 0;
+}
+
+/* For a dialect that cannot forward this text in markup: enqueue the carrier REST
+ * request (a new interaction only, so a retried webhook never sends twice) and
+ * return 1 so the webhook is acknowledged. 0: forward in markup as usual. */
+static int send_by_rest(struct wctx *h, const struct service *svc, const struct decision *d,
+			const struct hook_render *r, const char *int_id, int existed)
+{
+	struct outgoing out;
+	memset(&out, 0, sizeof(out));
+	snprintf(out.interaction_id, sizeof(out.interaction_id), "%s", int_id);
+	out.dialect = h->dl->id;
+	int rc = h->dl->build_send(svc, d, r, h->env->api_base[h->dl->id], &out);
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (existed) {
+		free(out.body);
+		return 1;
+	}
+	if (rc == 0)
+		rc = sender_enqueue(h->env->sender, &out);
+	else
+		log_warn("webhook %s message: interaction %s: service %s has no REST credential for %s; not sent",
+			 h->dl->name, int_id, svc->id, h->dl->name);
+	if (rc < 0) {
+		free(out.body);
+		struct leg_update failed = {.status = "failed", .duration = -1};
+		if (int_id[0] != '\0')
+			store_leg_update(h->env->store, int_id, 'b', "rest", &failed, h->rq->now->s);
+	}
+	return 1;
+}
+
+/* A text back to its sender, from the proxy number it was sent to: the carrier's
+ * forward with the sender as recipient (no status callback, no media). */
+static void reply_text(struct wctx *h, const char *text, struct decision *d, struct hook_render *r)
+{
+	d->kind = DECISION_FORWARD_MESSAGE;
+	d->dial = h->in->from;
+	d->from = h->in->to;
+	r->status_url = NULL;
+	r->body = text;
+	r->media = NULL;
+	r->n_media = 0;
+}
+
+/* Answers a decision that is not a session's bridge: a refusal (spoken, texted
+ * back, or silent), a forward to a number the service names. */
+static void answer_plain(struct wctx *h, const struct service *svc, struct decision *d, const char *say)
+{
+	struct hook_render r = {.say = say, .body = h->in->body, .media = h->in->media, .n_media = h->in->n_media};
+	if (d->kind == DECISION_ACKNOWLEDGE && say != NULL && say[0] != '\0' && h->in->event == HOOK_MESSAGE)
+		reply_text(h, say, d, &r);
+	static const enum metric_webhook by_kind[] = {
+		[DECISION_BRIDGE] = MW_BRIDGE,	       [DECISION_FORWARD_MESSAGE] = MW_FORWARD,
+		[DECISION_REJECT] = MW_REJECT,	       [DECISION_ACKNOWLEDGE] = MW_ACKNOWLEDGE,
+		[DECISION_ANNOUNCE] = MW_ACKNOWLEDGE, [DECISION_GATHER] = MW_ACKNOWLEDGE,
+	};
+	metrics_webhook(h->dl->id, by_kind[d->kind]);
+	if (d->kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL && send_by_rest(h, svc, d, &r, "", 0))
+		d->kind = DECISION_ACKNOWLEDGE;
+	answer(h, d, &r);
+}
+
+static void answer_outcome(struct wctx *h, const struct service *svc, struct unknown_outcome *o)
+{
+	answer_plain(h, svc, &o->d, o->say);
+}
+
+static void answer_gather(struct wctx *h, int attempt, const char *prompt)
+{
+	struct decision d = {.kind = DECISION_GATHER};
+	struct hook_render r = {
+		.say = prompt,
+		.gather_url = arena_printf(h->rq->arena, "%s/hooks/%s/gather?attempt=%d", h->env->public_url,
+					   h->dl->name, attempt),
+		.gather_digits = PIN_MAX_LEN,
+		.gather_timeout = UNKNOWN_PIN_GATHER_TIMEOUT,
+	};
+	metrics_webhook(h->dl->id, MW_ACKNOWLEDGE);
+	answer(h, &d, &r);
+}
+
+static struct inbound inbound_of(const struct hook_input *in, int channel)
+{
+	return (struct inbound){.channel = channel, .from = in->from, .to = in->to, .body = in->body, .n_media = in->n_media};
+}
+
+static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, int channel);
+
+/* The unknown-caller callback answered "session": create (caller, participant)
+ * with the dialled number as the caller's proxy, then route as usual. 0 when
+ * handled; <0 to fall back to the failure policy. */
+static int callback_session(struct wctx *h, const struct service *svc, const struct callback_answer *a,
+			    int channel)
+{
+	struct session s;
+	memset(&s, 0, sizeof(s));
+	s.pool = (struct pool_rules){-1, -1, -1};
+	s.policy = (struct call_policy){.record = -1, .time_limit = -1, .ring_timeout = -1};
+	if (sessions_participant(h->in->from, a->caller_label, &s.participants[0]) != PARTICIPANT_OK ||
+	    sessions_participant(a->number, a->label, &s.participants[1]) != PARTICIPANT_OK ||
+	    strcmp(s.participants[0].number, s.participants[1].number) == 0)
+		return MASKD_EINVAL;
+	snprintf(s.participants[0].proxy_e164, sizeof(s.participants[0].proxy_e164), "%s", h->in->to);
+	s.n_participants = 2;
+	s.mode = svc->mode;
+	s.ttl = a->ttl >= 0 ? a->ttl : svc->ttl;
+	snprintf(s.service_id, sizeof(s.service_id), "%s", svc->id);
+	snprintf(s.id, sizeof(s.id), "%s", h->rq->now->session_id);
+	struct create_outcome o;
+	int rc = sessions_create(h->env->store, svc, &s, h->rq->now->s, &o);
+	if (rc < 0) {
+		log_warn("webhook %s %s %s: callback session for service %s not created: %s", h->dl->name,
+			 h->rq->event, h->in->sid, svc->id, maskd_strerror(rc));
+		return rc;
+	}
+	metrics_inc(MC_SESSIONS_CREATED);
+	log_info("session %s created by the callback (service %s, participants %s via %s, %s via %s)", s.id, svc->id,
+		 s.participants[0].id, s.participants[0].proxy_number_id, s.participants[1].id,
+		 s.participants[1].proxy_number_id);
+	struct route_view v;
+	rc = store_route_lookup(h->env->store, h->in->to, h->in->from, &v);
+	if (rc < 0 || v.session_id[0] == '\0')
+		return rc < 0 ? rc : MASKD_ENOTFOUND;
+	route_view_decide(h, svc, &v, channel);
+	return 0;
+}
+
+static int ask_default(void *ctx, const struct service *svc, const struct callback_query *q, int64_t now,
+		       struct callback_answer *out, const char **why)
+{
+	const struct webhook_env *env = ctx;
+	char secret[VAULT_DERIVED_LEN + 1];
+	vault_derive(env->vault, "callback", svc->id, secret);
+	return callback_ask(svc->callback_url, secret, svc->callback_timeout_ms, now, q, out, why);
+}
+
+static void unknown_by_callback(struct wctx *h, const struct service *svc, int channel, const char *from_masked)
+{
+	struct phone_info pi;
+	const char *country = phone_parse(h->in->from, &pi) == 0 ? pi.region : "";
+	struct callback_query q = {
+		.service_id = svc->id,
+		.channel = channel,
+		.carrier = h->dl->id,
+		.carrier_sid = h->in->sid,
+		.from_masked = from_masked,
+		.from_country = country,
+		.to = h->in->to,
+		.body = channel == CHANNEL_MESSAGE ? h->in->body : NULL,
+	};
+	struct callback_answer a;
+	const char *why = NULL;
+	webhook_ask_fn ask = h->env->ask != NULL ? h->env->ask : ask_default;
+	void *ctx = h->env->ask != NULL ? h->env->ask_ctx : (void *)h->env;
+	int rc = ask(ctx, svc, &q, h->rq->now->s, &a, &why);
+	if (rc == 0 && a.decision == CALLBACK_SESSION)
+		rc = callback_session(h, svc, &a, channel);
+	if (rc == 0 && a.decision == CALLBACK_SESSION)
+		return;
+	struct inbound inb = inbound_of(h->in, channel);
+	struct unknown_outcome o;
+	if (rc == 0) {
+		log_info("webhook %s %s %s: unknown caller %s: the callback said %s", h->dl->name, h->rq->event,
+			 h->in->sid, from_masked, a.decision == CALLBACK_FORWARD ? "forward" : "reject");
+		unknown_after_callback(svc, &inb, 1, a.decision, a.number, a.message, &o);
+		answer_outcome(h, svc, &o);
+		settle(h); /* o borrows from a */
+		return;
+	}
+	metrics_inc(MC_CALLBACK_FAILURES);
+	log_warn("webhook %s %s %s: unknown-caller callback of service %s failed (%s); failing %s", h->dl->name,
+		 h->rq->event, h->in->sid, svc->id, why ? why : maskd_strerror(rc),
+		 svc->callback_fail_open ? "open" : "closed");
+	unknown_after_callback(svc, &inb, 0, 0, NULL, NULL, &o);
+	answer_outcome(h, svc, &o);
+}
+
+/* A caller with no binding on the dialled number: the service's policy. */
+static void handle_unknown(struct wctx *h, const struct service *svc, int channel, const char *from_masked)
+{
+	log_info("webhook %s %s %s: unknown caller %s on %s (service %s, policy %s)", h->dl->name, h->rq->event,
+		 h->in->sid, from_masked, h->in->to, svc->id, unknown_caller_name(svc->unknown_caller));
+	struct inbound inb = inbound_of(h->in, channel);
+	struct unknown_outcome o;
+	unknown_decide(svc, &inb, &o);
+	if (o.action == UNKNOWN_ACT_ASK_CALLBACK) {
+		unknown_by_callback(h, svc, channel, from_masked);
+		return;
+	}
+	answer_outcome(h, svc, &o);
+}
+
+/* STOP / START on (sender, proxy number); HELP answered with the service's text.
+ * Returns the text to reply with, or NULL. */
+static const char *handle_keyword(struct wctx *h, const struct service *svc, const struct route_view *v)
+{
+	enum optout_kind k = optout_classify(h->in->body);
+	struct optout_action act;
+	optout_action(svc, k, &act);
+	if (!act.record)
+		return act.reply;
+	const char *what = act.opted_out ? "out" : "in";
+	int rc = store_optout_set(h->env->store, svc->id, h->in->from, v->number.id, act.opted_out, h->rq->now->s);
+	if (rc < 0)
+		log_error("webhook %s message %s: recording the opt-%s failed: %s", h->dl->name, h->in->sid, what,
+			  maskd_strerror(rc));
+	else
+		log_info("webhook %s message %s: opt-%s on %s (service %s)", h->dl->name, h->in->sid, what,
+			 v->number.id, svc->id);
+	if (act.opted_out)
+		metrics_inc(MC_OPTOUTS);
+	return act.reply;
+}
+
+/* The per-binding hourly limit of the channel, counted only for calls and texts
+ * that would go through. */
+static void apply_rate_limit(struct wctx *h, const struct service *svc, const struct route_view *v, int channel,
+			     struct decision *d)
+{
+	char key[RATE_KEY_MAX];
+	uint32_t limit = 0;
+	if (h->env->limiter == NULL || !rate_binding_rule(svc, v, channel, d, key, sizeof(key), &limit))
+		return;
+	int64_t retry_ms = 0;
+	int allowed = limiter_allow(h->env->limiter, key, h->rq->now->ms, RATE_BINDING_WINDOW_MS, limit, &retry_ms);
+	rate_binding_decide(allowed, channel, d);
+	if (allowed)
+		return;
+	metrics_inc(channel == CHANNEL_VOICE ? MC_RATE_LIMITED_CALLS : MC_RATE_LIMITED_TEXTS);
+	log_info("webhook %s %s %s: rate limited: participant %s over %u per hour (session %s)", h->dl->name,
+		 h->rq->event, h->in->sid, v->from_participant, limit, v->session_id);
+}
+
+/* Routes a caller whose binding (or PIN) found a session: decide, limit, record
+ * the interaction, answer. */
+static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, int channel)
+{
+	const struct hook_input *in = h->in;
+	const char *name = h->dl->name;
+	const char *sid = in->sid;
+	int64_t now = h->rq->now->s;
+	struct inbound inb = inbound_of(in, channel);
+	struct decision d;
+	route_inbound(&inb, v, now, &d);
+	const char *say = NULL;
+	if (d.reason == ROUTE_KEYWORD)
+		say = handle_keyword(h, svc, v);
+	apply_rate_limit(h, svc, v, channel, &d);
+	if (d.reason != ROUTE_OK && d.reason != ROUTE_KEYWORD)
+		say = refusal_text(svc, d.reason, channel);
+	if (d.reason == ROUTE_SESSION_ENDED)
+		metrics_inc(MC_COOLOFF_ANSWERS);
+
+	char replay_number[PHONE_E164_MAX + 1] = "";
+	struct session replay_session;
+	int existed = 0;
+	struct interaction it = {.channel = channel, .carrier = h->dl->id, .decision = d.kind, .created_at = now};
+	snprintf(it.id, sizeof(it.id), "%s", h->rq->now->interaction_id);
+	snprintf(it.session_id, sizeof(it.session_id), "%s", v->session_id);
+	snprintf(it.service_id, sizeof(it.service_id), "%s", svc->id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "%s", sid);
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", v->from_participant);
+	snprintf(it.to_participant, sizeof(it.to_participant), "%s", v->to_participant);
+	int rc = store_interaction_record(h->env->store, &it, &existed);
+	if (rc == 0 && existed)
+		rc = replay(h, &it, &d, replay_number, sizeof(replay_number), &replay_session);
+	if (rc < 0) {
+		log_error("webhook %s %s %s: recording the interaction failed: %s", name, h->rq->event, sid,
+			  maskd_strerror(rc));
+		fail(h, 503, MW_ERROR, "temporarily unavailable");
+		return;
+	}
+	if (existed)
+		metrics_webhook(h->dl->id, MW_RETRIED); /* the stored decision, said the same way again */
+	const char *int_id = arena_strdup(h->rq->arena, it.id);
+	log_info("webhook %s %s %s: %s%s%s%s (session %s, interaction %s, from %s via %s)", name, h->rq->event, sid,
+		 decision_name(d.kind), d.reason != ROUTE_OK ? ": " : "",
+		 d.reason != ROUTE_OK ? route_reason_name(d.reason) : "", existed ? " (retry)" : "", v->session_id,
+		 it.id, v->from_participant, v->number.id);
+
+	if (d.kind != DECISION_BRIDGE && d.kind != DECISION_FORWARD_MESSAGE) {
+		answer_plain(h, svc, &d, say);
+		settle(h);
+		return;
+	}
+	metrics_webhook(h->dl->id, d.kind == DECISION_BRIDGE ? MW_BRIDGE : MW_FORWARD);
+	struct hook_render r = {
+		.status_url = status_url(h, int_id),
+		.body = in->body,
+		.media = in->media,
+		.n_media = in->n_media,
+	};
+	struct call_policy eff;
+	if (d.kind == DECISION_BRIDGE) {
+		session_policy_effective(&svc->policy, &v->session_policy, &eff);
+		r.record = eff.record;
+		r.consent_message = eff.record ? eff.consent_message : NULL;
+		r.consent_url = eff.record ? arena_printf(h->rq->arena, "%s/hooks/%s/consent?interaction=%s",
+							  h->env->public_url, name, int_id)
+					   : NULL;
+		r.recording_url = eff.record ? r.status_url : NULL;
+		r.time_limit = eff.time_limit;
+		r.ring_timeout = eff.ring_timeout;
+	}
+	if (d.kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL &&
+	    send_by_rest(h, svc, &d, &r, int_id, existed))
+		d.kind = DECISION_ACKNOWLEDGE;
+	answer(h, &d, &r);
+	settle(h);
+}
+
+/* Checks the fields every inbound webhook needs, finds the dialled number's
+ * service and has the edge check the signature. Returns 0 with *svc and *v
+ * filled, or -1 when the request is already answered. */
+static int inbound_preamble(struct wctx *h, struct service *svc, struct route_view *v, char *from_masked)
+{
+	const struct hook_input *in = h->in;
+	const char *name = h->dl->name, *event = h->rq->event;
+	const char *to = in->to, *from = in->from, *sid = in->sid;
+	if (to == NULL || to[0] == '\0' || from == NULL || from[0] == '\0') {
+		const char *what = to == NULL || to[0] == '\0' ? "To" : "From";
+		log_info("webhook %s %s: refused: missing %s", name, event, what);
+		fail(h, 400, MW_BAD_REQUEST, what[0] == 'T' ? "missing To" : "missing From");
+		return -1;
+	}
+	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(((struct interaction *)0)->carrier_sid)) {
+		log_info("webhook %s %s: refused: missing or oversized call/message id", name, event);
+		fail(h, 400, MW_BAD_REQUEST, "missing or oversized call or message id");
+		return -1;
+	}
+	char to_masked[MASK_MAX];
+	mask_e164(to, to_masked, sizeof(to_masked));
+	mask_e164(from, from_masked, MASK_MAX);
+	if (!e164_plausible(to)) {
+		log_info("webhook %s %s %s: refused: To %s is not an E.164 number", name, event, sid, to_masked);
+		fail(h, 404, MW_UNKNOWN_NUMBER, "To is not a proxy number of this maskd");
+		return -1;
+	}
+	int rc = store_route_lookup(h->env->store, to, e164_plausible(from) ? from : "", v);
+	if (rc < 0) {
+		log_error("webhook %s %s %s: store lookup failed: %s", name, event, sid, maskd_strerror(rc));
+		fail(h, 503, MW_ERROR, "temporarily unavailable");
+		return -1;
+	}
+	if (v->number.id[0] == '\0') {
+		log_info("webhook %s %s %s: refused: %s is not in any pool", name, event, sid, to_masked);
+		fail(h, 404, MW_UNKNOWN_NUMBER, "To is not a proxy number of this maskd");
+		return -1;
+	}
+	rc = store_service_get(h->env->store, v->number.service_id, svc);
+	if (rc < 0) {
+		log_error("webhook %s %s %s: service %s: %s", name, event, sid, v->number.service_id, maskd_strerror(rc));
+		fail(h, 503, MW_ERROR, "temporarily unavailable");
+		return -1;
+	}
+	if (!h->rq->verify(h->rq->verify_ctx, svc)) {
+		log_warn("webhook %s %s %s: refused: bad or missing signature (service %s, number %s)", name, event, sid,
+			 svc->id, v->number.id);
+		fail(h, 403, MW_BAD_SIGNATURE, "invalid signature");
+		return -1;
+	}
+	return 0;
+}
+
+static void start(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
+		  struct webhook_answer *ans)
+{
+	assert(env != NULL && env->store != NULL && rq != NULL && rq->dl != NULL && rq->in != NULL && rq->now != NULL &&
+	       rq->verify != NULL && ans != NULL);
+	memset(ans, 0, sizeof(*ans));
+	*h = (struct wctx){.env = env, .rq = rq, .in = rq->in, .dl = rq->dl, .ans = ans};
+}
+
+void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, int channel,
+		     struct webhook_answer *ans)
+{
+	struct wctx h;
+	start(&h, env, rq, ans);
+	struct service svc;
+	struct route_view v;
+	char from_masked[MASK_MAX];
+	if (inbound_preamble(&h, &svc, &v, from_masked) < 0)
+		return;
+	/* the shared PIN number: every call is asked for its session's PIN */
+	if (unknown_is_pin_number(&svc, channel, h.in->to)) {
+		log_info("webhook %s voice %s: PIN number of service %s: asking %s for a PIN", h.dl->name, h.in->sid,
+			 svc.id, from_masked);
+		answer_gather(&h, 1, UNKNOWN_PIN_PROMPT);
+		return;
+	}
+	if (v.session_id[0] != '\0') {
+		route_view_decide(&h, &svc, &v, channel);
+		return;
+	}
+	if (channel == CHANNEL_MESSAGE && optout_classify(h.in->body) != OPTOUT_NONE) {
+		/* a keyword from someone with no session here: kept, never relayed */
+		const char *say = handle_keyword(&h, &svc, &v);
+		struct decision d;
+		route_refuse(&d, channel, ROUTE_KEYWORD);
+		answer_plain(&h, &svc, &d, say);
+		settle(&h);
+		return;
+	}
+	handle_unknown(&h, &svc, channel, from_masked);
+	settle(&h);
+}
+
+void webhook_gather(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
+{
+	struct wctx h;
+	start(&h, env, rq, ans);
+	struct service svc;
+	struct route_view v;
+	char from_masked[MASK_MAX];
+	if (inbound_preamble(&h, &svc, &v, from_masked) < 0)
+		return;
+	const char *sid = h.in->sid;
+	struct unknown_outcome o;
+	if (!unknown_is_pin_number(&svc, CHANNEL_VOICE, h.in->to)) {
+		log_info("webhook %s gather %s: %s is not the PIN number of service %s; refused", h.dl->name, sid,
+			 v.number.id, svc.id);
+		unknown_gather_refused(&svc, &o);
+		answer_outcome(&h, &svc, &o);
+		settle(&h);
+		return;
+	}
+	const char *digits = h.in->digits;
+	int rc = MASKD_ENOTFOUND;
+	struct route_view pv = v;
+	if (digits != NULL && pin_valid(digits))
+		rc = store_pin_lookup(env->store, svc.id, digits, h.in->from, &pv);
+	if (rc < 0 && rc != MASKD_ENOTFOUND) {
+		log_error("webhook %s gather %s: PIN lookup failed: %s", h.dl->name, sid, maskd_strerror(rc));
+		fail(&h, 503, MW_ERROR, "temporarily unavailable");
+		return;
+	}
+	if (rc == 0) {
+		metrics_inc(MC_PIN_ACCEPTED);
+		log_info("webhook %s gather %s: PIN accepted for %s (session %s)", h.dl->name, sid, from_masked,
+			 pv.session_id);
+		route_view_decide(&h, &svc, &pv, CHANNEL_VOICE);
+		return;
+	}
+	metrics_inc(MC_PIN_REJECTED);
+	int attempt = 0;
+	int next = unknown_pin_retry(&svc, form_get(&h.in->query, "attempt"), &attempt, &o);
+	log_info("webhook %s gather %s: wrong or missing PIN from %s (attempt %d of %d)%s", h.dl->name, sid,
+		 from_masked, attempt, svc.pin_attempts, next ? "; asking again" : "; refused");
+	if (next > 0) {
+		answer_gather(&h, next, UNKNOWN_PIN_WRONG " " UNKNOWN_PIN_PROMPT);
+		return;
+	}
+	answer_outcome(&h, &svc, &o);
+	settle(&h);
+}
+
+/* The callee's consent notice of a recorded bridge (TwiML <Number url>). */
+static void answer_consent(struct wctx *h, const struct service *svc, const struct interaction *it)
+{
+	struct session s;
+	struct call_policy eff;
+	int rc = store_session_get(h->env->store, it->session_id, &s);
+	if (rc < 0) {
+		log_error("webhook %s consent: interaction %s: %s", h->dl->name, it->id, maskd_strerror(rc));
+		fail(h, 503, MW_ERROR, "temporarily unavailable");
+		return;
+	}
+	session_policy_effective(&svc->policy, &s.policy, &eff);
+	struct decision d = {.kind = DECISION_ANNOUNCE};
+	struct hook_render r = {.say = eff.consent_message};
+	metrics_webhook(h->dl->id, MW_STATUS);
+	answer(h, &d, &r);
+	settle(h);
+}
+
+void webhook_status(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
+{
+	struct wctx h;
+	start(&h, env, rq, ans);
+	const char *name = h.dl->name;
+	const char *int_id = h.in->interaction_id;
+	int known_shape = int_id != NULL && id_valid("int", int_id);
+	struct interaction it;
+	int rc = known_shape ? store_interaction_get(env->store, int_id, &it) : MASKD_ENOTFOUND;
+	const struct hook_status *st = &h.in->st;
+	if (!known_shape && h.in->event == HOOK_STATUS && st->leg == 'a' && st->sid != NULL && st->sid[0] != '\0' &&
+	    strlen(st->sid) < sizeof(it.carrier_sid)) {
+		/* the inbound call's own events (Vonage): found by the call id that started it */
+		rc = store_interaction_by_sid(env->store, h.dl->id, st->sid, &it);
+		if (rc == 0) {
+			int_id = arena_strdup(rq->arena, it.id);
+			known_shape = 1;
+		}
+	}
+	if (rc == MASKD_ENOTFOUND) {
+		log_info("webhook %s status: ignored: no interaction %s", name, known_shape ? int_id : "(none or malformed)");
+		metrics_webhook(h.dl->id, MW_STATUS);
+		answer_empty(&h);
+		return;
+	}
+	struct service svc;
+	if (rc == 0)
+		rc = store_service_get(env->store, it.service_id, &svc);
+	if (rc < 0) {
+		log_error("webhook %s status: interaction %s: %s", name, int_id, maskd_strerror(rc));
+		fail(&h, 503, MW_ERROR, "temporarily unavailable");
+		return;
+	}
+	if (!rq->verify(rq->verify_ctx, &svc)) {
+		log_warn("webhook %s %s: refused: bad or missing signature (interaction %s)", name, rq->event, int_id);
+		fail(&h, 403, MW_BAD_SIGNATURE, "invalid signature");
+		return;
+	}
+	if (h.in->event == HOOK_CONSENT) {
+		answer_consent(&h, &svc, &it);
+		return;
+	}
+	if ((st->status == NULL || st->status[0] == '\0') && st->recording_id == NULL && st->cost == NULL) {
+		log_info("webhook %s status: interaction %s: nothing to record in the callback; ignored", name, int_id);
+		metrics_webhook(h.dl->id, MW_STATUS);
+		answer_empty(&h);
+		return;
+	}
+	if (st->status != NULL && strlen(st->status) >= sizeof(it.legs[0].status)) {
+		log_info("webhook %s status: interaction %s: no status in the callback; ignored", name, int_id);
+		metrics_webhook(h.dl->id, MW_STATUS);
+		answer_empty(&h);
+		return;
+	}
+	const char *sid = st->sid;
+	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(it.legs[0].carrier_sid))
+		sid = st->leg == 'a' ? it.carrier_sid : "unknown";
+	struct leg_update u = {
+		.status = st->status,
+		.duration = st->duration,
+		.answered = st->answered,
+		.recording_id = st->recording_id,
+		.recording_url = st->recording_url,
+		.cost = st->cost,
+		.currency = st->currency,
+	};
+	rc = store_leg_update(env->store, it.id, st->leg, sid, &u, rq->now->s);
+	if (rc < 0) {
+		log_error("webhook %s status: interaction %s: %s", name, int_id, maskd_strerror(rc));
+		fail(&h, 503, MW_ERROR, "temporarily unavailable");
+		return;
+	}
+	log_info("webhook %s status: interaction %s leg %c %s: %s%s", name, int_id, st->leg, sid,
+		 st->status ? st->status : "-", st->recording_id ? " (recording)" : "");
+	metrics_webhook(h.dl->id, MW_STATUS);
+	answer_empty(&h);
+}
