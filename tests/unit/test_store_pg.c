@@ -14,7 +14,8 @@
 #include <cmocka.h>
 
 #include "../../src/store/store_pg.c"
-#include "backfill.h"
+#include "flow/jobs.h"
+#include "flow/lifecycle.h"
 #include "store/migrations.h"
 #include "store/store.h"
 #include "util/crypto.h"
@@ -370,7 +371,7 @@ static void *sweep(void *arg)
 	pthread_barrier_wait(a->go);
 	for (;;) {
 		int n = 0;
-		a->rc = store_sessions_expire(a->st, 5000, 7, &n);
+		a->rc = lifecycle_expire(a->st, 5000, 7, &n);
 		a->closed += n;
 		if (a->rc < 0 || n == 0)
 			return NULL;
@@ -504,7 +505,7 @@ static void upgrade_from_schema_1(void **state)
 	assert_int_equal(svc.number_cap, 100);
 	assert_int_equal(svc.pin_attempts, 3);
 	int updated = -1;
-	assert_int_equal(backfill_number_regions(st, &updated), 0);
+	assert_int_equal(jobs_backfill_number_regions(st, &updated), 0);
 	assert_int_equal(updated, 1);
 	struct number n;
 	assert_int_equal(store_number_get(st, "num_old0000000000000000000", &n), 0);
@@ -774,7 +775,7 @@ static void sticky_after_close(void **state)
 	assert_string_equal(s.participants[0].proxy_number_id, n0);
 	assert_string_equal(s.participants[1].proxy_number_id, n1);
 	assert_int_equal(o.sticky[0], 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	/* another pair loads n0 and n1, so the pool rule alone would give n2 */
 	ses_fill(&other, svc.id, 2, PC, PD);
 	assert_int_equal(create_in(f, &svc, &other, 300, &o), 0);
@@ -785,10 +786,10 @@ static void sticky_after_close(void **state)
 	assert_int_equal(o.sticky[0], 1);
 	assert_int_equal(o.sticky[1], 1);
 	assert_int_equal(o.reused_cooling[0], 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 500), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 500), 0);
 	/* avoid-sticky: anything but last time's number */
 	svc.pool.number_selection = SELECT_AVOID_STICKY;
-	assert_int_equal(store_session_close(f->st, other.id, SESSION_CLOSED, 550), 0);
+	assert_int_equal(lifecycle_close(f->st, other.id, SESSION_CLOSED, 550), 0);
 	ses_fill(&s, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &s, 600, &o), 0);
 	assert_string_not_equal(s.participants[0].proxy_number_id, n0);
@@ -818,8 +819,8 @@ static void cooloff_hold_and_release(void **state)
 	char proxy[PHONE_E164_MAX + 1];
 	snprintf(proxy, sizeof(proxy), "%s", s.participants[0].proxy_e164);
 	assert_int_equal(in_use_of(f, n0), 1);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 1000), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 1001), 0); /* idempotent */
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 1000), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 1001), 0); /* idempotent */
 	struct number n;
 	assert_int_equal(store_number_get(f->st, n0, &n), 0);
 	assert_int_equal(n.in_use, 0);
@@ -846,11 +847,11 @@ static void cooloff_hold_and_release(void **state)
 	assert_int_equal(create_in(f, &svc, &t, 1100, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, 0);
 	int released = -1;
-	assert_int_equal(store_bindings_release(f->st, 1000 + 3599, 100, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 1000 + 3599, 100, &released), 0);
 	assert_int_equal(released, 0);
-	assert_int_equal(store_bindings_release(f->st, 1000 + 3600, 1, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 1000 + 3600, 1, &released), 0);
 	assert_int_equal(released, 1);
-	assert_int_equal(store_bindings_release(f->st, 1000 + 3600, 100, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 1000 + 3600, 100, &released), 0);
 	assert_int_equal(released, 1);
 	route(f, proxy, PA, &rv);
 	assert_string_equal(rv.session_id, "");
@@ -873,7 +874,7 @@ static void cooloff_reuse_takes_cooling(void **state)
 	struct create_outcome o;
 	ses_fill(&s, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &s, 100, &o), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	ses_fill(&t, svc.id, 2, PA, PC);
 	assert_int_equal(create_in(f, &svc, &t, 300, &o), 0);
 	assert_string_equal(t.participants[0].proxy_number_id, n0);
@@ -893,7 +894,7 @@ static void cooloff_reuse_takes_cooling(void **state)
 	num_new(f, strict.id, "US", "", "", 1, m0);
 	ses_fill(&s, strict.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &strict, &s, 100, &o), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	ses_fill(&t, strict.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &strict, &t, 300, &o), 0);
 	assert_int_equal(o.sticky[0], 1);
@@ -985,7 +986,7 @@ static void swap_records_an_event(void **state)
 	assert_string_equal(p.proxy_number_id, old_id);
 	assert_int_equal(store_participant_swap(f->st, s.id, "par_nope", &p, &r, 230), MASKD_ENOTFOUND);
 	assert_int_equal(store_participant_swap(f->st, "ses_nope", s.participants[0].id, &p, &r, 230), MASKD_ENOTFOUND);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 300), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 300), 0);
 	p.proxy_e164[0] = '\0';
 	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 310), MASKD_ECONFLICT);
 	assert_counts_consistent(f);
@@ -1006,11 +1007,11 @@ static void reopen_restores_bindings(void **state)
 	s.ttl = 600;
 	assert_int_equal(create_in(f, &svc, &s, 100, &o), 0);
 	int failed = 99;
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 150, &failed), 0); /* open: no change */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 150, &failed), 0); /* open: no change */
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	int64_t past = 250;
-	assert_int_equal(store_session_reopen(f->st, s.id, &past, 300, &failed), MASKD_EINVAL);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 300, &failed), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, &past, 300, &failed), MASKD_EINVAL);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 300, &failed), 0);
 	struct session got;
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_OPEN);
@@ -1022,9 +1023,9 @@ static void reopen_restores_bindings(void **state)
 	assert_counts_consistent(f);
 	/* the idle timer restarted: due at 300 + 600 */
 	int closed = 0;
-	assert_int_equal(store_sessions_expire(f->st, 899, 10, &closed), 0);
+	assert_int_equal(lifecycle_expire(f->st, 899, 10, &closed), 0);
 	assert_int_equal(closed, 0);
-	assert_int_equal(store_sessions_expire(f->st, 900, 10, &closed), 0);
+	assert_int_equal(lifecycle_expire(f->st, 900, 10, &closed), 0);
 	assert_int_equal(closed, 1);
 	struct events ev;
 	events_of(f, s.id, &ev);
@@ -1035,21 +1036,21 @@ static void reopen_restores_bindings(void **state)
 	assert_string_equal(ev.detail[2], "expired");
 	/* released, then PA's n0 taken by another session of PA: refused */
 	int released = 0;
-	assert_int_equal(store_bindings_release(f->st, 900 + 3600, 10, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 900 + 3600, 10, &released), 0);
 	assert_int_equal(released, 2);
 	struct session t;
 	ses_fill(&t, svc.id, 1, PA, NULL);
 	assert_int_equal(create_in(f, &svc, &t, 5000, &o), 0);
 	assert_string_equal(t.participants[0].proxy_number_id, n0);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 5100, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 5100, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 5200), 0);
-	assert_int_equal(store_bindings_release(f->st, 5200 + 3600, 10, &released), 0);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 9000, &failed), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 5200), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 5200 + 3600, 10, &released), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 9000, &failed), 0);
 	assert_int_equal(in_use_of(f, n0), 1);
 	route(f, got.participants[0].proxy_e164, PA, &(struct route_view){0});
 	assert_counts_consistent(f);
-	assert_int_equal(store_session_reopen(f->st, "ses_nope", NULL, 9000, &failed), MASKD_ENOTFOUND);
+	assert_int_equal(lifecycle_reopen(f->st, "ses_nope", NULL, NULL, 9000, &failed), MASKD_ENOTFOUND);
 }
 
 /* unique_name: the same pair gets the open session back, another pair a 409. */
@@ -1073,7 +1074,7 @@ static void unique_name_create_or_return(void **state)
 	snprintf(t.unique_name, sizeof(t.unique_name), "order-1");
 	assert_int_equal(create_in(f, &f->svc, &t, 120, &o), MASKD_ECONFLICT);
 	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM sessions"), 1);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	ses_fill(&t, f->svc.id, 2, PA, PC);
 	snprintf(t.unique_name, sizeof(t.unique_name), "order-1");
 	assert_int_equal(create_in(f, &f->svc, &t, 300, &o), 0);
@@ -1109,14 +1110,14 @@ static void pin_unique_and_lookup(void **state)
 	assert_int_equal(store_pin_lookup(f->st, f->svc.id, "654321", PA, &rv), MASKD_ENOTFOUND);
 	assert_int_equal(store_pin_lookup(f->st, f->svc.id, "123456", PC, &rv), MASKD_ENOTFOUND);
 	assert_string_equal(rv.number.id, "num_shared");
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	assert_int_equal(store_pin_lookup(f->st, f->svc.id, "123456", PA, &rv), MASKD_ENOTFOUND);
 	ses_fill(&t, f->svc.id, 2, PC, PD);
 	snprintf(t.pin, sizeof(t.pin), "123456");
 	assert_int_equal(create_in(f, &f->svc, &t, 300, &o), 0);
 	/* re-opening s now: its PIN is taken */
 	int failed = 0;
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 400, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 400, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, CREATE_FAIL_PIN);
 }
 
@@ -1171,7 +1172,7 @@ static void single_party_then_add(void **state)
 	char a_num[ID_MAX], b_num[ID_MAX];
 	snprintf(a_num, sizeof(a_num), "%s", s.participants[0].proxy_number_id);
 	snprintf(b_num, sizeof(b_num), "%s", p.proxy_number_id);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 300), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 300), 0);
 	struct session other;
 	ses_fill(&other, f->svc.id, 2, PC, PD); /* loads the lowest numbers */
 	assert_int_equal(create_in(f, &f->svc, &other, 350, &o), 0);
@@ -1226,7 +1227,7 @@ static void optout_marks_route(void **state)
 	ses_fill(&t, svc.id, 2, PC, PD);
 	assert_int_equal(create_in(f, &svc, &t, 100, &o), 0);
 	assert_int_equal(store_optout_set(f->st, svc.id, PD, n0, 1, 150), 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 200), 0);
 	assert_int_equal(store_number_delete(f->st, n0), 0);
 	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM optouts"), 1);
 	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL"), 0);
@@ -1245,8 +1246,8 @@ static void block_and_close(void **state)
 	struct create_outcome o;
 	ses_fill(&s, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &s, 100, &o), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_FAILED, 150), MASKD_EINVAL);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_BLOCKED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_FAILED, 150), MASKD_EINVAL);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_BLOCKED, 200), 0);
 	struct session got;
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
@@ -1255,16 +1256,16 @@ static void block_and_close(void **state)
 	struct route_view rv;
 	route(f, s.participants[0].proxy_e164, PA, &rv);
 	assert_int_equal(rv.session_status, SESSION_BLOCKED); /* cooling off, blocked */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 300), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_BLOCKED, 310), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 300), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_BLOCKED, 310), 0);
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
 	/* a closed session blocked later */
 	struct session t;
 	ses_fill(&t, svc.id, 2, PC, PD);
 	assert_int_equal(create_in(f, &svc, &t, 400, &o), 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 500), 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_BLOCKED, 600), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 500), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_BLOCKED, 600), 0);
 	assert_int_equal(store_session_get(f->st, t.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
 	assert_int_equal(got.closed_at, 500);
@@ -1276,7 +1277,7 @@ static void block_and_close(void **state)
 	assert_int_equal(ev.n, 2);
 	assert_string_equal(ev.kind[0], "closed");
 	assert_string_equal(ev.kind[1], "blocked");
-	assert_int_equal(store_session_close(f->st, "ses_nope", SESSION_BLOCKED, 700), MASKD_ENOTFOUND);
+	assert_int_equal(lifecycle_close(f->st, "ses_nope", SESSION_BLOCKED, 700), MASKD_ENOTFOUND);
 	struct store_stats st;
 	assert_int_equal(store_stats(f->st, &st), 0);
 	assert_int_equal(st.bindings_cooling, 4);
@@ -1285,7 +1286,7 @@ static void block_and_close(void **state)
 	assert_int_equal(st.numbers_active, POOL + 1);
 	/* re-open a blocked session: its cooling bindings are kept */
 	int failed;
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 800, &failed), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 800, &failed), 0);
 	assert_int_equal(in_use_of(f, n0), 1);
 	struct pool_stats ps;
 	assert_int_equal(store_pool_stats(f->st, svc.id, &ps), 0);
@@ -1309,7 +1310,7 @@ static void *pair_race(void *arg)
 	struct pair_racer *r = arg;
 	pthread_barrier_wait(r->go);
 	if (r->reopen_id != NULL) {
-		r->rc = store_session_reopen(r->f->st, r->reopen_id, NULL, 2000, &r->failed);
+		r->rc = lifecycle_reopen(r->f->st, r->reopen_id, NULL, NULL, 2000, &r->failed);
 	} else {
 		struct create_outcome o;
 		r->rc = create_in(r->f, r->svc, &r->s, 2000, &o);
@@ -1334,11 +1335,11 @@ static void same_pair_in_parallel(void **state)
 	struct create_outcome o;
 	ses_fill(&old, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &old, 100, &o), 0);
-	assert_int_equal(store_session_close(f->st, old.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, old.id, SESSION_CLOSED, 200), 0);
 	ses_fill(&s, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &s, 300, &o), 0); /* takes the cooling pair back */
 	assert_int_equal(o.sticky[0], 1);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 400), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 400), 0);
 	pthread_barrier_t go;
 	pthread_barrier_init(&go, NULL, 2 * N);
 	struct pair_racer r[2 * N];
@@ -1588,13 +1589,13 @@ static void numbers_purged_after_retention(void **state)
 	ses_fill(&open, svc.id, 2, "+13125550005", "+17135550006");
 	assert_int_equal(create_in(f, &svc, &open, 100, &o), 0);
 	assert_int_equal(store_optout_set(f->st, svc.id, PA, n0, 1, 150), 0);
-	assert_int_equal(store_session_close(f->st, old.id, SESSION_CLOSED, 200), 0); /* cooloff 0: released */
-	assert_int_equal(store_session_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
+	assert_int_equal(lifecycle_close(f->st, old.id, SESSION_CLOSED, 200), 0); /* cooloff 0: released */
+	assert_int_equal(lifecycle_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
 	int purged = -1, sessions = -1;
-	assert_int_equal(store_numbers_purge(f->st, 1000, 1001, 1, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 1000, 1001, 1, &sessions, &purged), 0);
 	assert_int_equal(sessions, 1);
 	assert_int_equal(purged, 2); /* both participants of the old session */
-	assert_int_equal(store_numbers_purge(f->st, 1000, 1002, 100, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 1000, 1002, 100, &sessions, &purged), 0);
 	assert_int_equal(sessions, 0); /* idempotent */
 	assert_int_equal(purged, 0);
 	char sql[512];
@@ -1612,7 +1613,7 @@ static void numbers_purged_after_retention(void **state)
 	struct session got;
 	assert_int_equal(store_session_get(f->st, old.id, &got), 0);
 	int failed = 0;
-	assert_int_equal(store_session_reopen(f->st, old.id, NULL, 6000, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, old.id, NULL, NULL, 6000, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, CREATE_FAIL_PURGED);
 	assert_int_equal(got.n_participants, 2);
 	assert_string_equal(got.participants[0].masked, old.participants[0].masked);
@@ -1626,7 +1627,7 @@ static void numbers_purged_after_retention(void **state)
 	route(f, again.participants[0].proxy_e164, PA, &rv);
 	assert_string_equal(rv.session_id, again.id);
 	assert_string_equal(rv.to_number, PB);
-	assert_int_equal(store_numbers_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
 	assert_int_equal(sessions, 1);
 	assert_int_equal(purged, 2); /* the recent session; never the open ones */
 	assert_counts_consistent(f);
