@@ -18,13 +18,15 @@
 /* in_use changes of one transaction, applied together at its end so that the
  * number rows are taken last and in one order (store_tx_numbers_in_use_add). */
 struct in_use_acc {
-	const char **id;
+	char (*num)[ID_MAX]; /* copies: the briefs they come from do not outlive a loop turn */
+	const char **id;     /* id[i] = num[i], as store_tx_numbers_in_use_add takes them */
 	int *delta;
 	int n, cap;
 };
 
 static void acc_init(struct in_use_acc *a, int cap)
 {
+	a->num = xcalloc((size_t)cap, ID_MAX);
 	a->id = xcalloc((size_t)cap, sizeof(*a->id));
 	a->delta = xcalloc((size_t)cap, sizeof(*a->delta));
 	a->n = 0;
@@ -33,6 +35,7 @@ static void acc_init(struct in_use_acc *a, int cap)
 
 static void acc_free(struct in_use_acc *a)
 {
+	free(a->num);
 	free(a->id);
 	free(a->delta);
 }
@@ -53,7 +56,8 @@ static void acc_session(struct in_use_acc *a, const struct store_session_brief *
 		if (dup)
 			continue;
 		assert(a->n < a->cap);
-		a->id[a->n] = b->parts[i].number_id;
+		memcpy(a->num[a->n], b->parts[i].number_id, ID_MAX);
+		a->id[a->n] = a->num[a->n];
 		a->delta[a->n++] = delta;
 	}
 }
