@@ -1633,6 +1633,224 @@ static void numbers_purged_after_retention(void **state)
 	assert_counts_consistent(f);
 }
 
+/* The lifecycle primitives (store_tx_* in store.h), one call per transaction. */
+enum prim_op {
+	PRIM_LOCK, PRIM_PUT, PRIM_TAKEN, PRIM_HOLD, PRIM_KEEP, PRIM_TAKE, PRIM_IN_USE, PRIM_EVENT,
+	PRIM_DUE, PRIM_RELEASE, PRIM_PURGE_DUE, PRIM_PURGE
+};
+struct prim {
+	enum prim_op op;
+	const char *id, *name, *pin, *except;
+	struct store_session_brief b;
+	int64_t t, deadline;
+	int limit, active, n, name_taken, pin_taken, count;
+	const char *nums[3];
+	int delta[3];
+	char ids[8][ID_MAX];
+};
+
+static int prim_call(struct store_tx *tx, struct prim *p)
+{
+	switch (p->op) {
+	case PRIM_LOCK: return store_tx_session_lock(tx, p->id, &p->b);
+	case PRIM_PUT: return store_tx_session_put(tx, p->id, &p->b, p->deadline);
+	case PRIM_TAKEN:
+		return store_tx_open_taken(tx, p->b.service_id, p->except, p->name, p->pin, &p->name_taken, &p->pin_taken);
+	case PRIM_HOLD: return store_tx_bindings_hold(tx, p->id, p->t, p->active);
+	case PRIM_KEEP: return store_tx_binding_keep(tx, p->id);
+	case PRIM_TAKE: return store_tx_binding_take(tx, p->id, NUMBER_RETIRED);
+	case PRIM_IN_USE: return store_tx_numbers_in_use_add(tx, p->nums, p->delta, p->n);
+	case PRIM_EVENT: return store_tx_event_add(tx, p->id, "closed", "why", p->t);
+	case PRIM_DUE: return store_tx_sessions_due(tx, p->t, p->limit, p->ids, &p->n);
+	case PRIM_RELEASE: return store_tx_bindings_release_due(tx, p->t, p->limit);
+	case PRIM_PURGE_DUE: return store_tx_sessions_purge_due(tx, p->t, p->limit, p->ids, &p->n);
+	case PRIM_PURGE: return store_tx_session_purge(tx, p->id, p->t);
+	}
+	return MASKD_EINVAL;
+}
+
+/* A body commits only on 0: a primitive's count goes to p->count. */
+static int prim_body(struct store_tx *tx, void *ctx)
+{
+	struct prim *p = ctx;
+	int rc = prim_call(tx, p);
+	p->count = rc > 0 ? rc : 0;
+	return rc < 0 ? rc : 0;
+}
+
+/* Runs op in its own transaction: its count, or a negative maskd_err. */
+static int prim(struct store *st, struct prim *p, enum prim_op op)
+{
+	p->op = op;
+	int rc = store_tx_run(st, prim_body, p);
+	return rc < 0 ? rc : p->count;
+}
+
+static void last_event(void *ctx, const struct session_event *e)
+{
+	memcpy(ctx, e, sizeof(*e));
+}
+
+static int64_t prim_in_use(struct store *st, const char *number_id)
+{
+	struct number n;
+	assert_int_equal(store_number_get(st, number_id, &n), 0);
+	return n.in_use;
+}
+
+/* s: an open two-party session with unique_name "u1" and no deadline; t:
+ * another open session of the service; n0, n1: two numbers of its pool. */
+static void check_lifecycle_primitives(struct store *st, const struct session *s, const struct session *t,
+				       const char *n0, const char *n1)
+{
+	struct prim p = {.id = "ses_nope"};
+	assert_int_equal(prim(st, &p, PRIM_LOCK), MASKD_ENOTFOUND);
+	p = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &p, PRIM_LOCK), 0);
+	assert_string_equal(p.b.id, s->id);
+	assert_string_equal(p.b.service_id, s->service_id);
+	assert_string_equal(p.b.unique_name, "u1");
+	assert_int_equal(p.b.status, SESSION_OPEN);
+	assert_int_equal(p.b.closed_at, 0);
+	assert_int_equal(p.b.n_parts, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(p.b.parts[i].id, s->participants[i].id);
+		assert_int_equal(p.b.parts[i].idx, i);
+		assert_string_equal(p.b.parts[i].number_id, s->participants[i].proxy_number_id);
+		assert_int_equal(p.b.parts[i].active, 1);
+		assert_int_equal(p.b.parts[i].purged, 0);
+	}
+	assert_string_not_equal(n0, n1);
+
+	/* put: the lifecycle's columns, and a deadline the due list follows */
+	p.b.ttl = 77;
+	p.b.updated_at = 2100;
+	p.deadline = 9000;
+	assert_int_equal(prim(st, &p, PRIM_PUT), 0);
+	struct session got;
+	assert_int_equal(store_session_get(st, s->id, &got), 0);
+	assert_int_equal(got.ttl, 77);
+	assert_int_equal(got.updated_at, 2100);
+	struct prim q = {.id = "ses_nope", .b = p.b};
+	assert_int_equal(prim(st, &q, PRIM_PUT), MASKD_ENOTFOUND);
+	q = (struct prim){.t = 8999, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	for (int i = 0; i < q.n; i++)
+		assert_string_not_equal(q.ids[i], s->id);
+	q = (struct prim){.t = 9000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	int seen = 0;
+	for (int i = 0; i < q.n; i++)
+		seen |= strcmp(q.ids[i], s->id) == 0;
+	assert_true(seen);
+	q = (struct prim){.t = 9000, .limit = 1};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	assert_int_equal(q.n, 1);
+
+	/* open_taken: another session asking for s's unique_name sees it; s itself not */
+	q = (struct prim){.b = p.b, .except = t->id, .name = "u1", .pin = ""};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken, 1);
+	assert_int_equal(q.pin_taken, 0);
+	q = (struct prim){.b = p.b, .except = s->id, .name = "u1", .pin = NULL};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken, 0);
+	q = (struct prim){.b = p.b, .except = t->id, .name = "u2", .pin = "1234"};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken + q.pin_taken, 0);
+
+	/* in_use: repeats add up, never below 0, unknown numbers not counted */
+	int64_t u0 = prim_in_use(st, n0), u1 = prim_in_use(st, n1);
+	q = (struct prim){.nums = {n0, n1, n0}, .delta = {1, -1000, 1}, .n = 3};
+	assert_int_equal(prim(st, &q, PRIM_IN_USE), 2);
+	assert_int_equal(prim_in_use(st, n0), u0 + 2);
+	assert_int_equal(prim_in_use(st, n1), 0);
+	q = (struct prim){.nums = {n0, n1, "num_nope"}, .delta = {-2, (int)u1, 1}, .n = 3};
+	assert_int_equal(prim(st, &q, PRIM_IN_USE), 2);
+	assert_int_equal(prim_in_use(st, n0), u0);
+	assert_int_equal(prim_in_use(st, n1), u1);
+
+	/* hold (cooling off until 5000), keep, release when due, take again */
+	q = (struct prim){.id = s->id, .t = 5000, .active = 1};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 2);
+	q = (struct prim){.id = s->participants[0].id};
+	assert_int_equal(prim(st, &q, PRIM_KEEP), 1);
+	q = (struct prim){.id = s->id, .t = 5000, .active = 1};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 2);
+	q = (struct prim){.t = 4999, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 0);
+	q = (struct prim){.t = 5000, .limit = 1};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 1);
+	q = (struct prim){.t = 5000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 1);
+	q = (struct prim){.t = 5000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 0);
+	q = (struct prim){.id = s->participants[0].id};
+	assert_int_equal(prim(st, &q, PRIM_KEEP), 0); /* released: nothing to keep */
+	assert_int_equal(prim(st, &q, PRIM_TAKE), 1);
+	assert_int_equal(prim(st, &q, PRIM_TAKE), 0); /* holds it already */
+	q = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &q, PRIM_LOCK), 0);
+	assert_int_equal(q.b.parts[0].active, 1);
+	assert_int_equal(q.b.parts[1].active, 0);
+	/* give both up at once (no cool-off) */
+	q = (struct prim){.id = s->id, .t = 3000, .active = 0};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 1);
+
+	/* an event */
+	q = (struct prim){.id = s->id, .t = 3000};
+	assert_int_equal(prim(st, &q, PRIM_EVENT), 0);
+	struct session_event e;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(store_session_events(st, s->id, last_event, &e), 0);
+	assert_string_equal(e.kind, "closed");
+	assert_string_equal(e.detail, "why");
+	assert_string_equal(e.participant_id, "");
+	assert_int_equal(e.created_at, 3000);
+
+	/* closed at 3000 with nothing held: purge due before 3001, not before 3000 */
+	p.b.status = SESSION_CLOSED;
+	p.b.closed_at = 3000;
+	p.deadline = 0;
+	assert_int_equal(prim(st, &p, PRIM_PUT), 0);
+	q = (struct prim){.t = 3000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 0);
+	q = (struct prim){.t = 9000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	for (int i = 0; i < q.n; i++)
+		assert_string_not_equal(q.ids[i], s->id); /* closed: never due */
+	q = (struct prim){.t = 3001, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 1);
+	assert_string_equal(q.ids[0], s->id);
+	q = (struct prim){.id = s->id, .t = 6000};
+	assert_int_equal(prim(st, &q, PRIM_PURGE), 2);
+	assert_int_equal(prim(st, &q, PRIM_PURGE), 0);
+	q = (struct prim){.t = 3001, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 0);
+	q = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &q, PRIM_LOCK), 0);
+	assert_int_equal(q.b.parts[0].purged, 1);
+	assert_int_equal(q.b.parts[1].purged, 1);
+	char real[32];
+	assert_int_equal(store_participant_number(st, s->participants[0].id, real, sizeof(real)), MASKD_ENOTFOUND);
+}
+
+static void pg_lifecycle_primitives(void **state)
+{
+	NEED_DB(state);
+	struct session s, t;
+	int failed;
+	fill_session(f, &s, "+14152372001", "+12129674001", 0);
+	snprintf(s.unique_name, sizeof(s.unique_name), "u1");
+	assert_int_equal(vectors_session_create(f->st, &s, 2000, &failed), 0);
+	fill_session(f, &t, "+14152372002", "+12129674002", 0);
+	assert_int_equal(vectors_session_create(f->st, &t, 2000, &failed), 0);
+	check_lifecycle_primitives(f->st, &s, &t, f->nums[0], f->nums[1]);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -1644,6 +1862,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(same_real_number_in_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_webhook_in_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_sweepers_close_each_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(pg_lifecycle_primitives, setup, teardown),
 		cmocka_unit_test_setup_teardown(dropped_connections_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),
