@@ -263,7 +263,7 @@ static const char *const sql_text[SQL_COUNT] = {
 			"ended_at = CASE WHEN ended_at = 0 THEN ?5 ELSE ended_at END, "
 			"recording_id = COALESCE(?6, recording_id), recording_url = COALESCE(?7, recording_url), "
 			"cost = COALESCE(?8, cost), currency = COALESCE(?9, currency) WHERE id = ?1",
-	/* a purged number (empty blob, store_numbers_purge) is not found */
+	/* a purged number (empty blob, store_tx_session_purge) is not found */
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = ?1 AND number_sealed <> x''",
 	/* bindings_active = held (bindings index) minus cooling (participants_cooling) */
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
