@@ -5,6 +5,7 @@
  * counters locked in id order). One connection per thread, prepared statements;
  * while the database is down calls fail fast with MASKD_EDB and reconnect with backoff. */
 #include "store_backend.h"
+#include "sql_lifecycle.h"
 #include "migrations.h"
 #include "../core/pool.h"
 #include "../core/session.h"
@@ -157,15 +158,8 @@ enum sql_id {
 #define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
 #define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
 
-/* Open (SESSION_OPEN, SESSION_IN_PROGRESS) and ended sessions, spelled as the
- * partial indexes sessions_deadline, sessions_unique_name, sessions_pin and
- * sessions_purge spell them: the planner uses a partial index only when the query
- * repeats its predicate, which a bound parameter does not. Pinned to the enum. */
-#define SQL_LIVE "status < 2"
-#define SQL_ENDED "status >= 2"
-_Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 2 && SESSION_FAILED > 2 &&
-		       SESSION_BLOCKED > 2,
-	       "SQL_LIVE and SQL_ENDED follow enum session_status");
+/* the placeholder of parameter n in the shared SQL of sql_lifecycle.h */
+#define LC_P(n) "$" #n
 
 static const char *const sql_text[SQL_COUNT] = {
 	[SQL_PING] = "SELECT 1",
@@ -258,25 +252,17 @@ static const char *const sql_text[SQL_COUNT] = {
 	 * update, expiry) without waiting for inserts whose foreign keys point at it;
 	 * the participant rows are locked too, so that a sweeper (SKIP LOCKED) cannot
 	 * release a binding between the read and a re-open's keep. */
-	[SQL_LC_SESSION_LOCK] = "SELECT s.status, s.service_id, v.cooloff, s.unique_name, s.pin, s.ttl, s.expires_at, "
-				"s.last_activity_at, s.closed_at, s.updated_at FROM sessions s "
-				"JOIN services v ON v.id = s.service_id WHERE s.id = $1 FOR NO KEY UPDATE OF s",
-	[SQL_LC_PARTS] = "SELECT id, idx, proxy_number_id, active, CASE WHEN substr(bidx, 1, 7) = 'purged:' THEN 1 "
-			 "ELSE 0 END FROM participants WHERE session_id = $1 ORDER BY idx FOR NO KEY UPDATE",
-	[SQL_LC_SESSION_PUT] = "UPDATE sessions SET status = $2, closed_at = $3, ttl = $4, expires_at = $5, "
-			       "last_activity_at = $6, updated_at = $7, deadline = $8 WHERE id = $1",
-	[SQL_LC_OPEN_TAKEN] = "SELECT CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE service_id = $1 AND id <> $2 "
-			      "AND unique_name = $3::text AND " SQL_LIVE ") THEN 1 ELSE 0 END, CASE WHEN EXISTS "
-			      "(SELECT 1 FROM sessions WHERE service_id = $1 AND id <> $2 AND pin = $4::text "
-			      "AND " SQL_LIVE ") THEN 1 ELSE 0 END",
-	[SQL_LC_BINDINGS_HOLD] = "UPDATE participants SET held_until = $2, active = $3 WHERE session_id = $1 AND active = 1",
+	[SQL_LC_SESSION_LOCK] = LC_SQL_SESSION_LOCK " FOR NO KEY UPDATE OF s",
+	[SQL_LC_PARTS] = LC_SQL_PARTS " FOR NO KEY UPDATE",
+	[SQL_LC_SESSION_PUT] = LC_SQL_SESSION_PUT,
+	[SQL_LC_OPEN_TAKEN] = LC_SQL_OPEN_TAKEN,
+	[SQL_LC_BINDINGS_HOLD] = LC_SQL_BINDINGS_HOLD,
 	/* NO KEY UPDATE: waits for other writers of the row, not for inserts whose
 	 * foreign keys point at it. */
 	[SQL_SESSION_TIMES_LOCK] = "SELECT status, ttl, expires_at, last_activity_at FROM sessions WHERE id = $1 "
 				   "FOR NO KEY UPDATE",
 	/* Every node sweeps; SKIP LOCKED hands each due session to exactly one. */
-	[SQL_EXPIRE_DUE] = "SELECT id FROM sessions WHERE " SQL_LIVE " AND deadline IS NOT NULL AND deadline <= $1 "
-			   "ORDER BY deadline LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
+	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE " FOR NO KEY UPDATE SKIP LOCKED",
 	[SQL_ROUTE_LOOKUP] =
 		"SELECT " NUMBER_COLS ", " ROUTE_COLS " FROM numbers n "
 		"LEFT JOIN participants p ON p.bidx = $2 AND p.proxy_number_id = n.id AND p.active = 1 "
@@ -350,12 +336,10 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_PARTICIPANT_ROWS] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164 FROM participants "
 				 "WHERE session_id = $1 ORDER BY idx",
 	/* re-open: a binding still cooling off is kept... */
-	[SQL_PARTICIPANT_KEEP] = "UPDATE participants SET held_until = NULL WHERE id = $1 AND active = 1",
+	[SQL_PARTICIPANT_KEEP] = LC_SQL_BINDING_KEEP,
 	/* ...a released one is taken again: the unique index refuses it when this real
 	 * number holds that proxy in another session now; 0 rows = the number is gone */
-	[SQL_PARTICIPANT_RETAKE] = "UPDATE participants SET active = 1, held_until = NULL WHERE id = $1 AND active = 0 AND "
-				   "EXISTS (SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id AND "
-				   "numbers.state <> $2::int)",
+	[SQL_PARTICIPANT_RETAKE] = LC_SQL_BINDING_TAKE,
 	[SQL_PARTICIPANT_SWAP] = "UPDATE participants SET proxy_number_id = $2, proxy_e164 = $3 WHERE id = $1",
 	[SQL_PEER_SET] = "UPDATE participants SET peer_bidx = $2 WHERE session_id = $1 AND idx = 0",
 	/* Every node sweeps; SKIP LOCKED hands each due binding to exactly one. */
@@ -386,12 +370,10 @@ static const char *const sql_text[SQL_COUNT] = {
 	 * purge of a row (or a row taken again meanwhile) a no-op. */
 	/* the closed sessions past retention whose bindings are all released (index
 	 * sessions_purge); SKIP LOCKED hands each to one node */
-	[SQL_PURGE_DUE] = "SELECT s.id FROM sessions s WHERE s." SQL_ENDED " AND s.purged_at = 0 AND s.closed_at > 0 "
-			  "AND s.closed_at < $1 AND NOT EXISTS (SELECT 1 FROM participants q WHERE q.session_id = s.id "
-			  "AND q.active = 1) ORDER BY s.closed_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
+	[SQL_PURGE_DUE] = LC_SQL_PURGE_DUE " FOR UPDATE OF s SKIP LOCKED",
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id "
 			      "WHERE session_id = $1 AND active = 0 AND number_sealed <> ''::bytea",
-	[SQL_SESSION_PURGED] = "UPDATE sessions SET purged_at = $2 WHERE id = $1",
+	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
 };
 
 /* ---------------------------------------------------------------- connections */

@@ -6,6 +6,7 @@
  * here means a rule was broken, not a race lost. The SQL is kept to what
  * PostgreSQL also accepts, for the backend that follows. */
 #include "store_backend.h"
+#include "sql_lifecycle.h"
 #include "migrations.h"
 #include "../core/pool.h"
 #include "../core/session.h"
@@ -142,15 +143,8 @@ enum sql_id {
 	"(?6 = 0 OR (?6 = 1 AND n.area_code = ?8) OR (?6 = 2 AND n.region = ?9)))) "
 #define POOL_ORDER "ORDER BY n.in_use, n.created_at, n.id LIMIT ?4"
 
-/* Open (SESSION_OPEN, SESSION_IN_PROGRESS) and ended sessions, spelled as the
- * partial indexes sessions_deadline, sessions_unique_name, sessions_pin and
- * sessions_purge spell them: the planner uses a partial index only when the query
- * repeats its predicate, which a bound parameter does not. Pinned to the enum. */
-#define SQL_LIVE "status < 2"
-#define SQL_ENDED "status >= 2"
-_Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 2 && SESSION_FAILED > 2 &&
-		       SESSION_BLOCKED > 2,
-	       "SQL_LIVE and SQL_ENDED follow enum session_status");
+/* the placeholder of parameter n in the shared SQL of sql_lifecycle.h */
+#define LC_P(n) "?" #n
 
 static const char *const sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
@@ -219,20 +213,13 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_BINDINGS_OF] = "SELECT proxy_number_id FROM participants WHERE session_id = ?1 AND active = 1",
 	[SQL_SESSION_TIMES] = "SELECT status, ttl, expires_at, last_activity_at FROM sessions WHERE id = ?1",
 	/* the lifecycle primitives (store_tx_* in store.h); status values are bound */
-	[SQL_LC_SESSION_LOCK] = "SELECT s.status, s.service_id, v.cooloff, s.unique_name, s.pin, s.ttl, s.expires_at, "
-				"s.last_activity_at, s.closed_at, s.updated_at FROM sessions s "
-				"JOIN services v ON v.id = s.service_id WHERE s.id = ?1",
-	[SQL_LC_PARTS] = "SELECT id, idx, proxy_number_id, active, substr(bidx, 1, 7) = 'purged:' FROM participants "
-			 "WHERE session_id = ?1 ORDER BY idx",
-	[SQL_LC_SESSION_PUT] = "UPDATE sessions SET status = ?2, closed_at = ?3, ttl = ?4, expires_at = ?5, "
-			       "last_activity_at = ?6, updated_at = ?7, deadline = ?8 WHERE id = ?1",
-	[SQL_LC_OPEN_TAKEN] = "SELECT EXISTS (SELECT 1 FROM sessions WHERE service_id = ?1 AND id <> ?2 AND unique_name = ?3 "
-			      "AND " SQL_LIVE "), EXISTS (SELECT 1 FROM sessions WHERE service_id = ?1 AND id <> ?2 "
-			      "AND pin = ?4 AND " SQL_LIVE ")",
-	[SQL_LC_BINDING_KEEP] = "UPDATE participants SET held_until = NULL WHERE id = ?1 AND active = 1",
+	[SQL_LC_SESSION_LOCK] = LC_SQL_SESSION_LOCK,
+	[SQL_LC_PARTS] = LC_SQL_PARTS,
+	[SQL_LC_SESSION_PUT] = LC_SQL_SESSION_PUT,
+	[SQL_LC_OPEN_TAKEN] = LC_SQL_OPEN_TAKEN,
+	[SQL_LC_BINDING_KEEP] = LC_SQL_BINDING_KEEP,
 	[SQL_LC_IN_USE_ADD] = "UPDATE numbers SET in_use = MAX(in_use + ?2, 0) WHERE id = ?1",
-	[SQL_EXPIRE_DUE] = "SELECT id FROM sessions WHERE " SQL_LIVE " AND deadline IS NOT NULL AND deadline <= ?1 "
-			   "ORDER BY deadline LIMIT ?2",
+	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE,
 	[SQL_ROUTE_LOOKUP] =
 		"SELECT " NUMBER_COLS ", " ROUTE_TAIL_COLS " FROM numbers n "
 		"LEFT JOIN participants p ON p.bidx = ?2 AND p.proxy_number_id = n.id AND p.active = 1 "
@@ -301,15 +288,11 @@ static const char *const sql_text[SQL_COUNT] = {
 			      "FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = ?1",
 	[SQL_PARTS_BRIEF] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164, active FROM participants "
 			    "WHERE session_id = ?1 ORDER BY idx",
-	[SQL_BINDINGS_COOL] = "UPDATE participants SET held_until = ?2, active = ?3 WHERE session_id = ?1 AND active = 1",
+	[SQL_BINDINGS_COOL] = LC_SQL_BINDINGS_HOLD,
 	[SQL_BINDINGS_RELEASE_DUE] =
 		"UPDATE participants SET active = 0 WHERE rowid IN (SELECT rowid FROM participants "
 		"WHERE active = 1 AND held_until IS NOT NULL AND held_until <= ?1 ORDER BY held_until LIMIT ?2)",
-	/* a released binding taken again: refused by the bindings index when the real
-	 * number holds that proxy elsewhere; 0 rows when the number is gone or retired */
-	[SQL_BINDING_TAKE] = "UPDATE participants SET active = 1, held_until = NULL WHERE id = ?1 AND active = 0 AND "
-			     "EXISTS (SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id "
-			     "AND numbers.state <> ?2)",
+	[SQL_BINDING_TAKE] = LC_SQL_BINDING_TAKE,
 	[SQL_SET_PEER] = "UPDATE participants SET peer_bidx = ?2 WHERE id = ?1",
 	[SQL_PARTICIPANT_MOVE] = "UPDATE participants SET proxy_number_id = ?2, proxy_e164 = ?3 WHERE id = ?1",
 	[SQL_SESSION_UPDATED] = "UPDATE sessions SET updated_at = ?2 WHERE id = ?1",
@@ -334,12 +317,10 @@ static const char *const sql_text[SQL_COUNT] = {
 	 * NOT EXISTS by participants_session), so the sweeper runs it hourly
 	 * (flow/jobs.c JOBS_PURGE_EVERY_S), not every sweep. */
 	/* the closed sessions past retention whose bindings are all released (index sessions_purge) */
-	[SQL_PURGE_DUE] = "SELECT s.id FROM sessions s WHERE s." SQL_ENDED " AND s.purged_at = 0 AND s.closed_at > 0 "
-			  "AND s.closed_at < ?1 AND NOT EXISTS (SELECT 1 FROM participants q WHERE q.session_id = s.id "
-			  "AND q.active = 1) ORDER BY s.closed_at LIMIT ?2",
+	[SQL_PURGE_DUE] = LC_SQL_PURGE_DUE,
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = x'', bidx = 'purged:' || id "
 			      "WHERE session_id = ?1 AND active = 0 AND number_sealed <> x''",
-	[SQL_SESSION_PURGED] = "UPDATE sessions SET purged_at = ?2 WHERE id = ?1",
+	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
 };
 
 /* ---------------------------------------------------------------- connections */
