@@ -4,11 +4,10 @@
  * SIGTERM and shut down in reverse order. Exit status 0 on a clean stop, 1 when
  * the configuration or the environment is wrong (the message names the variable). */
 #include "app.h"
-#include "backfill.h"
 #include "config.h"
-#include "store/store.h"
+#include "flow/jobs.h"
 #include "out/sender.h"
-#include "sweeper.h"
+#include "store/store.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/limiter.h"
@@ -128,7 +127,7 @@ int main(void)
 	for (int d = 0; d < DIALECT_COUNT; d++)
 		app.api_base[d] = cfg.api_base[d];
 	int placed = 0;
-	if (backfill_number_regions(store, &placed) < 0)
+	if (jobs_backfill_number_regions(store, &placed) < 0)
 		log_warn("maskd: could not geocode the regions of older pool numbers; geo-match by region skips them");
 	else if (placed > 0)
 		log_info("maskd: geocoded the region of %d pool numbers added before region geo-match", placed);
@@ -144,7 +143,7 @@ int main(void)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
-	struct sweeper *sweeper = sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
+	struct jobs_sweeper *sweeper = jobs_sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
 
@@ -153,7 +152,7 @@ int main(void)
 	log_info("maskd: signal %d, stopping", sig);
 	http_stop(http);
 	http = NULL;
-	sweeper_stop(sweeper);
+	jobs_sweeper_stop(sweeper);
 	sender_stop(app.sender);
 	status = 0;
 out:

@@ -6,6 +6,7 @@
 #include "api_internal.h"
 #include "../core/pin.h"
 #include "../core/pool.h"
+#include "../flow/lifecycle.h"
 #include "../util/metrics.h"
 #include "../sessions.h"
 #include "../store/store.h"
@@ -352,7 +353,7 @@ void api_session_list(struct api_req *r)
 
 static void close_session(struct api_req *r, int status, int status_on_success)
 {
-	int rc = store_session_close(r->app->store, r->id, status, now_unix());
+	int rc = lifecycle_close(r->app->store, r->id, status, now_unix());
 	if (rc == MASKD_ENOTFOUND) {
 		api_not_found(r, "session");
 		return;
@@ -370,11 +371,11 @@ static void close_session(struct api_req *r, int status, int status_on_success)
 	api_session_get(r);
 }
 
-static void reopen_session(struct api_req *r, const int64_t *expires_at, int64_t now)
+static void reopen_session(struct api_req *r, const int64_t *ttl, const int64_t *expires_at, int64_t now)
 {
 	struct api_error e = {0};
 	int failed = -1;
-	int rc = store_session_reopen(r->app->store, r->id, expires_at, now, &failed);
+	int rc = lifecycle_reopen(r->app->store, r->id, ttl, expires_at, now, &failed);
 	switch (rc) {
 	case 0:
 		log_info("session %s re-opened by the API", r->id);
@@ -441,21 +442,11 @@ void api_session_patch(struct api_req *r)
 	}
 	json_decref(body);
 	if (target == SESSION_OPEN) {
-		if (has_ttl) {
-			int rc = store_session_update(r->app->store, r->id, &ttl, NULL, now);
-			if (rc < 0) {
-				if (rc == MASKD_ENOTFOUND)
-					api_not_found(r, "session");
-				else
-					api_store_failed(r, "session_update", rc);
-				return;
-			}
-		}
-		reopen_session(r, has_exp ? &exp : NULL, now);
+		reopen_session(r, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
 		return;
 	}
 	if (has_ttl || has_exp) {
-		int rc = store_session_update(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
+		int rc = lifecycle_update(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
 		if (rc == MASKD_ENOTFOUND) {
 			api_not_found(r, "session");
 			return;

@@ -132,20 +132,32 @@ static int ops_complete(const struct store_ops *o)
 {
 	const void *const fns[] = {
 		(const void *)o->close, (const void *)o->ping, (const void *)o->setting_get,
+		(const void *)o->tx_session_lock,
+		(const void *)o->tx_session_put,
+		(const void *)o->tx_open_taken,
+		(const void *)o->tx_bindings_hold,
+		(const void *)o->tx_binding_keep,
+		(const void *)o->tx_binding_take,
+		(const void *)o->tx_numbers_in_use_add,
+		(const void *)o->tx_event_add,
+		(const void *)o->tx_sessions_due,
+		(const void *)o->tx_bindings_release_due,
+		(const void *)o->tx_sessions_purge_due,
+		(const void *)o->tx_session_purge,
 		(const void *)o->tx_run,
 		(const void *)o->setting_put, (const void *)o->setting_add, (const void *)o->service_insert,
 		(const void *)o->service_get, (const void *)o->service_list, (const void *)o->service_update,
 		(const void *)o->number_insert,
 		(const void *)o->number_get, (const void *)o->number_list, (const void *)o->number_set_state, (const void *)o->number_set_region,
 		(const void *)o->number_delete, (const void *)o->session_create, (const void *)o->session_get,
-		(const void *)o->session_list, (const void *)o->session_close, (const void *)o->session_update,
-		(const void *)o->sessions_expire, (const void *)o->route_lookup, (const void *)o->interaction_record,
+		(const void *)o->session_list,
+		(const void *)o->route_lookup, (const void *)o->interaction_record,
 		(const void *)o->interaction_get, (const void *)o->interaction_by_sid, (const void *)o->interaction_list,
 		(const void *)o->leg_update, (const void *)o->participant_number, (const void *)o->stats,
-		(const void *)o->records, (const void *)o->usage, (const void *)o->session_reopen,
-		(const void *)o->participant_add, (const void *)o->participant_swap, (const void *)o->bindings_release,
+		(const void *)o->records, (const void *)o->usage,
+		(const void *)o->participant_add, (const void *)o->participant_swap,
 		(const void *)o->session_events, (const void *)o->pin_lookup, (const void *)o->optout_set,
-		(const void *)o->pool_stats, (const void *)o->numbers_purge,
+		(const void *)o->pool_stats,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -250,18 +262,24 @@ int store_number_delete(struct store *st, const char *id) { return st->ops->numb
 int store_session_create(struct store *st, struct session *s, const struct create_rules *rules, int64_t now, struct create_outcome *out) { return st->ops->session_create(st->b, s, rules, now, out); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx) { return st->ops->session_list(st->b, service_id, f, cb, ctx); }
-int store_session_close(struct store *st, const char *id, int status, int64_t now) { return st->ops->session_close(st->b, id, status, now); }
-int store_session_reopen(struct store *st, const char *id, const int64_t *expires_at, int64_t now, int *failed_index) { return st->ops->session_reopen(st->b, id, expires_at, now, failed_index); }
 int store_participant_add(struct store *st, const char *session_id, struct participant *p, const struct create_rules *rules, int64_t now, struct create_outcome *out) { return st->ops->participant_add(st->b, session_id, p, rules, now, out); }
 int store_participant_swap(struct store *st, const char *session_id, const char *participant_id, struct participant *p, const struct create_rules *rules, int64_t now) { return st->ops->participant_swap(st->b, session_id, participant_id, p, rules, now); }
-int store_bindings_release(struct store *st, int64_t now, int limit, int *released) { return st->ops->bindings_release(st->b, now, limit, released); }
-int store_numbers_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged) { return st->ops->numbers_purge(st->b, before, now, limit, sessions, purged); }
 int store_session_events(struct store *st, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx) { return st->ops->session_events(st->b, session_id, cb, ctx); }
+int store_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out) { return tx->ops->tx_session_lock(tx, id, out); }
+int store_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline) { return tx->ops->tx_session_put(tx, id, b, deadline); }
+int store_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name, const char *pin, int *name_taken, int *pin_taken) { return tx->ops->tx_open_taken(tx, service_id, except_id, unique_name, pin, name_taken, pin_taken); }
+int store_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active) { return tx->ops->tx_bindings_hold(tx, session_id, held_until, active); }
+int store_tx_binding_keep(struct store_tx *tx, const char *participant_id) { return tx->ops->tx_binding_keep(tx, participant_id); }
+int store_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired) { return tx->ops->tx_binding_take(tx, participant_id, retired); }
+int store_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n) { return tx->ops->tx_numbers_in_use_add(tx, number_id, delta, n); }
+int store_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now) { return tx->ops->tx_event_add(tx, session_id, kind, detail, now); }
+int store_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n) { return tx->ops->tx_sessions_due(tx, now, limit, ids, n); }
+int store_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit) { return tx->ops->tx_bindings_release_due(tx, now, limit); }
+int store_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n) { return tx->ops->tx_sessions_purge_due(tx, before, limit, ids, n); }
+int store_tx_session_purge(struct store_tx *tx, const char *id, int64_t now) { return tx->ops->tx_session_purge(tx, id, now); }
 int store_pin_lookup(struct store *st, const char *service_id, const char *pin, const char *from_e164, struct route_view *out) { return st->ops->pin_lookup(st->b, service_id, pin, from_e164, out); }
 int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now) { return st->ops->optout_set(st->b, service_id, from_e164, number_id, opted_out, now); }
 int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out) { return st->ops->pool_stats(st->b, service_id, out); }
-int store_session_update(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now) { return st->ops->session_update(st->b, id, ttl, expires_at, now); }
-int store_sessions_expire(struct store *st, int64_t now, int limit, int *closed) { return st->ops->sessions_expire(st->b, now, limit, closed); }
 int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164, struct route_view *out) { return st->ops->route_lookup(st->b, to_e164, from_e164, out); }
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return st->ops->interaction_record(st->b, it, existed); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }

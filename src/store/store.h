@@ -15,7 +15,7 @@
  *   A participant row is "active" (holds its binding) while its session is open,
  *   and, after the session closes or is blocked, until held_until (= closed_at +
  *   the service's cooloff): a cooling-off binding. The sweeper releases due ones
- *   with store_bindings_release(). number.in_use counts open sessions only. */
+ *   with store_tx_bindings_release_due(). number.in_use counts open sessions only. */
 #ifndef MASKD_STORE_H
 #define MASKD_STORE_H
 
@@ -159,21 +159,6 @@ int store_session_create(struct store *st, struct session *s, const struct creat
 int store_session_get(struct store *st, const char *id, struct session *out);
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f,
 		       void (*cb)(void *ctx, const struct session *s), void *ctx);
-/* Closes s with status SESSION_CLOSED or SESSION_BLOCKED (idempotent; blocking a
- * closed session changes its status to blocked). Its bindings become cooling off
- * until now + the service's cooloff (released at once when cooloff is 0); in_use
- * drops. Records a "closed" or "blocked" event when the status changes. */
-int store_session_close(struct store *st, const char *id, int status, int64_t now);
-/* Re-opens a closed or blocked session: each participant's binding is kept if it
- * is still cooling off, else taken again (MASKD_ECONFLICT with *failed_index =
- * the participant when someone else took it, CREATE_FAIL_UNIQUE_NAME when another
- * open session has its unique_name). expires_at (NULL = keep) applies first; a
- * session whose real numbers were purged after the retention period:
- * MASKD_ECONFLICT with CREATE_FAIL_PURGED. A
- * session whose expires_at is not after now: MASKD_EINVAL. Already open: 0, no
- * change. Status becomes open, the idle timer restarts, a "reopened" event. */
-int store_session_reopen(struct store *st, const char *id, const int64_t *expires_at, int64_t now,
-			 int *failed_index);
 /* Adds the second participant p (id, real number, geo, optional proxy_e164) to
  * an open single-party session, bound by the rules of store_session_create with
  * the first participant as the other side. MASKD_ENOTFOUND no session;
@@ -193,21 +178,86 @@ int store_participant_add(struct store *st, const char *session_id, struct parti
  * number), MASKD_EEXHAUSTED. */
 int store_participant_swap(struct store *st, const char *session_id, const char *participant_id,
 			   struct participant *p, const struct create_rules *rules, int64_t now);
-/* Releases up to limit cooling-off bindings whose held_until <= now; *released
- * gets how many. */
-int store_bindings_release(struct store *st, int64_t now, int limit, int *released);
-/* Retention (DESIGN §1.5): purges the participants of up to limit sessions that
- * closed (closed_at > 0) before `before` and hold no binding any more (none
- * still cooling off): each sealed real number becomes an empty blob and its blind
- * index 'purged:' || id, so the row can no longer be unsealed nor matched by a
- * real number; the session is marked purged (purged_at = now) so the next call
- * does not see it (index sessions_purge, a range on closed_at). Masked number,
- * country, proxy, ids, interactions and legs stay (records survive); opt-outs
- * are not touched. *sessions gets how many sessions (< limit: no more due), and
- * *purged how many participant rows were purged. Afterwards
- * store_participant_number() answers MASKD_ENOTFOUND for them and a re-open is
- * refused (CREATE_FAIL_PURGED). */
-int store_numbers_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged);
+/* Session lifecycle primitives (close, block, re-open, update, expiry, cool-off
+ * release, retention purge): row-level reads and writes inside store_tx_run(),
+ * without rules; src/flow/lifecycle.c decides with core/session.h. Each returns
+ * 0 (or the count it names) or a negative maskd_err. Status values are passed in,
+ * never spelled in SQL. */
+
+/* One participant row of a session, as the lifecycle reads it (no real number). */
+struct store_part_brief {
+	char id[ID_MAX];
+	int idx;
+	char number_id[ID_MAX];
+	int active; /* 1: holds its binding (open, or cooling off after a close) */
+	int purged; /* 1: its real number was purged after retention */
+};
+/* A session and its participant rows, as the lifecycle reads them. */
+struct store_session_brief {
+	char id[ID_MAX];
+	char service_id[ID_MAX];
+	int status;
+	int64_t cooloff; /* the service's */
+	int64_t ttl, expires_at, last_activity_at, closed_at, updated_at;
+	char unique_name[NAME_MAX_LEN + 1];
+	char pin[PIN_MAX_LEN + 1];
+	int n_parts;
+	struct store_part_brief parts[SESSION_PARTICIPANTS];
+};
+/* Reads session id and its participants (by idx) into *out and locks them for
+ * writing until the transaction ends (PostgreSQL: SELECT ... FOR NO KEY UPDATE;
+ * SQLite: the transaction's write lock). MASKD_ENOTFOUND when there is none. */
+int store_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out);
+/* Writes the session columns the lifecycle owns: status, closed_at, ttl,
+ * expires_at, last_activity_at and updated_at from b (the other fields of b are
+ * not read), and deadline (0 = none: NULL, so the expiry index skips the row).
+ * MASKD_ECONFLICT when a unique index refuses the row (an open session with the
+ * same unique_name or PIN); MASKD_ENOTFOUND when there is no such session. */
+int store_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b,
+			 int64_t deadline);
+/* 1 in *name_taken when another open session (status open or in progress) of
+ * service_id has unique_name (NULL or "" = not asked), and in *pin_taken when one
+ * has pin (NULL or "" = not asked); 0 otherwise. except_id is never counted. */
+int store_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id,
+			const char *unique_name, const char *pin, int *name_taken, int *pin_taken);
+/* Every participant row of session_id that holds its binding gets held_until and
+ * keeps the binding when active is 1, gives it up when 0. Returns how many rows. */
+int store_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
+/* Keeps the binding of participant row id if it still holds it (held_until
+ * cleared): 1, or 0 when it was released meanwhile. */
+int store_tx_binding_keep(struct store_tx *tx, const char *participant_id);
+/* Takes the binding of released participant row id again (active, held_until
+ * cleared), unless its number left the pool or has state `retired`: 1 taken, 0
+ * not. MASKD_ECONFLICT when the bindings index refuses it (the real number holds
+ * that proxy in another session now). */
+int store_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired);
+/* Adds delta[i] to in_use of number_id[i] (repeats add up; never below 0). Takes
+ * the number rows last, in id order (PostgreSQL), so writers never deadlock.
+ * Returns how many numbers existed and changed. */
+int store_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
+/* Records a session event (kind "closed", "blocked", "reopened"...; detail "" or
+ * a reason, never a real number). */
+int store_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail,
+		       int64_t now);
+/* Up to limit open sessions whose deadline is <= now, soonest first (index on
+ * deadline), into ids (limit entries); *n how many. PostgreSQL: locks them and
+ * skips rows another node holds, so concurrent sweepers share the work. */
+int store_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
+/* Releases up to limit cooling-off bindings whose held_until <= now (PostgreSQL:
+ * skipping rows another node holds). Returns how many. */
+int store_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
+/* Up to limit sessions that closed (closed_at > 0) before `before`, are not
+ * purged, and hold no binding any more (none still cooling off), oldest first
+ * (index sessions_purge), into ids; *n how many. PostgreSQL: locked, skipping
+ * rows another node holds. */
+int store_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
+/* Purges the released participants of session id: each sealed real number
+ * becomes an empty blob and its blind index 'purged:' || id (the row can no
+ * longer be unsealed nor matched); the session gets purged_at = now. Masked
+ * number, country, proxy, ids, interactions, legs and opt-outs stay. Returns how
+ * many participant rows were purged (a second call: 0). */
+int store_tx_session_purge(struct store_tx *tx, const char *id, int64_t now);
+
 
 /* Session events (swap, close, block, re-open), oldest first. */
 struct session_event {
@@ -220,12 +270,6 @@ struct session_event {
 };
 int store_session_events(struct store *st, const char *session_id,
 			 void (*cb)(void *ctx, const struct session_event *e), void *ctx);
-/* Sets ttl (>= 0) and/or expires_at (0 = none); a NULL pointer leaves a field alone. */
-int store_session_update(struct store *st, const char *id, const int64_t *ttl,
-			 const int64_t *expires_at, int64_t now);
-/* Closes (SESSION_CLOSED, with cool-off) up to limit sessions past expires_at or
- * idle past ttl at now; *closed gets how many. */
-int store_sessions_expire(struct store *st, int64_t now, int limit, int *closed);
 
 /* Webhook lookup: proxy number by e164, and the active binding of from_e164 on it
  * (open or cooling off: session_status tells), with the other side (to_* "" while a

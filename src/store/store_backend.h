@@ -42,24 +42,31 @@ struct store_ops {
 	int (*session_get)(void *b, const char *id, struct session *out);
 	int (*session_list)(void *b, const char *service_id, const struct session_filter *f,
 			    void (*cb)(void *, const struct session *), void *ctx);
-	int (*session_close)(void *b, const char *id, int status, int64_t now);
-	int (*session_reopen)(void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index);
 	int (*participant_add)(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
 			       int64_t now, struct create_outcome *out);
 	int (*participant_swap)(void *b, const char *session_id, const char *participant_id, struct participant *p,
 				const struct create_rules *rules, int64_t now);
-	int (*bindings_release)(void *b, int64_t now, int limit, int *released);
-	int (*numbers_purge)(void *b, int64_t before, int64_t now, int limit, int *sessions, int *purged);
 	int (*session_events)(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
 			      void *ctx);
+	/* session lifecycle primitives (store_tx_* in store.h): the handle is tx->b */
+	int (*tx_session_lock)(struct store_tx *tx, const char *id, struct store_session_brief *out);
+	int (*tx_session_put)(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline);
+	int (*tx_open_taken)(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name,
+			     const char *pin, int *name_taken, int *pin_taken);
+	int (*tx_bindings_hold)(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
+	int (*tx_binding_keep)(struct store_tx *tx, const char *participant_id);
+	int (*tx_binding_take)(struct store_tx *tx, const char *participant_id, int retired);
+	int (*tx_numbers_in_use_add)(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
+	int (*tx_event_add)(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now);
+	int (*tx_sessions_due)(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
+	int (*tx_bindings_release_due)(struct store_tx *tx, int64_t now, int limit);
+	int (*tx_sessions_purge_due)(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
+	int (*tx_session_purge)(struct store_tx *tx, const char *id, int64_t now);
 	int (*pin_lookup)(void *b, const char *service_id, const char *pin, const char *from_e164,
 			  struct route_view *out);
 	int (*optout_set)(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
 			  int64_t now);
 	int (*pool_stats)(void *b, const char *service_id, struct pool_stats *out);
-	int (*session_update)(void *b, const char *id, const int64_t *ttl, const int64_t *expires_at,
-			      int64_t now);
-	int (*sessions_expire)(void *b, int64_t now, int limit, int *closed);
 	int (*route_lookup)(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
 	int (*interaction_record)(void *b, struct interaction *it, int *existed);
 	int (*interaction_get)(void *b, const char *id, struct interaction *out);

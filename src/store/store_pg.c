@@ -5,6 +5,7 @@
  * counters locked in id order). One connection per thread, prepared statements;
  * while the database is down calls fail fast with MASKD_EDB and reconnect with backoff. */
 #include "store_backend.h"
+#include "sql_lifecycle.h"
 #include "migrations.h"
 #include "../core/pool.h"
 #include "../core/session.h"
@@ -70,13 +71,14 @@ enum sql_id {
 	SQL_NUMBERS_LOCK,
 	SQL_NUMBERS_ADD,
 	SQL_SESSION_GET,
-	SQL_SESSION_EXISTS,
 	SQL_PARTICIPANTS_OF,
 	SQL_SESSION_LIST,
-	SQL_SESSIONS_CLOSE,
-	SQL_BINDINGS_RELEASE,
+	SQL_LC_SESSION_LOCK,
+	SQL_LC_PARTS,
 	SQL_SESSION_TIMES_LOCK,
-	SQL_SESSION_SET_TIMES,
+	SQL_LC_SESSION_PUT,
+	SQL_LC_OPEN_TAKEN,
+	SQL_LC_BINDINGS_HOLD,
 	SQL_EXPIRE_DUE,
 	SQL_ROUTE_LOOKUP,
 	SQL_INTERACTION_INSERT,
@@ -102,9 +104,7 @@ enum sql_id {
 	SQL_SESSION_BY_NAME,
 	SQL_SESSION_BY_PIN,
 	SQL_SESSION_BIDX,
-	SQL_SESSION_REBLOCK,
 	SQL_SESSION_LOCK,
-	SQL_SESSION_REOPEN,
 	SQL_SESSION_UPDATED,
 	SQL_PARTICIPANT_ROWS,
 	SQL_PARTICIPANT_KEEP,
@@ -158,6 +158,9 @@ enum sql_id {
 #define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
 #define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
 #define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
+
+/* the placeholder of parameter n in the shared SQL of sql_lifecycle.h */
+#define LC_P(n) "$" #n
 
 static const char *const sql_text[SQL_COUNT] = {
 	[SQL_PING] = "SELECT 1",
@@ -239,32 +242,28 @@ static const char *const sql_text[SQL_COUNT] = {
 			    "FROM unnest($1::text[], $2::bigint[]) AS d(id, delta) WHERE n.id = d.id "
 			    "RETURNING n.id, n.in_use, d.delta",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = $1",
-	[SQL_SESSION_EXISTS] = "SELECT 1 FROM sessions WHERE id = $1",
 	[SQL_PARTICIPANTS_OF] = "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants "
 				"WHERE session_id = $1 ORDER BY idx",
 	[SQL_SESSION_LIST] =
 		"SELECT " SESSION_COLS " FROM sessions WHERE service_id = $1 AND ($2::int < 0 OR status = $2::int) "
 		"AND ($3::text IS NULL OR unique_name = $3::text) AND ($4::text IS NULL OR (created_at, id) > "
 		"(SELECT created_at, id FROM sessions WHERE id = $4::text)) ORDER BY created_at, id LIMIT $5",
-	[SQL_SESSIONS_CLOSE] = "UPDATE sessions SET status = $3, closed_at = $2, updated_at = $2, deadline = NULL "
-			       "WHERE id = ANY ($1::text[]) AND status < 2 RETURNING id",
-	/* The bindings of closed sessions cool off until closed_at + the service's
-	 * cooloff (released at once when that is 0). One row per (session, number):
-	 * in_use counts sessions, so a session with both participants on one number
-	 * gives it back once. */
-	[SQL_BINDINGS_RELEASE] = "WITH r AS (UPDATE participants p SET held_until = $2::bigint + v.cooloff, "
-				 "active = CASE WHEN v.cooloff > 0 THEN 1 ELSE 0 END FROM sessions s JOIN services v "
-				 "ON v.id = s.service_id WHERE s.id = ANY ($1::text[]) AND p.session_id = s.id "
-				 "AND p.active = 1 RETURNING p.session_id, p.proxy_number_id) "
-				 "SELECT DISTINCT session_id, proxy_number_id FROM r",
+	/* the lifecycle primitives (store_tx_* in store.h); status values are bound.
+	 * NO KEY UPDATE: serialises the writers of one session (close, re-open,
+	 * update, expiry) without waiting for inserts whose foreign keys point at it;
+	 * the participant rows are locked too, so that a sweeper (SKIP LOCKED) cannot
+	 * release a binding between the read and a re-open's keep. */
+	[SQL_LC_SESSION_LOCK] = LC_SQL_SESSION_LOCK " FOR NO KEY UPDATE OF s",
+	[SQL_LC_PARTS] = LC_SQL_PARTS " FOR NO KEY UPDATE",
+	[SQL_LC_SESSION_PUT] = LC_SQL_SESSION_PUT,
+	[SQL_LC_OPEN_TAKEN] = LC_SQL_OPEN_TAKEN,
+	[SQL_LC_BINDINGS_HOLD] = LC_SQL_BINDINGS_HOLD,
 	/* NO KEY UPDATE: waits for other writers of the row, not for inserts whose
 	 * foreign keys point at it. */
 	[SQL_SESSION_TIMES_LOCK] = "SELECT status, ttl, expires_at, last_activity_at FROM sessions WHERE id = $1 "
 				   "FOR NO KEY UPDATE",
-	[SQL_SESSION_SET_TIMES] = "UPDATE sessions SET ttl = $2, expires_at = $3, deadline = $4, updated_at = $5 WHERE id = $1",
 	/* Every node sweeps; SKIP LOCKED hands each due session to exactly one. */
-	[SQL_EXPIRE_DUE] = "SELECT id FROM sessions WHERE status < 2 AND deadline IS NOT NULL AND deadline <= $1 "
-			   "ORDER BY deadline LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
+	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE " FOR NO KEY UPDATE SKIP LOCKED",
 	[SQL_ROUTE_LOOKUP] =
 		"SELECT " NUMBER_COLS ", " ROUTE_COLS " FROM numbers n "
 		"LEFT JOIN participants p ON p.bidx = $2 AND p.proxy_number_id = n.id AND p.active = 1 "
@@ -307,7 +306,7 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_INTERACTION_GET] = "SELECT " INTERACTION_COLS " FROM interactions WHERE id = $1",
 	[SQL_INTERACTION_LIST] = "SELECT " INTERACTION_COLS " FROM interactions WHERE session_id = $1 ORDER BY created_at, id",
 	[SQL_LEGS_OF] = "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 ORDER BY l.leg, l.started_at, l.id",
-	/* a purged number (empty bytea, store_numbers_purge) is not found */
+	/* a purged number (empty bytea, store_tx_session_purge) is not found */
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = $1 AND number_sealed <> ''::bytea",
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
 		      "(SELECT COUNT(*) FROM numbers WHERE state = 0), (SELECT COUNT(*) FROM sessions WHERE status < 2), "
@@ -332,21 +331,16 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_SESSION_BY_NAME] = "SELECT id FROM sessions WHERE service_id = $1 AND unique_name = $2 AND status < 2",
 	[SQL_SESSION_BY_PIN] = "SELECT id FROM sessions WHERE service_id = $1 AND pin = $2 AND status < 2",
 	[SQL_SESSION_BIDX] = "SELECT bidx FROM participants WHERE session_id = $1 ORDER BY bidx",
-	/* blocking a closed (or failed) session */
-	[SQL_SESSION_REBLOCK] = "UPDATE sessions SET status = 4, updated_at = $2 WHERE id = $1 AND status >= 2 AND status <> 4",
 	/* NO KEY UPDATE: serialises the writers of one session (close, re-open, swap, add) */
 	[SQL_SESSION_LOCK] = "SELECT service_id, mode, status, ttl, expires_at FROM sessions WHERE id = $1 FOR NO KEY UPDATE",
-	[SQL_SESSION_REOPEN] = "UPDATE sessions SET status = 0, closed_at = 0, expires_at = $2, last_activity_at = $3, "
-			       "updated_at = $3, deadline = $4 WHERE id = $1",
 	[SQL_SESSION_UPDATED] = "UPDATE sessions SET updated_at = $2 WHERE id = $1",
 	[SQL_PARTICIPANT_ROWS] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164 FROM participants "
 				 "WHERE session_id = $1 ORDER BY idx",
 	/* re-open: a binding still cooling off is kept... */
-	[SQL_PARTICIPANT_KEEP] = "UPDATE participants SET held_until = NULL WHERE id = $1 AND active = 1",
+	[SQL_PARTICIPANT_KEEP] = LC_SQL_BINDING_KEEP,
 	/* ...a released one is taken again: the unique index refuses it when this real
 	 * number holds that proxy in another session now; 0 rows = the number is gone */
-	[SQL_PARTICIPANT_RETAKE] = "UPDATE participants SET active = 1, held_until = NULL WHERE id = $1 AND "
-				   "EXISTS (SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id AND numbers.state <> 2)",
+	[SQL_PARTICIPANT_RETAKE] = LC_SQL_BINDING_TAKE,
 	[SQL_PARTICIPANT_SWAP] = "UPDATE participants SET proxy_number_id = $2, proxy_e164 = $3 WHERE id = $1",
 	[SQL_PEER_SET] = "UPDATE participants SET peer_bidx = $2 WHERE session_id = $1 AND idx = 0",
 	/* Every node sweeps; SKIP LOCKED hands each due binding to exactly one. */
@@ -377,12 +371,10 @@ static const char *const sql_text[SQL_COUNT] = {
 	 * purge of a row (or a row taken again meanwhile) a no-op. */
 	/* the closed sessions past retention whose bindings are all released (index
 	 * sessions_purge); SKIP LOCKED hands each to one node */
-	[SQL_PURGE_DUE] = "SELECT s.id FROM sessions s WHERE s.status >= 2 AND s.purged_at = 0 AND s.closed_at > 0 "
-			  "AND s.closed_at < $1 AND NOT EXISTS (SELECT 1 FROM participants q WHERE q.session_id = s.id "
-			  "AND q.active = 1) ORDER BY s.closed_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
+	[SQL_PURGE_DUE] = LC_SQL_PURGE_DUE " FOR UPDATE OF s SKIP LOCKED",
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id "
-			      "WHERE session_id = ANY ($1::text[]) AND active = 0 AND number_sealed <> ''::bytea",
-	[SQL_SESSION_PURGED] = "UPDATE sessions SET purged_at = $2 WHERE id = ANY ($1::text[])",
+			      "WHERE session_id = $1 AND active = 0 AND number_sealed <> ''::bytea",
+	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -2152,219 +2144,6 @@ static int pg_session_list(void *b, const char *service_id, const struct session
 	return rc;
 }
 
-/* Closes the open sessions among ids (a PostgreSQL array literal) with status
- * (closed or blocked), their bindings cooling off, inside a transaction, and
- * records an event for each (detail: reason, "" or "expired"). *closed
- * (when not NULL) gets the result whose rows are the ids this call closed (caller
- * PQclear()s). Returns how many it closed or a negative maskd_err. */
-static int close_in_tx(struct pg_conn *c, const char *ids, int status, const char *reason, int64_t now,
-		       PGresult **closed)
-{
-	struct args a = {0};
-	arg_text(&a, ids);
-	arg_i64(&a, now);
-	arg_i64(&a, status);
-	PGresult *r = NULL;
-	int rc = run(c, SQL_SESSIONS_CLOSE, &a, &r);
-	if (rc < 0)
-		return rc;
-	int n = PQntuples(r);
-	if (n == 0) {
-		PQclear(r);
-		return 0;
-	}
-	struct buf lit;
-	buf_init(&lit);
-	const char **v = xmalloc((size_t)n * sizeof(*v));
-	for (int i = 0; i < n; i++)
-		v[i] = PQgetvalue(r, i, 0);
-	array_literal(&lit, v, n);
-	free(v);
-	struct args ra = {0};
-	arg_text(&ra, lit.data);
-	arg_i64(&ra, now);
-	PGresult *rel = NULL;
-	rc = run(c, SQL_BINDINGS_RELEASE, &ra, &rel);
-	buf_free(&lit);
-	if (rc == 0) {
-		int m = PQntuples(rel);
-		struct num_delta *d = xmalloc(((size_t)m + 1) * sizeof(*d));
-		for (int i = 0; i < m; i++)
-			d[i] = (struct num_delta){PQgetvalue(rel, i, 1), -1};
-		int distinct = 0;
-		rc = numbers_adjust(c, d, m, 0, &distinct);
-		free(d);
-		PQclear(rel);
-	}
-	for (int i = 0; rc >= 0 && i < n; i++)
-		rc = event_add(c, PQgetvalue(r, i, 0), status == SESSION_BLOCKED ? "blocked" : "closed", "",
-			       reason, now);
-	if (rc < 0) {
-		PQclear(r);
-		return rc;
-	}
-	if (closed != NULL)
-		*closed = r;
-	else
-		PQclear(r);
-	return n;
-}
-
-static int close_once(struct pg_conn *c, const char *id, int status, int64_t now)
-{
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct buf lit;
-	buf_init(&lit);
-	array_literal(&lit, &id, 1);
-	rc = close_in_tx(c, lit.data, status, "", now, NULL);
-	buf_free(&lit);
-	if (rc == 0 && status == SESSION_BLOCKED) {
-		/* closed before: blocked now, its bindings as they were */
-		struct args a = {0};
-		arg_text(&a, id);
-		arg_i64(&a, now);
-		rc = run_count(c, SQL_SESSION_REBLOCK, &a);
-		if (rc == 1)
-			rc = event_add(c, id, "blocked", "", "", now);
-	}
-	if (rc == 0) {
-		struct args a = {0};
-		arg_text(&a, id);
-		int n = run_count(c, SQL_SESSION_EXISTS, &a);
-		rc = n < 0 ? n : n == 0 ? MASKD_ENOTFOUND : 0;
-	}
-	if (rc >= 0)
-		rc = tx_commit(c);
-	if (rc < 0) {
-		tx_rollback(c);
-		if (rc == MASKD_EDB && retryable(c))
-			rc = PG_ERETRY;
-	}
-	return rc < 0 ? rc : 0;
-}
-
-static int pg_session_close(void *b, const char *id, int status, int64_t now)
-{
-	if (status != SESSION_CLOSED && status != SESSION_BLOCKED)
-		return MASKD_EINVAL;
-	CONN_OR_FAIL(b, c);
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
-		rc = close_once(c, id, status, now);
-	return rc == PG_ERETRY ? MASKD_EDB : rc;
-}
-
-static int update_once(struct pg_conn *c, const char *id, const int64_t *ttl, const int64_t *expires_at,
-		       int64_t now)
-{
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct args a = {0};
-	arg_text(&a, id);
-	PGresult *r = NULL;
-	rc = run(c, SQL_SESSION_TIMES_LOCK, &a, &r);
-	if (rc < 0)
-		goto done;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		rc = MASKD_ENOTFOUND;
-		goto done;
-	}
-	int64_t cur_ttl = col_i64(r, 0, 1), cur_exp = col_i64(r, 0, 2), last = col_i64(r, 0, 3);
-	PQclear(r);
-	if (ttl != NULL)
-		cur_ttl = *ttl;
-	if (expires_at != NULL)
-		cur_exp = *expires_at;
-	int64_t deadline = session_deadline(cur_exp, cur_ttl, last);
-	arg_i64(&a, cur_ttl);
-	arg_i64(&a, cur_exp);
-	if (deadline > 0)
-		arg_i64(&a, deadline);
-	else
-		arg_text(&a, NULL);
-	arg_i64(&a, now);
-	rc = run(c, SQL_SESSION_SET_TIMES, &a, NULL);
-	if (rc == 0)
-		rc = tx_commit(c);
-done:
-	if (rc < 0) {
-		tx_rollback(c);
-		if (rc == MASKD_EDB && retryable(c))
-			rc = PG_ERETRY;
-	}
-	return rc;
-}
-
-static int pg_session_update(void *b, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now)
-{
-	CONN_OR_FAIL(b, c);
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
-		rc = update_once(c, id, ttl, expires_at, now);
-	return rc == PG_ERETRY ? MASKD_EDB : rc;
-}
-
-static int expire_once(struct pg_conn *c, int64_t now, int limit, int *closed)
-{
-	*closed = 0;
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct args a = {0};
-	arg_i64(&a, now);
-	arg_i64(&a, limit);
-	PGresult *due = NULL;
-	rc = run(c, SQL_EXPIRE_DUE, &a, &due);
-	if (rc < 0)
-		goto done;
-	int n = PQntuples(due) < limit ? PQntuples(due) : limit;
-	if (n > 0) {
-		struct buf lit;
-		buf_init(&lit);
-		const char **v = xmalloc((size_t)n * sizeof(*v));
-		for (int i = 0; i < n; i++)
-			v[i] = PQgetvalue(due, i, 0);
-		array_literal(&lit, v, n);
-		free(v);
-		PGresult *done_rows = NULL;
-		rc = close_in_tx(c, lit.data, SESSION_CLOSED, "expired", now, &done_rows);
-		buf_free(&lit);
-		if (rc > 0) {
-			rc = tx_commit(c);
-			if (rc == 0) {
-				*closed = PQntuples(done_rows);
-				for (int i = 0; i < *closed; i++)
-					log_info("session %s closed: expired", PQgetvalue(done_rows, i, 0));
-			}
-			PQclear(done_rows);
-		}
-	}
-	PQclear(due);
-	if (rc >= 0 && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-		rc = tx_commit(c);
-done:
-	if (rc < 0) {
-		tx_rollback(c);
-		*closed = 0;
-		if (rc == MASKD_EDB && retryable(c))
-			rc = PG_ERETRY;
-	}
-	return rc < 0 ? rc : 0;
-}
-
-static int pg_sessions_expire(void *b, int64_t now, int limit, int *closed)
-{
-	CONN_OR_FAIL(b, c);
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
-		rc = expire_once(c, now, limit, closed);
-	return rc == PG_ERETRY ? MASKD_EDB : rc;
-}
-
 /* ---------------------------------------------------------------- webhooks */
 
 /* Fills out's session and other side from ROUTE_COLS at column col (s.id not NULL). */
@@ -2826,89 +2605,6 @@ static int tx_end(struct pg_conn *c, int rc)
 	return rc;
 }
 
-static int reopen_once(struct pg_conn *c, const char *id, const int64_t *expires_at, int64_t now, int *failed_index)
-{
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct session ses;
-	struct prow rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	rc = session_lock(c, id, &ses, rows, &n);
-	if (rc < 0 || ses.status < SESSION_CLOSED)
-		return tx_end(c, rc); /* open already: nothing to do */
-	for (int i = 0; i < n && i < SESSION_PARTICIPANTS; i++)
-		if (strncmp(rows[i].bidx, "purged:", 7) == 0) {
-			*failed_index = CREATE_FAIL_PURGED; /* no real number left to route to */
-			return tx_end(c, MASKD_ECONFLICT);
-		}
-	int64_t exp = expires_at != NULL ? *expires_at : ses.expires_at;
-	if (exp != 0 && exp <= now)
-		return tx_end(c, MASKD_EINVAL);
-	int64_t deadline = session_deadline(exp, ses.ttl, now);
-	struct args a = {0};
-	arg_text(&a, id);
-	arg_i64(&a, exp);
-	arg_i64(&a, now);
-	if (deadline > 0)
-		arg_i64(&a, deadline);
-	else
-		arg_text(&a, NULL);
-	/* the partial unique indexes refuse it when another open session has its
-	 * unique_name or its PIN now */
-	rc = run(c, SQL_SESSION_REOPEN, &a, NULL);
-	if (rc == MASKD_ECONFLICT) {
-		*failed_index = strcmp(c->constraint, "sessions_pin") == 0 ? CREATE_FAIL_PIN : CREATE_FAIL_UNIQUE_NAME;
-		return tx_end(c, rc);
-	}
-	struct num_delta d[SESSION_PARTICIPANTS];
-	for (int i = 0; rc == 0 && i < n && i < SESSION_PARTICIPANTS; i++) {
-		struct args pa = {0};
-		arg_text(&pa, rows[i].id);
-		int kept = run_count(c, SQL_PARTICIPANT_KEEP, &pa);
-		if (kept == 0) {
-			/* released meanwhile: take it again (a new binding), unless this real
-			 * number holds that proxy in another session now, or the number is
-			 * gone or retired */
-			kept = run_count(c, SQL_PARTICIPANT_RETAKE, &pa);
-			if (kept == 0 || kept == MASKD_ECONFLICT) {
-				*failed_index = rows[i].idx;
-				kept = MASKD_ECONFLICT;
-			}
-		}
-		rc = kept < 0 ? kept : 0;
-	}
-	if (rc == 0) {
-		/* in_use counts sessions: once per distinct number */
-		int m = 0, distinct = 0;
-		for (int i = 0; i < n && i < SESSION_PARTICIPANTS; i++) {
-			bool seen = false;
-			for (int j = 0; j < m; j++)
-				seen |= strcmp(d[j].id, rows[i].number_id) == 0;
-			if (!seen)
-				d[m++] = (struct num_delta){rows[i].number_id, 1};
-		}
-		rc = numbers_adjust(c, d, m, 0, &distinct);
-		if (rc >= 0)
-			rc = rc == distinct ? 0 : PG_ERETRY; /* a number deleted meanwhile: see it gone next time */
-	}
-	if (rc == 0)
-		rc = event_add(c, id, "reopened", "", "", now);
-	return tx_end(c, rc);
-}
-
-static int pg_session_reopen(void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index)
-{
-	*failed_index = -1;
-	CONN_OR_FAIL(b, c);
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
-		*failed_index = -1;
-		rc = reopen_once(c, id, expires_at, now, failed_index);
-	}
-	return rc == PG_ERETRY ? MASKD_EDB : rc;
-}
-
 static int add_once(struct store_pg *s, struct pg_conn *c, const char *session_id, struct participant *p,
 		    const struct create_rules *rules, int64_t now, struct create_outcome *out)
 {
@@ -3097,77 +2793,187 @@ static int pg_participant_swap(void *b, const char *session_id, const char *part
 	return rc == PG_ERETRY ? MASKD_EDB : rc;
 }
 
-static int pg_bindings_release(void *b, int64_t now, int limit, int *released)
+/* ---------------------------------------------------------------- lifecycle primitives */
+
+/* The store_tx_* primitives of store.h: rows only, no rules (flow/lifecycle.c).
+ * A statement that loses a race fails with a retryable SQLSTATE; pg_tx_run()
+ * then runs the whole body again. */
+
+static void arg_opt_i64(struct args *a, int64_t v)
 {
-	*released = 0;
-	CONN_OR_FAIL(b, c);
+	if (v > 0)
+		arg_i64(a, v);
+	else
+		arg_text(a, NULL);
+}
+
+static int pg_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out)
+{
+	struct pg_conn *c = tx_conn(tx);
+	memset(out, 0, sizeof(*out));
 	struct args a = {0};
-	arg_i64(&a, now);
-	arg_i64(&a, limit);
-	int rc = MASKD_EDB;
-	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-		rc = run_count(c, SQL_COOLING_DUE, &a);
-		if (rc != MASKD_EDB || !retryable(c))
-			break;
-	}
+	arg_text(&a, id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_LC_SESSION_LOCK, &a, &r);
 	if (rc < 0)
 		return rc;
-	*released = rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return MASKD_ENOTFOUND;
+	}
+	snprintf(out->id, sizeof(out->id), "%s", id);
+	out->status = col_int(r, 0, 0);
+	col_text(r, 0, 1, out->service_id, sizeof(out->service_id));
+	out->cooloff = col_i64(r, 0, 2);
+	col_text(r, 0, 3, out->unique_name, sizeof(out->unique_name));
+	col_text(r, 0, 4, out->pin, sizeof(out->pin));
+	out->ttl = col_i64(r, 0, 5);
+	out->expires_at = col_i64(r, 0, 6);
+	out->last_activity_at = col_i64(r, 0, 7);
+	out->closed_at = col_i64(r, 0, 8);
+	out->updated_at = col_i64(r, 0, 9);
+	PQclear(r);
+	rc = run(c, SQL_LC_PARTS, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && out->n_parts < SESSION_PARTICIPANTS; i++) {
+		struct store_part_brief *p = &out->parts[out->n_parts++];
+		col_text(r, i, 0, p->id, sizeof(p->id));
+		p->idx = col_int(r, i, 1);
+		col_text(r, i, 2, p->number_id, sizeof(p->number_id));
+		p->active = col_int(r, i, 3);
+		p->purged = col_int(r, i, 4);
+	}
+	PQclear(r);
 	return 0;
 }
 
-/* One try of pg_numbers_purge, in one transaction. */
-static int purge_once(struct pg_conn *c, int64_t before, int64_t now, int limit, int *sessions, int *purged)
+static int pg_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline)
 {
-	int rc = tx_begin(c);
+	struct args a = {0};
+	arg_text(&a, id);
+	arg_i64(&a, b->status);
+	arg_i64(&a, b->closed_at);
+	arg_i64(&a, b->ttl);
+	arg_i64(&a, b->expires_at);
+	arg_i64(&a, b->last_activity_at);
+	arg_i64(&a, b->updated_at);
+	arg_opt_i64(&a, deadline);
+	int n = run_count(tx_conn(tx), SQL_LC_SESSION_PUT, &a);
+	return n < 0 ? n : n == 0 ? MASKD_ENOTFOUND : 0;
+}
+
+static int pg_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name,
+			    const char *pin, int *name_taken, int *pin_taken)
+{
+	*name_taken = *pin_taken = 0;
+	struct args a = {0};
+	arg_text(&a, service_id);
+	arg_text(&a, except_id ? except_id : "");
+	arg_text(&a, unique_name && *unique_name ? unique_name : NULL);
+	arg_text(&a, pin && *pin ? pin : NULL);
+	PGresult *r = NULL;
+	int rc = run(tx_conn(tx), SQL_LC_OPEN_TAKEN, &a, &r);
 	if (rc < 0)
 		return rc;
-	struct args a = {0};
-	arg_i64(&a, before);
-	arg_i64(&a, limit);
-	PGresult *r = NULL;
-	rc = run(c, SQL_PURGE_DUE, &a, &r);
-	if (rc < 0)
-		return tx_end(c, rc);
-	int n = PQntuples(r);
-	const char **ids = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*ids));
-	for (int i = 0; i < n; i++)
-		ids[i] = PQgetvalue(r, i, 0);
-	struct buf lit;
-	buf_init(&lit);
-	array_literal(&lit, ids, n);
-	int rows = 0;
-	if (n > 0) {
-		struct args pa = {0};
-		arg_text(&pa, lit.data);
-		rows = run_count(c, SQL_NUMBERS_PURGE, &pa);
-		rc = rows < 0 ? rows : 0;
-		if (rc == 0) {
-			struct args sa = {0};
-			arg_text(&sa, lit.data);
-			arg_i64(&sa, now);
-			rc = run(c, SQL_SESSION_PURGED, &sa, NULL);
-		}
+	if (PQntuples(r) == 1) {
+		*name_taken = col_int(r, 0, 0);
+		*pin_taken = col_int(r, 0, 1);
 	}
-	buf_free(&lit);
-	free(ids);
 	PQclear(r);
-	rc = tx_end(c, rc);
-	if (rc == 0) {
-		*sessions = n;
-		*purged = rows;
-	}
+	return 0;
+}
+
+static int pg_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args a = {0};
+	arg_text(&a, session_id);
+	arg_i64(&a, held_until);
+	arg_i64(&a, active != 0);
+	return run_count(c, SQL_LC_BINDINGS_HOLD, &a);
+}
+
+static int pg_tx_binding_keep(struct store_tx *tx, const char *participant_id)
+{
+	struct args a = {0};
+	arg_text(&a, participant_id);
+	return run_count(tx_conn(tx), SQL_PARTICIPANT_KEEP, &a);
+}
+
+static int pg_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired)
+{
+	struct args a = {0};
+	arg_text(&a, participant_id);
+	arg_i64(&a, retired);
+	return run_count(tx_conn(tx), SQL_PARTICIPANT_RETAKE, &a);
+}
+
+static int pg_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n)
+{
+	if (n == 0)
+		return 0;
+	struct num_delta *d = xmalloc((size_t)n * sizeof(*d));
+	for (int i = 0; i < n; i++)
+		d[i] = (struct num_delta){number_id[i], delta[i]};
+	int distinct = 0;
+	int rc = numbers_adjust(tx_conn(tx), d, n, 0, &distinct);
+	free(d);
 	return rc;
 }
 
-static int pg_numbers_purge(void *b, int64_t before, int64_t now, int limit, int *sessions, int *purged)
+static int pg_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now)
 {
-	*sessions = *purged = 0;
-	CONN_OR_FAIL(b, c);
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
-		rc = purge_once(c, before, now, limit, sessions, purged);
-	return rc == PG_ERETRY ? MASKD_EDB : rc;
+	return event_add(tx_conn(tx), session_id, kind, "", detail ? detail : "", now);
+}
+
+/* Runs id (bound with t and limit) and copies its first column into
+ * ids (at most limit); *n how many. */
+static int ids_of(struct pg_conn *c, enum sql_id id, int64_t t, int limit, char (*ids)[ID_MAX], int *n)
+{
+	*n = 0;
+	struct args a = {0};
+	arg_i64(&a, t);
+	arg_i64(&a, limit);
+	PGresult *r = NULL;
+	int rc = run(c, id, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++)
+		col_text(r, i, 0, ids[(*n)++], ID_MAX);
+	PQclear(r);
+	return 0;
+}
+
+static int pg_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n)
+{
+	return ids_of(tx_conn(tx), SQL_EXPIRE_DUE, now, limit, ids, n);
+}
+
+static int pg_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit)
+{
+	struct args a = {0};
+	arg_i64(&a, now);
+	arg_i64(&a, limit);
+	return run_count(tx_conn(tx), SQL_COOLING_DUE, &a);
+}
+
+static int pg_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n)
+{
+	return ids_of(tx_conn(tx), SQL_PURGE_DUE, before, limit, ids, n);
+}
+
+static int pg_tx_session_purge(struct store_tx *tx, const char *id, int64_t now)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args a = {0};
+	arg_text(&a, id);
+	int rows = run_count(c, SQL_NUMBERS_PURGE, &a);
+	if (rows < 0)
+		return rows;
+	arg_i64(&a, now);
+	int rc = run(c, SQL_SESSION_PURGED, &a, NULL);
+	return rc < 0 ? rc : rows;
 }
 
 static int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
@@ -3276,9 +3082,6 @@ const struct store_ops store_pg_ops = {
 	.session_create = pg_session_create,
 	.session_get = pg_session_get,
 	.session_list = pg_session_list,
-	.session_close = pg_session_close,
-	.session_update = pg_session_update,
-	.sessions_expire = pg_sessions_expire,
 	.route_lookup = pg_route_lookup,
 	.interaction_record = pg_interaction_record,
 	.interaction_get = pg_interaction_get,
@@ -3289,12 +3092,21 @@ const struct store_ops store_pg_ops = {
 	.stats = pg_stats,
 	.records = pg_records,
 	.usage = pg_usage,
-	.session_reopen = pg_session_reopen,
 	.participant_add = pg_participant_add,
 	.participant_swap = pg_participant_swap,
-	.bindings_release = pg_bindings_release,
-	.numbers_purge = pg_numbers_purge,
 	.session_events = pg_session_events,
+	.tx_session_lock = pg_tx_session_lock,
+	.tx_session_put = pg_tx_session_put,
+	.tx_open_taken = pg_tx_open_taken,
+	.tx_bindings_hold = pg_tx_bindings_hold,
+	.tx_binding_keep = pg_tx_binding_keep,
+	.tx_binding_take = pg_tx_binding_take,
+	.tx_numbers_in_use_add = pg_tx_numbers_in_use_add,
+	.tx_event_add = pg_tx_event_add,
+	.tx_sessions_due = pg_tx_sessions_due,
+	.tx_bindings_release_due = pg_tx_bindings_release_due,
+	.tx_sessions_purge_due = pg_tx_sessions_purge_due,
+	.tx_session_purge = pg_tx_session_purge,
 	.pin_lookup = pg_pin_lookup,
 	.optout_set = pg_optout_set,
 	.pool_stats = pg_pool_stats,

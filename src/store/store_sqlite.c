@@ -6,6 +6,7 @@
  * here means a rule was broken, not a race lost. The SQL is kept to what
  * PostgreSQL also accepts, for the backend that follows. */
 #include "store_backend.h"
+#include "sql_lifecycle.h"
 #include "migrations.h"
 #include "../core/pool.h"
 #include "../core/session.h"
@@ -59,10 +60,14 @@ enum sql_id {
 	SQL_SESSION_GET,
 	SQL_PARTICIPANTS_OF,
 	SQL_SESSION_LIST,
-	SQL_SESSION_CLOSE,
 	SQL_BINDINGS_OF,
 	SQL_SESSION_TIMES,
-	SQL_SESSION_SET_TIMES,
+	SQL_LC_SESSION_LOCK,
+	SQL_LC_PARTS,
+	SQL_LC_SESSION_PUT,
+	SQL_LC_OPEN_TAKEN,
+	SQL_LC_BINDING_KEEP,
+	SQL_LC_IN_USE_ADD,
 	SQL_EXPIRE_DUE,
 	SQL_ROUTE_LOOKUP,
 	SQL_INTERACTION_INSERT,
@@ -79,7 +84,6 @@ enum sql_id {
 	SQL_RECORDS,
 	SQL_USAGE,
 	SQL_NUMBER_OF_SERVICE,
-	SQL_NUMBER_STATE,
 	SQL_NUMBER_RELEASE_COOLING,
 	SQL_NUMBER_OPTOUTS_DELETE,
 	SQL_SESSION_BIDX,
@@ -91,11 +95,9 @@ enum sql_id {
 	SQL_HELD_COUNT,
 	SQL_SESSION_BRIEF,
 	SQL_PARTS_BRIEF,
-	SQL_SESSION_BLOCK,
 	SQL_BINDINGS_COOL,
 	SQL_BINDINGS_RELEASE_DUE,
 	SQL_BINDING_TAKE,
-	SQL_SESSION_REOPEN,
 	SQL_SET_PEER,
 	SQL_PARTICIPANT_MOVE,
 	SQL_SESSION_UPDATED,
@@ -140,6 +142,9 @@ enum sql_id {
 	"n.service_id = ?1 AND n.state = 0 AND n.in_use < ?5 AND (n.caps & ?2) = ?2 AND (?6 = 3 OR (n.country = ?7 AND " \
 	"(?6 = 0 OR (?6 = 1 AND n.area_code = ?8) OR (?6 = 2 AND n.region = ?9)))) "
 #define POOL_ORDER "ORDER BY n.in_use, n.created_at, n.id LIMIT ?4"
+
+/* the placeholder of parameter n in the shared SQL of sql_lifecycle.h */
+#define LC_P(n) "?" #n
 
 static const char *const sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
@@ -205,13 +210,16 @@ static const char *const sql_text[SQL_COUNT] = {
 		"SELECT " SESSION_COLS " FROM sessions WHERE service_id = ?1 AND (?2 < 0 OR status = ?2) "
 		"AND (?3 IS NULL OR unique_name = ?3) AND (?4 IS NULL OR (created_at, id) > "
 		"(SELECT created_at, id FROM sessions WHERE id = ?4)) ORDER BY created_at, id LIMIT ?5",
-	[SQL_SESSION_CLOSE] = "UPDATE sessions SET status = ?3, closed_at = ?2, updated_at = ?2, deadline = NULL "
-			      "WHERE id = ?1 AND status < 2",
 	[SQL_BINDINGS_OF] = "SELECT proxy_number_id FROM participants WHERE session_id = ?1 AND active = 1",
 	[SQL_SESSION_TIMES] = "SELECT status, ttl, expires_at, last_activity_at FROM sessions WHERE id = ?1",
-	[SQL_SESSION_SET_TIMES] = "UPDATE sessions SET ttl = ?2, expires_at = ?3, deadline = ?4, updated_at = ?5 WHERE id = ?1",
-	[SQL_EXPIRE_DUE] = "SELECT id FROM sessions WHERE status < 2 AND deadline IS NOT NULL AND deadline <= ?1 "
-			   "ORDER BY deadline LIMIT ?2",
+	/* the lifecycle primitives (store_tx_* in store.h); status values are bound */
+	[SQL_LC_SESSION_LOCK] = LC_SQL_SESSION_LOCK,
+	[SQL_LC_PARTS] = LC_SQL_PARTS,
+	[SQL_LC_SESSION_PUT] = LC_SQL_SESSION_PUT,
+	[SQL_LC_OPEN_TAKEN] = LC_SQL_OPEN_TAKEN,
+	[SQL_LC_BINDING_KEEP] = LC_SQL_BINDING_KEEP,
+	[SQL_LC_IN_USE_ADD] = "UPDATE numbers SET in_use = MAX(in_use + ?2, 0) WHERE id = ?1",
+	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE,
 	[SQL_ROUTE_LOOKUP] =
 		"SELECT " NUMBER_COLS ", " ROUTE_TAIL_COLS " FROM numbers n "
 		"LEFT JOIN participants p ON p.bidx = ?2 AND p.proxy_number_id = n.id AND p.active = 1 "
@@ -242,7 +250,7 @@ static const char *const sql_text[SQL_COUNT] = {
 			"ended_at = CASE WHEN ended_at = 0 THEN ?5 ELSE ended_at END, "
 			"recording_id = COALESCE(?6, recording_id), recording_url = COALESCE(?7, recording_url), "
 			"cost = COALESCE(?8, cost), currency = COALESCE(?9, currency) WHERE id = ?1",
-	/* a purged number (empty blob, store_numbers_purge) is not found */
+	/* a purged number (empty blob, store_tx_session_purge) is not found */
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = ?1 AND number_sealed <> x''",
 	/* bindings_active = held (bindings index) minus cooling (participants_cooling) */
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
@@ -261,7 +269,6 @@ static const char *const sql_text[SQL_COUNT] = {
 		      "FROM interactions i WHERE i.service_id = ?1 AND i.created_at >= ?2 AND i.created_at < ?3 "
 		      "GROUP BY day ORDER BY day",
 	[SQL_NUMBER_OF_SERVICE] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.id = ?1 AND n.service_id = ?2",
-	[SQL_NUMBER_STATE] = "SELECT state FROM numbers WHERE id = ?1",
 	[SQL_NUMBER_RELEASE_COOLING] =
 		"UPDATE participants SET active = 0 WHERE proxy_number_id = ?1 AND active = 1 AND held_until IS NOT NULL",
 	[SQL_NUMBER_OPTOUTS_DELETE] = "DELETE FROM optouts WHERE number_id = ?1",
@@ -281,14 +288,11 @@ static const char *const sql_text[SQL_COUNT] = {
 			      "FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = ?1",
 	[SQL_PARTS_BRIEF] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164, active FROM participants "
 			    "WHERE session_id = ?1 ORDER BY idx",
-	[SQL_SESSION_BLOCK] = "UPDATE sessions SET status = 4, updated_at = ?2 WHERE id = ?1",
-	[SQL_BINDINGS_COOL] = "UPDATE participants SET held_until = ?2, active = ?3 WHERE session_id = ?1 AND active = 1",
+	[SQL_BINDINGS_COOL] = LC_SQL_BINDINGS_HOLD,
 	[SQL_BINDINGS_RELEASE_DUE] =
 		"UPDATE participants SET active = 0 WHERE rowid IN (SELECT rowid FROM participants "
 		"WHERE active = 1 AND held_until IS NOT NULL AND held_until <= ?1 ORDER BY held_until LIMIT ?2)",
-	[SQL_BINDING_TAKE] = "UPDATE participants SET active = 1, held_until = NULL WHERE id = ?1",
-	[SQL_SESSION_REOPEN] = "UPDATE sessions SET status = 0, closed_at = 0, updated_at = ?2, last_activity_at = ?2, "
-			       "expires_at = ?3, deadline = ?4 WHERE id = ?1",
+	[SQL_BINDING_TAKE] = LC_SQL_BINDING_TAKE,
 	[SQL_SET_PEER] = "UPDATE participants SET peer_bidx = ?2 WHERE id = ?1",
 	[SQL_PARTICIPANT_MOVE] = "UPDATE participants SET proxy_number_id = ?2, proxy_e164 = ?3 WHERE id = ?1",
 	[SQL_SESSION_UPDATED] = "UPDATE sessions SET updated_at = ?2 WHERE id = ?1",
@@ -311,14 +315,12 @@ static const char *const sql_text[SQL_COUNT] = {
 	 * number_sealed <> x'' makes it idempotent. No index covers closed_at
 	 * (EXPLAIN QUERY PLAN: one scan of participants, sessions by primary key, the
 	 * NOT EXISTS by participants_session), so the sweeper runs it hourly
-	 * (sweeper.c PURGE_EVERY_S), not every sweep. */
+	 * (flow/jobs.c JOBS_PURGE_EVERY_S), not every sweep. */
 	/* the closed sessions past retention whose bindings are all released (index sessions_purge) */
-	[SQL_PURGE_DUE] = "SELECT s.id FROM sessions s WHERE s.status >= 2 AND s.purged_at = 0 AND s.closed_at > 0 "
-			  "AND s.closed_at < ?1 AND NOT EXISTS (SELECT 1 FROM participants q WHERE q.session_id = s.id "
-			  "AND q.active = 1) ORDER BY s.closed_at LIMIT ?2",
+	[SQL_PURGE_DUE] = LC_SQL_PURGE_DUE,
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = x'', bidx = 'purged:' || id "
 			      "WHERE session_id = ?1 AND active = 0 AND number_sealed <> x''",
-	[SQL_SESSION_PURGED] = "UPDATE sessions SET purged_at = ?2 WHERE id = ?1",
+	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -1817,162 +1819,6 @@ static int parts_of(struct sqlite_conn *c, const char *session_id, struct part_r
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "parts_of");
 }
 
-/* Adds 1 (or -1) to in_use of each distinct number the rows hold (active only
- * when active_only). */
-static int count_session(struct sqlite_conn *c, const struct part_row *rows, int n, int active_only, enum sql_id step)
-{
-	for (int i = 0; i < n; i++) {
-		if (active_only && !rows[i].active)
-			continue;
-		int dup = 0;
-		for (int j = 0; j < i; j++)
-			dup |= (!active_only || rows[j].active) && strcmp(rows[j].number_id, rows[i].number_id) == 0;
-		if (dup)
-			continue; /* one session on one number counts once */
-		int rc = number_step(c, rows[i].number_id, step);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Closes one session with status (SESSION_CLOSED or SESSION_BLOCKED) inside a
- * transaction: its bindings cool off until now + the service's cooloff. Returns 1
- * when its status changed, 0 when not, or an error. */
-static int close_in_tx(struct sqlite_conn *c, const char *id, int status, int64_t now, const char *why)
-{
-	struct brief br;
-	int rc = session_brief(c, id, &br);
-	if (rc < 0)
-		return rc;
-	const char *kind = status == SESSION_BLOCKED ? "blocked" : "closed";
-	if (br.status >= SESSION_CLOSED) {
-		if (status != SESSION_BLOCKED || br.status == SESSION_BLOCKED)
-			return 0;
-		sqlite3_stmt *st = stmt(c, SQL_SESSION_BLOCK);
-		bind_text(st, 1, id);
-		sqlite3_bind_int64(st, 2, now);
-		rc = exec_stmt(c, st, "session_block");
-		if (rc == 0)
-			rc = event_insert(c, id, kind, NULL, why, now);
-		return rc < 0 ? rc : 1;
-	}
-	sqlite3_stmt *st = stmt(c, SQL_SESSION_CLOSE);
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int(st, 3, status);
-	rc = exec_stmt(c, st, "session_close");
-	if (rc < 0)
-		return rc;
-	struct part_row rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	rc = parts_of(c, id, rows, &n);
-	if (rc == 0)
-		rc = count_session(c, rows, n, 1, SQL_NUMBER_DEC);
-	if (rc < 0)
-		return rc;
-	st = stmt(c, SQL_BINDINGS_COOL);
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, now + (br.cooloff > 0 ? br.cooloff : 0));
-	sqlite3_bind_int(st, 3, br.cooloff > 0); /* no cool-off: released at once */
-	rc = exec_stmt(c, st, "bindings_cool");
-	if (rc == 0)
-		rc = event_insert(c, id, kind, NULL, why, now);
-	return rc < 0 ? rc : 1;
-}
-
-static int sq_session_close(void *b, const char *id, int status, int64_t now)
-{
-	if (status != SESSION_CLOSED && status != SESSION_BLOCKED)
-		return MASKD_EINVAL;
-	CONN_OR_FAIL(b, c);
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	rc = close_in_tx(c, id, status, now, NULL);
-	if (rc >= 0)
-		rc = tx_commit(c);
-	if (rc < 0)
-		tx_rollback(c);
-	return rc < 0 ? rc : 0;
-}
-
-static int sq_session_update(void *b, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now)
-{
-	CONN_OR_FAIL(b, c);
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	sqlite3_stmt *st = stmt(c, SQL_SESSION_TIMES);
-	bind_text(st, 1, id);
-	int step = sqlite3_step(st);
-	int64_t cur_ttl = 0, cur_exp = 0, last = 0;
-	if (step == SQLITE_ROW) {
-		cur_ttl = sqlite3_column_int64(st, 1);
-		cur_exp = sqlite3_column_int64(st, 2);
-		last = sqlite3_column_int64(st, 3);
-	}
-	stmt_done(st);
-	if (step != SQLITE_ROW) {
-		rc = step == SQLITE_DONE ? MASKD_ENOTFOUND : db_fail(c, "session_times");
-		goto done;
-	}
-	if (ttl != NULL)
-		cur_ttl = *ttl;
-	if (expires_at != NULL)
-		cur_exp = *expires_at;
-	int64_t deadline = session_deadline(cur_exp, cur_ttl, last);
-	st = stmt(c, SQL_SESSION_SET_TIMES);
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, cur_ttl);
-	sqlite3_bind_int64(st, 3, cur_exp);
-	if (deadline > 0)
-		sqlite3_bind_int64(st, 4, deadline);
-	else
-		sqlite3_bind_null(st, 4);
-	sqlite3_bind_int64(st, 5, now);
-	rc = exec_stmt(c, st, "session_set_times");
-	if (rc == 0)
-		rc = tx_commit(c);
-done:
-	if (rc < 0)
-		tx_rollback(c);
-	return rc;
-}
-
-static int sq_sessions_expire(void *b, int64_t now, int limit, int *closed)
-{
-	CONN_OR_FAIL(b, c);
-	*closed = 0;
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	char(*ids)[ID_MAX] = xcalloc((size_t)limit, ID_MAX);
-	int n = 0, step;
-	sqlite3_stmt *st = stmt(c, SQL_EXPIRE_DUE);
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, limit);
-	while (n < limit && (step = sqlite3_step(st)) == SQLITE_ROW)
-		col_text(st, 0, ids[n++], ID_MAX);
-	stmt_done(st);
-	for (int i = 0; i < n && rc >= 0; i++) {
-		rc = close_in_tx(c, ids[i], SESSION_CLOSED, now, "expired");
-		if (rc > 0) {
-			(*closed)++;
-			log_info("session %s closed: expired", ids[i]);
-		}
-	}
-	free(ids);
-	if (rc >= 0)
-		rc = tx_commit(c);
-	if (rc < 0) {
-		tx_rollback(c);
-		*closed = 0;
-		return rc;
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------------------- webhooks */
 
 /* Reads ROUTE_TAIL_COLS from column col (the session's columns NULL: no binding)
@@ -2376,88 +2222,6 @@ static int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
 
 /* ---------------------------------------------------------------- cool-off, re-open, add, swap */
 
-static int sq_session_reopen(void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index)
-{
-	CONN_OR_FAIL(b, c);
-	*failed_index = -1;
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct brief br;
-	rc = session_brief(c, id, &br);
-	if (rc < 0 || br.status < SESSION_CLOSED)
-		goto done; /* not found, or open already: no change */
-	int64_t exp = expires_at != NULL ? *expires_at : br.expires_at;
-	if (exp != 0 && exp <= now) {
-		rc = MASKD_EINVAL;
-		goto done;
-	}
-	if (br.unique_name[0] != '\0') {
-		rc = row_exists(c, SQL_UNIQUE_NAME_TAKEN, br.service_id, br.unique_name);
-		if (rc != 0) {
-			*failed_index = CREATE_FAIL_UNIQUE_NAME;
-			rc = rc < 0 ? rc : MASKD_ECONFLICT;
-			goto done;
-		}
-	}
-	if (br.pin[0] != '\0') {
-		rc = row_exists(c, SQL_PIN_TAKEN, br.service_id, br.pin);
-		if (rc != 0) {
-			*failed_index = CREATE_FAIL_PIN;
-			rc = rc < 0 ? rc : MASKD_ECONFLICT;
-			goto done;
-		}
-	}
-	struct part_row rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	rc = parts_of(c, id, rows, &n);
-	for (int i = 0; rc == 0 && i < n; i++)
-		if (strncmp(rows[i].bidx, "purged:", 7) == 0) {
-			*failed_index = CREATE_FAIL_PURGED; /* no real number left to route to */
-			rc = MASKD_ECONFLICT;
-		}
-	for (int i = 0; rc == 0 && i < n; i++) {
-		if (!rows[i].active) {
-			/* released: taken again only from a number still in the pool and not retired */
-			char state[8] = "";
-			rc = text_of(c, SQL_NUMBER_STATE, rows[i].number_id, NULL, state, sizeof(state));
-			if (rc == 0 || (rc > 0 && strtol(state, NULL, 10) == NUMBER_RETIRED))
-				rc = MASKD_ECONFLICT;
-			if (rc < 0) {
-				*failed_index = rows[i].idx;
-				break;
-			}
-		}
-		sqlite3_stmt *st = stmt(c, SQL_BINDING_TAKE);
-		bind_text(st, 1, rows[i].id);
-		rc = exec_stmt(c, st, "binding_take"); /* the bindings index refuses a binding someone took */
-		if (rc == MASKD_ECONFLICT)
-			*failed_index = rows[i].idx;
-	}
-	if (rc == 0)
-		rc = count_session(c, rows, n, 0, SQL_NUMBER_INC);
-	if (rc < 0)
-		goto done;
-	int64_t deadline = session_deadline(exp, br.ttl, now);
-	sqlite3_stmt *st = stmt(c, SQL_SESSION_REOPEN);
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, exp);
-	if (deadline > 0)
-		sqlite3_bind_int64(st, 4, deadline);
-	else
-		sqlite3_bind_null(st, 4);
-	rc = exec_stmt(c, st, "session_reopen");
-	if (rc == 0)
-		rc = event_insert(c, id, "reopened", NULL, NULL, now);
-done:
-	if (rc == 0)
-		rc = tx_commit(c);
-	if (rc < 0)
-		tx_rollback(c);
-	return rc;
-}
-
 static int sq_participant_add(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
 			      int64_t now, struct create_outcome *out)
 {
@@ -2589,56 +2353,207 @@ fail:
 	return rc;
 }
 
-static int sq_bindings_release(void *b, int64_t now, int limit, int *released)
+/* ---------------------------------------------------------------- lifecycle primitives */
+
+/* The store_tx_* primitives of store.h: rows only, no rules (flow/lifecycle.c).
+ * They run inside sq_tx_run(), which holds db_lock, so they take no lock. */
+
+static void bind_opt_i64(sqlite3_stmt *st, int i, int64_t v)
 {
-	CONN_OR_FAIL(b, c);
-	*released = 0;
+	if (v > 0)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st = stmt(c, SQL_LC_SESSION_LOCK);
+	bind_text(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out->id, sizeof(out->id), "%s", id);
+		out->status = sqlite3_column_int(st, 0);
+		col_text(st, 1, out->service_id, sizeof(out->service_id));
+		out->cooloff = sqlite3_column_int64(st, 2);
+		col_text(st, 3, out->unique_name, sizeof(out->unique_name));
+		col_text(st, 4, out->pin, sizeof(out->pin));
+		out->ttl = sqlite3_column_int64(st, 5);
+		out->expires_at = sqlite3_column_int64(st, 6);
+		out->last_activity_at = sqlite3_column_int64(st, 7);
+		out->closed_at = sqlite3_column_int64(st, 8);
+		out->updated_at = sqlite3_column_int64(st, 9);
+	}
+	stmt_done(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? MASKD_ENOTFOUND : db_fail(c, "session_lock");
+	st = stmt(c, SQL_LC_PARTS);
+	bind_text(st, 1, id);
+	while (out->n_parts < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_part_brief *p = &out->parts[out->n_parts++];
+		col_text(st, 0, p->id, sizeof(p->id));
+		p->idx = sqlite3_column_int(st, 1);
+		col_text(st, 2, p->number_id, sizeof(p->number_id));
+		p->active = sqlite3_column_int(st, 3);
+		p->purged = sqlite3_column_int(st, 4);
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "session_parts");
+}
+
+static int sq_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_LC_SESSION_PUT);
+	bind_text(st, 1, id);
+	sqlite3_bind_int(st, 2, b->status);
+	sqlite3_bind_int64(st, 3, b->closed_at);
+	sqlite3_bind_int64(st, 4, b->ttl);
+	sqlite3_bind_int64(st, 5, b->expires_at);
+	sqlite3_bind_int64(st, 6, b->last_activity_at);
+	sqlite3_bind_int64(st, 7, b->updated_at);
+	bind_opt_i64(st, 8, deadline);
+	int rc = exec_stmt(c, st, "session_put");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return MASKD_ENOTFOUND;
+	return rc;
+}
+
+static int sq_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id,
+			    const char *unique_name, const char *pin, int *name_taken, int *pin_taken)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	*name_taken = *pin_taken = 0;
+	sqlite3_stmt *st = stmt(c, SQL_LC_OPEN_TAKEN);
+	bind_text(st, 1, service_id);
+	bind_text(st, 2, except_id ? except_id : "");
+	bind_text(st, 3, unique_name && *unique_name ? unique_name : NULL);
+	bind_text(st, 4, pin && *pin ? pin : NULL);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*name_taken = sqlite3_column_int(st, 0);
+		*pin_taken = sqlite3_column_int(st, 1);
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(c, "open_taken");
+}
+
+static int sq_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_BINDINGS_COOL);
+	bind_text(st, 1, session_id);
+	sqlite3_bind_int64(st, 2, held_until);
+	sqlite3_bind_int(st, 3, active != 0);
+	int rc = exec_stmt(c, st, "bindings_hold");
+	return rc < 0 ? rc : sqlite3_changes(c->db);
+}
+
+static int sq_tx_binding_keep(struct store_tx *tx, const char *participant_id)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_LC_BINDING_KEEP);
+	bind_text(st, 1, participant_id);
+	int rc = exec_stmt(c, st, "binding_keep");
+	return rc < 0 ? rc : sqlite3_changes(c->db);
+}
+
+static int sq_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_BINDING_TAKE);
+	bind_text(st, 1, participant_id);
+	sqlite3_bind_int(st, 2, retired);
+	int rc = exec_stmt(c, st, "binding_take"); /* the bindings index refuses a binding someone took */
+	return rc < 0 ? rc : sqlite3_changes(c->db);
+}
+
+static int sq_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	int changed = 0;
+	for (int i = 0; i < n; i++) {
+		int seen = 0, sum = 0;
+		for (int j = 0; j < n; j++) {
+			if (strcmp(number_id[j], number_id[i]) != 0)
+				continue;
+			seen |= j < i;
+			sum += delta[j];
+		}
+		if (seen)
+			continue; /* added with its first occurrence */
+		sqlite3_stmt *st = stmt(c, SQL_LC_IN_USE_ADD);
+		bind_text(st, 1, number_id[i]);
+		sqlite3_bind_int(st, 2, sum);
+		int rc = exec_stmt(c, st, "numbers_in_use_add");
+		if (rc < 0)
+			return rc;
+		changed += sqlite3_changes(c->db);
+	}
+	return changed;
+}
+
+static int sq_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail,
+			   int64_t now)
+{
+	return event_insert(tx_conn(tx), session_id, kind, NULL, detail, now);
+}
+
+/* Reads the first column of st's rows into ids (at most limit); *n how many. */
+static int ids_of(struct sqlite_conn *c, sqlite3_stmt *st, int limit, char (*ids)[ID_MAX], int *n, const char *what)
+{
+	int rc = SQLITE_DONE;
+	*n = 0;
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		col_text(st, 0, ids[(*n)++], ID_MAX);
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, what);
+}
+
+static int sq_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_EXPIRE_DUE);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, limit);
+	return ids_of(c, st, limit, ids, n, "sessions_due");
+}
+
+static int sq_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit)
+{
+	struct sqlite_conn *c = tx_conn(tx);
 	sqlite3_stmt *st = stmt(c, SQL_BINDINGS_RELEASE_DUE);
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
 	int rc = exec_stmt(c, st, "bindings_release");
-	if (rc == 0)
-		*released = sqlite3_changes(c->db);
-	return rc;
+	return rc < 0 ? rc : sqlite3_changes(c->db);
 }
 
-static int sq_numbers_purge(void *b, int64_t before, int64_t now, int limit, int *sessions, int *purged)
+static int sq_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n)
 {
-	CONN_OR_FAIL(b, c);
-	*purged = *sessions = 0;
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	char(*ids)[ID_MAX] = xcalloc((size_t)limit, ID_MAX);
-	int n = 0, step, rows = 0;
+	struct sqlite_conn *c = tx_conn(tx);
 	sqlite3_stmt *st = stmt(c, SQL_PURGE_DUE);
 	sqlite3_bind_int64(st, 1, before);
 	sqlite3_bind_int(st, 2, limit);
-	while (n < limit && (step = sqlite3_step(st)) == SQLITE_ROW)
-		col_text(st, 0, ids[n++], ID_MAX);
-	stmt_done(st);
-	for (int i = 0; i < n && rc == 0; i++) {
-		st = stmt(c, SQL_NUMBERS_PURGE);
-		bind_text(st, 1, ids[i]);
-		rc = exec_stmt(c, st, "numbers_purge");
-		rows += rc == 0 ? sqlite3_changes(c->db) : 0;
-		if (rc == 0) {
-			st = stmt(c, SQL_SESSION_PURGED);
-			bind_text(st, 1, ids[i]);
-			sqlite3_bind_int64(st, 2, now);
-			rc = exec_stmt(c, st, "session_purged");
-		}
-	}
-	free(ids);
-	if (rc == 0)
-		rc = tx_commit(c);
-	if (rc < 0) {
-		tx_rollback(c);
+	return ids_of(c, st, limit, ids, n, "purge_due");
+}
+
+static int sq_tx_session_purge(struct store_tx *tx, const char *id, int64_t now)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_NUMBERS_PURGE);
+	bind_text(st, 1, id);
+	int rc = exec_stmt(c, st, "numbers_purge");
+	if (rc < 0)
 		return rc;
-	}
-	*purged = rows;
-	*sessions = n;
-	return 0;
+	int rows = sqlite3_changes(c->db);
+	st = stmt(c, SQL_SESSION_PURGED);
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	rc = exec_stmt(c, st, "session_purged");
+	return rc < 0 ? rc : rows;
 }
 
 static int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
@@ -2753,9 +2668,6 @@ SQ_LOCKED(sq_number_delete, (void *b, const char *id), (b, id))
 SQ_LOCKED(sq_session_create, (void *b, struct session *ses, const struct create_rules *rules, int64_t now, struct create_outcome *o), (b, ses, rules, now, o))
 SQ_LOCKED(sq_session_get, (void *b, const char *id, struct session *out), (b, id, out))
 SQ_LOCKED(sq_session_list, (void *b, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx), (b, service_id, f, cb, ctx))
-SQ_LOCKED(sq_session_close, (void *b, const char *id, int status, int64_t now), (b, id, status, now))
-SQ_LOCKED(sq_session_update, (void *b, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now), (b, id, ttl, expires_at, now))
-SQ_LOCKED(sq_sessions_expire, (void *b, int64_t now, int limit, int *closed), (b, now, limit, closed))
 SQ_LOCKED(sq_route_lookup, (void *b, const char *to_e164, const char *from_e164, struct route_view *out), (b, to_e164, from_e164, out))
 SQ_LOCKED(sq_interaction_record, (void *b, struct interaction *it, int *existed), (b, it, existed))
 SQ_LOCKED(sq_interaction_get, (void *b, const char *id, struct interaction *out), (b, id, out))
@@ -2765,11 +2677,8 @@ SQ_LOCKED(sq_leg_update, (void *b, const char *interaction_id, char leg, const c
 SQ_LOCKED(sq_participant_number, (void *b, const char *participant_id, char *out, size_t cap), (b, participant_id, out, cap))
 SQ_LOCKED(sq_stats, (void *b, struct store_stats *out), (b, out))
 SQ_LOCKED(sq_records, (void *b, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx), (b, service_id, from, to, cb, ctx))
-SQ_LOCKED(sq_session_reopen, (void *b, const char *id, const int64_t *expires_at, int64_t now, int *failed_index), (b, id, expires_at, now, failed_index))
 SQ_LOCKED(sq_participant_add, (void *b, const char *session_id, struct participant *p, const struct create_rules *rules, int64_t now, struct create_outcome *out), (b, session_id, p, rules, now, out))
 SQ_LOCKED(sq_participant_swap, (void *b, const char *session_id, const char *participant_id, struct participant *p, const struct create_rules *rules, int64_t now), (b, session_id, participant_id, p, rules, now))
-SQ_LOCKED(sq_bindings_release, (void *b, int64_t now, int limit, int *released), (b, now, limit, released))
-SQ_LOCKED(sq_numbers_purge, (void *b, int64_t before, int64_t now, int limit, int *sessions, int *purged), (b, before, now, limit, sessions, purged))
 SQ_LOCKED(sq_session_events, (void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx), (b, session_id, cb, ctx))
 SQ_LOCKED(sq_pin_lookup, (void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out), (b, service_id, pin, from_e164, out))
 SQ_LOCKED(sq_optout_set, (void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now), (b, service_id, from_e164, number_id, opted_out, now))
@@ -2797,9 +2706,6 @@ const struct store_ops store_sqlite_ops = {
 	.session_create = locked_sq_session_create,
 	.session_get = locked_sq_session_get,
 	.session_list = locked_sq_session_list,
-	.session_close = locked_sq_session_close,
-	.session_update = locked_sq_session_update,
-	.sessions_expire = locked_sq_sessions_expire,
 	.route_lookup = locked_sq_route_lookup,
 	.interaction_record = locked_sq_interaction_record,
 	.interaction_get = locked_sq_interaction_get,
@@ -2810,12 +2716,21 @@ const struct store_ops store_sqlite_ops = {
 	.stats = locked_sq_stats,
 	.records = locked_sq_records,
 	.usage = locked_sq_usage,
-	.session_reopen = locked_sq_session_reopen,
 	.participant_add = locked_sq_participant_add,
 	.participant_swap = locked_sq_participant_swap,
-	.bindings_release = locked_sq_bindings_release,
-	.numbers_purge = locked_sq_numbers_purge,
 	.session_events = locked_sq_session_events,
+	.tx_session_lock = sq_tx_session_lock,
+	.tx_session_put = sq_tx_session_put,
+	.tx_open_taken = sq_tx_open_taken,
+	.tx_bindings_hold = sq_tx_bindings_hold,
+	.tx_binding_keep = sq_tx_binding_keep,
+	.tx_binding_take = sq_tx_binding_take,
+	.tx_numbers_in_use_add = sq_tx_numbers_in_use_add,
+	.tx_event_add = sq_tx_event_add,
+	.tx_sessions_due = sq_tx_sessions_due,
+	.tx_bindings_release_due = sq_tx_bindings_release_due,
+	.tx_sessions_purge_due = sq_tx_sessions_purge_due,
+	.tx_session_purge = sq_tx_session_purge,
 	.pin_lookup = locked_sq_pin_lookup,
 	.optout_set = locked_sq_optout_set,
 	.pool_stats = locked_sq_pool_stats,

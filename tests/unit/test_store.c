@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backfill.h"
+#include "flow/jobs.h"
+#include "flow/lifecycle.h"
 #include "store/migrations.h"
 #include "store/store.h"
 #include "util/crypto.h"
@@ -327,9 +328,9 @@ static void close_and_expire(void **state)
 	struct session s, t;
 	assert_int_equal(new_session(f, RIDER, DRIVER1, "o1", &s, NULL), 0);
 	assert_int_equal(store_number_delete(f->st, n1), MASKD_ECONFLICT);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 3000), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 3001), 0); /* idempotent */
-	assert_int_equal(store_session_close(f->st, "ses_nope", SESSION_CLOSED, 3001), MASKD_ENOTFOUND);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 3000), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 3001), 0); /* idempotent */
+	assert_int_equal(lifecycle_close(f->st, "ses_nope", SESSION_CLOSED, 3001), MASKD_ENOTFOUND);
 	struct route_view v;
 	assert_int_equal(store_route_lookup(f->st, "+14155550100", RIDER, &v), 0);
 	assert_string_equal(v.session_id, ""); /* a closed session routes nobody */
@@ -339,21 +340,21 @@ static void close_and_expire(void **state)
 	/* unique_name is free again; expiry by absolute time and by idle ttl */
 	assert_int_equal(new_session(f, RIDER, DRIVER1, "o1", &t, NULL), 0);
 	int64_t exp = 2500;
-	assert_int_equal(store_session_update(f->st, t.id, NULL, &exp, 2001), 0);
+	assert_int_equal(lifecycle_update(f->st, t.id, NULL, &exp, 2001), 0);
 	int closed = -1;
-	assert_int_equal(store_sessions_expire(f->st, 2499, 100, &closed), 0);
+	assert_int_equal(lifecycle_expire(f->st, 2499, 100, &closed), 0);
 	assert_int_equal(closed, 0);
-	assert_int_equal(store_sessions_expire(f->st, 2500, 100, &closed), 0);
+	assert_int_equal(lifecycle_expire(f->st, 2500, 100, &closed), 0);
 	assert_int_equal(closed, 1);
 	assert_int_equal(store_session_get(f->st, t.id, &t), 0);
 	assert_int_equal(t.status, SESSION_CLOSED);
 	struct session u;
 	assert_int_equal(new_session(f, RIDER, DRIVER2, NULL, &u, NULL), 0);
 	int64_t ttl = 60;
-	assert_int_equal(store_session_update(f->st, u.id, &ttl, NULL, 2001), 0);
-	assert_int_equal(store_sessions_expire(f->st, 2059, 100, &closed), 0);
+	assert_int_equal(lifecycle_update(f->st, u.id, &ttl, NULL, 2001), 0);
+	assert_int_equal(lifecycle_expire(f->st, 2059, 100, &closed), 0);
 	assert_int_equal(closed, 0);
-	assert_int_equal(store_sessions_expire(f->st, 2060, 100, &closed), 0);
+	assert_int_equal(lifecycle_expire(f->st, 2060, 100, &closed), 0);
 	assert_int_equal(closed, 1);
 	assert_int_equal(store_number_delete(f->st, n1), 0);
 	assert_int_equal(store_number_delete(f->st, n1), MASKD_ENOTFOUND);
@@ -589,7 +590,7 @@ static void sticky_numbers(void **state)
 	open_pair(f, &s1, RIDER, DRIVER1, 2000);
 	assert_string_equal(s1.participants[0].proxy_number_id, n[0]);
 	assert_string_equal(s1.participants[1].proxy_number_id, n[1]);
-	assert_int_equal(store_session_close(f->st, s1.id, SESSION_CLOSED, 2100), 0); /* cooloff 0: released */
+	assert_int_equal(lifecycle_close(f->st, s1.id, SESSION_CLOSED, 2100), 0); /* cooloff 0: released */
 	/* load n0 and n1 so that the pool rule alone would choose n2 and n3 */
 	open_pair(f, &s2, DRIVER2, DRIVER3, 2200);
 	assert_string_equal(s2.participants[0].proxy_number_id, n[0]);
@@ -601,7 +602,7 @@ static void sticky_numbers(void **state)
 	assert_int_equal(o.sticky[0], 1);
 	assert_int_equal(o.sticky[1], 1);
 	assert_int_equal(o.reused_cooling[0], 0);
-	assert_int_equal(store_session_close(f->st, s3.id, SESSION_CLOSED, 2400), 0);
+	assert_int_equal(lifecycle_close(f->st, s3.id, SESSION_CLOSED, 2400), 0);
 	/* avoid-sticky: other numbers while the pool allows */
 	struct create_rules avoid = rules_of(GEO_COUNTRY, 0, SELECT_AVOID_STICKY, 0, 0);
 	make_session(f, &s3, NULL, 2, RIDER, DRIVER1);
@@ -610,7 +611,7 @@ static void sticky_numbers(void **state)
 	assert_string_equal(s3.participants[1].proxy_number_id, n[3]);
 	assert_int_equal(o.sticky[0], 0);
 	/* a different pair with the rider is not sticky */
-	assert_int_equal(store_session_close(f->st, s3.id, SESSION_CLOSED, 2600), 0);
+	assert_int_equal(lifecycle_close(f->st, s3.id, SESSION_CLOSED, 2600), 0);
 	make_session(f, &s3, NULL, 2, RIDER, DRIVER2);
 	assert_int_equal(create_at(f, &s3, &default_rules, 2700, &o), 0);
 	assert_int_equal(o.sticky[0], 0);
@@ -629,7 +630,7 @@ static void sticky_while_cooling(void **state)
 	struct session s1, s2;
 	struct create_outcome o;
 	open_pair(f, &s1, RIDER, DRIVER1, 2000);
-	assert_int_equal(store_session_close(f->st, s1.id, SESSION_CLOSED, 2100), 0);
+	assert_int_equal(lifecycle_close(f->st, s1.id, SESSION_CLOSED, 2100), 0);
 	/* the same pair during the cool-off takes its cooling bindings back */
 	make_session(f, &s2, NULL, 2, RIDER, DRIVER1);
 	assert_int_equal(create_at(f, &s2, &default_rules, 2200, &o), 0);
@@ -649,7 +650,7 @@ static void sticky_while_cooling(void **state)
 	add_number(f, "+14155550299", NUMBER_ACTIVE, CAP_ALL, 1, only);
 	struct session a, b;
 	open_pair(f, &a, RIDER, DRIVER1, 3000);
-	assert_int_equal(store_session_close(f->st, a.id, SESSION_CLOSED, 3100), 0);
+	assert_int_equal(lifecycle_close(f->st, a.id, SESSION_CLOSED, 3100), 0);
 	struct create_rules avoid = rules_of(GEO_COUNTRY, 0, SELECT_AVOID_STICKY, 0, 0);
 	make_session(f, &b, NULL, 2, RIDER, DRIVER1);
 	assert_int_equal(create_at(f, &b, &avoid, 3200, &o), 0);
@@ -670,7 +671,7 @@ static void cooloff_holds_and_releases(void **state)
 	struct session s1, s2, s3;
 	struct create_outcome o;
 	open_pair(f, &s1, RIDER, DRIVER1, 2000);
-	assert_int_equal(store_session_close(f->st, s1.id, SESSION_CLOSED, 3000), 0);
+	assert_int_equal(lifecycle_close(f->st, s1.id, SESSION_CLOSED, 3000), 0);
 	struct number n;
 	assert_int_equal(store_number_get(f->st, n1, &n), 0);
 	assert_int_equal(n.in_use, 0);
@@ -693,11 +694,11 @@ static void cooloff_holds_and_releases(void **state)
 	open_pair(f, &s3, DRIVER2, DRIVER3, 3100);
 	/* released at held_until, not before */
 	int released = -1;
-	assert_int_equal(store_bindings_release(f->st, 3599, 100, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 3599, 100, &released), 0);
 	assert_int_equal(released, 0);
-	assert_int_equal(store_bindings_release(f->st, 3600, 1, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 3600, 1, &released), 0);
 	assert_int_equal(released, 1); /* bounded by limit */
-	assert_int_equal(store_bindings_release(f->st, 3600, 100, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 3600, 100, &released), 0);
 	assert_int_equal(released, 1);
 	expect_route(f, "+14155550300", RIDER, "");
 	make_session(f, &s2, NULL, 2, RIDER, FR_CALLER); /* DRIVER2 holds the only number in s3 */
@@ -706,8 +707,8 @@ static void cooloff_holds_and_releases(void **state)
 	/* deleting a number: refused while in use; its cooling bindings go with it */
 	struct store_stats stats;
 	assert_int_equal(store_number_delete(f->st, n1), MASKD_ECONFLICT);
-	assert_int_equal(store_session_close(f->st, s2.id, SESSION_CLOSED, 3800), 0);
-	assert_int_equal(store_session_close(f->st, s3.id, SESSION_CLOSED, 3800), 0);
+	assert_int_equal(lifecycle_close(f->st, s2.id, SESSION_CLOSED, 3800), 0);
+	assert_int_equal(lifecycle_close(f->st, s3.id, SESSION_CLOSED, 3800), 0);
 	assert_int_equal(store_optout_set(f->st, f->svc.id, DRIVER2, n1, 1, 3800), 0);
 	assert_int_equal(store_stats(f->st, &stats), 0);
 	assert_int_equal(stats.bindings_cooling, 4);
@@ -737,7 +738,7 @@ static void cooloff_reuse_last_resort(void **state)
 	struct session s1, s2, s3;
 	struct create_outcome o;
 	open_pair(f, &s1, RIDER, DRIVER1, 2000); /* rider n1, driver1 n2 */
-	assert_int_equal(store_session_close(f->st, s1.id, SESSION_CLOSED, 2100), 0);
+	assert_int_equal(lifecycle_close(f->st, s1.id, SESSION_CLOSED, 2100), 0);
 	/* something else fits: the cooling binding is left alone */
 	make_session(f, &s2, NULL, 2, RIDER, DRIVER2);
 	assert_int_equal(create_at(f, &s2, &reuse, 2200, &o), 0);
@@ -754,7 +755,7 @@ static void cooloff_reuse_last_resort(void **state)
 	expect_route(f, "+14155550400", RIDER, s3.id);
 	/* a named number held cooling by another pair: taken only with reuse */
 	struct session s4;
-	assert_int_equal(store_session_close(f->st, s3.id, SESSION_CLOSED, 2400), 0);
+	assert_int_equal(lifecycle_close(f->st, s3.id, SESSION_CLOSED, 2400), 0);
 	make_session(f, &s4, NULL, 1, RIDER, NULL);
 	snprintf(s4.participants[0].proxy_e164, sizeof(s4.participants[0].proxy_e164), "+14155550400");
 	assert_int_equal(create_at(f, &s4, &default_rules, 2500, &o), MASKD_ECONFLICT);
@@ -865,7 +866,7 @@ static void number_swap(void **state)
 	assert_int_equal(store_participant_swap(f->st, s.id, "par_nope", &p, &default_rules, 2300), MASKD_ENOTFOUND);
 	assert_int_equal(store_participant_swap(f->st, "ses_nope", "par_nope", &p, &default_rules, 2300),
 			 MASKD_ENOTFOUND);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 2400), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 2400), 0);
 	p.proxy_e164[0] = '\0';
 	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2500),
 			 MASKD_ECONFLICT);
@@ -895,10 +896,10 @@ static void reopen_rules(void **state)
 	int failed = -5;
 	make_session(f, &s, "case-7", 2, RIDER, DRIVER1);
 	assert_int_equal(create_at(f, &s, &default_rules, 2000, NULL), 0);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 2050, &failed), 0); /* open: no change */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 2100), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 2050, &failed), 0); /* open: no change */
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 2100), 0);
 	/* during the cool-off: the bindings are kept */
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 2200, &failed), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 2200, &failed), 0);
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_OPEN);
 	assert_int_equal(got.closed_at, 0);
@@ -909,37 +910,37 @@ static void reopen_rules(void **state)
 	assert_int_equal(n.cooling, 0);
 	expect_route(f, "+14155550700", RIDER, s.id);
 	/* after release, nobody took them: taken again */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 2300), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 2300), 0);
 	int released;
-	assert_int_equal(store_bindings_release(f->st, 2900, 100, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 2900, 100, &released), 0);
 	assert_int_equal(released, 2);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 3000, &failed), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 3000, &failed), 0);
 	expect_route(f, "+14155550700", RIDER, s.id);
 	/* its unique_name taken meanwhile by another open session */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 3100), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 3100), 0);
 	make_session(f, &t, "case-7", 2, DRIVER2, DRIVER3);
 	assert_int_equal(create_at(f, &t, &default_rules, 3100, NULL), 0);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 3200, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 3200, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, CREATE_FAIL_UNIQUE_NAME);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 3200), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 3200), 0);
 	/* released, then the rider's binding on n1 taken by another session */
-	assert_int_equal(store_bindings_release(f->st, 3700, 100, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 3700, 100, &released), 0);
 	open_pair(f, &t, RIDER, DRIVER3, 3800);
 	assert_string_equal(t.participants[0].proxy_number_id, n1);
 	failed = -5;
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 3900, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 3900, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, 0);
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_CLOSED); /* nothing written */
 	/* an expires_at not after now */
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 3900), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 3900), 0);
 	int64_t past = 3900;
-	assert_int_equal(store_session_reopen(f->st, t.id, &past, 3950, &failed), MASKD_EINVAL);
+	assert_int_equal(lifecycle_reopen(f->st, t.id, NULL, &past, 3950, &failed), MASKD_EINVAL);
 	int64_t later = 9000;
-	assert_int_equal(store_session_reopen(f->st, t.id, &later, 3950, &failed), 0);
+	assert_int_equal(lifecycle_reopen(f->st, t.id, NULL, &later, 3950, &failed), 0);
 	assert_int_equal(store_session_get(f->st, t.id, &got), 0);
 	assert_int_equal(got.expires_at, 9000);
-	assert_int_equal(store_session_reopen(f->st, "ses_nope", NULL, 3950, &failed), MASKD_ENOTFOUND);
+	assert_int_equal(lifecycle_reopen(f->st, "ses_nope", NULL, NULL, 3950, &failed), MASKD_ENOTFOUND);
 	struct ev_ctx ev = {0};
 	assert_int_equal(store_session_events(f->st, t.id, add_event, &ev), 0);
 	assert_int_equal(ev.n, 2);
@@ -999,12 +1000,12 @@ static void pins(void **state)
 	assert_int_equal(store_pin_lookup(f->st, f->svc.id, "482914", DRIVER1, &v), MASKD_ENOTFOUND);
 	assert_int_equal(store_pin_lookup(f->st, "svc_other", "482913", DRIVER1, &v), MASKD_ENOTFOUND);
 	/* closed: not found, and the PIN is free again */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 2100), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 2100), 0);
 	assert_int_equal(store_pin_lookup(f->st, f->svc.id, "482913", DRIVER1, &v), MASKD_ENOTFOUND);
 	assert_int_equal(create_at(f, &t, &default_rules, 2200, &o), 0);
 	/* re-opening s while t holds its PIN */
 	int failed;
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 2300, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 2300, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, CREATE_FAIL_PIN);
 }
 
@@ -1050,7 +1051,7 @@ static void single_party_then_add(void **state)
 	assert_int_equal(store_participant_add(f->st, s.id, &q, &default_rules, 2100, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, -1);
 	/* the pair is known now: sticky next time */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 2200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 2200), 0);
 	make_session(f, &t, NULL, 2, RIDER, DRIVER1);
 	assert_int_equal(create_at(f, &t, &default_rules, 2300, &o), 0);
 	assert_int_equal(o.sticky[0], 1);
@@ -1099,8 +1100,8 @@ static void blocked_close(void **state)
 	add_number(f, "+14155551200", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
 	struct session s, t, got;
 	open_pair(f, &s, RIDER, DRIVER1, 2000);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_FAILED, 2100), MASKD_EINVAL);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_BLOCKED, 2100), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_FAILED, 2100), MASKD_EINVAL);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_BLOCKED, 2100), 0);
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
 	assert_int_equal(got.closed_at, 2100);
@@ -1110,12 +1111,12 @@ static void blocked_close(void **state)
 	assert_string_equal(v.session_id, s.id);
 	assert_int_equal(v.session_status, SESSION_BLOCKED);
 	/* closing a blocked session leaves it blocked; blocking a closed one blocks it */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 2200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 2200), 0);
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
 	open_pair(f, &t, DRIVER2, DRIVER3, 2000);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 2300), 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_BLOCKED, 2400), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 2300), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_BLOCKED, 2400), 0);
 	assert_int_equal(store_session_get(f->st, t.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
 	assert_int_equal(got.closed_at, 2300);
@@ -1129,9 +1130,9 @@ static void blocked_close(void **state)
 	struct session u;
 	open_pair(f, &u, UK_CALLER, FR_CALLER, 2500);
 	int64_t exp = 2600;
-	assert_int_equal(store_session_update(f->st, u.id, NULL, &exp, 2500), 0);
+	assert_int_equal(lifecycle_update(f->st, u.id, NULL, &exp, 2500), 0);
 	int closed;
-	assert_int_equal(store_sessions_expire(f->st, 2600, 10, &closed), 0);
+	assert_int_equal(lifecycle_expire(f->st, 2600, 10, &closed), 0);
 	assert_int_equal(closed, 1);
 	expect_route(f, "+14155551200", UK_CALLER, u.id);
 	memset(&ev, 0, sizeof(ev));
@@ -1207,7 +1208,7 @@ static void stats_and_pool_stats(void **state)
 	open_pair(f, &a, RIDER, DRIVER1, 2000);
 	open_pair(f, &b, RIDER, DRIVER2, 2000);
 	open_pair(f, &c, DRIVER3, UK_CALLER, 2000);
-	assert_int_equal(store_session_close(f->st, c.id, SESSION_CLOSED, 2100), 0);
+	assert_int_equal(lifecycle_close(f->st, c.id, SESSION_CLOSED, 2100), 0);
 	struct store_stats st;
 	assert_int_equal(store_stats(f->st, &st), 0);
 	assert_int_equal(st.services, 2);
@@ -1496,15 +1497,15 @@ static void upgrade_from_schema_1(void **state)
 	assert_int_equal(store_number_get(st, "num_old0000000000000000000", &n), 0);
 	assert_string_equal(n.region, "");
 	int updated = -1;
-	assert_int_equal(backfill_number_regions(st, &updated), 0);
+	assert_int_equal(jobs_backfill_number_regions(st, &updated), 0);
 	assert_int_equal(updated, 1);
 	assert_int_equal(store_number_get(st, "num_old0000000000000000000", &n), 0);
 	assert_string_equal(n.region, "California");
-	assert_int_equal(backfill_number_regions(st, &updated), 0);
+	assert_int_equal(jobs_backfill_number_regions(st, &updated), 0);
 	assert_int_equal(updated, 0); /* idempotent */
 	/* once per database: a later start does not walk the pools again */
 	assert_int_equal(store_number_set_region(st, "num_old0000000000000000000", ""), 0);
-	assert_int_equal(backfill_number_regions(st, &updated), 0);
+	assert_int_equal(jobs_backfill_number_regions(st, &updated), 0);
 	assert_int_equal(updated, 0);
 	assert_int_equal(store_number_set_region(st, "num_nope", "X"), MASKD_ENOTFOUND);
 	store_close(st);
@@ -1545,14 +1546,14 @@ static void numbers_purged_after_retention(void **state)
 	open_pair(f, &recent, DRIVER2, DRIVER3, 2000);
 	open_pair(f, &open, UK_CALLER, FR_CALLER, 2000);
 	assert_int_equal(store_optout_set(f->st, f->svc.id, RIDER, n[0], 1, 2050), 0);
-	assert_int_equal(store_session_close(f->st, old.id, SESSION_CLOSED, 2100), 0); /* cooloff 0: released */
-	assert_int_equal(store_session_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
+	assert_int_equal(lifecycle_close(f->st, old.id, SESSION_CLOSED, 2100), 0); /* cooloff 0: released */
+	assert_int_equal(lifecycle_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
 	/* bounded by limit, then idempotent */
 	int purged = -1, sessions = -1;
-	assert_int_equal(store_numbers_purge(f->st, 3000, 3001, 1, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 3000, 3001, 1, &sessions, &purged), 0);
 	assert_int_equal(sessions, 1);
 	assert_int_equal(purged, 2); /* both participants of the old session */
-	assert_int_equal(store_numbers_purge(f->st, 3000, 3002, 100, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 3000, 3002, 100, &sessions, &purged), 0);
 	assert_int_equal(sessions, 0);
 	assert_int_equal(purged, 0);
 	int len;
@@ -1580,7 +1581,7 @@ static void numbers_purged_after_retention(void **state)
 	assert_int_equal(store_session_get(f->st, old.id, &got), 0);
 	/* a purged session cannot be re-opened: nothing is left to route to */
 	int failed = 0;
-	assert_int_equal(store_session_reopen(f->st, old.id, NULL, 6000, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, old.id, NULL, NULL, 6000, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, CREATE_FAIL_PURGED);
 	assert_int_equal(got.status, SESSION_CLOSED);
 	assert_int_equal(got.n_participants, 2);
@@ -1606,7 +1607,7 @@ static void numbers_purged_after_retention(void **state)
 	assert_int_equal(store_participant_number(f->st, again.participants[1].id, num, sizeof(num)), 0);
 	assert_string_equal(num, DRIVER1);
 	/* later, the recent session goes too; the open ones never */
-	assert_int_equal(store_numbers_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
 	assert_int_equal(sessions, 1);
 	assert_int_equal(purged, 2);
 	raw_participant(f, open.participants[0].id, &len, bidx, sizeof(bidx));
@@ -1646,6 +1647,256 @@ static void tx_run_contract(void **state)
 	assert_int_equal(t.runs, STORE_TX_ATTEMPTS);
 }
 
+/* The lifecycle primitives (store_tx_* in store.h), one call per transaction. */
+enum prim_op {
+	PRIM_LOCK, PRIM_PUT, PRIM_TAKEN, PRIM_HOLD, PRIM_KEEP, PRIM_TAKE, PRIM_IN_USE, PRIM_EVENT,
+	PRIM_DUE, PRIM_RELEASE, PRIM_PURGE_DUE, PRIM_PURGE
+};
+struct prim {
+	enum prim_op op;
+	const char *id, *name, *pin, *except;
+	struct store_session_brief b;
+	int64_t t, deadline;
+	int limit, active, n, name_taken, pin_taken, count;
+	const char *nums[3];
+	int delta[3];
+	char ids[8][ID_MAX];
+};
+
+static int prim_call(struct store_tx *tx, struct prim *p)
+{
+	switch (p->op) {
+	case PRIM_LOCK: return store_tx_session_lock(tx, p->id, &p->b);
+	case PRIM_PUT: return store_tx_session_put(tx, p->id, &p->b, p->deadline);
+	case PRIM_TAKEN:
+		return store_tx_open_taken(tx, p->b.service_id, p->except, p->name, p->pin, &p->name_taken, &p->pin_taken);
+	case PRIM_HOLD: return store_tx_bindings_hold(tx, p->id, p->t, p->active);
+	case PRIM_KEEP: return store_tx_binding_keep(tx, p->id);
+	case PRIM_TAKE: return store_tx_binding_take(tx, p->id, NUMBER_RETIRED);
+	case PRIM_IN_USE: return store_tx_numbers_in_use_add(tx, p->nums, p->delta, p->n);
+	case PRIM_EVENT: return store_tx_event_add(tx, p->id, "closed", "why", p->t);
+	case PRIM_DUE: return store_tx_sessions_due(tx, p->t, p->limit, p->ids, &p->n);
+	case PRIM_RELEASE: return store_tx_bindings_release_due(tx, p->t, p->limit);
+	case PRIM_PURGE_DUE: return store_tx_sessions_purge_due(tx, p->t, p->limit, p->ids, &p->n);
+	case PRIM_PURGE: return store_tx_session_purge(tx, p->id, p->t);
+	}
+	return MASKD_EINVAL;
+}
+
+/* A body commits only on 0: a primitive's count goes to p->count. */
+static int prim_body(struct store_tx *tx, void *ctx)
+{
+	struct prim *p = ctx;
+	int rc = prim_call(tx, p);
+	p->count = rc > 0 ? rc : 0;
+	return rc < 0 ? rc : 0;
+}
+
+/* Runs op in its own transaction: its count, or a negative maskd_err. */
+static int prim(struct store *st, struct prim *p, enum prim_op op)
+{
+	p->op = op;
+	int rc = store_tx_run(st, prim_body, p);
+	return rc < 0 ? rc : p->count;
+}
+
+static void last_event(void *ctx, const struct session_event *e)
+{
+	memcpy(ctx, e, sizeof(*e));
+}
+
+static int64_t prim_in_use(struct store *st, const char *number_id)
+{
+	struct number n;
+	assert_int_equal(store_number_get(st, number_id, &n), 0);
+	return n.in_use;
+}
+
+/* s: an open two-party session with unique_name "u1" and no deadline; t:
+ * another open session of the service; n0, n1: two numbers of its pool. */
+static void check_lifecycle_primitives(struct store *st, const struct session *s, const struct session *t,
+				       const char *n0, const char *n1)
+{
+	struct prim p = {.id = "ses_nope"};
+	assert_int_equal(prim(st, &p, PRIM_LOCK), MASKD_ENOTFOUND);
+	p = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &p, PRIM_LOCK), 0);
+	assert_string_equal(p.b.id, s->id);
+	assert_string_equal(p.b.service_id, s->service_id);
+	assert_string_equal(p.b.unique_name, "u1");
+	assert_int_equal(p.b.status, SESSION_OPEN);
+	assert_int_equal(p.b.closed_at, 0);
+	assert_int_equal(p.b.n_parts, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(p.b.parts[i].id, s->participants[i].id);
+		assert_int_equal(p.b.parts[i].idx, i);
+		assert_string_equal(p.b.parts[i].number_id, s->participants[i].proxy_number_id);
+		assert_int_equal(p.b.parts[i].active, 1);
+		assert_int_equal(p.b.parts[i].purged, 0);
+	}
+	assert_string_not_equal(n0, n1);
+
+	/* put: the lifecycle's columns, and a deadline the due list follows */
+	p.b.ttl = 77;
+	p.b.updated_at = 2100;
+	p.deadline = 9000;
+	assert_int_equal(prim(st, &p, PRIM_PUT), 0);
+	struct session got;
+	assert_int_equal(store_session_get(st, s->id, &got), 0);
+	assert_int_equal(got.ttl, 77);
+	assert_int_equal(got.updated_at, 2100);
+	struct prim q = {.id = "ses_nope", .b = p.b};
+	assert_int_equal(prim(st, &q, PRIM_PUT), MASKD_ENOTFOUND);
+	q = (struct prim){.t = 8999, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	for (int i = 0; i < q.n; i++)
+		assert_string_not_equal(q.ids[i], s->id);
+	q = (struct prim){.t = 9000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	int seen = 0;
+	for (int i = 0; i < q.n; i++)
+		seen |= strcmp(q.ids[i], s->id) == 0;
+	assert_true(seen);
+	q = (struct prim){.t = 9000, .limit = 1};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	assert_int_equal(q.n, 1);
+
+	/* open_taken: another session asking for s's unique_name sees it; s itself not */
+	q = (struct prim){.b = p.b, .except = t->id, .name = "u1", .pin = ""};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken, 1);
+	assert_int_equal(q.pin_taken, 0);
+	q = (struct prim){.b = p.b, .except = s->id, .name = "u1", .pin = NULL};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken, 0);
+	q = (struct prim){.b = p.b, .except = t->id, .name = "u2", .pin = "1234"};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken + q.pin_taken, 0);
+
+	/* in_use: repeats add up, never below 0, unknown numbers not counted */
+	int64_t u0 = prim_in_use(st, n0), u1 = prim_in_use(st, n1);
+	q = (struct prim){.nums = {n0, n1, n0}, .delta = {1, -1000, 1}, .n = 3};
+	assert_int_equal(prim(st, &q, PRIM_IN_USE), 2);
+	assert_int_equal(prim_in_use(st, n0), u0 + 2);
+	assert_int_equal(prim_in_use(st, n1), 0);
+	q = (struct prim){.nums = {n0, n1, "num_nope"}, .delta = {-2, (int)u1, 1}, .n = 3};
+	assert_int_equal(prim(st, &q, PRIM_IN_USE), 2);
+	assert_int_equal(prim_in_use(st, n0), u0);
+	assert_int_equal(prim_in_use(st, n1), u1);
+
+	/* hold (cooling off until 5000), keep, release when due, take again */
+	q = (struct prim){.id = s->id, .t = 5000, .active = 1};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 2);
+	q = (struct prim){.id = s->participants[0].id};
+	assert_int_equal(prim(st, &q, PRIM_KEEP), 1);
+	q = (struct prim){.id = s->id, .t = 5000, .active = 1};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 2);
+	q = (struct prim){.t = 4999, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 0);
+	q = (struct prim){.t = 5000, .limit = 1};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 1);
+	q = (struct prim){.t = 5000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 1);
+	q = (struct prim){.t = 5000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 0);
+	q = (struct prim){.id = s->participants[0].id};
+	assert_int_equal(prim(st, &q, PRIM_KEEP), 0); /* released: nothing to keep */
+	assert_int_equal(prim(st, &q, PRIM_TAKE), 1);
+	assert_int_equal(prim(st, &q, PRIM_TAKE), 0); /* holds it already */
+	q = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &q, PRIM_LOCK), 0);
+	assert_int_equal(q.b.parts[0].active, 1);
+	assert_int_equal(q.b.parts[1].active, 0);
+	/* give both up at once (no cool-off) */
+	q = (struct prim){.id = s->id, .t = 3000, .active = 0};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 1);
+
+	/* an event */
+	q = (struct prim){.id = s->id, .t = 3000};
+	assert_int_equal(prim(st, &q, PRIM_EVENT), 0);
+	struct session_event e;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(store_session_events(st, s->id, last_event, &e), 0);
+	assert_string_equal(e.kind, "closed");
+	assert_string_equal(e.detail, "why");
+	assert_string_equal(e.participant_id, "");
+	assert_int_equal(e.created_at, 3000);
+
+	/* closed at 3000 with nothing held: purge due before 3001, not before 3000 */
+	p.b.status = SESSION_CLOSED;
+	p.b.closed_at = 3000;
+	p.deadline = 0;
+	assert_int_equal(prim(st, &p, PRIM_PUT), 0);
+	q = (struct prim){.t = 3000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 0);
+	q = (struct prim){.t = 9000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	for (int i = 0; i < q.n; i++)
+		assert_string_not_equal(q.ids[i], s->id); /* closed: never due */
+	q = (struct prim){.t = 3001, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 1);
+	assert_string_equal(q.ids[0], s->id);
+	q = (struct prim){.id = s->id, .t = 6000};
+	assert_int_equal(prim(st, &q, PRIM_PURGE), 2);
+	assert_int_equal(prim(st, &q, PRIM_PURGE), 0);
+	q = (struct prim){.t = 3001, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 0);
+	q = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &q, PRIM_LOCK), 0);
+	assert_int_equal(q.b.parts[0].purged, 1);
+	assert_int_equal(q.b.parts[1].purged, 1);
+	char real[32];
+	assert_int_equal(store_participant_number(st, s->participants[0].id, real, sizeof(real)), MASKD_ENOTFOUND);
+}
+
+static void sqlite_lifecycle_primitives(void **state)
+{
+	struct fixture *f = *state;
+	char na[ID_MAX], nb[ID_MAX];
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, na);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, nb);
+	struct session s, t;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, "u1", &s, NULL), 0);
+	assert_int_equal(new_session(f, RIDER, DRIVER2, NULL, &t, NULL), 0);
+	check_lifecycle_primitives(f->st, &s, &t, na, nb);
+}
+
+/* One expiry batch closing sessions on different numbers gives each number back
+ * (the in_use changes of a batch are applied together at its end). */
+static void sqlite_expiry_batch_gives_every_number_back(void **state)
+{
+	struct fixture *f = *state;
+	char ids[3][ID_MAX];
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, ids[0]);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, ids[1]);
+	add_number(f, "+14155550102", NUMBER_ACTIVE, CAP_ALL, 3, ids[2]);
+	const char *other[3] = {DRIVER1, DRIVER2, DRIVER3};
+	for (int i = 0; i < 3; i++) {
+		struct session s;
+		assert_int_equal(new_session(f, RIDER, other[i], NULL, &s, NULL), 0);
+		int64_t ttl = 60;
+		assert_int_equal(lifecycle_update(f->st, s.id, &ttl, NULL, 2001), 0);
+	}
+	int64_t held = 0;
+	for (int i = 0; i < 3; i++) {
+		struct number n;
+		assert_int_equal(store_number_get(f->st, ids[i], &n), 0);
+		held += n.in_use;
+	}
+	assert_true(held >= 3); /* each session counts once on each of its numbers */
+	int closed = 0;
+	assert_int_equal(lifecycle_expire(f->st, 2060, 100, &closed), 0);
+	assert_int_equal(closed, 3);
+	for (int i = 0; i < 3; i++) {
+		struct number n;
+		assert_int_equal(store_number_get(f->st, ids[i], &n), 0);
+		assert_int_equal(n.in_use, 0);
+	}
+}
+
 int main(void)
 {
 	crypto_init();
@@ -1681,6 +1932,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(service_update_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(service_cache_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_purged_after_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(sqlite_lifecycle_primitives, setup, teardown),
+		cmocka_unit_test_setup_teardown(sqlite_expiry_batch_gives_every_number_back, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,8 @@
 #include <cmocka.h>
 
 #include "../../src/store/store_pg.c"
-#include "backfill.h"
+#include "flow/jobs.h"
+#include "flow/lifecycle.h"
 #include "store/migrations.h"
 #include "store/store.h"
 #include "util/crypto.h"
@@ -370,7 +371,7 @@ static void *sweep(void *arg)
 	pthread_barrier_wait(a->go);
 	for (;;) {
 		int n = 0;
-		a->rc = store_sessions_expire(a->st, 5000, 7, &n);
+		a->rc = lifecycle_expire(a->st, 5000, 7, &n);
 		a->closed += n;
 		if (a->rc < 0 || n == 0)
 			return NULL;
@@ -504,7 +505,7 @@ static void upgrade_from_schema_1(void **state)
 	assert_int_equal(svc.number_cap, 100);
 	assert_int_equal(svc.pin_attempts, 3);
 	int updated = -1;
-	assert_int_equal(backfill_number_regions(st, &updated), 0);
+	assert_int_equal(jobs_backfill_number_regions(st, &updated), 0);
 	assert_int_equal(updated, 1);
 	struct number n;
 	assert_int_equal(store_number_get(st, "num_old0000000000000000000", &n), 0);
@@ -774,7 +775,7 @@ static void sticky_after_close(void **state)
 	assert_string_equal(s.participants[0].proxy_number_id, n0);
 	assert_string_equal(s.participants[1].proxy_number_id, n1);
 	assert_int_equal(o.sticky[0], 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	/* another pair loads n0 and n1, so the pool rule alone would give n2 */
 	ses_fill(&other, svc.id, 2, PC, PD);
 	assert_int_equal(create_in(f, &svc, &other, 300, &o), 0);
@@ -785,10 +786,10 @@ static void sticky_after_close(void **state)
 	assert_int_equal(o.sticky[0], 1);
 	assert_int_equal(o.sticky[1], 1);
 	assert_int_equal(o.reused_cooling[0], 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 500), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 500), 0);
 	/* avoid-sticky: anything but last time's number */
 	svc.pool.number_selection = SELECT_AVOID_STICKY;
-	assert_int_equal(store_session_close(f->st, other.id, SESSION_CLOSED, 550), 0);
+	assert_int_equal(lifecycle_close(f->st, other.id, SESSION_CLOSED, 550), 0);
 	ses_fill(&s, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &s, 600, &o), 0);
 	assert_string_not_equal(s.participants[0].proxy_number_id, n0);
@@ -818,8 +819,8 @@ static void cooloff_hold_and_release(void **state)
 	char proxy[PHONE_E164_MAX + 1];
 	snprintf(proxy, sizeof(proxy), "%s", s.participants[0].proxy_e164);
 	assert_int_equal(in_use_of(f, n0), 1);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 1000), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 1001), 0); /* idempotent */
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 1000), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 1001), 0); /* idempotent */
 	struct number n;
 	assert_int_equal(store_number_get(f->st, n0, &n), 0);
 	assert_int_equal(n.in_use, 0);
@@ -846,11 +847,11 @@ static void cooloff_hold_and_release(void **state)
 	assert_int_equal(create_in(f, &svc, &t, 1100, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, 0);
 	int released = -1;
-	assert_int_equal(store_bindings_release(f->st, 1000 + 3599, 100, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 1000 + 3599, 100, &released), 0);
 	assert_int_equal(released, 0);
-	assert_int_equal(store_bindings_release(f->st, 1000 + 3600, 1, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 1000 + 3600, 1, &released), 0);
 	assert_int_equal(released, 1);
-	assert_int_equal(store_bindings_release(f->st, 1000 + 3600, 100, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 1000 + 3600, 100, &released), 0);
 	assert_int_equal(released, 1);
 	route(f, proxy, PA, &rv);
 	assert_string_equal(rv.session_id, "");
@@ -873,7 +874,7 @@ static void cooloff_reuse_takes_cooling(void **state)
 	struct create_outcome o;
 	ses_fill(&s, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &s, 100, &o), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	ses_fill(&t, svc.id, 2, PA, PC);
 	assert_int_equal(create_in(f, &svc, &t, 300, &o), 0);
 	assert_string_equal(t.participants[0].proxy_number_id, n0);
@@ -893,7 +894,7 @@ static void cooloff_reuse_takes_cooling(void **state)
 	num_new(f, strict.id, "US", "", "", 1, m0);
 	ses_fill(&s, strict.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &strict, &s, 100, &o), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	ses_fill(&t, strict.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &strict, &t, 300, &o), 0);
 	assert_int_equal(o.sticky[0], 1);
@@ -985,7 +986,7 @@ static void swap_records_an_event(void **state)
 	assert_string_equal(p.proxy_number_id, old_id);
 	assert_int_equal(store_participant_swap(f->st, s.id, "par_nope", &p, &r, 230), MASKD_ENOTFOUND);
 	assert_int_equal(store_participant_swap(f->st, "ses_nope", s.participants[0].id, &p, &r, 230), MASKD_ENOTFOUND);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 300), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 300), 0);
 	p.proxy_e164[0] = '\0';
 	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 310), MASKD_ECONFLICT);
 	assert_counts_consistent(f);
@@ -1006,11 +1007,11 @@ static void reopen_restores_bindings(void **state)
 	s.ttl = 600;
 	assert_int_equal(create_in(f, &svc, &s, 100, &o), 0);
 	int failed = 99;
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 150, &failed), 0); /* open: no change */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 150, &failed), 0); /* open: no change */
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	int64_t past = 250;
-	assert_int_equal(store_session_reopen(f->st, s.id, &past, 300, &failed), MASKD_EINVAL);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 300, &failed), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, &past, 300, &failed), MASKD_EINVAL);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 300, &failed), 0);
 	struct session got;
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_OPEN);
@@ -1022,9 +1023,9 @@ static void reopen_restores_bindings(void **state)
 	assert_counts_consistent(f);
 	/* the idle timer restarted: due at 300 + 600 */
 	int closed = 0;
-	assert_int_equal(store_sessions_expire(f->st, 899, 10, &closed), 0);
+	assert_int_equal(lifecycle_expire(f->st, 899, 10, &closed), 0);
 	assert_int_equal(closed, 0);
-	assert_int_equal(store_sessions_expire(f->st, 900, 10, &closed), 0);
+	assert_int_equal(lifecycle_expire(f->st, 900, 10, &closed), 0);
 	assert_int_equal(closed, 1);
 	struct events ev;
 	events_of(f, s.id, &ev);
@@ -1035,21 +1036,21 @@ static void reopen_restores_bindings(void **state)
 	assert_string_equal(ev.detail[2], "expired");
 	/* released, then PA's n0 taken by another session of PA: refused */
 	int released = 0;
-	assert_int_equal(store_bindings_release(f->st, 900 + 3600, 10, &released), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 900 + 3600, 10, &released), 0);
 	assert_int_equal(released, 2);
 	struct session t;
 	ses_fill(&t, svc.id, 1, PA, NULL);
 	assert_int_equal(create_in(f, &svc, &t, 5000, &o), 0);
 	assert_string_equal(t.participants[0].proxy_number_id, n0);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 5100, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 5100, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 5200), 0);
-	assert_int_equal(store_bindings_release(f->st, 5200 + 3600, 10, &released), 0);
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 9000, &failed), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 5200), 0);
+	assert_int_equal(lifecycle_bindings_release(f->st, 5200 + 3600, 10, &released), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 9000, &failed), 0);
 	assert_int_equal(in_use_of(f, n0), 1);
 	route(f, got.participants[0].proxy_e164, PA, &(struct route_view){0});
 	assert_counts_consistent(f);
-	assert_int_equal(store_session_reopen(f->st, "ses_nope", NULL, 9000, &failed), MASKD_ENOTFOUND);
+	assert_int_equal(lifecycle_reopen(f->st, "ses_nope", NULL, NULL, 9000, &failed), MASKD_ENOTFOUND);
 }
 
 /* unique_name: the same pair gets the open session back, another pair a 409. */
@@ -1073,7 +1074,7 @@ static void unique_name_create_or_return(void **state)
 	snprintf(t.unique_name, sizeof(t.unique_name), "order-1");
 	assert_int_equal(create_in(f, &f->svc, &t, 120, &o), MASKD_ECONFLICT);
 	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM sessions"), 1);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	ses_fill(&t, f->svc.id, 2, PA, PC);
 	snprintf(t.unique_name, sizeof(t.unique_name), "order-1");
 	assert_int_equal(create_in(f, &f->svc, &t, 300, &o), 0);
@@ -1109,14 +1110,14 @@ static void pin_unique_and_lookup(void **state)
 	assert_int_equal(store_pin_lookup(f->st, f->svc.id, "654321", PA, &rv), MASKD_ENOTFOUND);
 	assert_int_equal(store_pin_lookup(f->st, f->svc.id, "123456", PC, &rv), MASKD_ENOTFOUND);
 	assert_string_equal(rv.number.id, "num_shared");
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 200), 0);
 	assert_int_equal(store_pin_lookup(f->st, f->svc.id, "123456", PA, &rv), MASKD_ENOTFOUND);
 	ses_fill(&t, f->svc.id, 2, PC, PD);
 	snprintf(t.pin, sizeof(t.pin), "123456");
 	assert_int_equal(create_in(f, &f->svc, &t, 300, &o), 0);
 	/* re-opening s now: its PIN is taken */
 	int failed = 0;
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 400, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 400, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, CREATE_FAIL_PIN);
 }
 
@@ -1171,7 +1172,7 @@ static void single_party_then_add(void **state)
 	char a_num[ID_MAX], b_num[ID_MAX];
 	snprintf(a_num, sizeof(a_num), "%s", s.participants[0].proxy_number_id);
 	snprintf(b_num, sizeof(b_num), "%s", p.proxy_number_id);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 300), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 300), 0);
 	struct session other;
 	ses_fill(&other, f->svc.id, 2, PC, PD); /* loads the lowest numbers */
 	assert_int_equal(create_in(f, &f->svc, &other, 350, &o), 0);
@@ -1226,7 +1227,7 @@ static void optout_marks_route(void **state)
 	ses_fill(&t, svc.id, 2, PC, PD);
 	assert_int_equal(create_in(f, &svc, &t, 100, &o), 0);
 	assert_int_equal(store_optout_set(f->st, svc.id, PD, n0, 1, 150), 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 200), 0);
 	assert_int_equal(store_number_delete(f->st, n0), 0);
 	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM optouts"), 1);
 	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL"), 0);
@@ -1245,8 +1246,8 @@ static void block_and_close(void **state)
 	struct create_outcome o;
 	ses_fill(&s, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &s, 100, &o), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_FAILED, 150), MASKD_EINVAL);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_BLOCKED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_FAILED, 150), MASKD_EINVAL);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_BLOCKED, 200), 0);
 	struct session got;
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
@@ -1255,16 +1256,16 @@ static void block_and_close(void **state)
 	struct route_view rv;
 	route(f, s.participants[0].proxy_e164, PA, &rv);
 	assert_int_equal(rv.session_status, SESSION_BLOCKED); /* cooling off, blocked */
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 300), 0);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_BLOCKED, 310), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 300), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_BLOCKED, 310), 0);
 	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
 	/* a closed session blocked later */
 	struct session t;
 	ses_fill(&t, svc.id, 2, PC, PD);
 	assert_int_equal(create_in(f, &svc, &t, 400, &o), 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_CLOSED, 500), 0);
-	assert_int_equal(store_session_close(f->st, t.id, SESSION_BLOCKED, 600), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 500), 0);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_BLOCKED, 600), 0);
 	assert_int_equal(store_session_get(f->st, t.id, &got), 0);
 	assert_int_equal(got.status, SESSION_BLOCKED);
 	assert_int_equal(got.closed_at, 500);
@@ -1276,7 +1277,7 @@ static void block_and_close(void **state)
 	assert_int_equal(ev.n, 2);
 	assert_string_equal(ev.kind[0], "closed");
 	assert_string_equal(ev.kind[1], "blocked");
-	assert_int_equal(store_session_close(f->st, "ses_nope", SESSION_BLOCKED, 700), MASKD_ENOTFOUND);
+	assert_int_equal(lifecycle_close(f->st, "ses_nope", SESSION_BLOCKED, 700), MASKD_ENOTFOUND);
 	struct store_stats st;
 	assert_int_equal(store_stats(f->st, &st), 0);
 	assert_int_equal(st.bindings_cooling, 4);
@@ -1285,7 +1286,7 @@ static void block_and_close(void **state)
 	assert_int_equal(st.numbers_active, POOL + 1);
 	/* re-open a blocked session: its cooling bindings are kept */
 	int failed;
-	assert_int_equal(store_session_reopen(f->st, s.id, NULL, 800, &failed), 0);
+	assert_int_equal(lifecycle_reopen(f->st, s.id, NULL, NULL, 800, &failed), 0);
 	assert_int_equal(in_use_of(f, n0), 1);
 	struct pool_stats ps;
 	assert_int_equal(store_pool_stats(f->st, svc.id, &ps), 0);
@@ -1309,7 +1310,7 @@ static void *pair_race(void *arg)
 	struct pair_racer *r = arg;
 	pthread_barrier_wait(r->go);
 	if (r->reopen_id != NULL) {
-		r->rc = store_session_reopen(r->f->st, r->reopen_id, NULL, 2000, &r->failed);
+		r->rc = lifecycle_reopen(r->f->st, r->reopen_id, NULL, NULL, 2000, &r->failed);
 	} else {
 		struct create_outcome o;
 		r->rc = create_in(r->f, r->svc, &r->s, 2000, &o);
@@ -1334,11 +1335,11 @@ static void same_pair_in_parallel(void **state)
 	struct create_outcome o;
 	ses_fill(&old, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &old, 100, &o), 0);
-	assert_int_equal(store_session_close(f->st, old.id, SESSION_CLOSED, 200), 0);
+	assert_int_equal(lifecycle_close(f->st, old.id, SESSION_CLOSED, 200), 0);
 	ses_fill(&s, svc.id, 2, PA, PB);
 	assert_int_equal(create_in(f, &svc, &s, 300, &o), 0); /* takes the cooling pair back */
 	assert_int_equal(o.sticky[0], 1);
-	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 400), 0);
+	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 400), 0);
 	pthread_barrier_t go;
 	pthread_barrier_init(&go, NULL, 2 * N);
 	struct pair_racer r[2 * N];
@@ -1588,13 +1589,13 @@ static void numbers_purged_after_retention(void **state)
 	ses_fill(&open, svc.id, 2, "+13125550005", "+17135550006");
 	assert_int_equal(create_in(f, &svc, &open, 100, &o), 0);
 	assert_int_equal(store_optout_set(f->st, svc.id, PA, n0, 1, 150), 0);
-	assert_int_equal(store_session_close(f->st, old.id, SESSION_CLOSED, 200), 0); /* cooloff 0: released */
-	assert_int_equal(store_session_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
+	assert_int_equal(lifecycle_close(f->st, old.id, SESSION_CLOSED, 200), 0); /* cooloff 0: released */
+	assert_int_equal(lifecycle_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
 	int purged = -1, sessions = -1;
-	assert_int_equal(store_numbers_purge(f->st, 1000, 1001, 1, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 1000, 1001, 1, &sessions, &purged), 0);
 	assert_int_equal(sessions, 1);
 	assert_int_equal(purged, 2); /* both participants of the old session */
-	assert_int_equal(store_numbers_purge(f->st, 1000, 1002, 100, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 1000, 1002, 100, &sessions, &purged), 0);
 	assert_int_equal(sessions, 0); /* idempotent */
 	assert_int_equal(purged, 0);
 	char sql[512];
@@ -1612,7 +1613,7 @@ static void numbers_purged_after_retention(void **state)
 	struct session got;
 	assert_int_equal(store_session_get(f->st, old.id, &got), 0);
 	int failed = 0;
-	assert_int_equal(store_session_reopen(f->st, old.id, NULL, 6000, &failed), MASKD_ECONFLICT);
+	assert_int_equal(lifecycle_reopen(f->st, old.id, NULL, NULL, 6000, &failed), MASKD_ECONFLICT);
 	assert_int_equal(failed, CREATE_FAIL_PURGED);
 	assert_int_equal(got.n_participants, 2);
 	assert_string_equal(got.participants[0].masked, old.participants[0].masked);
@@ -1626,10 +1627,228 @@ static void numbers_purged_after_retention(void **state)
 	route(f, again.participants[0].proxy_e164, PA, &rv);
 	assert_string_equal(rv.session_id, again.id);
 	assert_string_equal(rv.to_number, PB);
-	assert_int_equal(store_numbers_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
+	assert_int_equal(lifecycle_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
 	assert_int_equal(sessions, 1);
 	assert_int_equal(purged, 2); /* the recent session; never the open ones */
 	assert_counts_consistent(f);
+}
+
+/* The lifecycle primitives (store_tx_* in store.h), one call per transaction. */
+enum prim_op {
+	PRIM_LOCK, PRIM_PUT, PRIM_TAKEN, PRIM_HOLD, PRIM_KEEP, PRIM_TAKE, PRIM_IN_USE, PRIM_EVENT,
+	PRIM_DUE, PRIM_RELEASE, PRIM_PURGE_DUE, PRIM_PURGE
+};
+struct prim {
+	enum prim_op op;
+	const char *id, *name, *pin, *except;
+	struct store_session_brief b;
+	int64_t t, deadline;
+	int limit, active, n, name_taken, pin_taken, count;
+	const char *nums[3];
+	int delta[3];
+	char ids[8][ID_MAX];
+};
+
+static int prim_call(struct store_tx *tx, struct prim *p)
+{
+	switch (p->op) {
+	case PRIM_LOCK: return store_tx_session_lock(tx, p->id, &p->b);
+	case PRIM_PUT: return store_tx_session_put(tx, p->id, &p->b, p->deadline);
+	case PRIM_TAKEN:
+		return store_tx_open_taken(tx, p->b.service_id, p->except, p->name, p->pin, &p->name_taken, &p->pin_taken);
+	case PRIM_HOLD: return store_tx_bindings_hold(tx, p->id, p->t, p->active);
+	case PRIM_KEEP: return store_tx_binding_keep(tx, p->id);
+	case PRIM_TAKE: return store_tx_binding_take(tx, p->id, NUMBER_RETIRED);
+	case PRIM_IN_USE: return store_tx_numbers_in_use_add(tx, p->nums, p->delta, p->n);
+	case PRIM_EVENT: return store_tx_event_add(tx, p->id, "closed", "why", p->t);
+	case PRIM_DUE: return store_tx_sessions_due(tx, p->t, p->limit, p->ids, &p->n);
+	case PRIM_RELEASE: return store_tx_bindings_release_due(tx, p->t, p->limit);
+	case PRIM_PURGE_DUE: return store_tx_sessions_purge_due(tx, p->t, p->limit, p->ids, &p->n);
+	case PRIM_PURGE: return store_tx_session_purge(tx, p->id, p->t);
+	}
+	return MASKD_EINVAL;
+}
+
+/* A body commits only on 0: a primitive's count goes to p->count. */
+static int prim_body(struct store_tx *tx, void *ctx)
+{
+	struct prim *p = ctx;
+	int rc = prim_call(tx, p);
+	p->count = rc > 0 ? rc : 0;
+	return rc < 0 ? rc : 0;
+}
+
+/* Runs op in its own transaction: its count, or a negative maskd_err. */
+static int prim(struct store *st, struct prim *p, enum prim_op op)
+{
+	p->op = op;
+	int rc = store_tx_run(st, prim_body, p);
+	return rc < 0 ? rc : p->count;
+}
+
+static void last_event(void *ctx, const struct session_event *e)
+{
+	memcpy(ctx, e, sizeof(*e));
+}
+
+static int64_t prim_in_use(struct store *st, const char *number_id)
+{
+	struct number n;
+	assert_int_equal(store_number_get(st, number_id, &n), 0);
+	return n.in_use;
+}
+
+/* s: an open two-party session with unique_name "u1" and no deadline; t:
+ * another open session of the service; n0, n1: two numbers of its pool. */
+static void check_lifecycle_primitives(struct store *st, const struct session *s, const struct session *t,
+				       const char *n0, const char *n1)
+{
+	struct prim p = {.id = "ses_nope"};
+	assert_int_equal(prim(st, &p, PRIM_LOCK), MASKD_ENOTFOUND);
+	p = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &p, PRIM_LOCK), 0);
+	assert_string_equal(p.b.id, s->id);
+	assert_string_equal(p.b.service_id, s->service_id);
+	assert_string_equal(p.b.unique_name, "u1");
+	assert_int_equal(p.b.status, SESSION_OPEN);
+	assert_int_equal(p.b.closed_at, 0);
+	assert_int_equal(p.b.n_parts, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(p.b.parts[i].id, s->participants[i].id);
+		assert_int_equal(p.b.parts[i].idx, i);
+		assert_string_equal(p.b.parts[i].number_id, s->participants[i].proxy_number_id);
+		assert_int_equal(p.b.parts[i].active, 1);
+		assert_int_equal(p.b.parts[i].purged, 0);
+	}
+	assert_string_not_equal(n0, n1);
+
+	/* put: the lifecycle's columns, and a deadline the due list follows */
+	p.b.ttl = 77;
+	p.b.updated_at = 2100;
+	p.deadline = 9000;
+	assert_int_equal(prim(st, &p, PRIM_PUT), 0);
+	struct session got;
+	assert_int_equal(store_session_get(st, s->id, &got), 0);
+	assert_int_equal(got.ttl, 77);
+	assert_int_equal(got.updated_at, 2100);
+	struct prim q = {.id = "ses_nope", .b = p.b};
+	assert_int_equal(prim(st, &q, PRIM_PUT), MASKD_ENOTFOUND);
+	q = (struct prim){.t = 8999, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	for (int i = 0; i < q.n; i++)
+		assert_string_not_equal(q.ids[i], s->id);
+	q = (struct prim){.t = 9000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	int seen = 0;
+	for (int i = 0; i < q.n; i++)
+		seen |= strcmp(q.ids[i], s->id) == 0;
+	assert_true(seen);
+	q = (struct prim){.t = 9000, .limit = 1};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	assert_int_equal(q.n, 1);
+
+	/* open_taken: another session asking for s's unique_name sees it; s itself not */
+	q = (struct prim){.b = p.b, .except = t->id, .name = "u1", .pin = ""};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken, 1);
+	assert_int_equal(q.pin_taken, 0);
+	q = (struct prim){.b = p.b, .except = s->id, .name = "u1", .pin = NULL};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken, 0);
+	q = (struct prim){.b = p.b, .except = t->id, .name = "u2", .pin = "1234"};
+	assert_int_equal(prim(st, &q, PRIM_TAKEN), 0);
+	assert_int_equal(q.name_taken + q.pin_taken, 0);
+
+	/* in_use: repeats add up, never below 0, unknown numbers not counted */
+	int64_t u0 = prim_in_use(st, n0), u1 = prim_in_use(st, n1);
+	q = (struct prim){.nums = {n0, n1, n0}, .delta = {1, -1000, 1}, .n = 3};
+	assert_int_equal(prim(st, &q, PRIM_IN_USE), 2);
+	assert_int_equal(prim_in_use(st, n0), u0 + 2);
+	assert_int_equal(prim_in_use(st, n1), 0);
+	q = (struct prim){.nums = {n0, n1, "num_nope"}, .delta = {-2, (int)u1, 1}, .n = 3};
+	assert_int_equal(prim(st, &q, PRIM_IN_USE), 2);
+	assert_int_equal(prim_in_use(st, n0), u0);
+	assert_int_equal(prim_in_use(st, n1), u1);
+
+	/* hold (cooling off until 5000), keep, release when due, take again */
+	q = (struct prim){.id = s->id, .t = 5000, .active = 1};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 2);
+	q = (struct prim){.id = s->participants[0].id};
+	assert_int_equal(prim(st, &q, PRIM_KEEP), 1);
+	q = (struct prim){.id = s->id, .t = 5000, .active = 1};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 2);
+	q = (struct prim){.t = 4999, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 0);
+	q = (struct prim){.t = 5000, .limit = 1};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 1);
+	q = (struct prim){.t = 5000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 1);
+	q = (struct prim){.t = 5000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_RELEASE), 0);
+	q = (struct prim){.id = s->participants[0].id};
+	assert_int_equal(prim(st, &q, PRIM_KEEP), 0); /* released: nothing to keep */
+	assert_int_equal(prim(st, &q, PRIM_TAKE), 1);
+	assert_int_equal(prim(st, &q, PRIM_TAKE), 0); /* holds it already */
+	q = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &q, PRIM_LOCK), 0);
+	assert_int_equal(q.b.parts[0].active, 1);
+	assert_int_equal(q.b.parts[1].active, 0);
+	/* give both up at once (no cool-off) */
+	q = (struct prim){.id = s->id, .t = 3000, .active = 0};
+	assert_int_equal(prim(st, &q, PRIM_HOLD), 1);
+
+	/* an event */
+	q = (struct prim){.id = s->id, .t = 3000};
+	assert_int_equal(prim(st, &q, PRIM_EVENT), 0);
+	struct session_event e;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(store_session_events(st, s->id, last_event, &e), 0);
+	assert_string_equal(e.kind, "closed");
+	assert_string_equal(e.detail, "why");
+	assert_string_equal(e.participant_id, "");
+	assert_int_equal(e.created_at, 3000);
+
+	/* closed at 3000 with nothing held: purge due before 3001, not before 3000 */
+	p.b.status = SESSION_CLOSED;
+	p.b.closed_at = 3000;
+	p.deadline = 0;
+	assert_int_equal(prim(st, &p, PRIM_PUT), 0);
+	q = (struct prim){.t = 3000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 0);
+	q = (struct prim){.t = 9000, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_DUE), 0);
+	for (int i = 0; i < q.n; i++)
+		assert_string_not_equal(q.ids[i], s->id); /* closed: never due */
+	q = (struct prim){.t = 3001, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 1);
+	assert_string_equal(q.ids[0], s->id);
+	q = (struct prim){.id = s->id, .t = 6000};
+	assert_int_equal(prim(st, &q, PRIM_PURGE), 2);
+	assert_int_equal(prim(st, &q, PRIM_PURGE), 0);
+	q = (struct prim){.t = 3001, .limit = 8};
+	assert_int_equal(prim(st, &q, PRIM_PURGE_DUE), 0);
+	assert_int_equal(q.n, 0);
+	q = (struct prim){.id = s->id};
+	assert_int_equal(prim(st, &q, PRIM_LOCK), 0);
+	assert_int_equal(q.b.parts[0].purged, 1);
+	assert_int_equal(q.b.parts[1].purged, 1);
+	char real[32];
+	assert_int_equal(store_participant_number(st, s->participants[0].id, real, sizeof(real)), MASKD_ENOTFOUND);
+}
+
+static void pg_lifecycle_primitives(void **state)
+{
+	NEED_DB(state);
+	struct session s, t;
+	int failed;
+	fill_session(f, &s, "+14152372001", "+12129674001", 0);
+	snprintf(s.unique_name, sizeof(s.unique_name), "u1");
+	assert_int_equal(vectors_session_create(f->st, &s, 2000, &failed), 0);
+	fill_session(f, &t, "+14152372002", "+12129674002", 0);
+	assert_int_equal(vectors_session_create(f->st, &t, 2000, &failed), 0);
+	check_lifecycle_primitives(f->st, &s, &t, f->nums[0], f->nums[1]);
 }
 
 int main(void)
@@ -1643,6 +1862,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(same_real_number_in_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_webhook_in_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_sweepers_close_each_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(pg_lifecycle_primitives, setup, teardown),
 		cmocka_unit_test_setup_teardown(dropped_connections_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(upgrade_from_schema_1, setup, teardown),

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* jobs.c - maskd's background jobs: the sweeper thread (expiry, cool-off release,
+ * retention purge through flow/lifecycle.c) and the start-up region backfill;
+ * see jobs.h. */
+#include "jobs.h"
+#include "lifecycle.h"
+#include "../core/model.h"
+#include "../core/session.h"
+#include "../util/metrics.h"
+#include "../store/store.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/phone.h"
+#include "../util/timeutil.h"
+#include "../util/xmalloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------- sweeper */
+
+#define JOBS_SWEEP_BATCH 100 /* sessions closed per transaction: bounds how long a sweep holds the store */
+/* Retention is counted in days, so the thread purges at start and then hourly,
+ * not every sweep (each purge is an index range on sessions.closed_at). */
+#define JOBS_PURGE_EVERY_S 3600
+
+struct jobs_sweeper {
+	struct store *store;
+	unsigned interval_s;
+	long long retention_s;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stopping;
+};
+
+int jobs_sweep_once(struct store *st, long long now)
+{
+	int total = 0;
+	for (;;) {
+		int closed = 0;
+		int rc = lifecycle_expire(st, now, JOBS_SWEEP_BATCH, &closed);
+		if (rc < 0)
+			return rc;
+		total += closed;
+		for (int i = 0; i < closed; i++)
+			metrics_inc(MC_SESSIONS_EXPIRED);
+		if (closed < JOBS_SWEEP_BATCH)
+			break;
+	}
+	/* cooling-off bindings whose time is up go back to the pool */
+	for (;;) {
+		int released = 0;
+		int rc = lifecycle_bindings_release(st, now, JOBS_SWEEP_BATCH, &released);
+		if (rc < 0)
+			return rc;
+		for (int i = 0; i < released; i++)
+			metrics_inc(MC_BINDINGS_RELEASED);
+		if (released < JOBS_SWEEP_BATCH)
+			return total;
+	}
+}
+
+int jobs_purge_once(struct store *st, long long now, long long retention_s)
+{
+	if (retention_s <= 0)
+		return 0;
+	int total = 0;
+	for (;;) {
+		int sessions = 0, purged = 0;
+		int rc = lifecycle_purge(st, session_retention_cutoff(now, retention_s), now, JOBS_SWEEP_BATCH, &sessions, &purged);
+		if (rc < 0)
+			return rc;
+		total += purged;
+		for (int i = 0; i < purged; i++)
+			metrics_inc(MC_NUMBERS_PURGED);
+		if (sessions < JOBS_SWEEP_BATCH)
+			break;
+	}
+	if (total > 0)
+		log_info("sweeper: purged the real numbers of %d participants past retention", total);
+	return total;
+}
+
+static void *sweeper_main(void *arg)
+{
+	struct jobs_sweeper *sw = arg;
+	long long last_purge = 0;
+	pthread_mutex_lock(&sw->lock);
+	while (!sw->stopping) {
+		pthread_mutex_unlock(&sw->lock);
+		long long now = now_unix();
+		int rc = jobs_sweep_once(sw->store, now);
+		if (rc < 0)
+			log_error("sweeper: %s", maskd_strerror(rc));
+		if (sw->retention_s > 0 && (last_purge == 0 || now - last_purge >= JOBS_PURGE_EVERY_S)) {
+			rc = jobs_purge_once(sw->store, now, sw->retention_s);
+			if (rc < 0)
+				log_error("sweeper: purge: %s", maskd_strerror(rc));
+			else
+				last_purge = now;
+		}
+		pthread_mutex_lock(&sw->lock);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += sw->interval_s;
+		while (!sw->stopping && pthread_cond_timedwait(&sw->wake, &sw->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&sw->lock);
+	return NULL;
+}
+
+struct jobs_sweeper *jobs_sweeper_start(struct store *st, unsigned interval_s, long long retention_s)
+{
+	struct jobs_sweeper *sw = xcalloc(1, sizeof(*sw));
+	sw->store = st;
+	sw->interval_s = interval_s;
+	sw->retention_s = retention_s;
+	pthread_mutex_init(&sw->lock, NULL);
+	pthread_cond_init(&sw->wake, NULL);
+	if (pthread_create(&sw->thread, NULL, sweeper_main, sw) != 0)
+		fatal("jobs: cannot start the sweeper thread");
+	return sw;
+}
+
+void jobs_sweeper_stop(struct jobs_sweeper *sw)
+{
+	if (sw == NULL)
+		return;
+	pthread_mutex_lock(&sw->lock);
+	sw->stopping = 1;
+	pthread_cond_signal(&sw->wake);
+	pthread_mutex_unlock(&sw->lock);
+	pthread_join(sw->thread, NULL);
+	pthread_cond_destroy(&sw->wake);
+	pthread_mutex_destroy(&sw->lock);
+	free(sw);
+}
+
+/* ---------------------------------------------------------------- start-up backfill */
+
+/* Rows are collected first: a store callback must not call the store. */
+struct id_list {
+	char (*id)[ID_MAX];
+	char (*e164)[PHONE_E164_MAX + 1];
+	size_t n, cap;
+};
+
+static void id_list_add(struct id_list *l, const char *id, const char *e164)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->id = xrealloc(l->id, l->cap * sizeof(*l->id));
+		l->e164 = xrealloc(l->e164, l->cap * sizeof(*l->e164));
+	}
+	snprintf(l->id[l->n], ID_MAX, "%s", id);
+	snprintf(l->e164[l->n], PHONE_E164_MAX + 1, "%s", e164 ? e164 : "");
+	l->n++;
+}
+
+static void add_service(void *ctx, const struct service *svc)
+{
+	id_list_add(ctx, svc->id, NULL);
+}
+
+static void add_unplaced(void *ctx, const struct number *n)
+{
+	if (n->region[0] == '\0' && n->area_code[0] != '\0')
+		id_list_add(ctx, n->id, n->e164);
+}
+
+/* Set once the backfill has run to the end: numbers added since are geocoded at
+ * insert, so later starts skip the walk over every pool. */
+#define JOBS_BACKFILL_DONE_KEY "backfill.number_regions"
+
+int jobs_backfill_number_regions(struct store *st, int *updated)
+{
+	struct id_list services = {0}, numbers = {0};
+	*updated = 0;
+	char done[8];
+	int rc = store_setting_get(st, JOBS_BACKFILL_DONE_KEY, done, sizeof(done));
+	if (rc == 0)
+		return 0;
+	if (rc != MASKD_ENOTFOUND)
+		return rc;
+	rc = store_service_list(st, add_service, &services);
+	for (size_t i = 0; rc == 0 && i < services.n; i++)
+		rc = store_number_list(st, services.id[i], add_unplaced, &numbers);
+	for (size_t i = 0; rc == 0 && i < numbers.n; i++) {
+		struct phone_info pi;
+		if (phone_parse(numbers.e164[i], &pi) < 0 || pi.geo_region[0] == '\0')
+			continue;
+		rc = store_number_set_region(st, numbers.id[i], pi.geo_region);
+		if (rc == MASKD_ENOTFOUND)
+			rc = 0; /* deleted meanwhile */
+		else if (rc == 0)
+			(*updated)++;
+	}
+	if (rc == 0)
+		rc = store_setting_put(st, JOBS_BACKFILL_DONE_KEY, "1");
+	free(services.id);
+	free(services.e164);
+	free(numbers.id);
+	free(numbers.e164);
+	return rc;
+}

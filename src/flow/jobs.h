@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* jobs.h - maskd's background jobs, never run inside a request: the sweeper
+ * thread, which closes sessions past expires_at or idle past their ttl, releases
+ * cooling-off bindings whose time is up and purges real numbers past the
+ * retention period (DESIGN §1.5), all through flow/lifecycle.h; and the start-up
+ * repair of data written by an older maskd (the region backfill). */
+#ifndef MASKD_FLOW_JOBS_H
+#define MASKD_FLOW_JOBS_H
+
+struct store;
+struct jobs_sweeper;
+
+/* Starts the sweeper thread; it sweeps every interval_s seconds, reading the
+ * clock once per sweep. retention_s > 0: it also purges the real numbers of
+ * sessions closed more than retention_s seconds ago (jobs_purge_once), at start
+ * and then hourly; 0 = never purge. Aborts when the thread cannot start. */
+struct jobs_sweeper *jobs_sweeper_start(struct store *st, unsigned interval_s, long long retention_s);
+/* Wakes the thread, waits for it to finish its current sweep, frees it. NULL: no-op. */
+void jobs_sweeper_stop(struct jobs_sweeper *sw);
+
+/* One sweep at now: closes all due sessions (with cool-off), then releases the
+ * cooling-off bindings whose time is up, both in batches, counting them in
+ * maskd_sessions_expired_total and maskd_bindings_released_total. Returns how
+ * many sessions closed, or a negative maskd_err. Used by the thread and by tests. */
+int jobs_sweep_once(struct store *st, long long now);
+/* Purges, in batches, the real numbers of released participants whose session
+ * closed before now - retention_s (lifecycle_purge), counting them in
+ * maskd_numbers_purged_total. retention_s <= 0 does nothing. Returns how many
+ * participants were purged, or a negative maskd_err. */
+int jobs_purge_once(struct store *st, long long now, long long retention_s);
+
+/* Geocodes every pool number whose region is "" and stores what libphonenumber
+ * knows (mobiles and non-geographic numbers stay ""): numbers added before
+ * regions were geocoded (geo-match by region needs it; SQL cannot geocode). Runs
+ * once per database: a setting records that it finished, and later calls return
+ * at once; idempotent, so nodes starting together may all run it. *updated gets
+ * how many changed. Returns 0 or a negative maskd_err from the store. */
+int jobs_backfill_number_regions(struct store *st, int *updated);
+
+#endif

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/* lifecycle.c - session close / block / re-open / update, expiry, cool-off release
+ * and retention purge over the store's row primitives; see lifecycle.h. The rules
+ * are core/session.h's; this file only reads rows, asks the rules, and writes. */
+#include "lifecycle.h"
+#include "../core/model.h"
+#include "../core/session.h"
+#include "../store/store.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* in_use changes of one transaction, applied together at its end so that the
+ * number rows are taken last and in one order (store_tx_numbers_in_use_add). */
+struct in_use_acc {
+	char (*num)[ID_MAX]; /* copies: the briefs they come from do not outlive a loop turn */
+	const char **id;     /* id[i] = num[i], as store_tx_numbers_in_use_add takes them */
+	int *delta;
+	int n, cap;
+};
+
+static void acc_init(struct in_use_acc *a, int cap)
+{
+	a->num = xcalloc((size_t)cap, ID_MAX);
+	a->id = xcalloc((size_t)cap, sizeof(*a->id));
+	a->delta = xcalloc((size_t)cap, sizeof(*a->delta));
+	a->n = 0;
+	a->cap = cap;
+}
+
+static void acc_free(struct in_use_acc *a)
+{
+	free(a->num);
+	free(a->id);
+	free(a->delta);
+}
+
+/* Counts session b once on each distinct number its rows hold (all rows, or only
+ * those holding a binding when active_only): in_use counts sessions, not rows. */
+static void acc_session(struct in_use_acc *a, const struct store_session_brief *b, bool active_only, int delta)
+{
+	assert(b->n_parts >= 0 && b->n_parts <= SESSION_PARTICIPANTS);
+	int n = b->n_parts < SESSION_PARTICIPANTS ? b->n_parts : SESSION_PARTICIPANTS;
+	for (int i = 0; i < n; i++) {
+		if (active_only && !b->parts[i].active)
+			continue;
+		bool dup = false;
+		for (int j = 0; j < i; j++)
+			dup |= (!active_only || b->parts[j].active) &&
+			       strcmp(b->parts[j].number_id, b->parts[i].number_id) == 0;
+		if (dup)
+			continue;
+		assert(a->n < a->cap);
+		memcpy(a->num[a->n], b->parts[i].number_id, ID_MAX);
+		a->id[a->n] = a->num[a->n];
+		a->delta[a->n++] = delta;
+	}
+}
+
+static int acc_apply(struct store_tx *tx, const struct in_use_acc *a)
+{
+	int rc = store_tx_numbers_in_use_add(tx, a->id, a->delta, a->n);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---------------------------------------------------------------- close */
+
+/* Closes or blocks locked session b inside tx (the rules of session_close_step);
+ * in_use changes go to acc. Returns 1 when the status changed, 0 when not. */
+static int close_locked(struct store_tx *tx, struct store_session_brief *b, int status, int64_t now,
+			const char *why, struct in_use_acc *acc)
+{
+	enum session_close_step step;
+	int rc = session_close_step(b->status, status, &step);
+	if (rc < 0 || step == SESSION_CLOSE_NONE)
+		return rc;
+	b->status = status;
+	b->updated_at = now;
+	if (step == SESSION_CLOSE_BINDINGS)
+		b->closed_at = now;
+	rc = store_tx_session_put(tx, b->id, b, 0);
+	if (rc == 0 && step == SESSION_CLOSE_BINDINGS) {
+		acc_session(acc, b, true, -1);
+		rc = store_tx_bindings_hold(tx, b->id, session_held_until(now, b->cooloff),
+					    session_binding_cools(b->cooloff));
+	}
+	if (rc >= 0)
+		rc = store_tx_event_add(tx, b->id, session_event_kind(status), why, now);
+	return rc < 0 ? rc : 1;
+}
+
+struct close_job {
+	const char *id;
+	int status;
+	int64_t now;
+};
+
+static int close_body(struct store_tx *tx, void *ctx)
+{
+	struct close_job *j = ctx;
+	struct store_session_brief b;
+	int rc = store_tx_session_lock(tx, j->id, &b);
+	if (rc < 0)
+		return rc;
+	struct in_use_acc acc;
+	acc_init(&acc, SESSION_PARTICIPANTS);
+	rc = close_locked(tx, &b, j->status, j->now, "", &acc);
+	if (rc >= 0)
+		rc = acc_apply(tx, &acc);
+	acc_free(&acc);
+	return rc;
+}
+
+int lifecycle_close(struct store *st, const char *id, int status, int64_t now)
+{
+	assert(st != NULL && id != NULL);
+	if (status != SESSION_CLOSED && status != SESSION_BLOCKED)
+		return MASKD_EINVAL;
+	struct close_job j = {.id = id, .status = status, .now = now};
+	return store_tx_run(st, close_body, &j);
+}
+
+/* ---------------------------------------------------------------- re-open, update */
+
+struct reopen_job {
+	const char *id;
+	const int64_t *ttl, *expires_at;
+	int64_t now;
+	int failed_index;
+};
+
+static int failed_index_of(enum session_refusal why)
+{
+	switch (why) {
+	case SESSION_REFUSE_PURGED:
+		return CREATE_FAIL_PURGED;
+	case SESSION_REFUSE_NAME:
+		return CREATE_FAIL_UNIQUE_NAME;
+	case SESSION_REFUSE_PIN:
+		return CREATE_FAIL_PIN;
+	case SESSION_REFUSE_NONE:
+	case SESSION_REFUSE_EXPIRED:
+		break;
+	}
+	return -1;
+}
+
+/* Keeps or takes again each participant's binding (session_reopen_binding). */
+static int rebind_all(struct store_tx *tx, const struct store_session_brief *b, int *failed_index)
+{
+	for (int i = 0; i < b->n_parts; i++) {
+		const struct store_part_brief *p = &b->parts[i];
+		int rc = 0;
+		if (session_reopen_binding(p->active) == SESSION_REBIND_KEEP)
+			rc = store_tx_binding_keep(tx, p->id); /* 0: released meanwhile */
+		if (rc == 0)
+			rc = store_tx_binding_take(tx, p->id, NUMBER_RETIRED);
+		if (rc == 0 || rc == MASKD_ECONFLICT) {
+			*failed_index = p->idx;
+			return MASKD_ECONFLICT;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int reopen_body(struct store_tx *tx, void *ctx)
+{
+	struct reopen_job *j = ctx;
+	j->failed_index = -1;
+	struct store_session_brief b;
+	int rc = store_tx_session_lock(tx, j->id, &b);
+	if (rc < 0)
+		return rc;
+	struct session_reopen_facts f = {
+		.status = b.status,
+		.expires_at = j->expires_at != NULL ? *j->expires_at : b.expires_at,
+	};
+	for (int i = 0; i < b.n_parts; i++)
+		f.purged |= b.parts[i].purged != 0;
+	if (b.status >= SESSION_CLOSED && (b.unique_name[0] != '\0' || b.pin[0] != '\0')) {
+		int name = 0, pin = 0;
+		rc = store_tx_open_taken(tx, b.service_id, b.id, b.unique_name, b.pin, &name, &pin);
+		if (rc < 0)
+			return rc;
+		f.name_taken = name != 0;
+		f.pin_taken = pin != 0;
+	}
+	enum session_refusal why;
+	rc = session_reopen_verdict(&f, j->now, &why);
+	if (rc == 1) {
+		if (j->ttl == NULL)
+			return 0; /* open already: no change */
+		b.ttl = *j->ttl;
+		b.updated_at = j->now;
+		return store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, b.last_activity_at));
+	}
+	if (rc < 0) {
+		j->failed_index = failed_index_of(why);
+		return rc;
+	}
+	rc = rebind_all(tx, &b, &j->failed_index);
+	if (rc < 0)
+		return rc;
+	struct in_use_acc acc;
+	acc_init(&acc, SESSION_PARTICIPANTS);
+	acc_session(&acc, &b, false, +1);
+	int want = acc.n;
+	rc = store_tx_numbers_in_use_add(tx, acc.id, acc.delta, acc.n);
+	acc_free(&acc);
+	if (rc >= 0 && rc != want)
+		return MASKD_ERETRY; /* a number was deleted meanwhile: see it gone next time */
+	if (rc < 0)
+		return rc;
+	b.status = SESSION_OPEN;
+	b.closed_at = 0;
+	if (j->ttl != NULL)
+		b.ttl = *j->ttl;
+	b.expires_at = f.expires_at;
+	b.last_activity_at = j->now;
+	b.updated_at = j->now;
+	rc = store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, j->now));
+	if (rc == MASKD_ECONFLICT)
+		return MASKD_ERETRY; /* another session took the unique_name or PIN since the check */
+	if (rc == 0)
+		rc = store_tx_event_add(tx, b.id, session_event_kind(SESSION_OPEN), "", j->now);
+	return rc;
+}
+
+int lifecycle_reopen(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at,
+		     int64_t now, int *failed_index)
+{
+	assert(st != NULL && id != NULL && failed_index != NULL);
+	struct reopen_job j = {.id = id, .ttl = ttl, .expires_at = expires_at, .now = now, .failed_index = -1};
+	int rc = store_tx_run(st, reopen_body, &j);
+	*failed_index = j.failed_index;
+	return rc;
+}
+
+struct update_job {
+	const char *id;
+	const int64_t *ttl, *expires_at;
+	int64_t now;
+};
+
+static int update_body(struct store_tx *tx, void *ctx)
+{
+	struct update_job *j = ctx;
+	struct store_session_brief b;
+	int rc = store_tx_session_lock(tx, j->id, &b);
+	if (rc < 0)
+		return rc;
+	if (j->ttl != NULL)
+		b.ttl = *j->ttl;
+	if (j->expires_at != NULL)
+		b.expires_at = *j->expires_at;
+	b.updated_at = j->now;
+	return store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, b.last_activity_at));
+}
+
+int lifecycle_update(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now)
+{
+	assert(st != NULL && id != NULL);
+	struct update_job j = {.id = id, .ttl = ttl, .expires_at = expires_at, .now = now};
+	return store_tx_run(st, update_body, &j);
+}
+
+/* ---------------------------------------------------------------- background jobs */
+
+struct expire_job {
+	int64_t now;
+	int limit;
+	char (*ids)[ID_MAX];
+	bool *closed;
+	int n;
+};
+
+static int expire_body(struct store_tx *tx, void *ctx)
+{
+	struct expire_job *j = ctx;
+	j->n = 0;
+	int rc = store_tx_sessions_due(tx, j->now, j->limit, j->ids, &j->n);
+	if (rc < 0)
+		return rc;
+	struct in_use_acc acc;
+	acc_init(&acc, j->n * SESSION_PARTICIPANTS + 1);
+	for (int i = 0; rc >= 0 && i < j->n; i++) {
+		j->closed[i] = false;
+		struct store_session_brief b;
+		rc = store_tx_session_lock(tx, j->ids[i], &b);
+		if (rc < 0)
+			break;
+		if (!session_due(b.status, b.expires_at, b.ttl, b.last_activity_at, j->now)) {
+			/* its deadline disagrees with the rule: put the right one, so that the
+			 * index stops listing it first */
+			rc = store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, b.last_activity_at));
+			continue;
+		}
+		rc = close_locked(tx, &b, SESSION_CLOSED, j->now, "expired", &acc);
+		j->closed[i] = rc > 0;
+	}
+	if (rc >= 0)
+		rc = acc_apply(tx, &acc);
+	acc_free(&acc);
+	return rc < 0 ? rc : 0;
+}
+
+int lifecycle_expire(struct store *st, int64_t now, int limit, int *closed)
+{
+	assert(st != NULL && limit > 0 && closed != NULL);
+	*closed = 0;
+	struct expire_job j = {.now = now, .limit = limit};
+	j.ids = xcalloc((size_t)limit, ID_MAX);
+	j.closed = xcalloc((size_t)limit, sizeof(*j.closed));
+	int rc = store_tx_run(st, expire_body, &j);
+	for (int i = 0; rc == 0 && i < j.n; i++)
+		if (j.closed[i]) {
+			(*closed)++;
+			log_info("session %s closed: expired", j.ids[i]);
+		}
+	free(j.ids);
+	free(j.closed);
+	return rc;
+}
+
+struct release_job {
+	int64_t now;
+	int limit, released;
+};
+
+static int release_body(struct store_tx *tx, void *ctx)
+{
+	struct release_job *j = ctx;
+	j->released = 0;
+	int rc = store_tx_bindings_release_due(tx, j->now, j->limit);
+	if (rc < 0)
+		return rc;
+	j->released = rc;
+	return 0;
+}
+
+int lifecycle_bindings_release(struct store *st, int64_t now, int limit, int *released)
+{
+	assert(st != NULL && limit > 0 && released != NULL);
+	struct release_job j = {.now = now, .limit = limit};
+	int rc = store_tx_run(st, release_body, &j);
+	*released = rc == 0 ? j.released : 0;
+	return rc;
+}
+
+struct purge_job {
+	int64_t before, now;
+	int limit, sessions, purged;
+	char (*ids)[ID_MAX];
+};
+
+static int purge_body(struct store_tx *tx, void *ctx)
+{
+	struct purge_job *j = ctx;
+	j->sessions = j->purged = 0;
+	int n = 0;
+	int rc = store_tx_sessions_purge_due(tx, j->before, j->limit, j->ids, &n);
+	for (int i = 0; rc >= 0 && i < n; i++) {
+		rc = store_tx_session_purge(tx, j->ids[i], j->now);
+		if (rc > 0)
+			j->purged += rc;
+	}
+	if (rc < 0)
+		return rc;
+	j->sessions = n;
+	return 0;
+}
+
+int lifecycle_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged)
+{
+	assert(st != NULL && limit > 0 && sessions != NULL && purged != NULL);
+	struct purge_job j = {.before = before, .now = now, .limit = limit};
+	j.ids = xcalloc((size_t)limit, ID_MAX);
+	int rc = store_tx_run(st, purge_body, &j);
+	free(j.ids);
+	*sessions = rc == 0 ? j.sessions : 0;
+	*purged = rc == 0 ? j.purged : 0;
+	return rc;
+}
