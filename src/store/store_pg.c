@@ -605,9 +605,10 @@ static int pg_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void 
 			return rc;
 		struct store_tx tx = {.ops = &store_pg_ops, .b = s, .conn = c};
 		rc = body(&tx, ctx);
+		assert(rc <= 0); /* the contract of store_tx_run: 0 or a negative maskd_err */
 		if (rc == 0)
 			rc = tx_commit(c);
-		if (rc < 0) {
+		if (rc != 0) {
 			tx_rollback(c);
 			if (rc == MASKD_EDB && retryable(c))
 				rc = MASKD_ERETRY;

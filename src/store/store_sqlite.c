@@ -558,9 +558,10 @@ static int sq_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void 
 			return rc;
 		struct store_tx tx = {.ops = &store_sqlite_ops, .b = s, .conn = c};
 		rc = body(&tx, ctx);
+		assert(rc <= 0); /* the contract of store_tx_run: 0 or a negative maskd_err */
 		if (rc == 0)
 			rc = tx_commit(c);
-		if (rc < 0)
+		if (rc != 0)
 			tx_rollback(c);
 	}
 	return rc == MASKD_ERETRY ? MASKD_EDB : rc;
