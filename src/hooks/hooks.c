@@ -13,7 +13,7 @@
 #include "../limiter.h"
 #include "../metrics.h"
 #include "../sender.h"
-#include "../sessions.h"
+#include "../flow/sessions.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/log.h"

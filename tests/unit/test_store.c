@@ -19,6 +19,7 @@
 #include "backfill.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "flow/sessions.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -478,7 +479,7 @@ static int create_at(struct fixture *f, struct session *s, const struct create_r
 		     struct create_outcome *o)
 {
 	struct create_outcome scratch;
-	return store_session_create(f->st, s, r, now, o != NULL ? o : &scratch);
+	return sessions_create_bound(f->st, s, r, now, o != NULL ? o : &scratch);
 }
 
 /* A two-party session created with default rules at now; asserts success. */
@@ -835,7 +836,7 @@ static void number_swap(void **state)
 	snprintf(p.country, sizeof(p.country), "US");
 	/* named */
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "+14155550602");
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100), 0);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100), 0);
 	assert_string_equal(p.proxy_number_id, n[2]);
 	expect_route(f, "+14155550602", RIDER, s.id);
 	expect_route(f, "+14155550600", RIDER, "");
@@ -848,26 +849,26 @@ static void number_swap(void **state)
 	assert_int_equal(store_number_get(f->st, n[2], &num), 0);
 	assert_int_equal(num.in_use, 1);
 	/* to the number it has: conflict; not in the pool: not found */
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100),
 			 MASKD_ECONFLICT);
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "+14155550699");
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100),
 			 MASKD_ENOTFOUND);
 	/* auto: the pool rule, its current number excluded */
 	p.proxy_e164[0] = '\0';
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[1].id, &p, &default_rules, 2200), 0);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[1].id, &p, &default_rules, 2200), 0);
 	assert_string_equal(p.proxy_number_id, n[0]);
 	/* a named number this real number holds in another session: conflict */
 	open_pair(f, &t, RIDER, DRIVER2, 2300); /* rider gets n0 or n1 */
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "%s", t.participants[0].proxy_e164);
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2300),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2300),
 			 MASKD_ECONFLICT);
-	assert_int_equal(store_participant_swap(f->st, s.id, "par_nope", &p, &default_rules, 2300), MASKD_ENOTFOUND);
-	assert_int_equal(store_participant_swap(f->st, "ses_nope", "par_nope", &p, &default_rules, 2300),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, "par_nope", &p, &default_rules, 2300), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_swap(f->st, "ses_nope", "par_nope", &p, &default_rules, 2300),
 			 MASKD_ENOTFOUND);
 	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 2400), 0);
 	p.proxy_e164[0] = '\0';
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2500),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2500),
 			 MASKD_ECONFLICT);
 	struct ev_ctx ev = {0};
 	assert_int_equal(store_session_events(f->st, s.id, add_event, &ev), 0);
@@ -1029,10 +1030,10 @@ static void single_party_then_add(void **state)
 	id_new("par", p.id);
 	snprintf(p.number, sizeof(p.number), RIDER);
 	snprintf(p.country, sizeof(p.country), "US");
-	assert_int_equal(store_participant_add(f->st, s.id, &p, &default_rules, 2100, &o), MASKD_EINVAL);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &p, &default_rules, 2100, &o), MASKD_EINVAL);
 	snprintf(p.number, sizeof(p.number), DRIVER1);
-	assert_int_equal(store_participant_add(f->st, "ses_nope", &p, &default_rules, 2100, &o), MASKD_ENOTFOUND);
-	assert_int_equal(store_participant_add(f->st, s.id, &p, &default_rules, 2100, &o), 0);
+	assert_int_equal(sessions_participant_add(f->st, "ses_nope", &p, &default_rules, 2100, &o), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &p, &default_rules, 2100, &o), 0);
 	assert_int_equal(o.held[1], 1);
 	assert_int_equal(o.level[1], GEO_COUNTRY);
 	assert_int_equal(store_route_lookup(f->st, s.participants[0].proxy_e164, RIDER, &v), 0);
@@ -1047,7 +1048,7 @@ static void single_party_then_add(void **state)
 	struct participant q = p;
 	id_new("par", q.id);
 	snprintf(q.number, sizeof(q.number), DRIVER2);
-	assert_int_equal(store_participant_add(f->st, s.id, &q, &default_rules, 2100, &o), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &q, &default_rules, 2100, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, -1);
 	/* the pair is known now: sticky next time */
 	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 2200), 0);

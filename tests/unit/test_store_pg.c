@@ -17,6 +17,7 @@
 #include "backfill.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "flow/sessions.h"
 #include "util/crypto.h"
 #include "util/ids.h"
 
@@ -578,7 +579,7 @@ static int create_in(struct fixture *f, const struct service *svc, struct sessio
 		     struct create_outcome *o)
 {
 	struct create_rules r = rules_of(svc);
-	return store_session_create(f->st, s, &r, now, o);
+	return sessions_create_bound(f->st, s, &r, now, o);
 }
 
 static int64_t in_use_of(struct fixture *f, const char *id)
@@ -953,7 +954,7 @@ static void swap_records_an_event(void **state)
 	struct participant p;
 	memset(&p, 0, sizeof(p));
 	snprintf(p.country, 3, "US");
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 200), 0);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 200), 0);
 	assert_string_not_equal(p.proxy_number_id, old_id);
 	assert_int_equal(in_use_of(f, old_id), 0);
 	assert_int_equal(in_use_of(f, p.proxy_number_id), 1);
@@ -977,17 +978,17 @@ static void swap_records_an_event(void **state)
 	/* named: the one it has; a number not in the pool; back to the old one */
 	char cur[PHONE_E164_MAX + 1];
 	snprintf(cur, sizeof(cur), "%s", p.proxy_e164);
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 210), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 210), MASKD_ECONFLICT);
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "+19999999999");
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 210), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 210), MASKD_ENOTFOUND);
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "%s", old_e164);
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 220), 0);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 220), 0);
 	assert_string_equal(p.proxy_number_id, old_id);
-	assert_int_equal(store_participant_swap(f->st, s.id, "par_nope", &p, &r, 230), MASKD_ENOTFOUND);
-	assert_int_equal(store_participant_swap(f->st, "ses_nope", s.participants[0].id, &p, &r, 230), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, "par_nope", &p, &r, 230), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_swap(f->st, "ses_nope", s.participants[0].id, &p, &r, 230), MASKD_ENOTFOUND);
 	assert_int_equal(store_session_close(f->st, s.id, SESSION_CLOSED, 300), 0);
 	p.proxy_e164[0] = '\0';
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 310), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 310), MASKD_ECONFLICT);
 	assert_counts_consistent(f);
 }
 
@@ -1140,10 +1141,10 @@ static void single_party_then_add(void **state)
 	id_new("par", p.id);
 	snprintf(p.number, sizeof(p.number), "%s", PA);
 	snprintf(p.country, 3, "US");
-	assert_int_equal(store_participant_add(f->st, s.id, &p, &r, 150, &o), MASKD_EINVAL);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &p, &r, 150, &o), MASKD_EINVAL);
 	snprintf(p.number, sizeof(p.number), "%s", PB);
 	snprintf(p.masked, sizeof(p.masked), "+1******0002");
-	assert_int_equal(store_participant_add(f->st, s.id, &p, &r, 200, &o), 0);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &p, &r, 200, &o), 0);
 	assert_int_equal(o.held[1], 1);
 	assert_true(p.proxy_number_id[0] != '\0');
 	route(f, s.participants[0].proxy_e164, PA, &rv);
@@ -1158,9 +1159,9 @@ static void single_party_then_add(void **state)
 	id_new("par", q.id);
 	snprintf(q.number, sizeof(q.number), "%s", PC);
 	q.proxy_e164[0] = '\0';
-	assert_int_equal(store_participant_add(f->st, s.id, &q, &r, 210, &o), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &q, &r, 210, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, -1);
-	assert_int_equal(store_participant_add(f->st, "ses_nope", &q, &r, 210, &o), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_add(f->st, "ses_nope", &q, &r, 210, &o), MASKD_ENOTFOUND);
 	struct events ev;
 	events_of(f, s.id, &ev);
 	assert_int_equal(ev.n, 1);
@@ -1188,7 +1189,7 @@ static void single_party_then_add(void **state)
 	id_new("par", q.id);
 	snprintf(q.number, sizeof(q.number), "%s", PA);
 	snprintf(q.proxy_e164, sizeof(q.proxy_e164), "%s", s.participants[0].proxy_e164);
-	assert_int_equal(store_participant_add(f->st, other.id, &q, &r, 510, &o), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_add(f->st, other.id, &q, &r, 510, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, 1);
 }
 
