@@ -25,6 +25,7 @@
 #include "util/ids.h"
 #include "vault/vault.h"
 #include "vectors.h"
+#include "store_tx_contract.h"
 
 
 #define RIDER "+14152371234"
@@ -1647,12 +1648,25 @@ static void tx_run_contract(void **state)
 	assert_int_equal(t.runs, STORE_TX_ATTEMPTS);
 }
 
+/* ---------------------------------------------------------------- row primitives (store_tx_*) */
+
+static void tx_primitives_contract(void **state)
+{
+	struct fixture *f = *state;
+	char a[ID_MAX], b[ID_MAX];
+	add_number(f, "+14155550001", NUMBER_ACTIVE, CAP_ALL, 1, a);
+	add_number(f, "+14155550002", NUMBER_ACTIVE, CAP_ALL, 2, b);
+	add_number(f, "+14155550003", NUMBER_ACTIVE, CAP_ALL, 3, NULL);
+	store_tx_contract(f->st, &f->svc, a, b, 3);
+}
+
 int main(void)
 {
 	crypto_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(upgrade_from_schema_1),
 		cmocka_unit_test_setup_teardown(tx_run_contract, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_primitives_contract, setup, teardown),
 		cmocka_unit_test_setup_teardown(services_and_secrets, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_unique, setup, teardown),
 		cmocka_unit_test_setup_teardown(allocation_binding_rule, setup, teardown),

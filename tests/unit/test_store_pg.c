@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "vectors.h"
+#include "store_tx_contract.h"
 
 
 #define SECRET "Sup3r-s3cret_pw"
@@ -1633,6 +1634,14 @@ static void numbers_purged_after_retention(void **state)
 	assert_counts_consistent(f);
 }
 
+/* ---------------------------------------------------------------- row primitives (store_tx_*) */
+
+static void tx_primitives_contract(void **state)
+{
+	NEED_DB(state);
+	store_tx_contract(f->st, &f->svc, f->nums[0], f->nums[1], POOL);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -1642,6 +1651,7 @@ int main(void)
 		cmocka_unit_test(open_refuses_without_leaking),
 		cmocka_unit_test(array_literals_quote),
 		cmocka_unit_test_setup_teardown(same_real_number_in_parallel, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_primitives_contract, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_webhook_in_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_sweepers_close_each_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(dropped_connections_come_back, setup, teardown),
