@@ -87,34 +87,38 @@ int sessions_create(struct store *st, const struct service *svc, struct session 
 
 /* ---------------------------------------------------------------- transactions */
 
-/* Counts the session on numbers a and b (either NULL; the same number once), in
- * strcmp order of their ids, or takes it off old (NULL none). A number at the cap
- * or gone since it was chosen: MASKD_ERETRY (a concurrent session took its last
- * place; the next run sees it full). */
+/* One change of in_use: the session counted on a number (up) or taken off it. */
+struct count_step {
+	const char *number_id;
+	int up;
+};
+
+/* Counts the session on numbers a and b (either NULL; the same number once) and
+ * takes it off old (NULL none), in strcmp order of the ids (PostgreSQL locks the
+ * rows in that order, so two such transactions queue instead of deadlocking). A
+ * number at the cap or gone since it was chosen: MASKD_ERETRY (a concurrent
+ * session took its last place; the next run sees it full). */
 static int count_numbers(struct store_tx *tx, const char *a, const char *b, const char *old, int64_t cap)
 {
-	const char *ids[3];
-	int up[3];
+	struct count_step steps[3];
 	int n = 0;
 	if (a != NULL)
-		ids[n] = a, up[n++] = 1;
+		steps[n++] = (struct count_step){a, 1};
 	if (b != NULL && (a == NULL || strcmp(a, b) != 0))
-		ids[n] = b, up[n++] = 1;
+		steps[n++] = (struct count_step){b, 1};
 	if (old != NULL)
-		ids[n] = old, up[n++] = 0;
+		steps[n++] = (struct count_step){old, 0};
 	for (int i = 1; i < n; i++) /* insertion sort of at most three */
-		for (int j = i; j > 0 && strcmp(ids[j - 1], ids[j]) > 0; j--) {
-			const char *t = ids[j];
-			ids[j] = ids[j - 1];
-			ids[j - 1] = t;
-			int u = up[j];
-			up[j] = up[j - 1];
-			up[j - 1] = u;
+		for (int j = i; j > 0 && strcmp(steps[j - 1].number_id, steps[j].number_id) > 0; j--) {
+			struct count_step t = steps[j];
+			steps[j] = steps[j - 1];
+			steps[j - 1] = t;
 		}
 	for (int i = 0; i < n; i++) {
-		int rc = up[i] ? store_tx_number_count(tx, ids[i], cap) : store_tx_number_uncount(tx, ids[i]);
+		int rc = steps[i].up ? store_tx_number_count(tx, steps[i].number_id, cap)
+				     : store_tx_number_uncount(tx, steps[i].number_id);
 		if (rc == MASKD_ECONFLICT || rc == MASKD_ENOTFOUND) {
-			log_info("sessions: number %s filled up or went away meanwhile; starting over", ids[i]);
+			log_info("sessions: number %s filled up or went away meanwhile; starting over", steps[i].number_id);
 			return MASKD_ERETRY;
 		}
 		if (rc < 0)
