@@ -2,9 +2,12 @@
 /* sql_common.c - the one C helper of the shared statement texts: which geo keys
  * the pool filter binds at a level. See sql_common.h. */
 #include "sql_common.h"
+#include "../vault/vault.h"
 
 #include <assert.h>
 #include <stddef.h>
+
+_Static_assert(STORE_BIDX_MAX == VAULT_BIDX_LEN + 1, "store.h spells a blind index as the vault writes it");
 
 void sql_pool_keys(const struct store_pool_query *q, const char *keys[3])
 {

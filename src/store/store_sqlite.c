@@ -458,7 +458,8 @@ static const char *sqlite_text(enum sql_id id, char *buf, size_t cap)
 	if (strchr(t, '$') == NULL)
 		return t;
 	size_t n = strlen(t);
-	assert(n < cap);
+	if (n >= cap)
+		fatal("store: statement %d is longer than its conversion buffer", (int)id);
 	for (size_t i = 0; i <= n; i++)
 		buf[i] = t[i] == '$' && i + 1 < n && t[i + 1] >= '0' && t[i + 1] <= '9' ? '?' : t[i];
 	return buf;
