@@ -8,7 +8,6 @@
 #include "store_backend.h"
 #include "migrations.h"
 #include "sql_common.h"
-#include "../core/pool.h"
 #include "../core/session.h"
 #include "../util/err.h"
 #include "../util/log.h"
