@@ -268,10 +268,10 @@ static int add_body(struct store_tx *tx, void *arg)
 	outcome_reset(x->out);
 	memcpy(x->p->proxy_e164, x->named, sizeof(x->named));
 	x->p->proxy_number_id[0] = '\0';
-	struct store_session_brief br;
+	struct store_bind_session br;
 	struct store_part_row rows[SESSION_PARTICIPANTS];
 	int n = 0;
-	int rc = store_tx_session_lock(tx, x->session_id, &br, rows, &n);
+	int rc = store_tx_session_rows(tx, x->session_id, &br, rows, &n);
 	if (rc < 0)
 		return rc;
 	if (br.status >= SESSION_CLOSED || n != 1)
@@ -338,10 +338,10 @@ static int swap_body(struct store_tx *tx, void *arg)
 	struct swap_ctx *x = arg;
 	memcpy(x->p->proxy_e164, x->named, sizeof(x->named));
 	x->p->proxy_number_id[0] = '\0';
-	struct store_session_brief br;
+	struct store_bind_session br;
 	struct store_part_row rows[SESSION_PARTICIPANTS];
 	int n = 0;
-	int rc = store_tx_session_lock(tx, x->session_id, &br, rows, &n);
+	int rc = store_tx_session_rows(tx, x->session_id, &br, rows, &n);
 	if (rc < 0)
 		return rc;
 	const struct store_part_row *me = NULL, *other = NULL;

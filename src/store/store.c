@@ -161,7 +161,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_unique_name,
 		(const void *)o->tx_pin_taken,
 		(const void *)o->tx_session_insert,
-		(const void *)o->tx_session_lock,
+		(const void *)o->tx_session_rows,
 		(const void *)o->tx_session_touch,
 		(const void *)o->tx_event_insert,
 		(const void *)o->tx_holds,
@@ -306,7 +306,7 @@ int store_tx_number_uncount(struct store_tx *tx, const char *number_id) { return
 int store_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name, char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n) { return tx->ops->tx_unique_name(tx, service_id, unique_name, existing_id, bidx, n); }
 int store_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin) { return tx->ops->tx_pin_taken(tx, service_id, pin); }
 int store_tx_session_insert(struct store_tx *tx, const struct session *s, int64_t deadline) { return tx->ops->tx_session_insert(tx, s, deadline); }
-int store_tx_session_lock(struct store_tx *tx, const char *session_id, struct store_session_brief *out, struct store_part_row rows[SESSION_PARTICIPANTS], int *n) { return tx->ops->tx_session_lock(tx, session_id, out, rows, n); }
+int store_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out, struct store_part_row rows[SESSION_PARTICIPANTS], int *n) { return tx->ops->tx_session_rows(tx, session_id, out, rows, n); }
 int store_tx_session_touch(struct store_tx *tx, const char *id, int64_t now) { return tx->ops->tx_session_touch(tx, id, now); }
 int store_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id, const char *detail, int64_t now) { return tx->ops->tx_event_insert(tx, session_id, kind, participant_id, detail, now); }
 int store_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k) { return tx->ops->tx_holds(tx, q, held, k); }

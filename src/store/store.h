@@ -179,11 +179,11 @@ struct store_part_row {
 	char number_id[ID_MAX];
 	char e164[PHONE_E164_MAX + 1];
 };
-struct store_session_brief {
+struct store_bind_session {
 	char service_id[ID_MAX];
 	int mode, status;
 };
-int store_tx_session_lock(struct store_tx *tx, const char *session_id, struct store_session_brief *out,
+int store_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
 			  struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
 /* Sets updated_at of session id to now. */
 int store_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);

@@ -88,7 +88,7 @@ struct store_ops {
 			      char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
 	int (*tx_pin_taken)(struct store_tx *tx, const char *service_id, const char *pin);
 	int (*tx_session_insert)(struct store_tx *tx, const struct session *s, int64_t deadline);
-	int (*tx_session_lock)(struct store_tx *tx, const char *session_id, struct store_session_brief *out,
+	int (*tx_session_rows)(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
 			       struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
 	int (*tx_session_touch)(struct store_tx *tx, const char *id, int64_t now);
 	int (*tx_event_insert)(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,

@@ -2799,7 +2799,7 @@ static int pg_tx_session_insert(struct store_tx *tx, const struct session *ses, 
 	return rc < 0 ? rc : rc == 0 ? MASKD_ECONFLICT : 0;
 }
 
-static int pg_tx_session_lock(struct store_tx *tx, const char *session_id, struct store_session_brief *out,
+static int pg_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
 			      struct store_part_row rows[SESSION_PARTICIPANTS], int *n)
 {
 	struct pg_conn *c = tx_conn(tx);
@@ -2931,7 +2931,7 @@ const struct store_ops store_pg_ops = {
 	.tx_unique_name = pg_tx_unique_name,
 	.tx_pin_taken = pg_tx_pin_taken,
 	.tx_session_insert = pg_tx_session_insert,
-	.tx_session_lock = pg_tx_session_lock,
+	.tx_session_rows = pg_tx_session_rows,
 	.tx_session_touch = pg_tx_session_touch,
 	.tx_event_insert = pg_tx_event_insert,
 	.tx_holds = pg_tx_holds,

@@ -2253,7 +2253,7 @@ static int sq_tx_session_insert(struct store_tx *tx, const struct session *ses, 
 	return exec_one(c, st, "session_insert");
 }
 
-static int sq_tx_session_lock(struct store_tx *tx, const char *session_id, struct store_session_brief *out,
+static int sq_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
 			      struct store_part_row rows[SESSION_PARTICIPANTS], int *n)
 {
 	struct sqlite_conn *c = tx_conn(tx);
@@ -2428,7 +2428,7 @@ const struct store_ops store_sqlite_ops = {
 	.tx_unique_name = sq_tx_unique_name,
 	.tx_pin_taken = sq_tx_pin_taken,
 	.tx_session_insert = sq_tx_session_insert,
-	.tx_session_lock = sq_tx_session_lock,
+	.tx_session_rows = sq_tx_session_rows,
 	.tx_session_touch = sq_tx_session_touch,
 	.tx_event_insert = sq_tx_event_insert,
 	.tx_holds = sq_tx_holds,
