@@ -355,7 +355,7 @@ open_to() {
 			--count $n --conns 8 --out "$TMP/sessions.tsv" >"$R/open-api.json" 2>"$R/open-api.err" ||
 			{ cat "$R/open-api.err"; die "opening sessions failed"; }
 	else
-		log "seeding $n sessions with maskd-seed (store_session_create, named proxy numbers)"
+		log "seeding $n sessions with maskd-seed (sessions_create_bound, named proxy numbers)"
 		"$SEED" --db "$TMP/maskd.db" --key-file "$TMP/maskd.key" --service "$SVC" --first $NEXT_INDEX --count $n \
 			--out "$TMP/sessions.tsv" >"$R/seed-$want.json" 2>"$R/seed-$want.err" ||
 			{ cat "$R/seed-$want.err"; die "seeding failed"; }

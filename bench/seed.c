@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* seed.c - maskd-seed, the benchmark's bulk path to 10^5..10^6 open sessions: it opens
  * maskd's database with maskd's own store and vault (the same key file) and calls
- * store_session_create() once per session, so every row is sealed, blind-indexed,
+ * sessions_create_bound() once per session, so every row is sealed, blind-indexed,
  * bound and counted exactly as an API create would leave it. It skips HTTP, JSON and
  * libphonenumber (the numbers come from bench/testnumbers.h, all valid) and names
  * each participant's proxy number (round robin over the service's pool, the store's
@@ -22,6 +22,7 @@
  * Appends "id TAB real A TAB proxy A TAB real B TAB proxy B" per session to FILE
  * (participant i gets real numbers 2i and 2i+1). Prints one JSON line; exit 0 when
  * every session was created. */
+#include "flow/sessions.h"
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/err.h"
@@ -156,7 +157,7 @@ int main(int argc, char **argv)
 		static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
 		struct create_outcome outcome;
 		memset(&outcome, 0, sizeof(outcome));
-		rc = store_session_create(st, &s, &rules, now_unix(), &outcome);
+		rc = sessions_create_bound(st, &s, &rules, now_unix(), &outcome);
 		int failed_index = outcome.failed_index;
 		if (rc < 0) {
 			if (failed++ < 5)

@@ -7,8 +7,8 @@
 #include "../core/pin.h"
 #include "../core/pool.h"
 #include "../flow/lifecycle.h"
+#include "../flow/sessions.h"
 #include "../util/metrics.h"
-#include "../sessions.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/form.h"
@@ -491,7 +491,7 @@ void api_participant_add(struct api_req *r)
 	sessions_rules(&svc, NULL, &rules);
 	struct create_outcome o;
 	memset(&o, 0, sizeof(o));
-	rc = store_participant_add(r->app->store, r->id, &p, &rules, now_unix(), &o);
+	rc = sessions_participant_add(r->app->store, r->id, &p, &rules, now_unix(), &o);
 	if (rc == MASKD_ECONFLICT && o.failed_index < 0) {
 		api_error_set(&e, 409, "conflict", "the session is not open or already has two participants");
 		goto fail;
@@ -583,7 +583,7 @@ void api_participant_swap(struct api_req *r)
 	sessions_rules(&svc, NULL, &rules);
 	char old[PHONE_E164_MAX + 1];
 	snprintf(old, sizeof(old), "%s", s.participants[idx].proxy_e164);
-	rc = store_participant_swap(r->app->store, r->id, r->id2, &p, &rules, now_unix());
+	rc = sessions_participant_swap(r->app->store, r->id, r->id2, &p, &rules, now_unix());
 	switch (rc) {
 	case 0:
 		break;

@@ -15,7 +15,7 @@
 #include "../util/limiter.h"
 #include "../util/metrics.h"
 #include "../out/sender.h"
-#include "../sessions.h"
+#include "sessions.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/log.h"
@@ -221,7 +221,8 @@ static int callback_session(struct wctx *h, const struct service *svc, const str
 	snprintf(s.service_id, sizeof(s.service_id), "%s", svc->id);
 	snprintf(s.id, sizeof(s.id), "%s", h->rq->now->session_id);
 	struct create_outcome o;
-	int rc = sessions_create(h->env->store, svc, &s, h->rq->now->s, &o);
+	int rc = h->env->create != NULL ? h->env->create(h->env->create_ctx, h->env->store, svc, &s, h->rq->now->s, &o)
+				       : sessions_create(h->env->store, svc, &s, h->rq->now->s, &o);
 	if (rc < 0) {
 		log_warn("webhook %s %s %s: callback session for service %s not created: %s", h->dl->name,
 			 h->rq->event, h->in->sid, svc->id, maskd_strerror(rc));

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/pick.h" /* struct create_outcome */
 #include "../core/route.h"
 #include "../hooks/callback.h"
 #include "../hooks/dialect.h"
@@ -34,6 +35,11 @@ struct webhook_now {
 typedef int (*webhook_ask_fn)(void *ctx, const struct service *svc, const struct callback_query *q, int64_t now,
 			      struct callback_answer *out, const char **why);
 
+/* Creates the session an unknown-caller callback names (flow/sessions.h
+ * sessions_create contract). */
+typedef int (*webhook_create_fn)(void *ctx, struct store *st, const struct service *svc, struct session *s,
+				 int64_t now, struct create_outcome *out);
+
 /* What the pipeline works with; borrowed, outlives every request. */
 struct webhook_env {
 	struct store *store;
@@ -44,6 +50,8 @@ struct webhook_env {
 	const char *const *api_base; /* [DIALECT_COUNT] carriers' REST base URLs */
 	webhook_ask_fn ask;          /* NULL = callback_ask() with vault_derive("callback", service id) */
 	void *ask_ctx;
+	webhook_create_fn create;    /* NULL = sessions_create() (unit tests script it) */
+	void *create_ctx;
 };
 
 /* Signature check of the edge: true when the request is signed by svc's credential. */

@@ -149,15 +149,34 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->service_get, (const void *)o->service_list, (const void *)o->service_update,
 		(const void *)o->number_insert,
 		(const void *)o->number_get, (const void *)o->number_list, (const void *)o->number_set_state, (const void *)o->number_set_region,
-		(const void *)o->number_delete, (const void *)o->session_create, (const void *)o->session_get,
+		(const void *)o->number_delete, (const void *)o->session_get,
 		(const void *)o->session_list,
 		(const void *)o->route_lookup, (const void *)o->interaction_record,
 		(const void *)o->interaction_get, (const void *)o->interaction_by_sid, (const void *)o->interaction_list,
 		(const void *)o->leg_update, (const void *)o->participant_number, (const void *)o->stats,
 		(const void *)o->records, (const void *)o->usage,
-		(const void *)o->participant_add, (const void *)o->participant_swap,
 		(const void *)o->session_events, (const void *)o->pin_lookup, (const void *)o->optout_set,
 		(const void *)o->pool_stats,
+		(const void *)o->blind_index,
+		(const void *)o->tx_pool_candidates,
+		(const void *)o->tx_holder,
+		(const void *)o->tx_binding_drop,
+		(const void *)o->tx_sticky,
+		(const void *)o->tx_number_by_id,
+		(const void *)o->tx_number_by_e164,
+		(const void *)o->tx_participant_insert,
+		(const void *)o->tx_participant_move,
+		(const void *)o->tx_peer_set,
+		(const void *)o->tx_number_count,
+		(const void *)o->tx_number_uncount,
+		(const void *)o->tx_unique_name,
+		(const void *)o->tx_pin_taken,
+		(const void *)o->tx_session_insert,
+		(const void *)o->tx_session_rows,
+		(const void *)o->tx_session_touch,
+		(const void *)o->tx_event_insert,
+		(const void *)o->tx_holds,
+		(const void *)o->tx_pool_count,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -259,11 +278,8 @@ int store_number_list(struct store *st, const char *service_id, void (*cb)(void 
 int store_number_set_state(struct store *st, const char *id, int state) { return st->ops->number_set_state(st->b, id, state); }
 int store_number_set_region(struct store *st, const char *id, const char *region) { return st->ops->number_set_region(st->b, id, region); }
 int store_number_delete(struct store *st, const char *id) { return st->ops->number_delete(st->b, id); }
-int store_session_create(struct store *st, struct session *s, const struct create_rules *rules, int64_t now, struct create_outcome *out) { return st->ops->session_create(st->b, s, rules, now, out); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx) { return st->ops->session_list(st->b, service_id, f, cb, ctx); }
-int store_participant_add(struct store *st, const char *session_id, struct participant *p, const struct create_rules *rules, int64_t now, struct create_outcome *out) { return st->ops->participant_add(st->b, session_id, p, rules, now, out); }
-int store_participant_swap(struct store *st, const char *session_id, const char *participant_id, struct participant *p, const struct create_rules *rules, int64_t now) { return st->ops->participant_swap(st->b, session_id, participant_id, p, rules, now); }
 int store_session_events(struct store *st, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx) { return st->ops->session_events(st->b, session_id, cb, ctx); }
 int store_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out) { return tx->ops->tx_session_lock(tx, id, out); }
 int store_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline) { return tx->ops->tx_session_put(tx, id, b, deadline); }
@@ -290,3 +306,25 @@ int store_records(struct store *st, const char *service_id, int64_t from, int64_
 int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx) { return st->ops->usage(st->b, service_id, from, to, cb, ctx); }
 int store_participant_number(struct store *st, const char *participant_id, char *out, size_t cap) { return st->ops->participant_number(st->b, participant_id, out, cap); }
 int store_stats(struct store *st, struct store_stats *out) { return st->ops->stats(st->b, out); }
+
+/* ---- row primitives: forwarded to the backend that runs the transaction */
+void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_MAX]) { st->ops->blind_index(st->b, e164, out); }
+int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind, struct store_candidate *out, int limit, int *n) { return tx->ops->tx_pool_candidates(tx, q, kind, out, limit, n); }
+int store_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out) { return tx->ops->tx_holder(tx, bidx, number_id, out); }
+int store_tx_binding_drop(struct store_tx *tx, const char *row_id) { return tx->ops->tx_binding_drop(tx, row_id); }
+int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx, char out[ID_MAX]) { return tx->ops->tx_sticky(tx, service_id, bidx, peer_bidx, out); }
+int store_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out) { return tx->ops->tx_number_by_id(tx, service_id, id, out); }
+int store_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out) { return tx->ops->tx_number_by_e164(tx, service_id, e164, out); }
+int store_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p, const char *bidx, const char *peer_bidx, int64_t now) { return tx->ops->tx_participant_insert(tx, session_id, idx, p, bidx, peer_bidx, now); }
+int store_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164) { return tx->ops->tx_participant_move(tx, row_id, number_id, e164); }
+int store_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx) { return tx->ops->tx_peer_set(tx, row_id, peer_bidx); }
+int store_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap) { return tx->ops->tx_number_count(tx, number_id, cap); }
+int store_tx_number_uncount(struct store_tx *tx, const char *number_id) { return tx->ops->tx_number_uncount(tx, number_id); }
+int store_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name, char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n) { return tx->ops->tx_unique_name(tx, service_id, unique_name, existing_id, bidx, n); }
+int store_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin) { return tx->ops->tx_pin_taken(tx, service_id, pin); }
+int store_tx_session_insert(struct store_tx *tx, const struct session *s, int64_t deadline) { return tx->ops->tx_session_insert(tx, s, deadline); }
+int store_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out, struct store_part_row rows[SESSION_PARTICIPANTS], int *n) { return tx->ops->tx_session_rows(tx, session_id, out, rows, n); }
+int store_tx_session_touch(struct store_tx *tx, const char *id, int64_t now) { return tx->ops->tx_session_touch(tx, id, now); }
+int store_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id, const char *detail, int64_t now) { return tx->ops->tx_event_insert(tx, session_id, kind, participant_id, detail, now); }
+int store_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k) { return tx->ops->tx_holds(tx, q, held, k); }
+int store_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total) { return tx->ops->tx_pool_count(tx, q, limit, total); }

@@ -6,7 +6,7 @@
  * Contracts that hold for every backend:
  * - Thread-safe: any thread may call any function; each thread gets its own
  *   connection. Every function returns 0 or a negative enum maskd_err.
- * - Real numbers enter only through store_session_create() and leave only through
+ * - Real numbers enter only through store_tx_participant_insert() and leave only through
  *   store_route_lookup() and store_participant_number(), sealed in between by the
  *   vault (AES-256-GCM, the participant id as associated data) and found by blind
  *   index. Listing functions return masked numbers only.
@@ -24,6 +24,7 @@
 
 #include "../core/model.h"
 #include "../core/route.h" /* struct route_view */
+#include "../core/pick.h"
 
 struct store;
 struct vault;
@@ -58,6 +59,125 @@ int store_ping(struct store *st);
 #define STORE_TX_ATTEMPTS 4
 struct store_tx;
 int store_tx_run(struct store *st, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
+
+/* ---- Row primitives of session create, add-participant and swap (flow/bind.c,
+ * flow/sessions.c). Each runs inside a store_tx_run() body on its tx and holds
+ * no rule: the caller decides (core/pick.h). Enum values are bound as
+ * parameters. */
+
+/* The blind index of a real number (vault_blind_index with the store's vault).
+ * Pure computation: may be called inside or outside a body. */
+#define STORE_BIDX_MAX 33 /* VAULT_BIDX_LEN + 1 */
+void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_MAX]);
+
+/* The pool filter of one participant at one geo level: active numbers of
+ * service_id with caps ⊇ need, in_use < cap (0 = no cap), at level for
+ * (country, area_code, region) as pick_geo_fits() defines it (an empty key
+ * matches nothing at its level). */
+struct store_pool_query {
+	const char *service_id;
+	unsigned need;
+	const char *bidx; /* the participant's real number */
+	int level;        /* enum geo_match */
+	const char *country, *area_code, *region;
+	int64_t cap;
+};
+/* One pool candidate. */
+struct store_candidate {
+	char id[ID_MAX];
+	char e164[PHONE_E164_MAX + 1];
+	int state;
+	unsigned caps;
+	int64_t in_use, created_at;
+};
+enum store_pool_kind {
+	STORE_POOL_FREE = 0,    /* numbers q->bidx holds no binding on */
+	STORE_POOL_COOLING = 1, /* numbers q->bidx holds only a cooling-off binding on */
+};
+/* Up to limit numbers passing q and kind, least in_use first, then oldest, then
+ * id, into out; *n gets how many. */
+int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+			     struct store_candidate *out, int limit, int *n);
+/* The active binding of real number bidx on number_id: out->found 0 when none;
+ * else cooling (its session closed, held until held_until), row_id (the
+ * participant row) and peer (that row's peer blind index). */
+struct store_holder {
+	int found;
+	int cooling;
+	char row_id[ID_MAX];
+	char peer[STORE_BIDX_MAX];
+};
+int store_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
+/* Releases the cooling-off binding of participant row row_id (active = 0; its
+ * held_until stays). 0 also when it was released already (the sweeper). */
+int store_tx_binding_drop(struct store_tx *tx, const char *row_id);
+/* The proxy number id real number bidx had in its most recent participant row
+ * of service_id with peer peer_bidx, into out ("" = none). */
+int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
+		    char out[ID_MAX]);
+/* Number id, or the number with this e164, within service_id (number.cooling
+ * left 0). MASKD_ENOTFOUND when there is none in that service. */
+int store_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out);
+int store_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out);
+/* Inserts participant p (id, label, masked, real number sealed here with the
+ * vault, the participant id as associated data; country; proxy_number_id and
+ * proxy_e164 set) as row idx of session_id, active, with blind index bidx and
+ * peer peer_bidx ("" = none yet). MASKD_ECONFLICT when the bindings unique index
+ * refuses it (bidx holds that number); nothing written then and the transaction
+ * stays usable. */
+int store_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
+				const char *bidx, const char *peer_bidx, int64_t now);
+/* Moves participant row row_id to number_id / e164. MASKD_ECONFLICT when the
+ * bindings unique index refuses it (nothing written). */
+int store_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164);
+/* Sets the peer blind index of participant row row_id. */
+int store_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx);
+/* Counts one more open session on number_id, refusing at the cap in the same
+ * statement (cap 0 = no cap): MASKD_ECONFLICT when in_use >= cap, MASKD_ENOTFOUND
+ * when there is no such number. uncount takes one off (never below 0). A caller
+ * counting on two numbers counts them in strcmp order of their ids (PostgreSQL
+ * locks the rows in that order: no deadlock). */
+int store_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap);
+int store_tx_number_uncount(struct store_tx *tx, const char *number_id);
+/* The open session of service_id named unique_name: 1 and existing_id with its
+ * participants' blind indexes bidx[0..*n) (in idx order), or 0 (none). */
+int store_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name,
+			 char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
+/* 1 when an open session of service_id has this pin, else 0. */
+int store_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin);
+/* Inserts session s (status, created/updated/last_activity_at as set by the
+ * caller; participants not written) with deadline (0 = none). MASKD_ECONFLICT
+ * when an open session has its unique_name or PIN (nothing written, the
+ * transaction stays usable). */
+int store_tx_session_insert(struct store_tx *tx, const struct session *s, int64_t deadline);
+/* What add-participant and swap read of an existing session: the session row
+ * locked for writing (PostgreSQL: FOR NO KEY UPDATE) and its participant rows
+ * (at most SESSION_PARTICIPANTS, in idx order). MASKD_ENOTFOUND no session. */
+struct store_part_row {
+	char id[ID_MAX];
+	int idx;
+	char bidx[STORE_BIDX_MAX];
+	char peer[STORE_BIDX_MAX];
+	char number_id[ID_MAX];
+	char e164[PHONE_E164_MAX + 1];
+};
+struct store_bind_session {
+	char service_id[ID_MAX];
+	int mode, status;
+};
+int store_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
+			  struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
+/* Sets updated_at of session id to now. */
+int store_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);
+/* Records an event (struct session_event) of session_id; participant_id and
+ * detail may be NULL (""). */
+int store_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
+			  const char *detail, int64_t now);
+/* Headroom counts for q->bidx in q->service_id: *held its open bindings, *k its
+ * bindings (open or cooling) on numbers q admits. */
+int store_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k);
+/* How many numbers q admits, held or not, counted up to limit. */
+int store_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
 
 /* Settings: small key/value strings (the admin key hash). setting_add stores
  * value only when key is absent (MASKD_ECONFLICT otherwise), so that nodes
@@ -100,84 +220,9 @@ int store_number_set_state(struct store *st, const char *id, int state);
 int store_number_set_region(struct store *st, const char *id, const char *region);
 int store_number_delete(struct store *st, const char *id);
 
-/* What session create (and swap, and add-participant) reports besides the result. */
-#define CREATE_FAIL_UNIQUE_NAME (-1) /* failed_index: unique_name taken by a different pair */
-#define CREATE_FAIL_PIN (-2)         /* failed_index: the PIN is taken among open sessions */
-#define CREATE_FAIL_PURGED (-3)      /* failed_index (re-open): the real numbers were purged */
-struct create_outcome {
-	int failed_index;         /* participant index an error is about, or a CREATE_FAIL_* */
-	char existing_id[ID_MAX]; /* MASKD_EEXISTS: the open session with this unique_name */
-	/* per participant, on success: */
-	int level[SESSION_PARTICIPANTS];  /* enum geo_match the number matched at (GEO_ANY = none) */
-	int sticky[SESSION_PARTICIPANTS]; /* 1: the number this pair had last time */
-	int reused_cooling[SESSION_PARTICIPANTS]; /* 1: took a cooling-off binding (same pair or reuse) */
-	int64_t held[SESSION_PARTICIPANTS];  /* open bindings this real number holds in the service, this one included */
-	int64_t free_left[SESSION_PARTICIPANTS]; /* numbers still free for it after this one at the
-						    widest geo level it may get (the last of
-						    pool_geo_levels()); capped at POOL_FREE_PROBE
-						    (exact when smaller) */
-	/* the geo level that failed, for a strict 409 (MASKD_EEXHAUSTED): enum geo_match */
-	int failed_level;
-};
-#define POOL_FREE_PROBE 64
-
-/* The per-service rules session create follows (the service's defaults with the
- * session's overrides applied by the caller). */
-struct create_rules {
-	struct pool_rules pool; /* no -1 left */
-	int number_cap;         /* open sessions per number, 0 = no cap */
-	int cooloff_reuse;      /* see struct service */
-};
-
-/* Creates s (ids, participants' real numbers, geo and optional proxy_e164 filled
- * by the caller; 1 or 2 participants; s->pin "" or a PIN) and binds a proxy
- * number to each participant in one transaction. For each participant, in order:
- *  1. a named proxy_e164: must be in the service's pool, not retired, with the
- *     mode's caps and under number_cap (else MASKD_ENOTFOUND); if this real number
- *     already holds it in an open session: MASKD_ECONFLICT; if it holds it cooling
- *     off, the old binding is released and taken when the old session had the same
- *     two real numbers or cooloff_reuse is set, else MASKD_ECONFLICT.
- *  2. prefer-sticky (and a second participant known): the number this real number
- *     had in the most recent session with the same other real number, when it is
- *     active, fits caps and cap, and is free for it or cooling off in a session of
- *     the same pair (released and taken).
- *  3. the pool rule (core/pool.h) over active numbers with the caps, under the cap,
- *     not held by this real number (open or cooling), level by level as
- *     pool_geo_levels() lists them for the participant's country/area
- *     code/region; avoid-sticky passes the sticky number as pool_pick_for's avoid.
- *  4. when nothing fits and cooloff_reuse is set: the same over numbers whose only
- *     hold by this real number is cooling off (released and taken).
- *  5. else MASKD_EEXHAUSTED (failed_index, failed_level set).
- * A unique_name equal to an open session's: when that session has the same real
- * numbers (as a set, by blind index), MASKD_EEXISTS with out->existing_id (nothing
- * written); otherwise MASKD_ECONFLICT with failed_index CREATE_FAIL_UNIQUE_NAME.
- * A PIN taken by another open session of the service: MASKD_ECONFLICT with
- * CREATE_FAIL_PIN (the caller draws another). On success fills each participant's
- * proxy_number_id and proxy_e164, and out. */
-int store_session_create(struct store *st, struct session *s, const struct create_rules *rules, int64_t now,
-			 struct create_outcome *out);
 int store_session_get(struct store *st, const char *id, struct session *out);
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f,
 		       void (*cb)(void *ctx, const struct session *s), void *ctx);
-/* Adds the second participant p (id, real number, geo, optional proxy_e164) to
- * an open single-party session, bound by the rules of store_session_create with
- * the first participant as the other side. MASKD_ENOTFOUND no session;
- * MASKD_ECONFLICT the session is not open or has two participants already
- * (failed_index -1), or p's named number is held (failed_index 1); MASKD_EINVAL p
- * has the first participant's real number; MASKD_EEXHAUSTED. */
-int store_participant_add(struct store *st, const char *session_id, struct participant *p,
-			  const struct create_rules *rules, int64_t now, struct create_outcome *out);
-/* Number swap: gives participant_id of open session_id a new proxy number: the
- * named p->proxy_e164 or, when it is "", one picked by step 3 of create (p holds
- * the participant's geo; its current number excluded). The old binding is
- * released at once; in_use follows. Records a "number_swapped" event whose detail
- * names the old and new proxy numbers. On success p->proxy_number_id/proxy_e164
- * hold the new number. MASKD_ENOTFOUND (no such session or participant, or a
- * named number not in the pool / retired / lacking caps / at cap), MASKD_ECONFLICT
- * (session not open; the named number is the one it has or is held by this real
- * number), MASKD_EEXHAUSTED. */
-int store_participant_swap(struct store *st, const char *session_id, const char *participant_id,
-			   struct participant *p, const struct create_rules *rules, int64_t now);
 /* Session lifecycle primitives (close, block, re-open, update, expiry, cool-off
  * release, retention purge): row-level reads and writes inside store_tx_run(),
  * without rules; src/flow/lifecycle.c decides with core/session.h. Each returns

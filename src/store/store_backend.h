@@ -37,15 +37,9 @@ struct store_ops {
 	int (*number_set_state)(void *b, const char *id, int state);
 	int (*number_set_region)(void *b, const char *id, const char *region);
 	int (*number_delete)(void *b, const char *id);
-	int (*session_create)(void *b, struct session *s, const struct create_rules *rules, int64_t now,
-			      struct create_outcome *out);
 	int (*session_get)(void *b, const char *id, struct session *out);
 	int (*session_list)(void *b, const char *service_id, const struct session_filter *f,
 			    void (*cb)(void *, const struct session *), void *ctx);
-	int (*participant_add)(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
-			       int64_t now, struct create_outcome *out);
-	int (*participant_swap)(void *b, const char *session_id, const char *participant_id, struct participant *p,
-				const struct create_rules *rules, int64_t now);
 	int (*session_events)(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
 			      void *ctx);
 	/* session lifecycle primitives (store_tx_* in store.h): the handle is tx->b */
@@ -81,6 +75,33 @@ struct store_ops {
 		     void (*cb)(void *, const struct usage_day *), void *ctx);
 	int (*participant_number)(void *b, const char *participant_id, char *out, size_t cap);
 	int (*stats)(void *b, struct store_stats *out);
+	/* Row primitives (store_tx_* in store.h): tx is the body's transaction. */
+	void (*blind_index)(void *b, const char *e164, char out[STORE_BIDX_MAX]);
+	int (*tx_pool_candidates)(struct store_tx *tx, const struct store_pool_query *q, int kind,
+				  struct store_candidate *out, int limit, int *n);
+	int (*tx_holder)(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
+	int (*tx_binding_drop)(struct store_tx *tx, const char *row_id);
+	int (*tx_sticky)(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
+			 char out[ID_MAX]);
+	int (*tx_number_by_id)(struct store_tx *tx, const char *service_id, const char *id, struct number *out);
+	int (*tx_number_by_e164)(struct store_tx *tx, const char *service_id, const char *e164, struct number *out);
+	int (*tx_participant_insert)(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
+				     const char *bidx, const char *peer_bidx, int64_t now);
+	int (*tx_participant_move)(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164);
+	int (*tx_peer_set)(struct store_tx *tx, const char *row_id, const char *peer_bidx);
+	int (*tx_number_count)(struct store_tx *tx, const char *number_id, int64_t cap);
+	int (*tx_number_uncount)(struct store_tx *tx, const char *number_id);
+	int (*tx_unique_name)(struct store_tx *tx, const char *service_id, const char *unique_name,
+			      char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
+	int (*tx_pin_taken)(struct store_tx *tx, const char *service_id, const char *pin);
+	int (*tx_session_insert)(struct store_tx *tx, const struct session *s, int64_t deadline);
+	int (*tx_session_rows)(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
+			       struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
+	int (*tx_session_touch)(struct store_tx *tx, const char *id, int64_t now);
+	int (*tx_event_insert)(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
+			       const char *detail, int64_t now);
+	int (*tx_holds)(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k);
+	int (*tx_pool_count)(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
 };
 
 /* A store over any table and handle, without the completeness check of

@@ -7,7 +7,7 @@
 #include "store_backend.h"
 #include "sql_lifecycle.h"
 #include "migrations.h"
-#include "../core/pool.h"
+#include "sql_common.h"
 #include "../core/session.h"
 #include "../util/buf.h"
 #include "../util/err.h"
@@ -37,8 +37,6 @@
 #define PG_MIGRATION_LOCK_KEY "7233174018193551467" /* any constant; the same on every node */
 #define PG_BACKOFF_MIN_MS 200
 #define PG_BACKOFF_MAX_MS 5000
-#define POOL_CANDIDATES 8
-#define BIND_ATTEMPTS 8 /* candidates tried per participant when other nodes win races */
 #define TX_ATTEMPTS 4   /* whole-transaction retries on deadlock or serialization failure */
 #define ARGS_MAX 32
 #define SERVICES_MAX 256 /* what service_list returns, as in store_sqlite.c */
@@ -64,10 +62,6 @@ enum sql_id {
 	SQL_NUMBER_SET_STATE,
 	SQL_NUMBER_SET_REGION,
 	SQL_NUMBER_DELETE,
-	SQL_NUMBER_NAMED,
-	SQL_POOL_CANDIDATES,
-	SQL_SESSION_INSERT,
-	SQL_PARTICIPANT_INSERT,
 	SQL_NUMBERS_LOCK,
 	SQL_NUMBERS_ADD,
 	SQL_SESSION_GET,
@@ -96,8 +90,6 @@ enum sql_id {
 	SQL_NUMBER_LOCK,
 	SQL_NUMBER_RELEASE_COOLING,
 	SQL_NUMBER_OPTOUTS_DELETE,
-	SQL_POOL_COOLING,
-	SQL_POOL_HEADROOM,
 	SQL_STICKY,
 	SQL_HOLD_OF,
 	SQL_HOLD_RELEASE,
@@ -109,8 +101,6 @@ enum sql_id {
 	SQL_PARTICIPANT_ROWS,
 	SQL_PARTICIPANT_KEEP,
 	SQL_PARTICIPANT_RETAKE,
-	SQL_PARTICIPANT_SWAP,
-	SQL_PEER_SET,
 	SQL_COOLING_DUE,
 	SQL_EVENT_INSERT,
 	SQL_EVENTS_OF,
@@ -123,6 +113,26 @@ enum sql_id {
 	SQL_PURGE_DUE,
 	SQL_NUMBERS_PURGE,
 	SQL_SESSION_PURGED,
+	SQL_TX_POOL_FREE,
+	SQL_TX_POOL_COOLING,
+	SQL_TX_POOL_COUNT,
+	SQL_TX_HOLDS,
+	SQL_TX_HOLDER,
+	SQL_TX_BINDING_DROP,
+	SQL_TX_NUMBER_BY_ID,
+	SQL_TX_NUMBER_BY_E164,
+	SQL_TX_PARTICIPANT_INSERT,
+	SQL_TX_PARTICIPANT_MOVE,
+	SQL_TX_PEER_SET,
+	SQL_TX_NUMBER_COUNT,
+	SQL_TX_NUMBER_UNCOUNT,
+	SQL_TX_NUMBER_EXISTS,
+	SQL_TX_UNIQUE_NAME,
+	SQL_TX_SESSION_BIDX,
+	SQL_TX_PIN_TAKEN,
+	SQL_TX_SESSION_INSERT,
+	SQL_TX_PART_ROWS,
+	SQL_TX_SESSION_TOUCH,
 	SQL_COUNT
 };
 
@@ -142,19 +152,6 @@ enum sql_id {
 #define ROUTE_COLS "s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, " \
 	"o.proxy_e164, o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, " \
 	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
-/* The numbers a participant may be given at one geo level. $1 service, $2 caps,
- * $3 blind index, $4 limit, $5 numbers excluded, $6 enum geo_match, $7 country,
- * $8 area code, $9 region, $10 cap (0 = none), $11 numbers this session holds
- * already (within the cap whatever their count: the session counts once). An
- * empty geo key matches nothing. */
-#define POOL_WHERE                                                                                                 \
-	"n.service_id = $1 AND n.state = 0 AND (n.caps & $2::int) = $2::int AND n.id <> ALL ($5::text[]) "         \
-	"AND ($6::int = 3 OR (n.country = $7::text AND $7::text <> '' AND ($6::int = 0 "                          \
-	"OR ($6::int = 1 AND n.area_code = $8::text AND $8::text <> '') "                                       \
-	"OR ($6::int = 2 AND n.region = $9::text AND $9::text <> '')))) "                                       \
-	"AND ($10::int <= 0 OR n.in_use < $10::int OR n.id = ANY ($11::text[])) "
-#define POOL_FREE "NOT EXISTS (SELECT 1 FROM participants p WHERE p.bidx = $3 AND p.proxy_number_id = n.id AND p.active = 1) "
-#define POOL_ORDER "ORDER BY n.in_use, n.created_at, n.id LIMIT $4"
 #define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
 #define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
 #define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
@@ -197,44 +194,10 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_NUMBER_SET_STATE] = "UPDATE numbers SET state = $2 WHERE id = $1",
 	[SQL_NUMBER_SET_REGION] = "UPDATE numbers SET region = $2 WHERE id = $1",
 	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = $1 AND in_use = 0",
-	[SQL_NUMBER_NAMED] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = $1 AND n.e164 = $2",
-	/* $5: numbers this participant already lost a race for (their bindings are
-	 * committed by now and so excluded anyway; this only makes sure). */
-	[SQL_POOL_CANDIDATES] = "SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE "
-				POOL_WHERE "AND " POOL_FREE POOL_ORDER,
-	/* cooloff_reuse: numbers whose only hold by this real number is cooling off */
-	[SQL_POOL_COOLING] = "SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE "
-			     POOL_WHERE "AND EXISTS (SELECT 1 FROM participants p WHERE p.bidx = $3 AND "
-			     "p.proxy_number_id = n.id AND p.active = 1 AND p.held_until IS NOT NULL) " POOL_ORDER,
-	/* After a binding: how many more are free at its level (at most $4), and how
-	 * many open bindings this real number holds in the service. */
-	[SQL_POOL_HEADROOM] = "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE " POOL_WHERE "AND " POOL_FREE
-			      "LIMIT $4) f), (SELECT COUNT(*) FROM participants h JOIN numbers hn ON hn.id = "
-			      "h.proxy_number_id WHERE h.bidx = $3 AND h.active = 1 AND h.held_until IS NULL AND "
-			      "hn.service_id = $1)",
 	/* The number this real number had in its latest session with that other one. */
 	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN sessions s ON s.id = p.session_id "
 		       "WHERE p.bidx = $1 AND p.peer_bidx = $2 AND s.service_id = $3 "
 		       "ORDER BY p.created_at DESC, p.id DESC LIMIT 1",
-	/* The hold of (real number, proxy), if any: open (held_until NULL) or cooling. */
-	[SQL_HOLD_OF] = "SELECT held_until IS NULL, peer_bidx FROM participants "
-			"WHERE bidx = $1 AND proxy_number_id = $2 AND active = 1",
-	/* "Released and taken": the cooling row gives its binding up to the new one.
-	 * A sweeper or another session that got there first leaves 0 rows. */
-	[SQL_HOLD_RELEASE] = "UPDATE participants SET active = 0 WHERE bidx = $1 AND proxy_number_id = $2 AND active = 1 "
-			     "AND held_until IS NOT NULL",
-	/* No row inserted: an open session has its unique_name or PIN (the partial
-	 * unique indexes; a concurrent insert of the same is waited for first). */
-	[SQL_SESSION_INSERT] =
-		"INSERT INTO sessions (id, service_id, unique_name, mode, status, ttl, expires_at, created_at, "
-		"updated_at, last_activity_at, closed_at, deadline, " POLICY_COLS ", pin) "
-		"VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $7, $7, 0, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-	/* The unique index "bindings" decides ownership: no row inserted = another
-	 * session holds (real number, proxy) now (it waited for that one to commit). */
-	[SQL_PARTICIPANT_INSERT] =
-		"INSERT INTO participants (id, session_id, idx, label, masked, number_sealed, bidx, proxy_number_id, "
-		"proxy_e164, active, country, peer_bidx, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, "
-		"$11, $12) ON CONFLICT (bidx, proxy_number_id) WHERE active = 1 DO NOTHING",
 	/* Row locks in id order (COLLATE "C" = strcmp order): every writer of in_use
 	 * takes its number rows this way and last, so writers queue, never deadlock. */
 	[SQL_NUMBERS_LOCK] = "SELECT id FROM numbers WHERE id = ANY ($1::text[]) ORDER BY id FOR NO KEY UPDATE",
@@ -341,8 +304,6 @@ static const char *const sql_text[SQL_COUNT] = {
 	/* ...a released one is taken again: the unique index refuses it when this real
 	 * number holds that proxy in another session now; 0 rows = the number is gone */
 	[SQL_PARTICIPANT_RETAKE] = LC_SQL_BINDING_TAKE,
-	[SQL_PARTICIPANT_SWAP] = "UPDATE participants SET proxy_number_id = $2, proxy_e164 = $3 WHERE id = $1",
-	[SQL_PEER_SET] = "UPDATE participants SET peer_bidx = $2 WHERE session_id = $1 AND idx = 0",
 	/* Every node sweeps; SKIP LOCKED hands each due binding to exactly one. */
 	/* ARRAY(...) runs the locking subquery once (a join could rescan it and
 	 * lock more than $2). */
@@ -375,6 +336,27 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id "
 			      "WHERE session_id = $1 AND active = 0 AND number_sealed <> ''::bytea",
 	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
+	/* the row primitives of bind, create, add and swap: texts shared with store_sqlite.c */
+	[SQL_TX_POOL_FREE] = SQL_TEXT_POOL_FREE,
+	[SQL_TX_POOL_COOLING] = SQL_TEXT_POOL_COOLING,
+	[SQL_TX_POOL_COUNT] = SQL_TEXT_POOL_COUNT,
+	[SQL_TX_HOLDS] = SQL_TEXT_HOLDS,
+	[SQL_TX_HOLDER] = SQL_TEXT_HOLDER,
+	[SQL_TX_BINDING_DROP] = SQL_TEXT_BINDING_DROP,
+	[SQL_TX_NUMBER_BY_ID] = SQL_TEXT_NUMBER_BY_ID,
+	[SQL_TX_NUMBER_BY_E164] = SQL_TEXT_NUMBER_BY_E164,
+	[SQL_TX_PARTICIPANT_INSERT] = SQL_TEXT_PARTICIPANT_INSERT,
+	[SQL_TX_PARTICIPANT_MOVE] = SQL_TEXT_PARTICIPANT_MOVE,
+	[SQL_TX_PEER_SET] = SQL_TEXT_PEER_SET,
+	[SQL_TX_NUMBER_COUNT] = SQL_TEXT_NUMBER_COUNT,
+	[SQL_TX_NUMBER_UNCOUNT] = SQL_TEXT_NUMBER_UNCOUNT,
+	[SQL_TX_NUMBER_EXISTS] = SQL_TEXT_NUMBER_EXISTS,
+	[SQL_TX_UNIQUE_NAME] = SQL_TEXT_UNIQUE_NAME,
+	[SQL_TX_SESSION_BIDX] = SQL_TEXT_SESSION_BIDX,
+	[SQL_TX_PIN_TAKEN] = SQL_TEXT_PIN_TAKEN,
+	[SQL_TX_SESSION_INSERT] = SQL_TEXT_SESSION_INSERT,
+	[SQL_TX_PART_ROWS] = SQL_TEXT_PART_ROWS,
+	[SQL_TX_SESSION_TOUCH] = SQL_TEXT_SESSION_TOUCH,
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -1482,581 +1464,7 @@ static int event_add(struct pg_conn *c, const char *session_id, const char *kind
 	return run(c, SQL_EVENT_INSERT, &a, NULL);
 }
 
-/* ---------------------------------------------------------------- binding */
-
-/* What binding one participant needs to know, inside a create, add or swap
- * transaction. */
-struct bind_job {
-	const char *service_id;
-	const char *session_id;
-	unsigned need; /* caps of the session's mode */
-	const struct create_rules *rules;
-	const char *mine[SESSION_PARTICIPANTS]; /* numbers the session holds already */
-	int n_mine;
-	int64_t now;
-};
-
-/* How one participant was bound: its create_outcome fields. */
-struct bind_result {
-	int level, sticky, reused;
-	int failed_level;
-};
-
-/* Numbers lost to other sessions while binding one participant. */
-struct lost {
-	const char *ptr[BIND_ATTEMPTS];
-	char ids[BIND_ATTEMPTS][ID_MAX];
-	int n;
-};
-
-enum hold { HOLD_NONE = 0, HOLD_OPEN = 1, HOLD_COOLING = 2 };
-
-static bool job_holds(const struct bind_job *job, const char *number_id)
-{
-	for (int i = 0; i < job->n_mine; i++)
-		if (strcmp(job->mine[i], number_id) == 0)
-			return true;
-	return false;
-}
-
-static void job_add(struct bind_job *job, const char *number_id)
-{
-	if (!job_holds(job, number_id) && job->n_mine < SESSION_PARTICIPANTS)
-		job->mine[job->n_mine++] = number_id;
-}
-
-/* PG_ERETRY once a participant has lost BIND_ATTEMPTS numbers to other nodes. */
-static int lost_add(struct lost *l, const char *session_id, const char *number_id)
-{
-	log_debug("store: session %s: lost %s to another session; next candidate", session_id, number_id);
-	if (l->n >= BIND_ATTEMPTS)
-		return PG_ERETRY;
-	snprintf(l->ids[l->n], ID_MAX, "%s", number_id);
-	l->ptr[l->n] = l->ids[l->n];
-	l->n++;
-	return l->n >= BIND_ATTEMPTS ? PG_ERETRY : 0;
-}
-
-/* Whether number n is at geo level for p: POOL_WHERE's rule, in C. */
-static bool geo_matches(int level, const struct number *n, const struct participant *p)
-{
-	if (level == GEO_ANY)
-		return true;
-	if (p->country[0] == '\0' || strcmp(n->country, p->country) != 0)
-		return false;
-	if (level == GEO_AREA_CODE)
-		return p->area_code[0] != '\0' && strcmp(n->area_code, p->area_code) == 0;
-	if (level == GEO_REGION)
-		return p->region[0] != '\0' && strcmp(n->region, p->region) == 0;
-	return true;
-}
-
-/* The narrowest of levels that n is at for p, or -1. */
-static int geo_level_of(const int *levels, int n_levels, const struct number *n, const struct participant *p)
-{
-	for (int i = 0; i < n_levels; i++)
-		if (geo_matches(levels[i], n, p))
-			return levels[i];
-	return -1;
-}
-
-/* The 11 parameters of POOL_WHERE. lost and mine are array literals that must
- * outlive the statement. */
-static void arg_pool(struct args *a, const struct bind_job *job, const char *bidx, int limit, const char *lost,
-		     int level, const struct participant *p, const char *mine)
-{
-	arg_text(a, job->service_id);
-	arg_i64(a, (int64_t)job->need);
-	arg_text(a, bidx);
-	arg_i64(a, limit);
-	arg_text(a, lost);
-	arg_i64(a, level);
-	arg_text(a, p->country);
-	arg_text(a, p->area_code);
-	arg_text(a, p->region);
-	arg_i64(a, job->rules->number_cap);
-	arg_text(a, mine);
-}
-
-/* The candidate of statement which (SQL_POOL_CANDIDATES or SQL_POOL_COOLING) at
- * level that core/pool.h picks, into p->proxy_number_id/proxy_e164: 1, 0 when
- * none fits, or a negative maskd_err. */
-static int pick_at_level(struct pg_conn *c, const struct bind_job *job, enum sql_id which, struct participant *p,
-			 const char *bidx, int level, const char *avoid, const struct lost *lost)
-{
-	struct buf lit, mine;
-	buf_init(&lit);
-	buf_init(&mine);
-	array_literal(&lit, lost->ptr, lost->n);
-	array_literal(&mine, job->mine, job->n_mine);
-	struct args a = {0};
-	arg_pool(&a, job, bidx, POOL_CANDIDATES, lit.data, level, p, mine.data);
-	PGresult *r = NULL;
-	int rc = run(c, which, &a, &r);
-	buf_free(&lit);
-	buf_free(&mine);
-	if (rc < 0)
-		return rc;
-	struct pool_candidate cand[POOL_CANDIDATES];
-	char ids[POOL_CANDIDATES][ID_MAX];
-	int n = PQntuples(r) < POOL_CANDIDATES ? PQntuples(r) : POOL_CANDIDATES;
-	for (int k = 0; k < n; k++) {
-		col_text(r, k, 0, ids[k], ID_MAX);
-		cand[k].number_id = ids[k];
-		cand[k].state = col_int(r, k, 2);
-		cand[k].caps = (unsigned)col_int(r, k, 3);
-		cand[k].in_use = col_i64(r, k, 4);
-		cand[k].created_at = col_i64(r, k, 5);
-		cand[k].held = 0;
-		/* A number this session already took counts this session, as in
-		 * store_sqlite.c, where in_use is bumped at once. */
-		if (job_holds(job, ids[k]))
-			cand[k].in_use++;
-	}
-	int pick = pool_pick_for(cand, (size_t)n, job->need, 0 /* the cap is in the SQL */, avoid);
-	if (pick >= 0) {
-		snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", ids[pick]);
-		col_text(r, pick, 1, p->proxy_e164, sizeof(p->proxy_e164));
-	}
-	PQclear(r);
-	return pick >= 0 ? 1 : 0;
-}
-
-/* Inserts p's row holding p->proxy_number_id: 1, 0 when this real number holds
- * that proxy now (another session won it), or a negative maskd_err. */
-static int insert_participant(struct pg_conn *c, const struct bind_job *job, const struct participant *p, int idx,
-			      const uint8_t *sealed, size_t sealed_len, const char *bidx, const char *peer_bidx)
-{
-	struct args a = {0};
-	arg_text(&a, p->id);
-	arg_text(&a, job->session_id);
-	arg_i64(&a, idx);
-	arg_text(&a, p->label);
-	arg_text(&a, p->masked);
-	arg_bytes(&a, sealed, sealed_len);
-	arg_text(&a, bidx);
-	arg_text(&a, p->proxy_number_id);
-	arg_text(&a, p->proxy_e164);
-	arg_text(&a, p->country);
-	arg_text(&a, peer_bidx);
-	arg_i64(&a, job->now);
-	return run_count(c, SQL_PARTICIPANT_INSERT, &a);
-}
-
-/* Whether (bidx, number) is held and how: enum hold, or a negative maskd_err.
- * peer gets the holding row's peer_bidx. */
-static int hold_of(struct pg_conn *c, const char *bidx, const char *number_id, char peer[VAULT_BIDX_LEN + 1])
-{
-	struct args a = {0};
-	arg_text(&a, bidx);
-	arg_text(&a, number_id);
-	PGresult *r = NULL;
-	int rc = run(c, SQL_HOLD_OF, &a, &r);
-	if (rc < 0)
-		return rc;
-	peer[0] = '\0';
-	if (PQntuples(r) > 0) {
-		rc = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? HOLD_OPEN : HOLD_COOLING;
-		col_text(r, 0, 1, peer, VAULT_BIDX_LEN + 1);
-	}
-	PQclear(r);
-	return rc;
-}
-
-static int hold_release(struct pg_conn *c, const char *bidx, const char *number_id)
-{
-	struct args a = {0};
-	arg_text(&a, bidx);
-	arg_text(&a, number_id);
-	return run(c, SQL_HOLD_RELEASE, &a, NULL);
-}
-
-/* The number bidx had in its latest session of the service with peer_bidx, into
- * id ("" none). */
-static int sticky_number(struct pg_conn *c, const struct bind_job *job, const char *bidx, const char *peer_bidx,
-			 char id[ID_MAX])
-{
-	id[0] = '\0';
-	if (peer_bidx[0] == '\0')
-		return 0;
-	struct args a = {0};
-	arg_text(&a, bidx);
-	arg_text(&a, peer_bidx);
-	arg_text(&a, job->service_id);
-	PGresult *r = NULL;
-	int rc = run(c, SQL_STICKY, &a, &r);
-	if (rc < 0)
-		return rc;
-	if (PQntuples(r) > 0)
-		col_text(r, 0, 0, id, ID_MAX);
-	PQclear(r);
-	return 0;
-}
-
-/* Step 1 of create: the named p->proxy_e164. */
-static int bind_named(struct pg_conn *c, const struct bind_job *job, struct participant *p, int idx,
-		      const uint8_t *sealed, size_t sealed_len, const char *bidx, const char *peer_bidx,
-		      const int *levels, int n_levels, const char *sticky, struct bind_result *res)
-{
-	struct number n;
-	int rc = number_by(c, SQL_NUMBER_NAMED, job->service_id, p->proxy_e164, &n);
-	if (rc < 0)
-		return rc;
-	int64_t in_use = job_holds(job, n.id) ? 0 : n.in_use; /* the session is on it already */
-	if (!pool_named_usable(n.state, n.caps, job->need, in_use, job->rules->number_cap))
-		return MASKD_ENOTFOUND;
-	char peer[VAULT_BIDX_LEN + 1];
-	int hold = hold_of(c, bidx, n.id, peer);
-	if (hold < 0)
-		return hold;
-	if (hold == HOLD_OPEN)
-		return MASKD_ECONFLICT;
-	if (hold == HOLD_COOLING) {
-		bool same_pair = peer_bidx[0] != '\0' && strcmp(peer, peer_bidx) == 0;
-		if (!same_pair && !job->rules->cooloff_reuse)
-			return MASKD_ECONFLICT;
-		rc = hold_release(c, bidx, n.id);
-		if (rc < 0)
-			return rc;
-	}
-	snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", n.id);
-	snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", n.e164);
-	rc = insert_participant(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx);
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
-		return MASKD_ECONFLICT; /* another session of this real number took it just now */
-	int level = geo_level_of(levels, n_levels, &n, p);
-	res->level = level < 0 ? GEO_ANY : level;
-	res->sticky = strcmp(sticky, n.id) == 0;
-	res->reused = hold == HOLD_COOLING;
-	return 0;
-}
-
-/* Step 2 of create: the pair's number of last time, when it still fits. 1 bound,
- * 0 not, or a negative maskd_err. */
-static int bind_sticky(struct pg_conn *c, const struct bind_job *job, struct participant *p, int idx,
-		       const uint8_t *sealed, size_t sealed_len, const char *bidx, const char *peer_bidx,
-		       const int *levels, int n_levels, const char *sticky, struct bind_result *res, struct lost *lost)
-{
-	struct number n;
-	int rc = number_by(c, SQL_NUMBER_GET, sticky, NULL, &n);
-	if (rc == MASKD_ENOTFOUND)
-		return 0; /* deleted since */
-	if (rc < 0)
-		return rc;
-	int64_t cap = job->rules->number_cap;
-	if (strcmp(n.service_id, job->service_id) != 0 || n.state != NUMBER_ACTIVE || (n.caps & job->need) != job->need ||
-	    (cap > 0 && n.in_use >= cap && !job_holds(job, n.id)))
-		return 0;
-	int level = geo_level_of(levels, n_levels, &n, p);
-	if (level < 0)
-		return 0; /* strict, and not at the level */
-	char peer[VAULT_BIDX_LEN + 1];
-	int hold = hold_of(c, bidx, n.id, peer);
-	if (hold < 0)
-		return hold;
-	if (hold == HOLD_OPEN || (hold == HOLD_COOLING && strcmp(peer, peer_bidx) != 0))
-		return 0;
-	if (hold == HOLD_COOLING) {
-		rc = hold_release(c, bidx, n.id);
-		if (rc < 0)
-			return rc;
-	}
-	snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", n.id);
-	snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", n.e164);
-	rc = insert_participant(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx);
-	if (rc < 0)
-		return rc;
-	if (rc == 0) {
-		rc = lost_add(lost, job->session_id, n.id);
-		p->proxy_number_id[0] = p->proxy_e164[0] = '\0';
-		return rc;
-	}
-	res->level = level;
-	res->sticky = 1;
-	res->reused = hold == HOLD_COOLING;
-	return 1;
-}
-
-/* Steps 3 and 4 of create (step 3 only for a swap): the pool rule level by level,
- * then, with cooloff_reuse, the numbers this real number holds cooling off. */
-static int bind_from_pool(struct pg_conn *c, const struct bind_job *job, struct participant *p, int idx,
-			  const uint8_t *sealed, size_t sealed_len, const char *bidx, const char *peer_bidx,
-			  const int *levels, int n_levels, const char *avoid, bool reuse, struct bind_result *res,
-			  struct lost *lost)
-{
-	for (int pass = 0; pass < (reuse ? 2 : 1); pass++) {
-		enum sql_id which = pass == 0 ? SQL_POOL_CANDIDATES : SQL_POOL_COOLING;
-		for (int li = 0; li < n_levels; li++) {
-			int rc;
-			while ((rc = pick_at_level(c, job, which, p, bidx, levels[li], avoid, lost)) == 1) {
-				if (pass == 1) {
-					rc = hold_release(c, bidx, p->proxy_number_id);
-					if (rc < 0)
-						return rc;
-				}
-				rc = insert_participant(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx);
-				if (rc < 0)
-					return rc;
-				if (rc == 1) {
-					res->level = levels[li];
-					res->reused = pass == 1;
-					return 0;
-				}
-				rc = lost_add(lost, job->session_id, p->proxy_number_id);
-				p->proxy_number_id[0] = p->proxy_e164[0] = '\0';
-				if (rc < 0)
-					return rc;
-			}
-			if (rc < 0)
-				return rc;
-		}
-	}
-	return MASKD_EEXHAUSTED;
-}
-
-/* Binds a proxy number to participant p (row idx of job's session) by the steps
- * of store_session_create, peer_bidx the other side ("" while single-party).
- * Returns 0, a negative maskd_err, or PG_ERETRY when other nodes kept winning
- * the candidates. */
-static int bind_one(struct store_pg *s, struct pg_conn *c, const struct bind_job *job, struct participant *p, int idx,
-		    const char *bidx, const char *peer_bidx, struct bind_result *res)
-{
-	const struct pool_rules *rules = &job->rules->pool;
-	int levels[4];
-	int n_levels = pool_geo_levels(rules->geo_match, rules->geo_match_strict, p->area_code, p->region, levels);
-	*res = (struct bind_result){.level = GEO_ANY, .failed_level = n_levels > 0 ? levels[n_levels - 1] : GEO_ANY};
-	uint8_t sealed[VAULT_SEALED_MAX];
-	size_t sealed_len = 0;
-	int rc = vault_seal(s->vault, p->number, p->id, sealed, sizeof(sealed), &sealed_len);
-	if (rc < 0)
-		return rc;
-	char sticky[ID_MAX];
-	rc = sticky_number(c, job, bidx, peer_bidx, sticky);
-	if (rc < 0)
-		return rc;
-	if (p->proxy_e164[0] != '\0')
-		return bind_named(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx, levels, n_levels, sticky, res);
-	struct lost lost = {.n = 0};
-	if (sticky[0] != '\0' && rules->number_selection == SELECT_PREFER_STICKY) {
-		rc = bind_sticky(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx, levels, n_levels, sticky, res,
-				 &lost);
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
-	}
-	const char *avoid = sticky[0] != '\0' && rules->number_selection == SELECT_AVOID_STICKY ? sticky : NULL;
-	rc = bind_from_pool(c, job, p, idx, sealed, sealed_len, bidx, peer_bidx, levels, n_levels, avoid,
-			    job->rules->cooloff_reuse != 0, res, &lost);
-	if (rc == 0) /* the pool may give the pair's number of last time too (avoid-sticky's last resort) */
-		res->sticky = sticky[0] != '\0' && strcmp(sticky, p->proxy_number_id) == 0;
-	return rc;
-}
-
-/* create_outcome's free_left and held for a participant, counting the numbers free
- * for it at level (the widest level it may be given). */
-static int bind_headroom(struct pg_conn *c, const struct bind_job *job, const struct participant *p, const char *bidx,
-			 int level, int64_t *free_left, int64_t *held)
-{
-	struct buf mine;
-	buf_init(&mine);
-	array_literal(&mine, job->mine, job->n_mine);
-	struct args a = {0};
-	arg_pool(&a, job, bidx, POOL_FREE_PROBE, "{}", level, p, mine.data);
-	PGresult *r = NULL;
-	int rc = run(c, SQL_POOL_HEADROOM, &a, &r);
-	buf_free(&mine);
-	if (rc < 0)
-		return rc;
-	*free_left = col_i64(r, 0, 0);
-	*held = col_i64(r, 0, 1);
-	PQclear(r);
-	return 0;
-}
-
-/* Binds p (row idx) and fills slot idx of out. */
-static int bind_and_report(struct store_pg *s, struct pg_conn *c, struct bind_job *job, struct participant *p, int idx,
-			   const char *bidx, const char *peer_bidx, struct create_outcome *out)
-{
-	struct bind_result res;
-	int rc = bind_one(s, c, job, p, idx, bidx, peer_bidx, &res);
-	if (rc < 0) {
-		out->failed_index = idx;
-		out->failed_level = res.failed_level;
-		return rc;
-	}
-	out->level[idx] = res.level;
-	out->sticky[idx] = res.sticky;
-	out->reused_cooling[idx] = res.reused;
-	/* headroom over everything the participant may get: the widest of its levels */
-	int levels[4];
-	int n_levels = pool_geo_levels(job->rules->pool.geo_match, job->rules->pool.geo_match_strict, p->area_code,
-				       p->region, levels);
-	rc = bind_headroom(c, job, p, bidx, n_levels > 0 ? levels[n_levels - 1] : res.level, &out->free_left[idx],
-			   &out->held[idx]);
-	if (rc < 0)
-		return rc;
-	job_add(job, p->proxy_number_id);
-	return 0;
-}
-
 /* ---------------------------------------------------------------- sessions */
-
-/* Why the session insert was refused: its unique_name (MASKD_EEXISTS when that
- * open session has the same real numbers, else MASKD_ECONFLICT) or its PIN; or
- * PG_ERETRY when the one in the way closed meanwhile. */
-static int create_refused(struct pg_conn *c, const struct session *ses, char bidx[][VAULT_BIDX_LEN + 1],
-			  struct create_outcome *out)
-{
-	struct args a = {0};
-	arg_text(&a, ses->service_id);
-	PGresult *r = NULL;
-	int rc;
-	if (ses->unique_name[0] != '\0') {
-		arg_text(&a, ses->unique_name);
-		rc = run(c, SQL_SESSION_BY_NAME, &a, &r);
-		if (rc < 0)
-			return rc;
-		char existing[ID_MAX] = "";
-		if (PQntuples(r) > 0)
-			col_text(r, 0, 0, existing, sizeof(existing));
-		PQclear(r);
-		if (existing[0] != '\0') {
-			struct args ea = {0};
-			arg_text(&ea, existing);
-			rc = run(c, SQL_SESSION_BIDX, &ea, &r);
-			if (rc < 0)
-				return rc;
-			/* the same set: both sorted (a pair has its two in either order) */
-			const char *mine[SESSION_PARTICIPANTS] = {bidx[0], ses->n_participants > 1 ? bidx[1] : ""};
-			if (ses->n_participants > 1 && strcmp(mine[0], mine[1]) > 0) {
-				mine[0] = bidx[1];
-				mine[1] = bidx[0];
-			}
-			bool same = PQntuples(r) == ses->n_participants;
-			for (int i = 0; same && i < ses->n_participants; i++)
-				same = strcmp(PQgetvalue(r, i, 0), mine[i]) == 0;
-			PQclear(r);
-			if (same) {
-				snprintf(out->existing_id, sizeof(out->existing_id), "%s", existing);
-				return MASKD_EEXISTS;
-			}
-			out->failed_index = CREATE_FAIL_UNIQUE_NAME;
-			return MASKD_ECONFLICT;
-		}
-		a.n = 1;
-	}
-	if (ses->pin[0] != '\0') {
-		arg_text(&a, ses->pin);
-		rc = run(c, SQL_SESSION_BY_PIN, &a, &r);
-		if (rc < 0)
-			return rc;
-		int taken = PQntuples(r) > 0;
-		PQclear(r);
-		if (taken) {
-			out->failed_index = CREATE_FAIL_PIN;
-			return MASKD_ECONFLICT;
-		}
-	}
-	return PG_ERETRY;
-}
-
-static int create_once(struct store_pg *s, struct pg_conn *c, struct session *ses, const struct create_rules *rules,
-		       int64_t now, struct create_outcome *out)
-{
-	int n = ses->n_participants;
-	char bidx[SESSION_PARTICIPANTS][VAULT_BIDX_LEN + 1];
-	for (int i = 0; i < n; i++)
-		vault_blind_index(s->vault, ses->participants[i].number, bidx[i]);
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	int64_t deadline = session_deadline(ses->expires_at, ses->ttl, now);
-	struct args a = {0};
-	arg_text(&a, ses->id);
-	arg_text(&a, ses->service_id);
-	arg_text(&a, ses->unique_name[0] ? ses->unique_name : NULL);
-	arg_i64(&a, ses->mode);
-	arg_i64(&a, ses->ttl);
-	arg_i64(&a, ses->expires_at);
-	arg_i64(&a, now);
-	if (deadline > 0)
-		arg_i64(&a, deadline);
-	else
-		arg_text(&a, NULL);
-	arg_policy(&a, &ses->policy);
-	arg_text(&a, ses->pin[0] ? ses->pin : NULL);
-	rc = run_count(c, SQL_SESSION_INSERT, &a);
-	if (rc == 0)
-		rc = create_refused(c, ses, bidx, out);
-	if (rc < 0)
-		goto fail;
-	struct bind_job job = {.service_id = ses->service_id,
-			       .session_id = ses->id,
-			       .need = pool_caps_for_mode(ses->mode),
-			       .rules = rules,
-			       .now = now};
-	for (int i = 0; i < n; i++) {
-		rc = bind_and_report(s, c, &job, &ses->participants[i], i, bidx[i], n == 2 ? bidx[1 - i] : "", out);
-		if (rc < 0)
-			goto fail;
-	}
-	/* in_use counts sessions: both participants on one number count once */
-	struct num_delta d[SESSION_PARTICIPANTS];
-	for (int k = 0; k < job.n_mine; k++)
-		d[k] = (struct num_delta){job.mine[k], 1};
-	int distinct = 0;
-	rc = numbers_adjust(c, d, job.n_mine, rules->number_cap, &distinct);
-	if (rc >= 0 && rc != distinct) {
-		log_info("store: session %s: a chosen number was deleted meanwhile; starting over", ses->id);
-		rc = PG_ERETRY;
-	}
-	if (rc < 0)
-		goto fail;
-	rc = tx_commit(c);
-	if (rc < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(c);
-	if (rc == MASKD_EDB && retryable(c))
-		rc = PG_ERETRY;
-	return rc;
-}
-
-static int pg_session_create(void *b, struct session *ses, const struct create_rules *rules, int64_t now,
-			     struct create_outcome *out)
-{
-	struct store_pg *s = b;
-	memset(out, 0, sizeof(*out));
-	out->failed_index = -1;
-	CONN_OR_FAIL(s, c);
-	char named[SESSION_PARTICIPANTS][PHONE_E164_MAX + 1];
-	assert(ses->n_participants >= 1 && ses->n_participants <= SESSION_PARTICIPANTS);
-	if (ses->n_participants < 1 || ses->n_participants > SESSION_PARTICIPANTS)
-		return MASKD_EINVAL;
-	int n = ses->n_participants;
-	for (int i = 0; i < n; i++)
-		memcpy(named[i], ses->participants[i].proxy_e164, sizeof(named[i]));
-	ses->status = SESSION_OPEN;
-	ses->created_at = ses->updated_at = ses->last_activity_at = now;
-	ses->closed_at = 0;
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
-		memset(out, 0, sizeof(*out));
-		out->failed_index = -1;
-		for (int i = 0; i < n; i++) {
-			memcpy(ses->participants[i].proxy_e164, named[i], sizeof(named[i]));
-			ses->participants[i].proxy_number_id[0] = '\0';
-		}
-		rc = create_once(s, c, ses, rules, now, out);
-	}
-	if (rc == PG_ERETRY) {
-		log_warn("store: session %s: still losing races after %d attempts", ses->id, TX_ATTEMPTS);
-		rc = MASKD_EDB;
-	}
-	return rc;
-}
 
 static void read_session(const PGresult *r, int row, struct session *s)
 {
@@ -2543,257 +1951,6 @@ struct prow {
 	char e164[PHONE_E164_MAX + 1];
 };
 
-/* Locks session id for writing (SQL_SESSION_LOCK) and reads its participants
- * (at most SESSION_PARTICIPANTS into rows, *n how many). MASKD_ENOTFOUND when there
- * is no such session. */
-static int session_lock(struct pg_conn *c, const char *id, struct session *ses, struct prow *rows, int *n)
-{
-	memset(ses, 0, sizeof(*ses));
-	*n = 0;
-	struct args a = {0};
-	arg_text(&a, id);
-	PGresult *r = NULL;
-	int rc = run(c, SQL_SESSION_LOCK, &a, &r);
-	if (rc < 0)
-		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return MASKD_ENOTFOUND;
-	}
-	snprintf(ses->id, sizeof(ses->id), "%s", id);
-	col_text(r, 0, 0, ses->service_id, sizeof(ses->service_id));
-	ses->mode = col_int(r, 0, 1);
-	ses->status = col_int(r, 0, 2);
-	ses->ttl = col_i64(r, 0, 3);
-	ses->expires_at = col_i64(r, 0, 4);
-	PQclear(r);
-	rc = run(c, SQL_PARTICIPANT_ROWS, &a, &r);
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < PQntuples(r) && *n < SESSION_PARTICIPANTS; i++) {
-		struct prow *p = &rows[(*n)++];
-		col_text(r, i, 0, p->id, sizeof(p->id));
-		p->idx = col_int(r, i, 1);
-		col_text(r, i, 2, p->bidx, sizeof(p->bidx));
-		col_text(r, i, 4, p->number_id, sizeof(p->number_id));
-		col_text(r, i, 5, p->e164, sizeof(p->e164));
-	}
-	if (PQntuples(r) > SESSION_PARTICIPANTS)
-		*n = PQntuples(r); /* more than a session can have: the caller refuses */
-	PQclear(r);
-	return 0;
-}
-
-static int touch_updated(struct pg_conn *c, const char *id, int64_t now)
-{
-	struct args a = {0};
-	arg_text(&a, id);
-	arg_i64(&a, now);
-	return run(c, SQL_SESSION_UPDATED, &a, NULL);
-}
-
-/* Ends a transaction body: commits on rc == 0, else rolls back and turns a lost
- * race into PG_ERETRY. */
-static int tx_end(struct pg_conn *c, int rc)
-{
-	if (rc == 0)
-		rc = tx_commit(c);
-	if (rc < 0) {
-		tx_rollback(c);
-		if (rc == MASKD_EDB && retryable(c))
-			rc = PG_ERETRY;
-	}
-	return rc;
-}
-
-static int add_once(struct store_pg *s, struct pg_conn *c, const char *session_id, struct participant *p,
-		    const struct create_rules *rules, int64_t now, struct create_outcome *out)
-{
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct session ses;
-	struct prow rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	rc = session_lock(c, session_id, &ses, rows, &n);
-	if (rc < 0)
-		return tx_end(c, rc);
-	if (ses.status >= SESSION_CLOSED || n != 1)
-		return tx_end(c, MASKD_ECONFLICT); /* failed_index -1 */
-	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, p->number, bidx);
-	if (strcmp(bidx, rows[0].bidx) == 0)
-		return tx_end(c, MASKD_EINVAL);
-	struct bind_job job = {.service_id = ses.service_id,
-			       .session_id = session_id,
-			       .need = pool_caps_for_mode(ses.mode),
-			       .rules = rules,
-			       .now = now};
-	job_add(&job, rows[0].number_id);
-	rc = bind_and_report(s, c, &job, p, 1, bidx, rows[0].bidx, out);
-	if (rc == 0) {
-		struct args a = {0};
-		arg_text(&a, session_id);
-		arg_text(&a, bidx);
-		rc = run(c, SQL_PEER_SET, &a, NULL);
-	}
-	if (rc == 0 && strcmp(p->proxy_number_id, rows[0].number_id) != 0) {
-		struct num_delta d = {p->proxy_number_id, 1};
-		int distinct = 0;
-		rc = numbers_adjust(c, &d, 1, rules->number_cap, &distinct);
-		if (rc >= 0)
-			rc = rc == distinct ? 0 : PG_ERETRY;
-	}
-	if (rc == 0)
-		rc = event_add(c, session_id, "participant_added", p->id, p->proxy_e164, now);
-	if (rc == 0)
-		rc = touch_updated(c, session_id, now);
-	return tx_end(c, rc);
-}
-
-static int pg_participant_add(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
-			      int64_t now, struct create_outcome *out)
-{
-	struct store_pg *s = b;
-	memset(out, 0, sizeof(*out));
-	out->failed_index = -1;
-	CONN_OR_FAIL(s, c);
-	char named[PHONE_E164_MAX + 1];
-	memcpy(named, p->proxy_e164, sizeof(named));
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
-		memset(out, 0, sizeof(*out));
-		out->failed_index = -1;
-		memcpy(p->proxy_e164, named, sizeof(named));
-		p->proxy_number_id[0] = '\0';
-		rc = add_once(s, c, session_id, p, rules, now, out);
-	}
-	return rc == PG_ERETRY ? MASKD_EDB : rc;
-}
-
-/* The new number of a swap into p->proxy_number_id/proxy_e164: the named one, or
- * step 3 of create. */
-static int swap_choose(struct pg_conn *c, const struct bind_job *job, struct participant *p, const struct prow *me)
-{
-	if (p->proxy_e164[0] != '\0') {
-		struct number n;
-		int rc = number_by(c, SQL_NUMBER_NAMED, job->service_id, p->proxy_e164, &n);
-		if (rc < 0)
-			return rc;
-		if (strcmp(n.id, me->number_id) == 0)
-			return MASKD_ECONFLICT;
-		int64_t in_use = job_holds(job, n.id) ? 0 : n.in_use;
-		if (!pool_named_usable(n.state, n.caps, job->need, in_use, job->rules->number_cap))
-			return MASKD_ENOTFOUND;
-		char peer[VAULT_BIDX_LEN + 1];
-		rc = hold_of(c, me->bidx, n.id, peer);
-		if (rc < 0)
-			return rc;
-		if (rc != HOLD_NONE)
-			return MASKD_ECONFLICT;
-		snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", n.id);
-		snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", n.e164);
-		return 0;
-	}
-	const struct pool_rules *rules = &job->rules->pool;
-	int levels[4];
-	int n_levels = pool_geo_levels(rules->geo_match, rules->geo_match_strict, p->area_code, p->region, levels);
-	struct lost none = {.n = 0};
-	for (int li = 0; li < n_levels; li++) {
-		/* the current number is held by this real number, so never a candidate */
-		int rc = pick_at_level(c, job, SQL_POOL_CANDIDATES, p, me->bidx, levels[li], NULL, &none);
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
-	}
-	return MASKD_EEXHAUSTED;
-}
-
-static int swap_once(struct pg_conn *c, const char *session_id, const char *participant_id, struct participant *p,
-		     const struct create_rules *rules, int64_t now)
-{
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct session ses;
-	struct prow rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	rc = session_lock(c, session_id, &ses, rows, &n);
-	if (rc < 0)
-		return tx_end(c, rc);
-	const struct prow *me = NULL, *other = NULL;
-	for (int i = 0; i < n && i < SESSION_PARTICIPANTS; i++) {
-		if (strcmp(rows[i].id, participant_id) == 0)
-			me = &rows[i];
-		else
-			other = &rows[i];
-	}
-	if (me == NULL)
-		return tx_end(c, MASKD_ENOTFOUND);
-	if (ses.status >= SESSION_CLOSED)
-		return tx_end(c, MASKD_ECONFLICT);
-	struct bind_job job = {.service_id = ses.service_id,
-			       .session_id = session_id,
-			       .need = pool_caps_for_mode(ses.mode),
-			       .rules = rules,
-			       .now = now};
-	if (other != NULL)
-		job_add(&job, other->number_id);
-	bool named = p->proxy_e164[0] != '\0';
-	rc = swap_choose(c, &job, p, me);
-	if (rc < 0)
-		return tx_end(c, rc);
-	struct args a = {0};
-	arg_text(&a, participant_id);
-	arg_text(&a, p->proxy_number_id);
-	arg_text(&a, p->proxy_e164);
-	/* the unique index refuses it when this real number took that proxy in
-	 * another session since it was chosen: the next attempt sees that */
-	rc = run(c, SQL_PARTICIPANT_SWAP, &a, NULL);
-	if (rc == MASKD_ECONFLICT && !named)
-		rc = PG_ERETRY;
-	/* in_use counts sessions: the session leaves the old number unless the other
-	 * side stays on it, and joins the new one unless the other side is there */
-	struct num_delta d[2];
-	int m = 0;
-	if (other == NULL || strcmp(other->number_id, me->number_id) != 0)
-		d[m++] = (struct num_delta){me->number_id, -1};
-	if (other == NULL || strcmp(other->number_id, p->proxy_number_id) != 0)
-		d[m++] = (struct num_delta){p->proxy_number_id, 1};
-	if (rc == 0) {
-		int distinct = 0;
-		rc = numbers_adjust(c, d, m, rules->number_cap, &distinct);
-		if (rc >= 0)
-			rc = rc == distinct ? 0 : PG_ERETRY; /* the new number deleted meanwhile */
-	}
-	if (rc == 0) {
-		char detail[2 * PHONE_E164_MAX + 8];
-		snprintf(detail, sizeof(detail), "%s -> %s", me->e164, p->proxy_e164);
-		rc = event_add(c, session_id, "number_swapped", participant_id, detail, now);
-	}
-	if (rc == 0)
-		rc = touch_updated(c, session_id, now);
-	return tx_end(c, rc);
-}
-
-static int pg_participant_swap(void *b, const char *session_id, const char *participant_id, struct participant *p,
-			       const struct create_rules *rules, int64_t now)
-{
-	CONN_OR_FAIL(b, c);
-	char named[PHONE_E164_MAX + 1];
-	memcpy(named, p->proxy_e164, sizeof(named));
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
-		memcpy(p->proxy_e164, named, sizeof(named));
-		p->proxy_number_id[0] = '\0';
-		rc = swap_once(c, session_id, participant_id, p, rules, now);
-	}
-	if (rc < 0) {
-		memcpy(p->proxy_e164, named, sizeof(named));
-		p->proxy_number_id[0] = '\0';
-	}
-	return rc == PG_ERETRY ? MASKD_EDB : rc;
-}
-
 /* ---------------------------------------------------------------- lifecycle primitives */
 
 /* The store_tx_* primitives of store.h: rows only, no rules (flow/lifecycle.c).
@@ -3062,6 +2219,336 @@ static int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out
 	return 0;
 }
 
+/* ---------------------------------------------------------------- row primitives (store_tx_*) */
+
+static void pg_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
+{
+	struct store_pg *s = b;
+	vault_blind_index(s->vault, e164, out);
+}
+
+/* The parameters of SQL_POOL_WHERE (sql_common.h). */
+static void arg_pool_query(struct args *a, const struct store_pool_query *q, int limit)
+{
+	const char *keys[3];
+	sql_pool_keys(q, keys);
+	arg_text(a, q->service_id);
+	arg_i64(a, (int64_t)q->need);
+	arg_text(a, q->bidx);
+	arg_i64(a, limit);
+	arg_i64(a, q->cap > 0 ? q->cap : INT64_MAX);
+	arg_i64(a, NUMBER_ACTIVE);
+	for (int i = 0; i < 3; i++)
+		arg_text(a, keys[i]);
+}
+
+static int pg_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+				 struct store_candidate *out, int limit, int *n)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args a = {0};
+	arg_pool_query(&a, q, limit);
+	PGresult *r = NULL;
+	*n = 0;
+	int rc = run(c, kind == STORE_POOL_COOLING ? SQL_TX_POOL_COOLING : SQL_TX_POOL_FREE, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++) {
+		struct store_candidate *k = &out[(*n)++];
+		col_text(r, i, 0, k->id, sizeof(k->id));
+		col_text(r, i, 1, k->e164, sizeof(k->e164));
+		k->state = col_int(r, i, 2);
+		k->caps = (unsigned)col_int(r, i, 3);
+		k->in_use = col_i64(r, i, 4);
+		k->created_at = col_i64(r, i, 5);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pg_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out)
+{
+	struct pg_conn *c = tx_conn(tx);
+	memset(out, 0, sizeof(*out));
+	struct args a = {0};
+	arg_text(&a, bidx);
+	arg_text(&a, number_id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_TX_HOLDER, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) > 0) {
+		out->found = 1;
+		col_text(r, 0, 0, out->row_id, sizeof(out->row_id));
+		out->cooling = col_int(r, 0, 1);
+		col_text(r, 0, 2, out->peer, sizeof(out->peer));
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Runs a one-text-argument statement that returns no rows. */
+static int run_text1(struct pg_conn *c, enum sql_id id, const char *a1)
+{
+	struct args a = {0};
+	arg_text(&a, a1);
+	return run(c, id, &a, NULL);
+}
+
+static int pg_tx_binding_drop(struct store_tx *tx, const char *row_id)
+{
+	return run_text1(tx_conn(tx), SQL_TX_BINDING_DROP, row_id);
+}
+
+static int pg_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
+			char out[ID_MAX])
+{
+	struct pg_conn *c = tx_conn(tx);
+	out[0] = '\0';
+	struct args a = {0};
+	arg_text(&a, bidx);
+	arg_text(&a, peer_bidx);
+	arg_text(&a, service_id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_STICKY, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) > 0)
+		col_text(r, 0, 0, out, ID_MAX);
+	PQclear(r);
+	return 0;
+}
+
+static int pg_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out)
+{
+	return number_by(tx_conn(tx), SQL_TX_NUMBER_BY_ID, service_id, id, out);
+}
+
+static int pg_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out)
+{
+	return number_by(tx_conn(tx), SQL_TX_NUMBER_BY_E164, service_id, e164, out);
+}
+
+static int pg_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
+				    const char *bidx, const char *peer_bidx, int64_t now)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct store_pg *s = tx->b;
+	uint8_t sealed[VAULT_SEALED_MAX];
+	size_t sealed_len = 0;
+	int rc = vault_seal(s->vault, p->number, p->id, sealed, sizeof(sealed), &sealed_len);
+	if (rc < 0)
+		return rc;
+	struct args a = {0};
+	arg_text(&a, p->id);
+	arg_text(&a, session_id);
+	arg_i64(&a, idx);
+	arg_text(&a, p->label);
+	arg_text(&a, p->masked);
+	arg_bytes(&a, sealed, sealed_len);
+	arg_text(&a, bidx);
+	arg_text(&a, p->proxy_number_id);
+	arg_text(&a, p->proxy_e164);
+	arg_text(&a, p->country);
+	arg_text(&a, peer_bidx);
+	arg_i64(&a, now);
+	/* ON CONFLICT DO NOTHING waits for a concurrent holder and then writes
+	 * nothing: the transaction stays usable */
+	rc = run_count(c, SQL_TX_PARTICIPANT_INSERT, &a);
+	return rc < 0 ? rc : rc == 0 ? MASKD_ECONFLICT : 0;
+}
+
+static int pg_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args a = {0};
+	arg_text(&a, row_id);
+	arg_text(&a, number_id);
+	arg_text(&a, e164);
+	int rc = run_count(c, SQL_TX_PARTICIPANT_MOVE, &a);
+	if (rc == MASKD_ECONFLICT)
+		return MASKD_ERETRY; /* a concurrent transaction took it after the check: this one is aborted */
+	return rc < 0 ? rc : rc == 0 ? MASKD_ECONFLICT : 0;
+}
+
+static int pg_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx)
+{
+	struct args a = {0};
+	arg_text(&a, row_id);
+	arg_text(&a, peer_bidx);
+	return run(tx_conn(tx), SQL_TX_PEER_SET, &a, NULL);
+}
+
+static int pg_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args a = {0};
+	arg_text(&a, number_id);
+	arg_i64(&a, cap);
+	/* the row lock makes a concurrent counter wait, then re-check the cap */
+	int rc = run_count(c, SQL_TX_NUMBER_COUNT, &a);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	PGresult *r = NULL;
+	a.n = 1;
+	rc = run(c, SQL_TX_NUMBER_EXISTS, &a, &r);
+	if (rc < 0)
+		return rc;
+	rc = PQntuples(r) > 0 ? MASKD_ECONFLICT : MASKD_ENOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_tx_number_uncount(struct store_tx *tx, const char *number_id)
+{
+	return run_text1(tx_conn(tx), SQL_TX_NUMBER_UNCOUNT, number_id);
+}
+
+static int pg_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name,
+			     char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n)
+{
+	struct pg_conn *c = tx_conn(tx);
+	*n = 0;
+	existing_id[0] = '\0';
+	struct args a = {0};
+	arg_text(&a, service_id);
+	arg_text(&a, unique_name);
+	arg_i64(&a, SESSION_CLOSED);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_TX_UNIQUE_NAME, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) > 0)
+		col_text(r, 0, 0, existing_id, ID_MAX);
+	PQclear(r);
+	if (existing_id[0] == '\0')
+		return 0;
+	struct args b = {0};
+	arg_text(&b, existing_id);
+	rc = run(c, SQL_TX_SESSION_BIDX, &b, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && *n < SESSION_PARTICIPANTS; i++)
+		col_text(r, i, 0, bidx[(*n)++], STORE_BIDX_MAX);
+	PQclear(r);
+	return 1;
+}
+
+static int pg_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin)
+{
+	struct args a = {0};
+	arg_text(&a, service_id);
+	arg_text(&a, pin);
+	arg_i64(&a, SESSION_CLOSED);
+	PGresult *r = NULL;
+	int rc = run(tx_conn(tx), SQL_TX_PIN_TAKEN, &a, &r);
+	if (rc < 0)
+		return rc;
+	rc = PQntuples(r) > 0;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t deadline)
+{
+	struct args a = {0};
+	arg_text(&a, ses->id);
+	arg_text(&a, ses->service_id);
+	arg_text(&a, ses->unique_name[0] ? ses->unique_name : NULL);
+	arg_i64(&a, ses->mode);
+	arg_i64(&a, ses->ttl);
+	arg_i64(&a, ses->expires_at);
+	arg_i64(&a, ses->created_at);
+	if (deadline > 0)
+		arg_i64(&a, deadline);
+	else
+		arg_text(&a, NULL);
+	arg_policy(&a, &ses->policy);
+	arg_text(&a, ses->pin[0] ? ses->pin : NULL);
+	arg_i64(&a, ses->status);
+	/* ON CONFLICT DO NOTHING: a concurrent insert of the same name or PIN is
+	 * waited for; no row = refused, the transaction stays usable */
+	int rc = run_count(tx_conn(tx), SQL_TX_SESSION_INSERT, &a);
+	return rc < 0 ? rc : rc == 0 ? MASKD_ECONFLICT : 0;
+}
+
+static int pg_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
+			      struct store_part_row rows[SESSION_PARTICIPANTS], int *n)
+{
+	struct pg_conn *c = tx_conn(tx);
+	memset(out, 0, sizeof(*out));
+	*n = 0;
+	struct args a = {0};
+	arg_text(&a, session_id);
+	PGresult *r = NULL;
+	int rc = run(c, SQL_SESSION_LOCK, &a, &r); /* FOR NO KEY UPDATE: one writer of the session at a time */
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return MASKD_ENOTFOUND;
+	}
+	col_text(r, 0, 0, out->service_id, sizeof(out->service_id));
+	out->mode = col_int(r, 0, 1);
+	out->status = col_int(r, 0, 2);
+	PQclear(r);
+	rc = run(c, SQL_TX_PART_ROWS, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && *n < SESSION_PARTICIPANTS; i++) {
+		struct store_part_row *p = &rows[(*n)++];
+		col_text(r, i, 0, p->id, sizeof(p->id));
+		p->idx = col_int(r, i, 1);
+		col_text(r, i, 2, p->bidx, sizeof(p->bidx));
+		col_text(r, i, 3, p->peer, sizeof(p->peer));
+		col_text(r, i, 4, p->number_id, sizeof(p->number_id));
+		col_text(r, i, 5, p->e164, sizeof(p->e164));
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pg_tx_session_touch(struct store_tx *tx, const char *id, int64_t now)
+{
+	struct args a = {0};
+	arg_text(&a, id);
+	arg_i64(&a, now);
+	return run(tx_conn(tx), SQL_TX_SESSION_TOUCH, &a, NULL);
+}
+
+static int pg_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
+			      const char *detail, int64_t now)
+{
+	return event_add(tx_conn(tx), session_id, kind, participant_id ? participant_id : "", detail ? detail : "", now);
+}
+
+static int pg_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k)
+{
+	struct args a = {0};
+	arg_pool_query(&a, q, 0);
+	PGresult *r = NULL;
+	int rc = run(tx_conn(tx), SQL_TX_HOLDS, &a, &r);
+	if (rc < 0)
+		return rc;
+	*held = col_i64(r, 0, 0);
+	*k = col_i64(r, 0, 1);
+	PQclear(r);
+	return 0;
+}
+
+static int pg_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total)
+{
+	struct args a = {0};
+	arg_pool_query(&a, q, limit);
+	PGresult *r = NULL;
+	int rc = run(tx_conn(tx), SQL_TX_POOL_COUNT, &a, &r);
+	if (rc < 0)
+		return rc;
+	*total = col_i64(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
 const struct store_ops store_pg_ops = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -3080,7 +2567,6 @@ const struct store_ops store_pg_ops = {
 	.number_set_state = pg_number_set_state,
 	.number_set_region = pg_number_set_region,
 	.number_delete = pg_number_delete,
-	.session_create = pg_session_create,
 	.session_get = pg_session_get,
 	.session_list = pg_session_list,
 	.route_lookup = pg_route_lookup,
@@ -3093,8 +2579,6 @@ const struct store_ops store_pg_ops = {
 	.stats = pg_stats,
 	.records = pg_records,
 	.usage = pg_usage,
-	.participant_add = pg_participant_add,
-	.participant_swap = pg_participant_swap,
 	.session_events = pg_session_events,
 	.tx_session_lock = pg_tx_session_lock,
 	.tx_session_put = pg_tx_session_put,
@@ -3111,4 +2595,24 @@ const struct store_ops store_pg_ops = {
 	.pin_lookup = pg_pin_lookup,
 	.optout_set = pg_optout_set,
 	.pool_stats = pg_pool_stats,
+	.blind_index = pg_blind_index,
+	.tx_pool_candidates = pg_tx_pool_candidates,
+	.tx_holder = pg_tx_holder,
+	.tx_binding_drop = pg_tx_binding_drop,
+	.tx_sticky = pg_tx_sticky,
+	.tx_number_by_id = pg_tx_number_by_id,
+	.tx_number_by_e164 = pg_tx_number_by_e164,
+	.tx_participant_insert = pg_tx_participant_insert,
+	.tx_participant_move = pg_tx_participant_move,
+	.tx_peer_set = pg_tx_peer_set,
+	.tx_number_count = pg_tx_number_count,
+	.tx_number_uncount = pg_tx_number_uncount,
+	.tx_unique_name = pg_tx_unique_name,
+	.tx_pin_taken = pg_tx_pin_taken,
+	.tx_session_insert = pg_tx_session_insert,
+	.tx_session_rows = pg_tx_session_rows,
+	.tx_session_touch = pg_tx_session_touch,
+	.tx_event_insert = pg_tx_event_insert,
+	.tx_holds = pg_tx_holds,
+	.tx_pool_count = pg_tx_pool_count,
 };

@@ -8,7 +8,7 @@
 #include "store_backend.h"
 #include "sql_lifecycle.h"
 #include "migrations.h"
-#include "../core/pool.h"
+#include "sql_common.h"
 #include "../core/session.h"
 #include "../util/err.h"
 #include "../util/log.h"
@@ -25,7 +25,6 @@
 #include <time.h>
 
 #define SQLITE_BUSY_TIMEOUT_MS 10000
-#define POOL_CANDIDATES 8
 
 /* ---------------------------------------------------------------- statements */
 
@@ -49,12 +48,7 @@ enum sql_id {
 	SQL_NUMBER_SET_REGION,
 	SQL_NUMBER_DELETE,
 	SQL_NUMBER_IN_USE,
-	SQL_NUMBER_NAMED,
 	SQL_UNIQUE_NAME_TAKEN,
-	SQL_POOL_CANDIDATES,
-	SQL_BINDING_HOLDER,
-	SQL_SESSION_INSERT,
-	SQL_PARTICIPANT_INSERT,
 	SQL_NUMBER_INC,
 	SQL_NUMBER_DEC,
 	SQL_SESSION_GET,
@@ -84,15 +78,11 @@ enum sql_id {
 	SQL_RECORDS,
 	SQL_USAGE,
 	SQL_NUMBER_OF_SERVICE,
+	SQL_NUMBER_STATE,
 	SQL_NUMBER_RELEASE_COOLING,
 	SQL_NUMBER_OPTOUTS_DELETE,
-	SQL_SESSION_BIDX,
 	SQL_PIN_TAKEN,
-	SQL_POOL_COOLING,
-	SQL_POOL_FREE,
-	SQL_BINDING_DROP,
 	SQL_STICKY,
-	SQL_HELD_COUNT,
 	SQL_SESSION_BRIEF,
 	SQL_PARTS_BRIEF,
 	SQL_BINDINGS_COOL,
@@ -112,6 +102,26 @@ enum sql_id {
 	SQL_PURGE_DUE,
 	SQL_NUMBERS_PURGE,
 	SQL_SESSION_PURGED,
+	SQL_TX_POOL_FREE,
+	SQL_TX_POOL_COOLING,
+	SQL_TX_POOL_COUNT,
+	SQL_TX_HOLDS,
+	SQL_TX_HOLDER,
+	SQL_TX_BINDING_DROP,
+	SQL_TX_NUMBER_BY_ID,
+	SQL_TX_NUMBER_BY_E164,
+	SQL_TX_PARTICIPANT_INSERT,
+	SQL_TX_PARTICIPANT_MOVE,
+	SQL_TX_PEER_SET,
+	SQL_TX_NUMBER_COUNT,
+	SQL_TX_NUMBER_UNCOUNT,
+	SQL_TX_NUMBER_EXISTS,
+	SQL_TX_UNIQUE_NAME,
+	SQL_TX_SESSION_BIDX,
+	SQL_TX_PIN_TAKEN,
+	SQL_TX_SESSION_INSERT,
+	SQL_TX_PART_ROWS,
+	SQL_TX_SESSION_TOUCH,
 	SQL_COUNT
 };
 
@@ -134,14 +144,6 @@ enum sql_id {
 	"s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
 	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
 	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
-/* The pool filter shared by the candidate, cooling and free-count queries: ?1
- * service, ?2 caps needed, ?3 the participant's blind index, ?5 the cap (a plain
- * range on numbers_pick; "no cap" is bound as INT64_MAX), ?6 the geo level (enum
- * geo_match), ?7 country, ?8 area code, ?9 region. */
-#define POOL_WHERE                                                                                                \
-	"n.service_id = ?1 AND n.state = 0 AND n.in_use < ?5 AND (n.caps & ?2) = ?2 AND (?6 = 3 OR (n.country = ?7 AND " \
-	"(?6 = 0 OR (?6 = 1 AND n.area_code = ?8) OR (?6 = 2 AND n.region = ?9)))) "
-#define POOL_ORDER "ORDER BY n.in_use, n.created_at, n.id LIMIT ?4"
 
 /* the placeholder of parameter n in the shared SQL of sql_lifecycle.h */
 #define LC_P(n) "?" #n
@@ -179,28 +181,7 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_NUMBER_SET_REGION] = "UPDATE numbers SET region = ?2 WHERE id = ?1",
 	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = ?1 AND in_use = 0",
 	[SQL_NUMBER_IN_USE] = "SELECT in_use FROM numbers WHERE id = ?1",
-	[SQL_NUMBER_NAMED] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = ?1 AND n.e164 = ?2",
 	[SQL_UNIQUE_NAME_TAKEN] = "SELECT id FROM sessions WHERE service_id = ?1 AND unique_name = ?2 AND status < 2",
-	[SQL_POOL_CANDIDATES] =
-		"SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE " POOL_WHERE
-		"AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.bidx = ?3 AND p.proxy_number_id = n.id AND p.active = 1) "
-		POOL_ORDER,
-	/* step 4 of create: numbers this real number holds only as a cooling-off binding */
-	[SQL_POOL_COOLING] =
-		"SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE " POOL_WHERE
-		"AND EXISTS (SELECT 1 FROM participants p WHERE p.bidx = ?3 AND p.proxy_number_id = n.id AND p.active = 1 "
-		"AND p.held_until IS NOT NULL) " POOL_ORDER,
-	/* numbers at the level, held or not (see headroom()) */
-	[SQL_POOL_FREE] = "SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE " POOL_WHERE "LIMIT ?4)",
-	[SQL_BINDING_HOLDER] = "SELECT id, held_until IS NOT NULL, peer_bidx FROM participants "
-			       "WHERE bidx = ?1 AND proxy_number_id = ?2 AND active = 1",
-	[SQL_SESSION_INSERT] =
-		"INSERT INTO sessions (id, service_id, unique_name, mode, status, ttl, expires_at, created_at, "
-		"updated_at, last_activity_at, closed_at, deadline, " POLICY_COLS ", pin) "
-		"VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)",
-	[SQL_PARTICIPANT_INSERT] =
-		"INSERT INTO participants (id, session_id, idx, label, masked, number_sealed, bidx, proxy_number_id, "
-		"proxy_e164, active, country, peer_bidx, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?12)",
 	[SQL_NUMBER_INC] = "UPDATE numbers SET in_use = in_use + 1 WHERE id = ?1",
 	[SQL_NUMBER_DEC] = "UPDATE numbers SET in_use = in_use - 1 WHERE id = ?1 AND in_use > 0",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
@@ -269,21 +250,15 @@ static const char *const sql_text[SQL_COUNT] = {
 		      "FROM interactions i WHERE i.service_id = ?1 AND i.created_at >= ?2 AND i.created_at < ?3 "
 		      "GROUP BY day ORDER BY day",
 	[SQL_NUMBER_OF_SERVICE] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.id = ?1 AND n.service_id = ?2",
+	[SQL_NUMBER_STATE] = "SELECT state FROM numbers WHERE id = ?1",
 	[SQL_NUMBER_RELEASE_COOLING] =
 		"UPDATE participants SET active = 0 WHERE proxy_number_id = ?1 AND active = 1 AND held_until IS NOT NULL",
 	[SQL_NUMBER_OPTOUTS_DELETE] = "DELETE FROM optouts WHERE number_id = ?1",
-	[SQL_SESSION_BIDX] = "SELECT bidx FROM participants WHERE session_id = ?1 ORDER BY idx",
 	[SQL_PIN_TAKEN] = "SELECT 1 FROM sessions WHERE service_id = ?1 AND pin = ?2 AND status < 2",
-	[SQL_BINDING_DROP] = "UPDATE participants SET active = 0 WHERE id = ?1",
 	/* the pair's most recent participant row in this service (participants_sticky) */
 	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN numbers n ON n.id = p.proxy_number_id "
 		       "WHERE p.bidx = ?1 AND p.peer_bidx = ?2 AND n.service_id = ?3 "
 		       "ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1",
-	/* the participant's holds in the service (bindings index, then numbers by id):
-	 * open ones, and those (open or cooling) on numbers POOL_WHERE admits */
-	[SQL_HELD_COUNT] = "SELECT COALESCE(SUM(p.held_until IS NULL), 0), COALESCE(SUM(" POOL_WHERE "), 0) "
-			   "FROM participants p CROSS JOIN numbers n ON n.id = p.proxy_number_id "
-			   "WHERE p.bidx = ?3 AND p.active = 1 AND n.service_id = ?1",
 	[SQL_SESSION_BRIEF] = "SELECT s.status, s.service_id, s.mode, v.cooloff, s.unique_name, s.pin, s.ttl, s.expires_at "
 			      "FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = ?1",
 	[SQL_PARTS_BRIEF] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164, active FROM participants "
@@ -321,6 +296,28 @@ static const char *const sql_text[SQL_COUNT] = {
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = x'', bidx = 'purged:' || id "
 			      "WHERE session_id = ?1 AND active = 0 AND number_sealed <> x''",
 	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
+	/* the row primitives of bind, create, add and swap: texts shared with
+	 * store_pg.c ($n, turned into ?n by stmt()) */
+	[SQL_TX_POOL_FREE] = SQL_TEXT_POOL_FREE,
+	[SQL_TX_POOL_COOLING] = SQL_TEXT_POOL_COOLING,
+	[SQL_TX_POOL_COUNT] = SQL_TEXT_POOL_COUNT,
+	[SQL_TX_HOLDS] = SQL_TEXT_HOLDS,
+	[SQL_TX_HOLDER] = SQL_TEXT_HOLDER,
+	[SQL_TX_BINDING_DROP] = SQL_TEXT_BINDING_DROP,
+	[SQL_TX_NUMBER_BY_ID] = SQL_TEXT_NUMBER_BY_ID,
+	[SQL_TX_NUMBER_BY_E164] = SQL_TEXT_NUMBER_BY_E164,
+	[SQL_TX_PARTICIPANT_INSERT] = SQL_TEXT_PARTICIPANT_INSERT,
+	[SQL_TX_PARTICIPANT_MOVE] = SQL_TEXT_PARTICIPANT_MOVE,
+	[SQL_TX_PEER_SET] = SQL_TEXT_PEER_SET,
+	[SQL_TX_NUMBER_COUNT] = SQL_TEXT_NUMBER_COUNT,
+	[SQL_TX_NUMBER_UNCOUNT] = SQL_TEXT_NUMBER_UNCOUNT,
+	[SQL_TX_NUMBER_EXISTS] = SQL_TEXT_NUMBER_EXISTS,
+	[SQL_TX_UNIQUE_NAME] = SQL_TEXT_UNIQUE_NAME,
+	[SQL_TX_SESSION_BIDX] = SQL_TEXT_SESSION_BIDX,
+	[SQL_TX_PIN_TAKEN] = SQL_TEXT_PIN_TAKEN,
+	[SQL_TX_SESSION_INSERT] = SQL_TEXT_SESSION_INSERT,
+	[SQL_TX_PART_ROWS] = SQL_TEXT_PART_ROWS,
+	[SQL_TX_SESSION_TOUCH] = SQL_TEXT_SESSION_TOUCH,
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -464,10 +461,27 @@ static struct sqlite_conn *conn_get(struct store_sqlite *s)
 	return c;
 }
 
+/* The text of statement id as SQLite takes it: a shared text's $n become ?n
+ * (sql_common.h); cap is at least the text's length + 1. */
+static const char *sqlite_text(enum sql_id id, char *buf, size_t cap)
+{
+	const char *t = sql_text[id];
+	if (strchr(t, '$') == NULL)
+		return t;
+	size_t n = strlen(t);
+	if (n >= cap)
+		fatal("store: statement %d is longer than its conversion buffer", (int)id);
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = t[i] == '$' && i + 1 < n && t[i + 1] >= '0' && t[i + 1] <= '9' ? '?' : t[i];
+	return buf;
+}
+
 static sqlite3_stmt *stmt(struct sqlite_conn *c, enum sql_id id)
 {
 	if (c->stmt[id] == NULL) {
-		int rc = sqlite3_prepare_v3(c->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
+		char buf[4096];
+		int rc = sqlite3_prepare_v3(c->db, sqlite_text(id, buf, sizeof(buf)), -1, SQLITE_PREPARE_PERSISTENT,
+					    &c->stmt[id], NULL);
 		if (rc != SQLITE_OK)
 			fatal("store: cannot prepare statement %d: %s", (int)id, sqlite3_errmsg(c->db));
 	}
@@ -1061,30 +1075,6 @@ static int row_exists(struct sqlite_conn *c, enum sql_id id, const char *a1, con
 	return rc == SQLITE_DONE ? 0 : db_fail(c, "exists");
 }
 
-/* Reads the first column of a one-row query bound with up to two texts into out
- * (1 found, 0 none, or an error). */
-static int text_of(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, char *out, size_t cap)
-{
-	sqlite3_stmt *st = stmt(c, id);
-	bind_text(st, 1, a1);
-	if (a2 != NULL)
-		bind_text(st, 2, a2);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		col_text(st, 0, out, cap);
-	stmt_done(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : db_fail(c, "text_of");
-}
-
-static int number_step(struct sqlite_conn *c, const char *number_id, enum sql_id id)
-{
-	sqlite3_stmt *st = stmt(c, id);
-	bind_text(st, 1, number_id);
-	return exec_stmt(c, st, id == SQL_NUMBER_INC ? "number_inc" : "number_dec");
-}
-
 static int event_insert(struct sqlite_conn *c, const char *session_id, const char *kind, const char *participant_id,
 			const char *detail, int64_t now)
 {
@@ -1098,582 +1088,6 @@ static int event_insert(struct sqlite_conn *c, const char *session_id, const cha
 	bind_text(st, 5, detail ? detail : "");
 	sqlite3_bind_int64(st, 6, now);
 	return exec_stmt(c, st, "event_insert");
-}
-
-/* One participant being given a proxy number by create, add or swap, inside the
- * caller's transaction. The caller fills the inputs; bind_one() the results. */
-struct binder {
-	struct store_sqlite *s;
-	struct sqlite_conn *c;
-	const struct create_rules *rules;
-	const char *service_id;
-	const char *session_id;
-	unsigned need;
-	int64_t now;
-	struct participant *p;      /* real number (create/add), geo, optional proxy_e164 */
-	int idx;                    /* its index in the session */
-	char bidx[VAULT_BIDX_LEN + 1];
-	const char *peer_bidx;      /* the other participant's, "" while single-party */
-	const char *other_number;   /* the proxy number id the other participant holds, NULL = none */
-	const char *swap_id;        /* swap: the participant row to move (no insert, no sticky, no reuse) */
-	const char *current_number; /* swap: the number it has now */
-	int levels[4];
-	int n_levels;
-	/* results */
-	int level, sticky, reused_cooling, failed_level;
-};
-
-/* Whether number n is as close to the participant as geo level asks. */
-static int geo_fits(int level, const struct number *n, const struct participant *p)
-{
-	if (level == GEO_ANY)
-		return 1;
-	if (p->country[0] == '\0' || strcmp(n->country, p->country) != 0)
-		return 0;
-	if (level == GEO_AREA_CODE)
-		return p->area_code[0] != '\0' && strcmp(n->area_code, p->area_code) == 0;
-	if (level == GEO_REGION)
-		return p->region[0] != '\0' && strcmp(n->region, p->region) == 0;
-	return 1;
-}
-
-/* The narrowest of the participant's levels the number is at, GEO_ANY if none. */
-static int geo_level_of(const struct binder *b, const struct number *n)
-{
-	for (int i = 0; i < b->n_levels; i++)
-		if (b->levels[i] != GEO_ANY && geo_fits(b->levels[i], n, b->p))
-			return b->levels[i];
-	return GEO_ANY;
-}
-
-/* in_use < cap, counting this session once when the other participant is on n already. */
-static int under_cap(const struct binder *b, const struct number *n)
-{
-	int64_t in_use = n->in_use;
-	if (b->other_number != NULL && strcmp(b->other_number, n->id) == 0)
-		in_use--;
-	return pool_named_usable(n->state, n->caps, b->need, in_use, b->rules->number_cap);
-}
-
-/* The active binding of this real number on number_id, if any. */
-struct holder {
-	int found;
-	int cooling; /* held by a closed or blocked session during its cool-off */
-	char id[ID_MAX];
-	char peer[VAULT_BIDX_LEN + 1];
-};
-
-static int holder_of(const struct binder *b, const char *number_id, struct holder *h)
-{
-	memset(h, 0, sizeof(*h));
-	sqlite3_stmt *st = stmt(b->c, SQL_BINDING_HOLDER);
-	bind_text(st, 1, b->bidx);
-	bind_text(st, 2, number_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		h->found = 1;
-		col_text(st, 0, h->id, sizeof(h->id));
-		h->cooling = sqlite3_column_int(st, 1);
-		col_text(st, 2, h->peer, sizeof(h->peer));
-	}
-	stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(b->c, "binding_holder");
-}
-
-/* A cooling-off binding of the same two real numbers (the other one known). */
-static int same_pair(const struct binder *b, const struct holder *h)
-{
-	return b->peer_bidx[0] != '\0' && strcmp(h->peer, b->peer_bidx) == 0;
-}
-
-/* Releases a cooling-off binding so that it can be taken (its held_until stays). */
-static int drop_binding(const struct binder *b, const char *participant_row)
-{
-	sqlite3_stmt *st = stmt(b->c, SQL_BINDING_DROP);
-	bind_text(st, 1, participant_row);
-	return exec_stmt(b->c, st, "binding_drop");
-}
-
-/* Writes the binding (a new participant row, or the swapped row moved) and counts
- * the session on the number unless the other participant is on it already.
- * MASKD_ECONFLICT when the bindings index refuses it. */
-static int claim(struct binder *b, const char *number_id, const char *e164)
-{
-	struct participant *p = b->p;
-	int rc;
-	sqlite3_stmt *st;
-	if (b->swap_id != NULL) {
-		st = stmt(b->c, SQL_PARTICIPANT_MOVE);
-		bind_text(st, 1, b->swap_id);
-		bind_text(st, 2, number_id);
-		bind_text(st, 3, e164);
-		rc = exec_stmt(b->c, st, "participant_move");
-	} else {
-		uint8_t sealed[VAULT_SEALED_MAX];
-		size_t sealed_len = 0;
-		rc = vault_seal(b->s->vault, p->number, p->id, sealed, sizeof(sealed), &sealed_len);
-		if (rc < 0)
-			return rc;
-		st = stmt(b->c, SQL_PARTICIPANT_INSERT);
-		bind_text(st, 1, p->id);
-		bind_text(st, 2, b->session_id);
-		sqlite3_bind_int(st, 3, b->idx);
-		bind_text(st, 4, p->label);
-		bind_text(st, 5, p->masked);
-		sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC);
-		bind_text(st, 7, b->bidx);
-		bind_text(st, 8, number_id);
-		bind_text(st, 9, e164);
-		bind_text(st, 10, p->country);
-		bind_text(st, 11, b->peer_bidx);
-		sqlite3_bind_int64(st, 12, b->now);
-		rc = exec_stmt(b->c, st, "participant_insert");
-	}
-	if (rc < 0)
-		return rc;
-	snprintf(p->proxy_number_id, sizeof(p->proxy_number_id), "%s", number_id);
-	snprintf(p->proxy_e164, sizeof(p->proxy_e164), "%s", e164);
-	/* in_use counts sessions: both participants on one number is one session */
-	if (b->other_number != NULL && strcmp(b->other_number, number_id) == 0)
-		return 0;
-	return number_step(b->c, number_id, SQL_NUMBER_INC);
-}
-
-/* Binds the whole numbers row n found by the caller, after an optional release. */
-static int claim_number(struct binder *b, const struct number *n, const struct holder *release)
-{
-	if (release != NULL && release->found) {
-		int rc = drop_binding(b, release->id);
-		if (rc < 0)
-			return rc;
-		b->reused_cooling = 1;
-	}
-	b->level = geo_level_of(b, n);
-	return claim(b, n->id, n->e164);
-}
-
-static void bind_pool_query(const struct binder *b, sqlite3_stmt *st, int level, int limit)
-{
-	bind_text(st, 1, b->service_id);
-	sqlite3_bind_int(st, 2, (int)b->need);
-	bind_text(st, 3, b->bidx);
-	sqlite3_bind_int(st, 4, limit);
-	sqlite3_bind_int64(st, 5, b->rules->number_cap > 0 ? (int64_t)b->rules->number_cap : INT64_MAX);
-	sqlite3_bind_int(st, 6, level);
-	bind_text(st, 7, b->p->country);
-	bind_text(st, 8, b->p->area_code);
-	bind_text(st, 9, b->p->region);
-}
-
-/* A level whose key the participant lacks matches nothing (pool_geo_levels keeps
- * one only when strict). */
-static int level_possible(const struct binder *b, int level)
-{
-	if (level == GEO_ANY)
-		return 1;
-	if (b->p->country[0] == '\0')
-		return 0;
-	if (level == GEO_AREA_CODE)
-		return b->p->area_code[0] != '\0';
-	if (level == GEO_REGION)
-		return b->p->region[0] != '\0';
-	return 1;
-}
-
-/* The number the other participant of this session holds, as a last candidate
- * when the cap alone kept it out of the query: it is at the cap because of this
- * very session, which it counts once (the query keeps "in_use < cap" a plain
- * index range). By its in_use it is the most loaded, so it comes after every
- * number under the cap, as without a cap. 1 added, 0 not, or an error. */
-static int add_session_number(struct binder *b, int level, struct pool_candidate *cand, char id[ID_MAX],
-			      char e164[PHONE_E164_MAX + 1])
-{
-	if (b->other_number == NULL || b->other_number[0] == '\0' || b->rules->number_cap <= 0)
-		return 0;
-	struct number n;
-	int rc = number_by(b->c, SQL_NUMBER_OF_SERVICE, b->other_number, b->service_id, &n);
-	if (rc == MASKD_ENOTFOUND)
-		return 0;
-	if (rc < 0)
-		return rc;
-	if (n.in_use < b->rules->number_cap || n.state != NUMBER_ACTIVE || !under_cap(b, &n) || !geo_fits(level, &n, b->p))
-		return 0;
-	struct holder h;
-	rc = holder_of(b, n.id, &h);
-	if (rc < 0 || h.found)
-		return rc;
-	snprintf(id, ID_MAX, "%s", n.id);
-	snprintf(e164, PHONE_E164_MAX + 1, "%s", n.e164);
-	*cand = (struct pool_candidate){.number_id = id, .state = n.state, .caps = n.caps, .in_use = n.in_use - 1,
-					.created_at = n.created_at};
-	return 1;
-}
-
-/* Steps 3 and 4 of create at one geo level: the pool rule over the candidates of
- * q (SQL_POOL_CANDIDATES: free for this real number; SQL_POOL_COOLING: held by it
- * only as cooling-off, released and taken). 1 bound, 0 nothing fits, or an error. */
-static int claim_from_pool(struct binder *b, enum sql_id q, int level, const char *avoid)
-{
-	if (!level_possible(b, level))
-		return 0;
-	struct pool_candidate cand[POOL_CANDIDATES];
-	char ids[POOL_CANDIDATES][ID_MAX];
-	char e164[POOL_CANDIDATES][PHONE_E164_MAX + 1];
-	sqlite3_stmt *st = stmt(b->c, q);
-	bind_pool_query(b, st, level, POOL_CANDIDATES);
-	int n = 0, rc = SQLITE_DONE;
-	while (n < POOL_CANDIDATES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		col_text(st, 0, ids[n], ID_MAX);
-		col_text(st, 1, e164[n], sizeof(e164[n]));
-		cand[n].number_id = ids[n];
-		cand[n].state = sqlite3_column_int(st, 2);
-		cand[n].caps = (unsigned)sqlite3_column_int(st, 3);
-		cand[n].in_use = sqlite3_column_int64(st, 4);
-		cand[n].created_at = sqlite3_column_int64(st, 5);
-		cand[n].held = 0;
-		n++;
-	}
-	stmt_done(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(b->c, "pool_candidates");
-	int extra_tried = q != SQL_POOL_CANDIDATES;
-	for (;;) {
-		int pick = pool_pick_for(cand, (size_t)n, b->need, b->rules->number_cap, avoid);
-		if (pick < 0 && !extra_tried && n < POOL_CANDIDATES) {
-			extra_tried = 1;
-			rc = add_session_number(b, level, &cand[n], ids[n], e164[n]);
-			if (rc < 0)
-				return rc;
-			n += rc;
-			continue;
-		}
-		if (pick < 0)
-			return 0;
-		if (q == SQL_POOL_COOLING) {
-			struct holder h;
-			rc = holder_of(b, ids[pick], &h);
-			if (rc == 0 && h.found)
-				rc = drop_binding(b, h.id);
-			if (rc < 0)
-				return rc;
-			b->reused_cooling = 1;
-		}
-		rc = claim(b, ids[pick], e164[pick]);
-		if (rc == MASKD_ECONFLICT) { /* the bindings index disagrees with the query: next one */
-			cand[pick].held = 1;
-			continue;
-		}
-		if (rc < 0)
-			return rc;
-		b->level = level;
-		return 1;
-	}
-}
-
-/* Step 1: the proxy number the app named. */
-static int bind_named(struct binder *b)
-{
-	struct number n;
-	int rc = number_by(b->c, SQL_NUMBER_NAMED, b->service_id, b->p->proxy_e164, &n);
-	if (rc < 0)
-		return rc;
-	if (b->swap_id != NULL && strcmp(n.id, b->current_number) == 0)
-		return MASKD_ECONFLICT;
-	if (!under_cap(b, &n))
-		return MASKD_ENOTFOUND;
-	struct holder h;
-	rc = holder_of(b, n.id, &h);
-	if (rc < 0)
-		return rc;
-	if (h.found && (b->swap_id != NULL || !h.cooling || !(same_pair(b, &h) || b->rules->cooloff_reuse)))
-		return MASKD_ECONFLICT;
-	return claim_number(b, &n, &h);
-}
-
-/* Step 2: the number this pair had last time, when it is still usable. 1 bound, 0
- * not, or an error; *sticky_id gets that number ("" = the pair is new). */
-static int bind_sticky(struct binder *b, char sticky_id[ID_MAX], int take)
-{
-	sticky_id[0] = '\0';
-	if (b->peer_bidx[0] == '\0')
-		return 0;
-	sqlite3_stmt *st = stmt(b->c, SQL_STICKY);
-	bind_text(st, 1, b->bidx);
-	bind_text(st, 2, b->peer_bidx);
-	bind_text(st, 3, b->service_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		col_text(st, 0, sticky_id, ID_MAX);
-	stmt_done(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(b->c, "sticky");
-	if (rc == SQLITE_DONE || !take)
-		return 0;
-	struct number n;
-	rc = number_by(b->c, SQL_NUMBER_OF_SERVICE, sticky_id, b->service_id, &n);
-	if (rc == MASKD_ENOTFOUND)
-		return 0;
-	if (rc < 0)
-		return rc;
-	if (n.state != NUMBER_ACTIVE || !under_cap(b, &n))
-		return 0;
-	/* at one of the participant's levels: under strict geo-match, last time's
-	 * number must be local too (GEO_ANY is a level only when not strict) */
-	if (geo_level_of(b, &n) == GEO_ANY && b->levels[b->n_levels - 1] != GEO_ANY)
-		return 0;
-	struct holder h;
-	rc = holder_of(b, n.id, &h);
-	if (rc < 0)
-		return rc;
-	if (h.found && !(h.cooling && same_pair(b, &h)))
-		return 0;
-	rc = claim_number(b, &n, &h);
-	if (rc == MASKD_ECONFLICT)
-		return 0;
-	return rc < 0 ? rc : 1;
-}
-
-/* Gives b->p a proxy number by the rules of store_session_create (steps 1-5), or
- * for a swap by steps 1 and 3. */
-static int bind_one(struct binder *b)
-{
-	const struct pool_rules *pr = &b->rules->pool;
-	b->n_levels = pool_geo_levels(pr->geo_match, pr->geo_match_strict, b->p->area_code, b->p->region, b->levels);
-	b->level = GEO_ANY;
-	b->sticky = b->reused_cooling = 0;
-	b->failed_level = b->levels[b->n_levels - 1];
-	if (b->p->proxy_e164[0] != '\0')
-		return bind_named(b);
-	char sticky_id[ID_MAX] = "";
-	int rc = 0;
-	if (b->swap_id == NULL) {
-		rc = bind_sticky(b, sticky_id, pr->number_selection == SELECT_PREFER_STICKY);
-		if (rc < 0)
-			return rc;
-	}
-	const char *avoid = pr->number_selection == SELECT_AVOID_STICKY && sticky_id[0] ? sticky_id : NULL;
-	for (int i = 0; rc == 0 && i < b->n_levels; i++)
-		rc = claim_from_pool(b, SQL_POOL_CANDIDATES, b->levels[i], avoid);
-	for (int i = 0; rc == 0 && b->swap_id == NULL && b->rules->cooloff_reuse && i < b->n_levels; i++)
-		rc = claim_from_pool(b, SQL_POOL_COOLING, b->levels[i], NULL);
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
-		return MASKD_EEXHAUSTED;
-	b->sticky = sticky_id[0] != '\0' && strcmp(sticky_id, b->p->proxy_number_id) == 0;
-	return 0;
-}
-
-/* The outcome's held and free_left of bound participants. free_left counts the
- * numbers it can still get: at its widest geo level (any number unless strict,
- * where the pick may fall back), not only the level it matched. Numbers free for
- * it = numbers at that level minus the k of those it holds: counting up to
- * POOL_FREE_PROBE + k numbers and subtracting k is exact below the probe and
- * spares a bindings probe per number; participants with the same level and key
- * (both local: the usual case) share one count. Measured: a quarter of the cost
- * of a NOT EXISTS probe per participant. */
-static int headroom_level(const struct binder *b)
-{
-	return b->levels[b->n_levels - 1];
-}
-
-static int own_holds(struct binder *b, int64_t *held, int64_t *k)
-{
-	sqlite3_stmt *st = stmt(b->c, SQL_HELD_COUNT);
-	bind_pool_query(b, st, headroom_level(b), 0);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*held = sqlite3_column_int64(st, 0);
-		*k = sqlite3_column_int64(st, 1);
-	}
-	stmt_done(st);
-	return rc == SQLITE_ROW ? 0 : db_fail(b->c, "held_count");
-}
-
-static int same_level_key(const struct binder *a, const struct binder *b)
-{
-	int level = headroom_level(a);
-	if (level != headroom_level(b) || a->need != b->need)
-		return 0;
-	if (level == GEO_ANY)
-		return 1;
-	return strcmp(a->p->country, b->p->country) == 0 &&
-	       (level != GEO_AREA_CODE || strcmp(a->p->area_code, b->p->area_code) == 0) &&
-	       (level != GEO_REGION || strcmp(a->p->region, b->p->region) == 0);
-}
-
-static int headroom(struct binder *bs, int n, int64_t held[], int64_t free_left[])
-{
-	int64_t k[SESSION_PARTICIPANTS] = {0};
-	int done[SESSION_PARTICIPANTS] = {0};
-	for (int i = 0; i < n; i++) {
-		int rc = own_holds(&bs[i], &held[i], &k[i]);
-		if (rc < 0)
-			return rc;
-		free_left[i] = 0;
-	}
-	for (int i = 0; i < n; i++) {
-		int level = headroom_level(&bs[i]);
-		if (done[i] || !level_possible(&bs[i], level))
-			continue;
-		int64_t kmax = k[i];
-		for (int j = i + 1; j < n; j++)
-			if (same_level_key(&bs[i], &bs[j]) && k[j] > kmax)
-				kmax = k[j];
-		sqlite3_stmt *st = stmt(bs[i].c, SQL_POOL_FREE);
-		bind_pool_query(&bs[i], st, level, POOL_FREE_PROBE + (int)kmax);
-		int rc = sqlite3_step(st);
-		int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		stmt_done(st);
-		if (rc != SQLITE_ROW)
-			return db_fail(bs[i].c, "pool_free");
-		for (int j = i; j < n; j++) {
-			if (j > i && !same_level_key(&bs[i], &bs[j]))
-				continue;
-			/* total < probe + kmax: every number at the level was counted */
-			free_left[j] = total - k[j] < POOL_FREE_PROBE ? total - k[j] : POOL_FREE_PROBE;
-			done[j] = 1;
-		}
-	}
-	return 0;
-}
-
-static void binder_init(struct binder *b, struct store_sqlite *s, struct sqlite_conn *c, const struct create_rules *rules,
-			const char *service_id, const char *session_id, int mode, int64_t now)
-{
-	memset(b, 0, sizeof(*b));
-	b->s = s;
-	b->c = c;
-	b->rules = rules;
-	b->service_id = service_id;
-	b->session_id = session_id;
-	b->need = pool_caps_for_mode(mode);
-	b->now = now;
-	b->peer_bidx = "";
-}
-
-static void outcome_of(const struct binder *b, struct create_outcome *out, int i)
-{
-	out->level[i] = b->level;
-	out->sticky[i] = b->sticky;
-	out->reused_cooling[i] = b->reused_cooling;
-}
-
-/* unique_name of an open session: 0 free, MASKD_EEXISTS with existing_id when that
- * session has the same real numbers (as a set), else MASKD_ECONFLICT. */
-static int unique_name_check(struct sqlite_conn *c, const struct session *ses, char bidx[][VAULT_BIDX_LEN + 1],
-			     struct create_outcome *out)
-{
-	char existing[ID_MAX];
-	int rc = text_of(c, SQL_UNIQUE_NAME_TAKEN, ses->service_id, ses->unique_name, existing, sizeof(existing));
-	if (rc <= 0)
-		return rc;
-	char have[SESSION_PARTICIPANTS][VAULT_BIDX_LEN + 1];
-	int n = 0;
-	sqlite3_stmt *st = stmt(c, SQL_SESSION_BIDX);
-	bind_text(st, 1, existing);
-	while (n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		col_text(st, 0, have[n++], sizeof(have[0]));
-	stmt_done(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(c, "session_bidx");
-	int same = n == ses->n_participants;
-	for (int i = 0; same && i < n; i++) {
-		int in_new = 0, in_old = 0;
-		for (int j = 0; j < n; j++) {
-			in_new |= strcmp(have[i], bidx[j]) == 0;
-			in_old |= strcmp(bidx[i], have[j]) == 0;
-		}
-		same = in_new && in_old;
-	}
-	if (same) {
-		snprintf(out->existing_id, sizeof(out->existing_id), "%s", existing);
-		return MASKD_EEXISTS;
-	}
-	out->failed_index = CREATE_FAIL_UNIQUE_NAME;
-	return MASKD_ECONFLICT;
-}
-
-static int sq_session_create(void *b, struct session *ses, const struct create_rules *rules, int64_t now,
-			     struct create_outcome *out)
-{
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
-	memset(out, 0, sizeof(*out));
-	out->failed_index = -1;
-	out->failed_level = GEO_ANY;
-	if (ses->n_participants < 1 || ses->n_participants > SESSION_PARTICIPANTS)
-		return MASKD_EINVAL;
-	char bidx[SESSION_PARTICIPANTS][VAULT_BIDX_LEN + 1];
-	for (int i = 0; i < ses->n_participants; i++)
-		vault_blind_index(s->vault, ses->participants[i].number, bidx[i]);
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	if (ses->unique_name[0] != '\0') {
-		rc = unique_name_check(c, ses, bidx, out);
-		if (rc < 0)
-			goto fail;
-	}
-	if (ses->pin[0] != '\0') {
-		rc = row_exists(c, SQL_PIN_TAKEN, ses->service_id, ses->pin);
-		if (rc != 0) {
-			if (rc > 0)
-				out->failed_index = CREATE_FAIL_PIN;
-			rc = rc < 0 ? rc : MASKD_ECONFLICT;
-			goto fail;
-		}
-	}
-	ses->status = SESSION_OPEN;
-	ses->created_at = ses->updated_at = ses->last_activity_at = now;
-	ses->closed_at = 0;
-	int64_t deadline = session_deadline(ses->expires_at, ses->ttl, now);
-	sqlite3_stmt *st = stmt(c, SQL_SESSION_INSERT);
-	bind_text(st, 1, ses->id);
-	bind_text(st, 2, ses->service_id);
-	bind_text(st, 3, ses->unique_name[0] ? ses->unique_name : NULL);
-	sqlite3_bind_int(st, 4, ses->mode);
-	sqlite3_bind_int64(st, 5, ses->ttl);
-	sqlite3_bind_int64(st, 6, ses->expires_at);
-	sqlite3_bind_int64(st, 7, now);
-	if (deadline > 0)
-		sqlite3_bind_int64(st, 8, deadline);
-	else
-		sqlite3_bind_null(st, 8);
-	bind_policy(st, 9, &ses->policy);
-	bind_text(st, 13, ses->pin[0] ? ses->pin : NULL);
-	rc = exec_stmt(c, st, "session_insert");
-	if (rc < 0)
-		goto fail;
-	struct binder bs[SESSION_PARTICIPANTS];
-	for (int i = 0; i < ses->n_participants; i++) {
-		struct binder *bd = &bs[i];
-		binder_init(bd, s, c, rules, ses->service_id, ses->id, ses->mode, now);
-		bd->p = &ses->participants[i];
-		bd->idx = i;
-		memcpy(bd->bidx, bidx[i], sizeof(bd->bidx));
-		if (ses->n_participants == 2)
-			bd->peer_bidx = bidx[1 - i];
-		if (i > 0)
-			bd->other_number = ses->participants[0].proxy_number_id;
-		rc = bind_one(bd);
-		if (rc < 0) {
-			out->failed_index = i;
-			out->failed_level = bd->failed_level;
-			goto fail;
-		}
-		outcome_of(bd, out, i);
-	}
-	rc = headroom(bs, ses->n_participants, out->held, out->free_left);
-	if (rc < 0)
-		goto fail;
-	rc = tx_commit(c);
-	if (rc < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(c);
-	return rc;
 }
 
 static void read_session(sqlite3_stmt *st, struct session *s)
@@ -1799,26 +1213,6 @@ struct part_row {
 	char e164[PHONE_E164_MAX + 1];
 	int active;
 };
-
-static int parts_of(struct sqlite_conn *c, const char *session_id, struct part_row rows[SESSION_PARTICIPANTS], int *n)
-{
-	sqlite3_stmt *st = stmt(c, SQL_PARTS_BRIEF);
-	bind_text(st, 1, session_id);
-	int rc;
-	*n = 0;
-	while (*n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct part_row *r = &rows[(*n)++];
-		col_text(st, 0, r->id, sizeof(r->id));
-		r->idx = sqlite3_column_int(st, 1);
-		col_text(st, 2, r->bidx, sizeof(r->bidx));
-		col_text(st, 3, r->peer, sizeof(r->peer));
-		col_text(st, 4, r->number_id, sizeof(r->number_id));
-		col_text(st, 5, r->e164, sizeof(r->e164));
-		r->active = sqlite3_column_int(st, 6);
-	}
-	stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "parts_of");
-}
 
 /* ---------------------------------------------------------------- webhooks */
 
@@ -2223,137 +1617,6 @@ static int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
 
 /* ---------------------------------------------------------------- cool-off, re-open, add, swap */
 
-static int sq_participant_add(void *b, const char *session_id, struct participant *p, const struct create_rules *rules,
-			      int64_t now, struct create_outcome *out)
-{
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
-	memset(out, 0, sizeof(*out));
-	out->failed_index = -1;
-	out->failed_level = GEO_ANY;
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct brief br;
-	struct part_row rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	rc = session_brief(c, session_id, &br);
-	if (rc == 0)
-		rc = parts_of(c, session_id, rows, &n);
-	if (rc < 0)
-		goto fail;
-	if (br.status >= SESSION_CLOSED || n != 1) {
-		rc = MASKD_ECONFLICT;
-		goto fail;
-	}
-	struct binder bd;
-	binder_init(&bd, s, c, rules, br.service_id, session_id, br.mode, now);
-	bd.p = p;
-	bd.idx = 1;
-	vault_blind_index(s->vault, p->number, bd.bidx);
-	if (strcmp(bd.bidx, rows[0].bidx) == 0) {
-		rc = MASKD_EINVAL;
-		goto fail;
-	}
-	bd.peer_bidx = rows[0].bidx;
-	bd.other_number = rows[0].number_id;
-	rc = bind_one(&bd);
-	if (rc < 0) {
-		out->failed_index = 1;
-		out->failed_level = bd.failed_level;
-		goto fail;
-	}
-	outcome_of(&bd, out, 1);
-	rc = headroom(&bd, 1, &out->held[1], &out->free_left[1]);
-	if (rc < 0)
-		goto fail;
-	sqlite3_stmt *st = stmt(c, SQL_SET_PEER);
-	bind_text(st, 1, rows[0].id);
-	bind_text(st, 2, bd.bidx);
-	rc = exec_stmt(c, st, "set_peer");
-	if (rc == 0) {
-		st = stmt(c, SQL_SESSION_UPDATED);
-		bind_text(st, 1, session_id);
-		sqlite3_bind_int64(st, 2, now);
-		rc = exec_stmt(c, st, "session_updated");
-	}
-	if (rc == 0)
-		rc = event_insert(c, session_id, "participant_added", p->id, p->proxy_e164, now);
-	if (rc == 0)
-		rc = tx_commit(c);
-	if (rc < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(c);
-	return rc;
-}
-
-static int sq_participant_swap(void *b, const char *session_id, const char *participant_id, struct participant *p,
-			       const struct create_rules *rules, int64_t now)
-{
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
-	int rc = tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct brief br;
-	struct part_row rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	rc = session_brief(c, session_id, &br);
-	if (rc == 0)
-		rc = parts_of(c, session_id, rows, &n);
-	if (rc < 0)
-		goto fail;
-	const struct part_row *me = NULL, *other = NULL;
-	for (int i = 0; i < n; i++) {
-		if (strcmp(rows[i].id, participant_id) == 0)
-			me = &rows[i];
-		else
-			other = &rows[i];
-	}
-	if (me == NULL) {
-		rc = MASKD_ENOTFOUND;
-		goto fail;
-	}
-	if (br.status >= SESSION_CLOSED) {
-		rc = MASKD_ECONFLICT;
-		goto fail;
-	}
-	struct binder bd;
-	binder_init(&bd, s, c, rules, br.service_id, session_id, br.mode, now);
-	bd.p = p;
-	bd.idx = me->idx;
-	snprintf(bd.bidx, sizeof(bd.bidx), "%s", me->bidx);
-	bd.peer_bidx = me->peer;
-	bd.other_number = other != NULL ? other->number_id : NULL;
-	bd.swap_id = me->id;
-	bd.current_number = me->number_id;
-	rc = bind_one(&bd);
-	if (rc < 0)
-		goto fail;
-	if (other == NULL || strcmp(other->number_id, me->number_id) != 0)
-		rc = number_step(c, me->number_id, SQL_NUMBER_DEC);
-	char detail[2 * PHONE_E164_MAX + 8];
-	snprintf(detail, sizeof(detail), "%s -> %s", me->e164, p->proxy_e164);
-	if (rc == 0) {
-		sqlite3_stmt *st = stmt(c, SQL_SESSION_UPDATED);
-		bind_text(st, 1, session_id);
-		sqlite3_bind_int64(st, 2, now);
-		rc = exec_stmt(c, st, "session_updated");
-	}
-	if (rc == 0)
-		rc = event_insert(c, session_id, "number_swapped", participant_id, detail, now);
-	if (rc == 0)
-		rc = tx_commit(c);
-	if (rc < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(c);
-	return rc;
-}
-
 /* ---------------------------------------------------------------- lifecycle primitives */
 
 /* The store_tx_* primitives of store.h: rows only, no rules (flow/lifecycle.c).
@@ -2638,6 +1901,309 @@ static int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out
 	return rc == SQLITE_ROW ? 0 : db_fail(c, "pool_stats");
 }
 
+/* ---------------------------------------------------------------- row primitives (store_tx_*) */
+
+/* Run under db_lock by sq_tx_run's body: no locking of their own. */
+
+static void sq_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
+{
+	struct store_sqlite *s = b;
+	vault_blind_index(s->vault, e164, out);
+}
+
+/* The parameters of SQL_POOL_WHERE (sql_common.h). */
+static void bind_pool(sqlite3_stmt *st, const struct store_pool_query *q, int limit)
+{
+	const char *keys[3];
+	sql_pool_keys(q, keys);
+	bind_text(st, 1, q->service_id);
+	sqlite3_bind_int(st, 2, (int)q->need);
+	bind_text(st, 3, q->bidx);
+	sqlite3_bind_int(st, 4, limit);
+	sqlite3_bind_int64(st, 5, q->cap > 0 ? q->cap : INT64_MAX);
+	sqlite3_bind_int(st, 6, NUMBER_ACTIVE);
+	for (int i = 0; i < 3; i++)
+		bind_text(st, 7 + i, keys[i]);
+}
+
+static int sq_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+				 struct store_candidate *out, int limit, int *n)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, kind == STORE_POOL_COOLING ? SQL_TX_POOL_COOLING : SQL_TX_POOL_FREE);
+	bind_pool(st, q, limit);
+	int rc = SQLITE_DONE;
+	*n = 0;
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_candidate *k = &out[(*n)++];
+		col_text(st, 0, k->id, sizeof(k->id));
+		col_text(st, 1, k->e164, sizeof(k->e164));
+		k->state = sqlite3_column_int(st, 2);
+		k->caps = (unsigned)sqlite3_column_int(st, 3);
+		k->in_use = sqlite3_column_int64(st, 4);
+		k->created_at = sqlite3_column_int64(st, 5);
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "pool_candidates");
+}
+
+static int sq_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st = stmt(c, SQL_TX_HOLDER);
+	bind_text(st, 1, bidx);
+	bind_text(st, 2, number_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->found = 1;
+		col_text(st, 0, out->row_id, sizeof(out->row_id));
+		out->cooling = sqlite3_column_int(st, 1);
+		col_text(st, 2, out->peer, sizeof(out->peer));
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "holder");
+}
+
+static int sq_tx_binding_drop(struct store_tx *tx, const char *row_id)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_BINDING_DROP);
+	bind_text(st, 1, row_id);
+	return exec_stmt(c, st, "binding_drop");
+}
+
+static int sq_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
+			char out[ID_MAX])
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	out[0] = '\0';
+	sqlite3_stmt *st = stmt(c, SQL_STICKY);
+	bind_text(st, 1, bidx);
+	bind_text(st, 2, peer_bidx);
+	bind_text(st, 3, service_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_text(st, 0, out, ID_MAX);
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "sticky");
+}
+
+static int sq_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out)
+{
+	return number_by(tx_conn(tx), SQL_TX_NUMBER_BY_ID, service_id, id, out);
+}
+
+static int sq_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out)
+{
+	return number_by(tx_conn(tx), SQL_TX_NUMBER_BY_E164, service_id, e164, out);
+}
+
+/* MASKD_ECONFLICT when the statement changed no row. */
+static int exec_one(struct sqlite_conn *c, sqlite3_stmt *st, const char *what)
+{
+	int rc = exec_stmt(c, st, what);
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		rc = MASKD_ECONFLICT;
+	return rc;
+}
+
+static int sq_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
+				    const char *bidx, const char *peer_bidx, int64_t now)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	struct store_sqlite *s = tx->b;
+	uint8_t sealed[VAULT_SEALED_MAX];
+	size_t sealed_len = 0;
+	int rc = vault_seal(s->vault, p->number, p->id, sealed, sizeof(sealed), &sealed_len);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = stmt(c, SQL_TX_PARTICIPANT_INSERT);
+	bind_text(st, 1, p->id);
+	bind_text(st, 2, session_id);
+	sqlite3_bind_int(st, 3, idx);
+	bind_text(st, 4, p->label);
+	bind_text(st, 5, p->masked);
+	sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC);
+	bind_text(st, 7, bidx);
+	bind_text(st, 8, p->proxy_number_id);
+	bind_text(st, 9, p->proxy_e164);
+	bind_text(st, 10, p->country);
+	bind_text(st, 11, peer_bidx);
+	sqlite3_bind_int64(st, 12, now);
+	return exec_one(c, st, "participant_insert");
+}
+
+static int sq_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_PARTICIPANT_MOVE);
+	bind_text(st, 1, row_id);
+	bind_text(st, 2, number_id);
+	bind_text(st, 3, e164);
+	return exec_one(c, st, "participant_move");
+}
+
+static int sq_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_PEER_SET);
+	bind_text(st, 1, row_id);
+	bind_text(st, 2, peer_bidx);
+	return exec_stmt(c, st, "peer_set");
+}
+
+static int sq_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_NUMBER_COUNT);
+	bind_text(st, 1, number_id);
+	sqlite3_bind_int64(st, 2, cap);
+	int rc = exec_one(c, st, "number_count");
+	if (rc != MASKD_ECONFLICT)
+		return rc;
+	rc = row_exists(c, SQL_TX_NUMBER_EXISTS, number_id, NULL);
+	return rc < 0 ? rc : rc > 0 ? MASKD_ECONFLICT : MASKD_ENOTFOUND;
+}
+
+static int sq_tx_number_uncount(struct store_tx *tx, const char *number_id)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_NUMBER_UNCOUNT);
+	bind_text(st, 1, number_id);
+	return exec_stmt(c, st, "number_uncount");
+}
+
+static int sq_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name,
+			     char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	*n = 0;
+	existing_id[0] = '\0';
+	sqlite3_stmt *st = stmt(c, SQL_TX_UNIQUE_NAME);
+	bind_text(st, 1, service_id);
+	bind_text(st, 2, unique_name);
+	sqlite3_bind_int(st, 3, SESSION_CLOSED);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_text(st, 0, existing_id, ID_MAX);
+	stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(c, "unique_name");
+	st = stmt(c, SQL_TX_SESSION_BIDX);
+	bind_text(st, 1, existing_id);
+	while (*n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		col_text(st, 0, bidx[(*n)++], STORE_BIDX_MAX);
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 1 : db_fail(c, "session_bidx");
+}
+
+static int sq_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_PIN_TAKEN);
+	bind_text(st, 1, service_id);
+	bind_text(st, 2, pin);
+	sqlite3_bind_int(st, 3, SESSION_CLOSED);
+	int rc = sqlite3_step(st);
+	stmt_done(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_fail(c, "pin_taken");
+}
+
+static int sq_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t deadline)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_SESSION_INSERT);
+	bind_text(st, 1, ses->id);
+	bind_text(st, 2, ses->service_id);
+	bind_text(st, 3, ses->unique_name[0] ? ses->unique_name : NULL);
+	sqlite3_bind_int(st, 4, ses->mode);
+	sqlite3_bind_int64(st, 5, ses->ttl);
+	sqlite3_bind_int64(st, 6, ses->expires_at);
+	sqlite3_bind_int64(st, 7, ses->created_at);
+	if (deadline > 0)
+		sqlite3_bind_int64(st, 8, deadline);
+	else
+		sqlite3_bind_null(st, 8);
+	bind_policy(st, 9, &ses->policy);
+	bind_text(st, 13, ses->pin[0] ? ses->pin : NULL);
+	sqlite3_bind_int(st, 14, ses->status);
+	return exec_one(c, st, "session_insert");
+}
+
+static int sq_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
+			      struct store_part_row rows[SESSION_PARTICIPANTS], int *n)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	struct brief br;
+	*n = 0;
+	memset(out, 0, sizeof(*out));
+	int rc = session_brief(c, session_id, &br); /* the transaction holds the write lock already */
+	if (rc < 0)
+		return rc;
+	snprintf(out->service_id, sizeof(out->service_id), "%s", br.service_id);
+	out->mode = br.mode;
+	out->status = br.status;
+	sqlite3_stmt *st = stmt(c, SQL_TX_PART_ROWS);
+	bind_text(st, 1, session_id);
+	while (*n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_part_row *r = &rows[(*n)++];
+		col_text(st, 0, r->id, sizeof(r->id));
+		r->idx = sqlite3_column_int(st, 1);
+		col_text(st, 2, r->bidx, sizeof(r->bidx));
+		col_text(st, 3, r->peer, sizeof(r->peer));
+		col_text(st, 4, r->number_id, sizeof(r->number_id));
+		col_text(st, 5, r->e164, sizeof(r->e164));
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(c, "part_rows");
+}
+
+static int sq_tx_session_touch(struct store_tx *tx, const char *id, int64_t now)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_SESSION_TOUCH);
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	return exec_stmt(c, st, "session_touch");
+}
+
+static int sq_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
+			      const char *detail, int64_t now)
+{
+	return event_insert(tx_conn(tx), session_id, kind, participant_id, detail, now);
+}
+
+static int sq_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_HOLDS);
+	bind_pool(st, q, 0);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*held = sqlite3_column_int64(st, 0);
+		*k = sqlite3_column_int64(st, 1);
+	}
+	stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(c, "holds");
+}
+
+static int sq_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = stmt(c, SQL_TX_POOL_COUNT);
+	bind_pool(st, q, limit);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*total = sqlite3_column_int64(st, 0);
+	stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(c, "pool_count");
+}
+
 /* ---------------------------------------------------------------- locking */
 
 /* Every op but close runs under db_lock (see struct store_sqlite). */
@@ -2666,7 +2232,6 @@ SQ_LOCKED(sq_number_list, (void *b, const char *service_id, void (*cb)(void *, c
 SQ_LOCKED(sq_number_set_state, (void *b, const char *id, int state), (b, id, state))
 SQ_LOCKED(sq_number_set_region, (void *b, const char *id, const char *region), (b, id, region))
 SQ_LOCKED(sq_number_delete, (void *b, const char *id), (b, id))
-SQ_LOCKED(sq_session_create, (void *b, struct session *ses, const struct create_rules *rules, int64_t now, struct create_outcome *o), (b, ses, rules, now, o))
 SQ_LOCKED(sq_session_get, (void *b, const char *id, struct session *out), (b, id, out))
 SQ_LOCKED(sq_session_list, (void *b, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx), (b, service_id, f, cb, ctx))
 SQ_LOCKED(sq_route_lookup, (void *b, const char *to_e164, const char *from_e164, struct route_view *out), (b, to_e164, from_e164, out))
@@ -2678,8 +2243,6 @@ SQ_LOCKED(sq_leg_update, (void *b, const char *interaction_id, char leg, const c
 SQ_LOCKED(sq_participant_number, (void *b, const char *participant_id, char *out, size_t cap), (b, participant_id, out, cap))
 SQ_LOCKED(sq_stats, (void *b, struct store_stats *out), (b, out))
 SQ_LOCKED(sq_records, (void *b, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx), (b, service_id, from, to, cb, ctx))
-SQ_LOCKED(sq_participant_add, (void *b, const char *session_id, struct participant *p, const struct create_rules *rules, int64_t now, struct create_outcome *out), (b, session_id, p, rules, now, out))
-SQ_LOCKED(sq_participant_swap, (void *b, const char *session_id, const char *participant_id, struct participant *p, const struct create_rules *rules, int64_t now), (b, session_id, participant_id, p, rules, now))
 SQ_LOCKED(sq_session_events, (void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx), (b, session_id, cb, ctx))
 SQ_LOCKED(sq_pin_lookup, (void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out), (b, service_id, pin, from_e164, out))
 SQ_LOCKED(sq_optout_set, (void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now), (b, service_id, from_e164, number_id, opted_out, now))
@@ -2704,7 +2267,6 @@ const struct store_ops store_sqlite_ops = {
 	.number_set_state = locked_sq_number_set_state,
 	.number_set_region = locked_sq_number_set_region,
 	.number_delete = locked_sq_number_delete,
-	.session_create = locked_sq_session_create,
 	.session_get = locked_sq_session_get,
 	.session_list = locked_sq_session_list,
 	.route_lookup = locked_sq_route_lookup,
@@ -2717,8 +2279,6 @@ const struct store_ops store_sqlite_ops = {
 	.stats = locked_sq_stats,
 	.records = locked_sq_records,
 	.usage = locked_sq_usage,
-	.participant_add = locked_sq_participant_add,
-	.participant_swap = locked_sq_participant_swap,
 	.session_events = locked_sq_session_events,
 	.tx_session_lock = sq_tx_session_lock,
 	.tx_session_put = sq_tx_session_put,
@@ -2735,4 +2295,24 @@ const struct store_ops store_sqlite_ops = {
 	.pin_lookup = locked_sq_pin_lookup,
 	.optout_set = locked_sq_optout_set,
 	.pool_stats = locked_sq_pool_stats,
+	.blind_index = sq_blind_index,
+	.tx_pool_candidates = sq_tx_pool_candidates,
+	.tx_holder = sq_tx_holder,
+	.tx_binding_drop = sq_tx_binding_drop,
+	.tx_sticky = sq_tx_sticky,
+	.tx_number_by_id = sq_tx_number_by_id,
+	.tx_number_by_e164 = sq_tx_number_by_e164,
+	.tx_participant_insert = sq_tx_participant_insert,
+	.tx_participant_move = sq_tx_participant_move,
+	.tx_peer_set = sq_tx_peer_set,
+	.tx_number_count = sq_tx_number_count,
+	.tx_number_uncount = sq_tx_number_uncount,
+	.tx_unique_name = sq_tx_unique_name,
+	.tx_pin_taken = sq_tx_pin_taken,
+	.tx_session_insert = sq_tx_session_insert,
+	.tx_session_rows = sq_tx_session_rows,
+	.tx_session_touch = sq_tx_session_touch,
+	.tx_event_insert = sq_tx_event_insert,
+	.tx_holds = sq_tx_holds,
+	.tx_pool_count = sq_tx_pool_count,
 };

@@ -146,10 +146,12 @@ static int f_session_get(void *b, const char *id, struct session *out)
 	return 0;
 }
 
-static int f_session_create(void *b, struct session *s, const struct create_rules *rules, int64_t now,
-			    struct create_outcome *out)
+static int f_session_create(void *ctx, struct store *st, const struct service *svc, struct session *s,
+			    int64_t now, struct create_outcome *out)
 {
-	struct fake *f = b;
+	struct fake *f = ctx;
+	if (strcmp(s->participants[0].number, s->participants[1].number) == 0)
+		return MASKD_EINVAL; /* sessions_create refuses a caller with themself */
 	f->created = *s;
 	f->n_created++;
 	snprintf(f->view.session_id, sizeof(f->view.session_id), "%s", s->id);
@@ -158,7 +160,6 @@ static int f_session_create(void *b, struct session *s, const struct create_rule
 }
 
 static const struct store_ops fake_ops = {
-	.session_create = f_session_create,
 	.name = "fake",
 	.service_get = f_service_get,
 	.route_lookup = f_route_lookup,
@@ -241,7 +242,8 @@ static int setup(void **state)
 	x->st = store_wrap(&fake_ops, f);
 	x->lim = app_limiter_new(64);
 	x->env = (struct webhook_env){.store = x->st, .limiter = x->lim, .public_url = "https://maskd.test",
-				      .api_base = api_base, .ask = f_ask, .ask_ctx = f};
+				      .api_base = api_base, .ask = f_ask, .ask_ctx = f,
+				      .create = f_session_create, .create_ctx = f};
 	x->now = (struct webhook_now){.s = NOW_S, .ms = NOW_S * 1000LL};
 	snprintf(x->now.interaction_id, sizeof(x->now.interaction_id), "int_fixed");
 	snprintf(x->now.session_id, sizeof(x->now.session_id), "ses_fixed");

@@ -20,11 +20,13 @@
 #include "flow/lifecycle.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "flow/sessions.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "vault/vault.h"
 #include "vectors.h"
+#include "store_tx_contract.h"
 
 
 #define RIDER "+14152371234"
@@ -479,7 +481,7 @@ static int create_at(struct fixture *f, struct session *s, const struct create_r
 		     struct create_outcome *o)
 {
 	struct create_outcome scratch;
-	return store_session_create(f->st, s, r, now, o != NULL ? o : &scratch);
+	return sessions_create_bound(f->st, s, r, now, o != NULL ? o : &scratch);
 }
 
 /* A two-party session created with default rules at now; asserts success. */
@@ -836,7 +838,7 @@ static void number_swap(void **state)
 	snprintf(p.country, sizeof(p.country), "US");
 	/* named */
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "+14155550602");
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100), 0);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100), 0);
 	assert_string_equal(p.proxy_number_id, n[2]);
 	expect_route(f, "+14155550602", RIDER, s.id);
 	expect_route(f, "+14155550600", RIDER, "");
@@ -849,26 +851,26 @@ static void number_swap(void **state)
 	assert_int_equal(store_number_get(f->st, n[2], &num), 0);
 	assert_int_equal(num.in_use, 1);
 	/* to the number it has: conflict; not in the pool: not found */
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100),
 			 MASKD_ECONFLICT);
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "+14155550699");
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2100),
 			 MASKD_ENOTFOUND);
 	/* auto: the pool rule, its current number excluded */
 	p.proxy_e164[0] = '\0';
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[1].id, &p, &default_rules, 2200), 0);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[1].id, &p, &default_rules, 2200), 0);
 	assert_string_equal(p.proxy_number_id, n[0]);
 	/* a named number this real number holds in another session: conflict */
 	open_pair(f, &t, RIDER, DRIVER2, 2300); /* rider gets n0 or n1 */
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "%s", t.participants[0].proxy_e164);
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2300),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2300),
 			 MASKD_ECONFLICT);
-	assert_int_equal(store_participant_swap(f->st, s.id, "par_nope", &p, &default_rules, 2300), MASKD_ENOTFOUND);
-	assert_int_equal(store_participant_swap(f->st, "ses_nope", "par_nope", &p, &default_rules, 2300),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, "par_nope", &p, &default_rules, 2300), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_swap(f->st, "ses_nope", "par_nope", &p, &default_rules, 2300),
 			 MASKD_ENOTFOUND);
 	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 2400), 0);
 	p.proxy_e164[0] = '\0';
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2500),
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &default_rules, 2500),
 			 MASKD_ECONFLICT);
 	struct ev_ctx ev = {0};
 	assert_int_equal(store_session_events(f->st, s.id, add_event, &ev), 0);
@@ -1030,10 +1032,10 @@ static void single_party_then_add(void **state)
 	id_new("par", p.id);
 	snprintf(p.number, sizeof(p.number), RIDER);
 	snprintf(p.country, sizeof(p.country), "US");
-	assert_int_equal(store_participant_add(f->st, s.id, &p, &default_rules, 2100, &o), MASKD_EINVAL);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &p, &default_rules, 2100, &o), MASKD_EINVAL);
 	snprintf(p.number, sizeof(p.number), DRIVER1);
-	assert_int_equal(store_participant_add(f->st, "ses_nope", &p, &default_rules, 2100, &o), MASKD_ENOTFOUND);
-	assert_int_equal(store_participant_add(f->st, s.id, &p, &default_rules, 2100, &o), 0);
+	assert_int_equal(sessions_participant_add(f->st, "ses_nope", &p, &default_rules, 2100, &o), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &p, &default_rules, 2100, &o), 0);
 	assert_int_equal(o.held[1], 1);
 	assert_int_equal(o.level[1], GEO_COUNTRY);
 	assert_int_equal(store_route_lookup(f->st, s.participants[0].proxy_e164, RIDER, &v), 0);
@@ -1048,7 +1050,7 @@ static void single_party_then_add(void **state)
 	struct participant q = p;
 	id_new("par", q.id);
 	snprintf(q.number, sizeof(q.number), DRIVER2);
-	assert_int_equal(store_participant_add(f->st, s.id, &q, &default_rules, 2100, &o), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &q, &default_rules, 2100, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, -1);
 	/* the pair is known now: sticky next time */
 	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 2200), 0);
@@ -1897,12 +1899,25 @@ static void sqlite_expiry_batch_gives_every_number_back(void **state)
 	}
 }
 
+/* ---------------------------------------------------------------- row primitives (store_tx_*) */
+
+static void tx_primitives_contract(void **state)
+{
+	struct fixture *f = *state;
+	char a[ID_MAX], b[ID_MAX];
+	add_number(f, "+14155550001", NUMBER_ACTIVE, CAP_ALL, 1, a);
+	add_number(f, "+14155550002", NUMBER_ACTIVE, CAP_ALL, 2, b);
+	add_number(f, "+14155550003", NUMBER_ACTIVE, CAP_ALL, 3, NULL);
+	store_tx_contract(f->st, &f->svc, a, b, 3);
+}
+
 int main(void)
 {
 	crypto_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(upgrade_from_schema_1),
 		cmocka_unit_test_setup_teardown(tx_run_contract, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_primitives_contract, setup, teardown),
 		cmocka_unit_test_setup_teardown(services_and_secrets, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_unique, setup, teardown),
 		cmocka_unit_test_setup_teardown(allocation_binding_rule, setup, teardown),

@@ -18,12 +18,14 @@
 #include "flow/lifecycle.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "flow/sessions.h"
 #include "util/crypto.h"
 #include "util/ids.h"
 
 #include <stdlib.h>
 #include <unistd.h>
 #include "vectors.h"
+#include "store_tx_contract.h"
 
 
 #define SECRET "Sup3r-s3cret_pw"
@@ -579,7 +581,7 @@ static int create_in(struct fixture *f, const struct service *svc, struct sessio
 		     struct create_outcome *o)
 {
 	struct create_rules r = rules_of(svc);
-	return store_session_create(f->st, s, &r, now, o);
+	return sessions_create_bound(f->st, s, &r, now, o);
 }
 
 static int64_t in_use_of(struct fixture *f, const char *id)
@@ -954,7 +956,7 @@ static void swap_records_an_event(void **state)
 	struct participant p;
 	memset(&p, 0, sizeof(p));
 	snprintf(p.country, 3, "US");
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 200), 0);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 200), 0);
 	assert_string_not_equal(p.proxy_number_id, old_id);
 	assert_int_equal(in_use_of(f, old_id), 0);
 	assert_int_equal(in_use_of(f, p.proxy_number_id), 1);
@@ -978,17 +980,17 @@ static void swap_records_an_event(void **state)
 	/* named: the one it has; a number not in the pool; back to the old one */
 	char cur[PHONE_E164_MAX + 1];
 	snprintf(cur, sizeof(cur), "%s", p.proxy_e164);
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 210), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 210), MASKD_ECONFLICT);
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "+19999999999");
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 210), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 210), MASKD_ENOTFOUND);
 	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "%s", old_e164);
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 220), 0);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 220), 0);
 	assert_string_equal(p.proxy_number_id, old_id);
-	assert_int_equal(store_participant_swap(f->st, s.id, "par_nope", &p, &r, 230), MASKD_ENOTFOUND);
-	assert_int_equal(store_participant_swap(f->st, "ses_nope", s.participants[0].id, &p, &r, 230), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, "par_nope", &p, &r, 230), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_swap(f->st, "ses_nope", s.participants[0].id, &p, &r, 230), MASKD_ENOTFOUND);
 	assert_int_equal(lifecycle_close(f->st, s.id, SESSION_CLOSED, 300), 0);
 	p.proxy_e164[0] = '\0';
-	assert_int_equal(store_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 310), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_swap(f->st, s.id, s.participants[0].id, &p, &r, 310), MASKD_ECONFLICT);
 	assert_counts_consistent(f);
 }
 
@@ -1141,10 +1143,10 @@ static void single_party_then_add(void **state)
 	id_new("par", p.id);
 	snprintf(p.number, sizeof(p.number), "%s", PA);
 	snprintf(p.country, 3, "US");
-	assert_int_equal(store_participant_add(f->st, s.id, &p, &r, 150, &o), MASKD_EINVAL);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &p, &r, 150, &o), MASKD_EINVAL);
 	snprintf(p.number, sizeof(p.number), "%s", PB);
 	snprintf(p.masked, sizeof(p.masked), "+1******0002");
-	assert_int_equal(store_participant_add(f->st, s.id, &p, &r, 200, &o), 0);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &p, &r, 200, &o), 0);
 	assert_int_equal(o.held[1], 1);
 	assert_true(p.proxy_number_id[0] != '\0');
 	route(f, s.participants[0].proxy_e164, PA, &rv);
@@ -1159,9 +1161,9 @@ static void single_party_then_add(void **state)
 	id_new("par", q.id);
 	snprintf(q.number, sizeof(q.number), "%s", PC);
 	q.proxy_e164[0] = '\0';
-	assert_int_equal(store_participant_add(f->st, s.id, &q, &r, 210, &o), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_add(f->st, s.id, &q, &r, 210, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, -1);
-	assert_int_equal(store_participant_add(f->st, "ses_nope", &q, &r, 210, &o), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_add(f->st, "ses_nope", &q, &r, 210, &o), MASKD_ENOTFOUND);
 	struct events ev;
 	events_of(f, s.id, &ev);
 	assert_int_equal(ev.n, 1);
@@ -1189,7 +1191,7 @@ static void single_party_then_add(void **state)
 	id_new("par", q.id);
 	snprintf(q.number, sizeof(q.number), "%s", PA);
 	snprintf(q.proxy_e164, sizeof(q.proxy_e164), "%s", s.participants[0].proxy_e164);
-	assert_int_equal(store_participant_add(f->st, other.id, &q, &r, 510, &o), MASKD_ECONFLICT);
+	assert_int_equal(sessions_participant_add(f->st, other.id, &q, &r, 510, &o), MASKD_ECONFLICT);
 	assert_int_equal(o.failed_index, 1);
 }
 
@@ -1851,6 +1853,14 @@ static void pg_lifecycle_primitives(void **state)
 	check_lifecycle_primitives(f->st, &s, &t, f->nums[0], f->nums[1]);
 }
 
+/* ---------------------------------------------------------------- row primitives (store_tx_*) */
+
+static void tx_primitives_contract(void **state)
+{
+	NEED_DB(state);
+	store_tx_contract(f->st, &f->svc, f->nums[0], f->nums[1], POOL);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -1860,6 +1870,7 @@ int main(void)
 		cmocka_unit_test(open_refuses_without_leaking),
 		cmocka_unit_test(array_literals_quote),
 		cmocka_unit_test_setup_teardown(same_real_number_in_parallel, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_primitives_contract, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_webhook_in_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_sweepers_close_each_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(pg_lifecycle_primitives, setup, teardown),

@@ -9,6 +9,7 @@
 
 #include "vectors.h"
 #include "store/store.h"
+#include "flow/sessions.h"
 
 #define VECTORS_PATH VECTORS_DATA_DIR "/signature_vectors.json"
 
@@ -59,7 +60,7 @@ int vectors_session_create(struct store *st, struct session *s, int64_t now, int
 	static const struct create_rules rules = {.pool = {GEO_COUNTRY, 0, SELECT_PREFER_STICKY}};
 	struct create_outcome o;
 	memset(&o, 0, sizeof(o));
-	int rc = store_session_create(st, s, &rules, now, &o);
+	int rc = sessions_create_bound(st, s, &rules, now, &o);
 	*failed = o.failed_index;
 	return rc;
 }

@@ -32,7 +32,7 @@ void vectors_body_add(struct arena *a, char **acc, const char *key, const char *
 
 struct store;
 struct session;
-/* store_session_create() with the default rules of a new service (country
+/* sessions_create_bound() with the default rules of a new service (country
  * geo-match, not strict, prefer-sticky, no cap, no cool-off reuse); *failed gets
  * the outcome's failed_index. */
 int vectors_session_create(struct store *st, struct session *s, int64_t now, int *failed);
