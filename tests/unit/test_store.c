@@ -1724,10 +1724,19 @@ static void record_group_commit(void **state)
 	assert_int_equal(pthread_barrier_init(&start, NULL, GC_THREADS), 0);
 	static struct gc_thread w[GC_THREADS];
 	pthread_t th[GC_THREADS];
+	/* Another connection holds the write lock while the threads start: the first
+	 * leader waits in BEGIN and every other thread's first record (the copies of
+	 * CAdup0) queues behind it, so they land in one batch together. */
+	sqlite3 *blocker = NULL;
+	assert_int_equal(sqlite3_open(f->db, &blocker), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(blocker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 	for (int t = 0; t < GC_THREADS; t++) {
 		w[t] = (struct gc_thread){.f = f, .s = &s, .start = &start, .t = t};
 		assert_int_equal(pthread_create(&th[t], NULL, gc_worker, &w[t]), 0);
 	}
+	usleep(300 * 1000);
+	assert_int_equal(sqlite3_exec(blocker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(blocker);
 	for (int t = 0; t < GC_THREADS; t++)
 		assert_int_equal(pthread_join(th[t], NULL), 0);
 	pthread_barrier_destroy(&start);
