@@ -17,6 +17,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,7 +354,8 @@ struct store_sqlite {
 	pthread_mutex_t rec_lock;
 	pthread_cond_t rec_done;
 	struct rec_request *rec_head, *rec_tail;
-	int rec_running;             /* a leader is applying a batch */
+	int rec_running;             /* a leader is gathering or applying a batch */
+	int rec_queued;              /* requests in the queue */
 	sqlite3_stmt *rec_sp[3];     /* SAVEPOINT, RELEASE, ROLLBACK TO on conn; NULL until used */
 	uint64_t rec_batches, rec_records; /* reported at close */
 };
@@ -2115,6 +2117,7 @@ static int insert_leg(struct sqlite_conn *c, const char *interaction_id, char le
  * holds its record, so an acknowledged webhook is as durable as before. */
 
 #define RECORD_BATCH_MAX 64 /* records per group commit; more threads than this queue for the next */
+#define RECORD_GATHER_YIELDS 8 /* the leader yields while the queue still grows, at most this often */
 
 enum rec_state { REC_QUEUED, REC_APPLIED, REC_FAILED, REC_DONE };
 
@@ -2284,18 +2287,30 @@ static int sq_interaction_record(void *b, struct interaction *it, int *existed)
 	else
 		s->rec_head = &req;
 	s->rec_tail = &req;
+	s->rec_queued++;
 	while (req.state != REC_DONE) {
 		if (s->rec_running) {
 			pthread_cond_wait(&s->rec_done, &s->rec_lock);
 			continue;
 		}
 		s->rec_running = 1;
+		/* Let the webhook threads that are runnable reach the queue first: on
+		 * fewer cores than threads, nobody else runs during our commit, and
+		 * without this yield every batch held one record (measured). A record
+		 * arriving meanwhile sees rec_running and waits for this batch. */
+		for (int y = 0, seen = -1; y < RECORD_GATHER_YIELDS && s->rec_queued != seen; y++) {
+			seen = s->rec_queued;
+			pthread_mutex_unlock(&s->rec_lock);
+			sched_yield();
+			pthread_mutex_lock(&s->rec_lock);
+		}
 		struct rec_request *batch[RECORD_BATCH_MAX];
 		int n = 0;
 		while (n < RECORD_BATCH_MAX && s->rec_head != NULL) {
 			batch[n++] = s->rec_head;
 			s->rec_head = s->rec_head->next;
 		}
+		s->rec_queued -= n;
 		if (s->rec_head == NULL)
 			s->rec_tail = NULL;
 		pthread_mutex_unlock(&s->rec_lock);
