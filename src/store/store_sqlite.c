@@ -2107,14 +2107,15 @@ static int insert_leg(struct sqlite_conn *c, const char *interaction_id, char le
 /* ------------------------------------------------ interaction records: group commit
  *
  * A webhook's record is one small write transaction; on its own it costs a COMMIT
- * that appends every page it dirtied to the WAL (~22 pages, docs/PERFORMANCE.md).
+ * that appends every page it dirtied to the WAL (~10 B-tree pages, docs/PERFORMANCE.md).
  * Records arriving together share one transaction instead: each webhook thread
  * queues its request; the thread that finds no batch running becomes the leader,
- * takes up to RECORD_BATCH_MAX queued requests, applies them under db_lock in one
- * BEGIN IMMEDIATE ... COMMIT, each under its own SAVEPOINT (a failing record is
- * rolled back alone), and wakes every waiter with its own result. Requests that
- * arrive meanwhile form the next batch. No thread returns before the COMMIT that
- * holds its record, so an acknowledged webhook is as durable as before. */
+ * yields while the queue still grows, takes up to RECORD_BATCH_MAX queued
+ * requests, applies them under db_lock in one BEGIN IMMEDIATE ... COMMIT, each
+ * under its own SAVEPOINT (a failing record is rolled back alone), and wakes every
+ * waiter with its own result. Requests that arrive meanwhile form the next batch.
+ * No thread returns before the COMMIT that holds its record, so an acknowledged
+ * webhook is as durable as before. Every other operation keeps taking db_lock alone. */
 
 #define RECORD_BATCH_MAX 64 /* records per group commit; more threads than this queue for the next */
 #define RECORD_GATHER_YIELDS 8 /* the leader yields while the queue still grows, at most this often */
