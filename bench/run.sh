@@ -16,7 +16,8 @@
 # Knobs (environment): BENCH_DURATION (s per load step, default 10), BENCH_CONNS (client
 # connections, 32), BENCH_CREATES (API session creates timed, 10000), BENCH_SIZES (open
 # sessions per step, "1000 100000"; the first is created through the API), BENCH_BUILD_DIR
-# (default build-bench; an existing configured dir is reused), BENCH_PERF=1 (perf profile
+# (default build-bench; an existing configured dir is reused), BENCH_THREADS (maskd's
+# MASKD_THREADS), BENCH_PERF=1 (perf profile
 # of the voice peak at the largest size, written next to the results), BENCH_KEEP=1 (keep
 # the temp dir).
 # Every load step is bounded in time and count, targets 127.0.0.1 only, and stops by itself.
@@ -67,7 +68,8 @@ else
 	log "only one core: server and client share it (figures are not comparable)"
 	SERVER_CPUS=0; CLIENT_CPUS=0; SERVER_CORES=1
 fi
-MASKD_THREADS=$((SERVER_CORES < 2 ? 2 : SERVER_CORES))
+# maskd's own default for this machine (config.c): 4 per CPU, at least 8
+MASKD_THREADS=${BENCH_THREADS:-$((NCPU > 2 ? 4 * NCPU : 8))}
 
 # --- tools ----------------------------------------------------------------------
 need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$1 not found (make bench installs it: scripts/install-deps bench)"; }

@@ -18,6 +18,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,6 +347,16 @@ struct store_sqlite {
 	pthread_cond_t ckpt_wake;
 	int ckpt_due;
 	int ckpt_stop;
+	/* Group commit of interaction records (see sq_interaction_record): webhook
+	 * threads queue their record under rec_lock; the leader (whoever finds no
+	 * batch running) applies the queue in one transaction under db_lock. */
+	pthread_mutex_t rec_lock;
+	pthread_cond_t rec_done;
+	struct rec_request *rec_head, *rec_tail;
+	int rec_running;             /* a leader is gathering or applying a batch */
+	int rec_queued;              /* requests in the queue */
+	sqlite3_stmt *rec_sp[3];     /* SAVEPOINT, RELEASE, ROLLBACK TO on conn; NULL until used */
+	uint64_t rec_batches, rec_records; /* reported at close */
 };
 
 #define CHECKPOINT_PAGES 1000     /* WAL pages that wake the checkpointer (SQLite's default) */
@@ -653,6 +664,8 @@ int store_sqlite_open(const char *path, struct vault *v, void **out, char *err, 
 	pthread_mutex_init(&s->db_lock, NULL);
 	pthread_mutex_init(&s->ckpt_lock, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
+	pthread_mutex_init(&s->rec_lock, NULL);
+	pthread_cond_init(&s->rec_done, NULL);
 	if (pthread_create(&s->checkpointer, NULL, checkpointer_main, s) != 0)
 		fatal("store: cannot start the checkpointer thread");
 	*out = s;
@@ -669,6 +682,14 @@ static void sq_close(void *b)
 	pthread_join(s->checkpointer, NULL);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_mutex_destroy(&s->ckpt_lock);
+	assert(s->rec_head == NULL && !s->rec_running); /* no record in flight at close */
+	if (s->rec_batches > 0)
+		log_info("store: %llu interaction records in %llu group commits", (unsigned long long)s->rec_records,
+			 (unsigned long long)s->rec_batches);
+	for (int i = 0; i < 3; i++)
+		sqlite3_finalize(s->rec_sp[i]);
+	pthread_cond_destroy(&s->rec_done);
+	pthread_mutex_destroy(&s->rec_lock);
 	if (s->conn != NULL)
 		conn_free(s->conn);
 	pthread_mutex_destroy(&s->db_lock);
@@ -1324,11 +1345,56 @@ static int insert_leg(struct sqlite_conn *c, const char *interaction_id, char le
 	return rc;
 }
 
-static int sq_interaction_record(void *b, struct interaction *it, int *existed)
+/* ------------------------------------------------ interaction records: group commit
+ *
+ * A webhook's record is one small write transaction; on its own it costs a COMMIT
+ * that appends every page it dirtied to the WAL (~10 B-tree pages, docs/PERFORMANCE.md).
+ * Records arriving together share one transaction instead: each webhook thread
+ * queues its request; the thread that finds no batch running becomes the leader,
+ * yields while the queue still grows, takes up to RECORD_BATCH_MAX queued
+ * requests, applies them under db_lock in one BEGIN IMMEDIATE ... COMMIT, each
+ * under its own SAVEPOINT (a failing record is rolled back alone), and wakes every
+ * waiter with its own result. Requests that arrive meanwhile form the next batch.
+ * No thread returns before the COMMIT that holds its record, so an acknowledged
+ * webhook is as durable as before. Every other operation keeps taking db_lock alone. */
+
+#define RECORD_BATCH_MAX 64 /* records per group commit; more threads than this queue for the next */
+#define RECORD_GATHER_YIELDS 8 /* the leader yields while the queue still grows, at most this often */
+
+enum rec_state { REC_QUEUED, REC_APPLIED, REC_FAILED, REC_DONE };
+
+struct rec_request {
+	struct interaction *it;     /* caller's; overwritten with the stored row on a retry */
+	struct interaction orig;    /* as the caller gave it, to apply again after a lost transaction */
+	int *existed;
+	int rc;
+	enum rec_state state;
+	struct rec_request *next;
+};
+
+enum { REC_SP_OPEN, REC_SP_RELEASE, REC_SP_UNDO };
+
+static int rec_sp(struct store_sqlite *s, struct sqlite_conn *c, int which, const char *what)
 {
-	CONN_OR_FAIL(b, c);
+	static const char *const sql[] = {
+		[REC_SP_OPEN] = "SAVEPOINT record",
+		[REC_SP_RELEASE] = "RELEASE record",
+		[REC_SP_UNDO] = "ROLLBACK TO record",
+	};
+	if (s->rec_sp[which] == NULL &&
+	    sqlite3_prepare_v3(c->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, &s->rec_sp[which], NULL) != SQLITE_OK)
+		fatal("store: cannot prepare %s: %s", sql[which], sqlite3_errmsg(c->db));
+	return exec_stmt(c, s->rec_sp[which], what);
+}
+
+/* One record inside the batch's open transaction, under its own savepoint: on
+ * failure nothing of it stays and the transaction goes on, unless SQLite itself
+ * ended the transaction (then the caller sees autocommit and starts over). */
+static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct interaction *it, int *existed)
+{
+	assert(!sqlite3_get_autocommit(c->db)); /* inside the batch's transaction */
 	*existed = 0;
-	int rc = tx_begin(c);
+	int rc = rec_sp(s, c, REC_SP_OPEN, "savepoint");
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st = stmt(c, SQL_INTERACTION_INSERT);
@@ -1344,10 +1410,10 @@ static int sq_interaction_record(void *b, struct interaction *it, int *existed)
 	sqlite3_bind_int64(st, 10, it->created_at);
 	rc = exec_stmt(c, st, "interaction_insert");
 	if (rc < 0)
-		goto fail;
+		goto undo;
 	if (sqlite3_changes(c->db) == 0) {
-		/* A retried webhook: answer it the way the first one was answered. */
-		tx_rollback(c);
+		/* A retried webhook (maybe an earlier record of this batch): answer it
+		 * the way the first one was answered. */
 		st = stmt(c, SQL_INTERACTION_BY_SID);
 		sqlite3_bind_int(st, 1, it->carrier);
 		bind_text(st, 2, it->carrier_sid);
@@ -1355,15 +1421,17 @@ static int sq_interaction_record(void *b, struct interaction *it, int *existed)
 		if (step == SQLITE_ROW)
 			read_interaction(st, it);
 		stmt_done(st);
-		if (step != SQLITE_ROW)
-			return db_fail(c, "interaction_by_sid");
+		if (step != SQLITE_ROW) {
+			rc = db_fail(c, "interaction_by_sid");
+			goto undo;
+		}
 		*existed = 1;
-		return 0;
+		return rec_sp(s, c, REC_SP_RELEASE, "release");
 	}
 	struct leg_update received = {.status = "received", .duration = -1};
 	rc = insert_leg(c, it->id, 'a', it->carrier_sid, &received, it->created_at, 0);
 	if (rc < 0)
-		goto fail;
+		goto undo;
 	st = stmt(c, SQL_SESSION_TIMES);
 	bind_text(st, 1, it->session_id);
 	int step = sqlite3_step(st);
@@ -1388,15 +1456,117 @@ static int sq_interaction_record(void *b, struct interaction *it, int *existed)
 			sqlite3_bind_null(st, 4);
 		rc = exec_stmt(c, st, "session_touch");
 		if (rc < 0)
-			goto fail;
+			goto undo;
 	}
-	rc = tx_commit(c);
-	if (rc < 0)
-		goto fail;
-	return 0;
-fail:
-	tx_rollback(c);
+	return rec_sp(s, c, REC_SP_RELEASE, "release");
+undo:
+	if (!sqlite3_get_autocommit(c->db)) {
+		rec_sp(s, c, REC_SP_UNDO, "rollback to");
+		rec_sp(s, c, REC_SP_RELEASE, "release");
+	}
+	*existed = 0;
 	return rc;
+}
+
+/* Applies a batch in one transaction (caller holds db_lock). Sets rc and state
+ * REC_APPLIED or REC_FAILED of every request. A record that fails is rolled back
+ * alone; if SQLite ended the whole transaction instead (SQLITE_FULL, I/O errors),
+ * that record fails and the others are applied again in a new transaction. A
+ * failed COMMIT fails the records it held. */
+static void record_batch(struct store_sqlite *s, struct rec_request **batch, int n)
+{
+	struct sqlite_conn *c = conn_get(s);
+	int pending = n;
+	for (int i = 0; i < n; i++) {
+		batch[i]->state = REC_QUEUED;
+		batch[i]->rc = MASKD_EDB;
+	}
+	while (c != NULL && pending > 0) {
+		if (tx_begin(c) < 0)
+			break;
+		int lost = 0;
+		for (int i = 0; i < n && !lost; i++) {
+			struct rec_request *r = batch[i];
+			if (r->state == REC_FAILED)
+				continue;
+			*r->it = r->orig; /* a record applied in a lost transaction starts again */
+			r->rc = record_one(s, c, r->it, r->existed);
+			r->state = r->rc < 0 ? REC_FAILED : REC_APPLIED;
+			if (r->rc < 0) {
+				pending--;
+				lost = sqlite3_get_autocommit(c->db);
+			}
+		}
+		if (lost)
+			continue; /* the records applied so far went with the transaction */
+		if (tx_commit(c) == 0) {
+			s->rec_batches++;
+			s->rec_records += (uint64_t)n;
+			return;
+		}
+		tx_rollback(c);
+		break;
+	}
+	for (int i = 0; i < n; i++) {
+		if (batch[i]->state != REC_FAILED) {
+			batch[i]->state = REC_FAILED;
+			batch[i]->rc = MASKD_EDB;
+			*batch[i]->existed = 0;
+		}
+	}
+}
+
+/* store_interaction_record(): queue, then lead a batch or wait for the one that
+ * holds this record. Returns after the record's transaction committed (or failed). */
+static int sq_interaction_record(void *b, struct interaction *it, int *existed)
+{
+	struct store_sqlite *s = b;
+	assert(it != NULL && existed != NULL);
+	struct rec_request req = {.it = it, .orig = *it, .existed = existed, .state = REC_QUEUED};
+	pthread_mutex_lock(&s->rec_lock);
+	if (s->rec_tail != NULL)
+		s->rec_tail->next = &req;
+	else
+		s->rec_head = &req;
+	s->rec_tail = &req;
+	s->rec_queued++;
+	while (req.state != REC_DONE) {
+		if (s->rec_running) {
+			pthread_cond_wait(&s->rec_done, &s->rec_lock);
+			continue;
+		}
+		s->rec_running = 1;
+		/* Let the webhook threads that are runnable reach the queue first: on
+		 * fewer cores than threads, nobody else runs during our commit, and
+		 * without this yield every batch held one record (measured). A record
+		 * arriving meanwhile sees rec_running and waits for this batch. */
+		for (int y = 0, seen = -1; y < RECORD_GATHER_YIELDS && s->rec_queued != seen; y++) {
+			seen = s->rec_queued;
+			pthread_mutex_unlock(&s->rec_lock);
+			sched_yield();
+			pthread_mutex_lock(&s->rec_lock);
+		}
+		struct rec_request *batch[RECORD_BATCH_MAX];
+		int n = 0;
+		while (n < RECORD_BATCH_MAX && s->rec_head != NULL) {
+			batch[n++] = s->rec_head;
+			s->rec_head = s->rec_head->next;
+		}
+		s->rec_queued -= n;
+		if (s->rec_head == NULL)
+			s->rec_tail = NULL;
+		pthread_mutex_unlock(&s->rec_lock);
+		pthread_mutex_lock(&s->db_lock);
+		record_batch(s, batch, n);
+		pthread_mutex_unlock(&s->db_lock);
+		pthread_mutex_lock(&s->rec_lock);
+		for (int i = 0; i < n; i++)
+			batch[i]->state = REC_DONE; /* a waiter may return (and its request go) once we unlock */
+		s->rec_running = 0;
+		pthread_cond_broadcast(&s->rec_done);
+	}
+	pthread_mutex_unlock(&s->rec_lock);
+	return req.rc;
 }
 
 static void read_leg(sqlite3_stmt *st, int col, struct leg *l)
@@ -2235,7 +2405,6 @@ SQ_LOCKED(sq_number_delete, (void *b, const char *id), (b, id))
 SQ_LOCKED(sq_session_get, (void *b, const char *id, struct session *out), (b, id, out))
 SQ_LOCKED(sq_session_list, (void *b, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx), (b, service_id, f, cb, ctx))
 SQ_LOCKED(sq_route_lookup, (void *b, const char *to_e164, const char *from_e164, struct route_view *out), (b, to_e164, from_e164, out))
-SQ_LOCKED(sq_interaction_record, (void *b, struct interaction *it, int *existed), (b, it, existed))
 SQ_LOCKED(sq_interaction_get, (void *b, const char *id, struct interaction *out), (b, id, out))
 SQ_LOCKED(sq_interaction_by_sid, (void *b, int carrier, const char *carrier_sid, struct interaction *out), (b, carrier, carrier_sid, out))
 SQ_LOCKED(sq_interaction_list, (void *b, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx), (b, session_id, cb, ctx))
@@ -2270,7 +2439,7 @@ const struct store_ops store_sqlite_ops = {
 	.session_get = locked_sq_session_get,
 	.session_list = locked_sq_session_list,
 	.route_lookup = locked_sq_route_lookup,
-	.interaction_record = locked_sq_interaction_record,
+	.interaction_record = sq_interaction_record,
 	.interaction_get = locked_sq_interaction_get,
 	.interaction_by_sid = locked_sq_interaction_by_sid,
 	.interaction_list = locked_sq_interaction_list,
