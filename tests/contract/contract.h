@@ -79,6 +79,8 @@ int cx_teardown(void **state);
 struct store *cx_open_again(struct fixture *f);
 
 /* ---- the suites: each file's tests, run in one cmocka group by main.c */
+#define CX_TEST(name) cmocka_unit_test_setup_teardown(name, cx_setup, cx_teardown)
+#define CX_TEST_POOL(name) cmocka_unit_test_setup_teardown(name, cx_setup_pool, cx_teardown)
 extern const struct CMUnitTest cx_rows_tests[];
 extern const size_t cx_rows_count;
 extern const struct CMUnitTest cx_policy_tests[];

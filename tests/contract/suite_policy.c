@@ -735,21 +735,10 @@ static void stats_and_pool_stats(void **state)
 
 
 const struct CMUnitTest cx_policy_tests[] = {
-	cmocka_unit_test_setup_teardown(geo_levels, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(sticky_numbers, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(sticky_while_cooling, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(cooloff_holds_and_releases, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(cooloff_reuse_last_resort, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(caps_and_states, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(number_swap, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(reopen_rules, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(unique_name_create_or_return, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(pins, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(single_party_then_add, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(optouts, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(blocked_close, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(headroom_counts, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(cap_counts_a_session_once, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(stats_and_pool_stats, cx_setup, cx_teardown),
+	CX_TEST(geo_levels), CX_TEST(sticky_numbers), CX_TEST(sticky_while_cooling),
+	CX_TEST(cooloff_holds_and_releases), CX_TEST(cooloff_reuse_last_resort), CX_TEST(caps_and_states),
+	CX_TEST(number_swap), CX_TEST(reopen_rules), CX_TEST(unique_name_create_or_return), CX_TEST(pins),
+	CX_TEST(single_party_then_add), CX_TEST(optouts), CX_TEST(blocked_close), CX_TEST(headroom_counts),
+	CX_TEST(cap_counts_a_session_once), CX_TEST(stats_and_pool_stats),
 };
 const size_t cx_policy_count = sizeof(cx_policy_tests) / sizeof(cx_policy_tests[0]);

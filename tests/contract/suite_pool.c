@@ -743,19 +743,12 @@ static void pool_numbers_purged_after_retention(void **state)
 
 
 const struct CMUnitTest cx_pool_tests[] = {
-	cmocka_unit_test_setup_teardown(service_and_number_fields, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(geo_levels_and_strict, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(sticky_after_close, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(cooloff_hold_and_release, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(cooloff_reuse_takes_cooling, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(cap_limits_sessions_per_number, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(swap_records_an_event, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(reopen_restores_bindings, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(pool_unique_name_create_or_return, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(pin_unique_and_lookup, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(pool_single_party_then_add, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(optout_marks_route, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(block_and_close, cx_setup_pool, cx_teardown),
-	cmocka_unit_test_setup_teardown(pool_numbers_purged_after_retention, cx_setup_pool, cx_teardown),
+	CX_TEST_POOL(service_and_number_fields), CX_TEST_POOL(geo_levels_and_strict),
+	CX_TEST_POOL(sticky_after_close), CX_TEST_POOL(cooloff_hold_and_release),
+	CX_TEST_POOL(cooloff_reuse_takes_cooling), CX_TEST_POOL(cap_limits_sessions_per_number),
+	CX_TEST_POOL(swap_records_an_event), CX_TEST_POOL(reopen_restores_bindings),
+	CX_TEST_POOL(pool_unique_name_create_or_return), CX_TEST_POOL(pin_unique_and_lookup),
+	CX_TEST_POOL(pool_single_party_then_add), CX_TEST_POOL(optout_marks_route), CX_TEST_POOL(block_and_close),
+	CX_TEST_POOL(pool_numbers_purged_after_retention),
 };
 const size_t cx_pool_count = sizeof(cx_pool_tests) / sizeof(cx_pool_tests[0]);

@@ -603,17 +603,9 @@ static void in_use_of_odd_ids(void **state)
 }
 
 const struct CMUnitTest cx_rows_tests[] = {
-	cmocka_unit_test_setup_teardown(services_and_secrets, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(numbers_unique, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(allocation_binding_rule, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(named_proxy_numbers, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(route_and_interactions, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(close_and_expire, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(nothing_in_the_clear, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(tx_run_contract, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(lifecycle_primitives, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(expiry_batch_gives_every_number_back, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(tx_primitives_contract, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(in_use_of_odd_ids, cx_setup, cx_teardown),
+	CX_TEST(services_and_secrets), CX_TEST(numbers_unique), CX_TEST(allocation_binding_rule),
+	CX_TEST(named_proxy_numbers), CX_TEST(route_and_interactions), CX_TEST(close_and_expire),
+	CX_TEST(nothing_in_the_clear), CX_TEST(tx_run_contract), CX_TEST(lifecycle_primitives),
+	CX_TEST(expiry_batch_gives_every_number_back), CX_TEST(tx_primitives_contract), CX_TEST(in_use_of_odd_ids),
 };
 const size_t cx_rows_count = sizeof(cx_rows_tests) / sizeof(cx_rows_tests[0]);

@@ -379,11 +379,7 @@ static void service_updates_in_parallel(void **state)
 }
 
 const struct CMUnitTest cx_service_tests[] = {
-	cmocka_unit_test_setup_teardown(service_policy_fields, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(service_update_round_trip, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(service_update_unknown, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(service_cache_ttl, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(numbers_purged_after_retention, cx_setup, cx_teardown),
-	cmocka_unit_test_setup_teardown(service_updates_in_parallel, cx_setup, cx_teardown),
+	CX_TEST(service_policy_fields), CX_TEST(service_update_round_trip), CX_TEST(service_update_unknown),
+	CX_TEST(service_cache_ttl), CX_TEST(numbers_purged_after_retention), CX_TEST(service_updates_in_parallel),
 };
 const size_t cx_service_count = sizeof(cx_service_tests) / sizeof(cx_service_tests[0]);
