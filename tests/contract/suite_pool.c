@@ -2,7 +2,7 @@
 /* suite_pool.c - the store contract, policy seen from services with pools of
  * their own (the fixture's pool of CX_POOL numbers beside them): fields, geo
  * levels and strict, sticky after close, cool-off, cap, swap events, re-open,
- * unique_name, PINs, single-party, opt-out, block, retention; after each the
+ * unique_name, PINs, single-party, opt-out, block; after each the
  * in_use counts agree with the bindings. */
 #include "suite.h"
 
@@ -637,70 +637,6 @@ static void block_and_close(void **state)
 	assert_counts_consistent(f);
 }
 
-/* Retention (DESIGN §1.5): released rows of sessions closed before the cut lose
- * their sealed number and blind index; records, opt-outs and open sessions stay. */
-static void pool_numbers_purged_after_retention(void **state)
-{
-	CX_FIXTURE(state);
-	struct service svc;
-	svc_new(f, &svc, 0, 0, 0);
-	char n0[ID_MAX], n1[ID_MAX];
-	num_new(f, svc.id, "US", "", "", 1, n0);
-	num_new(f, svc.id, "US", "", "", 2, n1);
-	struct session old, recent, open;
-	struct create_outcome o;
-	ses_fill(&old, svc.id, 2, PA, PB);
-	assert_int_equal(create_in(f, &svc, &old, 100, &o), 0);
-	ses_fill(&recent, svc.id, 2, PC, PD);
-	assert_int_equal(create_in(f, &svc, &recent, 100, &o), 0);
-	ses_fill(&open, svc.id, 2, "+13125550005", "+17135550006");
-	assert_int_equal(create_in(f, &svc, &open, 100, &o), 0);
-	assert_int_equal(store_optout_set(f->st, svc.id, PA, n0, 1, 150), 0);
-	assert_int_equal(lifecycle_close(f->st, old.id, SESSION_CLOSED, 200), 0); /* cooloff 0: released */
-	assert_int_equal(lifecycle_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
-	int purged = -1, sessions = -1;
-	assert_int_equal(lifecycle_purge(f->st, 1000, 1001, 1, &sessions, &purged), 0);
-	assert_int_equal(sessions, 1);
-	assert_int_equal(purged, 2); /* both participants of the old session */
-	assert_int_equal(lifecycle_purge(f->st, 1000, 1002, 100, &sessions, &purged), 0);
-	assert_int_equal(sessions, 0); /* idempotent */
-	assert_int_equal(purged, 0);
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "SELECT COUNT(*) FROM participants WHERE session_id = '%s' AND COALESCE(length(number_sealed), 0) = 0 "
-		 "AND bidx = 'purged:' || id",
-		 old.id);
-	assert_int_equal(cx_sql_count(f, sql), 2);
-	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM participants WHERE length(number_sealed) > 0"), 4);
-	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM optouts"), 1);
-	char num[32];
-	assert_int_equal(store_participant_number(f->st, old.participants[0].id, num, sizeof(num)), MASKD_ENOTFOUND);
-	assert_int_equal(store_participant_number(f->st, recent.participants[0].id, num, sizeof(num)), 0);
-	assert_string_equal(num, PC);
-	struct session got;
-	assert_int_equal(store_session_get(f->st, old.id, &got), 0);
-	int failed = 0;
-	assert_int_equal(lifecycle_reopen(f->st, old.id, NULL, NULL, 6000, &failed), MASKD_ECONFLICT);
-	assert_int_equal(failed, CREATE_FAIL_PURGED);
-	assert_int_equal(got.n_participants, 2);
-	assert_string_equal(got.participants[0].masked, old.participants[0].masked);
-	/* the same pair again: a new session, not sticky to the purged rows */
-	struct session again;
-	ses_fill(&again, svc.id, 2, PA, PB);
-	assert_int_equal(create_in(f, &svc, &again, 6000, &o), 0);
-	assert_int_equal(o.sticky[0], 0);
-	assert_int_equal(o.sticky[1], 0);
-	struct route_view rv;
-	route(f, again.participants[0].proxy_e164, PA, &rv);
-	assert_string_equal(rv.session_id, again.id);
-	assert_string_equal(rv.to_number, PB);
-	assert_int_equal(lifecycle_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
-	assert_int_equal(sessions, 1);
-	assert_int_equal(purged, 2); /* the recent session; never the open ones */
-	assert_counts_consistent(f);
-}
-
-
 const struct CMUnitTest cx_pool_tests[] = {
 	CX_TEST_POOL(number_fields), CX_TEST_POOL(geo_levels_and_strict),
 	CX_TEST_POOL(sticky_after_close), CX_TEST_POOL(cooloff_hold_and_release),
@@ -708,6 +644,6 @@ const struct CMUnitTest cx_pool_tests[] = {
 	CX_TEST_POOL(swap_records_an_event), CX_TEST_POOL(reopen_restores_bindings),
 	CX_TEST_POOL(pool_unique_name_create_or_return), CX_TEST_POOL(pin_unique_and_lookup),
 	CX_TEST_POOL(pool_single_party_then_add), CX_TEST_POOL(optout_marks_route), CX_TEST_POOL(block_and_close),
-	CX_TEST_POOL(pool_numbers_purged_after_retention),
+	
 };
 const size_t cx_pool_count = sizeof(cx_pool_tests) / sizeof(cx_pool_tests[0]);

@@ -285,6 +285,8 @@ static void numbers_purged_after_retention(void **state)
 	assert_int_equal(purged, 2);
 	raw_participant(f, open.participants[0].id, &len, bidx, sizeof(bidx));
 	assert_true(len > 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM participants WHERE length(number_sealed) > 0"), 4);
+	assert_counts_consistent(f);
 }
 
 /* ---------------------------------------------------------------- updates from many threads */
