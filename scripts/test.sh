@@ -5,8 +5,10 @@
 #   2. release build with -Werror; cmocka unit tests
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer build with -Werror; unit tests
 #   4. black-box tests (node:test + the carriers' SDKs) against the sanitizer build
-#      and against the release build; then the release build again on a throwaway
-#      PostgreSQL 15 (scripts/pg-test-server), with the multi-node test
+#      and against the release build; then, on a throwaway PostgreSQL 15
+#      (scripts/pg-test-server), the store's contract suite and the PostgreSQL
+#      races (test_contract_pg, test_store_pg) and the release build again, with
+#      the multi-node test
 #   5. libFuzzer on the webhook parsing path, from the committed seed corpus
 #   6. the benchmark harness in smoke mode (bench/run.sh --smoke), for plumbing only
 # Exit status 0 only when nothing failed. Logs go to build-*/test-logs/.
@@ -21,7 +23,7 @@ note_fail() { failed=$((failed + 1)); failures+=("$1"); }
 
 # --- 1. banned functions -----------------------------------------------------
 banned=$(grep -rnE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok)\s*\(' \
-         --include='*.c' --include='*.h' --include='*.cc' src tests/unit 2>/dev/null || true)
+         --include='*.c' --include='*.h' --include='*.cc' src tests/unit tests/contract 2>/dev/null || true)
 if [ -z "$banned" ]; then passed=$((passed + 1)); else echo "$banned"; note_fail "banned functions"; fi
 
 # --- builds ------------------------------------------------------------------
@@ -100,16 +102,24 @@ if [ -x build-test/maskd ]; then
   trap 'scripts/pg-test-server stop "$pgdir" >/dev/null 2>&1; rm -rf "$pgdir" "$pgdir.err"' EXIT
   if pg_url=$(scripts/pg-test-server start "$pgdir" 2>"$pgdir.err"); then
     export MASKD_TEST_PG_URL=$pg_url
-    if [ -x build-test/test_store_pg ]; then # the store's races, on a real server
-      out=build-test/test-logs/test_store_pg-postgresql.log
-      build-test/test_store_pg >"$out" 2>&1
+    # the store's contract suite and the backend's own tests (the races), on a real
+    # server; a run that skipped anything is a failure
+    for t in test_contract_pg test_store_pg; do
+      if [ ! -x "build-test/$t" ]; then
+        note_fail "build-test/$t missing"; continue
+      fi
+      out=build-test/test-logs/$t-postgresql.log
+      "build-test/$t" >"$out" 2>&1
       rc=$?
       p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+      f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
       passed=$((passed + ${p:-0}))
-      if [ $rc -ne 0 ] || [ -z "$p" ] || grep -q 'SKIPPED' "$out"; then
-        note_fail "test_store_pg on PostgreSQL ($out)"; cat "$out"
+      if [ -n "$f" ] && [ "$f" -gt 0 ]; then
+        failed=$((failed + f)); failures+=("$t on PostgreSQL ($out)"); cat "$out"
+      elif [ $rc -ne 0 ] || [ -z "$p" ] || grep -q 'SKIPPED' "$out"; then
+        note_fail "$t on PostgreSQL ($out)"; cat "$out"
       fi
-    fi
+    done
     run_blackbox build-test/maskd postgresql
     unset MASKD_TEST_PG_URL
     scripts/pg-test-server stop "$pgdir" || note_fail "stopping the test PostgreSQL in $pgdir"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* store_tx_contract.h - the contract of the store_tx_* row primitives (store.h),
- * one check run by test_store.c on SQLite and by test_store_pg.c on PostgreSQL
- * over the same calls. Test-only; included by those two files. */
+ * one check over the same calls, run by the contract suite (suite_rows.c) on
+ * SQLite and on PostgreSQL. Test-only; included by suite_rows.c. */
 #ifndef MASKD_TEST_STORE_TX_CONTRACT_H
 #define MASKD_TEST_STORE_TX_CONTRACT_H
 

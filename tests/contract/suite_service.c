@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/* suite_service.c - the store contract, services and retention: every service
+ * field round-trips, updates (also from many threads at once) and the service
+ * cache of another store, sealed credentials; the purge of real numbers after
+ * the retention period. */
+#include "suite.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include "flow/jobs.h"
+#include "flow/lifecycle.h"
+#include "flow/sessions.h"
+#include "util/err.h"
+#include "vectors.h"
+
+/* ---------------------------------------------------------------- service update */
+
+#define NEW_TOKEN "twilio-auth-token-rotated-9876543210"
+#define SW_KEY "PSK_signalwire-signing-key-abcdef"
+
+/* Every field of struct service but created_at changed from the fixture's. */
+static void service_changed(const struct service *from, struct service *to)
+{
+	memset(to, 0, sizeof(*to));
+	snprintf(to->id, sizeof(to->id), "%s", from->id);
+	to->created_at = from->created_at;
+	snprintf(to->name, sizeof(to->name), "Rides renamed");
+	snprintf(to->secrets[DIALECT_TWILIO], sizeof(to->secrets[0]), "{\"auth_token\":\"%s\"}", NEW_TOKEN);
+	snprintf(to->secrets[DIALECT_SIGNALWIRE], sizeof(to->secrets[0]), "{\"signing_key\":\"%s\"}", SW_KEY);
+	to->mode = MODE_VOICE;
+	to->ttl = 900;
+	snprintf(to->unknown_caller_message, sizeof(to->unknown_caller_message), "Not in service.");
+	to->policy = (struct call_policy){.record = 1, .time_limit = 600, .ring_timeout = 25};
+	snprintf(to->policy.consent_message, sizeof(to->policy.consent_message), "Recorded.");
+	to->pool = (struct pool_rules){GEO_AREA_CODE, 1, SELECT_AVOID_STICKY};
+	to->cooloff = 3600;
+	to->cooloff_reuse = 1;
+	to->number_cap = 7;
+	to->unknown_caller = UNKNOWN_CALLBACK;
+	snprintf(to->fallback_number, sizeof(to->fallback_number), "+14155559999");
+	snprintf(to->pin_number, sizeof(to->pin_number), "+14155558888");
+	to->pin_length = 8;
+	to->pin_attempts = 5;
+	snprintf(to->callback_url, sizeof(to->callback_url), "https://app.example/unknown");
+	to->callback_timeout_ms = 900;
+	to->callback_fail_open = 1;
+	snprintf(to->ended_message, sizeof(to->ended_message), "Over.");
+	snprintf(to->help_text, sizeof(to->help_text), "Help: example.org");
+	to->rate_calls = 3;
+	to->rate_texts = 4;
+	to->rate_silent = 1;
+}
+
+static void assert_service_equal(const struct service *a, const struct service *b)
+{
+	assert_string_equal(a->id, b->id);
+	assert_string_equal(a->name, b->name);
+	for (int d = 0; d < DIALECT_COUNT; d++)
+		assert_string_equal(a->secrets[d], b->secrets[d]);
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->ttl, b->ttl);
+	assert_string_equal(a->unknown_caller_message, b->unknown_caller_message);
+	assert_int_equal(a->policy.record, b->policy.record);
+	assert_int_equal(a->policy.time_limit, b->policy.time_limit);
+	assert_int_equal(a->policy.ring_timeout, b->policy.ring_timeout);
+	assert_string_equal(a->policy.consent_message, b->policy.consent_message);
+	assert_int_equal(a->created_at, b->created_at);
+	assert_memory_equal(&a->pool, &b->pool, sizeof(a->pool));
+	assert_int_equal(a->cooloff, b->cooloff);
+	assert_int_equal(a->cooloff_reuse, b->cooloff_reuse);
+	assert_int_equal(a->number_cap, b->number_cap);
+	assert_int_equal(a->unknown_caller, b->unknown_caller);
+	assert_string_equal(a->fallback_number, b->fallback_number);
+	assert_string_equal(a->pin_number, b->pin_number);
+	assert_int_equal(a->pin_length, b->pin_length);
+	assert_int_equal(a->pin_attempts, b->pin_attempts);
+	assert_string_equal(a->callback_url, b->callback_url);
+	assert_int_equal(a->callback_timeout_ms, b->callback_timeout_ms);
+	assert_int_equal(a->callback_fail_open, b->callback_fail_open);
+	assert_string_equal(a->ended_message, b->ended_message);
+	assert_string_equal(a->help_text, b->help_text);
+	assert_int_equal(a->rate_calls, b->rate_calls);
+	assert_int_equal(a->rate_texts, b->rate_texts);
+	assert_int_equal(a->rate_silent, b->rate_silent);
+}
+
+/* A new service with every field set (service_changed's values, then the other
+ * geo level and unknown-caller answer) reads back whole on its first read, from
+ * the database. */
+static void service_policy_fields(void **state)
+{
+	CX_FIXTURE(state);
+	for (int variant = 0; variant < 2; variant++) {
+		struct service svc, got;
+		service_changed(&f->svc, &svc);
+		id_new("svc", svc.id);
+		if (variant == 1) {
+			svc.pool = (struct pool_rules){GEO_REGION, 1, SELECT_AVOID_STICKY};
+			svc.unknown_caller = UNKNOWN_PIN;
+			svc.number_cap = 55;
+		}
+		assert_int_equal(store_service_insert(f->st, &svc), 0);
+		assert_int_equal(store_service_get(f->st, svc.id, &got), 0);
+		assert_service_equal(&got, &svc);
+	}
+}
+
+static void service_update_round_trip(void **state)
+{
+	CX_FIXTURE(state);
+	struct service got, upd;
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0); /* cached now */
+	service_changed(&got, &upd);
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	/* this handle: at once (its cache entry was replaced) */
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	/* the database: a fresh handle reads every column back */
+	struct store *st2 = NULL;
+	char err[256];
+	assert_int_equal(store_open(f->url, f->vault, &st2, err, sizeof(err)), 0);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	/* a carrier whose secret is "" is removed; the other one is replaced */
+	upd.secrets[DIALECT_SIGNALWIRE][0] = '\0';
+	snprintf(upd.secrets[DIALECT_TWILIO], sizeof(upd.secrets[0]), "{\"auth_token\":\"third\"}");
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	store_service_cache_ttl(st2, 0);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	assert_string_equal(got.secrets[DIALECT_SIGNALWIRE], "");
+	store_close(st2);
+	/* the listing agrees; other services are untouched */
+	struct service other;
+	memset(&other, 0, sizeof(other));
+	id_new("svc", other.id);
+	snprintf(other.name, sizeof(other.name), "Other");
+	snprintf(other.secrets[DIALECT_TWILIO], sizeof(other.secrets[0]), CX_SECRET);
+	assert_int_equal(store_service_insert(f->st, &other), 0);
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	assert_int_equal(store_service_get(f->st, other.id, &got), 0);
+	assert_string_equal(got.name, "Other");
+	assert_string_equal(got.secrets[DIALECT_TWILIO], CX_SECRET);
+	/* the new credentials are sealed at rest like the first ones */
+	const char *secrets[] = {NEW_TOKEN, SW_KEY};
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		assert_false(cx_db_contains(f, secrets[i]));
+}
+
+static void service_update_unknown(void **state)
+{
+	CX_FIXTURE(state);
+	struct service upd, got;
+	service_changed(&f->svc, &upd);
+	id_new("svc", upd.id);
+	assert_int_equal(store_service_update(f->st, &upd), MASKD_ENOTFOUND);
+	assert_int_equal(store_service_get(f->st, upd.id, &got), MASKD_ENOTFOUND);
+	/* nothing of it was written, not even its secrets */
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM service_secrets WHERE service_id = '%s'", upd.id);
+	assert_int_equal(cx_sql_count(f, sql), 0);
+	/* the fixture's service is unchanged */
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides");
+	assert_string_equal(got.secrets[DIALECT_TWILIO], CX_SECRET);
+}
+
+/* Another handle on the same database (another node) keeps its cached copy for
+ * at most its TTL, then reloads: the new values, or ENOTFOUND once the row is gone. */
+static void service_cache_ttl(void **state)
+{
+	CX_FIXTURE(state);
+	struct store *st2 = NULL;
+	char err[256];
+	assert_int_equal(store_open(f->url, f->vault, &st2, err, sizeof(err)), 0);
+	store_service_cache_ttl(st2, 2);
+	struct service got, upd;
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides");
+	service_changed(&got, &upd);
+	assert_int_equal(store_service_update(f->st, &upd), 0);
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides renamed");
+	/* within the TTL: the other handle still answers from its cache */
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_string_equal(got.name, "Rides");
+	assert_string_equal(got.secrets[DIALECT_TWILIO], CX_SECRET);
+	usleep(2100 * 1000);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	/* a service that vanished (no API deletes one; a restore might) is not served stale */
+	store_service_cache_ttl(st2, 0);
+	char sql[256];
+	snprintf(sql, sizeof(sql), "DELETE FROM service_secrets WHERE service_id = '%s'; DELETE FROM services WHERE id = '%s'",
+		 f->svc.id, f->svc.id);
+	cx_sql_exec(f, sql);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), MASKD_ENOTFOUND);
+	assert_int_equal(store_service_update(st2, &upd), MASKD_ENOTFOUND);
+	store_close(st2);
+}
+
+/* ---------------------------------------------------------------- retention (DESIGN §1.5) */
+
+/* length(number_sealed) and bidx of a participant row, read past the store. */
+static void raw_participant(struct fixture *f, const char *id, int *sealed_len, char *bidx, size_t cap)
+{
+	char sql[160], v[64];
+	snprintf(sql, sizeof(sql), "SELECT COALESCE(length(number_sealed), 0) FROM participants WHERE id = '%s'", id);
+	if (!cx_sql_text(f, sql, v, sizeof(v)))
+		fail_msg("no participant %s", id);
+	*sealed_len = (int)strtol(v, NULL, 10);
+	snprintf(sql, sizeof(sql), "SELECT bidx FROM participants WHERE id = '%s'", id);
+	assert_true(cx_sql_text(f, sql, bidx, cap));
+}
+
+static void numbers_purged_after_retention(void **state)
+{
+	CX_FIXTURE(state);
+	use_service(f, 0);
+	char n[2][ID_MAX];
+	add_number(f, "+14155550400", NUMBER_ACTIVE, CAP_ALL, 1, n[0]);
+	add_number(f, "+14155550401", NUMBER_ACTIVE, CAP_ALL, 2, n[1]);
+	struct session old, recent, open;
+	open_pair(f, &old, RIDER, DRIVER1, 2000);
+	open_pair(f, &recent, DRIVER2, DRIVER3, 2000);
+	open_pair(f, &open, UK_CALLER, FR_CALLER, 2000);
+	assert_int_equal(store_optout_set(f->st, f->svc.id, RIDER, n[0], 1, 2050), 0);
+	assert_int_equal(lifecycle_close(f->st, old.id, SESSION_CLOSED, 2100), 0); /* cooloff 0: released */
+	assert_int_equal(lifecycle_close(f->st, recent.id, SESSION_CLOSED, 5000), 0);
+	/* bounded by limit, then idempotent */
+	int purged = -1, sessions = -1;
+	assert_int_equal(lifecycle_purge(f->st, 3000, 3001, 1, &sessions, &purged), 0);
+	assert_int_equal(sessions, 1);
+	assert_int_equal(purged, 2); /* both participants of the old session */
+	assert_int_equal(lifecycle_purge(f->st, 3000, 3002, 100, &sessions, &purged), 0);
+	assert_int_equal(sessions, 0);
+	assert_int_equal(purged, 0);
+	int len;
+	char bidx[128], want[128];
+	for (int i = 0; i < 2; i++) {
+		raw_participant(f, old.participants[i].id, &len, bidx, sizeof(bidx));
+		assert_int_equal(len, 0);
+		snprintf(want, sizeof(want), "purged:%s", old.participants[i].id);
+		assert_string_equal(bidx, want);
+		char num[32];
+		assert_int_equal(store_participant_number(f->st, old.participants[i].id, num, sizeof(num)),
+				 MASKD_ENOTFOUND);
+		raw_participant(f, recent.participants[i].id, &len, bidx, sizeof(bidx));
+		assert_true(len > 0);
+		assert_null(strstr(bidx, "purged:"));
+		raw_participant(f, open.participants[i].id, &len, bidx, sizeof(bidx));
+		assert_true(len > 0);
+	}
+	char num[32];
+	assert_int_equal(store_participant_number(f->st, recent.participants[0].id, num, sizeof(num)), 0);
+	assert_string_equal(num, DRIVER2);
+	expect_route(f, open.participants[0].proxy_e164, UK_CALLER, open.id);
+	/* the record survives: masked numbers, proxies, status */
+	struct session got;
+	assert_int_equal(store_session_get(f->st, old.id, &got), 0);
+	/* a purged session cannot be re-opened: nothing is left to route to */
+	int failed = 0;
+	assert_int_equal(lifecycle_reopen(f->st, old.id, NULL, NULL, 6000, &failed), MASKD_ECONFLICT);
+	assert_int_equal(failed, CREATE_FAIL_PURGED);
+	assert_int_equal(got.status, SESSION_CLOSED);
+	assert_int_equal(got.n_participants, 2);
+	assert_string_equal(got.participants[0].masked, old.participants[0].masked);
+	assert_string_equal(got.participants[1].proxy_number_id, old.participants[1].proxy_number_id);
+	/* opt-outs are remembered */
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM optouts"), 1);
+	/* the same pair again: a fresh session, not sticky to the purged rows */
+	struct session again;
+	struct create_outcome o;
+	make_session(f, &again, NULL, 2, RIDER, DRIVER1);
+	assert_int_equal(create_at(f, &again, &default_rules, 6000, &o), 0);
+	assert_int_equal(o.sticky[0], 0);
+	assert_int_equal(o.sticky[1], 0);
+	expect_route(f, again.participants[0].proxy_e164, RIDER, again.id);
+	assert_int_equal(store_participant_number(f->st, again.participants[1].id, num, sizeof(num)), 0);
+	assert_string_equal(num, DRIVER1);
+	/* later, the recent session goes too; the open ones never */
+	assert_int_equal(lifecycle_purge(f->st, 1000000, 1000001, 100, &sessions, &purged), 0);
+	assert_int_equal(sessions, 1);
+	assert_int_equal(purged, 2);
+	raw_participant(f, open.participants[0].id, &len, bidx, sizeof(bidx));
+	assert_true(len > 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM participants WHERE length(number_sealed) > 0"), 4);
+	assert_counts_consistent(f);
+}
+
+/* ---------------------------------------------------------------- updates from many threads */
+
+#define UPDATERS 12
+
+struct updater {
+	struct store *st;
+	const struct service *base;
+	int tag;
+	int fails;
+	pthread_barrier_t *go;
+};
+
+/* service_changed, with tag in its name and in two of its credentials, so that a
+ * reader can tell whose update it sees. */
+static void service_tagged(const struct service *from, struct service *to, int tag)
+{
+	service_changed(from, to);
+	snprintf(to->name, sizeof(to->name), "Renamed %d", tag);
+	snprintf(to->secrets[DIALECT_TWILIO], sizeof(to->secrets[0]), "{\"auth_token\":\"rotated-%d\"}", tag);
+	snprintf(to->secrets[DIALECT_VONAGE], sizeof(to->secrets[0]), "{\"signature_secret\":\"vsec-%d\"}", tag);
+}
+
+static void *update_many(void *arg)
+{
+	struct updater *u = arg;
+	pthread_barrier_wait(u->go);
+	for (int i = 0; i < 5; i++) {
+		struct service upd;
+		service_tagged(u->base, &upd, u->tag * 10 + i);
+		if (store_service_update(u->st, &upd) != 0)
+			u->fails++;
+	}
+	return NULL;
+}
+
+/* Updates from many threads at once all land, and every read sees one whole
+ * update: its row and its credentials from the same transaction. */
+static void service_updates_in_parallel(void **state)
+{
+	CX_FIXTURE(state);
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, UPDATERS);
+	pthread_t t[UPDATERS];
+	struct updater u[UPDATERS];
+	for (int i = 0; i < UPDATERS; i++) {
+		u[i] = (struct updater){.st = f->st, .base = &f->svc, .tag = i + 1, .go = &go};
+		pthread_create(&t[i], NULL, update_many, &u[i]);
+	}
+	for (int i = 0; i < UPDATERS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(u[i].fails, 0);
+	}
+	pthread_barrier_destroy(&go);
+	struct store *st2 = cx_open_again(f);
+	struct service got;
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	int tag = -1;
+	assert_int_equal(sscanf(got.name, "Renamed %d", &tag), 1);
+	char want[64];
+	snprintf(want, sizeof(want), "{\"auth_token\":\"rotated-%d\"}", tag);
+	assert_string_equal(got.secrets[DIALECT_TWILIO], want);
+	snprintf(want, sizeof(want), "{\"signature_secret\":\"vsec-%d\"}", tag);
+	assert_string_equal(got.secrets[DIALECT_VONAGE], want);
+	store_close(st2);
+}
+
+const struct CMUnitTest cx_service_tests[] = {
+	CX_TEST(service_policy_fields), CX_TEST(service_update_round_trip), CX_TEST(service_update_unknown),
+	CX_TEST(service_cache_ttl), CX_TEST(numbers_purged_after_retention), CX_TEST(service_updates_in_parallel),
+};
+const size_t cx_service_count = sizeof(cx_service_tests) / sizeof(cx_service_tests[0]);
