@@ -6,14 +6,14 @@
  * webhook recorded in parallel, two sweepers, one pair re-opened and created at
  * once), a dropped connection, a newer schema refused, and the pool and session
  * policy (geo levels, sticky, cool-off, cap, swap, re-open, unique_name, PIN,
- * single-party, opt-out, block). Includes store_pg.c to reach its statics (h2o's way). */
+ * single-party, opt-out, block). Reaches the backend's helpers through pg_internal.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/store/store_pg.c"
+#include "../../src/store/pg/pg_internal.h"
 #include "flow/jobs.h"
 #include "flow/lifecycle.h"
 #include "store/migrations.h"
@@ -38,7 +38,7 @@
 static void assert_scrubbed(const char *url, const char *msg)
 {
 	char out[512];
-	scrub_message(url, msg, out, sizeof(out));
+	pg_scrub_message(url, msg, out, sizeof(out));
 	if (strstr(out, SECRET) != NULL || strstr(out, "Sup3r%2Ds3cret") != NULL)
 		fail_msg("password left in \"%s\" (url %s)", out, url);
 	assert_null(strchr(out, '\n'));
@@ -54,11 +54,11 @@ static void scrub_removes_every_spelling(void **state)
 	assert_scrubbed("host=db password=" SECRET " dbname=maskd", "missing \"=\" after \"" SECRET "\"");
 	/* the rest of the message survives, folded to one line */
 	char out[256];
-	scrub_message("postgresql://u:" SECRET "@h/d", "connection to server at \"h\" failed:\n\tFATAL:  nope\n", out,
+	pg_scrub_message("postgresql://u:" SECRET "@h/d", "connection to server at \"h\" failed:\n\tFATAL:  nope\n", out,
 		      sizeof(out));
 	assert_string_equal(out, "connection to server at \"h\" failed: FATAL:  nope");
 	/* cut to the buffer, still terminated */
-	scrub_message("postgresql://h/d", "0123456789", out, 5);
+	pg_scrub_message("postgresql://h/d", "0123456789", out, 5);
 	assert_string_equal(out, "0123");
 }
 
@@ -89,9 +89,9 @@ static void array_literals_quote(void **state)
 	struct buf b;
 	buf_init(&b);
 	const char *items[] = {"num_a", "x\"y", "b\\s"};
-	array_literal(&b, items, 3);
+	pg_array_literal(&b, items, 3);
 	assert_string_equal(b.data, "{\"num_a\",\"x\\\"y\",\"b\\\\s\"}");
-	array_literal(&b, items, 0);
+	pg_array_literal(&b, items, 0);
 	assert_string_equal(b.data, "{}");
 	buf_free(&b);
 }
@@ -439,10 +439,10 @@ static void dropped_connections_come_back(void **state)
 		 f->dbname);
 	admin_exec(sql);
 	usleep(100 * 1000);
-	int64_t t0 = mono_ms();
+	int64_t t0 = pg_mono_ms();
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(store_ping(f->st), MASKD_EDB);
-	assert_true(mono_ms() - t0 < 1000);
+	assert_true(pg_mono_ms() - t0 < 1000);
 	snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", f->dbname);
 	admin_exec(sql);
 	int rc = MASKD_EDB;
