@@ -72,8 +72,6 @@
 	"INSERT INTO sessions (id, service_id, unique_name, mode, status, ttl, expires_at, created_at, "        \
 	"updated_at, last_activity_at, closed_at, deadline, record, time_limit, ring_timeout, consent_message, "  \
 	"pin) VALUES ($1, $2, $3, $4, $14, $5, $6, $7, $7, $7, 0, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING"
-#define SQL_TEXT_PART_ROWS \
-	"SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164 FROM participants WHERE session_id = $1 ORDER BY idx"
 #define SQL_TEXT_SESSION_TOUCH "UPDATE sessions SET updated_at = $2 WHERE id = $1"
 
 /* The geo keys bound as $7 country, $8 area code, $9 region for level (enum

@@ -22,9 +22,10 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 /* store_tx_session_lock: the session with its service's cooloff, then its rows */
 #define LC_SQL_SESSION_LOCK                                                                                     \
 	"SELECT s.status, s.service_id, v.cooloff, s.unique_name, s.pin, s.ttl, s.expires_at, s.last_activity_at, " \
-	"s.closed_at, s.updated_at FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = " LC_P(1)
+	"s.closed_at, s.updated_at, s.mode FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = " LC_P(1)
 #define LC_SQL_PARTS                                                                                            \
-	"SELECT id, idx, proxy_number_id, active, CASE WHEN substr(bidx, 1, 7) = 'purged:' THEN 1 ELSE 0 END "      \
+	"SELECT id, idx, proxy_number_id, active, CASE WHEN substr(bidx, 1, 7) = 'purged:' THEN 1 ELSE 0 END, "     \
+	"bidx, peer_bidx, proxy_e164 "                                                                             \
 	"FROM participants WHERE session_id = " LC_P(1) " ORDER BY idx"
 #define LC_SQL_SESSION_PUT                                                                                      \
 	"UPDATE sessions SET status = " LC_P(2) ", closed_at = " LC_P(3) ", ttl = " LC_P(4) ", expires_at = " LC_P(5) \

@@ -139,7 +139,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_binding_keep,
 		(const void *)o->tx_binding_take,
 		(const void *)o->tx_numbers_in_use_add,
-		(const void *)o->tx_event_add,
+		
 		(const void *)o->tx_sessions_due,
 		(const void *)o->tx_bindings_release_due,
 		(const void *)o->tx_sessions_purge_due,
@@ -172,7 +172,6 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_unique_name,
 		(const void *)o->tx_pin_taken,
 		(const void *)o->tx_session_insert,
-		(const void *)o->tx_session_rows,
 		(const void *)o->tx_session_touch,
 		(const void *)o->tx_event_insert,
 		(const void *)o->tx_holds,
@@ -288,7 +287,6 @@ int store_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t 
 int store_tx_binding_keep(struct store_tx *tx, const char *participant_id) { return tx->ops->tx_binding_keep(tx, participant_id); }
 int store_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired) { return tx->ops->tx_binding_take(tx, participant_id, retired); }
 int store_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n) { return tx->ops->tx_numbers_in_use_add(tx, number_id, delta, n); }
-int store_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now) { return tx->ops->tx_event_add(tx, session_id, kind, detail, now); }
 int store_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n) { return tx->ops->tx_sessions_due(tx, now, limit, ids, n); }
 int store_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit) { return tx->ops->tx_bindings_release_due(tx, now, limit); }
 int store_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n) { return tx->ops->tx_sessions_purge_due(tx, before, limit, ids, n); }
@@ -323,7 +321,6 @@ int store_tx_number_uncount(struct store_tx *tx, const char *number_id) { return
 int store_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name, char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n) { return tx->ops->tx_unique_name(tx, service_id, unique_name, existing_id, bidx, n); }
 int store_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin) { return tx->ops->tx_pin_taken(tx, service_id, pin); }
 int store_tx_session_insert(struct store_tx *tx, const struct session *s, int64_t deadline) { return tx->ops->tx_session_insert(tx, s, deadline); }
-int store_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out, struct store_part_row rows[SESSION_PARTICIPANTS], int *n) { return tx->ops->tx_session_rows(tx, session_id, out, rows, n); }
 int store_tx_session_touch(struct store_tx *tx, const char *id, int64_t now) { return tx->ops->tx_session_touch(tx, id, now); }
 int store_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id, const char *detail, int64_t now) { return tx->ops->tx_event_insert(tx, session_id, kind, participant_id, detail, now); }
 int store_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k) { return tx->ops->tx_holds(tx, q, held, k); }

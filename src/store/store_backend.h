@@ -51,7 +51,6 @@ struct store_ops {
 	int (*tx_binding_keep)(struct store_tx *tx, const char *participant_id);
 	int (*tx_binding_take)(struct store_tx *tx, const char *participant_id, int retired);
 	int (*tx_numbers_in_use_add)(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
-	int (*tx_event_add)(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now);
 	int (*tx_sessions_due)(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
 	int (*tx_bindings_release_due)(struct store_tx *tx, int64_t now, int limit);
 	int (*tx_sessions_purge_due)(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
@@ -95,8 +94,6 @@ struct store_ops {
 			      char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
 	int (*tx_pin_taken)(struct store_tx *tx, const char *service_id, const char *pin);
 	int (*tx_session_insert)(struct store_tx *tx, const struct session *s, int64_t deadline);
-	int (*tx_session_rows)(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
-			       struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
 	int (*tx_session_touch)(struct store_tx *tx, const char *id, int64_t now);
 	int (*tx_event_insert)(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
 			       const char *detail, int64_t now);

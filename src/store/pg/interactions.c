@@ -316,7 +316,9 @@ int pg_stats(void *b, struct store_stats *out)
 	memset(out, 0, sizeof(*out));
 	CONN_OR_FAIL(b, c);
 	PGresult *r = NULL;
-	int rc = pg_run(c, SQL_STATS, NULL, &r);
+	struct args a = {0};
+	pg_arg_i64(&a, NUMBER_ACTIVE);
+	int rc = pg_run(c, SQL_STATS, &a, &r);
 	if (rc < 0)
 		return rc;
 	if (PQntuples(r) > 0) {

@@ -93,14 +93,6 @@ enum sql_id {
 	SQL_NUMBER_RELEASE_COOLING,
 	SQL_NUMBER_OPTOUTS_DELETE,
 	SQL_STICKY,
-	SQL_HOLD_OF,
-	SQL_HOLD_RELEASE,
-	SQL_SESSION_BY_NAME,
-	SQL_SESSION_BY_PIN,
-	SQL_SESSION_BIDX,
-	SQL_SESSION_LOCK,
-	SQL_SESSION_UPDATED,
-	SQL_PARTICIPANT_ROWS,
 	SQL_PARTICIPANT_KEEP,
 	SQL_PARTICIPANT_RETAKE,
 	SQL_COOLING_DUE,
@@ -133,7 +125,6 @@ enum sql_id {
 	SQL_TX_SESSION_BIDX,
 	SQL_TX_PIN_TAKEN,
 	SQL_TX_SESSION_INSERT,
-	SQL_TX_PART_ROWS,
 	SQL_TX_SESSION_TOUCH,
 	SQL_COUNT
 };
@@ -269,7 +260,6 @@ int pg_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t hel
 int pg_tx_binding_keep(struct store_tx *tx, const char *participant_id);
 int pg_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired);
 int pg_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
-int pg_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now);
 int pg_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
 int pg_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
 int pg_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
@@ -318,8 +308,6 @@ int pg_tx_unique_name(struct store_tx *tx, const char *service_id, const char *u
 			     char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
 int pg_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin);
 int pg_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t deadline);
-int pg_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
-			      struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
 int pg_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);
 int pg_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
 			      const char *detail, int64_t now);

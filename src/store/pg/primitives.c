@@ -256,42 +256,6 @@ int pg_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t
 	return rc < 0 ? rc : rc == 0 ? MASKD_ECONFLICT : 0;
 }
 
-int pg_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
-			      struct store_part_row rows[SESSION_PARTICIPANTS], int *n)
-{
-	struct pg_conn *c = tx_conn(tx);
-	memset(out, 0, sizeof(*out));
-	*n = 0;
-	struct args a = {0};
-	pg_arg_text(&a, session_id);
-	PGresult *r = NULL;
-	int rc = pg_run(c, SQL_SESSION_LOCK, &a, &r); /* FOR NO KEY UPDATE: one writer of the session at a time */
-	if (rc < 0)
-		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return MASKD_ENOTFOUND;
-	}
-	pg_col_text(r, 0, 0, out->service_id, sizeof(out->service_id));
-	out->mode = pg_col_int(r, 0, 1);
-	out->status = pg_col_int(r, 0, 2);
-	PQclear(r);
-	rc = pg_run(c, SQL_TX_PART_ROWS, &a, &r);
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < PQntuples(r) && *n < SESSION_PARTICIPANTS; i++) {
-		struct store_part_row *p = &rows[(*n)++];
-		pg_col_text(r, i, 0, p->id, sizeof(p->id));
-		p->idx = pg_col_int(r, i, 1);
-		pg_col_text(r, i, 2, p->bidx, sizeof(p->bidx));
-		pg_col_text(r, i, 3, p->peer, sizeof(p->peer));
-		pg_col_text(r, i, 4, p->number_id, sizeof(p->number_id));
-		pg_col_text(r, i, 5, p->e164, sizeof(p->e164));
-	}
-	PQclear(r);
-	return 0;
-}
-
 int pg_tx_session_touch(struct store_tx *tx, const char *id, int64_t now)
 {
 	struct args a = {0};

@@ -175,15 +175,6 @@ int pg_session_list(void *b, const char *service_id, const struct session_filter
 
 /* ---------------------------------------------------------------- session changes */
 
-/* A participant row as the writers of an existing session read it. */
-struct prow {
-	char id[ID_MAX];
-	int idx;
-	char bidx[VAULT_BIDX_LEN + 1];
-	char number_id[ID_MAX];
-	char e164[PHONE_E164_MAX + 1];
-};
-
 /* ---------------------------------------------------------------- lifecycle primitives */
 
 /* The store_tx_* primitives of store.h: rows only, no rules (flow/lifecycle.c).
@@ -223,6 +214,7 @@ int pg_tx_session_lock(struct store_tx *tx, const char *id, struct store_session
 	out->last_activity_at = pg_col_i64(r, 0, 7);
 	out->closed_at = pg_col_i64(r, 0, 8);
 	out->updated_at = pg_col_i64(r, 0, 9);
+	out->mode = pg_col_int(r, 0, 10);
 	PQclear(r);
 	rc = pg_run(c, SQL_LC_PARTS, &a, &r);
 	if (rc < 0)
@@ -234,6 +226,9 @@ int pg_tx_session_lock(struct store_tx *tx, const char *id, struct store_session
 		pg_col_text(r, i, 2, p->number_id, sizeof(p->number_id));
 		p->active = pg_col_int(r, i, 3);
 		p->purged = pg_col_int(r, i, 4);
+		pg_col_text(r, i, 5, p->bidx, sizeof(p->bidx));
+		pg_col_text(r, i, 6, p->peer, sizeof(p->peer));
+		pg_col_text(r, i, 7, p->e164, sizeof(p->e164));
 	}
 	PQclear(r);
 	return 0;
@@ -311,11 +306,6 @@ int pg_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, 
 	int rc = numbers_adjust(tx_conn(tx), d, n, 0, &distinct);
 	free(d);
 	return rc;
-}
-
-int pg_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now)
-{
-	return pg_event_add(tx_conn(tx), session_id, kind, "", detail ? detail : "", now);
 }
 
 /* Runs id (bound with t and limit) and copies its first column into

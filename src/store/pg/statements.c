@@ -82,7 +82,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 		"ON CONFLICT (carrier, carrier_sid) DO NOTHING",
 	[SQL_INTERACTION_BY_SID] = "SELECT " INTERACTION_COLS " FROM interactions WHERE carrier = $1 AND carrier_sid = $2",
 	[SQL_SESSION_TOUCH] = "UPDATE sessions SET status = $2, last_activity_at = $3, updated_at = $3, deadline = $4 "
-			      "WHERE id = $1 AND status < 2",
+			      "WHERE id = $1 AND " SQL_LIVE,
 	/* The leg's proxy number and country come from the participant on its real end:
 	 * the caller for leg 'a', the callee for leg 'b'. No row = no such interaction. */
 	[SQL_LEG_INSERT] =
@@ -116,7 +116,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	/* a purged number (empty bytea, store_tx_session_purge) is not found */
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = $1 AND number_sealed <> ''::bytea",
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
-		      "(SELECT COUNT(*) FROM numbers WHERE state = 0), (SELECT COUNT(*) FROM sessions WHERE status < 2), "
+		      "(SELECT COUNT(*) FROM numbers WHERE state = $1), (SELECT COUNT(*) FROM sessions WHERE " SQL_LIVE "), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NULL), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL), "
 		      "(SELECT COUNT(*) FROM interactions)",
@@ -135,14 +135,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_NUMBER_RELEASE_COOLING] = "UPDATE participants SET active = 0 WHERE proxy_number_id = $1 AND active = 1 "
 				       "AND held_until IS NOT NULL",
 	[SQL_NUMBER_OPTOUTS_DELETE] = "DELETE FROM optouts WHERE number_id = $1",
-	[SQL_SESSION_BY_NAME] = "SELECT id FROM sessions WHERE service_id = $1 AND unique_name = $2 AND status < 2",
-	[SQL_SESSION_BY_PIN] = "SELECT id FROM sessions WHERE service_id = $1 AND pin = $2 AND status < 2",
-	[SQL_SESSION_BIDX] = "SELECT bidx FROM participants WHERE session_id = $1 ORDER BY bidx",
 	/* NO KEY UPDATE: serialises the writers of one session (close, re-open, swap, add) */
-	[SQL_SESSION_LOCK] = "SELECT service_id, mode, status, ttl, expires_at FROM sessions WHERE id = $1 FOR NO KEY UPDATE",
-	[SQL_SESSION_UPDATED] = "UPDATE sessions SET updated_at = $2 WHERE id = $1",
-	[SQL_PARTICIPANT_ROWS] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164 FROM participants "
-				 "WHERE session_id = $1 ORDER BY idx",
 	/* re-open: a binding still cooling off is kept... */
 	[SQL_PARTICIPANT_KEEP] = LC_SQL_BINDING_KEEP,
 	/* ...a released one is taken again: the unique index refuses it when this real
@@ -163,7 +156,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 			  "WHERE session_id = $1 ORDER BY created_at, age(xmin) DESC, id",
 	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_COLS " FROM sessions s JOIN participants p ON p.session_id = s.id AND p.bidx = $3 "
 			   "LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id "
-			   "WHERE s.service_id = $1 AND s.pin = $2 AND s.status < 2 LIMIT 1",
+			   "WHERE s.service_id = $1 AND s.pin = $2 AND s." SQL_LIVE " LIMIT 1",
 	[SQL_OPTOUT_ADD] = "INSERT INTO optouts (bidx, number_id, service_id, created_at) VALUES ($1, $2, $3, $4) "
 			   "ON CONFLICT DO NOTHING",
 	[SQL_OPTOUT_DELETE] = "DELETE FROM optouts WHERE bidx = $1 AND number_id = $2",
@@ -199,6 +192,5 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_TX_SESSION_BIDX] = SQL_TEXT_SESSION_BIDX,
 	[SQL_TX_PIN_TAKEN] = SQL_TEXT_PIN_TAKEN,
 	[SQL_TX_SESSION_INSERT] = SQL_TEXT_SESSION_INSERT,
-	[SQL_TX_PART_ROWS] = SQL_TEXT_PART_ROWS,
 	[SQL_TX_SESSION_TOUCH] = SQL_TEXT_SESSION_TOUCH,
 };

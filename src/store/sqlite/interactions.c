@@ -493,6 +493,7 @@ int sq_stats(void *b, struct store_stats *out)
 {
 	CONN_OR_FAIL(b, c);
 	sqlite3_stmt *st = sq_stmt(c, SQL_STATS);
+	sqlite3_bind_int(st, 1, NUMBER_ACTIVE);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->services = sqlite3_column_int64(st, 0);

@@ -237,34 +237,6 @@ int sq_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t
 	return exec_one(c, st, "session_insert");
 }
 
-int sq_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
-			      struct store_part_row rows[SESSION_PARTICIPANTS], int *n)
-{
-	struct sqlite_conn *c = tx_conn(tx);
-	struct brief br;
-	*n = 0;
-	memset(out, 0, sizeof(*out));
-	int rc = sq_session_brief(c, session_id, &br); /* the transaction holds the write lock already */
-	if (rc < 0)
-		return rc;
-	snprintf(out->service_id, sizeof(out->service_id), "%s", br.service_id);
-	out->mode = br.mode;
-	out->status = br.status;
-	sqlite3_stmt *st = sq_stmt(c, SQL_TX_PART_ROWS);
-	sq_bind_text(st, 1, session_id);
-	while (*n < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_part_row *r = &rows[(*n)++];
-		sq_col_text(st, 0, r->id, sizeof(r->id));
-		r->idx = sqlite3_column_int(st, 1);
-		sq_col_text(st, 2, r->bidx, sizeof(r->bidx));
-		sq_col_text(st, 3, r->peer, sizeof(r->peer));
-		sq_col_text(st, 4, r->number_id, sizeof(r->number_id));
-		sq_col_text(st, 5, r->e164, sizeof(r->e164));
-	}
-	sq_stmt_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_db_fail(c, "part_rows");
-}
-
 int sq_tx_session_touch(struct store_tx *tx, const char *id, int64_t now)
 {
 	struct sqlite_conn *c = tx_conn(tx);

@@ -115,38 +115,6 @@ int sq_session_list(void *b, const char *service_id, const struct session_filter
 
 /* What the ops below need of one session (SQL_SESSION_BRIEF). */
 
-int sq_session_brief(struct sqlite_conn *c, const char *id, struct brief *out)
-{
-	sqlite3_stmt *st = sq_stmt(c, SQL_SESSION_BRIEF);
-	sq_bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->status = sqlite3_column_int(st, 0);
-		sq_col_text(st, 1, out->service_id, sizeof(out->service_id));
-		out->mode = sqlite3_column_int(st, 2);
-		out->cooloff = sqlite3_column_int64(st, 3);
-		sq_col_text(st, 4, out->unique_name, sizeof(out->unique_name));
-		sq_col_text(st, 5, out->pin, sizeof(out->pin));
-		out->ttl = sqlite3_column_int64(st, 6);
-		out->expires_at = sqlite3_column_int64(st, 7);
-	}
-	sq_stmt_done(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? MASKD_ENOTFOUND : sq_db_fail(c, "sq_session_brief");
-}
-
-/* A session's participant rows (SQL_PARTS_BRIEF); real numbers stay sealed. */
-struct part_row {
-	char id[ID_MAX];
-	int idx;
-	char bidx[VAULT_BIDX_LEN + 1];
-	char peer[VAULT_BIDX_LEN + 1];
-	char number_id[ID_MAX];
-	char e164[PHONE_E164_MAX + 1];
-	int active;
-};
-
 /* ---------------------------------------------------------------- cool-off, re-open, add, swap */
 
 /* ---------------------------------------------------------------- lifecycle primitives */
@@ -181,6 +149,7 @@ int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session
 		out->last_activity_at = sqlite3_column_int64(st, 7);
 		out->closed_at = sqlite3_column_int64(st, 8);
 		out->updated_at = sqlite3_column_int64(st, 9);
+		out->mode = sqlite3_column_int(st, 10);
 	}
 	sq_stmt_done(st);
 	if (rc != SQLITE_ROW)
@@ -194,6 +163,9 @@ int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session
 		sq_col_text(st, 2, p->number_id, sizeof(p->number_id));
 		p->active = sqlite3_column_int(st, 3);
 		p->purged = sqlite3_column_int(st, 4);
+		sq_col_text(st, 5, p->bidx, sizeof(p->bidx));
+		sq_col_text(st, 6, p->peer, sizeof(p->peer));
+		sq_col_text(st, 7, p->e164, sizeof(p->e164));
 	}
 	sq_stmt_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_db_fail(c, "session_parts");
@@ -289,12 +261,6 @@ int sq_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, 
 		changed += sqlite3_changes(c->db);
 	}
 	return changed;
-}
-
-int sq_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail,
-			   int64_t now)
-{
-	return sq_event_insert(tx_conn(tx), session_id, kind, NULL, detail, now);
 }
 
 /* Reads the first column of st's rows into ids (at most limit); *n how many. */

@@ -49,13 +49,9 @@ enum sql_id {
 	SQL_NUMBER_SET_REGION,
 	SQL_NUMBER_DELETE,
 	SQL_NUMBER_IN_USE,
-	SQL_UNIQUE_NAME_TAKEN,
-	SQL_NUMBER_INC,
-	SQL_NUMBER_DEC,
 	SQL_SESSION_GET,
 	SQL_PARTICIPANTS_OF,
 	SQL_SESSION_LIST,
-	SQL_BINDINGS_OF,
 	SQL_SESSION_TIMES,
 	SQL_LC_SESSION_LOCK,
 	SQL_LC_PARTS,
@@ -78,20 +74,12 @@ enum sql_id {
 	SQL_STATS,
 	SQL_RECORDS,
 	SQL_USAGE,
-	SQL_NUMBER_OF_SERVICE,
-	SQL_NUMBER_STATE,
 	SQL_NUMBER_RELEASE_COOLING,
 	SQL_NUMBER_OPTOUTS_DELETE,
-	SQL_PIN_TAKEN,
 	SQL_STICKY,
-	SQL_SESSION_BRIEF,
-	SQL_PARTS_BRIEF,
 	SQL_BINDINGS_COOL,
 	SQL_BINDINGS_RELEASE_DUE,
 	SQL_BINDING_TAKE,
-	SQL_SET_PEER,
-	SQL_PARTICIPANT_MOVE,
-	SQL_SESSION_UPDATED,
 	SQL_EVENT_INSERT,
 	SQL_EVENTS_OF,
 	SQL_PIN_LOOKUP,
@@ -121,7 +109,6 @@ enum sql_id {
 	SQL_TX_SESSION_BIDX,
 	SQL_TX_PIN_TAKEN,
 	SQL_TX_SESSION_INSERT,
-	SQL_TX_PART_ROWS,
 	SQL_TX_SESSION_TOUCH,
 	SQL_COUNT
 };
@@ -201,15 +188,6 @@ static inline struct sqlite_conn *tx_conn(struct store_tx *tx)
 	return tx->conn;
 }
 
-struct brief {
-	int status;
-	char service_id[ID_MAX];
-	int mode;
-	int64_t cooloff;
-	char unique_name[NAME_MAX_LEN + 1];
-	char pin[PIN_MAX_LEN + 1];
-	int64_t ttl, expires_at;
-};
 
 /* statements.c: the text of each statement ($n placeholders of a shared text
  * become ?n when it is prepared) */
@@ -256,7 +234,6 @@ int sq_event_insert(struct sqlite_conn *c, const char *session_id, const char *k
 int sq_session_get(void *b, const char *id, struct session *out);
 int sq_session_list(void *b, const char *service_id, const struct session_filter *f,
 			   void (*cb)(void *, const struct session *), void *ctx);
-int sq_session_brief(struct sqlite_conn *c, const char *id, struct brief *out);
 int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out);
 int sq_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline);
 int sq_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id,
@@ -265,8 +242,6 @@ int sq_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t hel
 int sq_tx_binding_keep(struct store_tx *tx, const char *participant_id);
 int sq_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired);
 int sq_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
-int sq_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail,
-			   int64_t now);
 int sq_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
 int sq_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
 int sq_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
@@ -314,8 +289,6 @@ int sq_tx_unique_name(struct store_tx *tx, const char *service_id, const char *u
 			     char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
 int sq_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin);
 int sq_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t deadline);
-int sq_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
-			      struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
 int sq_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);
 int sq_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
 			      const char *detail, int64_t now);

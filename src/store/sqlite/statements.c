@@ -36,9 +36,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_NUMBER_SET_REGION] = "UPDATE numbers SET region = ?2 WHERE id = ?1",
 	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = ?1 AND in_use = 0",
 	[SQL_NUMBER_IN_USE] = "SELECT in_use FROM numbers WHERE id = ?1",
-	[SQL_UNIQUE_NAME_TAKEN] = "SELECT id FROM sessions WHERE service_id = ?1 AND unique_name = ?2 AND status < 2",
-	[SQL_NUMBER_INC] = "UPDATE numbers SET in_use = in_use + 1 WHERE id = ?1",
-	[SQL_NUMBER_DEC] = "UPDATE numbers SET in_use = in_use - 1 WHERE id = ?1 AND in_use > 0",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
 	[SQL_PARTICIPANTS_OF] = "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants "
 				"WHERE session_id = ?1 ORDER BY idx",
@@ -46,7 +43,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"SELECT " SESSION_COLS " FROM sessions WHERE service_id = ?1 AND (?2 < 0 OR status = ?2) "
 		"AND (?3 IS NULL OR unique_name = ?3) AND (?4 IS NULL OR (created_at, id) > "
 		"(SELECT created_at, id FROM sessions WHERE id = ?4)) ORDER BY created_at, id LIMIT ?5",
-	[SQL_BINDINGS_OF] = "SELECT proxy_number_id FROM participants WHERE session_id = ?1 AND active = 1",
 	[SQL_SESSION_TIMES] = "SELECT status, ttl, expires_at, last_activity_at FROM sessions WHERE id = ?1",
 	/* the lifecycle primitives (store_tx_* in store.h); status values are bound */
 	[SQL_LC_SESSION_LOCK] = LC_SQL_SESSION_LOCK,
@@ -67,7 +63,7 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"ON CONFLICT (carrier, carrier_sid) DO NOTHING",
 	[SQL_INTERACTION_BY_SID] = "SELECT " INTERACTION_COLS " FROM interactions WHERE carrier = ?1 AND carrier_sid = ?2",
 	[SQL_SESSION_TOUCH] = "UPDATE sessions SET status = ?2, last_activity_at = ?3, updated_at = ?3, deadline = ?4 "
-			      "WHERE id = ?1 AND status < 2",
+			      "WHERE id = ?1 AND " SQL_LIVE,
 	/* the leg's proxy number and country come from the participant on its real end:
 	 * the caller for leg 'a', the callee for leg 'b' */
 	[SQL_LEG_INSERT] =
@@ -90,7 +86,7 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = ?1 AND number_sealed <> x''",
 	/* bindings_active = held (bindings index) minus cooling (participants_cooling) */
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
-		      "(SELECT COUNT(*) FROM numbers WHERE state = 0), (SELECT COUNT(*) FROM sessions WHERE status < 2), "
+		      "(SELECT COUNT(*) FROM numbers WHERE state = ?1), (SELECT COUNT(*) FROM sessions WHERE " SQL_LIVE "), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL), "
 		      "(SELECT COUNT(*) FROM interactions)",
@@ -104,28 +100,18 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		      "WHERE l.interaction_id = i.id AND l.leg = 'b')), 0) "
 		      "FROM interactions i WHERE i.service_id = ?1 AND i.created_at >= ?2 AND i.created_at < ?3 "
 		      "GROUP BY day ORDER BY day",
-	[SQL_NUMBER_OF_SERVICE] = "SELECT " NUMBER_COLS " FROM numbers n WHERE n.id = ?1 AND n.service_id = ?2",
-	[SQL_NUMBER_STATE] = "SELECT state FROM numbers WHERE id = ?1",
 	[SQL_NUMBER_RELEASE_COOLING] =
 		"UPDATE participants SET active = 0 WHERE proxy_number_id = ?1 AND active = 1 AND held_until IS NOT NULL",
 	[SQL_NUMBER_OPTOUTS_DELETE] = "DELETE FROM optouts WHERE number_id = ?1",
-	[SQL_PIN_TAKEN] = "SELECT 1 FROM sessions WHERE service_id = ?1 AND pin = ?2 AND status < 2",
 	/* the pair's most recent participant row in this service (participants_sticky) */
 	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN numbers n ON n.id = p.proxy_number_id "
 		       "WHERE p.bidx = ?1 AND p.peer_bidx = ?2 AND n.service_id = ?3 "
 		       "ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1",
-	[SQL_SESSION_BRIEF] = "SELECT s.status, s.service_id, s.mode, v.cooloff, s.unique_name, s.pin, s.ttl, s.expires_at "
-			      "FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = ?1",
-	[SQL_PARTS_BRIEF] = "SELECT id, idx, bidx, peer_bidx, proxy_number_id, proxy_e164, active FROM participants "
-			    "WHERE session_id = ?1 ORDER BY idx",
 	[SQL_BINDINGS_COOL] = LC_SQL_BINDINGS_HOLD,
 	[SQL_BINDINGS_RELEASE_DUE] =
 		"UPDATE participants SET active = 0 WHERE rowid IN (SELECT rowid FROM participants "
 		"WHERE active = 1 AND held_until IS NOT NULL AND held_until <= ?1 ORDER BY held_until LIMIT ?2)",
 	[SQL_BINDING_TAKE] = LC_SQL_BINDING_TAKE,
-	[SQL_SET_PEER] = "UPDATE participants SET peer_bidx = ?2 WHERE id = ?1",
-	[SQL_PARTICIPANT_MOVE] = "UPDATE participants SET proxy_number_id = ?2, proxy_e164 = ?3 WHERE id = ?1",
-	[SQL_SESSION_UPDATED] = "UPDATE sessions SET updated_at = ?2 WHERE id = ?1",
 	[SQL_EVENT_INSERT] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
 			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_EVENTS_OF] = "SELECT id, session_id, kind, participant_id, detail, created_at FROM session_events "
@@ -133,7 +119,7 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_TAIL_COLS " FROM sessions s "
 			   "JOIN participants p ON p.session_id = s.id AND p.bidx = ?3 "
 			   "LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id "
-			   "WHERE s.service_id = ?1 AND s.pin = ?2 AND s.status < 2",
+			   "WHERE s.service_id = ?1 AND s.pin = ?2 AND s." SQL_LIVE,
 	[SQL_OPTOUT_ADD] = "INSERT INTO optouts (bidx, number_id, service_id, created_at) VALUES (?1, ?2, ?3, ?4) "
 			   "ON CONFLICT (bidx, number_id) DO NOTHING",
 	[SQL_OPTOUT_DEL] = "DELETE FROM optouts WHERE bidx = ?1 AND number_id = ?2",
@@ -171,6 +157,5 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_TX_SESSION_BIDX] = SQL_TEXT_SESSION_BIDX,
 	[SQL_TX_PIN_TAKEN] = SQL_TEXT_PIN_TAKEN,
 	[SQL_TX_SESSION_INSERT] = SQL_TEXT_SESSION_INSERT,
-	[SQL_TX_PART_ROWS] = SQL_TEXT_PART_ROWS,
 	[SQL_TX_SESSION_TOUCH] = SQL_TEXT_SESSION_TOUCH,
 };
