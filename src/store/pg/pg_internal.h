@@ -7,9 +7,8 @@
 #define MASKD_PG_INTERNAL_H
 
 #include "../store_backend.h"
-#include "../sql_lifecycle.h"
 #include "../migrations.h"
-#include "../sql_common.h"
+#include "../sql_shared.h"
 #include "../../core/session.h"
 #include "../../util/buf.h"
 #include "../../util/err.h"
@@ -149,8 +148,6 @@ enum sql_id {
 #define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
 #define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
 
-/* the placeholder of parameter n in the shared SQL of sql_lifecycle.h */
-#define LC_P(n) "$" #n
 
 /* ---------------------------------------------------------------- connections */
 

@@ -11,7 +11,7 @@ void pg_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
 	vault_blind_index(s->vault, e164, out);
 }
 
-/* The parameters of SQL_POOL_WHERE (sql_common.h). */
+/* The parameters of SQL_POOL_WHERE (sql_shared.h). */
 static void arg_pool_query(struct args *a, const struct store_pool_query *q, int limit)
 {
 	const char *keys[3];

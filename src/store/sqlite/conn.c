@@ -113,7 +113,7 @@ struct sqlite_conn *sq_conn_get(struct store_sqlite *s)
 }
 
 /* The text of statement id as SQLite takes it: a shared text's $n become ?n
- * (sql_common.h); cap is at least the text's length + 1. */
+ * (sql_shared.h); cap is at least the text's length + 1. */
 static const char *sqlite_text(enum sql_id id, char *buf, size_t cap)
 {
 	const char *t = sq_sql_text[id];

@@ -13,7 +13,7 @@ void sq_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
 	vault_blind_index(s->vault, e164, out);
 }
 
-/* The parameters of SQL_POOL_WHERE (sql_common.h). */
+/* The parameters of SQL_POOL_WHERE (sql_shared.h). */
 static void bind_pool(sqlite3_stmt *st, const struct store_pool_query *q, int limit)
 {
 	const char *keys[3];

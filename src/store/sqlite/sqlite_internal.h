@@ -7,9 +7,8 @@
 #define MASKD_SQLITE_INTERNAL_H
 
 #include "../store_backend.h"
-#include "../sql_lifecycle.h"
 #include "../migrations.h"
-#include "../sql_common.h"
+#include "../sql_shared.h"
 #include "../../core/session.h"
 #include "../../util/err.h"
 #include "../../util/log.h"
@@ -133,8 +132,6 @@ enum sql_id {
 	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
 	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
 
-/* the placeholder of parameter n in the shared SQL of sql_lifecycle.h */
-#define LC_P(n) "?" #n
 
 /* ---------------------------------------------------------------- connections */
 
