@@ -274,7 +274,7 @@ int store_service_list(struct store *st, void (*cb)(void *, const struct service
 int store_number_insert(struct store *st, const struct number *num) { return st->ops->number_insert(st->b, num); }
 int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }
 int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
-int store_number_set_state(struct store *st, const char *id, int state) { return st->ops->number_set_state(st->b, id, state); }
+int store_number_set_state(struct store *st, const char *id, enum number_state state) { return st->ops->number_set_state(st->b, id, state); }
 int store_number_set_region(struct store *st, const char *id, const char *region) { return st->ops->number_set_region(st->b, id, region); }
 int store_number_delete(struct store *st, const char *id) { return st->ops->number_delete(st->b, id); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
@@ -285,7 +285,7 @@ int store_tx_session_put(struct store_tx *tx, const char *id, const struct store
 int store_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name, const char *pin, int *name_taken, int *pin_taken) { return tx->ops->tx_open_taken(tx, service_id, except_id, unique_name, pin, name_taken, pin_taken); }
 int store_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active) { return tx->ops->tx_bindings_hold(tx, session_id, held_until, active); }
 int store_tx_binding_keep(struct store_tx *tx, const char *participant_id) { return tx->ops->tx_binding_keep(tx, participant_id); }
-int store_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired) { return tx->ops->tx_binding_take(tx, participant_id, retired); }
+int store_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired) { return tx->ops->tx_binding_take(tx, participant_id, retired); }
 int store_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n) { return tx->ops->tx_numbers_in_use_add(tx, number_id, delta, n); }
 int store_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n) { return tx->ops->tx_sessions_due(tx, now, limit, ids, n); }
 int store_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit) { return tx->ops->tx_bindings_release_due(tx, now, limit); }
@@ -297,7 +297,7 @@ int store_pool_stats(struct store *st, const char *service_id, struct pool_stats
 int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164, struct route_view *out) { return st->ops->route_lookup(st->b, to_e164, from_e164, out); }
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return st->ops->interaction_record(st->b, it, existed); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
-int store_interaction_by_sid(struct store *st, int carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
+int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
 int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }
 int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid, const struct leg_update *u, int64_t now) { return st->ops->leg_update(st->b, interaction_id, leg, carrier_sid, u, now); }
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->records(st->b, service_id, from, to, cb, ctx); }
@@ -307,7 +307,7 @@ int store_stats(struct store *st, struct store_stats *out) { return st->ops->sta
 
 /* ---- row primitives: forwarded to the backend that runs the transaction */
 void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_MAX]) { st->ops->blind_index(st->b, e164, out); }
-int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind, struct store_candidate *out, int limit, int *n) { return tx->ops->tx_pool_candidates(tx, q, kind, out, limit, n); }
+int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind, struct store_candidate *out, int limit, int *n) { return tx->ops->tx_pool_candidates(tx, q, kind, out, limit, n); }
 int store_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out) { return tx->ops->tx_holder(tx, bidx, number_id, out); }
 int store_tx_binding_drop(struct store_tx *tx, const char *row_id) { return tx->ops->tx_binding_drop(tx, row_id); }
 int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx, char out[ID_MAX]) { return tx->ops->tx_sticky(tx, service_id, bidx, peer_bidx, out); }

@@ -78,7 +78,7 @@ struct store_pool_query {
 	const char *service_id;
 	unsigned need;
 	const char *bidx; /* the participant's real number */
-	int level;        /* enum geo_match */
+	enum geo_match level;
 	const char *country, *area_code, *region;
 	int64_t cap;
 };
@@ -86,7 +86,7 @@ struct store_pool_query {
 struct store_candidate {
 	char id[ID_MAX];
 	char e164[PHONE_E164_MAX + 1];
-	int state;
+	enum number_state state;
 	unsigned caps;
 	int64_t in_use, created_at;
 };
@@ -96,7 +96,7 @@ enum store_pool_kind {
 };
 /* Up to limit numbers passing q and kind, least in_use first, then oldest, then
  * id, into out; *n gets how many. */
-int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
 			     struct store_candidate *out, int limit, int *n);
 /* The active binding of real number bidx on number_id: out->found 0 when none;
  * else cooling (its session closed, held until held_until), row_id (the
@@ -199,7 +199,7 @@ int store_number_insert(struct store *st, const struct number *num);
 int store_number_get(struct store *st, const char *id, struct number *out);
 int store_number_list(struct store *st, const char *service_id,
 		      void (*cb)(void *ctx, const struct number *num), void *ctx);
-int store_number_set_state(struct store *st, const char *id, int state);
+int store_number_set_state(struct store *st, const char *id, enum number_state state);
 /* Sets the geocoded region of a number (start-up backfill of numbers added
  * before regions were geocoded). MASKD_ENOTFOUND when there is no such number. */
 int store_number_set_region(struct store *st, const char *id, const char *region);
@@ -231,8 +231,8 @@ struct store_part_brief {
 struct store_session_brief {
 	char id[ID_MAX];
 	char service_id[ID_MAX];
-	int status;
-	int mode;
+	enum session_status status;
+	enum session_mode mode;
 	int64_t cooloff; /* the service's */
 	int64_t ttl, expires_at, last_activity_at, closed_at, updated_at;
 	char unique_name[NAME_MAX_LEN + 1];
@@ -267,7 +267,7 @@ int store_tx_binding_keep(struct store_tx *tx, const char *participant_id);
  * cleared), unless its number left the pool or has state `retired`: 1 taken, 0
  * not. MASKD_ECONFLICT when the bindings index refuses it (the real number holds
  * that proxy in another session now). */
-int store_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired);
+int store_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired);
 /* Adds delta[i] to in_use of number_id[i] (repeats add up; never below 0). Takes
  * the number rows last, in id order (PostgreSQL), so writers never deadlock.
  * Returns how many numbers existed and changed. */
@@ -329,7 +329,7 @@ int store_interaction_record(struct store *st, struct interaction *it, int *exis
 int store_interaction_get(struct store *st, const char *id, struct interaction *out);
 /* The interaction a carrier's call or message id started (its leg 'a'), for status
  * callbacks that cannot carry maskd's ?interaction= (Vonage's call events). */
-int store_interaction_by_sid(struct store *st, int carrier, const char *carrier_sid, struct interaction *out);
+int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out);
 int store_interaction_list(struct store *st, const char *session_id,
 			   void (*cb)(void *ctx, const struct interaction *it), void *ctx);
 /* Inserts or updates the leg of interaction_id with this (leg, carrier_sid): a

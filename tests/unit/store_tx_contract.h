@@ -123,7 +123,7 @@ static int txc_body_rows(struct store_tx *tx, void *arg)
 	struct store_session_brief br;
 	const struct store_part_brief *rows = br.parts;
 	TXC(store_tx_session_lock(tx, c->s.id, &br), br.n_parts * 10 + br.status, rows[0].number_id);      /* 29 */
-	TXC(strcmp(br.service_id, c->svc->id) || br.mode != c->s.mode || strcmp(rows[0].id, c->p0.id) ||
+	TXC(strcmp(br.service_id, c->svc->id) || br.mode != (enum session_mode)c->s.mode || strcmp(rows[0].id, c->p0.id) ||
 			   strcmp(rows[0].bidx, c->bx) || strcmp(rows[0].peer, c->by) || rows[0].idx != 0,
 		0, NULL);                                                                                         /* 30 */
 	TXC(store_tx_session_lock(tx, "ses_nope", &br), 0, NULL);                                          /* 31 */

@@ -238,7 +238,7 @@ int pg_interaction_get(void *b, const char *id, struct interaction *out)
 	return read_legs(c, out);
 }
 
-int pg_interaction_by_sid(void *b, int carrier, const char *carrier_sid, struct interaction *out)
+int pg_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out)
 {
 	CONN_OR_FAIL(b, c);
 	struct args a = {0};

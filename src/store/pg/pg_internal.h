@@ -239,7 +239,7 @@ int pg_number_insert(void *b, const struct number *n);
 int pg_number_by(struct pg_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
 int pg_number_get(void *b, const char *id, struct number *out);
 int pg_number_list(void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx);
-int pg_number_set_state(void *b, const char *id, int state);
+int pg_number_set_state(void *b, const char *id, enum number_state state);
 int pg_number_set_region(void *b, const char *id, const char *region);
 int pg_number_delete(void *b, const char *id);
 
@@ -255,7 +255,7 @@ int pg_tx_open_taken(struct store_tx *tx, const char *service_id, const char *ex
 			    const char *pin, int *name_taken, int *pin_taken);
 int pg_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
 int pg_tx_binding_keep(struct store_tx *tx, const char *participant_id);
-int pg_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired);
+int pg_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired);
 int pg_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
 int pg_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
 int pg_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
@@ -268,7 +268,7 @@ int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const 
 int pg_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
 int pg_interaction_record(void *b, struct interaction *it, int *existed);
 int pg_interaction_get(void *b, const char *id, struct interaction *out);
-int pg_interaction_by_sid(void *b, int carrier, const char *carrier_sid, struct interaction *out);
+int pg_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
 int pg_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
 			       void *ctx);
 int pg_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
@@ -287,7 +287,7 @@ int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out);
 
 /* primitives.c */
 void pg_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX]);
-int pg_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+int pg_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
 				 struct store_candidate *out, int limit, int *n);
 int pg_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
 int pg_tx_binding_drop(struct store_tx *tx, const char *row_id);

@@ -26,7 +26,7 @@ static void arg_pool_query(struct args *a, const struct store_pool_query *q, int
 		pg_arg_text(a, keys[i]);
 }
 
-int pg_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+int pg_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
 				 struct store_candidate *out, int limit, int *n)
 {
 	struct pg_conn *c = tx_conn(tx);

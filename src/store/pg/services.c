@@ -4,7 +4,7 @@
 
 /* ---------------------------------------------------------------- services */
 
-static void secret_ad(const char *service_id, int carrier, char *ad, size_t cap)
+static void secret_ad(const char *service_id, enum dialect carrier, char *ad, size_t cap)
 {
 	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
 }
@@ -290,7 +290,7 @@ int pg_number_list(void *b, const char *service_id, void (*cb)(void *, const str
 	return 0;
 }
 
-int pg_number_set_state(void *b, const char *id, int state)
+int pg_number_set_state(void *b, const char *id, enum number_state state)
 {
 	CONN_OR_FAIL(b, c);
 	struct args a = {0};

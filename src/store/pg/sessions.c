@@ -15,35 +15,28 @@ static int cmp_num_delta(const void *a, const void *b)
 }
 
 /* Adds each delta to in_use of its number (repeats add up), locking the rows in
- * id order first. Returns how many distinct numbers were changed, or a negative
- * maskd_err; *distinct gets how many there were to change. With cap > 0, a number
- * raised above cap is PG_ERETRY: another node took its last place after the
- * candidates were read, and the next attempt sees it full. */
-static int numbers_adjust(struct pg_conn *c, const struct num_delta *d, int n, int64_t cap, int *distinct)
+ * id order first (no deadlock between writers). Returns how many distinct numbers
+ * were changed, or a negative maskd_err. */
+static int numbers_adjust(struct pg_conn *c, struct num_delta *d, int n)
 {
-	*distinct = 0;
-	if (n == 0)
-		return 0;
-	struct num_delta *sorted = xmalloc((size_t)n * sizeof(*sorted));
-	memcpy(sorted, d, (size_t)n * sizeof(*sorted));
-	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_num_delta);
+	assert(n > 0);
+	qsort(d, (size_t)n, sizeof(*d), cmp_num_delta);
 	int m = 0;
 	for (int i = 0; i < n; i++) {
-		if (m > 0 && strcmp(sorted[m - 1].id, sorted[i].id) == 0) {
-			sorted[m - 1].delta += sorted[i].delta;
+		if (m > 0 && strcmp(d[m - 1].id, d[i].id) == 0) {
+			d[m - 1].delta += d[i].delta;
 			continue;
 		}
-		sorted[m++] = sorted[i];
+		d[m++] = d[i];
 	}
-	*distinct = m;
 	const char **ids = xmalloc((size_t)m * sizeof(*ids));
 	struct buf idlit, dlit;
 	buf_init(&idlit);
 	buf_init(&dlit);
 	buf_puts(&dlit, "{");
 	for (int i = 0; i < m; i++) {
-		ids[i] = sorted[i].id;
-		buf_printf(&dlit, "%s%d", i ? "," : "", sorted[i].delta);
+		ids[i] = d[i].id;
+		buf_printf(&dlit, "%s%d", i ? "," : "", d[i].delta);
 	}
 	buf_puts(&dlit, "}");
 	pg_array_literal(&idlit, ids, m);
@@ -57,15 +50,11 @@ static int numbers_adjust(struct pg_conn *c, const struct num_delta *d, int n, i
 	}
 	if (rc == 0) {
 		rc = PQntuples(r);
-		for (int i = 0; i < PQntuples(r); i++)
-			if (cap > 0 && pg_col_i64(r, i, 2) > 0 && pg_col_i64(r, i, 1) > cap)
-				rc = PG_ERETRY;
 		PQclear(r);
 	}
 	buf_free(&idlit);
 	buf_free(&dlit);
 	free(ids);
-	free(sorted);
 	return rc;
 }
 
@@ -287,7 +276,7 @@ int pg_tx_binding_keep(struct store_tx *tx, const char *participant_id)
 	return pg_run_count(tx_conn(tx), SQL_PARTICIPANT_KEEP, &a);
 }
 
-int pg_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired)
+int pg_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired)
 {
 	struct args a = {0};
 	pg_arg_text(&a, participant_id);
@@ -302,8 +291,7 @@ int pg_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, 
 	struct num_delta *d = xmalloc((size_t)n * sizeof(*d));
 	for (int i = 0; i < n; i++)
 		d[i] = (struct num_delta){number_id[i], delta[i]};
-	int distinct = 0;
-	int rc = numbers_adjust(tx_conn(tx), d, n, 0, &distinct);
+	int rc = numbers_adjust(tx_conn(tx), d, n);
 	free(d);
 	return rc;
 }

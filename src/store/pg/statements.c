@@ -47,7 +47,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_NUMBERS_LOCK] = "SELECT id FROM numbers WHERE id = ANY ($1::text[]) ORDER BY id FOR NO KEY UPDATE",
 	[SQL_NUMBERS_ADD] = "UPDATE numbers n SET in_use = GREATEST(n.in_use + d.delta, 0) "
 			    "FROM unnest($1::text[], $2::bigint[]) AS d(id, delta) WHERE n.id = d.id "
-			    "RETURNING n.id, n.in_use, d.delta",
+			    "RETURNING n.id",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = $1",
 	[SQL_PARTICIPANTS_OF] = "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants "
 				"WHERE session_id = $1 ORDER BY idx",

@@ -392,7 +392,7 @@ int sq_interaction_get(void *b, const char *id, struct interaction *out)
 	return interaction_one(c, st, "interaction_get", out);
 }
 
-int sq_interaction_by_sid(void *b, int carrier, const char *carrier_sid, struct interaction *out)
+int sq_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out)
 {
 	CONN_OR_FAIL(b, c);
 	sqlite3_stmt *st = sq_stmt(c, SQL_INTERACTION_BY_SID);

@@ -28,7 +28,7 @@ static void bind_pool(sqlite3_stmt *st, const struct store_pool_query *q, int li
 		sq_bind_text(st, 7 + i, keys[i]);
 }
 
-int sq_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+int sq_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
 				 struct store_candidate *out, int limit, int *n)
 {
 	struct sqlite_conn *c = tx_conn(tx);

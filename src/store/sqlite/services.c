@@ -4,7 +4,7 @@
 
 /* ---------------------------------------------------------------- services */
 
-static void secret_ad(const char *service_id, int carrier, char *ad, size_t cap)
+static void secret_ad(const char *service_id, enum dialect carrier, char *ad, size_t cap)
 {
 	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
 }
@@ -273,7 +273,7 @@ int sq_number_list(void *b, const char *service_id, void (*cb)(void *, const str
 	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "number_list");
 }
 
-int sq_number_set_state(void *b, const char *id, int state)
+int sq_number_set_state(void *b, const char *id, enum number_state state)
 {
 	CONN_OR_FAIL(b, c);
 	sqlite3_stmt *st = sq_stmt(c, SQL_NUMBER_SET_STATE);

@@ -228,7 +228,7 @@ int sq_tx_binding_keep(struct store_tx *tx, const char *participant_id)
 	return rc < 0 ? rc : sqlite3_changes(c->db);
 }
 
-int sq_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired)
+int sq_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired)
 {
 	struct sqlite_conn *c = tx_conn(tx);
 	sqlite3_stmt *st = sq_stmt(c, SQL_BINDING_TAKE);

@@ -220,7 +220,7 @@ int sq_number_insert(void *b, const struct number *n);
 int sq_number_by(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
 int sq_number_get(void *b, const char *id, struct number *out);
 int sq_number_list(void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx);
-int sq_number_set_state(void *b, const char *id, int state);
+int sq_number_set_state(void *b, const char *id, enum number_state state);
 int sq_number_set_region(void *b, const char *id, const char *region);
 int sq_number_delete(void *b, const char *id);
 
@@ -237,7 +237,7 @@ int sq_tx_open_taken(struct store_tx *tx, const char *service_id, const char *ex
 			    const char *unique_name, const char *pin, int *name_taken, int *pin_taken);
 int sq_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
 int sq_tx_binding_keep(struct store_tx *tx, const char *participant_id);
-int sq_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired);
+int sq_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired);
 int sq_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
 int sq_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
 int sq_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
@@ -250,7 +250,7 @@ int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const 
 int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
 int sq_interaction_record(void *b, struct interaction *it, int *existed);
 int sq_interaction_get(void *b, const char *id, struct interaction *out);
-int sq_interaction_by_sid(void *b, int carrier, const char *carrier_sid, struct interaction *out);
+int sq_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
 int sq_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
 			       void *ctx);
 int sq_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
@@ -268,7 +268,7 @@ int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out);
 
 /* primitives.c */
 void sq_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX]);
-int sq_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+int sq_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
 				 struct store_candidate *out, int limit, int *n);
 int sq_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
 int sq_tx_binding_drop(struct store_tx *tx, const char *row_id);
