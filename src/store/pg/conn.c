@@ -181,8 +181,6 @@ struct pg_conn *pg_conn_get(struct store_pg *s)
 
 /* The connection of a transaction's primitive. */
 
-/* store_tx_run(): READ COMMITTED, as every transaction here; a deadlock or a
- * serialization failure (or a body's MASKD_ERETRY) runs the body again. */
 int pg_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
 {
 	struct store_pg *s = b;
@@ -287,8 +285,6 @@ static int prepare(struct pg_conn *c, enum sql_id id, char name[16])
 	return rc;
 }
 
-/* Runs prepared statement id (preparing it on this connection first when needed).
- * On success *out (when not NULL) gets the result, which the caller PQclear()s. */
 int pg_run(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **out)
 {
 	char name[16];
@@ -310,9 +306,6 @@ int pg_run(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **o
 	return 0;
 }
 
-/* Runs id and hands its rows to row() one at a time (libpq's single-row mode),
- * so a long result is never held in memory whole. row() returning nonzero stops
- * the calls; the rest of the result is read and dropped. */
 int pg_run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
 		    int (*row)(void *ctx, const PGresult *r), void *ctx)
 {
@@ -339,7 +332,6 @@ int pg_run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
 	return rc;
 }
 
-/* Runs id and returns how many rows it changed (>= 0) or a negative maskd_err. */
 int pg_run_count(struct pg_conn *c, enum sql_id id, const struct args *a)
 {
 	PGresult *r = NULL;
@@ -408,7 +400,6 @@ int pg_col_int(const PGresult *r, int row, int col)
 	return (int)pg_col_i64(r, row, col);
 }
 
-/* Opens a sealed bytea column with the vault. */
 int pg_col_unseal(const struct vault *v, const PGresult *r, int row, int col, const char *ad, char *out,
 		      size_t cap)
 {
@@ -437,13 +428,11 @@ void pg_read_policy(const PGresult *r, int row, int first, struct call_policy *p
 	pg_col_text(r, row, first + 3, p->consent_message, sizeof(p->consent_message));
 }
 
-/* s, or NULL when s is NULL or "" (an unreported field). */
 const char *pg_nonempty(const char *s)
 {
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-/* A PostgreSQL array literal {"a","b"} of n strings. */
 void pg_array_literal(struct buf *b, const char *const *items, int n)
 {
 	buf_reset(b);

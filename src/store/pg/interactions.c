@@ -349,8 +349,6 @@ static int records_row(void *arg, const PGresult *r)
 	return rc->cb(rc->ctx, &rc->it);
 }
 
-/* Streams the rows (an export may span months): cb runs while this thread's
- * connection is still reading the result, so cb must not call the store. */
 int pg_records(void *b, const char *service_id, int64_t from, int64_t to,
 		      int (*cb)(void *, const struct interaction *), void *ctx)
 {

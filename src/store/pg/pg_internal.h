@@ -202,26 +202,45 @@ void pg_scrub_message(const char *url, const char *msg, char *out, size_t cap);
 /* This thread's connection, connected (or reconnected) on first use; NULL while
  * the database is down. */
 struct pg_conn *pg_conn_get(struct store_pg *s);
+/* store_tx_run(): READ COMMITTED, as every transaction here; a deadlock or a
+ * serialization failure (or a body's MASKD_ERETRY) runs the body again. */
 int pg_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
+/* Append one parameter to a (at most ARGS_MAX): text (NULL: SQL NULL; borrowed,
+ * must outlive the run), a 64-bit integer (copied), or bytes (binary, borrowed). */
 void pg_arg_text(struct args *a, const char *s);
 void pg_arg_i64(struct args *a, int64_t v);
 void pg_arg_bytes(struct args *a, const uint8_t *p, size_t n);
+/* True when c's last failure was a deadlock or a serialization failure: the
+ * transaction may simply run again. */
 bool pg_retryable(const struct pg_conn *c);
+/* Runs prepared statement id (preparing it on this connection first when needed).
+ * On success *out (when not NULL) gets the result, which the caller PQclear()s. */
 int pg_run(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **out);
+/* Runs id and hands its rows to row() one at a time (libpq's single-row mode),
+ * so a long result is never held in memory whole. row() returning nonzero stops
+ * the calls; the rest of the result is read and dropped. */
 int pg_run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
 		    int (*row)(void *ctx, const PGresult *r), void *ctx);
+/* Runs id and returns how many rows it changed (>= 0) or a negative maskd_err. */
 int pg_run_count(struct pg_conn *c, enum sql_id id, const struct args *a);
+/* Transaction control on c; a failed commit is followed by pg_tx_rollback(). */
 int pg_tx_begin(struct pg_conn *c);
 int pg_tx_commit(struct pg_conn *c);
 void pg_tx_rollback(struct pg_conn *c);
+/* Column col of row row: text into out ("" for NULL, cut to cap), or as a number
+ * (0 for NULL). */
 void pg_col_text(const PGresult *r, int row, int col, char *out, size_t cap);
 int64_t pg_col_i64(const PGresult *r, int row, int col);
 int pg_col_int(const PGresult *r, int row, int col);
+/* Opens a sealed bytea column with the vault. */
 int pg_col_unseal(const struct vault *v, const PGresult *r, int row, int col, const char *ad, char *out,
 		      size_t cap);
+/* struct call_policy as 4 parameters / from 4 columns at first (POLICY_COLS order). */
 void pg_arg_policy(struct args *a, const struct call_policy *p);
 void pg_read_policy(const PGresult *r, int row, int first, struct call_policy *p);
+/* s, or NULL when s is NULL or "" (an unreported field). */
 const char *pg_nonempty(const char *s);
+/* A PostgreSQL array literal {"a","b"} of n strings. */
 void pg_array_literal(struct buf *b, const char *const *items, int n);
 void pg_close(void *b);
 int pg_ping(void *b);
@@ -234,8 +253,11 @@ int pg_service_insert(void *b, const struct service *svc);
 int pg_service_get(void *b, const char *id, struct service *out);
 int pg_service_list(void *b, void (*cb)(void *, const struct service *), void *ctx);
 int pg_service_update(void *b, const struct service *svc);
+/* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
 void pg_read_number(const PGresult *r, int row, int col, struct number *n);
 int pg_number_insert(void *b, const struct number *n);
+/* The number row statement id finds with a1, a2 (a2 NULL: one parameter) into
+ * *out; MASKD_ENOTFOUND when none. */
 int pg_number_by(struct pg_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
 int pg_number_get(void *b, const char *id, struct number *out);
 int pg_number_list(void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx);
@@ -244,7 +266,8 @@ int pg_number_set_region(void *b, const char *id, const char *region);
 int pg_number_delete(void *b, const char *id);
 
 /* sessions.c */
-int pg_event_add(struct pg_conn *c, const char *session_id, const char *kind, const char *participant_id,
+/* Inserts a session event (store_tx_event_insert) on c. */
+int pg_event_insert(struct pg_conn *c, const char *session_id, const char *kind, const char *participant_id,
 		     const char *detail, int64_t now);
 int pg_session_get(void *b, const char *id, struct session *out);
 int pg_session_list(void *b, const char *service_id, const struct session_filter *f,
@@ -275,6 +298,8 @@ int pg_leg_update(void *b, const char *interaction_id, char leg, const char *car
 			 const struct leg_update *u, int64_t now);
 int pg_participant_number(void *b, const char *participant_id, char *out, size_t cap);
 int pg_stats(void *b, struct store_stats *out);
+/* Streams the rows (an export may span months): cb runs while this thread's
+ * connection is still reading the result, so cb must not call the store. */
 int pg_records(void *b, const char *service_id, int64_t from, int64_t to,
 		      int (*cb)(void *, const struct interaction *), void *ctx);
 int pg_usage(void *b, const char *service_id, int64_t from, int64_t to,

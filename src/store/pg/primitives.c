@@ -267,7 +267,7 @@ int pg_tx_session_touch(struct store_tx *tx, const char *id, int64_t now)
 int pg_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
 			      const char *detail, int64_t now)
 {
-	return pg_event_add(tx_conn(tx), session_id, kind, participant_id ? participant_id : "", detail ? detail : "", now);
+	return pg_event_insert(tx_conn(tx), session_id, kind, participant_id ? participant_id : "", detail ? detail : "", now);
 }
 
 int pg_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k)

@@ -58,7 +58,7 @@ static int numbers_adjust(struct pg_conn *c, struct num_delta *d, int n)
 	return rc;
 }
 
-int pg_event_add(struct pg_conn *c, const char *session_id, const char *kind, const char *participant_id,
+int pg_event_insert(struct pg_conn *c, const char *session_id, const char *kind, const char *participant_id,
 		     const char *detail, int64_t now)
 {
 	char id[ID_MAX];

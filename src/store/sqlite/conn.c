@@ -79,9 +79,9 @@ static void *checkpointer_main(void *arg)
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store: checkpoint: %s", sqlite3_errmsg(db));
 		if (rc == SQLITE_OK && log_pages > WAL_RESTART_PAGES) {
-			pthread_mutex_lock(&s->db_lock);
+			sq_db_lock(s);
 			rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-			pthread_mutex_unlock(&s->db_lock);
+			sq_db_unlock(s);
 			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 				log_warn("store: checkpoint (restart): %s", sqlite3_errmsg(db));
 		}
@@ -93,9 +93,9 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
-/* The store's connection, opened on first use. NULL if it cannot open. */
 struct sqlite_conn *sq_conn_get(struct store_sqlite *s)
 {
+	assert(s != NULL && sq_db_held(s)); /* opened and used under db_lock only */
 	struct sqlite_conn *c = s->conn;
 	if (c != NULL)
 		return c;
@@ -165,7 +165,6 @@ int sq_db_fail(struct sqlite_conn *c, const char *what)
 	return MASKD_EDB;
 }
 
-/* Runs a statement that returns no rows. */
 int sq_exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
@@ -178,9 +177,6 @@ int sq_exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-/* Every sq_tx_begin() that returns 0 is ended by sq_tx_commit() returning 0 or by
- * sq_tx_rollback(); a failed sq_tx_commit() is followed by sq_tx_rollback(). Callers hold
- * db_lock (the locked_* wrappers), so no other transaction can interleave. */
 int sq_tx_begin(struct sqlite_conn *c)
 {
 	assert(sqlite3_get_autocommit(c->db)); /* no transaction left open */
@@ -200,8 +196,6 @@ void sq_tx_rollback(struct sqlite_conn *c)
 
 /* The connection of a transaction's primitive (the body runs under db_lock). */
 
-/* store_tx_run(): under db_lock, so no other transaction interleaves and a lost
- * race cannot happen; a body asking for MASKD_ERETRY (it saw a row vanish) runs again. */
 int sq_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
 {
 	struct store_sqlite *s = b;

@@ -284,8 +284,6 @@ static void record_batch(struct store_sqlite *s, struct rec_request **batch, int
 	}
 }
 
-/* store_interaction_record(): queue, then lead a batch or wait for the one that
- * holds this record. Returns after the record's transaction committed (or failed). */
 int sq_interaction_record(void *b, struct interaction *it, int *existed)
 {
 	struct store_sqlite *s = b;
@@ -324,9 +322,9 @@ int sq_interaction_record(void *b, struct interaction *it, int *existed)
 		if (s->rec_head == NULL)
 			s->rec_tail = NULL;
 		pthread_mutex_unlock(&s->rec_lock);
-		pthread_mutex_lock(&s->db_lock);
+		sq_db_lock(s);
 		record_batch(s, batch, n);
-		pthread_mutex_unlock(&s->db_lock);
+		sq_db_unlock(s);
 		pthread_mutex_lock(&s->rec_lock);
 		for (int i = 0; i < n; i++)
 			batch[i]->state = REC_DONE; /* a waiter may return (and its request go) once we unlock */

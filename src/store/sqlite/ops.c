@@ -5,14 +5,37 @@
 
 /* ---------------------------------------------------------------- locking */
 
+/* The thread's hold on a store's db_lock (NULL = none): a thread holds at most one. */
+static _Thread_local const struct store_sqlite *db_holder;
+
+void sq_db_lock(struct store_sqlite *s)
+{
+	assert(s != NULL && db_holder != s); /* not re-entered: db_lock is not recursive */
+	pthread_mutex_lock(&s->db_lock);
+	assert(db_holder == NULL);
+	db_holder = s;
+}
+
+void sq_db_unlock(struct store_sqlite *s)
+{
+	assert(db_holder == s);
+	db_holder = NULL;
+	pthread_mutex_unlock(&s->db_lock);
+}
+
+int sq_db_held(const struct store_sqlite *s)
+{
+	return s != NULL && db_holder == s;
+}
+
 /* Every op but close runs under db_lock (see struct store_sqlite). */
 #define SQ_LOCKED(fn, params, args)                               \
 	static int locked_##fn params                             \
 	{                                                         \
 		struct store_sqlite *s_ = b;                      \
-		pthread_mutex_lock(&s_->db_lock);                 \
+		sq_db_lock(s_);                                   \
 		int rc_ = fn args;                                \
-		pthread_mutex_unlock(&s_->db_lock);               \
+		sq_db_unlock(s_);                                 \
 		return rc_;                                       \
 	}
 

@@ -161,8 +161,6 @@ int sq_service_list(void *b, void (*cb)(void *, const struct service *), void *c
 	return 0;
 }
 
-/* The whole row and each carrier's credentials replaced in one transaction; a
- * carrier whose secrets[d] is "" loses its row. */
 int sq_service_update(void *b, const struct service *svc)
 {
 	struct store_sqlite *s = b;
@@ -297,8 +295,6 @@ int sq_number_set_region(void *b, const char *id, const char *region)
 	return rc;
 }
 
-/* Refused while open sessions use it; its cooling-off bindings are released and
- * its opt-out rows go with it. */
 int sq_number_delete(void *b, const char *id)
 {
 	CONN_OR_FAIL(b, c);

@@ -179,9 +179,19 @@ struct store_sqlite {
 	struct sqlite_conn *c = sq_conn_get(s);     \
 	if (c == NULL)                           \
 		return MASKD_EDB
+/* db_lock is taken and released only through these (ops.c), so that its
+ * invariants hold by assertion: sq_db_lock() asserts that the calling thread does
+ * not hold it already (no op calls another through the table); sq_db_held() is 1
+ * on the thread that holds s's lock, else 0. */
+void sq_db_lock(struct store_sqlite *s);
+void sq_db_unlock(struct store_sqlite *s);
+int sq_db_held(const struct store_sqlite *s);
+
+/* The connection of a transaction's primitive: the body runs under db_lock. */
 static inline struct sqlite_conn *tx_conn(struct store_tx *tx)
 {
 	assert(tx != NULL && tx->ops == &store_sqlite_ops && tx->conn != NULL);
+	assert(sq_db_held(tx->b));
 	return tx->conn;
 }
 
@@ -191,18 +201,33 @@ static inline struct sqlite_conn *tx_conn(struct store_tx *tx)
 extern const char *const sq_sql_text[SQL_COUNT];
 
 /* conn.c */
+/* The store's connection, opened on first use. NULL if it cannot open. */
 struct sqlite_conn *sq_conn_get(struct store_sqlite *s);
+/* Statement id on c, prepared (persistent) on first use; aborts when it cannot be
+ * prepared (a text error). Reset it with sq_stmt_done() after use. */
 sqlite3_stmt *sq_stmt(struct sqlite_conn *c, enum sql_id id);
+/* Resets st and clears its bindings, for its next use. */
 void sq_stmt_done(sqlite3_stmt *st);
+/* Binds s (NULL: SQL NULL) to parameter i; s must outlive the step. */
 void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Column i of the current row into out ("" for NULL), cut to cap. */
 void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
+/* Logs c's last error with what and returns MASKD_EDB. */
 int sq_db_fail(struct sqlite_conn *c, const char *what);
+/* Runs a statement that returns no rows. */
 int sq_exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what);
+/* Every sq_tx_begin() that returns 0 is ended by sq_tx_commit() returning 0 or by
+ * sq_tx_rollback(); a failed sq_tx_commit() is followed by sq_tx_rollback(). Callers hold
+ * db_lock (the locked_* wrappers), so no other transaction can interleave. */
 int sq_tx_begin(struct sqlite_conn *c);
 int sq_tx_commit(struct sqlite_conn *c);
 void sq_tx_rollback(struct sqlite_conn *c);
+/* store_tx_run(): under db_lock, so no other transaction interleaves and a lost
+ * race cannot happen; a body asking for MASKD_ERETRY (it saw a row vanish) runs again. */
 int sq_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
+/* Binds struct call_policy as 4 parameters from first (POLICY_COLS order). */
 void sq_bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p);
+/* Reads 4 columns from first (POLICY_COLS order) into *p. */
 void sq_read_policy(sqlite3_stmt *st, int first, struct call_policy *p);
 void sq_close(void *b);
 int sq_ping(void *b);
@@ -214,18 +239,28 @@ int sq_setting_add(void *b, const char *key, const char *value);
 int sq_service_insert(void *b, const struct service *svc);
 int sq_service_get(void *b, const char *id, struct service *out);
 int sq_service_list(void *b, void (*cb)(void *, const struct service *), void *ctx);
+/* The whole row and each carrier's credentials replaced in one transaction; a
+ * carrier whose secrets[d] is "" loses its row. */
 int sq_service_update(void *b, const struct service *svc);
+/* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
 void sq_read_number(sqlite3_stmt *st, int col, struct number *n);
 int sq_number_insert(void *b, const struct number *n);
+/* The number row statement id finds with a1, a2 (a2 NULL: one parameter) into
+ * *out; MASKD_ENOTFOUND when none. */
 int sq_number_by(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
 int sq_number_get(void *b, const char *id, struct number *out);
 int sq_number_list(void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx);
 int sq_number_set_state(void *b, const char *id, enum number_state state);
 int sq_number_set_region(void *b, const char *id, const char *region);
+/* Refused while open sessions use it; its cooling-off bindings are released and
+ * its opt-out rows go with it. */
 int sq_number_delete(void *b, const char *id);
 
 /* sessions.c */
+/* 1 when statement id (bound with a1, a2; a2 NULL: one parameter) returns a row,
+ * 0 when not, or a negative maskd_err. */
 int sq_row_exists(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2);
+/* Inserts a session event (store_tx_event_insert) on c. */
 int sq_event_insert(struct sqlite_conn *c, const char *session_id, const char *kind, const char *participant_id,
 			const char *detail, int64_t now);
 int sq_session_get(void *b, const char *id, struct session *out);
@@ -248,6 +283,8 @@ int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const 
 
 /* interactions.c */
 int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
+/* store_interaction_record(): queue, then lead a batch or wait for the one that
+ * holds this record. Returns after the record's transaction committed (or failed). */
 int sq_interaction_record(void *b, struct interaction *it, int *existed);
 int sq_interaction_get(void *b, const char *id, struct interaction *out);
 int sq_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
