@@ -11,6 +11,17 @@
 #include "store.h"
 #include "../core/model.h"
 
+/* Column lists both backends read in the same order (their read_* helpers agree). */
+#define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at, n.region"
+#define NUMBER_NCOLS 11
+/* number.cooling: held_until is set exactly while a closed or blocked session's
+ * row still holds its binding (the partial index participants_cooling). */
+#define NUMBER_COOLING "(SELECT COUNT(*) FROM participants c WHERE c.proxy_number_id = n.id AND c.active = 1 AND c.held_until IS NOT NULL)"
+#define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
+#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin"
+#define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
+#define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
+
 /* Open (SESSION_OPEN, SESSION_IN_PROGRESS) and ended sessions, spelled as the
  * partial indexes sessions_deadline, sessions_unique_name, sessions_pin and
  * sessions_purge spell them: the planner uses a partial index only when the query
@@ -97,10 +108,8 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"SELECT id, CASE WHEN held_until IS NULL THEN 0 ELSE 1 END, peer_bidx FROM participants "              \
 	"WHERE bidx = $1 AND proxy_number_id = $2 AND active = 1"
 #define SQL_TEXT_BINDING_DROP "UPDATE participants SET active = 0 WHERE id = $1 AND active = 1 AND held_until IS NOT NULL"
-#define SQL_NUMBER_COLS_COMMON \
-	"n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at, n.region"
-#define SQL_TEXT_NUMBER_BY_ID "SELECT " SQL_NUMBER_COLS_COMMON " FROM numbers n WHERE n.service_id = $1 AND n.id = $2"
-#define SQL_TEXT_NUMBER_BY_E164 "SELECT " SQL_NUMBER_COLS_COMMON " FROM numbers n WHERE n.service_id = $1 AND n.e164 = $2"
+#define SQL_TEXT_NUMBER_BY_ID "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = $1 AND n.id = $2"
+#define SQL_TEXT_NUMBER_BY_E164 "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = $1 AND n.e164 = $2"
 /* the unique index "bindings" decides ownership: no row = bidx holds the number */
 #define SQL_TEXT_PARTICIPANT_INSERT                                                                              \
 	"INSERT INTO participants (id, session_id, idx, label, masked, number_sealed, bidx, proxy_number_id, "  \
@@ -131,5 +140,31 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
  * geo_match): NULL where the level does not ask for the key, the participant's
  * key (maybe "", which matches nothing) where it does. */
 void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
+
+/* The shared row-primitive statements as (id, text) pairs: each backend lists the
+ * ids in its enum sql_id (SQL_SHARED_ID) and the texts in its table
+ * (SQL_SHARED_TEXT), so both run exactly these. */
+#define SQL_SHARED_STATEMENTS(X) \
+	X(SQL_TX_POOL_FREE, SQL_TEXT_POOL_FREE) \
+	X(SQL_TX_POOL_COOLING, SQL_TEXT_POOL_COOLING) \
+	X(SQL_TX_POOL_COUNT, SQL_TEXT_POOL_COUNT) \
+	X(SQL_TX_HOLDS, SQL_TEXT_HOLDS) \
+	X(SQL_TX_HOLDER, SQL_TEXT_HOLDER) \
+	X(SQL_TX_BINDING_DROP, SQL_TEXT_BINDING_DROP) \
+	X(SQL_TX_NUMBER_BY_ID, SQL_TEXT_NUMBER_BY_ID) \
+	X(SQL_TX_NUMBER_BY_E164, SQL_TEXT_NUMBER_BY_E164) \
+	X(SQL_TX_PARTICIPANT_INSERT, SQL_TEXT_PARTICIPANT_INSERT) \
+	X(SQL_TX_PARTICIPANT_MOVE, SQL_TEXT_PARTICIPANT_MOVE) \
+	X(SQL_TX_PEER_SET, SQL_TEXT_PEER_SET) \
+	X(SQL_TX_NUMBER_COUNT, SQL_TEXT_NUMBER_COUNT) \
+	X(SQL_TX_NUMBER_UNCOUNT, SQL_TEXT_NUMBER_UNCOUNT) \
+	X(SQL_TX_NUMBER_EXISTS, SQL_TEXT_NUMBER_EXISTS) \
+	X(SQL_TX_UNIQUE_NAME, SQL_TEXT_UNIQUE_NAME) \
+	X(SQL_TX_SESSION_BIDX, SQL_TEXT_SESSION_BIDX) \
+	X(SQL_TX_PIN_TAKEN, SQL_TEXT_PIN_TAKEN) \
+	X(SQL_TX_SESSION_INSERT, SQL_TEXT_SESSION_INSERT) \
+	X(SQL_TX_SESSION_TOUCH, SQL_TEXT_SESSION_TOUCH)
+#define SQL_SHARED_ID(id, text) id,
+#define SQL_SHARED_TEXT(id, text) [id] = text,
 
 #endif

@@ -90,36 +90,10 @@ enum sql_id {
 	SQL_PURGE_DUE,
 	SQL_NUMBERS_PURGE,
 	SQL_SESSION_PURGED,
-	SQL_TX_POOL_FREE,
-	SQL_TX_POOL_COOLING,
-	SQL_TX_POOL_COUNT,
-	SQL_TX_HOLDS,
-	SQL_TX_HOLDER,
-	SQL_TX_BINDING_DROP,
-	SQL_TX_NUMBER_BY_ID,
-	SQL_TX_NUMBER_BY_E164,
-	SQL_TX_PARTICIPANT_INSERT,
-	SQL_TX_PARTICIPANT_MOVE,
-	SQL_TX_PEER_SET,
-	SQL_TX_NUMBER_COUNT,
-	SQL_TX_NUMBER_UNCOUNT,
-	SQL_TX_NUMBER_EXISTS,
-	SQL_TX_UNIQUE_NAME,
-	SQL_TX_SESSION_BIDX,
-	SQL_TX_PIN_TAKEN,
-	SQL_TX_SESSION_INSERT,
-	SQL_TX_SESSION_TOUCH,
+	SQL_SHARED_STATEMENTS(SQL_SHARED_ID)
 	SQL_COUNT
 };
 
-#define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at, n.region"
-#define NUMBER_NCOLS 11
-/* number.cooling, for number_get and number_list (participants_number_cooling) */
-#define NUMBER_COOLING "(SELECT COUNT(*) FROM participants c WHERE c.proxy_number_id = n.id AND c.active = 1 AND c.held_until IS NOT NULL)"
-#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin"
-#define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
-#define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
-#define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
 #define SERVICE_COLS                                                                                              \
 	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
 	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
