@@ -267,6 +267,18 @@ bool pg_retryable(const struct pg_conn *c)
 	return strcmp(c->sqlstate, "40001") == 0 || strcmp(c->sqlstate, "40P01") == 0;
 }
 
+int pg_run_one(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **out)
+{
+	assert(out != NULL);
+	int rc = pg_run(c, id, a, out);
+	if (rc == 0 && PQntuples(*out) == 0) {
+		PQclear(*out);
+		*out = NULL;
+		return MASKD_ENOTFOUND;
+	}
+	return rc;
+}
+
 /* Prepares statement id on this connection unless it already is; name gets its
  * name (16 bytes). */
 static int prepare(struct pg_conn *c, enum sql_id id, char name[16])

@@ -226,13 +226,9 @@ int pg_interaction_get(void *b, const char *id, struct interaction *out)
 	struct args a = {0};
 	pg_arg_text(&a, id);
 	PGresult *r = NULL;
-	int rc = pg_run(c, SQL_INTERACTION_GET, &a, &r);
+	int rc = pg_run_one(c, SQL_INTERACTION_GET, &a, &r);
 	if (rc < 0)
 		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return MASKD_ENOTFOUND;
-	}
 	read_interaction(r, 0, out);
 	PQclear(r);
 	return read_legs(c, out);
@@ -245,13 +241,9 @@ int pg_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid
 	pg_arg_i64(&a, carrier);
 	pg_arg_text(&a, carrier_sid);
 	PGresult *r = NULL;
-	int rc = pg_run(c, SQL_INTERACTION_BY_SID, &a, &r);
+	int rc = pg_run_one(c, SQL_INTERACTION_BY_SID, &a, &r);
 	if (rc < 0)
 		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return MASKD_ENOTFOUND;
-	}
 	read_interaction(r, 0, out);
 	PQclear(r);
 	return read_legs(c, out);

@@ -194,6 +194,9 @@ int pg_run(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **o
  * the calls; the rest of the result is read and dropped. */
 int pg_run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
 		    int (*row)(void *ctx, const PGresult *r), void *ctx);
+/* pg_run() for a statement that must return a row: MASKD_ENOTFOUND (nothing in
+ * *out) when it returns none. */
+int pg_run_one(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **out);
 /* Runs id and returns how many rows it changed (>= 0) or a negative maskd_err. */
 int pg_run_count(struct pg_conn *c, enum sql_id id, const struct args *a);
 /* Transaction control on c; a failed commit is followed by pg_tx_rollback(). */

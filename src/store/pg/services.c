@@ -88,13 +88,9 @@ int pg_service_get(void *b, const char *id, struct service *out)
 	struct args a = {0};
 	pg_arg_text(&a, id);
 	PGresult *r = NULL;
-	int rc = pg_run(c, SQL_SERVICE_GET, &a, &r);
+	int rc = pg_run_one(c, SQL_SERVICE_GET, &a, &r);
 	if (rc < 0)
 		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return MASKD_ENOTFOUND;
-	}
 	pg_col_text(r, 0, 0, out->id, sizeof(out->id));
 	pg_col_text(r, 0, 1, out->name, sizeof(out->name));
 	out->mode = pg_col_int(r, 0, 2);

@@ -123,13 +123,9 @@ int pg_session_get(void *b, const char *id, struct session *out)
 	struct args a = {0};
 	pg_arg_text(&a, id);
 	PGresult *r = NULL;
-	int rc = pg_run(c, SQL_SESSION_GET, &a, &r);
+	int rc = pg_run_one(c, SQL_SESSION_GET, &a, &r);
 	if (rc < 0)
 		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return MASKD_ENOTFOUND;
-	}
 	read_session(r, 0, out);
 	PQclear(r);
 	return read_participants(c, out);
@@ -185,13 +181,9 @@ int pg_tx_session_lock(struct store_tx *tx, const char *id, struct store_session
 	struct args a = {0};
 	pg_arg_text(&a, id);
 	PGresult *r = NULL;
-	int rc = pg_run(c, SQL_LC_SESSION_LOCK, &a, &r);
+	int rc = pg_run_one(c, SQL_LC_SESSION_LOCK, &a, &r);
 	if (rc < 0)
 		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return MASKD_ENOTFOUND;
-	}
 	snprintf(out->id, sizeof(out->id), "%s", id);
 	out->status = pg_col_int(r, 0, 0);
 	pg_col_text(r, 0, 1, out->service_id, sizeof(out->service_id));
