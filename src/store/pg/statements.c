@@ -91,7 +91,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 		"SELECT $1::text, i.id, $3::text, $4::text, $5::text, $6::bigint, $7::bigint, $8::bigint, i.service_id, "
 		"i.session_id, p.proxy_e164, p.country, $9::bigint, $10::text, $11::text, $12::text, $13::text FROM interactions i JOIN participants p ON p.id = CASE WHEN $3::text = 'a' THEN "
 		"i.from_participant ELSE i.to_participant END WHERE i.id = $2",
-	/* store_sqlite.c's find-then-insert-or-update (SQL_LEG_FIND, SQL_LEG_SET,
+	/* the SQLite backend's find-then-insert-or-update (SQL_LEG_FIND, SQL_LEG_SET,
 	 * insert_leg) as one statement, so parallel status callbacks for the same leg
 	 * cannot both insert: a reported field ($5, $10-$13 not NULL, $6 >= 0)
 	 * overwrites, answered_at and ended_at are set once. */
@@ -173,6 +173,6 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id "
 			      "WHERE session_id = $1 AND active = 0 AND number_sealed <> ''::bytea",
 	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
-	/* the row primitives of bind, create, add and swap: texts shared with store_sqlite.c */
+	/* the row primitives of bind, create, add and swap: texts shared with the SQLite backend (sql_shared.h) */
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
 };

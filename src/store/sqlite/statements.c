@@ -138,6 +138,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 			      "WHERE session_id = ?1 AND active = 0 AND number_sealed <> x''",
 	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
 	/* the row primitives of bind, create, add and swap: texts shared with
-	 * store_pg.c ($n, turned into ?n by sq_stmt()) */
+	 * the PostgreSQL backend ($n, turned into ?n by sq_stmt()) */
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
 };
