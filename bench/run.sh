@@ -618,7 +618,7 @@ RSS_PER_SESSION=null
 if [ "$LAST_OPEN" -gt "$OPEN_FIRST" ]; then
 	RSS_PER_SESSION=$(calc "($LAST_RSS - $RSS_FIRST) * 1024 / ($LAST_OPEN - $OPEN_FIRST)" 1)
 fi
-SYNC_MODE="WAL, synchronous=NORMAL (maskd's default; src/store/store_sqlite.c)"
+SYNC_MODE="WAL, synchronous=NORMAL (maskd's default; src/store/sqlite/conn.c)"
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 GIT_DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true || echo false)

@@ -90,7 +90,7 @@ static int close_locked(struct store_tx *tx, struct store_session_brief *b, int 
 					    session_binding_cools(b->cooloff));
 	}
 	if (rc >= 0)
-		rc = store_tx_event_add(tx, b->id, session_event_kind(status), why, now);
+		rc = store_tx_event_insert(tx, b->id, session_event_kind(status), NULL, why, now);
 	return rc < 0 ? rc : 1;
 }
 
@@ -229,7 +229,7 @@ static int reopen_body(struct store_tx *tx, void *ctx)
 	if (rc == MASKD_ECONFLICT)
 		return MASKD_ERETRY; /* another session took the unique_name or PIN since the check */
 	if (rc == 0)
-		rc = store_tx_event_add(tx, b.id, session_event_kind(SESSION_OPEN), "", j->now);
+		rc = store_tx_event_insert(tx, b.id, session_event_kind(SESSION_OPEN), NULL, "", j->now);
 	return rc;
 }
 

@@ -268,12 +268,12 @@ static int add_body(struct store_tx *tx, void *arg)
 	outcome_reset(x->out);
 	memcpy(x->p->proxy_e164, x->named, sizeof(x->named));
 	x->p->proxy_number_id[0] = '\0';
-	struct store_bind_session br;
-	struct store_part_row rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	int rc = store_tx_session_rows(tx, x->session_id, &br, rows, &n);
+	struct store_session_brief br;
+	int rc = store_tx_session_lock(tx, x->session_id, &br);
 	if (rc < 0)
 		return rc;
+	const struct store_part_brief *rows = br.parts;
+	int n = br.n_parts;
 	if (br.status >= SESSION_CLOSED || n != 1)
 		return MASKD_ECONFLICT; /* failed_index -1 */
 	if (strcmp(x->bidx, rows[0].bidx) == 0)
@@ -338,13 +338,13 @@ static int swap_body(struct store_tx *tx, void *arg)
 	struct swap_ctx *x = arg;
 	memcpy(x->p->proxy_e164, x->named, sizeof(x->named));
 	x->p->proxy_number_id[0] = '\0';
-	struct store_bind_session br;
-	struct store_part_row rows[SESSION_PARTICIPANTS];
-	int n = 0;
-	int rc = store_tx_session_rows(tx, x->session_id, &br, rows, &n);
+	struct store_session_brief br;
+	int rc = store_tx_session_lock(tx, x->session_id, &br);
 	if (rc < 0)
 		return rc;
-	const struct store_part_row *me = NULL, *other = NULL;
+	const struct store_part_brief *rows = br.parts;
+	int n = br.n_parts;
+	const struct store_part_brief *me = NULL, *other = NULL;
 	for (int i = 0; i < n; i++) {
 		if (strcmp(rows[i].id, x->participant_id) == 0)
 			me = &rows[i];

@@ -139,7 +139,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_binding_keep,
 		(const void *)o->tx_binding_take,
 		(const void *)o->tx_numbers_in_use_add,
-		(const void *)o->tx_event_add,
+		
 		(const void *)o->tx_sessions_due,
 		(const void *)o->tx_bindings_release_due,
 		(const void *)o->tx_sessions_purge_due,
@@ -172,7 +172,6 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_unique_name,
 		(const void *)o->tx_pin_taken,
 		(const void *)o->tx_session_insert,
-		(const void *)o->tx_session_rows,
 		(const void *)o->tx_session_touch,
 		(const void *)o->tx_event_insert,
 		(const void *)o->tx_holds,
@@ -275,31 +274,85 @@ int store_service_list(struct store *st, void (*cb)(void *, const struct service
 int store_number_insert(struct store *st, const struct number *num) { return st->ops->number_insert(st->b, num); }
 int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }
 int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
-int store_number_set_state(struct store *st, const char *id, int state) { return st->ops->number_set_state(st->b, id, state); }
+int store_number_set_state(struct store *st, const char *id, enum number_state state) { return st->ops->number_set_state(st->b, id, state); }
 int store_number_set_region(struct store *st, const char *id, const char *region) { return st->ops->number_set_region(st->b, id, region); }
 int store_number_delete(struct store *st, const char *id) { return st->ops->number_delete(st->b, id); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx) { return st->ops->session_list(st->b, service_id, f, cb, ctx); }
 int store_session_events(struct store *st, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx) { return st->ops->session_events(st->b, session_id, cb, ctx); }
-int store_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out) { return tx->ops->tx_session_lock(tx, id, out); }
-int store_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline) { return tx->ops->tx_session_put(tx, id, b, deadline); }
-int store_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name, const char *pin, int *name_taken, int *pin_taken) { return tx->ops->tx_open_taken(tx, service_id, except_id, unique_name, pin, name_taken, pin_taken); }
-int store_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active) { return tx->ops->tx_bindings_hold(tx, session_id, held_until, active); }
-int store_tx_binding_keep(struct store_tx *tx, const char *participant_id) { return tx->ops->tx_binding_keep(tx, participant_id); }
-int store_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired) { return tx->ops->tx_binding_take(tx, participant_id, retired); }
-int store_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n) { return tx->ops->tx_numbers_in_use_add(tx, number_id, delta, n); }
-int store_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now) { return tx->ops->tx_event_add(tx, session_id, kind, detail, now); }
-int store_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n) { return tx->ops->tx_sessions_due(tx, now, limit, ids, n); }
-int store_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit) { return tx->ops->tx_bindings_release_due(tx, now, limit); }
-int store_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n) { return tx->ops->tx_sessions_purge_due(tx, before, limit, ids, n); }
-int store_tx_session_purge(struct store_tx *tx, const char *id, int64_t now) { return tx->ops->tx_session_purge(tx, id, now); }
+
+int store_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out)
+{
+	assert(tx != NULL && id != NULL && out != NULL);
+	return tx->ops->tx_session_lock(tx, id, out);
+}
+
+int store_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline)
+{
+	assert(tx != NULL && id != NULL && b != NULL);
+	return tx->ops->tx_session_put(tx, id, b, deadline);
+}
+
+int store_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name, const char *pin, int *name_taken, int *pin_taken)
+{
+	assert(tx != NULL && service_id != NULL && name_taken != NULL && pin_taken != NULL);
+	return tx->ops->tx_open_taken(tx, service_id, except_id, unique_name, pin, name_taken, pin_taken);
+}
+
+int store_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active)
+{
+	assert(tx != NULL && session_id != NULL);
+	return tx->ops->tx_bindings_hold(tx, session_id, held_until, active);
+}
+
+int store_tx_binding_keep(struct store_tx *tx, const char *participant_id)
+{
+	assert(tx != NULL);
+	return tx->ops->tx_binding_keep(tx, participant_id);
+}
+
+int store_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired)
+{
+	assert(tx != NULL);
+	return tx->ops->tx_binding_take(tx, participant_id, retired);
+}
+
+int store_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n)
+{
+	assert(tx != NULL && n >= 0 && (n == 0 || (number_id != NULL && delta != NULL)));
+	return tx->ops->tx_numbers_in_use_add(tx, number_id, delta, n);
+}
+
+int store_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n)
+{
+	assert(tx != NULL && ids != NULL && n != NULL && limit >= 0);
+	return tx->ops->tx_sessions_due(tx, now, limit, ids, n);
+}
+
+int store_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit)
+{
+	assert(tx != NULL && limit >= 0);
+	return tx->ops->tx_bindings_release_due(tx, now, limit);
+}
+
+int store_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n)
+{
+	assert(tx != NULL && ids != NULL && n != NULL && limit >= 0);
+	return tx->ops->tx_sessions_purge_due(tx, before, limit, ids, n);
+}
+
+int store_tx_session_purge(struct store_tx *tx, const char *id, int64_t now)
+{
+	assert(tx != NULL && id != NULL);
+	return tx->ops->tx_session_purge(tx, id, now);
+}
 int store_pin_lookup(struct store *st, const char *service_id, const char *pin, const char *from_e164, struct route_view *out) { return st->ops->pin_lookup(st->b, service_id, pin, from_e164, out); }
 int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now) { return st->ops->optout_set(st->b, service_id, from_e164, number_id, opted_out, now); }
 int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out) { return st->ops->pool_stats(st->b, service_id, out); }
 int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164, struct route_view *out) { return st->ops->route_lookup(st->b, to_e164, from_e164, out); }
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return st->ops->interaction_record(st->b, it, existed); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
-int store_interaction_by_sid(struct store *st, int carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
+int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
 int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }
 int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid, const struct leg_update *u, int64_t now) { return st->ops->leg_update(st->b, interaction_id, leg, carrier_sid, u, now); }
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->records(st->b, service_id, from, to, cb, ctx); }
@@ -308,23 +361,116 @@ int store_participant_number(struct store *st, const char *participant_id, char 
 int store_stats(struct store *st, struct store_stats *out) { return st->ops->stats(st->b, out); }
 
 /* ---- row primitives: forwarded to the backend that runs the transaction */
-void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_MAX]) { st->ops->blind_index(st->b, e164, out); }
-int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind, struct store_candidate *out, int limit, int *n) { return tx->ops->tx_pool_candidates(tx, q, kind, out, limit, n); }
-int store_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out) { return tx->ops->tx_holder(tx, bidx, number_id, out); }
-int store_tx_binding_drop(struct store_tx *tx, const char *row_id) { return tx->ops->tx_binding_drop(tx, row_id); }
-int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx, char out[ID_MAX]) { return tx->ops->tx_sticky(tx, service_id, bidx, peer_bidx, out); }
-int store_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out) { return tx->ops->tx_number_by_id(tx, service_id, id, out); }
-int store_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out) { return tx->ops->tx_number_by_e164(tx, service_id, e164, out); }
-int store_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p, const char *bidx, const char *peer_bidx, int64_t now) { return tx->ops->tx_participant_insert(tx, session_id, idx, p, bidx, peer_bidx, now); }
-int store_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164) { return tx->ops->tx_participant_move(tx, row_id, number_id, e164); }
-int store_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx) { return tx->ops->tx_peer_set(tx, row_id, peer_bidx); }
-int store_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap) { return tx->ops->tx_number_count(tx, number_id, cap); }
-int store_tx_number_uncount(struct store_tx *tx, const char *number_id) { return tx->ops->tx_number_uncount(tx, number_id); }
-int store_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name, char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n) { return tx->ops->tx_unique_name(tx, service_id, unique_name, existing_id, bidx, n); }
-int store_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin) { return tx->ops->tx_pin_taken(tx, service_id, pin); }
-int store_tx_session_insert(struct store_tx *tx, const struct session *s, int64_t deadline) { return tx->ops->tx_session_insert(tx, s, deadline); }
-int store_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out, struct store_part_row rows[SESSION_PARTICIPANTS], int *n) { return tx->ops->tx_session_rows(tx, session_id, out, rows, n); }
-int store_tx_session_touch(struct store_tx *tx, const char *id, int64_t now) { return tx->ops->tx_session_touch(tx, id, now); }
-int store_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id, const char *detail, int64_t now) { return tx->ops->tx_event_insert(tx, session_id, kind, participant_id, detail, now); }
-int store_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k) { return tx->ops->tx_holds(tx, q, held, k); }
-int store_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total) { return tx->ops->tx_pool_count(tx, q, limit, total); }
+void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_MAX])
+{
+	assert(st != NULL && e164 != NULL && out != NULL);
+	st->ops->blind_index(st->b, e164, out);
+}
+
+int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind, struct store_candidate *out, int limit, int *n)
+{
+	assert(tx != NULL && q != NULL && out != NULL && n != NULL && (kind == STORE_POOL_FREE || kind == STORE_POOL_COOLING) && limit >= 0);
+	return tx->ops->tx_pool_candidates(tx, q, kind, out, limit, n);
+}
+
+int store_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out)
+{
+	assert(tx != NULL && bidx != NULL && number_id != NULL && out != NULL);
+	return tx->ops->tx_holder(tx, bidx, number_id, out);
+}
+
+int store_tx_binding_drop(struct store_tx *tx, const char *row_id)
+{
+	assert(tx != NULL && row_id != NULL);
+	return tx->ops->tx_binding_drop(tx, row_id);
+}
+
+int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx, char out[ID_MAX])
+{
+	assert(tx != NULL && service_id != NULL && bidx != NULL && out != NULL);
+	return tx->ops->tx_sticky(tx, service_id, bidx, peer_bidx, out);
+}
+
+int store_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out)
+{
+	assert(tx != NULL && service_id != NULL && id != NULL && out != NULL);
+	return tx->ops->tx_number_by_id(tx, service_id, id, out);
+}
+
+int store_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out)
+{
+	assert(tx != NULL && service_id != NULL && e164 != NULL && out != NULL);
+	return tx->ops->tx_number_by_e164(tx, service_id, e164, out);
+}
+
+int store_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p, const char *bidx, const char *peer_bidx, int64_t now)
+{
+	assert(tx != NULL && session_id != NULL && p != NULL && bidx != NULL && idx >= 0 && idx < SESSION_PARTICIPANTS);
+	return tx->ops->tx_participant_insert(tx, session_id, idx, p, bidx, peer_bidx, now);
+}
+
+int store_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164)
+{
+	assert(tx != NULL && row_id != NULL && number_id != NULL && e164 != NULL);
+	return tx->ops->tx_participant_move(tx, row_id, number_id, e164);
+}
+
+int store_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx)
+{
+	assert(tx != NULL && row_id != NULL);
+	return tx->ops->tx_peer_set(tx, row_id, peer_bidx);
+}
+
+int store_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap)
+{
+	assert(tx != NULL && number_id != NULL);
+	return tx->ops->tx_number_count(tx, number_id, cap);
+}
+
+int store_tx_number_uncount(struct store_tx *tx, const char *number_id)
+{
+	assert(tx != NULL && number_id != NULL);
+	return tx->ops->tx_number_uncount(tx, number_id);
+}
+
+int store_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name, char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n)
+{
+	assert(tx != NULL && service_id != NULL && existing_id != NULL && bidx != NULL && n != NULL);
+	return tx->ops->tx_unique_name(tx, service_id, unique_name, existing_id, bidx, n);
+}
+
+int store_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin)
+{
+	assert(tx != NULL && service_id != NULL);
+	return tx->ops->tx_pin_taken(tx, service_id, pin);
+}
+
+int store_tx_session_insert(struct store_tx *tx, const struct session *s, int64_t deadline)
+{
+	assert(tx != NULL && s != NULL);
+	return tx->ops->tx_session_insert(tx, s, deadline);
+}
+
+int store_tx_session_touch(struct store_tx *tx, const char *id, int64_t now)
+{
+	assert(tx != NULL && id != NULL);
+	return tx->ops->tx_session_touch(tx, id, now);
+}
+
+int store_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id, const char *detail, int64_t now)
+{
+	assert(tx != NULL && session_id != NULL && kind != NULL);
+	return tx->ops->tx_event_insert(tx, session_id, kind, participant_id, detail, now);
+}
+
+int store_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k)
+{
+	assert(tx != NULL && q != NULL && held != NULL && k != NULL);
+	return tx->ops->tx_holds(tx, q, held, k);
+}
+
+int store_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total)
+{
+	assert(tx != NULL && q != NULL && total != NULL);
+	return tx->ops->tx_pool_count(tx, q, limit, total);
+}

@@ -78,7 +78,7 @@ struct store_pool_query {
 	const char *service_id;
 	unsigned need;
 	const char *bidx; /* the participant's real number */
-	int level;        /* enum geo_match */
+	enum geo_match level;
 	const char *country, *area_code, *region;
 	int64_t cap;
 };
@@ -86,7 +86,7 @@ struct store_pool_query {
 struct store_candidate {
 	char id[ID_MAX];
 	char e164[PHONE_E164_MAX + 1];
-	int state;
+	enum number_state state;
 	unsigned caps;
 	int64_t in_use, created_at;
 };
@@ -96,7 +96,7 @@ enum store_pool_kind {
 };
 /* Up to limit numbers passing q and kind, least in_use first, then oldest, then
  * id, into out; *n gets how many. */
-int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
 			     struct store_candidate *out, int limit, int *n);
 /* The active binding of real number bidx on number_id: out->found 0 when none;
  * else cooling (its session closed, held until held_until), row_id (the
@@ -150,27 +150,12 @@ int store_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *
  * when an open session has its unique_name or PIN (nothing written, the
  * transaction stays usable). */
 int store_tx_session_insert(struct store_tx *tx, const struct session *s, int64_t deadline);
-/* What add-participant and swap read of an existing session: the session row
- * locked for writing (PostgreSQL: FOR NO KEY UPDATE) and its participant rows
- * (at most SESSION_PARTICIPANTS, in idx order). MASKD_ENOTFOUND no session. */
-struct store_part_row {
-	char id[ID_MAX];
-	int idx;
-	char bidx[STORE_BIDX_MAX];
-	char peer[STORE_BIDX_MAX];
-	char number_id[ID_MAX];
-	char e164[PHONE_E164_MAX + 1];
-};
-struct store_bind_session {
-	char service_id[ID_MAX];
-	int mode, status;
-};
-int store_tx_session_rows(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
-			  struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
 /* Sets updated_at of session id to now. */
 int store_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);
-/* Records an event (struct session_event) of session_id; participant_id and
- * detail may be NULL (""). */
+/* Records an event (struct session_event) of session_id: kind "closed",
+ * "blocked", "reopened", "participant_added", "number_swapped"...; participant_id
+ * and detail may be NULL (""); detail is a reason or proxy numbers, never a real
+ * number. */
 int store_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
 			  const char *detail, int64_t now);
 /* Headroom counts for q->bidx in q->service_id: *held its open bindings, *k its
@@ -214,7 +199,7 @@ int store_number_insert(struct store *st, const struct number *num);
 int store_number_get(struct store *st, const char *id, struct number *out);
 int store_number_list(struct store *st, const char *service_id,
 		      void (*cb)(void *ctx, const struct number *num), void *ctx);
-int store_number_set_state(struct store *st, const char *id, int state);
+int store_number_set_state(struct store *st, const char *id, enum number_state state);
 /* Sets the geocoded region of a number (start-up backfill of numbers added
  * before regions were geocoded). MASKD_ENOTFOUND when there is no such number. */
 int store_number_set_region(struct store *st, const char *id, const char *region);
@@ -229,19 +214,25 @@ int store_session_list(struct store *st, const char *service_id, const struct se
  * 0 (or the count it names) or a negative maskd_err. Status values are passed in,
  * never spelled in SQL. */
 
-/* One participant row of a session, as the lifecycle reads it (no real number). */
+/* One participant row of a session, as the lifecycle, add-participant and swap
+ * read it (no real number: its blind index only). */
 struct store_part_brief {
 	char id[ID_MAX];
 	int idx;
+	char bidx[STORE_BIDX_MAX]; /* the real number's blind index ('purged:' once purged) */
+	char peer[STORE_BIDX_MAX]; /* the other side's blind index ("" = none yet) */
 	char number_id[ID_MAX];
+	char e164[PHONE_E164_MAX + 1]; /* the proxy number */
 	int active; /* 1: holds its binding (open, or cooling off after a close) */
 	int purged; /* 1: its real number was purged after retention */
 };
-/* A session and its participant rows, as the lifecycle reads them. */
+/* A session and its participant rows, as the lifecycle, add-participant and swap
+ * read them. */
 struct store_session_brief {
 	char id[ID_MAX];
 	char service_id[ID_MAX];
-	int status;
+	enum session_status status;
+	enum session_mode mode;
 	int64_t cooloff; /* the service's */
 	int64_t ttl, expires_at, last_activity_at, closed_at, updated_at;
 	char unique_name[NAME_MAX_LEN + 1];
@@ -249,9 +240,10 @@ struct store_session_brief {
 	int n_parts;
 	struct store_part_brief parts[SESSION_PARTICIPANTS];
 };
-/* Reads session id and its participants (by idx) into *out and locks them for
- * writing until the transaction ends (PostgreSQL: SELECT ... FOR NO KEY UPDATE;
- * SQLite: the transaction's write lock). MASKD_ENOTFOUND when there is none. */
+/* Reads session id and its participants (at most SESSION_PARTICIPANTS, by idx)
+ * into *out and locks them for writing until the transaction ends (PostgreSQL:
+ * SELECT ... FOR NO KEY UPDATE; SQLite: the transaction's write lock): one writer
+ * of a session at a time. MASKD_ENOTFOUND when there is none. */
 int store_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out);
 /* Writes the session columns the lifecycle owns: status, closed_at, ttl,
  * expires_at, last_activity_at and updated_at from b (the other fields of b are
@@ -275,15 +267,11 @@ int store_tx_binding_keep(struct store_tx *tx, const char *participant_id);
  * cleared), unless its number left the pool or has state `retired`: 1 taken, 0
  * not. MASKD_ECONFLICT when the bindings index refuses it (the real number holds
  * that proxy in another session now). */
-int store_tx_binding_take(struct store_tx *tx, const char *participant_id, int retired);
+int store_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired);
 /* Adds delta[i] to in_use of number_id[i] (repeats add up; never below 0). Takes
  * the number rows last, in id order (PostgreSQL), so writers never deadlock.
  * Returns how many numbers existed and changed. */
 int store_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
-/* Records a session event (kind "closed", "blocked", "reopened"...; detail "" or
- * a reason, never a real number). */
-int store_tx_event_add(struct store_tx *tx, const char *session_id, const char *kind, const char *detail,
-		       int64_t now);
 /* Up to limit open sessions whose deadline is <= now, soonest first (index on
  * deadline), into ids (limit entries); *n how many. PostgreSQL: locks them and
  * skips rows another node holds, so concurrent sweepers share the work. */
@@ -341,7 +329,7 @@ int store_interaction_record(struct store *st, struct interaction *it, int *exis
 int store_interaction_get(struct store *st, const char *id, struct interaction *out);
 /* The interaction a carrier's call or message id started (its leg 'a'), for status
  * callbacks that cannot carry maskd's ?interaction= (Vonage's call events). */
-int store_interaction_by_sid(struct store *st, int carrier, const char *carrier_sid, struct interaction *out);
+int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out);
 int store_interaction_list(struct store *st, const char *session_id,
 			   void (*cb)(void *ctx, const struct interaction *it), void *ctx);
 /* Inserts or updates the leg of interaction_id with this (leg, carrier_sid): a

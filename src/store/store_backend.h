@@ -34,7 +34,7 @@ struct store_ops {
 	int (*number_get)(void *b, const char *id, struct number *out);
 	int (*number_list)(void *b, const char *service_id, void (*cb)(void *, const struct number *),
 			   void *ctx);
-	int (*number_set_state)(void *b, const char *id, int state);
+	int (*number_set_state)(void *b, const char *id, enum number_state state);
 	int (*number_set_region)(void *b, const char *id, const char *region);
 	int (*number_delete)(void *b, const char *id);
 	int (*session_get)(void *b, const char *id, struct session *out);
@@ -49,9 +49,8 @@ struct store_ops {
 			     const char *pin, int *name_taken, int *pin_taken);
 	int (*tx_bindings_hold)(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
 	int (*tx_binding_keep)(struct store_tx *tx, const char *participant_id);
-	int (*tx_binding_take)(struct store_tx *tx, const char *participant_id, int retired);
+	int (*tx_binding_take)(struct store_tx *tx, const char *participant_id, enum number_state retired);
 	int (*tx_numbers_in_use_add)(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
-	int (*tx_event_add)(struct store_tx *tx, const char *session_id, const char *kind, const char *detail, int64_t now);
 	int (*tx_sessions_due)(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
 	int (*tx_bindings_release_due)(struct store_tx *tx, int64_t now, int limit);
 	int (*tx_sessions_purge_due)(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
@@ -64,7 +63,7 @@ struct store_ops {
 	int (*route_lookup)(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
 	int (*interaction_record)(void *b, struct interaction *it, int *existed);
 	int (*interaction_get)(void *b, const char *id, struct interaction *out);
-	int (*interaction_by_sid)(void *b, int carrier, const char *carrier_sid, struct interaction *out);
+	int (*interaction_by_sid)(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
 	int (*interaction_list)(void *b, const char *session_id,
 				void (*cb)(void *, const struct interaction *), void *ctx);
 	int (*leg_update)(void *b, const char *interaction_id, char leg, const char *carrier_sid,
@@ -77,7 +76,7 @@ struct store_ops {
 	int (*stats)(void *b, struct store_stats *out);
 	/* Row primitives (store_tx_* in store.h): tx is the body's transaction. */
 	void (*blind_index)(void *b, const char *e164, char out[STORE_BIDX_MAX]);
-	int (*tx_pool_candidates)(struct store_tx *tx, const struct store_pool_query *q, int kind,
+	int (*tx_pool_candidates)(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
 				  struct store_candidate *out, int limit, int *n);
 	int (*tx_holder)(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
 	int (*tx_binding_drop)(struct store_tx *tx, const char *row_id);
@@ -95,8 +94,6 @@ struct store_ops {
 			      char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
 	int (*tx_pin_taken)(struct store_tx *tx, const char *service_id, const char *pin);
 	int (*tx_session_insert)(struct store_tx *tx, const struct session *s, int64_t deadline);
-	int (*tx_session_rows)(struct store_tx *tx, const char *session_id, struct store_bind_session *out,
-			       struct store_part_row rows[SESSION_PARTICIPANTS], int *n);
 	int (*tx_session_touch)(struct store_tx *tx, const char *id, int64_t now);
 	int (*tx_event_insert)(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
 			       const char *detail, int64_t now);

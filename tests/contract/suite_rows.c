@@ -338,7 +338,7 @@ static int prim_call(struct store_tx *tx, struct prim *p)
 	case PRIM_KEEP: return store_tx_binding_keep(tx, p->id);
 	case PRIM_TAKE: return store_tx_binding_take(tx, p->id, NUMBER_RETIRED);
 	case PRIM_IN_USE: return store_tx_numbers_in_use_add(tx, p->nums, p->delta, p->n);
-	case PRIM_EVENT: return store_tx_event_add(tx, p->id, "closed", "why", p->t);
+	case PRIM_EVENT: return store_tx_event_insert(tx, p->id, "closed", NULL, "why", p->t);
 	case PRIM_DUE: return store_tx_sessions_due(tx, p->t, p->limit, p->ids, &p->n);
 	case PRIM_RELEASE: return store_tx_bindings_release_due(tx, p->t, p->limit);
 	case PRIM_PURGE_DUE: return store_tx_sessions_purge_due(tx, p->t, p->limit, p->ids, &p->n);

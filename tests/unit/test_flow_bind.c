@@ -82,7 +82,7 @@ static int by_load(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-static int fake_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, int kind,
+static int fake_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
 				struct store_candidate *out, int limit, int *n)
 {
 	struct fake *f = F(tx);

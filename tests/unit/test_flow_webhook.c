@@ -100,7 +100,7 @@ static int f_interaction_get(void *b, const char *id, struct interaction *out)
 	return 0;
 }
 
-static int f_interaction_by_sid(void *b, int carrier, const char *sid, struct interaction *out)
+static int f_interaction_by_sid(void *b, enum dialect carrier, const char *sid, struct interaction *out)
 {
 	struct fake *f = b;
 	if (f->n_records == 0 || strcmp(f->stored.carrier_sid, sid) != 0)

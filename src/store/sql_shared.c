@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* sql_common.c - the one C helper of the shared statement texts: which geo keys
- * the pool filter binds at a level. See sql_common.h. */
-#include "sql_common.h"
+/* sql_shared.c - the one C helper of the shared statement texts: which geo keys
+ * the pool filter binds at a level. See sql_shared.h. */
+#include "sql_shared.h"
 #include "../vault/vault.h"
 
 #include <assert.h>

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* migrations_pg.c - the PostgreSQL schema, one string per migration (applied by
- * store_pg.c inside one transaction under an advisory lock). The same tables and
- * indexes as migrations_sqlite.c: BYTEA for sealed blobs, and every text column
+/* migrations.c - the PostgreSQL schema, one string per migration (applied by
+ * conn.c inside one transaction under an advisory lock). The same tables and
+ * indexes as sqlite/migrations.c: BYTEA for sealed blobs, and every text column
  * COLLATE "C" so ids, numbers and names compare and sort byte by byte as they do
  * in SQLite (paging order, and the id order rows are locked in). */
-#include "migrations.h"
-#include "../core/model.h"
+#include "../migrations.h"
+#include "../../core/model.h"
 
 #define T "TEXT COLLATE \"C\""
 

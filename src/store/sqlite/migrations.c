@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* migrations_sqlite.c - the SQLite schema, one string per migration.
+/* migrations.c - the SQLite schema, one string per migration.
  * Real numbers live only in participants.number_sealed (AES-256-GCM) and
  * participants.bidx (keyed blind index); masked forms are display strings. */
-#include "migrations.h"
-#include "../core/model.h"
+#include "../migrations.h"
+#include "../../core/model.h"
 
 const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	/* 1: the core schema */

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/* interactions.c - the webhook side on PostgreSQL: route and PIN lookups, opt-outs,
+ * interaction records, legs, call records, usage and stats. */
+#include "pg_internal.h"
+
+/* ---------------------------------------------------------------- webhooks */
+
+/* Fills out's session and other side from ROUTE_COLS at column col (s.id not NULL). */
+static int read_route(const struct store_pg *s, const PGresult *r, int col, struct route_view *out)
+{
+	pg_col_text(r, 0, col, out->session_id, sizeof(out->session_id));
+	out->session_status = pg_col_int(r, 0, col + 1);
+	out->session_mode = pg_col_int(r, 0, col + 2);
+	out->session_ttl = pg_col_i64(r, 0, col + 3);
+	out->session_expires_at = pg_col_i64(r, 0, col + 4);
+	out->session_last_activity_at = pg_col_i64(r, 0, col + 5);
+	pg_col_text(r, 0, col + 6, out->from_participant, sizeof(out->from_participant));
+	pg_col_text(r, 0, col + 7, out->to_participant, sizeof(out->to_participant));
+	pg_col_text(r, 0, col + 9, out->to_proxy_e164, sizeof(out->to_proxy_e164));
+	pg_col_text(r, 0, col + 10, out->to_country, sizeof(out->to_country));
+	pg_read_policy(r, 0, col + 11, &out->session_policy);
+	out->to_opted_out = strcmp(PQgetvalue(r, 0, col + 15), "t") == 0;
+	if (!PQgetisnull(r, 0, col + 8) &&
+	    pg_col_unseal(s->vault, r, 0, col + 8, out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
+		log_error("store: participant %s: sealed number does not open", out->to_participant);
+		return MASKD_ECRYPTO;
+	}
+	return 0;
+}
+
+int pg_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	memset(out, 0, sizeof(*out));
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	struct args a = {0};
+	pg_arg_text(&a, to_e164);
+	pg_arg_text(&a, bidx);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_ROUTE_LOOKUP, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 0; /* number.id "" tells the caller */
+	}
+	pg_read_number(r, 0, 0, &out->number);
+	if (!PQgetisnull(r, 0, NUMBER_NCOLS))
+		rc = read_route(s, r, NUMBER_NCOLS, out);
+	PQclear(r);
+	return rc;
+}
+
+static void read_interaction(const PGresult *r, int row, struct interaction *it)
+{
+	memset(it, 0, sizeof(*it));
+	pg_col_text(r, row, 0, it->id, sizeof(it->id));
+	pg_col_text(r, row, 1, it->session_id, sizeof(it->session_id));
+	pg_col_text(r, row, 2, it->service_id, sizeof(it->service_id));
+	it->channel = pg_col_int(r, row, 3);
+	it->carrier = pg_col_int(r, row, 4);
+	pg_col_text(r, row, 5, it->carrier_sid, sizeof(it->carrier_sid));
+	it->decision = pg_col_int(r, row, 6);
+	pg_col_text(r, row, 7, it->from_participant, sizeof(it->from_participant));
+	pg_col_text(r, row, 8, it->to_participant, sizeof(it->to_participant));
+	it->created_at = pg_col_i64(r, row, 9);
+}
+
+/* The 13 parameters of SQL_LEG_INSERT and SQL_LEG_UPSERT. Unreported fields are
+ * NULL for the upsert (kept on update) and their defaults for a plain insert. */
+static void leg_args(struct args *a, const char *interaction_id, const char *legname, const char *carrier_sid,
+		     const struct leg_update *u, int64_t now, int64_t ended_at, bool defaults, char id[ID_MAX])
+{
+	const char *vals[5] = {u->status, u->recording_id, u->recording_url, u->cost, u->currency};
+	const char *dflt[5] = {"unknown", "", "", "", ""};
+	for (int k = 0; k < 5; k++)
+		vals[k] = pg_nonempty(vals[k]) ? vals[k] : defaults ? dflt[k] : NULL;
+	id_new("leg", id);
+	pg_arg_text(a, id);
+	pg_arg_text(a, interaction_id);
+	pg_arg_text(a, legname);
+	pg_arg_text(a, carrier_sid);
+	pg_arg_text(a, vals[0]);
+	pg_arg_i64(a, u->duration);
+	pg_arg_i64(a, now);
+	pg_arg_i64(a, ended_at);
+	pg_arg_i64(a, u->answered ? now : 0);
+	for (int k = 1; k < 5; k++)
+		pg_arg_text(a, vals[k]);
+}
+
+static int record_once(struct pg_conn *c, struct interaction *it, int *existed)
+{
+	*existed = 0;
+	int rc = pg_tx_begin(c);
+	if (rc < 0)
+		return rc;
+	struct args a = {0};
+	pg_arg_text(&a, it->id);
+	pg_arg_text(&a, it->session_id);
+	pg_arg_text(&a, it->service_id);
+	pg_arg_i64(&a, it->channel);
+	pg_arg_i64(&a, it->carrier);
+	pg_arg_text(&a, it->carrier_sid);
+	pg_arg_i64(&a, it->decision);
+	pg_arg_text(&a, it->from_participant);
+	pg_arg_text(&a, it->to_participant);
+	pg_arg_i64(&a, it->created_at);
+	/* A parallel retry of the same webhook waits here for the first to commit,
+	 * then inserts nothing. */
+	rc = pg_run_count(c, SQL_INTERACTION_INSERT, &a);
+	if (rc < 0)
+		goto fail;
+	if (rc == 0) {
+		/* A retried webhook: answer it the way the first one was answered. */
+		pg_tx_rollback(c);
+		struct args sa = {0};
+		pg_arg_i64(&sa, it->carrier);
+		pg_arg_text(&sa, it->carrier_sid);
+		PGresult *r = NULL;
+		rc = pg_run(c, SQL_INTERACTION_BY_SID, &sa, &r);
+		if (rc < 0)
+			return rc;
+		if (PQntuples(r) == 0) {
+			PQclear(r);
+			log_error("store: interaction %s: conflicting row vanished", it->id);
+			return MASKD_EDB;
+		}
+		read_interaction(r, 0, it);
+		PQclear(r);
+		*existed = 1;
+		return 0;
+	}
+	char legid[ID_MAX];
+	struct args la = {0};
+	struct leg_update received = {.status = "received", .duration = -1};
+	leg_args(&la, it->id, "a", it->carrier_sid, &received, it->created_at, 0, true, legid);
+	rc = pg_run_count(c, SQL_LEG_INSERT, &la);
+	if (rc == 0)
+		rc = MASKD_ENOTFOUND; /* no such interaction (or its participant) */
+	if (rc < 0)
+		goto fail;
+	if (it->decision == DECISION_BRIDGE || it->decision == DECISION_FORWARD_MESSAGE) {
+		struct args ta = {0};
+		pg_arg_text(&ta, it->session_id);
+		PGresult *r = NULL;
+		rc = pg_run(c, SQL_SESSION_TIMES_LOCK, &ta, &r);
+		if (rc < 0)
+			goto fail;
+		bool open = PQntuples(r) > 0 && pg_col_int(r, 0, 0) < SESSION_CLOSED;
+		int64_t ttl = open ? pg_col_i64(r, 0, 1) : 0, exp = open ? pg_col_i64(r, 0, 2) : 0;
+		PQclear(r);
+		if (open) {
+			int64_t deadline = session_deadline(exp, ttl, it->created_at);
+			pg_arg_i64(&ta, SESSION_IN_PROGRESS);
+			pg_arg_i64(&ta, it->created_at);
+			if (deadline > 0)
+				pg_arg_i64(&ta, deadline);
+			else
+				pg_arg_text(&ta, NULL);
+			rc = pg_run(c, SQL_SESSION_TOUCH, &ta, NULL);
+			if (rc < 0)
+				goto fail;
+		}
+	}
+	rc = pg_tx_commit(c);
+	if (rc < 0)
+		goto fail;
+	return 0;
+fail:
+	pg_tx_rollback(c);
+	if (rc == MASKD_EDB && pg_retryable(c))
+		rc = PG_ERETRY;
+	return rc;
+}
+
+int pg_interaction_record(void *b, struct interaction *it, int *existed)
+{
+	CONN_OR_FAIL(b, c);
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
+		rc = record_once(c, it, existed);
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
+}
+
+static void read_leg(const PGresult *r, int row, int col, struct leg *l)
+{
+	memset(l, 0, sizeof(*l));
+	pg_col_text(r, row, col, l->id, sizeof(l->id));
+	const char *leg = PQgetvalue(r, row, col + 1);
+	l->leg = leg[0] ? leg[0] : '?';
+	pg_col_text(r, row, col + 2, l->carrier_sid, sizeof(l->carrier_sid));
+	pg_col_text(r, row, col + 3, l->status, sizeof(l->status));
+	l->duration = pg_col_i64(r, row, col + 4);
+	l->started_at = pg_col_i64(r, row, col + 5);
+	l->answered_at = pg_col_i64(r, row, col + 6);
+	l->ended_at = pg_col_i64(r, row, col + 7);
+	pg_col_text(r, row, col + 8, l->proxy_number, sizeof(l->proxy_number));
+	pg_col_text(r, row, col + 9, l->other_country, sizeof(l->other_country));
+	pg_col_text(r, row, col + 10, l->recording_id, sizeof(l->recording_id));
+	pg_col_text(r, row, col + 11, l->recording_url, sizeof(l->recording_url));
+	pg_col_text(r, row, col + 12, l->cost, sizeof(l->cost));
+	pg_col_text(r, row, col + 13, l->currency, sizeof(l->currency));
+}
+
+static int read_legs(struct pg_conn *c, struct interaction *it)
+{
+	struct args a = {0};
+	pg_arg_text(&a, it->id);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_LEGS_OF, &a, &r);
+	if (rc < 0)
+		return rc;
+	it->n_legs = 0;
+	for (int i = 0; i < PQntuples(r) && it->n_legs < INTERACTION_LEGS_MAX; i++)
+		read_leg(r, i, 0, &it->legs[it->n_legs++]);
+	PQclear(r);
+	return 0;
+}
+
+int pg_interaction_get(void *b, const char *id, struct interaction *out)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, id);
+	PGresult *r = NULL;
+	int rc = pg_run_one(c, SQL_INTERACTION_GET, &a, &r);
+	if (rc < 0)
+		return rc;
+	read_interaction(r, 0, out);
+	PQclear(r);
+	return read_legs(c, out);
+}
+
+int pg_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_i64(&a, carrier);
+	pg_arg_text(&a, carrier_sid);
+	PGresult *r = NULL;
+	int rc = pg_run_one(c, SQL_INTERACTION_BY_SID, &a, &r);
+	if (rc < 0)
+		return rc;
+	read_interaction(r, 0, out);
+	PQclear(r);
+	return read_legs(c, out);
+}
+
+int pg_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
+			       void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, session_id);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_INTERACTION_LIST, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		struct interaction it;
+		read_interaction(r, i, &it);
+		rc = read_legs(c, &it);
+		if (rc == 0)
+			cb(ctx, &it);
+	}
+	PQclear(r);
+	return rc;
+}
+
+int pg_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
+			 const struct leg_update *u, int64_t now)
+{
+	CONN_OR_FAIL(b, c);
+	char legname[2] = {leg, '\0'};
+	int64_t ended = leg_status_final(u->status) ? now : 0;
+	char id[ID_MAX];
+	struct args a = {0};
+	leg_args(&a, interaction_id, legname, carrier_sid, u, now, ended, false, id);
+	int n = pg_run_count(c, SQL_LEG_UPSERT, &a);
+	if (n == 0)
+		return MASKD_ENOTFOUND; /* no such interaction (or its participant) */
+	return n < 0 ? n : 0;
+}
+
+int pg_participant_number(void *b, const char *participant_id, char *out, size_t cap)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	struct args a = {0};
+	pg_arg_text(&a, participant_id);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_PARTICIPANT_NUMBER, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) == 0)
+		rc = MASKD_ENOTFOUND;
+	else
+		rc = pg_col_unseal(s->vault, r, 0, 0, participant_id, out, cap);
+	PQclear(r);
+	return rc;
+}
+
+int pg_stats(void *b, struct store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	CONN_OR_FAIL(b, c);
+	PGresult *r = NULL;
+	struct args a = {0};
+	pg_arg_i64(&a, NUMBER_ACTIVE);
+	int rc = pg_run(c, SQL_STATS, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) > 0) {
+		out->services = pg_col_i64(r, 0, 0);
+		out->numbers = pg_col_i64(r, 0, 1);
+		out->numbers_active = pg_col_i64(r, 0, 2);
+		out->sessions_open = pg_col_i64(r, 0, 3);
+		out->bindings_active = pg_col_i64(r, 0, 4);
+		out->bindings_cooling = pg_col_i64(r, 0, 5);
+		out->interactions = pg_col_i64(r, 0, 6);
+	}
+	PQclear(r);
+	return 0;
+}
+
+struct records_ctx {
+	int (*cb)(void *, const struct interaction *);
+	void *ctx;
+	struct interaction it;
+};
+
+static int records_row(void *arg, const PGresult *r)
+{
+	struct records_ctx *rc = arg;
+	read_interaction(r, 0, &rc->it);
+	rc->it.n_legs = 1;
+	read_leg(r, 0, 10, &rc->it.legs[0]);
+	return rc->cb(rc->ctx, &rc->it);
+}
+
+int pg_records(void *b, const char *service_id, int64_t from, int64_t to,
+		      int (*cb)(void *, const struct interaction *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, service_id);
+	pg_arg_i64(&a, from);
+	pg_arg_i64(&a, to);
+	struct records_ctx *rctx = xcalloc(1, sizeof(*rctx));
+	rctx->cb = cb;
+	rctx->ctx = ctx;
+	int rc = pg_run_rows(c, SQL_RECORDS, &a, records_row, rctx);
+	free(rctx);
+	return rc;
+}
+
+int pg_usage(void *b, const char *service_id, int64_t from, int64_t to,
+		    void (*cb)(void *, const struct usage_day *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, service_id);
+	pg_arg_i64(&a, from);
+	pg_arg_i64(&a, to);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_USAGE, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct usage_day u = {
+			.day = pg_col_i64(r, i, 0),
+			.calls = pg_col_i64(r, i, 1),
+			.messages = pg_col_i64(r, i, 2),
+			.billable_seconds = pg_col_i64(r, i, 3),
+		};
+		cb(ctx, &u);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- PINs, opt-outs, pool stats */
+
+int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164,
+			 struct route_view *out)
+{
+	struct store_pg *s = b;
+	struct number keep = out->number;
+	memset(out, 0, sizeof(*out));
+	out->number = keep;
+	CONN_OR_FAIL(s, c);
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	struct args a = {0};
+	pg_arg_text(&a, service_id);
+	pg_arg_text(&a, pin);
+	pg_arg_text(&a, bidx);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_PIN_LOOKUP, &a, &r);
+	if (rc < 0)
+		return rc;
+	rc = PQntuples(r) > 0 ? read_route(s, r, 0, out) : MASKD_ENOTFOUND;
+	PQclear(r);
+	return rc;
+}
+
+int pg_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+			 int64_t now)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	struct args a = {0};
+	pg_arg_text(&a, bidx);
+	pg_arg_text(&a, number_id);
+	if (!opted_out)
+		return pg_run(c, SQL_OPTOUT_DELETE, &a, NULL);
+	pg_arg_text(&a, service_id);
+	pg_arg_i64(&a, now);
+	return pg_run(c, SQL_OPTOUT_ADD, &a, NULL);
+}
+
+int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, service_id);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_POOL_STATS, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) > 0) {
+		out->max_held = pg_col_i64(r, 0, 0);
+		out->participants = pg_col_i64(r, 0, 1);
+	}
+	PQclear(r);
+	return 0;
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/* pg_internal.h - what the files of the PostgreSQL backend (libpq, one connection
+ * per thread, prepared statements, reconnect with backoff) share: the statement ids
+ * and their texts, the connection and handle structs, the helpers that bind, pg_run
+ * and read statements, and the ops each file implements. Internal to store/pg/. */
+#ifndef MASKD_PG_INTERNAL_H
+#define MASKD_PG_INTERNAL_H
+
+#include "../store_backend.h"
+#include "../migrations.h"
+#include "../sql_shared.h"
+#include "../../core/session.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../../util/log.h"
+#include "../../util/redact.h"
+#include "../../util/xmalloc.h"
+#include "../../vault/vault.h"
+
+#include <assert.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Defaults given to libpq before the URL, so the URL can override each of them. A
+ * dead network is noticed within ~10 s (tcp_user_timeout, keepalives), a refused
+ * connection at once, an unanswered one after connect_timeout. */
+#define PG_CONNECT_TIMEOUT_S "3"
+#define PG_TCP_USER_TIMEOUT_MS "10000"
+/* Set on each connection unless the URL, role or database already sets one. */
+#define PG_STATEMENT_TIMEOUT "5s"
+/* Migrations wait this long for another node's migration (the advisory lock). */
+#define PG_MIGRATION_LOCK_TIMEOUT "60s"
+#define PG_MIGRATION_LOCK_KEY "7233174018193551467" /* any constant; the same on every node */
+#define PG_BACKOFF_MIN_MS 200
+#define PG_BACKOFF_MAX_MS 5000
+#define TX_ATTEMPTS 4   /* whole-transaction retries on deadlock or serialization failure */
+#define ARGS_MAX 32
+#define SERVICES_MAX 256 /* what service_list returns, as on SQLite */
+
+/* Internal: the transaction lost a race and may simply be pg_run again. */
+#define PG_ERETRY (-100)
+
+/* ---------------------------------------------------------------- statements */
+
+enum sql_id {
+	SQL_PING,
+	SQL_SETTING_GET,
+	SQL_SETTING_PUT,
+	SQL_SETTING_ADD,
+	SQL_SERVICE_INSERT,
+	SQL_SECRET_INSERT,
+	SQL_SERVICE_GET,
+	SQL_SECRETS_GET,
+	SQL_SERVICE_LIST,
+	SQL_NUMBER_INSERT,
+	SQL_NUMBER_GET,
+	SQL_NUMBER_LIST,
+	SQL_NUMBER_SET_STATE,
+	SQL_NUMBER_SET_REGION,
+	SQL_NUMBER_DELETE,
+	SQL_NUMBERS_LOCK,
+	SQL_NUMBERS_ADD,
+	SQL_SESSION_GET,
+	SQL_PARTICIPANTS_OF,
+	SQL_SESSION_LIST,
+	SQL_LC_SESSION_LOCK,
+	SQL_LC_PARTS,
+	SQL_SESSION_TIMES_LOCK,
+	SQL_LC_SESSION_PUT,
+	SQL_LC_OPEN_TAKEN,
+	SQL_LC_BINDINGS_HOLD,
+	SQL_EXPIRE_DUE,
+	SQL_ROUTE_LOOKUP,
+	SQL_INTERACTION_INSERT,
+	SQL_INTERACTION_BY_SID,
+	SQL_SESSION_TOUCH,
+	SQL_LEG_INSERT,
+	SQL_LEG_UPSERT,
+	SQL_INTERACTION_GET,
+	SQL_INTERACTION_LIST,
+	SQL_LEGS_OF,
+	SQL_PARTICIPANT_NUMBER,
+	SQL_STATS,
+	SQL_RECORDS,
+	SQL_USAGE,
+	SQL_NUMBER_LOCK,
+	SQL_NUMBER_RELEASE_COOLING,
+	SQL_NUMBER_OPTOUTS_DELETE,
+	SQL_STICKY,
+	SQL_PARTICIPANT_KEEP,
+	SQL_PARTICIPANT_RETAKE,
+	SQL_COOLING_DUE,
+	SQL_EVENT_INSERT,
+	SQL_EVENTS_OF,
+	SQL_PIN_LOOKUP,
+	SQL_OPTOUT_ADD,
+	SQL_OPTOUT_DELETE,
+	SQL_POOL_STATS,
+	SQL_SERVICE_UPDATE,
+	SQL_SECRET_DELETE,
+	SQL_PURGE_DUE,
+	SQL_NUMBERS_PURGE,
+	SQL_SESSION_PURGED,
+	SQL_SHARED_STATEMENTS(SQL_SHARED_ID)
+	SQL_COUNT
+};
+
+/* Service columns beyond id..created_at and the policy: struct service's pool and
+ * session policy, in struct order (pg_service_insert / read_service agree on it). */
+#define SERVICE_POLICY_COLS "geo_match, geo_match_strict, number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, " \
+	"fallback_number, pin_number, pin_length, pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, " \
+	"ended_message, help_text, rate_calls, rate_texts, rate_silent"
+/* What route_lookup and pin_lookup return after the number: s = the session, p =
+ * the caller's participant row, o = the other side's (NULL while single-party). */
+#define ROUTE_COLS "s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, " \
+	"o.proxy_e164, o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, " \
+	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
+
+
+/* ---------------------------------------------------------------- connections */
+
+struct pg_conn {
+	PGconn *pg;            /* NULL = not connected */
+	bool broken;           /* the connection failed mid-call: reconnect on next use */
+	bool prepared[SQL_COUNT];
+	char sqlstate[6];      /* of the last failed statement, "" when none */
+	char constraint[64];   /* the constraint (or unique index) it violated, "" when none */
+	struct pg_conn *next;
+};
+
+struct store_pg {
+	char *url; /* MASKD_DB as given: holds the password, never logged */
+	struct vault *vault;
+	pthread_key_t key;
+	pthread_mutex_t lock; /* guards everything below */
+	struct pg_conn *conns;
+	bool down;            /* the last connection attempt failed */
+	bool probing;         /* a thread is trying to connect while down */
+	int64_t retry_at_ms;  /* while down, no attempt before this (monotonic) */
+	int backoff_ms;
+};
+
+#define CONN_OR_FAIL(s, c)                       \
+	struct pg_conn *c = pg_conn_get(s);        \
+	if (c == NULL)                           \
+		return MASKD_EDB
+static inline struct pg_conn *tx_conn(struct store_tx *tx)
+{
+	assert(tx != NULL && tx->ops == &store_pg_ops && tx->conn != NULL);
+	return tx->conn;
+}
+
+struct args {
+	int n;
+	const char *val[ARGS_MAX];
+	int len[ARGS_MAX];
+	int fmt[ARGS_MAX];
+	char num[ARGS_MAX][24];
+};
+
+/* statements.c: the text of each statement */
+extern const char *const pg_sql_text[SQL_COUNT];
+
+/* conn.c */
+/* Monotonic milliseconds. */
+int64_t pg_mono_ms(void);
+/* Copies msg (a libpq message) into out with every spelling of the password that
+ * url carries replaced by "***", folded to one line. */
+void pg_scrub_message(const char *url, const char *msg, char *out, size_t cap);
+/* This thread's connection, connected (or reconnected) on first use; NULL while
+ * the database is down. */
+struct pg_conn *pg_conn_get(struct store_pg *s);
+/* store_tx_run(): READ COMMITTED, as every transaction here; a deadlock or a
+ * serialization failure (or a body's MASKD_ERETRY) runs the body again. */
+int pg_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
+/* Append one parameter to a (at most ARGS_MAX): text (NULL: SQL NULL; borrowed,
+ * must outlive the run), a 64-bit integer (copied), or bytes (binary, borrowed). */
+void pg_arg_text(struct args *a, const char *s);
+void pg_arg_i64(struct args *a, int64_t v);
+void pg_arg_bytes(struct args *a, const uint8_t *p, size_t n);
+/* True when c's last failure was a deadlock or a serialization failure: the
+ * transaction may simply run again. */
+bool pg_retryable(const struct pg_conn *c);
+/* Runs prepared statement id (preparing it on this connection first when needed).
+ * On success *out (when not NULL) gets the result, which the caller PQclear()s. */
+int pg_run(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **out);
+/* Runs id and hands its rows to row() one at a time (libpq's single-row mode),
+ * so a long result is never held in memory whole. row() returning nonzero stops
+ * the calls; the rest of the result is read and dropped. */
+int pg_run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
+		    int (*row)(void *ctx, const PGresult *r), void *ctx);
+/* pg_run() for a statement that must return a row: MASKD_ENOTFOUND (nothing in
+ * *out) when it returns none. */
+int pg_run_one(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **out);
+/* Runs id and returns how many rows it changed (>= 0) or a negative maskd_err. */
+int pg_run_count(struct pg_conn *c, enum sql_id id, const struct args *a);
+/* Transaction control on c; a failed commit is followed by pg_tx_rollback(). */
+int pg_tx_begin(struct pg_conn *c);
+int pg_tx_commit(struct pg_conn *c);
+void pg_tx_rollback(struct pg_conn *c);
+/* Column col of row row: text into out ("" for NULL, cut to cap), or as a number
+ * (0 for NULL). */
+void pg_col_text(const PGresult *r, int row, int col, char *out, size_t cap);
+int64_t pg_col_i64(const PGresult *r, int row, int col);
+int pg_col_int(const PGresult *r, int row, int col);
+/* Opens a sealed bytea column with the vault. */
+int pg_col_unseal(const struct vault *v, const PGresult *r, int row, int col, const char *ad, char *out,
+		      size_t cap);
+/* struct call_policy as 4 parameters / from 4 columns at first (POLICY_COLS order). */
+void pg_arg_policy(struct args *a, const struct call_policy *p);
+void pg_read_policy(const PGresult *r, int row, int first, struct call_policy *p);
+/* s, or NULL when s is NULL or "" (an unreported field). */
+const char *pg_nonempty(const char *s);
+/* A PostgreSQL array literal {"a","b"} of n strings. */
+void pg_array_literal(struct buf *b, const char *const *items, int n);
+void pg_close(void *b);
+int pg_ping(void *b);
+int pg_setting_get(void *b, const char *key, char *out, size_t cap);
+int pg_setting_put(void *b, const char *key, const char *value);
+int pg_setting_add(void *b, const char *key, const char *value);
+
+/* services.c */
+int pg_service_insert(void *b, const struct service *svc);
+int pg_service_get(void *b, const char *id, struct service *out);
+int pg_service_list(void *b, void (*cb)(void *, const struct service *), void *ctx);
+int pg_service_update(void *b, const struct service *svc);
+/* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
+void pg_read_number(const PGresult *r, int row, int col, struct number *n);
+int pg_number_insert(void *b, const struct number *n);
+/* The number row statement id finds with a1, a2 (a2 NULL: one parameter) into
+ * *out; MASKD_ENOTFOUND when none. */
+int pg_number_by(struct pg_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
+int pg_number_get(void *b, const char *id, struct number *out);
+int pg_number_list(void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx);
+int pg_number_set_state(void *b, const char *id, enum number_state state);
+int pg_number_set_region(void *b, const char *id, const char *region);
+int pg_number_delete(void *b, const char *id);
+
+/* sessions.c */
+/* Inserts a session event (store_tx_event_insert) on c. */
+int pg_event_insert(struct pg_conn *c, const char *session_id, const char *kind, const char *participant_id,
+		     const char *detail, int64_t now);
+int pg_session_get(void *b, const char *id, struct session *out);
+int pg_session_list(void *b, const char *service_id, const struct session_filter *f,
+			   void (*cb)(void *, const struct session *), void *ctx);
+int pg_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out);
+int pg_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline);
+int pg_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name,
+			    const char *pin, int *name_taken, int *pin_taken);
+int pg_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
+int pg_tx_binding_keep(struct store_tx *tx, const char *participant_id);
+int pg_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired);
+int pg_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
+int pg_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
+int pg_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
+int pg_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
+int pg_tx_session_purge(struct store_tx *tx, const char *id, int64_t now);
+int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
+			     void *ctx);
+
+/* interactions.c */
+int pg_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
+int pg_interaction_record(void *b, struct interaction *it, int *existed);
+int pg_interaction_get(void *b, const char *id, struct interaction *out);
+int pg_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
+int pg_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
+			       void *ctx);
+int pg_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
+			 const struct leg_update *u, int64_t now);
+int pg_participant_number(void *b, const char *participant_id, char *out, size_t cap);
+int pg_stats(void *b, struct store_stats *out);
+/* Streams the rows (an export may span months): cb runs while this thread's
+ * connection is still reading the result, so cb must not call the store. */
+int pg_records(void *b, const char *service_id, int64_t from, int64_t to,
+		      int (*cb)(void *, const struct interaction *), void *ctx);
+int pg_usage(void *b, const char *service_id, int64_t from, int64_t to,
+		    void (*cb)(void *, const struct usage_day *), void *ctx);
+int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164,
+			 struct route_view *out);
+int pg_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+			 int64_t now);
+int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out);
+
+/* primitives.c */
+void pg_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX]);
+int pg_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
+				 struct store_candidate *out, int limit, int *n);
+int pg_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
+int pg_tx_binding_drop(struct store_tx *tx, const char *row_id);
+int pg_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
+			char out[ID_MAX]);
+int pg_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out);
+int pg_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out);
+int pg_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
+				    const char *bidx, const char *peer_bidx, int64_t now);
+int pg_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164);
+int pg_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx);
+int pg_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap);
+int pg_tx_number_uncount(struct store_tx *tx, const char *number_id);
+int pg_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name,
+			     char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
+int pg_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin);
+int pg_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t deadline);
+int pg_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);
+int pg_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
+			      const char *detail, int64_t now);
+int pg_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k);
+int pg_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
+
+#endif

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/* sql_shared.h - the statement texts both backends run unchanged: the row
+ * primitives of bind, create, add and swap and those of the session lifecycle,
+ * written once with PostgreSQL's $n placeholders (sqlite/conn.c turns each $n into
+ * SQLite's ?n when it prepares them; PostgreSQL appends its row-locking clause
+ * where it has one). Texts that truly differ (locking, tie-breaks) stay in their
+ * backend. No rules: the values are bound by the callers. Internal to store/. */
+#ifndef MASKD_SQL_SHARED_H
+#define MASKD_SQL_SHARED_H
+
+#include "store.h"
+#include "../core/model.h"
+
+/* Column lists both backends read in the same order (their read_* helpers agree). */
+#define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at, n.region"
+#define NUMBER_NCOLS 11
+/* number.cooling: held_until is set exactly while a closed or blocked session's
+ * row still holds its binding (the partial index participants_cooling). */
+#define NUMBER_COOLING "(SELECT COUNT(*) FROM participants c WHERE c.proxy_number_id = n.id AND c.active = 1 AND c.held_until IS NOT NULL)"
+#define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
+#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin"
+#define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
+#define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
+
+/* Open (SESSION_OPEN, SESSION_IN_PROGRESS) and ended sessions, spelled as the
+ * partial indexes sessions_deadline, sessions_unique_name, sessions_pin and
+ * sessions_purge spell them: the planner uses a partial index only when the query
+ * repeats its predicate, which a bound parameter does not. Pinned to the enum. */
+#define SQL_LIVE "status < 2"
+#define SQL_ENDED "status >= 2"
+_Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 2 && SESSION_FAILED > 2 &&
+		       SESSION_BLOCKED > 2,
+	       "SQL_LIVE and SQL_ENDED follow enum session_status");
+
+/* store_tx_session_lock: the session with its service's cooloff, then its rows */
+#define LC_SQL_SESSION_LOCK                                                                                     \
+	"SELECT s.status, s.service_id, v.cooloff, s.unique_name, s.pin, s.ttl, s.expires_at, s.last_activity_at, " \
+	"s.closed_at, s.updated_at, s.mode FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = $1"
+#define LC_SQL_PARTS                                                                                            \
+	"SELECT id, idx, proxy_number_id, active, CASE WHEN substr(bidx, 1, 7) = 'purged:' THEN 1 ELSE 0 END, "     \
+	"bidx, peer_bidx, proxy_e164 "                                                                             \
+	"FROM participants WHERE session_id = $1 ORDER BY idx"
+#define LC_SQL_SESSION_PUT                                                                                      \
+	"UPDATE sessions SET status = $2, closed_at = $3, ttl = $4, expires_at = $5" \
+	", last_activity_at = $6, updated_at = $7, deadline = $8 WHERE id = $1"
+/* $3 / $4 NULL: not asked (a comparison with NULL is never true) */
+#define LC_SQL_OPEN_TAKEN                                                                                       \
+	"SELECT CASE WHEN EXISTS (SELECT 1 FROM sessions WHERE service_id = $1 AND id <> $2"          \
+	" AND unique_name = $3 AND " SQL_LIVE ") THEN 1 ELSE 0 END, CASE WHEN EXISTS (SELECT 1 FROM "       \
+	"sessions WHERE service_id = $1 AND id <> $2 AND pin = $4 AND " SQL_LIVE          \
+	") THEN 1 ELSE 0 END"
+#define LC_SQL_BINDINGS_HOLD                                                                                    \
+	"UPDATE participants SET held_until = $2, active = $3 WHERE session_id = $1"         \
+	" AND active = 1"
+/* re-open: a binding still cooling off is kept... */
+#define LC_SQL_BINDING_KEEP "UPDATE participants SET held_until = NULL WHERE id = $1 AND active = 1"
+/* ...a released one is taken again: the bindings index refuses it when the real
+ * number holds that proxy elsewhere now; 0 rows when the number is gone or has
+ * state $2 (retired) */
+#define LC_SQL_BINDING_TAKE                                                                                     \
+	"UPDATE participants SET active = 1, held_until = NULL WHERE id = $1 AND active = 0 AND EXISTS "   \
+	"(SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id AND numbers.state <> $2)"
+/* the due sessions, soonest first (index sessions_deadline) */
+#define LC_SQL_SESSIONS_DUE                                                                                     \
+	"SELECT id FROM sessions WHERE " SQL_LIVE " AND deadline IS NOT NULL AND deadline <= $1"               \
+	" ORDER BY deadline LIMIT $2"
+/* the closed sessions past retention whose bindings are all released (index
+ * sessions_purge, a range on closed_at) */
+#define LC_SQL_PURGE_DUE                                                                                        \
+	"SELECT s.id FROM sessions s WHERE s." SQL_ENDED " AND s.purged_at = 0 AND s.closed_at > 0 AND "            \
+	"s.closed_at < $1 AND NOT EXISTS (SELECT 1 FROM participants q WHERE q.session_id = s.id AND "     \
+	"q.active = 1) ORDER BY s.closed_at LIMIT $2"
+#define LC_SQL_SESSION_PURGED "UPDATE sessions SET purged_at = $2 WHERE id = $1"
+
+/* The pool filter of struct store_pool_query: $1 service, $2 caps needed, $3 the
+ * participant's blind index, $5 the cap (no cap bound as INT64_MAX, so that it
+ * stays a plain range on numbers_pick), $6 NUMBER_ACTIVE, $7 country, $8 area
+ * code, $9 region: a key bound NULL is not asked for at the level, an empty one
+ * matches nothing (sql_pool_keys()). $4 is the limit. Each parameter's first use
+ * gives PostgreSQL its type (a bare "$7 IS NULL" first would not). */
+#define SQL_POOL_WHERE                                                                                      \
+	"n.service_id = $1 AND n.state = $6 AND n.in_use < $5 AND (n.caps & $2) = $2 "                       \
+	"AND ((n.country = $7 AND $7 <> '') OR $7 IS NULL) AND ((n.area_code = $8 AND $8 <> '') OR $8 IS NULL) " \
+	"AND ((n.region = $9 AND $9 <> '') OR $9 IS NULL) "
+#define SQL_POOL_ORDER "ORDER BY n.in_use, n.created_at, n.id LIMIT $4"
+#define SQL_POOL_COLS "SELECT n.id, n.e164, n.state, n.caps, n.in_use, n.created_at FROM numbers n WHERE "
+
+/* STORE_POOL_FREE: numbers this real number holds no binding on (bindings index) */
+#define SQL_TEXT_POOL_FREE                                                                                      \
+	SQL_POOL_COLS SQL_POOL_WHERE "AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.bidx = $3 AND "     \
+				     "p.proxy_number_id = n.id AND p.active = 1) " SQL_POOL_ORDER
+/* STORE_POOL_COOLING: numbers this real number holds only as a cooling-off binding */
+#define SQL_TEXT_POOL_COOLING                                                                                   \
+	SQL_POOL_COLS SQL_POOL_WHERE "AND EXISTS (SELECT 1 FROM participants p WHERE p.bidx = $3 AND "         \
+				     "p.proxy_number_id = n.id AND p.active = 1 AND p.held_until IS NOT NULL) " SQL_POOL_ORDER
+/* numbers the filter admits, held or not, up to $4 (the blind index $3 is not
+ * part of the count: length($3) > 0 only gives PostgreSQL its type) */
+#define SQL_TEXT_POOL_COUNT \
+	"SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE " SQL_POOL_WHERE "AND length($3) > 0 LIMIT $4) f"
+/* the participant's holds in the service (bindings index, then numbers by id):
+ * open ones, and those (open or cooling) on numbers the filter admits ($4, the
+ * limit, is bound 0 and only typed here, so that the parameters stay those of the filter) */
+#define SQL_TEXT_HOLDS                                                                                          \
+	"SELECT COALESCE(SUM(CASE WHEN p.held_until IS NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN "   \
+	SQL_POOL_WHERE "THEN 1 ELSE 0 END), 0) FROM participants p JOIN numbers n ON n.id = p.proxy_number_id " \
+	"WHERE p.bidx = $3 AND p.active = 1 AND n.service_id = $1 AND $4 >= 0"
+#define SQL_TEXT_HOLDER                                                                                          \
+	"SELECT id, CASE WHEN held_until IS NULL THEN 0 ELSE 1 END, peer_bidx FROM participants "              \
+	"WHERE bidx = $1 AND proxy_number_id = $2 AND active = 1"
+#define SQL_TEXT_BINDING_DROP "UPDATE participants SET active = 0 WHERE id = $1 AND active = 1 AND held_until IS NOT NULL"
+#define SQL_TEXT_NUMBER_BY_ID "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = $1 AND n.id = $2"
+#define SQL_TEXT_NUMBER_BY_E164 "SELECT " NUMBER_COLS " FROM numbers n WHERE n.service_id = $1 AND n.e164 = $2"
+/* the unique index "bindings" decides ownership: no row = bidx holds the number */
+#define SQL_TEXT_PARTICIPANT_INSERT                                                                              \
+	"INSERT INTO participants (id, session_id, idx, label, masked, number_sealed, bidx, proxy_number_id, "  \
+	"proxy_e164, active, country, peer_bidx, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, " \
+	"$11, $12) ON CONFLICT (bidx, proxy_number_id) WHERE active = 1 DO NOTHING"
+/* no row = this real number holds that number already (checked first, so that
+ * PostgreSQL does not abort the transaction on the unique index) */
+#define SQL_TEXT_PARTICIPANT_MOVE                                                                                \
+	"UPDATE participants SET proxy_number_id = $2, proxy_e164 = $3 WHERE id = $1 AND NOT EXISTS (SELECT 1 "  \
+	"FROM participants q WHERE q.bidx = participants.bidx AND q.proxy_number_id = $2 AND q.active = 1)"
+#define SQL_TEXT_PEER_SET "UPDATE participants SET peer_bidx = $2 WHERE id = $1"
+/* the cap in the statement: under concurrency PostgreSQL re-checks it on the locked row */
+#define SQL_TEXT_NUMBER_COUNT "UPDATE numbers SET in_use = in_use + 1 WHERE id = $1 AND ($2 <= 0 OR in_use < $2)"
+#define SQL_TEXT_NUMBER_UNCOUNT "UPDATE numbers SET in_use = in_use - 1 WHERE id = $1 AND in_use > 0"
+#define SQL_TEXT_NUMBER_EXISTS "SELECT 1 FROM numbers WHERE id = $1"
+/* $3 = SESSION_CLOSED: open means status < SESSION_CLOSED */
+#define SQL_TEXT_UNIQUE_NAME "SELECT id FROM sessions WHERE service_id = $1 AND unique_name = $2 AND status < $3"
+#define SQL_TEXT_SESSION_BIDX "SELECT bidx FROM participants WHERE session_id = $1 ORDER BY idx"
+#define SQL_TEXT_PIN_TAKEN "SELECT 1 FROM sessions WHERE service_id = $1 AND pin = $2 AND status < $3"
+/* no row = an open session has the unique_name or the PIN (partial unique indexes) */
+#define SQL_TEXT_SESSION_INSERT                                                                                  \
+	"INSERT INTO sessions (id, service_id, unique_name, mode, status, ttl, expires_at, created_at, "        \
+	"updated_at, last_activity_at, closed_at, deadline, record, time_limit, ring_timeout, consent_message, "  \
+	"pin) VALUES ($1, $2, $3, $4, $14, $5, $6, $7, $7, $7, 0, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING"
+#define SQL_TEXT_SESSION_TOUCH "UPDATE sessions SET updated_at = $2 WHERE id = $1"
+
+/* The geo keys bound as $7 country, $8 area code, $9 region for level (enum
+ * geo_match): NULL where the level does not ask for the key, the participant's
+ * key (maybe "", which matches nothing) where it does. */
+void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
+
+/* The shared row-primitive statements as (id, text) pairs: each backend lists the
+ * ids in its enum sql_id (SQL_SHARED_ID) and the texts in its table
+ * (SQL_SHARED_TEXT), so both run exactly these. */
+#define SQL_SHARED_STATEMENTS(X) \
+	X(SQL_TX_POOL_FREE, SQL_TEXT_POOL_FREE) \
+	X(SQL_TX_POOL_COOLING, SQL_TEXT_POOL_COOLING) \
+	X(SQL_TX_POOL_COUNT, SQL_TEXT_POOL_COUNT) \
+	X(SQL_TX_HOLDS, SQL_TEXT_HOLDS) \
+	X(SQL_TX_HOLDER, SQL_TEXT_HOLDER) \
+	X(SQL_TX_BINDING_DROP, SQL_TEXT_BINDING_DROP) \
+	X(SQL_TX_NUMBER_BY_ID, SQL_TEXT_NUMBER_BY_ID) \
+	X(SQL_TX_NUMBER_BY_E164, SQL_TEXT_NUMBER_BY_E164) \
+	X(SQL_TX_PARTICIPANT_INSERT, SQL_TEXT_PARTICIPANT_INSERT) \
+	X(SQL_TX_PARTICIPANT_MOVE, SQL_TEXT_PARTICIPANT_MOVE) \
+	X(SQL_TX_PEER_SET, SQL_TEXT_PEER_SET) \
+	X(SQL_TX_NUMBER_COUNT, SQL_TEXT_NUMBER_COUNT) \
+	X(SQL_TX_NUMBER_UNCOUNT, SQL_TEXT_NUMBER_UNCOUNT) \
+	X(SQL_TX_NUMBER_EXISTS, SQL_TEXT_NUMBER_EXISTS) \
+	X(SQL_TX_UNIQUE_NAME, SQL_TEXT_UNIQUE_NAME) \
+	X(SQL_TX_SESSION_BIDX, SQL_TEXT_SESSION_BIDX) \
+	X(SQL_TX_PIN_TAKEN, SQL_TEXT_PIN_TAKEN) \
+	X(SQL_TX_SESSION_INSERT, SQL_TEXT_SESSION_INSERT) \
+	X(SQL_TX_SESSION_TOUCH, SQL_TEXT_SESSION_TOUCH)
+#define SQL_SHARED_ID(id, text) id,
+#define SQL_SHARED_TEXT(id, text) [id] = text,
+
+#endif

@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: MIT */
+/* interactions.c - the webhook side on SQLite: route and PIN lookups, opt-outs,
+ * interaction records (group commit), legs, call records, usage and stats. */
+#include "sqlite_internal.h"
+
+/* ---------------------------------------------------------------- webhooks */
+
+/* Reads ROUTE_TAIL_COLS from column col (the session's columns NULL: no binding)
+ * and unseals the other participant's number. */
+static int read_route_tail(struct store_sqlite *s, sqlite3_stmt *st, int col, struct route_view *out)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	sq_col_text(st, col, out->session_id, sizeof(out->session_id));
+	out->session_status = sqlite3_column_int(st, col + 1);
+	out->session_mode = sqlite3_column_int(st, col + 2);
+	out->session_ttl = sqlite3_column_int64(st, col + 3);
+	out->session_expires_at = sqlite3_column_int64(st, col + 4);
+	out->session_last_activity_at = sqlite3_column_int64(st, col + 5);
+	sq_col_text(st, col + 6, out->from_participant, sizeof(out->from_participant));
+	sq_col_text(st, col + 7, out->to_participant, sizeof(out->to_participant));
+	sq_col_text(st, col + 9, out->to_proxy_e164, sizeof(out->to_proxy_e164));
+	sq_col_text(st, col + 10, out->to_country, sizeof(out->to_country));
+	sq_read_policy(st, col + 11, &out->session_policy);
+	out->to_opted_out = sqlite3_column_int(st, col + 15);
+	if (sqlite3_column_type(st, col + 8) != SQLITE_NULL &&
+	    vault_unseal(s->vault, sqlite3_column_blob(st, col + 8), (size_t)sqlite3_column_bytes(st, col + 8),
+			 out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
+		log_error("store: participant %s: sealed number does not open", out->to_participant);
+		return MASKD_ECRYPTO;
+	}
+	return 0;
+}
+
+int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	memset(out, 0, sizeof(*out));
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_ROUTE_LOOKUP);
+	sq_bind_text(st, 1, to_e164);
+	sq_bind_text(st, 2, bidx);
+	int rc = sqlite3_step(st);
+	int err = 0;
+	if (rc == SQLITE_ROW) {
+		sq_read_number(st, 0, &out->number);
+		err = read_route_tail(s, st, NUMBER_NCOLS, out);
+	}
+	sq_stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return 0; /* number.id "" tells the caller */
+	if (rc != SQLITE_ROW)
+		return sq_db_fail(c, "route_lookup");
+	return err;
+}
+
+static void read_interaction(sqlite3_stmt *st, struct interaction *it)
+{
+	memset(it, 0, sizeof(*it));
+	sq_col_text(st, 0, it->id, sizeof(it->id));
+	sq_col_text(st, 1, it->session_id, sizeof(it->session_id));
+	sq_col_text(st, 2, it->service_id, sizeof(it->service_id));
+	it->channel = sqlite3_column_int(st, 3);
+	it->carrier = sqlite3_column_int(st, 4);
+	sq_col_text(st, 5, it->carrier_sid, sizeof(it->carrier_sid));
+	it->decision = sqlite3_column_int(st, 6);
+	sq_col_text(st, 7, it->from_participant, sizeof(it->from_participant));
+	sq_col_text(st, 8, it->to_participant, sizeof(it->to_participant));
+	it->created_at = sqlite3_column_int64(st, 9);
+}
+
+static const char *nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *s, const char *when_absent)
+{
+	s = nonempty(s);
+	if (s != NULL)
+		sq_bind_text(st, i, s);
+	else if (when_absent != NULL)
+		sq_bind_text(st, i, when_absent);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int insert_leg(struct sqlite_conn *c, const char *interaction_id, char leg, const char *carrier_sid,
+		      const struct leg_update *u, int64_t now, int64_t ended_at)
+{
+	char id[ID_MAX];
+	char legname[2] = {leg, '\0'};
+	id_new("leg", id);
+	sqlite3_stmt *st = sq_stmt(c, SQL_LEG_INSERT);
+	sq_bind_text(st, 1, id);
+	sq_bind_text(st, 2, interaction_id);
+	sq_bind_text(st, 3, legname);
+	sq_bind_text(st, 4, carrier_sid);
+	bind_opt_text(st, 5, u->status, "unknown");
+	sqlite3_bind_int64(st, 6, u->duration);
+	sqlite3_bind_int64(st, 7, now);
+	sqlite3_bind_int64(st, 8, ended_at);
+	sqlite3_bind_int64(st, 9, u->answered ? now : 0);
+	bind_opt_text(st, 10, u->recording_id, "");
+	bind_opt_text(st, 11, u->recording_url, "");
+	bind_opt_text(st, 12, u->cost, "");
+	bind_opt_text(st, 13, u->currency, "");
+	int rc = sq_exec_stmt(c, st, "leg_insert");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return MASKD_ENOTFOUND; /* no such interaction (or its participant) */
+	return rc;
+}
+
+/* ------------------------------------------------ interaction records: group commit
+ *
+ * A webhook's record is one small write transaction; on its own it costs a COMMIT
+ * that appends every page it dirtied to the WAL (~10 B-tree pages, docs/PERFORMANCE.md).
+ * Records arriving together share one transaction instead: each webhook thread
+ * queues its request; the thread that finds no batch running becomes the leader,
+ * yields while the queue still grows, takes up to RECORD_BATCH_MAX queued
+ * requests, applies them under db_lock in one BEGIN IMMEDIATE ... COMMIT, each
+ * under its own SAVEPOINT (a failing record is rolled back alone), and wakes every
+ * waiter with its own result. Requests that arrive meanwhile form the next batch.
+ * No thread returns before the COMMIT that holds its record, so an acknowledged
+ * webhook is as durable as before. Every other operation keeps taking db_lock alone. */
+
+#define RECORD_BATCH_MAX 64 /* records per group commit; more threads than this queue for the next */
+#define RECORD_GATHER_YIELDS 8 /* the leader yields while the queue still grows, at most this often */
+
+enum rec_state { REC_QUEUED, REC_APPLIED, REC_FAILED, REC_DONE };
+
+struct rec_request {
+	struct interaction *it;     /* caller's; overwritten with the stored row on a retry */
+	struct interaction orig;    /* as the caller gave it, to apply again after a lost transaction */
+	int *existed;
+	int rc;
+	enum rec_state state;
+	struct rec_request *next;
+};
+
+enum { REC_SP_OPEN, REC_SP_RELEASE, REC_SP_UNDO };
+
+static int rec_sp(struct store_sqlite *s, struct sqlite_conn *c, int which, const char *what)
+{
+	static const char *const sql[] = {
+		[REC_SP_OPEN] = "SAVEPOINT record",
+		[REC_SP_RELEASE] = "RELEASE record",
+		[REC_SP_UNDO] = "ROLLBACK TO record",
+	};
+	if (s->rec_sp[which] == NULL &&
+	    sqlite3_prepare_v3(c->db, sql[which], -1, SQLITE_PREPARE_PERSISTENT, &s->rec_sp[which], NULL) != SQLITE_OK)
+		fatal("store: cannot prepare %s: %s", sql[which], sqlite3_errmsg(c->db));
+	return sq_exec_stmt(c, s->rec_sp[which], what);
+}
+
+/* One record inside the batch's open transaction, under its own savepoint: on
+ * failure nothing of it stays and the transaction goes on, unless SQLite itself
+ * ended the transaction (then the caller sees autocommit and starts over). */
+static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct interaction *it, int *existed)
+{
+	assert(!sqlite3_get_autocommit(c->db)); /* inside the batch's transaction */
+	*existed = 0;
+	int rc = rec_sp(s, c, REC_SP_OPEN, "savepoint");
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = sq_stmt(c, SQL_INTERACTION_INSERT);
+	sq_bind_text(st, 1, it->id);
+	sq_bind_text(st, 2, it->session_id);
+	sq_bind_text(st, 3, it->service_id);
+	sqlite3_bind_int(st, 4, it->channel);
+	sqlite3_bind_int(st, 5, it->carrier);
+	sq_bind_text(st, 6, it->carrier_sid);
+	sqlite3_bind_int(st, 7, it->decision);
+	sq_bind_text(st, 8, it->from_participant);
+	sq_bind_text(st, 9, it->to_participant);
+	sqlite3_bind_int64(st, 10, it->created_at);
+	rc = sq_exec_stmt(c, st, "interaction_insert");
+	if (rc < 0)
+		goto undo;
+	if (sqlite3_changes(c->db) == 0) {
+		/* A retried webhook (maybe an earlier record of this batch): answer it
+		 * the way the first one was answered. */
+		st = sq_stmt(c, SQL_INTERACTION_BY_SID);
+		sqlite3_bind_int(st, 1, it->carrier);
+		sq_bind_text(st, 2, it->carrier_sid);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW)
+			read_interaction(st, it);
+		sq_stmt_done(st);
+		if (step != SQLITE_ROW) {
+			rc = sq_db_fail(c, "interaction_by_sid");
+			goto undo;
+		}
+		*existed = 1;
+		return rec_sp(s, c, REC_SP_RELEASE, "release");
+	}
+	struct leg_update received = {.status = "received", .duration = -1};
+	rc = insert_leg(c, it->id, 'a', it->carrier_sid, &received, it->created_at, 0);
+	if (rc < 0)
+		goto undo;
+	st = sq_stmt(c, SQL_SESSION_TIMES);
+	sq_bind_text(st, 1, it->session_id);
+	int step = sqlite3_step(st);
+	int status = 0;
+	int64_t ttl = 0, exp = 0;
+	if (step == SQLITE_ROW) {
+		status = sqlite3_column_int(st, 0);
+		ttl = sqlite3_column_int64(st, 1);
+		exp = sqlite3_column_int64(st, 2);
+	}
+	sq_stmt_done(st);
+	if (step == SQLITE_ROW && status < SESSION_CLOSED &&
+	    (it->decision == DECISION_BRIDGE || it->decision == DECISION_FORWARD_MESSAGE)) {
+		int64_t deadline = session_deadline(exp, ttl, it->created_at);
+		st = sq_stmt(c, SQL_SESSION_TOUCH);
+		sq_bind_text(st, 1, it->session_id);
+		sqlite3_bind_int(st, 2, SESSION_IN_PROGRESS);
+		sqlite3_bind_int64(st, 3, it->created_at);
+		if (deadline > 0)
+			sqlite3_bind_int64(st, 4, deadline);
+		else
+			sqlite3_bind_null(st, 4);
+		rc = sq_exec_stmt(c, st, "session_touch");
+		if (rc < 0)
+			goto undo;
+	}
+	return rec_sp(s, c, REC_SP_RELEASE, "release");
+undo:
+	if (!sqlite3_get_autocommit(c->db)) {
+		rec_sp(s, c, REC_SP_UNDO, "rollback to");
+		rec_sp(s, c, REC_SP_RELEASE, "release");
+	}
+	*existed = 0;
+	return rc;
+}
+
+/* Applies a batch in one transaction (caller holds db_lock). Sets rc and state
+ * REC_APPLIED or REC_FAILED of every request. A record that fails is rolled back
+ * alone; if SQLite ended the whole transaction instead (SQLITE_FULL, I/O errors),
+ * that record fails and the others are applied again in a new transaction. A
+ * failed COMMIT fails the records it held. */
+static void record_batch(struct store_sqlite *s, struct rec_request **batch, int n)
+{
+	struct sqlite_conn *c = sq_conn_get(s);
+	int pending = n;
+	for (int i = 0; i < n; i++) {
+		batch[i]->state = REC_QUEUED;
+		batch[i]->rc = MASKD_EDB;
+	}
+	while (c != NULL && pending > 0) {
+		if (sq_tx_begin(c) < 0)
+			break;
+		int lost = 0;
+		for (int i = 0; i < n && !lost; i++) {
+			struct rec_request *r = batch[i];
+			if (r->state == REC_FAILED)
+				continue;
+			*r->it = r->orig; /* a record applied in a lost transaction starts again */
+			r->rc = record_one(s, c, r->it, r->existed);
+			r->state = r->rc < 0 ? REC_FAILED : REC_APPLIED;
+			if (r->rc < 0) {
+				pending--;
+				lost = sqlite3_get_autocommit(c->db);
+			}
+		}
+		if (lost)
+			continue; /* the records applied so far went with the transaction */
+		if (sq_tx_commit(c) == 0) {
+			s->rec_batches++;
+			s->rec_records += (uint64_t)n;
+			return;
+		}
+		sq_tx_rollback(c);
+		break;
+	}
+	for (int i = 0; i < n; i++) {
+		if (batch[i]->state != REC_FAILED) {
+			batch[i]->state = REC_FAILED;
+			batch[i]->rc = MASKD_EDB;
+			*batch[i]->existed = 0;
+		}
+	}
+}
+
+int sq_interaction_record(void *b, struct interaction *it, int *existed)
+{
+	struct store_sqlite *s = b;
+	assert(it != NULL && existed != NULL);
+	struct rec_request req = {.it = it, .orig = *it, .existed = existed, .state = REC_QUEUED};
+	pthread_mutex_lock(&s->rec_lock);
+	if (s->rec_tail != NULL)
+		s->rec_tail->next = &req;
+	else
+		s->rec_head = &req;
+	s->rec_tail = &req;
+	s->rec_queued++;
+	while (req.state != REC_DONE) {
+		if (s->rec_running) {
+			pthread_cond_wait(&s->rec_done, &s->rec_lock);
+			continue;
+		}
+		s->rec_running = 1;
+		/* Let the webhook threads that are runnable reach the queue first: on
+		 * fewer cores than threads, nobody else runs during our commit, and
+		 * without this yield every batch held one record (measured). A record
+		 * arriving meanwhile sees rec_running and waits for this batch. */
+		for (int y = 0, seen = -1; y < RECORD_GATHER_YIELDS && s->rec_queued != seen; y++) {
+			seen = s->rec_queued;
+			pthread_mutex_unlock(&s->rec_lock);
+			sched_yield();
+			pthread_mutex_lock(&s->rec_lock);
+		}
+		struct rec_request *batch[RECORD_BATCH_MAX];
+		int n = 0;
+		while (n < RECORD_BATCH_MAX && s->rec_head != NULL) {
+			batch[n++] = s->rec_head;
+			s->rec_head = s->rec_head->next;
+		}
+		s->rec_queued -= n;
+		if (s->rec_head == NULL)
+			s->rec_tail = NULL;
+		pthread_mutex_unlock(&s->rec_lock);
+		sq_db_lock(s);
+		record_batch(s, batch, n);
+		sq_db_unlock(s);
+		pthread_mutex_lock(&s->rec_lock);
+		for (int i = 0; i < n; i++)
+			batch[i]->state = REC_DONE; /* a waiter may return (and its request go) once we unlock */
+		s->rec_running = 0;
+		pthread_cond_broadcast(&s->rec_done);
+	}
+	pthread_mutex_unlock(&s->rec_lock);
+	return req.rc;
+}
+
+static void read_leg(sqlite3_stmt *st, int col, struct leg *l)
+{
+	memset(l, 0, sizeof(*l));
+	sq_col_text(st, col, l->id, sizeof(l->id));
+	const unsigned char *leg = sqlite3_column_text(st, col + 1);
+	l->leg = leg ? (char)leg[0] : '?';
+	sq_col_text(st, col + 2, l->carrier_sid, sizeof(l->carrier_sid));
+	sq_col_text(st, col + 3, l->status, sizeof(l->status));
+	l->duration = sqlite3_column_int64(st, col + 4);
+	l->started_at = sqlite3_column_int64(st, col + 5);
+	l->answered_at = sqlite3_column_int64(st, col + 6);
+	l->ended_at = sqlite3_column_int64(st, col + 7);
+	sq_col_text(st, col + 8, l->proxy_number, sizeof(l->proxy_number));
+	sq_col_text(st, col + 9, l->other_country, sizeof(l->other_country));
+	sq_col_text(st, col + 10, l->recording_id, sizeof(l->recording_id));
+	sq_col_text(st, col + 11, l->recording_url, sizeof(l->recording_url));
+	sq_col_text(st, col + 12, l->cost, sizeof(l->cost));
+	sq_col_text(st, col + 13, l->currency, sizeof(l->currency));
+}
+
+static int read_legs(struct sqlite_conn *c, struct interaction *it)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQL_LEGS_OF);
+	sq_bind_text(st, 1, it->id);
+	int rc;
+	it->n_legs = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && it->n_legs < INTERACTION_LEGS_MAX) {
+		read_leg(st, 0, &it->legs[it->n_legs++]);
+	}
+	sq_stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_db_fail(c, "legs_of");
+}
+
+/* Steps st (bound by the caller) for one interaction and reads its legs. */
+static int interaction_one(struct sqlite_conn *c, sqlite3_stmt *st, const char *what, struct interaction *out)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_interaction(st, out);
+	sq_stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return MASKD_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return sq_db_fail(c, what);
+	return read_legs(c, out);
+}
+
+int sq_interaction_get(void *b, const char *id, struct interaction *out)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_INTERACTION_GET);
+	sq_bind_text(st, 1, id);
+	return interaction_one(c, st, "interaction_get", out);
+}
+
+int sq_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_INTERACTION_BY_SID);
+	sqlite3_bind_int(st, 1, carrier);
+	sq_bind_text(st, 2, carrier_sid);
+	return interaction_one(c, st, "interaction_by_sid", out);
+}
+
+int sq_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
+			       void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_INTERACTION_LIST);
+	sq_bind_text(st, 1, session_id);
+	size_t cap = 16, n = 0;
+	struct interaction *rows = xmalloc(cap * sizeof(*rows));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap *= 2;
+			rows = xrealloc(rows, cap * sizeof(*rows));
+		}
+		read_interaction(st, &rows[n++]);
+	}
+	sq_stmt_done(st);
+	int err = rc == SQLITE_DONE ? 0 : sq_db_fail(c, "interaction_list");
+	for (size_t i = 0; i < n && err == 0; i++) {
+		err = read_legs(c, &rows[i]);
+		if (err == 0)
+			cb(ctx, &rows[i]);
+	}
+	free(rows);
+	return err;
+}
+
+int sq_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
+			 const struct leg_update *u, int64_t now)
+{
+	CONN_OR_FAIL(b, c);
+	char legname[2] = {leg, '\0'};
+	int64_t ended = leg_status_final(u->status) ? now : 0;
+	int rc = sq_tx_begin(c);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = sq_stmt(c, SQL_LEG_FIND);
+	sq_bind_text(st, 1, interaction_id);
+	sq_bind_text(st, 2, legname);
+	sq_bind_text(st, 3, carrier_sid);
+	char id[ID_MAX] = "";
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		sq_col_text(st, 0, id, sizeof(id));
+	sq_stmt_done(st);
+	if (step == SQLITE_ROW) {
+		st = sq_stmt(c, SQL_LEG_SET);
+		sq_bind_text(st, 1, id);
+		bind_opt_text(st, 2, u->status, NULL);
+		sqlite3_bind_int64(st, 3, u->duration);
+		sqlite3_bind_int64(st, 4, u->answered ? now : 0);
+		sqlite3_bind_int64(st, 5, ended);
+		bind_opt_text(st, 6, u->recording_id, NULL);
+		bind_opt_text(st, 7, u->recording_url, NULL);
+		bind_opt_text(st, 8, u->cost, NULL);
+		bind_opt_text(st, 9, u->currency, NULL);
+		rc = sq_exec_stmt(c, st, "leg_set");
+	} else if (step == SQLITE_DONE) {
+		rc = insert_leg(c, interaction_id, leg, carrier_sid, u, now, ended);
+	} else {
+		rc = sq_db_fail(c, "leg_find");
+	}
+	if (rc == 0)
+		rc = sq_tx_commit(c);
+	if (rc < 0)
+		sq_tx_rollback(c);
+	return rc;
+}
+
+int sq_participant_number(void *b, const char *participant_id, char *out, size_t cap)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_PARTICIPANT_NUMBER);
+	sq_bind_text(st, 1, participant_id);
+	int rc = sqlite3_step(st);
+	int err = 0;
+	if (rc == SQLITE_ROW)
+		err = vault_unseal(s->vault, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+				   participant_id, out, cap);
+	sq_stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return MASKD_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return sq_db_fail(c, "participant_number");
+	return err;
+}
+
+int sq_stats(void *b, struct store_stats *out)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_STATS);
+	sqlite3_bind_int(st, 1, NUMBER_ACTIVE);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->services = sqlite3_column_int64(st, 0);
+		out->numbers = sqlite3_column_int64(st, 1);
+		out->numbers_active = sqlite3_column_int64(st, 2);
+		out->sessions_open = sqlite3_column_int64(st, 3);
+		out->bindings_cooling = sqlite3_column_int64(st, 5);
+		out->bindings_active = sqlite3_column_int64(st, 4) - out->bindings_cooling;
+		out->interactions = sqlite3_column_int64(st, 6);
+	}
+	sq_stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : sq_db_fail(c, "stats");
+}
+
+int sq_records(void *b, const char *service_id, int64_t from, int64_t to,
+		      int (*cb)(void *, const struct interaction *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_RECORDS);
+	sq_bind_text(st, 1, service_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	struct interaction *it = xmalloc(sizeof(*it));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_interaction(st, it);
+		it->n_legs = 1;
+		read_leg(st, 10, &it->legs[0]);
+		if (cb(ctx, it) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	free(it);
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "records");
+}
+
+int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
+		    void (*cb)(void *, const struct usage_day *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_USAGE);
+	sq_bind_text(st, 1, service_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct usage_day u = {
+			.day = sqlite3_column_int64(st, 0),
+			.calls = sqlite3_column_int64(st, 1),
+			.messages = sqlite3_column_int64(st, 2),
+			.billable_seconds = sqlite3_column_int64(st, 3),
+		};
+		cb(ctx, &u);
+	}
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "usage");
+}
+
+/* ---------------------------------------------------------------- PIN, opt-out, pool */
+
+int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	struct number keep = out->number;
+	memset(out, 0, sizeof(*out));
+	out->number = keep;
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_PIN_LOOKUP);
+	sq_bind_text(st, 1, service_id);
+	sq_bind_text(st, 2, pin);
+	sq_bind_text(st, 3, bidx);
+	int rc = sqlite3_step(st);
+	int err = 0;
+	if (rc == SQLITE_ROW)
+		err = read_route_tail(s, st, 0, out);
+	sq_stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return MASKD_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return sq_db_fail(c, "pin_lookup");
+	return err;
+}
+
+int sq_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+			 int64_t now)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	char bidx[VAULT_BIDX_LEN + 1];
+	vault_blind_index(s->vault, from_e164, bidx);
+	sqlite3_stmt *st = sq_stmt(c, opted_out ? SQL_OPTOUT_ADD : SQL_OPTOUT_DEL);
+	sq_bind_text(st, 1, bidx);
+	sq_bind_text(st, 2, number_id);
+	if (opted_out) {
+		sq_bind_text(st, 3, service_id);
+		sqlite3_bind_int64(st, 4, now);
+	}
+	return sq_exec_stmt(c, st, "optout_set");
+}
+
+int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out)
+{
+	CONN_OR_FAIL(b, c);
+	memset(out, 0, sizeof(*out));
+	sqlite3_stmt *st = sq_stmt(c, SQL_POOL_STATS);
+	sq_bind_text(st, 1, service_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->participants = sqlite3_column_int64(st, 0);
+		out->max_held = sqlite3_column_int64(st, 1);
+	}
+	sq_stmt_done(st);
+	return rc == SQLITE_ROW ? 0 : sq_db_fail(c, "pool_stats");
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* ops.c - the SQLite backend's table (store_sqlite_ops): every op but close and
+ * the group-committed record runs under db_lock, taken here. */
+#include "sqlite_internal.h"
+
+/* ---------------------------------------------------------------- locking */
+
+/* The thread's hold on a store's db_lock (NULL = none): a thread holds at most one. */
+static _Thread_local const struct store_sqlite *db_holder;
+
+void sq_db_lock(struct store_sqlite *s)
+{
+	assert(s != NULL && db_holder != s); /* not re-entered: db_lock is not recursive */
+	pthread_mutex_lock(&s->db_lock);
+	assert(db_holder == NULL);
+	db_holder = s;
+}
+
+void sq_db_unlock(struct store_sqlite *s)
+{
+	assert(db_holder == s);
+	db_holder = NULL;
+	pthread_mutex_unlock(&s->db_lock);
+}
+
+int sq_db_held(const struct store_sqlite *s)
+{
+	return s != NULL && db_holder == s;
+}
+
+/* Every op but close runs under db_lock (see struct store_sqlite). */
+#define SQ_LOCKED(fn, params, args)                               \
+	static int locked_##fn params                             \
+	{                                                         \
+		struct store_sqlite *s_ = b;                      \
+		sq_db_lock(s_);                                   \
+		int rc_ = fn args;                                \
+		sq_db_unlock(s_);                                 \
+		return rc_;                                       \
+	}
+
+SQ_LOCKED(sq_ping, (void *b), (b))
+SQ_LOCKED(sq_tx_run, (void *b, int (*body)(struct store_tx *, void *), void *ctx), (b, body, ctx))
+SQ_LOCKED(sq_setting_get, (void *b, const char *key, char *out, size_t cap), (b, key, out, cap))
+SQ_LOCKED(sq_setting_put, (void *b, const char *key, const char *value), (b, key, value))
+SQ_LOCKED(sq_setting_add, (void *b, const char *key, const char *value), (b, key, value))
+SQ_LOCKED(sq_service_insert, (void *b, const struct service *svc), (b, svc))
+SQ_LOCKED(sq_service_get, (void *b, const char *id, struct service *out), (b, id, out))
+SQ_LOCKED(sq_service_list, (void *b, void (*cb)(void *, const struct service *), void *ctx), (b, cb, ctx))
+SQ_LOCKED(sq_service_update, (void *b, const struct service *svc), (b, svc))
+SQ_LOCKED(sq_number_insert, (void *b, const struct number *n), (b, n))
+SQ_LOCKED(sq_number_get, (void *b, const char *id, struct number *out), (b, id, out))
+SQ_LOCKED(sq_number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx), (b, service_id, cb, ctx))
+SQ_LOCKED(sq_number_set_state, (void *b, const char *id, enum number_state state), (b, id, state))
+SQ_LOCKED(sq_number_set_region, (void *b, const char *id, const char *region), (b, id, region))
+SQ_LOCKED(sq_number_delete, (void *b, const char *id), (b, id))
+SQ_LOCKED(sq_session_get, (void *b, const char *id, struct session *out), (b, id, out))
+SQ_LOCKED(sq_session_list, (void *b, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx), (b, service_id, f, cb, ctx))
+SQ_LOCKED(sq_route_lookup, (void *b, const char *to_e164, const char *from_e164, struct route_view *out), (b, to_e164, from_e164, out))
+SQ_LOCKED(sq_interaction_get, (void *b, const char *id, struct interaction *out), (b, id, out))
+SQ_LOCKED(sq_interaction_by_sid, (void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out), (b, carrier, carrier_sid, out))
+SQ_LOCKED(sq_interaction_list, (void *b, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx), (b, session_id, cb, ctx))
+SQ_LOCKED(sq_leg_update, (void *b, const char *interaction_id, char leg, const char *carrier_sid, const struct leg_update *u, int64_t now), (b, interaction_id, leg, carrier_sid, u, now))
+SQ_LOCKED(sq_participant_number, (void *b, const char *participant_id, char *out, size_t cap), (b, participant_id, out, cap))
+SQ_LOCKED(sq_stats, (void *b, struct store_stats *out), (b, out))
+SQ_LOCKED(sq_records, (void *b, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx), (b, service_id, from, to, cb, ctx))
+SQ_LOCKED(sq_session_events, (void *b, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx), (b, session_id, cb, ctx))
+SQ_LOCKED(sq_pin_lookup, (void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out), (b, service_id, pin, from_e164, out))
+SQ_LOCKED(sq_optout_set, (void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now), (b, service_id, from_e164, number_id, opted_out, now))
+SQ_LOCKED(sq_pool_stats, (void *b, const char *service_id, struct pool_stats *out), (b, service_id, out))
+SQ_LOCKED(sq_usage, (void *b, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx), (b, service_id, from, to, cb, ctx))
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.ping = locked_sq_ping,
+	.tx_run = locked_sq_tx_run,
+	.setting_get = locked_sq_setting_get,
+	.setting_put = locked_sq_setting_put,
+	.setting_add = locked_sq_setting_add,
+	.service_insert = locked_sq_service_insert,
+	.service_get = locked_sq_service_get,
+	.service_list = locked_sq_service_list,
+	.service_update = locked_sq_service_update,
+	.number_insert = locked_sq_number_insert,
+	.number_get = locked_sq_number_get,
+	.number_list = locked_sq_number_list,
+	.number_set_state = locked_sq_number_set_state,
+	.number_set_region = locked_sq_number_set_region,
+	.number_delete = locked_sq_number_delete,
+	.session_get = locked_sq_session_get,
+	.session_list = locked_sq_session_list,
+	.route_lookup = locked_sq_route_lookup,
+	.interaction_record = sq_interaction_record,
+	.interaction_get = locked_sq_interaction_get,
+	.interaction_by_sid = locked_sq_interaction_by_sid,
+	.interaction_list = locked_sq_interaction_list,
+	.leg_update = locked_sq_leg_update,
+	.participant_number = locked_sq_participant_number,
+	.stats = locked_sq_stats,
+	.records = locked_sq_records,
+	.usage = locked_sq_usage,
+	.session_events = locked_sq_session_events,
+	.tx_session_lock = sq_tx_session_lock,
+	.tx_session_put = sq_tx_session_put,
+	.tx_open_taken = sq_tx_open_taken,
+	.tx_bindings_hold = sq_tx_bindings_hold,
+	.tx_binding_keep = sq_tx_binding_keep,
+	.tx_binding_take = sq_tx_binding_take,
+	.tx_numbers_in_use_add = sq_tx_numbers_in_use_add,
+	.tx_sessions_due = sq_tx_sessions_due,
+	.tx_bindings_release_due = sq_tx_bindings_release_due,
+	.tx_sessions_purge_due = sq_tx_sessions_purge_due,
+	.tx_session_purge = sq_tx_session_purge,
+	.pin_lookup = locked_sq_pin_lookup,
+	.optout_set = locked_sq_optout_set,
+	.pool_stats = locked_sq_pool_stats,
+	.blind_index = sq_blind_index,
+	.tx_pool_candidates = sq_tx_pool_candidates,
+	.tx_holder = sq_tx_holder,
+	.tx_binding_drop = sq_tx_binding_drop,
+	.tx_sticky = sq_tx_sticky,
+	.tx_number_by_id = sq_tx_number_by_id,
+	.tx_number_by_e164 = sq_tx_number_by_e164,
+	.tx_participant_insert = sq_tx_participant_insert,
+	.tx_participant_move = sq_tx_participant_move,
+	.tx_peer_set = sq_tx_peer_set,
+	.tx_number_count = sq_tx_number_count,
+	.tx_number_uncount = sq_tx_number_uncount,
+	.tx_unique_name = sq_tx_unique_name,
+	.tx_pin_taken = sq_tx_pin_taken,
+	.tx_session_insert = sq_tx_session_insert,
+	.tx_session_touch = sq_tx_session_touch,
+	.tx_event_insert = sq_tx_event_insert,
+	.tx_holds = sq_tx_holds,
+	.tx_pool_count = sq_tx_pool_count,
+};

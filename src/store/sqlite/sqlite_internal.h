@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/* sqlite_internal.h - what the files of the SQLite backend (store.h on one embedded
+ * database, one connection taken in turns under db_lock) share: the statement ids
+ * and their texts, the connection and handle structs, the helpers that prepare,
+ * bind and step statements, and the ops each file implements. Internal to store/sqlite/. */
+#ifndef MASKD_SQLITE_INTERNAL_H
+#define MASKD_SQLITE_INTERNAL_H
+
+#include "../store_backend.h"
+#include "../migrations.h"
+#include "../sql_shared.h"
+#include "../../core/session.h"
+#include "../../util/err.h"
+#include "../../util/log.h"
+#include "../../util/xmalloc.h"
+#include "../../vault/vault.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#define SQLITE_BUSY_TIMEOUT_MS 10000
+
+/* ---------------------------------------------------------------- statements */
+
+enum sql_id {
+	SQL_BEGIN,
+	SQL_COMMIT,
+	SQL_ROLLBACK,
+	SQL_PING,
+	SQL_SETTING_GET,
+	SQL_SETTING_PUT,
+	SQL_SETTING_ADD,
+	SQL_SERVICE_INSERT,
+	SQL_SECRET_INSERT,
+	SQL_SERVICE_GET,
+	SQL_SECRETS_GET,
+	SQL_SERVICE_LIST,
+	SQL_NUMBER_INSERT,
+	SQL_NUMBER_GET,
+	SQL_NUMBER_LIST,
+	SQL_NUMBER_SET_STATE,
+	SQL_NUMBER_SET_REGION,
+	SQL_NUMBER_DELETE,
+	SQL_NUMBER_IN_USE,
+	SQL_SESSION_GET,
+	SQL_PARTICIPANTS_OF,
+	SQL_SESSION_LIST,
+	SQL_SESSION_TIMES,
+	SQL_LC_SESSION_LOCK,
+	SQL_LC_PARTS,
+	SQL_LC_SESSION_PUT,
+	SQL_LC_OPEN_TAKEN,
+	SQL_LC_BINDING_KEEP,
+	SQL_LC_IN_USE_ADD,
+	SQL_EXPIRE_DUE,
+	SQL_ROUTE_LOOKUP,
+	SQL_INTERACTION_INSERT,
+	SQL_INTERACTION_BY_SID,
+	SQL_SESSION_TOUCH,
+	SQL_LEG_INSERT,
+	SQL_INTERACTION_GET,
+	SQL_INTERACTION_LIST,
+	SQL_LEGS_OF,
+	SQL_LEG_FIND,
+	SQL_LEG_SET,
+	SQL_PARTICIPANT_NUMBER,
+	SQL_STATS,
+	SQL_RECORDS,
+	SQL_USAGE,
+	SQL_NUMBER_RELEASE_COOLING,
+	SQL_NUMBER_OPTOUTS_DELETE,
+	SQL_STICKY,
+	SQL_BINDINGS_COOL,
+	SQL_BINDINGS_RELEASE_DUE,
+	SQL_BINDING_TAKE,
+	SQL_EVENT_INSERT,
+	SQL_EVENTS_OF,
+	SQL_PIN_LOOKUP,
+	SQL_OPTOUT_ADD,
+	SQL_OPTOUT_DEL,
+	SQL_POOL_STATS,
+	SQL_SERVICE_UPDATE,
+	SQL_SECRET_DELETE,
+	SQL_PURGE_DUE,
+	SQL_NUMBERS_PURGE,
+	SQL_SESSION_PURGED,
+	SQL_SHARED_STATEMENTS(SQL_SHARED_ID)
+	SQL_COUNT
+};
+
+#define SERVICE_COLS                                                                                              \
+	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
+	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
+	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
+	"rate_texts, rate_silent"
+/* What route_lookup and pin_lookup read about the caller's session (s), the
+ * caller's participant row (p) and the other one (o, absent while single-party). */
+#define ROUTE_TAIL_COLS                                                                                           \
+	"s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
+	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
+	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
+
+
+/* ---------------------------------------------------------------- connections */
+
+struct sqlite_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SQL_COUNT];
+};
+
+struct store_sqlite {
+	char *path;
+	struct vault *vault;
+	/* One connection for every thread, one operation at a time. Measured
+	 * (bench/): with a connection per thread, each write invalidated the other
+	 * connections' page caches and every webhook re-read its pages with pread;
+	 * and contended writes slept in SQLite's busy handler. A store operation is
+	 * microseconds, so taking turns costs less than either. Only the ops table's
+	 * wrappers (locked_*) take it; ops never call one another through the table. */
+	pthread_mutex_t db_lock;
+	struct sqlite_conn *conn; /* opened on first use, under db_lock */
+	/* WAL checkpoints (the only fsyncs with synchronous=NORMAL) run on their own
+	 * thread and connection, never inside a commit under db_lock: measured, an
+	 * inline checkpoint stalled every request behind its fdatasync. */
+	pthread_t checkpointer;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_wake;
+	int ckpt_due;
+	int ckpt_stop;
+	/* Group commit of interaction records (see sq_interaction_record): webhook
+	 * threads queue their record under rec_lock; the leader (whoever finds no
+	 * batch running) applies the queue in one transaction under db_lock. */
+	pthread_mutex_t rec_lock;
+	pthread_cond_t rec_done;
+	struct rec_request *rec_head, *rec_tail;
+	int rec_running;             /* a leader is gathering or applying a batch */
+	int rec_queued;              /* requests in the queue */
+	sqlite3_stmt *rec_sp[3];     /* SAVEPOINT, RELEASE, ROLLBACK TO on conn; NULL until used */
+	uint64_t rec_batches, rec_records; /* reported at close */
+};
+
+#define CHECKPOINT_PAGES 1000     /* WAL pages that wake the checkpointer (SQLite's default) */
+#define CHECKPOINT_INTERVAL_S 1   /* and at least this often when there were writes */
+#define WAL_RESTART_PAGES 8192    /* a WAL longer than this is rewound (RESTART checkpoint) */
+
+#define CONN_OR_FAIL(s, c)                       \
+	struct sqlite_conn *c = sq_conn_get(s);     \
+	if (c == NULL)                           \
+		return MASKD_EDB
+/* db_lock is taken and released only through these (ops.c), so that its
+ * invariants hold by assertion: sq_db_lock() asserts that the calling thread does
+ * not hold it already (no op calls another through the table); sq_db_held() is 1
+ * on the thread that holds s's lock, else 0. */
+void sq_db_lock(struct store_sqlite *s);
+void sq_db_unlock(struct store_sqlite *s);
+int sq_db_held(const struct store_sqlite *s);
+
+/* The connection of a transaction's primitive: the body runs under db_lock. */
+static inline struct sqlite_conn *tx_conn(struct store_tx *tx)
+{
+	assert(tx != NULL && tx->ops == &store_sqlite_ops && tx->conn != NULL);
+	assert(sq_db_held(tx->b));
+	return tx->conn;
+}
+
+
+/* statements.c: the text of each statement ($n placeholders of a shared text
+ * become ?n when it is prepared) */
+extern const char *const sq_sql_text[SQL_COUNT];
+
+/* conn.c */
+/* The store's connection, opened on first use. NULL if it cannot open. */
+struct sqlite_conn *sq_conn_get(struct store_sqlite *s);
+/* Statement id on c, prepared (persistent) on first use; aborts when it cannot be
+ * prepared (a text error). Reset it with sq_stmt_done() after use. */
+sqlite3_stmt *sq_stmt(struct sqlite_conn *c, enum sql_id id);
+/* Resets st and clears its bindings, for its next use. */
+void sq_stmt_done(sqlite3_stmt *st);
+/* Binds s (NULL: SQL NULL) to parameter i; s must outlive the step. */
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Column i of the current row into out ("" for NULL), cut to cap. */
+void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
+/* Logs c's last error with what and returns MASKD_EDB. */
+int sq_db_fail(struct sqlite_conn *c, const char *what);
+/* Runs a statement that returns no rows. */
+int sq_exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what);
+/* Every sq_tx_begin() that returns 0 is ended by sq_tx_commit() returning 0 or by
+ * sq_tx_rollback(); a failed sq_tx_commit() is followed by sq_tx_rollback(). Callers hold
+ * db_lock (the locked_* wrappers), so no other transaction can interleave. */
+int sq_tx_begin(struct sqlite_conn *c);
+int sq_tx_commit(struct sqlite_conn *c);
+void sq_tx_rollback(struct sqlite_conn *c);
+/* store_tx_run(): under db_lock, so no other transaction interleaves and a lost
+ * race cannot happen; a body asking for MASKD_ERETRY (it saw a row vanish) runs again. */
+int sq_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
+/* Binds struct call_policy as 4 parameters from first (POLICY_COLS order). */
+void sq_bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p);
+/* Reads 4 columns from first (POLICY_COLS order) into *p. */
+void sq_read_policy(sqlite3_stmt *st, int first, struct call_policy *p);
+void sq_close(void *b);
+int sq_ping(void *b);
+int sq_setting_get(void *b, const char *key, char *out, size_t cap);
+int sq_setting_put(void *b, const char *key, const char *value);
+int sq_setting_add(void *b, const char *key, const char *value);
+
+/* services.c */
+int sq_service_insert(void *b, const struct service *svc);
+int sq_service_get(void *b, const char *id, struct service *out);
+int sq_service_list(void *b, void (*cb)(void *, const struct service *), void *ctx);
+/* The whole row and each carrier's credentials replaced in one transaction; a
+ * carrier whose secrets[d] is "" loses its row. */
+int sq_service_update(void *b, const struct service *svc);
+/* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
+void sq_read_number(sqlite3_stmt *st, int col, struct number *n);
+int sq_number_insert(void *b, const struct number *n);
+/* The number row statement id finds with a1, a2 (a2 NULL: one parameter) into
+ * *out; MASKD_ENOTFOUND when none. */
+int sq_number_by(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
+int sq_number_get(void *b, const char *id, struct number *out);
+int sq_number_list(void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx);
+int sq_number_set_state(void *b, const char *id, enum number_state state);
+int sq_number_set_region(void *b, const char *id, const char *region);
+/* Refused while open sessions use it; its cooling-off bindings are released and
+ * its opt-out rows go with it. */
+int sq_number_delete(void *b, const char *id);
+
+/* sessions.c */
+/* 1 when statement id (bound with a1, a2; a2 NULL: one parameter) returns a row,
+ * 0 when not, or a negative maskd_err. */
+int sq_row_exists(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2);
+/* Inserts a session event (store_tx_event_insert) on c. */
+int sq_event_insert(struct sqlite_conn *c, const char *session_id, const char *kind, const char *participant_id,
+			const char *detail, int64_t now);
+int sq_session_get(void *b, const char *id, struct session *out);
+int sq_session_list(void *b, const char *service_id, const struct session_filter *f,
+			   void (*cb)(void *, const struct session *), void *ctx);
+int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out);
+int sq_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline);
+int sq_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id,
+			    const char *unique_name, const char *pin, int *name_taken, int *pin_taken);
+int sq_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
+int sq_tx_binding_keep(struct store_tx *tx, const char *participant_id);
+int sq_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired);
+int sq_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
+int sq_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
+int sq_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
+int sq_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
+int sq_tx_session_purge(struct store_tx *tx, const char *id, int64_t now);
+int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
+			     void *ctx);
+
+/* interactions.c */
+int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
+/* store_interaction_record(): queue, then lead a batch or wait for the one that
+ * holds this record. Returns after the record's transaction committed (or failed). */
+int sq_interaction_record(void *b, struct interaction *it, int *existed);
+int sq_interaction_get(void *b, const char *id, struct interaction *out);
+int sq_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
+int sq_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
+			       void *ctx);
+int sq_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
+			 const struct leg_update *u, int64_t now);
+int sq_participant_number(void *b, const char *participant_id, char *out, size_t cap);
+int sq_stats(void *b, struct store_stats *out);
+int sq_records(void *b, const char *service_id, int64_t from, int64_t to,
+		      int (*cb)(void *, const struct interaction *), void *ctx);
+int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
+		    void (*cb)(void *, const struct usage_day *), void *ctx);
+int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out);
+int sq_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+			 int64_t now);
+int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out);
+
+/* primitives.c */
+void sq_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX]);
+int sq_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
+				 struct store_candidate *out, int limit, int *n);
+int sq_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
+int sq_tx_binding_drop(struct store_tx *tx, const char *row_id);
+int sq_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
+			char out[ID_MAX]);
+int sq_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out);
+int sq_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out);
+int sq_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
+				    const char *bidx, const char *peer_bidx, int64_t now);
+int sq_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164);
+int sq_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx);
+int sq_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap);
+int sq_tx_number_uncount(struct store_tx *tx, const char *number_id);
+int sq_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name,
+			     char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
+int sq_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin);
+int sq_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t deadline);
+int sq_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);
+int sq_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
+			      const char *detail, int64_t now);
+int sq_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k);
+int sq_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
+
+#endif
