@@ -5,6 +5,7 @@
  * compares base64 strings in constant time. The URL is never re-encoded; only its
  * query is decoded, because plivo-node decodes it before signing. */
 #include "plivo_sig.h"
+#include "sigutil.h"
 #include "../util/arena.h"
 #include "../util/buf.h"
 #include "../util/crypto.h"
@@ -31,25 +32,12 @@ struct plivo_url {
 
 static bool plivo_url_split(const char *url, struct plivo_url *u)
 {
-	const char *sep = strstr(url, "://");
-	if (sep == NULL || sep == url)
+	struct sigutil_authority a;
+	if (!sigutil_authority_split(url, &a))
 		return false;
-	size_t scheme_len = (size_t)(sep - url);
-	for (size_t i = 0; i < scheme_len; i++) {
-		char c = url[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
-		if (!ok)
-			return false;
-	}
-	u->scheme_end = scheme_len + 3;
-	size_t auth_end = u->scheme_end + strcspn(url + u->scheme_end, "/?#");
-	u->host = u->scheme_end;
-	for (size_t i = u->scheme_end; i < auth_end; i++)
-		if (url[i] == '@')
-			u->host = i + 1;
-	if (u->host == auth_end)
-		return false;
+	u->scheme_end = a.scheme_len + 3;
+	u->host = a.host;
+	size_t auth_end = a.end;
 	u->path_end = auth_end + strcspn(url + auth_end, "?#");
 	u->query = NULL;
 	u->query_len = 0;
@@ -192,7 +180,7 @@ bool plivo_sig_v2_compute(const char *token, const char *url, const char *nonce,
 			  char out[PLIVO_SIG_LEN + 1])
 {
 	assert(token != NULL && url != NULL && nonce != NULL);
-	struct plivo_url u;
+	struct plivo_url u = {0};
 	if (!plivo_url_split(url, &u))
 		return false;
 	struct buf b;
@@ -228,7 +216,7 @@ char *plivo_sig_v3_message(const char *method, const char *url, const struct for
 	bool get = strcmp(method, "GET") == 0;
 	if (!get && strcmp(method, "POST") != 0)
 		return NULL;
-	struct plivo_url u;
+	struct plivo_url u = {0};
 	if (!plivo_url_split(url, &u))
 		return NULL;
 	struct arena a = ARENA_INIT;
@@ -282,7 +270,7 @@ bool plivo_sig_v3_check(enum plivo_sig_flavor fl, const char *token, const char 
 		plivo_b64_hmac(token, again, again_len, expect[n_expect++]);
 		free(again);
 	} else if (fl == PLIVO_SIG_VOBIZ) {
-		struct plivo_url u;
+		struct plivo_url u = {0};
 		bool split = plivo_url_split(url, &u);
 		assert(split); /* plivo_sig_v3_message() accepted url */
 		(void)split;

@@ -5,6 +5,7 @@
  * signed the bytes it requested, and any normalisation here would only add
  * mismatches. Does not know where the URL or the key come from. */
 #include "twilio_sig.h"
+#include "sigutil.h"
 #include "../util/crypto.h"
 #include "../util/xmalloc.h"
 
@@ -121,27 +122,11 @@ struct sig_url {
 
 static bool sig_url_split(const char *url, struct sig_url *u)
 {
-	const char *sep = strstr(url, "://");
-	if (sep == NULL || sep == url)
+	struct sigutil_authority a;
+	if (!sigutil_authority_split(url, &a))
 		return false;
-	size_t scheme_len = (size_t)(sep - url);
-	for (size_t i = 0; i < scheme_len; i++) {
-		char c = url[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
-		if (!ok)
-			return false;
-	}
-	u->https = scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
-	size_t auth = scheme_len + 3;
-	size_t end = auth + strcspn(url + auth, "/?#");
-	/* host[:port] starts after any userinfo. */
-	size_t host = auth;
-	for (size_t i = auth; i < end; i++)
-		if (url[i] == '@')
-			host = i + 1;
-	if (host == end)
-		return false;
+	u->https = a.scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
+	size_t host = a.host, end = a.end;
 	size_t colon = end;
 	if (url[host] == '[') {
 		const char *close = memchr(url + host, ']', end - host);
