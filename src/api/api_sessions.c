@@ -467,17 +467,24 @@ fail:
 	api_reply_error(r->res, &e);
 }
 
+/* The session r->id and its service: 0, or negative with the answer (404, 503)
+ * already sent. */
+static int load_session_service(struct api_req *r, struct session *s, struct service *svc)
+{
+	int rc = load_session(r, s);
+	if (rc < 0)
+		return rc;
+	return api_service_load(r, s->service_id, svc);
+}
+
 /* POST /v1/sessions/{id}/participants: the second participant of a single-party
  * session. */
 void api_participant_add(struct api_req *r)
 {
 	struct api_error e = {0};
 	struct session s;
-	if (load_session(r, &s) < 0)
-		return;
 	struct service svc;
-	int rc = api_service_load(r, s.service_id, &svc);
-	if (rc < 0)
+	if (load_session_service(r, &s, &svc) < 0)
 		return;
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
@@ -491,7 +498,7 @@ void api_participant_add(struct api_req *r)
 	sessions_rules(&svc, NULL, &rules);
 	struct create_outcome o;
 	memset(&o, 0, sizeof(o));
-	rc = sessions_participant_add(r->app->store, r->id, &p, &rules, now_unix(), &o);
+	int rc = sessions_participant_add(r->app->store, r->id, &p, &rules, now_unix(), &o);
 	if (rc == MASKD_ECONFLICT && o.failed_index < 0) {
 		api_error_set(&e, 409, "conflict", "the session is not open or already has two participants");
 		goto fail;

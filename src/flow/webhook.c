@@ -34,6 +34,10 @@ struct wctx {
 	const struct hook_input *in;
 	const struct hook_dialect *dl;
 	struct webhook_answer *ans;
+	/* voice, message and gather webhooks, from inbound_begin(): */
+	struct service svc;        /* the dialled number's service */
+	struct route_view v;       /* the dialled number, and the caller's binding on it */
+	char from_masked[MASK_MAX]; /* the caller, for log lines */
 };
 
 static void fail(struct wctx *h, int status, enum metric_webhook m, const char *why)
@@ -486,64 +490,65 @@ static void start(struct wctx *h, const struct webhook_env *env, const struct we
 	*h = (struct wctx){.env = env, .rq = rq, .in = rq->in, .dl = rq->dl, .ans = ans};
 }
 
+/* start() and inbound_preamble() into h's svc, v and from_masked: 0, or -1 with the
+ * refusal already in the answer. */
+static int inbound_begin(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
+			 struct webhook_answer *ans)
+{
+	start(h, env, rq, ans);
+	return inbound_preamble(h, &h->svc, &h->v, h->from_masked);
+}
+
 void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, int channel,
 		     struct webhook_answer *ans)
 {
 	struct wctx h;
-	start(&h, env, rq, ans);
-	struct service svc;
-	struct route_view v;
-	char from_masked[MASK_MAX];
-	if (inbound_preamble(&h, &svc, &v, from_masked) < 0)
+	if (inbound_begin(&h, env, rq, ans) < 0)
 		return;
 	/* the shared PIN number: every call is asked for its session's PIN */
-	if (unknown_is_pin_number(&svc, channel, h.in->to)) {
+	if (unknown_is_pin_number(&h.svc, channel, h.in->to)) {
 		log_info("webhook %s voice %s: PIN number of service %s: asking %s for a PIN", h.dl->name, h.in->sid,
-			 svc.id, from_masked);
+			 h.svc.id, h.from_masked);
 		answer_gather(&h, 1, UNKNOWN_PIN_PROMPT);
 		return;
 	}
-	if (v.session_id[0] != '\0') {
-		route_view_decide(&h, &svc, &v, channel);
+	if (h.v.session_id[0] != '\0') {
+		route_view_decide(&h, &h.svc, &h.v, channel);
 		return;
 	}
 	if (channel == CHANNEL_MESSAGE && optout_classify(h.in->body) != OPTOUT_NONE) {
 		/* a keyword from someone with no session here: kept, never relayed */
-		const char *say = handle_keyword(&h, &svc, &v);
+		const char *say = handle_keyword(&h, &h.svc, &h.v);
 		struct decision d;
 		route_refuse(&d, channel, ROUTE_KEYWORD);
-		answer_plain(&h, &svc, &d, say);
+		answer_plain(&h, &h.svc, &d, say);
 		settle(&h);
 		return;
 	}
-	handle_unknown(&h, &svc, channel, from_masked);
+	handle_unknown(&h, &h.svc, channel, h.from_masked);
 	settle(&h);
 }
 
 void webhook_gather(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
 {
 	struct wctx h;
-	start(&h, env, rq, ans);
-	struct service svc;
-	struct route_view v;
-	char from_masked[MASK_MAX];
-	if (inbound_preamble(&h, &svc, &v, from_masked) < 0)
+	if (inbound_begin(&h, env, rq, ans) < 0)
 		return;
 	const char *sid = h.in->sid;
 	struct unknown_outcome o;
-	if (!unknown_is_pin_number(&svc, CHANNEL_VOICE, h.in->to)) {
+	if (!unknown_is_pin_number(&h.svc, CHANNEL_VOICE, h.in->to)) {
 		log_info("webhook %s gather %s: %s is not the PIN number of service %s; refused", h.dl->name, sid,
-			 v.number.id, svc.id);
-		unknown_gather_refused(&svc, &o);
-		answer_outcome(&h, &svc, &o);
+			 h.v.number.id, h.svc.id);
+		unknown_gather_refused(&h.svc, &o);
+		answer_outcome(&h, &h.svc, &o);
 		settle(&h);
 		return;
 	}
 	const char *digits = h.in->digits;
 	int rc = MASKD_ENOTFOUND;
-	struct route_view pv = v;
+	struct route_view pv = h.v;
 	if (digits != NULL && pin_valid(digits))
-		rc = store_pin_lookup(env->store, svc.id, digits, h.in->from, &pv);
+		rc = store_pin_lookup(env->store, h.svc.id, digits, h.in->from, &pv);
 	if (rc < 0 && rc != MASKD_ENOTFOUND) {
 		log_error("webhook %s gather %s: PIN lookup failed: %s", h.dl->name, sid, maskd_strerror(rc));
 		fail(&h, 503, MW_ERROR, "temporarily unavailable");
@@ -551,21 +556,21 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
 	}
 	if (rc == 0) {
 		metrics_inc(MC_PIN_ACCEPTED);
-		log_info("webhook %s gather %s: PIN accepted for %s (session %s)", h.dl->name, sid, from_masked,
+		log_info("webhook %s gather %s: PIN accepted for %s (session %s)", h.dl->name, sid, h.from_masked,
 			 pv.session_id);
-		route_view_decide(&h, &svc, &pv, CHANNEL_VOICE);
+		route_view_decide(&h, &h.svc, &pv, CHANNEL_VOICE);
 		return;
 	}
 	metrics_inc(MC_PIN_REJECTED);
 	int attempt = 0;
-	int next = unknown_pin_retry(&svc, form_get(&h.in->query, "attempt"), &attempt, &o);
+	int next = unknown_pin_retry(&h.svc, form_get(&h.in->query, "attempt"), &attempt, &o);
 	log_info("webhook %s gather %s: wrong or missing PIN from %s (attempt %d of %d)%s", h.dl->name, sid,
-		 from_masked, attempt, svc.pin_attempts, next ? "; asking again" : "; refused");
+		 h.from_masked, attempt, h.svc.pin_attempts, next ? "; asking again" : "; refused");
 	if (next > 0) {
 		answer_gather(&h, next, UNKNOWN_PIN_WRONG " " UNKNOWN_PIN_PROMPT);
 		return;
 	}
-	answer_outcome(&h, &svc, &o);
+	answer_outcome(&h, &h.svc, &o);
 	settle(&h);
 }
 

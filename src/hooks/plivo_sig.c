@@ -56,40 +56,22 @@ static void plivo_base_append(struct buf *b, const char *url, const struct plivo
 
 /* ------------------------------------------------------------ sorted fields */
 
-struct plivo_kv {
-	const char *key;
-	const char *value;
-	size_t order; /* keeps qsort deterministic for equal pairs */
-};
-
-/* Key, then value, bytewise: plivo-node sorts the keys, then each key's values. */
-static int plivo_kv_cmp(const void *pa, const void *pb)
-{
-	const struct plivo_kv *a = pa, *b = pb;
-	int c = strcmp(a->key, b->key);
-	if (c == 0)
-		c = strcmp(a->value, b->value);
-	if (c == 0)
-		c = (a->order > b->order) - (a->order < b->order);
-	return c;
-}
-
 /* The fields of f1 and f2 (either may be NULL) in one sorted array the caller
  * frees; NULL when both are empty. */
-static struct plivo_kv *plivo_sorted(const struct form *f1, const struct form *f2, size_t *n)
+static struct sigutil_field *plivo_sorted(const struct form *f1, const struct form *f2, size_t *n)
 {
 	size_t n1 = f1 != NULL ? f1->n : 0, n2 = f2 != NULL ? f2->n : 0;
 	*n = n1 + n2;
 	if (*n == 0)
 		return NULL;
-	struct plivo_kv *kv = xmalloc(*n * sizeof(*kv));
+	struct sigutil_field *kv = xmalloc(*n * sizeof(*kv));
 	for (size_t i = 0; i < *n; i++) {
 		const struct form_field *f = i < n1 ? &f1->fields[i] : &f2->fields[i - n1];
 		kv[i].key = f->key;
 		kv[i].value = f->value;
 		kv[i].order = i;
 	}
-	qsort(kv, *n, sizeof(*kv), plivo_kv_cmp);
+	qsort(kv, *n, sizeof(*kv), sigutil_field_cmp);
 	return kv;
 }
 
@@ -98,7 +80,7 @@ static void plivo_fields_append(struct buf *b, const struct form *f1, const stru
 				bool as_query)
 {
 	size_t n;
-	struct plivo_kv *kv = plivo_sorted(f1, f2, &n);
+	struct sigutil_field *kv = plivo_sorted(f1, f2, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (as_query && i > 0)
 			buf_append(b, "&", 1);

@@ -1,10 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* sigutil.c - URL authority and Unix time readings shared by the signature
- * checks; see sigutil.h. */
+/* sigutil.c - field order, URL authority and Unix time readings shared by the
+ * signature checks; see sigutil.h. */
 #include "sigutil.h"
 
 #include <assert.h>
 #include <string.h>
+
+int sigutil_field_cmp(const void *pa, const void *pb)
+{
+	const struct sigutil_field *a = pa, *b = pb;
+	int c = strcmp(a->key, b->key);
+	if (c == 0)
+		c = strcmp(a->value, b->value);
+	if (c == 0)
+		c = (a->order > b->order) - (a->order < b->order);
+	return c;
+}
 
 bool sigutil_authority_split(const char *url, struct sigutil_authority *out)
 {

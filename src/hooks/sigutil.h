@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sigutil.h - the pieces the carriers' signature checks (twilio_sig.c, plivo_sig.c,
- * telnyx_sig.c, vonage_sig.c) read alike: where the authority of a called URL lies,
- * and a Unix time written as digits. Pure; no crypto, no allocation, no logging. */
+ * telnyx_sig.c, vonage_sig.c) read alike: the order of signed form fields, where the
+ * authority of a called URL lies, and a Unix time written as digits. Pure; no crypto, no allocation, no logging. */
 #ifndef MASKD_HOOKS_SIGUTIL_H
 #define MASKD_HOOKS_SIGUTIL_H
 
@@ -10,6 +10,17 @@
 #include <stdint.h>
 
 #define SIGUTIL_UNIX_MAX 9007199254740991LL /* 2^53-1, Number.isSafeInteger of the JS SDKs */
+
+/* One form field of a signed string, with its submission index. */
+struct sigutil_field {
+	const char *key;
+	const char *value;
+	size_t order; /* keeps qsort deterministic (and stable) for equal pairs */
+};
+
+/* qsort order of struct sigutil_field: key, then value, bytewise, then order (the
+ * carriers' SDKs sort the keys, then each key's values). */
+int sigutil_field_cmp(const void *a, const void *b);
 
 /* Offsets into a URL of the shape scheme "://" [userinfo "@"] host[:port] ... */
 struct sigutil_authority {

@@ -20,28 +20,10 @@
 #define SIG_PORT_MAX 6 /* ":443" / ":80" inserted; room for ":65535" */
 #define SIG_STACK_ITEMS 64
 
-struct sig_item {
-	const char *key;
-	const char *value;
-	size_t order; /* submission index, keeps the sort stable */
-};
-
-/* Twilio: key, then value (duplicates end up adjacent and are dropped). */
-static int sig_item_cmp_twilio(const void *pa, const void *pb)
-{
-	const struct sig_item *a = pa, *b = pb;
-	int c = strcmp(a->key, b->key);
-	if (c == 0)
-		c = strcmp(a->value, b->value);
-	if (c == 0)
-		c = (a->order > b->order) - (a->order < b->order);
-	return c;
-}
-
 /* SignalWire: key only; repeated keys stay in submission order. */
 static int sig_item_cmp_signalwire(const void *pa, const void *pb)
 {
-	const struct sig_item *a = pa, *b = pb;
+	const struct sigutil_field *a = pa, *b = pb;
 	int c = strcmp(a->key, b->key);
 	if (c == 0)
 		c = (a->order > b->order) - (a->order < b->order);
@@ -55,8 +37,8 @@ static char *sig_build_concat(enum twilio_sig_flavor fl, const struct form *para
 			      size_t *concat_len)
 {
 	size_t n = params != NULL ? params->n : 0;
-	struct sig_item stack_items[SIG_STACK_ITEMS];
-	struct sig_item *items = n <= SIG_STACK_ITEMS ? stack_items : xmalloc(n * sizeof(*items));
+	struct sigutil_field stack_items[SIG_STACK_ITEMS];
+	struct sigutil_field *items = n <= SIG_STACK_ITEMS ? stack_items : xmalloc(n * sizeof(*items));
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
 		items[i].key = params->fields[i].key;
@@ -66,7 +48,7 @@ static char *sig_build_concat(enum twilio_sig_flavor fl, const struct form *para
 	}
 	if (n > 1)
 		qsort(items, n, sizeof(*items),
-		      fl == TWILIO_SIG_TWILIO ? sig_item_cmp_twilio : sig_item_cmp_signalwire);
+		      fl == TWILIO_SIG_TWILIO ? sigutil_field_cmp : sig_item_cmp_signalwire);
 
 	char *buf = xmalloc(room + total + 1);
 	char *p = buf + room;
