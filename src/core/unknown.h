@@ -17,7 +17,7 @@
 #define UNKNOWN_PIN_FAILED "That PIN is not valid. Goodbye."
 #define UNKNOWN_PIN_GATHER_TIMEOUT 8 /* seconds the carrier waits for the PIN's digits */
 
-/* What the app's callback answered (hooks/callback.h parses it). */
+/* What the app's callback answered (out/callback.h parses it). */
 enum callback_decision {
 	CALLBACK_REJECT = 0,  /* say message (or the service's unknown-caller message) */
 	CALLBACK_FORWARD = 1, /* bridge to number (a support line) */

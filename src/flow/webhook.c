@@ -32,7 +32,7 @@ struct wctx {
 	const struct webhook_env *env;
 	const struct webhook_request *rq;
 	const struct hook_input *in;
-	const struct hook_dialect *dl;
+	const struct webhook_dialect *dl;
 	struct webhook_answer *ans;
 	/* voice, message and gather webhooks, from inbound_begin(): */
 	struct service svc;        /* the dialled number's service */
@@ -484,10 +484,10 @@ static int inbound_preamble(struct wctx *h, struct service *svc, struct route_vi
 static void start(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
 		  struct webhook_answer *ans)
 {
-	assert(env != NULL && env->store != NULL && rq != NULL && rq->dl != NULL && rq->in != NULL && rq->now != NULL &&
+	assert(env != NULL && env->store != NULL && rq != NULL && rq->dl.name != NULL && rq->in != NULL && rq->now != NULL &&
 	       rq->verify != NULL && ans != NULL);
 	memset(ans, 0, sizeof(*ans));
-	*h = (struct wctx){.env = env, .rq = rq, .in = rq->in, .dl = rq->dl, .ans = ans};
+	*h = (struct wctx){.env = env, .rq = rq, .in = rq->in, .dl = &rq->dl, .ans = ans};
 }
 
 /* start() and inbound_preamble() into h's svc, v and from_masked: 0, or -1 with the

@@ -67,6 +67,21 @@ int hook_parse_form_request(const struct http_request *req, struct hook_input *i
 static const struct hook_dialect *const dialects[] = {&hook_dialect_twilio, &hook_dialect_signalwire, &hook_dialect_vonage,
 							      &hook_dialect_telnyx, &hook_dialect_plivo, &hook_dialect_vobiz};
 
+/* The event of /hooks/{dialect}/{word}; false for an unknown word. */
+static bool hook_event_parse(const char *word, enum hook_event *out)
+{
+	static const char *const words[] = {
+		[HOOK_VOICE] = "voice",	    [HOOK_MESSAGE] = "message", [HOOK_STATUS] = "status",
+		[HOOK_CONSENT] = "consent", [HOOK_GATHER] = "gather",
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(word, words[i]) == 0) {
+			*out = (enum hook_event)i;
+			return true;
+		}
+	return false;
+}
+
 const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len)
 {
 	for (size_t i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++)
@@ -88,20 +103,8 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		dl = hook_dialect_find(rest, (size_t)(slash - rest));
 		event_name = slash + 1;
 	}
-	int event = -1;
-	if (dl != NULL) {
-		if (strcmp(event_name, "voice") == 0)
-			event = HOOK_VOICE;
-		else if (strcmp(event_name, "message") == 0)
-			event = HOOK_MESSAGE;
-		else if (strcmp(event_name, "status") == 0)
-			event = HOOK_STATUS;
-		else if (strcmp(event_name, "consent") == 0)
-			event = HOOK_CONSENT;
-		else if (strcmp(event_name, "gather") == 0)
-			event = HOOK_GATHER;
-	}
-	if (event < 0) {
+	enum hook_event event = HOOK_VOICE;
+	if (dl == NULL || !hook_event_parse(event_name, &event)) {
 		http_text(res, 404, "no such webhook");
 		return 1;
 	}
@@ -134,7 +137,7 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		.api_base = app->api_base,
 	};
 	struct webhook_request rq = {
-		.dl = dl,
+		.dl = {.id = dl->id, .name = dl->name, .build_send = dl->build_send},
 		.event = event_name,
 		.in = &in,
 		.arena = req->arena,

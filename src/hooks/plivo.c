@@ -74,7 +74,7 @@ static void parse_media(const struct form *f, struct hook_input *in)
 	}
 }
 
-static int plivo_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int plivo_parse(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	const struct form *f = NULL;
 	int status = hook_parse_form_request(req, in, &f, why);

@@ -47,7 +47,7 @@ static void telnyx_form_status(const struct form *f, struct hook_status *st)
 	st->recording_url = form_get(f, "RecordingUrl");
 }
 
-static void telnyx_form_fill(const struct http_request *req, int event, struct hook_input *in)
+static void telnyx_form_fill(const struct http_request *req, enum hook_event event, struct hook_input *in)
 {
 	const struct form *f = &in->params;
 	in->from = fields_e164(req->arena, form_get(f, "From"));
@@ -97,7 +97,7 @@ static void telnyx_json_status(struct arena *a, const char *event_type, json_t *
 
 /* Returns 0, or 400 for a body that is not a JSON object. Fields that are absent or
  * of the wrong type stay NULL: the pipeline answers for them. */
-static int telnyx_json_fill(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int telnyx_json_fill(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -149,7 +149,7 @@ static int telnyx_body_is_json(const struct http_request *req)
 	return 0;
 }
 
-static int telnyx_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int telnyx_parse(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	if (strcmp(req->method, "POST") != 0) {
 		*why = "use POST";

@@ -49,7 +49,7 @@ static void parse_status(const struct form *f, struct hook_status *st)
 	}
 }
 
-static int twiml_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int twiml_parse(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	const struct form *f = NULL;
 	int status = hook_parse_form_request(req, in, &f, why);

@@ -137,7 +137,7 @@ static const char *vonage_dtmf_digits(const struct http_request *req)
 	return out;
 }
 
-static int vonage_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int vonage_parse(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	int is_get = strcmp(req->method, "GET") == 0;
 	if (!is_get && strcmp(req->method, "POST") != 0) {

@@ -55,7 +55,7 @@ static void req_header(struct req *q, const char *name, const char *value)
 	q->headers[q->r.n_headers++] = (struct http_header){name, value};
 }
 
-static int req_parse(struct req *q, int event, const char **why)
+static int req_parse(struct req *q, enum hook_event event, const char **why)
 {
 	*why = NULL;
 	return dl->parse(&q->r, event, &q->in, why);

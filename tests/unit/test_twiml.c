@@ -195,7 +195,7 @@ struct req {
 };
 
 static int req_parse(struct req *q, const struct hook_dialect *dl, const char *method, const char *query,
-		     const char *body, int event)
+		     const char *body, enum hook_event event)
 {
 	memset(q, 0, sizeof(*q));
 	q->r.method = method;
