@@ -190,7 +190,7 @@ void api_session_create(struct api_req *r)
 	struct session s;
 	memset(&s, 0, sizeof(s));
 	s.policy = (struct call_policy){.record = -1, .time_limit = -1, .ring_timeout = -1};
-	s.pool = (struct pool_rules){-1, -1, -1};
+	s.pool = POOL_RULES_INHERIT;
 	if (!json_only_fields(body, "", fields, &e) || !json_policy_fields(body, "", &s.policy, &e) ||
 	    !json_pool_fields(body, "", &s.pool, &e) || !json_string_field(body, "", "pin", false, 64, &pin, &e) ||
 	    !json_string_field(body, "", "unique_name", false, NAME_MAX_LEN, &unique_name, &e) ||
@@ -198,11 +198,12 @@ void api_session_create(struct api_req *r)
 	    !json_int_field(body, "", "ttl", 0, TTL_MAX, &has_ttl, &s.ttl, &e) ||
 	    !parse_expires_at(body, now, &has_exp, &s.expires_at, &e))
 		goto fail;
-	s.mode = mode == NULL ? svc.mode : mode_from_name(mode);
-	if (s.mode <= 0) {
+	int m = mode == NULL ? (int)svc.mode : mode_from_name(mode);
+	if (m <= 0) {
 		api_error_set(&e, 400, "invalid_field", "mode must be voice, message or voice-and-message");
 		goto fail;
 	}
+	s.mode = (enum session_mode)m;
 	if (!has_ttl)
 		s.ttl = svc.ttl;
 	if (pin != NULL) {

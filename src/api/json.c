@@ -250,22 +250,24 @@ bool json_pool_fields(json_t *obj, const char *path, struct pool_rules *p, struc
 		return false;
 	const char *dot = *path ? "." : "";
 	if (geo != NULL) {
-		p->geo_match = geo_match_from_name(geo);
-		if (p->geo_match < 0) {
+		int g = geo_match_from_name(geo);
+		if (g < 0) {
 			api_error_set(e, 400, "invalid_field", "%s%sgeo_match must be country, area-code or region", path,
 				      dot);
 			return false;
 		}
+		p->geo_match = (enum geo_match)g;
 	}
 	if (has_strict)
 		p->geo_match_strict = strict;
 	if (sel != NULL) {
-		p->number_selection = number_selection_from_name(sel);
-		if (p->number_selection < 0) {
+		int n = number_selection_from_name(sel);
+		if (n < 0) {
 			api_error_set(e, 400, "invalid_field", "%s%snumber_selection must be prefer-sticky or avoid-sticky",
 				      path, dot);
 			return false;
 		}
+		p->number_selection = (enum number_selection)n;
 	}
 	return true;
 }
@@ -273,10 +275,10 @@ bool json_pool_fields(json_t *obj, const char *path, struct pool_rules *p, struc
 void json_pool_set(json_t *obj, const struct pool_rules *p, bool inherit)
 {
 	json_object_set_new(obj, "geo_match",
-			    inherit && p->geo_match < 0 ? json_null() : json_string(geo_match_name(p->geo_match)));
+			    inherit && p->geo_match == GEO_INHERIT ? json_null() : json_string(geo_match_name(p->geo_match)));
 	json_object_set_new(obj, "geo_match_strict",
 			    inherit && p->geo_match_strict < 0 ? json_null() : json_boolean(p->geo_match_strict > 0));
 	json_object_set_new(obj, "number_selection",
-			    inherit && p->number_selection < 0 ? json_null()
+			    inherit && p->number_selection == SELECT_INHERIT ? json_null()
 							       : json_string(number_selection_name(p->number_selection)));
 }

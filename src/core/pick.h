@@ -36,7 +36,7 @@ struct create_outcome {
 /* The per-service rules session create follows (the service's defaults with the
  * session's overrides applied by the caller). */
 struct create_rules {
-	struct pool_rules pool; /* no -1 left */
+	struct pool_rules pool; /* nothing left to inherit */
 	int number_cap;         /* open sessions per number, 0 = no cap */
 	int cooloff_reuse;      /* see struct service */
 };

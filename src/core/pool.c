@@ -78,11 +78,11 @@ void pool_rules_effective(const struct pool_rules *service, const struct pool_ru
 			  struct pool_rules *out)
 {
 	*out = *service;
-	if (session->geo_match >= 0)
+	if (session->geo_match != GEO_INHERIT)
 		out->geo_match = session->geo_match;
 	if (session->geo_match_strict >= 0)
 		out->geo_match_strict = session->geo_match_strict;
-	if (session->number_selection >= 0)
+	if (session->number_selection != SELECT_INHERIT)
 		out->number_selection = session->number_selection;
 }
 

@@ -15,7 +15,7 @@
 
 struct pool_candidate {
 	const char *number_id;
-	int state;        /* enum number_state */
+	enum number_state state;
 	unsigned caps;    /* enum capability bits */
 	int64_t in_use;   /* open sessions on the number */
 	int64_t created_at;

@@ -34,7 +34,7 @@ enum unknown_action {
 /* One step of the policy. d.dial / d.from and say borrow from the arguments
  * (svc, in, the callback's number and message): they live as long as those. */
 struct unknown_outcome {
-	int action; /* enum unknown_action */
+	enum unknown_action action;
 	struct decision d;
 	const char *say;
 };

@@ -212,7 +212,7 @@ static int callback_session(struct wctx *h, const struct service *svc, const str
 {
 	struct session s;
 	memset(&s, 0, sizeof(s));
-	s.pool = (struct pool_rules){-1, -1, -1};
+	s.pool = POOL_RULES_INHERIT;
 	s.policy = (struct call_policy){.record = -1, .time_limit = -1, .ring_timeout = -1};
 	if (sessions_participant(h->in->from, a->caller_label, &s.participants[0]) != PARTICIPANT_OK ||
 	    sessions_participant(a->number, a->label, &s.participants[1]) != PARTICIPANT_OK ||

@@ -123,7 +123,7 @@ static int txc_body_rows(struct store_tx *tx, void *arg)
 	struct store_bind_session br;
 	struct store_part_row rows[SESSION_PARTICIPANTS];
 	TXC(store_tx_session_rows(tx, c->s.id, &br, rows, &n), n * 10 + br.status, rows[0].number_id);     /* 29 */
-	TXC(strcmp(br.service_id, c->svc->id) || br.mode != c->s.mode || strcmp(rows[0].id, c->p0.id) ||
+	TXC(strcmp(br.service_id, c->svc->id) || br.mode != (int)c->s.mode || strcmp(rows[0].id, c->p0.id) ||
 			   strcmp(rows[0].bidx, c->bx) || strcmp(rows[0].peer, c->by) || rows[0].idx != 0,
 		0, NULL);                                                                                         /* 30 */
 	TXC(store_tx_session_rows(tx, "ses_nope", &br, rows, &n), 0, NULL);                                /* 31 */
