@@ -71,12 +71,12 @@ static bool parse_proxy(const char *proxy, const char *path, char *out, size_t c
 	return true;
 }
 
-static const char *caps_name(int mode)
+static const char *caps_name(enum session_mode mode)
 {
 	return mode == MODE_VOICE ? "voice" : mode == MODE_MESSAGE ? "sms" : "voice+sms";
 }
 
-static const char *level_name(int level)
+static const char *level_name(enum geo_match level)
 {
 	return level == GEO_ANY ? "any" : geo_match_name(level);
 }

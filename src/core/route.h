@@ -66,7 +66,7 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 
 /* Replaces out with a refusal for reason: a call is rejected (DECISION_REJECT), a
  * text acknowledged (DECISION_ACKNOWLEDGE); dial/from cleared. */
-void route_refuse(struct decision *out, int channel, int reason);
+void route_refuse(struct decision *out, enum channel channel, enum route_reason reason);
 
 const char *route_reason_name(int r);
 

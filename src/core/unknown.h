@@ -41,7 +41,7 @@ struct unknown_outcome {
 
 /* True for a call to the service's shared PIN number under the "pin" policy:
  * every such call is asked for its session's PIN, bound or not. */
-bool unknown_is_pin_number(const struct service *svc, int channel, const char *to);
+bool unknown_is_pin_number(const struct service *svc, enum channel channel, const char *to);
 
 /* The service's policy for in, a caller with no binding on in->to: reject (and the
  * "pin" policy off its PIN number) refuses with the unknown-caller text; forward
@@ -56,7 +56,7 @@ void unknown_decide(const struct service *svc, const struct inbound *in, struct 
  * refuses saying message ("" or NULL = the service's unknown-caller text); forward
  * bridges to number, and forwards a text with a body or media; session asks the
  * flow to create it. */
-void unknown_after_callback(const struct service *svc, const struct inbound *in, int answered, int decision,
+void unknown_after_callback(const struct service *svc, const struct inbound *in, int answered, enum callback_decision decision,
 			    const char *number, const char *message, struct unknown_outcome *out);
 
 /* A gather on a number that is not the service's PIN number: refused with the

@@ -197,18 +197,18 @@ static void answer_gather(struct wctx *h, int attempt, const char *prompt)
 	answer(h, &d, &r);
 }
 
-static struct inbound inbound_of(const struct hook_input *in, int channel)
+static struct inbound inbound_of(const struct hook_input *in, enum channel channel)
 {
 	return (struct inbound){.channel = channel, .from = in->from, .to = in->to, .body = in->body, .n_media = in->n_media};
 }
 
-static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, int channel);
+static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel);
 
 /* The unknown-caller callback answered "session": create (caller, participant)
  * with the dialled number as the caller's proxy, then route as usual. 0 when
  * handled; <0 to fall back to the failure policy. */
 static int callback_session(struct wctx *h, const struct service *svc, const struct callback_answer *a,
-			    int channel)
+			    enum channel channel)
 {
 	struct session s;
 	memset(&s, 0, sizeof(s));
@@ -253,7 +253,7 @@ static int ask_default(void *ctx, const struct service *svc, const struct callba
 	return callback_ask(svc->callback_url, secret, svc->callback_timeout_ms, now, q, out, why);
 }
 
-static void unknown_by_callback(struct wctx *h, const struct service *svc, int channel, const char *from_masked)
+static void unknown_by_callback(struct wctx *h, const struct service *svc, enum channel channel, const char *from_masked)
 {
 	struct phone_info pi;
 	const char *country = phone_parse(h->in->from, &pi) == 0 ? pi.region : "";
@@ -295,7 +295,7 @@ static void unknown_by_callback(struct wctx *h, const struct service *svc, int c
 }
 
 /* A caller with no binding on the dialled number: the service's policy. */
-static void handle_unknown(struct wctx *h, const struct service *svc, int channel, const char *from_masked)
+static void handle_unknown(struct wctx *h, const struct service *svc, enum channel channel, const char *from_masked)
 {
 	log_info("webhook %s %s %s: unknown caller %s on %s (service %s, policy %s)", h->dl->name, h->rq->event,
 		 h->in->sid, from_masked, h->in->to, svc->id, unknown_caller_name(svc->unknown_caller));
@@ -333,7 +333,7 @@ static const char *handle_keyword(struct wctx *h, const struct service *svc, con
 
 /* The per-binding hourly limit of the channel, counted only for calls and texts
  * that would go through. */
-static void apply_rate_limit(struct wctx *h, const struct service *svc, const struct route_view *v, int channel,
+static void apply_rate_limit(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel,
 			     struct decision *d)
 {
 	char key[RATE_KEY_MAX];
@@ -352,7 +352,7 @@ static void apply_rate_limit(struct wctx *h, const struct service *svc, const st
 
 /* Routes a caller whose binding (or PIN) found a session: decide, limit, record
  * the interaction, answer. */
-static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, int channel)
+static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel)
 {
 	const struct hook_input *in = h->in;
 	const char *name = h->dl->name;
@@ -499,7 +499,7 @@ static int inbound_begin(struct wctx *h, const struct webhook_env *env, const st
 	return inbound_preamble(h, &h->svc, &h->v, h->from_masked);
 }
 
-void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, int channel,
+void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, enum channel channel,
 		     struct webhook_answer *ans)
 {
 	struct wctx h;

@@ -92,7 +92,7 @@ struct webhook_answer {
 
 /* A voice or message webhook (channel: enum channel). Never fails: an unknown
  * caller is a refusal, a store failure a 503. */
-void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, int channel,
+void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, enum channel channel,
 		     struct webhook_answer *ans);
 
 /* The digits after a PIN prompt (HOOK_GATHER, /hooks/{dialect}/gather?attempt=N):

@@ -326,9 +326,11 @@ static void render_markup(const struct decision *d, const struct hook_render *r,
 		buf_xml_text(out, r->say);
 		buf_puts(out, "</Speak><Hangup/></Response>");
 		return;
-	default:
-		buf_puts(out, "<Response/>");
+	case DECISION_ACKNOWLEDGE:
+	case DECISION_ANNOUNCE: /* the consent notice is TwiML's (<Number url>); none here */
+		break;
 	}
+	buf_puts(out, "<Response/>");
 }
 
 static void plivo_render(const struct decision *d, const struct hook_render *r, struct http_response *res)

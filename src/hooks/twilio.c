@@ -80,7 +80,7 @@ static int twiml_parse(const struct http_request *req, enum hook_event event, st
 	return 0;
 }
 
-static bool twiml_verify(enum twilio_sig_flavor fl, const struct service *svc, int d, const struct http_request *req,
+static bool twiml_verify(enum twilio_sig_flavor fl, const struct service *svc, enum dialect d, const struct http_request *req,
 			 const char *url, const struct hook_input *in, const char *sig)
 {
 	char key[SECRET_MAX_LEN + 1];

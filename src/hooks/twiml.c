@@ -132,7 +132,8 @@ void twiml_render(struct buf *out, const struct decision *d, const struct twiml_
 	case DECISION_GATHER:
 		render_gather(out, a);
 		return;
-	default:
-		twiml_empty(out);
+	case DECISION_ACKNOWLEDGE:
+		break;
 	}
+	twiml_empty(out); /* an acknowledgement, and anything outside the enum */
 }

@@ -352,11 +352,8 @@ int vonage_sms_sig_compute(enum vonage_sms_sig_alg alg, const char *secret,
 		ok = EVP_Q_mac(NULL, "HMAC", NULL, "SHA512", NULL, secret, secret_len,
 			       (const unsigned char *)s, len, digest, sizeof(digest), &dlen) != NULL;
 		break;
-	default:
-		ok = false;
-		break;
 	}
-	free(s);
+	free(s); /* an alg outside the enum leaves dlen 0: refused below */
 	if (!ok || dlen == 0 || dlen > sizeof(digest))
 		return MASKD_ECRYPTO;
 	hex_encode(digest, dlen, out);
