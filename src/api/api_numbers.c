@@ -10,6 +10,7 @@
 #include "../util/phone.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +64,7 @@ static bool parse_caps(json_t *arr, unsigned *out, struct api_error *e)
 
 void api_number_create(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct service svc;
 	int rc = api_service_load(r, r->id, &svc);
@@ -86,11 +88,12 @@ void api_number_create(struct api_req *r)
 		goto fail;
 	}
 	n.state = json_is_true(reserved) ? NUMBER_RESERVED : NUMBER_ACTIVE;
-	n.carrier = carrier == NULL ? DIALECT_TWILIO : dialect_from_name(carrier);
-	if (n.carrier < 0) {
+	int d = carrier == NULL ? (int)DIALECT_TWILIO : dialect_from_name(carrier);
+	if (d < 0) {
 		api_error_set(&e, 400, "invalid_field", "carrier must be twilio, signalwire, telnyx, plivo, vobiz or vonage");
 		goto fail;
 	}
+	n.carrier = (enum dialect)d;
 	struct phone_info pi;
 	if (phone_parse(number, &pi) < 0) {
 		api_error_set(&e, 400, "invalid_field", "number is not a valid E.164 phone number");
@@ -128,6 +131,7 @@ static void add_number(void *ctx, const struct number *n)
 
 void api_number_list(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct service svc;
 	if (api_service_load(r, r->id, &svc) < 0)
 		return;
@@ -143,6 +147,7 @@ void api_number_list(struct api_req *r)
 
 void api_number_patch(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
@@ -179,6 +184,7 @@ fail:
 
 void api_number_delete(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	int rc = store_number_delete(r->app->store, r->id);
 	if (rc == MASKD_ENOTFOUND) {
 		api_not_found(r, "number");

@@ -18,6 +18,7 @@
 #include "../util/phone.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,7 @@ static void create_error(const struct session *s, int rc, const struct create_ou
 
 void api_session_create(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct service svc;
 	int rc = api_service_load(r, r->id, &svc);
@@ -287,6 +289,7 @@ static int load_session(struct api_req *r, struct session *s)
 
 void api_session_get(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct session s;
 	if (load_session(r, &s) == 0)
 		api_reply(r->res, 200, session_json(&s));
@@ -299,6 +302,7 @@ static void add_session(void *ctx, const struct session *s)
 
 void api_session_list(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct form q;
 	if (form_parse(r->http->arena, r->http->query, strlen(r->http->query), &q) < 0) {
@@ -410,6 +414,7 @@ static void reopen_session(struct api_req *r, const int64_t *ttl, const int64_t 
 
 void api_session_patch(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	int64_t now = now_unix();
 	json_t *body = json_body(r->http, &e);
@@ -482,6 +487,7 @@ static int load_session_service(struct api_req *r, struct session *s, struct ser
  * session. */
 void api_participant_add(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct session s;
 	struct service svc;
@@ -532,6 +538,7 @@ fail:
  * number swap (null = pick another). */
 void api_participant_swap(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct session s;
 	if (load_session(r, &s) < 0)
@@ -633,6 +640,7 @@ static void add_event(void *ctx, const struct session_event *ev)
 /* GET /v1/sessions/{id}/events */
 void api_session_events(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct session s;
 	if (load_session(r, &s) < 0)
 		return;
@@ -648,6 +656,7 @@ void api_session_events(struct api_req *r)
 
 void api_session_delete(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	close_session(r, SESSION_CLOSED, 204);
 }
 
@@ -687,6 +696,7 @@ static void add_interaction(void *ctx, const struct interaction *it)
 
 void api_interaction_list(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct session s;
 	if (load_session(r, &s) < 0)
 		return;

@@ -22,6 +22,7 @@
 
 int sessions_participant(const char *number, const char *label, struct participant *p)
 {
+	assert(number != NULL && p != NULL); /* label NULL = none */
 	struct phone_info pi;
 	if (phone_is_emergency(number))
 		return PARTICIPANT_EMERGENCY; /* DESIGN §6: never masked or proxied */
@@ -40,6 +41,7 @@ int sessions_participant(const char *number, const char *label, struct participa
 
 void sessions_rules(const struct service *svc, const struct pool_rules *overrides, struct create_rules *out)
 {
+	assert(svc != NULL && out != NULL); /* overrides NULL = none */
 	memset(out, 0, sizeof(*out));
 	if (overrides != NULL)
 		pool_rules_effective(&svc->pool, overrides, &out->pool);
@@ -51,6 +53,7 @@ void sessions_rules(const struct service *svc, const struct pool_rules *override
 
 void sessions_warn_headroom(const struct service *svc, const char *participant_id, int64_t held, int64_t free_left)
 {
+	assert(svc != NULL && participant_id != NULL);
 	if (!pool_near_exhaustion(held, free_left))
 		return;
 	metrics_inc(MC_POOL_WARNINGS);
@@ -64,6 +67,7 @@ void sessions_warn_headroom(const struct service *svc, const char *participant_i
 int sessions_create(struct store *st, const struct service *svc, struct session *s, int64_t now,
 		    struct create_outcome *out)
 {
+	assert(st != NULL && svc != NULL && s != NULL);
 	struct create_rules rules;
 	sessions_rules(svc, &s->pool, &rules);
 	int draw_pin = svc->unknown_caller == UNKNOWN_PIN && s->pin[0] == '\0';

@@ -502,6 +502,7 @@ static int inbound_begin(struct wctx *h, const struct webhook_env *env, const st
 void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, enum channel channel,
 		     struct webhook_answer *ans)
 {
+	assert(channel == CHANNEL_VOICE || channel == CHANNEL_MESSAGE);
 	struct wctx h;
 	if (inbound_begin(&h, env, rq, ans) < 0)
 		return;
@@ -531,6 +532,7 @@ void webhook_inbound(const struct webhook_env *env, const struct webhook_request
 
 void webhook_gather(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
 {
+	assert(rq != NULL && rq->in != NULL && rq->in->event == HOOK_GATHER);
 	struct wctx h;
 	if (inbound_begin(&h, env, rq, ans) < 0)
 		return;
@@ -595,6 +597,7 @@ static void answer_consent(struct wctx *h, const struct service *svc, const stru
 
 void webhook_status(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
 {
+	assert(rq != NULL && rq->in != NULL && (rq->in->event == HOOK_STATUS || rq->in->event == HOOK_CONSENT));
 	struct wctx h;
 	start(&h, env, rq, ans);
 	const char *name = h.dl->name;

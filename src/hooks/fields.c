@@ -2,6 +2,7 @@
 /* fields.c - the field readings the dialects share; see fields.h. */
 #include "fields.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ int64_t fields_seconds(const char *s)
 
 const char *fields_e164(struct arena *a, const char *s)
 {
+	assert(a != NULL);
 	if (s == NULL || s[0] == '\0' || s[strspn(s, "0123456789")] != '\0')
 		return s;
 	return arena_printf(a, "+%s", s);

@@ -12,6 +12,7 @@
 #include "../util/log.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static bool signature_ok(void *ctx, const struct service *svc)
 int hook_parse_form_request(const struct http_request *req, struct hook_input *in, const struct form **fields,
 			    const char **why)
 {
+	assert(req != NULL && in != NULL && fields != NULL && why != NULL);
 	int is_get = strcmp(req->method, "GET") == 0;
 	if (!is_get && strcmp(req->method, "POST") != 0) {
 		*why = "use POST (or GET)";
@@ -84,6 +86,7 @@ static bool hook_event_parse(const char *word, enum hook_event *out)
 
 const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len)
 {
+	assert(name != NULL);
 	for (size_t i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++)
 		if (strlen(dialects[i]->name) == name_len && strncmp(dialects[i]->name, name, name_len) == 0)
 			return dialects[i];
@@ -92,6 +95,7 @@ const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len)
 
 int hooks_handle(struct app *app, const struct http_request *req, struct http_response *res)
 {
+	assert(app != NULL && req != NULL && res != NULL);
 	static const char prefix[] = "/hooks/";
 	if (strncmp(req->path, prefix, sizeof(prefix) - 1) != 0)
 		return 0;

@@ -8,6 +8,7 @@
 
 int sigutil_field_cmp(const void *pa, const void *pb)
 {
+	assert(pa != NULL && pb != NULL);
 	const struct sigutil_field *a = pa, *b = pb;
 	int c = strcmp(a->key, b->key);
 	if (c == 0)

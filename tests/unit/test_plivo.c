@@ -478,7 +478,7 @@ static void markup_reject_and_empty(void **state)
 	render(VB, &d, &r, "<Response/>");
 }
 
-/* ------------------------------------------------------------ issue 4: gather, silent reject, no callbacks */
+/* ------------------------------------------------------------ policy: gather, silent reject, no callbacks */
 
 #define PL_GATHER_URL "https://p.example/hooks/plivo/gather?attempt=2&x=<y>"
 #define VB_GATHER_URL "https://p.example/hooks/vobiz/gather?attempt=2&x=<y>"

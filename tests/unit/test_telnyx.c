@@ -515,7 +515,7 @@ static void render_reject_ack_forward(void **state)
 	render_expect(&f, &fr, "text/plain; charset=utf-8", "");
 }
 
-/* ------------------------------------------------------------ issue 4 */
+/* ------------------------------------------------------------ pool and session policy */
 
 #define GATHER_URL "https://p.example/hooks/telnyx/gather?attempt=2&x=<y>"
 

@@ -488,7 +488,7 @@ static void render_reject_and_empty(void **state)
 	buf_free(&res.body);
 }
 
-/* ------------------------------------------------------------------ issue 4: gather */
+/* ------------------------------------------------------------------ policy: gather */
 
 #define GATHER_URL "https://p.example/hooks/vonage/gather?attempt=2&x=<y>"
 #define PROMPT "Enter your PIN, then \"#\" & it's <done>"
