@@ -62,6 +62,24 @@ void api_store_failed(struct api_req *r, const char *what, int rc)
 	api_reply_error(r->res, &e);
 }
 
+void api_reply_list(struct api_req *r, int rc, json_t *arr, const char *key, const char *what)
+{
+	assert(r != NULL && arr != NULL && key != NULL && what != NULL);
+	if (rc < 0) {
+		json_decref(arr);
+		api_store_failed(r, what, rc);
+		return;
+	}
+	api_reply(r->res, 200, json_pack("{s:o}", key, arr));
+}
+
+void api_reply_refused(struct api_req *r, json_t *body, const struct api_error *e)
+{
+	assert(r != NULL && e != NULL);
+	json_decref(body);
+	api_reply_error(r->res, e);
+}
+
 int api_service_load(struct api_req *r, const char *id, struct service *svc)
 {
 	assert(r != NULL && id != NULL && svc != NULL);

@@ -120,8 +120,7 @@ void api_number_create(struct api_req *r)
 	api_reply(r->res, 201, number_json(&n));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 static void add_number(void *ctx, const struct number *n)
@@ -136,13 +135,7 @@ void api_number_list(struct api_req *r)
 	if (api_service_load(r, r->id, &svc) < 0)
 		return;
 	json_t *arr = json_array();
-	int rc = store_number_list(r->app->store, r->id, add_number, arr);
-	if (rc < 0) {
-		json_decref(arr);
-		api_store_failed(r, "number_list", rc);
-		return;
-	}
-	api_reply(r->res, 200, json_pack("{s:o}", "numbers", arr));
+	api_reply_list(r, store_number_list(r->app->store, r->id, add_number, arr), arr, "numbers", "number_list");
 }
 
 void api_number_patch(struct api_req *r)
@@ -178,8 +171,7 @@ void api_number_patch(struct api_req *r)
 	api_reply(r->res, 200, number_json(&n));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 void api_number_delete(struct api_req *r)

@@ -358,8 +358,7 @@ void api_service_create(struct api_req *r)
 	api_reply(r->res, 201, service_json(r->app, &svc));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 /* PATCH: the parts given are applied over the stored service as POST parses
@@ -421,8 +420,7 @@ void api_service_patch(struct api_req *r)
 	api_reply(r->res, 200, service_json(r->app, &svc));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 void api_service_get(struct api_req *r)
@@ -451,11 +449,5 @@ void api_service_list(struct api_req *r)
 	assert(r != NULL && r->app != NULL && r->res != NULL);
 	json_t *arr = json_array();
 	struct service_list_ctx c = {r->app, arr};
-	int rc = store_service_list(r->app->store, add_service, &c);
-	if (rc < 0) {
-		json_decref(arr);
-		api_store_failed(r, "service_list", rc);
-		return;
-	}
-	api_reply(r->res, 200, json_pack("{s:o}", "services", arr));
+	api_reply_list(r, store_service_list(r->app->store, add_service, &c), arr, "services", "service_list");
 }

@@ -273,8 +273,7 @@ void api_session_create(struct api_req *r)
 	api_reply(r->res, 201, session_json(&s));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 static int load_session(struct api_req *r, struct session *s)
@@ -469,8 +468,7 @@ void api_session_patch(struct api_req *r)
 	api_session_get(r);
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 /* The session r->id and its service: 0, or negative with the answer (404, 503)
@@ -530,8 +528,7 @@ void api_participant_add(struct api_req *r)
 		api_reply(r->res, 201, session_json(&s));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 /* PATCH /v1/sessions/{id}/participants/{par} {"proxy_number": "+1..." | null}:
@@ -624,8 +621,7 @@ void api_participant_swap(struct api_req *r)
 	api_session_get(r);
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 static void add_event(void *ctx, const struct session_event *ev)
@@ -645,13 +641,7 @@ void api_session_events(struct api_req *r)
 	if (load_session(r, &s) < 0)
 		return;
 	json_t *arr = json_array();
-	int rc = store_session_events(r->app->store, r->id, add_event, arr);
-	if (rc < 0) {
-		json_decref(arr);
-		api_store_failed(r, "session_events", rc);
-		return;
-	}
-	api_reply(r->res, 200, json_pack("{s:o}", "events", arr));
+	api_reply_list(r, store_session_events(r->app->store, r->id, add_event, arr), arr, "events", "session_events");
 }
 
 void api_session_delete(struct api_req *r)
@@ -701,11 +691,6 @@ void api_interaction_list(struct api_req *r)
 	if (load_session(r, &s) < 0)
 		return;
 	json_t *arr = json_array();
-	int rc = store_interaction_list(r->app->store, r->id, add_interaction, arr);
-	if (rc < 0) {
-		json_decref(arr);
-		api_store_failed(r, "interaction_list", rc);
-		return;
-	}
-	api_reply(r->res, 200, json_pack("{s:o}", "interactions", arr));
+	api_reply_list(r, store_interaction_list(r->app->store, r->id, add_interaction, arr), arr, "interactions",
+		       "interaction_list");
 }
