@@ -521,7 +521,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1 && [ $HAVE_WRK 
 	log "profile: bench/results/$STAMP.perf.txt"
 fi
 
-# --- PostgreSQL column (issue 6) --------------------------------------------------
+# --- PostgreSQL column ------------------------------------------------------------
 # The same webhooks and creates with MASKD_DB on a throwaway PostgreSQL 15
 # (scripts/pg-test-server, fsync=off: this compares store work, not disks), first one
 # node, then three nodes on the one database. Every node is pinned to the server cores,

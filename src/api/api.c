@@ -11,6 +11,7 @@
 #include "../util/log.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -46,6 +47,7 @@ static const struct api_route routes[] = {
 
 void api_not_found(struct api_req *r, const char *what)
 {
+	assert(r != NULL && what != NULL);
 	struct api_error e;
 	api_error_set(&e, 404, "not_found", "no such %s", what);
 	api_reply_error(r->res, &e);
@@ -53,14 +55,34 @@ void api_not_found(struct api_req *r, const char *what)
 
 void api_store_failed(struct api_req *r, const char *what, int rc)
 {
+	assert(r != NULL && what != NULL && rc < 0);
 	log_error("api %s %s: %s: %s", r->http->method, r->http->path, what, maskd_strerror(rc));
 	struct api_error e;
 	api_error_set(&e, 503, "unavailable", "the database is unavailable; retry");
 	api_reply_error(r->res, &e);
 }
 
+void api_reply_list(struct api_req *r, int rc, json_t *arr, const char *key, const char *what)
+{
+	assert(r != NULL && arr != NULL && key != NULL && what != NULL);
+	if (rc < 0) {
+		json_decref(arr);
+		api_store_failed(r, what, rc);
+		return;
+	}
+	api_reply(r->res, 200, json_pack("{s:o}", key, arr));
+}
+
+void api_reply_refused(struct api_req *r, json_t *body, const struct api_error *e)
+{
+	assert(r != NULL && e != NULL);
+	json_decref(body);
+	api_reply_error(r->res, e);
+}
+
 int api_service_load(struct api_req *r, const char *id, struct service *svc)
 {
+	assert(r != NULL && id != NULL && svc != NULL);
 	int rc = store_service_get(r->app->store, id, svc);
 	if (rc == MASKD_ENOTFOUND)
 		api_not_found(r, "service");
@@ -129,6 +151,7 @@ static int rate_ok(struct app *app, const char *key_id, struct http_response *re
 
 int api_handle(struct app *app, const struct http_request *req, struct http_response *res)
 {
+	assert(app != NULL && req != NULL && res != NULL);
 	if (strncmp(req->path, "/v1/", 4) != 0 && strcmp(req->path, "/v1") != 0)
 		return 0;
 	metrics_inc(MC_API_REQUESTS);

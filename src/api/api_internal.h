@@ -22,6 +22,11 @@ void api_not_found(struct api_req *r, const char *what);
 int api_service_load(struct api_req *r, const char *id, struct service *svc);
 /* Answers 503 for a store failure (logged with what failed). */
 void api_store_failed(struct api_req *r, const char *what, int rc);
+/* The answer of a listing whose store call returned rc after filling arr (owned:
+ * freed on failure): 200 {"<key>": arr}, or api_store_failed(what). */
+void api_reply_list(struct api_req *r, int rc, json_t *arr, const char *key, const char *what);
+/* The answer of a refused request: frees body (NULL allowed) and replies e. */
+void api_reply_refused(struct api_req *r, json_t *body, const struct api_error *e);
 
 void api_service_create(struct api_req *r);
 void api_service_get(struct api_req *r);

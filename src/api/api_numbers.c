@@ -10,6 +10,7 @@
 #include "../util/phone.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +64,7 @@ static bool parse_caps(json_t *arr, unsigned *out, struct api_error *e)
 
 void api_number_create(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct service svc;
 	int rc = api_service_load(r, r->id, &svc);
@@ -86,11 +88,12 @@ void api_number_create(struct api_req *r)
 		goto fail;
 	}
 	n.state = json_is_true(reserved) ? NUMBER_RESERVED : NUMBER_ACTIVE;
-	n.carrier = carrier == NULL ? DIALECT_TWILIO : dialect_from_name(carrier);
-	if (n.carrier < 0) {
+	int d = carrier == NULL ? (int)DIALECT_TWILIO : dialect_from_name(carrier);
+	if (d < 0) {
 		api_error_set(&e, 400, "invalid_field", "carrier must be twilio, signalwire, telnyx, plivo, vobiz or vonage");
 		goto fail;
 	}
+	n.carrier = (enum dialect)d;
 	struct phone_info pi;
 	if (phone_parse(number, &pi) < 0) {
 		api_error_set(&e, 400, "invalid_field", "number is not a valid E.164 phone number");
@@ -117,8 +120,7 @@ void api_number_create(struct api_req *r)
 	api_reply(r->res, 201, number_json(&n));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 static void add_number(void *ctx, const struct number *n)
@@ -128,21 +130,17 @@ static void add_number(void *ctx, const struct number *n)
 
 void api_number_list(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct service svc;
 	if (api_service_load(r, r->id, &svc) < 0)
 		return;
 	json_t *arr = json_array();
-	int rc = store_number_list(r->app->store, r->id, add_number, arr);
-	if (rc < 0) {
-		json_decref(arr);
-		api_store_failed(r, "number_list", rc);
-		return;
-	}
-	api_reply(r->res, 200, json_pack("{s:o}", "numbers", arr));
+	api_reply_list(r, store_number_list(r->app->store, r->id, add_number, arr), arr, "numbers", "number_list");
 }
 
 void api_number_patch(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
@@ -173,12 +171,12 @@ void api_number_patch(struct api_req *r)
 	api_reply(r->res, 200, number_json(&n));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 void api_number_delete(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	int rc = store_number_delete(r->app->store, r->id);
 	if (rc == MASKD_ENOTFOUND) {
 		api_not_found(r, "number");

@@ -7,6 +7,7 @@
 #include "../util/err.h"
 #include "../util/xmalloc.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include <stdio.h>
@@ -98,6 +99,7 @@ static json_t *group_json(const struct pool_group *g, int64_t cap)
 
 void api_pool(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct service svc;
 	int rc = api_service_load(r, r->id, &svc);
 	if (rc < 0)

@@ -8,6 +8,7 @@
 #include "../util/form.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,7 @@ static int wants_csv(const struct http_request *req, const struct form *q)
 
 void api_records(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	int64_t from, to;
 	struct form q;
 	if (!window(r, &from, &to, &q))
@@ -193,6 +195,7 @@ static void add_day(void *ctx, const struct usage_day *u)
 
 void api_usage(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	int64_t from, to;
 	struct form q;
 	if (!window(r, &from, &to, &q))

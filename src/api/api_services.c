@@ -10,6 +10,7 @@
 #include "../util/timeutil.h"
 #include "../vault/vault.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,12 +156,13 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 	if (help != NULL && help[0] != '\0')
 		snprintf(svc->help_text, sizeof(svc->help_text), "%s", help);
 	if (mode != NULL) {
-		svc->mode = mode_from_name(mode);
-		if (svc->mode <= 0) {
+		int m = mode_from_name(mode);
+		if (m <= 0) {
 			api_error_set(e, 400, "invalid_field",
 				      "defaults.mode must be voice, message or voice-and-message");
 			return false;
 		}
+		svc->mode = (enum session_mode)m;
 	}
 	if (has_ttl)
 		svc->ttl = ttl;
@@ -238,11 +240,12 @@ static bool parse_unknown_caller(json_t *u, struct service *svc, struct api_erro
 			    &to, e) ||
 	    !json_bool_field(u, path, "callback_fail_open", &has_open, &open, e))
 		return false;
-	svc->unknown_caller = unknown_caller_from_name(policy);
-	if (svc->unknown_caller < 0) {
+	int pol = unknown_caller_from_name(policy);
+	if (pol < 0) {
 		api_error_set(e, 400, "invalid_field", "unknown_caller.policy must be reject, forward, pin or callback");
 		return false;
 	}
+	svc->unknown_caller = (enum unknown_caller)pol;
 	if (has_len)
 		svc->pin_length = (int)len;
 	if (has_att)
@@ -313,6 +316,7 @@ static bool parse_rate_limits(json_t *o, struct service *svc, struct api_error *
 
 void api_service_create(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
@@ -354,8 +358,7 @@ void api_service_create(struct api_req *r)
 	api_reply(r->res, 201, service_json(r->app, &svc));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 /* PATCH: the parts given are applied over the stored service as POST parses
@@ -364,6 +367,7 @@ fail:
  * written in one store_service_update(). Nothing is written on any 400. */
 void api_service_patch(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
@@ -416,12 +420,12 @@ void api_service_patch(struct api_req *r)
 	api_reply(r->res, 200, service_json(r->app, &svc));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 void api_service_get(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct service svc;
 	int rc = api_service_load(r, r->id, &svc);
 	if (rc < 0)
@@ -442,13 +446,8 @@ static void add_service(void *ctx, const struct service *svc)
 
 void api_service_list(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	json_t *arr = json_array();
 	struct service_list_ctx c = {r->app, arr};
-	int rc = store_service_list(r->app->store, add_service, &c);
-	if (rc < 0) {
-		json_decref(arr);
-		api_store_failed(r, "service_list", rc);
-		return;
-	}
-	api_reply(r->res, 200, json_pack("{s:o}", "services", arr));
+	api_reply_list(r, store_service_list(r->app->store, add_service, &c), arr, "services", "service_list");
 }

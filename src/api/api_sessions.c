@@ -18,6 +18,7 @@
 #include "../util/phone.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,12 +72,12 @@ static bool parse_proxy(const char *proxy, const char *path, char *out, size_t c
 	return true;
 }
 
-static const char *caps_name(int mode)
+static const char *caps_name(enum session_mode mode)
 {
 	return mode == MODE_VOICE ? "voice" : mode == MODE_MESSAGE ? "sms" : "voice+sms";
 }
 
-static const char *level_name(int level)
+static const char *level_name(enum geo_match level)
 {
 	return level == GEO_ANY ? "any" : geo_match_name(level);
 }
@@ -173,6 +174,7 @@ static void create_error(const struct session *s, int rc, const struct create_ou
 
 void api_session_create(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct service svc;
 	int rc = api_service_load(r, r->id, &svc);
@@ -190,7 +192,7 @@ void api_session_create(struct api_req *r)
 	struct session s;
 	memset(&s, 0, sizeof(s));
 	s.policy = (struct call_policy){.record = -1, .time_limit = -1, .ring_timeout = -1};
-	s.pool = (struct pool_rules){-1, -1, -1};
+	s.pool = POOL_RULES_INHERIT;
 	if (!json_only_fields(body, "", fields, &e) || !json_policy_fields(body, "", &s.policy, &e) ||
 	    !json_pool_fields(body, "", &s.pool, &e) || !json_string_field(body, "", "pin", false, 64, &pin, &e) ||
 	    !json_string_field(body, "", "unique_name", false, NAME_MAX_LEN, &unique_name, &e) ||
@@ -198,11 +200,12 @@ void api_session_create(struct api_req *r)
 	    !json_int_field(body, "", "ttl", 0, TTL_MAX, &has_ttl, &s.ttl, &e) ||
 	    !parse_expires_at(body, now, &has_exp, &s.expires_at, &e))
 		goto fail;
-	s.mode = mode == NULL ? svc.mode : mode_from_name(mode);
-	if (s.mode <= 0) {
+	int m = mode == NULL ? (int)svc.mode : mode_from_name(mode);
+	if (m <= 0) {
 		api_error_set(&e, 400, "invalid_field", "mode must be voice, message or voice-and-message");
 		goto fail;
 	}
+	s.mode = (enum session_mode)m;
 	if (!has_ttl)
 		s.ttl = svc.ttl;
 	if (pin != NULL) {
@@ -270,8 +273,7 @@ void api_session_create(struct api_req *r)
 	api_reply(r->res, 201, session_json(&s));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 static int load_session(struct api_req *r, struct session *s)
@@ -286,6 +288,7 @@ static int load_session(struct api_req *r, struct session *s)
 
 void api_session_get(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct session s;
 	if (load_session(r, &s) == 0)
 		api_reply(r->res, 200, session_json(&s));
@@ -298,6 +301,7 @@ static void add_session(void *ctx, const struct session *s)
 
 void api_session_list(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct form q;
 	if (form_parse(r->http->arena, r->http->query, strlen(r->http->query), &q) < 0) {
@@ -409,6 +413,7 @@ static void reopen_session(struct api_req *r, const int64_t *ttl, const int64_t 
 
 void api_session_patch(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	int64_t now = now_unix();
 	json_t *body = json_body(r->http, &e);
@@ -463,21 +468,28 @@ void api_session_patch(struct api_req *r)
 	api_session_get(r);
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
+}
+
+/* The session r->id and its service: 0, or negative with the answer (404, 503)
+ * already sent. */
+static int load_session_service(struct api_req *r, struct session *s, struct service *svc)
+{
+	int rc = load_session(r, s);
+	if (rc < 0)
+		return rc;
+	return api_service_load(r, s->service_id, svc);
 }
 
 /* POST /v1/sessions/{id}/participants: the second participant of a single-party
  * session. */
 void api_participant_add(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct session s;
-	if (load_session(r, &s) < 0)
-		return;
 	struct service svc;
-	int rc = api_service_load(r, s.service_id, &svc);
-	if (rc < 0)
+	if (load_session_service(r, &s, &svc) < 0)
 		return;
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
@@ -491,7 +503,7 @@ void api_participant_add(struct api_req *r)
 	sessions_rules(&svc, NULL, &rules);
 	struct create_outcome o;
 	memset(&o, 0, sizeof(o));
-	rc = sessions_participant_add(r->app->store, r->id, &p, &rules, now_unix(), &o);
+	int rc = sessions_participant_add(r->app->store, r->id, &p, &rules, now_unix(), &o);
 	if (rc == MASKD_ECONFLICT && o.failed_index < 0) {
 		api_error_set(&e, 409, "conflict", "the session is not open or already has two participants");
 		goto fail;
@@ -516,14 +528,14 @@ void api_participant_add(struct api_req *r)
 		api_reply(r->res, 201, session_json(&s));
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 /* PATCH /v1/sessions/{id}/participants/{par} {"proxy_number": "+1..." | null}:
  * number swap (null = pick another). */
 void api_participant_swap(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct session s;
 	if (load_session(r, &s) < 0)
@@ -609,8 +621,7 @@ void api_participant_swap(struct api_req *r)
 	api_session_get(r);
 	return;
 fail:
-	json_decref(body);
-	api_reply_error(r->res, &e);
+	api_reply_refused(r, body, &e);
 }
 
 static void add_event(void *ctx, const struct session_event *ev)
@@ -625,21 +636,17 @@ static void add_event(void *ctx, const struct session_event *ev)
 /* GET /v1/sessions/{id}/events */
 void api_session_events(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct session s;
 	if (load_session(r, &s) < 0)
 		return;
 	json_t *arr = json_array();
-	int rc = store_session_events(r->app->store, r->id, add_event, arr);
-	if (rc < 0) {
-		json_decref(arr);
-		api_store_failed(r, "session_events", rc);
-		return;
-	}
-	api_reply(r->res, 200, json_pack("{s:o}", "events", arr));
+	api_reply_list(r, store_session_events(r->app->store, r->id, add_event, arr), arr, "events", "session_events");
 }
 
 void api_session_delete(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	close_session(r, SESSION_CLOSED, 204);
 }
 
@@ -679,15 +686,11 @@ static void add_interaction(void *ctx, const struct interaction *it)
 
 void api_interaction_list(struct api_req *r)
 {
+	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct session s;
 	if (load_session(r, &s) < 0)
 		return;
 	json_t *arr = json_array();
-	int rc = store_interaction_list(r->app->store, r->id, add_interaction, arr);
-	if (rc < 0) {
-		json_decref(arr);
-		api_store_failed(r, "interaction_list", rc);
-		return;
-	}
-	api_reply(r->res, 200, json_pack("{s:o}", "interactions", arr));
+	api_reply_list(r, store_interaction_list(r->app->store, r->id, add_interaction, arr), arr, "interactions",
+		       "interaction_list");
 }

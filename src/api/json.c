@@ -4,6 +4,7 @@
 #include "../core/model.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 void api_error_set(struct api_error *e, int status, const char *code, const char *fmt, ...)
 {
+	assert(e != NULL && code != NULL && fmt != NULL && status >= 400 && status <= 599);
 	e->status = status;
 	e->code = code;
 	va_list ap;
@@ -48,6 +50,7 @@ static int json_depth(const char *s, size_t n, int cap)
 
 json_t *json_body(const struct http_request *req, struct api_error *e)
 {
+	assert(req != NULL && e != NULL);
 	const char *ct = http_header(req, "Content-Type");
 	size_t ctlen = strlen("application/json");
 	if (ct == NULL || strncasecmp(ct, "application/json", ctlen) != 0 || (ct[ctlen] != '\0' && ct[ctlen] != ';')) {
@@ -83,6 +86,7 @@ static void field_path(char *out, size_t cap, const char *path, const char *key)
 
 bool json_only_fields(json_t *obj, const char *path, const char *const *allowed, struct api_error *e)
 {
+	assert(path != NULL && allowed != NULL && e != NULL);
 	const char *key;
 	json_t *v;
 	json_object_foreach(obj, key, v)
@@ -103,6 +107,7 @@ bool json_only_fields(json_t *obj, const char *path, const char *const *allowed,
 bool json_string_field(json_t *obj, const char *path, const char *key, bool required, size_t max_len,
 		       const char **out, struct api_error *e)
 {
+	assert(path != NULL && key != NULL && out != NULL && e != NULL);
 	char p[128];
 	json_t *v = json_object_get(obj, key);
 	*out = NULL;
@@ -137,6 +142,7 @@ bool json_string_field(json_t *obj, const char *path, const char *key, bool requ
 bool json_int_field(json_t *obj, const char *path, const char *key, int64_t min, int64_t max, bool *present,
 		    int64_t *out, struct api_error *e)
 {
+	assert(path != NULL && key != NULL && min <= max && present != NULL && out != NULL && e != NULL);
 	json_t *v = json_object_get(obj, key);
 	*present = false;
 	if (v == NULL)
@@ -158,6 +164,7 @@ bool json_int_field(json_t *obj, const char *path, const char *key, int64_t min,
 
 bool json_policy_fields(json_t *obj, const char *path, struct call_policy *p, struct api_error *e)
 {
+	assert(path != NULL && p != NULL && e != NULL);
 	json_t *rec = json_object_get(obj, "record");
 	if (rec != NULL && !json_is_boolean(rec)) {
 		api_error_set(e, 400, "invalid_field", "%s%srecord must be true or false", path, *path ? "." : "");
@@ -189,6 +196,7 @@ bool json_policy_fields(json_t *obj, const char *path, struct call_policy *p, st
 
 void json_policy_set(json_t *obj, const struct call_policy *p, bool inherit)
 {
+	assert(obj != NULL && p != NULL);
 	json_object_set_new(obj, "record", inherit && p->record < 0 ? json_null() : json_boolean(p->record > 0));
 	json_object_set_new(obj, "time_limit", inherit && p->time_limit < 0 ? json_null() : json_integer(p->time_limit));
 	json_object_set_new(obj, "ring_timeout",
@@ -199,6 +207,7 @@ void json_policy_set(json_t *obj, const struct call_policy *p, bool inherit)
 
 void api_reply(struct http_response *res, int status, json_t *obj)
 {
+	assert(res != NULL && status >= 100 && status <= 599);
 	res->status = status;
 	res->content_type = "application/json";
 	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -214,6 +223,7 @@ void api_reply(struct http_response *res, int status, json_t *obj)
 
 void api_reply_error(struct http_response *res, const struct api_error *e)
 {
+	assert(res != NULL && e != NULL && e->code != NULL);
 	api_reply(res, e->status, json_pack("{s:{s:s,s:s}}", "error", "code", e->code, "message", e->message));
 }
 
@@ -228,6 +238,7 @@ json_t *json_time(int64_t t)
 
 bool json_bool_field(json_t *obj, const char *path, const char *key, bool *present, bool *out, struct api_error *e)
 {
+	assert(path != NULL && key != NULL && present != NULL && out != NULL && e != NULL);
 	json_t *v = json_object_get(obj, key);
 	*present = v != NULL;
 	if (v == NULL)
@@ -242,6 +253,7 @@ bool json_bool_field(json_t *obj, const char *path, const char *key, bool *prese
 
 bool json_pool_fields(json_t *obj, const char *path, struct pool_rules *p, struct api_error *e)
 {
+	assert(path != NULL && p != NULL && e != NULL);
 	const char *geo = NULL, *sel = NULL;
 	bool has_strict = false, strict = false;
 	if (!json_string_field(obj, path, "geo_match", false, 32, &geo, e) ||
@@ -250,33 +262,36 @@ bool json_pool_fields(json_t *obj, const char *path, struct pool_rules *p, struc
 		return false;
 	const char *dot = *path ? "." : "";
 	if (geo != NULL) {
-		p->geo_match = geo_match_from_name(geo);
-		if (p->geo_match < 0) {
+		int g = geo_match_from_name(geo);
+		if (g < 0) {
 			api_error_set(e, 400, "invalid_field", "%s%sgeo_match must be country, area-code or region", path,
 				      dot);
 			return false;
 		}
+		p->geo_match = (enum geo_match)g;
 	}
 	if (has_strict)
 		p->geo_match_strict = strict;
 	if (sel != NULL) {
-		p->number_selection = number_selection_from_name(sel);
-		if (p->number_selection < 0) {
+		int n = number_selection_from_name(sel);
+		if (n < 0) {
 			api_error_set(e, 400, "invalid_field", "%s%snumber_selection must be prefer-sticky or avoid-sticky",
 				      path, dot);
 			return false;
 		}
+		p->number_selection = (enum number_selection)n;
 	}
 	return true;
 }
 
 void json_pool_set(json_t *obj, const struct pool_rules *p, bool inherit)
 {
+	assert(obj != NULL && p != NULL);
 	json_object_set_new(obj, "geo_match",
-			    inherit && p->geo_match < 0 ? json_null() : json_string(geo_match_name(p->geo_match)));
+			    inherit && p->geo_match == GEO_INHERIT ? json_null() : json_string(geo_match_name(p->geo_match)));
 	json_object_set_new(obj, "geo_match_strict",
 			    inherit && p->geo_match_strict < 0 ? json_null() : json_boolean(p->geo_match_strict > 0));
 	json_object_set_new(obj, "number_selection",
-			    inherit && p->number_selection < 0 ? json_null()
+			    inherit && p->number_selection == SELECT_INHERIT ? json_null()
 							       : json_string(number_selection_name(p->number_selection)));
 }

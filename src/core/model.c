@@ -16,33 +16,56 @@ static int name_index(const char *const *names, int n, const char *s)
 	return -1;
 }
 
-static const char *const dialect_names[] = {"twilio", "signalwire", "telnyx", "plivo", "vobiz", "vonage"};
-static const char *const mode_names[] = {NULL, "voice", "message", "voice-and-message"};
-static const char *const status_names[] = {"open", "in-progress", "closed", "failed", "blocked"};
-static const char *const state_names[] = {"active", "reserved", "retired"};
-static const char *const decision_names[] = {"bridge", "forward_message", "reject", "acknowledge", "announce", "gather"};
-static const char *const channel_names[] = {"voice", "message"};
-static const char *const geo_names[] = {"country", "area-code", "region"};
-static const char *const selection_names[] = {"prefer-sticky", "avoid-sticky"};
-static const char *const unknown_names[] = {"reject", "forward", "pin", "callback"};
+static const char *const dialect_names[DIALECT_COUNT] = {
+	[DIALECT_TWILIO] = "twilio", [DIALECT_SIGNALWIRE] = "signalwire", [DIALECT_TELNYX] = "telnyx",
+	[DIALECT_PLIVO] = "plivo",   [DIALECT_VOBIZ] = "vobiz",           [DIALECT_VONAGE] = "vonage",
+};
+static const char *const mode_names[] = {
+	[MODE_VOICE] = "voice", [MODE_MESSAGE] = "message", [MODE_VOICE_AND_MESSAGE] = "voice-and-message",
+};
+static const char *const status_names[] = {
+	[SESSION_OPEN] = "open",     [SESSION_IN_PROGRESS] = "in-progress", [SESSION_CLOSED] = "closed",
+	[SESSION_FAILED] = "failed", [SESSION_BLOCKED] = "blocked",
+};
+static const char *const state_names[] = {
+	[NUMBER_ACTIVE] = "active", [NUMBER_RESERVED] = "reserved", [NUMBER_RETIRED] = "retired",
+};
+static const char *const decision_names[] = {
+	[DECISION_BRIDGE] = "bridge",	    [DECISION_FORWARD_MESSAGE] = "forward_message",
+	[DECISION_REJECT] = "reject",	    [DECISION_ACKNOWLEDGE] = "acknowledge",
+	[DECISION_ANNOUNCE] = "announce", [DECISION_GATHER] = "gather",
+};
+static const char *const channel_names[] = {[CHANNEL_VOICE] = "voice", [CHANNEL_MESSAGE] = "message"};
+/* GEO_ANY is a fallback level, never named in the API */
+static const char *const geo_names[] = {
+	[GEO_COUNTRY] = "country", [GEO_AREA_CODE] = "area-code", [GEO_REGION] = "region",
+};
+static const char *const selection_names[] = {
+	[SELECT_PREFER_STICKY] = "prefer-sticky", [SELECT_AVOID_STICKY] = "avoid-sticky",
+};
+static const char *const unknown_names[] = {
+	[UNKNOWN_REJECT] = "reject", [UNKNOWN_FORWARD] = "forward", [UNKNOWN_PIN] = "pin",
+	[UNKNOWN_CALLBACK] = "callback",
+};
 
-#define NAME_OF(tab, i) ((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : NULL)
+#define N_OF(tab) ((int)(sizeof(tab) / sizeof(tab[0])))
+#define NAME_OF(tab, i) ((int)(i) >= 0 && (int)(i) < N_OF(tab) ? tab[i] : NULL)
 
-const char *dialect_name(int d) { return NAME_OF(dialect_names, d); }
-int dialect_from_name(const char *s) { return name_index(dialect_names, DIALECT_COUNT, s); }
-const char *mode_name(int m) { return NAME_OF(mode_names, m); }
-int mode_from_name(const char *s) { return name_index(mode_names, 4, s); }
-const char *session_status_name(int s) { return NAME_OF(status_names, s); }
-const char *number_state_name(int s) { return NAME_OF(state_names, s); }
-int number_state_from_name(const char *s) { return name_index(state_names, 3, s); }
-const char *decision_name(int d) { return NAME_OF(decision_names, d); }
-const char *channel_name(int c) { return NAME_OF(channel_names, c); }
-const char *geo_match_name(int g) { return NAME_OF(geo_names, g); }
-int geo_match_from_name(const char *s) { return name_index(geo_names, 3, s); }
-const char *number_selection_name(int n) { return NAME_OF(selection_names, n); }
-int number_selection_from_name(const char *s) { return name_index(selection_names, 2, s); }
-const char *unknown_caller_name(int u) { return NAME_OF(unknown_names, u); }
-int unknown_caller_from_name(const char *s) { return name_index(unknown_names, 4, s); }
+const char *dialect_name(enum dialect d) { return NAME_OF(dialect_names, d); }
+int dialect_from_name(const char *s) { return name_index(dialect_names, N_OF(dialect_names), s); }
+const char *mode_name(enum session_mode m) { return NAME_OF(mode_names, m); }
+int mode_from_name(const char *s) { return name_index(mode_names, N_OF(mode_names), s); }
+const char *session_status_name(enum session_status s) { return NAME_OF(status_names, s); }
+const char *number_state_name(enum number_state s) { return NAME_OF(state_names, s); }
+int number_state_from_name(const char *s) { return name_index(state_names, N_OF(state_names), s); }
+const char *decision_name(enum decision_kind d) { return NAME_OF(decision_names, d); }
+const char *channel_name(enum channel c) { return NAME_OF(channel_names, c); }
+const char *geo_match_name(enum geo_match g) { return NAME_OF(geo_names, g); }
+int geo_match_from_name(const char *s) { return name_index(geo_names, N_OF(geo_names), s); }
+const char *number_selection_name(enum number_selection n) { return NAME_OF(selection_names, n); }
+int number_selection_from_name(const char *s) { return name_index(selection_names, N_OF(selection_names), s); }
+const char *unknown_caller_name(enum unknown_caller u) { return NAME_OF(unknown_names, u); }
+int unknown_caller_from_name(const char *s) { return name_index(unknown_names, N_OF(unknown_names), s); }
 
 static const char *const cred_twilio[] = {"auth_token", NULL};
 static const char *const cred_signalwire[] = {"signing_key", "project_id", "api_token", "space_url", NULL};
@@ -50,17 +73,19 @@ static const char *const cred_telnyx[] = {"public_key", "api_key", "messaging_pr
 static const char *const cred_plivo[] = {"auth_token", "auth_id", NULL};
 static const char *const cred_vobiz[] = {"auth_token", "auth_id", NULL};
 static const char *const cred_vonage[] = {"signature_secret", "api_key", "api_secret", "signature_method", NULL};
-static const char *const *const cred_fields[DIALECT_COUNT] = {cred_twilio, cred_signalwire, cred_telnyx,
-							     cred_plivo, cred_vobiz, cred_vonage};
+static const char *const *const cred_fields[DIALECT_COUNT] = {
+	[DIALECT_TWILIO] = cred_twilio, [DIALECT_SIGNALWIRE] = cred_signalwire, [DIALECT_TELNYX] = cred_telnyx,
+	[DIALECT_PLIVO] = cred_plivo,   [DIALECT_VOBIZ] = cred_vobiz,           [DIALECT_VONAGE] = cred_vonage,
+};
 
-const char *const *dialect_cred_fields(int d)
+const char *const *dialect_cred_fields(enum dialect d)
 {
-	return d >= 0 && d < DIALECT_COUNT ? cred_fields[d] : NULL;
+	return (int)d >= 0 && d < DIALECT_COUNT ? cred_fields[d] : NULL;
 }
 
-int service_cred(const struct service *svc, int d, const char *field, char *out, size_t cap)
+int service_cred(const struct service *svc, enum dialect d, const char *field, char *out, size_t cap)
 {
-	if (d < 0 || d >= DIALECT_COUNT || svc->secrets[d][0] == '\0')
+	if ((int)d < 0 || d >= DIALECT_COUNT || svc->secrets[d][0] == '\0')
 		return MASKD_ENOTFOUND;
 	json_t *o = json_loads(svc->secrets[d], 0, NULL);
 	const char *v = json_string_value(json_object_get(o, field));

@@ -56,8 +56,18 @@ enum decision_kind {
 };
 
 /* How close to the participant a proxy number must be (DESIGN §2 geo-match). */
-enum geo_match { GEO_COUNTRY = 0, GEO_AREA_CODE = 1, GEO_REGION = 2, GEO_ANY = 3 /* fallback only */ };
-enum number_selection { SELECT_PREFER_STICKY = 0, SELECT_AVOID_STICKY = 1 };
+enum geo_match {
+	GEO_INHERIT = -1, /* a session create's override: use the service's */
+	GEO_COUNTRY = 0,
+	GEO_AREA_CODE = 1,
+	GEO_REGION = 2,
+	GEO_ANY = 3 /* fallback only */
+};
+enum number_selection {
+	SELECT_INHERIT = -1, /* a session create's override: use the service's */
+	SELECT_PREFER_STICKY = 0,
+	SELECT_AVOID_STICKY = 1
+};
 /* What a caller with no binding on the dialled number gets. */
 enum unknown_caller { UNKNOWN_REJECT = 0, UNKNOWN_FORWARD = 1, UNKNOWN_PIN = 2, UNKNOWN_CALLBACK = 3 };
 
@@ -72,12 +82,16 @@ enum unknown_caller { UNKNOWN_REJECT = 0, UNKNOWN_FORWARD = 1, UNKNOWN_PIN = 2, 
 #define URL_MAX_LEN 512     /* callback URLs */
 
 /* Pool rules of session create. In a service: the defaults; in a session
- * create request: overrides, -1 = use the service's. */
+ * create request: overrides, GEO_INHERIT / SELECT_INHERIT / -1 = use the service's. */
 struct pool_rules {
-	int geo_match;        /* enum geo_match (not GEO_ANY) */
-	int geo_match_strict; /* 1: no number at the level is a 409; 0: try the next wider level */
-	int number_selection; /* enum number_selection */
+	enum geo_match geo_match; /* not GEO_ANY */
+	int geo_match_strict;     /* 1: no number at the level is a 409; 0: try the next wider level */
+	enum number_selection number_selection;
 };
+
+/* A session create's pool_rules before any override: everything the service's. */
+#define POOL_RULES_INHERIT \
+	((struct pool_rules){.geo_match = GEO_INHERIT, .geo_match_strict = -1, .number_selection = SELECT_INHERIT})
 
 /* Recording and limits of a bridged call. In a service: the defaults; in a
  * session: overrides, -1 (or "" for the message) = use the service's. */
@@ -94,17 +108,17 @@ struct service {
 	/* Per carrier, its credentials object as compact JSON text, e.g.
 	 * {"auth_token":"..."}; "" = not configured. Read with service_cred(). */
 	char secrets[DIALECT_COUNT][CREDS_MAX_LEN + 1];
-	int mode;                                         /* default enum session_mode */
+	enum session_mode mode;                           /* the default */
 	int64_t ttl;                                      /* default idle timeout, 0 = none */
 	char unknown_caller_message[MESSAGE_MAX_LEN + 1];
 	struct call_policy policy;
 	int64_t created_at;
-	/* pool and session policy (issue 4) */
+	/* pool and session policy */
 	struct pool_rules pool;
 	int64_t cooloff;      /* seconds a closed session's bindings stay held (default 86400) */
 	int cooloff_reuse;    /* 1: another session may take a cooling-off binding when nothing else fits */
 	int number_cap;       /* open sessions per proxy number (default 100) */
-	int unknown_caller;   /* enum unknown_caller */
+	enum unknown_caller unknown_caller;
 	char fallback_number[PHONE_E164_MAX + 1]; /* forward (and callback fail-open): the support line */
 	char pin_number[PHONE_E164_MAX + 1];      /* pin: the shared proxy number callers dial */
 	int pin_length;       /* pin: digits of a generated PIN, 4..8 (default 6) */
@@ -123,12 +137,12 @@ struct number {
 	char id[ID_MAX];
 	char service_id[ID_MAX];
 	char e164[PHONE_E164_MAX + 1];
-	int carrier; /* enum dialect */
-	unsigned caps;
+	enum dialect carrier;
+	unsigned caps; /* enum capability bits */
 	char country[3];
 	char area_code[8];
 	char region[REGION_MAX_LEN + 1]; /* geocoded state/province ("California"); "" unknown */
-	int state; /* enum number_state */
+	enum number_state state;
 	int64_t in_use;   /* open sessions bound to the number */
 	int64_t cooling;  /* cooling-off bindings on the number (number_list and number_get only) */
 	int64_t created_at;
@@ -153,8 +167,8 @@ struct session {
 	char id[ID_MAX];
 	char service_id[ID_MAX];
 	char unique_name[NAME_MAX_LEN + 1]; /* "" = none */
-	int mode;
-	int status;
+	enum session_mode mode;
+	enum session_status status;
 	int64_t ttl;
 	int64_t expires_at; /* 0 = none */
 	int64_t created_at;
@@ -162,7 +176,7 @@ struct session {
 	int64_t last_activity_at;
 	int64_t closed_at; /* 0 = open */
 	struct call_policy policy; /* overrides; see struct call_policy */
-	struct pool_rules pool;    /* create only: overrides (-1 = service's); not stored */
+	struct pool_rules pool;    /* create only: overrides (POOL_RULES_INHERIT); not stored */
 	char pin[PIN_MAX_LEN + 1]; /* the service's unknown-caller policy is pin: "" otherwise */
 	int n_participants;        /* 2, or 1 while a single-party session waits for its second */
 	struct participant participants[SESSION_PARTICIPANTS];
@@ -204,10 +218,10 @@ struct interaction {
 	char id[ID_MAX];
 	char session_id[ID_MAX];
 	char service_id[ID_MAX];
-	int channel;
-	int carrier; /* enum dialect */
+	enum channel channel;
+	enum dialect carrier;
 	char carrier_sid[72];
-	int decision; /* enum decision_kind */
+	enum decision_kind decision;
 	char from_participant[ID_MAX];
 	char to_participant[ID_MAX];
 	int64_t created_at;
@@ -217,31 +231,33 @@ struct interaction {
 
 /* The credential fields a carrier's object may hold; fields[0] is the one its
  * webhook signatures are checked with and is required. NULL-terminated. */
-const char *const *dialect_cred_fields(int d);
+const char *const *dialect_cred_fields(enum dialect d);
 
 /* Copies the value of field from svc's credentials for carrier d into out (cap
  * bytes). Returns 0, or MASKD_ENOTFOUND when the carrier or the field is not set. */
-int service_cred(const struct service *svc, int d, const char *field, char *out, size_t cap);
+int service_cred(const struct service *svc, enum dialect d, const char *field, char *out, size_t cap);
 
 /* True for a status after which a leg is over (completed, busy, failed, no-answer,
  * canceled, delivered, undelivered, sent): the store stamps ended_at once. */
 bool leg_status_final(const char *status);
 
-/* Names used in the API and the database; NULL/-1 for unknown values. */
-const char *dialect_name(int d);
+/* Names used in the API and the database: x_name() gives NULL for a value outside
+ * the enum (GEO_INHERIT, SELECT_INHERIT included); x_from_name() gives the value, or
+ * -1 for an unknown name (an int, so a caller checks it before it is an enum). */
+const char *dialect_name(enum dialect d);
 int dialect_from_name(const char *s);
-const char *mode_name(int m);
+const char *mode_name(enum session_mode m);
 int mode_from_name(const char *s);
-const char *session_status_name(int s);
-const char *number_state_name(int s);
+const char *session_status_name(enum session_status s);
+const char *number_state_name(enum number_state s);
 int number_state_from_name(const char *s);
-const char *decision_name(int d);
-const char *channel_name(int c);
-const char *geo_match_name(int g);
+const char *decision_name(enum decision_kind d);
+const char *channel_name(enum channel c);
+const char *geo_match_name(enum geo_match g);
 int geo_match_from_name(const char *s);
-const char *number_selection_name(int n);
+const char *number_selection_name(enum number_selection n);
 int number_selection_from_name(const char *s);
-const char *unknown_caller_name(int u);
+const char *unknown_caller_name(enum unknown_caller u);
 int unknown_caller_from_name(const char *s);
 
 #endif

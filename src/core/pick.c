@@ -41,7 +41,7 @@ int pick_levels(const struct create_rules *rules, const struct participant *p, i
 	return pool_geo_levels(rules->pool.geo_match, rules->pool.geo_match_strict, p->area_code, p->region, levels);
 }
 
-int pick_geo_fits(int level, const struct number *n, const struct participant *p)
+int pick_geo_fits(enum geo_match level, const struct number *n, const struct participant *p)
 {
 	assert(n != NULL && p != NULL);
 	if (level == GEO_ANY)
@@ -63,7 +63,7 @@ int pick_level_of(const int *levels, int n_levels, const struct number *n, const
 	return -1;
 }
 
-int pick_level_possible(int level, const struct participant *p)
+int pick_level_possible(enum geo_match level, const struct participant *p)
 {
 	assert(p != NULL);
 	if (level == GEO_ANY)
@@ -113,7 +113,7 @@ int pick_sticky_verdict(const struct pick_holder *h, const char *my_peer)
 	return h->cooling && pick_same_pair(h->peer, my_peer) ? PICK_TAKE_RELEASE : PICK_REFUSE;
 }
 
-int pick_counted_candidate(const struct number *n, unsigned need, int64_t cap, int level, const struct participant *p)
+int pick_counted_candidate(const struct number *n, unsigned need, int64_t cap, enum geo_match level, const struct participant *p)
 {
 	assert(n != NULL && p != NULL);
 	return cap > 0 && n->in_use >= cap && n->state == NUMBER_ACTIVE && (n->caps & need) == need &&

@@ -36,7 +36,7 @@ struct create_outcome {
 /* The per-service rules session create follows (the service's defaults with the
  * session's overrides applied by the caller). */
 struct create_rules {
-	struct pool_rules pool; /* no -1 left */
+	struct pool_rules pool; /* nothing left to inherit */
 	int number_cap;         /* open sessions per number, 0 = no cap */
 	int cooloff_reuse;      /* see struct service */
 };
@@ -71,7 +71,7 @@ int pick_levels(const struct create_rules *rules, const struct participant *p, i
 /* Whether number n is as close to p as geo level asks: GEO_ANY always; else the
  * same country (p's known), and for GEO_AREA_CODE / GEO_REGION the same non-empty
  * area code / region. The one definition the store's pool filter follows too. */
-int pick_geo_fits(int level, const struct number *n, const struct participant *p);
+int pick_geo_fits(enum geo_match level, const struct number *n, const struct participant *p);
 
 /* The first (narrowest) of levels[0..n_levels) that n fits for p, or -1 when it
  * fits none (possible only when GEO_ANY is not among them: strict). */
@@ -79,7 +79,7 @@ int pick_level_of(const int *levels, int n_levels, const struct number *n, const
 
 /* Whether a level can match anything for p: a level whose key p lacks (no
  * country; no area code; no region) matches nothing. */
-int pick_level_possible(int level, const struct participant *p);
+int pick_level_possible(enum geo_match level, const struct participant *p);
 
 /* The cap rule counting a session once: whether one more session may be
  * counted on a number with in_use open sessions under cap (0 = no cap). counted:
@@ -125,7 +125,7 @@ int pick_sticky_verdict(const struct pick_holder *h, const char *my_peer);
  * "in_use < cap" a plain range, so a number at the cap because of this very
  * session is missing from it. Yes when cap > 0, in_use >= cap, active, caps ⊇
  * need, pick_under_cap(counted) and at the level for p. */
-int pick_counted_candidate(const struct number *n, unsigned need, int64_t cap, int level, const struct participant *p);
+int pick_counted_candidate(const struct number *n, unsigned need, int64_t cap, enum geo_match level, const struct participant *p);
 
 /* Headroom: the geo level free_left is counted at (the widest of the levels). */
 int pick_headroom_level(const int *levels, int n_levels);

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-unsigned pool_caps_for_mode(int mode)
+unsigned pool_caps_for_mode(enum session_mode mode)
 {
 	unsigned need = 0;
 	if (mode & MODE_VOICE)
@@ -40,7 +40,7 @@ int pool_pick_for(const struct pool_candidate *c, size_t n, unsigned need, int64
 	return best >= 0 ? best : avoided;
 }
 
-int pool_named_usable(int state, unsigned caps, unsigned need, int64_t in_use, int64_t cap)
+int pool_named_usable(enum number_state state, unsigned caps, unsigned need, int64_t in_use, int64_t cap)
 {
 	return state != NUMBER_RETIRED && (caps & need) == need && (cap <= 0 || in_use < cap);
 }
@@ -78,11 +78,11 @@ void pool_rules_effective(const struct pool_rules *service, const struct pool_ru
 			  struct pool_rules *out)
 {
 	*out = *service;
-	if (session->geo_match >= 0)
+	if (session->geo_match != GEO_INHERIT)
 		out->geo_match = session->geo_match;
 	if (session->geo_match_strict >= 0)
 		out->geo_match_strict = session->geo_match_strict;
-	if (session->number_selection >= 0)
+	if (session->number_selection != SELECT_INHERIT)
 		out->number_selection = session->number_selection;
 }
 

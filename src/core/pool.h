@@ -15,7 +15,7 @@
 
 struct pool_candidate {
 	const char *number_id;
-	int state;        /* enum number_state */
+	enum number_state state;
 	unsigned caps;    /* enum capability bits */
 	int64_t in_use;   /* open sessions on the number */
 	int64_t created_at;
@@ -23,7 +23,7 @@ struct pool_candidate {
 };
 
 /* Capabilities a number needs to serve a session of this mode. */
-unsigned pool_caps_for_mode(int mode);
+unsigned pool_caps_for_mode(enum session_mode mode);
 
 /* Index of the candidate to bind, or -1 when none fits: active, caps ⊇ need,
  * not held, in_use < cap (cap 0 = no cap); least in_use first, then oldest. The
@@ -34,7 +34,7 @@ int pool_pick_for(const struct pool_candidate *c, size_t n, unsigned need, int64
 /* Whether a number named explicitly by the app may be bound: any state but
  * retired (reserved numbers are picked only when named), caps ⊇ need, in_use <
  * cap (cap 0 = no cap). */
-int pool_named_usable(int state, unsigned caps, unsigned need, int64_t in_use, int64_t cap);
+int pool_named_usable(enum number_state state, unsigned caps, unsigned need, int64_t in_use, int64_t cap);
 
 /* The geo levels to try, narrowest first, for geo_match and strict: area-code →
  * area-code, region, country, any; region → region, country, any; country →

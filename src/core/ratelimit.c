@@ -77,7 +77,7 @@ int rate_allow(struct rate_window *w, int64_t now_ms, int64_t window_ms, uint32_
 	return 0;
 }
 
-int rate_binding_rule(const struct service *svc, const struct route_view *v, int channel, const struct decision *d,
+int rate_binding_rule(const struct service *svc, const struct route_view *v, enum channel channel, const struct decision *d,
 		      char *key, size_t key_cap, uint32_t *limit)
 {
 	assert(svc != NULL && v != NULL && d != NULL && key != NULL && limit != NULL);
@@ -89,7 +89,7 @@ int rate_binding_rule(const struct service *svc, const struct route_view *v, int
 	return 1;
 }
 
-void rate_binding_decide(int allowed, int channel, struct decision *d)
+void rate_binding_decide(int allowed, enum channel channel, struct decision *d)
 {
 	assert(d != NULL);
 	if (!allowed)

@@ -51,11 +51,11 @@ int rate_allow(struct rate_window *w, int64_t now_ms, int64_t window_ms, uint32_
  * binding limit: 1 with the limiter key ("<participant>/v" or "/m", key_cap >=
  * RATE_KEY_MAX) and *limit filled, 0 when nothing is counted (no limit, or not a
  * bridge or forward). */
-int rate_binding_rule(const struct service *svc, const struct route_view *v, int channel, const struct decision *d,
+int rate_binding_rule(const struct service *svc, const struct route_view *v, enum channel channel, const struct decision *d,
 		      char *key, size_t key_cap, uint32_t *limit);
 
 /* The decision after the limiter answered: unchanged when allowed, else the
  * channel's refusal for ROUTE_RATE_LIMITED. */
-void rate_binding_decide(int allowed, int channel, struct decision *d);
+void rate_binding_decide(int allowed, enum channel channel, struct decision *d);
 
 #endif

@@ -6,7 +6,7 @@
 #include <assert.h>
 #include <stddef.h>
 
-const char *refusal_text(const struct service *svc, int reason, int channel)
+const char *refusal_text(const struct service *svc, enum route_reason reason, enum channel channel)
 {
 	assert(svc != NULL);
 	switch (reason) {
@@ -22,7 +22,11 @@ const char *refusal_text(const struct service *svc, int reason, int channel)
 	case ROUTE_CHANNEL_DENIED:
 	case ROUTE_WRONG_PIN:
 		return channel == CHANNEL_VOICE ? svc->unknown_caller_message : NULL;
-	default:
-		return NULL;
+	case ROUTE_OK:
+	case ROUTE_EMPTY_MESSAGE:
+	case ROUTE_KEYWORD:
+	case ROUTE_BLOCKED:
+		break;
 	}
+	return NULL;
 }

@@ -6,6 +6,7 @@
 #define MASKD_REFUSAL_H
 
 #include "model.h"
+#include "route.h" /* enum route_reason */
 
 #define REFUSAL_NO_PEER "The other participant has not joined this conversation yet."
 #define REFUSAL_RATE_LIMITED "Too many calls from this number. Please try again later."
@@ -15,6 +16,6 @@
 /* The text for a caller refused for reason (enum route_reason) on channel (enum
  * channel), or NULL to refuse without a word. A returned pointer is a static
  * string or a field of svc (borrowed: lives as long as *svc), possibly "". */
-const char *refusal_text(const struct service *svc, int reason, int channel);
+const char *refusal_text(const struct service *svc, enum route_reason reason, enum channel channel);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-void route_refuse(struct decision *out, int channel, int reason)
+void route_refuse(struct decision *out, enum channel channel, enum route_reason reason)
 {
 	out->kind = channel == CHANNEL_VOICE ? DECISION_REJECT : DECISION_ACKNOWLEDGE;
 	out->reason = reason;

@@ -28,8 +28,8 @@ enum route_reason {
 struct route_view {
 	struct number number;                  /* the dialled proxy number (number.id "" = not in any pool) */
 	char session_id[ID_MAX];               /* "" = no active binding for this caller */
-	int session_status;
-	int session_mode;
+	enum session_status session_status;
+	enum session_mode session_mode;
 	int64_t session_ttl;
 	int64_t session_expires_at;
 	int64_t session_last_activity_at;
@@ -44,7 +44,7 @@ struct route_view {
 };
 
 struct inbound {
-	int channel; /* enum channel */
+	enum channel channel;
 	const char *from;
 	const char *to;
 	const char *body;    /* messages; may be NULL */
@@ -52,8 +52,8 @@ struct inbound {
 };
 
 struct decision {
-	int kind;          /* enum decision_kind */
-	int reason;        /* enum route_reason */
+	enum decision_kind kind;
+	enum route_reason reason;
 	const char *dial;  /* bridge/forward: the other side's real number (borrowed from the view) */
 	const char *from;  /* bridge/forward: caller id = the other side's proxy number */
 };
@@ -66,7 +66,7 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 
 /* Replaces out with a refusal for reason: a call is rejected (DECISION_REJECT), a
  * text acknowledged (DECISION_ACKNOWLEDGE); dial/from cleared. */
-void route_refuse(struct decision *out, int channel, int reason);
+void route_refuse(struct decision *out, enum channel channel, enum route_reason reason);
 
 const char *route_reason_name(int r);
 

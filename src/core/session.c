@@ -16,7 +16,7 @@ int64_t session_deadline(int64_t expires_at, int64_t ttl, int64_t last_activity)
 	return idle;
 }
 
-bool session_live(int status, int64_t expires_at, int64_t ttl, int64_t last_activity, int64_t now)
+bool session_live(enum session_status status, int64_t expires_at, int64_t ttl, int64_t last_activity, int64_t now)
 {
 	if (status != SESSION_OPEN && status != SESSION_IN_PROGRESS)
 		return false;
@@ -24,7 +24,7 @@ bool session_live(int status, int64_t expires_at, int64_t ttl, int64_t last_acti
 	return d == 0 || now < d;
 }
 
-bool session_due(int status, int64_t expires_at, int64_t ttl, int64_t last_activity, int64_t now)
+bool session_due(enum session_status status, int64_t expires_at, int64_t ttl, int64_t last_activity, int64_t now)
 {
 	if (status != SESSION_OPEN && status != SESSION_IN_PROGRESS)
 		return false;
@@ -45,7 +45,7 @@ int session_close_step(int from, int to, enum session_close_step *step)
 	return 0;
 }
 
-const char *session_event_kind(int to)
+const char *session_event_kind(enum session_status to)
 {
 	switch (to) {
 	case SESSION_CLOSED:
@@ -54,9 +54,11 @@ const char *session_event_kind(int to)
 		return "blocked";
 	case SESSION_OPEN:
 		return "reopened";
-	default:
-		return NULL;
+	case SESSION_IN_PROGRESS:
+	case SESSION_FAILED:
+		break;
 	}
+	return NULL;
 }
 
 int64_t session_held_until(int64_t closed_at, int64_t cooloff)

@@ -9,16 +9,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model.h" /* enum session_status */
+
 /* The instant the session must close: the earlier of expires_at (0 = none) and
  * last_activity + ttl (ttl 0 = no idle timeout). 0 when neither applies. */
 int64_t session_deadline(int64_t expires_at, int64_t ttl, int64_t last_activity);
 
 /* Open or in-progress, and not past its deadline at now (the sweeper may lag). */
-bool session_live(int status, int64_t expires_at, int64_t ttl, int64_t last_activity, int64_t now);
+bool session_live(enum session_status status, int64_t expires_at, int64_t ttl, int64_t last_activity, int64_t now);
 
 /* Due for expiry at now: open or in progress, with a deadline (absolute
  * expires_at or idle ttl) that is not after now. */
-bool session_due(int status, int64_t expires_at, int64_t ttl, int64_t last_activity, int64_t now);
+bool session_due(enum session_status status, int64_t expires_at, int64_t ttl, int64_t last_activity, int64_t now);
 
 /* What closing or blocking does to a session whose status is `from`. */
 enum session_close_step {
@@ -32,7 +34,7 @@ int session_close_step(int from, int to, enum session_close_step *step);
 
 /* The event kind a status change records: "closed", "blocked" or (to open)
  * "reopened". NULL for a status no change goes to. */
-const char *session_event_kind(int to);
+const char *session_event_kind(enum session_status to);
 
 /* The cool-off of a binding whose session closed at closed_at in a service with
  * cooloff seconds: held until closed_at + cooloff. A binding cools off only when

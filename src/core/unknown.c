@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-bool unknown_is_pin_number(const struct service *svc, int channel, const char *to)
+bool unknown_is_pin_number(const struct service *svc, enum channel channel, const char *to)
 {
 	assert(svc != NULL && to != NULL);
 	return channel == CHANNEL_VOICE && svc->unknown_caller == UNKNOWN_PIN && strcmp(to, svc->pin_number) == 0;
 }
 
-static void refuse(const struct service *svc, int channel, const char *say, struct unknown_outcome *out)
+static void refuse(const struct service *svc, enum channel channel, const char *say, struct unknown_outcome *out)
 {
 	out->action = UNKNOWN_ACT_REFUSE;
 	route_refuse(&out->d, channel, ROUTE_UNKNOWN_CALLER);
@@ -47,12 +47,14 @@ void unknown_decide(const struct service *svc, const struct inbound *in, struct 
 		out->say = NULL;
 		route_refuse(&out->d, in->channel, ROUTE_UNKNOWN_CALLER);
 		return;
-	default:
-		refuse(svc, in->channel, NULL, out);
+	case UNKNOWN_REJECT:
+	case UNKNOWN_PIN: /* a PIN is asked for on the PIN number only: a call elsewhere is refused */
+		break;
 	}
+	refuse(svc, in->channel, NULL, out);
 }
 
-void unknown_after_callback(const struct service *svc, const struct inbound *in, int answered, int decision,
+void unknown_after_callback(const struct service *svc, const struct inbound *in, int answered, enum callback_decision decision,
 			    const char *number, const char *message, struct unknown_outcome *out)
 {
 	assert(svc != NULL && in != NULL && out != NULL);
@@ -72,9 +74,10 @@ void unknown_after_callback(const struct service *svc, const struct inbound *in,
 	case CALLBACK_FORWARD:
 		forward(in, number, 1, out);
 		return;
-	default:
-		refuse(svc, in->channel, message != NULL && message[0] != '\0' ? message : NULL, out);
+	case CALLBACK_REJECT:
+		break;
 	}
+	refuse(svc, in->channel, message != NULL && message[0] != '\0' ? message : NULL, out);
 }
 
 void unknown_gather_refused(const struct service *svc, struct unknown_outcome *out)

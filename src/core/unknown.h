@@ -17,7 +17,7 @@
 #define UNKNOWN_PIN_FAILED "That PIN is not valid. Goodbye."
 #define UNKNOWN_PIN_GATHER_TIMEOUT 8 /* seconds the carrier waits for the PIN's digits */
 
-/* What the app's callback answered (hooks/callback.h parses it). */
+/* What the app's callback answered (out/callback.h parses it). */
 enum callback_decision {
 	CALLBACK_REJECT = 0,  /* say message (or the service's unknown-caller message) */
 	CALLBACK_FORWARD = 1, /* bridge to number (a support line) */
@@ -34,14 +34,14 @@ enum unknown_action {
 /* One step of the policy. d.dial / d.from and say borrow from the arguments
  * (svc, in, the callback's number and message): they live as long as those. */
 struct unknown_outcome {
-	int action; /* enum unknown_action */
+	enum unknown_action action;
 	struct decision d;
 	const char *say;
 };
 
 /* True for a call to the service's shared PIN number under the "pin" policy:
  * every such call is asked for its session's PIN, bound or not. */
-bool unknown_is_pin_number(const struct service *svc, int channel, const char *to);
+bool unknown_is_pin_number(const struct service *svc, enum channel channel, const char *to);
 
 /* The service's policy for in, a caller with no binding on in->to: reject (and the
  * "pin" policy off its PIN number) refuses with the unknown-caller text; forward
@@ -56,7 +56,7 @@ void unknown_decide(const struct service *svc, const struct inbound *in, struct 
  * refuses saying message ("" or NULL = the service's unknown-caller text); forward
  * bridges to number, and forwards a text with a body or media; session asks the
  * flow to create it. */
-void unknown_after_callback(const struct service *svc, const struct inbound *in, int answered, int decision,
+void unknown_after_callback(const struct service *svc, const struct inbound *in, int answered, enum callback_decision decision,
 			    const char *number, const char *message, struct unknown_outcome *out);
 
 /* A gather on a number that is not the service's PIN number: refused with the

@@ -15,7 +15,7 @@ static int is(const char *a, const char *b)
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-static void pool_query(const struct bind_job *j, int level, struct store_pool_query *q)
+static void pool_query(const struct bind_job *j, enum geo_match level, struct store_pool_query *q)
 {
 	*q = (struct store_pool_query){.service_id = j->service_id,
 				       .need = j->need,
@@ -126,7 +126,7 @@ static int bind_sticky(struct store_tx *tx, struct bind_job *j, const char *stic
 
 /* The number this session is counted on as a last candidate at level (see
  * pick_counted_candidate). 1 added, 0 not, or an error. */
-static int add_counted(struct store_tx *tx, const struct bind_job *j, int level, struct store_candidate *out)
+static int add_counted(struct store_tx *tx, const struct bind_job *j, enum geo_match level, struct store_candidate *out)
 {
 	if (j->counted == NULL || j->counted[0] == '\0' || j->rules->number_cap <= 0)
 		return 0;
@@ -151,7 +151,7 @@ static int add_counted(struct store_tx *tx, const struct bind_job *j, int level,
 
 /* Steps 3 and 4 at one geo level: the pool rule over the candidates of kind
  * (STORE_POOL_COOLING: released and taken). 1 bound, 0 nothing fits, or an error. */
-static int bind_from_pool(struct store_tx *tx, struct bind_job *j, int kind, int level, const char *avoid, int *lost)
+static int bind_from_pool(struct store_tx *tx, struct bind_job *j, int kind, enum geo_match level, const char *avoid, int *lost)
 {
 	if (!pick_level_possible(level, j->p))
 		return 0;

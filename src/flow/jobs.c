@@ -14,6 +14,7 @@
 #include "../util/timeutil.h"
 #include "../util/xmalloc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ struct jobs_sweeper {
 
 int jobs_sweep_once(struct store *st, long long now)
 {
+	assert(st != NULL);
 	int total = 0;
 	for (;;) {
 		int closed = 0;
@@ -67,6 +69,7 @@ int jobs_sweep_once(struct store *st, long long now)
 
 int jobs_purge_once(struct store *st, long long now, long long retention_s)
 {
+	assert(st != NULL && retention_s >= 0);
 	if (retention_s <= 0)
 		return 0;
 	int total = 0;
@@ -117,6 +120,7 @@ static void *sweeper_main(void *arg)
 
 struct jobs_sweeper *jobs_sweeper_start(struct store *st, unsigned interval_s, long long retention_s)
 {
+	assert(st != NULL && interval_s > 0);
 	struct jobs_sweeper *sw = xcalloc(1, sizeof(*sw));
 	sw->store = st;
 	sw->interval_s = interval_s;
@@ -180,6 +184,7 @@ static void add_unplaced(void *ctx, const struct number *n)
 
 int jobs_backfill_number_regions(struct store *st, int *updated)
 {
+	assert(st != NULL);
 	struct id_list services = {0}, numbers = {0};
 	*updated = 0;
 	char done[8];

@@ -72,7 +72,7 @@ static int acc_apply(struct store_tx *tx, const struct in_use_acc *a)
 
 /* Closes or blocks locked session b inside tx (the rules of session_close_step);
  * in_use changes go to acc. Returns 1 when the status changed, 0 when not. */
-static int close_locked(struct store_tx *tx, struct store_session_brief *b, int status, int64_t now,
+static int close_locked(struct store_tx *tx, struct store_session_brief *b, enum session_status status, int64_t now,
 			const char *why, struct in_use_acc *acc)
 {
 	enum session_close_step step;
@@ -116,7 +116,7 @@ static int close_body(struct store_tx *tx, void *ctx)
 	return rc;
 }
 
-int lifecycle_close(struct store *st, const char *id, int status, int64_t now)
+int lifecycle_close(struct store *st, const char *id, enum session_status status, int64_t now)
 {
 	assert(st != NULL && id != NULL);
 	if (status != SESSION_CLOSED && status != SESSION_BLOCKED)

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "../core/model.h" /* enum session_status */
+
 struct store;
 
 /* Closes session id with status SESSION_CLOSED or SESSION_BLOCKED (any other:
@@ -17,7 +19,7 @@ struct store;
  * its bindings off until now + the service's cooloff (released at once when
  * cooloff is 0) and drops in_use of its numbers. Records a "closed" or "blocked"
  * event when the status changes. MASKD_ENOTFOUND when there is no such session. */
-int lifecycle_close(struct store *st, const char *id, int status, int64_t now);
+int lifecycle_close(struct store *st, const char *id, enum session_status status, int64_t now);
 
 /* Re-opens a closed or blocked session at now; ttl and expires_at (NULL = keep)
  * apply with it, so that a refused re-open writes nothing. Refusals, checked

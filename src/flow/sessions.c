@@ -22,6 +22,7 @@
 
 int sessions_participant(const char *number, const char *label, struct participant *p)
 {
+	assert(number != NULL && p != NULL); /* label NULL = none */
 	struct phone_info pi;
 	if (phone_is_emergency(number))
 		return PARTICIPANT_EMERGENCY; /* DESIGN §6: never masked or proxied */
@@ -40,6 +41,7 @@ int sessions_participant(const char *number, const char *label, struct participa
 
 void sessions_rules(const struct service *svc, const struct pool_rules *overrides, struct create_rules *out)
 {
+	assert(svc != NULL && out != NULL); /* overrides NULL = none */
 	memset(out, 0, sizeof(*out));
 	if (overrides != NULL)
 		pool_rules_effective(&svc->pool, overrides, &out->pool);
@@ -51,6 +53,7 @@ void sessions_rules(const struct service *svc, const struct pool_rules *override
 
 void sessions_warn_headroom(const struct service *svc, const char *participant_id, int64_t held, int64_t free_left)
 {
+	assert(svc != NULL && participant_id != NULL);
 	if (!pool_near_exhaustion(held, free_left))
 		return;
 	metrics_inc(MC_POOL_WARNINGS);
@@ -64,6 +67,7 @@ void sessions_warn_headroom(const struct service *svc, const char *participant_i
 int sessions_create(struct store *st, const struct service *svc, struct session *s, int64_t now,
 		    struct create_outcome *out)
 {
+	assert(st != NULL && svc != NULL && s != NULL);
 	struct create_rules rules;
 	sessions_rules(svc, &s->pool, &rules);
 	int draw_pin = svc->unknown_caller == UNKNOWN_PIN && s->pin[0] == '\0';
@@ -136,6 +140,14 @@ struct create_ctx {
 	char named[SESSION_PARTICIPANTS][PHONE_E164_MAX + 1];
 };
 
+/* Puts back the proxy number the caller named ("" = none): a transaction body that
+ * runs again, and a failed operation, leave p's proxy as it was given. */
+static void proxy_restore(struct participant *p, const char named[PHONE_E164_MAX + 1])
+{
+	memcpy(p->proxy_e164, named, PHONE_E164_MAX + 1);
+	p->proxy_number_id[0] = '\0';
+}
+
 static void outcome_reset(struct create_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -187,10 +199,8 @@ static int create_body(struct store_tx *tx, void *arg)
 	struct session *s = x->s;
 	int n = s->n_participants;
 	outcome_reset(x->out);
-	for (int i = 0; i < n; i++) {
-		memcpy(s->participants[i].proxy_e164, x->named[i], sizeof(x->named[i]));
-		s->participants[i].proxy_number_id[0] = '\0';
-	}
+	for (int i = 0; i < n; i++)
+		proxy_restore(&s->participants[i], x->named[i]);
 	int rc = store_tx_session_insert(tx, s, session_deadline(s->expires_at, s->ttl, x->now));
 	if (rc == MASKD_ECONFLICT)
 		rc = create_refused(tx, x);
@@ -245,11 +255,40 @@ int sessions_create_bound(struct store *st, struct session *s, const struct crea
 	int n = s->n_participants;
 	int rc = store_tx_run(st, create_body, &x);
 	if (rc < 0)
-		for (int i = 0; i < n && i < SESSION_PARTICIPANTS; i++) {
-			memcpy(s->participants[i].proxy_e164, x.named[i], sizeof(x.named[i]));
-			s->participants[i].proxy_number_id[0] = '\0';
-		}
+		for (int i = 0; i < n && i < SESSION_PARTICIPANTS; i++)
+			proxy_restore(&s->participants[i], x.named[i]);
 	return rc;
+}
+
+/* A session's row and its participants' rows, as a participant transaction reads them. */
+struct session_rows {
+	struct store_session_brief br;
+	const struct store_part_brief *rows; /* br.parts */
+	int n;
+};
+
+/* The start of a participant transaction (which may run again): puts p's named
+ * proxy back, then reads session_id's rows into out. */
+static int participant_rows(struct store_tx *tx, const char *session_id, struct participant *p,
+			    const char named[PHONE_E164_MAX + 1], struct session_rows *out)
+{
+	proxy_restore(p, named);
+	int rc = store_tx_session_lock(tx, session_id, &out->br);
+	out->rows = out->br.parts;
+	out->n = rc < 0 ? 0 : out->br.n_parts;
+	return rc;
+}
+
+/* The part of a participant transaction's bind_job that adding and swapping share. */
+static struct bind_job participant_job(const struct session_rows *sr, const char *session_id,
+				       const struct create_rules *rules, struct participant *p, int64_t now)
+{
+	return (struct bind_job){.rules = rules,
+				 .service_id = sr->br.service_id,
+				 .session_id = session_id,
+				 .need = pool_caps_for_mode(sr->br.mode),
+				 .now = now,
+				 .p = p};
 }
 
 struct add_ctx {
@@ -266,28 +305,19 @@ static int add_body(struct store_tx *tx, void *arg)
 {
 	struct add_ctx *x = arg;
 	outcome_reset(x->out);
-	memcpy(x->p->proxy_e164, x->named, sizeof(x->named));
-	x->p->proxy_number_id[0] = '\0';
-	struct store_session_brief br;
-	int rc = store_tx_session_lock(tx, x->session_id, &br);
+	struct session_rows sr;
+	int rc = participant_rows(tx, x->session_id, x->p, x->named, &sr);
 	if (rc < 0)
 		return rc;
-	const struct store_part_brief *rows = br.parts;
-	int n = br.n_parts;
-	if (br.status >= SESSION_CLOSED || n != 1)
+	if (sr.br.status >= SESSION_CLOSED || sr.n != 1)
 		return MASKD_ECONFLICT; /* failed_index -1 */
-	if (strcmp(x->bidx, rows[0].bidx) == 0)
+	if (strcmp(x->bidx, sr.rows[0].bidx) == 0)
 		return MASKD_EINVAL;
-	struct bind_job j = {.rules = x->rules,
-			     .service_id = br.service_id,
-			     .session_id = x->session_id,
-			     .need = pool_caps_for_mode(br.mode),
-			     .now = x->now,
-			     .p = x->p,
-			     .idx = 1,
-			     .bidx = x->bidx,
-			     .peer_bidx = rows[0].bidx,
-			     .counted = rows[0].number_id};
+	struct bind_job j = participant_job(&sr, x->session_id, x->rules, x->p, x->now);
+	j.idx = 1;
+	j.bidx = x->bidx;
+	j.peer_bidx = sr.rows[0].bidx;
+	j.counted = sr.rows[0].number_id;
 	rc = bind_participant(tx, &j);
 	if (rc < 0) {
 		x->out->failed_index = 1;
@@ -297,8 +327,8 @@ static int add_body(struct store_tx *tx, void *arg)
 	x->out->level[1] = j.level;
 	x->out->sticky[1] = j.sticky;
 	x->out->reused_cooling[1] = j.reused_cooling;
-	rc = store_tx_peer_set(tx, rows[0].id, x->bidx);
-	if (rc == 0 && strcmp(x->p->proxy_number_id, rows[0].number_id) != 0)
+	rc = store_tx_peer_set(tx, sr.rows[0].id, x->bidx);
+	if (rc == 0 && strcmp(x->p->proxy_number_id, sr.rows[0].number_id) != 0)
 		rc = count_numbers(tx, x->p->proxy_number_id, NULL, NULL, x->rules->number_cap);
 	if (rc == 0)
 		rc = bind_headroom(tx, &j, 1, &x->out->held[1], &x->out->free_left[1]);
@@ -318,10 +348,8 @@ int sessions_participant_add(struct store *st, const char *session_id, struct pa
 	memcpy(x.named, p->proxy_e164, sizeof(x.named));
 	outcome_reset(out);
 	int rc = store_tx_run(st, add_body, &x);
-	if (rc < 0) {
-		memcpy(p->proxy_e164, x.named, sizeof(x.named));
-		p->proxy_number_id[0] = '\0';
-	}
+	if (rc < 0)
+		proxy_restore(p, x.named);
 	return rc;
 }
 
@@ -336,37 +364,28 @@ struct swap_ctx {
 static int swap_body(struct store_tx *tx, void *arg)
 {
 	struct swap_ctx *x = arg;
-	memcpy(x->p->proxy_e164, x->named, sizeof(x->named));
-	x->p->proxy_number_id[0] = '\0';
-	struct store_session_brief br;
-	int rc = store_tx_session_lock(tx, x->session_id, &br);
+	struct session_rows sr;
+	int rc = participant_rows(tx, x->session_id, x->p, x->named, &sr);
 	if (rc < 0)
 		return rc;
-	const struct store_part_brief *rows = br.parts;
-	int n = br.n_parts;
 	const struct store_part_brief *me = NULL, *other = NULL;
-	for (int i = 0; i < n; i++) {
-		if (strcmp(rows[i].id, x->participant_id) == 0)
-			me = &rows[i];
+	for (int i = 0; i < sr.n; i++) {
+		if (strcmp(sr.rows[i].id, x->participant_id) == 0)
+			me = &sr.rows[i];
 		else
-			other = &rows[i];
+			other = &sr.rows[i];
 	}
 	if (me == NULL)
 		return MASKD_ENOTFOUND;
-	if (br.status >= SESSION_CLOSED)
+	if (sr.br.status >= SESSION_CLOSED)
 		return MASKD_ECONFLICT;
-	struct bind_job j = {.rules = x->rules,
-			     .service_id = br.service_id,
-			     .session_id = x->session_id,
-			     .need = pool_caps_for_mode(br.mode),
-			     .now = x->now,
-			     .p = x->p,
-			     .idx = me->idx,
-			     .bidx = me->bidx,
-			     .peer_bidx = me->peer,
-			     .counted = other != NULL ? other->number_id : NULL,
-			     .swap_row = me->id,
-			     .current = me->number_id};
+	struct bind_job j = participant_job(&sr, x->session_id, x->rules, x->p, x->now);
+	j.idx = me->idx;
+	j.bidx = me->bidx;
+	j.peer_bidx = me->peer;
+	j.counted = other != NULL ? other->number_id : NULL;
+	j.swap_row = me->id;
+	j.current = me->number_id;
 	rc = bind_participant(tx, &j);
 	if (rc < 0)
 		return rc;
@@ -393,9 +412,7 @@ int sessions_participant_swap(struct store *st, const char *session_id, const ch
 	struct swap_ctx x = {.session_id = session_id, .participant_id = participant_id, .p = p, .rules = rules, .now = now};
 	memcpy(x.named, p->proxy_e164, sizeof(x.named));
 	int rc = store_tx_run(st, swap_body, &x);
-	if (rc < 0) {
-		memcpy(p->proxy_e164, x.named, sizeof(x.named));
-		p->proxy_number_id[0] = '\0';
-	}
+	if (rc < 0)
+		proxy_restore(p, x.named);
 	return rc;
 }

@@ -32,8 +32,12 @@ struct wctx {
 	const struct webhook_env *env;
 	const struct webhook_request *rq;
 	const struct hook_input *in;
-	const struct hook_dialect *dl;
+	const struct webhook_dialect *dl;
 	struct webhook_answer *ans;
+	/* voice, message and gather webhooks, from inbound_begin(): */
+	struct service svc;        /* the dialled number's service */
+	struct route_view v;       /* the dialled number, and the caller's binding on it */
+	char from_masked[MASK_MAX]; /* the caller, for log lines */
 };
 
 static void fail(struct wctx *h, int status, enum metric_webhook m, const char *why)
@@ -193,22 +197,22 @@ static void answer_gather(struct wctx *h, int attempt, const char *prompt)
 	answer(h, &d, &r);
 }
 
-static struct inbound inbound_of(const struct hook_input *in, int channel)
+static struct inbound inbound_of(const struct hook_input *in, enum channel channel)
 {
 	return (struct inbound){.channel = channel, .from = in->from, .to = in->to, .body = in->body, .n_media = in->n_media};
 }
 
-static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, int channel);
+static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel);
 
 /* The unknown-caller callback answered "session": create (caller, participant)
  * with the dialled number as the caller's proxy, then route as usual. 0 when
  * handled; <0 to fall back to the failure policy. */
 static int callback_session(struct wctx *h, const struct service *svc, const struct callback_answer *a,
-			    int channel)
+			    enum channel channel)
 {
 	struct session s;
 	memset(&s, 0, sizeof(s));
-	s.pool = (struct pool_rules){-1, -1, -1};
+	s.pool = POOL_RULES_INHERIT;
 	s.policy = (struct call_policy){.record = -1, .time_limit = -1, .ring_timeout = -1};
 	if (sessions_participant(h->in->from, a->caller_label, &s.participants[0]) != PARTICIPANT_OK ||
 	    sessions_participant(a->number, a->label, &s.participants[1]) != PARTICIPANT_OK ||
@@ -249,7 +253,7 @@ static int ask_default(void *ctx, const struct service *svc, const struct callba
 	return callback_ask(svc->callback_url, secret, svc->callback_timeout_ms, now, q, out, why);
 }
 
-static void unknown_by_callback(struct wctx *h, const struct service *svc, int channel, const char *from_masked)
+static void unknown_by_callback(struct wctx *h, const struct service *svc, enum channel channel, const char *from_masked)
 {
 	struct phone_info pi;
 	const char *country = phone_parse(h->in->from, &pi) == 0 ? pi.region : "";
@@ -291,7 +295,7 @@ static void unknown_by_callback(struct wctx *h, const struct service *svc, int c
 }
 
 /* A caller with no binding on the dialled number: the service's policy. */
-static void handle_unknown(struct wctx *h, const struct service *svc, int channel, const char *from_masked)
+static void handle_unknown(struct wctx *h, const struct service *svc, enum channel channel, const char *from_masked)
 {
 	log_info("webhook %s %s %s: unknown caller %s on %s (service %s, policy %s)", h->dl->name, h->rq->event,
 		 h->in->sid, from_masked, h->in->to, svc->id, unknown_caller_name(svc->unknown_caller));
@@ -329,7 +333,7 @@ static const char *handle_keyword(struct wctx *h, const struct service *svc, con
 
 /* The per-binding hourly limit of the channel, counted only for calls and texts
  * that would go through. */
-static void apply_rate_limit(struct wctx *h, const struct service *svc, const struct route_view *v, int channel,
+static void apply_rate_limit(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel,
 			     struct decision *d)
 {
 	char key[RATE_KEY_MAX];
@@ -348,7 +352,7 @@ static void apply_rate_limit(struct wctx *h, const struct service *svc, const st
 
 /* Routes a caller whose binding (or PIN) found a session: decide, limit, record
  * the interaction, answer. */
-static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, int channel)
+static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel)
 {
 	const struct hook_input *in = h->in;
 	const char *name = h->dl->name;
@@ -480,70 +484,73 @@ static int inbound_preamble(struct wctx *h, struct service *svc, struct route_vi
 static void start(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
 		  struct webhook_answer *ans)
 {
-	assert(env != NULL && env->store != NULL && rq != NULL && rq->dl != NULL && rq->in != NULL && rq->now != NULL &&
+	assert(env != NULL && env->store != NULL && rq != NULL && rq->dl.name != NULL && rq->in != NULL && rq->now != NULL &&
 	       rq->verify != NULL && ans != NULL);
 	memset(ans, 0, sizeof(*ans));
-	*h = (struct wctx){.env = env, .rq = rq, .in = rq->in, .dl = rq->dl, .ans = ans};
+	*h = (struct wctx){.env = env, .rq = rq, .in = rq->in, .dl = &rq->dl, .ans = ans};
 }
 
-void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, int channel,
+/* start() and inbound_preamble() into h's svc, v and from_masked: 0, or -1 with the
+ * refusal already in the answer. */
+static int inbound_begin(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
+			 struct webhook_answer *ans)
+{
+	start(h, env, rq, ans);
+	return inbound_preamble(h, &h->svc, &h->v, h->from_masked);
+}
+
+void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, enum channel channel,
 		     struct webhook_answer *ans)
 {
+	assert(channel == CHANNEL_VOICE || channel == CHANNEL_MESSAGE);
 	struct wctx h;
-	start(&h, env, rq, ans);
-	struct service svc;
-	struct route_view v;
-	char from_masked[MASK_MAX];
-	if (inbound_preamble(&h, &svc, &v, from_masked) < 0)
+	if (inbound_begin(&h, env, rq, ans) < 0)
 		return;
 	/* the shared PIN number: every call is asked for its session's PIN */
-	if (unknown_is_pin_number(&svc, channel, h.in->to)) {
+	if (unknown_is_pin_number(&h.svc, channel, h.in->to)) {
 		log_info("webhook %s voice %s: PIN number of service %s: asking %s for a PIN", h.dl->name, h.in->sid,
-			 svc.id, from_masked);
+			 h.svc.id, h.from_masked);
 		answer_gather(&h, 1, UNKNOWN_PIN_PROMPT);
 		return;
 	}
-	if (v.session_id[0] != '\0') {
-		route_view_decide(&h, &svc, &v, channel);
+	if (h.v.session_id[0] != '\0') {
+		route_view_decide(&h, &h.svc, &h.v, channel);
 		return;
 	}
 	if (channel == CHANNEL_MESSAGE && optout_classify(h.in->body) != OPTOUT_NONE) {
 		/* a keyword from someone with no session here: kept, never relayed */
-		const char *say = handle_keyword(&h, &svc, &v);
+		const char *say = handle_keyword(&h, &h.svc, &h.v);
 		struct decision d;
 		route_refuse(&d, channel, ROUTE_KEYWORD);
-		answer_plain(&h, &svc, &d, say);
+		answer_plain(&h, &h.svc, &d, say);
 		settle(&h);
 		return;
 	}
-	handle_unknown(&h, &svc, channel, from_masked);
+	handle_unknown(&h, &h.svc, channel, h.from_masked);
 	settle(&h);
 }
 
 void webhook_gather(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
 {
+	assert(rq != NULL && rq->in != NULL && rq->in->event == HOOK_GATHER);
 	struct wctx h;
-	start(&h, env, rq, ans);
-	struct service svc;
-	struct route_view v;
-	char from_masked[MASK_MAX];
-	if (inbound_preamble(&h, &svc, &v, from_masked) < 0)
+	if (inbound_begin(&h, env, rq, ans) < 0)
 		return;
 	const char *sid = h.in->sid;
 	struct unknown_outcome o;
-	if (!unknown_is_pin_number(&svc, CHANNEL_VOICE, h.in->to)) {
+	if (!unknown_is_pin_number(&h.svc, CHANNEL_VOICE, h.in->to)) {
 		log_info("webhook %s gather %s: %s is not the PIN number of service %s; refused", h.dl->name, sid,
-			 v.number.id, svc.id);
-		unknown_gather_refused(&svc, &o);
-		answer_outcome(&h, &svc, &o);
+			 h.v.number.id, h.svc.id);
+		unknown_gather_refused(&h.svc, &o);
+		answer_outcome(&h, &h.svc, &o);
 		settle(&h);
 		return;
 	}
 	const char *digits = h.in->digits;
 	int rc = MASKD_ENOTFOUND;
-	struct route_view pv = v;
+	struct route_view pv = h.v;
 	if (digits != NULL && pin_valid(digits))
-		rc = store_pin_lookup(env->store, svc.id, digits, h.in->from, &pv);
+		rc = store_pin_lookup(env->store, h.svc.id, digits, h.in->from, &pv);
 	if (rc < 0 && rc != MASKD_ENOTFOUND) {
 		log_error("webhook %s gather %s: PIN lookup failed: %s", h.dl->name, sid, maskd_strerror(rc));
 		fail(&h, 503, MW_ERROR, "temporarily unavailable");
@@ -551,21 +558,21 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
 	}
 	if (rc == 0) {
 		metrics_inc(MC_PIN_ACCEPTED);
-		log_info("webhook %s gather %s: PIN accepted for %s (session %s)", h.dl->name, sid, from_masked,
+		log_info("webhook %s gather %s: PIN accepted for %s (session %s)", h.dl->name, sid, h.from_masked,
 			 pv.session_id);
-		route_view_decide(&h, &svc, &pv, CHANNEL_VOICE);
+		route_view_decide(&h, &h.svc, &pv, CHANNEL_VOICE);
 		return;
 	}
 	metrics_inc(MC_PIN_REJECTED);
 	int attempt = 0;
-	int next = unknown_pin_retry(&svc, form_get(&h.in->query, "attempt"), &attempt, &o);
+	int next = unknown_pin_retry(&h.svc, form_get(&h.in->query, "attempt"), &attempt, &o);
 	log_info("webhook %s gather %s: wrong or missing PIN from %s (attempt %d of %d)%s", h.dl->name, sid,
-		 from_masked, attempt, svc.pin_attempts, next ? "; asking again" : "; refused");
+		 h.from_masked, attempt, h.svc.pin_attempts, next ? "; asking again" : "; refused");
 	if (next > 0) {
 		answer_gather(&h, next, UNKNOWN_PIN_WRONG " " UNKNOWN_PIN_PROMPT);
 		return;
 	}
-	answer_outcome(&h, &svc, &o);
+	answer_outcome(&h, &h.svc, &o);
 	settle(&h);
 }
 
@@ -590,6 +597,7 @@ static void answer_consent(struct wctx *h, const struct service *svc, const stru
 
 void webhook_status(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
 {
+	assert(rq != NULL && rq->in != NULL && (rq->in->event == HOOK_STATUS || rq->in->event == HOOK_CONSENT));
 	struct wctx h;
 	start(&h, env, rq, ans);
 	const char *name = h.dl->name;

@@ -12,10 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../core/pick.h" /* struct create_outcome */
+#include "../core/inbound.h" /* struct hook_input, struct hook_render */
+#include "../core/pick.h"    /* struct create_outcome */
 #include "../core/route.h"
-#include "../hooks/callback.h"
-#include "../hooks/dialect.h"
+#include "../out/callback.h"
+#include "../out/sender.h"   /* struct outgoing */
 #include "../util/arena.h"
 
 struct store;
@@ -31,7 +32,7 @@ struct webhook_now {
 	char session_id[ID_MAX];     /* the id of a session the unknown-caller callback creates */
 };
 
-/* Asks the unknown-caller callback of svc (hooks/callback.h callback_ask contract). */
+/* Asks the unknown-caller callback of svc (out/callback.h callback_ask contract). */
 typedef int (*webhook_ask_fn)(void *ctx, const struct service *svc, const struct callback_query *q, int64_t now,
 			      struct callback_answer *out, const char **why);
 
@@ -57,8 +58,20 @@ struct webhook_env {
 /* Signature check of the edge: true when the request is signed by svc's credential. */
 typedef bool (*webhook_verify_fn)(void *ctx, const struct service *svc);
 
+/* A dialect's REST send of a text its markup cannot carry (hooks/dialect.h
+ * build_send contract). */
+typedef int (*webhook_build_send_fn)(const struct service *svc, const struct decision *d,
+				     const struct hook_render *r, const char *api_base, struct outgoing *out);
+
+/* The carrier dialect a webhook came in by, as the pipeline sees it: never rendered here. */
+struct webhook_dialect {
+	enum dialect id;
+	const char *name;                /* the {dialect} of /hooks/{dialect}/..., for URLs and logs */
+	webhook_build_send_fn build_send; /* NULL: its markup forwards every text */
+};
+
 struct webhook_request {
-	const struct hook_dialect *dl; /* id, name, build_send are used; never rendered here */
+	struct webhook_dialect dl;
 	const char *event;             /* the path's event word, for log lines */
 	const struct hook_input *in;   /* parsed by dl */
 	struct arena *arena;           /* the request's: every string of the answer lives here */
@@ -79,7 +92,7 @@ struct webhook_answer {
 
 /* A voice or message webhook (channel: enum channel). Never fails: an unknown
  * caller is a refusal, a store failure a 503. */
-void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, int channel,
+void webhook_inbound(const struct webhook_env *env, const struct webhook_request *rq, enum channel channel,
 		     struct webhook_answer *ans);
 
 /* The digits after a PIN prompt (HOOK_GATHER, /hooks/{dialect}/gather?attempt=N):

@@ -12,6 +12,7 @@
 #include "../util/log.h"
 #include "../util/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static bool signature_ok(void *ctx, const struct service *svc)
 int hook_parse_form_request(const struct http_request *req, struct hook_input *in, const struct form **fields,
 			    const char **why)
 {
+	assert(req != NULL && in != NULL && fields != NULL && why != NULL);
 	int is_get = strcmp(req->method, "GET") == 0;
 	if (!is_get && strcmp(req->method, "POST") != 0) {
 		*why = "use POST (or GET)";
@@ -67,8 +69,24 @@ int hook_parse_form_request(const struct http_request *req, struct hook_input *i
 static const struct hook_dialect *const dialects[] = {&hook_dialect_twilio, &hook_dialect_signalwire, &hook_dialect_vonage,
 							      &hook_dialect_telnyx, &hook_dialect_plivo, &hook_dialect_vobiz};
 
+/* The event of /hooks/{dialect}/{word}; false for an unknown word. */
+static bool hook_event_parse(const char *word, enum hook_event *out)
+{
+	static const char *const words[] = {
+		[HOOK_VOICE] = "voice",	    [HOOK_MESSAGE] = "message", [HOOK_STATUS] = "status",
+		[HOOK_CONSENT] = "consent", [HOOK_GATHER] = "gather",
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(word, words[i]) == 0) {
+			*out = (enum hook_event)i;
+			return true;
+		}
+	return false;
+}
+
 const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len)
 {
+	assert(name != NULL);
 	for (size_t i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++)
 		if (strlen(dialects[i]->name) == name_len && strncmp(dialects[i]->name, name, name_len) == 0)
 			return dialects[i];
@@ -77,6 +95,7 @@ const struct hook_dialect *hook_dialect_find(const char *name, size_t name_len)
 
 int hooks_handle(struct app *app, const struct http_request *req, struct http_response *res)
 {
+	assert(app != NULL && req != NULL && res != NULL);
 	static const char prefix[] = "/hooks/";
 	if (strncmp(req->path, prefix, sizeof(prefix) - 1) != 0)
 		return 0;
@@ -88,20 +107,8 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		dl = hook_dialect_find(rest, (size_t)(slash - rest));
 		event_name = slash + 1;
 	}
-	int event = -1;
-	if (dl != NULL) {
-		if (strcmp(event_name, "voice") == 0)
-			event = HOOK_VOICE;
-		else if (strcmp(event_name, "message") == 0)
-			event = HOOK_MESSAGE;
-		else if (strcmp(event_name, "status") == 0)
-			event = HOOK_STATUS;
-		else if (strcmp(event_name, "consent") == 0)
-			event = HOOK_CONSENT;
-		else if (strcmp(event_name, "gather") == 0)
-			event = HOOK_GATHER;
-	}
-	if (event < 0) {
+	enum hook_event event = HOOK_VOICE;
+	if (dl == NULL || !hook_event_parse(event_name, &event)) {
 		http_text(res, 404, "no such webhook");
 		return 1;
 	}
@@ -134,7 +141,7 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		.api_base = app->api_base,
 	};
 	struct webhook_request rq = {
-		.dl = dl,
+		.dl = {.id = dl->id, .name = dl->name, .build_send = dl->build_send},
 		.event = event_name,
 		.in = &in,
 		.arena = req->arena,

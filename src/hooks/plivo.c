@@ -7,6 +7,7 @@
  * Requests are form bodies, or a query string for GET webhooks; numbers arrive as
  * digits without '+' and are written back the same way. Never logs. */
 #include "dialect.h"
+#include "fields.h"
 #include "plivo_sig.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
@@ -20,26 +21,6 @@
 #define PLIVO_CONTENT_TYPE "text/xml"
 
 /* ------------------------------------------------------------ parsing */
-
-static int64_t param_seconds(const struct form *f, const char *key)
-{
-	const char *s = form_get(f, key);
-	if (s == NULL || *s == '\0')
-		return -1;
-	char *end = NULL;
-	long long v = strtoll(s, &end, 10);
-	return *end == '\0' && v >= 0 ? (int64_t)v : -1;
-}
-
-/* Plivo writes numbers as country code + digits ("14155550100"); maskd's are E.164.
- * An all-digit value gets its '+'; anything else (already "+...", a SIP URI,
- * "anonymous") is kept for the pipeline to judge. */
-static const char *to_e164(struct arena *a, const char *s)
-{
-	if (s == NULL || s[0] < '0' || s[0] > '9' || s[strspn(s, "0123456789")] != '\0')
-		return s;
-	return arena_printf(a, "+%s", s);
-}
 
 /* The first non-empty value of key, or NULL. */
 static const char *nonempty(const struct form *f, const char *key)
@@ -57,20 +38,20 @@ static void parse_status(const struct form *f, struct hook_status *st)
 	if (form_get(f, "DialStatus") != NULL) {
 		st->sid = nonempty(f, "DialBLegUUID");
 		st->status = form_get(f, "DialStatus");
-		st->duration = param_seconds(f, "DialBLegBillDuration");
+		st->duration = fields_seconds(form_get(f, "DialBLegBillDuration"));
 	} else if (form_get(f, "DialAction") != NULL) {
 		st->sid = nonempty(f, "DialBLegUUID");
 		st->status = nonempty(f, "DialBLegStatus");
 		if (st->status == NULL)
 			st->status = form_get(f, "DialAction");
-		st->duration = param_seconds(f, "DialBLegBillDuration");
+		st->duration = fields_seconds(form_get(f, "DialBLegBillDuration"));
 	} else if (form_get(f, "MessageUUID") != NULL && form_get(f, "Status") != NULL) {
 		st->sid = form_get(f, "MessageUUID");
 		st->status = form_get(f, "Status");
 	} else if (form_get(f, "CallStatus") != NULL) {
 		st->sid = form_get(f, "CallUUID");
 		st->status = form_get(f, "CallStatus");
-		st->duration = param_seconds(f, "BillDuration");
+		st->duration = fields_seconds(form_get(f, "BillDuration"));
 		const char *dir = form_get(f, "Direction");
 		if (dir == NULL || strcmp(dir, "outbound") != 0)
 			st->leg = 'a';
@@ -93,15 +74,15 @@ static void parse_media(const struct form *f, struct hook_input *in)
 	}
 }
 
-static int plivo_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int plivo_parse(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	const struct form *f = NULL;
 	int status = hook_parse_form_request(req, in, &f, why);
 	if (status != 0)
 		return status;
 	in->event = event;
-	in->from = to_e164(req->arena, form_get(f, "From"));
-	in->to = to_e164(req->arena, form_get(f, "To"));
+	in->from = fields_e164(req->arena, form_get(f, "From"));
+	in->to = fields_e164(req->arena, form_get(f, "To"));
 	if (event == HOOK_MESSAGE) {
 		in->sid = form_get(f, "MessageUUID");
 		/* SMS text is "Text"; MMS and WhatsApp put it in "Body". */
@@ -345,9 +326,11 @@ static void render_markup(const struct decision *d, const struct hook_render *r,
 		buf_xml_text(out, r->say);
 		buf_puts(out, "</Speak><Hangup/></Response>");
 		return;
-	default:
-		buf_puts(out, "<Response/>");
+	case DECISION_ACKNOWLEDGE:
+	case DECISION_ANNOUNCE: /* the consent notice is TwiML's (<Number url>); none here */
+		break;
 	}
+	buf_puts(out, "<Response/>");
 }
 
 static void plivo_render(const struct decision *d, const struct hook_render *r, struct http_response *res)

@@ -5,6 +5,7 @@
  * compares base64 strings in constant time. The URL is never re-encoded; only its
  * query is decoded, because plivo-node decodes it before signing. */
 #include "plivo_sig.h"
+#include "sigutil.h"
 #include "../util/arena.h"
 #include "../util/buf.h"
 #include "../util/crypto.h"
@@ -31,25 +32,12 @@ struct plivo_url {
 
 static bool plivo_url_split(const char *url, struct plivo_url *u)
 {
-	const char *sep = strstr(url, "://");
-	if (sep == NULL || sep == url)
+	struct sigutil_authority a;
+	if (!sigutil_authority_split(url, &a))
 		return false;
-	size_t scheme_len = (size_t)(sep - url);
-	for (size_t i = 0; i < scheme_len; i++) {
-		char c = url[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
-		if (!ok)
-			return false;
-	}
-	u->scheme_end = scheme_len + 3;
-	size_t auth_end = u->scheme_end + strcspn(url + u->scheme_end, "/?#");
-	u->host = u->scheme_end;
-	for (size_t i = u->scheme_end; i < auth_end; i++)
-		if (url[i] == '@')
-			u->host = i + 1;
-	if (u->host == auth_end)
-		return false;
+	u->scheme_end = a.scheme_len + 3;
+	u->host = a.host;
+	size_t auth_end = a.end;
 	u->path_end = auth_end + strcspn(url + auth_end, "?#");
 	u->query = NULL;
 	u->query_len = 0;
@@ -68,40 +56,22 @@ static void plivo_base_append(struct buf *b, const char *url, const struct plivo
 
 /* ------------------------------------------------------------ sorted fields */
 
-struct plivo_kv {
-	const char *key;
-	const char *value;
-	size_t order; /* keeps qsort deterministic for equal pairs */
-};
-
-/* Key, then value, bytewise: plivo-node sorts the keys, then each key's values. */
-static int plivo_kv_cmp(const void *pa, const void *pb)
-{
-	const struct plivo_kv *a = pa, *b = pb;
-	int c = strcmp(a->key, b->key);
-	if (c == 0)
-		c = strcmp(a->value, b->value);
-	if (c == 0)
-		c = (a->order > b->order) - (a->order < b->order);
-	return c;
-}
-
 /* The fields of f1 and f2 (either may be NULL) in one sorted array the caller
  * frees; NULL when both are empty. */
-static struct plivo_kv *plivo_sorted(const struct form *f1, const struct form *f2, size_t *n)
+static struct sigutil_field *plivo_sorted(const struct form *f1, const struct form *f2, size_t *n)
 {
 	size_t n1 = f1 != NULL ? f1->n : 0, n2 = f2 != NULL ? f2->n : 0;
 	*n = n1 + n2;
 	if (*n == 0)
 		return NULL;
-	struct plivo_kv *kv = xmalloc(*n * sizeof(*kv));
+	struct sigutil_field *kv = xmalloc(*n * sizeof(*kv));
 	for (size_t i = 0; i < *n; i++) {
 		const struct form_field *f = i < n1 ? &f1->fields[i] : &f2->fields[i - n1];
 		kv[i].key = f->key;
 		kv[i].value = f->value;
 		kv[i].order = i;
 	}
-	qsort(kv, *n, sizeof(*kv), plivo_kv_cmp);
+	qsort(kv, *n, sizeof(*kv), sigutil_field_cmp);
 	return kv;
 }
 
@@ -110,7 +80,7 @@ static void plivo_fields_append(struct buf *b, const struct form *f1, const stru
 				bool as_query)
 {
 	size_t n;
-	struct plivo_kv *kv = plivo_sorted(f1, f2, &n);
+	struct sigutil_field *kv = plivo_sorted(f1, f2, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (as_query && i > 0)
 			buf_append(b, "&", 1);
@@ -192,7 +162,7 @@ bool plivo_sig_v2_compute(const char *token, const char *url, const char *nonce,
 			  char out[PLIVO_SIG_LEN + 1])
 {
 	assert(token != NULL && url != NULL && nonce != NULL);
-	struct plivo_url u;
+	struct plivo_url u = {0};
 	if (!plivo_url_split(url, &u))
 		return false;
 	struct buf b;
@@ -228,7 +198,7 @@ char *plivo_sig_v3_message(const char *method, const char *url, const struct for
 	bool get = strcmp(method, "GET") == 0;
 	if (!get && strcmp(method, "POST") != 0)
 		return NULL;
-	struct plivo_url u;
+	struct plivo_url u = {0};
 	if (!plivo_url_split(url, &u))
 		return NULL;
 	struct arena a = ARENA_INIT;
@@ -282,7 +252,7 @@ bool plivo_sig_v3_check(enum plivo_sig_flavor fl, const char *token, const char 
 		plivo_b64_hmac(token, again, again_len, expect[n_expect++]);
 		free(again);
 	} else if (fl == PLIVO_SIG_VOBIZ) {
-		struct plivo_url u;
+		struct plivo_url u = {0};
 		bool split = plivo_url_split(url, &u);
 		assert(split); /* plivo_sig_v3_message() accepted url */
 		(void)split;

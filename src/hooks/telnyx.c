@@ -5,6 +5,7 @@
  * message.sent / message.finalized as delivery reports). TeXML has no <Message>:
  * texts go out through POST /v2/messages (build_send). Signatures: telnyx_sig.c. */
 #include "dialect.h"
+#include "fields.h"
 #include "telnyx_sig.h"
 #include "twiml.h"
 #include "../util/err.h"
@@ -19,31 +20,7 @@
 #define TELNYX_FORM_TYPE "application/x-www-form-urlencoded"
 #define TELNYX_SEND_PATH "/v2/messages"
 
-/* ------------------------------------------------------------ numbers */
-
-/* Telnyx sends E.164 with '+'; a bare digit string gets one, anything else (a SIP
- * URI, "anonymous") is left for the pipeline to treat as an unknown caller. */
-static const char *telnyx_e164_in(struct arena *a, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		return s;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return s;
-	return arena_printf(a, "+%s", s);
-}
-
 /* ------------------------------------------------------------ TeXML (form) */
-
-static int64_t telnyx_param_seconds(const struct form *f, const char *key)
-{
-	const char *s = form_get(f, key);
-	if (s == NULL || *s == '\0')
-		return -1;
-	char *end = NULL;
-	long long v = strtoll(s, &end, 10);
-	return *end == '\0' && v >= 0 ? (int64_t)v : -1;
-}
 
 /* Dial action (DialCallStatus, the dialled leg) or a call-progress callback
  * (CallStatus; a non-empty ParentCallSid marks the dialled leg). */
@@ -54,12 +31,12 @@ static void telnyx_form_status(const struct form *f, struct hook_status *st)
 	if (form_get(f, "DialCallStatus") != NULL) {
 		st->sid = form_get(f, "DialCallSid");
 		st->status = form_get(f, "DialCallStatus");
-		st->duration = telnyx_param_seconds(f, "DialCallDuration");
+		st->duration = fields_seconds(form_get(f, "DialCallDuration"));
 	} else if (form_get(f, "CallStatus") != NULL) {
 		const char *parent = form_get(f, "ParentCallSid");
 		st->sid = form_get(f, "CallSid");
 		st->status = form_get(f, "CallStatus");
-		st->duration = telnyx_param_seconds(f, "CallDuration");
+		st->duration = fields_seconds(form_get(f, "CallDuration"));
 		if (parent == NULL || parent[0] == '\0')
 			st->leg = 'a';
 	}
@@ -70,11 +47,11 @@ static void telnyx_form_status(const struct form *f, struct hook_status *st)
 	st->recording_url = form_get(f, "RecordingUrl");
 }
 
-static void telnyx_form_fill(const struct http_request *req, int event, struct hook_input *in)
+static void telnyx_form_fill(const struct http_request *req, enum hook_event event, struct hook_input *in)
 {
 	const struct form *f = &in->params;
-	in->from = telnyx_e164_in(req->arena, form_get(f, "From"));
-	in->to = telnyx_e164_in(req->arena, form_get(f, "To"));
+	in->from = fields_e164(req->arena, form_get(f, "From"));
+	in->to = fields_e164(req->arena, form_get(f, "To"));
 	in->sid = form_get(f, "CallSid");
 	if (event == HOOK_GATHER)
 		in->digits = form_digits(req->arena, form_get(f, "Digits"));
@@ -120,7 +97,7 @@ static void telnyx_json_status(struct arena *a, const char *event_type, json_t *
 
 /* Returns 0, or 400 for a body that is not a JSON object. Fields that are absent or
  * of the wrong type stay NULL: the pipeline answers for them. */
-static int telnyx_json_fill(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int telnyx_json_fill(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -142,9 +119,9 @@ static int telnyx_json_fill(const struct http_request *req, int event, struct ho
 		in->event = HOOK_STATUS;
 		telnyx_json_status(a, event_type, payload, &in->st);
 	} else if (event == HOOK_MESSAGE && event_type != NULL && strcmp(event_type, "message.received") == 0) {
-		in->from = telnyx_e164_in(a, telnyx_jdup(a, json_object_get(json_object_get(payload, "from"),
+		in->from = fields_e164(a, telnyx_jdup(a, json_object_get(json_object_get(payload, "from"),
 									       "phone_number")));
-		in->to = telnyx_e164_in(a, telnyx_jdup(a, json_object_get(telnyx_first_to(payload), "phone_number")));
+		in->to = fields_e164(a, telnyx_jdup(a, json_object_get(telnyx_first_to(payload), "phone_number")));
 		in->sid = telnyx_jdup(a, json_object_get(payload, "id"));
 		in->body = telnyx_jdup(a, json_object_get(payload, "text"));
 		json_t *media = json_object_get(payload, "media");
@@ -172,7 +149,7 @@ static int telnyx_body_is_json(const struct http_request *req)
 	return 0;
 }
 
-static int telnyx_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int telnyx_parse(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	if (strcmp(req->method, "POST") != 0) {
 		*why = "use POST";

@@ -4,6 +4,7 @@
  * (timestamp window before the signature, so a replay is reported as one), then
  * verifies with libsodium. Knows nothing of where the key or the clock come from. */
 #include "telnyx_sig.h"
+#include "sigutil.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/xmalloc.h"
@@ -56,24 +57,6 @@ int telnyx_sig_key_parse(const char *public_key_b64, uint8_t out[TELNYX_SIG_KEY_
 	return 0;
 }
 
-/* All digits, at most 2^53-1 (leading zeros allowed, as /^\d+$/ allows them). */
-static bool telnyx_parse_timestamp(const char *s, int64_t *out)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > TELNYX_TS_DIGITS_MAX)
-		return false;
-	int64_t v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-		if (v > TELNYX_TS_MAX)
-			return false;
-	}
-	*out = v;
-	return true;
-}
-
 int telnyx_sig_check(const char *public_key_b64, const char *body, size_t body_len,
 		     const char *signature_b64, const char *timestamp, int64_t now,
 		     const char **detail)
@@ -89,7 +72,7 @@ int telnyx_sig_check(const char *public_key_b64, const char *body, size_t body_l
 		return telnyx_fail(detail, MASKD_EINVAL, "no body");
 
 	int64_t ts;
-	if (!telnyx_parse_timestamp(timestamp, &ts))
+	if (!sigutil_parse_unix(timestamp, TELNYX_TS_DIGITS_MAX, &ts))
 		return telnyx_fail(detail, MASKD_EINVAL, "telnyx-timestamp is not a Unix time");
 	/* ts and now are both far from the int64_t limits here: no overflow. */
 	if (now > TELNYX_TS_MAX || now < -TELNYX_TS_MAX ||

@@ -4,6 +4,7 @@
  * repeated-key handling (twilio_sig.c). Requests are form bodies, or a query string
  * for GET webhooks; a <Gather> action (HOOK_GATHER) is a voice request plus Digits. */
 #include "dialect.h"
+#include "fields.h"
 #include "twilio_sig.h"
 #include "twiml.h"
 #include "../util/err.h"
@@ -12,16 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static int64_t param_seconds(const struct form *f, const char *key)
-{
-	const char *s = form_get(f, key);
-	if (s == NULL || *s == '\0')
-		return -1;
-	char *end = NULL;
-	long long v = strtoll(s, &end, 10);
-	return *end == '\0' && v >= 0 ? (int64_t)v : -1;
-}
 
 /* Dial action (DialCallStatus), per-leg status (CallStatus, ParentCallSid on the
  * dialled leg), message delivery (MessageStatus), or a finished recording of the
@@ -43,7 +34,7 @@ static void parse_status(const struct form *f, struct hook_status *st)
 	if (form_get(f, "DialCallStatus") != NULL) {
 		st->sid = form_get(f, "DialCallSid");
 		st->status = form_get(f, "DialCallStatus");
-		st->duration = param_seconds(f, "DialCallDuration");
+		st->duration = fields_seconds(form_get(f, "DialCallDuration"));
 		st->answered = strcmp(st->status, "completed") == 0 || strcmp(st->status, "answered") == 0;
 	} else if (form_get(f, "MessageStatus") != NULL) {
 		st->sid = form_get(f, "MessageSid");
@@ -51,14 +42,14 @@ static void parse_status(const struct form *f, struct hook_status *st)
 	} else if (form_get(f, "CallStatus") != NULL) {
 		st->sid = form_get(f, "CallSid");
 		st->status = form_get(f, "CallStatus");
-		st->duration = param_seconds(f, "CallDuration");
+		st->duration = fields_seconds(form_get(f, "CallDuration"));
 		st->answered = strcmp(st->status, "in-progress") == 0 || strcmp(st->status, "answered") == 0;
 		if (form_get(f, "ParentCallSid") == NULL)
 			st->leg = 'a';
 	}
 }
 
-static int twiml_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int twiml_parse(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	const struct form *f = NULL;
 	int status = hook_parse_form_request(req, in, &f, why);
@@ -89,7 +80,7 @@ static int twiml_parse(const struct http_request *req, int event, struct hook_in
 	return 0;
 }
 
-static bool twiml_verify(enum twilio_sig_flavor fl, const struct service *svc, int d, const struct http_request *req,
+static bool twiml_verify(enum twilio_sig_flavor fl, const struct service *svc, enum dialect d, const struct http_request *req,
 			 const char *url, const struct hook_input *in, const char *sig)
 {
 	char key[SECRET_MAX_LEN + 1];

@@ -5,6 +5,7 @@
  * signed the bytes it requested, and any normalisation here would only add
  * mismatches. Does not know where the URL or the key come from. */
 #include "twilio_sig.h"
+#include "sigutil.h"
 #include "../util/crypto.h"
 #include "../util/xmalloc.h"
 
@@ -19,28 +20,10 @@
 #define SIG_PORT_MAX 6 /* ":443" / ":80" inserted; room for ":65535" */
 #define SIG_STACK_ITEMS 64
 
-struct sig_item {
-	const char *key;
-	const char *value;
-	size_t order; /* submission index, keeps the sort stable */
-};
-
-/* Twilio: key, then value (duplicates end up adjacent and are dropped). */
-static int sig_item_cmp_twilio(const void *pa, const void *pb)
-{
-	const struct sig_item *a = pa, *b = pb;
-	int c = strcmp(a->key, b->key);
-	if (c == 0)
-		c = strcmp(a->value, b->value);
-	if (c == 0)
-		c = (a->order > b->order) - (a->order < b->order);
-	return c;
-}
-
 /* SignalWire: key only; repeated keys stay in submission order. */
 static int sig_item_cmp_signalwire(const void *pa, const void *pb)
 {
-	const struct sig_item *a = pa, *b = pb;
+	const struct sigutil_field *a = pa, *b = pb;
 	int c = strcmp(a->key, b->key);
 	if (c == 0)
 		c = (a->order > b->order) - (a->order < b->order);
@@ -54,8 +37,8 @@ static char *sig_build_concat(enum twilio_sig_flavor fl, const struct form *para
 			      size_t *concat_len)
 {
 	size_t n = params != NULL ? params->n : 0;
-	struct sig_item stack_items[SIG_STACK_ITEMS];
-	struct sig_item *items = n <= SIG_STACK_ITEMS ? stack_items : xmalloc(n * sizeof(*items));
+	struct sigutil_field stack_items[SIG_STACK_ITEMS];
+	struct sigutil_field *items = n <= SIG_STACK_ITEMS ? stack_items : xmalloc(n * sizeof(*items));
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
 		items[i].key = params->fields[i].key;
@@ -65,7 +48,7 @@ static char *sig_build_concat(enum twilio_sig_flavor fl, const struct form *para
 	}
 	if (n > 1)
 		qsort(items, n, sizeof(*items),
-		      fl == TWILIO_SIG_TWILIO ? sig_item_cmp_twilio : sig_item_cmp_signalwire);
+		      fl == TWILIO_SIG_TWILIO ? sigutil_field_cmp : sig_item_cmp_signalwire);
 
 	char *buf = xmalloc(room + total + 1);
 	char *p = buf + room;
@@ -121,27 +104,11 @@ struct sig_url {
 
 static bool sig_url_split(const char *url, struct sig_url *u)
 {
-	const char *sep = strstr(url, "://");
-	if (sep == NULL || sep == url)
+	struct sigutil_authority a;
+	if (!sigutil_authority_split(url, &a))
 		return false;
-	size_t scheme_len = (size_t)(sep - url);
-	for (size_t i = 0; i < scheme_len; i++) {
-		char c = url[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
-		if (!ok)
-			return false;
-	}
-	u->https = scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
-	size_t auth = scheme_len + 3;
-	size_t end = auth + strcspn(url + auth, "/?#");
-	/* host[:port] starts after any userinfo. */
-	size_t host = auth;
-	for (size_t i = auth; i < end; i++)
-		if (url[i] == '@')
-			host = i + 1;
-	if (host == end)
-		return false;
+	u->https = a.scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
+	size_t host = a.host, end = a.end;
 	size_t colon = end;
 	if (url[host] == '[') {
 		const char *close = memchr(url + host, ']', end - host);

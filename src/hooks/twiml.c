@@ -10,6 +10,7 @@
 
 void twiml_empty(struct buf *out)
 {
+	assert(out != NULL);
 	buf_puts(out, XML_DECL "<Response/>");
 }
 
@@ -59,6 +60,7 @@ static void render_gather(struct buf *out, const struct twiml_args *a)
 
 void twiml_render(struct buf *out, const struct decision *d, const struct twiml_args *a)
 {
+	assert(out != NULL && d != NULL && a != NULL);
 	switch (d->kind) {
 	case DECISION_BRIDGE: {
 		int cb = present(a->status_url);
@@ -132,7 +134,8 @@ void twiml_render(struct buf *out, const struct decision *d, const struct twiml_
 	case DECISION_GATHER:
 		render_gather(out, a);
 		return;
-	default:
-		twiml_empty(out);
+	case DECISION_ACKNOWLEDGE:
+		break;
 	}
+	twiml_empty(out); /* an acknowledgement, and anything outside the enum */
 }

@@ -5,6 +5,7 @@
  * through the SMS API by build_send, exactly as @vonage/sms 1.21.0 send() does, and the
  * webhook gets an empty 200. Signatures are vonage_sig.c's; nothing here decides. */
 #include "dialect.h"
+#include "fields.h"
 #include "vonage_sig.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
@@ -25,19 +26,6 @@
 #define VONAGE_CONTENT_TYPE "application/json"
 
 /* ------------------------------------------------------------------ parsing */
-
-/* "14155550100" -> "+14155550100". Anything that is not all digits ("", "+1...", an
- * app user name, "Unknown") is kept as is: the pipeline treats it as a caller it
- * cannot place. */
-static const char *vonage_e164(struct arena *a, const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		return s;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return s;
-	return arena_printf(a, "+%s", s);
-}
 
 /* The top-level scalar members of a JSON object as form fields (strings as is,
  * numbers and booleans in their JSON spelling; null, arrays and objects skipped), so
@@ -104,15 +92,6 @@ static int vonage_body_fields(const struct http_request *req, struct form *out, 
 	return 415;
 }
 
-static int64_t vonage_seconds(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return -1;
-	char *end = NULL;
-	long long v = strtoll(s, &end, 10);
-	return *end == '\0' && v >= 0 ? (int64_t)v : -1;
-}
-
 /* A Voice event. The connect action's eventUrl (the one carrying ?interaction=)
  * reports the connected leg, "direction":"outbound"; an event whose direction is
  * "inbound" is the caller's own call (the answered uuid): leg 'a'. A record event
@@ -125,7 +104,7 @@ static void vonage_parse_status(const struct form *f, struct hook_status *st)
 	const char *dir = form_get(f, "direction");
 	st->sid = form_get(f, "uuid");
 	st->status = form_get(f, "status");
-	st->duration = vonage_seconds(form_get(f, "duration"));
+	st->duration = fields_seconds(form_get(f, "duration"));
 	st->answered = st->status != NULL && strcmp(st->status, "answered") == 0;
 	st->recording_id = form_get(f, "recording_uuid");
 	st->recording_url = form_get(f, "recording_url");
@@ -158,7 +137,7 @@ static const char *vonage_dtmf_digits(const struct http_request *req)
 	return out;
 }
 
-static int vonage_parse(const struct http_request *req, int event, struct hook_input *in, const char **why)
+static int vonage_parse(const struct http_request *req, enum hook_event event, struct hook_input *in, const char **why)
 {
 	int is_get = strcmp(req->method, "GET") == 0;
 	if (!is_get && strcmp(req->method, "POST") != 0) {
@@ -181,8 +160,8 @@ static int vonage_parse(const struct http_request *req, int event, struct hook_i
 	if (event == HOOK_MESSAGE) {
 		/* SMS API names; the Messages API's from / message_uuid as a fallback */
 		const char *from = form_get(f, "msisdn");
-		in->from = vonage_e164(req->arena, from != NULL ? from : form_get(f, "from"));
-		in->to = vonage_e164(req->arena, form_get(f, "to"));
+		in->from = fields_e164(req->arena, from != NULL ? from : form_get(f, "from"));
+		in->to = fields_e164(req->arena, form_get(f, "to"));
 		in->sid = form_get(f, "messageId");
 		if (in->sid == NULL)
 			in->sid = form_get(f, "message_uuid");
@@ -192,8 +171,8 @@ static int vonage_parse(const struct http_request *req, int event, struct hook_i
 		 * a caller maskd cannot place. The input action's event carries the same
 		 * from, to and uuid as the answer webhook of its call. */
 		const char *from = form_get(f, "from");
-		in->from = vonage_e164(req->arena, from != NULL ? from : form_get(f, "from_user"));
-		in->to = vonage_e164(req->arena, form_get(f, "to"));
+		in->from = fields_e164(req->arena, from != NULL ? from : form_get(f, "from_user"));
+		in->to = fields_e164(req->arena, form_get(f, "to"));
 		in->sid = form_get(f, "uuid");
 		if (event == HOOK_GATHER && !is_get)
 			in->digits = vonage_dtmf_digits(req);

@@ -5,6 +5,7 @@
  * MD5 and SHA-512, needed only by the legacy SMS methods, come straight from
  * OpenSSL's one-shot EVP_Q_* calls; the rest uses util/crypto. */
 #include "vonage_sig.h"
+#include "sigutil.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/xmalloc.h"
@@ -19,6 +20,7 @@
 #define VONAGE_HS256_B64URL_LEN 43	   /* unpadded base64url of 32 bytes */
 #define VONAGE_HASH_HEX_LEN 64		   /* hex SHA-256 (payload_hash) */
 #define VONAGE_TIME_MAX 9007199254740991LL /* 2^53-1: keeps every sum below in range */
+#define VONAGE_UNIX_DIGITS_MAX 16 /* a longer SMS "timestamp" is refused */
 
 static int vonage_fail(const char **detail, int err, const char *why)
 {
@@ -350,33 +352,12 @@ int vonage_sms_sig_compute(enum vonage_sms_sig_alg alg, const char *secret,
 		ok = EVP_Q_mac(NULL, "HMAC", NULL, "SHA512", NULL, secret, secret_len,
 			       (const unsigned char *)s, len, digest, sizeof(digest), &dlen) != NULL;
 		break;
-	default:
-		ok = false;
-		break;
 	}
-	free(s);
+	free(s); /* an alg outside the enum leaves dlen 0: refused below */
 	if (!ok || dlen == 0 || dlen > sizeof(digest))
 		return MASKD_ECRYPTO;
 	hex_encode(digest, dlen, out);
 	return 0;
-}
-
-/* All digits, at most 2^53-1. */
-static bool vonage_parse_unix(const char *s, int64_t *out)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 16)
-		return false;
-	int64_t v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > VONAGE_TIME_MAX)
-		return false;
-	*out = v;
-	return true;
 }
 
 int vonage_sms_sig_check(enum vonage_sms_sig_alg alg, const char *secret,
@@ -402,7 +383,7 @@ int vonage_sms_sig_check(enum vonage_sms_sig_alg alg, const char *secret,
 		return vonage_fail(detail, MASKD_EINVAL, "missing sig");
 	const char *ts_text = form_get(params, "timestamp");
 	int64_t ts;
-	if (ts_text == NULL || !vonage_parse_unix(ts_text, &ts))
+	if (ts_text == NULL || !sigutil_parse_unix(ts_text, VONAGE_UNIX_DIGITS_MAX, &ts))
 		return vonage_fail(detail, MASKD_EINVAL, "missing or malformed timestamp");
 	if ((ts > now ? ts - now : now - ts) > tolerance)
 		return vonage_fail(detail, MASKD_EINVAL, "timestamp outside the window");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* client.h - the one HTTP client of maskd (libcurl), for everything it sends: the
  * carrier REST requests (out/sender.c) and the unknown-caller callback to the app
- * (hooks/callback.c). Bounded by a total and a connect timeout and a response-body
+ * (out/callback.c). Bounded by a total and a connect timeout and a response-body
  * cap chosen by the caller; one easy handle per thread, reused, so a thread keeps
  * its connections alive. Logs nothing: URLs and bodies may carry real numbers. */
 #ifndef MASKD_CLIENT_H

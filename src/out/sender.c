@@ -44,7 +44,7 @@ struct sender {
  * ({"data":{"id"}}), Plivo ({"message_uuid":[..]}) and Vonage SMS
  * ({"messages":[{"message-id","status"}]}). *refused is set when the carrier said
  * no inside a 2xx answer (Vonage reports per-message status "0" for success). */
-static void sent_id(int dialect, const char *body, char *sid, size_t cap, int *refused)
+static void sent_id(enum dialect dialect, const char *body, char *sid, size_t cap, int *refused)
 {
 	sid[0] = '\0';
 	*refused = 0;

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "../core/model.h" /* enum dialect */
 #include "../util/ids.h"
 
 #define SENDER_QUEUE_MAX 10000 /* enqueue beyond this fails (the leg is recorded failed) */
@@ -22,7 +23,7 @@
  * knows no dialect beyond reading the carrier's message id from its answer. */
 struct outgoing {
 	char interaction_id[ID_MAX]; /* the interaction whose leg 'b' records the outcome ("" = none) */
-	int dialect;                 /* enum dialect: the carrier, for the answer's message id and logs */
+	enum dialect dialect;        /* the carrier, for the answer's message id and logs */
 	char url[512];               /* absolute URL: api_base + the carrier's path */
 	char content_type[64];       /* of body */
 	char authorization[600];     /* the whole Authorization header value ("Basic ...", "Bearer ...") */

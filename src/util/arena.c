@@ -54,15 +54,13 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	char tmp[256];
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	size_t n = xvsnprintf(tmp, sizeof(tmp), "arena_printf", fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatal("arena_printf: bad format");
-	if ((size_t)n < sizeof(tmp))
-		return arena_strndup(a, tmp, (size_t)n);
-	char *p = arena_alloc(a, (size_t)n + 1);
+	if (n < sizeof(tmp))
+		return arena_strndup(a, tmp, n);
+	char *p = arena_alloc(a, n + 1);
 	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	vsnprintf(p, n + 1, fmt, ap);
 	va_end(ap);
 	return p;
 }

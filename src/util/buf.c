@@ -57,19 +57,17 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	char tmp[256];
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	size_t n = xvsnprintf(tmp, sizeof(tmp), "buf_printf", fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatal("buf_printf: bad format");
-	if ((size_t)n < sizeof(tmp)) {
-		buf_append(b, tmp, (size_t)n);
+	if (n < sizeof(tmp)) {
+		buf_append(b, tmp, n);
 		return;
 	}
-	buf_reserve(b, (size_t)n);
+	buf_reserve(b, n);
 	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	vsnprintf(b->data + b->len, n + 1, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
+	b->len += n;
 }
 
 static void buf_xml_escape(struct buf *b, const char *s, int attr)

@@ -16,7 +16,9 @@ void log_set_level(enum log_level lvl)
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
-	static const char *names[] = {"debug", "info", "warn", "error"};
+	static const char *const names[] = {
+		[LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error",
+	};
 	if (lvl < log_level_min)
 		return;
 	char line[1024];

@@ -289,7 +289,8 @@ extern "C" int phone_parse(const char *input, struct phone_info *out)
 }
 
 // Dialled as emergency numbers somewhere in the world and never a subscriber's
-// whole number: refused everywhere, whatever the country code (issue 4 §8).
+// whole number: refused everywhere, whatever the country code (docs/POLICY.md,
+// "Emergency numbers").
 static const char *const phone_global_emergency[] = {"112", "911", "999", "000", "110", "119", "118", "08"};
 
 static bool phone_emergency_checked(const char *input)

@@ -72,3 +72,11 @@ const char *maskd_strerror(int err)
 	}
 	return "unknown error";
 }
+
+size_t xvsnprintf(char *tmp, size_t tmp_size, const char *who, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(tmp, tmp_size, fmt, ap);
+	if (n < 0)
+		fatal("%s: bad format", who);
+	return (size_t)n;
+}

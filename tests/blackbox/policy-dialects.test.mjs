@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Issue 4's policy answers in every non-Twilio dialect (docs/POLICY.md, docs/CARRIERS.md
+// The pool and session policy's answers in every non-Twilio dialect (docs/POLICY.md, docs/CARRIERS.md
 // "PIN entry, silent refusals and replies in every dialect"): PIN entry by gather, the
 // silent refusal of a blocked session, the unknown-caller forward, and HELP replies.
 // Each dialect's webhooks are signed as that carrier signs them (the same helpers as its

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Call records, export and usage (issue 3 §3) and recording and limits (§4), through
+// Call records, export and usage, and recording and limits, through
 // the real daemon with Twilio webhooks: the recorded bridge is compared with what
 // twilio.twiml.VoiceResponse builds; the callee's consent notice is served by maskd;
 // status and recording callbacks land on the leg rows; the JSON and CSV exports and

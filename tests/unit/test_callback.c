@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hooks/callback.h"
+#include "out/callback.h"
 #include "util/crypto.h"
 #include "util/err.h"
 

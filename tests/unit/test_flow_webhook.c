@@ -199,7 +199,7 @@ static bool verify_no(void *ctx, const struct service *svc)
 	return false;
 }
 
-static const struct hook_dialect fake_dialect = {.id = DIALECT_TWILIO, .name = "twilio"};
+static const struct webhook_dialect fake_dialect = {.id = DIALECT_TWILIO, .name = "twilio"};
 static const char *const api_base[DIALECT_COUNT];
 
 struct fx {
@@ -249,7 +249,7 @@ static int setup(void **state)
 	snprintf(x->now.session_id, sizeof(x->now.session_id), "ses_fixed");
 	x->arena = (struct arena)ARENA_INIT;
 	x->in = (struct hook_input){.event = HOOK_VOICE, .from = CALLER, .to = PROXY, .sid = "CA1"};
-	x->rq = (struct webhook_request){.dl = &fake_dialect, .event = "voice", .in = &x->in, .arena = &x->arena,
+	x->rq = (struct webhook_request){.dl = fake_dialect, .event = "voice", .in = &x->in, .arena = &x->arena,
 					 .now = &x->now, .verify = verify_yes};
 	*state = x;
 	return 0;

@@ -58,7 +58,7 @@ static void req_header(struct req *q, const char *name, const char *value)
 	q->r.n_headers++;
 }
 
-static int parse(const struct hook_dialect *dl, struct req *q, int event, struct hook_input *in)
+static int parse(const struct hook_dialect *dl, struct req *q, enum hook_event event, struct hook_input *in)
 {
 	memset(in, 0, sizeof(*in));
 	const char *why = NULL;
@@ -271,7 +271,7 @@ static void parse_status_callbacks(void **state)
 	"&SessionStart=2025-01-02+03%3A04%3A05.678901&RequestUUID=2e3c1ed0-5f6a-4b8e-9a63-8f3f0c0b8a11"       \
 	"&STIRVerification=Not+Applicable"
 
-static bool verify(const struct hook_dialect *dl, const struct service *svc, struct req *q, int event,
+static bool verify(const struct hook_dialect *dl, const struct service *svc, struct req *q, enum hook_event event,
 		   const char *url)
 {
 	struct hook_input in;
@@ -478,7 +478,7 @@ static void markup_reject_and_empty(void **state)
 	render(VB, &d, &r, "<Response/>");
 }
 
-/* ------------------------------------------------------------ issue 4: gather, silent reject, no callbacks */
+/* ------------------------------------------------------------ policy: gather, silent reject, no callbacks */
 
 #define PL_GATHER_URL "https://p.example/hooks/plivo/gather?attempt=2&x=<y>"
 #define VB_GATHER_URL "https://p.example/hooks/vobiz/gather?attempt=2&x=<y>"

@@ -55,7 +55,7 @@ static void req_header(struct req *q, const char *name, const char *value)
 	q->headers[q->r.n_headers++] = (struct http_header){name, value};
 }
 
-static int req_parse(struct req *q, int event, const char **why)
+static int req_parse(struct req *q, enum hook_event event, const char **why)
 {
 	*why = NULL;
 	return dl->parse(&q->r, event, &q->in, why);
@@ -515,7 +515,7 @@ static void render_reject_ack_forward(void **state)
 	render_expect(&f, &fr, "text/plain; charset=utf-8", "");
 }
 
-/* ------------------------------------------------------------ issue 4 */
+/* ------------------------------------------------------------ pool and session policy */
 
 #define GATHER_URL "https://p.example/hooks/telnyx/gather?attempt=2&x=<y>"
 

@@ -95,7 +95,7 @@ static void recorded_bridge_matches_the_builder(void **state)
 	render(&ann, &say, DECL "<Response><Say>Hi &amp; bye</Say></Response>");
 }
 
-/* ------------------------------------------------------------ issue 4 */
+/* ------------------------------------------------------------ pool and session policy */
 
 #define GATHER_URL "https://p.example/hooks/twilio/gather?attempt=2&x=<y>"
 #define PROMPT "Enter your PIN, then \"#\" & it's <done>"
@@ -195,7 +195,7 @@ struct req {
 };
 
 static int req_parse(struct req *q, const struct hook_dialect *dl, const char *method, const char *query,
-		     const char *body, int event)
+		     const char *body, enum hook_event event)
 {
 	memset(q, 0, sizeof(*q));
 	q->r.method = method;

@@ -56,7 +56,7 @@ static void req_auth(struct req *q, const char *value)
 	q->h[q->r.n_headers++] = (struct http_header){"Authorization", value};
 }
 
-static int parse(struct req *q, int event, struct hook_input *in)
+static int parse(struct req *q, enum hook_event event, struct hook_input *in)
 {
 	const char *why = NULL;
 	memset(in, 0, sizeof(*in));
@@ -488,7 +488,7 @@ static void render_reject_and_empty(void **state)
 	buf_free(&res.body);
 }
 
-/* ------------------------------------------------------------------ issue 4: gather */
+/* ------------------------------------------------------------------ policy: gather */
 
 #define GATHER_URL "https://p.example/hooks/vonage/gather?attempt=2&x=<y>"
 #define PROMPT "Enter your PIN, then \"#\" & it's <done>"
@@ -683,7 +683,7 @@ static void build_send_needs_credentials(void **state)
 
 #define HS256 "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
-static bool verify_with(struct req *q, const char *creds, int event, int64_t now)
+static bool verify_with(struct req *q, const char *creds, enum hook_event event, int64_t now)
 {
 	struct service svc;
 	struct hook_input in;

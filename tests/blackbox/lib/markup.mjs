@@ -64,7 +64,7 @@ export function interactionIdOf(xml) {
   return m ? m[1] : null;
 }
 
-// ---------------------------------------------------------------- issue 4: every dialect
+// ---------------------------------------------------------------- policy: every dialect
 // Gather (PIN entry), refusing without a word, and a bridge without callbacks, built
 // with each carrier's own builder: twilio.twiml (Twilio; TeXML for Telnyx, which has no
 // builder of its own), RestClient.LaML (SignalWire), plivo.Response (Plivo; Vobiz's

@@ -18,8 +18,8 @@
 
 struct callback_query {
 	const char *service_id;
-	int channel;            /* enum channel */
-	int carrier;            /* enum dialect */
+	enum channel channel;
+	enum dialect carrier;
 	const char *carrier_sid;
 	const char *from_masked;
 	const char *from_country; /* "" unknown */
@@ -28,7 +28,7 @@ struct callback_query {
 };
 
 struct callback_answer {
-	int decision;                              /* enum callback_decision */
+	enum callback_decision decision;
 	char message[MESSAGE_MAX_LEN + 1];         /* reject: "" = the service's message */
 	char number[PHONE_E164_MAX + 1];           /* forward: E.164; session: the other participant */
 	char label[LABEL_MAX_LEN + 1];             /* session: the other participant's label */

@@ -2,7 +2,7 @@
 /* callback.c - the unknown-caller callback; see callback.h. The JSON both ways and
  * the signature live here; the HTTP exchange is out/client.c's. */
 #include "callback.h"
-#include "../out/client.h"
+#include "client.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/phone.h"
