@@ -159,6 +159,23 @@ void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
 	snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
+int sq_step_text(sqlite3_stmt *st, char *out, size_t cap)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		sq_col_text(st, 0, out, cap);
+	sq_stmt_done(st);
+	return rc;
+}
+
+int sq_exec_text2(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, const char *what)
+{
+	sqlite3_stmt *st = sq_stmt(c, id);
+	sq_bind_text(st, 1, a1);
+	sq_bind_text(st, 2, a2);
+	return sq_exec_stmt(c, st, what);
+}
+
 int sq_db_fail(struct sqlite_conn *c, const char *what)
 {
 	log_error("store: %s: %s", what, sqlite3_errmsg(c->db));
@@ -337,10 +354,7 @@ int sq_setting_get(void *b, const char *key, char *out, size_t cap)
 	CONN_OR_FAIL(b, c);
 	sqlite3_stmt *st = sq_stmt(c, SQL_SETTING_GET);
 	sq_bind_text(st, 1, key);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		sq_col_text(st, 0, out, cap);
-	sq_stmt_done(st);
+	int rc = sq_step_text(st, out, cap);
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? MASKD_ENOTFOUND : sq_db_fail(c, "setting_get");
@@ -349,19 +363,13 @@ int sq_setting_get(void *b, const char *key, char *out, size_t cap)
 int sq_setting_put(void *b, const char *key, const char *value)
 {
 	CONN_OR_FAIL(b, c);
-	sqlite3_stmt *st = sq_stmt(c, SQL_SETTING_PUT);
-	sq_bind_text(st, 1, key);
-	sq_bind_text(st, 2, value);
-	return sq_exec_stmt(c, st, "setting_put");
+	return sq_exec_text2(c, SQL_SETTING_PUT, key, value, "setting_put");
 }
 
 int sq_setting_add(void *b, const char *key, const char *value)
 {
 	CONN_OR_FAIL(b, c);
-	sqlite3_stmt *st = sq_stmt(c, SQL_SETTING_ADD);
-	sq_bind_text(st, 1, key);
-	sq_bind_text(st, 2, value);
-	int rc = sq_exec_stmt(c, st, "setting_add");
+	int rc = sq_exec_text2(c, SQL_SETTING_ADD, key, value, "setting_add");
 	if (rc < 0)
 		return rc;
 	return sqlite3_changes(c->db) == 0 ? MASKD_ECONFLICT : 0;

@@ -59,16 +59,17 @@ int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct 
 static void read_interaction(sqlite3_stmt *st, struct interaction *it)
 {
 	memset(it, 0, sizeof(*it));
-	sq_col_text(st, 0, it->id, sizeof(it->id));
-	sq_col_text(st, 1, it->session_id, sizeof(it->session_id));
-	sq_col_text(st, 2, it->service_id, sizeof(it->service_id));
-	it->channel = sqlite3_column_int(st, 3);
-	it->carrier = sqlite3_column_int(st, 4);
-	sq_col_text(st, 5, it->carrier_sid, sizeof(it->carrier_sid));
-	it->decision = sqlite3_column_int(st, 6);
-	sq_col_text(st, 7, it->from_participant, sizeof(it->from_participant));
-	sq_col_text(st, 8, it->to_participant, sizeof(it->to_participant));
-	it->created_at = sqlite3_column_int64(st, 9);
+	struct sq_cols r = {st, 0};
+	sq_next_text(&r, it->id, sizeof(it->id));
+	sq_next_text(&r, it->session_id, sizeof(it->session_id));
+	sq_next_text(&r, it->service_id, sizeof(it->service_id));
+	it->channel = sq_next_int(&r);
+	it->carrier = sq_next_int(&r);
+	sq_next_text(&r, it->carrier_sid, sizeof(it->carrier_sid));
+	it->decision = sq_next_int(&r);
+	sq_next_text(&r, it->from_participant, sizeof(it->from_participant));
+	sq_next_text(&r, it->to_participant, sizeof(it->to_participant));
+	it->created_at = sq_next_i64(&r);
 }
 
 static const char *nonempty(const char *s)

@@ -84,10 +84,7 @@ int sq_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, 
 	sq_bind_text(st, 1, bidx);
 	sq_bind_text(st, 2, peer_bidx);
 	sq_bind_text(st, 3, service_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		sq_col_text(st, 0, out, ID_MAX);
-	sq_stmt_done(st);
+	int rc = sq_step_text(st, out, ID_MAX);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_db_fail(c, "sticky");
 }
 
@@ -148,11 +145,7 @@ int sq_tx_participant_move(struct store_tx *tx, const char *row_id, const char *
 
 int sq_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx)
 {
-	struct sqlite_conn *c = tx_conn(tx);
-	sqlite3_stmt *st = sq_stmt(c, SQL_TX_PEER_SET);
-	sq_bind_text(st, 1, row_id);
-	sq_bind_text(st, 2, peer_bidx);
-	return sq_exec_stmt(c, st, "peer_set");
+	return sq_exec_text2(tx_conn(tx), SQL_TX_PEER_SET, row_id, peer_bidx, "peer_set");
 }
 
 int sq_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap)
@@ -186,10 +179,7 @@ int sq_tx_unique_name(struct store_tx *tx, const char *service_id, const char *u
 	sq_bind_text(st, 1, service_id);
 	sq_bind_text(st, 2, unique_name);
 	sqlite3_bind_int(st, 3, SESSION_CLOSED);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		sq_col_text(st, 0, existing_id, ID_MAX);
-	sq_stmt_done(st);
+	int rc = sq_step_text(st, existing_id, ID_MAX);
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)

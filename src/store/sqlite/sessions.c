@@ -139,17 +139,18 @@ int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		snprintf(out->id, sizeof(out->id), "%s", id);
-		out->status = sqlite3_column_int(st, 0);
-		sq_col_text(st, 1, out->service_id, sizeof(out->service_id));
-		out->cooloff = sqlite3_column_int64(st, 2);
-		sq_col_text(st, 3, out->unique_name, sizeof(out->unique_name));
-		sq_col_text(st, 4, out->pin, sizeof(out->pin));
-		out->ttl = sqlite3_column_int64(st, 5);
-		out->expires_at = sqlite3_column_int64(st, 6);
-		out->last_activity_at = sqlite3_column_int64(st, 7);
-		out->closed_at = sqlite3_column_int64(st, 8);
-		out->updated_at = sqlite3_column_int64(st, 9);
-		out->mode = sqlite3_column_int(st, 10);
+		struct sq_cols r = {st, 0};
+		out->status = sq_next_int(&r);
+		sq_next_text(&r, out->service_id, sizeof(out->service_id));
+		out->cooloff = sq_next_i64(&r);
+		sq_next_text(&r, out->unique_name, sizeof(out->unique_name));
+		sq_next_text(&r, out->pin, sizeof(out->pin));
+		out->ttl = sq_next_i64(&r);
+		out->expires_at = sq_next_i64(&r);
+		out->last_activity_at = sq_next_i64(&r);
+		out->closed_at = sq_next_i64(&r);
+		out->updated_at = sq_next_i64(&r);
+		out->mode = sq_next_int(&r);
 	}
 	sq_stmt_done(st);
 	if (rc != SQLITE_ROW)
@@ -158,14 +159,15 @@ int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session
 	sq_bind_text(st, 1, id);
 	while (out->n_parts < SESSION_PARTICIPANTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_part_brief *p = &out->parts[out->n_parts++];
-		sq_col_text(st, 0, p->id, sizeof(p->id));
-		p->idx = sqlite3_column_int(st, 1);
-		sq_col_text(st, 2, p->number_id, sizeof(p->number_id));
-		p->active = sqlite3_column_int(st, 3);
-		p->purged = sqlite3_column_int(st, 4);
-		sq_col_text(st, 5, p->bidx, sizeof(p->bidx));
-		sq_col_text(st, 6, p->peer, sizeof(p->peer));
-		sq_col_text(st, 7, p->e164, sizeof(p->e164));
+		struct sq_cols r = {st, 0};
+		sq_next_text(&r, p->id, sizeof(p->id));
+		p->idx = sq_next_int(&r);
+		sq_next_text(&r, p->number_id, sizeof(p->number_id));
+		p->active = sq_next_int(&r);
+		p->purged = sq_next_int(&r);
+		sq_next_text(&r, p->bidx, sizeof(p->bidx));
+		sq_next_text(&r, p->peer, sizeof(p->peer));
+		sq_next_text(&r, p->e164, sizeof(p->e164));
 	}
 	sq_stmt_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_db_fail(c, "session_parts");
@@ -274,13 +276,20 @@ static int ids_of(struct sqlite_conn *c, sqlite3_stmt *st, int limit, char (*ids
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_db_fail(c, what);
 }
 
-int sq_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n)
+/* Ids of the rows statement id finds due at t (?1), at most limit (?2). */
+static int due_ids(struct store_tx *tx, enum sql_id id, int64_t t, int limit, char (*ids)[ID_MAX], int *n,
+		   const char *what)
 {
 	struct sqlite_conn *c = tx_conn(tx);
-	sqlite3_stmt *st = sq_stmt(c, SQL_EXPIRE_DUE);
-	sqlite3_bind_int64(st, 1, now);
+	sqlite3_stmt *st = sq_stmt(c, id);
+	sqlite3_bind_int64(st, 1, t);
 	sqlite3_bind_int(st, 2, limit);
-	return ids_of(c, st, limit, ids, n, "sessions_due");
+	return ids_of(c, st, limit, ids, n, what);
+}
+
+int sq_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n)
+{
+	return due_ids(tx, SQL_EXPIRE_DUE, now, limit, ids, n, "sessions_due");
 }
 
 int sq_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit)
@@ -295,11 +304,7 @@ int sq_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit)
 
 int sq_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n)
 {
-	struct sqlite_conn *c = tx_conn(tx);
-	sqlite3_stmt *st = sq_stmt(c, SQL_PURGE_DUE);
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int(st, 2, limit);
-	return ids_of(c, st, limit, ids, n, "purge_due");
+	return due_ids(tx, SQL_PURGE_DUE, before, limit, ids, n, "purge_due");
 }
 
 int sq_tx_session_purge(struct store_tx *tx, const char *id, int64_t now)

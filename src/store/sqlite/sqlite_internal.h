@@ -303,4 +303,38 @@ int sq_tx_event_insert(struct store_tx *tx, const char *session_id, const char *
 int sq_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k);
 int sq_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
 
+/* ---------------------------------------------------------------- one-row lookups */
+
+/* Steps st once; on a row, copies its first column into out ("" for NULL, cut to cap),
+ * and leaves out untouched otherwise. Resets st (sq_stmt_done) in every case. Returns
+ * SQLITE_ROW, SQLITE_DONE or SQLite's error code; the caller maps it and logs. */
+int sq_step_text(sqlite3_stmt *st, char *out, size_t cap);
+/* Runs statement id with ?1 = a1 and ?2 = a2 (NULL: SQL NULL), no rows back, as
+ * sq_exec_stmt(): 0, or MASKD_EDB logged with what. */
+int sq_exec_text2(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, const char *what);
+
+/* A row read left to right: each sq_next_* reads column col of st's current row and
+ * moves col on by one, so a reader names its fields in SELECT order and numbers none.
+ * Valid only while st stands on a row (after sqlite3_step() returned SQLITE_ROW). */
+struct sq_cols {
+	sqlite3_stmt *st;
+	int col;
+};
+
+/* Next column into out ("" for NULL), cut to cap. */
+static inline void sq_next_text(struct sq_cols *r, char *out, size_t cap)
+{
+	sq_col_text(r->st, r->col++, out, cap);
+}
+
+static inline int sq_next_int(struct sq_cols *r)
+{
+	return sqlite3_column_int(r->st, r->col++);
+}
+
+static inline int64_t sq_next_i64(struct sq_cols *r)
+{
+	return sqlite3_column_int64(r->st, r->col++);
+}
+
 #endif
