@@ -176,6 +176,17 @@ int sq_exec_text2(struct sqlite_conn *c, enum sql_id id, const char *a1, const c
 	return sq_exec_stmt(c, st, what);
 }
 
+int sq_bind_sealed(sqlite3_stmt *st, int i, const struct vault *v, const char *plain, const char *ad)
+{
+	uint8_t sealed[VAULT_SEALED_MAX];
+	size_t sealed_len = 0;
+	int rc = vault_seal(v, plain, ad, sealed, sizeof(sealed), &sealed_len);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_blob(st, i, sealed, (int)sealed_len, SQLITE_TRANSIENT);
+	return 0;
+}
+
 int sq_db_fail(struct sqlite_conn *c, const char *what)
 {
 	log_error("store: %s: %s", what, sqlite3_errmsg(c->db));

@@ -112,18 +112,17 @@ int sq_tx_participant_insert(struct store_tx *tx, const char *session_id, int id
 {
 	struct sqlite_conn *c = tx_conn(tx);
 	struct store_sqlite *s = tx->b;
-	uint8_t sealed[VAULT_SEALED_MAX];
-	size_t sealed_len = 0;
-	int rc = vault_seal(s->vault, p->number, p->id, sealed, sizeof(sealed), &sealed_len);
-	if (rc < 0)
-		return rc;
 	sqlite3_stmt *st = sq_stmt(c, SQL_TX_PARTICIPANT_INSERT);
+	int rc = sq_bind_sealed(st, 6, s->vault, p->number, p->id);
+	if (rc < 0) {
+		sq_stmt_done(st);
+		return rc;
+	}
 	sq_bind_text(st, 1, p->id);
 	sq_bind_text(st, 2, session_id);
 	sqlite3_bind_int(st, 3, idx);
 	sq_bind_text(st, 4, p->label);
 	sq_bind_text(st, 5, p->masked);
-	sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC);
 	sq_bind_text(st, 7, bidx);
 	sq_bind_text(st, 8, p->proxy_number_id);
 	sq_bind_text(st, 9, p->proxy_e164);

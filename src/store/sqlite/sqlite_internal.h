@@ -312,6 +312,9 @@ int sq_step_text(sqlite3_stmt *st, char *out, size_t cap);
 /* Runs statement id with ?1 = a1 and ?2 = a2 (NULL: SQL NULL), no rows back, as
  * sq_exec_stmt(): 0, or MASKD_EDB logged with what. */
 int sq_exec_text2(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, const char *what);
+/* Seals plain under v with associated data ad and binds the result to parameter i
+ * (SQLite keeps its own copy). Returns 0, or vault_seal()'s error with i left unbound. */
+int sq_bind_sealed(sqlite3_stmt *st, int i, const struct vault *v, const char *plain, const char *ad);
 
 /* A row read left to right: each sq_next_* reads column col of st's current row and
  * moves col on by one, so a reader names its fields in SELECT order and numbers none.
