@@ -51,35 +51,6 @@ static int secret_insert(struct store_pg *s, struct pg_conn *c, const struct ser
 	return pg_run(c, SQL_SECRET_INSERT, &sa, NULL);
 }
 
-int pg_service_insert(void *b, const struct service *svc)
-{
-	struct store_pg *s = b;
-	CONN_OR_FAIL(s, c);
-	int rc = pg_tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct args a = {0};
-	pg_arg_text(&a, svc->id);
-	pg_arg_text(&a, svc->name);
-	pg_arg_i64(&a, svc->mode);
-	pg_arg_i64(&a, svc->ttl);
-	pg_arg_text(&a, svc->unknown_caller_message);
-	pg_arg_i64(&a, svc->created_at);
-	pg_arg_policy(&a, &svc->policy);
-	arg_service_rules(&a, svc);
-	rc = pg_run(c, SQL_SERVICE_INSERT, &a, NULL);
-	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
-		if (svc->secrets[d][0] == '\0')
-			continue;
-		rc = secret_insert(s, c, svc, d);
-	}
-	if (rc == 0)
-		rc = pg_tx_commit(c);
-	if (rc < 0)
-		pg_tx_rollback(c);
-	return rc;
-}
-
 int pg_service_get(void *b, const char *id, struct service *out)
 {
 	struct store_pg *s = b;
@@ -159,9 +130,12 @@ int pg_service_list(void *b, void (*cb)(void *, const struct service *), void *c
 	return 0;
 }
 
-/* One try of pg_service_update: the row, then each carrier's credentials
- * (deleted, and inserted again unless secrets[d] is ""). */
-static int service_update_once(struct store_pg *s, struct pg_conn *c, const struct service *svc)
+/* One try of writing svc: the row (SQL_SERVICE_UPDATE when update, which then
+ * fails with MASKD_ENOTFOUND when there is none; SQL_SERVICE_INSERT otherwise),
+ * then each carrier's credentials (on update deleted first; inserted unless
+ * secrets[d] is ""), in one transaction. An update that lost a race returns
+ * PG_ERETRY. */
+static int service_write_once(struct store_pg *s, struct pg_conn *c, const struct service *svc, bool update)
 {
 	int rc = pg_tx_begin(c);
 	if (rc < 0)
@@ -172,15 +146,23 @@ static int service_update_once(struct store_pg *s, struct pg_conn *c, const stru
 	pg_arg_i64(&a, svc->mode);
 	pg_arg_i64(&a, svc->ttl);
 	pg_arg_text(&a, svc->unknown_caller_message);
+	if (!update)
+		pg_arg_i64(&a, svc->created_at);
 	pg_arg_policy(&a, &svc->policy);
 	arg_service_rules(&a, svc);
-	int n = pg_run_count(c, SQL_SERVICE_UPDATE, &a);
-	rc = n < 0 ? n : n == 0 ? MASKD_ENOTFOUND : 0;
+	if (update) {
+		int n = pg_run_count(c, SQL_SERVICE_UPDATE, &a);
+		rc = n < 0 ? n : n == 0 ? MASKD_ENOTFOUND : 0;
+	} else {
+		rc = pg_run(c, SQL_SERVICE_INSERT, &a, NULL);
+	}
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
-		struct args da = {0};
-		pg_arg_text(&da, svc->id);
-		pg_arg_text(&da, dialect_name(d));
-		rc = pg_run(c, SQL_SECRET_DELETE, &da, NULL);
+		if (update) {
+			struct args da = {0};
+			pg_arg_text(&da, svc->id);
+			pg_arg_text(&da, dialect_name(d));
+			rc = pg_run(c, SQL_SECRET_DELETE, &da, NULL);
+		}
 		if (rc < 0 || svc->secrets[d][0] == '\0')
 			continue;
 		rc = secret_insert(s, c, svc, d);
@@ -189,10 +171,17 @@ static int service_update_once(struct store_pg *s, struct pg_conn *c, const stru
 		rc = pg_tx_commit(c);
 	if (rc < 0) {
 		pg_tx_rollback(c);
-		if (rc == MASKD_EDB && pg_retryable(c))
+		if (update && rc == MASKD_EDB && pg_retryable(c))
 			rc = PG_ERETRY;
 	}
 	return rc;
+}
+
+int pg_service_insert(void *b, const struct service *svc)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	return service_write_once(s, c, svc, false);
 }
 
 int pg_service_update(void *b, const struct service *svc)
@@ -201,7 +190,7 @@ int pg_service_update(void *b, const struct service *svc)
 	CONN_OR_FAIL(s, c);
 	int rc = PG_ERETRY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
-		rc = service_update_once(s, c, svc);
+		rc = service_write_once(s, c, svc, true);
 	return rc == PG_ERETRY ? MASKD_EDB : rc;
 }
 
