@@ -6,6 +6,27 @@
 #define MASKD_STORE_BACKEND_H
 
 #include "store.h"
+#include "../vault/vault.h"
+
+#include <stdio.h>
+
+/* The associated data a service's carrier credentials are sealed with, the same on
+ * every backend, so a sealed secret opens only for its own service and carrier.
+ * A cap of ID_MAX + 32 holds it whole. */
+static inline void store_secret_ad(const char *service_id, enum dialect carrier, char *ad, size_t cap)
+{
+	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
+}
+
+/* Seals carrier d's credentials of svc with v into sealed, its length in *len.
+ * 0 or vault_seal()'s negative maskd_err. */
+static inline int store_secret_seal(const struct vault *v, const struct service *svc, enum dialect d,
+				    uint8_t sealed[VAULT_SEALED_MAX], size_t *len)
+{
+	char ad[ID_MAX + 32];
+	store_secret_ad(svc->id, d, ad, sizeof(ad));
+	return vault_seal(v, svc->secrets[d], ad, sealed, VAULT_SEALED_MAX, len);
+}
 
 /* A transaction in progress (store_tx_run): the table and handle of the backend
  * that runs it and that backend's connection. Valid only inside the body it is

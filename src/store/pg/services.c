@@ -4,11 +4,6 @@
 
 /* ---------------------------------------------------------------- services */
 
-static void secret_ad(const char *service_id, enum dialect carrier, char *ad, size_t cap)
-{
-	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
-}
-
 /* The policy columns of a service (geo_match ... rate_silent), in the order of
  * SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE. */
 static void arg_service_rules(struct args *a, const struct service *svc)
@@ -39,9 +34,7 @@ static int secret_insert(struct store_pg *s, struct pg_conn *c, const struct ser
 {
 	uint8_t sealed[VAULT_SEALED_MAX];
 	size_t sealed_len = 0;
-	char ad[ID_MAX + 32];
-	secret_ad(svc->id, d, ad, sizeof(ad));
-	int rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
+	int rc = store_secret_seal(s->vault, svc, d, sealed, &sealed_len);
 	if (rc < 0)
 		return rc;
 	struct args sa = {0};
@@ -98,7 +91,7 @@ int pg_service_get(void *b, const char *id, struct service *out)
 		if (d < 0)
 			continue;
 		char ad[ID_MAX + 32];
-		secret_ad(id, d, ad, sizeof(ad));
+		store_secret_ad(id, d, ad, sizeof(ad));
 		if (pg_col_unseal(s->vault, r, i, 1, ad, out->secrets[d], sizeof(out->secrets[d])) < 0) {
 			log_error("store: service %s: the %s credential does not open with this vault key", id,
 				  dialect_name(d));

@@ -4,11 +4,6 @@
 
 /* ---------------------------------------------------------------- services */
 
-static void secret_ad(const char *service_id, enum dialect carrier, char *ad, size_t cap)
-{
-	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
-}
-
 /* Parameters ?1-?5 and ?7-?29 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
  * column but created_at (?6, insert only). */
 static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
@@ -45,9 +40,7 @@ static int secret_insert(struct store_sqlite *s, struct sqlite_conn *c, const st
 {
 	uint8_t sealed[VAULT_SEALED_MAX];
 	size_t sealed_len = 0;
-	char ad[ID_MAX + 32];
-	secret_ad(svc->id, d, ad, sizeof(ad));
-	int rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
+	int rc = store_secret_seal(s->vault, svc, d, sealed, &sealed_len);
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st = sq_stmt(c, SQL_SECRET_INSERT);
@@ -154,7 +147,7 @@ int sq_service_get(void *b, const char *id, struct service *out)
 		if (d < 0)
 			continue;
 		char ad[ID_MAX + 32];
-		secret_ad(id, d, ad, sizeof(ad));
+		store_secret_ad(id, d, ad, sizeof(ad));
 		const uint8_t *blob = sqlite3_column_blob(st, 1);
 		int n = sqlite3_column_bytes(st, 1);
 		if (vault_unseal(s->vault, blob, (size_t)n, ad, out->secrets[d], sizeof(out->secrets[d])) < 0) {
