@@ -62,6 +62,17 @@ void api_store_failed(struct api_req *r, const char *what, int rc)
 	api_reply_error(r->res, &e);
 }
 
+bool api_store_ok(struct api_req *r, int rc, const char *noun, const char *what)
+{
+	if (rc >= 0)
+		return true;
+	if (rc == MASKD_ENOTFOUND && noun != NULL)
+		api_not_found(r, noun);
+	else
+		api_store_failed(r, what, rc);
+	return false;
+}
+
 void api_reply_list(struct api_req *r, int rc, json_t *arr, const char *key, const char *what)
 {
 	assert(r != NULL && arr != NULL && key != NULL && what != NULL);

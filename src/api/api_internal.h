@@ -4,6 +4,8 @@
 #ifndef MASKD_API_INTERNAL_H
 #define MASKD_API_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "json.h"
 #include "../app.h"
 #include "../core/model.h"
@@ -22,6 +24,10 @@ void api_not_found(struct api_req *r, const char *what);
 int api_service_load(struct api_req *r, const char *id, struct service *svc);
 /* Answers 503 for a store failure (logged with what failed). */
 void api_store_failed(struct api_req *r, const char *what, int rc);
+/* The check after a store call on the request's object: true (nothing sent) when
+ * rc >= 0; otherwise false after answering 404 for MASKD_ENOTFOUND when noun is
+ * set (api_not_found(noun)), else 503 (api_store_failed(what)). */
+bool api_store_ok(struct api_req *r, int rc, const char *noun, const char *what);
 /* The answer of a listing whose store call returned rc after filling arr (owned:
  * freed on failure): 200 {"<key>": arr}, or api_store_failed(what). */
 void api_reply_list(struct api_req *r, int rc, json_t *arr, const char *key, const char *what);

@@ -67,8 +67,7 @@ void api_number_create(struct api_req *r)
 	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct service svc;
-	int rc = api_service_load(r, r->id, &svc);
-	if (rc < 0)
+	if (api_service_load(r, r->id, &svc) < 0)
 		return;
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
@@ -106,7 +105,7 @@ void api_number_create(struct api_req *r)
 	snprintf(n.service_id, sizeof(n.service_id), "%s", svc.id);
 	id_new("num", n.id);
 	n.created_at = now_unix();
-	rc = store_number_insert(r->app->store, &n);
+	int rc = store_number_insert(r->app->store, &n);
 	if (rc == MASKD_ECONFLICT) {
 		api_error_set(&e, 409, "conflict", "number %s is already in a pool", n.e164);
 		goto fail;
@@ -138,40 +137,39 @@ void api_number_list(struct api_req *r)
 	api_reply_list(r, store_number_list(r->app->store, r->id, add_number, arr), arr, "numbers", "number_list");
 }
 
+/* The state a PATCH /v1/numbers/{id} body names; -1 with a 400 in *e when it
+ * names none or anything else. */
+static int state_from_patch(json_t *body, struct api_error *e)
+{
+	static const char *const fields[] = {"state", NULL};
+	const char *state = NULL;
+	if (!json_only_fields(body, "", fields, e) || !json_string_field(body, "", "state", true, 16, &state, e))
+		return -1;
+	int st = number_state_from_name(state);
+	if (st < 0)
+		api_error_set(e, 400, "invalid_field", "state must be active, reserved or retired");
+	return st;
+}
+
 void api_number_patch(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	json_t *body = json_body(r->http, &e);
-	if (body == NULL)
-		goto fail;
-	static const char *const fields[] = {"state", NULL};
-	const char *state = NULL;
-	if (!json_only_fields(body, "", fields, &e) || !json_string_field(body, "", "state", true, 16, &state, &e))
-		goto fail;
-	int st = number_state_from_name(state);
+	int st = body == NULL ? -1 : state_from_patch(body, &e);
 	if (st < 0) {
-		api_error_set(&e, 400, "invalid_field", "state must be active, reserved or retired");
-		goto fail;
+		api_reply_refused(r, body, &e);
+		return;
 	}
 	json_decref(body);
 	int rc = store_number_set_state(r->app->store, r->id, st);
 	struct number n;
 	if (rc == 0)
 		rc = store_number_get(r->app->store, r->id, &n);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "number");
+	if (!api_store_ok(r, rc, "number", "number_set_state"))
 		return;
-	}
-	if (rc < 0) {
-		api_store_failed(r, "number_set_state", rc);
-		return;
-	}
 	log_info("number %s is now %s", n.id, number_state_name(n.state));
 	api_reply(r->res, 200, number_json(&n));
-	return;
-fail:
-	api_reply_refused(r, body, &e);
 }
 
 void api_number_delete(struct api_req *r)

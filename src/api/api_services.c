@@ -314,51 +314,75 @@ static bool parse_rate_limits(json_t *o, struct service *svc, struct api_error *
 	return true;
 }
 
+/* The parts of body POST and PATCH parse alike, over *svc: carriers (patch: each
+ * one named replaced whole, null removing it), defaults, unknown_caller (given
+ * as unknown), rate_limits; then the result checked. False with a 400 in *e. */
+static bool parse_service_parts(json_t *body, json_t *unknown, struct service *svc, bool patch,
+				struct api_error *e)
+{
+	return parse_carriers(json_object_get(body, "carriers"), svc, patch, e) &&
+	       parse_defaults(json_object_get(body, "defaults"), svc, e) && parse_unknown_caller(unknown, svc, e) &&
+	       parse_rate_limits(json_object_get(body, "rate_limits"), svc, e) && check_unknown_caller(svc, e);
+}
+
+/* Copies name into svc->name; false with a 400 in *e when it is empty. */
+static bool service_name_set(struct service *svc, const char *name, struct api_error *e)
+{
+	if (name[0] == '\0') {
+		api_error_set(e, 400, "invalid_field", "name must not be empty");
+		return false;
+	}
+	snprintf(svc->name, sizeof(svc->name), "%s", name);
+	return true;
+}
+
+/* Answers the write of svc that returned rc: 201 with the service created (POST),
+ * 200 with it updated (patch), 404 when a patched one is gone, or 503. */
+static void reply_service_written(struct api_req *r, int rc, const struct service *svc, bool patch)
+{
+	if (!api_store_ok(r, rc, patch ? "service" : NULL, patch ? "service_update" : "service_insert"))
+		return;
+	log_info("service %s %s", svc->id, patch ? "updated" : "created");
+	api_reply(r->res, patch ? 200 : 201, service_json(r->app, svc));
+}
+
+/* A POST /v1/services body over the defaults into *svc (all but id and
+ * created_at). False with a 400 in *e. */
+static bool service_from_post(json_t *body, struct service *svc, struct api_error *e)
+{
+	static const char *const fields[] = {"name", "carriers", "defaults", "unknown_caller", "rate_limits", NULL};
+	const char *name = NULL;
+	memset(svc, 0, sizeof(*svc));
+	svc->mode = MODE_VOICE_AND_MESSAGE;
+	snprintf(svc->unknown_caller_message, sizeof(svc->unknown_caller_message), "%s", DEFAULT_UNKNOWN_CALLER_MESSAGE);
+	snprintf(svc->policy.consent_message, sizeof(svc->policy.consent_message), "%s", DEFAULT_CONSENT_MESSAGE);
+	snprintf(svc->ended_message, sizeof(svc->ended_message), "%s", SERVICE_DEFAULT_ENDED_MESSAGE);
+	snprintf(svc->help_text, sizeof(svc->help_text), "%s", SERVICE_DEFAULT_HELP_TEXT);
+	svc->pool = (struct pool_rules){.geo_match = GEO_COUNTRY, .number_selection = SELECT_PREFER_STICKY};
+	svc->cooloff = 86400;
+	svc->number_cap = 100;
+	unknown_caller_reset(svc);
+	return json_only_fields(body, "", fields, e) &&
+	       json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, e) &&
+	       parse_service_parts(body, json_object_get(body, "unknown_caller"), svc, false, e) &&
+	       service_name_set(svc, name, e);
+}
+
 void api_service_create(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
-	json_t *body = json_body(r->http, &e);
-	if (body == NULL)
-		goto fail;
-	static const char *const fields[] = {"name", "carriers", "defaults", "unknown_caller", "rate_limits", NULL};
-	const char *name = NULL;
 	struct service svc;
-	memset(&svc, 0, sizeof(svc));
-	svc.mode = MODE_VOICE_AND_MESSAGE;
-	snprintf(svc.unknown_caller_message, sizeof(svc.unknown_caller_message), "%s", DEFAULT_UNKNOWN_CALLER_MESSAGE);
-	snprintf(svc.policy.consent_message, sizeof(svc.policy.consent_message), "%s", DEFAULT_CONSENT_MESSAGE);
-	snprintf(svc.ended_message, sizeof(svc.ended_message), "%s", SERVICE_DEFAULT_ENDED_MESSAGE);
-	snprintf(svc.help_text, sizeof(svc.help_text), "%s", SERVICE_DEFAULT_HELP_TEXT);
-	svc.pool = (struct pool_rules){.geo_match = GEO_COUNTRY, .number_selection = SELECT_PREFER_STICKY};
-	svc.cooloff = 86400;
-	svc.number_cap = 100;
-	unknown_caller_reset(&svc);
-	if (!json_only_fields(body, "", fields, &e) ||
-	    !json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, &e) ||
-	    !parse_carriers(json_object_get(body, "carriers"), &svc, false, &e) ||
-	    !parse_defaults(json_object_get(body, "defaults"), &svc, &e) ||
-	    !parse_unknown_caller(json_object_get(body, "unknown_caller"), &svc, &e) ||
-	    !parse_rate_limits(json_object_get(body, "rate_limits"), &svc, &e) || !check_unknown_caller(&svc, &e))
-		goto fail;
-	if (name[0] == '\0') {
-		api_error_set(&e, 400, "invalid_field", "name must not be empty");
-		goto fail;
+	json_t *body = json_body(r->http, &e);
+	if (body == NULL || !service_from_post(body, &svc, &e)) {
+		api_reply_refused(r, body, &e);
+		return;
 	}
-	snprintf(svc.name, sizeof(svc.name), "%s", name);
 	id_new("svc", svc.id);
 	svc.created_at = now_unix();
 	int rc = store_service_insert(r->app->store, &svc);
 	json_decref(body);
-	if (rc < 0) {
-		api_store_failed(r, "service_insert", rc);
-		return;
-	}
-	log_info("service %s created", svc.id);
-	api_reply(r->res, 201, service_json(r->app, &svc));
-	return;
-fail:
-	api_reply_refused(r, body, &e);
+	reply_service_written(r, rc, &svc, false);
 }
 
 /* PATCH: the parts given are applied over the stored service as POST parses
@@ -395,29 +419,11 @@ void api_service_patch(struct api_req *r)
 	if (unknown != NULL && json_is_object(unknown))
 		unknown_caller_reset(&svc);
 	if (!json_string_field(body, "", "name", false, NAME_MAX_LEN, &name, &e) ||
-	    !parse_carriers(json_object_get(body, "carriers"), &svc, true, &e) ||
-	    !parse_defaults(json_object_get(body, "defaults"), &svc, &e) || !parse_unknown_caller(unknown, &svc, &e) ||
-	    !parse_rate_limits(json_object_get(body, "rate_limits"), &svc, &e) || !check_unknown_caller(&svc, &e))
+	    !parse_service_parts(body, unknown, &svc, true, &e) || (name != NULL && !service_name_set(&svc, name, &e)))
 		goto fail;
-	if (name != NULL) {
-		if (name[0] == '\0') {
-			api_error_set(&e, 400, "invalid_field", "name must not be empty");
-			goto fail;
-		}
-		snprintf(svc.name, sizeof(svc.name), "%s", name);
-	}
 	json_decref(body);
 	int rc = store_service_update(r->app->store, &svc);
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "service");
-		return;
-	}
-	if (rc < 0) {
-		api_store_failed(r, "service_update", rc);
-		return;
-	}
-	log_info("service %s updated", svc.id);
-	api_reply(r->res, 200, service_json(r->app, &svc));
+	reply_service_written(r, rc, &svc, true);
 	return;
 fail:
 	api_reply_refused(r, body, &e);

@@ -358,14 +358,8 @@ void api_session_list(struct api_req *r)
 static void close_session(struct api_req *r, int status, int status_on_success)
 {
 	int rc = lifecycle_close(r->app->store, r->id, status, now_unix());
-	if (rc == MASKD_ENOTFOUND) {
-		api_not_found(r, "session");
+	if (!api_store_ok(r, rc, "session", "session_close"))
 		return;
-	}
-	if (rc < 0) {
-		api_store_failed(r, "session_close", rc);
-		return;
-	}
 	metrics_inc(status == SESSION_BLOCKED ? MC_SESSIONS_BLOCKED : MC_SESSIONS_CLOSED);
 	log_info("session %s %s by the API", r->id, status == SESSION_BLOCKED ? "blocked" : "closed");
 	if (status_on_success == 204) {
@@ -452,14 +446,8 @@ void api_session_patch(struct api_req *r)
 	}
 	if (has_ttl || has_exp) {
 		int rc = lifecycle_update(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
-		if (rc == MASKD_ENOTFOUND) {
-			api_not_found(r, "session");
+		if (!api_store_ok(r, rc, "session", "session_update"))
 			return;
-		}
-		if (rc < 0) {
-			api_store_failed(r, "session_update", rc);
-			return;
-		}
 	}
 	if (target >= 0) {
 		close_session(r, target, 200);

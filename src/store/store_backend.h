@@ -6,6 +6,27 @@
 #define MASKD_STORE_BACKEND_H
 
 #include "store.h"
+#include "../vault/vault.h"
+
+#include <stdio.h>
+
+/* The associated data a service's carrier credentials are sealed with, the same on
+ * every backend, so a sealed secret opens only for its own service and carrier.
+ * A cap of ID_MAX + 32 holds it whole. */
+static inline void store_secret_ad(const char *service_id, enum dialect carrier, char *ad, size_t cap)
+{
+	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
+}
+
+/* Seals carrier d's credentials of svc with v into sealed, its length in *len.
+ * 0 or vault_seal()'s negative maskd_err. */
+static inline int store_secret_seal(const struct vault *v, const struct service *svc, enum dialect d,
+				    uint8_t sealed[VAULT_SEALED_MAX], size_t *len)
+{
+	char ad[ID_MAX + 32];
+	store_secret_ad(svc->id, d, ad, sizeof(ad));
+	return vault_seal(v, svc->secrets[d], ad, sealed, VAULT_SEALED_MAX, len);
+}
 
 /* A transaction in progress (store_tx_run): the table and handle of the backend
  * that runs it and that backend's connection. Valid only inside the body it is
@@ -16,89 +37,106 @@ struct store_tx {
 	void *conn;
 };
 
+/* Every entry of struct store_ops but name, as X(return type, entry, parameters):
+ * the table's fields and each backend's declarations of its prefixed functions
+ * (pg_<entry>, sq_<entry>) are written from this one list. */
+#define STORE_OPS(X) \
+	X(void, close, (void *b)) \
+	X(int, ping, (void *b)) \
+	/* Begins a transaction, calls body with a struct store_tx for it, commits on 0, \
+	 * rolls back otherwise, and re-runs body on a lost race (store_tx_run). */ \
+	X(int, tx_run, (void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx)) \
+	X(int, setting_get, (void *b, const char *key, char *out, size_t cap)) \
+	X(int, setting_put, (void *b, const char *key, const char *value)) \
+	X(int, setting_add, (void *b, const char *key, const char *value)) \
+	X(int, service_insert, (void *b, const struct service *svc)) \
+	X(int, service_get, (void *b, const char *id, struct service *out)) \
+	X(int, service_list, (void *b, void (*cb)(void *, const struct service *), void *ctx)) \
+	X(int, service_update, (void *b, const struct service *svc)) \
+	X(int, number_insert, (void *b, const struct number *num)) \
+	X(int, number_get, (void *b, const char *id, struct number *out)) \
+	X(int, number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), \
+		void *ctx)) \
+	X(int, number_set_state, (void *b, const char *id, enum number_state state)) \
+	X(int, number_set_region, (void *b, const char *id, const char *region)) \
+	X(int, number_delete, (void *b, const char *id)) \
+	X(int, session_get, (void *b, const char *id, struct session *out)) \
+	X(int, session_list, (void *b, const char *service_id, const struct session_filter *f, \
+		void (*cb)(void *, const struct session *), void *ctx)) \
+	X(int, session_events, (void *b, const char *session_id, \
+		void (*cb)(void *, const struct session_event *), void *ctx)) \
+	/* session lifecycle primitives (store_tx_* in store.h): the handle is tx->b */ \
+	X(int, tx_session_lock, (struct store_tx *tx, const char *id, struct store_session_brief *out)) \
+	X(int, tx_session_put, (struct store_tx *tx, const char *id, const struct store_session_brief *b, \
+		int64_t deadline)) \
+	X(int, tx_open_taken, (struct store_tx *tx, const char *service_id, const char *except_id, \
+		const char *unique_name, const char *pin, int *name_taken, int *pin_taken)) \
+	X(int, tx_bindings_hold, (struct store_tx *tx, const char *session_id, int64_t held_until, int active)) \
+	X(int, tx_binding_keep, (struct store_tx *tx, const char *participant_id)) \
+	X(int, tx_binding_take, (struct store_tx *tx, const char *participant_id, enum number_state retired)) \
+	X(int, tx_numbers_in_use_add, (struct store_tx *tx, const char *const *number_id, const int *delta, \
+		int n)) \
+	X(int, tx_sessions_due, (struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n)) \
+	X(int, tx_bindings_release_due, (struct store_tx *tx, int64_t now, int limit)) \
+	X(int, tx_sessions_purge_due, (struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], \
+		int *n)) \
+	X(int, tx_session_purge, (struct store_tx *tx, const char *id, int64_t now)) \
+	X(int, pin_lookup, (void *b, const char *service_id, const char *pin, const char *from_e164, \
+		struct route_view *out)) \
+	X(int, optout_set, (void *b, const char *service_id, const char *from_e164, const char *number_id, \
+		int opted_out, int64_t now)) \
+	X(int, pool_stats, (void *b, const char *service_id, struct pool_stats *out)) \
+	X(int, route_lookup, (void *b, const char *to_e164, const char *from_e164, struct route_view *out)) \
+	X(int, interaction_record, (void *b, struct interaction *it, int *existed)) \
+	X(int, interaction_get, (void *b, const char *id, struct interaction *out)) \
+	X(int, interaction_by_sid, (void *b, enum dialect carrier, const char *carrier_sid, \
+		struct interaction *out)) \
+	X(int, interaction_list, (void *b, const char *session_id, \
+		void (*cb)(void *, const struct interaction *), void *ctx)) \
+	X(int, leg_update, (void *b, const char *interaction_id, char leg, const char *carrier_sid, \
+		const struct leg_update *u, int64_t now)) \
+	X(int, records, (void *b, const char *service_id, int64_t from, int64_t to, \
+		int (*cb)(void *, const struct interaction *), void *ctx)) \
+	X(int, usage, (void *b, const char *service_id, int64_t from, int64_t to, \
+		void (*cb)(void *, const struct usage_day *), void *ctx)) \
+	X(int, participant_number, (void *b, const char *participant_id, char *out, size_t cap)) \
+	X(int, stats, (void *b, struct store_stats *out)) \
+	/* Row primitives (store_tx_* in store.h): tx is the body's transaction. */ \
+	X(void, blind_index, (void *b, const char *e164, char out[STORE_BIDX_MAX])) \
+	X(int, tx_pool_candidates, (struct store_tx *tx, const struct store_pool_query *q, \
+		enum store_pool_kind kind, struct store_candidate *out, int limit, int *n)) \
+	X(int, tx_holder, (struct store_tx *tx, const char *bidx, const char *number_id, \
+		struct store_holder *out)) \
+	X(int, tx_binding_drop, (struct store_tx *tx, const char *row_id)) \
+	X(int, tx_sticky, (struct store_tx *tx, const char *service_id, const char *bidx, \
+		const char *peer_bidx, char out[ID_MAX])) \
+	X(int, tx_number_by_id, (struct store_tx *tx, const char *service_id, const char *id, \
+		struct number *out)) \
+	X(int, tx_number_by_e164, (struct store_tx *tx, const char *service_id, const char *e164, \
+		struct number *out)) \
+	X(int, tx_participant_insert, (struct store_tx *tx, const char *session_id, int idx, \
+		const struct participant *p, const char *bidx, const char *peer_bidx, int64_t now)) \
+	X(int, tx_participant_move, (struct store_tx *tx, const char *row_id, const char *number_id, \
+		const char *e164)) \
+	X(int, tx_peer_set, (struct store_tx *tx, const char *row_id, const char *peer_bidx)) \
+	X(int, tx_number_count, (struct store_tx *tx, const char *number_id, int64_t cap)) \
+	X(int, tx_number_uncount, (struct store_tx *tx, const char *number_id)) \
+	X(int, tx_unique_name, (struct store_tx *tx, const char *service_id, const char *unique_name, \
+		char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n)) \
+	X(int, tx_pin_taken, (struct store_tx *tx, const char *service_id, const char *pin)) \
+	X(int, tx_session_insert, (struct store_tx *tx, const struct session *s, int64_t deadline)) \
+	X(int, tx_session_touch, (struct store_tx *tx, const char *id, int64_t now)) \
+	X(int, tx_event_insert, (struct store_tx *tx, const char *session_id, const char *kind, \
+		const char *participant_id, const char *detail, int64_t now)) \
+	X(int, tx_holds, (struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k)) \
+	X(int, tx_pool_count, (struct store_tx *tx, const struct store_pool_query *q, int limit, \
+		int64_t *total))
+
+#define STORE_OP_FIELD(ret, entry, params) ret(*entry) params;
+
 struct store_ops {
 	const char *name;
-	void (*close)(void *b);
-	int (*ping)(void *b);
-	/* Begins a transaction, calls body with a struct store_tx for it, commits on 0,
-	 * rolls back otherwise, and re-runs body on a lost race (store_tx_run). */
-	int (*tx_run)(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
-	int (*setting_get)(void *b, const char *key, char *out, size_t cap);
-	int (*setting_put)(void *b, const char *key, const char *value);
-	int (*setting_add)(void *b, const char *key, const char *value);
-	int (*service_insert)(void *b, const struct service *svc);
-	int (*service_get)(void *b, const char *id, struct service *out);
-	int (*service_list)(void *b, void (*cb)(void *, const struct service *), void *ctx);
-	int (*service_update)(void *b, const struct service *svc);
-	int (*number_insert)(void *b, const struct number *num);
-	int (*number_get)(void *b, const char *id, struct number *out);
-	int (*number_list)(void *b, const char *service_id, void (*cb)(void *, const struct number *),
-			   void *ctx);
-	int (*number_set_state)(void *b, const char *id, enum number_state state);
-	int (*number_set_region)(void *b, const char *id, const char *region);
-	int (*number_delete)(void *b, const char *id);
-	int (*session_get)(void *b, const char *id, struct session *out);
-	int (*session_list)(void *b, const char *service_id, const struct session_filter *f,
-			    void (*cb)(void *, const struct session *), void *ctx);
-	int (*session_events)(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
-			      void *ctx);
-	/* session lifecycle primitives (store_tx_* in store.h): the handle is tx->b */
-	int (*tx_session_lock)(struct store_tx *tx, const char *id, struct store_session_brief *out);
-	int (*tx_session_put)(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline);
-	int (*tx_open_taken)(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name,
-			     const char *pin, int *name_taken, int *pin_taken);
-	int (*tx_bindings_hold)(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
-	int (*tx_binding_keep)(struct store_tx *tx, const char *participant_id);
-	int (*tx_binding_take)(struct store_tx *tx, const char *participant_id, enum number_state retired);
-	int (*tx_numbers_in_use_add)(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
-	int (*tx_sessions_due)(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
-	int (*tx_bindings_release_due)(struct store_tx *tx, int64_t now, int limit);
-	int (*tx_sessions_purge_due)(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
-	int (*tx_session_purge)(struct store_tx *tx, const char *id, int64_t now);
-	int (*pin_lookup)(void *b, const char *service_id, const char *pin, const char *from_e164,
-			  struct route_view *out);
-	int (*optout_set)(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
-			  int64_t now);
-	int (*pool_stats)(void *b, const char *service_id, struct pool_stats *out);
-	int (*route_lookup)(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
-	int (*interaction_record)(void *b, struct interaction *it, int *existed);
-	int (*interaction_get)(void *b, const char *id, struct interaction *out);
-	int (*interaction_by_sid)(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
-	int (*interaction_list)(void *b, const char *session_id,
-				void (*cb)(void *, const struct interaction *), void *ctx);
-	int (*leg_update)(void *b, const char *interaction_id, char leg, const char *carrier_sid,
-			  const struct leg_update *u, int64_t now);
-	int (*records)(void *b, const char *service_id, int64_t from, int64_t to,
-		       int (*cb)(void *, const struct interaction *), void *ctx);
-	int (*usage)(void *b, const char *service_id, int64_t from, int64_t to,
-		     void (*cb)(void *, const struct usage_day *), void *ctx);
-	int (*participant_number)(void *b, const char *participant_id, char *out, size_t cap);
-	int (*stats)(void *b, struct store_stats *out);
-	/* Row primitives (store_tx_* in store.h): tx is the body's transaction. */
-	void (*blind_index)(void *b, const char *e164, char out[STORE_BIDX_MAX]);
-	int (*tx_pool_candidates)(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
-				  struct store_candidate *out, int limit, int *n);
-	int (*tx_holder)(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
-	int (*tx_binding_drop)(struct store_tx *tx, const char *row_id);
-	int (*tx_sticky)(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
-			 char out[ID_MAX]);
-	int (*tx_number_by_id)(struct store_tx *tx, const char *service_id, const char *id, struct number *out);
-	int (*tx_number_by_e164)(struct store_tx *tx, const char *service_id, const char *e164, struct number *out);
-	int (*tx_participant_insert)(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
-				     const char *bidx, const char *peer_bidx, int64_t now);
-	int (*tx_participant_move)(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164);
-	int (*tx_peer_set)(struct store_tx *tx, const char *row_id, const char *peer_bidx);
-	int (*tx_number_count)(struct store_tx *tx, const char *number_id, int64_t cap);
-	int (*tx_number_uncount)(struct store_tx *tx, const char *number_id);
-	int (*tx_unique_name)(struct store_tx *tx, const char *service_id, const char *unique_name,
-			      char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
-	int (*tx_pin_taken)(struct store_tx *tx, const char *service_id, const char *pin);
-	int (*tx_session_insert)(struct store_tx *tx, const struct session *s, int64_t deadline);
-	int (*tx_session_touch)(struct store_tx *tx, const char *id, int64_t now);
-	int (*tx_event_insert)(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
-			       const char *detail, int64_t now);
-	int (*tx_holds)(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k);
-	int (*tx_pool_count)(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
+	STORE_OPS(STORE_OP_FIELD)
 };
 
 /* A store over any table and handle, without the completeness check of

@@ -175,9 +175,6 @@ void pg_scrub_message(const char *url, const char *msg, char *out, size_t cap);
 /* This thread's connection, connected (or reconnected) on first use; NULL while
  * the database is down. */
 struct pg_conn *pg_conn_get(struct store_pg *s);
-/* store_tx_run(): READ COMMITTED, as every transaction here; a deadlock or a
- * serialization failure (or a body's MASKD_ERETRY) runs the body again. */
-int pg_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
 /* Append one parameter to a (at most ARGS_MAX): text (NULL: SQL NULL; borrowed,
  * must outlive the run), a 64-bit integer (copied), or bytes (binary, borrowed). */
 void pg_arg_text(struct args *a, const char *s);
@@ -218,98 +215,29 @@ void pg_read_policy(const PGresult *r, int row, int first, struct call_policy *p
 const char *pg_nonempty(const char *s);
 /* A PostgreSQL array literal {"a","b"} of n strings. */
 void pg_array_literal(struct buf *b, const char *const *items, int n);
-void pg_close(void *b);
-int pg_ping(void *b);
-int pg_setting_get(void *b, const char *key, char *out, size_t cap);
-int pg_setting_put(void *b, const char *key, const char *value);
-int pg_setting_add(void *b, const char *key, const char *value);
 
 /* services.c */
-int pg_service_insert(void *b, const struct service *svc);
-int pg_service_get(void *b, const char *id, struct service *out);
-int pg_service_list(void *b, void (*cb)(void *, const struct service *), void *ctx);
-int pg_service_update(void *b, const struct service *svc);
 /* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
 void pg_read_number(const PGresult *r, int row, int col, struct number *n);
-int pg_number_insert(void *b, const struct number *n);
 /* The number row statement id finds with a1, a2 (a2 NULL: one parameter) into
  * *out; MASKD_ENOTFOUND when none. */
 int pg_number_by(struct pg_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
-int pg_number_get(void *b, const char *id, struct number *out);
-int pg_number_list(void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx);
-int pg_number_set_state(void *b, const char *id, enum number_state state);
-int pg_number_set_region(void *b, const char *id, const char *region);
-int pg_number_delete(void *b, const char *id);
 
 /* sessions.c */
 /* Inserts a session event (store_tx_event_insert) on c. */
 int pg_event_insert(struct pg_conn *c, const char *session_id, const char *kind, const char *participant_id,
 		     const char *detail, int64_t now);
-int pg_session_get(void *b, const char *id, struct session *out);
-int pg_session_list(void *b, const char *service_id, const struct session_filter *f,
-			   void (*cb)(void *, const struct session *), void *ctx);
-int pg_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out);
-int pg_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline);
-int pg_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id, const char *unique_name,
-			    const char *pin, int *name_taken, int *pin_taken);
-int pg_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
-int pg_tx_binding_keep(struct store_tx *tx, const char *participant_id);
-int pg_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired);
-int pg_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
-int pg_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
-int pg_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
-int pg_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
-int pg_tx_session_purge(struct store_tx *tx, const char *id, int64_t now);
-int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
-			     void *ctx);
 
-/* interactions.c */
-int pg_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
-int pg_interaction_record(void *b, struct interaction *it, int *existed);
-int pg_interaction_get(void *b, const char *id, struct interaction *out);
-int pg_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
-int pg_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
-			       void *ctx);
-int pg_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
-			 const struct leg_update *u, int64_t now);
-int pg_participant_number(void *b, const char *participant_id, char *out, size_t cap);
-int pg_stats(void *b, struct store_stats *out);
-/* Streams the rows (an export may span months): cb runs while this thread's
- * connection is still reading the result, so cb must not call the store. */
-int pg_records(void *b, const char *service_id, int64_t from, int64_t to,
-		      int (*cb)(void *, const struct interaction *), void *ctx);
-int pg_usage(void *b, const char *service_id, int64_t from, int64_t to,
-		    void (*cb)(void *, const struct usage_day *), void *ctx);
-int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164,
-			 struct route_view *out);
-int pg_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
-			 int64_t now);
-int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out);
+/* ---------------------------------------------------------------- ops */
 
-/* primitives.c */
-void pg_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX]);
-int pg_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
-				 struct store_candidate *out, int limit, int *n);
-int pg_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
-int pg_tx_binding_drop(struct store_tx *tx, const char *row_id);
-int pg_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
-			char out[ID_MAX]);
-int pg_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out);
-int pg_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out);
-int pg_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
-				    const char *bidx, const char *peer_bidx, int64_t now);
-int pg_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164);
-int pg_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx);
-int pg_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap);
-int pg_tx_number_uncount(struct store_tx *tx, const char *number_id);
-int pg_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name,
-			     char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
-int pg_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin);
-int pg_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t deadline);
-int pg_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);
-int pg_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
-			      const char *detail, int64_t now);
-int pg_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k);
-int pg_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
+/* Every store_ops entry (store_backend.h) as pg_<entry>, with the contract of that
+ * entry, defined in conn.c, services.c, sessions.c, interactions.c or primitives.c.
+ * What this backend adds to a contract:
+ * - pg_tx_run (store_tx_run): READ COMMITTED, as every transaction here; a deadlock or a
+ *   serialization failure (or a body's MASKD_ERETRY) runs the body again.
+ * - pg_records: streams the rows (an export may span months): cb runs while this thread's
+ *   connection is still reading the result, so cb must not call the store. */
+#define PG_OP_DECLARE(ret, entry, params) ret pg_##entry params;
+STORE_OPS(PG_OP_DECLARE)
 
 #endif

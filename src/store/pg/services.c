@@ -4,11 +4,6 @@
 
 /* ---------------------------------------------------------------- services */
 
-static void secret_ad(const char *service_id, enum dialect carrier, char *ad, size_t cap)
-{
-	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
-}
-
 /* The policy columns of a service (geo_match ... rate_silent), in the order of
  * SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE. */
 static void arg_service_rules(struct args *a, const struct service *svc)
@@ -39,9 +34,7 @@ static int secret_insert(struct store_pg *s, struct pg_conn *c, const struct ser
 {
 	uint8_t sealed[VAULT_SEALED_MAX];
 	size_t sealed_len = 0;
-	char ad[ID_MAX + 32];
-	secret_ad(svc->id, d, ad, sizeof(ad));
-	int rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
+	int rc = store_secret_seal(s->vault, svc, d, sealed, &sealed_len);
 	if (rc < 0)
 		return rc;
 	struct args sa = {0};
@@ -49,35 +42,6 @@ static int secret_insert(struct store_pg *s, struct pg_conn *c, const struct ser
 	pg_arg_text(&sa, dialect_name(d));
 	pg_arg_bytes(&sa, sealed, sealed_len);
 	return pg_run(c, SQL_SECRET_INSERT, &sa, NULL);
-}
-
-int pg_service_insert(void *b, const struct service *svc)
-{
-	struct store_pg *s = b;
-	CONN_OR_FAIL(s, c);
-	int rc = pg_tx_begin(c);
-	if (rc < 0)
-		return rc;
-	struct args a = {0};
-	pg_arg_text(&a, svc->id);
-	pg_arg_text(&a, svc->name);
-	pg_arg_i64(&a, svc->mode);
-	pg_arg_i64(&a, svc->ttl);
-	pg_arg_text(&a, svc->unknown_caller_message);
-	pg_arg_i64(&a, svc->created_at);
-	pg_arg_policy(&a, &svc->policy);
-	arg_service_rules(&a, svc);
-	rc = pg_run(c, SQL_SERVICE_INSERT, &a, NULL);
-	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
-		if (svc->secrets[d][0] == '\0')
-			continue;
-		rc = secret_insert(s, c, svc, d);
-	}
-	if (rc == 0)
-		rc = pg_tx_commit(c);
-	if (rc < 0)
-		pg_tx_rollback(c);
-	return rc;
 }
 
 int pg_service_get(void *b, const char *id, struct service *out)
@@ -127,7 +91,7 @@ int pg_service_get(void *b, const char *id, struct service *out)
 		if (d < 0)
 			continue;
 		char ad[ID_MAX + 32];
-		secret_ad(id, d, ad, sizeof(ad));
+		store_secret_ad(id, d, ad, sizeof(ad));
 		if (pg_col_unseal(s->vault, r, i, 1, ad, out->secrets[d], sizeof(out->secrets[d])) < 0) {
 			log_error("store: service %s: the %s credential does not open with this vault key", id,
 				  dialect_name(d));
@@ -159,9 +123,12 @@ int pg_service_list(void *b, void (*cb)(void *, const struct service *), void *c
 	return 0;
 }
 
-/* One try of pg_service_update: the row, then each carrier's credentials
- * (deleted, and inserted again unless secrets[d] is ""). */
-static int service_update_once(struct store_pg *s, struct pg_conn *c, const struct service *svc)
+/* One try of writing svc: the row (SQL_SERVICE_UPDATE when update, which then
+ * fails with MASKD_ENOTFOUND when there is none; SQL_SERVICE_INSERT otherwise),
+ * then each carrier's credentials (on update deleted first; inserted unless
+ * secrets[d] is ""), in one transaction. An update that lost a race returns
+ * PG_ERETRY. */
+static int service_write_once(struct store_pg *s, struct pg_conn *c, const struct service *svc, bool update)
 {
 	int rc = pg_tx_begin(c);
 	if (rc < 0)
@@ -172,15 +139,23 @@ static int service_update_once(struct store_pg *s, struct pg_conn *c, const stru
 	pg_arg_i64(&a, svc->mode);
 	pg_arg_i64(&a, svc->ttl);
 	pg_arg_text(&a, svc->unknown_caller_message);
+	if (!update)
+		pg_arg_i64(&a, svc->created_at);
 	pg_arg_policy(&a, &svc->policy);
 	arg_service_rules(&a, svc);
-	int n = pg_run_count(c, SQL_SERVICE_UPDATE, &a);
-	rc = n < 0 ? n : n == 0 ? MASKD_ENOTFOUND : 0;
+	if (update) {
+		int n = pg_run_count(c, SQL_SERVICE_UPDATE, &a);
+		rc = n < 0 ? n : n == 0 ? MASKD_ENOTFOUND : 0;
+	} else {
+		rc = pg_run(c, SQL_SERVICE_INSERT, &a, NULL);
+	}
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
-		struct args da = {0};
-		pg_arg_text(&da, svc->id);
-		pg_arg_text(&da, dialect_name(d));
-		rc = pg_run(c, SQL_SECRET_DELETE, &da, NULL);
+		if (update) {
+			struct args da = {0};
+			pg_arg_text(&da, svc->id);
+			pg_arg_text(&da, dialect_name(d));
+			rc = pg_run(c, SQL_SECRET_DELETE, &da, NULL);
+		}
 		if (rc < 0 || svc->secrets[d][0] == '\0')
 			continue;
 		rc = secret_insert(s, c, svc, d);
@@ -189,10 +164,17 @@ static int service_update_once(struct store_pg *s, struct pg_conn *c, const stru
 		rc = pg_tx_commit(c);
 	if (rc < 0) {
 		pg_tx_rollback(c);
-		if (rc == MASKD_EDB && pg_retryable(c))
+		if (update && rc == MASKD_EDB && pg_retryable(c))
 			rc = PG_ERETRY;
 	}
 	return rc;
+}
+
+int pg_service_insert(void *b, const struct service *svc)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	return service_write_once(s, c, svc, false);
 }
 
 int pg_service_update(void *b, const struct service *svc)
@@ -201,7 +183,7 @@ int pg_service_update(void *b, const struct service *svc)
 	CONN_OR_FAIL(s, c);
 	int rc = PG_ERETRY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
-		rc = service_update_once(s, c, svc);
+		rc = service_write_once(s, c, svc, true);
 	return rc == PG_ERETRY ? MASKD_EDB : rc;
 }
 

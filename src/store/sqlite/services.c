@@ -4,11 +4,6 @@
 
 /* ---------------------------------------------------------------- services */
 
-static void secret_ad(const char *service_id, enum dialect carrier, char *ad, size_t cap)
-{
-	snprintf(ad, cap, "service:%s:%s", service_id, dialect_name(carrier));
-}
-
 /* Parameters ?1-?5 and ?7-?29 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
  * column but created_at (?6, insert only). */
 static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
@@ -45,9 +40,7 @@ static int secret_insert(struct store_sqlite *s, struct sqlite_conn *c, const st
 {
 	uint8_t sealed[VAULT_SEALED_MAX];
 	size_t sealed_len = 0;
-	char ad[ID_MAX + 32];
-	secret_ad(svc->id, d, ad, sizeof(ad));
-	int rc = vault_seal(s->vault, svc->secrets[d], ad, sealed, sizeof(sealed), &sealed_len);
+	int rc = store_secret_seal(s->vault, svc, d, sealed, &sealed_len);
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st = sq_stmt(c, SQL_SECRET_INSERT);
@@ -57,19 +50,39 @@ static int secret_insert(struct store_sqlite *s, struct sqlite_conn *c, const st
 	return sq_exec_stmt(c, st, "secret_insert");
 }
 
-int sq_service_insert(void *b, const struct service *svc)
+/* Runs st, a statement that changes at most one row: MASKD_ENOTFOUND when it
+ * changed none. */
+static int exec_one_row(struct sqlite_conn *c, sqlite3_stmt *st, const char *what)
 {
-	struct store_sqlite *s = b;
+	int rc = sq_exec_stmt(c, st, what);
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return MASKD_ENOTFOUND;
+	return rc;
+}
+
+/* The row of svc (SQL_SERVICE_UPDATE when update, which then fails with
+ * MASKD_ENOTFOUND when there is none; SQL_SERVICE_INSERT otherwise), then each
+ * carrier's credentials (on update deleted first; inserted unless secrets[d] is
+ * ""), all in one transaction. */
+static int service_write(struct store_sqlite *s, const struct service *svc, bool update)
+{
 	CONN_OR_FAIL(s, c);
 	int rc = sq_tx_begin(c);
 	if (rc < 0)
 		return rc;
-	sqlite3_stmt *st = sq_stmt(c, SQL_SERVICE_INSERT);
+	sqlite3_stmt *st = sq_stmt(c, update ? SQL_SERVICE_UPDATE : SQL_SERVICE_INSERT);
 	bind_service_columns(st, svc);
-	sqlite3_bind_int64(st, 6, svc->created_at);
-	rc = sq_exec_stmt(c, st, "service_insert");
+	if (!update)
+		sqlite3_bind_int64(st, 6, svc->created_at);
+	rc = update ? exec_one_row(c, st, "service_update") : sq_exec_stmt(c, st, "service_insert");
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
-		if (svc->secrets[d][0] == '\0')
+		if (update) {
+			st = sq_stmt(c, SQL_SECRET_DELETE);
+			sq_bind_text(st, 1, svc->id);
+			sq_bind_text(st, 2, dialect_name(d));
+			rc = sq_exec_stmt(c, st, "secret_delete");
+		}
+		if (rc < 0 || svc->secrets[d][0] == '\0')
 			continue;
 		rc = secret_insert(s, c, svc, d);
 	}
@@ -78,6 +91,11 @@ int sq_service_insert(void *b, const struct service *svc)
 	if (rc < 0)
 		sq_tx_rollback(c);
 	return rc;
+}
+
+int sq_service_insert(void *b, const struct service *svc)
+{
+	return service_write(b, svc, false);
 }
 
 int sq_service_get(void *b, const char *id, struct service *out)
@@ -129,7 +147,7 @@ int sq_service_get(void *b, const char *id, struct service *out)
 		if (d < 0)
 			continue;
 		char ad[ID_MAX + 32];
-		secret_ad(id, d, ad, sizeof(ad));
+		store_secret_ad(id, d, ad, sizeof(ad));
 		const uint8_t *blob = sqlite3_column_blob(st, 1);
 		int n = sqlite3_column_bytes(st, 1);
 		if (vault_unseal(s->vault, blob, (size_t)n, ad, out->secrets[d], sizeof(out->secrets[d])) < 0) {
@@ -163,30 +181,7 @@ int sq_service_list(void *b, void (*cb)(void *, const struct service *), void *c
 
 int sq_service_update(void *b, const struct service *svc)
 {
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
-	int rc = sq_tx_begin(c);
-	if (rc < 0)
-		return rc;
-	sqlite3_stmt *st = sq_stmt(c, SQL_SERVICE_UPDATE);
-	bind_service_columns(st, svc);
-	rc = sq_exec_stmt(c, st, "service_update");
-	if (rc == 0 && sqlite3_changes(c->db) == 0)
-		rc = MASKD_ENOTFOUND;
-	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
-		st = sq_stmt(c, SQL_SECRET_DELETE);
-		sq_bind_text(st, 1, svc->id);
-		sq_bind_text(st, 2, dialect_name(d));
-		rc = sq_exec_stmt(c, st, "secret_delete");
-		if (rc < 0 || svc->secrets[d][0] == '\0')
-			continue;
-		rc = secret_insert(s, c, svc, d);
-	}
-	if (rc == 0)
-		rc = sq_tx_commit(c);
-	if (rc < 0)
-		sq_tx_rollback(c);
-	return rc;
+	return service_write(b, svc, true);
 }
 
 /* ---------------------------------------------------------------- numbers */
@@ -277,10 +272,7 @@ int sq_number_set_state(void *b, const char *id, enum number_state state)
 	sqlite3_stmt *st = sq_stmt(c, SQL_NUMBER_SET_STATE);
 	sq_bind_text(st, 1, id);
 	sqlite3_bind_int(st, 2, state);
-	int rc = sq_exec_stmt(c, st, "number_set_state");
-	if (rc == 0 && sqlite3_changes(c->db) == 0)
-		return MASKD_ENOTFOUND;
-	return rc;
+	return exec_one_row(c, st, "number_set_state");
 }
 
 int sq_number_set_region(void *b, const char *id, const char *region)
@@ -289,10 +281,7 @@ int sq_number_set_region(void *b, const char *id, const char *region)
 	sqlite3_stmt *st = sq_stmt(c, SQL_NUMBER_SET_REGION);
 	sq_bind_text(st, 1, id);
 	sq_bind_text(st, 2, region);
-	int rc = sq_exec_stmt(c, st, "number_set_region");
-	if (rc == 0 && sqlite3_changes(c->db) == 0)
-		return MASKD_ENOTFOUND;
-	return rc;
+	return exec_one_row(c, st, "number_set_region");
 }
 
 int sq_number_delete(void *b, const char *id)

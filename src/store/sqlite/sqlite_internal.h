@@ -196,39 +196,17 @@ int sq_exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what);
 int sq_tx_begin(struct sqlite_conn *c);
 int sq_tx_commit(struct sqlite_conn *c);
 void sq_tx_rollback(struct sqlite_conn *c);
-/* store_tx_run(): under db_lock, so no other transaction interleaves and a lost
- * race cannot happen; a body asking for MASKD_ERETRY (it saw a row vanish) runs again. */
-int sq_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
 /* Binds struct call_policy as 4 parameters from first (POLICY_COLS order). */
 void sq_bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p);
 /* Reads 4 columns from first (POLICY_COLS order) into *p. */
 void sq_read_policy(sqlite3_stmt *st, int first, struct call_policy *p);
-void sq_close(void *b);
-int sq_ping(void *b);
-int sq_setting_get(void *b, const char *key, char *out, size_t cap);
-int sq_setting_put(void *b, const char *key, const char *value);
-int sq_setting_add(void *b, const char *key, const char *value);
 
 /* services.c */
-int sq_service_insert(void *b, const struct service *svc);
-int sq_service_get(void *b, const char *id, struct service *out);
-int sq_service_list(void *b, void (*cb)(void *, const struct service *), void *ctx);
-/* The whole row and each carrier's credentials replaced in one transaction; a
- * carrier whose secrets[d] is "" loses its row. */
-int sq_service_update(void *b, const struct service *svc);
 /* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
 void sq_read_number(sqlite3_stmt *st, int col, struct number *n);
-int sq_number_insert(void *b, const struct number *n);
 /* The number row statement id finds with a1, a2 (a2 NULL: one parameter) into
  * *out; MASKD_ENOTFOUND when none. */
 int sq_number_by(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
-int sq_number_get(void *b, const char *id, struct number *out);
-int sq_number_list(void *b, const char *service_id, void (*cb)(void *, const struct number *), void *ctx);
-int sq_number_set_state(void *b, const char *id, enum number_state state);
-int sq_number_set_region(void *b, const char *id, const char *region);
-/* Refused while open sessions use it; its cooling-off bindings are released and
- * its opt-out rows go with it. */
-int sq_number_delete(void *b, const char *id);
 
 /* sessions.c */
 /* 1 when statement id (bound with a1, a2; a2 NULL: one parameter) returns a row,
@@ -237,71 +215,22 @@ int sq_row_exists(struct sqlite_conn *c, enum sql_id id, const char *a1, const c
 /* Inserts a session event (store_tx_event_insert) on c. */
 int sq_event_insert(struct sqlite_conn *c, const char *session_id, const char *kind, const char *participant_id,
 			const char *detail, int64_t now);
-int sq_session_get(void *b, const char *id, struct session *out);
-int sq_session_list(void *b, const char *service_id, const struct session_filter *f,
-			   void (*cb)(void *, const struct session *), void *ctx);
-int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out);
-int sq_tx_session_put(struct store_tx *tx, const char *id, const struct store_session_brief *b, int64_t deadline);
-int sq_tx_open_taken(struct store_tx *tx, const char *service_id, const char *except_id,
-			    const char *unique_name, const char *pin, int *name_taken, int *pin_taken);
-int sq_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
-int sq_tx_binding_keep(struct store_tx *tx, const char *participant_id);
-int sq_tx_binding_take(struct store_tx *tx, const char *participant_id, enum number_state retired);
-int sq_tx_numbers_in_use_add(struct store_tx *tx, const char *const *number_id, const int *delta, int n);
-int sq_tx_sessions_due(struct store_tx *tx, int64_t now, int limit, char (*ids)[ID_MAX], int *n);
-int sq_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
-int sq_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
-int sq_tx_session_purge(struct store_tx *tx, const char *id, int64_t now);
-int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
-			     void *ctx);
 
-/* interactions.c */
-int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out);
-/* store_interaction_record(): queue, then lead a batch or wait for the one that
- * holds this record. Returns after the record's transaction committed (or failed). */
-int sq_interaction_record(void *b, struct interaction *it, int *existed);
-int sq_interaction_get(void *b, const char *id, struct interaction *out);
-int sq_interaction_by_sid(void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out);
-int sq_interaction_list(void *b, const char *session_id, void (*cb)(void *, const struct interaction *),
-			       void *ctx);
-int sq_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
-			 const struct leg_update *u, int64_t now);
-int sq_participant_number(void *b, const char *participant_id, char *out, size_t cap);
-int sq_stats(void *b, struct store_stats *out);
-int sq_records(void *b, const char *service_id, int64_t from, int64_t to,
-		      int (*cb)(void *, const struct interaction *), void *ctx);
-int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
-		    void (*cb)(void *, const struct usage_day *), void *ctx);
-int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out);
-int sq_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
-			 int64_t now);
-int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out);
+/* ---------------------------------------------------------------- ops */
 
-/* primitives.c */
-void sq_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX]);
-int sq_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,
-				 struct store_candidate *out, int limit, int *n);
-int sq_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id, struct store_holder *out);
-int sq_tx_binding_drop(struct store_tx *tx, const char *row_id);
-int sq_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
-			char out[ID_MAX]);
-int sq_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out);
-int sq_tx_number_by_e164(struct store_tx *tx, const char *service_id, const char *e164, struct number *out);
-int sq_tx_participant_insert(struct store_tx *tx, const char *session_id, int idx, const struct participant *p,
-				    const char *bidx, const char *peer_bidx, int64_t now);
-int sq_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164);
-int sq_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx);
-int sq_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap);
-int sq_tx_number_uncount(struct store_tx *tx, const char *number_id);
-int sq_tx_unique_name(struct store_tx *tx, const char *service_id, const char *unique_name,
-			     char existing_id[ID_MAX], char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX], int *n);
-int sq_tx_pin_taken(struct store_tx *tx, const char *service_id, const char *pin);
-int sq_tx_session_insert(struct store_tx *tx, const struct session *ses, int64_t deadline);
-int sq_tx_session_touch(struct store_tx *tx, const char *id, int64_t now);
-int sq_tx_event_insert(struct store_tx *tx, const char *session_id, const char *kind, const char *participant_id,
-			      const char *detail, int64_t now);
-int sq_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k);
-int sq_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
+/* Every store_ops entry (store_backend.h) as sq_<entry>, with the contract of that
+ * entry, defined in conn.c, services.c, sessions.c, interactions.c or primitives.c.
+ * What this backend adds to a contract:
+ * - sq_tx_run (store_tx_run): under db_lock, so no other transaction interleaves and a lost
+ *   race cannot happen; a body asking for MASKD_ERETRY (it saw a row vanish) runs again.
+ * - sq_service_update: the whole row and each carrier's credentials replaced in one
+ *   transaction; a carrier whose secrets[d] is "" loses its row.
+ * - sq_number_delete: refused while open sessions use it; its cooling-off bindings are
+ *   released and its opt-out rows go with it.
+ * - sq_interaction_record (store_interaction_record): queue, then lead a batch or wait for
+ *   the one that holds this record. Returns after the record's transaction committed (or failed). */
+#define SQ_OP_DECLARE(ret, entry, params) ret sq_##entry params;
+STORE_OPS(SQ_OP_DECLARE)
 
 /* ---------------------------------------------------------------- one-row lookups */
 
