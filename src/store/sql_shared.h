@@ -144,7 +144,18 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 /* The shared row-primitive statements as (id, text) pairs: each backend lists the
  * ids in its enum sql_id (SQL_SHARED_ID) and the texts in its table
  * (SQL_SHARED_TEXT), so both run exactly these. */
+#define SQL_TEXT_INTERACTION_INSERT                                                                            \
+	"INSERT INTO interactions (" INTERACTION_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) " \
+	"ON CONFLICT (carrier, carrier_sid) DO NOTHING"
+#define SQL_TEXT_INTERACTION_BY_SID "SELECT " INTERACTION_COLS " FROM interactions WHERE carrier = $1 AND carrier_sid = $2"
+#define SQL_TEXT_SESSION_ACTIVITY                                                              \
+	"UPDATE sessions SET status = $2, last_activity_at = $3, updated_at = $3, deadline = $4 " \
+	"WHERE id = $1 AND " SQL_LIVE
+
 #define SQL_SHARED_STATEMENTS(X) \
+	X(SQL_INTERACTION_INSERT, SQL_TEXT_INTERACTION_INSERT) \
+	X(SQL_INTERACTION_BY_SID, SQL_TEXT_INTERACTION_BY_SID) \
+	X(SQL_SESSION_TOUCH, SQL_TEXT_SESSION_ACTIVITY) \
 	X(SQL_TX_POOL_FREE, SQL_TEXT_POOL_FREE) \
 	X(SQL_TX_POOL_COOLING, SQL_TEXT_POOL_COOLING) \
 	X(SQL_TX_POOL_COUNT, SQL_TEXT_POOL_COUNT) \

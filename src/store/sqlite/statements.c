@@ -58,12 +58,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"LEFT JOIN sessions s ON s.id = p.session_id "
 		"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id "
 		"WHERE n.e164 = ?1",
-	[SQL_INTERACTION_INSERT] =
-		"INSERT INTO interactions (" INTERACTION_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-		"ON CONFLICT (carrier, carrier_sid) DO NOTHING",
-	[SQL_INTERACTION_BY_SID] = "SELECT " INTERACTION_COLS " FROM interactions WHERE carrier = ?1 AND carrier_sid = ?2",
-	[SQL_SESSION_TOUCH] = "UPDATE sessions SET status = ?2, last_activity_at = ?3, updated_at = ?3, deadline = ?4 "
-			      "WHERE id = ?1 AND " SQL_LIVE,
 	/* the leg's proxy number and country come from the participant on its real end:
 	 * the caller for leg 'a', the callee for leg 'b' */
 	[SQL_LEG_INSERT] =
