@@ -72,6 +72,26 @@ run_blackbox() { # binary, label
   fi
 }
 
+# A layer is a script of its own (tests/<layer>/run.sh) whose last line is
+# "N passed, N failed"; its output goes to build-test/test-logs/<name>.log.
+run_layer() { # name, script, args...
+  local name=$1 script=$2 log p f rc; shift 2
+  mkdir -p build-test/test-logs
+  log=build-test/test-logs/$name.log
+  echo "== $name"
+  "$script" "$@" >"$log" 2>&1
+  rc=$?
+  p=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+  f=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ -z "$p" ] || [ "${f:-0}" -gt 0 ] || [ $rc -ne 0 ]; then
+    failures+=("$name, see $log"); tail -40 "$log"
+    [ -n "$p" ] && [ "${f:-0}" -eq 0 ] && failed=$((failed + 1))
+    [ -z "$p" ] && failed=$((failed + 1))
+  fi
+}
+
 echo "== release build (-Werror)"
 if setup build-test --buildtype=release -Dwerror=true; then
   passed=$((passed + 1)); run_unit build-test
@@ -145,6 +165,9 @@ if [ -x build-test/maskd ]; then
     tail -30 build-test/test-logs/bench-smoke.log; note_fail "bench smoke (build-test/test-logs/bench-smoke.log)"
   fi
 fi
+
+# --- further layers, each its own script (run_layer) --------------------------
+# (new layers are added here, one line each)
 
 if [ ${#failures[@]} -gt 0 ]; then
   echo "failures:"; printf '  %s\n' "${failures[@]}"
