@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* sql_shared.c - the one C helper of the shared statement texts: which geo keys
- * the pool filter binds at a level. See sql_shared.h. */
+/* sql_shared.c - the C side of the shared statement texts: which geo keys the
+ * pool filter binds at a level, and the readers of the shared column lists, over
+ * either backend's rows (struct sql_cursor). See sql_shared.h. */
 #include "sql_shared.h"
 #include "../vault/vault.h"
+#include "../util/err.h"
+#include "../util/log.h"
 
 #include <assert.h>
 #include <stddef.h>
+#include <string.h>
 
 _Static_assert(STORE_BIDX_MAX == VAULT_BIDX_LEN + 1, "store.h spells a blind index as the vault writes it");
 
@@ -20,4 +24,155 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3])
 		keys[1] = q->area_code ? q->area_code : "";
 	else if (q->level == GEO_REGION)
 		keys[2] = q->region ? q->region : "";
+}
+
+/* ---------------------------------------------------------------- reading rows */
+
+int64_t sql_next_i64(struct sql_cursor *c)
+{
+	return c->ops->i64(c, c->col++);
+}
+
+int sql_next_int(struct sql_cursor *c)
+{
+	return (int)c->ops->i64(c, c->col++);
+}
+
+void sql_next_text(struct sql_cursor *c, char *out, size_t cap)
+{
+	c->ops->text(c, c->col++, out, cap);
+}
+
+void sql_read_policy(struct sql_cursor *c, struct call_policy *p)
+{
+	p->record = sql_next_int(c);
+	p->time_limit = sql_next_int(c);
+	p->ring_timeout = sql_next_int(c);
+	sql_next_text(c, p->consent_message, sizeof(p->consent_message));
+}
+
+void sql_read_number(struct sql_cursor *c, struct number *n)
+{
+	sql_next_text(c, n->id, sizeof(n->id));
+	sql_next_text(c, n->service_id, sizeof(n->service_id));
+	sql_next_text(c, n->e164, sizeof(n->e164));
+	n->carrier = sql_next_int(c);
+	n->caps = (unsigned)sql_next_int(c);
+	sql_next_text(c, n->country, sizeof(n->country));
+	sql_next_text(c, n->area_code, sizeof(n->area_code));
+	n->state = sql_next_int(c);
+	n->in_use = sql_next_i64(c);
+	n->created_at = sql_next_i64(c);
+	sql_next_text(c, n->region, sizeof(n->region));
+	n->cooling = 0;
+}
+
+void sql_read_session(struct sql_cursor *c, struct session *s)
+{
+	memset(s, 0, sizeof(*s));
+	sql_next_text(c, s->id, sizeof(s->id));
+	sql_next_text(c, s->service_id, sizeof(s->service_id));
+	sql_next_text(c, s->unique_name, sizeof(s->unique_name));
+	s->mode = sql_next_int(c);
+	s->status = sql_next_int(c);
+	s->ttl = sql_next_i64(c);
+	s->expires_at = sql_next_i64(c);
+	s->created_at = sql_next_i64(c);
+	s->updated_at = sql_next_i64(c);
+	s->last_activity_at = sql_next_i64(c);
+	s->closed_at = sql_next_i64(c);
+	sql_read_policy(c, &s->policy);
+	sql_next_text(c, s->pin, sizeof(s->pin));
+	s->pool = POOL_RULES_INHERIT;
+}
+
+void sql_read_service(struct sql_cursor *c, struct service *svc)
+{
+	sql_next_text(c, svc->id, sizeof(svc->id));
+	sql_next_text(c, svc->name, sizeof(svc->name));
+	svc->mode = sql_next_int(c);
+	svc->ttl = sql_next_i64(c);
+	sql_next_text(c, svc->unknown_caller_message, sizeof(svc->unknown_caller_message));
+	svc->created_at = sql_next_i64(c);
+	sql_read_policy(c, &svc->policy);
+	svc->pool.geo_match = sql_next_int(c);
+	svc->pool.geo_match_strict = sql_next_int(c);
+	svc->pool.number_selection = sql_next_int(c);
+	svc->cooloff = sql_next_i64(c);
+	svc->cooloff_reuse = sql_next_int(c);
+	svc->number_cap = sql_next_int(c);
+	svc->unknown_caller = sql_next_int(c);
+	sql_next_text(c, svc->fallback_number, sizeof(svc->fallback_number));
+	sql_next_text(c, svc->pin_number, sizeof(svc->pin_number));
+	svc->pin_length = sql_next_int(c);
+	svc->pin_attempts = sql_next_int(c);
+	sql_next_text(c, svc->callback_url, sizeof(svc->callback_url));
+	svc->callback_timeout_ms = sql_next_int(c);
+	svc->callback_fail_open = sql_next_int(c);
+	sql_next_text(c, svc->ended_message, sizeof(svc->ended_message));
+	sql_next_text(c, svc->help_text, sizeof(svc->help_text));
+	svc->rate_calls = sql_next_int(c);
+	svc->rate_texts = sql_next_int(c);
+	svc->rate_silent = sql_next_int(c);
+}
+
+void sql_read_interaction(struct sql_cursor *c, struct interaction *it)
+{
+	memset(it, 0, sizeof(*it));
+	sql_next_text(c, it->id, sizeof(it->id));
+	sql_next_text(c, it->session_id, sizeof(it->session_id));
+	sql_next_text(c, it->service_id, sizeof(it->service_id));
+	it->channel = sql_next_int(c);
+	it->carrier = sql_next_int(c);
+	sql_next_text(c, it->carrier_sid, sizeof(it->carrier_sid));
+	it->decision = sql_next_int(c);
+	sql_next_text(c, it->from_participant, sizeof(it->from_participant));
+	sql_next_text(c, it->to_participant, sizeof(it->to_participant));
+	it->created_at = sql_next_i64(c);
+}
+
+void sql_read_leg(struct sql_cursor *c, struct leg *l)
+{
+	memset(l, 0, sizeof(*l));
+	sql_next_text(c, l->id, sizeof(l->id));
+	char leg[2];
+	sql_next_text(c, leg, sizeof(leg));
+	l->leg = leg[0] ? leg[0] : '?';
+	sql_next_text(c, l->carrier_sid, sizeof(l->carrier_sid));
+	sql_next_text(c, l->status, sizeof(l->status));
+	l->duration = sql_next_i64(c);
+	l->started_at = sql_next_i64(c);
+	l->answered_at = sql_next_i64(c);
+	l->ended_at = sql_next_i64(c);
+	sql_next_text(c, l->proxy_number, sizeof(l->proxy_number));
+	sql_next_text(c, l->other_country, sizeof(l->other_country));
+	sql_next_text(c, l->recording_id, sizeof(l->recording_id));
+	sql_next_text(c, l->recording_url, sizeof(l->recording_url));
+	sql_next_text(c, l->cost, sizeof(l->cost));
+	sql_next_text(c, l->currency, sizeof(l->currency));
+}
+
+int sql_read_route(struct sql_cursor *c, const struct vault *v, struct route_view *out)
+{
+	if (c->ops->is_null(c, c->col))
+		return 0;
+	sql_next_text(c, out->session_id, sizeof(out->session_id));
+	out->session_status = sql_next_int(c);
+	out->session_mode = sql_next_int(c);
+	out->session_ttl = sql_next_i64(c);
+	out->session_expires_at = sql_next_i64(c);
+	out->session_last_activity_at = sql_next_i64(c);
+	sql_next_text(c, out->from_participant, sizeof(out->from_participant));
+	sql_next_text(c, out->to_participant, sizeof(out->to_participant));
+	int sealed = c->col++;
+	sql_next_text(c, out->to_proxy_e164, sizeof(out->to_proxy_e164));
+	sql_next_text(c, out->to_country, sizeof(out->to_country));
+	sql_read_policy(c, &out->session_policy);
+	out->to_opted_out = sql_next_int(c);
+	if (!c->ops->is_null(c, sealed) &&
+	    c->ops->unseal(c, sealed, v, out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
+		log_error("store: participant %s: sealed number does not open", out->to_participant);
+		return MASKD_ECRYPTO;
+	}
+	return 0;
 }

@@ -10,6 +10,10 @@
 
 #include "store.h"
 #include "../core/model.h"
+#include "../core/route.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 /* Column lists both backends read in the same order (their read_* helpers agree). */
 #define NUMBER_COLS "n.id, n.service_id, n.e164, n.carrier, n.caps, n.country, n.area_code, n.state, n.in_use, n.created_at, n.region"
@@ -136,6 +140,60 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"pin) VALUES ($1, $2, $3, $4, $14, $5, $6, $7, $7, $7, 0, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING"
 #define SQL_TEXT_SESSION_TOUCH "UPDATE sessions SET updated_at = $2 WHERE id = $1"
 
+/* What route_lookup and pin_lookup read about the caller's session (s), the
+ * caller's participant row (p) and the other one (o, absent while single-party);
+ * read by sql_read_route. */
+#define ROUTE_COLS                                                                                                \
+	"s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
+	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
+	"CASE WHEN EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id) "     \
+	"THEN 1 ELSE 0 END"
+/* Service columns in struct service's order (sql_read_service reads them so). */
+#define SERVICE_COLS                                                                                              \
+	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
+	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
+	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
+	"rate_texts, rate_silent"
+
+/* ---------------------------------------------------------------- reading rows */
+
+/* A result row read left to right, the same way on both backends: each sql_next_*
+ * reads column col of the row and moves col on by one, so a reader names its fields
+ * in SELECT order. The backend gives the column accessors (sq_cursor() over a
+ * sqlite3_stmt standing on a row, pg_cursor() over a PGresult's row); NULL reads as
+ * 0 or "". Valid only while that row is. */
+struct vault;
+struct sql_cursor;
+struct sql_cursor_ops {
+	int (*is_null)(const struct sql_cursor *c, int col);
+	int64_t (*i64)(const struct sql_cursor *c, int col);
+	void (*text)(const struct sql_cursor *c, int col, char *out, size_t cap); /* cut to cap */
+	/* opens the sealed blob at col for ad into out: 0 or vault_unseal's error */
+	int (*unseal)(const struct sql_cursor *c, int col, const struct vault *v, const char *ad, char *out,
+		      size_t cap);
+};
+struct sql_cursor {
+	const struct sql_cursor_ops *ops;
+	const void *res; /* sqlite3_stmt * or PGresult * */
+	int row;         /* the PGresult's row; 0 on SQLite */
+	int col;         /* the next column to read */
+};
+
+int64_t sql_next_i64(struct sql_cursor *c);
+int sql_next_int(struct sql_cursor *c);
+void sql_next_text(struct sql_cursor *c, char *out, size_t cap);
+
+/* The readers of the shared column lists, from c's next column on. */
+void sql_read_policy(struct sql_cursor *c, struct call_policy *p);       /* POLICY_COLS */
+void sql_read_number(struct sql_cursor *c, struct number *n);            /* NUMBER_COLS; cooling = 0 */
+void sql_read_session(struct sql_cursor *c, struct session *s);          /* SESSION_COLS; no participants */
+void sql_read_service(struct sql_cursor *c, struct service *svc);        /* SERVICE_COLS; no secrets */
+void sql_read_interaction(struct sql_cursor *c, struct interaction *it); /* INTERACTION_COLS; no legs */
+void sql_read_leg(struct sql_cursor *c, struct leg *l);                  /* LEG_COLS */
+/* ROUTE_COLS into out's session and other side, unsealing the other side's number
+ * with v: 0 (nothing read when s.id is NULL: no binding), or MASKD_ECRYPTO logged. */
+int sql_read_route(struct sql_cursor *c, const struct vault *v, struct route_view *out);
+
 /* The geo keys bound as $7 country, $8 area code, $9 region for level (enum
  * geo_match): NULL where the level does not ask for the key, the participant's
  * key (maybe "", which matches nothing) where it does. */
@@ -152,7 +210,80 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"UPDATE sessions SET status = $2, last_activity_at = $3, updated_at = $3, deadline = $4 " \
 	"WHERE id = $1 AND " SQL_LIVE
 
+/* the plain reads and writes of services, numbers, sessions, interactions and
+ * legs, the same on both backends */
+#define SQL_TEXT_PING "SELECT 1"
+#define SQL_TEXT_SETTING_GET "SELECT value FROM settings WHERE key = $1"
+#define SQL_TEXT_SETTING_PUT "INSERT INTO settings (key, value) VALUES ($1, $2) " \
+	"ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+#define SQL_TEXT_SETTING_ADD "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+#define SQL_TEXT_SERVICE_INSERT "INSERT INTO services (" SERVICE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, " \
+	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+#define SQL_TEXT_SERVICE_GET "SELECT " SERVICE_COLS " FROM services WHERE id = $1"
+#define SQL_TEXT_SECRET_INSERT "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)"
+#define SQL_TEXT_SECRETS_GET "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1"
+#define SQL_TEXT_SECRET_DELETE "DELETE FROM service_secrets WHERE service_id = $1 AND carrier = $2"
+#define SQL_TEXT_NUMBER_INSERT "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, " \
+	"created_at, region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10)"
+#define SQL_TEXT_NUMBER_GET "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.id = $1"
+#define SQL_TEXT_NUMBER_SET_STATE "UPDATE numbers SET state = $2 WHERE id = $1"
+#define SQL_TEXT_NUMBER_SET_REGION "UPDATE numbers SET region = $2 WHERE id = $1"
+#define SQL_TEXT_NUMBER_DELETE "DELETE FROM numbers WHERE id = $1 AND in_use = 0"
+#define SQL_TEXT_SESSION_GET "SELECT " SESSION_COLS " FROM sessions WHERE id = $1"
+#define SQL_TEXT_PARTICIPANTS_OF "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants " \
+	"WHERE session_id = $1 ORDER BY idx"
+#define SQL_TEXT_ROUTE_LOOKUP "SELECT " NUMBER_COLS ", " ROUTE_COLS " FROM numbers n " \
+	"LEFT JOIN participants p ON p.bidx = $2 AND p.proxy_number_id = n.id AND p.active = 1 " \
+	"LEFT JOIN sessions s ON s.id = p.session_id " \
+	"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id " \
+	"WHERE n.e164 = $1"
+#define SQL_TEXT_INTERACTION_GET "SELECT " INTERACTION_COLS " FROM interactions WHERE id = $1"
+#define SQL_TEXT_INTERACTION_LIST "SELECT " INTERACTION_COLS " FROM interactions WHERE session_id = $1 ORDER BY created_at, id"
+#define SQL_TEXT_LEGS_OF "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 ORDER BY l.leg, l.started_at, l.id"
+#define SQL_TEXT_RECORDS "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, " \
+	"i.from_participant, i.to_participant, i.created_at, " LEG_COLS " FROM legs l " \
+	"JOIN interactions i ON i.id = l.interaction_id " \
+	"WHERE l.service_id = $1 AND l.started_at >= $2 AND l.started_at < $3 ORDER BY l.started_at, l.id"
+#define SQL_TEXT_USAGE "SELECT (i.created_at / 86400) * 86400 AS day, " \
+	"SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 THEN 1 ELSE 0 END), " \
+	"COALESCE(SUM((SELECT SUM(CASE WHEN l.duration > 0 THEN l.duration ELSE 0 END) FROM legs l " \
+	"WHERE l.interaction_id = i.id AND l.leg = 'b')), 0) " \
+	"FROM interactions i WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 " \
+	"GROUP BY day ORDER BY day"
+#define SQL_TEXT_NUMBER_RELEASE_COOLING "UPDATE participants SET active = 0 WHERE proxy_number_id = $1 AND active = 1 " \
+	"AND held_until IS NOT NULL"
+#define SQL_TEXT_NUMBER_OPTOUTS_DELETE "DELETE FROM optouts WHERE number_id = $1"
+#define SQL_TEXT_EVENT_INSERT "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) " \
+	"VALUES ($1, $2, $3, $4, $5, $6)"
+#define SQL_TEXT_OPTOUT_DELETE "DELETE FROM optouts WHERE bidx = $1 AND number_id = $2"
+
 #define SQL_SHARED_STATEMENTS(X) \
+	X(SQL_PING, SQL_TEXT_PING) \
+	X(SQL_SETTING_GET, SQL_TEXT_SETTING_GET) \
+	X(SQL_SETTING_PUT, SQL_TEXT_SETTING_PUT) \
+	X(SQL_SETTING_ADD, SQL_TEXT_SETTING_ADD) \
+	X(SQL_SERVICE_INSERT, SQL_TEXT_SERVICE_INSERT) \
+	X(SQL_SERVICE_GET, SQL_TEXT_SERVICE_GET) \
+	X(SQL_SECRET_INSERT, SQL_TEXT_SECRET_INSERT) \
+	X(SQL_SECRETS_GET, SQL_TEXT_SECRETS_GET) \
+	X(SQL_SECRET_DELETE, SQL_TEXT_SECRET_DELETE) \
+	X(SQL_NUMBER_INSERT, SQL_TEXT_NUMBER_INSERT) \
+	X(SQL_NUMBER_GET, SQL_TEXT_NUMBER_GET) \
+	X(SQL_NUMBER_SET_STATE, SQL_TEXT_NUMBER_SET_STATE) \
+	X(SQL_NUMBER_SET_REGION, SQL_TEXT_NUMBER_SET_REGION) \
+	X(SQL_NUMBER_DELETE, SQL_TEXT_NUMBER_DELETE) \
+	X(SQL_SESSION_GET, SQL_TEXT_SESSION_GET) \
+	X(SQL_PARTICIPANTS_OF, SQL_TEXT_PARTICIPANTS_OF) \
+	X(SQL_ROUTE_LOOKUP, SQL_TEXT_ROUTE_LOOKUP) \
+	X(SQL_INTERACTION_GET, SQL_TEXT_INTERACTION_GET) \
+	X(SQL_INTERACTION_LIST, SQL_TEXT_INTERACTION_LIST) \
+	X(SQL_LEGS_OF, SQL_TEXT_LEGS_OF) \
+	X(SQL_RECORDS, SQL_TEXT_RECORDS) \
+	X(SQL_USAGE, SQL_TEXT_USAGE) \
+	X(SQL_NUMBER_RELEASE_COOLING, SQL_TEXT_NUMBER_RELEASE_COOLING) \
+	X(SQL_NUMBER_OPTOUTS_DELETE, SQL_TEXT_NUMBER_OPTOUTS_DELETE) \
+	X(SQL_EVENT_INSERT, SQL_TEXT_EVENT_INSERT) \
+	X(SQL_OPTOUT_DELETE, SQL_TEXT_OPTOUT_DELETE) \
 	X(SQL_INTERACTION_INSERT, SQL_TEXT_INTERACTION_INSERT) \
 	X(SQL_INTERACTION_BY_SID, SQL_TEXT_INTERACTION_BY_SID) \
 	X(SQL_SESSION_TOUCH, SQL_TEXT_SESSION_ACTIVITY) \

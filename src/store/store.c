@@ -346,10 +346,36 @@ int store_tx_session_purge(struct store_tx *tx, const char *id, int64_t now)
 	assert(tx != NULL && id != NULL);
 	return tx->ops->tx_session_purge(tx, id, now);
 }
-int store_pin_lookup(struct store *st, const char *service_id, const char *pin, const char *from_e164, struct route_view *out) { return st->ops->pin_lookup(st->b, service_id, pin, from_e164, out); }
-int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id, int opted_out, int64_t now) { return st->ops->optout_set(st->b, service_id, from_e164, number_id, opted_out, now); }
+int store_pin_lookup(struct store *st, const char *service_id, const char *pin, const char *from_e164,
+		     struct route_view *out)
+{
+	assert(st != NULL && service_id != NULL && pin != NULL && from_e164 != NULL && out != NULL);
+	char bidx[STORE_BIDX_MAX];
+	st->ops->blind_index(st->b, from_e164, bidx);
+	struct number keep = out->number;
+	memset(out, 0, sizeof(*out));
+	out->number = keep;
+	return st->ops->pin_lookup(st->b, service_id, pin, bidx, out);
+}
+
+int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id,
+		     int opted_out, int64_t now)
+{
+	assert(st != NULL && service_id != NULL && from_e164 != NULL && number_id != NULL);
+	char bidx[STORE_BIDX_MAX];
+	st->ops->blind_index(st->b, from_e164, bidx);
+	return st->ops->optout_set(st->b, service_id, bidx, number_id, opted_out, now);
+}
+
 int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out) { return st->ops->pool_stats(st->b, service_id, out); }
-int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164, struct route_view *out) { return st->ops->route_lookup(st->b, to_e164, from_e164, out); }
+int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164, struct route_view *out)
+{
+	assert(st != NULL && to_e164 != NULL && from_e164 != NULL && out != NULL);
+	char bidx[STORE_BIDX_MAX];
+	st->ops->blind_index(st->b, from_e164, bidx);
+	memset(out, 0, sizeof(*out));
+	return st->ops->route_lookup(st->b, to_e164, bidx, out);
+}
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return st->ops->interaction_record(st->b, it, existed); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
 int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }

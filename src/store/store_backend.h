@@ -81,12 +81,14 @@ struct store_tx {
 	X(int, tx_sessions_purge_due, (struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], \
 		int *n)) \
 	X(int, tx_session_purge, (struct store_tx *tx, const char *id, int64_t now)) \
-	X(int, pin_lookup, (void *b, const char *service_id, const char *pin, const char *from_e164, \
+	/* the webhook lookups take the caller's blind index (store.c computes it with \
+	 * blind_index and clears out as store.h says), never the real number */ \
+	X(int, pin_lookup, (void *b, const char *service_id, const char *pin, const char *bidx, \
 		struct route_view *out)) \
-	X(int, optout_set, (void *b, const char *service_id, const char *from_e164, const char *number_id, \
+	X(int, optout_set, (void *b, const char *service_id, const char *bidx, const char *number_id, \
 		int opted_out, int64_t now)) \
 	X(int, pool_stats, (void *b, const char *service_id, struct pool_stats *out)) \
-	X(int, route_lookup, (void *b, const char *to_e164, const char *from_e164, struct route_view *out)) \
+	X(int, route_lookup, (void *b, const char *to_e164, const char *bidx, struct route_view *out)) \
 	X(int, interaction_record, (void *b, struct interaction *it, int *existed)) \
 	X(int, interaction_get, (void *b, const char *id, struct interaction *out)) \
 	X(int, interaction_by_sid, (void *b, enum dialect carrier, const char *carrier_sid, \

@@ -58,7 +58,13 @@ static int f_service_get(void *b, const char *id, struct service *out)
 	return 0;
 }
 
-static int f_route_lookup(void *b, const char *to, const char *from, struct route_view *out)
+/* the blind index of a number, as far as the fake knows: the number itself */
+static void f_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
+{
+	snprintf(out, STORE_BIDX_MAX, "%s", e164);
+}
+
+static int f_route_lookup(void *b, const char *to, const char *bidx, struct route_view *out)
 {
 	struct fake *f = b;
 	if (f->lookup_rc < 0)
@@ -67,7 +73,7 @@ static int f_route_lookup(void *b, const char *to, const char *from, struct rout
 	return 0;
 }
 
-static int f_pin_lookup(void *b, const char *service_id, const char *pin, const char *from, struct route_view *out)
+static int f_pin_lookup(void *b, const char *service_id, const char *pin, const char *bidx, struct route_view *out)
 {
 	struct fake *f = b;
 	if (f->pin == NULL || strcmp(pin, f->pin) != 0)
@@ -119,7 +125,7 @@ static int f_leg_update(void *b, const char *id, char leg, const char *sid, cons
 	return 0;
 }
 
-static int f_optout_set(void *b, const char *service_id, const char *from, const char *number_id, int opted_out,
+static int f_optout_set(void *b, const char *service_id, const char *bidx, const char *number_id, int opted_out,
 			int64_t now)
 {
 	struct fake *f = b;
@@ -162,6 +168,7 @@ static int f_session_create(void *ctx, struct store *st, const struct service *s
 static const struct store_ops fake_ops = {
 	.name = "fake",
 	.service_get = f_service_get,
+	.blind_index = f_blind_index,
 	.route_lookup = f_route_lookup,
 	.pin_lookup = f_pin_lookup,
 	.interaction_record = f_interaction_record,

@@ -432,12 +432,32 @@ void pg_arg_policy(struct args *a, const struct call_policy *p)
 	pg_arg_text(a, p->consent_message);
 }
 
-void pg_read_policy(const PGresult *r, int row, int first, struct call_policy *p)
+static int cursor_null(const struct sql_cursor *c, int col)
 {
-	p->record = pg_col_int(r, row, first);
-	p->time_limit = pg_col_int(r, row, first + 1);
-	p->ring_timeout = pg_col_int(r, row, first + 2);
-	pg_col_text(r, row, first + 3, p->consent_message, sizeof(p->consent_message));
+	return PQgetisnull(c->res, c->row, col);
+}
+
+static int64_t cursor_i64(const struct sql_cursor *c, int col)
+{
+	return pg_col_i64(c->res, c->row, col);
+}
+
+static void cursor_text(const struct sql_cursor *c, int col, char *out, size_t cap)
+{
+	pg_col_text(c->res, c->row, col, out, cap);
+}
+
+static int cursor_unseal(const struct sql_cursor *c, int col, const struct vault *v, const char *ad, char *out,
+			 size_t cap)
+{
+	return pg_col_unseal(v, c->res, c->row, col, ad, out, cap);
+}
+
+static const struct sql_cursor_ops cursor_ops = {cursor_null, cursor_i64, cursor_text, cursor_unseal};
+
+struct sql_cursor pg_cursor(const PGresult *r, int row, int col)
+{
+	return (struct sql_cursor){.ops = &cursor_ops, .res = r, .row = row, .col = col};
 }
 
 const char *pg_nonempty(const char *s)

@@ -5,36 +5,17 @@
 
 /* ---------------------------------------------------------------- webhooks */
 
-/* Fills out's session and other side from ROUTE_COLS at column col (s.id not NULL). */
+/* Reads ROUTE_COLS from column col (sql_read_route). */
 static int read_route(const struct store_pg *s, const PGresult *r, int col, struct route_view *out)
 {
-	pg_col_text(r, 0, col, out->session_id, sizeof(out->session_id));
-	out->session_status = pg_col_int(r, 0, col + 1);
-	out->session_mode = pg_col_int(r, 0, col + 2);
-	out->session_ttl = pg_col_i64(r, 0, col + 3);
-	out->session_expires_at = pg_col_i64(r, 0, col + 4);
-	out->session_last_activity_at = pg_col_i64(r, 0, col + 5);
-	pg_col_text(r, 0, col + 6, out->from_participant, sizeof(out->from_participant));
-	pg_col_text(r, 0, col + 7, out->to_participant, sizeof(out->to_participant));
-	pg_col_text(r, 0, col + 9, out->to_proxy_e164, sizeof(out->to_proxy_e164));
-	pg_col_text(r, 0, col + 10, out->to_country, sizeof(out->to_country));
-	pg_read_policy(r, 0, col + 11, &out->session_policy);
-	out->to_opted_out = strcmp(PQgetvalue(r, 0, col + 15), "t") == 0;
-	if (!PQgetisnull(r, 0, col + 8) &&
-	    pg_col_unseal(s->vault, r, 0, col + 8, out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
-		log_error("store: participant %s: sealed number does not open", out->to_participant);
-		return MASKD_ECRYPTO;
-	}
-	return 0;
+	struct sql_cursor k = pg_cursor(r, 0, col);
+	return sql_read_route(&k, s->vault, out);
 }
 
-int pg_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out)
+int pg_route_lookup(void *b, const char *to_e164, const char *bidx, struct route_view *out)
 {
 	struct store_pg *s = b;
 	CONN_OR_FAIL(s, c);
-	memset(out, 0, sizeof(*out));
-	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, from_e164, bidx);
 	struct args a = {0};
 	pg_arg_text(&a, to_e164);
 	pg_arg_text(&a, bidx);
@@ -47,25 +28,15 @@ int pg_route_lookup(void *b, const char *to_e164, const char *from_e164, struct 
 		return 0; /* number.id "" tells the caller */
 	}
 	pg_read_number(r, 0, 0, &out->number);
-	if (!PQgetisnull(r, 0, NUMBER_NCOLS))
-		rc = read_route(s, r, NUMBER_NCOLS, out);
+	rc = read_route(s, r, NUMBER_NCOLS, out);
 	PQclear(r);
 	return rc;
 }
 
 static void read_interaction(const PGresult *r, int row, struct interaction *it)
 {
-	memset(it, 0, sizeof(*it));
-	pg_col_text(r, row, 0, it->id, sizeof(it->id));
-	pg_col_text(r, row, 1, it->session_id, sizeof(it->session_id));
-	pg_col_text(r, row, 2, it->service_id, sizeof(it->service_id));
-	it->channel = pg_col_int(r, row, 3);
-	it->carrier = pg_col_int(r, row, 4);
-	pg_col_text(r, row, 5, it->carrier_sid, sizeof(it->carrier_sid));
-	it->decision = pg_col_int(r, row, 6);
-	pg_col_text(r, row, 7, it->from_participant, sizeof(it->from_participant));
-	pg_col_text(r, row, 8, it->to_participant, sizeof(it->to_participant));
-	it->created_at = pg_col_i64(r, row, 9);
+	struct sql_cursor k = pg_cursor(r, row, 0);
+	sql_read_interaction(&k, it);
 }
 
 /* The 13 parameters of SQL_LEG_INSERT and SQL_LEG_UPSERT. Unreported fields are
@@ -187,22 +158,8 @@ int pg_interaction_record(void *b, struct interaction *it, int *existed)
 
 static void read_leg(const PGresult *r, int row, int col, struct leg *l)
 {
-	memset(l, 0, sizeof(*l));
-	pg_col_text(r, row, col, l->id, sizeof(l->id));
-	const char *leg = PQgetvalue(r, row, col + 1);
-	l->leg = leg[0] ? leg[0] : '?';
-	pg_col_text(r, row, col + 2, l->carrier_sid, sizeof(l->carrier_sid));
-	pg_col_text(r, row, col + 3, l->status, sizeof(l->status));
-	l->duration = pg_col_i64(r, row, col + 4);
-	l->started_at = pg_col_i64(r, row, col + 5);
-	l->answered_at = pg_col_i64(r, row, col + 6);
-	l->ended_at = pg_col_i64(r, row, col + 7);
-	pg_col_text(r, row, col + 8, l->proxy_number, sizeof(l->proxy_number));
-	pg_col_text(r, row, col + 9, l->other_country, sizeof(l->other_country));
-	pg_col_text(r, row, col + 10, l->recording_id, sizeof(l->recording_id));
-	pg_col_text(r, row, col + 11, l->recording_url, sizeof(l->recording_url));
-	pg_col_text(r, row, col + 12, l->cost, sizeof(l->cost));
-	pg_col_text(r, row, col + 13, l->currency, sizeof(l->currency));
+	struct sql_cursor k = pg_cursor(r, row, col);
+	sql_read_leg(&k, l);
 }
 
 static int read_legs(struct pg_conn *c, struct interaction *it)
@@ -384,16 +341,10 @@ int pg_usage(void *b, const char *service_id, int64_t from, int64_t to,
 
 /* ---------------------------------------------------------------- PINs, opt-outs, pool stats */
 
-int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164,
-			 struct route_view *out)
+int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *bidx, struct route_view *out)
 {
 	struct store_pg *s = b;
-	struct number keep = out->number;
-	memset(out, 0, sizeof(*out));
-	out->number = keep;
 	CONN_OR_FAIL(s, c);
-	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, from_e164, bidx);
 	struct args a = {0};
 	pg_arg_text(&a, service_id);
 	pg_arg_text(&a, pin);
@@ -407,13 +358,10 @@ int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *
 	return rc;
 }
 
-int pg_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+int pg_optout_set(void *b, const char *service_id, const char *bidx, const char *number_id, int opted_out,
 			 int64_t now)
 {
-	struct store_pg *s = b;
-	CONN_OR_FAIL(s, c);
-	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, from_e164, bidx);
+	CONN_OR_FAIL(b, c);
 	struct args a = {0};
 	pg_arg_text(&a, bidx);
 	pg_arg_text(&a, number_id);

@@ -48,25 +48,10 @@
 /* ---------------------------------------------------------------- statements */
 
 enum sql_id {
-	SQL_PING,
-	SQL_SETTING_GET,
-	SQL_SETTING_PUT,
-	SQL_SETTING_ADD,
-	SQL_SERVICE_INSERT,
-	SQL_SECRET_INSERT,
-	SQL_SERVICE_GET,
-	SQL_SECRETS_GET,
 	SQL_SERVICE_LIST,
-	SQL_NUMBER_INSERT,
-	SQL_NUMBER_GET,
 	SQL_NUMBER_LIST,
-	SQL_NUMBER_SET_STATE,
-	SQL_NUMBER_SET_REGION,
-	SQL_NUMBER_DELETE,
 	SQL_NUMBERS_LOCK,
 	SQL_NUMBERS_ADD,
-	SQL_SESSION_GET,
-	SQL_PARTICIPANTS_OF,
 	SQL_SESSION_LIST,
 	SQL_LC_SESSION_LOCK,
 	SQL_LC_PARTS,
@@ -75,31 +60,20 @@ enum sql_id {
 	SQL_LC_OPEN_TAKEN,
 	SQL_LC_BINDINGS_HOLD,
 	SQL_EXPIRE_DUE,
-	SQL_ROUTE_LOOKUP,
 	SQL_LEG_INSERT,
 	SQL_LEG_UPSERT,
-	SQL_INTERACTION_GET,
-	SQL_INTERACTION_LIST,
-	SQL_LEGS_OF,
 	SQL_PARTICIPANT_NUMBER,
 	SQL_STATS,
-	SQL_RECORDS,
-	SQL_USAGE,
 	SQL_NUMBER_LOCK,
-	SQL_NUMBER_RELEASE_COOLING,
-	SQL_NUMBER_OPTOUTS_DELETE,
 	SQL_STICKY,
 	SQL_PARTICIPANT_KEEP,
 	SQL_PARTICIPANT_RETAKE,
 	SQL_COOLING_DUE,
-	SQL_EVENT_INSERT,
 	SQL_EVENTS_OF,
 	SQL_PIN_LOOKUP,
 	SQL_OPTOUT_ADD,
-	SQL_OPTOUT_DELETE,
 	SQL_POOL_STATS,
 	SQL_SERVICE_UPDATE,
-	SQL_SECRET_DELETE,
 	SQL_PURGE_DUE,
 	SQL_NUMBERS_PURGE,
 	SQL_SESSION_PURGED,
@@ -107,16 +81,6 @@ enum sql_id {
 	SQL_COUNT
 };
 
-/* Service columns beyond id..created_at and the policy: struct service's pool and
- * session policy, in struct order (pg_service_insert / read_service agree on it). */
-#define SERVICE_POLICY_COLS "geo_match, geo_match_strict, number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, " \
-	"fallback_number, pin_number, pin_length, pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, " \
-	"ended_message, help_text, rate_calls, rate_texts, rate_silent"
-/* What route_lookup and pin_lookup return after the number: s = the session, p =
- * the caller's participant row, o = the other side's (NULL while single-party). */
-#define ROUTE_COLS "s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, " \
-	"o.proxy_e164, o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, " \
-	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
 
 
 /* ---------------------------------------------------------------- connections */
@@ -205,9 +169,10 @@ int pg_col_int(const PGresult *r, int row, int col);
 /* Opens a sealed bytea column with the vault. */
 int pg_col_unseal(const struct vault *v, const PGresult *r, int row, int col, const char *ad, char *out,
 		      size_t cap);
-/* struct call_policy as 4 parameters / from 4 columns at first (POLICY_COLS order). */
+/* struct call_policy as 4 parameters (POLICY_COLS order). */
 void pg_arg_policy(struct args *a, const struct call_policy *p);
-void pg_read_policy(const PGresult *r, int row, int first, struct call_policy *p);
+/* A cursor (sql_shared.h) over r's row, from column col. */
+struct sql_cursor pg_cursor(const PGresult *r, int row, int col);
 /* s, or NULL when s is NULL or "" (an unreported field). */
 const char *pg_nonempty(const char *s);
 /* A PostgreSQL array literal {"a","b"} of n strings. */

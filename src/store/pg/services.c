@@ -55,32 +55,8 @@ int pg_service_get(void *b, const char *id, struct service *out)
 	int rc = pg_run_one(c, SQL_SERVICE_GET, &a, &r);
 	if (rc < 0)
 		return rc;
-	pg_col_text(r, 0, 0, out->id, sizeof(out->id));
-	pg_col_text(r, 0, 1, out->name, sizeof(out->name));
-	out->mode = pg_col_int(r, 0, 2);
-	out->ttl = pg_col_i64(r, 0, 3);
-	pg_col_text(r, 0, 4, out->unknown_caller_message, sizeof(out->unknown_caller_message));
-	out->created_at = pg_col_i64(r, 0, 5);
-	pg_read_policy(r, 0, 6, &out->policy);
-	out->pool.geo_match = pg_col_int(r, 0, 10);
-	out->pool.geo_match_strict = pg_col_int(r, 0, 11);
-	out->pool.number_selection = pg_col_int(r, 0, 12);
-	out->cooloff = pg_col_i64(r, 0, 13);
-	out->cooloff_reuse = pg_col_int(r, 0, 14);
-	out->number_cap = pg_col_int(r, 0, 15);
-	out->unknown_caller = pg_col_int(r, 0, 16);
-	pg_col_text(r, 0, 17, out->fallback_number, sizeof(out->fallback_number));
-	pg_col_text(r, 0, 18, out->pin_number, sizeof(out->pin_number));
-	out->pin_length = pg_col_int(r, 0, 19);
-	out->pin_attempts = pg_col_int(r, 0, 20);
-	pg_col_text(r, 0, 21, out->callback_url, sizeof(out->callback_url));
-	out->callback_timeout_ms = pg_col_int(r, 0, 22);
-	out->callback_fail_open = pg_col_int(r, 0, 23);
-	pg_col_text(r, 0, 24, out->ended_message, sizeof(out->ended_message));
-	pg_col_text(r, 0, 25, out->help_text, sizeof(out->help_text));
-	out->rate_calls = pg_col_int(r, 0, 26);
-	out->rate_texts = pg_col_int(r, 0, 27);
-	out->rate_silent = pg_col_int(r, 0, 28);
+	struct sql_cursor k = pg_cursor(r, 0, 0);
+	sql_read_service(&k, out);
 	PQclear(r);
 	rc = pg_run(c, SQL_SECRETS_GET, &a, &r);
 	if (rc < 0)
@@ -191,18 +167,8 @@ int pg_service_update(void *b, const struct service *svc)
 
 void pg_read_number(const PGresult *r, int row, int col, struct number *n)
 {
-	pg_col_text(r, row, col + 0, n->id, sizeof(n->id));
-	pg_col_text(r, row, col + 1, n->service_id, sizeof(n->service_id));
-	pg_col_text(r, row, col + 2, n->e164, sizeof(n->e164));
-	n->carrier = pg_col_int(r, row, col + 3);
-	n->caps = (unsigned)pg_col_int(r, row, col + 4);
-	pg_col_text(r, row, col + 5, n->country, sizeof(n->country));
-	pg_col_text(r, row, col + 6, n->area_code, sizeof(n->area_code));
-	n->state = pg_col_int(r, row, col + 7);
-	n->in_use = pg_col_i64(r, row, col + 8);
-	n->created_at = pg_col_i64(r, row, col + 9);
-	pg_col_text(r, row, col + 10, n->region, sizeof(n->region));
-	n->cooling = 0;
+	struct sql_cursor k = pg_cursor(r, row, col);
+	sql_read_number(&k, n);
 }
 
 int pg_number_insert(void *b, const struct number *n)

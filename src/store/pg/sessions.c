@@ -77,21 +77,8 @@ int pg_event_insert(struct pg_conn *c, const char *session_id, const char *kind,
 
 static void read_session(const PGresult *r, int row, struct session *s)
 {
-	memset(s, 0, sizeof(*s));
-	pg_col_text(r, row, 0, s->id, sizeof(s->id));
-	pg_col_text(r, row, 1, s->service_id, sizeof(s->service_id));
-	pg_col_text(r, row, 2, s->unique_name, sizeof(s->unique_name));
-	s->mode = pg_col_int(r, row, 3);
-	s->status = pg_col_int(r, row, 4);
-	s->ttl = pg_col_i64(r, row, 5);
-	s->expires_at = pg_col_i64(r, row, 6);
-	s->created_at = pg_col_i64(r, row, 7);
-	s->updated_at = pg_col_i64(r, row, 8);
-	s->last_activity_at = pg_col_i64(r, row, 9);
-	s->closed_at = pg_col_i64(r, row, 10);
-	pg_read_policy(r, row, 11, &s->policy);
-	pg_col_text(r, row, 15, s->pin, sizeof(s->pin));
-	s->pool = (struct pool_rules){-1, -1, -1};
+	struct sql_cursor k = pg_cursor(r, row, 0);
+	sql_read_session(&k, s);
 }
 
 static int read_participants(struct pg_conn *c, struct session *s)

@@ -4,18 +4,6 @@
 #include "pg_internal.h"
 
 const char *const pg_sql_text[SQL_COUNT] = {
-	[SQL_PING] = "SELECT 1",
-	[SQL_SETTING_GET] = "SELECT value FROM settings WHERE key = $1",
-	[SQL_SETTING_ADD] = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-	[SQL_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES ($1, $2) "
-			    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[SQL_SERVICE_INSERT] = "INSERT INTO services (id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", "
-			       SERVICE_POLICY_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-			       "$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
-	[SQL_SECRET_INSERT] = "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)",
-	[SQL_SERVICE_GET] = "SELECT id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", " SERVICE_POLICY_COLS
-			    " FROM services WHERE id = $1",
-	[SQL_SECRETS_GET] = "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1",
 	[SQL_SERVICE_LIST] = "SELECT id FROM services ORDER BY created_at, id LIMIT 256",
 	/* SQL_SERVICE_INSERT's columns but created_at, in its order */
 	[SQL_SERVICE_UPDATE] =
@@ -25,19 +13,12 @@ const char *const pg_sql_text[SQL_COUNT] = {
 		"fallback_number = $17, pin_number = $18, pin_length = $19, pin_attempts = $20, callback_url = $21, "
 		"callback_timeout_ms = $22, callback_fail_open = $23, ended_message = $24, help_text = $25, "
 		"rate_calls = $26, rate_texts = $27, rate_silent = $28 WHERE id = $1",
-	[SQL_SECRET_DELETE] = "DELETE FROM service_secrets WHERE service_id = $1 AND carrier = $2",
-	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, "
-			      "created_at, region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10)",
-	[SQL_NUMBER_GET] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.id = $1",
 	/* the cooling counts of the whole pool in one pass over participants_cooling */
 	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS ", COALESCE(k.cooling, 0) FROM numbers n LEFT JOIN "
 			    "(SELECT c.proxy_number_id, COUNT(*) AS cooling FROM participants c JOIN numbers cn ON "
 			    "cn.id = c.proxy_number_id WHERE cn.service_id = $1 AND c.active = 1 AND c.held_until IS NOT NULL "
 			    "GROUP BY c.proxy_number_id) k ON k.proxy_number_id = n.id WHERE n.service_id = $1 "
 			    "ORDER BY n.created_at, n.id",
-	[SQL_NUMBER_SET_STATE] = "UPDATE numbers SET state = $2 WHERE id = $1",
-	[SQL_NUMBER_SET_REGION] = "UPDATE numbers SET region = $2 WHERE id = $1",
-	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = $1 AND in_use = 0",
 	/* The number this real number had in its latest session with that other one. */
 	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN sessions s ON s.id = p.session_id "
 		       "WHERE p.bidx = $1 AND p.peer_bidx = $2 AND s.service_id = $3 "
@@ -48,9 +29,6 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_NUMBERS_ADD] = "UPDATE numbers n SET in_use = GREATEST(n.in_use + d.delta, 0) "
 			    "FROM unnest($1::text[], $2::bigint[]) AS d(id, delta) WHERE n.id = d.id "
 			    "RETURNING n.id",
-	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = $1",
-	[SQL_PARTICIPANTS_OF] = "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants "
-				"WHERE session_id = $1 ORDER BY idx",
 	[SQL_SESSION_LIST] =
 		"SELECT " SESSION_COLS " FROM sessions WHERE service_id = $1 AND ($2::int < 0 OR status = $2::int) "
 		"AND ($3::text IS NULL OR unique_name = $3::text) AND ($4::text IS NULL OR (created_at, id) > "
@@ -71,12 +49,6 @@ const char *const pg_sql_text[SQL_COUNT] = {
 				   "FOR NO KEY UPDATE",
 	/* Every node sweeps; SKIP LOCKED hands each due session to exactly one. */
 	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE " FOR NO KEY UPDATE SKIP LOCKED",
-	[SQL_ROUTE_LOOKUP] =
-		"SELECT " NUMBER_COLS ", " ROUTE_COLS " FROM numbers n "
-		"LEFT JOIN participants p ON p.bidx = $2 AND p.proxy_number_id = n.id AND p.active = 1 "
-		"LEFT JOIN sessions s ON s.id = p.session_id "
-		"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id "
-		"WHERE n.e164 = $1",
 	/* The leg's proxy number and country come from the participant on its real end:
 	 * the caller for leg 'a', the callee for leg 'b'. No row = no such interaction. */
 	[SQL_LEG_INSERT] =
@@ -104,9 +76,6 @@ const char *const pg_sql_text[SQL_COUNT] = {
 		"ended_at = CASE WHEN l.ended_at = 0 THEN $8::bigint ELSE l.ended_at END, "
 		"recording_id = COALESCE($10::text, l.recording_id), recording_url = COALESCE($11::text, l.recording_url), "
 		"cost = COALESCE($12::text, l.cost), currency = COALESCE($13::text, l.currency)",
-	[SQL_INTERACTION_GET] = "SELECT " INTERACTION_COLS " FROM interactions WHERE id = $1",
-	[SQL_INTERACTION_LIST] = "SELECT " INTERACTION_COLS " FROM interactions WHERE session_id = $1 ORDER BY created_at, id",
-	[SQL_LEGS_OF] = "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 ORDER BY l.leg, l.started_at, l.id",
 	/* a purged number (empty bytea, store_tx_session_purge) is not found */
 	[SQL_PARTICIPANT_NUMBER] = "SELECT number_sealed FROM participants WHERE id = $1 AND number_sealed <> ''::bytea",
 	[SQL_STATS] = "SELECT (SELECT COUNT(*) FROM services), (SELECT COUNT(*) FROM numbers), "
@@ -114,21 +83,8 @@ const char *const pg_sql_text[SQL_COUNT] = {
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NULL), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL), "
 		      "(SELECT COUNT(*) FROM interactions)",
-	[SQL_RECORDS] = "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, "
-			"i.from_participant, i.to_participant, i.created_at, " LEG_COLS " FROM legs l "
-			"JOIN interactions i ON i.id = l.interaction_id "
-			"WHERE l.service_id = $1 AND l.started_at >= $2 AND l.started_at < $3 ORDER BY l.started_at, l.id",
-	[SQL_USAGE] = "SELECT (i.created_at / 86400) * 86400 AS day, "
-		      "SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 THEN 1 ELSE 0 END), "
-		      "COALESCE(SUM((SELECT SUM(CASE WHEN l.duration > 0 THEN l.duration ELSE 0 END) FROM legs l "
-		      "WHERE l.interaction_id = i.id AND l.leg = 'b')), 0) "
-		      "FROM interactions i WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 "
-		      "GROUP BY day ORDER BY day",
 	/* number delete: FOR UPDATE waits for, and then stops, sessions binding it */
 	[SQL_NUMBER_LOCK] = "SELECT in_use FROM numbers WHERE id = $1 FOR UPDATE",
-	[SQL_NUMBER_RELEASE_COOLING] = "UPDATE participants SET active = 0 WHERE proxy_number_id = $1 AND active = 1 "
-				       "AND held_until IS NOT NULL",
-	[SQL_NUMBER_OPTOUTS_DELETE] = "DELETE FROM optouts WHERE number_id = $1",
 	/* NO KEY UPDATE: serialises the writers of one session (close, re-open, swap, add) */
 	/* re-open: a binding still cooling off is kept... */
 	[SQL_PARTICIPANT_KEEP] = LC_SQL_BINDING_KEEP,
@@ -141,8 +97,6 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_COOLING_DUE] = "UPDATE participants SET active = 0 WHERE id = ANY (ARRAY(SELECT id FROM participants "
 			    "WHERE active = 1 AND held_until IS NOT NULL AND held_until <= $1 ORDER BY held_until "
 			    "LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED)) AND active = 1",
-	[SQL_EVENT_INSERT] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
-			     "VALUES ($1, $2, $3, $4, $5, $6)",
 	/* Within one second, the older transaction first: a session's writers are
 	 * serialised by its row lock, so their transaction ids grow (age() is
 	 * wraparound-safe). */
@@ -153,7 +107,6 @@ const char *const pg_sql_text[SQL_COUNT] = {
 			   "WHERE s.service_id = $1 AND s.pin = $2 AND s." SQL_LIVE " LIMIT 1",
 	[SQL_OPTOUT_ADD] = "INSERT INTO optouts (bidx, number_id, service_id, created_at) VALUES ($1, $2, $3, $4) "
 			   "ON CONFLICT DO NOTHING",
-	[SQL_OPTOUT_DELETE] = "DELETE FROM optouts WHERE bidx = $1 AND number_id = $2",
 	[SQL_POOL_STATS] = "SELECT COALESCE(MAX(k), 0), COUNT(*) FROM (SELECT COUNT(*) AS k FROM participants p "
 			   "JOIN numbers n ON n.id = p.proxy_number_id WHERE n.service_id = $1 AND p.active = 1 "
 			   "AND p.held_until IS NULL GROUP BY p.bidx) x",

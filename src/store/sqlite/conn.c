@@ -252,12 +252,33 @@ void sq_bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p)
 	sq_bind_text(st, first + 3, p->consent_message);
 }
 
-void sq_read_policy(sqlite3_stmt *st, int first, struct call_policy *p)
+static int cursor_null(const struct sql_cursor *c, int col)
 {
-	p->record = sqlite3_column_int(st, first);
-	p->time_limit = sqlite3_column_int(st, first + 1);
-	p->ring_timeout = sqlite3_column_int(st, first + 2);
-	sq_col_text(st, first + 3, p->consent_message, sizeof(p->consent_message));
+	return sqlite3_column_type((sqlite3_stmt *)c->res, col) == SQLITE_NULL;
+}
+
+static int64_t cursor_i64(const struct sql_cursor *c, int col)
+{
+	return sqlite3_column_int64((sqlite3_stmt *)c->res, col);
+}
+
+static void cursor_text(const struct sql_cursor *c, int col, char *out, size_t cap)
+{
+	sq_col_text((sqlite3_stmt *)c->res, col, out, cap);
+}
+
+static int cursor_unseal(const struct sql_cursor *c, int col, const struct vault *v, const char *ad, char *out,
+			 size_t cap)
+{
+	sqlite3_stmt *st = (sqlite3_stmt *)c->res;
+	return vault_unseal(v, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), ad, out, cap);
+}
+
+static const struct sql_cursor_ops cursor_ops = {cursor_null, cursor_i64, cursor_text, cursor_unseal};
+
+struct sql_cursor sq_cursor(sqlite3_stmt *st, int col)
+{
+	return (struct sql_cursor){.ops = &cursor_ops, .res = st, .row = 0, .col = col};
 }
 
 /* ---------------------------------------------------------------- open/close */

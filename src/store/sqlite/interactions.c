@@ -5,40 +5,17 @@
 
 /* ---------------------------------------------------------------- webhooks */
 
-/* Reads ROUTE_TAIL_COLS from column col (the session's columns NULL: no binding)
- * and unseals the other participant's number. */
+/* Reads ROUTE_COLS from column col (sql_read_route). */
 static int read_route_tail(struct store_sqlite *s, sqlite3_stmt *st, int col, struct route_view *out)
 {
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return 0;
-	sq_col_text(st, col, out->session_id, sizeof(out->session_id));
-	out->session_status = sqlite3_column_int(st, col + 1);
-	out->session_mode = sqlite3_column_int(st, col + 2);
-	out->session_ttl = sqlite3_column_int64(st, col + 3);
-	out->session_expires_at = sqlite3_column_int64(st, col + 4);
-	out->session_last_activity_at = sqlite3_column_int64(st, col + 5);
-	sq_col_text(st, col + 6, out->from_participant, sizeof(out->from_participant));
-	sq_col_text(st, col + 7, out->to_participant, sizeof(out->to_participant));
-	sq_col_text(st, col + 9, out->to_proxy_e164, sizeof(out->to_proxy_e164));
-	sq_col_text(st, col + 10, out->to_country, sizeof(out->to_country));
-	sq_read_policy(st, col + 11, &out->session_policy);
-	out->to_opted_out = sqlite3_column_int(st, col + 15);
-	if (sqlite3_column_type(st, col + 8) != SQLITE_NULL &&
-	    vault_unseal(s->vault, sqlite3_column_blob(st, col + 8), (size_t)sqlite3_column_bytes(st, col + 8),
-			 out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
-		log_error("store: participant %s: sealed number does not open", out->to_participant);
-		return MASKD_ECRYPTO;
-	}
-	return 0;
+	struct sql_cursor k = sq_cursor(st, col);
+	return sql_read_route(&k, s->vault, out);
 }
 
-int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct route_view *out)
+int sq_route_lookup(void *b, const char *to_e164, const char *bidx, struct route_view *out)
 {
 	struct store_sqlite *s = b;
 	CONN_OR_FAIL(s, c);
-	memset(out, 0, sizeof(*out));
-	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, from_e164, bidx);
 	sqlite3_stmt *st = sq_stmt(c, SQL_ROUTE_LOOKUP);
 	sq_bind_text(st, 1, to_e164);
 	sq_bind_text(st, 2, bidx);
@@ -58,18 +35,8 @@ int sq_route_lookup(void *b, const char *to_e164, const char *from_e164, struct 
 
 static void read_interaction(sqlite3_stmt *st, struct interaction *it)
 {
-	memset(it, 0, sizeof(*it));
-	struct sq_cols r = {st, 0};
-	sq_next_text(&r, it->id, sizeof(it->id));
-	sq_next_text(&r, it->session_id, sizeof(it->session_id));
-	sq_next_text(&r, it->service_id, sizeof(it->service_id));
-	it->channel = sq_next_int(&r);
-	it->carrier = sq_next_int(&r);
-	sq_next_text(&r, it->carrier_sid, sizeof(it->carrier_sid));
-	it->decision = sq_next_int(&r);
-	sq_next_text(&r, it->from_participant, sizeof(it->from_participant));
-	sq_next_text(&r, it->to_participant, sizeof(it->to_participant));
-	it->created_at = sq_next_i64(&r);
+	struct sql_cursor k = sq_cursor(st, 0);
+	sql_read_interaction(&k, it);
 }
 
 static const char *nonempty(const char *s)
@@ -338,22 +305,8 @@ int sq_interaction_record(void *b, struct interaction *it, int *existed)
 
 static void read_leg(sqlite3_stmt *st, int col, struct leg *l)
 {
-	memset(l, 0, sizeof(*l));
-	sq_col_text(st, col, l->id, sizeof(l->id));
-	const unsigned char *leg = sqlite3_column_text(st, col + 1);
-	l->leg = leg ? (char)leg[0] : '?';
-	sq_col_text(st, col + 2, l->carrier_sid, sizeof(l->carrier_sid));
-	sq_col_text(st, col + 3, l->status, sizeof(l->status));
-	l->duration = sqlite3_column_int64(st, col + 4);
-	l->started_at = sqlite3_column_int64(st, col + 5);
-	l->answered_at = sqlite3_column_int64(st, col + 6);
-	l->ended_at = sqlite3_column_int64(st, col + 7);
-	sq_col_text(st, col + 8, l->proxy_number, sizeof(l->proxy_number));
-	sq_col_text(st, col + 9, l->other_country, sizeof(l->other_country));
-	sq_col_text(st, col + 10, l->recording_id, sizeof(l->recording_id));
-	sq_col_text(st, col + 11, l->recording_url, sizeof(l->recording_url));
-	sq_col_text(st, col + 12, l->cost, sizeof(l->cost));
-	sq_col_text(st, col + 13, l->currency, sizeof(l->currency));
+	struct sql_cursor k = sq_cursor(st, col);
+	sql_read_leg(&k, l);
 }
 
 static int read_legs(struct sqlite_conn *c, struct interaction *it)
@@ -555,15 +508,10 @@ int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
 
 /* ---------------------------------------------------------------- PIN, opt-out, pool */
 
-int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *from_e164, struct route_view *out)
+int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *bidx, struct route_view *out)
 {
 	struct store_sqlite *s = b;
 	CONN_OR_FAIL(s, c);
-	struct number keep = out->number;
-	memset(out, 0, sizeof(*out));
-	out->number = keep;
-	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, from_e164, bidx);
 	sqlite3_stmt *st = sq_stmt(c, SQL_PIN_LOOKUP);
 	sq_bind_text(st, 1, service_id);
 	sq_bind_text(st, 2, pin);
@@ -580,14 +528,11 @@ int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *
 	return err;
 }
 
-int sq_optout_set(void *b, const char *service_id, const char *from_e164, const char *number_id, int opted_out,
+int sq_optout_set(void *b, const char *service_id, const char *bidx, const char *number_id, int opted_out,
 			 int64_t now)
 {
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
-	char bidx[VAULT_BIDX_LEN + 1];
-	vault_blind_index(s->vault, from_e164, bidx);
-	sqlite3_stmt *st = sq_stmt(c, opted_out ? SQL_OPTOUT_ADD : SQL_OPTOUT_DEL);
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, opted_out ? SQL_OPTOUT_ADD : SQL_OPTOUT_DELETE);
 	sq_bind_text(st, 1, bidx);
 	sq_bind_text(st, 2, number_id);
 	if (opted_out) {

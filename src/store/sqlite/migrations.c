@@ -1,94 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* migrations.c - the SQLite schema, one string per migration.
+/* migrations.c - the SQLite schema (../migrations_sql.h in SQLite's types).
  * Real numbers live only in participants.number_sealed (AES-256-GCM) and
  * participants.bidx (keyed blind index); masked forms are display strings. */
 #include "../migrations.h"
-#include "../../core/model.h"
+#include "../migrations_sql.h"
 
 const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
-	/* 1: the core schema */
-	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE services ("
-	"  id TEXT PRIMARY KEY, name TEXT NOT NULL, mode INTEGER NOT NULL, ttl BIGINT NOT NULL,"
-	"  unknown_caller_message TEXT NOT NULL, created_at BIGINT NOT NULL,"
-	"  record INTEGER NOT NULL DEFAULT 0, time_limit INTEGER NOT NULL DEFAULT 0,"
-	"  ring_timeout INTEGER NOT NULL DEFAULT 0, consent_message TEXT NOT NULL DEFAULT '');"
-	"CREATE TABLE service_secrets ("
-	"  service_id TEXT NOT NULL REFERENCES services(id), carrier TEXT NOT NULL, sealed BLOB NOT NULL,"
-	"  PRIMARY KEY (service_id, carrier));"
-	"CREATE TABLE numbers ("
-	"  id TEXT PRIMARY KEY, service_id TEXT NOT NULL REFERENCES services(id), e164 TEXT NOT NULL UNIQUE,"
-	"  carrier INTEGER NOT NULL, caps INTEGER NOT NULL, country TEXT NOT NULL, area_code TEXT NOT NULL,"
-	"  state INTEGER NOT NULL, in_use BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);"
-	"CREATE INDEX numbers_pick ON numbers (service_id, state, in_use, created_at, id);"
-	"CREATE TABLE sessions ("
-	"  id TEXT PRIMARY KEY, service_id TEXT NOT NULL REFERENCES services(id), unique_name TEXT,"
-	"  mode INTEGER NOT NULL, status INTEGER NOT NULL, ttl BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
-	"  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, last_activity_at BIGINT NOT NULL,"
-	"  closed_at BIGINT NOT NULL, deadline BIGINT,"
-	"  record INTEGER NOT NULL DEFAULT -1, time_limit INTEGER NOT NULL DEFAULT -1,"
-	"  ring_timeout INTEGER NOT NULL DEFAULT -1, consent_message TEXT NOT NULL DEFAULT '');"
-	"CREATE UNIQUE INDEX sessions_unique_name ON sessions (service_id, unique_name)"
-	"  WHERE status < 2 AND unique_name IS NOT NULL;"
-	"CREATE INDEX sessions_deadline ON sessions (deadline) WHERE status < 2 AND deadline IS NOT NULL;"
-	"CREATE INDEX sessions_service ON sessions (service_id, created_at, id);"
-	"CREATE TABLE participants ("
-	"  id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id), idx INTEGER NOT NULL,"
-	"  label TEXT NOT NULL, masked TEXT NOT NULL, number_sealed BLOB NOT NULL, bidx TEXT NOT NULL,"
-	"  proxy_number_id TEXT NOT NULL, proxy_e164 TEXT NOT NULL,"
-	"  active INTEGER NOT NULL, country TEXT NOT NULL DEFAULT '');"
-	"CREATE UNIQUE INDEX bindings ON participants (bidx, proxy_number_id) WHERE active = 1;"
-	"CREATE INDEX participants_session ON participants (session_id, idx);"
-	"CREATE TABLE interactions ("
-	"  id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id),"
-	"  service_id TEXT NOT NULL REFERENCES services(id), channel INTEGER NOT NULL, carrier INTEGER NOT NULL,"
-	"  carrier_sid TEXT NOT NULL, decision INTEGER NOT NULL, from_participant TEXT NOT NULL,"
-	"  to_participant TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (carrier, carrier_sid));"
-	"CREATE INDEX interactions_session ON interactions (session_id, created_at);"
-	"CREATE TABLE legs ("
-	"  id TEXT PRIMARY KEY, interaction_id TEXT NOT NULL REFERENCES interactions(id), leg TEXT NOT NULL,"
-	"  carrier_sid TEXT NOT NULL, status TEXT NOT NULL, duration BIGINT NOT NULL, started_at BIGINT NOT NULL,"
-	"  ended_at BIGINT NOT NULL, service_id TEXT NOT NULL, session_id TEXT NOT NULL,"
-	"  proxy_number TEXT NOT NULL DEFAULT '', other_country TEXT NOT NULL DEFAULT '',"
-	"  answered_at BIGINT NOT NULL DEFAULT 0, recording_id TEXT NOT NULL DEFAULT '',"
-	"  recording_url TEXT NOT NULL DEFAULT '', cost TEXT NOT NULL DEFAULT '', currency TEXT NOT NULL DEFAULT '',"
-	"  UNIQUE (interaction_id, leg, carrier_sid));"
-	"CREATE INDEX legs_service_started ON legs (service_id, started_at);",
-	/* 2: pool and session policy: geo-match, stickiness, cool-off, caps, unknown
-	 * callers, PINs, opt-out state, rate limits, session events */
-	"ALTER TABLE services ADD COLUMN geo_match INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN geo_match_strict INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN number_selection INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN cooloff BIGINT NOT NULL DEFAULT 86400;"
-	"ALTER TABLE services ADD COLUMN cooloff_reuse INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN number_cap INTEGER NOT NULL DEFAULT 100;"
-	"ALTER TABLE services ADD COLUMN unknown_caller INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN fallback_number TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE services ADD COLUMN pin_number TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE services ADD COLUMN pin_length INTEGER NOT NULL DEFAULT 6;"
-	"ALTER TABLE services ADD COLUMN pin_attempts INTEGER NOT NULL DEFAULT 3;"
-	"ALTER TABLE services ADD COLUMN callback_url TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE services ADD COLUMN callback_timeout_ms INTEGER NOT NULL DEFAULT 2000;"
-	"ALTER TABLE services ADD COLUMN callback_fail_open INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN ended_message TEXT NOT NULL DEFAULT '" SERVICE_DEFAULT_ENDED_MESSAGE "';"
-	"ALTER TABLE services ADD COLUMN help_text TEXT NOT NULL DEFAULT '" SERVICE_DEFAULT_HELP_TEXT "';"
-	"ALTER TABLE services ADD COLUMN rate_calls INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN rate_texts INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE services ADD COLUMN rate_silent INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE numbers ADD COLUMN region TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE sessions ADD COLUMN pin TEXT;"
-	"ALTER TABLE participants ADD COLUMN peer_bidx TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE participants ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;"
-	"ALTER TABLE participants ADD COLUMN held_until BIGINT;"
-	"CREATE UNIQUE INDEX sessions_pin ON sessions (service_id, pin) WHERE status < 2 AND pin IS NOT NULL;"
-	"CREATE INDEX participants_sticky ON participants (bidx, peer_bidx, created_at);"
-	"CREATE INDEX participants_cooling ON participants (held_until) WHERE active = 1 AND held_until IS NOT NULL;"
-	"CREATE INDEX participants_number_cooling ON participants (proxy_number_id) WHERE active = 1 AND held_until IS NOT NULL;"
-	"CREATE TABLE optouts (bidx TEXT NOT NULL, number_id TEXT NOT NULL, service_id TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (bidx, number_id));"
-	"CREATE TABLE session_events (id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id), kind TEXT NOT NULL, participant_id TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL);"
-	"CREATE INDEX session_events_session ON session_events (session_id, created_at);",
-	/* 3: retention purge: which closed sessions still hold real numbers, found by
-	 * an index range on closed_at instead of a scan of every participant */
-	"ALTER TABLE sessions ADD COLUMN purged_at BIGINT NOT NULL DEFAULT 0;"
-	"CREATE INDEX sessions_purge ON sessions (closed_at) WHERE status >= 2 AND purged_at = 0;",
+	MIGRATION_1("TEXT", "BLOB"),
+	MIGRATION_2("TEXT", "BLOB"),
+	MIGRATION_3("TEXT", "BLOB"),
 };

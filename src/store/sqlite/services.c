@@ -107,32 +107,8 @@ int sq_service_get(void *b, const char *id, struct service *out)
 	sq_bind_text(st, 1, id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		sq_col_text(st, 0, out->id, sizeof(out->id));
-		sq_col_text(st, 1, out->name, sizeof(out->name));
-		out->mode = sqlite3_column_int(st, 2);
-		out->ttl = sqlite3_column_int64(st, 3);
-		sq_col_text(st, 4, out->unknown_caller_message, sizeof(out->unknown_caller_message));
-		out->created_at = sqlite3_column_int64(st, 5);
-		sq_read_policy(st, 6, &out->policy);
-		out->pool.geo_match = sqlite3_column_int(st, 10);
-		out->pool.geo_match_strict = sqlite3_column_int(st, 11);
-		out->pool.number_selection = sqlite3_column_int(st, 12);
-		out->cooloff = sqlite3_column_int64(st, 13);
-		out->cooloff_reuse = sqlite3_column_int(st, 14);
-		out->number_cap = sqlite3_column_int(st, 15);
-		out->unknown_caller = sqlite3_column_int(st, 16);
-		sq_col_text(st, 17, out->fallback_number, sizeof(out->fallback_number));
-		sq_col_text(st, 18, out->pin_number, sizeof(out->pin_number));
-		out->pin_length = sqlite3_column_int(st, 19);
-		out->pin_attempts = sqlite3_column_int(st, 20);
-		sq_col_text(st, 21, out->callback_url, sizeof(out->callback_url));
-		out->callback_timeout_ms = sqlite3_column_int(st, 22);
-		out->callback_fail_open = sqlite3_column_int(st, 23);
-		sq_col_text(st, 24, out->ended_message, sizeof(out->ended_message));
-		sq_col_text(st, 25, out->help_text, sizeof(out->help_text));
-		out->rate_calls = sqlite3_column_int(st, 26);
-		out->rate_texts = sqlite3_column_int(st, 27);
-		out->rate_silent = sqlite3_column_int(st, 28);
+		struct sql_cursor k = sq_cursor(st, 0);
+		sql_read_service(&k, out);
 	}
 	sq_stmt_done(st);
 	if (rc == SQLITE_DONE)
@@ -188,18 +164,8 @@ int sq_service_update(void *b, const struct service *svc)
 
 void sq_read_number(sqlite3_stmt *st, int col, struct number *n)
 {
-	sq_col_text(st, col + 0, n->id, sizeof(n->id));
-	sq_col_text(st, col + 1, n->service_id, sizeof(n->service_id));
-	sq_col_text(st, col + 2, n->e164, sizeof(n->e164));
-	n->carrier = sqlite3_column_int(st, col + 3);
-	n->caps = (unsigned)sqlite3_column_int(st, col + 4);
-	sq_col_text(st, col + 5, n->country, sizeof(n->country));
-	sq_col_text(st, col + 6, n->area_code, sizeof(n->area_code));
-	n->state = sqlite3_column_int(st, col + 7);
-	n->in_use = sqlite3_column_int64(st, col + 8);
-	n->created_at = sqlite3_column_int64(st, col + 9);
-	sq_col_text(st, col + 10, n->region, sizeof(n->region));
-	n->cooling = 0;
+	struct sql_cursor k = sq_cursor(st, col);
+	sql_read_number(&k, n);
 }
 
 /* sq_read_number plus the cooling count of number_get and number_list */

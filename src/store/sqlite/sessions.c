@@ -34,21 +34,8 @@ int sq_event_insert(struct sqlite_conn *c, const char *session_id, const char *k
 
 static void read_session(sqlite3_stmt *st, struct session *s)
 {
-	memset(s, 0, sizeof(*s));
-	sq_col_text(st, 0, s->id, sizeof(s->id));
-	sq_col_text(st, 1, s->service_id, sizeof(s->service_id));
-	sq_col_text(st, 2, s->unique_name, sizeof(s->unique_name));
-	s->mode = sqlite3_column_int(st, 3);
-	s->status = sqlite3_column_int(st, 4);
-	s->ttl = sqlite3_column_int64(st, 5);
-	s->expires_at = sqlite3_column_int64(st, 6);
-	s->created_at = sqlite3_column_int64(st, 7);
-	s->updated_at = sqlite3_column_int64(st, 8);
-	s->last_activity_at = sqlite3_column_int64(st, 9);
-	s->closed_at = sqlite3_column_int64(st, 10);
-	sq_read_policy(st, 11, &s->policy);
-	sq_col_text(st, 15, s->pin, sizeof(s->pin));
-	s->pool.geo_match = s->pool.geo_match_strict = s->pool.number_selection = -1;
+	struct sql_cursor k = sq_cursor(st, 0);
+	sql_read_session(&k, s);
 }
 
 static int read_participants(struct sqlite_conn *c, struct session *s)

@@ -32,24 +32,9 @@ enum sql_id {
 	SQL_BEGIN,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
-	SQL_PING,
-	SQL_SETTING_GET,
-	SQL_SETTING_PUT,
-	SQL_SETTING_ADD,
-	SQL_SERVICE_INSERT,
-	SQL_SECRET_INSERT,
-	SQL_SERVICE_GET,
-	SQL_SECRETS_GET,
 	SQL_SERVICE_LIST,
-	SQL_NUMBER_INSERT,
-	SQL_NUMBER_GET,
 	SQL_NUMBER_LIST,
-	SQL_NUMBER_SET_STATE,
-	SQL_NUMBER_SET_REGION,
-	SQL_NUMBER_DELETE,
 	SQL_NUMBER_IN_USE,
-	SQL_SESSION_GET,
-	SQL_PARTICIPANTS_OF,
 	SQL_SESSION_LIST,
 	SQL_SESSION_TIMES,
 	SQL_LC_SESSION_LOCK,
@@ -59,49 +44,26 @@ enum sql_id {
 	SQL_LC_BINDING_KEEP,
 	SQL_LC_IN_USE_ADD,
 	SQL_EXPIRE_DUE,
-	SQL_ROUTE_LOOKUP,
 	SQL_LEG_INSERT,
-	SQL_INTERACTION_GET,
-	SQL_INTERACTION_LIST,
-	SQL_LEGS_OF,
 	SQL_LEG_FIND,
 	SQL_LEG_SET,
 	SQL_PARTICIPANT_NUMBER,
 	SQL_STATS,
-	SQL_RECORDS,
-	SQL_USAGE,
-	SQL_NUMBER_RELEASE_COOLING,
-	SQL_NUMBER_OPTOUTS_DELETE,
 	SQL_STICKY,
 	SQL_BINDINGS_COOL,
 	SQL_BINDINGS_RELEASE_DUE,
 	SQL_BINDING_TAKE,
-	SQL_EVENT_INSERT,
 	SQL_EVENTS_OF,
 	SQL_PIN_LOOKUP,
 	SQL_OPTOUT_ADD,
-	SQL_OPTOUT_DEL,
 	SQL_POOL_STATS,
 	SQL_SERVICE_UPDATE,
-	SQL_SECRET_DELETE,
 	SQL_PURGE_DUE,
 	SQL_NUMBERS_PURGE,
 	SQL_SESSION_PURGED,
 	SQL_SHARED_STATEMENTS(SQL_SHARED_ID)
 	SQL_COUNT
 };
-
-#define SERVICE_COLS                                                                                              \
-	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
-	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
-	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
-	"rate_texts, rate_silent"
-/* What route_lookup and pin_lookup read about the caller's session (s), the
- * caller's participant row (p) and the other one (o, absent while single-party). */
-#define ROUTE_TAIL_COLS                                                                                           \
-	"s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
-	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
-	"EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id)"
 
 
 /* ---------------------------------------------------------------- connections */
@@ -196,7 +158,8 @@ void sq_tx_rollback(struct sqlite_conn *c);
 /* Binds struct call_policy as 4 parameters from first (POLICY_COLS order). */
 void sq_bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p);
 /* Reads 4 columns from first (POLICY_COLS order) into *p. */
-void sq_read_policy(sqlite3_stmt *st, int first, struct call_policy *p);
+/* A cursor (sql_shared.h) over st's current row, from column col. */
+struct sql_cursor sq_cursor(sqlite3_stmt *st, int col);
 
 /* services.c */
 /* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */

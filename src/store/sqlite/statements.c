@@ -7,16 +7,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
-	[SQL_PING] = "SELECT 1",
-	[SQL_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
-	[SQL_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (?1, ?2) "
-			    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[SQL_SETTING_ADD] = "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-	[SQL_SERVICE_INSERT] = "INSERT INTO services (" SERVICE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-			       "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-	[SQL_SECRET_INSERT] = "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES (?1, ?2, ?3)",
-	[SQL_SERVICE_GET] = "SELECT " SERVICE_COLS " FROM services WHERE id = ?1",
-	[SQL_SECRETS_GET] = "SELECT carrier, sealed FROM service_secrets WHERE service_id = ?1",
 	[SQL_SERVICE_LIST] = "SELECT id FROM services ORDER BY created_at, id",
 	/* the parameters of SQL_SERVICE_INSERT (?6, created_at, is not changed) */
 	[SQL_SERVICE_UPDATE] =
@@ -26,19 +16,9 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"fallback_number = ?18, pin_number = ?19, pin_length = ?20, pin_attempts = ?21, callback_url = ?22, "
 		"callback_timeout_ms = ?23, callback_fail_open = ?24, ended_message = ?25, help_text = ?26, "
 		"rate_calls = ?27, rate_texts = ?28, rate_silent = ?29 WHERE id = ?1",
-	[SQL_SECRET_DELETE] = "DELETE FROM service_secrets WHERE service_id = ?1 AND carrier = ?2",
-	[SQL_NUMBER_INSERT] = "INSERT INTO numbers (id, service_id, e164, carrier, caps, country, area_code, state, in_use, "
-			      "created_at, region) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
-	[SQL_NUMBER_GET] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.id = ?1",
 	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.service_id = ?1 "
 			    "ORDER BY n.created_at, n.id",
-	[SQL_NUMBER_SET_STATE] = "UPDATE numbers SET state = ?2 WHERE id = ?1",
-	[SQL_NUMBER_SET_REGION] = "UPDATE numbers SET region = ?2 WHERE id = ?1",
-	[SQL_NUMBER_DELETE] = "DELETE FROM numbers WHERE id = ?1 AND in_use = 0",
 	[SQL_NUMBER_IN_USE] = "SELECT in_use FROM numbers WHERE id = ?1",
-	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
-	[SQL_PARTICIPANTS_OF] = "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants "
-				"WHERE session_id = ?1 ORDER BY idx",
 	[SQL_SESSION_LIST] =
 		"SELECT " SESSION_COLS " FROM sessions WHERE service_id = ?1 AND (?2 < 0 OR status = ?2) "
 		"AND (?3 IS NULL OR unique_name = ?3) AND (?4 IS NULL OR (created_at, id) > "
@@ -52,12 +32,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_LC_BINDING_KEEP] = LC_SQL_BINDING_KEEP,
 	[SQL_LC_IN_USE_ADD] = "UPDATE numbers SET in_use = MAX(in_use + ?2, 0) WHERE id = ?1",
 	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE,
-	[SQL_ROUTE_LOOKUP] =
-		"SELECT " NUMBER_COLS ", " ROUTE_TAIL_COLS " FROM numbers n "
-		"LEFT JOIN participants p ON p.bidx = ?2 AND p.proxy_number_id = n.id AND p.active = 1 "
-		"LEFT JOIN sessions s ON s.id = p.session_id "
-		"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id "
-		"WHERE n.e164 = ?1",
 	/* the leg's proxy number and country come from the participant on its real end:
 	 * the caller for leg 'a', the callee for leg 'b' */
 	[SQL_LEG_INSERT] =
@@ -66,9 +40,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"SELECT ?1, i.id, ?3, ?4, ?5, ?6, ?7, ?8, i.service_id, i.session_id, p.proxy_e164, p.country, ?9, ?10, "
 		"?11, ?12, ?13 FROM interactions i JOIN participants p ON p.id = CASE WHEN ?3 = 'a' THEN "
 		"i.from_participant ELSE i.to_participant END WHERE i.id = ?2",
-	[SQL_INTERACTION_GET] = "SELECT " INTERACTION_COLS " FROM interactions WHERE id = ?1",
-	[SQL_INTERACTION_LIST] = "SELECT " INTERACTION_COLS " FROM interactions WHERE session_id = ?1 ORDER BY created_at, id",
-	[SQL_LEGS_OF] = "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = ?1 ORDER BY l.leg, l.started_at, l.id",
 	[SQL_LEG_FIND] = "SELECT id FROM legs WHERE interaction_id = ?1 AND leg = ?2 AND carrier_sid = ?3",
 	[SQL_LEG_SET] = "UPDATE legs SET status = COALESCE(?2, status), "
 			"duration = CASE WHEN ?3 >= 0 THEN ?3 ELSE duration END, "
@@ -84,19 +55,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL), "
 		      "(SELECT COUNT(*) FROM interactions)",
-	[SQL_RECORDS] = "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, "
-			"i.from_participant, i.to_participant, i.created_at, " LEG_COLS " FROM legs l "
-			"JOIN interactions i ON i.id = l.interaction_id "
-			"WHERE l.service_id = ?1 AND l.started_at >= ?2 AND l.started_at < ?3 ORDER BY l.started_at, l.id",
-	[SQL_USAGE] = "SELECT (i.created_at / 86400) * 86400 AS day, "
-		      "SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 THEN 1 ELSE 0 END), "
-		      "COALESCE(SUM((SELECT SUM(CASE WHEN l.duration > 0 THEN l.duration ELSE 0 END) FROM legs l "
-		      "WHERE l.interaction_id = i.id AND l.leg = 'b')), 0) "
-		      "FROM interactions i WHERE i.service_id = ?1 AND i.created_at >= ?2 AND i.created_at < ?3 "
-		      "GROUP BY day ORDER BY day",
-	[SQL_NUMBER_RELEASE_COOLING] =
-		"UPDATE participants SET active = 0 WHERE proxy_number_id = ?1 AND active = 1 AND held_until IS NOT NULL",
-	[SQL_NUMBER_OPTOUTS_DELETE] = "DELETE FROM optouts WHERE number_id = ?1",
 	/* the pair's most recent participant row in this service (participants_sticky) */
 	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN numbers n ON n.id = p.proxy_number_id "
 		       "WHERE p.bidx = ?1 AND p.peer_bidx = ?2 AND n.service_id = ?3 "
@@ -106,17 +64,14 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"UPDATE participants SET active = 0 WHERE rowid IN (SELECT rowid FROM participants "
 		"WHERE active = 1 AND held_until IS NOT NULL AND held_until <= ?1 ORDER BY held_until LIMIT ?2)",
 	[SQL_BINDING_TAKE] = LC_SQL_BINDING_TAKE,
-	[SQL_EVENT_INSERT] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_EVENTS_OF] = "SELECT id, session_id, kind, participant_id, detail, created_at FROM session_events "
 			  "WHERE session_id = ?1 ORDER BY created_at, rowid",
-	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_TAIL_COLS " FROM sessions s "
+	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_COLS " FROM sessions s "
 			   "JOIN participants p ON p.session_id = s.id AND p.bidx = ?3 "
 			   "LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id "
 			   "WHERE s.service_id = ?1 AND s.pin = ?2 AND s." SQL_LIVE,
 	[SQL_OPTOUT_ADD] = "INSERT INTO optouts (bidx, number_id, service_id, created_at) VALUES (?1, ?2, ?3, ?4) "
 			   "ON CONFLICT (bidx, number_id) DO NOTHING",
-	[SQL_OPTOUT_DEL] = "DELETE FROM optouts WHERE bidx = ?1 AND number_id = ?2",
 	[SQL_POOL_STATS] = "SELECT COUNT(*), COALESCE(MAX(k), 0) FROM (SELECT COUNT(*) AS k FROM participants p "
 			   "JOIN numbers n ON n.id = p.proxy_number_id WHERE n.service_id = ?1 AND p.active = 1 "
 			   "AND p.held_until IS NULL GROUP BY p.bidx)",

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* migrations_sql.h - the schema, one macro per migration, written once for both
+ * backends: T is the text column type, B the blob type (SQLite "TEXT" and "BLOB";
+ * PostgreSQL "TEXT COLLATE \"C\"", so that ids, numbers and names compare and sort
+ * byte by byte as in SQLite, and "BYTEA"). Migration N is MIGRATION_N; never edit
+ * one that has shipped, add the next. Internal to store/. */
+#ifndef MASKD_MIGRATIONS_SQL_H
+#define MASKD_MIGRATIONS_SQL_H
+
+#include "../core/model.h" /* the default texts migration 2 gives existing services */
+
+/* 1: the core schema */
+/* numbers_pick covers the pool query's whole ORDER BY (id too), so that the first
+ * few rows of the index answer it without a sort of the pool. */
+#define MIGRATION_1(T, B) \
+	"CREATE TABLE settings (key " T " PRIMARY KEY, value " T " NOT NULL);" \
+	"CREATE TABLE services (" \
+	"  id " T " PRIMARY KEY, name " T " NOT NULL, mode INTEGER NOT NULL, ttl BIGINT NOT NULL," \
+	"  unknown_caller_message " T " NOT NULL, created_at BIGINT NOT NULL," \
+	"  record INTEGER NOT NULL DEFAULT 0, time_limit INTEGER NOT NULL DEFAULT 0," \
+	"  ring_timeout INTEGER NOT NULL DEFAULT 0, consent_message " T " NOT NULL DEFAULT '');" \
+	"CREATE TABLE service_secrets (" \
+	"  service_id " T " NOT NULL REFERENCES services(id), carrier " T " NOT NULL, sealed " B " NOT NULL," \
+	"  PRIMARY KEY (service_id, carrier));" \
+	"CREATE TABLE numbers (" \
+	"  id " T " PRIMARY KEY, service_id " T " NOT NULL REFERENCES services(id), e164 " T " NOT NULL UNIQUE," \
+	"  carrier INTEGER NOT NULL, caps INTEGER NOT NULL, country " T " NOT NULL, area_code " T " NOT NULL," \
+	"  state INTEGER NOT NULL, in_use BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);" \
+	"CREATE INDEX numbers_pick ON numbers (service_id, state, in_use, created_at, id);" \
+	"CREATE TABLE sessions (" \
+	"  id " T " PRIMARY KEY, service_id " T " NOT NULL REFERENCES services(id), unique_name " T "," \
+	"  mode INTEGER NOT NULL, status INTEGER NOT NULL, ttl BIGINT NOT NULL, expires_at BIGINT NOT NULL," \
+	"  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, last_activity_at BIGINT NOT NULL," \
+	"  closed_at BIGINT NOT NULL, deadline BIGINT," \
+	"  record INTEGER NOT NULL DEFAULT -1, time_limit INTEGER NOT NULL DEFAULT -1," \
+	"  ring_timeout INTEGER NOT NULL DEFAULT -1, consent_message " T " NOT NULL DEFAULT '');" \
+	"CREATE UNIQUE INDEX sessions_unique_name ON sessions (service_id, unique_name)" \
+	"  WHERE status < 2 AND unique_name IS NOT NULL;" \
+	"CREATE INDEX sessions_deadline ON sessions (deadline) WHERE status < 2 AND deadline IS NOT NULL;" \
+	"CREATE INDEX sessions_service ON sessions (service_id, created_at, id);" \
+	"CREATE TABLE participants (" \
+	"  id " T " PRIMARY KEY, session_id " T " NOT NULL REFERENCES sessions(id), idx INTEGER NOT NULL," \
+	"  label " T " NOT NULL, masked " T " NOT NULL, number_sealed " B " NOT NULL, bidx " T " NOT NULL," \
+	"  proxy_number_id " T " NOT NULL, proxy_e164 " T " NOT NULL," \
+	"  active INTEGER NOT NULL, country " T " NOT NULL DEFAULT '');" \
+	"CREATE UNIQUE INDEX bindings ON participants (bidx, proxy_number_id) WHERE active = 1;" \
+	"CREATE INDEX participants_session ON participants (session_id, idx);" \
+	"CREATE TABLE interactions (" \
+	"  id " T " PRIMARY KEY, session_id " T " NOT NULL REFERENCES sessions(id)," \
+	"  service_id " T " NOT NULL REFERENCES services(id), channel INTEGER NOT NULL, carrier INTEGER NOT NULL," \
+	"  carrier_sid " T " NOT NULL, decision INTEGER NOT NULL, from_participant " T " NOT NULL," \
+	"  to_participant " T " NOT NULL, created_at BIGINT NOT NULL, UNIQUE (carrier, carrier_sid));" \
+	"CREATE INDEX interactions_session ON interactions (session_id, created_at);" \
+	"CREATE TABLE legs (" \
+	"  id " T " PRIMARY KEY, interaction_id " T " NOT NULL REFERENCES interactions(id), leg " T " NOT NULL," \
+	"  carrier_sid " T " NOT NULL, status " T " NOT NULL, duration BIGINT NOT NULL, started_at BIGINT NOT NULL," \
+	"  ended_at BIGINT NOT NULL, service_id " T " NOT NULL, session_id " T " NOT NULL," \
+	"  proxy_number " T " NOT NULL DEFAULT '', other_country " T " NOT NULL DEFAULT ''," \
+	"  answered_at BIGINT NOT NULL DEFAULT 0, recording_id " T " NOT NULL DEFAULT ''," \
+	"  recording_url " T " NOT NULL DEFAULT '', cost " T " NOT NULL DEFAULT '', currency " T " NOT NULL DEFAULT ''," \
+	"  UNIQUE (interaction_id, leg, carrier_sid));" \
+	"CREATE INDEX legs_service_started ON legs (service_id, started_at);"
+
+/* 2: pool and session policy: geo-match, stickiness, cool-off, caps, unknown
+* callers, PINs, opt-out state, rate limits, session events */
+#define MIGRATION_2(T, B) \
+	"ALTER TABLE services ADD COLUMN geo_match INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE services ADD COLUMN geo_match_strict INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE services ADD COLUMN number_selection INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE services ADD COLUMN cooloff BIGINT NOT NULL DEFAULT 86400;" \
+	"ALTER TABLE services ADD COLUMN cooloff_reuse INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE services ADD COLUMN number_cap INTEGER NOT NULL DEFAULT 100;" \
+	"ALTER TABLE services ADD COLUMN unknown_caller INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE services ADD COLUMN fallback_number " T " NOT NULL DEFAULT '';" \
+	"ALTER TABLE services ADD COLUMN pin_number " T " NOT NULL DEFAULT '';" \
+	"ALTER TABLE services ADD COLUMN pin_length INTEGER NOT NULL DEFAULT 6;" \
+	"ALTER TABLE services ADD COLUMN pin_attempts INTEGER NOT NULL DEFAULT 3;" \
+	"ALTER TABLE services ADD COLUMN callback_url " T " NOT NULL DEFAULT '';" \
+	"ALTER TABLE services ADD COLUMN callback_timeout_ms INTEGER NOT NULL DEFAULT 2000;" \
+	"ALTER TABLE services ADD COLUMN callback_fail_open INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE services ADD COLUMN ended_message " T " NOT NULL DEFAULT '" SERVICE_DEFAULT_ENDED_MESSAGE "';" \
+	"ALTER TABLE services ADD COLUMN help_text " T " NOT NULL DEFAULT '" SERVICE_DEFAULT_HELP_TEXT "';" \
+	"ALTER TABLE services ADD COLUMN rate_calls INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE services ADD COLUMN rate_texts INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE services ADD COLUMN rate_silent INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE numbers ADD COLUMN region " T " NOT NULL DEFAULT '';" \
+	"ALTER TABLE sessions ADD COLUMN pin " T ";" \
+	"ALTER TABLE participants ADD COLUMN peer_bidx " T " NOT NULL DEFAULT '';" \
+	"ALTER TABLE participants ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;" \
+	"ALTER TABLE participants ADD COLUMN held_until BIGINT;" \
+	"CREATE UNIQUE INDEX sessions_pin ON sessions (service_id, pin) WHERE status < 2 AND pin IS NOT NULL;" \
+	"CREATE INDEX participants_sticky ON participants (bidx, peer_bidx, created_at);" \
+	"CREATE INDEX participants_cooling ON participants (held_until) WHERE active = 1 AND held_until IS NOT NULL;" \
+	"CREATE INDEX participants_number_cooling ON participants (proxy_number_id) WHERE active = 1 AND held_until IS NOT NULL;" \
+	"CREATE TABLE optouts (bidx " T " NOT NULL, number_id " T " NOT NULL, service_id " T " NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (bidx, number_id));" \
+	"CREATE TABLE session_events (id " T " PRIMARY KEY, session_id " T " NOT NULL REFERENCES sessions(id), kind " T " NOT NULL, participant_id " T " NOT NULL DEFAULT '', detail " T " NOT NULL DEFAULT '', created_at BIGINT NOT NULL);" \
+	"CREATE INDEX session_events_session ON session_events (session_id, created_at);"
+
+/* 3: retention purge: which closed sessions still hold real numbers, found by
+* an index range on closed_at instead of a scan of every participant */
+#define MIGRATION_3(T, B) \
+	"ALTER TABLE sessions ADD COLUMN purged_at BIGINT NOT NULL DEFAULT 0;" \
+	"CREATE INDEX sessions_purge ON sessions (closed_at) WHERE status >= 2 AND purged_at = 0;"
+
+#endif
