@@ -258,6 +258,9 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_OPTOUT_DELETE "DELETE FROM optouts WHERE bidx = $1 AND number_id = $2"
 
 #define SQL_SHARED_STATEMENTS(X) \
+	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
+	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
+	X(SQL_SESSION_PURGED, LC_SQL_SESSION_PURGED) \
 	X(SQL_PING, SQL_TEXT_PING) \
 	X(SQL_SETTING_GET, SQL_TEXT_SETTING_GET) \
 	X(SQL_SETTING_PUT, SQL_TEXT_SETTING_PUT) \
@@ -307,6 +310,29 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_TX_SESSION_INSERT, SQL_TEXT_SESSION_INSERT) \
 	X(SQL_TX_SESSION_TOUCH, SQL_TEXT_SESSION_TOUCH)
 #define SQL_SHARED_ID(id, text) id,
+
+/* The statements both backends run with a text of their own (row-locking clauses,
+ * casts, tie-breaks, limits): each backend's enum sql_id lists these ids
+ * (SQL_BACKEND_ID) and its table gives each one its text. */
+#define SQL_BACKEND_STATEMENTS(X) \
+	X(SQL_SERVICE_LIST) \
+	X(SQL_SERVICE_UPDATE) \
+	X(SQL_NUMBER_LIST) \
+	X(SQL_SESSION_LIST) \
+	X(SQL_LC_SESSION_LOCK) \
+	X(SQL_LC_PARTS) \
+	X(SQL_EXPIRE_DUE) \
+	X(SQL_LEG_INSERT) \
+	X(SQL_PARTICIPANT_NUMBER) \
+	X(SQL_STATS) \
+	X(SQL_STICKY) \
+	X(SQL_EVENTS_OF) \
+	X(SQL_PIN_LOOKUP) \
+	X(SQL_OPTOUT_ADD) \
+	X(SQL_POOL_STATS) \
+	X(SQL_PURGE_DUE) \
+	X(SQL_NUMBERS_PURGE)
+#define SQL_BACKEND_ID(id) id,
 #define SQL_SHARED_TEXT(id, text) [id] = text,
 
 #endif

@@ -380,7 +380,15 @@ int store_interaction_record(struct store *st, struct interaction *it, int *exis
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
 int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
 int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }
-int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid, const struct leg_update *u, int64_t now) { return st->ops->leg_update(st->b, interaction_id, leg, carrier_sid, u, now); }
+int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
+		     const struct leg_update *u, int64_t now)
+{
+	assert(st != NULL && interaction_id != NULL && carrier_sid != NULL && u != NULL);
+	const char legname[2] = {leg, '\0'};
+	/* the row's ended_at: when its first final status was stored */
+	int64_t ended_at = leg_status_final(u->status) ? now : 0;
+	return st->ops->leg_update(st->b, interaction_id, legname, carrier_sid, u, now, ended_at);
+}
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->records(st->b, service_id, from, to, cb, ctx); }
 int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx) { return st->ops->usage(st->b, service_id, from, to, cb, ctx); }
 int store_participant_number(struct store *st, const char *participant_id, char *out, size_t cap) { return st->ops->participant_number(st->b, participant_id, out, cap); }

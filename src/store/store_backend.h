@@ -95,8 +95,9 @@ struct store_tx {
 		struct interaction *out)) \
 	X(int, interaction_list, (void *b, const char *session_id, \
 		void (*cb)(void *, const struct interaction *), void *ctx)) \
-	X(int, leg_update, (void *b, const char *interaction_id, char leg, const char *carrier_sid, \
-		const struct leg_update *u, int64_t now)) \
+	/* leg: "a" or "b"; ended_at: now on a final status, else 0 (store.c) */ \
+	X(int, leg_update, (void *b, const char *interaction_id, const char *leg, const char *carrier_sid, \
+		const struct leg_update *u, int64_t now, int64_t ended_at)) \
 	X(int, records, (void *b, const char *service_id, int64_t from, int64_t to, \
 		int (*cb)(void *, const struct interaction *), void *ctx)) \
 	X(int, usage, (void *b, const char *service_id, int64_t from, int64_t to, \

@@ -115,11 +115,12 @@ static int f_interaction_by_sid(void *b, enum dialect carrier, const char *sid, 
 	return 0;
 }
 
-static int f_leg_update(void *b, const char *id, char leg, const char *sid, const struct leg_update *u, int64_t now)
+static int f_leg_update(void *b, const char *id, const char *leg, const char *sid, const struct leg_update *u,
+			int64_t now, int64_t ended_at)
 {
 	struct fake *f = b;
 	f->leg_updates++;
-	f->leg_last = leg;
+	f->leg_last = leg[0];
 	snprintf(f->leg_status, sizeof(f->leg_status), "%s", u->status ? u->status : "");
 	f->leg_now = now;
 	return 0;

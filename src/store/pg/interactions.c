@@ -227,12 +227,10 @@ int pg_interaction_list(void *b, const char *session_id, void (*cb)(void *, cons
 	return rc;
 }
 
-int pg_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
-			 const struct leg_update *u, int64_t now)
+int pg_leg_update(void *b, const char *interaction_id, const char *legname, const char *carrier_sid,
+		  const struct leg_update *u, int64_t now, int64_t ended)
 {
 	CONN_OR_FAIL(b, c);
-	char legname[2] = {leg, '\0'};
-	int64_t ended = leg_status_final(u->status) ? now : 0;
 	char id[ID_MAX];
 	struct args a = {0};
 	leg_args(&a, interaction_id, legname, carrier_sid, u, now, ended, false, id);

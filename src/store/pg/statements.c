@@ -40,8 +40,6 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	 * release a binding between the read and a re-open's keep. */
 	[SQL_LC_SESSION_LOCK] = LC_SQL_SESSION_LOCK " FOR NO KEY UPDATE OF s",
 	[SQL_LC_PARTS] = LC_SQL_PARTS " FOR NO KEY UPDATE",
-	[SQL_LC_SESSION_PUT] = LC_SQL_SESSION_PUT,
-	[SQL_LC_OPEN_TAKEN] = LC_SQL_OPEN_TAKEN,
 	[SQL_LC_BINDINGS_HOLD] = LC_SQL_BINDINGS_HOLD,
 	/* NO KEY UPDATE: waits for other writers of the row, not for inserts whose
 	 * foreign keys point at it. */
@@ -119,7 +117,6 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_PURGE_DUE] = LC_SQL_PURGE_DUE " FOR UPDATE OF s SKIP LOCKED",
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id "
 			      "WHERE session_id = $1 AND active = 0 AND number_sealed <> ''::bytea",
-	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
 	/* the row primitives of bind, create, add and swap: texts shared with the SQLite backend (sql_shared.h) */
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
 };

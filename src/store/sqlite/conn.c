@@ -153,6 +153,19 @@ void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+void sq_bind_values(sqlite3_stmt *st, const struct sq_value *v, int n)
+{
+	assert(st != NULL && v != NULL && n >= 0);
+	for (int k = 0; k < n; k++) {
+		if (v[k].kind == SQ_V_TEXT)
+			sq_bind_text(st, k + 1, v[k].text);
+		else if (v[k].kind == SQ_V_INT || v[k].i > 0)
+			sqlite3_bind_int64(st, k + 1, v[k].i);
+		else
+			sqlite3_bind_null(st, k + 1);
+	}
+}
+
 void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);

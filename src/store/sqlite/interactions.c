@@ -44,37 +44,22 @@ static const char *nonempty(const char *s)
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *s, const char *when_absent)
+/* s when it is not empty, else when_absent (NULL binds NULL) */
+static const char *or_else(const char *s, const char *when_absent)
 {
-	s = nonempty(s);
-	if (s != NULL)
-		sq_bind_text(st, i, s);
-	else if (when_absent != NULL)
-		sq_bind_text(st, i, when_absent);
-	else
-		sqlite3_bind_null(st, i);
+	return nonempty(s) ? s : when_absent;
 }
 
-static int insert_leg(struct sqlite_conn *c, const char *interaction_id, char leg, const char *carrier_sid,
-		      const struct leg_update *u, int64_t now, int64_t ended_at)
+static int insert_leg(struct sqlite_conn *c, const char *interaction_id, const char *legname,
+		      const char *carrier_sid, const struct leg_update *u, int64_t now, int64_t ended_at)
 {
 	char id[ID_MAX];
-	char legname[2] = {leg, '\0'};
 	id_new("leg", id);
 	sqlite3_stmt *st = sq_stmt(c, SQL_LEG_INSERT);
-	sq_bind_text(st, 1, id);
-	sq_bind_text(st, 2, interaction_id);
-	sq_bind_text(st, 3, legname);
-	sq_bind_text(st, 4, carrier_sid);
-	bind_opt_text(st, 5, u->status, "unknown");
-	sqlite3_bind_int64(st, 6, u->duration);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_int64(st, 8, ended_at);
-	sqlite3_bind_int64(st, 9, u->answered ? now : 0);
-	bind_opt_text(st, 10, u->recording_id, "");
-	bind_opt_text(st, 11, u->recording_url, "");
-	bind_opt_text(st, 12, u->cost, "");
-	bind_opt_text(st, 13, u->currency, "");
+	sq_bind(st, SQ_TEXT(id), SQ_TEXT(interaction_id), SQ_TEXT(legname), SQ_TEXT(carrier_sid),
+		SQ_TEXT(or_else(u->status, "unknown")), SQ_INT(u->duration), SQ_INT(now), SQ_INT(ended_at),
+		SQ_INT(u->answered ? now : 0), SQ_TEXT(or_else(u->recording_id, "")),
+		SQ_TEXT(or_else(u->recording_url, "")), SQ_TEXT(or_else(u->cost, "")), SQ_TEXT(or_else(u->currency, "")));
 	int rc = sq_exec_stmt(c, st, "leg_insert");
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
 		return MASKD_ENOTFOUND; /* no such interaction (or its participant) */
@@ -165,7 +150,7 @@ static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct inte
 		return rec_sp(s, c, REC_SP_RELEASE, "release");
 	}
 	struct leg_update received = {.status = "received", .duration = -1};
-	rc = insert_leg(c, it->id, 'a', it->carrier_sid, &received, it->created_at, 0);
+	rc = insert_leg(c, it->id, "a", it->carrier_sid, &received, it->created_at, 0);
 	if (rc < 0)
 		goto undo;
 	st = sq_stmt(c, SQL_SESSION_TIMES);
@@ -380,19 +365,15 @@ int sq_interaction_list(void *b, const char *session_id, void (*cb)(void *, cons
 	return err;
 }
 
-int sq_leg_update(void *b, const char *interaction_id, char leg, const char *carrier_sid,
-			 const struct leg_update *u, int64_t now)
+int sq_leg_update(void *b, const char *interaction_id, const char *legname, const char *carrier_sid,
+		  const struct leg_update *u, int64_t now, int64_t ended)
 {
 	CONN_OR_FAIL(b, c);
-	char legname[2] = {leg, '\0'};
-	int64_t ended = leg_status_final(u->status) ? now : 0;
 	int rc = sq_tx_begin(c);
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st = sq_stmt(c, SQL_LEG_FIND);
-	sq_bind_text(st, 1, interaction_id);
-	sq_bind_text(st, 2, legname);
-	sq_bind_text(st, 3, carrier_sid);
+	sq_bind(st, SQ_TEXT(interaction_id), SQ_TEXT(legname), SQ_TEXT(carrier_sid));
 	char id[ID_MAX] = "";
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
@@ -400,18 +381,12 @@ int sq_leg_update(void *b, const char *interaction_id, char leg, const char *car
 	sq_stmt_done(st);
 	if (step == SQLITE_ROW) {
 		st = sq_stmt(c, SQL_LEG_SET);
-		sq_bind_text(st, 1, id);
-		bind_opt_text(st, 2, u->status, NULL);
-		sqlite3_bind_int64(st, 3, u->duration);
-		sqlite3_bind_int64(st, 4, u->answered ? now : 0);
-		sqlite3_bind_int64(st, 5, ended);
-		bind_opt_text(st, 6, u->recording_id, NULL);
-		bind_opt_text(st, 7, u->recording_url, NULL);
-		bind_opt_text(st, 8, u->cost, NULL);
-		bind_opt_text(st, 9, u->currency, NULL);
+		sq_bind(st, SQ_TEXT(id), SQ_TEXT(nonempty(u->status)), SQ_INT(u->duration), SQ_INT(u->answered ? now : 0),
+			SQ_INT(ended), SQ_TEXT(nonempty(u->recording_id)), SQ_TEXT(nonempty(u->recording_url)),
+			SQ_TEXT(nonempty(u->cost)), SQ_TEXT(nonempty(u->currency)));
 		rc = sq_exec_stmt(c, st, "leg_set");
 	} else if (step == SQLITE_DONE) {
-		rc = insert_leg(c, interaction_id, leg, carrier_sid, u, now, ended);
+		rc = insert_leg(c, interaction_id, legname, carrier_sid, u, now, ended);
 	} else {
 		rc = sq_db_fail(c, "leg_find");
 	}

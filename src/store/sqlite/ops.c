@@ -60,7 +60,7 @@ SQ_LOCKED(sq_route_lookup, (void *b, const char *to_e164, const char *bidx, stru
 SQ_LOCKED(sq_interaction_get, (void *b, const char *id, struct interaction *out), (b, id, out))
 SQ_LOCKED(sq_interaction_by_sid, (void *b, enum dialect carrier, const char *carrier_sid, struct interaction *out), (b, carrier, carrier_sid, out))
 SQ_LOCKED(sq_interaction_list, (void *b, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx), (b, session_id, cb, ctx))
-SQ_LOCKED(sq_leg_update, (void *b, const char *interaction_id, char leg, const char *carrier_sid, const struct leg_update *u, int64_t now), (b, interaction_id, leg, carrier_sid, u, now))
+SQ_LOCKED(sq_leg_update, (void *b, const char *interaction_id, const char *leg, const char *carrier_sid, const struct leg_update *u, int64_t now, int64_t ended_at), (b, interaction_id, leg, carrier_sid, u, now, ended_at))
 SQ_LOCKED(sq_participant_number, (void *b, const char *participant_id, char *out, size_t cap), (b, participant_id, out, cap))
 SQ_LOCKED(sq_stats, (void *b, struct store_stats *out), (b, out))
 SQ_LOCKED(sq_records, (void *b, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx), (b, service_id, from, to, cb, ctx))

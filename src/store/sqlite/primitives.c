@@ -81,9 +81,7 @@ int sq_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, 
 	struct sqlite_conn *c = tx_conn(tx);
 	out[0] = '\0';
 	sqlite3_stmt *st = sq_stmt(c, SQL_STICKY);
-	sq_bind_text(st, 1, bidx);
-	sq_bind_text(st, 2, peer_bidx);
-	sq_bind_text(st, 3, service_id);
+	sq_bind(st, SQ_TEXT(bidx), SQ_TEXT(peer_bidx), SQ_TEXT(service_id));
 	int rc = sq_step_text(st, out, ID_MAX);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_db_fail(c, "sticky");
 }
@@ -175,9 +173,7 @@ int sq_tx_unique_name(struct store_tx *tx, const char *service_id, const char *u
 	*n = 0;
 	existing_id[0] = '\0';
 	sqlite3_stmt *st = sq_stmt(c, SQL_TX_UNIQUE_NAME);
-	sq_bind_text(st, 1, service_id);
-	sq_bind_text(st, 2, unique_name);
-	sqlite3_bind_int(st, 3, SESSION_CLOSED);
+	sq_bind(st, SQ_TEXT(service_id), SQ_TEXT(unique_name), SQ_INT(SESSION_CLOSED));
 	int rc = sq_step_text(st, existing_id, ID_MAX);
 	if (rc == SQLITE_DONE)
 		return 0;

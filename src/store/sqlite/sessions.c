@@ -79,11 +79,8 @@ int sq_session_list(void *b, const char *service_id, const struct session_filter
 {
 	CONN_OR_FAIL(b, c);
 	sqlite3_stmt *st = sq_stmt(c, SQL_SESSION_LIST);
-	sq_bind_text(st, 1, service_id);
-	sqlite3_bind_int(st, 2, f->status);
-	sq_bind_text(st, 3, f->unique_name);
-	sq_bind_text(st, 4, f->after_id);
-	sqlite3_bind_int(st, 5, f->limit);
+	sq_bind(st, SQ_TEXT(service_id), SQ_INT(f->status), SQ_TEXT(f->unique_name), SQ_TEXT(f->after_id),
+		SQ_INT(f->limit));
 	/* Rows are collected first: reading participants reuses this connection. */
 	int cap = f->limit > 0 ? f->limit : 1, n = 0, rc;
 	struct session *rows = xcalloc((size_t)cap, sizeof(*rows));
@@ -108,14 +105,6 @@ int sq_session_list(void *b, const char *service_id, const struct session_filter
 
 /* The store_tx_* primitives of store.h: rows only, no rules (flow/lifecycle.c).
  * They run inside sq_tx_run(), which holds db_lock, so they take no lock. */
-
-static void bind_opt_i64(sqlite3_stmt *st, int i, int64_t v)
-{
-	if (v > 0)
-		sqlite3_bind_int64(st, i, v);
-	else
-		sqlite3_bind_null(st, i);
-}
 
 int sq_tx_session_lock(struct store_tx *tx, const char *id, struct store_session_brief *out)
 {
@@ -164,14 +153,8 @@ int sq_tx_session_put(struct store_tx *tx, const char *id, const struct store_se
 {
 	struct sqlite_conn *c = tx_conn(tx);
 	sqlite3_stmt *st = sq_stmt(c, SQL_LC_SESSION_PUT);
-	sq_bind_text(st, 1, id);
-	sqlite3_bind_int(st, 2, b->status);
-	sqlite3_bind_int64(st, 3, b->closed_at);
-	sqlite3_bind_int64(st, 4, b->ttl);
-	sqlite3_bind_int64(st, 5, b->expires_at);
-	sqlite3_bind_int64(st, 6, b->last_activity_at);
-	sqlite3_bind_int64(st, 7, b->updated_at);
-	bind_opt_i64(st, 8, deadline);
+	sq_bind(st, SQ_TEXT(id), SQ_INT(b->status), SQ_INT(b->closed_at), SQ_INT(b->ttl), SQ_INT(b->expires_at),
+		SQ_INT(b->last_activity_at), SQ_INT(b->updated_at), SQ_OPT(deadline));
 	int rc = sq_exec_stmt(c, st, "session_put");
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
 		return MASKD_ENOTFOUND;

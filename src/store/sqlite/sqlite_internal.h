@@ -32,35 +32,16 @@ enum sql_id {
 	SQL_BEGIN,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
-	SQL_SERVICE_LIST,
-	SQL_NUMBER_LIST,
 	SQL_NUMBER_IN_USE,
-	SQL_SESSION_LIST,
 	SQL_SESSION_TIMES,
-	SQL_LC_SESSION_LOCK,
-	SQL_LC_PARTS,
-	SQL_LC_SESSION_PUT,
-	SQL_LC_OPEN_TAKEN,
 	SQL_LC_BINDING_KEEP,
 	SQL_LC_IN_USE_ADD,
-	SQL_EXPIRE_DUE,
-	SQL_LEG_INSERT,
 	SQL_LEG_FIND,
 	SQL_LEG_SET,
-	SQL_PARTICIPANT_NUMBER,
-	SQL_STATS,
-	SQL_STICKY,
 	SQL_BINDINGS_COOL,
 	SQL_BINDINGS_RELEASE_DUE,
 	SQL_BINDING_TAKE,
-	SQL_EVENTS_OF,
-	SQL_PIN_LOOKUP,
-	SQL_OPTOUT_ADD,
-	SQL_POOL_STATS,
-	SQL_SERVICE_UPDATE,
-	SQL_PURGE_DUE,
-	SQL_NUMBERS_PURGE,
-	SQL_SESSION_PURGED,
+	SQL_BACKEND_STATEMENTS(SQL_BACKEND_ID)
 	SQL_SHARED_STATEMENTS(SQL_SHARED_ID)
 	SQL_COUNT
 };
@@ -143,6 +124,22 @@ sqlite3_stmt *sq_stmt(struct sqlite_conn *c, enum sql_id id);
 void sq_stmt_done(sqlite3_stmt *st);
 /* Binds s (NULL: SQL NULL) to parameter i; s must outlive the step. */
 void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* One value of sq_bind(): SQ_TEXT(s) (NULL binds NULL), SQ_INT(v), SQ_OPT(v) (an
+ * integer, NULL unless v > 0). */
+struct sq_value {
+	enum { SQ_V_TEXT, SQ_V_INT, SQ_V_OPT } kind;
+	const char *text;
+	int64_t i;
+};
+#define SQ_TEXT(s) ((struct sq_value){.kind = SQ_V_TEXT, .text = (s)})
+#define SQ_INT(v) ((struct sq_value){.kind = SQ_V_INT, .i = (int64_t)(v)})
+#define SQ_OPT(v) ((struct sq_value){.kind = SQ_V_OPT, .i = (int64_t)(v)})
+/* Binds v[0..n) to st's parameters ?1..?n. */
+void sq_bind_values(sqlite3_stmt *st, const struct sq_value *v, int n);
+/* sq_bind(st, SQ_TEXT(id), SQ_INT(status), ...): the values in parameter order. */
+#define sq_bind(st, ...)                                                        \
+	sq_bind_values((st), (const struct sq_value[]){__VA_ARGS__},            \
+		       (int)(sizeof((const struct sq_value[]){__VA_ARGS__}) / sizeof(struct sq_value)))
 /* Column i of the current row into out ("" for NULL), cut to cap. */
 void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t cap);
 /* Logs c's last error with what and returns MASKD_EDB. */

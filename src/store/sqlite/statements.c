@@ -27,8 +27,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	/* the lifecycle primitives (store_tx_* in store.h); status values are bound */
 	[SQL_LC_SESSION_LOCK] = LC_SQL_SESSION_LOCK,
 	[SQL_LC_PARTS] = LC_SQL_PARTS,
-	[SQL_LC_SESSION_PUT] = LC_SQL_SESSION_PUT,
-	[SQL_LC_OPEN_TAKEN] = LC_SQL_OPEN_TAKEN,
 	[SQL_LC_BINDING_KEEP] = LC_SQL_BINDING_KEEP,
 	[SQL_LC_IN_USE_ADD] = "UPDATE numbers SET in_use = MAX(in_use + ?2, 0) WHERE id = ?1",
 	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE,
@@ -85,7 +83,6 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_PURGE_DUE] = LC_SQL_PURGE_DUE,
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = x'', bidx = 'purged:' || id "
 			      "WHERE session_id = ?1 AND active = 0 AND number_sealed <> x''",
-	[SQL_SESSION_PURGED] = LC_SQL_SESSION_PURGED,
 	/* the row primitives of bind, create, add and swap: texts shared with
 	 * the PostgreSQL backend ($n, turned into ?n by sq_stmt()) */
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
