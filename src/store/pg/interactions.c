@@ -5,13 +5,6 @@
 
 /* ---------------------------------------------------------------- webhooks */
 
-/* Reads ROUTE_COLS from column col (sql_read_route). */
-static int read_route(const struct store_pg *s, const PGresult *r, int col, struct route_view *out)
-{
-	struct sql_cursor k = pg_cursor(r, 0, col);
-	return sql_read_route(&k, s->vault, out);
-}
-
 int pg_route_lookup(void *b, const char *to_e164, const char *bidx, struct route_view *out)
 {
 	struct store_pg *s = b;
@@ -27,8 +20,10 @@ int pg_route_lookup(void *b, const char *to_e164, const char *bidx, struct route
 		PQclear(r);
 		return 0; /* number.id "" tells the caller */
 	}
-	pg_read_number(r, 0, 0, &out->number);
-	rc = read_route(s, r, NUMBER_NCOLS, out);
+	/* NUMBER_COLS, then ROUTE_COLS, read by one cursor */
+	struct sql_cursor k = pg_cursor(r, 0, 0);
+	sql_read_number(&k, &out->number);
+	rc = sql_read_route(&k, s->vault, out);
 	PQclear(r);
 	return rc;
 }
@@ -351,7 +346,8 @@ int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *
 	int rc = pg_run(c, SQL_PIN_LOOKUP, &a, &r);
 	if (rc < 0)
 		return rc;
-	rc = PQntuples(r) > 0 ? read_route(s, r, 0, out) : MASKD_ENOTFOUND;
+	struct sql_cursor k = pg_cursor(r, 0, 0);
+	rc = PQntuples(r) > 0 ? sql_read_route(&k, s->vault, out) : MASKD_ENOTFOUND;
 	PQclear(r);
 	return rc;
 }

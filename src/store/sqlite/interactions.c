@@ -5,13 +5,6 @@
 
 /* ---------------------------------------------------------------- webhooks */
 
-/* Reads ROUTE_COLS from column col (sql_read_route). */
-static int read_route_tail(struct store_sqlite *s, sqlite3_stmt *st, int col, struct route_view *out)
-{
-	struct sql_cursor k = sq_cursor(st, col);
-	return sql_read_route(&k, s->vault, out);
-}
-
 int sq_route_lookup(void *b, const char *to_e164, const char *bidx, struct route_view *out)
 {
 	struct store_sqlite *s = b;
@@ -22,8 +15,10 @@ int sq_route_lookup(void *b, const char *to_e164, const char *bidx, struct route
 	int rc = sqlite3_step(st);
 	int err = 0;
 	if (rc == SQLITE_ROW) {
-		sq_read_number(st, 0, &out->number);
-		err = read_route_tail(s, st, NUMBER_NCOLS, out);
+		/* NUMBER_COLS, then ROUTE_COLS, read by one cursor */
+		struct sql_cursor k = sq_cursor(st, 0);
+		sql_read_number(&k, &out->number);
+		err = sql_read_route(&k, s->vault, out);
 	}
 	sq_stmt_done(st);
 	if (rc == SQLITE_DONE)
@@ -493,8 +488,10 @@ int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *
 	sq_bind_text(st, 3, bidx);
 	int rc = sqlite3_step(st);
 	int err = 0;
-	if (rc == SQLITE_ROW)
-		err = read_route_tail(s, st, 0, out);
+	if (rc == SQLITE_ROW) {
+		struct sql_cursor k = sq_cursor(st, 0);
+		err = sql_read_route(&k, s->vault, out);
+	}
 	sq_stmt_done(st);
 	if (rc == SQLITE_DONE)
 		return MASKD_ENOTFOUND;
