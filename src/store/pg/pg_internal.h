@@ -160,8 +160,6 @@ const char *pg_nonempty(const char *s);
 void pg_array_literal(struct buf *b, const char *const *items, int n);
 
 /* services.c */
-/* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
-void pg_read_number(const PGresult *r, int row, int col, struct number *n);
 /* The number row statement id finds with a1, a2 (a2 NULL: one parameter) into
  * *out; MASKD_ENOTFOUND when none. */
 int pg_number_by(struct pg_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);

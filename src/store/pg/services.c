@@ -165,7 +165,8 @@ int pg_service_update(void *b, const struct service *svc)
 
 /* ---------------------------------------------------------------- numbers */
 
-void pg_read_number(const PGresult *r, int row, int col, struct number *n)
+/* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
+static void pg_read_number(const PGresult *r, int row, int col, struct number *n)
 {
 	struct sql_cursor k = pg_cursor(r, row, col);
 	sql_read_number(&k, n);

@@ -162,7 +162,8 @@ int sq_service_update(void *b, const struct service *svc)
 
 /* ---------------------------------------------------------------- numbers */
 
-void sq_read_number(sqlite3_stmt *st, int col, struct number *n)
+/* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
+static void sq_read_number(sqlite3_stmt *st, int col, struct number *n)
 {
 	struct sql_cursor k = sq_cursor(st, col);
 	sql_read_number(&k, n);

@@ -159,8 +159,6 @@ void sq_bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p);
 struct sql_cursor sq_cursor(sqlite3_stmt *st, int col);
 
 /* services.c */
-/* Reads NUMBER_NCOLS columns from col (NUMBER_COLS order) into *n. */
-void sq_read_number(sqlite3_stmt *st, int col, struct number *n);
 /* The number row statement id finds with a1, a2 (a2 NULL: one parameter) into
  * *out; MASKD_ENOTFOUND when none. */
 int sq_number_by(struct sqlite_conn *c, enum sql_id id, const char *a1, const char *a2, struct number *out);
