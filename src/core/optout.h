@@ -20,11 +20,11 @@ enum optout_kind {
 /* The keyword class of a message body (NULL is OPTOUT_NONE). */
 enum optout_kind optout_classify(const char *body);
 
-/* What a keyword does, in a session (route reason ROUTE_KEYWORD: a live session
- * that allows texts) or with no session on the number: STOP and START record the
+/* What a keyword does, in a session whatever its state (route reason
+ * ROUTE_KEYWORD: live, ended and cooling off, blocked, waiting for a peer or
+ * voice-only) or with no session on the number: STOP and START record the
  * sender's opt-out state on (sender, proxy number); HELP is answered with the
- * service's help text. A keyword in any other session state (ended, blocked, no
- * peer, denied) is refused by route_inbound() before it is read as one. */
+ * service's help text. */
 struct optout_action {
 	bool record;       /* write the opt-out state (store_optout_set) */
 	int opted_out;     /* with record: 1 = STOP, 0 = START */

@@ -20,6 +20,13 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 		route_refuse(out, in->channel, ROUTE_UNKNOWN_CALLER);
 		return;
 	}
+	/* before any state check: a STOP, START or HELP is the sender's own, and is
+	 * kept (and HELP answered) whether the session is live, ended, blocked,
+	 * waiting for a peer or voice-only */
+	if (in->channel == CHANNEL_MESSAGE && optout_classify(in->body) != OPTOUT_NONE) {
+		route_refuse(out, in->channel, ROUTE_KEYWORD);
+		return;
+	}
 	if (v->session_status == SESSION_BLOCKED) {
 		route_refuse(out, in->channel, ROUTE_BLOCKED);
 		return;
@@ -40,10 +47,6 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 	}
 	if (in->channel == CHANNEL_MESSAGE && (in->body == NULL || in->body[0] == '\0') && in->n_media == 0) {
 		route_refuse(out, in->channel, ROUTE_EMPTY_MESSAGE);
-		return;
-	}
-	if (in->channel == CHANNEL_MESSAGE && optout_classify(in->body) != OPTOUT_NONE) {
-		route_refuse(out, in->channel, ROUTE_KEYWORD);
 		return;
 	}
 	if (in->channel == CHANNEL_MESSAGE && v->to_opted_out) {

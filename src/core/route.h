@@ -59,9 +59,11 @@ struct decision {
 };
 
 /* Decides what to do with in given v (from store_route_lookup) at now, in this
- * order: unknown caller, blocked, ended (closed or past its deadline: the
- * binding is cooling off), no peer yet, channel denied, empty text, keyword,
- * opted-out recipient, else bridge / forward. */
+ * order: unknown caller, keyword (a text that is a STOP, START or HELP word:
+ * read as one in every session state, so it is always recorded and answered),
+ * blocked, ended (closed or past its deadline: the binding is cooling off), no
+ * peer yet, channel denied, empty text, opted-out recipient, else bridge /
+ * forward. */
 void route_inbound(const struct inbound *in, const struct route_view *v, int64_t now, struct decision *out);
 
 /* Replaces out with a refusal for reason: a call is rejected (DECISION_REJECT), a

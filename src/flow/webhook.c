@@ -161,8 +161,11 @@ static void reply_text(struct wctx *h, const char *text, struct decision *d, str
 }
 
 /* Answers a decision that is not a session's bridge: a refusal (spoken, texted
- * back, or silent), a forward to a number the service names. */
-static void answer_plain(struct wctx *h, const struct service *svc, struct decision *d, const char *say)
+ * back, or silent), a forward to a number the service names. int_id and existed
+ * are the recorded interaction's ("" and 0 when none is recorded): a retried
+ * webhook (existed) gets its text back in markup again but no second REST send. */
+static void answer_plain(struct wctx *h, const struct service *svc, struct decision *d, const char *say,
+			 const char *int_id, int existed)
 {
 	struct hook_render r = {.say = say, .body = h->in->body, .media = h->in->media, .n_media = h->in->n_media};
 	if (d->kind == DECISION_ACKNOWLEDGE && say != NULL && say[0] != '\0' && h->in->event == HOOK_MESSAGE)
@@ -173,14 +176,15 @@ static void answer_plain(struct wctx *h, const struct service *svc, struct decis
 		[DECISION_ANNOUNCE] = MW_ACKNOWLEDGE, [DECISION_GATHER] = MW_ACKNOWLEDGE,
 	};
 	metrics_webhook(h->dl->id, by_kind[d->kind]);
-	if (d->kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL && send_by_rest(h, svc, d, &r, "", 0))
+	if (d->kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL &&
+	    send_by_rest(h, svc, d, &r, int_id, existed))
 		d->kind = DECISION_ACKNOWLEDGE;
 	answer(h, d, &r);
 }
 
 static void answer_outcome(struct wctx *h, const struct service *svc, struct unknown_outcome *o)
 {
-	answer_plain(h, svc, &o->d, o->say);
+	answer_plain(h, svc, &o->d, o->say, "", 0);
 }
 
 static void answer_gather(struct wctx *h, int attempt, const char *prompt)
@@ -310,13 +314,14 @@ static void handle_unknown(struct wctx *h, const struct service *svc, enum chann
 }
 
 /* STOP / START on (sender, proxy number); HELP answered with the service's text.
- * Returns the text to reply with, or NULL. */
-static const char *handle_keyword(struct wctx *h, const struct service *svc, const struct route_view *v)
+ * Returns the text to reply with, or NULL. A retried webhook (retry: its
+ * interaction was recorded already) gets the same reply and records nothing again. */
+static const char *handle_keyword(struct wctx *h, const struct service *svc, const struct route_view *v, int retry)
 {
 	enum optout_kind k = optout_classify(h->in->body);
 	struct optout_action act;
 	optout_action(svc, k, &act);
-	if (!act.record)
+	if (!act.record || retry)
 		return act.reply;
 	const char *what = act.opted_out ? "out" : "in";
 	int rc = store_optout_set(h->env->store, svc->id, h->in->from, v->number.id, act.opted_out, h->rq->now->s);
@@ -362,9 +367,8 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	struct decision d;
 	route_inbound(&inb, v, now, &d);
 	const char *say = NULL;
-	if (d.reason == ROUTE_KEYWORD)
-		say = handle_keyword(h, svc, v);
 	apply_rate_limit(h, svc, v, channel, &d);
+	const enum route_reason reason = d.reason; /* a replay's rebuilt decision has none */
 	if (d.reason != ROUTE_OK && d.reason != ROUTE_KEYWORD)
 		say = refusal_text(svc, d.reason, channel);
 	if (d.reason == ROUTE_SESSION_ENDED)
@@ -391,6 +395,8 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	}
 	if (existed)
 		metrics_webhook(h->dl->id, MW_RETRIED); /* the stored decision, said the same way again */
+	if (reason == ROUTE_KEYWORD)
+		say = handle_keyword(h, svc, v, existed); /* after the record: a retry records no second opt-out */
 	const char *int_id = arena_strdup(h->rq->arena, it.id);
 	log_info("webhook %s %s %s: %s%s%s%s (session %s, interaction %s, from %s via %s)", name, h->rq->event, sid,
 		 decision_name(d.kind), d.reason != ROUTE_OK ? ": " : "",
@@ -398,7 +404,7 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 		 it.id, v->from_participant, v->number.id);
 
 	if (d.kind != DECISION_BRIDGE && d.kind != DECISION_FORWARD_MESSAGE) {
-		answer_plain(h, svc, &d, say);
+		answer_plain(h, svc, &d, say, int_id, existed);
 		settle(h);
 		return;
 	}
@@ -519,10 +525,10 @@ void webhook_inbound(const struct webhook_env *env, const struct webhook_request
 	}
 	if (channel == CHANNEL_MESSAGE && optout_classify(h.in->body) != OPTOUT_NONE) {
 		/* a keyword from someone with no session here: kept, never relayed */
-		const char *say = handle_keyword(&h, &h.svc, &h.v);
+		const char *say = handle_keyword(&h, &h.svc, &h.v, 0);
 		struct decision d;
 		route_refuse(&d, channel, ROUTE_KEYWORD);
-		answer_plain(&h, &h.svc, &d, say);
+		answer_plain(&h, &h.svc, &d, say, "", 0);
 		settle(&h);
 		return;
 	}

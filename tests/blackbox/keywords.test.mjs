@@ -7,7 +7,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { useDaemon } from './lib/daemon.mjs';
-import { addPool, createService, createSession, interactions, messageParams } from './lib/fixtures.mjs';
+import {
+  addPool, closeSession, createService, createSession, expectStatus, interactions, messageParams, patchSession,
+} from './lib/fixtures.mjs';
 import { empty, forward, interactionIdOf, reply } from './lib/markup.mjs';
 import { proxy, real } from './lib/numbers.mjs';
 
@@ -40,5 +42,36 @@ for (const dialect of ['twilio', 'signalwire']) {
     const res = await d.webhook(dialect, 'message', messageParams(dialect, { from: real(401), to: rider.proxy_number, body: 'stop please' }));
     const intId = interactionIdOf(res.text);
     assert.equal(res.text, forward(dialect, { to: real(402), from: driver.proxy_number, intId, body: 'stop please' }));
+  });
+}
+
+// A keyword is read before the session's state: on a closed (cooling-off), blocked or
+// voice-only session a STOP is still kept (not answered with the ended message) and HELP
+// still gets help_text; after a re-open, texts do not reach whoever sent STOP.
+const OPTED_OUT = 'Your message was not delivered: the recipient has opted out of texts from this number.';
+let n = 410;
+for (const dialect of ['twilio', 'signalwire']) {
+  test(`${dialect}: STOP on a closed session is kept; HELP on a blocked or voice-only session is answered`, async () => {
+    const svc = await createService(d, { name: `Keyword states ${dialect}`, defaults: { help_text: HELP } });
+    await addPool(d, svc.id, [proxy(30 + n - 410), proxy(31 + n - 410)]);
+    const [r1, r2, r3, r4] = [real(n), real(n + 1), real(n + 2), real(n + 3)];
+    n += 4;
+    const s = await createSession(d, svc.id, { participants: [[r1, 'Rider'], [r2, 'Driver']] });
+    const [p1, p2] = s.participants;
+    await closeSession(d, s.id);
+    const stop = await d.webhook(dialect, 'message', messageParams(dialect, { from: r1, to: p1.proxy_number, body: 'STOP' }));
+    assert.equal(stop.text, empty(dialect), 'STOP on a closed session is answered');
+    expectStatus(await patchSession(d, s.id, { status: 'open' }), 200, 're-open');
+    const hi = await d.webhook(dialect, 'message', messageParams(dialect, { from: r2, to: p2.proxy_number, body: 'still there?' }));
+    assert.equal(hi.text, reply(dialect, { to: r2, from: p2.proxy_number, body: OPTED_OUT }), 'relayed to the opted-out sender');
+    expectStatus(await patchSession(d, s.id, { status: 'blocked' }), 200, 'block');
+    const help = await d.webhook(dialect, 'message', messageParams(dialect, { from: r2, to: p2.proxy_number, body: 'HELP' }));
+    assert.equal(help.text, reply(dialect, { to: r2, from: p2.proxy_number, body: HELP }), 'HELP on a blocked session');
+    const v = await createSession(d, svc.id, { mode: 'voice', participants: [[r3, 'Rider'], [r4, 'Driver']] });
+    const p3 = v.participants[0];
+    const info = await d.webhook(dialect, 'message', messageParams(dialect, { from: r3, to: p3.proxy_number, body: 'info' }));
+    assert.equal(info.text, reply(dialect, { to: r3, from: p3.proxy_number, body: HELP }), 'INFO on a voice-only session');
+    const kinds = (await interactions(d, s.id)).map((i) => i.decision);
+    assert.equal(kinds.length, 3, `the STOP, the refused text and the HELP are recorded: ${JSON.stringify(kinds)}`);
   });
 }

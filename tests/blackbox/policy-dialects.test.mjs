@@ -24,8 +24,8 @@ import { Connect, NCCOBuilder, Talk } from '@vonage/voice';
 
 import { PUBLIC_URL, useDaemon, waitFor } from './lib/daemon.mjs';
 import {
-  addNumber, addPool, assertLogClean, assertNoRealNumbersAny, createService, createSession, expectStatus, messageParams,
-  patchSession, voiceParams,
+  addNumber, addPool, assertLogClean, assertNoRealNumbersAny, closeSession, createService, createSession, expectStatus,
+  messageParams, patchSession, voiceParams,
 } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { assertValid, proxy, real } from './lib/numbers.mjs';
@@ -39,6 +39,7 @@ const INVALID_ASK = `That PIN is not valid. ${ASK}`;
 const GOODBYE = 'That PIN is not valid. Goodbye.';
 const UNKNOWN_MESSAGE = 'Unknown caller, goodbye.';
 const HELP = 'Rides masked messaging. Reply STOP to opt out. Help: rides.example/help';
+const OPTED_OUT = 'Your message was not delivered: the recipient has opted out of texts from this number.';
 const PIN_DIGITS = 8;
 const GATHER_TIMEOUT = 8;
 const SUPPORT = proxy(99, '415'); // the forward policy's fallback line (not secret)
@@ -140,9 +141,10 @@ function vonageBearer(body) {
   assert.equal(verifySignature(token, VONAGE_SECRET), true, '@vonage/jwt rejects the test token');
   return `Bearer ${token}`;
 }
-function vonageSmsParams({ from, to, text }) {
+const vonageMessageId = () => crypto.randomBytes(8).toString('hex').toUpperCase();
+function vonageSmsParams({ from, to, text, messageId = vonageMessageId() }) {
   const p = {
-    msisdn: bare(from), to: bare(to), messageId: crypto.randomBytes(8).toString('hex').toUpperCase(), text, type: 'text',
+    msisdn: bare(from), to: bare(to), messageId, text, type: 'text',
     keyword: text.split(' ')[0].toUpperCase(), 'api-key': VONAGE_API_KEY,
     'message-timestamp': new Date().toISOString().slice(0, 19).replace('T', ' '),
     timestamp: String(Math.floor(Date.now() / 1000)), nonce: crypto.randomUUID(),
@@ -180,7 +182,10 @@ const ADAPTERS = {
       if (digits !== undefined) { p.Digits = digits; p.FinishedOnKey = '#'; }
       return d.webhook('signalwire', 'gather', p, { query: { attempt }, ...(unsigned ? { signature: null } : {}) });
     },
-    text: (from, to, body) => d.webhook('signalwire', 'message', messageParams('signalwire', { from, to, body })),
+    text: (from, to, body, messageSid) => d.webhook('signalwire', 'message',
+      messageParams('signalwire', { from, to, body, messageSid })),
+    newId: () => crypto.randomUUID(),
+    ack: () => markup.empty('signalwire'),
     bridge: ({ callerId, real: r, intId }) => markup.bridge('signalwire', { callerId, real: r, intId }),
     spoken: (message) => markup.rejectVoice('signalwire', message),
     reply: ({ to, from, body }) => markup.reply('signalwire', { to, from, body }),
@@ -196,12 +201,13 @@ const ADAPTERS = {
       if (digits !== undefined) extra.Digits = digits;
       return this.post('gather', this.texml(from, to, callId, extra), { query: { attempt }, unsigned });
     },
-    async text(from, to, text) {
+    newId: () => crypto.randomUUID(),
+    async text(from, to, text, id = crypto.randomUUID()) {
       const body = JSON.stringify({
         data: {
           event_type: 'message.received', id: crypto.randomUUID(), occurred_at: new Date().toISOString(), record_type: 'event',
           payload: {
-            record_type: 'message', direction: 'inbound', encoding: 'GSM-7', errors: [], id: crypto.randomUUID(), media: [],
+            record_type: 'message', direction: 'inbound', encoding: 'GSM-7', errors: [], id, media: [],
             from: { carrier: 'T-Mobile USA', line_type: 'long_code', phone_number: from, status: 'webhook_delivered' },
             messaging_profile_id: crypto.randomUUID(), parts: 1, text, type: 'SMS',
             to: [{ carrier: 'Telnyx', line_type: 'Wireless', phone_number: to, status: 'webhook_delivered' }],
@@ -262,8 +268,10 @@ const ADAPTERS = {
       if (!unsigned) headers.Authorization = vonageBearer(body);
       return d.request('POST', `/hooks/vonage/gather?attempt=${attempt}`, { kind: 'webhook', headers, body });
     },
-    text(from, to, body) {
-      return d.request('GET', `/hooks/vonage/message?${new URLSearchParams(vonageSmsParams({ from, to, text: body }))}`,
+    newId: vonageMessageId,
+    text(from, to, body, messageId) {
+      return d.request('GET',
+        `/hooks/vonage/message?${new URLSearchParams(vonageSmsParams({ from, to, text: body, messageId }))}`,
         { kind: 'webhook' });
     },
     bridge: ({ callerId, real: r, intId }) => JSON.stringify(new NCCOBuilder()
@@ -316,8 +324,10 @@ for (const dialect of ['plivo', 'vobiz']) {
       if (digits !== undefined) p.Digits = digits;
       return hook('gather', p, { query: { attempt }, unsigned });
     },
-    text: (from, to, text) => hook('message', {
-      From: bare(from), To: bare(to), Type: 'sms', Text: text, MessageUUID: crypto.randomUUID(), Units: '1',
+    newId: () => crypto.randomUUID(),
+    ack: () => plivo.Response().toXML(),
+    text: (from, to, text, id = crypto.randomUUID()) => hook('message', {
+      From: bare(from), To: bare(to), Type: 'sms', Text: text, MessageUUID: id, Units: '1',
       TotalRate: '0.00000', TotalAmount: '0.00000', MessageIntent: '', PowerpackUUID: '',
     }),
     // plivo.test.mjs's bridgeXml
@@ -345,6 +355,20 @@ for (const dialect of ['plivo', 'vobiz']) {
 
 // ---------------------------------------------------------------------------------------
 // Assertions
+
+/** A text acknowledged with nothing sent back in markup: the dialect's empty answer (the
+ * REST dialects answer an empty body or an empty TwiML-like response). */
+function assertAck(A, res, what) {
+  assert.equal(res.status, 200, `${what}: HTTP ${res.status} ${res.text}`);
+  if (A.ack) assert.equal(res.text, A.ack(), `${what}: not the empty answer`);
+  else assert.ok(res.text === '' || res.text === markup.empty('twilio'), `${what}: answered in markup: ${res.text}`);
+}
+
+/** The REST sends of dialect A that follow index `from` once `n` of them arrived. */
+async function restSends(A, from, n, what) {
+  const all = await waitFor(what, () => sendsTo(A.rest).length >= from + n && sendsTo(A.rest));
+  return all.slice(from).map((r) => JSON.parse(r.body));
+}
 
 function assertAnswer(res, expected, what) {
   assert.equal(res.status, 200, `${what}: HTTP ${res.status} ${res.text}`);
@@ -501,6 +525,96 @@ DIALECTS.forEach((dialect, k) => {
         assertClean(REALS, mark);
       });
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Keywords in every session state, and retried webhooks, in every dialect but Twilio's
+// (keywords.test.mjs): a STOP, START or HELP is read before the session's state, so it is
+// kept and answered on a closed, blocked or voice-only session too; a retried webhook (the
+// carrier's same message id) gets its first answer again and sends nothing a second time.
+
+DIALECTS.forEach((dialect, k) => {
+  const A = ADAPTERS[dialect];
+  const POOL = [1, 2, 3].map((i) => proxy(10 * k + i, '708'));
+  const [R1, R2, R3, R4, R5, R6] = Array.from({ length: 6 }, (_, i) => real(5200 + 20 * k + i));
+  const REALS = [R1, R2, R3, R4, R5, R6];
+  ALL_REALS.push(...REALS);
+  assertValid(POOL, REALS);
+
+  describe(`${dialect}: keywords in every session state`, () => {
+    let svc;
+    before(async () => {
+      await d.ready;
+      d.tokens.plivo ??= `pl_${crypto.randomBytes(16).toString('hex')}`;
+      d.tokens.vobiz ??= `vb_${crypto.randomBytes(16).toString('hex')}`;
+      svc = await createService(d, {
+        name: `Keywords via ${dialect}`, twilio: false, signalwire: false, carriers: A.carriers(),
+        defaults: { mode: 'voice-and-message', ttl: 0, help_text: HELP },
+      });
+      await addPool(d, svc.id, POOL, { carrier: dialect });
+    });
+
+    test('STOP on a closed session is kept (no "ended" reply): after a re-open texts do not reach the sender; '
+      + 'HELP on a blocked or voice-only session gets help_text', async () => {
+      const mark = d.transcript.length;
+      const from = A.rest ? sendsTo(A.rest).length : 0;
+      const s = await createSession(d, svc.id, { participants: [[R1, 'Guest'], [R2, 'Host']] });
+      const [p1, p2] = s.participants;
+      await closeSession(d, s.id);
+      assertAck(A, await A.text(R1, p1.proxy_number, 'STOP'), 'STOP on a closed session');
+      assert.equal(expectStatus(await patchSession(d, s.id, { status: 'open' }), 200, 're-open').status, 'open');
+      const replies = [];
+      replies.push([await A.text(R2, p2.proxy_number, 'are you still there?'), R2, p2.proxy_number, OPTED_OUT,
+        'a text towards the opted-out sender']);
+      expectStatus(await patchSession(d, s.id, { status: 'blocked' }), 200, 'block');
+      replies.push([await A.text(R2, p2.proxy_number, 'HELP'), R2, p2.proxy_number, HELP, 'HELP on a blocked session']);
+      const v = await createSession(d, svc.id, { mode: 'voice', participants: [[R3, 'Guest'], [R4, 'Host']] });
+      const p3 = v.participants[0];
+      replies.push([await A.text(R3, p3.proxy_number, ' info '), R3, p3.proxy_number, HELP,
+        'INFO on a voice-only session']);
+      for (const [res, to, px, body, what] of replies) {
+        if (A.reply) assertAnswer(res, A.reply({ to, from: px, body }), what);
+        else assertAck(A, res, what);
+      }
+      if (A.rest) {
+        // the sender is FIFO: the last HELP is the fence behind anything sent before it
+        const sent = await restSends(A, from, replies.length, 'the replies\' sends');
+        assert.equal(sendsTo(A.rest).length, from + replies.length,
+          `sent more than the replies: ${sent.map((b) => JSON.stringify(b)).join(' | ')}`);
+        assert.deepEqual(sent.map((b) => [b.text, bare(b.to), bare(b.from)]),
+          replies.map(([, to, px, body]) => [body, bare(to), bare(px)]));
+      }
+      assertClean(REALS, mark);
+    });
+
+    test('a retried webhook (same message id) answers as the first time and sends nothing twice', async () => {
+      const mark = d.transcript.length;
+      const from = A.rest ? sendsTo(A.rest).length : 0;
+      const s = await createSession(d, svc.id, { participants: [[R5, 'Guest'], [R6, 'Host']] });
+      const [p5, p6] = s.participants;
+      const helpId = A.newId();
+      const first = await A.text(R5, p5.proxy_number, 'HELP', helpId);
+      const again = await A.text(R5, p5.proxy_number, 'HELP', helpId);
+      assert.equal(again.status, 200, `retried HELP: HTTP ${again.status} ${again.text}`);
+      assert.equal(again.text, first.text, 'the retried HELP is answered differently');
+      if (A.reply) assertAnswer(first, A.reply({ to: R5, from: p5.proxy_number, body: HELP }), 'HELP');
+      const textId = A.newId();
+      const t1 = await A.text(R5, p5.proxy_number, 'see you at the door', textId);
+      const t2 = await A.text(R5, p5.proxy_number, 'see you at the door', textId);
+      assert.equal(t2.status, 200, `retried text: HTTP ${t2.status} ${t2.text}`);
+      assert.equal(t2.text, t1.text, 'the retried text is answered differently');
+      if (A.rest) {
+        const fence = await A.text(R6, p6.proxy_number, 'help');
+        assertAck(A, fence, 'the fence HELP');
+        const sent = await restSends(A, from, 3, 'the HELP, the forward and the fence');
+        assert.equal(sendsTo(A.rest).length, from + 3,
+          `a retry sent again: ${sent.map((b) => JSON.stringify(b)).join(' | ')}`);
+        assert.deepEqual(sent.map((b) => [b.text, bare(b.to)]),
+          [[HELP, bare(R5)], ['see you at the door', bare(R6)], [HELP, bare(R6)]]);
+      }
+      assertClean(REALS, mark);
+    });
   });
 });
 

@@ -237,8 +237,9 @@ static void keyword_actions(void **state)
 	assert_null(a.reply);
 }
 
-/* A keyword is read as one only in a live session that takes texts; in any other
- * state the session's refusal comes first (and nothing is recorded). */
+/* A keyword is read as one in every session state: the sender's STOP, START or
+ * HELP is recorded and answered even when the session ended, is blocked, waits
+ * for its peer or takes no texts. A session-less sender is the caller's case. */
 static void keywords_by_session_state(void **state)
 {
 	struct inbound stop = {.channel = CHANNEL_MESSAGE, .body = "STOP"};
@@ -252,18 +253,30 @@ static void keywords_by_session_state(void **state)
 	v = live_view();
 	v.session_status = SESSION_CLOSED;
 	route_inbound(&stop, &v, 2000, &d);
-	assert_int_equal(d.reason, ROUTE_SESSION_ENDED);
+	assert_int_equal(d.reason, ROUTE_KEYWORD);
+	assert_int_equal(d.kind, DECISION_ACKNOWLEDGE);
+	assert_null(d.dial);
+	v = live_view();
+	v.session_expires_at = 1500; /* past its deadline, not yet swept */
+	route_inbound(&stop, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_KEYWORD);
 	v = live_view();
 	v.session_status = SESSION_BLOCKED;
-	route_inbound(&stop, &v, 2000, &d);
-	assert_int_equal(d.reason, ROUTE_BLOCKED);
+	struct inbound help = {.channel = CHANNEL_MESSAGE, .body = " help "};
+	route_inbound(&help, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_KEYWORD);
 	v = live_view();
 	v.to_participant[0] = '\0';
 	route_inbound(&stop, &v, 2000, &d);
-	assert_int_equal(d.reason, ROUTE_NO_PEER);
+	assert_int_equal(d.reason, ROUTE_KEYWORD);
 	v = live_view();
 	v.session_mode = MODE_VOICE;
-	route_inbound(&stop, &v, 2000, &d);
+	struct inbound start = {.channel = CHANNEL_MESSAGE, .body = "START"};
+	route_inbound(&start, &v, 2000, &d);
+	assert_int_equal(d.reason, ROUTE_KEYWORD);
+	/* not a keyword: the state's own refusal */
+	struct inbound hi = {.channel = CHANNEL_MESSAGE, .body = "stop please"};
+	route_inbound(&hi, &v, 2000, &d);
 	assert_int_equal(d.reason, ROUTE_CHANNEL_DENIED);
 	v = live_view();
 	v.session_id[0] = '\0';
