@@ -355,13 +355,19 @@ void api_session_list(struct api_req *r)
 	api_reply(r->res, 200, json_pack("{s:o,s:o}", "sessions", arr, "next", next));
 }
 
-static void close_session(struct api_req *r, int status, int status_on_success)
+/* Closes or blocks session r->id, with ttl and expires_at (NULL: unchanged) in
+ * the same transaction; counted and logged only when the status changed. */
+static void close_session(struct api_req *r, int status, int status_on_success, const int64_t *ttl,
+			  const int64_t *expires_at, int64_t now)
 {
-	int rc = lifecycle_close(r->app->store, r->id, status, now_unix());
+	bool changed = false;
+	int rc = lifecycle_change(r->app->store, r->id, ttl, expires_at, status, now, &changed);
 	if (!api_store_ok(r, rc, "session", "session_close"))
 		return;
-	metrics_inc(status == SESSION_BLOCKED ? MC_SESSIONS_BLOCKED : MC_SESSIONS_CLOSED);
-	log_info("session %s %s by the API", r->id, status == SESSION_BLOCKED ? "blocked" : "closed");
+	if (changed) {
+		metrics_inc(status == SESSION_BLOCKED ? MC_SESSIONS_BLOCKED : MC_SESSIONS_CLOSED);
+		log_info("session %s %s by the API", r->id, status == SESSION_BLOCKED ? "blocked" : "closed");
+	}
 	if (status_on_success == 204) {
 		r->res->status = 204;
 		return;
@@ -444,15 +450,13 @@ void api_session_patch(struct api_req *r)
 		reopen_session(r, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
 		return;
 	}
-	if (has_ttl || has_exp) {
-		int rc = lifecycle_update(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
-		if (!api_store_ok(r, rc, "session", "session_update"))
-			return;
-	}
 	if (target >= 0) {
-		close_session(r, target, 200);
+		close_session(r, target, 200, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
 		return;
 	}
+	int rc = lifecycle_update(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
+	if (!api_store_ok(r, rc, "session", "session_update"))
+		return;
 	api_session_get(r);
 	return;
 fail:
@@ -635,7 +639,7 @@ void api_session_events(struct api_req *r)
 void api_session_delete(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
-	close_session(r, SESSION_CLOSED, 204);
+	close_session(r, SESSION_CLOSED, 204, NULL, NULL, now_unix());
 }
 
 json_t *api_leg_json(const struct leg *l)

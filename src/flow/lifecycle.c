@@ -94,35 +94,58 @@ static int close_locked(struct store_tx *tx, struct store_session_brief *b, enum
 	return rc < 0 ? rc : 1;
 }
 
-struct close_job {
+/* One PATCH of a session that does not re-open it: ttl and expires_at (NULL
+ * leaves a field alone), then a close or block (status -1: none), all in one
+ * transaction. changed: whether the close or block changed the status. */
+struct change_job {
 	const char *id;
+	const int64_t *ttl, *expires_at;
 	int status;
 	int64_t now;
+	bool changed;
 };
 
-static int close_body(struct store_tx *tx, void *ctx)
+static int change_body(struct store_tx *tx, void *ctx)
 {
-	struct close_job *j = ctx;
+	struct change_job *j = ctx;
+	j->changed = false;
 	struct store_session_brief b;
 	int rc = store_tx_session_lock(tx, j->id, &b);
 	if (rc < 0)
 		return rc;
-	struct in_use_acc acc;
-	acc_init(&acc, SESSION_PARTICIPANTS);
-	rc = close_locked(tx, &b, j->status, j->now, "", &acc);
-	if (rc >= 0)
-		rc = acc_apply(tx, &acc);
-	acc_free(&acc);
+	bool fields = j->ttl != NULL || j->expires_at != NULL;
+	if (j->ttl != NULL)
+		b.ttl = *j->ttl;
+	if (j->expires_at != NULL)
+		b.expires_at = *j->expires_at;
+	if (fields)
+		b.updated_at = j->now;
+	if (j->status >= 0) {
+		struct in_use_acc acc;
+		acc_init(&acc, SESSION_PARTICIPANTS);
+		rc = close_locked(tx, &b, (enum session_status)j->status, j->now, "", &acc);
+		if (rc >= 0)
+			j->changed = rc > 0;
+		if (rc >= 0)
+			rc = acc_apply(tx, &acc);
+		acc_free(&acc);
+		if (rc < 0 || j->changed || !fields)
+			return rc < 0 ? rc : 0;
+	}
+	return store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, b.last_activity_at));
+}
+
+static int change_run(struct store *st, struct change_job *j, bool *changed)
+{
+	int rc = store_tx_run(st, change_body, j);
+	if (changed != NULL)
+		*changed = rc == 0 && j->changed;
 	return rc;
 }
 
 int lifecycle_close(struct store *st, const char *id, enum session_status status, int64_t now)
 {
-	assert(st != NULL && id != NULL);
-	if (status != SESSION_CLOSED && status != SESSION_BLOCKED)
-		return MASKD_EINVAL;
-	struct close_job j = {.id = id, .status = status, .now = now};
-	return store_tx_run(st, close_body, &j);
+	return lifecycle_change(st, id, NULL, NULL, (int)status, now, NULL);
 }
 
 /* ---------------------------------------------------------------- re-open, update */
@@ -243,32 +266,21 @@ int lifecycle_reopen(struct store *st, const char *id, const int64_t *ttl, const
 	return rc;
 }
 
-struct update_job {
-	const char *id;
-	const int64_t *ttl, *expires_at;
-	int64_t now;
-};
-
-static int update_body(struct store_tx *tx, void *ctx)
-{
-	struct update_job *j = ctx;
-	struct store_session_brief b;
-	int rc = store_tx_session_lock(tx, j->id, &b);
-	if (rc < 0)
-		return rc;
-	if (j->ttl != NULL)
-		b.ttl = *j->ttl;
-	if (j->expires_at != NULL)
-		b.expires_at = *j->expires_at;
-	b.updated_at = j->now;
-	return store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, b.last_activity_at));
-}
-
 int lifecycle_update(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now)
 {
+	return lifecycle_change(st, id, ttl, expires_at, -1, now, NULL);
+}
+
+int lifecycle_change(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int close_to,
+		     int64_t now, bool *changed)
+{
 	assert(st != NULL && id != NULL);
-	struct update_job j = {.id = id, .ttl = ttl, .expires_at = expires_at, .now = now};
-	return store_tx_run(st, update_body, &j);
+	if (changed != NULL)
+		*changed = false;
+	if (close_to >= 0 && close_to != SESSION_CLOSED && close_to != SESSION_BLOCKED)
+		return MASKD_EINVAL;
+	struct change_job j = {.id = id, .ttl = ttl, .expires_at = expires_at, .status = close_to, .now = now};
+	return change_run(st, &j, changed);
 }
 
 /* ---------------------------------------------------------------- background jobs */

@@ -7,6 +7,7 @@
 #ifndef MASKD_FLOW_LIFECYCLE_H
 #define MASKD_FLOW_LIFECYCLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../core/model.h" /* enum session_status */
@@ -40,6 +41,15 @@ int lifecycle_reopen(struct store *st, const char *id, const int64_t *ttl, const
 /* Sets ttl (>= 0) and/or expires_at (0 = none) of session id at now (NULL leaves
  * a field alone) and recomputes its deadline. MASKD_ENOTFOUND no such session. */
 int lifecycle_update(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int64_t now);
+
+/* lifecycle_update() and then, when close_to is SESSION_CLOSED or SESSION_BLOCKED
+ * (-1: none), lifecycle_close(), in one transaction: every field is written or
+ * none (one PATCH of a session). *changed (may be NULL): whether the close changed
+ * the status (false when closing a closed session), so that a counter counts only
+ * the closes that happened. MASKD_ENOTFOUND no such session; MASKD_EINVAL any
+ * other close_to. */
+int lifecycle_change(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int close_to,
+		     int64_t now, bool *changed);
 
 /* Closes (SESSION_CLOSED, with cool-off, a "closed" event with detail "expired")
  * up to limit sessions past expires_at or idle past ttl at now, in one

@@ -371,8 +371,6 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	const enum route_reason reason = d.reason; /* a replay's rebuilt decision has none */
 	if (d.reason != ROUTE_OK && d.reason != ROUTE_KEYWORD)
 		say = refusal_text(svc, d.reason, channel);
-	if (d.reason == ROUTE_SESSION_ENDED)
-		metrics_inc(MC_COOLOFF_ANSWERS);
 
 	char replay_number[PHONE_E164_MAX + 1] = "";
 	struct session replay_session;
@@ -397,6 +395,8 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 		metrics_webhook(h->dl->id, MW_RETRIED); /* the stored decision, said the same way again */
 	if (reason == ROUTE_KEYWORD)
 		say = handle_keyword(h, svc, v, existed); /* after the record: a retry records no second opt-out */
+	if (reason == ROUTE_SESSION_ENDED && !existed)
+		metrics_inc(MC_COOLOFF_ANSWERS); /* counters count events: a retry is the same one */
 	const char *int_id = arena_strdup(h->rq->arena, it.id);
 	log_info("webhook %s %s %s: %s%s%s%s (session %s, interaction %s, from %s via %s)", name, h->rq->event, sid,
 		 decision_name(d.kind), d.reason != ROUTE_OK ? ": " : "",

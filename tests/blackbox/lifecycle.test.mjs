@@ -9,7 +9,7 @@ import { before, test } from 'node:test';
 
 import { useDaemon, waitFor } from './lib/daemon.mjs';
 import {
-  addPool, closeSession, createService, createSession, expectError, expectStatus, getSession, inUse,
+  addPool, closeSession, createService, createSession, expectError, expectStatus, getSession, inUse, metricValue,
   patchSession, rfc3339In, sessionEvents,
 } from './lib/fixtures.mjs';
 import { assertValid, proxy, real } from './lib/numbers.mjs';
@@ -79,4 +79,23 @@ test('re-open of an expired session with a new expires_at and ttl applies both',
   const again = await getSession(d, s.id);
   assert.equal(again.ttl, 77);
   assert.equal(again.expires_at, at);
+});
+
+test('the close and block counters count only changes: closing a closed session, or blocking a blocked one, counts nothing', async () => {
+  const closed = async () => (await metricValue(d, 'maskd_sessions_closed_total')) ?? 0;
+  const blocked = async () => (await metricValue(d, 'maskd_sessions_blocked_total')) ?? 0;
+  const s = await createSession(d, svc.id, { participants: pair() });
+  const c0 = await closed();
+  const b0 = await blocked();
+  await closeSession(d, s.id);
+  assert.equal(await closed(), c0 + 1, 'the close is counted');
+  await closeSession(d, s.id);
+  assert.equal((await d.api('DELETE', `/v1/sessions/${s.id}`)).status, 204);
+  expectStatus(await patchSession(d, s.id, { status: 'closed', ttl: 30 }), 200, 'close again with a ttl');
+  assert.equal(await closed(), c0 + 1, 'closing a closed session was counted');
+  expectStatus(await patchSession(d, s.id, { status: 'blocked' }), 200, 'block');
+  expectStatus(await patchSession(d, s.id, { status: 'blocked' }), 200, 'block again');
+  assert.equal(await blocked(), b0 + 1, 'blocking a blocked session was counted');
+  const kinds = (await sessionEvents(d, s.id)).map((e) => e.kind);
+  assert.deepEqual(kinds, ['closed', 'blocked']);
 });

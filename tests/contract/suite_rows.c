@@ -260,6 +260,28 @@ static void close_and_expire(void **state)
 	assert_int_equal(closed, 0);
 	assert_int_equal(lifecycle_expire(f->st, 2060, 100, &closed), 0);
 	assert_int_equal(closed, 1);
+	/* one PATCH: ttl and the close in one transaction; a close of a closed session
+	 * changes nothing, and says so */
+	struct session w;
+	assert_int_equal(new_session(f, RIDER, DRIVER2, NULL, &w, NULL), 0);
+	bool changed = false;
+	ttl = 77;
+	assert_int_equal(lifecycle_change(f->st, w.id, &ttl, NULL, SESSION_CLOSED, 2100, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(store_session_get(f->st, w.id, &w), 0);
+	assert_int_equal(w.status, SESSION_CLOSED);
+	assert_int_equal(w.ttl, 77);
+	ttl = 78;
+	assert_int_equal(lifecycle_change(f->st, w.id, &ttl, NULL, SESSION_CLOSED, 2101, &changed), 0);
+	assert_false(changed);
+	assert_int_equal(store_session_get(f->st, w.id, &w), 0);
+	assert_int_equal(w.ttl, 78);
+	assert_int_equal(lifecycle_change(f->st, w.id, NULL, NULL, SESSION_BLOCKED, 2102, &changed), 0);
+	assert_true(changed); /* closed -> blocked is a change */
+	assert_int_equal(lifecycle_change(f->st, w.id, &ttl, NULL, SESSION_FAILED, 2103, &changed), MASKD_EINVAL);
+	assert_false(changed);
+	assert_int_equal(lifecycle_change(f->st, "ses_nope", &ttl, NULL, SESSION_CLOSED, 2103, &changed),
+			 MASKD_ENOTFOUND);
 	assert_int_equal(store_number_delete(f->st, n1), 0);
 	assert_int_equal(store_number_delete(f->st, n1), MASKD_ENOTFOUND);
 }
