@@ -39,6 +39,7 @@ static json_t *service_json(const struct app *app, const struct service *svc)
 	json_object_set_new(defaults, "number_cap", json_integer(svc->number_cap));
 	json_object_set_new(defaults, "ended_message", json_string(svc->ended_message));
 	json_object_set_new(defaults, "help_text", json_string(svc->help_text));
+	json_object_set_new(defaults, "mms_fallback", json_string(mms_fallback_name(svc->mms_fallback)));
 	json_t *unknown = json_pack("{s:s}", "policy", unknown_caller_name(svc->unknown_caller));
 	json_object_set_new(unknown, "fallback_number",
 			    svc->fallback_number[0] ? json_string(svc->fallback_number) : json_null());
@@ -129,8 +130,8 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 	static const char *const names[] = {"mode", "ttl", "unknown_caller_message", "record", "time_limit",
 					    "ring_timeout", "consent_message", "geo_match", "geo_match_strict",
 					    "number_selection", "cooloff", "cooloff_reuse", "number_cap", "ended_message",
-					    "help_text", NULL};
-	const char *mode = NULL, *msg = NULL, *ended = NULL, *help = NULL;
+					    "help_text", "mms_fallback", NULL};
+	const char *mode = NULL, *msg = NULL, *ended = NULL, *help = NULL, *mms = NULL;
 	bool has_ttl = false, has_cooloff = false, has_cap = false, has_reuse = false, reuse = false;
 	int64_t ttl = 0, cooloff = 0, cap = 0;
 	if (!json_only_fields(defaults, "defaults", names, e) ||
@@ -143,8 +144,17 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 	    !json_bool_field(defaults, "defaults", "cooloff_reuse", &has_reuse, &reuse, e) ||
 	    !json_int_field(defaults, "defaults", "number_cap", 0, NUMBER_CAP_MAX, &has_cap, &cap, e) ||
 	    !json_string_field(defaults, "defaults", "ended_message", false, MESSAGE_MAX_LEN, &ended, e) ||
-	    !json_string_field(defaults, "defaults", "help_text", false, MESSAGE_MAX_LEN, &help, e))
+	    !json_string_field(defaults, "defaults", "help_text", false, MESSAGE_MAX_LEN, &help, e) ||
+	    !json_string_field(defaults, "defaults", "mms_fallback", false, 32, &mms, e))
 		return false;
+	if (mms != NULL) {
+		int f = mms_fallback_from_name(mms);
+		if (f < 0) {
+			api_error_set(e, 400, "invalid_field", "defaults.mms_fallback must be text_with_note or refuse");
+			return false;
+		}
+		svc->mms_fallback = (enum mms_fallback)f;
+	}
 	if (has_cooloff)
 		svc->cooloff = cooloff;
 	if (has_reuse)

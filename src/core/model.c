@@ -47,6 +47,10 @@ static const char *const unknown_names[] = {
 	[UNKNOWN_REJECT] = "reject", [UNKNOWN_FORWARD] = "forward", [UNKNOWN_PIN] = "pin",
 	[UNKNOWN_CALLBACK] = "callback",
 };
+static const char *const mms_fallback_names[] = {
+	[MMS_FALLBACK_TEXT_WITH_NOTE] = "text_with_note",
+	[MMS_FALLBACK_REFUSE] = "refuse",
+};
 
 #define N_OF(tab) ((int)(sizeof(tab) / sizeof(tab[0])))
 #define NAME_OF(tab, i) ((int)(i) >= 0 && (int)(i) < N_OF(tab) ? tab[i] : NULL)
@@ -66,6 +70,8 @@ const char *number_selection_name(enum number_selection n) { return NAME_OF(sele
 int number_selection_from_name(const char *s) { return name_index(selection_names, N_OF(selection_names), s); }
 const char *unknown_caller_name(enum unknown_caller u) { return NAME_OF(unknown_names, u); }
 int unknown_caller_from_name(const char *s) { return name_index(unknown_names, N_OF(unknown_names), s); }
+const char *mms_fallback_name(enum mms_fallback f) { return NAME_OF(mms_fallback_names, f); }
+int mms_fallback_from_name(const char *s) { return name_index(mms_fallback_names, N_OF(mms_fallback_names), s); }
 
 static const char *const cred_twilio[] = {"auth_token", NULL};
 static const char *const cred_signalwire[] = {"signing_key", "project_id", "api_token", "space_url", NULL};

@@ -70,6 +70,12 @@ enum number_selection {
 };
 /* What a caller with no binding on the dialled number gets. */
 enum unknown_caller { UNKNOWN_REJECT = 0, UNKNOWN_FORWARD = 1, UNKNOWN_PIN = 2, UNKNOWN_CALLBACK = 3 };
+/* What a text with media becomes when the proxy number it would go out from has
+ * no mms capability (core/route.h, route_media_plan). */
+enum mms_fallback {
+	MMS_FALLBACK_TEXT_WITH_NOTE = 0, /* the text alone, plus a note that media was left out (default) */
+	MMS_FALLBACK_REFUSE = 1          /* nothing relayed; the sender is told why */
+};
 
 /* Defaults of a service's texts; also the column defaults of migration 2, so a
  * service created before it reads them too (no single quote in either). */
@@ -131,6 +137,7 @@ struct service {
 	int rate_calls;       /* per binding per hour, 0 = no limit */
 	int rate_texts;       /* per binding per hour, 0 = no limit */
 	int rate_silent;      /* 1: a refused call is rejected without a spoken message */
+	enum mms_fallback mms_fallback; /* media towards a number without mms */
 };
 
 struct number {
@@ -259,5 +266,7 @@ const char *number_selection_name(enum number_selection n);
 int number_selection_from_name(const char *s);
 const char *unknown_caller_name(enum unknown_caller u);
 int unknown_caller_from_name(const char *s);
+const char *mms_fallback_name(enum mms_fallback f);
+int mms_fallback_from_name(const char *s);
 
 #endif

@@ -12,6 +12,8 @@
 #define REFUSAL_RATE_LIMITED "Too many calls from this number. Please try again later."
 #define REFUSAL_OPTED_OUT \
 	"Your message was not delivered: the recipient has opted out of texts from this number."
+#define REFUSAL_MEDIA \
+	"Your message was not delivered: this number cannot send pictures or files. Send it as text only."
 
 /* The text for a caller refused for reason (enum route_reason) on channel (enum
  * channel), or NULL to refuse without a word. A returned pointer is a static

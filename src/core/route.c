@@ -61,8 +61,26 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 
 const char *route_reason_name(int r)
 {
-	static const char *const names[] = {"ok",	   "unknown_caller", "session_ended", "channel_denied",
-					    "empty_message", "keyword",	     "blocked",	      "no_peer",
-					    "opted_out",     "rate_limited", "wrong_pin"};
-	return r >= 0 && r <= ROUTE_WRONG_PIN ? names[r] : "unknown";
+	static const char *const names[] = {
+		[ROUTE_OK] = "ok",
+		[ROUTE_UNKNOWN_CALLER] = "unknown_caller",
+		[ROUTE_SESSION_ENDED] = "session_ended",
+		[ROUTE_CHANNEL_DENIED] = "channel_denied",
+		[ROUTE_EMPTY_MESSAGE] = "empty_message",
+		[ROUTE_KEYWORD] = "keyword",
+		[ROUTE_BLOCKED] = "blocked",
+		[ROUTE_NO_PEER] = "no_peer",
+		[ROUTE_OPTED_OUT] = "opted_out",
+		[ROUTE_RATE_LIMITED] = "rate_limited",
+		[ROUTE_WRONG_PIN] = "wrong_pin",
+		[ROUTE_MEDIA_REFUSED] = "media_refused",
+	};
+	return r >= 0 && r <= ROUTE_MEDIA_REFUSED ? names[r] : "unknown";
+}
+
+enum route_media route_media_plan(int n_media, unsigned to_caps, enum mms_fallback fallback)
+{
+	if (n_media <= 0 || (to_caps & CAP_MMS) != 0)
+		return ROUTE_MEDIA_RELAY;
+	return fallback == MMS_FALLBACK_REFUSE ? ROUTE_MEDIA_REFUSE : ROUTE_MEDIA_DROP;
 }

@@ -21,7 +21,9 @@ enum route_reason {
 	ROUTE_NO_PEER,        /* a single-party session still waits for its second participant */
 	ROUTE_OPTED_OUT,      /* a text towards a participant who opted out of this proxy number */
 	ROUTE_RATE_LIMITED,   /* the binding's per-hour limit for the channel is used up */
-	ROUTE_WRONG_PIN       /* PIN number: the digits name no session of this caller */
+	ROUTE_WRONG_PIN,      /* PIN number: the digits name no session of this caller */
+	ROUTE_MEDIA_REFUSED   /* a text with media towards a proxy number without mms, and the
+				 service's mms_fallback is refuse */
 };
 
 /* What a webhook needs to decide, found by one indexed lookup of (caller, proxy). */
@@ -41,6 +43,7 @@ struct route_view {
 	struct call_policy session_policy;      /* the session's overrides (-1 = inherit) */
 	int to_opted_out; /* the other side texted STOP to its proxy number (to_proxy_e164) and
 			     has not texted START since: texts towards it are not sent */
+	unsigned to_proxy_caps; /* enum capability bits of to_proxy_e164 (0 while single-party) */
 };
 
 struct inbound {
@@ -71,5 +74,21 @@ void route_inbound(const struct inbound *in, const struct route_view *v, int64_t
 void route_refuse(struct decision *out, enum channel channel, enum route_reason reason);
 
 const char *route_reason_name(int r);
+
+/* What happens to the media of a text the route forwards (decided after
+ * route_inbound() chose DECISION_FORWARD_MESSAGE). Media goes out only from a
+ * proxy number with the mms capability: the text leaves from the other side's
+ * proxy number (to_caps, route_view.to_proxy_caps). Without it the service's
+ * mms_fallback applies. */
+enum route_media {
+	ROUTE_MEDIA_RELAY,   /* no media, or the number has mms: forward as it came */
+	ROUTE_MEDIA_DROP,    /* forward the text without its media, with ROUTE_MEDIA_NOTE */
+	ROUTE_MEDIA_REFUSE   /* relay nothing: refuse with ROUTE_MEDIA_REFUSED */
+};
+enum route_media route_media_plan(int n_media, unsigned to_caps, enum mms_fallback fallback);
+
+/* The note ROUTE_MEDIA_DROP adds to the forwarded text (after a blank line when
+ * the text has a body, alone when it had only media). */
+#define ROUTE_MEDIA_NOTE "[A picture or file was sent with this message but could not be delivered.]"
 
 #endif

@@ -368,6 +368,12 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	route_inbound(&inb, v, now, &d);
 	const char *say = NULL;
 	apply_rate_limit(h, svc, v, channel, &d);
+	enum route_media media = ROUTE_MEDIA_RELAY;
+	if (d.kind == DECISION_FORWARD_MESSAGE) {
+		media = route_media_plan(in->n_media, v->to_proxy_caps, svc->mms_fallback);
+		if (media == ROUTE_MEDIA_REFUSE)
+			route_refuse(&d, channel, ROUTE_MEDIA_REFUSED);
+	}
 	const enum route_reason reason = d.reason; /* a replay's rebuilt decision has none */
 	if (d.reason != ROUTE_OK && d.reason != ROUTE_KEYWORD)
 		say = refusal_text(svc, d.reason, channel);
@@ -415,6 +421,16 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 		.media = in->media,
 		.n_media = in->n_media,
 	};
+	if (d.kind == DECISION_FORWARD_MESSAGE && media == ROUTE_MEDIA_DROP) {
+		/* the other side's proxy number cannot send media: the text alone, and a word on what is missing */
+		int has_body = in->body != NULL && in->body[0] != '\0';
+		r.body = arena_printf(h->rq->arena, "%s%s%s", has_body ? in->body : "", has_body ? "\n\n" : "",
+				      ROUTE_MEDIA_NOTE);
+		r.media = NULL;
+		r.n_media = 0;
+		log_info("webhook %s message %s: %d media left out: %s cannot send MMS (session %s)", name, sid,
+			 in->n_media, v->to_participant, v->session_id);
+	}
 	struct call_policy eff;
 	if (d.kind == DECISION_BRIDGE) {
 		session_policy_effective(&svc->policy, &v->session_policy, &eff);

@@ -102,4 +102,9 @@
 	"ALTER TABLE sessions ADD COLUMN purged_at BIGINT NOT NULL DEFAULT 0;" \
 	"CREATE INDEX sessions_purge ON sessions (closed_at) WHERE status >= 2 AND purged_at = 0;"
 
+/* 4: what a text with media becomes towards a proxy number without mms (enum
+* mms_fallback; 0 = text_with_note for every existing service) */
+#define MIGRATION_4(T, B) \
+	"ALTER TABLE services ADD COLUMN mms_fallback INTEGER NOT NULL DEFAULT 0;"
+
 #endif

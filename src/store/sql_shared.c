@@ -114,6 +114,7 @@ void sql_read_service(struct sql_cursor *c, struct service *svc)
 	svc->rate_calls = sql_next_int(c);
 	svc->rate_texts = sql_next_int(c);
 	svc->rate_silent = sql_next_int(c);
+	svc->mms_fallback = sql_next_int(c);
 }
 
 void sql_read_interaction(struct sql_cursor *c, struct interaction *it)
@@ -169,6 +170,7 @@ int sql_read_route(struct sql_cursor *c, const struct vault *v, struct route_vie
 	sql_next_text(c, out->to_country, sizeof(out->to_country));
 	sql_read_policy(c, &out->session_policy);
 	out->to_opted_out = sql_next_int(c);
+	out->to_proxy_caps = (unsigned)sql_next_int(c); /* NULL (no other side yet): 0 */
 	if (!c->ops->is_null(c, sealed) &&
 	    c->ops->unseal(c, sealed, v, out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
 		log_error("store: participant %s: sealed number does not open", out->to_participant);

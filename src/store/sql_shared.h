@@ -147,13 +147,13 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
 	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
 	"CASE WHEN EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id) "     \
-	"THEN 1 ELSE 0 END"
+	"THEN 1 ELSE 0 END, (SELECT y.caps FROM numbers y WHERE y.id = o.proxy_number_id)"
 /* Service columns in struct service's order (sql_read_service reads them so). */
 #define SERVICE_COLS                                                                                              \
 	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
 	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
 	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
-	"rate_texts, rate_silent"
+	"rate_texts, rate_silent, mms_fallback"
 
 /* ---------------------------------------------------------------- reading rows */
 
@@ -218,7 +218,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 #define SQL_TEXT_SETTING_ADD "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
 #define SQL_TEXT_SERVICE_INSERT "INSERT INTO services (" SERVICE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, " \
-	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
 #define SQL_TEXT_SERVICE_GET "SELECT " SERVICE_COLS " FROM services WHERE id = $1"
 #define SQL_TEXT_SECRET_INSERT "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)"
 #define SQL_TEXT_SECRETS_GET "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1"

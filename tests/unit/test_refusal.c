@@ -30,6 +30,8 @@ static void per_reason_and_channel(void **state)
 	assert_null(refusal_text(&s, ROUTE_NO_PEER, CHANNEL_MESSAGE));
 	assert_null(refusal_text(&s, ROUTE_OPTED_OUT, CHANNEL_VOICE));
 	assert_string_equal(refusal_text(&s, ROUTE_OPTED_OUT, CHANNEL_MESSAGE), REFUSAL_OPTED_OUT);
+	assert_string_equal(refusal_text(&s, ROUTE_MEDIA_REFUSED, CHANNEL_MESSAGE), REFUSAL_MEDIA);
+	assert_null(refusal_text(&s, ROUTE_MEDIA_REFUSED, CHANNEL_VOICE));
 	assert_string_equal(refusal_text(&s, ROUTE_RATE_LIMITED, CHANNEL_VOICE), REFUSAL_RATE_LIMITED);
 	assert_null(refusal_text(&s, ROUTE_RATE_LIMITED, CHANNEL_MESSAGE));
 	const int unknown_like[] = {ROUTE_UNKNOWN_CALLER, ROUTE_CHANNEL_DENIED, ROUTE_WRONG_PIN};

@@ -284,6 +284,19 @@ static void keywords_by_session_state(void **state)
 	assert_int_equal(d.reason, ROUTE_UNKNOWN_CALLER);
 }
 
+/* Media leaves only from a proxy number with mms; otherwise the service's choice. */
+static void media_needs_mms(void **state)
+{
+	assert_int_equal(route_media_plan(0, CAP_VOICE | CAP_SMS, MMS_FALLBACK_REFUSE), ROUTE_MEDIA_RELAY);
+	assert_int_equal(route_media_plan(2, CAP_ALL, MMS_FALLBACK_REFUSE), ROUTE_MEDIA_RELAY);
+	assert_int_equal(route_media_plan(1, CAP_SMS | CAP_MMS, MMS_FALLBACK_TEXT_WITH_NOTE), ROUTE_MEDIA_RELAY);
+	assert_int_equal(route_media_plan(1, CAP_VOICE | CAP_SMS, MMS_FALLBACK_TEXT_WITH_NOTE), ROUTE_MEDIA_DROP);
+	assert_int_equal(route_media_plan(1, CAP_VOICE | CAP_SMS, MMS_FALLBACK_REFUSE), ROUTE_MEDIA_REFUSE);
+	assert_int_equal(route_media_plan(1, 0, MMS_FALLBACK_TEXT_WITH_NOTE), ROUTE_MEDIA_DROP);
+	assert_string_equal(route_reason_name(ROUTE_MEDIA_REFUSED), "media_refused");
+	assert_string_equal(route_reason_name(ROUTE_WRONG_PIN), "wrong_pin");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +314,7 @@ int main(void)
 		cmocka_unit_test(keywords_never_relayed),
 		cmocka_unit_test(keyword_actions),
 		cmocka_unit_test(keywords_by_session_state),
+		cmocka_unit_test(media_needs_mms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,4 +9,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_1("TEXT", "BLOB"),
 	MIGRATION_2("TEXT", "BLOB"),
 	MIGRATION_3("TEXT", "BLOB"),
+	MIGRATION_4("TEXT", "BLOB"),
 };
