@@ -181,8 +181,17 @@ void api_number_delete(struct api_req *r)
 		return;
 	}
 	if (rc == MASKD_ECONFLICT) {
+		/* what holds it is its open sessions (in_use); retiring it only stops new
+		 * picks, and cooling-off bindings are released by the delete itself */
+		struct number n;
+		int64_t held = store_number_get(r->app->store, r->id, &n) == 0 ? n.in_use : 1;
 		struct api_error e;
-		api_error_set(&e, 409, "conflict", "number %s is bound to open sessions; retire it first", r->id);
+		api_error_set(&e, 409, "conflict",
+			      "number %s is still held by %lld open session%s: close %s (PATCH /v1/sessions/{id} "
+			      "{\"status\":\"closed\"}) or wait for %s to expire, then delete it; retiring it does not "
+			      "release it",
+			      r->id, (long long)held, held == 1 ? "" : "s", held == 1 ? "it" : "them",
+			      held == 1 ? "it" : "them");
 		api_reply_error(r->res, &e);
 		return;
 	}

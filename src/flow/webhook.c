@@ -428,7 +428,7 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 				      ROUTE_MEDIA_NOTE);
 		r.media = NULL;
 		r.n_media = 0;
-		log_info("webhook %s message %s: %d media left out: %s cannot send MMS (session %s)", name, sid,
+		log_info("webhook %s message %s: %d media left out: the proxy number of %s has no mms (session %s)", name, sid,
 			 in->n_media, v->to_participant, v->session_id);
 	}
 	struct call_policy eff;

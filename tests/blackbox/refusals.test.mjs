@@ -9,7 +9,7 @@ import { before, test } from 'node:test';
 
 import { useDaemon, waitFor } from './lib/daemon.mjs';
 import {
-  addPool, closeSession, createService, createSession, expectStatus, getSession, inUse, listNumbers,
+  addPool, closeSession, createService, createSession, expectError, expectStatus, getSession, inUse, listNumbers,
   patchSession, rfc3339In, sessionEvents,
 } from './lib/fixtures.mjs';
 import { assertValid, proxy, real } from './lib/numbers.mjs';
@@ -89,4 +89,19 @@ test('participants: a refused number swap leaves the session and the pool as the
   await refusedLeavesAlone(p, { proxy_number: p1.proxy_number }, 409, st);
   await refusedLeavesAlone(p, { proxy_number: proxy(49) }, 409, st);
   await refusedLeavesAlone(p, { proxy_number: null, extra: true }, 400, st);
+});
+
+test('deleting a number in use says what frees it (its open sessions, with their count), and retiring does not', async () => {
+  const svc2 = await createService(d, { name: 'Delete me' });
+  const [num] = await addPool(d, svc2.id, [proxy(45)]);
+  const a = await createSession(d, svc2.id, { participants: pair() });
+  const b = await createSession(d, svc2.id, { participants: pair() });
+  const del = () => d.api('DELETE', `/v1/numbers/${num.id}`);
+  expectError(await del(), 409, 'conflict', '2 open sessions', 'close them', 'retiring it does not release it');
+  expectStatus(await d.api('PATCH', `/v1/numbers/${num.id}`, { state: 'retired' }), 200, 'retire');
+  expectError(await del(), 409, 'conflict', '2 open sessions');
+  await closeSession(d, a.id);
+  expectError(await del(), 409, 'conflict', '1 open session:', 'close it');
+  await closeSession(d, b.id);
+  assert.equal((await del()).status, 204, 'the number is free once its sessions are closed (cooling bindings go with it)');
 });
