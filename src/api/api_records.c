@@ -44,14 +44,21 @@ static bool window(struct api_req *r, int64_t *from, int64_t *to, struct form *q
 		api_error_set(&e, 400, "invalid_field", "malformed query string");
 		goto fail;
 	}
+	const char *given = form_get(q, "from");
+	bool from_given = given != NULL && given[0] != '\0';
 	if (!time_param(q, "from", 0, from, &e) || !time_param(q, "to", TIME_END, to, &e))
 		goto fail;
-	if (*from >= *to) {
+	if (from_given && *from >= *to) {
 		api_error_set(&e, 400, "invalid_field", "from must be before to");
 		goto fail;
 	}
 	struct service svc;
-	return api_service_load(r, r->id, &svc) == 0;
+	if (api_service_load(r, r->id, &svc) < 0)
+		return false;
+	/* no from: since the service began, and the answer says so (no record is older) */
+	if (!from_given)
+		*from = svc.created_at < *to ? svc.created_at : *to - 1;
+	return true;
 fail:
 	api_reply_error(r->res, &e);
 	return false;
@@ -176,7 +183,7 @@ void api_records(struct api_req *r)
 
 struct usage_ctx {
 	json_t *days;
-	int64_t calls, messages, seconds;
+	int64_t calls, messages, seconds, keywords;
 };
 
 static void add_day(void *ctx, const struct usage_day *u)
@@ -185,9 +192,10 @@ static void add_day(void *ctx, const struct usage_day *u)
 	char date[RFC3339_MAX];
 	rfc3339_format(u->day, date, sizeof(date));
 	date[10] = '\0';
-	json_array_append_new(uc->days, json_pack("{s:s,s:I,s:I,s:I}", "date", date, "calls", (json_int_t)u->calls,
-						  "messages", (json_int_t)u->messages, "billable_seconds",
-						  (json_int_t)u->billable_seconds));
+	json_array_append_new(uc->days, json_pack("{s:s,s:I,s:I,s:I,s:I}", "date", date, "calls", (json_int_t)u->calls,
+						  "messages", (json_int_t)u->messages, "keywords", (json_int_t)u->keywords,
+						  "billable_seconds", (json_int_t)u->billable_seconds));
+	uc->keywords += u->keywords;
 	uc->calls += u->calls;
 	uc->messages += u->messages;
 	uc->seconds += u->billable_seconds;
@@ -208,7 +216,7 @@ void api_usage(struct api_req *r)
 		return;
 	}
 	api_reply(r->res, 200,
-		  json_pack("{s:o,s:o,s:o,s:{s:I,s:I,s:I}}", "from", json_time(from), "to", json_time(to), "days",
+		  json_pack("{s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I}}", "from", json_time(from), "to", json_time(to), "days",
 			    uc.days, "total", "calls", (json_int_t)uc.calls, "messages", (json_int_t)uc.messages,
-			    "billable_seconds", (json_int_t)uc.seconds));
+			    "keywords", (json_int_t)uc.keywords, "billable_seconds", (json_int_t)uc.seconds));
 }

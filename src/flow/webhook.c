@@ -381,7 +381,8 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	char replay_number[PHONE_E164_MAX + 1] = "";
 	struct session replay_session;
 	int existed = 0;
-	struct interaction it = {.channel = channel, .carrier = h->dl->id, .decision = d.kind, .created_at = now};
+	struct interaction it = {.channel = channel, .carrier = h->dl->id, .decision = d.kind, .created_at = now,
+				 .keyword = reason == ROUTE_KEYWORD};
 	snprintf(it.id, sizeof(it.id), "%s", h->rq->now->interaction_id);
 	snprintf(it.session_id, sizeof(it.session_id), "%s", v->session_id);
 	snprintf(it.service_id, sizeof(it.service_id), "%s", svc->id);

@@ -103,8 +103,11 @@
 	"CREATE INDEX sessions_purge ON sessions (closed_at) WHERE status >= 2 AND purged_at = 0;"
 
 /* 4: what a text with media becomes towards a proxy number without mms (enum
-* mms_fallback; 0 = text_with_note for every existing service) */
+* mms_fallback; 0 = text_with_note for every existing service), and which texts
+* were STOP, START or HELP keywords (answered, never relayed: /usage counts them
+* apart; older rows read 0) */
 #define MIGRATION_4(T, B) \
-	"ALTER TABLE services ADD COLUMN mms_fallback INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE services ADD COLUMN mms_fallback INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE interactions ADD COLUMN keyword INTEGER NOT NULL DEFAULT 0;"
 
 #endif

@@ -203,7 +203,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
  * ids in its enum sql_id (SQL_SHARED_ID) and the texts in its table
  * (SQL_SHARED_TEXT), so both run exactly these. */
 #define SQL_TEXT_INTERACTION_INSERT                                                                            \
-	"INSERT INTO interactions (" INTERACTION_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) " \
+	"INSERT INTO interactions (" INTERACTION_COLS ", keyword) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) " \
 	"ON CONFLICT (carrier, carrier_sid) DO NOTHING"
 #define SQL_TEXT_INTERACTION_BY_SID "SELECT " INTERACTION_COLS " FROM interactions WHERE carrier = $1 AND carrier_sid = $2"
 #define SQL_TEXT_SESSION_ACTIVITY                                                              \
@@ -245,9 +245,10 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"JOIN interactions i ON i.id = l.interaction_id " \
 	"WHERE l.service_id = $1 AND l.started_at >= $2 AND l.started_at < $3 ORDER BY l.started_at, l.id"
 #define SQL_TEXT_USAGE "SELECT (i.created_at / 86400) * 86400 AS day, " \
-	"SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 THEN 1 ELSE 0 END), " \
+	"SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 AND i.keyword = 0 THEN 1 ELSE 0 END), " \
 	"COALESCE(SUM((SELECT SUM(CASE WHEN l.duration > 0 THEN l.duration ELSE 0 END) FROM legs l " \
-	"WHERE l.interaction_id = i.id AND l.leg = 'b')), 0) " \
+	"WHERE l.interaction_id = i.id AND l.leg = 'b')), 0), " \
+	"SUM(CASE WHEN i.channel = 1 AND i.keyword <> 0 THEN 1 ELSE 0 END) " \
 	"FROM interactions i WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 " \
 	"GROUP BY day ORDER BY day"
 #define SQL_TEXT_NUMBER_RELEASE_COOLING "UPDATE participants SET active = 0 WHERE proxy_number_id = $1 AND active = 1 " \

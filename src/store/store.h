@@ -348,10 +348,12 @@ int store_leg_update(struct store *st, const char *interaction_id, char leg, con
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to,
 		  int (*cb)(void *ctx, const struct interaction *it), void *ctx);
 
-/* Per UTC day in [from, to): interactions by channel and billable seconds. */
+/* Per UTC day in [from, to): interactions by channel and billable seconds.
+ * messages leaves out the keyword texts (STOP, START, HELP: interaction.keyword),
+ * counted apart in keywords. */
 struct usage_day {
 	int64_t day; /* epoch seconds of 00:00 UTC */
-	int64_t calls, messages, billable_seconds;
+	int64_t calls, messages, billable_seconds, keywords;
 };
 int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to,
 		void (*cb)(void *ctx, const struct usage_day *u), void *ctx);

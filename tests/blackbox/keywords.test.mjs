@@ -75,3 +75,23 @@ for (const dialect of ['twilio', 'signalwire']) {
     assert.equal(kinds.length, 3, `the STOP, the refused text and the HELP are recorded: ${JSON.stringify(kinds)}`);
   });
 }
+
+// /usage counts keyword texts apart from the messages it relayed, and names the period it used.
+test('usage: STOP, START and HELP texts are counted as keywords, not as messages; no from = since the service began', async () => {
+  const svc = await createService(d, { name: 'Keyword usage', defaults: { help_text: HELP } });
+  await addPool(d, svc.id, [proxy(40), proxy(41)]);
+  const s = await createSession(d, svc.id, { participants: [[real(430), 'Rider'], [real(431), 'Driver']] });
+  const [p1] = s.participants;
+  for (const body of ['on my way', 'HELP', 'STOP', 'start']) {
+    const res = await d.webhook('twilio', 'message', messageParams('twilio', { from: real(430), to: p1.proxy_number, body }));
+    assert.equal(res.status, 200);
+  }
+  const usage = expectStatus(await d.api('GET', `/v1/services/${svc.id}/usage`), 200, 'GET usage');
+  assert.equal(usage.total.messages, 1, `only the relayed text is a message: ${JSON.stringify(usage)}`);
+  assert.equal(usage.total.keywords, 3);
+  assert.equal(usage.days.length, 1);
+  assert.equal(usage.days[0].messages, 1);
+  assert.equal(usage.days[0].keywords, 3);
+  assert.equal(usage.from, svc.created_at, 'with no from, the period starts when the service was created');
+  assert.match(usage.to, /^\d{4}-\d{2}-\d{2}T/);
+});

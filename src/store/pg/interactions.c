@@ -74,6 +74,7 @@ static int record_once(struct pg_conn *c, struct interaction *it, int *existed)
 	pg_arg_text(&a, it->from_participant);
 	pg_arg_text(&a, it->to_participant);
 	pg_arg_i64(&a, it->created_at);
+	pg_arg_i64(&a, it->keyword);
 	/* A parallel retry of the same webhook waits here for the first to commit,
 	 * then inserts nothing. */
 	rc = pg_run_count(c, SQL_INTERACTION_INSERT, &a);
@@ -325,6 +326,7 @@ int pg_usage(void *b, const char *service_id, int64_t from, int64_t to,
 			.calls = pg_col_i64(r, i, 1),
 			.messages = pg_col_i64(r, i, 2),
 			.billable_seconds = pg_col_i64(r, i, 3),
+			.keywords = pg_col_i64(r, i, 4),
 		};
 		cb(ctx, &u);
 	}

@@ -124,6 +124,7 @@ static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct inte
 	sq_bind_text(st, 8, it->from_participant);
 	sq_bind_text(st, 9, it->to_participant);
 	sqlite3_bind_int64(st, 10, it->created_at);
+	sqlite3_bind_int(st, 11, it->keyword);
 	rc = sq_exec_stmt(c, st, "interaction_insert");
 	if (rc < 0)
 		goto undo;
@@ -469,6 +470,7 @@ int sq_usage(void *b, const char *service_id, int64_t from, int64_t to,
 			.calls = sqlite3_column_int64(st, 1),
 			.messages = sqlite3_column_int64(st, 2),
 			.billable_seconds = sqlite3_column_int64(st, 3),
+			.keywords = sqlite3_column_int64(st, 4),
 		};
 		cb(ctx, &u);
 	}
