@@ -28,6 +28,8 @@ static json_t *number_json(const struct number *n)
 			      n->country, "area_code", n->area_code, "state", number_state_name(n->state), "in_use",
 			      (json_int_t)n->in_use, "created_at", json_time(n->created_at));
 	json_object_set_new(o, "region", n->region[0] ? json_string(n->region) : json_null());
+	if (n->carrier_any)
+		json_object_set_new(o, "carrier", json_null()); /* no carrier given: any dialect's webhooks */
 	json_object_set_new(o, "cooling_off", json_integer(n->cooling));
 	return o;
 }
@@ -88,6 +90,7 @@ void api_number_create(struct api_req *r)
 	}
 	n.state = json_is_true(reserved) ? NUMBER_RESERVED : NUMBER_ACTIVE;
 	int d = carrier == NULL ? (int)DIALECT_TWILIO : dialect_from_name(carrier);
+	n.carrier_any = carrier == NULL;
 	if (d < 0) {
 		api_error_set(&e, 400, "invalid_field", "carrier must be twilio, signalwire, telnyx, plivo, vobiz or vonage");
 		goto fail;

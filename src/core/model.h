@@ -144,7 +144,8 @@ struct number {
 	char id[ID_MAX];
 	char service_id[ID_MAX];
 	char e164[PHONE_E164_MAX + 1];
-	enum dialect carrier;
+	enum dialect carrier; /* with carrier_any 0: the only dialect whose webhooks the number takes */
+	bool carrier_any;     /* no carrier given: webhooks of any dialect (stored as carrier -1) */
 	unsigned caps; /* enum capability bits */
 	char country[3];
 	char area_code[8];

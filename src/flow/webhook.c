@@ -501,6 +501,16 @@ static int inbound_preamble(struct wctx *h, struct service *svc, struct route_vi
 		fail(h, 403, MW_BAD_SIGNATURE, "invalid signature");
 		return -1;
 	}
+	if (!v->number.carrier_any && v->number.carrier != h->dl->id) {
+		/* the number was added with another carrier: its webhooks come from that
+		 * carrier only (a number pointed at the wrong dialect's URL, or a copy of
+		 * a request sent elsewhere) */
+		metrics_inc(MC_WEBHOOKS_WRONG_CARRIER);
+		log_warn("webhook %s %s %s: refused: number %s (%s, service %s) is a %s number", name, event, sid,
+			 v->number.id, to_masked, svc->id, dialect_name(v->number.carrier));
+		fail(h, 403, MW_BAD_REQUEST, "this number belongs to another carrier");
+		return -1;
+	}
 	return 0;
 }
 

@@ -56,7 +56,9 @@ void sql_read_number(struct sql_cursor *c, struct number *n)
 	sql_next_text(c, n->id, sizeof(n->id));
 	sql_next_text(c, n->service_id, sizeof(n->service_id));
 	sql_next_text(c, n->e164, sizeof(n->e164));
-	n->carrier = sql_next_int(c);
+	int carrier = sql_next_int(c);
+	n->carrier_any = carrier < 0;
+	n->carrier = carrier < 0 ? DIALECT_TWILIO : (enum dialect)carrier;
 	n->caps = (unsigned)sql_next_int(c);
 	sql_next_text(c, n->country, sizeof(n->country));
 	sql_next_text(c, n->area_code, sizeof(n->area_code));

@@ -42,6 +42,8 @@ static const char *const counter_names[MC_COUNT][2] = {
 	[MC_POOL_WARNINGS] = {"maskd_pool_warnings_total", "Pool use warnings (a real number holds 85% or more of the numbers it can get)."},
 	[MC_BINDINGS_RELEASED] = {"maskd_bindings_released_total", "Cooling-off bindings returned to the pool."},
 	[MC_NUMBERS_PURGED] = {"maskd_numbers_purged_total", "Participants whose real number was purged after the retention period."},
+	[MC_WEBHOOKS_WRONG_CARRIER] = {"maskd_webhooks_wrong_carrier_total",
+				       "Webhooks refused because the dialled number belongs to another carrier."},
 };
 
 void metrics_webhook(int dialect, enum metric_webhook m)

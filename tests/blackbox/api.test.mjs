@@ -96,7 +96,7 @@ describe('services', () => {
       ...body.defaults, record: false, time_limit: 0, ring_timeout: 0, consent_message: 'This call may be recorded.',
       geo_match: 'country', geo_match_strict: false, number_selection: 'prefer-sticky', cooloff: 86400,
       cooloff_reuse: false, number_cap: 100, ended_message: 'This conversation has ended.',
-      help_text: svc.defaults.help_text,
+      help_text: svc.defaults.help_text, mms_fallback: 'text_with_note',
     });
     assert.match(svc.defaults.help_text, /STOP/);
     assert.deepEqual(svc.unknown_caller, {
@@ -204,7 +204,7 @@ describe('numbers', () => {
     const n = expectStatus(res, 201);
     assert.match(n.id, ID.number);
     assert.deepEqual({ ...n, id: 'x', created_at: 'x' }, {
-      id: 'x', service_id: svc.id, number: proxy(0), carrier: 'twilio', capabilities: ['voice', 'sms', 'mms'],
+      id: 'x', service_id: svc.id, number: proxy(0), carrier: null, capabilities: ['voice', 'sms', 'mms'],
       country: 'US', area_code: '415', region: 'California', state: 'active', in_use: 0, cooling_off: 0,
       created_at: 'x',
     });

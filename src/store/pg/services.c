@@ -180,7 +180,7 @@ int pg_number_insert(void *b, const struct number *n)
 	pg_arg_text(&a, n->id);
 	pg_arg_text(&a, n->service_id);
 	pg_arg_text(&a, n->e164);
-	pg_arg_i64(&a, n->carrier);
+	pg_arg_i64(&a, n->carrier_any ? -1 : (int64_t)n->carrier);
 	pg_arg_i64(&a, (int64_t)n->caps);
 	pg_arg_text(&a, n->country);
 	pg_arg_text(&a, n->area_code);

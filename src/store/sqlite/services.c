@@ -184,7 +184,7 @@ int sq_number_insert(void *b, const struct number *n)
 	sq_bind_text(st, 1, n->id);
 	sq_bind_text(st, 2, n->service_id);
 	sq_bind_text(st, 3, n->e164);
-	sqlite3_bind_int(st, 4, n->carrier);
+	sqlite3_bind_int(st, 4, n->carrier_any ? -1 : (int)n->carrier);
 	sqlite3_bind_int(st, 5, (int)n->caps);
 	sq_bind_text(st, 6, n->country);
 	sq_bind_text(st, 7, n->area_code);

@@ -83,8 +83,10 @@ export async function createService(d, {
   return expectStatus(res, 201, 'POST /v1/services');
 }
 
-export async function addNumber(d, serviceId, number, { carrier = 'twilio', capabilities, reserved } = {}) {
-  const body = { number, carrier };
+/** A pool number; with no `carrier` it takes the webhooks of any dialect. */
+export async function addNumber(d, serviceId, number, { carrier, capabilities, reserved } = {}) {
+  const body = { number };
+  if (carrier) body.carrier = carrier;
   if (capabilities) body.capabilities = capabilities;
   if (reserved !== undefined) body.reserved = reserved;
   const res = await d.api('POST', `/v1/services/${serviceId}/numbers`, body);
