@@ -140,7 +140,8 @@ static bool check_v2(const struct sig_headers *h, const char *token, const struc
 /* Plivo signs voice webhooks (and the Dial and GetDigits callbacks) with V3 over URL,
  * params and nonce, and messaging webhooks (and message delivery callbacks) with V2
  * over the query-less URL and nonce only. So: voice and gather need V3, message needs
- * V2, and a status callback may be either; a V3 header, when sent, is the one checked. */
+ * V2, and a status callback or the Dial's confirmSound fetch (the consent notice)
+ * may be either; a V3 header, when sent, is the one checked. */
 static bool plivo_verify(const struct service *svc, const struct http_request *req, const char *url,
 			 const struct hook_input *in, int64_t now)
 {
@@ -149,7 +150,8 @@ static bool plivo_verify(const struct service *svc, const struct http_request *r
 		return false;
 	const struct sig_headers *h = &plivo_headers;
 	bool has_v3 = http_header(req, h->v3) != NULL || http_header(req, h->v3_ma) != NULL;
-	if (in->event == HOOK_VOICE || in->event == HOOK_GATHER || (in->event == HOOK_STATUS && has_v3))
+	if (in->event == HOOK_VOICE || in->event == HOOK_GATHER ||
+	    ((in->event == HOOK_STATUS || in->event == HOOK_CONSENT) && has_v3))
 		return check_v3(PLIVO_SIG_PLIVO, h, token, req, url, in);
 	return check_v2(h, token, req, url);
 }
@@ -326,8 +328,16 @@ static void render_markup(const struct decision *d, const struct hook_render *r,
 		buf_xml_text(out, r->say);
 		buf_puts(out, "</Speak><Hangup/></Response>");
 		return;
+	case DECISION_ANNOUNCE:
+		/* the callee's consent notice, the document the Dial's confirmSound plays */
+		if (r->say != NULL && r->say[0] != '\0') {
+			buf_puts(out, "<Response><Speak>");
+			buf_xml_text(out, r->say);
+			buf_puts(out, "</Speak></Response>");
+			return;
+		}
+		break;
 	case DECISION_ACKNOWLEDGE:
-	case DECISION_ANNOUNCE: /* the consent notice is TwiML's (<Number url>); none here */
 		break;
 	}
 	buf_puts(out, "<Response/>");

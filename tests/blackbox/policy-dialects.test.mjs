@@ -20,7 +20,8 @@ import Telnyx from 'telnyx';
 import { TelnyxWebhook } from 'telnyx/lib/webhooks';
 import { verifySignature } from '@vonage/jwt';
 import { SMS } from '@vonage/sms';
-import { Connect, NCCOBuilder, Talk } from '@vonage/voice';
+import { Connect, NCCOBuilder, Record, Talk } from '@vonage/voice';
+import twilio from 'twilio';
 
 import { PUBLIC_URL, useDaemon, waitFor } from './lib/daemon.mjs';
 import {
@@ -202,6 +203,12 @@ const ADAPTERS = {
       return this.post('gather', this.texml(from, to, callId, extra), { query: { attempt }, unsigned });
     },
     newId: () => crypto.randomUUID(),
+    /** The callee's <Number url> fetch of the consent notice. */
+    consent(intId) {
+      const callId = `v3:${crypto.randomBytes(24).toString('base64url')}`;
+      return this.post('consent', this.texml(real(1), proxy(1), callId, { CallStatus: 'in-progress' }),
+        { query: { interaction: intId } });
+    },
     async text(from, to, text, id = crypto.randomUUID()) {
       const body = JSON.stringify({
         data: {
@@ -269,6 +276,11 @@ const ADAPTERS = {
       return d.request('POST', `/hooks/vonage/gather?attempt=${attempt}`, { kind: 'webhook', headers, body });
     },
     newId: vonageMessageId,
+    /** The callee's onAnswer fetch of the consent notice (GET, signed like an answer_url). */
+    consent(intId) {
+      const q = new URLSearchParams({ interaction: intId, uuid: crypto.randomUUID(), conversation_uuid: `CON-${crypto.randomUUID()}` });
+      return d.request('GET', `/hooks/vonage/consent?${q}`, { kind: 'webhook', headers: { Authorization: vonageBearer() } });
+    },
     text(from, to, body, messageId) {
       return d.request('GET',
         `/hooks/vonage/message?${new URLSearchParams(vonageSmsParams({ from, to, text: body, messageId }))}`,
@@ -326,6 +338,11 @@ for (const dialect of ['plivo', 'vobiz']) {
     },
     newId: () => crypto.randomUUID(),
     ack: () => plivo.Response().toXML(),
+    /** The confirmSound fetch when the callee answers (a signed POST like a voice webhook). */
+    consent: (intId) => {
+      const callId = crypto.randomUUID();
+      return hook('consent', { ...voice(real(1), proxy(1), callId), CallStatus: 'in-progress' }, { query: { interaction: intId } });
+    },
     text: (from, to, text, id = crypto.randomUUID()) => hook('message', {
       From: bare(from), To: bare(to), Type: 'sms', Text: text, MessageUUID: id, Units: '1',
       TotalRate: '0.00000', TotalAmount: '0.00000', MessageIntent: '', PowerpackUUID: '',
@@ -615,6 +632,84 @@ DIALECTS.forEach((dialect, k) => {
       }
       assertClean(REALS, mark);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Recording and consent in every dialect but Twilio's (records.test.mjs): a service that records
+// answers a participant's call with the consent notice for the caller, the dialect's recording of
+// the bridged call (its status going to maskd's status URL) and the consent notice for the callee
+// (fetched from maskd's consent URL when the callee answers). Built with each carrier's SDK.
+
+const CONSENT = 'This call is recorded for quality.';
+const consentUrl = (dialect, intId) => `${PUBLIC_URL}/hooks/${dialect}/consent?interaction=${intId}`;
+const RECORDED = {
+  // TeXML: TwiML's <Dial record> without what TeXML does not document (telnyx.c)
+  telnyx: ({ callerId, real: r, intId }) => {
+    const res = new twilio.twiml.VoiceResponse();
+    const s = statusUrl('telnyx', intId);
+    res.say(CONSENT);
+    res.dial({ callerId, answerOnBridge: true, record: 'record-from-answer-dual', recordingStatusCallback: s, action: s, method: 'POST' })
+      .number({ url: consentUrl('telnyx', intId), statusCallback: s, statusCallbackEvent: 'initiated ringing answered completed' }, r);
+    return res.toString();
+  },
+  vonage: ({ callerId, real: r, intId }) => JSON.stringify(new NCCOBuilder()
+    .addAction(new Talk(CONSENT))
+    .addAction(new Record('mp3', 'conversation', 2, undefined, undefined, undefined, undefined, statusUrl('vonage', intId), 'POST'))
+    .addAction(new Connect({ type: 'phone', number: bare(r), onAnswer: { url: consentUrl('vonage', intId) } }, bare(callerId),
+      undefined, 'synchronous', undefined, undefined, undefined, statusUrl('vonage', intId), 'POST'))
+    .build()),
+};
+for (const dialect of ['plivo', 'vobiz']) {
+  RECORDED[dialect] = ({ callerId, real: r, intId }) => {
+    const res = plivo.Response();
+    const s = statusUrl(dialect, intId);
+    res.addSpeak(CONSENT);
+    res.addRecord({
+      recordSession: 'true', startOnDialAnswer: 'true', redirect: 'false', maxLength: '14400', fileFormat: 'mp3',
+      callbackUrl: s, callbackMethod: 'POST',
+    });
+    res.addDial({
+      callerId: bare(callerId), action: s, method: 'POST', redirect: 'false', callbackUrl: s, callbackMethod: 'POST',
+      confirmSound: consentUrl(dialect, intId),
+    }).addNumber(bare(r));
+    return res.toXML();
+  };
+}
+
+const CONSENT_NOTICE = {
+  telnyx: () => { const r = new twilio.twiml.VoiceResponse(); r.say(CONSENT); return r.toString(); },
+  plivo: () => { const r = plivo.Response(); r.addSpeak(CONSENT); return r.toXML(); },
+  vobiz: () => { const r = plivo.Response(); r.addSpeak(CONSENT); return r.toXML(); },
+  vonage: () => JSON.stringify(new NCCOBuilder().addAction(new Talk(CONSENT)).build()),
+};
+
+Object.keys(RECORDED).forEach((dialect) => {
+  const A = ADAPTERS[dialect];
+  const k = DIALECTS.indexOf(dialect);
+  const POOL = [1, 2].map((i) => proxy(10 * k + i, '847'));
+  const [R1, R2] = [real(5400 + 20 * k), real(5401 + 20 * k)];
+  ALL_REALS.push(R1, R2);
+  assertValid(POOL, [R1, R2]);
+
+  test(`${dialect}: a recorded service's bridge: consent for the caller, the call recorded, consent for the callee`, async () => {
+    await d.ready;
+    d.tokens.plivo ??= `pl_${crypto.randomBytes(16).toString('hex')}`;
+    d.tokens.vobiz ??= `vb_${crypto.randomBytes(16).toString('hex')}`;
+    const mark = d.transcript.length;
+    const svc = await createService(d, {
+      name: `Recorded via ${dialect}`, twilio: false, signalwire: false, carriers: A.carriers(),
+      defaults: { mode: 'voice-and-message', ttl: 0, record: true, consent_message: CONSENT },
+    });
+    await addPool(d, svc.id, POOL, { carrier: dialect });
+    const s = await createSession(d, svc.id, { participants: [[R1, 'Guest'], [R2, 'Host']] });
+    const [, p2] = s.participants;
+    const res = await A.call(R1, s.participants[0].proxy_number);
+    const intId = intIdOf(res.text);
+    assert.ok(intId, `no bridge in HTTP ${res.status} ${res.text}`);
+    assertAnswer(res, RECORDED[dialect]({ callerId: p2.proxy_number, real: R2, intId }), 'recorded bridge');
+    assertAnswer(await A.consent(intId), CONSENT_NOTICE[dialect](), 'the callee\'s consent notice');
+    assertClean([R1, R2], mark);
   });
 });
 
