@@ -295,6 +295,9 @@ static void media_needs_mms(void **state)
 	assert_int_equal(route_media_plan(1, 0, MMS_FALLBACK_TEXT_WITH_NOTE), ROUTE_MEDIA_DROP);
 	assert_string_equal(route_reason_name(ROUTE_MEDIA_REFUSED), "media_refused");
 	assert_string_equal(route_reason_name(ROUTE_WRONG_PIN), "wrong_pin");
+	assert_string_equal(mms_fallback_name(MMS_FALLBACK_TEXT_WITH_NOTE), "text_with_note");
+	assert_int_equal(mms_fallback_from_name("refuse"), MMS_FALLBACK_REFUSE);
+	assert_int_equal(mms_fallback_from_name("drop"), -1);
 }
 
 int main(void)
