@@ -30,7 +30,9 @@ static const char *nonempty(const struct form *f, const char *key)
 }
 
 /* Dial action (DialStatus), Dial callbackUrl events (DialAction), message delivery
- * (MessageUUID + Status), or a call's own hangup/ring callback (CallStatus). */
+ * (MessageUUID + Status), a call's own hangup/ring callback (CallStatus), or the
+ * <Record> callbackUrl (RecordingID, RecordUrl: the recording of the caller's
+ * call, leg a). */
 static void parse_status(const struct form *f, struct hook_status *st)
 {
 	st->leg = 'b';
@@ -55,6 +57,12 @@ static void parse_status(const struct form *f, struct hook_status *st)
 		const char *dir = form_get(f, "Direction");
 		if (dir == NULL || strcmp(dir, "outbound") != 0)
 			st->leg = 'a';
+	}
+	st->recording_id = nonempty(f, "RecordingID");
+	st->recording_url = nonempty(f, "RecordUrl");
+	if (st->status == NULL && st->recording_id != NULL) {
+		st->leg = 'a';
+		st->sid = nonempty(f, "CallUUID");
 	}
 }
 

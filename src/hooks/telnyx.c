@@ -45,6 +45,11 @@ static void telnyx_form_status(const struct form *f, struct hook_status *st)
 			       (strcmp(st->status, "completed") == 0 && st->duration > 0);
 	st->recording_id = form_get(f, "RecordingSid");
 	st->recording_url = form_get(f, "RecordingUrl");
+	if (st->status == NULL && st->recording_id != NULL) {
+		/* the recordingStatusCallback: the recording of the caller's call (leg a), as in TwiML */
+		st->leg = 'a';
+		st->sid = form_get(f, "CallSid");
+	}
 }
 
 static void telnyx_form_fill(const struct http_request *req, enum hook_event event, struct hook_input *in)

@@ -26,7 +26,7 @@ import twilio from 'twilio';
 import { PUBLIC_URL, useDaemon, waitFor } from './lib/daemon.mjs';
 import {
   addNumber, addPool, assertLogClean, assertNoRealNumbersAny, closeSession, createService, createSession, expectStatus,
-  messageParams, patchSession, voiceParams,
+  interactions, messageParams, patchSession, voiceParams,
 } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { assertValid, proxy, real } from './lib/numbers.mjs';
@@ -203,6 +203,14 @@ const ADAPTERS = {
       return this.post('gather', this.texml(from, to, callId, extra), { query: { attempt }, unsigned });
     },
     newId: () => crypto.randomUUID(),
+    /** The Dial's recordingStatusCallback. */
+    recording(intId, callId, id, url) {
+      return this.post('status', {
+        AccountSid: TELNYX_ACCOUNT, CallSid: callId, RecordingSid: id, RecordingUrl: url, RecordingStatus: 'completed',
+        RecordingDuration: '41',
+      }, { query: { interaction: intId } });
+    },
+    newCallId: () => `v3:${crypto.randomBytes(24).toString('base64url')}`,
     /** The callee's <Number url> fetch of the consent notice. */
     consent(intId) {
       const callId = `v3:${crypto.randomBytes(24).toString('base64url')}`;
@@ -276,6 +284,17 @@ const ADAPTERS = {
       return d.request('POST', `/hooks/vonage/gather?attempt=${attempt}`, { kind: 'webhook', headers, body });
     },
     newId: vonageMessageId,
+    /** The record action's event (no uuid, no status). */
+    recording(intId, callId, id, url) {
+      const body = JSON.stringify({
+        start_time: new Date().toISOString(), recording_url: url, size: 26378, recording_uuid: id,
+        end_time: new Date().toISOString(), conversation_uuid: `CON-${crypto.randomUUID()}`, timestamp: new Date().toISOString(),
+      });
+      return d.request('POST', `/hooks/vonage/status?interaction=${intId}`, {
+        kind: 'webhook', headers: { 'Content-Type': 'application/json', Authorization: vonageBearer(body) }, body,
+      });
+    },
+    newCallId: () => crypto.randomUUID(),
     /** The callee's onAnswer fetch of the consent notice (GET, signed like an answer_url). */
     consent(intId) {
       const q = new URLSearchParams({ interaction: intId, uuid: crypto.randomUUID(), conversation_uuid: `CON-${crypto.randomUUID()}` });
@@ -338,6 +357,12 @@ for (const dialect of ['plivo', 'vobiz']) {
     },
     newId: () => crypto.randomUUID(),
     ack: () => plivo.Response().toXML(),
+    /** The <Record> callbackUrl. */
+    recording: (intId, callId, id, url) => hook('status', {
+      CallUUID: callId, RecordingID: id, RecordUrl: url, RecordingDuration: '41', RecordingDurationMs: '41000',
+      RecordingStartMs: String(Date.now() - 41000), RecordingEndMs: String(Date.now()),
+    }, { query: { interaction: intId } }),
+    newCallId: () => crypto.randomUUID(),
     /** The confirmSound fetch when the callee answers (a signed POST like a voice webhook). */
     consent: (intId) => {
       const callId = crypto.randomUUID();
@@ -704,11 +729,22 @@ Object.keys(RECORDED).forEach((dialect) => {
     await addPool(d, svc.id, POOL, { carrier: dialect });
     const s = await createSession(d, svc.id, { participants: [[R1, 'Guest'], [R2, 'Host']] });
     const [, p2] = s.participants;
-    const res = await A.call(R1, s.participants[0].proxy_number);
+    const callId = A.newCallId();
+    const res = await A.call(R1, s.participants[0].proxy_number, callId);
     const intId = intIdOf(res.text);
     assert.ok(intId, `no bridge in HTTP ${res.status} ${res.text}`);
     assertAnswer(res, RECORDED[dialect]({ callerId: p2.proxy_number, real: R2, intId }), 'recorded bridge');
     assertAnswer(await A.consent(intId), CONSENT_NOTICE[dialect](), 'the callee\'s consent notice');
+    const recId = `REC${crypto.randomBytes(8).toString('hex')}`;
+    const recUrl = `https://recordings.example/${recId}.mp3`;
+    const rec = await A.recording(intId, callId, recId, recUrl);
+    assert.equal(rec.status, 200, `recording callback: HTTP ${rec.status} ${rec.text}`);
+    const it = (await interactions(d, s.id)).find((i) => i.id === intId);
+    const a = it.legs.find((l) => l.leg === 'a');
+    assert.ok(a, `no leg a: ${JSON.stringify(it.legs)}`);
+    assert.equal(a.recording_id, recId, `the recording is not on the caller's leg: ${JSON.stringify(it.legs)}`);
+    assert.equal(a.recording_url, recUrl);
+    assert.equal(it.legs.length, 1, `the recording made a leg of its own: ${JSON.stringify(it.legs)}`);
     assertClean([R1, R2], mark);
   });
 });
