@@ -382,7 +382,7 @@ static enum MHD_Result collect_span(void *cls, enum MHD_ValueKind kind, const ch
 }
 
 /* Whether bytes between [from, to) are only what a parser drops: the NULs it
- * writes over separators and line ends, CR, LF, SP and HTAB. *
+ * writes over separators and line ends, CR, LF, SP and HTAB. */
 static int edge_gap_clean(const char *from, const char *to)
 {
 	for (const char *p = from; p < to; p++)
