@@ -694,7 +694,8 @@ void http_stop(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
-	MHD_quiesce_daemon(srv->mhd); /* no new connections */
+	/* (MHD_quiesce_daemon() is a no-op without MHD_USE_ITC; MHD_stop_daemon()
+	 * closes the listener itself a moment later.) */
 	pthread_mutex_lock(&srv->lock);
 	srv->stopping = 1;
 	reap_locked(srv, 0, 1); /* idle and half-sent connections go now, not at their timeout */
