@@ -30,7 +30,7 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
 	if (strcmp(req->path, "/metrics") == 0) {
 		res->status = 200;
 		res->content_type = "text/plain; version=0.0.4";
-		stats_render(&res->body, app->store);
+		stats_render(&res->body);
 		return;
 	}
 	if (api_handle(app, req, res))

@@ -16,6 +16,10 @@ struct config {
 	char key_file[1024];   /* MASKD_KEY_FILE, "./var/maskd.key" */
 	unsigned threads;      /* MASKD_THREADS, HTTP worker threads, >= 2 */
 	unsigned sweep_interval; /* MASKD_SWEEP_INTERVAL, seconds between expiry sweeps */
+	unsigned http_head_timeout; /* MASKD_HTTP_HEAD_TIMEOUT, seconds a connection has to send a
+				     * complete request head (idle keep-alive included), default 10 */
+	unsigned http_body_timeout; /* MASKD_HTTP_BODY_TIMEOUT, seconds for the body after the head, default 30 */
+	unsigned http_per_ip_max;   /* MASKD_HTTP_PER_IP_MAX, connections per client address; 0 = no limit */
 	int log_level;         /* MASKD_LOG_LEVEL */
 	/* carrier REST API base URLs, no trailing '/' (MASKD_TELNYX_API_URL, ...);
 	 * "" for carriers maskd never calls */

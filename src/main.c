@@ -137,7 +137,9 @@ int main(void)
 	}
 	app.sender = sender_start(store, cfg.send_retry_ms);
 	struct http_options http_opt = {
-		.listen = cfg.listen, .threads = cfg.threads, .handler = app_dispatch, .ctx = &app};
+		.listen = cfg.listen, .threads = cfg.threads, .handler = app_dispatch, .ctx = &app,
+		.head_timeout_s = cfg.http_head_timeout, .body_timeout_s = cfg.http_body_timeout,
+		.per_ip_max = cfg.http_per_ip_max};
 	if (http_start(&http_opt, &http, err, sizeof(err)) < 0) {
 		sender_stop(app.sender);
 		fprintf(stderr, "maskd: %s\n", err);

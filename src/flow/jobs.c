@@ -3,6 +3,7 @@
  * retention purge through flow/lifecycle.c) and the start-up region backfill;
  * see jobs.h. */
 #include "jobs.h"
+#include "stats.h"
 #include "lifecycle.h"
 #include "../core/model.h"
 #include "../core/session.h"
@@ -100,6 +101,9 @@ static void *sweeper_main(void *arg)
 		int rc = jobs_sweep_once(sw->store, now);
 		if (rc < 0)
 			log_error("sweeper: %s", maskd_strerror(rc));
+		rc = stats_refresh(sw->store); /* the /metrics store gauges, off the request path */
+		if (rc < 0)
+			log_warn("sweeper: metrics gauges not refreshed: %s", maskd_strerror(rc));
 		if (sw->retention_s > 0 && (last_purge == 0 || now - last_purge >= JOBS_PURGE_EVERY_S)) {
 			rc = jobs_purge_once(sw->store, now, sw->retention_s);
 			if (rc < 0)

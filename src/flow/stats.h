@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* stats.h - the /metrics page: the process counters of util/metrics.h labelled
- * with maskd's dialect names, then the gauges read from the store (pool numbers,
- * open sessions, bindings, services). Reads the store; holds no state. */
+ * with maskd's dialect names, then the store's gauges (pool numbers, open
+ * sessions, bindings, services) from a copy the sweeper thread refreshes
+ * (stats_refresh), so a scrape never touches the store whatever its size. */
 #ifndef MASKD_STATS_H
 #define MASKD_STATS_H
 
@@ -9,9 +10,15 @@
 
 struct store;
 
-/* Appends the whole page (Prometheus text format 0.0.4) to out. The gauges are
- * left out when the store cannot answer (the counters are still there), so a
- * scrape during a database outage still sees them. Thread-safe. */
-void stats_render(struct buf *out, struct store *st);
+/* Appends the whole page (Prometheus text format 0.0.4) to out from memory only:
+ * the counters, and the store gauges of the last stats_refresh() with their age
+ * (maskd_store_gauges_age_seconds); the store gauges are left out until a first
+ * refresh succeeds. Thread-safe. */
+void stats_render(struct buf *out);
+
+/* Reads the store gauges (COUNT queries: tens of ms on a large database) into
+ * the copy stats_render() shows. Called off the request path: by the sweeper
+ * each interval. Returns 0, or the store's negative maskd_err (the old copy stays). */
+int stats_refresh(struct store *st);
 
 #endif

@@ -22,3 +22,11 @@ const char *fields_e164(struct arena *a, const char *s)
 		return s;
 	return arena_printf(a, "+%s", s);
 }
+
+int fields_id_ok(const char *s)
+{
+	if (s == NULL)
+		return 1;
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:");
+	return n > 0 && n <= FIELDS_ID_MAX && s[n] == '\0';
+}

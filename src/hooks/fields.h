@@ -19,4 +19,12 @@ int64_t fields_seconds(const char *s);
  * as is, for the pipeline to judge. */
 const char *fields_e164(struct arena *a, const char *s);
 
+/* Whether s may be a carrier's call, message or recording id: NULL (absent), or
+ * 1 to FIELDS_ID_MAX characters of letters, digits and "-_.:". Every carrier's
+ * documented ids fit (Twilio CA/SM/MM + 32 hex, SignalWire and Plivo UUIDs,
+ * Telnyx "v3:..." call control ids, Vonage UUIDs); a newline, a space or a
+ * quote does not. */
+#define FIELDS_ID_MAX 128
+int fields_id_ok(const char *s);
+
 #endif

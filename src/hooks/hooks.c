@@ -4,6 +4,7 @@
  * pipeline (flow/webhook.c) with the dialect's signature check, renders the
  * decision it answers. No policy lives here. */
 #include "hooks.h"
+#include "fields.h"
 #include "dialect.h"
 #include "../app.h"
 #include "../flow/webhook.h"
@@ -117,6 +118,10 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 	memset(&in, 0, sizeof(in));
 	in.event = event;
 	int status = dl->parse(req, event, &in, &why);
+	if (status == 0 && (!fields_id_ok(in.sid) || !fields_id_ok(in.st.sid) || !fields_id_ok(in.st.recording_id))) {
+		status = 400;
+		why = "malformed call, message or recording id";
+	}
 	if (status != 0) {
 		log_info("webhook %s %s: refused: %s", dl->name, event_name, why);
 		metrics_webhook(dl->id, MW_BAD_REQUEST);

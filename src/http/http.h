@@ -58,15 +58,25 @@ struct http_options {
 	unsigned threads;       /* request threads; fewer than 2 means 2 */
 	http_handler_fn handler; /* every request that passes the edge checks */
 	void *ctx;              /* handler's first argument; must outlive the server */
+	unsigned head_timeout_s; /* a connection ready for a request (accepted, or its last response
+				  * queued) that has not sent the whole head by then is closed; 0 = 10 */
+	unsigned body_timeout_s; /* a body not complete this long after its head: closed; 0 = 30 */
+	unsigned per_ip_max;     /* open connections per client address; 0 = no limit */
 };
 
 struct http_server;
 
 /* Starts listening as opt says; requests that pass the edge checks go to
- * opt->handler(opt->ctx, ...). opt is copied. Returns 0 with *out set, or a
+ * opt->handler(opt->ctx, ...). opt is copied. Raises RLIMIT_NOFILE's soft limit
+ * to the hard one and caps open connections below it (http_connection_cap());
+ * a connection over the cap is closed at accept, counted and logged (at most
+ * once every 10 s). Returns 0 with *out set, or a
  * negative maskd_err with a message in err (a bad listen address, a port in use). */
 int http_start(const struct http_options *opt, struct http_server **out, char *err, size_t err_len);
-/* Stops accepting, finishes in-flight requests, frees the server. */
+/* The connection cap of a running server (for logs and tests). */
+unsigned http_connection_cap(const struct http_server *srv);
+/* Stops accepting, closes every connection not inside the handler at once (idle,
+ * slow or half-sent ones), lets in-flight requests finish, frees the server. */
 void http_stop(struct http_server *srv);
 
 #endif

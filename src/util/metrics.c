@@ -8,6 +8,7 @@
 
 static _Atomic uint64_t webhook_counts[METRICS_DIALECTS_MAX][MW_COUNT];
 static _Atomic uint64_t counts[MC_COUNT];
+static _Atomic int64_t gauges[MG_COUNT];
 
 static const char *const webhook_names[MW_COUNT] = {
 	[MW_BRIDGE] = "bridge",
@@ -44,6 +45,13 @@ static const char *const counter_names[MC_COUNT][2] = {
 	[MC_NUMBERS_PURGED] = {"maskd_numbers_purged_total", "Participants whose real number was purged after the retention period."},
 	[MC_WEBHOOKS_WRONG_CARRIER] = {"maskd_webhooks_wrong_carrier_total",
 				       "Webhooks refused because the dialled number belongs to another carrier."},
+	[MC_HTTP_CONNECTIONS_REFUSED] = {"maskd_http_connections_refused_total", "Connections closed at accept: the connection cap was reached."},
+	[MC_HTTP_DEADLINE_CLOSED] = {"maskd_http_deadline_closed_total", "Connections closed because a request head or body missed its deadline."},
+	[MC_HTTP_EDGE_REFUSED] = {"maskd_http_edge_refused_total", "Requests refused by the HTTP edge checks (framing, header syntax, caps)."},
+};
+
+static const char *const gauge_names[MG_COUNT][2] = {
+	[MG_HTTP_CONNECTIONS_OPEN] = {"maskd_http_connections_open", "Open HTTP connections."},
 };
 
 void metrics_webhook(int dialect, enum metric_webhook m)
@@ -55,6 +63,16 @@ void metrics_webhook(int dialect, enum metric_webhook m)
 void metrics_inc(enum metric_counter m)
 {
 	atomic_fetch_add_explicit(&counts[m], 1, memory_order_relaxed);
+}
+
+void metrics_gauge_add(enum metric_gauge g, int64_t delta)
+{
+	atomic_fetch_add_explicit(&gauges[g], delta, memory_order_relaxed);
+}
+
+int64_t metrics_gauge_value(enum metric_gauge g)
+{
+	return atomic_load_explicit(&gauges[g], memory_order_relaxed);
 }
 
 void metrics_render(struct buf *out, int n_dialects, const char *(*dialect_label)(int dialect))
@@ -71,6 +89,8 @@ void metrics_render(struct buf *out, int n_dialects, const char *(*dialect_label
 		buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", counter_names[m][0],
 			   counter_names[m][1], counter_names[m][0], counter_names[m][0],
 			   atomic_load_explicit(&counts[m], memory_order_relaxed));
+	for (int g = 0; g < MG_COUNT; g++)
+		metrics_gauge(out, gauge_names[g][0], gauge_names[g][1], metrics_gauge_value(g));
 }
 
 void metrics_gauge(struct buf *out, const char *name, const char *help, int64_t value)

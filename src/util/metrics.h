@@ -47,17 +47,29 @@ enum metric_counter {
 	MC_BINDINGS_RELEASED,
 	MC_NUMBERS_PURGED,
 	MC_WEBHOOKS_WRONG_CARRIER,
+	MC_HTTP_CONNECTIONS_REFUSED,
+	MC_HTTP_DEADLINE_CLOSED,
+	MC_HTTP_EDGE_REFUSED,
 	MC_COUNT
+};
+
+/* Gauges kept as things happen (never read from the store). */
+enum metric_gauge {
+	MG_HTTP_CONNECTIONS_OPEN,
+	MG_COUNT
 };
 
 /* Counts one webhook answer of dialect (an enum dialect); an index outside
  * 0..METRICS_DIALECTS_MAX-1 is ignored. */
 void metrics_webhook(int dialect, enum metric_webhook m);
 void metrics_inc(enum metric_counter m);
+/* Adds delta (may be negative) to a gauge. */
+void metrics_gauge_add(enum metric_gauge g, int64_t delta);
+int64_t metrics_gauge_value(enum metric_gauge g);
 
 /* Appends every counter: the webhook counters of dialects 0..n_dialects-1
  * (at most METRICS_DIALECTS_MAX, asserted), labelled dialect_label(d), then the
- * others, each with its HELP and TYPE lines. */
+ * others, then the gauges of enum metric_gauge, each with its HELP and TYPE lines. */
 void metrics_render(struct buf *out, int n_dialects, const char *(*dialect_label)(int dialect));
 
 /* Appends one gauge: HELP, TYPE and value lines. name and help are maskd's own

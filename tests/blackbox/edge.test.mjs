@@ -83,3 +83,18 @@ test('health, readiness and metrics answer without a key', async () => {
   assert.match(m.text, /maskd_webhooks_total\{dialect="twilio",outcome="bridge"\} \d+/);
   assert.match(m.text, /maskd_sessions_open \d+/);
 });
+
+// A newline in a carrier id would forge a log line before the signature is even checked.
+for (const [event, field, prefix] of [['voice', 'CallSid', 'CA'], ['message', 'MessageSid', 'SM']]) {
+  test(`a ${field} with a newline → 400, and the log has no forged line`, async () => {
+    const forged = `${prefix}1\n2026-01-01T00:00:00Z info FAKE LOG LINE ${field}`; // short enough to be logged
+    const params = { AccountSid: `AC${'1'.repeat(32)}`, From: '+14155550123', To: '+14155550199', [field]: forged };
+    if (event === 'message') params.Body = 'hi';
+    const r = await d.webhook('twilio', event, params);
+    assert.equal(r.status, 400);
+    const marker = await d.request('GET', `/hooks/twilio/nothing-${field}`); // a line after it, so the log is flushed
+    assert.equal(marker.status, 404);
+    const log = d.logTail(1 << 20);
+    assert.doesNotMatch(log, new RegExp(`^\\S+ info FAKE LOG LINE ${field}`, 'm'));
+  });
+}

@@ -25,7 +25,8 @@
 static int verdict(size_t n_headers, size_t target_len, int cls, int tes, const char *cl, int *too_big)
 {
 	struct edge_head h = {.n_headers = n_headers, .target_len = target_len, .content_lengths = cls,
-			      .transfer_encodings = tes, .content_length = cl};
+			      .transfer_encodings = tes, .content_length = cl, .hosts = 1, .http11 = 1,
+			      .chunked = tes, .final_chunked = tes > 0};
 	const char *why = "unset";
 	int status = edge_head_status(&h, too_big, &why);
 	if (status == 0)
@@ -59,7 +60,88 @@ static void test_content_length_rules(void **state)
 	assert_int_equal(verdict(3, 10, 3, 1, "12", &big), 400);
 	assert_int_equal(verdict(3, 10, 1, 1, "12", &big), 400);      /* with Transfer-Encoding */
 	assert_int_equal(verdict(3, 10, 0, 1, NULL, &big), 0);        /* chunked alone is fine */
-	assert_int_equal(verdict(3, 10, 0, 2, NULL, &big), 0);
+	assert_int_equal(verdict(3, 10, 0, 2, NULL, &big), 400);      /* chunked twice */
+	assert_int_equal(verdict(3, 10, 1, 0, "-1", &big), 400);
+	assert_int_equal(verdict(3, 10, 1, 0, "12, 13", &big), 400);
+	assert_int_equal(verdict(3, 10, 1, 0, "", &big), 400);
+}
+
+/* The verdict of a head that is otherwise fine, after `edit` changed it. */
+static int head_verdict(void (*edit)(struct edge_head *))
+{
+	struct edge_head h = {.n_headers = 3, .target_len = 10, .hosts = 1, .http11 = 1};
+	edit(&h);
+	int big;
+	const char *why = NULL;
+	return edge_head_status(&h, &big, &why);
+}
+
+static void e_none(struct edge_head *h) { (void)h; }
+static void e_bad_name(struct edge_head *h) { h->bad_name = 1; }
+static void e_bad_value(struct edge_head *h) { h->bad_value = 1; }
+static void e_hidden(struct edge_head *h) { h->hidden_bytes = 1; }
+static void e_no_host(struct edge_head *h) { h->hosts = 0; }
+static void e_two_hosts(struct edge_head *h) { h->hosts = 2; }
+static void e_http10_no_host(struct edge_head *h) { h->hosts = 0; h->http11 = 0; h->http10 = 1; }
+static void e_te_http10(struct edge_head *h)
+{
+	h->http11 = 0; h->http10 = 1; h->transfer_encodings = 1; h->chunked = 1; h->final_chunked = 1;
+}
+static void e_gzip_chunked(struct edge_head *h)
+{
+	h->transfer_encodings = 1; h->chunked = 1; h->other_codings = 1; h->final_chunked = 1;
+}
+static void e_gzip(struct edge_head *h) { h->transfer_encodings = 1; h->other_codings = 1; }
+static void e_chunked_gzip(struct edge_head *h)
+{
+	h->transfer_encodings = 1; h->chunked = 1; h->other_codings = 1; h->final_chunked = 0;
+}
+
+static void test_head_syntax(void **state)
+{
+	assert_int_equal(head_verdict(e_none), 0);
+	assert_int_equal(head_verdict(e_bad_name), 400);
+	assert_int_equal(head_verdict(e_bad_value), 400);
+	assert_int_equal(head_verdict(e_hidden), 400);
+	assert_int_equal(head_verdict(e_no_host), 400);
+	assert_int_equal(head_verdict(e_two_hosts), 400);
+	assert_int_equal(head_verdict(e_http10_no_host), 0);
+	assert_int_equal(head_verdict(e_te_http10), 400);
+	assert_int_equal(head_verdict(e_gzip_chunked), 501);
+	assert_int_equal(head_verdict(e_gzip), 400);
+	assert_int_equal(head_verdict(e_chunked_gzip), 400);
+}
+
+static void test_names_values_codings(void **state)
+{
+	assert_true(edge_name_ok("Content-Length", 14));
+	assert_false(edge_name_ok("Content-Length ", 15));
+	assert_false(edge_name_ok("", 0));
+	assert_false(edge_name_ok("A\"B", 3));
+	assert_true(edge_value_ok("Bearer abc\t\x80", 12));
+	assert_false(edge_value_ok("a\rb", 3));
+	assert_false(edge_value_ok("a\x7f", 2));
+	struct header_scan hs = {0};
+	edge_scan_codings(&hs, "gzip, Chunked ");
+	assert_int_equal(hs.chunked, 1);
+	assert_int_equal(hs.other_codings, 1);
+	assert_int_equal(hs.final_chunked, 1);
+	edge_scan_codings(&hs, "chunked,gzip");
+	assert_int_equal(hs.final_chunked, 0);
+}
+
+static void test_head_gaps(void **state)
+{
+	/* A head as MHD leaves it after parsing in place: NULs over the colon and
+	 * the line ends. */
+	char clean[] = "GET\0/\0HTTP/1.1\0\nHost\0 x\0\nAuthorization\0 Bearer k\0\n\0\n";
+	const char *host = clean + 16;
+	struct head_span ok[2] = {{host, host + 6, 4, 1}, {host + 9, host + 9 + 15, 13, 8}};
+	assert_int_equal(edge_head_gaps(clean, sizeof(clean) - 1, ok, 2), 0);
+	char nul[] = "GET\0/\0HTTP/1.1\0\nHost\0 x\0\nAuthorization\0 Bearer k\0junk\0\n\0\n";
+	const char *h2 = nul + 16;
+	struct head_span bad[2] = {{h2, h2 + 6, 4, 1}, {h2 + 9, h2 + 9 + 15, 13, 8}};
+	assert_int_equal(edge_head_gaps(nul, sizeof(nul) - 1, bad, 2), 1);
 }
 
 static void test_declared_body(void **state)
@@ -312,6 +394,9 @@ int main(void)
 		cmocka_unit_test(test_header_count),
 		cmocka_unit_test(test_target_length),
 		cmocka_unit_test(test_content_length_rules),
+		cmocka_unit_test(test_head_syntax),
+		cmocka_unit_test(test_names_values_codings),
+		cmocka_unit_test(test_head_gaps),
 		cmocka_unit_test(test_declared_body),
 		cmocka_unit_test(test_body_cap),
 		cmocka_unit_test(test_refusal_bodies),
