@@ -42,7 +42,7 @@ LOADGEN=$TMP/loadgen
 cc -O2 -std=c11 -Wall -Wextra -Werror -o "$LOADGEN" bench/loadgen.c -lcrypto
 jnum() { grep -o "\"$2\":[-0-9.e]*" "$1" | head -1 | cut -d: -f2; }
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-cpu_ns() { cat /proc/"$PID"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+cpu_ns() { cat /proc/"$PID"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 wbytes() { awk '/^write_bytes:/ { print $2 }' /proc/"$PID"/io; }
 metric() {
 	"$LOADGEN" http GET /metrics --port "$PORT" | awk -v m="$1" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
