@@ -7,7 +7,8 @@
 #
 #   bench/counts.sh [MASKD_BIN [SEED_BIN]]      default build-test/maskd, build-test/maskd-seed
 #   COUNTS_N=20000 COUNTS_RATE=4000 COUNTS_THREADS=8 COUNTS_SWEEP_N=10000 COUNTS_RUNS=1
-#   COUNTS_SWEEP_N=0 skips the sweep; COUNTS_RUNS=3 repeats the webhook step.
+#   COUNTS_SWEEP_N=0 skips the sweep; COUNTS_RUNS=3 repeats the webhook step;
+#   COUNTS_SWEEP_PERF=FILE records a perf profile of the sweep into FILE.
 # Prints one "webhooks:" line per run and one "sweep:" line; exits 1 on a wrong answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,7 +91,7 @@ for run in $(seq "$RUNS"); do
 	PERF=$!
 	sleep 0.5
 	c0=$(cpu_ns); w0=$(wbytes)
-	rate "$RATE" "$(calc "$N / $RATE" 0)" "$TMP/run.json"
+	rate "$RATE" "$(calc "$N / $RATE < 1 ? 1 : $N / $RATE" 0)" "$TMP/run.json"
 	c1=$(cpu_ns); w1=$(wbytes)
 	kill -INT $PERF; wait $PERF 2>/dev/null || true
 	n=$(jnum "$TMP/run.json" answered)
@@ -108,6 +109,11 @@ expires_at=$(($(date +%s) + 4 + SWEEP_N / 1000))
 	--count "$SWEEP_N" --expires-at $expires_at --out "$TMP/sweep.tsv" >/dev/null
 [ "$(date +%s)" -lt $expires_at ] || echo "counts.sh: warning: seeding ran past expires_at" >&2
 e0=$(metric maskd_sessions_expired_total)
+PERFREC=""
+if [ -n "${COUNTS_SWEEP_PERF:-}" ]; then # a profile of the sweep into this file
+	perf record -F 2000 -e cpu-clock -g -p "$PID" -o "$COUNTS_SWEEP_PERF" >/dev/null 2>&1 &
+	PERFREC=$!
+fi
 while [ "$(date +%s)" -lt $expires_at ]; do sleep 0.05; done
 s0=$(bg_ns)
 deadline=$(($(date +%s) + 120))
@@ -117,6 +123,7 @@ while [ "$(date +%s)" -lt $deadline ]; do
 done
 sleep 0.3
 s1=$(bg_ns)
+[ -n "$PERFREC" ] && { kill -INT "$PERFREC"; wait "$PERFREC" 2>/dev/null || true; }
 swept=$(($(metric maskd_sessions_expired_total) - e0))
 [ "$swept" -ge "$SWEEP_N" ] || die "only $swept of $SWEEP_N sessions expired within 120 s"
 echo "sweep: $swept sessions expired, sweeper CPU $(calc "($s1 - $s0) / 1000000" 0) ms," \
