@@ -114,6 +114,11 @@ if [ -n "${COUNTS_SWEEP_PERF:-}" ]; then # a profile of the sweep into this file
 	perf record -F 2000 -e cpu-clock -g -p "$PID" -o "$COUNTS_SWEEP_PERF" >/dev/null 2>&1 &
 	PERFREC=$!
 fi
+while [ "$(date +%s)" -lt $((expires_at - 1)) ]; do sleep 0.05; done
+perf stat -x, -e raw_syscalls:sys_enter,syscalls:sys_enter_pwrite64,syscalls:sys_enter_fdatasync -p "$PID" \
+	-o "$TMP/sweep-perf.txt" &
+PERF=$!
+w0=$(wbytes)
 while [ "$(date +%s)" -lt $expires_at ]; do sleep 0.05; done
 s0=$(bg_ns)
 deadline=$(($(date +%s) + 120))
@@ -123,8 +128,14 @@ while [ "$(date +%s)" -lt $deadline ]; do
 done
 sleep 0.3
 s1=$(bg_ns)
+w1=$(wbytes)
+kill -INT $PERF; wait $PERF 2>/dev/null || true
 [ -n "$PERFREC" ] && { kill -INT "$PERFREC"; wait "$PERFREC" 2>/dev/null || true; }
 swept=$(($(metric maskd_sessions_expired_total) - e0))
 [ "$swept" -ge "$SWEEP_N" ] || die "only $swept of $SWEEP_N sessions expired within 120 s"
+sys=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$TMP/sweep-perf.txt")
+pw=$(awk -F, '/sys_enter_pwrite64/ { print $1 }' "$TMP/sweep-perf.txt")
+fs=$(awk -F, '/sys_enter_fdatasync/ { print $1 }' "$TMP/sweep-perf.txt")
 echo "sweep: $swept sessions expired, sweeper CPU $(calc "($s1 - $s0) / 1000000" 0) ms," \
-	"$(calc "($s1 - $s0) / 1000000 * 10000 / $swept" 0) ms per 10,000"
+	"$(calc "($s1 - $s0) / 1000000 * 10000 / $swept" 0) ms per 10,000; per session: syscalls $(calc "$sys / $swept" 1)," \
+	"pwrite64 $(calc "$pw / $swept" 2), write_bytes $(calc "($w1 - $w0) / $swept / 1024" 2) KB; fdatasync $fs"
