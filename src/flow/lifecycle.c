@@ -291,8 +291,16 @@ struct expire_job {
 	char (*ids)[ID_MAX];
 	bool *closed;
 	int n;
+	/* the set closed together: ids, held_until and active of each */
+	char (*set)[ID_MAX];
+	int64_t *held_until;
+	int *active;
 };
 
+/* Each due session is read and judged on its own (session_due, session_close_step,
+ * the cool-off rules), as lifecycle_close would; the writes of the whole batch are
+ * then a few set-based statements (store_tx_sessions_close) instead of three per
+ * session, with the same rows as a result. */
 static int expire_body(struct store_tx *tx, void *ctx)
 {
 	struct expire_job *j = ctx;
@@ -302,6 +310,7 @@ static int expire_body(struct store_tx *tx, void *ctx)
 		return rc;
 	struct in_use_acc acc;
 	acc_init(&acc, j->n * SESSION_PARTICIPANTS + 1);
+	int m = 0;
 	for (int i = 0; rc >= 0 && i < j->n; i++) {
 		j->closed[i] = false;
 		struct store_session_brief b;
@@ -314,8 +323,23 @@ static int expire_body(struct store_tx *tx, void *ctx)
 			rc = store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, b.last_activity_at));
 			continue;
 		}
-		rc = close_locked(tx, &b, SESSION_CLOSED, j->now, "expired", &acc);
-		j->closed[i] = rc > 0;
+		enum session_close_step step;
+		rc = session_close_step(b.status, SESSION_CLOSED, &step);
+		if (rc < 0)
+			break;
+		assert(step == SESSION_CLOSE_BINDINGS); /* a due session is live */
+		acc_session(&acc, &b, true, -1);
+		memcpy(j->set[m], b.id, ID_MAX);
+		j->held_until[m] = session_held_until(j->now, b.cooloff);
+		j->active[m] = session_binding_cools(b.cooloff);
+		m++;
+		j->closed[i] = true;
+	}
+	if (rc >= 0) {
+		rc = store_tx_sessions_close(tx, (const char(*)[ID_MAX])j->set, j->held_until, j->active, m,
+					     SESSION_CLOSED, session_event_kind(SESSION_CLOSED), "expired", j->now);
+		if (rc >= 0 && rc != m)
+			rc = MASKD_ERETRY; /* a session of the set went away: read the set again */
 	}
 	if (rc >= 0)
 		rc = acc_apply(tx, &acc);
@@ -330,6 +354,9 @@ int lifecycle_expire(struct store *st, int64_t now, int limit, int *closed)
 	struct expire_job j = {.now = now, .limit = limit};
 	j.ids = xcalloc((size_t)limit, ID_MAX);
 	j.closed = xcalloc((size_t)limit, sizeof(*j.closed));
+	j.set = xcalloc((size_t)limit, ID_MAX);
+	j.held_until = xcalloc((size_t)limit, sizeof(*j.held_until));
+	j.active = xcalloc((size_t)limit, sizeof(*j.active));
 	int rc = store_tx_run(st, expire_body, &j);
 	for (int i = 0; rc == 0 && i < j.n; i++)
 		if (j.closed[i]) {
@@ -338,6 +365,9 @@ int lifecycle_expire(struct store *st, int64_t now, int limit, int *closed)
 		}
 	free(j.ids);
 	free(j.closed);
+	free(j.set);
+	free(j.held_until);
+	free(j.active);
 	return rc;
 }
 

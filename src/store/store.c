@@ -136,6 +136,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_session_put,
 		(const void *)o->tx_open_taken,
 		(const void *)o->tx_bindings_hold,
+		(const void *)o->tx_sessions_close,
 		(const void *)o->tx_binding_keep,
 		(const void *)o->tx_binding_take,
 		(const void *)o->tx_numbers_in_use_add,
@@ -303,6 +304,17 @@ int store_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t 
 {
 	assert(tx != NULL && session_id != NULL);
 	return tx->ops->tx_bindings_hold(tx, session_id, held_until, active);
+}
+
+int store_tx_sessions_close(struct store_tx *tx, const char (*ids)[ID_MAX], const int64_t *held_until,
+			    const int *active, int n, enum session_status status, const char *kind,
+			    const char *detail, int64_t now)
+{
+	assert(tx != NULL && n >= 0 && (n == 0 || (ids != NULL && held_until != NULL && active != NULL)));
+	assert(kind != NULL && detail != NULL);
+	if (n == 0)
+		return 0;
+	return tx->ops->tx_sessions_close(tx, ids, held_until, active, n, status, kind, detail, now);
 }
 
 int store_tx_binding_keep(struct store_tx *tx, const char *participant_id)

@@ -260,6 +260,16 @@ int store_tx_open_taken(struct store_tx *tx, const char *service_id, const char 
 /* Every participant row of session_id that holds its binding gets held_until and
  * keeps the binding when active is 1, gives it up when 0. Returns how many rows. */
 int store_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active);
+/* Closes the n sessions ids[0..n) in set-based statements, with the effect that
+ * store_tx_session_put (status, closed_at = updated_at = now, no deadline, the
+ * other lifecycle columns as they are), then store_tx_bindings_hold(ids[i],
+ * held_until[i], active[i]), then store_tx_event_insert(ids[i], kind, NULL,
+ * detail, now) would have for each one in turn. The sessions must be locked in
+ * tx (store_tx_session_lock). Decides nothing: the caller asked the rules for
+ * status, held_until and active. Returns how many sessions were written. */
+int store_tx_sessions_close(struct store_tx *tx, const char (*ids)[ID_MAX], const int64_t *held_until,
+			    const int *active, int n, enum session_status status, const char *kind,
+			    const char *detail, int64_t now);
 /* Keeps the binding of participant row id if it still holds it (held_until
  * cleared): 1, or 0 when it was released meanwhile. */
 int store_tx_binding_keep(struct store_tx *tx, const char *participant_id);

@@ -72,6 +72,9 @@ struct store_tx {
 	X(int, tx_open_taken, (struct store_tx *tx, const char *service_id, const char *except_id, \
 		const char *unique_name, const char *pin, int *name_taken, int *pin_taken)) \
 	X(int, tx_bindings_hold, (struct store_tx *tx, const char *session_id, int64_t held_until, int active)) \
+	X(int, tx_sessions_close, (struct store_tx *tx, const char (*ids)[ID_MAX], const int64_t *held_until, \
+		const int *active, int n, enum session_status status, const char *kind, const char *detail, \
+		int64_t now)) \
 	X(int, tx_binding_keep, (struct store_tx *tx, const char *participant_id)) \
 	X(int, tx_binding_take, (struct store_tx *tx, const char *participant_id, enum number_state retired)) \
 	X(int, tx_numbers_in_use_add, (struct store_tx *tx, const char *const *number_id, const int *delta, \

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "core/session.h"
 #include "flow/jobs.h"
 #include "flow/lifecycle.h"
 #include "flow/sessions.h"
@@ -174,6 +175,118 @@ static void sticky_while_cooling(void **state)
 	struct number num;
 	assert_int_equal(store_number_get(f->st, only, &num), 0);
 	assert_int_equal(num.in_use, 1); /* one session, both participants */
+}
+
+/* ---- expiry closes a batch in set-based statements */
+
+/* What closing one expired session one by one wrote before expiry went set-based:
+ * the row primitives lifecycle_close uses, with the sweep's event detail. */
+static int close_one_by_one(struct store_tx *tx, void *ctx)
+{
+	const struct session *s = ctx;
+	struct store_session_brief b;
+	int rc = store_tx_session_lock(tx, s->id, &b);
+	if (rc < 0)
+		return rc;
+	b.status = SESSION_CLOSED;
+	b.updated_at = b.closed_at = 2600;
+	rc = store_tx_session_put(tx, b.id, &b, 0);
+	if (rc == 0)
+		rc = store_tx_bindings_hold(tx, b.id, session_held_until(2600, b.cooloff), session_binding_cools(b.cooloff));
+	if (rc >= 0)
+		rc = store_tx_event_insert(tx, b.id, "closed", NULL, "expired", 2600);
+	const char *nums[SESSION_PARTICIPANTS];
+	int delta[SESSION_PARTICIPANTS], n = 0;
+	for (int i = 0; i < b.n_parts; i++) {
+		int dup = 0;
+		for (int k = 0; k < i; k++)
+			dup |= strcmp(b.parts[k].number_id, b.parts[i].number_id) == 0;
+		if (!dup) {
+			nums[n] = b.parts[i].number_id;
+			delta[n++] = -1;
+		}
+	}
+	if (rc >= 0)
+		rc = store_tx_numbers_in_use_add(tx, nums, delta, n);
+	return rc < 0 ? rc : 0;
+}
+
+/* Every row a close writes, as one line of text (ids left out, so two sessions
+ * closed alike read alike). */
+static void closed_rows(struct fixture *f, const char *id, char *out, size_t cap)
+{
+	char sql[512], part[256];
+	size_t len = 0;
+	out[0] = '\0';
+	snprintf(sql, sizeof(sql),
+		 "SELECT status || ',' || closed_at || ',' || updated_at || ',' || "
+		 "COALESCE(CAST(deadline AS TEXT), 'none') FROM sessions WHERE id = '%s'", id);
+	assert_int_equal(cx_sql_text(f, sql, part, sizeof(part)), 1);
+	len += (size_t)snprintf(out + len, cap - len, "session %s;", part);
+	for (int i = 0; i < 2; i++) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT active || ',' || COALESCE(CAST(held_until AS TEXT), 'none') FROM participants "
+			 "WHERE session_id = '%s' AND idx = %d", id, i);
+		assert_int_equal(cx_sql_text(f, sql, part, sizeof(part)), 1);
+		len += (size_t)snprintf(out + len, cap - len, " participant %s;", part);
+	}
+	snprintf(sql, sizeof(sql),
+		 "SELECT kind || ',' || detail || ',' || COALESCE(participant_id, 'null') || ',' || created_at "
+		 "FROM session_events WHERE session_id = '%s' AND kind = 'closed'", id);
+	assert_int_equal(cx_sql_text(f, sql, part, sizeof(part)), 1);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM session_events WHERE session_id = '%s'", id);
+	snprintf(out + len, cap - len, " event %s; %lld events", part, (long long)cx_sql_count(f, sql));
+}
+
+/* The sweep closes its batch in a few set-based statements; the rows must be
+ * those that closing each session one by one wrote: status, closed_at,
+ * updated_at, no deadline, bindings held for the cool-off, one "closed" event,
+ * in_use given back once per session, each close counted once. */
+static void set_based_expiry_same_rows(void **state)
+{
+	CX_FIXTURE(state);
+	use_service(f, 60);
+	char nums[4][ID_MAX];
+	for (int i = 0; i < 4; i++) {
+		char e164[16];
+		snprintf(e164, sizeof(e164), "+1415555010%d", i);
+		add_number(f, e164, NUMBER_ACTIVE, CAP_ALL, i, nums[i]);
+	}
+	const char *real[4][2] = {{RIDER, DRIVER1}, {DRIVER2, DRIVER3}, {PA, PB}, {PC, PD}};
+	struct session s[4];
+	for (int i = 0; i < 4; i++)
+		open_pair(f, &s[i], real[i][0], real[i][1], 2000);
+	int64_t in_use_before = 0;
+	for (int i = 0; i < 4; i++) {
+		struct number n;
+		assert_int_equal(store_number_get(f->st, nums[i], &n), 0);
+		in_use_before += n.in_use;
+	}
+	assert_int_equal(in_use_before, 8); /* two numbers per session, four sessions */
+	/* s[0], s[1] expire and are swept together; s[2], s[3] are closed one by one */
+	int64_t exp = 2500;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(lifecycle_update(f->st, s[i].id, NULL, &exp, 2001), 0);
+	int closed = -1;
+	assert_int_equal(lifecycle_expire(f->st, 2600, 100, &closed), 0);
+	assert_int_equal(closed, 2);
+	assert_int_equal(store_tx_run(f->st, close_one_by_one, &s[2]), 0);
+	assert_int_equal(store_tx_run(f->st, close_one_by_one, &s[3]), 0);
+	char swept[1024], one[1024];
+	for (int i = 0; i < 2; i++) {
+		closed_rows(f, s[i].id, swept, sizeof(swept));
+		closed_rows(f, s[i + 2].id, one, sizeof(one));
+		assert_string_equal(swept, one);
+	}
+	assert_non_null(strstr(swept, "participant 1,2660;")); /* held for the cool-off */
+	for (int i = 0; i < 4; i++) {
+		struct number n;
+		assert_int_equal(store_number_get(f->st, nums[i], &n), 0);
+		assert_int_equal(n.in_use, 0);
+	}
+	/* nothing left to close: the swept sessions are not closed twice */
+	assert_int_equal(lifecycle_expire(f->st, 2700, 100, &closed), 0);
+	assert_int_equal(closed, 0);
 }
 
 static void cooloff_holds_and_releases(void **state)
@@ -736,7 +849,7 @@ static void stats_and_pool_stats(void **state)
 
 const struct CMUnitTest cx_policy_tests[] = {
 	CX_TEST(geo_levels), CX_TEST(sticky_numbers), CX_TEST(sticky_while_cooling),
-	CX_TEST(cooloff_holds_and_releases), CX_TEST(cooloff_reuse_last_resort), CX_TEST(caps_and_states),
+	CX_TEST(cooloff_holds_and_releases), CX_TEST(set_based_expiry_same_rows), CX_TEST(cooloff_reuse_last_resort), CX_TEST(caps_and_states),
 	CX_TEST(number_swap), CX_TEST(reopen_rules), CX_TEST(unique_name_create_or_return), CX_TEST(pins),
 	CX_TEST(single_party_then_add), CX_TEST(optouts), CX_TEST(blocked_close), CX_TEST(headroom_counts),
 	CX_TEST(cap_counts_a_session_once), CX_TEST(stats_and_pool_stats),

@@ -238,6 +238,65 @@ int pg_tx_open_taken(struct store_tx *tx, const char *service_id, const char *ex
 	return 0;
 }
 
+int pg_tx_sessions_close(struct store_tx *tx, const char (*ids)[ID_MAX], const int64_t *held_until, const int *active,
+			 int n, enum session_status status, const char *kind, const char *detail, int64_t now)
+{
+	struct pg_conn *c = tx_conn(tx);
+	const char **sid = xmalloc((size_t)n * sizeof(*sid));
+	char(*evt)[ID_MAX] = xmalloc((size_t)n * ID_MAX);
+	const char **eid = xmalloc((size_t)n * sizeof(*eid));
+	struct buf sidlit, eidlit, hlit, alit;
+	buf_init(&sidlit);
+	buf_init(&eidlit);
+	buf_init(&hlit);
+	buf_init(&alit);
+	buf_puts(&hlit, "{");
+	buf_puts(&alit, "{");
+	for (int i = 0; i < n; i++) {
+		sid[i] = ids[i];
+		id_new("evt", evt[i]);
+		eid[i] = evt[i];
+		buf_printf(&hlit, "%s%lld", i ? "," : "", (long long)held_until[i]);
+		buf_printf(&alit, "%s%d", i ? "," : "", active[i] != 0);
+	}
+	buf_puts(&hlit, "}");
+	buf_puts(&alit, "}");
+	pg_array_literal(&sidlit, sid, n);
+	pg_array_literal(&eidlit, eid, n);
+	struct args a = {0};
+	pg_arg_text(&a, sidlit.data);
+	pg_arg_i64(&a, (int64_t)status);
+	pg_arg_i64(&a, now);
+	int closed = pg_run_count(c, SQL_CLOSE_SET_SESSIONS, &a);
+	int rc = closed < 0 ? closed : 0;
+	if (rc == 0) {
+		struct args b = {0};
+		pg_arg_text(&b, sidlit.data);
+		pg_arg_text(&b, hlit.data);
+		pg_arg_text(&b, alit.data);
+		int k = pg_run_count(c, SQL_CLOSE_SET_BINDINGS, &b);
+		rc = k < 0 ? k : 0;
+	}
+	if (rc == 0) {
+		struct args e = {0};
+		pg_arg_text(&e, sidlit.data);
+		pg_arg_text(&e, eidlit.data);
+		pg_arg_text(&e, kind);
+		pg_arg_text(&e, detail);
+		pg_arg_i64(&e, now);
+		int k = pg_run_count(c, SQL_CLOSE_SET_EVENTS, &e);
+		rc = k < 0 ? k : 0;
+	}
+	buf_free(&sidlit);
+	buf_free(&eidlit);
+	buf_free(&hlit);
+	buf_free(&alit);
+	free(sid);
+	free(eid);
+	free(evt);
+	return rc < 0 ? rc : closed;
+}
+
 int pg_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t held_until, int active)
 {
 	struct pg_conn *c = tx_conn(tx);

@@ -92,6 +92,15 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	/* Every node sweeps; SKIP LOCKED hands each due binding to exactly one. */
 	/* ARRAY(...) runs the locking subquery once (a join could rescan it and
 	 * lock more than $2). */
+	/* store_tx_sessions_close: $1 the session ids, $2 held_until, $3 active,
+	 * $4 the event ids, one of each per session */
+	[SQL_CLOSE_SET_SESSIONS] = "UPDATE sessions SET status = $2, closed_at = $3, updated_at = $3, deadline = NULL "
+				   "WHERE id = ANY ($1::text[])",
+	[SQL_CLOSE_SET_BINDINGS] = "UPDATE participants p SET held_until = j.h, active = j.a "
+				   "FROM unnest($1::text[], $2::bigint[], $3::int[]) AS j(sid, h, a) "
+				   "WHERE p.session_id = j.sid AND p.active = 1",
+	[SQL_CLOSE_SET_EVENTS] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
+				 "SELECT j.eid, j.sid, $3, '', $4, $5 FROM unnest($1::text[], $2::text[]) AS j(sid, eid)",
 	[SQL_COOLING_DUE] = "UPDATE participants SET active = 0 WHERE id = ANY (ARRAY(SELECT id FROM participants "
 			    "WHERE active = 1 AND held_until IS NOT NULL AND held_until <= $1 ORDER BY held_until "
 			    "LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED)) AND active = 1",

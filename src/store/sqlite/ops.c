@@ -105,6 +105,7 @@ const struct store_ops store_sqlite_ops = {
 	.tx_session_put = sq_tx_session_put,
 	.tx_open_taken = sq_tx_open_taken,
 	.tx_bindings_hold = sq_tx_bindings_hold,
+	.tx_sessions_close = sq_tx_sessions_close,
 	.tx_binding_keep = sq_tx_binding_keep,
 	.tx_binding_take = sq_tx_binding_take,
 	.tx_numbers_in_use_add = sq_tx_numbers_in_use_add,

@@ -2,6 +2,7 @@
 /* sessions.c - session reads and the session lifecycle primitives (store_tx_* of
  * close, block, re-open, expiry, cool-off release, purge) on SQLite: rows, no rules. */
 #include "sqlite_internal.h"
+#include "../../util/buf.h"
 
 /* ---------------------------------------------------------------- sessions */
 
@@ -189,6 +190,44 @@ int sq_tx_bindings_hold(struct store_tx *tx, const char *session_id, int64_t hel
 	sqlite3_bind_int(st, 3, active != 0);
 	int rc = sq_exec_stmt(c, st, "bindings_hold");
 	return rc < 0 ? rc : sqlite3_changes(c->db);
+}
+
+int sq_tx_sessions_close(struct store_tx *tx, const char (*ids)[ID_MAX], const int64_t *held_until, const int *active,
+			 int n, enum session_status status, const char *kind, const char *detail, int64_t now)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	struct buf set;
+	buf_init(&set);
+	buf_puts(&set, "[");
+	for (int i = 0; i < n; i++) {
+		char evt[ID_MAX];
+		id_new("evt", evt);
+		/* ids are [a-z0-9_] only (id_new), so they need no JSON escaping */
+		buf_printf(&set, "%s[\"%s\",%lld,%d,\"%s\"]", i ? "," : "", ids[i], (long long)held_until[i],
+			   active[i] != 0, evt);
+	}
+	buf_puts(&set, "]");
+	sqlite3_stmt *st = sq_stmt(c, SQL_CLOSE_SET_SESSIONS);
+	sq_bind_text(st, 1, set.data);
+	sqlite3_bind_int(st, 2, (int)status);
+	sqlite3_bind_int64(st, 3, now);
+	int rc = sq_exec_stmt(c, st, "sessions_close");
+	int closed = rc < 0 ? 0 : sqlite3_changes(c->db);
+	if (rc >= 0) {
+		st = sq_stmt(c, SQL_CLOSE_SET_BINDINGS);
+		sq_bind_text(st, 1, set.data);
+		rc = sq_exec_stmt(c, st, "sessions_close_bindings");
+	}
+	if (rc >= 0) {
+		st = sq_stmt(c, SQL_CLOSE_SET_EVENTS);
+		sq_bind_text(st, 1, set.data);
+		sq_bind_text(st, 2, kind);
+		sq_bind_text(st, 3, detail);
+		sqlite3_bind_int64(st, 4, now);
+		rc = sq_exec_stmt(c, st, "sessions_close_events");
+	}
+	buf_free(&set);
+	return rc < 0 ? rc : closed;
 }
 
 int sq_tx_binding_keep(struct store_tx *tx, const char *participant_id)

@@ -62,6 +62,17 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"UPDATE participants SET active = 0 WHERE rowid IN (SELECT rowid FROM participants "
 		"WHERE active = 1 AND held_until IS NOT NULL AND held_until <= ?1 ORDER BY held_until LIMIT ?2)",
 	[SQL_BINDING_TAKE] = LC_SQL_BINDING_TAKE,
+	/* store_tx_sessions_close: ?1 is a JSON array of [session id, held_until,
+	 * active, event id], one per session */
+	[SQL_CLOSE_SET_SESSIONS] = "UPDATE sessions SET status = ?2, closed_at = ?3, updated_at = ?3, deadline = NULL "
+				   "WHERE id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))",
+	[SQL_CLOSE_SET_BINDINGS] = "UPDATE participants SET held_until = j.h, active = j.a FROM (SELECT "
+				   "json_extract(value, '$[0]') AS sid, json_extract(value, '$[1]') AS h, "
+				   "json_extract(value, '$[2]') AS a FROM json_each(?1)) AS j "
+				   "WHERE participants.session_id = j.sid AND participants.active = 1",
+	[SQL_CLOSE_SET_EVENTS] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
+				 "SELECT json_extract(value, '$[3]'), json_extract(value, '$[0]'), ?2, '', ?3, ?4 "
+				 "FROM json_each(?1)",
 	[SQL_EVENTS_OF] = "SELECT id, session_id, kind, participant_id, detail, created_at FROM session_events "
 			  "WHERE session_id = ?1 ORDER BY created_at, rowid",
 	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_COLS " FROM sessions s "
