@@ -105,9 +105,13 @@
 /* 4: what a text with media becomes towards a proxy number without mms (enum
 * mms_fallback; 0 = text_with_note for every existing service), and which texts
 * were STOP, START or HELP keywords (answered, never relayed: /usage counts them
-* apart; older rows read 0) */
+* apart; older rows read 0); and numbers' carrier is enforced from here on, so
+* the numbers stored before as twilio (0, then also the default of a number added
+* without a carrier: the two cannot be told apart) take any dialect (-1), and no
+* carrier's traffic starts being refused by an upgrade */
 #define MIGRATION_4(T, B) \
 	"ALTER TABLE services ADD COLUMN mms_fallback INTEGER NOT NULL DEFAULT 0;" \
-	"ALTER TABLE interactions ADD COLUMN keyword INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE interactions ADD COLUMN keyword INTEGER NOT NULL DEFAULT 0;" \
+	"UPDATE numbers SET carrier = -1 WHERE carrier = 0;"
 
 #endif
