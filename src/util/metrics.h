@@ -50,12 +50,14 @@ enum metric_counter {
 	MC_HTTP_CONNECTIONS_REFUSED,
 	MC_HTTP_DEADLINE_CLOSED,
 	MC_HTTP_EDGE_REFUSED,
+	MC_SENDER_FAILED,
 	MC_COUNT
 };
 
 /* Gauges kept as things happen (never read from the store). */
 enum metric_gauge {
 	MG_HTTP_CONNECTIONS_OPEN,
+	MG_SENDER_BACKLOG,
 	MG_COUNT
 };
 
