@@ -62,6 +62,11 @@ void metrics_webhook(int dialect, enum metric_webhook m)
 		atomic_fetch_add_explicit(&webhook_counts[dialect][m], 1, memory_order_relaxed);
 }
 
+uint64_t metrics_counter_value(enum metric_counter m)
+{
+	return atomic_load_explicit(&counts[m], memory_order_relaxed);
+}
+
 void metrics_inc(enum metric_counter m)
 {
 	atomic_fetch_add_explicit(&counts[m], 1, memory_order_relaxed);
