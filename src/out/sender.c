@@ -10,6 +10,7 @@
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "../util/timeutil.h"
 #include "../util/xmalloc.h"
 
@@ -171,6 +172,9 @@ static void *sender_main(void *arg)
 				break;
 		}
 		record(s, p, sid, result == 1 ? "sent" : "failed");
+		if (result != 1)
+			metrics_inc(MC_SENDER_FAILED);
+		metrics_gauge_add(MG_SENDER_BACKLOG, -1); /* queued until here: in flight counts */
 		log_info("sender: interaction %s (%s): %s after %d tries", p->out.interaction_id,
 			 dialect_name(p->out.dialect), result == 1 ? "sent" : "failed", p->tries > SENDER_TRIES ? SENDER_TRIES : p->tries);
 		pending_free(p);
@@ -211,6 +215,7 @@ int sender_enqueue(struct sender *s, struct outgoing *out)
 		s->head = p;
 	s->tail = p;
 	s->queued++;
+	metrics_gauge_add(MG_SENDER_BACKLOG, 1);
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
@@ -228,6 +233,7 @@ void sender_stop(struct sender *s)
 	for (struct pending *p = s->head; p != NULL;) {
 		struct pending *next = p->next;
 		log_warn("sender: stopping; interaction %s not sent", p->out.interaction_id);
+		metrics_gauge_add(MG_SENDER_BACKLOG, -1);
 		pending_free(p);
 		p = next;
 	}

@@ -48,16 +48,23 @@ static const char *const counter_names[MC_COUNT][2] = {
 	[MC_HTTP_CONNECTIONS_REFUSED] = {"maskd_http_connections_refused_total", "Connections closed at accept: the connection cap was reached."},
 	[MC_HTTP_DEADLINE_CLOSED] = {"maskd_http_deadline_closed_total", "Connections closed because a request head or body missed its deadline."},
 	[MC_HTTP_EDGE_REFUSED] = {"maskd_http_edge_refused_total", "Requests refused by the HTTP edge checks (framing, header syntax, caps)."},
+	[MC_SENDER_FAILED] = {"maskd_sender_failed_total", "Texts a carrier's REST API did not take after the last try."},
 };
 
 static const char *const gauge_names[MG_COUNT][2] = {
 	[MG_HTTP_CONNECTIONS_OPEN] = {"maskd_http_connections_open", "Open HTTP connections."},
+	[MG_SENDER_BACKLOG] = {"maskd_sender_backlog", "Texts queued for or being sent through a carrier's REST API."},
 };
 
 void metrics_webhook(int dialect, enum metric_webhook m)
 {
 	if (dialect >= 0 && dialect < METRICS_DIALECTS_MAX)
 		atomic_fetch_add_explicit(&webhook_counts[dialect][m], 1, memory_order_relaxed);
+}
+
+uint64_t metrics_counter_value(enum metric_counter m)
+{
+	return atomic_load_explicit(&counts[m], memory_order_relaxed);
 }
 
 void metrics_inc(enum metric_counter m)

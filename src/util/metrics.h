@@ -50,12 +50,14 @@ enum metric_counter {
 	MC_HTTP_CONNECTIONS_REFUSED,
 	MC_HTTP_DEADLINE_CLOSED,
 	MC_HTTP_EDGE_REFUSED,
+	MC_SENDER_FAILED,
 	MC_COUNT
 };
 
 /* Gauges kept as things happen (never read from the store). */
 enum metric_gauge {
 	MG_HTTP_CONNECTIONS_OPEN,
+	MG_SENDER_BACKLOG,
 	MG_COUNT
 };
 
@@ -66,6 +68,8 @@ void metrics_inc(enum metric_counter m);
 /* Adds delta (may be negative) to a gauge. */
 void metrics_gauge_add(enum metric_gauge g, int64_t delta);
 int64_t metrics_gauge_value(enum metric_gauge g);
+/* The current value of a counter (for tests and checks). */
+uint64_t metrics_counter_value(enum metric_counter m);
 
 /* Appends every counter: the webhook counters of dialects 0..n_dialects-1
  * (at most METRICS_DIALECTS_MAX, asserted), labelled dialect_label(d), then the

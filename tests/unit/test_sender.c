@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "util/crypto.h"
 #include "util/ids.h"
+#include "util/metrics.h"
 #include "util/timeutil.h"
 #include "vault/vault.h"
 #include "vectors.h"
@@ -172,8 +173,11 @@ static void retried_then_sent(void **state)
 			    .answers = {"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 					"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 24\r\n"
 					"Connection: close\r\n\r\n{\"data\":{\"id\":\"m-42\"}}  "}};
+	uint64_t failed_before = metrics_counter_value(MC_SENDER_FAILED);
 	send_one(f, &sc, DIALECT_TELNYX);
 	assert_int_equal(sc.served, 2);
+	assert_int_equal(metrics_gauge_value(MG_SENDER_BACKLOG), 0); /* sent: off the backlog */
+	assert_int_equal(metrics_counter_value(MC_SENDER_FAILED), failed_before);
 	assert_non_null(strstr(sc.last_request, "POST /v2/messages HTTP/1.1"));
 	assert_non_null(strstr(sc.last_request, "Authorization: Bearer KEY123"));
 	assert_non_null(strstr(sc.last_request, "Content-Type: application/json"));
@@ -190,8 +194,11 @@ static void client_error_is_final(void **state)
 	struct fx *f = *state;
 	struct script sc = {.n_answers = 1,
 			    .answers = {"HTTP/1.1 400 Bad\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"}};
+	uint64_t failed_before = metrics_counter_value(MC_SENDER_FAILED);
 	send_one(f, &sc, DIALECT_TELNYX);
 	assert_int_equal(sc.served, 1);
+	assert_int_equal(metrics_gauge_value(MG_SENDER_BACKLOG), 0);
+	assert_int_equal(metrics_counter_value(MC_SENDER_FAILED), failed_before + 1);
 	struct interaction back;
 	assert_int_equal(store_interaction_get(f->st, f->it.id, &back), 0);
 	assert_int_equal(back.n_legs, 2);
