@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c - maskd's start and stop: configuration, vault, store (migrations), the
  * admin key, the HTTP listener and the expiry sweeper; then wait for SIGINT or
- * SIGTERM and shut down in reverse order. Exit status 0 on a clean stop, 1 when
+ * SIGTERM and shut down in reverse order. Tells the service manager (util/notify.h)
+ * when it is ready; SIGHUP only logs a line, since maskd logs to stderr and reloads nothing. Exit status 0 on a clean stop, 1 when
  * the configuration or the environment is wrong (the message names the variable). */
 #include "app.h"
 #include "config.h"
@@ -13,6 +14,7 @@
 #include "util/limiter.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/notify.h"
 #include "vault/vault.h"
 
 #include <errno.h>
@@ -101,6 +103,7 @@ int main(void)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread inherits the mask */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -149,9 +152,14 @@ int main(void)
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
 
+	notify_ready();
+	struct notify_watchdog *watchdog = notify_watchdog_start();
 	int sig = 0;
-	sigwait(&sigs, &sig);
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		log_info("maskd: SIGHUP: logs go to stderr, nothing to reopen or reload");
 	log_info("maskd: signal %d, stopping", sig);
+	notify_stopping();
+	notify_watchdog_stop(watchdog);
 	http_stop(http);
 	http = NULL;
 	jobs_sweeper_stop(sweeper);
