@@ -2,10 +2,10 @@
 /* notify.c - sd_notify(3) readiness and watchdog pings; see notify.h.
  * The watchdog thread sleeps on a condition variable so that stopping it is
  * immediate; it pings whatever the rest of maskd is doing. */
-#include "util/notify.h"
+#include "notify.h"
 
-#include "util/log.h"
-#include "util/xmalloc.h"
+#include "log.h"
+#include "xmalloc.h"
 
 #include <errno.h>
 #include <pthread.h>
