@@ -168,6 +168,7 @@ fi
 
 # --- further layers, each its own script (run_layer) --------------------------
 # (new layers are added here, one line each)
+run_layer deb tests/deb/run.sh # the .deb: build, lint, install, run, purge
 
 if [ ${#failures[@]} -gt 0 ]; then
   echo "failures:"; printf '  %s\n' "${failures[@]}"

@@ -85,7 +85,7 @@ token=$(openssl rand -hex 16)
 # the packaged settings, as systemd would read them, with our port and admin key
 mapfile -t envs < <(grep -E '^[A-Z_]+=' /etc/maskd/maskd.env)
 "${SUDO[@]}" env -i "${envs[@]}" MASKD_LISTEN=127.0.0.1:$port MASKD_ADMIN_KEY="$admin" \
-  MASKD_PUBLIC_URL=https://maskd.example.org NOTIFY_SOCKET="$sock" \
+  MASKD_PUBLIC_URL=https://maskd.example.org NOTIFY_SOCKET="$sock" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   runuser -u maskd -- /usr/sbin/maskd >"$tmp/maskd.log" 2>&1 & pid=$!
 for _ in $(seq 300); do grep -q READY=1 "$tmp/notify.log" 2>/dev/null && break; sleep 0.1; done
 if grep -qx READY=1 "$tmp/notify.log" 2>/dev/null; then ok "READY=1 on NOTIFY_SOCKET"
@@ -140,7 +140,7 @@ check "STOPPING=1 on NOTIFY_SOCKET" grep -qx STOPPING=1 "$tmp/notify.log"
 # --- purge ---------------------------------------------------------------------
 if "${SUDO[@]}" dpkg --purge maskd >"$tmp/purge.log" 2>&1; then ok "dpkg --purge"; else cat "$tmp/purge.log"; bad "dpkg --purge"; fi
 left=()
-while read -r f; do [ -f "$f" ] || [ -L "$f" ] && left+=("$f"); done <"$tmp/files"
+while read -r f; do [ -d "$f" ] || { [ -e "$f" ] || [ -L "$f" ]; } && left+=("$f"); done <"$tmp/files"
 check "no packaged file left after purge (${left[*]:-none})" test ${#left[@]} -eq 0
 check "/etc/maskd/maskd.env removed" test ! -e /etc/maskd/maskd.env
 check "/var/lib/maskd kept, with the database" test -f /var/lib/maskd/maskd.db
