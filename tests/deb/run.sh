@@ -140,7 +140,7 @@ check "STOPPING=1 on NOTIFY_SOCKET" grep -qx STOPPING=1 "$tmp/notify.log"
 # --- purge ---------------------------------------------------------------------
 if "${SUDO[@]}" dpkg --purge maskd >"$tmp/purge.log" 2>&1; then ok "dpkg --purge"; else cat "$tmp/purge.log"; bad "dpkg --purge"; fi
 left=()
-while read -r f; do [ -d "$f" ] || { [ -e "$f" ] || [ -L "$f" ]; } && left+=("$f"); done <"$tmp/files"
+while read -r f; do if [ ! -d "$f" ] && { [ -e "$f" ] || [ -L "$f" ]; }; then left+=("$f"); fi; done <"$tmp/files"
 check "no packaged file left after purge (${left[*]:-none})" test ${#left[@]} -eq 0
 check "/etc/maskd/maskd.env removed" test ! -e /etc/maskd/maskd.env
 check "/var/lib/maskd kept, with the database" test -f /var/lib/maskd/maskd.db
