@@ -86,7 +86,7 @@ token=$(openssl rand -hex 16)
 mapfile -t envs < <(grep -E '^[A-Z_]+=' /etc/maskd/maskd.env)
 "${SUDO[@]}" env -i "${envs[@]}" MASKD_LISTEN=127.0.0.1:$port MASKD_ADMIN_KEY="$admin" \
   MASKD_PUBLIC_URL=https://maskd.example.org NOTIFY_SOCKET="$sock" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-  runuser -u maskd -- /usr/sbin/maskd >"$tmp/maskd.log" 2>&1 & pid=$!
+  setpriv --reuid=maskd --regid=maskd --init-groups -- /usr/sbin/maskd >"$tmp/maskd.log" 2>&1 & pid=$!
 for _ in $(seq 300); do grep -q READY=1 "$tmp/notify.log" 2>/dev/null && break; sleep 0.1; done
 if grep -qx READY=1 "$tmp/notify.log" 2>/dev/null; then ok "READY=1 on NOTIFY_SOCKET"
 else cat "$tmp/maskd.log"; bad "READY=1 on NOTIFY_SOCKET"; fi
