@@ -49,6 +49,29 @@ static int ensure_parent_dir(const char *var, const char *path, char *err, size_
 	return 0;
 }
 
+/* Logs a warning naming path and its mode when other users (group or others)
+ * may read or enter it: the state directory, the database and the key file hold
+ * PINs, labels, blind indexes and the admin-key hash. A missing path is quiet. */
+static void warn_if_open_to_others(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return;
+	if ((st.st_mode & 0077) != 0)
+		log_warn("maskd: %s is mode %04o, open to other local users (state must be 0700 directories, "
+			 "0600 files): chmod go= it",
+			 path, (unsigned)(st.st_mode & 07777));
+}
+
+/* warn_if_open_to_others() on the directory of path and on path itself. */
+static void warn_if_state_open(const char *path)
+{
+	char tmp[1024];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	warn_if_open_to_others(dirname(tmp));
+	warn_if_open_to_others(path);
+}
+
 /* Sets app->admin_key_hash from MASKD_ADMIN_KEY, the stored hash, or a new key
  * printed once on stdout. */
 static int admin_key_setup(struct app *app, struct store *st, const char *env_key)
@@ -88,6 +111,9 @@ static int admin_key_setup(struct app *app, struct store *st, const char *env_ke
 
 int main(void)
 {
+	/* Everything maskd creates (state directory, database, WAL, SHM, key file)
+	 * is its owner's only, whatever mode the caller's shell would give. */
+	umask(077);
 	char err[512];
 	struct config cfg;
 	if (config_load(&cfg, env_get, err, sizeof(err)) < 0) {
@@ -121,6 +147,9 @@ int main(void)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
+	warn_if_state_open(cfg.key_file);
+	if (strncmp(cfg.db, "postgres", 8) != 0)
+		warn_if_state_open(strncmp(cfg.db, "sqlite:", 7) == 0 ? cfg.db + 7 : cfg.db);
 	struct app app = {.store = store, .vault = vault, .public_url = cfg.public_url, .api_rate = cfg.api_rate};
 	limiter = app_limiter_new(LIMITER_KEYS);
 	app.limiter = limiter;
