@@ -13,11 +13,13 @@
 #include "util/limiter.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "vault/vault.h"
 
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,15 @@ static void warn_if_state_open(const char *path)
 	snprintf(tmp, sizeof(tmp), "%s", path);
 	warn_if_open_to_others(dirname(tmp));
 	warn_if_open_to_others(path);
+}
+
+/* True when paths a and b name files in the same directory (as written). */
+static bool same_dir(const char *a, const char *b)
+{
+	char ta[1024], tb[1024];
+	snprintf(ta, sizeof(ta), "%s", a);
+	snprintf(tb, sizeof(tb), "%s", b);
+	return strcmp(dirname(ta), dirname(tb)) == 0;
 }
 
 /* Sets app->admin_key_hash from MASKD_ADMIN_KEY, the stored hash, or a new key
@@ -147,10 +158,42 @@ int main(void)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
-	warn_if_state_open(cfg.key_file);
-	if (strncmp(cfg.db, "postgres", 8) != 0)
-		warn_if_state_open(strncmp(cfg.db, "sqlite:", 7) == 0 ? cfg.db + 7 : cfg.db);
-	struct app app = {.store = store, .vault = vault, .public_url = cfg.public_url, .api_rate = cfg.api_rate};
+	/* A database that takes no writes would start quietly and then answer 503
+	 * to every write: refuse it at start unless a read-only node is asked for. */
+	const char *ro = env_get("MASKD_READ_ONLY");
+	bool read_only = ro != NULL && strcmp(ro, "1") == 0;
+	if (ro != NULL && ro[0] != '\0' && strcmp(ro, "0") != 0 && !read_only) {
+		fprintf(stderr, "maskd: MASKD_READ_ONLY must be 0 or 1\n");
+		goto out;
+	}
+	const char *db_name = strncmp(cfg.db, "postgres", 8) == 0 ? "(postgresql)" : cfg.db;
+	if (store_write_probe(store, now_ms()) < 0) {
+		if (!read_only) {
+			fprintf(stderr,
+				"maskd: MASKD_DB: the database %s takes no writes (a read-only file or directory, a full "
+				"disk, a read-only or standby server); fix that, or set MASKD_READ_ONLY=1 to serve reads only\n",
+				db_name);
+			goto out;
+		}
+		log_warn("maskd: MASKD_READ_ONLY=1: the database %s takes no writes; serving reads, /readyz answers 503 "
+			 "read-only, writes answer 503",
+			 db_name);
+	} else if (read_only) {
+		log_warn("maskd: MASKD_READ_ONLY=1: /readyz answers 503 read-only (the database %s does take writes)", db_name);
+	}
+	const char *db_file = strncmp(cfg.db, "sqlite:", 7) == 0 ? cfg.db + 7 : cfg.db;
+	bool sqlite = strncmp(cfg.db, "postgres", 8) != 0;
+	if (sqlite)
+		warn_if_state_open(db_file);
+	if (!sqlite || !same_dir(db_file, cfg.key_file))
+		warn_if_state_open(cfg.key_file);
+	else
+		warn_if_open_to_others(cfg.key_file);
+	struct app app = {.store = store,
+			  .vault = vault,
+			  .public_url = cfg.public_url,
+			  .api_rate = cfg.api_rate,
+			  .read_only = read_only};
 	limiter = app_limiter_new(LIMITER_KEYS);
 	app.limiter = limiter;
 	for (int d = 0; d < DIALECT_COUNT; d++)
@@ -172,7 +215,8 @@ int main(void)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
-	struct jobs_sweeper *sweeper = jobs_sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
+	/* the sweeper writes (expiry, release, purge, the write probe): not on a read-only node */
+	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
 
