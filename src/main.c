@@ -77,10 +77,9 @@ static void warn_if_state_open(const char *path)
 /* True when paths a and b name files in the same directory (as written). */
 static bool same_dir(const char *a, const char *b)
 {
-	char ta[1024], tb[1024];
-	snprintf(ta, sizeof(ta), "%s", a);
-	snprintf(tb, sizeof(tb), "%s", b);
-	return strcmp(dirname(ta), dirname(tb)) == 0;
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t la = sa != NULL ? (size_t)(sa - a) : 0, lb = sb != NULL ? (size_t)(sb - b) : 0;
+	return la == lb && memcmp(a, b, la) == 0;
 }
 
 /* Sets app->admin_key_hash from MASKD_ADMIN_KEY, the stored hash, or a new key
