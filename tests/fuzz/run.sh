@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 out=${1:-build-fuzz}
 secs=${FUZZ_SECONDS:-20}
 mkdir -p "$out"
-srcs=(src/util/form.c src/util/arena.c src/util/xmalloc.c src/util/buf.c src/util/crypto.c src/util/hex.c
+srcs=(src/util/form.c src/util/utf8.c src/util/arena.c src/util/xmalloc.c src/util/buf.c src/util/crypto.c src/util/hex.c
       src/hooks/twilio_sig.c src/hooks/sigutil.c src/hooks/twiml.c src/core/pin.c)
 clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   tests/fuzz/fuzz_webhook.c "${srcs[@]}" -lcrypto -o "$out/fuzz_webhook"
