@@ -5,7 +5,7 @@
 # once by maskd itself; set MASKD_ADMIN_KEY to choose your own.
 set -euo pipefail
 bin=${1:-build/maskd}
-mkdir -p var
+mkdir -p -m 0700 var
 listen=${MASKD_LISTEN:-127.0.0.1:8080}
 cat <<MSG
 maskd: starting on http://$listen (database ${MASKD_DB:-./var/maskd.db}; stop with Ctrl-C)

@@ -21,10 +21,16 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
 		return;
 	}
 	if (strcmp(req->path, "/readyz") == 0) {
-		if (store_ping(app->store) == 0)
-			http_text(res, 200, "ready");
-		else
+		/* ready = the database answers and takes writes (the last write, or the
+		 * sweeper's probe, succeeded); a read-only start is never ready */
+		if (store_ping(app->store) != 0)
 			http_text(res, 503, "database unavailable");
+		else if (app->read_only)
+			http_text(res, 503, "read-only");
+		else if (store_write_health(app->store) != 0)
+			http_text(res, 503, "database takes no writes (the last write failed)");
+		else
+			http_text(res, 200, "ready");
 		return;
 	}
 	if (strcmp(req->path, "/metrics") == 0) {

@@ -6,6 +6,8 @@
 #ifndef MASKD_APP_H
 #define MASKD_APP_H
 
+#include <stdbool.h>
+
 #include "http/http.h"
 
 #include "core/model.h"
@@ -24,6 +26,7 @@ struct app {
 	const char *api_base[DIALECT_COUNT]; /* carriers' REST base URLs (config.h) */
 	struct limiter *limiter;        /* per-binding call/text limits and per-key API limits */
 	unsigned api_rate;              /* MASKD_API_RATE: /v1 requests per second per key, 0 = no limit */
+	bool read_only;                 /* MASKD_READ_ONLY=1: started on a database that takes no writes */
 };
 
 /* The http_handler_fn of maskd (ctx is a struct app *): routes one request to

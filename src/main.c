@@ -13,11 +13,13 @@
 #include "util/limiter.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "vault/vault.h"
 
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,37 @@ static int ensure_parent_dir(const char *var, const char *path, char *err, size_
 		return MASKD_EINVAL;
 	}
 	return 0;
+}
+
+/* Logs a warning naming path and its mode when other users (group or others)
+ * may read or enter it: the state directory, the database and the key file hold
+ * PINs, labels, blind indexes and the admin-key hash. A missing path is quiet. */
+static void warn_if_open_to_others(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return;
+	if ((st.st_mode & 0077) != 0)
+		log_warn("maskd: %s is mode %04o, open to other local users (state must be 0700 directories, "
+			 "0600 files): chmod go= it",
+			 path, (unsigned)(st.st_mode & 07777));
+}
+
+/* warn_if_open_to_others() on the directory of path and on path itself. */
+static void warn_if_state_open(const char *path)
+{
+	char tmp[1024];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	warn_if_open_to_others(dirname(tmp));
+	warn_if_open_to_others(path);
+}
+
+/* True when paths a and b name files in the same directory (as written). */
+static bool same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t la = sa != NULL ? (size_t)(sa - a) : 0, lb = sb != NULL ? (size_t)(sb - b) : 0;
+	return la == lb && memcmp(a, b, la) == 0;
 }
 
 /* Sets app->admin_key_hash from MASKD_ADMIN_KEY, the stored hash, or a new key
@@ -88,6 +121,9 @@ static int admin_key_setup(struct app *app, struct store *st, const char *env_ke
 
 int main(void)
 {
+	/* Everything maskd creates (state directory, database, WAL, SHM, key file)
+	 * is its owner's only, whatever mode the caller's shell would give. */
+	umask(077);
 	char err[512];
 	struct config cfg;
 	if (config_load(&cfg, env_get, err, sizeof(err)) < 0) {
@@ -121,7 +157,42 @@ int main(void)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
-	struct app app = {.store = store, .vault = vault, .public_url = cfg.public_url, .api_rate = cfg.api_rate};
+	/* A database that takes no writes would start quietly and then answer 503
+	 * to every write: refuse it at start unless a read-only node is asked for. */
+	const char *ro = env_get("MASKD_READ_ONLY");
+	bool read_only = ro != NULL && strcmp(ro, "1") == 0;
+	if (ro != NULL && ro[0] != '\0' && strcmp(ro, "0") != 0 && !read_only) {
+		fprintf(stderr, "maskd: MASKD_READ_ONLY must be 0 or 1\n");
+		goto out;
+	}
+	const char *db_name = strncmp(cfg.db, "postgres", 8) == 0 ? "(postgresql)" : cfg.db;
+	if (store_write_probe(store, now_ms()) < 0) {
+		if (!read_only) {
+			fprintf(stderr,
+				"maskd: MASKD_DB: the database %s takes no writes (a read-only file or directory, a full "
+				"disk, a read-only or standby server); fix that, or set MASKD_READ_ONLY=1 to serve reads only\n",
+				db_name);
+			goto out;
+		}
+		log_warn("maskd: MASKD_READ_ONLY=1: the database %s takes no writes; serving reads, /readyz answers 503 "
+			 "read-only, writes answer 503",
+			 db_name);
+	} else if (read_only) {
+		log_warn("maskd: MASKD_READ_ONLY=1: /readyz answers 503 read-only (the database %s does take writes)", db_name);
+	}
+	const char *db_file = strncmp(cfg.db, "sqlite:", 7) == 0 ? cfg.db + 7 : cfg.db;
+	bool sqlite = strncmp(cfg.db, "postgres", 8) != 0;
+	if (sqlite)
+		warn_if_state_open(db_file);
+	if (!sqlite || !same_dir(db_file, cfg.key_file))
+		warn_if_state_open(cfg.key_file);
+	else
+		warn_if_open_to_others(cfg.key_file);
+	struct app app = {.store = store,
+			  .vault = vault,
+			  .public_url = cfg.public_url,
+			  .api_rate = cfg.api_rate,
+			  .read_only = read_only};
 	limiter = app_limiter_new(LIMITER_KEYS);
 	app.limiter = limiter;
 	for (int d = 0; d < DIALECT_COUNT; d++)
@@ -145,7 +216,8 @@ int main(void)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
-	struct jobs_sweeper *sweeper = jobs_sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
+	/* the sweeper writes (expiry, release, purge, the write probe): not on a read-only node */
+	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
 

@@ -80,8 +80,13 @@ static bool parse_carriers(json_t *carriers, struct service *svc, bool patch, st
 	{
 		int d = dialect_from_name(name);
 		if (d < 0) {
-			api_error_set(e, 400, "unknown_field",
-				      "unknown field carriers.%.32s (twilio, signalwire, telnyx, plivo, vobiz, vonage)", name);
+			if (json_key_echoable(name))
+				api_error_set(e, 400, "unknown_field",
+					      "unknown field carriers.%.32s (twilio, signalwire, telnyx, plivo, vobiz, vonage)",
+					      name);
+			else
+				api_error_set(e, 400, "unknown_field",
+					      "unknown field in carriers (twilio, signalwire, telnyx, plivo, vobiz, vonage)");
 			return false;
 		}
 		char path[32];

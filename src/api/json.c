@@ -22,6 +22,59 @@ void api_error_set(struct api_error *e, int status, const char *code, const char
 	va_end(ap);
 }
 
+/* A fixed description of a jansson parse error. jansson's own text quotes the
+ * input near the error ("near '\"+1415...'"), and the input may be a real number,
+ * so an answer carries this, the line and the column, never that text. */
+static const char *json_error_description(const json_error_t *jerr)
+{
+	switch (json_error_code(jerr)) {
+	case json_error_invalid_utf8:
+		return "invalid UTF-8";
+	case json_error_premature_end_of_input:
+		return "unexpected end of input";
+	case json_error_end_of_input_expected:
+		return "text after the JSON value";
+	case json_error_null_character:
+		return "NUL character in a string";
+	case json_error_null_byte_in_key:
+		return "NUL character in an object key";
+	case json_error_duplicate_key:
+		return "duplicate object key";
+	case json_error_numeric_overflow:
+		return "number out of range";
+	case json_error_stack_overflow:
+		return "nested too deeply";
+	case json_error_out_of_memory:
+		return "out of memory";
+	case json_error_invalid_syntax:
+	case json_error_invalid_format:
+	case json_error_unknown:
+	case json_error_cannot_open_file:
+	case json_error_invalid_argument:
+	case json_error_wrong_type:
+	case json_error_null_value:
+	case json_error_item_not_found:
+	case json_error_index_out_of_range:
+		break;
+	}
+	return "invalid syntax (for example an unquoted or unterminated string, a control character "
+	       "in a string, a missing comma or colon)";
+}
+
+bool json_key_echoable(const char *key)
+{
+	assert(key != NULL);
+	size_t n = 0, digits = 0;
+	for (const char *c = key; *c != '\0'; c++, n++) {
+		bool letter = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_';
+		bool digit = *c >= '0' && *c <= '9';
+		if (!letter && !(digit && n > 0))
+			return false;
+		digits += digit;
+	}
+	return n > 0 && n <= 64 && digits <= JSON_KEY_ECHO_DIGITS_MAX;
+}
+
 /* Maximum nesting of arrays/objects, skipping strings; stops counting past cap. */
 static int json_depth(const char *s, size_t n, int cap)
 {
@@ -65,7 +118,7 @@ json_t *json_body(const struct http_request *req, struct api_error *e)
 	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		api_error_set(e, 400, "invalid_json", "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
-			      jerr.text);
+			      json_error_description(&jerr));
 		return NULL;
 	}
 	if (!json_is_object(root)) {
@@ -96,8 +149,17 @@ bool json_only_fields(json_t *obj, const char *path, const char *const *allowed,
 			ok = strcmp(key, allowed[i]) == 0;
 		if (!ok) {
 			char p[128];
-			field_path(p, sizeof(p), path, key);
-			api_error_set(e, 400, "unknown_field", "unknown field %.100s", p);
+			if (json_key_echoable(key)) {
+				field_path(p, sizeof(p), path, key);
+				api_error_set(e, 400, "unknown_field", "unknown field %.100s", p);
+			} else if (path[0] != '\0') {
+				api_error_set(e, 400, "unknown_field",
+					      "unknown field in %.100s (its name is not repeated: it is not a plain identifier)",
+					      path);
+			} else {
+				api_error_set(e, 400, "unknown_field",
+					      "unknown field (its name is not repeated: it is not a plain identifier)");
+			}
 			return false;
 		}
 	}

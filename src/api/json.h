@@ -28,8 +28,17 @@ void api_error_set(struct api_error *e, int status, const char *code, const char
  * json_decref()s) or NULL with e set. */
 json_t *json_body(const struct http_request *req, struct api_error *e);
 
+/* Digits a field name may hold and still be repeated in an error answer: fewer
+ * than any phone number has, so a number sent as a key is never echoed. */
+#define JSON_KEY_ECHO_DIGITS_MAX 3
+
+/* True when key may be quoted in an error answer or a log line: a plain
+ * identifier ([A-Za-z_][A-Za-z0-9_]*, at most 64 bytes) with at most
+ * JSON_KEY_ECHO_DIGITS_MAX digits. Anything else may carry a client's data. */
+bool json_key_echoable(const char *key);
+
 /* 400 unknown_field naming path.key for the first key of obj not in allowed
- * (NULL-terminated). Returns false when e was set. */
+ * (NULL-terminated); a key json_key_echoable() refuses is not named, only path. Returns false when e was set. */
 bool json_only_fields(json_t *obj, const char *path, const char *const *allowed, struct api_error *e);
 
 /* Field readers: absent -> *present false (or 400 missing_field when required);

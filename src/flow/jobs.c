@@ -98,6 +98,14 @@ static void *sweeper_main(void *arg)
 	while (!sw->stopping) {
 		pthread_mutex_unlock(&sw->lock);
 		long long now = now_unix();
+		/* the write probe: /readyz (store_write_health) notices a database that
+		 * stopped or resumed taking writes even when no request writes */
+		int was = store_write_health(sw->store);
+		int probe = store_write_probe(sw->store, now * 1000);
+		if (probe < 0 && was == 0)
+			log_error("sweeper: the database takes no writes (%s); /readyz answers 503", maskd_strerror(probe));
+		else if (probe == 0 && was < 0)
+			log_info("sweeper: the database takes writes again; /readyz answers 200");
 		int rc = jobs_sweep_once(sw->store, now);
 		if (rc < 0)
 			log_error("sweeper: %s", maskd_strerror(rc));

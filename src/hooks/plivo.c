@@ -11,6 +11,7 @@
 #include "plivo_sig.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
+#include "../util/utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -370,6 +371,15 @@ static void vobiz_render(const struct decision *d, const struct hook_render *r, 
  * media_urls, url, method: "POST"}) sends: the same keys in the same order, compact.
  * Anything else: MASKD_ENOTFOUND, out untouched (the renderer's <Message> carries
  * it). The pipeline fills out->interaction_id. */
+/* json_string() of s with ill-formed UTF-8 replaced by U+FFFD (util/utf8.h). */
+static json_t *plivo_json_str(const char *s)
+{
+	char *clean = utf8_sanitized_dup(s, UTF8_FOR_JSON);
+	json_t *j = json_string(clean);
+	free(clean);
+	return j;
+}
+
 static int plivo_build_send(const struct service *svc, const struct decision *d, const struct hook_render *r,
 			    const char *api_base, struct outgoing *out)
 {
@@ -396,22 +406,22 @@ static int plivo_build_send(const struct service *svc, const struct decision *d,
 	explicit_bzero(userpass, sizeof(userpass));
 	explicit_bzero(token, sizeof(token));
 
-	/* json_string() refuses invalid UTF-8 (form values are bytes): then set fails. */
+	/* form values are bytes: plivo_json_str() makes them well-formed UTF-8 */
 	int bad = 0;
 	json_t *o = json_object();
 	if (r->status_url != NULL) {
-		bad |= json_object_set_new(o, "url", json_string(r->status_url));
+		bad |= json_object_set_new(o, "url", plivo_json_str(r->status_url));
 		bad |= json_object_set_new(o, "method", json_string("POST"));
 	}
 	bad |= json_object_set_new(o, "type", json_string("mms"));
 	json_t *media = json_array();
 	for (int i = 0; i < r->n_media; i++)
-		bad |= json_array_append_new(media, json_string(r->media[i]));
+		bad |= json_array_append_new(media, plivo_json_str(r->media[i]));
 	bad |= json_object_set_new(o, "media_urls", media);
 	bad |= json_object_set_new(o, "src", json_string(digits(d->from)));
 	bad |= json_object_set_new(o, "dst", json_string(digits(d->dial)));
 	if (r->body != NULL && r->body[0] != '\0')
-		bad |= json_object_set_new(o, "text", json_string(r->body));
+		bad |= json_object_set_new(o, "text", plivo_json_str(r->body));
 	char *body = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (body == NULL)

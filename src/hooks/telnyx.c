@@ -9,6 +9,7 @@
 #include "telnyx_sig.h"
 #include "twiml.h"
 #include "../util/err.h"
+#include "../util/utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -294,8 +295,10 @@ static void telnyx_render(const struct decision *d, const struct hook_render *r,
 /* s as a JSON string the way JSON.stringify writes it (the SDK's serialiser):
  * '"' and '\\' escaped, \b \f \n \r \t, other controls as lowercase \u00xx,
  * everything else (UTF-8 included) as is. */
-static void telnyx_json_str(struct buf *b, const char *s)
+static void telnyx_json_str(struct buf *b, const char *in)
 {
+	/* form values are bytes: well-formed UTF-8 first (util/utf8.h) */
+	char *s = utf8_sanitized_dup(in, UTF8_FOR_JSON);
 	buf_puts(b, "\"");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
@@ -314,6 +317,7 @@ static void telnyx_json_str(struct buf *b, const char *s)
 		}
 	}
 	buf_puts(b, "\"");
+	free(s);
 }
 
 /* POST {api_base}/v2/messages with the JSON body telnyx-node's messages.send({from,

@@ -10,6 +10,7 @@
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/utf8.h"
 #include "../util/xmalloc.h"
 
 #include <jansson.h>
@@ -235,11 +236,16 @@ static const char *vonage_number(const char *e164, char out[VONAGE_NUMBER_MAX])
 	return out;
 }
 
-/* json_string() that refuses nothing: invalid UTF-8 (never expected here) becomes "". */
+/* json_string() that refuses nothing: ill-formed UTF-8 (a form value is bytes)
+ * becomes U+FFFD (utf8.h), so the NCCO and the SMS request always carry the text. */
 static json_t *vonage_str(const char *s)
 {
-	json_t *j = json_string(s != NULL ? s : "");
-	return j != NULL ? j : json_string("");
+	char *clean = utf8_sanitized_dup(s, UTF8_FOR_JSON);
+	json_t *j = json_string(clean);
+	free(clean);
+	if (j == NULL)
+		fatal("vonage: out of memory building JSON");
+	return j;
 }
 
 static json_t *vonage_talk(const char *text)

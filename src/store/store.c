@@ -8,6 +8,7 @@
 #include "../util/xmalloc.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -39,7 +40,22 @@ struct store {
 	 * raced an update does not put back what it read before the update. */
 	uint64_t cache_gen;
 	struct cache_entry *cache[SERVICE_CACHE_SLOTS];
+	/* The outcome of the last write (store_write_health()): 1 while the last
+	 * one failed with MASKD_EDB and no later one succeeded. */
+	_Atomic int write_failed;
 };
+
+/* Records rc, the answer of a write, for store_write_health(): a database
+ * failure marks the store unwritable, a success clears it; refusals of the input
+ * (conflict, not found) say nothing about the database. Returns rc. */
+static int note_write(struct store *st, int rc)
+{
+	if (rc == MASKD_EDB)
+		atomic_store(&st->write_failed, 1);
+	else if (rc == 0)
+		atomic_store(&st->write_failed, 0);
+	return rc;
+}
 
 /* A cheap clock: the cache needs seconds, not nanoseconds (a vDSO read, no syscall). */
 static int64_t cache_now_ms(void)
@@ -227,7 +243,19 @@ struct store *store_wrap(const struct store_ops *ops, void *backend)
 int store_tx_run(struct store *st, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
 {
 	assert(st != NULL && body != NULL);
-	return st->ops->tx_run(st->b, body, ctx);
+	return note_write(st, st->ops->tx_run(st->b, body, ctx));
+}
+
+int store_write_health(struct store *st)
+{
+	return atomic_load(&st->write_failed) ? MASKD_EDB : 0;
+}
+
+int store_write_probe(struct store *st, int64_t now_ms)
+{
+	char v[32];
+	snprintf(v, sizeof(v), "%lld", (long long)now_ms);
+	return note_write(st, st->ops->setting_put(st->b, STORE_WRITE_PROBE_SETTING, v));
 }
 
 void store_close(struct store *st)
@@ -244,9 +272,9 @@ void store_close(struct store *st)
 
 int store_ping(struct store *st) { return st->ops->ping(st->b); }
 int store_setting_get(struct store *st, const char *key, char *out, size_t cap) { return st->ops->setting_get(st->b, key, out, cap); }
-int store_setting_add(struct store *st, const char *key, const char *value) { return st->ops->setting_add(st->b, key, value); }
-int store_setting_put(struct store *st, const char *key, const char *value) { return st->ops->setting_put(st->b, key, value); }
-int store_service_insert(struct store *st, const struct service *svc) { return st->ops->service_insert(st->b, svc); }
+int store_setting_add(struct store *st, const char *key, const char *value) { return note_write(st, st->ops->setting_add(st->b, key, value)); }
+int store_setting_put(struct store *st, const char *key, const char *value) { return note_write(st, st->ops->setting_put(st->b, key, value)); }
+int store_service_insert(struct store *st, const struct service *svc) { return note_write(st, st->ops->service_insert(st->b, svc)); }
 int store_service_get(struct store *st, const char *id, struct service *out)
 {
 	if (cache_get(st, id, out))
@@ -263,7 +291,7 @@ int store_service_update(struct store *st, const struct service *svc)
 	int rc = st->ops->service_update(st->b, svc);
 	/* on failure the row may still have changed (a commit whose answer was lost) */
 	cache_put(st, svc->id, rc == 0 ? svc : NULL, gen, true);
-	return rc;
+	return note_write(st, rc);
 }
 void store_service_cache_ttl(struct store *st, int seconds)
 {
@@ -272,12 +300,12 @@ void store_service_cache_ttl(struct store *st, int seconds)
 	pthread_rwlock_unlock(&st->cache_lock);
 }
 int store_service_list(struct store *st, void (*cb)(void *, const struct service *), void *ctx) { return st->ops->service_list(st->b, cb, ctx); }
-int store_number_insert(struct store *st, const struct number *num) { return st->ops->number_insert(st->b, num); }
+int store_number_insert(struct store *st, const struct number *num) { return note_write(st, st->ops->number_insert(st->b, num)); }
 int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }
 int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
-int store_number_set_state(struct store *st, const char *id, enum number_state state) { return st->ops->number_set_state(st->b, id, state); }
+int store_number_set_state(struct store *st, const char *id, enum number_state state) { return note_write(st, st->ops->number_set_state(st->b, id, state)); }
 int store_number_set_region(struct store *st, const char *id, const char *region) { return st->ops->number_set_region(st->b, id, region); }
-int store_number_delete(struct store *st, const char *id) { return st->ops->number_delete(st->b, id); }
+int store_number_delete(struct store *st, const char *id) { return note_write(st, st->ops->number_delete(st->b, id)); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx) { return st->ops->session_list(st->b, service_id, f, cb, ctx); }
 int store_session_events(struct store *st, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx) { return st->ops->session_events(st->b, session_id, cb, ctx); }
@@ -376,7 +404,7 @@ int store_optout_set(struct store *st, const char *service_id, const char *from_
 	assert(st != NULL && service_id != NULL && from_e164 != NULL && number_id != NULL);
 	char bidx[STORE_BIDX_MAX];
 	st->ops->blind_index(st->b, from_e164, bidx);
-	return st->ops->optout_set(st->b, service_id, bidx, number_id, opted_out, now);
+	return note_write(st, st->ops->optout_set(st->b, service_id, bidx, number_id, opted_out, now));
 }
 
 int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out) { return st->ops->pool_stats(st->b, service_id, out); }
@@ -388,7 +416,7 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 	memset(out, 0, sizeof(*out));
 	return st->ops->route_lookup(st->b, to_e164, bidx, out);
 }
-int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return st->ops->interaction_record(st->b, it, existed); }
+int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return note_write(st, st->ops->interaction_record(st->b, it, existed)); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
 int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
 int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }
@@ -399,7 +427,7 @@ int store_leg_update(struct store *st, const char *interaction_id, char leg, con
 	const char legname[2] = {leg, '\0'};
 	/* the row's ended_at: when its first final status was stored */
 	int64_t ended_at = leg_status_final(u->status) ? now : 0;
-	return st->ops->leg_update(st->b, interaction_id, legname, carrier_sid, u, now, ended_at);
+	return note_write(st, st->ops->leg_update(st->b, interaction_id, legname, carrier_sid, u, now, ended_at));
 }
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->records(st->b, service_id, from, to, cb, ctx); }
 int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx) { return st->ops->usage(st->b, service_id, from, to, cb, ctx); }

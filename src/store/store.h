@@ -46,6 +46,22 @@ void store_close(struct store *st);
 
 int store_ping(struct store *st);
 
+/* The settings row store_write_probe() rewrites. */
+#define STORE_WRITE_PROBE_SETTING "write_probe_ms"
+
+/* 0 when the last write through this store (a transaction, a row insert, update
+ * or delete, a probe) succeeded or none was made yet; MASKD_EDB while the last
+ * one failed in the database (a full disk, a read-only file or server) and no
+ * later one succeeded. Refusals of the input (conflict, not found) do not count.
+ * Both backends. Thread-safe, no I/O: what /readyz reports. */
+int store_write_health(struct store *st);
+
+/* A cheap write off the request path: rewrites one settings row (an UPDATE of one
+ * row, no new table) with now_ms, so that store_write_health() notices a database
+ * that became writable (or unwritable) again even with no traffic. Returns 0 or
+ * the write's error. main() calls it at start, the sweeper every sweep. */
+int store_write_probe(struct store *st, int64_t now_ms);
+
 /* Transactions. store_tx_run() runs body(tx, ctx) inside one transaction on the
  * calling thread's connection and commits when body returns 0; any other return
  * rolls back everything body wrote and is returned. Row primitives that take a

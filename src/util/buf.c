@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* buf.c - growable NUL-terminated buffer; see buf.h. */
 #include "buf.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #include <stdarg.h>
@@ -70,8 +71,17 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += n;
 }
 
-static void buf_xml_escape(struct buf *b, const char *s, int attr)
+static void buf_xml_escape(struct buf *b, const char *in, int attr)
 {
+	/* well-formed first (utf8.h), so no code point XML 1.0 refuses reaches b */
+	struct buf clean;
+	buf_init(&clean);
+	const char *s = in;
+	size_t in_len = strlen(in);
+	if (!utf8_is_clean(in, in_len, UTF8_FOR_XML)) {
+		utf8_sanitize(&clean, in, in_len, UTF8_FOR_XML);
+		s = clean.data;
+	}
 	const char *run = s;
 	for (; *s; s++) {
 		const char *rep = NULL;
@@ -84,9 +94,7 @@ static void buf_xml_escape(struct buf *b, const char *s, int attr)
 		case '\r': rep = "&#xD;"; break;
 		case '\t': rep = attr ? "&#x9;" : NULL; break;
 		case '\n': rep = attr ? "&#xA;" : NULL; break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				rep = "";
+		default: break;
 		}
 		if (rep == NULL)
 			continue;
@@ -95,6 +103,7 @@ static void buf_xml_escape(struct buf *b, const char *s, int attr)
 		run = s + 1;
 	}
 	buf_append(b, run, (size_t)(s - run));
+	buf_free(&clean);
 }
 
 void buf_xml_text(struct buf *b, const char *s)

@@ -112,6 +112,49 @@ test('full scenario: no real number in the database files, the log or any answer
     400, 'invalid_json');
   expectError(await d.api('POST', `/v1/services/${tw.id}/sessions`, `{"participants":[{"number":${STRANGER.slice(1)}}]}`),
     400, 'invalid_field');
+  // hostile bodies: jansson's own error text would quote the input around the error
+  const sessionsPath = `/v1/services/${tw.id}/sessions`;
+  for (const body of [
+    `{"participants":[{"number":"${STRANGER}\u0001"}]}`, // a raw control character (the template makes it raw)
+    `{"participants":[{"number":"${STRANGER}\u0001","label":"x"}]}`,
+    `{"participants":[{"number":"${STRANGER}`, // an unterminated string
+    `{"participants":[{"number":${STRANGER}}]}`, // an unquoted +number
+    `{"participants":[{"number":"${PATIENT}","number":"${STRANGER}"}]}`, // a duplicate key
+    `{"participants":[{"number":"${STRANGER}"}]} ${STRANGER}`, // text after the value
+    `{"participants":[{"number":"${STRANGER}"}]`,
+    `{"participants":[{"number":"${STRANGER}" "label":"x"}]}`, // a missing comma
+    `{"participants":[{"number":'${STRANGER}'}]}`,
+  ]) {
+    expectError(await d.api('POST', sessionsPath, body), 400, 'invalid_json');
+  }
+  for (const body of [
+    `{"participants":[{"${STRANGER}":"x"},{"number":"${PATIENT}"}]}`, // a number as a key
+    `{"${STRANGER}":1}`,
+    `{"${STRANGER.slice(1)}":1}`,
+  ]) {
+    expectError(await d.api('POST', sessionsPath, body), 400, 'unknown_field');
+  }
+  const invalidUtf8 = Buffer.concat([Buffer.from(`{"participants":[{"number":"${STRANGER}`), Buffer.from([0xff, 0xfe]),
+    Buffer.from('"}]}')]);
+  expectError(await d.api('POST', sessionsPath, invalidUtf8), 400, 'invalid_json');
+  // well-formed JSON, wrong types carrying a number
+  for (const body of [
+    { participants: STRANGER },
+    { participants: [STRANGER, PATIENT] },
+    { participants: [{ number: [STRANGER] }, { number: PATIENT }] },
+    { participants: [{ number: { e164: STRANGER } }, { number: PATIENT }] },
+    { participants: [{ number: Number(STRANGER.slice(1)) }, { number: PATIENT }] },
+    { participants: [{ number: STRANGER, label: [STRANGER] }, { number: PATIENT }] },
+    { unique_name: Number(STRANGER.slice(1)), participants: [{ number: PATIENT }, { number: CLINIC }] },
+    { participants: [{ number: `${STRANGER}x` }, { number: PATIENT }] },
+    { participants: [{ number: `${STRANGER}${STRANGER}` }, { number: PATIENT }] },
+  ]) {
+    expectError(await d.api('POST', sessionsPath, body), 400, 'invalid_field');
+  }
+  expectError(await d.api('POST', '/v1/services', { name: 'Bad', carriers: { [STRANGER]: { auth_token: 'x' } } }),
+    400, 'unknown_field');
+  expectError(await d.api('POST', '/v1/services', `{"name":"Bad","carriers":{"twilio":{"auth_token":"${STRANGER}\u0002"}}}`),
+    400, 'invalid_json');
 
   // --- calls and texts, Twilio
   const [rp, dp] = ride.participants.map((p) => p.proxy_number);

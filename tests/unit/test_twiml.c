@@ -73,7 +73,8 @@ static void attribute_escaping(void **state)
 	struct buf b;
 	buf_init(&b);
 	buf_xml_attr(&b, "x\"&<>'\t\n\r\x01");
-	assert_string_equal(b.data, "x&quot;&amp;&lt;>'&#x9;&#xA;&#xD;"); /* as xmlbuilder prints it */
+	/* as xmlbuilder prints it; the control character XML 1.0 cannot carry becomes U+FFFD */
+	assert_string_equal(b.data, "x&quot;&amp;&lt;>'&#x9;&#xA;&#xD;\xEF\xBF\xBD");
 	buf_free(&b);
 }
 
