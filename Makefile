@@ -3,10 +3,13 @@
 #   make run    install missing Debian packages, build, start maskd on 127.0.0.1:8080
 #   make test   build and run every test layer (unit, black-box, sanitizers)
 #   make bench  the performance harness (bench/README.md)
+#   make fuzz   every libFuzzer target, FUZZ_SECONDS each (default 3600; docs/internals/fuzzing.md)
 
 BUILD ?= build
 
-.PHONY: all build run test bench bench-large clean deps
+.PHONY: all build run test bench bench-large fuzz clean deps
+
+FUZZ_SECONDS ?= 3600
 
 all: build
 
@@ -34,5 +37,9 @@ bench-large:
 	@scripts/install-deps bench
 	@BENCH_LARGE=1 bench/run.sh
 
+fuzz:
+	@scripts/install-deps test
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build-fuzz
+
 clean:
-	rm -rf build build-test build-asan
+	rm -rf build build-test build-asan build-fuzz
