@@ -58,4 +58,11 @@ void api_usage(struct api_req *r);
 /* One leg as the API shows it (shared by interactions and records). */
 json_t *api_leg_json(const struct leg *l);
 
+/* PUT /v1/account {"twilio_account_sid", "twilio_auth_token"}: the Twilio
+ * identity of the calling key for the Proxy v1 API (api/proxy_v1.c). */
+void api_account_put(struct api_req *r);
+/* A POST /v1/services body over the native defaults into *svc (all but id and
+ * created_at), as api_service_create() reads it. False with a 400 in *e. */
+bool api_service_from_json(json_t *body, struct service *svc, struct api_error *e);
+
 #endif
