@@ -730,20 +730,11 @@ static void service_update(struct preq *p, struct service *svc, struct proxy_ser
 	api_reply(p->res, 200, service_json(p, svc, x));
 }
 
-struct service_list_ctx {
-	struct preq *p;
-	json_t *arr;
-	int rc;
-};
-
-static void add_service(void *ctx, const struct service *svc)
+/* Only the ids: a store callback must not call the store (it holds the
+ * backend's connection), so the Proxy-only rows are read after the listing. */
+static void add_service_id(void *ctx, const struct service *svc)
 {
-	struct service_list_ctx *c = ctx;
-	struct proxy_service_extra x;
-	int rc = extra_get(c->p, svc->id, &x);
-	if (rc < 0)
-		c->rc = rc;
-	json_array_append_new(c->arr, service_json(c->p, svc, &x));
+	json_array_append_new(ctx, json_string(svc->id));
 }
 
 static void service_list(struct preq *p)
@@ -751,16 +742,31 @@ static void service_list(struct preq *p)
 	struct page pg;
 	if (!page_parse(p, "KS", &pg))
 		return;
-	struct service_list_ctx c = {p, json_array(), 0};
-	int rc = store_service_list(p->app->store, add_service, &c);
-	if (rc == 0)
-		rc = c.rc;
+	json_t *ids = json_array();
+	json_t *arr = json_array();
+	int rc = store_service_list(p->app->store, add_service_id, ids);
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v)
+	{
+		struct service svc;
+		struct proxy_service_extra x;
+		if (rc < 0)
+			break;
+		rc = store_service_get(p->app->store, json_string_value(v), &svc);
+		if (rc == 0)
+			rc = extra_get(p, svc.id, &x);
+		if (rc == 0)
+			json_array_append_new(arr, service_json(p, &svc, &x));
+		explicit_bzero(&svc.secrets, sizeof(svc.secrets));
+	}
+	json_decref(ids);
 	if (rc < 0) {
-		json_decref(c.arr);
+		json_decref(arr);
 		perr_store(p, "service_list", rc);
 		return;
 	}
-	page_reply(p, c.arr, &pg, "services", "/Services");
+	page_reply(p, arr, &pg, "services", "/Services");
 }
 
 /* ------------------------------------------------------------ phone numbers */
@@ -949,12 +955,13 @@ static void session_from_pending(const char *id, const struct proxy_pending *pd,
 
 struct session_by_name {
 	char id[ID_MAX];
+	bool open_only; /* only a session that is open or in progress; else the latest */
 };
 
 static void first_session(void *ctx, const struct session *s)
 {
 	struct session_by_name *f = ctx;
-	if (f->id[0] == '\0')
+	if (!f->open_only || s->status < SESSION_CLOSED) /* the latest one */
 		snprintf(f->id, sizeof(f->id), "%s", s->id);
 }
 
@@ -967,8 +974,8 @@ static int session_load(struct preq *p, const struct service *svc, const char *s
 	char id[ID_MAX];
 	int rc;
 	if (proxy_id_from_sid(seg, "KC", id) < 0) {
-		struct session_filter f = {.status = -1, .unique_name = seg, .limit = 1};
-		struct session_by_name found = {{0}};
+		struct session_filter f = {.status = -1, .unique_name = seg, .limit = SESSION_PAGE_MAX};
+		struct session_by_name found = {.open_only = false};
 		rc = store_session_list(p->app->store, svc->id, &f, first_session, &found);
 		if (rc < 0) {
 			perr_store(p, "session_list", rc);
@@ -1130,8 +1137,8 @@ static void session_create(struct preq *p, const struct service *svc)
 		/* maskd's sessions start with a participant: keep the rest until one comes,
 		 * refusing now what the native create would refuse then */
 		if (s.unique_name[0] != '\0') {
-			struct session_filter f = {.status = SESSION_OPEN, .unique_name = s.unique_name, .limit = 1};
-			struct session_by_name found = {{0}};
+			struct session_filter f = {.status = -1, .unique_name = s.unique_name, .limit = SESSION_PAGE_MAX};
+			struct session_by_name found = {.open_only = true};
 			int rc = store_session_list(p->app->store, svc->id, &f, first_session, &found);
 			if (rc < 0) {
 				perr_store(p, "session_list", rc);
@@ -1447,11 +1454,19 @@ static const char *interaction_status(const struct interaction *it)
 	return open ? "in-progress" : "completed";
 }
 
-/* A MessageInteraction is recorded with no inbound participant. */
+#define PROXY_MESSAGE_SID_PREFIX "proxy:" /* the carrier_sid of a MessageInteraction */
+
+/* A MessageInteraction: an outbound text only, recorded with the participant on
+ * both ends (a leg belongs to a participant) and a carrier_sid of ours. */
+static bool is_message_interaction(const struct interaction *it)
+{
+	return strncmp(it->carrier_sid, PROXY_MESSAGE_SID_PREFIX, strlen(PROXY_MESSAGE_SID_PREFIX)) == 0;
+}
+
 static json_t *interaction_json(struct preq *p, const struct interaction *it)
 {
 	const char *sid = sid_of(p, it->id), *ssid = sid_of(p, it->service_id), *kc = sid_of(p, it->session_id);
-	bool outbound_only = it->from_participant[0] == '\0';
+	bool outbound_only = is_message_interaction(it);
 	const struct leg *a = NULL, *b = NULL;
 	for (int i = 0; i < it->n_legs; i++) {
 		if (it->legs[i].leg == 'a')
@@ -1498,7 +1513,7 @@ struct interaction_list_ctx {
 static void add_interaction(void *ctx, const struct interaction *it)
 {
 	struct interaction_list_ctx *c = ctx;
-	if (c->only_to != NULL && (it->from_participant[0] != '\0' || strcmp(it->to_participant, c->only_to) != 0))
+	if (c->only_to != NULL && (!is_message_interaction(it) || strcmp(it->to_participant, c->only_to) != 0))
 		return;
 	json_array_append_new(c->arr, interaction_json(c->p, it));
 }
@@ -1526,7 +1541,7 @@ static void interaction_fetch(struct preq *p, const struct session *s, const cha
 	if (rc == 0)
 		rc = store_interaction_get(p->app->store, id, &it);
 	if (rc == 0 && (strcmp(it.session_id, s->id) != 0 ||
-			(only_to != NULL && (it.from_participant[0] != '\0' || strcmp(it.to_participant, only_to) != 0))))
+			(only_to != NULL && (!is_message_interaction(&it) || strcmp(it.to_participant, only_to) != 0))))
 		rc = MASKD_ENOTFOUND;
 	if (rc == MASKD_EINVAL || rc == MASKD_ENOTFOUND) {
 		perr_not_found(p);
@@ -1606,9 +1621,10 @@ static void message_create(struct preq *p, const struct service *svc, const stru
 	snprintf(it.service_id, sizeof(it.service_id), "%s", s->service_id);
 	it.channel = CHANNEL_MESSAGE;
 	it.carrier = DIALECT_TWILIO;
-	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "proxy:%s", it.id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), PROXY_MESSAGE_SID_PREFIX "%s", it.id);
 	it.decision = DECISION_FORWARD_MESSAGE;
 	snprintf(it.to_participant, sizeof(it.to_participant), "%s", pt->id);
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", pt->id);
 	it.created_at = now_unix();
 	int existed = 0;
 	rc = store_interaction_record(p->app->store, &it, &existed);
