@@ -57,6 +57,20 @@ function client(password = d.adminKey, account = ACCOUNT) {
   return c;
 }
 
+/** A Proxy request without the SDK (which refuses to send a request lacking a required
+ * parameter): {status, json}. */
+async function raw(method, urlPath, form) {
+  const headers = { Authorization: `Basic ${Buffer.from(`${ACCOUNT}:${d.adminKey}`).toString('base64')}` };
+  let body;
+  if (form) {
+    body = new URLSearchParams(form).toString();
+    headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  }
+  const r = await d.request(method, `/v1${urlPath}`, { headers, body });
+  answers.push(r.text);
+  return { status: r.status, json: JSON.parse(r.text) };
+}
+
 /** Awaits p, which must reject with the SDK's RestException of this status and code. */
 async function refused(p, status, code) {
   const err = await p.then(() => null, (e) => e);
@@ -247,7 +261,11 @@ describe('twilio-proxy', () => {
 
   test('bad input: missing UniqueName / Identifier, Mode=fax, third participant, non-phone identifier', async () => {
     const count = (await api.services.list()).length;
-    await refused(api.services.create({ defaultTtl: 5 }), 400, 20001);
+    await refused(api.services.create({ uniqueName: '', defaultTtl: 5 }), 400, 20001);
+    const missing = await raw('POST', '/Services', { DefaultTtl: '5' });
+    assert.deepEqual(missing, { status: 400, json: { code: 20001,
+      message: 'Missing required parameter UniqueName in the post body',
+      more_info: 'https://www.twilio.com/docs/errors/20001', status: 400 } });
     assert.equal((await api.services.list()).length, count);
     const sessions = (await api.services(svc.sid).sessions.list()).length;
     await refused(api.services(svc.sid).sessions.create({ uniqueName: 'fax-1', mode: 'fax',
@@ -258,8 +276,11 @@ describe('twilio-proxy', () => {
     await refused(api.services(svc.sid).sessions('three').fetch(), 404, 80308);
     assert.equal((await api.services(svc.sid).sessions.list()).length, sessions);
     await refused(api.services(svc.sid).sessions(ses.sid).participants.create({ identifier: OTHER }), 400, 80609);
-    await refused(api.services(svc.sid).sessions(ses.sid).participants.create({ friendlyName: 'x' }), 400, 20001);
     const s3 = await api.services(svc.sid).sessions.create({ uniqueName: 'order-3' });
+    await refused(api.services(svc.sid).sessions(s3.sid).participants.create({ identifier: '' }), 400, 20001);
+    const noId = await raw('POST', `/Services/${svc.sid}/Sessions/${s3.sid}/Participants`, { FriendlyName: 'x' });
+    assert.equal(noId.status, 400);
+    assert.equal(noId.json.code, 20001);
     await refused(api.services(svc.sid).sessions(s3.sid).participants.create({ identifier: 'messenger:123456' }),
       400, 80404);
     assert.equal((await api.services(svc.sid).sessions(ses.sid).participants.list()).length, 2);
@@ -274,6 +295,15 @@ describe('twilio-proxy', () => {
     const parts = await api.services(svc.sid).sessions(s.sid).participants.list();
     assert.equal(parts.length, 2);
     assert.deepEqual(parts.map((p) => p.friendlyName).sort(), ['', 'Buyer']);
+  });
+
+  test('ShortCodes answer not supported; Proxy paths are case-sensitive', async () => {
+    const sc = await raw('GET', `/Services/${svc.sid}/ShortCodes`);
+    assert.equal(sc.status, 400);
+    assert.equal(sc.json.code, 20001);
+    const lower = await d.request('GET', '/v1/Services'.toLowerCase(), {
+      headers: { Authorization: `Basic ${Buffer.from(`${ACCOUNT}:${d.adminKey}`).toString('base64')}` } });
+    assert.equal(lower.status, 401, 'the native /v1/services takes no Basic auth');
   });
 
   test('8. update the session to closed; 9. delete it', async () => {
