@@ -347,7 +347,7 @@ static int proxy_authorized(struct preq *p)
 	if (!ct_equal(hexd, 64, key_hash, 64) ||
 	    !ct_equal(digest, sizeof(digest), p->app->admin_key_hash, sizeof(p->app->admin_key_hash)))
 		goto done;
-	snprintf(p->account_sid, sizeof(p->account_sid), "%s", user);
+	snprintf(p->account_sid, sizeof(p->account_sid), "%.34s", user); /* account_sid_valid(): 34 */
 	ok = 1;
 done:
 	explicit_bzero(dec, sizeof(dec));
