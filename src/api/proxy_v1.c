@@ -102,6 +102,11 @@ static void perr_missing(struct preq *p, const char *name)
 	perr(p, 400, 20001, "Missing required parameter %s in the post body", name);
 }
 
+static const char *str_or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
 static json_t *time_or_null(int64_t t)
 {
 	return json_time(t);
@@ -138,15 +143,15 @@ static int extra_get(struct preq *p, const char *service_id, struct proxy_servic
 	json_t *o = json_loads(val, 0, NULL);
 	if (o == NULL)
 		return MASKD_EDB;
-	snprintf(x->callback_url, sizeof(x->callback_url), "%s", json_string_value(json_object_get(o, "callback_url")) ?: "");
+	snprintf(x->callback_url, sizeof(x->callback_url), "%s", str_or_empty(json_string_value(json_object_get(o, "callback_url"))));
 	snprintf(x->intercept_callback_url, sizeof(x->intercept_callback_url), "%s",
-		 json_string_value(json_object_get(o, "intercept_callback_url")) ?: "");
+		 str_or_empty(json_string_value(json_object_get(o, "intercept_callback_url"))));
 	snprintf(x->out_of_session_callback_url, sizeof(x->out_of_session_callback_url), "%s",
-		 json_string_value(json_object_get(o, "out_of_session_callback_url")) ?: "");
+		 str_or_empty(json_string_value(json_object_get(o, "out_of_session_callback_url"))));
 	snprintf(x->chat_instance_sid, sizeof(x->chat_instance_sid), "%s",
-		 json_string_value(json_object_get(o, "chat_instance_sid")) ?: "");
+		 str_or_empty(json_string_value(json_object_get(o, "chat_instance_sid"))));
 	snprintf(x->geo_match_level, sizeof(x->geo_match_level), "%s",
-		 json_string_value(json_object_get(o, "geo_match_level")) ?: "");
+		 str_or_empty(json_string_value(json_object_get(o, "geo_match_level"))));
 	x->updated_at = json_integer_value(json_object_get(o, "updated_at"));
 	json_decref(o);
 	return 0;
@@ -192,9 +197,9 @@ static int pending_get(struct preq *p, const char *session_id, struct proxy_pend
 	json_t *o = json_loads(val, 0, NULL);
 	if (o == NULL)
 		return MASKD_EDB;
-	snprintf(pd->service_id, sizeof(pd->service_id), "%s", json_string_value(json_object_get(o, "service_id")) ?: "");
+	snprintf(pd->service_id, sizeof(pd->service_id), "%s", str_or_empty(json_string_value(json_object_get(o, "service_id"))));
 	snprintf(pd->unique_name, sizeof(pd->unique_name), "%s",
-		 json_string_value(json_object_get(o, "unique_name")) ?: "");
+		 str_or_empty(json_string_value(json_object_get(o, "unique_name"))));
 	pd->mode = (int)json_integer_value(json_object_get(o, "mode"));
 	pd->ttl = json_integer_value(json_object_get(o, "ttl"));
 	pd->expires_at = json_integer_value(json_object_get(o, "expires_at"));
@@ -473,7 +478,7 @@ static void page_reply(struct preq *p, json_t *all, const struct page *pg, const
 		proxy_sid_from_id(pg->after_id, sid);
 		size_t i;
 		for (i = 0; i < n; i++)
-			if (strcmp(json_string_value(json_object_get(json_array_get(all, i), "sid")) ?: "", sid) == 0)
+			if (strcmp(str_or_empty(json_string_value(json_object_get(json_array_get(all, i), "sid"))), sid) == 0)
 				break;
 		if (i == n) {
 			json_decref(all);
@@ -494,7 +499,7 @@ static void page_reply(struct preq *p, json_t *all, const struct page *pg, const
 	if (more) {
 		char tok[PROXY_TOKEN_LEN + 1];
 		const char *last = json_string_value(json_object_get(json_array_get(items, json_array_size(items) - 1), "sid"));
-		proxy_token_make(last ?: "", tok);
+		proxy_token_make(str_or_empty(last), tok);
 		next = json_string(arena_printf(p->http->arena, "%s%s?PageSize=%lld&Page=%lld&PageToken=%s", p->base, path,
 						(long long)pg->size, (long long)pg->number + 1, tok));
 	}
