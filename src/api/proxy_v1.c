@@ -94,7 +94,7 @@ static void perr_store(struct preq *p, const char *what, int rc)
 
 static void perr_not_found(struct preq *p)
 {
-	perr(p, 404, 20404, "The requested resource %.200s was not found", p->http->path);
+	perr(p, 404, 20404, "The requested resource was not found");
 }
 
 static void perr_missing(struct preq *p, const char *name)
@@ -987,7 +987,7 @@ static int session_load(struct preq *p, const struct service *svc, const char *s
 			return rc;
 		}
 		if (found.id[0] == '\0') {
-			perr(p, 404, 80308, "Session with the unique name %.128s not found", seg);
+			perr(p, 404, 80308, "Session with the unique name not found");
 			return MASKD_ENOTFOUND;
 		}
 		snprintf(id, sizeof(id), "%s", found.id);
@@ -1301,18 +1301,56 @@ static void add_session(void *ctx, const struct session *s)
 	json_array_append_new(c->arr, session_json(c->p, s));
 }
 
+struct session_walk {
+	int n;
+	char last[ID_MAX];
+};
+
+static void walk_session(void *ctx, const struct session *s)
+{
+	struct session_walk *w = ctx;
+	w->n++;
+	snprintf(w->last, sizeof(w->last), "%s", s->id);
+}
+
 static void session_list(struct preq *p, const struct service *svc)
 {
 	struct page pg;
 	if (!page_parse(p, "KC", &pg))
 		return;
 	/* one native page after the token's row, one row more than asked to know
-	 * whether a next page exists */
+	 * whether a next page exists: a page holds at most SESSION_PAGE_MAX - 1 */
+	if (pg.size > SESSION_PAGE_MAX - 1)
+		pg.size = SESSION_PAGE_MAX - 1;
+	int rc = 0;
+	if (pg.after_id[0] == '\0' && pg.number > 0) {
+		/* Page without PageToken: walk to the last row before the page */
+		int64_t skip = pg.number * pg.size;
+		while (skip > 0 && rc == 0) {
+			struct session_walk w = {0};
+			struct session_filter wf = {.status = -1, .limit = (int)(skip < SESSION_PAGE_MAX ? skip : SESSION_PAGE_MAX),
+						    .after_id = pg.after_id[0] ? pg.after_id : NULL};
+			rc = store_session_list(p->app->store, svc->id, &wf, walk_session, &w);
+			if (w.n == 0)
+				break;
+			snprintf(pg.after_id, sizeof(pg.after_id), "%s", w.last);
+			skip -= w.n;
+		}
+		if (skip > 0) {
+			/* fewer rows than the pages before this one: an empty page */
+			snprintf(pg.after_id, sizeof(pg.after_id), "%s", "");
+			pg.presliced = true;
+			page_reply(p, json_array(), &pg, "sessions",
+				   arena_printf(p->http->arena, "/Services/%s/Sessions", p->seg[1]));
+			return;
+		}
+	}
 	json_t *arr = json_array();
 	struct session_list_ctx c = {p, arr};
-	struct session_filter f = {.status = -1, .limit = (int)(pg.size < SESSION_PAGE_MAX ? pg.size + 1 : SESSION_PAGE_MAX)};
+	struct session_filter f = {.status = -1, .limit = (int)pg.size + 1};
 	f.after_id = pg.after_id[0] ? pg.after_id : NULL;
-	int rc = store_session_list(p->app->store, svc->id, &f, add_session, &c);
+	if (rc == 0)
+		rc = store_session_list(p->app->store, svc->id, &f, add_session, &c);
 	if (rc < 0) {
 		json_decref(arr);
 		perr_store(p, "session_list", rc);
@@ -1703,7 +1741,7 @@ static bool method(struct preq *p, const char *m)
 
 static void not_allowed(struct preq *p)
 {
-	perr(p, 405, 20004, "Method %s is not allowed on %.200s", p->http->method, p->http->path);
+	perr(p, 405, 20004, "Method %.8s is not allowed on this resource", p->http->method);
 }
 
 /* /Services/{KS}/Sessions/{KC}/... */

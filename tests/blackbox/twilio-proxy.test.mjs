@@ -295,6 +295,19 @@ describe('twilio-proxy', () => {
     const parts = await api.services(svc.sid).sessions(s.sid).participants.list();
     assert.equal(parts.length, 2);
     assert.deepEqual(parts.map((p) => p.friendlyName).sort(), ['', 'Buyer']);
+    // the Sessions list pages on the native list: by PageToken, and by Page alone
+    const first = await api.services(svc.sid).sessions.page({ pageSize: 1 });
+    assert.deepEqual(first.instances.map((x) => x.uniqueName), ['order-1']);
+    assert.match(first.nextPageUrl, /[?&]PageToken=PT[0-9a-f]{32}$/);
+    const second = await first.nextPage();
+    assert.deepEqual(second.instances.map((x) => x.uniqueName), ['order-4']);
+    assert.equal(second.nextPageUrl, undefined);
+    const byNumber = await raw('GET', `/Services/${svc.sid}/Sessions?PageSize=1&Page=1`);
+    assert.deepEqual(byNumber.json.sessions.map((x) => x.unique_name), ['order-4']);
+    assert.equal(byNumber.json.meta.page, 1);
+    assert.equal(byNumber.json.meta.key, 'sessions');
+    const beyond = await raw('GET', `/Services/${svc.sid}/Sessions?PageSize=1&Page=5`);
+    assert.deepEqual(beyond.json.sessions, []);
   });
 
   test('ShortCodes answer not supported; Proxy paths are case-sensitive', async () => {
