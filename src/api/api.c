@@ -214,3 +214,9 @@ done:
 		metrics_inc(MC_API_ERRORS);
 	return 1;
 }
+
+int api_rate_allow(struct app *app, const char *key_id, struct http_response *res, struct arena *a)
+{
+	assert(app != NULL && key_id != NULL && res != NULL && a != NULL);
+	return rate_ok(app, key_id, res, a);
+}

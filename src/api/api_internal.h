@@ -64,5 +64,8 @@ void api_account_put(struct api_req *r);
 /* A POST /v1/services body over the native defaults into *svc (all but id and
  * created_at), as api_service_create() reads it. False with a 400 in *e. */
 bool api_service_from_json(json_t *body, struct service *svc, struct api_error *e);
+/* MASKD_API_RATE for the key whose SHA-256 (hex) is key_id: 1 when the request
+ * may go on, else 0 with res->retry_after set (the caller answers 429). */
+int api_rate_allow(struct app *app, const char *key_id, struct http_response *res, struct arena *a);
 
 #endif

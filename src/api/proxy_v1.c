@@ -54,6 +54,7 @@ struct preq {
 	struct form body;
 	struct form query;
 	char account_sid[PROXY_SID_LEN + 1];
+	char key_id[65]; /* SHA-256 (hex) of the maskd key, its name in the rate limiter */
 	const char *seg[PROXY_SEGMENTS_MAX];
 	int n_seg;
 	char base[600]; /* public URL + "/v1" */
@@ -353,6 +354,7 @@ static int proxy_authorized(struct preq *p)
 	    !ct_equal(digest, sizeof(digest), p->app->admin_key_hash, sizeof(p->app->admin_key_hash)))
 		goto done;
 	snprintf(p->account_sid, sizeof(p->account_sid), "%.34s", user); /* account_sid_valid(): 34 */
+	snprintf(p->key_id, sizeof(p->key_id), "%s", hexd);
 	ok = 1;
 done:
 	explicit_bzero(dec, sizeof(dec));
@@ -1906,6 +1908,10 @@ int proxy_v1_handle(struct app *app, const struct http_request *req, struct http
 	snprintf(p.base, sizeof(p.base), "%s/v1", app->public_url ? app->public_url : "");
 	if (!proxy_authorized(&p)) {
 		perr(&p, 401, 20003, "Authenticate");
+		goto done;
+	}
+	if (!api_rate_allow(app, p.key_id, res, req->arena)) {
+		perr(&p, 429, 20429, "Too many requests with this key; retry later");
 		goto done;
 	}
 	char *path = arena_strdup(req->arena, req->path + 4);

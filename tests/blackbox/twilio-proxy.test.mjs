@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 
 import twilio from 'twilio';
 
-import { PUBLIC_URL, useDaemon, waitFor } from './lib/daemon.mjs';
+import { PUBLIC_URL, startDaemon, useDaemon, waitFor } from './lib/daemon.mjs';
 import { assertNoRealNumbers, messageParams, voiceParams } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { proxy, real } from './lib/numbers.mjs';
@@ -337,4 +337,25 @@ describe('twilio-proxy', () => {
     assertNoRealNumbers(answers.join('\n'), reals, 'Proxy API answers');
     assertNoRealNumbers(await fs.readFile(d.logPath, 'utf8'), reals, 'the log');
   });
+});
+
+test('the Proxy tree shares the key\'s MASKD_API_RATE budget: 429 with code 20429', async () => {
+  const d2 = await startDaemon({ env: { MASKD_API_RATE: '2' } });
+  let ok = false;
+  try {
+    const put = await d2.api('PUT', '/v1/account', { twilio_account_sid: ACCOUNT, twilio_auth_token: 'token' });
+    assert.equal(put.status, 200, put.text);
+    const auth = { Authorization: `Basic ${Buffer.from(`${ACCOUNT}:${d2.adminKey}`).toString('base64')}` };
+    const burst = await Promise.all(Array.from({ length: 10 }, () => d2.request('GET', '/v1/Services', { headers: auth })));
+    const limited = burst.filter((r) => r.status === 429);
+    assert.ok(limited.length >= 1, `no 429 in a burst of 10: ${burst.map((r) => r.status).join(' ')}`);
+    const body = JSON.parse(limited[0].text);
+    assert.equal(body.code, 20429);
+    assert.equal(body.status, 429);
+    assert.match(limited[0].headers['retry-after'] ?? '', /^\d+$/);
+    ok = true;
+  } finally {
+    await d2.stop();
+    if (ok) await d2.removeTmp();
+  }
 });
