@@ -1017,7 +1017,6 @@ static int session_load(struct preq *p, const struct service *svc, const char *s
 static bool participant_from_proxy(struct preq *p, const struct service *svc, const struct proxy_participant_in *in,
 				   struct participant *out)
 {
-	(void)svc;
 	int problem = sessions_participant(in->identifier, in->friendly_name, out);
 	if (problem == PARTICIPANT_EMERGENCY) {
 		perr(p, 400, 80404, "Participant Identifier is an emergency number; it cannot be masked");
@@ -1201,11 +1200,10 @@ static void session_reply(struct preq *p, const char *id)
 }
 
 /* Update: Status closed (close), in-progress or open on a closed one
- * (re-open), Ttl, DateExpiry; on a pending session only Ttl, DateExpiry and
- * closing (which forgets it). */
-static void session_update(struct preq *p, const struct service *svc, struct session *s, bool pending)
+ * (re-open), Ttl, DateExpiry; on a pending session only Ttl and DateExpiry
+ * (closing one is refused: delete it). */
+static void session_update(struct preq *p, struct session *s, bool pending)
 {
-	(void)svc;
 	int64_t now = now_unix();
 	bool has_ttl = false, has_exp = false;
 	int64_t ttl = 0, exp = 0;
@@ -1757,7 +1755,7 @@ static void route_session(struct preq *p, const struct service *svc)
 		if (method(p, "GET"))
 			api_reply(p->res, 200, session_json(p, &s));
 		else if (method(p, "POST"))
-			session_update(p, svc, &s, pending);
+			session_update(p, &s, pending);
 		else if (method(p, "DELETE"))
 			session_delete(p, &s, pending);
 		else
