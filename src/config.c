@@ -91,6 +91,7 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
 		{DIALECT_PLIVO, "MASKD_PLIVO_API_URL", "https://api.plivo.com"},
 		{DIALECT_VOBIZ, "MASKD_VOBIZ_API_URL", "https://api.vobiz.ai"},
 		{DIALECT_VONAGE, "MASKD_VONAGE_API_URL", "https://rest.nexmo.com"},
+		{DIALECT_TWILIO, "MASKD_TWILIO_API_URL", "https://api.twilio.com"},
 	};
 	for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++) {
 		char *base = c->api_base[apis[i].dialect];

@@ -2,6 +2,7 @@
 /* api.c - /v1 authentication and routing table; see api.h. */
 #include "api.h"
 #include "api_internal.h"
+#include "proxy_v1.h"
 #include "../util/metrics.h"
 #include "../store/store.h"
 #include "../util/crypto.h"
@@ -43,6 +44,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/services/{svc}/pool", api_pool},
 	{"GET", "/v1/services/{svc}/records", api_records},
 	{"GET", "/v1/services/{svc}/usage", api_usage},
+	{"PUT", "/v1/account", api_account_put},
 };
 
 void api_not_found(struct api_req *r, const char *what)
@@ -165,6 +167,9 @@ int api_handle(struct app *app, const struct http_request *req, struct http_resp
 	assert(app != NULL && req != NULL && res != NULL);
 	if (strncmp(req->path, "/v1/", 4) != 0 && strcmp(req->path, "/v1") != 0)
 		return 0;
+	/* Twilio Proxy v1 (Basic auth, its own answers): before the bearer check */
+	if (proxy_v1_handle(app, req, res))
+		return 1;
 	metrics_inc(MC_API_REQUESTS);
 	struct api_error e;
 	struct api_req r = {.app = app, .http = req, .res = res};
@@ -208,4 +213,10 @@ done:
 	if (res->status >= 400)
 		metrics_inc(MC_API_ERRORS);
 	return 1;
+}
+
+int api_rate_allow(struct app *app, const char *key_id, struct http_response *res, struct arena *a)
+{
+	assert(app != NULL && key_id != NULL && res != NULL && a != NULL);
+	return rate_ok(app, key_id, res, a);
 }

@@ -58,4 +58,14 @@ void api_usage(struct api_req *r);
 /* One leg as the API shows it (shared by interactions and records). */
 json_t *api_leg_json(const struct leg *l);
 
+/* PUT /v1/account {"twilio_account_sid", "twilio_auth_token"}: the Twilio
+ * identity of the calling key for the Proxy v1 API (api/proxy_v1.c). */
+void api_account_put(struct api_req *r);
+/* A POST /v1/services body over the native defaults into *svc (all but id and
+ * created_at), as api_service_create() reads it. False with a 400 in *e. */
+bool api_service_from_json(json_t *body, struct service *svc, struct api_error *e);
+/* MASKD_API_RATE for the key whose SHA-256 (hex) is key_id: 1 when the request
+ * may go on, else 0 with res->retry_after set (the caller answers 429). */
+int api_rate_allow(struct app *app, const char *key_id, struct http_response *res, struct arena *a);
+
 #endif

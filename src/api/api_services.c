@@ -472,3 +472,9 @@ void api_service_list(struct api_req *r)
 	struct service_list_ctx c = {r->app, arr};
 	api_reply_list(r, store_service_list(r->app->store, add_service, &c), arr, "services", "service_list");
 }
+
+bool api_service_from_json(json_t *body, struct service *svc, struct api_error *e)
+{
+	assert(body != NULL && svc != NULL && e != NULL);
+	return service_from_post(body, svc, e);
+}

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+// Twilio Proxy v1 wire compatibility: the npm `twilio` SDK's client.proxy.v1, with only the
+// Proxy base URL changed, runs the Proxy quickstart against maskd (service, two numbers, a
+// session with a TTL, two participants, a signed call and text bridged, a MessageInteraction
+// sent through Twilio's Messages API (a local stand-in), interactions listed across pages,
+// close, delete), and every refused request raises the SDK's RestException with Twilio's code
+// and status and changes nothing (checked with a GET).
+//
+// The SDK is pointed at maskd's public URL (PUBLIC_URL, as a deployment would be); its HTTP
+// client resolves that host to the test daemon, the way a hosts entry would, so the absolute
+// next_page_url maskd answers with is followed as the SDK follows Twilio's.
+
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+
+import twilio from 'twilio';
+
+import { PUBLIC_URL, startDaemon, useDaemon, waitFor } from './lib/daemon.mjs';
+import { assertNoRealNumbers, messageParams, voiceParams } from './lib/fixtures.mjs';
+import * as markup from './lib/markup.mjs';
+import { proxy, real } from './lib/numbers.mjs';
+
+// ------------------------------------------------------------------ Twilio's Messages API
+const sent = [];
+const messagesApi = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    sent.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    res.writeHead(201, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ sid: `SM${crypto.randomBytes(16).toString('hex')}`, status: 'queued' }));
+  });
+});
+await new Promise((resolve) => messagesApi.listen(0, '127.0.0.1', resolve));
+const MESSAGES_API = `http://127.0.0.1:${messagesApi.address().port}`;
+after(() => new Promise((resolve) => messagesApi.close(resolve)));
+
+const d = useDaemon({ env: { MASKD_TWILIO_API_URL: MESSAGES_API, MASKD_SEND_RETRY_MS: '20' } });
+
+const ACCOUNT = `AC${crypto.randomBytes(16).toString('hex')}`;
+const answers = []; // every body maskd answered the SDK with
+
+/** An SDK client whose Proxy domain is maskd; user:password = account SID:maskd key. */
+function client(password = d.adminKey, account = ACCOUNT) {
+  class ToMaskd extends twilio.RequestClient {
+    async request(opts) {
+      const r = await super.request({ ...opts, uri: opts.uri.replace(PUBLIC_URL, d.base) });
+      answers.push(typeof r.body === 'string' ? r.body : JSON.stringify(r.body));
+      return r;
+    }
+  }
+  const c = twilio(account, password, { httpClient: new ToMaskd() });
+  c.proxy.baseUrl = PUBLIC_URL;
+  return c;
+}
+
+/** A Proxy request without the SDK (which refuses to send a request lacking a required
+ * parameter): {status, json}. */
+async function raw(method, urlPath, form) {
+  const headers = { Authorization: `Basic ${Buffer.from(`${ACCOUNT}:${d.adminKey}`).toString('base64')}` };
+  let body;
+  if (form) {
+    body = new URLSearchParams(form).toString();
+    headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  }
+  const r = await d.request(method, `/v1${urlPath}`, { headers, body });
+  answers.push(r.text);
+  return { status: r.status, json: JSON.parse(r.text) };
+}
+
+/** Awaits p, which must reject with the SDK's RestException of this status and code. */
+async function refused(p, status, code) {
+  const err = await p.then(() => null, (e) => e);
+  assert.ok(err, `expected a RestException ${status}/${code}, got success`);
+  assert.ok(err instanceof twilio.RestException, `expected RestException, got ${err?.constructor?.name}: ${err?.message}`);
+  assert.equal(err.status, status, `status of: ${err.message}`);
+  assert.equal(err.code, code, `code of: ${err.message}`);
+  assert.equal(err.moreInfo, `https://www.twilio.com/docs/errors/${code}`);
+  return err;
+}
+
+const RIDER = real(700);
+const DRIVER = real(701);
+const OTHER = real(702);
+const POOL = [proxy(70), proxy(71)];
+
+describe('twilio-proxy', () => {
+  let api;
+  let svc;
+  let ses;
+  let rider;
+  let driver;
+
+  before(async () => {
+    await d.ready;
+    const res = await d.api('PUT', '/v1/account', { twilio_account_sid: ACCOUNT, twilio_auth_token: d.tokens.twilio });
+    assert.equal(res.status, 200, res.text);
+    assert.ok(!res.text.includes(d.tokens.twilio), 'the auth token is echoed');
+    api = client().proxy.v1;
+  });
+
+  test('PUT /v1/account refuses a malformed account SID and a missing token', async () => {
+    let res = await d.api('PUT', '/v1/account', { twilio_account_sid: 'AC123', twilio_auth_token: 'x' });
+    assert.equal(res.status, 400, res.text);
+    res = await d.api('PUT', '/v1/account', { twilio_account_sid: ACCOUNT });
+    assert.equal(res.status, 400, res.text);
+    res = await d.api('PUT', '/v1/account', { twilio_account_sid: ACCOUNT, twilio_auth_token: 'x' }, { auth: null });
+    assert.equal(res.status, 401, res.text);
+  });
+
+  test('1. create a service; it is a maskd service seen by the native API too', async () => {
+    svc = await api.services.create({
+      uniqueName: 'rides', defaultTtl: 3600, geoMatchLevel: 'country', numberSelectionBehavior: 'prefer-sticky',
+      callbackUrl: 'https://app.example.com/proxy/events', chatInstanceSid: `IS${'0'.repeat(32)}`,
+    });
+    assert.match(svc.sid, /^KS[0-9a-f]{32}$/);
+    assert.equal(svc.accountSid, ACCOUNT);
+    assert.equal(svc.uniqueName, 'rides');
+    assert.equal(svc.defaultTtl, 3600);
+    assert.equal(svc.geoMatchLevel, 'country');
+    assert.equal(svc.numberSelectionBehavior, 'prefer-sticky');
+    assert.equal(svc.callbackUrl, 'https://app.example.com/proxy/events');
+    assert.equal(svc.url, `${PUBLIC_URL}/v1/Services/${svc.sid}`);
+    assert.equal(svc.links.sessions, `${PUBLIC_URL}/v1/Services/${svc.sid}/Sessions`);
+    const byName = await api.services('rides').fetch();
+    assert.equal(byName.sid, svc.sid);
+    const native = await d.api('GET', '/v1/services');
+    const row = native.json.services.find((s) => s.name === 'rides');
+    assert.ok(row, 'the Proxy service is not a native service');
+    assert.equal(row.defaults.ttl, 3600);
+    assert.equal(row.carriers.twilio.configured, true);
+    // the native path is unchanged and case-sensitive beside the Proxy one
+    assert.equal((await d.api('GET', `/v1/services/${row.id}`)).status, 200);
+  });
+
+  test('2. add two phone numbers (one reserved, then not)', async () => {
+    const a = await api.services(svc.sid).phoneNumbers.create({ phoneNumber: POOL[0] });
+    const b = await api.services(svc.sid).phoneNumbers.create({ phoneNumber: POOL[1], isReserved: true });
+    assert.match(a.sid, /^PN[0-9a-f]{32}$/);
+    assert.equal(a.phoneNumber, POOL[0]);
+    assert.equal(a.isReserved, false);
+    assert.equal(a.inUse, 0);
+    assert.equal(a.capabilities.sms, true);
+    assert.equal(b.isReserved, true);
+    const unreserved = await api.services(svc.sid).phoneNumbers(b.sid).update({ isReserved: false });
+    assert.equal(unreserved.isReserved, false);
+    const list = await api.services(svc.sid).phoneNumbers.list();
+    assert.deepEqual(list.map((n) => n.phoneNumber).sort(), [...POOL].sort());
+  });
+
+  test('3. create a session with a TTL; 4. add two participants (identifiers masked)', async () => {
+    ses = await api.services(svc.sid).sessions.create({ uniqueName: 'order-1', ttl: 600, mode: 'voice-and-message' });
+    assert.match(ses.sid, /^KC[0-9a-f]{32}$/);
+    assert.equal(ses.status, 'open');
+    assert.equal(ses.ttl, 600);
+    assert.equal(ses.mode, 'voice-and-message');
+    rider = await api.services(svc.sid).sessions(ses.sid).participants.create({ identifier: RIDER, friendlyName: 'Rider' });
+    driver = await api.services(svc.sid).sessions(ses.sid).participants.create({ identifier: DRIVER, friendlyName: 'Driver' });
+    for (const p of [rider, driver]) {
+      assert.match(p.sid, /^KP[0-9a-f]{32}$/);
+      assert.ok(POOL.includes(p.proxyIdentifier), `proxy identifier ${p.proxyIdentifier} not from the pool`);
+      assert.match(p.proxyIdentifierSid, /^PN[0-9a-f]{32}$/);
+      assert.equal(p.sessionSid, ses.sid);
+    }
+    assert.equal(rider.identifier, '+1******2700');
+    assert.equal(rider.friendlyName, 'Rider');
+    const byName = await api.services(svc.sid).sessions('order-1').fetch();
+    assert.equal(byName.sid, ses.sid);
+    const parts = await api.services(svc.sid).sessions(ses.sid).participants.list();
+    assert.deepEqual(parts.map((p) => p.sid).sort(), [rider.sid, driver.sid].sort());
+    // the same session through the native API
+    const native = await d.api('GET', `/v1/services/${(await d.api('GET', '/v1/services')).json.services.find((s) => s.name === 'rides').id}/sessions?unique_name=order-1`);
+    assert.equal(native.json.sessions.length, 1);
+    assert.equal(native.json.sessions[0].ttl, 600);
+  });
+
+  test('5. a signed inbound call and text are bridged as maskd does today', async () => {
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: RIDER, to: rider.proxyIdentifier }));
+    assert.equal(call.status, 200, call.text);
+    const callInt = markup.interactionIdOf(call.text);
+    assert.equal(call.text, markup.bridge('twilio', { callerId: driver.proxyIdentifier, real: DRIVER, intId: callInt }));
+    const text = await d.webhook('twilio', 'message',
+      messageParams('twilio', { from: DRIVER, to: driver.proxyIdentifier, body: 'at the corner' }));
+    assert.equal(text.status, 200, text.text);
+    const textInt = markup.interactionIdOf(text.text);
+    assert.equal(text.text, markup.forward('twilio',
+      { to: RIDER, from: rider.proxyIdentifier, intId: textInt, body: 'at the corner' }));
+    const now = await api.services(svc.sid).sessions(ses.sid).fetch();
+    assert.equal(now.status, 'in-progress');
+  });
+
+  test('6. MessageInteraction create answers 200 and sends through Twilio\'s Messages API', async () => {
+    const before = sent.length;
+    const mi = await api.services(svc.sid).sessions(ses.sid).participants(rider.sid).messageInteractions
+      .create({ body: 'Your driver is here' });
+    assert.match(mi.sid, /^KI[0-9a-f]{32}$/);
+    assert.equal(mi.type, 'message');
+    assert.equal(mi.participantSid, rider.sid);
+    assert.equal(mi.outboundParticipantSid, rider.sid);
+    assert.equal(mi.inboundParticipantSid, null);
+    const req = await waitFor('the Messages API request', () => sent.length > before && sent[sent.length - 1]);
+    assert.equal(req.method, 'POST');
+    assert.equal(req.url, `/2010-04-01/Accounts/${ACCOUNT}/Messages.json`);
+    assert.equal(req.headers.authorization,
+      `Basic ${Buffer.from(`${ACCOUNT}:${d.tokens.twilio}`).toString('base64')}`);
+    const form = new URLSearchParams(req.body);
+    assert.equal(form.get('To'), RIDER);
+    assert.equal(form.get('From'), rider.proxyIdentifier);
+    assert.equal(form.get('Body'), 'Your driver is here');
+    const done = await waitFor('the send recorded on the outbound leg', async () => {
+      const f = await api.services(svc.sid).sessions(ses.sid).participants(rider.sid).messageInteractions(mi.sid).fetch();
+      return f.outboundResourceStatus === 'sent' && f;
+    });
+    assert.equal(done.sid, mi.sid);
+    const mine = await api.services(svc.sid).sessions(ses.sid).participants(rider.sid).messageInteractions.list();
+    assert.deepEqual(mine.map((m) => m.sid), [mi.sid]);
+    await api.services(svc.sid).sessions(ses.sid).participants(driver.sid).messageInteractions
+      .create({ body: 'Your rider is waiting' });
+  });
+
+  test('7. list the interactions, paging across pages by next_page_url', async () => {
+    const all = await api.services(svc.sid).sessions(ses.sid).interactions.list({ pageSize: 1 });
+    assert.equal(all.length, 4, JSON.stringify(all.map((i) => i.type)));
+    assert.deepEqual(all.map((i) => i.type), ['voice', 'message', 'message', 'message']);
+    assert.equal(new Set(all.map((i) => i.sid)).size, 4);
+    for (const i of all) assert.match(i.sid, /^KI[0-9a-f]{32}$/);
+    const first = await api.services(svc.sid).sessions(ses.sid).interactions.page({ pageSize: 3 });
+    assert.equal(first.instances.length, 3);
+    assert.match(first.nextPageUrl, new RegExp(`^${PUBLIC_URL}/v1/Services/${svc.sid}/Sessions/${ses.sid}/Interactions\\?PageSize=3&Page=1&PageToken=PT[0-9a-f]{32}$`));
+    const second = await first.nextPage();
+    assert.deepEqual(second.instances.map((i) => i.sid), [all[3].sid]);
+    assert.equal(second.nextPageUrl, undefined);
+    const one = await api.services(svc.sid).sessions(ses.sid).interactions(all[0].sid).fetch();
+    assert.equal(one.inboundParticipantSid, rider.sid);
+    assert.equal(one.outboundParticipantSid, driver.sid);
+    assert.equal(one.inboundResourceType, 'Call');
+  });
+
+  test('errors: participant conflict, duplicate unique name, unknown SID, bad auth; nothing changes', async () => {
+    // RIDER holds rider.proxyIdentifier in the open order-1: naming it again is refused
+    const s2 = await api.services(svc.sid).sessions.create({ uniqueName: 'order-2' });
+    await refused(api.services(svc.sid).sessions(s2.sid).participants
+      .create({ identifier: RIDER, proxyIdentifier: rider.proxyIdentifier }), 400, 80604);
+    assert.equal((await api.services(svc.sid).sessions(s2.sid).participants.list()).length, 0);
+    await refused(api.services(svc.sid).sessions.create({ uniqueName: 'order-1' }), 400, 80603);
+    const names = (await api.services(svc.sid).sessions.list()).map((s) => s.uniqueName);
+    assert.equal(names.filter((n) => n === 'order-1').length, 1);
+    await refused(api.services(`KS00${'0'.repeat(30)}`).fetch(), 404, 20404);
+    await refused(api.services(svc.sid).sessions(`KC00${'0'.repeat(30)}`).fetch(), 404, 20404);
+    await refused(api.services(svc.sid).sessions('no-such-order').fetch(), 404, 80308);
+    await refused(client('wrong-key').proxy.v1.services.list(), 401, 20003);
+    await refused(client(d.adminKey, `AC${'1'.repeat(32)}`).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    // the native API keeps its own bearer auth and error shape
+    const native = await d.api('GET', '/v1/services', undefined, { auth: null });
+    assert.equal(native.status, 401);
+    assert.equal(native.json.error.code, 'unauthorized');
+  });
+
+  test('bad input: missing UniqueName / Identifier, Mode=fax, third participant, non-phone identifier', async () => {
+    const count = (await api.services.list()).length;
+    await refused(api.services.create({ uniqueName: '', defaultTtl: 5 }), 400, 20001);
+    const missing = await raw('POST', '/Services', { DefaultTtl: '5' });
+    assert.deepEqual(missing, { status: 400, json: { code: 20001,
+      message: 'Missing required parameter UniqueName in the post body',
+      more_info: 'https://www.twilio.com/docs/errors/20001', status: 400 } });
+    assert.equal((await api.services.list()).length, count);
+    const sessions = (await api.services(svc.sid).sessions.list()).length;
+    await refused(api.services(svc.sid).sessions.create({ uniqueName: 'fax-1', mode: 'fax',
+      participants: [{ Identifier: real(713) }] }), 400, 20001);
+    await refused(api.services(svc.sid).sessions('fax-1').fetch(), 404, 80308);
+    await refused(api.services(svc.sid).sessions.create({ uniqueName: 'three', participants: [
+      { Identifier: real(710) }, { Identifier: real(711) }, { Identifier: real(712) }] }), 400, 80609);
+    await refused(api.services(svc.sid).sessions('three').fetch(), 404, 80308);
+    assert.equal((await api.services(svc.sid).sessions.list()).length, sessions);
+    await refused(api.services(svc.sid).sessions(ses.sid).participants.create({ identifier: OTHER }), 400, 80609);
+    const s3 = await api.services(svc.sid).sessions.create({ uniqueName: 'order-3' });
+    await refused(api.services(svc.sid).sessions(s3.sid).participants.create({ identifier: '' }), 400, 20001);
+    const noId = await raw('POST', `/Services/${svc.sid}/Sessions/${s3.sid}/Participants`, { FriendlyName: 'x' });
+    assert.equal(noId.status, 400);
+    assert.equal(noId.json.code, 20001);
+    await refused(api.services(svc.sid).sessions(s3.sid).participants.create({ identifier: 'messenger:123456' }),
+      400, 80404);
+    assert.equal((await api.services(svc.sid).sessions(ses.sid).participants.list()).length, 2);
+    assert.equal((await api.services(svc.sid).sessions(s3.sid).participants.list()).length, 0);
+    await refused(api.services(svc.sid).sessions(ses.sid).update({ status: 'paused' }), 400, 80608);
+    assert.equal((await api.services(svc.sid).sessions(ses.sid).fetch()).status, 'in-progress');
+  });
+
+  test('session create with Participants (JSON items) binds both at once', async () => {
+    const s = await api.services(svc.sid).sessions.create({ uniqueName: 'order-4', participants: [
+      { Identifier: real(720), FriendlyName: 'Buyer' }, { identifier: real(721) }] });
+    const parts = await api.services(svc.sid).sessions(s.sid).participants.list();
+    assert.equal(parts.length, 2);
+    assert.deepEqual(parts.map((p) => p.friendlyName).sort(), ['', 'Buyer']);
+    // the Sessions list pages on the native list: by PageToken, and by Page alone
+    const first = await api.services(svc.sid).sessions.page({ pageSize: 1 });
+    assert.deepEqual(first.instances.map((x) => x.uniqueName), ['order-1']);
+    assert.match(first.nextPageUrl, /[?&]PageToken=PT[0-9a-f]{32}$/);
+    const second = await first.nextPage();
+    assert.deepEqual(second.instances.map((x) => x.uniqueName), ['order-4']);
+    assert.equal(second.nextPageUrl, undefined);
+    const byNumber = await raw('GET', `/Services/${svc.sid}/Sessions?PageSize=1&Page=1`);
+    assert.deepEqual(byNumber.json.sessions.map((x) => x.unique_name), ['order-4']);
+    assert.equal(byNumber.json.meta.page, 1);
+    assert.equal(byNumber.json.meta.key, 'sessions');
+    const beyond = await raw('GET', `/Services/${svc.sid}/Sessions?PageSize=1&Page=5`);
+    assert.deepEqual(beyond.json.sessions, []);
+  });
+
+  test('ShortCodes answer not supported; Proxy paths are case-sensitive', async () => {
+    const sc = await raw('GET', `/Services/${svc.sid}/ShortCodes`);
+    assert.equal(sc.status, 400);
+    assert.equal(sc.json.code, 20001);
+    const lower = await d.request('GET', '/v1/Services'.toLowerCase(), {
+      headers: { Authorization: `Basic ${Buffer.from(`${ACCOUNT}:${d.adminKey}`).toString('base64')}` } });
+    assert.equal(lower.status, 401, 'the native /v1/services takes no Basic auth');
+  });
+
+  test('8. update the session to closed; 9. delete it', async () => {
+    const closed = await api.services(svc.sid).sessions(ses.sid).update({ status: 'closed' });
+    assert.equal(closed.status, 'closed');
+    assert.ok(closed.dateEnded instanceof Date);
+    await refused(api.services(svc.sid).sessions(ses.sid).participants(rider.sid).messageInteractions
+      .create({ body: 'late' }), 400, 80607);
+    assert.equal(await api.services(svc.sid).sessions(ses.sid).remove(), true);
+    const pending = await api.services(svc.sid).sessions.create({ uniqueName: 'order-5' });
+    assert.equal(await api.services(svc.sid).sessions(pending.sid).remove(), true);
+    await refused(api.services(svc.sid).sessions(pending.sid).fetch(), 404, 20404);
+  });
+
+  test('no Proxy answer and no log line carries a real number', async () => {
+    assert.ok(answers.length > 20);
+    const reals = [RIDER, DRIVER, OTHER, real(710), real(713), real(720), real(721)];
+    assertNoRealNumbers(answers.join('\n'), reals, 'Proxy API answers');
+    assertNoRealNumbers(await fs.readFile(d.logPath, 'utf8'), reals, 'the log');
+  });
+});
+
+test('the Proxy tree shares the key\'s MASKD_API_RATE budget: 429 with code 20429', async () => {
+  const d2 = await startDaemon({ env: { MASKD_API_RATE: '2' } });
+  let ok = false;
+  try {
+    const put = await d2.api('PUT', '/v1/account', { twilio_account_sid: ACCOUNT, twilio_auth_token: 'token' });
+    assert.equal(put.status, 200, put.text);
+    const auth = { Authorization: `Basic ${Buffer.from(`${ACCOUNT}:${d2.adminKey}`).toString('base64')}` };
+    const burst = await Promise.all(Array.from({ length: 10 }, () => d2.request('GET', '/v1/Services', { headers: auth })));
+    const limited = burst.filter((r) => r.status === 429);
+    assert.ok(limited.length >= 1, `no 429 in a burst of 10: ${burst.map((r) => r.status).join(' ')}`);
+    const body = JSON.parse(limited[0].text);
+    assert.equal(body.code, 20429);
+    assert.equal(body.status, 429);
+    assert.match(limited[0].headers['retry-after'] ?? '', /^\d+$/);
+    ok = true;
+  } finally {
+    await d2.stop();
+    if (ok) await d2.removeTmp();
+  }
+});
