@@ -73,7 +73,8 @@ export function confirmAction(text, okLabel = 'Confirm') {
 /** A table with a caption: columns [{label, get(row) -> node|text, num?}]. */
 export function table(caption, columns, rows, empty = 'Nothing to show.') {
   if (!rows.length) return el('p', { class: 'muted' }, empty);
-  return el('div', { class: 'scroll' }, el('table', {},
+  // a region that scrolls sideways on a phone: focusable, so a keyboard can scroll it too
+  return el('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': caption }, el('table', {},
     el('caption', { class: 'muted' }, caption),
     el('thead', {}, el('tr', {}, columns.map((c) => el('th', { scope: 'col' }, c.label)))),
     el('tbody', {}, rows.map((r) => el('tr', {}, columns.map((c) => el('td', { class: c.num ? 'num' : undefined }, c.get(r))))))));
