@@ -165,6 +165,37 @@ test('a cancelled confirmation changes nothing', async () => {
   await context.close();
 });
 
+test('re-open, swap a number and block, each confirmed; each shows as an event', async () => {
+  const { context, page } = await newPage();
+  await login(page, d.adminKey);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.goto(`${d.base}/console/?poll=${400 * SCALE}#/sessions/${session.id}`);
+  await page.getByRole('button', { name: 'Re-open' }).click();
+  await confirmDialog(page, 'Re-open');
+  await page.locator('#events li[data-kind="reopened"]').waitFor();
+  assert.equal((await d.api('GET', `/v1/sessions/${session.id}`)).json.status, 'open');
+
+  const before = (await d.api('GET', `/v1/sessions/${session.id}`)).json.participants[0].proxy_number;
+  await page.getByRole('button', { name: 'Swap the proxy number of Rider' }).click();
+  await confirmDialog(page, 'Swap number');
+  await page.locator('#events li[data-kind="number_swapped"]').waitFor();
+  const after = (await d.api('GET', `/v1/sessions/${session.id}`)).json.participants[0].proxy_number;
+  assert.notEqual(after, before);
+  await page.getByRole('cell', { name: after, exact: true }).first().waitFor();
+
+  await page.getByRole('button', { name: 'Block' }).click();
+  await confirmDialog(page, 'Block session');
+  await page.locator('#events li[data-kind="blocked"]').waitFor();
+  assert.equal((await d.api('GET', `/v1/sessions/${session.id}`)).json.status, 'blocked');
+  await snapshot(page, 'session-blocked');
+
+  // an API error on a page is shown, never a blank page
+  await page.goto(`${d.base}/console/#/sessions/ses_nosuchsession0000000000000`);
+  await page.getByRole('alert').filter({ hasText: 'not_found' }).waitFor();
+  assert.ok((await page.getByRole('link', { name: 'All sessions' }).count()) === 1, 'the page around the error stays');
+  await context.close();
+});
+
 test('the overview charts update live', async () => {
   const { context, page } = await newPage();
   await login(page, d.adminKey);
