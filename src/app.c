@@ -8,6 +8,7 @@
 #include "flow/stats.h"
 #include "util/limiter.h"
 #include "store/store.h"
+#include "web/console.h"
 
 #include <assert.h>
 #include <string.h>
@@ -42,6 +43,8 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
 	if (api_handle(app, req, res))
 		return;
 	if (hooks_handle(app, req, res))
+		return;
+	if (console_handle(app->console, req, res))
 		return;
 	http_text(res, 404, "not found");
 }

@@ -16,6 +16,7 @@ struct store;
 struct vault;
 struct sender;
 struct limiter;
+struct console;
 
 struct app {
 	struct store *store;
@@ -27,10 +28,12 @@ struct app {
 	struct limiter *limiter;        /* per-binding call/text limits and per-key API limits */
 	unsigned api_rate;              /* MASKD_API_RATE: /v1 requests per second per key, 0 = no limit */
 	bool read_only;                 /* MASKD_READ_ONLY=1: started on a database that takes no writes */
+	const struct console *console;  /* the admin console's files (web/console.h); NULL = none */
 };
 
 /* The http_handler_fn of maskd (ctx is a struct app *): routes one request to
- * /healthz, /readyz, /metrics, then api/ (/v1), then hooks/ (/hooks), else 404.
+ * /healthz, /readyz, /metrics, then api/ (/v1), then hooks/ (/hooks), then the
+ * console (/console), else 404.
  * Thread-safe as long as app is not changed after http_start(). */
 void app_dispatch(void *ctx, const struct http_request *req, struct http_response *res);
 

@@ -17,6 +17,7 @@
 #include "util/notify.h"
 #include "util/timeutil.h"
 #include "vault/vault.h"
+#include "web/console.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -147,7 +148,13 @@ int main(void)
 	struct store *store = NULL;
 	struct http_server *http = NULL;
 	struct limiter *limiter = NULL;
+	struct console *console = NULL;
 	int status = 1;
+	const char *console_dir = console_dir_pick(env_get("MASKD_CONSOLE_DIR"));
+	if (console_dir != NULL && console_load(console_dir, &console, err, sizeof(err)) < 0) {
+		fprintf(stderr, "maskd: %s\n", err);
+		goto out;
+	}
 	if (ensure_parent_dir("MASKD_KEY_FILE", cfg.key_file, err, sizeof(err)) < 0 ||
 	    vault_load(cfg.key_file, &vault, err, sizeof(err)) < 0) {
 		fprintf(stderr, "maskd: %s\n", err);
@@ -198,6 +205,11 @@ int main(void)
 			  .read_only = read_only};
 	limiter = app_limiter_new(LIMITER_KEYS);
 	app.limiter = limiter;
+	app.console = console;
+	if (console != NULL)
+		log_info("maskd: the console is at /console/ (%zu files from %s)", console_file_count(console), console_dir);
+	else
+		log_info("maskd: no console files found (set MASKD_CONSOLE_DIR); /console answers 404");
 	for (int d = 0; d < DIALECT_COUNT; d++)
 		app.api_base[d] = cfg.api_base[d];
 	int placed = 0;
@@ -240,6 +252,7 @@ int main(void)
 out:
 	http_stop(http);
 	limiter_free(limiter);
+	console_free(console);
 	store_close(store);
 	vault_free(vault);
 	return status;

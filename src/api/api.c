@@ -45,6 +45,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/services/{svc}/records", api_records},
 	{"GET", "/v1/services/{svc}/usage", api_usage},
 	{"PUT", "/v1/account", api_account_put},
+	{"GET", "/v1/stats", api_stats},
 };
 
 void api_not_found(struct api_req *r, const char *what)

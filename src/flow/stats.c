@@ -64,3 +64,14 @@ void stats_render(struct buf *out)
 		      s.numbers_active);
 	metrics_gauge(out, "maskd_services", "Services.", s.services);
 }
+
+int64_t stats_store_copy(struct store_stats *out)
+{
+	assert(out != NULL);
+	pthread_mutex_lock(&stats_lock);
+	int64_t at = stats_at_ms;
+	if (at != 0)
+		*out = stats_copy;
+	pthread_mutex_unlock(&stats_lock);
+	return at == 0 ? -1 : stats_now_ms() - at;
+}

@@ -8,6 +8,8 @@
 
 #include "../util/buf.h"
 
+#include <stdint.h>
+
 struct store;
 
 /* Appends the whole page (Prometheus text format 0.0.4) to out from memory only:
@@ -20,5 +22,12 @@ void stats_render(struct buf *out);
  * the copy stats_render() shows. Called off the request path: by the sweeper
  * each interval. Returns 0, or the store's negative maskd_err (the old copy stays). */
 int stats_refresh(struct store *st);
+
+struct store_stats;
+
+/* Copies the store gauges of the last stats_refresh() into out and returns their
+ * age in milliseconds, or -1 (out untouched) before a first refresh succeeded.
+ * Memory only; thread-safe (the /v1/stats answer). */
+int64_t stats_store_copy(struct store_stats *out);
 
 #endif

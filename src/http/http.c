@@ -111,6 +111,16 @@ void http_text(struct http_response *res, int status, const char *text)
 	buf_puts(&res->body, "\n");
 }
 
+void http_add_header(struct http_response *res, const char *name, const char *value)
+{
+	assert(res != NULL && name != NULL && value != NULL);
+	assert(res->n_headers < HTTP_RESPONSE_HEADERS_MAX);
+	assert(strpbrk(value, "\r\n") == NULL);
+	res->headers[res->n_headers].name = name;
+	res->headers[res->n_headers].value = value;
+	res->n_headers++;
+}
+
 static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *con)
 {
 	struct req_ctx *ctx = xcalloc(1, sizeof(*ctx));
@@ -146,6 +156,8 @@ static enum MHD_Result queue(struct MHD_Connection *con, struct http_response *r
 	if (res->retry_after != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, res->retry_after);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	for (size_t i = 0; i < res->n_headers && i < HTTP_RESPONSE_HEADERS_MAX; i++)
+		MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
 	enum MHD_Result ret = MHD_queue_response(con, (unsigned)res->status, r);
 	MHD_destroy_response(r);
 	return ret;

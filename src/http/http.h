@@ -16,6 +16,7 @@
 #define HTTP_HEADERS_MAX 64          /* more header lines: 431 */
 #define HTTP_HEADER_BYTES_MAX 16384  /* MHD's per-connection memory for the header block: 431 */
 #define HTTP_TARGET_MAX 4096         /* request-target bytes: 414 */
+#define HTTP_RESPONSE_HEADERS_MAX 8  /* extra answer headers a handler may add (http_add_header) */
 
 struct http_header {
 	const char *name;
@@ -39,10 +40,19 @@ struct http_response {
 	const char *content_type; /* static string */
 	const char *retry_after;  /* static or arena string; NULL = none */
 	struct buf body;
+	/* further answer headers (http_add_header): names and values are static or
+	 * request-arena strings; at most HTTP_RESPONSE_HEADERS_MAX */
+	struct http_header headers[HTTP_RESPONSE_HEADERS_MAX];
+	size_t n_headers;
 };
 
 /* Case-insensitive header lookup; NULL when absent. */
 const char *http_header(const struct http_request *req, const char *name);
+
+/* Adds one answer header. name and value must outlive the answer (static or
+ * request-arena strings) and must not contain CR or LF; more than
+ * HTTP_RESPONSE_HEADERS_MAX headers is a programming error (asserted). */
+void http_add_header(struct http_response *res, const char *name, const char *value);
 
 /* Fills res with status and a plain-text body (a trailing newline is added). */
 void http_text(struct http_response *res, int status, const char *text);

@@ -105,3 +105,17 @@ void metrics_gauge(struct buf *out, const char *name, const char *help, int64_t 
 	assert(out != NULL && name != NULL && help != NULL);
 	buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRId64 "\n", name, help, name, name, value);
 }
+
+const char *metrics_webhook_name(enum metric_webhook m)
+{
+	assert(m >= 0 && m < MW_COUNT);
+	return webhook_names[m];
+}
+
+uint64_t metrics_webhook_value(int dialect, enum metric_webhook m)
+{
+	assert(m >= 0 && m < MW_COUNT);
+	if (dialect < 0 || dialect >= METRICS_DIALECTS_MAX)
+		return 0;
+	return atomic_load_explicit(&webhook_counts[dialect][m], memory_order_relaxed);
+}

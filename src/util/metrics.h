@@ -80,4 +80,10 @@ void metrics_render(struct buf *out, int n_dialects, const char *(*dialect_label
  * static strings, never data from a request. */
 void metrics_gauge(struct buf *out, const char *name, const char *help, int64_t value);
 
+/* The outcome label of a webhook counter ("bridge", "bad_signature", ...): static. */
+const char *metrics_webhook_name(enum metric_webhook m);
+/* The current value of one webhook counter of dialect; 0 for a dialect outside
+ * 0..METRICS_DIALECTS_MAX-1. */
+uint64_t metrics_webhook_value(int dialect, enum metric_webhook m);
+
 #endif

@@ -58,6 +58,7 @@ else cat "$tmp/install.log"; bad "dpkg -i"; finish; fi
 dpkg -L maskd | sort >"$tmp/files"
 check "/usr/sbin/maskd installed" test -x /usr/sbin/maskd
 check "maskd(8) installed" grep -qx '/usr/share/man/man8/maskd.8.gz' "$tmp/files"
+check "the console installed" grep -qx '/usr/share/maskd/console/js/app.js' "$tmp/files"
 check "the unit installed" test -f /lib/systemd/system/maskd.service
 check "/etc/maskd/maskd.env is a conffile" grep -q '/etc/maskd/maskd.env' /var/lib/dpkg/info/maskd.conffiles
 check "/etc/maskd/maskd.env is 640 root:maskd" test "$(stat -c '%a %U:%G' /etc/maskd/maskd.env)" = "640 root:maskd"
@@ -131,6 +132,8 @@ hook() { # signature
 check "a signed Twilio voice webhook → 200" test "$(hook "$(twilio_sign "$token" "$url" "${params[@]}")")" = 200
 check "its TwiML dials the other party" grep -q '+14152372002' "$tmp/twiml"
 check "a badly signed webhook → 403" test "$(hook AAAAAAAAAAAAAAAAAAAAAAAAAAA=)" = 403
+check "the console is served from /usr/share/maskd/console" grep -q 'files from /usr/share/maskd/console)' "$tmp/maskd.log"
+check "GET /console/ → 200 with its CSP" sh -c "curl -sfi http://127.0.0.1:$port/console/ | grep -qi '^content-security-policy: default-src .none.'"
 "${SUDO[@]}" kill -HUP "$pid"
 "${SUDO[@]}" kill -TERM "$pid"; wait "$pid"; rc=$?; pid=''
 check "maskd stops with status 0 after SIGHUP and SIGTERM" test $rc -eq 0
