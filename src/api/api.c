@@ -200,8 +200,8 @@ static enum scope_action route_action(const struct api_route *rt)
  * exactly as for another service's resource. */
 static const char owner_unknown[] = "\x01";
 
-/* The service that owns the first id of the path (a service, session, number or
- * participant) into owner ("" when the path names none): 0, or the store's
+/* The service that owns the first id of the path (a service, session, number,
+ * participant or key; an admin or privacy key belongs to none) into owner ("" when the path names none): 0, or the store's
  * negative error. */
 static int resource_owner(struct api_req *r, char owner[ID_MAX], const char **noun)
 {
@@ -231,6 +231,12 @@ static int resource_owner(struct api_req *r, char owner[ID_MAX], const char **no
 		char session_id[ID_MAX];
 		int purged = 0;
 		rc = store_participant_owner(r->app->store, r->id, session_id, owner, &purged);
+	} else if (id_valid("key", r->id)) {
+		*noun = "key";
+		struct api_key k;
+		rc = store_key_get(r->app->store, r->id, &k);
+		if (rc == 0)
+			snprintf(owner, ID_MAX, "%s", k.service_id);
 	} else {
 		return 0;
 	}
