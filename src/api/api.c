@@ -52,6 +52,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/audit/export", api_audit_export},
 	{"GET", "/v1/audit/verify", api_audit_verify},
 	{"POST", "/v1/participants/{par}/reveal", api_participant_reveal},
+	{"POST", "/v1/privacy/lookup", api_privacy_lookup},
+	{"POST", "/v1/privacy/erase", api_privacy_erase},
 };
 
 void api_not_found(struct api_req *r, const char *what)

@@ -68,6 +68,8 @@ void api_audit_list(struct api_req *r);
 void api_audit_export(struct api_req *r);
 void api_audit_verify(struct api_req *r);
 void api_participant_reveal(struct api_req *r);
+void api_privacy_lookup(struct api_req *r);
+void api_privacy_erase(struct api_req *r);
 
 /* An audit entry of request r: the acting key's id and label, the request id,
  * the source address, action, target ("" = none), reason and detail (NULL = "";

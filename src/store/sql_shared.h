@@ -278,6 +278,14 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_PARTICIPANT_OWNER "SELECT p.session_id, s.service_id, CASE WHEN substr(p.bidx, 1, 7) = 'purged:' " \
 	"THEN 1 ELSE 0 END FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = $1"
 
+/* data-subject requests: every participant row and opt-out of one blind index */
+#define SQL_TEXT_SUBJECT_FIND "SELECT p.id, p.session_id, s.service_id, s.status, p.masked, p.proxy_e164, p.active " \
+	"FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.bidx = $1 ORDER BY p.created_at, p.id"
+#define SQL_TEXT_SUBJECT_OPTOUTS "SELECT service_id, number_id, created_at FROM optouts WHERE bidx = $1 " \
+	"ORDER BY created_at, number_id"
+#define SQL_TEXT_SUBJECT_PEERS "UPDATE participants SET peer_bidx = '' WHERE peer_bidx = $1"
+#define SQL_TEXT_SUBJECT_OPTOUTS_DELETE "DELETE FROM optouts WHERE bidx = $1"
+
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -339,7 +347,11 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_AUDIT_TAIL, SQL_TEXT_AUDIT_TAIL) \
 	X(SQL_AUDIT_INSERT, SQL_TEXT_AUDIT_INSERT) \
 	X(SQL_AUDIT_LIST, SQL_TEXT_AUDIT_LIST) \
-	X(SQL_PARTICIPANT_OWNER, SQL_TEXT_PARTICIPANT_OWNER)
+	X(SQL_PARTICIPANT_OWNER, SQL_TEXT_PARTICIPANT_OWNER) \
+	X(SQL_SUBJECT_FIND, SQL_TEXT_SUBJECT_FIND) \
+	X(SQL_SUBJECT_OPTOUTS, SQL_TEXT_SUBJECT_OPTOUTS) \
+	X(SQL_SUBJECT_PEERS, SQL_TEXT_SUBJECT_PEERS) \
+	X(SQL_SUBJECT_OPTOUTS_DELETE, SQL_TEXT_SUBJECT_OPTOUTS_DELETE)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,
@@ -363,7 +375,8 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_POOL_STATS) \
 	X(SQL_PURGE_DUE) \
 	X(SQL_NUMBERS_PURGE) \
-	X(SQL_AUDIT_LOCK)
+	X(SQL_AUDIT_LOCK) \
+	X(SQL_SUBJECT_WIPE)
 #define SQL_BACKEND_ID(id) id,
 #define SQL_SHARED_TEXT(id, text) [id] = text,
 

@@ -196,7 +196,8 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->key_by_hash, (const void *)o->key_get, (const void *)o->key_list,
 		(const void *)o->key_touch, (const void *)o->tx_key_insert, (const void *)o->tx_key_update,
 		(const void *)o->tx_audit_tail, (const void *)o->tx_audit_insert, (const void *)o->audit_list,
-		(const void *)o->participant_owner,
+		(const void *)o->participant_owner, (const void *)o->subject_find, (const void *)o->subject_optouts,
+		(const void *)o->subject_erase,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -615,4 +616,24 @@ int store_participant_owner(struct store *st, const char *id, char session_id[ID
 {
 	assert(st != NULL && id != NULL && session_id != NULL && service_id != NULL && purged != NULL);
 	return st->ops->participant_owner(st->b, id, session_id, service_id, purged);
+}
+
+int store_subject_find(struct store *st, const char *bidx, void (*cb)(void *ctx, const struct subject_row *r),
+		       void *ctx)
+{
+	assert(st != NULL && bidx != NULL && cb != NULL);
+	return st->ops->subject_find(st->b, bidx, cb, ctx);
+}
+
+int store_subject_optouts(struct store *st, const char *bidx,
+			  void (*cb)(void *ctx, const struct subject_optout *o), void *ctx)
+{
+	assert(st != NULL && bidx != NULL && cb != NULL);
+	return st->ops->subject_optouts(st->b, bidx, cb, ctx);
+}
+
+int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2])
+{
+	assert(st != NULL && bidx != NULL && counts != NULL);
+	return note_write(st, st->ops->subject_erase(st->b, bidx, counts));
 }

@@ -435,4 +435,36 @@ int store_audit_list(struct store *st, int64_t after, int limit, void (*cb)(void
 int store_participant_owner(struct store *st, const char *id, char session_id[ID_MAX], char service_id[ID_MAX],
 			    int *purged);
 
+/* ---- Data-subject requests: one real number, by its blind index, across every
+ * service. */
+struct subject_row {
+	char participant_id[ID_MAX];
+	char session_id[ID_MAX];
+	char service_id[ID_MAX];
+	enum session_status status;
+	char masked[PHONE_E164_MAX + 1];
+	char proxy_e164[PHONE_E164_MAX + 1];
+	int active; /* holds its binding */
+};
+struct subject_optout {
+	char service_id[ID_MAX];
+	char number_id[ID_MAX];
+	int64_t created_at;
+};
+/* Every participant row with blind index bidx (oldest first), and every opt-out
+ * of it, to the callbacks. No real number is read. */
+int store_subject_find(struct store *st, const char *bidx, void (*cb)(void *ctx, const struct subject_row *r),
+		       void *ctx);
+int store_subject_optouts(struct store *st, const char *bidx,
+			  void (*cb)(void *ctx, const struct subject_optout *o), void *ctx);
+/* Erases blind index bidx everywhere, in one transaction: every participant row
+ * of it loses its sealed number (empty), its blind index ('purged:' || id), its
+ * masked form ('erased') and its binding (released at once, no cool-off); other
+ * rows' peer_bidx of it becomes ""; its opt-outs are deleted. Sessions,
+ * interactions, legs and ids stay. The caller closes open sessions first (the
+ * rule of in_use is the lifecycle's). counts[0] participant rows, counts[1]
+ * opt-outs. SQLite: deleted content is overwritten (secure_delete) and the WAL
+ * is checkpointed and truncated afterwards, so that the old bytes are in no file. */
+int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2]);
+
 #endif

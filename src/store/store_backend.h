@@ -148,7 +148,11 @@ struct store_tx {
 	X(int, audit_list, (void *b, int64_t after, int limit, void (*cb)(void *, const struct audit_entry *), \
 		void *ctx)) \
 	X(int, participant_owner, (void *b, const char *id, char session_id[ID_MAX], char service_id[ID_MAX], \
-		int *purged))
+		int *purged)) \
+	X(int, subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx)) \
+	X(int, subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), \
+		void *ctx)) \
+	X(int, subject_erase, (void *b, const char *bidx, int64_t counts[2]))
 
 #define STORE_OP_FIELD(ret, entry, params) ret(*entry) params;
 

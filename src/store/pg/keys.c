@@ -157,3 +157,76 @@ int pg_participant_owner(void *b, const char *id, char session_id[ID_MAX], char 
 	PQclear(r);
 	return 0;
 }
+
+/* ---------------------------------------------------------------- data subjects */
+
+int pg_subject_find(void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, bidx);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_SUBJECT_FIND, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct subject_row s;
+		memset(&s, 0, sizeof(s));
+		pg_col_text(r, i, 0, s.participant_id, sizeof(s.participant_id));
+		pg_col_text(r, i, 1, s.session_id, sizeof(s.session_id));
+		pg_col_text(r, i, 2, s.service_id, sizeof(s.service_id));
+		s.status = (enum session_status)pg_col_int(r, i, 3);
+		pg_col_text(r, i, 4, s.masked, sizeof(s.masked));
+		pg_col_text(r, i, 5, s.proxy_e164, sizeof(s.proxy_e164));
+		s.active = pg_col_int(r, i, 6);
+		cb(ctx, &s);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int pg_subject_optouts(void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, bidx);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_SUBJECT_OPTOUTS, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct subject_optout o;
+		memset(&o, 0, sizeof(o));
+		pg_col_text(r, i, 0, o.service_id, sizeof(o.service_id));
+		pg_col_text(r, i, 1, o.number_id, sizeof(o.number_id));
+		o.created_at = pg_col_i64(r, i, 2);
+		cb(ctx, &o);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int pg_subject_erase(void *b, const char *bidx, int64_t counts[2])
+{
+	CONN_OR_FAIL(b, c);
+	counts[0] = counts[1] = 0;
+	struct args a = {0};
+	pg_arg_text(&a, bidx);
+	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
+		int rc = pg_tx_begin(c);
+		int n = rc < 0 ? rc : pg_run_count(c, SQL_SUBJECT_WIPE, &a);
+		int peers = n < 0 ? n : pg_run_count(c, SQL_SUBJECT_PEERS, &a);
+		int opts = peers < 0 ? peers : pg_run_count(c, SQL_SUBJECT_OPTOUTS_DELETE, &a);
+		rc = opts < 0 ? opts : pg_tx_commit(c);
+		if (rc == 0) {
+			counts[0] = n;
+			counts[1] = opts;
+			return 0;
+		}
+		bool again = pg_retryable(c);
+		pg_tx_rollback(c);
+		if (!again)
+			return rc;
+	}
+	return MASKD_EDB;
+}

@@ -132,3 +132,84 @@ int sq_participant_owner(void *b, const char *id, char session_id[ID_MAX], char 
 		return 0;
 	return rc == SQLITE_DONE ? MASKD_ENOTFOUND : sq_db_fail(c, "participant_owner");
 }
+
+/* ---------------------------------------------------------------- data subjects */
+
+int sq_subject_find(void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_SUBJECT_FIND);
+	sq_bind_text(st, 1, bidx);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct subject_row r;
+		memset(&r, 0, sizeof(r));
+		struct sq_cols col = {st, 0};
+		sq_next_text(&col, r.participant_id, sizeof(r.participant_id));
+		sq_next_text(&col, r.session_id, sizeof(r.session_id));
+		sq_next_text(&col, r.service_id, sizeof(r.service_id));
+		r.status = (enum session_status)sq_next_int(&col);
+		sq_next_text(&col, r.masked, sizeof(r.masked));
+		sq_next_text(&col, r.proxy_e164, sizeof(r.proxy_e164));
+		r.active = sq_next_int(&col);
+		cb(ctx, &r);
+	}
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "subject_find");
+}
+
+int sq_subject_optouts(void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), void *ctx)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_SUBJECT_OPTOUTS);
+	sq_bind_text(st, 1, bidx);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct subject_optout o;
+		memset(&o, 0, sizeof(o));
+		sq_col_text(st, 0, o.service_id, sizeof(o.service_id));
+		sq_col_text(st, 1, o.number_id, sizeof(o.number_id));
+		o.created_at = sqlite3_column_int64(st, 2);
+		cb(ctx, &o);
+	}
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "subject_optouts");
+}
+
+/* Runs one bound-by-bidx write of the erase; its change count into *n. */
+static int erase_step(struct sqlite_conn *c, enum sql_id id, const char *bidx, int64_t *n)
+{
+	sqlite3_stmt *st = sq_stmt(c, id);
+	sq_bind_text(st, 1, bidx);
+	int rc = sq_exec_stmt(c, st, "subject_erase");
+	if (rc == 0 && n != NULL)
+		*n = sqlite3_changes(c->db);
+	return rc;
+}
+
+int sq_subject_erase(void *b, const char *bidx, int64_t counts[2])
+{
+	CONN_OR_FAIL(b, c);
+	counts[0] = counts[1] = 0;
+	/* overwrite what the erase deletes (cells, index entries, freed pages) */
+	if (sqlite3_exec(c->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK)
+		return sq_db_fail(c, "secure_delete");
+	int rc = sq_tx_begin(c);
+	if (rc == 0)
+		rc = erase_step(c, SQL_SUBJECT_WIPE, bidx, &counts[0]);
+	if (rc == 0)
+		rc = erase_step(c, SQL_SUBJECT_PEERS, bidx, NULL);
+	if (rc == 0)
+		rc = erase_step(c, SQL_SUBJECT_OPTOUTS_DELETE, bidx, &counts[1]);
+	if (rc == 0)
+		rc = sq_tx_commit(c);
+	if (rc < 0)
+		sq_tx_rollback(c);
+	sqlite3_exec(c->db, "PRAGMA secure_delete = OFF", NULL, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	/* the WAL still holds the pages as they were: copy it back and cut it to nothing */
+	if (sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+		log_warn("store: erase committed, but the WAL could not be truncated yet: %s", sqlite3_errmsg(c->db));
+	return 0;
+}

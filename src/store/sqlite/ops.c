@@ -74,6 +74,9 @@ SQ_LOCKED(sq_key_list, (void *b, void (*cb)(void *, const struct api_key *), voi
 SQ_LOCKED(sq_key_touch, (void *b, const char *id, int64_t now), (b, id, now))
 SQ_LOCKED(sq_audit_list, (void *b, int64_t after, int limit, void (*cb)(void *, const struct audit_entry *), void *ctx), (b, after, limit, cb, ctx))
 SQ_LOCKED(sq_participant_owner, (void *b, const char *id, char session_id[ID_MAX], char service_id[ID_MAX], int *purged), (b, id, session_id, service_id, purged))
+SQ_LOCKED(sq_subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx), (b, bidx, cb, ctx))
+SQ_LOCKED(sq_subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), void *ctx), (b, bidx, cb, ctx))
+SQ_LOCKED(sq_subject_erase, (void *b, const char *bidx, int64_t counts[2]), (b, bidx, counts))
 SQ_LOCKED(sq_usage, (void *b, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx), (b, service_id, from, to, cb, ctx))
 
 const struct store_ops store_sqlite_ops = {
@@ -151,4 +154,7 @@ const struct store_ops store_sqlite_ops = {
 	.tx_audit_insert = sq_tx_audit_insert,
 	.audit_list = locked_sq_audit_list,
 	.participant_owner = locked_sq_participant_owner,
+	.subject_find = locked_sq_subject_find,
+	.subject_optouts = locked_sq_subject_optouts,
+	.subject_erase = locked_sq_subject_erase,
 };
