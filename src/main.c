@@ -189,6 +189,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: maskd [audit-verify]\n");
 		return 2;
 	}
+	/* MASKD_TEST_RETENTION_SECONDS (tests only, docs/OPERATIONS.md): retention in seconds */
+	long long retention_s = (long long)cfg.retention_days * 86400;
+	const char *test_retention = env_get("MASKD_TEST_RETENTION_SECONDS");
+	if (test_retention != NULL && test_retention[0] != '\0') {
+		char *end = NULL;
+		long long v = strtoll(test_retention, &end, 10);
+		if (end == test_retention || *end != '\0' || v < 1 || v > 86400) {
+			fprintf(stderr, "maskd: MASKD_TEST_RETENTION_SECONDS must be 1..86400 (a test-only setting)\n");
+			return 1;
+		}
+		log_warn("maskd: MASKD_TEST_RETENTION_SECONDS=%lld: real numbers are purged %lld s after a session "
+			 "ends (a test-only setting)", v, v);
+		retention_s = v;
+	}
 	long reveals = reveal_rate();
 	if (reveals < 0) {
 		fprintf(stderr, "maskd: MASKD_REVEAL_RATE must be a whole number of reveals per minute (0 = no limit)\n");
@@ -281,7 +295,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* the sweeper writes (expiry, release, purge, the write probe): not on a read-only node */
-	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
+	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, retention_s);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
 
