@@ -242,7 +242,7 @@ void api_privacy_lookup(struct api_req *r)
 		api_store_failed(r, "privacy_lookup", rc);
 		return;
 	}
-	char masked[PHONE_E164_MAX + 1];
+	char masked[MASK_MAX];
 	mask_e164(p.e164, masked, sizeof(masked));
 	OPENSSL_cleanse(&p, sizeof(p));
 	api_reply(r->res, 200, json_pack("{s:s, s:o, s:o, s:I}", "number", masked, "sessions", sessions, "optouts",

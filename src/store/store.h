@@ -442,7 +442,7 @@ struct subject_row {
 	char session_id[ID_MAX];
 	char service_id[ID_MAX];
 	enum session_status status;
-	char masked[PHONE_E164_MAX + 1];
+	char masked[MASK_MAX];
 	char proxy_e164[PHONE_E164_MAX + 1];
 	int active; /* holds its binding */
 };
