@@ -29,6 +29,7 @@ struct app {
 	unsigned api_rate;              /* MASKD_API_RATE: /v1 requests per second per key, 0 = no limit */
 	bool read_only;                 /* MASKD_READ_ONLY=1: started on a database that takes no writes */
 	const struct console *console;  /* the admin console's files (web/console.h); NULL = none */
+	unsigned reveal_rate;           /* MASKD_REVEAL_RATE: reveals per minute per key, 0 = no limit */
 };
 
 /* The http_handler_fn of maskd (ctx is a struct app *): routes one request to

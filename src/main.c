@@ -3,9 +3,11 @@
  * admin key, the HTTP listener and the expiry sweeper; then wait for SIGINT or
  * SIGTERM and shut down in reverse order. Tells the service manager (util/notify.h)
  * when it is ready; SIGHUP only logs a line, since maskd logs to stderr and reloads nothing. Exit status 0 on a clean stop, 1 when
- * the configuration or the environment is wrong (the message names the variable). */
+ * the configuration or the environment is wrong (the message names the variable).
+ * `maskd audit-verify` checks the audit log's hash chain instead of serving. */
 #include "app.h"
 #include "config.h"
+#include "flow/audit.h"
 #include "flow/jobs.h"
 #include "out/sender.h"
 #include "store/store.h"
@@ -122,7 +124,54 @@ static int admin_key_setup(struct app *app, struct store *st, const char *env_ke
 	return 0;
 }
 
-int main(void)
+#define REVEAL_RATE_DEFAULT 10 /* reveals per minute per key */
+
+/* MASKD_REVEAL_RATE: reveals per minute per key (0 = no limit); -1 when malformed. */
+static long reveal_rate(void)
+{
+	const char *s = env_get("MASKD_REVEAL_RATE");
+	if (s == NULL || s[0] == '\0')
+		return REVEAL_RATE_DEFAULT;
+	char *end = NULL;
+	long v = strtol(s, &end, 10);
+	return end == s || *end != '\0' || v < 0 || v > 100000 ? -1 : v;
+}
+
+/* `maskd audit-verify`: opens the configured database and walks the audit log's
+ * chain. Prints the result; exit 0 when whole, 3 at a broken link (named), 1
+ * when the database cannot be read. */
+static int audit_verify_command(const struct config *cfg)
+{
+	char err[512];
+	struct vault *vault = NULL;
+	struct store *store = NULL;
+	int status = 1;
+	if (vault_load(cfg->key_file, &vault, err, sizeof(err)) < 0 ||
+	    store_open(cfg->db, vault, &store, err, sizeof(err)) < 0) {
+		fprintf(stderr, "maskd: %s\n", err);
+		goto out;
+	}
+	struct audit_verifier v;
+	int rc = audit_verify_store(store, &v);
+	if (rc < 0) {
+		fprintf(stderr, "maskd: audit-verify: cannot read the audit log: %s\n", maskd_strerror(rc));
+		goto out;
+	}
+	if (v.broken_seq != 0) {
+		printf("audit log broken at entry %lld: %s (%lld entries before it verified)\n", (long long)v.broken_seq,
+		       v.why, (long long)v.checked);
+		status = 3;
+	} else {
+		printf("audit log verified: %lld entries, chain whole\n", (long long)v.checked);
+		status = 0;
+	}
+out:
+	store_close(store);
+	vault_free(vault);
+	return status;
+}
+
+int main(int argc, char **argv)
 {
 	/* Everything maskd creates (state directory, database, WAL, SHM, key file)
 	 * is its owner's only, whatever mode the caller's shell would give. */
@@ -135,6 +184,31 @@ int main(void)
 	}
 	log_set_level(cfg.log_level);
 	crypto_init();
+	if (argc > 1) {
+		if (strcmp(argv[1], "audit-verify") == 0 && argc == 2)
+			return audit_verify_command(&cfg);
+		fprintf(stderr, "usage: maskd [audit-verify]\n");
+		return 2;
+	}
+	/* MASKD_TEST_RETENTION_SECONDS (tests only, docs/OPERATIONS.md): retention in seconds */
+	long long retention_s = (long long)cfg.retention_days * 86400;
+	const char *test_retention = env_get("MASKD_TEST_RETENTION_SECONDS");
+	if (test_retention != NULL && test_retention[0] != '\0') {
+		char *end = NULL;
+		long long v = strtoll(test_retention, &end, 10);
+		if (end == test_retention || *end != '\0' || v < 1 || v > 86400) {
+			fprintf(stderr, "maskd: MASKD_TEST_RETENTION_SECONDS must be 1..86400 (a test-only setting)\n");
+			return 1;
+		}
+		log_warn("maskd: MASKD_TEST_RETENTION_SECONDS=%lld: real numbers are purged %lld s after a session "
+			 "ends (a test-only setting)", v, v);
+		retention_s = v;
+	}
+	long reveals = reveal_rate();
+	if (reveals < 0) {
+		fprintf(stderr, "maskd: MASKD_REVEAL_RATE must be a whole number of reveals per minute (0 = no limit)\n");
+		return 1;
+	}
 
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -202,7 +276,8 @@ int main(void)
 			  .vault = vault,
 			  .public_url = cfg.public_url,
 			  .api_rate = cfg.api_rate,
-			  .read_only = read_only};
+			  .read_only = read_only,
+			  .reveal_rate = (unsigned)reveals};
 	limiter = app_limiter_new(LIMITER_KEYS);
 	app.limiter = limiter;
 	app.console = console;
@@ -232,7 +307,7 @@ int main(void)
 		goto out;
 	}
 	/* the sweeper writes (expiry, release, purge, the write probe): not on a read-only node */
-	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, (long long)cfg.retention_days * 86400);
+	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, retention_s);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
 

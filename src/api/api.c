@@ -5,6 +5,7 @@
 #include "proxy_v1.h"
 #include "../util/metrics.h"
 #include "../store/store.h"
+#include "../flow/audit.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/ids.h"
@@ -46,6 +47,16 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/services/{svc}/usage", api_usage},
 	{"PUT", "/v1/account", api_account_put},
 	{"GET", "/v1/stats", api_stats},
+	{"POST", "/v1/keys", api_key_create},
+	{"GET", "/v1/keys", api_key_list},
+	{"POST", "/v1/keys/{key}/rotate", api_key_rotate},
+	{"DELETE", "/v1/keys/{key}", api_key_revoke},
+	{"GET", "/v1/audit", api_audit_list},
+	{"GET", "/v1/audit/export", api_audit_export},
+	{"GET", "/v1/audit/verify", api_audit_verify},
+	{"POST", "/v1/participants/{par}/reveal", api_participant_reveal},
+	{"POST", "/v1/privacy/lookup", api_privacy_lookup},
+	{"POST", "/v1/privacy/erase", api_privacy_erase},
 };
 
 void api_not_found(struct api_req *r, const char *what)
@@ -132,9 +143,16 @@ static int route_match(const char *pattern, const char *path, struct arena *a, c
 	return *pattern == '\0' && *path == '\0' ? 1 : 0;
 }
 
-/* Checks the bearer key; on success writes its SHA-256 (hex) to key_id, the
- * key's name in the rate limiter (never the key itself). */
-static int authorized(const struct app *app, const struct http_request *req, char key_id[65])
+/* The bootstrap admin key (MASKD_ADMIN_KEY or the one made at first start). */
+static const struct api_key bootstrap_key = {
+	.id = "bootstrap", .role = ROLE_ADMIN, .label = "bootstrap admin key"};
+
+/* Checks the bearer key: 1 with *out the key (the bootstrap one first, in
+ * memory; then the stored key with that hash, live at now), 0 for a missing,
+ * unknown, revoked or expired key, or the store's negative error. key_id gets
+ * the key's SHA-256 (hex), its name in the rate limiter (never the key itself).
+ * last_used_at is rewritten at most once per KEY_TOUCH_INTERVAL_S per key. */
+static int authenticate(struct app *app, const struct http_request *req, struct api_key *out, char key_id[65])
 {
 	const char *h = http_header(req, "Authorization");
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -143,7 +161,222 @@ static int authorized(const struct app *app, const struct http_request *req, cha
 	uint8_t digest[32];
 	sha256(key, strlen(key), digest);
 	hex_encode(digest, sizeof(digest), key_id);
-	return ct_equal(digest, sizeof(digest), app->admin_key_hash, sizeof(app->admin_key_hash));
+	if (ct_equal(digest, sizeof(digest), app->admin_key_hash, sizeof(app->admin_key_hash))) {
+		*out = bootstrap_key;
+		return 1;
+	}
+	int rc = store_key_by_hash(app->store, key_id, out);
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (!ct_equal(out->hash, strlen(out->hash), key_id, strlen(key_id)))
+		return 0;
+	int64_t now = now_unix();
+	if (!scope_key_live(out, now))
+		return 0;
+	if (!app->read_only && now - out->last_used_at >= KEY_TOUCH_INTERVAL_S &&
+	    store_key_touch(app->store, out->id, now) < 0)
+		log_warn("api: could not record the use of key %s", out->id);
+	return 1;
+}
+
+/* What route rt does, as core/scope.h's rule sees it. */
+static enum scope_action route_action(const struct api_route *rt)
+{
+	const char *p = rt->pattern;
+	size_t n = strlen(p);
+	if (strncmp(p, "/v1/keys", 8) == 0)
+		return SCOPE_KEYS;
+	if (strncmp(p, "/v1/audit", 9) == 0)
+		return SCOPE_AUDIT;
+	if (strncmp(p, "/v1/privacy/", 12) == 0)
+		return SCOPE_PRIVACY;
+	if (n > 7 && strcmp(p + n - 7, "/reveal") == 0)
+		return SCOPE_REVEAL;
+	if ((n > 8 && strcmp(p + n - 8, "/records") == 0) || (n > 6 && strcmp(p + n - 6, "/usage") == 0))
+		return SCOPE_RECORDS;
+	if (strcmp(p, "/v1/services") == 0 && strcmp(rt->method, "POST") == 0)
+		return SCOPE_GLOBAL;
+	/* the process's counters span every service; the Twilio Proxy identity is the
+	 * admin key's (its Basic auth password is that key) */
+	if (strcmp(p, "/v1/stats") == 0 || strcmp(p, "/v1/account") == 0)
+		return SCOPE_GLOBAL;
+	return strcmp(rt->method, "GET") == 0 ? SCOPE_READ : SCOPE_WRITE;
+}
+
+/* An owner no key has: the resource does not exist, so a scoped key hears 404
+ * exactly as for another service's resource. */
+static const char owner_unknown[] = "\x01";
+
+/* The service that owns the first id of the path (a service, session, number,
+ * participant or key; an admin or privacy key belongs to none) into owner ("" when the path names none): 0, or the store's
+ * negative error. */
+static int resource_owner(struct api_req *r, char owner[ID_MAX], const char **noun)
+{
+	owner[0] = '\0';
+	*noun = "resource";
+	if (r->id == NULL)
+		return 0;
+	int rc = 0;
+	if (id_valid("svc", r->id)) {
+		*noun = "service";
+		snprintf(owner, ID_MAX, "%s", r->id);
+		return 0;
+	} else if (id_valid("ses", r->id)) {
+		*noun = "session";
+		struct session *s = arena_alloc(r->http->arena, sizeof(*s));
+		rc = store_session_get(r->app->store, r->id, s);
+		if (rc == 0)
+			snprintf(owner, ID_MAX, "%s", s->service_id);
+	} else if (id_valid("num", r->id)) {
+		*noun = "number";
+		struct number n;
+		rc = store_number_get(r->app->store, r->id, &n);
+		if (rc == 0)
+			snprintf(owner, ID_MAX, "%s", n.service_id);
+	} else if (id_valid("par", r->id)) {
+		*noun = "participant";
+		char session_id[ID_MAX];
+		int purged = 0;
+		rc = store_participant_owner(r->app->store, r->id, session_id, owner, &purged);
+	} else if (id_valid("key", r->id)) {
+		*noun = "key";
+		struct api_key k;
+		rc = store_key_get(r->app->store, r->id, &k);
+		if (rc == 0)
+			snprintf(owner, ID_MAX, "%s", k.service_id);
+	} else {
+		return 0;
+	}
+	if (rc == MASKD_ENOTFOUND) {
+		snprintf(owner, ID_MAX, "%s", owner_unknown);
+		return 0;
+	}
+	return rc;
+}
+
+/* Answers 403 or 404 unless r's key may run rt; true when it may. */
+static bool scope_ok(struct api_req *r, const struct api_route *rt)
+{
+	enum scope_action a = route_action(rt);
+	char owner[ID_MAX] = "";
+	const char *noun = "resource";
+	if (scope_role_is_scoped(r->key->role)) {
+		int rc = resource_owner(r, owner, &noun);
+		if (rc < 0) {
+			api_store_failed(r, "scope", rc);
+			return false;
+		}
+	}
+	enum scope_verdict v = scope_check(r->key, a, owner);
+	if (v == SCOPE_ALLOW)
+		return true;
+	if (v == SCOPE_HIDDEN) {
+		api_not_found(r, noun);
+		return false;
+	}
+	struct api_error e;
+	api_error_set(&e, 403, "forbidden", "a %s key may not %s %s", scope_role_name(r->key->role), r->http->method,
+		      rt->pattern);
+	api_reply_error(r->res, &e);
+	return false;
+}
+
+void api_audit_entry(const struct api_req *r, struct audit_entry *e, const char *action, const char *target,
+		     const char *reason, const char *detail, int64_t now)
+{
+	assert(r != NULL && e != NULL && action != NULL);
+	memset(e, 0, sizeof(*e));
+	e->created_at = now;
+	snprintf(e->key_id, sizeof(e->key_id), "%s", r->key ? r->key->id : "");
+	snprintf(e->key_label, sizeof(e->key_label), "%s", r->key ? r->key->label : "");
+	snprintf(e->request_id, sizeof(e->request_id), "%s", r->request_id ? r->request_id : "");
+	snprintf(e->source, sizeof(e->source), "%s", r->source ? r->source : "");
+	snprintf(e->action, sizeof(e->action), "%s", action);
+	snprintf(e->target, sizeof(e->target), "%s", target ? target : "");
+	snprintf(e->reason, sizeof(e->reason), "%s", reason ? reason : "");
+	snprintf(e->detail, sizeof(e->detail), "%s", detail ? detail : "");
+}
+
+/* The routes whose success is audited here, after the handler (the audit entry
+ * is its own transaction, committed before the answer goes out). */
+struct audited_route {
+	const char *method, *pattern, *action;
+};
+static const struct audited_route audited[] = {
+	{"PATCH", "/v1/sessions/{ses}", "session.changed"},
+	{"DELETE", "/v1/sessions/{ses}", "session.deleted"},
+	{"PATCH", "/v1/sessions/{ses}/participants/{par}", "participant.swapped"},
+	{"PATCH", "/v1/services/{svc}", "service.changed"},
+};
+
+/* The audit detail of a successful request body: its status (sessions) and the
+ * names of the fields it set, never their values (credentials, numbers). */
+static void audit_detail(const struct http_request *req, char *out, size_t cap)
+{
+	out[0] = '\0';
+	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
+	if (!json_is_object(body)) {
+		json_decref(body);
+		return;
+	}
+	struct buf b;
+	buf_init(&b);
+	json_t *st = json_object_get(body, "status");
+	if (json_is_string(st) && json_key_echoable(json_string_value(st)))
+		buf_printf(&b, "status=%s ", json_string_value(st));
+	buf_printf(&b, "fields=");
+	const char *k;
+	json_t *v;
+	int i = 0;
+	json_object_foreach(body, k, v) {
+		if (json_key_echoable(k))
+			buf_printf(&b, "%s%s", i++ ? "," : "", k);
+	}
+	snprintf(out, cap, "%.*s", (int)b.len, b.data);
+	buf_free(&b);
+	json_decref(body);
+}
+
+/* Appends the audit entry of a successful audited route. A failure to append is
+ * logged and answered 503: the change itself is committed, and the operator
+ * must know that its record is missing. */
+static void audit_after(struct api_req *r, const struct api_route *rt)
+{
+	if (r->res->status >= 300)
+		return;
+	for (size_t i = 0; i < sizeof(audited) / sizeof(audited[0]); i++) {
+		if (strcmp(audited[i].method, rt->method) != 0 || strcmp(audited[i].pattern, rt->pattern) != 0)
+			continue;
+		char detail[AUDIT_TEXT_MAX + 1];
+		audit_detail(r->http, detail, sizeof(detail));
+		const char *reason = http_header(r->http, "X-Audit-Reason");
+		struct audit_entry e;
+		api_audit_entry(r, &e, audited[i].action, r->id2 ? r->id2 : r->id, reason, detail, now_unix());
+		int rc = audit_append(r->app->store, &e);
+		if (rc < 0) {
+			log_error("api: %s of %s is committed but its audit entry is not: %s", e.action, e.target,
+				  maskd_strerror(rc));
+			buf_reset(&r->res->body);
+			api_store_failed(r, "audit_append", rc);
+		}
+		return;
+	}
+}
+
+/* X-Request-Id when it is 1..64 bytes of [A-Za-z0-9._-], else a new "req_" id. */
+static const char *request_id_of(const struct http_request *req)
+{
+	const char *h = http_header(req, "X-Request-Id");
+	size_t n = h ? strlen(h) : 0;
+	bool sane = n > 0 && n <= AUDIT_FIELD_MAX && strspn(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+							   "0123456789._-") == n;
+	if (sane)
+		return h;
+	char *id = arena_alloc(req->arena, ID_MAX);
+	id_new("req", id);
+	return id;
 }
 
 #define API_RATE_WINDOW_MS 1000
@@ -175,12 +408,21 @@ int api_handle(struct app *app, const struct http_request *req, struct http_resp
 	struct api_error e;
 	struct api_req r = {.app = app, .http = req, .res = res};
 	char key_id[65];
-	if (!authorized(app, req, key_id)) {
-		api_error_set(&e, 401, "unauthorized", "missing or wrong bearer key");
+	struct api_key *key = arena_alloc(req->arena, sizeof(*key));
+	int auth = authenticate(app, req, key, key_id);
+	if (auth < 0) {
+		api_store_failed(&r, "authenticate", auth);
+		goto done;
+	}
+	if (auth == 0) {
+		api_error_set(&e, 401, "unauthorized", "missing, wrong, revoked or expired bearer key");
 		api_reply_error(res, &e);
 		res->status = 401;
 		goto done;
 	}
+	r.key = key;
+	r.request_id = request_id_of(req);
+	r.source = req->remote ? req->remote : "";
 	if (!rate_ok(app, key_id, res, req->arena)) {
 		api_error_set(&e, 429, "rate_limited", "more than %u requests per second with this key; retry later",
 			      app->api_rate);
@@ -202,7 +444,10 @@ int api_handle(struct app *app, const struct http_request *req, struct http_resp
 			continue;
 		r.id = ids[0];
 		r.id2 = ids[1];
+		if (!scope_ok(&r, &routes[i]))
+			goto done;
 		routes[i].fn(&r);
+		audit_after(&r, &routes[i]);
 		goto done;
 	}
 	if (path_matched)

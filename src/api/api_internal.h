@@ -9,6 +9,8 @@
 #include "json.h"
 #include "../app.h"
 #include "../core/model.h"
+#include "../core/audit.h"
+#include "../core/scope.h"
 
 struct api_req {
 	struct app *app;
@@ -16,6 +18,9 @@ struct api_req {
 	struct http_response *res;
 	const char *id;  /* the first {id} of the path, already checked with id_valid() */
 	const char *id2; /* the second one (a participant of a session), or NULL */
+	const struct api_key *key; /* the authenticated key (core/scope.h); its scope is checked already */
+	const char *request_id;    /* X-Request-Id when the client sent a sane one, else a new id */
+	const char *source;        /* the client's address ("" when unknown) */
 };
 
 void api_not_found(struct api_req *r, const char *what);
@@ -55,6 +60,24 @@ void api_pool(struct api_req *r);
 void api_records(struct api_req *r);
 void api_usage(struct api_req *r);
 void api_stats(struct api_req *r);
+
+void api_key_create(struct api_req *r);
+void api_key_list(struct api_req *r);
+void api_key_rotate(struct api_req *r);
+void api_key_revoke(struct api_req *r);
+void api_audit_list(struct api_req *r);
+void api_audit_export(struct api_req *r);
+void api_audit_verify(struct api_req *r);
+void api_participant_reveal(struct api_req *r);
+void api_privacy_lookup(struct api_req *r);
+void api_privacy_erase(struct api_req *r);
+
+/* An audit entry of request r: the acting key's id and label, the request id,
+ * the source address, action, target ("" = none), reason and detail (NULL = "";
+ * never a real number), created_at now. seq and hashes are left to
+ * flow/audit.h. */
+void api_audit_entry(const struct api_req *r, struct audit_entry *e, const char *action, const char *target,
+		     const char *reason, const char *detail, int64_t now);
 
 /* One leg as the API shows it (shared by interactions and records). */
 json_t *api_leg_json(const struct leg *l);

@@ -457,11 +457,14 @@ void api_service_get(struct api_req *r)
 struct service_list_ctx {
 	const struct app *app;
 	json_t *arr;
+	const char *only; /* a scoped key's service: the others are not listed; NULL = all */
 };
 
 static void add_service(void *ctx, const struct service *svc)
 {
 	struct service_list_ctx *c = ctx;
+	if (c->only != NULL && strcmp(c->only, svc->id) != 0)
+		return;
 	json_array_append_new(c->arr, service_json(c->app, svc));
 }
 
@@ -469,7 +472,8 @@ void api_service_list(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
 	json_t *arr = json_array();
-	struct service_list_ctx c = {r->app, arr};
+	const char *only = r->key != NULL && scope_role_is_scoped(r->key->role) ? r->key->service_id : NULL;
+	struct service_list_ctx c = {r->app, arr, only};
 	api_reply_list(r, store_service_list(r->app->store, add_service, &c), arr, "services", "service_list");
 }
 

@@ -112,7 +112,9 @@ static void *sweeper_main(void *arg)
 		rc = stats_refresh(sw->store); /* the /metrics store gauges, off the request path */
 		if (rc < 0)
 			log_warn("sweeper: metrics gauges not refreshed: %s", maskd_strerror(rc));
-		if (sw->retention_s > 0 && (last_purge == 0 || now - last_purge >= JOBS_PURGE_EVERY_S)) {
+		/* at least as often as the retention period itself (a test's seconds) */
+		long long every = sw->retention_s < JOBS_PURGE_EVERY_S ? sw->retention_s : JOBS_PURGE_EVERY_S;
+		if (sw->retention_s > 0 && (last_purge == 0 || now - last_purge >= every)) {
 			rc = jobs_purge_once(sw->store, now, sw->retention_s);
 			if (rc < 0)
 				log_error("sweeper: purge: %s", maskd_strerror(rc));

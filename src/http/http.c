@@ -497,6 +497,24 @@ static void notify_connection(void *cls, struct MHD_Connection *con, void **sock
 
 /* Accept policy: the connection cap. MHD's own limit is set a little higher so
  * that this count, the one the metric and the log line report, decides. */
+/* The peer's address as text (arena), "" when MHD cannot tell. */
+static const char *client_address(struct MHD_Connection *con, struct arena *a)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return "";
+	char text[INET6_ADDRSTRLEN];
+	const struct sockaddr *sa = ci->client_addr;
+	const void *src = NULL;
+	if (sa->sa_family == AF_INET)
+		src = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		src = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (src == NULL || inet_ntop(sa->sa_family, src, text, sizeof(text)) == NULL)
+		return "";
+	return arena_strndup(a, text, strlen(text));
+}
+
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct http_server *srv = cls;
@@ -618,6 +636,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
 		.headers = hs.headers,
 		.n_headers = hs.n < HTTP_HEADERS_MAX ? hs.n : HTTP_HEADERS_MAX,
 		.arena = &ctx->arena,
+		.remote = client_address(con, &ctx->arena),
 	};
 	struct http_response res = {.status = 500};
 	buf_init(&res.body);

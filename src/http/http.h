@@ -33,6 +33,7 @@ struct http_request {
 	struct http_header *headers; /* arena-owned */
 	size_t n_headers;
 	struct arena *arena; /* request-scoped memory for handlers */
+	const char *remote;  /* the client's address ("127.0.0.1"; "" when unknown), arena */
 };
 
 struct http_response {

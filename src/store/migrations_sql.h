@@ -114,4 +114,16 @@
 	"ALTER TABLE interactions ADD COLUMN keyword INTEGER NOT NULL DEFAULT 0;" \
 	"UPDATE numbers SET carrier = -1 WHERE carrier = 0;"
 
+/* 5: scoped API keys (their SHA-256 only, never the key) and the hash-chained
+* audit log (append-only: seq has no gap, each row carries the hash before it) */
+#define MIGRATION_5(T, B) \
+	"CREATE TABLE api_keys (id " T " PRIMARY KEY, hash " T " NOT NULL UNIQUE, role INTEGER NOT NULL," \
+	"  service_id " T " NOT NULL DEFAULT '', label " T " NOT NULL DEFAULT '', created_at BIGINT NOT NULL," \
+	"  expires_at BIGINT NOT NULL DEFAULT 0, revoked_at BIGINT NOT NULL DEFAULT 0," \
+	"  last_used_at BIGINT NOT NULL DEFAULT 0);" \
+	"CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, created_at BIGINT NOT NULL, key_id " T " NOT NULL," \
+	"  key_label " T " NOT NULL, request_id " T " NOT NULL, source " T " NOT NULL, action " T " NOT NULL," \
+	"  target " T " NOT NULL, reason " T " NOT NULL, detail " T " NOT NULL, prev_hash " T " NOT NULL," \
+	"  hash " T " NOT NULL);"
+
 #endif

@@ -180,3 +180,35 @@ int sql_read_route(struct sql_cursor *c, const struct vault *v, struct route_vie
 	}
 	return 0;
 }
+
+void sql_read_key(struct sql_cursor *c, struct api_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	sql_next_text(c, k->id, sizeof(k->id));
+	sql_next_text(c, k->hash, sizeof(k->hash));
+	int role = sql_next_int(c);
+	k->role = role >= 0 && role < ROLE_COUNT ? (enum key_role)role : ROLE_READONLY;
+	sql_next_text(c, k->service_id, sizeof(k->service_id));
+	sql_next_text(c, k->label, sizeof(k->label));
+	k->created_at = sql_next_i64(c);
+	k->expires_at = sql_next_i64(c);
+	k->revoked_at = sql_next_i64(c);
+	k->last_used_at = sql_next_i64(c);
+}
+
+void sql_read_audit(struct sql_cursor *c, struct audit_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = sql_next_i64(c);
+	e->created_at = sql_next_i64(c);
+	sql_next_text(c, e->key_id, sizeof(e->key_id));
+	sql_next_text(c, e->key_label, sizeof(e->key_label));
+	sql_next_text(c, e->request_id, sizeof(e->request_id));
+	sql_next_text(c, e->source, sizeof(e->source));
+	sql_next_text(c, e->action, sizeof(e->action));
+	sql_next_text(c, e->target, sizeof(e->target));
+	sql_next_text(c, e->reason, sizeof(e->reason));
+	sql_next_text(c, e->detail, sizeof(e->detail));
+	sql_next_text(c, e->prev_hash, sizeof(e->prev_hash));
+	sql_next_text(c, e->hash, sizeof(e->hash));
+}

@@ -190,6 +190,8 @@ void sql_read_session(struct sql_cursor *c, struct session *s);          /* SESS
 void sql_read_service(struct sql_cursor *c, struct service *svc);        /* SERVICE_COLS; no secrets */
 void sql_read_interaction(struct sql_cursor *c, struct interaction *it); /* INTERACTION_COLS; no legs */
 void sql_read_leg(struct sql_cursor *c, struct leg *l);                  /* LEG_COLS */
+void sql_read_key(struct sql_cursor *c, struct api_key *k);              /* KEY_COLS */
+void sql_read_audit(struct sql_cursor *c, struct audit_entry *e);        /* AUDIT_COLS */
 /* ROUTE_COLS into out's session and other side, unsealing the other side's number
  * with v: 0 (nothing read when s.id is NULL: no binding), or MASKD_ECRYPTO logged. */
 int sql_read_route(struct sql_cursor *c, const struct vault *v, struct route_view *out);
@@ -258,6 +260,32 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"VALUES ($1, $2, $3, $4, $5, $6)"
 #define SQL_TEXT_OPTOUT_DELETE "DELETE FROM optouts WHERE bidx = $1 AND number_id = $2"
 
+/* API keys and the audit log (migration 5) */
+#define KEY_COLS "id, hash, role, service_id, label, created_at, expires_at, revoked_at, last_used_at"
+#define AUDIT_COLS "seq, created_at, key_id, key_label, request_id, source, action, target, reason, detail, prev_hash, hash"
+#define SQL_TEXT_KEY_BY_HASH "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1"
+#define SQL_TEXT_KEY_GET "SELECT " KEY_COLS " FROM api_keys WHERE id = $1"
+#define SQL_TEXT_KEY_LIST "SELECT " KEY_COLS " FROM api_keys ORDER BY created_at, id"
+#define SQL_TEXT_KEY_TOUCH "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2"
+#define SQL_TEXT_KEY_INSERT "INSERT INTO api_keys (" KEY_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+/* $2 NULL keeps the hash, $3 = 0 keeps revoked_at; a revoked key is never changed */
+#define SQL_TEXT_KEY_UPDATE "UPDATE api_keys SET hash = COALESCE($2, hash), revoked_at = CASE WHEN CAST($3 AS BIGINT) > 0 " \
+	"THEN CAST($3 AS BIGINT) ELSE revoked_at END WHERE id = $1 AND revoked_at = 0"
+#define SQL_TEXT_AUDIT_TAIL "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+#define SQL_TEXT_AUDIT_INSERT "INSERT INTO audit_log (" AUDIT_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, " \
+	"$10, $11, $12)"
+#define SQL_TEXT_AUDIT_LIST "SELECT " AUDIT_COLS " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+#define SQL_TEXT_PARTICIPANT_OWNER "SELECT p.session_id, s.service_id, CASE WHEN substr(p.bidx, 1, 7) = 'purged:' " \
+	"THEN 1 ELSE 0 END FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = $1"
+
+/* data-subject requests: every participant row and opt-out of one blind index */
+#define SQL_TEXT_SUBJECT_FIND "SELECT p.id, p.session_id, s.service_id, s.status, p.masked, p.proxy_e164, p.active " \
+	"FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.bidx = $1 ORDER BY p.created_at, p.id"
+#define SQL_TEXT_SUBJECT_OPTOUTS "SELECT service_id, number_id, created_at FROM optouts WHERE bidx = $1 " \
+	"ORDER BY created_at, number_id"
+#define SQL_TEXT_SUBJECT_PEERS "UPDATE participants SET peer_bidx = '' WHERE peer_bidx = $1"
+#define SQL_TEXT_SUBJECT_OPTOUTS_DELETE "DELETE FROM optouts WHERE bidx = $1"
+
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -309,7 +337,21 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_TX_SESSION_BIDX, SQL_TEXT_SESSION_BIDX) \
 	X(SQL_TX_PIN_TAKEN, SQL_TEXT_PIN_TAKEN) \
 	X(SQL_TX_SESSION_INSERT, SQL_TEXT_SESSION_INSERT) \
-	X(SQL_TX_SESSION_TOUCH, SQL_TEXT_SESSION_TOUCH)
+	X(SQL_TX_SESSION_TOUCH, SQL_TEXT_SESSION_TOUCH) \
+	X(SQL_KEY_BY_HASH, SQL_TEXT_KEY_BY_HASH) \
+	X(SQL_KEY_GET, SQL_TEXT_KEY_GET) \
+	X(SQL_KEY_LIST, SQL_TEXT_KEY_LIST) \
+	X(SQL_KEY_TOUCH, SQL_TEXT_KEY_TOUCH) \
+	X(SQL_KEY_INSERT, SQL_TEXT_KEY_INSERT) \
+	X(SQL_KEY_UPDATE, SQL_TEXT_KEY_UPDATE) \
+	X(SQL_AUDIT_TAIL, SQL_TEXT_AUDIT_TAIL) \
+	X(SQL_AUDIT_INSERT, SQL_TEXT_AUDIT_INSERT) \
+	X(SQL_AUDIT_LIST, SQL_TEXT_AUDIT_LIST) \
+	X(SQL_PARTICIPANT_OWNER, SQL_TEXT_PARTICIPANT_OWNER) \
+	X(SQL_SUBJECT_FIND, SQL_TEXT_SUBJECT_FIND) \
+	X(SQL_SUBJECT_OPTOUTS, SQL_TEXT_SUBJECT_OPTOUTS) \
+	X(SQL_SUBJECT_PEERS, SQL_TEXT_SUBJECT_PEERS) \
+	X(SQL_SUBJECT_OPTOUTS_DELETE, SQL_TEXT_SUBJECT_OPTOUTS_DELETE)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,
@@ -332,7 +374,9 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_OPTOUT_ADD) \
 	X(SQL_POOL_STATS) \
 	X(SQL_PURGE_DUE) \
-	X(SQL_NUMBERS_PURGE)
+	X(SQL_NUMBERS_PURGE) \
+	X(SQL_AUDIT_LOCK) \
+	X(SQL_SUBJECT_WIPE)
 #define SQL_BACKEND_ID(id) id,
 #define SQL_SHARED_TEXT(id, text) [id] = text,
 

@@ -193,6 +193,11 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_event_insert,
 		(const void *)o->tx_holds,
 		(const void *)o->tx_pool_count,
+		(const void *)o->key_by_hash, (const void *)o->key_get, (const void *)o->key_list,
+		(const void *)o->key_touch, (const void *)o->tx_key_insert, (const void *)o->tx_key_update,
+		(const void *)o->tx_audit_tail, (const void *)o->tx_audit_insert, (const void *)o->audit_list,
+		(const void *)o->participant_owner, (const void *)o->subject_find, (const void *)o->subject_optouts,
+		(const void *)o->subject_erase,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -547,4 +552,88 @@ int store_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, i
 {
 	assert(tx != NULL && q != NULL && total != NULL);
 	return tx->ops->tx_pool_count(tx, q, limit, total);
+}
+
+/* ---------------------------------------------------------------- keys and audit */
+
+int store_key_by_hash(struct store *st, const char *hash, struct api_key *out)
+{
+	assert(st != NULL && hash != NULL && out != NULL);
+	return st->ops->key_by_hash(st->b, hash, out);
+}
+
+int store_key_get(struct store *st, const char *id, struct api_key *out)
+{
+	assert(st != NULL && id != NULL && out != NULL);
+	return st->ops->key_get(st->b, id, out);
+}
+
+int store_key_list(struct store *st, void (*cb)(void *ctx, const struct api_key *k), void *ctx)
+{
+	assert(st != NULL && cb != NULL);
+	return st->ops->key_list(st->b, cb, ctx);
+}
+
+int store_key_touch(struct store *st, const char *id, int64_t now)
+{
+	assert(st != NULL && id != NULL);
+	return note_write(st, st->ops->key_touch(st->b, id, now));
+}
+
+int store_tx_key_insert(struct store_tx *tx, const struct api_key *k)
+{
+	assert(tx != NULL && k != NULL);
+	return tx->ops->tx_key_insert(tx, k);
+}
+
+int store_tx_key_update(struct store_tx *tx, const char *id, const char *hash, int64_t revoked_at)
+{
+	assert(tx != NULL && id != NULL);
+	return tx->ops->tx_key_update(tx, id, hash, revoked_at);
+}
+
+int store_tx_audit_tail(struct store_tx *tx, int64_t *seq, char hash[AUDIT_HASH_HEX])
+{
+	assert(tx != NULL && seq != NULL && hash != NULL);
+	return tx->ops->tx_audit_tail(tx, seq, hash);
+}
+
+int store_tx_audit_insert(struct store_tx *tx, const struct audit_entry *e)
+{
+	assert(tx != NULL && e != NULL);
+	return tx->ops->tx_audit_insert(tx, e);
+}
+
+int store_audit_list(struct store *st, int64_t after, int limit, void (*cb)(void *ctx, const struct audit_entry *e),
+		     void *ctx)
+{
+	assert(st != NULL && cb != NULL && limit > 0);
+	return st->ops->audit_list(st->b, after, limit, cb, ctx);
+}
+
+int store_participant_owner(struct store *st, const char *id, char session_id[ID_MAX], char service_id[ID_MAX],
+			    int *purged)
+{
+	assert(st != NULL && id != NULL && session_id != NULL && service_id != NULL && purged != NULL);
+	return st->ops->participant_owner(st->b, id, session_id, service_id, purged);
+}
+
+int store_subject_find(struct store *st, const char *bidx, void (*cb)(void *ctx, const struct subject_row *r),
+		       void *ctx)
+{
+	assert(st != NULL && bidx != NULL && cb != NULL);
+	return st->ops->subject_find(st->b, bidx, cb, ctx);
+}
+
+int store_subject_optouts(struct store *st, const char *bidx,
+			  void (*cb)(void *ctx, const struct subject_optout *o), void *ctx)
+{
+	assert(st != NULL && bidx != NULL && cb != NULL);
+	return st->ops->subject_optouts(st->b, bidx, cb, ctx);
+}
+
+int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2])
+{
+	assert(st != NULL && bidx != NULL && counts != NULL);
+	return note_write(st, st->ops->subject_erase(st->b, bidx, counts));
 }

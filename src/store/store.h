@@ -25,6 +25,8 @@
 #include "../core/model.h"
 #include "../core/route.h" /* struct route_view */
 #include "../core/pick.h"
+#include "../core/scope.h" /* struct api_key */
+#include "../core/audit.h" /* struct audit_entry */
 
 struct store;
 struct vault;
@@ -400,5 +402,69 @@ struct pool_stats {
 	int64_t participants;  /* distinct real numbers holding an open binding */
 };
 int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out);
+
+/* ---- API keys and the audit log (migration 5). Keys are stored by the SHA-256
+ * (hex) of their secret only. */
+
+/* The key whose hash is hash (any state: the caller checks scope_key_live), or
+ * MASKD_ENOTFOUND. One indexed read: revocation is seen by every node at once. */
+int store_key_by_hash(struct store *st, const char *hash, struct api_key *out);
+/* The key id, or MASKD_ENOTFOUND. */
+int store_key_get(struct store *st, const char *id, struct api_key *out);
+/* Every key, oldest first (revoked ones too). */
+int store_key_list(struct store *st, void (*cb)(void *ctx, const struct api_key *k), void *ctx);
+/* Sets last_used_at of key id to now when it is older (one UPDATE; the caller
+ * calls it at most once per KEY_TOUCH_INTERVAL_S per key). */
+int store_key_touch(struct store *st, const char *id, int64_t now);
+/* Inside a store_tx_run() body: inserts k (MASKD_ECONFLICT when its id or hash
+ * exists); updates live (not revoked) key id with a new hash (NULL = keep) and
+ * revoked_at (0 = keep), returning 1, or 0 when there is no live key id. */
+int store_tx_key_insert(struct store_tx *tx, const struct api_key *k);
+int store_tx_key_update(struct store_tx *tx, const char *id, const char *hash, int64_t revoked_at);
+/* Inside a body: locks the audit log for appending until the transaction ends
+ * (one appender at a time on every node) and reads its last entry's seq and hash
+ * (0 and AUDIT_GENESIS when empty). Then store_tx_audit_insert() adds e as is
+ * (the caller chained it with core/audit.h). */
+int store_tx_audit_tail(struct store_tx *tx, int64_t *seq, char hash[AUDIT_HASH_HEX]);
+int store_tx_audit_insert(struct store_tx *tx, const struct audit_entry *e);
+/* Up to limit entries with seq > after, in seq order, to cb. */
+int store_audit_list(struct store *st, int64_t after, int limit, void (*cb)(void *ctx, const struct audit_entry *e),
+		     void *ctx);
+/* Which session and service participant id belongs to, and whether its real
+ * number was purged; MASKD_ENOTFOUND when there is no such participant. */
+int store_participant_owner(struct store *st, const char *id, char session_id[ID_MAX], char service_id[ID_MAX],
+			    int *purged);
+
+/* ---- Data-subject requests: one real number, by its blind index, across every
+ * service. */
+struct subject_row {
+	char participant_id[ID_MAX];
+	char session_id[ID_MAX];
+	char service_id[ID_MAX];
+	enum session_status status;
+	char masked[MASK_MAX];
+	char proxy_e164[PHONE_E164_MAX + 1];
+	int active; /* holds its binding */
+};
+struct subject_optout {
+	char service_id[ID_MAX];
+	char number_id[ID_MAX];
+	int64_t created_at;
+};
+/* Every participant row with blind index bidx (oldest first), and every opt-out
+ * of it, to the callbacks. No real number is read. */
+int store_subject_find(struct store *st, const char *bidx, void (*cb)(void *ctx, const struct subject_row *r),
+		       void *ctx);
+int store_subject_optouts(struct store *st, const char *bidx,
+			  void (*cb)(void *ctx, const struct subject_optout *o), void *ctx);
+/* Erases blind index bidx everywhere, in one transaction: every participant row
+ * of it loses its sealed number (empty), its blind index ('purged:' || id), its
+ * masked form ('erased') and its binding (released at once, no cool-off); other
+ * rows' peer_bidx of it becomes ""; its opt-outs are deleted. Sessions,
+ * interactions, legs and ids stay. The caller closes open sessions first (the
+ * rule of in_use is the lifecycle's). counts[0] participant rows, counts[1]
+ * opt-outs. SQLite: deleted content is overwritten (secure_delete) and the WAL
+ * is checkpointed and truncated afterwards, so that the old bytes are in no file. */
+int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2]);
 
 #endif

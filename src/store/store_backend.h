@@ -136,7 +136,23 @@ struct store_tx {
 		const char *participant_id, const char *detail, int64_t now)) \
 	X(int, tx_holds, (struct store_tx *tx, const struct store_pool_query *q, int64_t *held, int64_t *k)) \
 	X(int, tx_pool_count, (struct store_tx *tx, const struct store_pool_query *q, int limit, \
-		int64_t *total))
+		int64_t *total)) \
+	X(int, key_by_hash, (void *b, const char *hash, struct api_key *out)) \
+	X(int, key_get, (void *b, const char *id, struct api_key *out)) \
+	X(int, key_list, (void *b, void (*cb)(void *, const struct api_key *), void *ctx)) \
+	X(int, key_touch, (void *b, const char *id, int64_t now)) \
+	X(int, tx_key_insert, (struct store_tx *tx, const struct api_key *k)) \
+	X(int, tx_key_update, (struct store_tx *tx, const char *id, const char *hash, int64_t revoked_at)) \
+	X(int, tx_audit_tail, (struct store_tx *tx, int64_t *seq, char hash[AUDIT_HASH_HEX])) \
+	X(int, tx_audit_insert, (struct store_tx *tx, const struct audit_entry *e)) \
+	X(int, audit_list, (void *b, int64_t after, int limit, void (*cb)(void *, const struct audit_entry *), \
+		void *ctx)) \
+	X(int, participant_owner, (void *b, const char *id, char session_id[ID_MAX], char service_id[ID_MAX], \
+		int *purged)) \
+	X(int, subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx)) \
+	X(int, subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), \
+		void *ctx)) \
+	X(int, subject_erase, (void *b, const char *bidx, int64_t counts[2]))
 
 #define STORE_OP_FIELD(ret, entry, params) ret(*entry) params;
 

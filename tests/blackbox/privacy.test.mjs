@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Privacy by construction (DESIGN.md §6): a full scenario with a known set of real numbers,
 // then the daemon is stopped and the SQLite files, the log and every answer it gave are
-// scanned for each real number as "+14152375001", "14152375001" and "4152375001".
+// scanned for each real number as "+14152375001", "14152375001" and "4152375001"; so are the
+// audit log's pages and export, a data-subject lookup's answer, and /metrics.
 // The only place a real number may appear is the markup that tells the carrier whom to dial
 // (200 answers with <Dial> or <Message>), which is excluded from the scan.
 
@@ -239,6 +240,16 @@ test('full scenario: no real number in the database files, the log or any answer
   expectStatus(await d.api('GET', '/v1/services'), 200);
   await d.request('GET', '/metrics');
   await d.request('GET', '/readyz');
+
+  // the audit log (pages and the JSON-lines export) and a data-subject lookup are answers
+  // like any other: scanned below with the rest
+  expectStatus(await d.api('POST', '/v1/keys', { role: 'privacy', label: 'scan' }), 201);
+  expectStatus(await d.api('POST', '/v1/privacy/lookup', { number: RIDER, reason: 'scan' }), 200);
+  expectStatus(await d.api('GET', '/v1/audit'), 200);
+  const auditExport = await d.api('GET', '/v1/audit/export');
+  assert.equal(auditExport.status, 200);
+  assert.ok(auditExport.text.includes('"privacy.lookup"') && auditExport.text.includes('"key.created"'),
+    'the audit export holds the entries just made');
 
   // the scenario did hand real numbers to the carrier (so a scan that finds nothing means something)
   for (const x of bridged) {

@@ -12,4 +12,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_2(T, B),
 	MIGRATION_3(T, B),
 	MIGRATION_4(T, B),
+	MIGRATION_5(T, B),
 };

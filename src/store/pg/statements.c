@@ -126,6 +126,11 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_PURGE_DUE] = LC_SQL_PURGE_DUE " FOR UPDATE OF s SKIP LOCKED",
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id "
 			      "WHERE session_id = $1 AND active = 0 AND number_sealed <> ''::bytea",
+	/* one appender of the audit log at a time, across nodes (plain reads go on) */
+	[SQL_AUDIT_LOCK] = "LOCK TABLE audit_log IN EXCLUSIVE MODE",
+	/* erasure: as the retention purge, for every row of one blind index, open or not */
+	[SQL_SUBJECT_WIPE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id, "
+			     "masked = 'erased', active = 0, held_until = NULL WHERE bidx = $1",
 	/* the row primitives of bind, create, add and swap: texts shared with the SQLite backend (sql_shared.h) */
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
 };

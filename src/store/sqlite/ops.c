@@ -68,6 +68,15 @@ SQ_LOCKED(sq_session_events, (void *b, const char *session_id, void (*cb)(void *
 SQ_LOCKED(sq_pin_lookup, (void *b, const char *service_id, const char *pin, const char *bidx, struct route_view *out), (b, service_id, pin, bidx, out))
 SQ_LOCKED(sq_optout_set, (void *b, const char *service_id, const char *bidx, const char *number_id, int opted_out, int64_t now), (b, service_id, bidx, number_id, opted_out, now))
 SQ_LOCKED(sq_pool_stats, (void *b, const char *service_id, struct pool_stats *out), (b, service_id, out))
+SQ_LOCKED(sq_key_by_hash, (void *b, const char *hash, struct api_key *out), (b, hash, out))
+SQ_LOCKED(sq_key_get, (void *b, const char *id, struct api_key *out), (b, id, out))
+SQ_LOCKED(sq_key_list, (void *b, void (*cb)(void *, const struct api_key *), void *ctx), (b, cb, ctx))
+SQ_LOCKED(sq_key_touch, (void *b, const char *id, int64_t now), (b, id, now))
+SQ_LOCKED(sq_audit_list, (void *b, int64_t after, int limit, void (*cb)(void *, const struct audit_entry *), void *ctx), (b, after, limit, cb, ctx))
+SQ_LOCKED(sq_participant_owner, (void *b, const char *id, char session_id[ID_MAX], char service_id[ID_MAX], int *purged), (b, id, session_id, service_id, purged))
+SQ_LOCKED(sq_subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx), (b, bidx, cb, ctx))
+SQ_LOCKED(sq_subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), void *ctx), (b, bidx, cb, ctx))
+SQ_LOCKED(sq_subject_erase, (void *b, const char *bidx, int64_t counts[2]), (b, bidx, counts))
 SQ_LOCKED(sq_usage, (void *b, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx), (b, service_id, from, to, cb, ctx))
 
 const struct store_ops store_sqlite_ops = {
@@ -135,4 +144,17 @@ const struct store_ops store_sqlite_ops = {
 	.tx_event_insert = sq_tx_event_insert,
 	.tx_holds = sq_tx_holds,
 	.tx_pool_count = sq_tx_pool_count,
+	.key_by_hash = locked_sq_key_by_hash,
+	.key_get = locked_sq_key_get,
+	.key_list = locked_sq_key_list,
+	.key_touch = locked_sq_key_touch,
+	.tx_key_insert = sq_tx_key_insert,
+	.tx_key_update = sq_tx_key_update,
+	.tx_audit_tail = sq_tx_audit_tail,
+	.tx_audit_insert = sq_tx_audit_insert,
+	.audit_list = locked_sq_audit_list,
+	.participant_owner = locked_sq_participant_owner,
+	.subject_find = locked_sq_subject_find,
+	.subject_optouts = locked_sq_subject_optouts,
+	.subject_erase = locked_sq_subject_erase,
 };

@@ -94,6 +94,11 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_PURGE_DUE] = LC_SQL_PURGE_DUE,
 	[SQL_NUMBERS_PURGE] = "UPDATE participants SET number_sealed = x'', bidx = 'purged:' || id "
 			      "WHERE session_id = ?1 AND active = 0 AND number_sealed <> x''",
+	/* the audit log's appends are serialised by the transaction's write lock already */
+	[SQL_AUDIT_LOCK] = "SELECT 1",
+	/* erasure: as the retention purge, for every row of one blind index, open or not */
+	[SQL_SUBJECT_WIPE] = "UPDATE participants SET number_sealed = x'', bidx = 'purged:' || id, masked = 'erased', "
+			     "active = 0, held_until = NULL WHERE bidx = ?1",
 	/* the row primitives of bind, create, add and swap: texts shared with
 	 * the PostgreSQL backend ($n, turned into ?n by sq_stmt()) */
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
