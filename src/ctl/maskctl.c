@@ -287,7 +287,7 @@ static void service_table_row(struct table *t, json_t *svc)
 	table_row(t, row);
 }
 
-static int services_list(const struct opts *o)
+static int services_list(const struct opts *o, const char *unused1, const char *unused2)
 {
 	json_t *j;
 	int rc = api_json("GET", "/v1/services", NULL, "services list", &j);
@@ -349,7 +349,7 @@ static int need_id(const char *prefix, const char *id, const char *what)
 	return 0;
 }
 
-static int services_show(const struct opts *o, const char *id)
+static int services_show(const struct opts *o, const char *id, const char *unused)
 {
 	int rc = need_id("svc", id, "services show");
 	if (rc != 0)
@@ -404,7 +404,7 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static int services_create(const struct opts *o, const char *name)
+static int services_create(const struct opts *o, const char *name, const char *unused)
 {
 	if (name == NULL) {
 		say_error("services create: missing the name");
@@ -512,7 +512,7 @@ static int numbers_add(const struct opts *o, const char *svc, const char *number
 	return 0;
 }
 
-static int numbers_list(const struct opts *o, const char *svc)
+static int numbers_list(const struct opts *o, const char *svc, const char *unused)
 {
 	int rc = need_id("svc", svc, "numbers list");
 	if (rc != 0)
@@ -696,7 +696,7 @@ static void participants_text(json_t *s, char *out, size_t cap)
 	}
 }
 
-static int sessions_list(const struct opts *o, const char *svc)
+static int sessions_list(const struct opts *o, const char *svc, const char *unused)
 {
 	int rc = need_id("svc", svc, "sessions list");
 	if (rc != 0)
@@ -768,7 +768,7 @@ static void session_print(json_t *s)
 	table_print(&t);
 }
 
-static int sessions_show(const struct opts *o, const char *id)
+static int sessions_show(const struct opts *o, const char *id, const char *unused)
 {
 	int rc = need_id("ses", id, "sessions show");
 	if (rc != 0)
@@ -787,7 +787,7 @@ static int sessions_show(const struct opts *o, const char *id)
 	return 0;
 }
 
-static int sessions_close(const struct opts *o, const char *id)
+static int sessions_close(const struct opts *o, const char *id, const char *unused)
 {
 	int rc = need_id("ses", id, "sessions close");
 	if (rc != 0)
@@ -810,7 +810,7 @@ static int sessions_close(const struct opts *o, const char *id)
 
 /* ---- records ---------------------------------------------------------------- */
 
-static int records_export(const struct opts *o, const char *svc)
+static int records_export(const struct opts *o, const char *svc, const char *unused)
 {
 	int rc = need_id("svc", svc, "records export");
 	if (rc != 0)
@@ -959,47 +959,33 @@ struct flag {
 	bool *on;
 };
 
+/* The commands: two words, then `words` in all (ids, a name, a file). */
+static const struct command {
+	const char *cmd, *sub;
+	int words;
+	int (*fn)(const struct opts *o, const char *arg1, const char *arg2);
+} commands[] = {
+	{"services", "list", 2, services_list},	   {"services", "show", 3, services_show},
+	{"services", "create", 3, services_create},  {"numbers", "list", 3, numbers_list},
+	{"numbers", "add", 4, numbers_add},	   {"numbers", "import", 4, numbers_import},
+	{"sessions", "list", 3, sessions_list},	   {"sessions", "show", 3, sessions_show},
+	{"sessions", "close", 3, sessions_close},    {"records", "export", 3, records_export},
+	{"import", "signalwire", 4, import_signalwire},
+};
+
 static int run(const struct opts *o, int argc, char **argv)
 {
-	const char *cmd = argc > 0 ? argv[0] : NULL, *sub = argc > 1 ? argv[1] : NULL;
-	const char *a1 = argc > 2 ? argv[2] : NULL, *a2 = argc > 3 ? argv[3] : NULL;
-	if (cmd == NULL || sub == NULL)
-		return usage();
-	int expect = 2; /* positional words of the command, checked below */
-	int rc = -1;
-	if (strcmp(cmd, "services") == 0) {
-		if (strcmp(sub, "list") == 0)
-			rc = services_list(o);
-		else if (strcmp(sub, "show") == 0)
-			expect = 3, rc = services_show(o, a1);
-		else if (strcmp(sub, "create") == 0)
-			expect = 3, rc = services_create(o, a1);
-	} else if (strcmp(cmd, "numbers") == 0) {
-		if (strcmp(sub, "list") == 0)
-			expect = 3, rc = numbers_list(o, a1);
-		else if (strcmp(sub, "add") == 0)
-			expect = 4, rc = numbers_add(o, a1, a2);
-		else if (strcmp(sub, "import") == 0)
-			expect = 4, rc = numbers_import(o, a1, a2);
-	} else if (strcmp(cmd, "sessions") == 0) {
-		if (strcmp(sub, "list") == 0)
-			expect = 3, rc = sessions_list(o, a1);
-		else if (strcmp(sub, "show") == 0)
-			expect = 3, rc = sessions_show(o, a1);
-		else if (strcmp(sub, "close") == 0)
-			expect = 3, rc = sessions_close(o, a1);
-	} else if (strcmp(cmd, "records") == 0) {
-		if (strcmp(sub, "export") == 0)
-			expect = 3, rc = records_export(o, a1);
-	} else if (strcmp(cmd, "import") == 0) {
-		if (strcmp(sub, "signalwire") == 0)
-			expect = 4, rc = import_signalwire(o, a1, a2);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		if (strcmp(argv[0], c->cmd) != 0 || strcmp(argv[1], c->sub) != 0)
+			continue;
+		if (argc > c->words) {
+			say_error("%s %s takes %d argument%s", c->cmd, c->sub, c->words - 2, c->words == 3 ? "" : "s");
+			return EXIT_USAGE;
+		}
+		return c->fn(o, argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
 	}
-	if (rc < 0)
-		return usage();
-	if (argc > expect && rc == 0)
-		say_error("ignored extra arguments after %s %s", cmd, sub);
-	return rc;
+	return usage();
 }
 
 int main(int argc, char **argv)

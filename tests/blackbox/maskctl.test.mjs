@@ -89,6 +89,9 @@ describe('services', () => {
     assert.match(refused.stderr, /400 invalid_field: name must not be empty/);
     assert.equal((await maskctl(['services', 'show', 'not-an-id'])).code, 2);
     assert.equal((await maskctl(['services', 'frobnicate'])).code, 2);
+    const extra = await maskctl(['services', 'list', 'extra']);
+    assert.equal(extra.code, 2);
+    assert.match(extra.stderr, /services list takes 0 arguments/);
     assert.equal((await maskctl(['--no-such-flag', 'services', 'list'])).code, 2);
     const nokey = await maskctl(['services', 'list'], { MASKD_API_KEY: undefined });
     assert.equal(nokey.code, 2);
