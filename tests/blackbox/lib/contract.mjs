@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import Ajv2020 from 'ajv/dist/2020.js';
-import YAML from 'yaml';
+import { load as yamlLoad } from 'js-yaml';
 
 const SPEC_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'docs', 'openapi.yaml');
 const SPEC_ID = 'maskd-openapi';
@@ -35,7 +35,7 @@ function pointerEscape(s) {
 }
 
 function loadSpec() {
-  const spec = YAML.parse(fs.readFileSync(SPEC_PATH, 'utf8'));
+  const spec = yamlLoad(fs.readFileSync(SPEC_PATH, 'utf8'));
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   ajv.addKeyword('example');
   // RFC 3339 in UTC, as maskd writes times, and a calendar date.
@@ -68,12 +68,25 @@ function loadSpec() {
     }
     return { response: r, pointer: null };
   };
+  // Compiled now, while the file is imported (before any daemon starts): compiling on the first
+  // answer would stall the event loop mid-conversation, long enough under load for the daemon to
+  // close an idle keep-alive connection that fetch then reuses.
+  validatorAt('/components/schemas/Error', { $ref: '#/components/schemas/Error' });
+  for (const r of routes) {
+    for (const [m, op] of Object.entries(r.ops)) {
+      for (const [key, ref] of Object.entries(op.responses)) {
+        const { response, pointer } = resolveResponse(ref);
+        const media = response.content?.['application/json'];
+        const base = pointer ?? `/paths/${pointerEscape(r.template)}/${m.toLowerCase()}/responses/${key}`;
+        if (media) validatorAt(`${base}/content/application~1json/schema`, media.schema);
+      }
+    }
+  }
   return { spec, routes, validatorAt, resolveResponse };
 }
 
-let loaded = null;
+const loaded = loadSpec();
 function contract() {
-  loaded = loaded ?? loadSpec();
   return loaded;
 }
 
