@@ -59,6 +59,8 @@ dpkg -L maskd | sort >"$tmp/files"
 check "/usr/sbin/maskd installed" test -x /usr/sbin/maskd
 check "maskd(8) installed" grep -qx '/usr/share/man/man8/maskd.8.gz' "$tmp/files"
 check "the console installed" grep -qx '/usr/share/maskd/console/js/app.js' "$tmp/files"
+check "/usr/bin/maskctl installed" test -x /usr/bin/maskctl
+check "maskctl(1) installed" grep -qx '/usr/share/man/man1/maskctl.1.gz' "$tmp/files"
 check "the unit installed" test -f /lib/systemd/system/maskd.service
 check "/etc/maskd/maskd.env is a conffile" grep -q '/etc/maskd/maskd.env' /var/lib/dpkg/info/maskd.conffiles
 check "/etc/maskd/maskd.env is 640 root:maskd" test "$(stat -c '%a %U:%G' /etc/maskd/maskd.env)" = "640 root:maskd"
@@ -106,6 +108,8 @@ check "POST numbers → 201" test "$(cat "$tmp/status")" = 201
 api POST "/v1/services/$svc/sessions" \
   '{"participants":[{"number":"+14152372001"},{"number":"+14152372002"}]}' >/dev/null
 check "POST sessions → 201" test "$(cat "$tmp/status")" = 201
+check "the installed maskctl lists the service" sh -c 'MASKD_URL=$1 MASKD_API_KEY=$2 /usr/bin/maskctl services list | grep -q "^$3 "' \
+  - "http://127.0.0.1:$port" "$admin" "$svc"
 
 # Twilio's signature: base64(HMAC-SHA1(auth token, URL + each param's name and value,
 # sorted by name)); the caller passes the params sorted. Checked against a vector first.

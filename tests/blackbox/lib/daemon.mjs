@@ -34,6 +34,8 @@ import { promisify } from 'node:util';
 import twilio from 'twilio';
 import { RestClient as SignalWire } from '@signalwire/compatibility-api';
 
+import { checkAnswer } from './contract.mjs';
+
 const require = createRequire(import.meta.url);
 // @signalwire/compatibility-api exports its signature helper only from lib/ (its package
 // "exports" map hides the path), so load that file by its absolute path.
@@ -248,7 +250,7 @@ export class Daemon {
     }
     const text = await res.text();
     const out = { status: res.status, headers: headersObject(res.headers), text };
-    this.transcript.push({ kind, method, path: urlPath, status: out.status, text });
+    this._received(kind, method, urlPath, out);
     return out;
   }
 
@@ -307,8 +309,17 @@ export class Daemon {
       sock.on('close', finish);
       sock.on('connect', () => sock.write(head));
     });
-    this.transcript.push({ kind, method, path: urlPath, status: out.status, text: out.text });
+    this._received(kind, method, urlPath, out);
     return out;
+  }
+
+  /**
+   * The one place every answer goes through: kept in the transcript, then checked against
+   * docs/openapi.yaml (lib/contract.mjs; /v1 paths only), throwing on a violation.
+   */
+  _received(kind, method, urlPath, out) {
+    this.transcript.push({ kind, method, path: urlPath, status: out.status, text: out.text });
+    checkAnswer(method, urlPath, out.status, out.headers, out.text);
   }
 
   /**
