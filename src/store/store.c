@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* store.c - picks the backend named by MASKD_DB and forwards every call to it.
- * Holds no state of its own beyond the chosen table, the backend handle and a
- * cache of services. */
+ * Holds no state of its own beyond the chosen table, the backend handle, a
+ * cache of services and the webhook edge's memory of which service owns which
+ * proxy number (store_number_owner_check()). */
 #include "store.h"
 #include "store_backend.h"
 #include "../util/err.h"
@@ -31,6 +32,19 @@ struct cache_entry {
 	bool fresh;        /* false: reload on the next read whatever its age */
 };
 
+/* The owner memory: proxy number -> service id, noted after a backend read named
+ * the owner (store_number_owner_note()). Open addressing on the E.164 string; an
+ * entry is replaced when the owner changes, never removed (it goes stale after
+ * the TTL); a full table stops remembering new numbers, whose webhooks then take
+ * the fallback read. 16,384 slots of ~70 bytes, allocated with the handle. */
+#define NUMBER_OWNER_SLOTS 16384
+
+struct owner_entry {
+	char e164[PHONE_E164_MAX + 1]; /* "" = empty slot */
+	char service_id[ID_MAX];
+	_Atomic int64_t noted_ms; /* coarse monotonic time of the last note */
+};
+
 struct store {
 	const struct store_ops *ops;
 	void *b;
@@ -40,6 +54,7 @@ struct store {
 	 * raced an update does not put back what it read before the update. */
 	uint64_t cache_gen;
 	struct cache_entry *cache[SERVICE_CACHE_SLOTS];
+	struct owner_entry *owners; /* NUMBER_OWNER_SLOTS, under cache_lock */
 	/* The outcome of the last write (store_write_health()): 1 while the last
 	 * one failed with MASKD_EDB and no later one succeeded. */
 	_Atomic int write_failed;
@@ -241,6 +256,7 @@ struct store *store_wrap(const struct store_ops *ops, void *backend)
 	st->ops = ops;
 	st->b = backend;
 	st->cache_ttl_ms = (int64_t)SERVICE_CACHE_TTL_S * 1000;
+	st->owners = xcalloc(NUMBER_OWNER_SLOTS, sizeof(*st->owners));
 	pthread_rwlock_init(&st->cache_lock, NULL);
 	return st;
 }
@@ -271,6 +287,7 @@ void store_close(struct store *st)
 		st->ops->close(st->b);
 	for (size_t i = 0; i < SERVICE_CACHE_SLOTS; i++)
 		free(st->cache[i]);
+	free(st->owners);
 	pthread_rwlock_destroy(&st->cache_lock);
 	free(st);
 }
@@ -298,6 +315,66 @@ int store_service_update(struct store *st, const struct service *svc)
 	cache_put(st, svc->id, rc == 0 ? svc : NULL, gen, true);
 	return note_write(st, rc);
 }
+/* The slot holding e164, or the empty slot where it would go, or -1 (table full).
+ * Under cache_lock. */
+static long owner_find(const struct store *st, const char *e164)
+{
+	for (size_t i = 0, slot = cache_slot(e164) % NUMBER_OWNER_SLOTS; i < NUMBER_OWNER_SLOTS;
+	     i++, slot = (slot + 1) % NUMBER_OWNER_SLOTS) {
+		const struct owner_entry *e = &st->owners[slot];
+		if (e->e164[0] == '\0' || strcmp(e->e164, e164) == 0)
+			return (long)slot;
+	}
+	return -1;
+}
+
+void store_number_owner_note(struct store *st, const char *e164, const char *service_id)
+{
+	assert(st != NULL && e164 != NULL && service_id != NULL);
+	if (e164[0] == '\0' || strlen(e164) > PHONE_E164_MAX || service_id[0] == '\0' || strlen(service_id) >= ID_MAX)
+		return;
+	int64_t now = cache_now_ms();
+	/* the common case, the same owner again: a read lock and an atomic store */
+	pthread_rwlock_rdlock(&st->cache_lock);
+	long slot = owner_find(st, e164);
+	bool same = slot >= 0 && st->owners[slot].e164[0] != '\0' && strcmp(st->owners[slot].service_id, service_id) == 0;
+	if (same)
+		atomic_store(&st->owners[slot].noted_ms, now);
+	pthread_rwlock_unlock(&st->cache_lock);
+	if (same || slot < 0)
+		return;
+	pthread_rwlock_wrlock(&st->cache_lock);
+	slot = owner_find(st, e164);
+	if (slot >= 0) {
+		struct owner_entry *e = &st->owners[slot];
+		snprintf(e->e164, sizeof(e->e164), "%s", e164);
+		snprintf(e->service_id, sizeof(e->service_id), "%s", service_id);
+		atomic_store(&e->noted_ms, now);
+	}
+	pthread_rwlock_unlock(&st->cache_lock);
+}
+
+int store_number_owner_check(struct store *st, const char *e164, bool (*fn)(void *ctx, const struct service *svc),
+			     void *ctx)
+{
+	assert(st != NULL && e164 != NULL && fn != NULL);
+	if (e164[0] == '\0' || strlen(e164) > PHONE_E164_MAX)
+		return MASKD_ENOTFOUND;
+	int64_t now = cache_now_ms();
+	int rc = MASKD_ENOTFOUND;
+	pthread_rwlock_rdlock(&st->cache_lock);
+	long slot = owner_find(st, e164);
+	const struct owner_entry *o = slot >= 0 ? &st->owners[slot] : NULL;
+	if (o != NULL && o->e164[0] != '\0' && now - atomic_load(&o->noted_ms) < st->cache_ttl_ms) {
+		long s = cache_find(st, o->service_id);
+		const struct cache_entry *e = s >= 0 ? st->cache[s] : NULL;
+		if (e != NULL && e->fresh && now - e->loaded_ms < st->cache_ttl_ms)
+			rc = fn(ctx, &e->svc) ? 1 : 0;
+	}
+	pthread_rwlock_unlock(&st->cache_lock);
+	return rc;
+}
+
 void store_service_cache_ttl(struct store *st, int seconds)
 {
 	pthread_rwlock_wrlock(&st->cache_lock);

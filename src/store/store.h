@@ -19,6 +19,7 @@
 #ifndef MASKD_STORE_H
 #define MASKD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -208,6 +209,30 @@ int store_service_update(struct store *st, const struct service *svc);
 /* Sets this handle's service cache TTL (default SERVICE_CACHE_TTL_S; 0 = every
  * read goes to the backend). For tests. */
 void store_service_cache_ttl(struct store *st, int seconds);
+
+/* The webhook edge's memory of which service owns a proxy number, so that a
+ * forged webhook is refused without any backend access (docs/internals/owner-memory.md).
+ *
+ * store_number_owner_note(): e164's owner is service_id, as a backend read (the
+ * route lookup) just said. Refreshes the entry's age; replaces a different owner.
+ * Never calls the backend.
+ *
+ * store_number_owner_check(): calls fn(ctx, svc) with the service that owns e164
+ * and returns 1 when fn answered true, 0 when it answered false; returns
+ * MASKD_ENOTFOUND, without calling fn, when memory cannot answer: e164 was never
+ * noted, or last noted more than the service cache TTL ago, or its service is not
+ * in the service cache, is marked for reload or was loaded more than the TTL ago.
+ * Never calls the backend, whatever the answer. fn runs under the cache's read
+ * lock: it must not call the store; svc is valid only during the call.
+ *
+ * The refresh rule that follows: memory answers for a number only within one
+ * TTL (SERVICE_CACHE_TTL_S) of the last backend read of its owner and of that
+ * owner's service, so a credential or owner change through another node is seen
+ * by the check within that TTL; an update through this handle at once. Both are
+ * thread-safe. */
+void store_number_owner_note(struct store *st, const char *e164, const char *service_id);
+int store_number_owner_check(struct store *st, const char *e164, bool (*fn)(void *ctx, const struct service *svc),
+			     void *ctx);
 
 /* Numbers. number.in_use is the count of open sessions bound to the number (a
  * session with both participants on it counts once); the pool rule uses it.

@@ -48,21 +48,19 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	/* Every node sweeps; SKIP LOCKED hands each due session to exactly one. */
 	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE " FOR NO KEY UPDATE SKIP LOCKED",
 	/* The leg's proxy number and country come from the participant on its real end:
-	 * the caller for leg 'a', the callee for leg 'b'. No row = no such interaction. */
-	[SQL_LEG_INSERT] =
-		"INSERT INTO legs (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at, service_id, "
-		"session_id, proxy_number, other_country, answered_at, recording_id, recording_url, cost, currency) "
-		"SELECT $1::text, i.id, $3::text, $4::text, $5::text, $6::bigint, $7::bigint, $8::bigint, i.service_id, "
-		"i.session_id, p.proxy_e164, p.country, $9::bigint, $10::text, $11::text, $12::text, $13::text FROM interactions i JOIN participants p ON p.id = CASE WHEN $3::text = 'a' THEN "
-		"i.from_participant ELSE i.to_participant END WHERE i.id = $2",
-	/* the SQLite backend's find-then-insert-or-update (SQL_LEG_FIND, SQL_LEG_SET,
+	 * the caller for leg 'a', the callee for leg 'b'. No row = no such interaction.
+	 * The SQLite backend's find-then-insert-or-update (SQL_LEG_FIND, SQL_LEG_SET,
 	 * insert_leg) as one statement, so parallel status callbacks for the same leg
 	 * cannot both insert: a reported field ($5, $10-$13 not NULL, $6 >= 0)
-	 * overwrites, answered_at and ended_at are set once. */
+	 * overwrites, answered_at and ended_at are set once. The derived leg 'a' keeps
+	 * its id, start and "received" (SQL_DERIVED_A_COLS). */
 	[SQL_LEG_UPSERT] =
 		"INSERT INTO legs AS l (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at, "
 		"service_id, session_id, proxy_number, other_country, answered_at, recording_id, recording_url, cost, "
-		"currency) SELECT $1::text, i.id, $3::text, $4::text, COALESCE($5::text, 'unknown'), $6::bigint, $7::bigint, "
+		"currency) SELECT CASE WHEN " SQL_IS_DERIVED_A("$3::text", "$4::text") " THEN 'leg_' || substr(i.id, 5) "
+		"ELSE $1::text END, i.id, $3::text, $4::text, COALESCE($5::text, CASE WHEN "
+		SQL_IS_DERIVED_A("$3::text", "$4::text") " THEN 'received' ELSE 'unknown' END), $6::bigint, "
+		"CASE WHEN " SQL_IS_DERIVED_A("$3::text", "$4::text") " THEN i.created_at ELSE $7::bigint END, "
 		"$8::bigint, "
 		"i.service_id, i.session_id, p.proxy_e164, p.country, $9::bigint, COALESCE($10::text, ''), "
 		"COALESCE($11::text, ''), COALESCE($12::text, ''), COALESCE($13::text, '') FROM interactions i "

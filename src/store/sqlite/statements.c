@@ -31,11 +31,15 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_LC_IN_USE_ADD] = "UPDATE numbers SET in_use = MAX(in_use + ?2, 0) WHERE id = ?1",
 	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE,
 	/* the leg's proxy number and country come from the participant on its real end:
-	 * the caller for leg 'a', the callee for leg 'b' */
+	 * the caller for leg 'a', the callee for leg 'b'; the derived leg 'a' keeps its
+	 * id, start and "received" (SQL_DERIVED_A_COLS) */
 	[SQL_LEG_INSERT] =
 		"INSERT INTO legs (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at, service_id, "
 		"session_id, proxy_number, other_country, answered_at, recording_id, recording_url, cost, currency) "
-		"SELECT ?1, i.id, ?3, ?4, ?5, ?6, ?7, ?8, i.service_id, i.session_id, p.proxy_e164, p.country, ?9, ?10, "
+		"SELECT CASE WHEN " SQL_IS_DERIVED_A("?3", "?4") " THEN 'leg_' || substr(i.id, 5) ELSE ?1 END, i.id, ?3, ?4, "
+		"COALESCE(?5, CASE WHEN " SQL_IS_DERIVED_A("?3", "?4") " THEN 'received' ELSE 'unknown' END), ?6, "
+		"CASE WHEN " SQL_IS_DERIVED_A("?3", "?4") " THEN i.created_at ELSE ?7 END, ?8, i.service_id, i.session_id, "
+		"p.proxy_e164, p.country, ?9, ?10, "
 		"?11, ?12, ?13 FROM interactions i JOIN participants p ON p.id = CASE WHEN ?3 = 'a' THEN "
 		"i.from_participant ELSE i.to_participant END WHERE i.id = ?2",
 	[SQL_LEG_FIND] = "SELECT id FROM legs WHERE interaction_id = ?1 AND leg = ?2 AND carrier_sid = ?3",
