@@ -43,6 +43,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/services/{svc}/pool", api_pool},
 	{"GET", "/v1/services/{svc}/records", api_records},
 	{"GET", "/v1/services/{svc}/usage", api_usage},
+	{"GET", "/v1/services/{svc}/outbox", api_outbox_list},
+	{"POST", "/v1/outbox/{obx}/retry", api_outbox_retry},
 };
 
 void api_not_found(struct api_req *r, const char *what)

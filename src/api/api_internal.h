@@ -54,6 +54,8 @@ void api_session_events(struct api_req *r);
 void api_pool(struct api_req *r);
 void api_records(struct api_req *r);
 void api_usage(struct api_req *r);
+void api_outbox_list(struct api_req *r);
+void api_outbox_retry(struct api_req *r);
 
 /* One leg as the API shows it (shared by interactions and records). */
 json_t *api_leg_json(const struct leg *l);

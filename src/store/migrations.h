@@ -6,10 +6,10 @@
 #ifndef MASKD_MIGRATIONS_H
 #define MASKD_MIGRATIONS_H
 
-#define MIGRATIONS_COUNT 4
+#define MIGRATIONS_COUNT 5 /* 1-4 and 6 (the outbox); 5 is merged from another branch */
 extern const char *const migrations_sqlite[MIGRATIONS_COUNT];
 
-#define MIGRATIONS_PG_COUNT 4
+#define MIGRATIONS_PG_COUNT 5 /* as MIGRATIONS_COUNT */
 extern const char *const migrations_pg[MIGRATIONS_PG_COUNT];
 
 #endif

@@ -10,4 +10,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_2("TEXT", "BLOB"),
 	MIGRATION_3("TEXT", "BLOB"),
 	MIGRATION_4("TEXT", "BLOB"),
+	MIGRATION_6("TEXT", "BLOB", "INTEGER PRIMARY KEY"),
 };
