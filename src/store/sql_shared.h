@@ -400,4 +400,27 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_BACKEND_ID(id) id,
 #define SQL_SHARED_TEXT(id, text) [id] = text,
 
+/* ---------------------------------------------------------------- the outbox */
+/* The columns of struct outbox_item in read order (sq/pg outbox.c), with a table prefix. */
+#define OUTBOX_COLS_OF(p) \
+	p "seq, " p "id, " p "dedup_key, " p "kind, " p "service_id, " p "destination, " p "order_key, " \
+	p "interaction_id, " p "dialect, " p "url, " p "status, " p "tries, " p "next_at, " p "created_at, " \
+	p "done_at, " p "last_error"
+#define OUTBOX_COLS OUTBOX_COLS_OF("")
+/* The seq of the messages due at NOW, first first: pending with next_at <= NOW or
+ * sending with the lease run out; the oldest unsent of their order_key; of a
+ * destination with fewer than CAP messages being sent under a live lease. */
+#define OUTBOX_SQL_DUE(NOW, CAP) \
+	"SELECT o.seq FROM outbox o WHERE o.status < 2 AND o.next_at <= " NOW " " \
+	"AND (o.status = 0 OR o.lease_until <= " NOW ") " \
+	"AND (o.order_key = '' OR NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key " \
+	"AND p.status < 2 AND p.seq < o.seq)) " \
+	"AND (SELECT COUNT(*) FROM outbox q WHERE q.status = 1 AND q.destination = o.destination " \
+	"AND q.lease_until > " NOW ") < " CAP " ORDER BY o.next_at, o.seq"
+/* Per destination with unsent or failed rows (index outbox_unsent): unsent, failed,
+ * the created_at of its oldest unsent (NULL when none). */
+#define OUTBOX_SQL_STATS \
+	"SELECT destination, SUM(CASE WHEN status < 2 THEN 1 ELSE 0 END), SUM(CASE WHEN status = 3 THEN 1 ELSE 0 END), " \
+	"MIN(CASE WHEN status < 2 THEN created_at END) FROM outbox WHERE status <> 2 GROUP BY destination"
+
 #endif

@@ -9,6 +9,7 @@
 #include "../util/xmalloc.h"
 
 #include <assert.h>
+#include <openssl/crypto.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -213,6 +214,14 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_audit_tail, (const void *)o->tx_audit_insert, (const void *)o->audit_list,
 		(const void *)o->participant_owner, (const void *)o->subject_find, (const void *)o->subject_optouts,
 		(const void *)o->subject_erase,
+		(const void *)o->outbox_put,
+		(const void *)o->outbox_claim,
+		(const void *)o->outbox_settle,
+		(const void *)o->outbox_get,
+		(const void *)o->outbox_list,
+		(const void *)o->outbox_requeue,
+		(const void *)o->outbox_stats,
+		(const void *)o->outbox_recover,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -713,4 +722,119 @@ int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2])
 {
 	assert(st != NULL && bidx != NULL && counts != NULL);
 	return note_write(st, st->ops->subject_erase(st->b, bidx, counts));
+}
+
+/* ---- the outbox */
+int store_outbox_put(struct store *st, const struct outbox_item *it, int *existed)
+{
+	assert(st != NULL && it != NULL && existed != NULL && it->id[0] != '\0' && it->dedup_key[0] != '\0');
+	assert(it->payload != NULL && memchr(it->payload, '\0', it->payload_len) == NULL);
+	*existed = 0;
+	return note_write(st, st->ops->outbox_put(st->b, it, existed));
+}
+int store_outbox_claim(struct store *st, int64_t now, int64_t lease_ms, int dest_cap, const char *claim,
+		       struct outbox_item *out)
+{
+	assert(st != NULL && claim != NULL && claim[0] != '\0' && out != NULL && lease_ms > 0 && dest_cap > 0);
+	memset(out, 0, sizeof(*out));
+	return st->ops->outbox_claim(st->b, now, lease_ms, dest_cap, claim, out);
+}
+int store_outbox_settle(struct store *st, const char *id, const char *claim, enum outbox_status status,
+			int64_t next_at, int64_t hold_until, const char *error, int64_t now)
+{
+	assert(st != NULL && id != NULL && claim != NULL && status != OUTBOX_SENDING);
+	return note_write(st, st->ops->outbox_settle(st->b, id, claim, status, next_at, hold_until, error ? error : "", now));
+}
+int store_outbox_get(struct store *st, const char *id, struct outbox_item *out)
+{
+	assert(st != NULL && id != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	return st->ops->outbox_get(st->b, id, out);
+}
+int store_outbox_list(struct store *st, const char *service_id, int status, int64_t after, int limit,
+		      void (*cb)(void *ctx, const struct outbox_item *it), void *ctx)
+{
+	assert(st != NULL && service_id != NULL && cb != NULL && limit > 0);
+	return st->ops->outbox_list(st->b, service_id, status, after, limit, cb, ctx);
+}
+int store_outbox_requeue(struct store *st, const char *id, int64_t now)
+{
+	assert(st != NULL && id != NULL);
+	return note_write(st, st->ops->outbox_requeue(st->b, id, now));
+}
+int store_outbox_stats(struct store *st, int64_t *unsent, int64_t *oldest,
+		       void (*cb)(void *ctx, const char *destination, int64_t unsent, int64_t failed), void *ctx)
+{
+	assert(st != NULL && unsent != NULL && oldest != NULL);
+	*unsent = 0;
+	*oldest = 0;
+	return st->ops->outbox_stats(st->b, unsent, oldest, cb, ctx);
+}
+int store_outbox_recover(struct store *st, int64_t now)
+{
+	assert(st != NULL);
+	return note_write(st, st->ops->outbox_recover(st->b, now));
+}
+
+static void chunk_ad(const char *id, size_t k, char *ad, size_t cap)
+{
+	snprintf(ad, cap, "outbox:%s:%zu", id, k);
+}
+
+int store_outbox_seal(const struct vault *v, const char *id, const char *plain, size_t len, uint8_t **out,
+		      size_t *out_len)
+{
+	size_t chunks = len / OUTBOX_SEAL_CHUNK + 1; /* the last may be empty: it marks the end */
+	size_t cap = len + chunks * VAULT_OVERHEAD;
+	if (cap > OUTBOX_PAYLOAD_MAX)
+		return MASKD_ETOOBIG;
+	uint8_t *buf = xmalloc(cap);
+	char piece[OUTBOX_SEAL_CHUNK + 1], ad[ID_MAX + 32];
+	size_t at = 0;
+	for (size_t k = 0; k < chunks; k++) {
+		size_t n = len - k * OUTBOX_SEAL_CHUNK < OUTBOX_SEAL_CHUNK ? len - k * OUTBOX_SEAL_CHUNK : OUTBOX_SEAL_CHUNK;
+		memcpy(piece, plain + k * OUTBOX_SEAL_CHUNK, n);
+		piece[n] = '\0';
+		chunk_ad(id, k, ad, sizeof(ad));
+		size_t got = 0;
+		int rc = vault_seal(v, piece, ad, buf + at, cap - at, &got);
+		OPENSSL_cleanse(piece, sizeof(piece));
+		if (rc < 0) {
+			free(buf);
+			return rc;
+		}
+		at += got;
+	}
+	assert(at == cap);
+	*out = buf;
+	*out_len = at;
+	return 0;
+}
+
+int store_outbox_unseal(const struct vault *v, const char *id, const uint8_t *sealed, size_t len, char **out,
+			size_t *out_len)
+{
+	size_t full = OUTBOX_SEAL_CHUNK + VAULT_OVERHEAD;
+	size_t chunks = len / full + 1;
+	if (len % full < VAULT_OVERHEAD)
+		return MASKD_ECRYPTO;
+	size_t plain_len = len - chunks * VAULT_OVERHEAD;
+	char *buf = xmalloc(plain_len + 1);
+	char ad[ID_MAX + 32];
+	size_t at = 0;
+	for (size_t k = 0; k < chunks; k++) {
+		size_t n = k + 1 < chunks ? full : len - k * full;
+		chunk_ad(id, k, ad, sizeof(ad));
+		int rc = vault_unseal(v, sealed + k * full, n, ad, buf + at, plain_len + 1 - at);
+		if (rc < 0) {
+			OPENSSL_cleanse(buf, plain_len + 1);
+			free(buf);
+			return MASKD_ECRYPTO;
+		}
+		at += n - VAULT_OVERHEAD;
+	}
+	buf[plain_len] = '\0';
+	*out = buf;
+	*out_len = plain_len;
+	return 0;
 }

@@ -130,5 +130,24 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_SUBJECT_WIPE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id, "
 			     "masked = 'erased', active = 0, held_until = NULL WHERE bidx = $1",
 	/* the row primitives of bind, create, add and swap: texts shared with the SQLite backend (sql_shared.h) */
+	/* the outbox (outbox.c); OUTBOX_COLS is sql_shared.h's. The claim locks its
+	 * row and skips rows other nodes are claiming: no message is claimed twice */
+	[SQL_OUTBOX_PUT] = "INSERT INTO outbox (id, dedup_key, kind, service_id, destination, order_key, interaction_id, "
+			   "dialect, url, payload, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+			   "ON CONFLICT (dedup_key) DO NOTHING",
+	[SQL_OUTBOX_CLAIM] = "WITH c AS (" OUTBOX_SQL_DUE("$1::bigint", "$4::bigint") " LIMIT 1 FOR UPDATE OF o SKIP LOCKED) "
+			     "UPDATE outbox SET status = 1, tries = outbox.tries + 1, claim = $3, "
+			     "lease_until = $1::bigint + $2::bigint FROM c WHERE outbox.seq = c.seq RETURNING "
+			     OUTBOX_COLS_OF("outbox.") ", outbox.payload",
+	[SQL_OUTBOX_SETTLE] = "UPDATE outbox SET status = $3::int, next_at = $4::bigint, last_error = $5, "
+			      "done_at = CASE WHEN $3::int >= 2 THEN $6::bigint ELSE 0 END, claim = '', lease_until = 0 "
+			      "WHERE id = $1 AND claim = $2 AND status = 1",
+	[SQL_OUTBOX_HOLD] = "UPDATE outbox SET next_at = $2::bigint WHERE destination = $1 AND status = 0 AND next_at < $2::bigint",
+	[SQL_OUTBOX_GET] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1",
+	[SQL_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE service_id = $1 AND ($2::int < 0 OR status = $2::int) "
+			    "AND seq > $3::bigint ORDER BY seq LIMIT $4::bigint",
+	[SQL_OUTBOX_REQUEUE] = "UPDATE outbox SET status = 0, tries = 0, next_at = $2::bigint, done_at = 0 WHERE id = $1 AND status = 3",
+	[SQL_OUTBOX_STATS] = OUTBOX_SQL_STATS,
+	[SQL_OUTBOX_RECOVER] = "SELECT 1 WHERE false", /* unused: other nodes' claims end with their leases */
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
 };
