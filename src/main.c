@@ -195,6 +195,9 @@ int main(void)
 			  .vault = vault,
 			  .public_url = cfg.public_url,
 			  .api_rate = cfg.api_rate,
+			  .sip_secret = cfg.sip_secret,
+			  .sip_trunk = cfg.sip_trunk,
+			  .sip_announce = cfg.sip_announce,
 			  .read_only = read_only};
 	limiter = app_limiter_new(LIMITER_KEYS);
 	app.limiter = limiter;
