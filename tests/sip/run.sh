@@ -9,8 +9,8 @@
 # is not a number, emergency, bad queries (403 / 400, nothing written), maskd down
 # (503), and a bounded load step. Runs on SQLite, then on PostgreSQL: the server of
 # MASKD_TEST_PG_URL when set, else one of its own (scripts/pg-test-server).
-# Env: MASKD_BIN (default build-test/maskd), SIP_LOAD_RATE (calls/s, default 300),
-# SIP_LOAD_CALLS (default 3000), MASKD_TEST_TIMEOUT_SCALE (slower builds).
+# Env: MASKD_BIN (default build-test/maskd), SIP_LOAD_RATE (calls/s, default 200),
+# SIP_LOAD_CALLS (default 2000), MASKD_TEST_TIMEOUT_SCALE (slower builds).
 # Last line: "N passed, N failed". Free ports, temp dirs, everything stopped at exit.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,8 +20,8 @@ case $bin in /*) ;; *) bin=$root/$bin ;; esac
 cfg=$root/contrib/kamailio/kamailio.cfg
 scn=$root/tests/sip/scenarios
 scale=${MASKD_TEST_TIMEOUT_SCALE:-1}
-load_rate=${SIP_LOAD_RATE:-300}
-load_calls=${SIP_LOAD_CALLS:-3000}
+load_rate=${SIP_LOAD_RATE:-200}
+load_calls=${SIP_LOAD_CALLS:-2000}
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
