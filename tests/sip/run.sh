@@ -148,7 +148,7 @@ wait_uas() { wait "$1" 2>/dev/null; }
 stop_uas() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; true; }
 count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
 # the messages a sipp instance received, from its message file
-received() { awk '/message received/ {on = 1; next} /^-{20,}/ {on = 0} on' "$1" 2>/dev/null; }
+received() { awk '/message received/ {on = 1; next} /^-----/ {on = 0} on' "$1" 2>/dev/null; }
 # received INVITEs in a sipp message file
 invites_in() { grep -A2 'message received' "$1" 2>/dev/null | grep -c '^INVITE sip:' || true; }
 
@@ -296,16 +296,22 @@ suite() { # label db
   t0=$(date +%s.%N)
   timeout $((150 * scale)) sipp "127.0.0.1:$kport" -sf "$scn/caller.xml" -key caller $I -s "$l_dials" -i 127.0.0.1 \
     -p "$(free_port)" -m "$load_calls" -r "$load_rate" -l $((load_rate * 2)) -d 0 -nostdin -timeout $((120 * scale)) \
-    >"$tmp/load-a.out" 2>&1
+    -trace_err -error_file "$tmp/load-a.err" >"$tmp/load-a.out" 2>&1
   rc=$?
   t1=$(date +%s.%N)
-  wait_uas "$lb"
+  sleep 1
+  stop_uas "$lb" # done unless a call was lost before it reached the callee
   check "$label: load: $load_calls calls at $load_rate/s, every one completed" test $rc -eq 0
   check "$label: load: maskd bridged every one" test "$(($(metric bridge) - before))" -eq "$load_calls"
   echo "load ($label): $load_calls calls in $(python3 -c "print(round($t1 - $t0, 2))") s" \
     "= $(python3 -c "print(round($load_calls / ($t1 - $t0)))") calls/s offered at $load_rate/s;" \
     "$(grep -E 'Response Time 1' "$tmp/load-a.out" | tail -1 | tr -s ' ')"
   grep -E 'Successful call|Failed call' "$tmp/load-a.out" | tail -2
+  if [ $rc -ne 0 ]; then
+    echo "load ($label): the caller's first errors:"
+    grep -vE '^(Via|From|To|Call-ID|CSeq|Content-Length|Contact|Max-Forwards|Record-Route|Route|Server|P-Asserted-Identity):|^$' \
+      "$tmp/load-a.err" 2>/dev/null | head -8
+  fi
 
   # --- a media server: the cool-off caller hears the ended answer
   stop_maskd
