@@ -243,7 +243,7 @@ suite() { # label db
   uas b5 "$bport" callee-cancel.xml $H 1
   local b5=$uas_pid
   uac a5 "$scn/cancel.xml" $G "$g_dials"
-  check "$label: retransmission + CANCEL: the caller gets 200 (CANCEL) and 487" test $? -eq 0
+  check "$label: retransmission + CANCEL: the caller gets 487 for its INVITE" test $? -eq 0
   wait_uas "$b5"
   check "$label: retransmission + CANCEL: the callee saw one INVITE, then the CANCEL" \
     grep -q 'Successful call *| *[0-9]* *| *1 ' "$tmp/b5.out"
@@ -287,7 +287,10 @@ suite() { # label db
   L=$(make_session "$s1" $I $J)
   l_dials=$(jq -r '.participants[0].proxy_number' <<<"$L")
   before=$(metric bridge)
+  # a late provisional reply (Kamailio's workers may pass a 180 after the 200) or a
+  # retransmission under load is what a real phone ignores: so do these UAs
   sipp -sf "$scn/callee.xml" -key callee $J -i 127.0.0.1 -p "$bport" -m "$load_calls" -nostdin \
+    -default_behaviors all,-abortunexp \
     -timeout $((120 * scale)) >"$tmp/load-b.out" 2>&1 &
   local lb=$!
   pids+=("$lb")
@@ -296,6 +299,7 @@ suite() { # label db
   t0=$(date +%s.%N)
   timeout $((150 * scale)) sipp "127.0.0.1:$kport" -sf "$scn/caller.xml" -key caller $I -s "$l_dials" -i 127.0.0.1 \
     -p "$(free_port)" -m "$load_calls" -r "$load_rate" -l $((load_rate * 2)) -d 0 -nostdin -timeout $((120 * scale)) \
+    -default_behaviors all,-abortunexp \
     -trace_err -error_file "$tmp/load-a.err" >"$tmp/load-a.out" 2>&1
   rc=$?
   t1=$(date +%s.%N)
