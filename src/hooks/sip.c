@@ -15,6 +15,7 @@
 #include "../util/metrics.h"
 #include "../util/phone.h"
 #include "../util/timeutil.h"
+#include "../util/xmalloc.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -247,9 +248,7 @@ static char *header_safe(const char *s)
 		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
 			n--;
 	}
-	char *out = malloc(n + 1);
-	if (out == NULL)
-		abort();
+	char *out = xmalloc(n + 1);
 	for (size_t i = 0; i < n; i++)
 		out[i] = (unsigned char)s[i] < ' ' || s[i] == 0x7f ? ' ' : s[i];
 	out[n] = '\0';
@@ -260,7 +259,7 @@ static void dump(json_t *doc, struct buf *out)
 {
 	char *text = json_dumps(doc, JSON_COMPACT);
 	if (text == NULL)
-		abort();
+		fatal("sip: out of memory rendering a routing document");
 	buf_puts(out, text);
 	free(text);
 	json_decref(doc);
