@@ -4,8 +4,7 @@
 # Kamailio 5.6 running contrib/kamailio/kamailio.cfg (foreground, its own runtime dir)
 # and sipp scenarios (tests/sip/scenarios) as caller, callee, media server and
 # emergency trunk. Every case of docs/SIP.md "Tests": a masked call (headers and SDP
-# of the callee's INVITE checked, durations recorded), the session's time limit
-# (Kamailio's dialog hangs up both sides), unknown caller, closed
+# of the callee's INVITE checked, durations recorded), unknown caller, closed
 # session, cool-off (rejected, then announced), retransmission + CANCEL, a URI that
 # is not a number, emergency, bad queries (403 / 400, nothing written), maskd down
 # (503), and a bounded load step. Runs on SQLite, then on PostgreSQL: the server of
@@ -219,24 +218,6 @@ suite() { # label db
   check "$label: masked call: both legs completed, 3 billable seconds (2.5 s rounded up)" \
     test "$(jq -c '[.interactions[0].legs[] | [.leg, .status, .duration, (.answered_at != null)]] | sort' <<<"$it")" \
     = '[["a","completed",3,true],["b","completed",3,true]]'
-
-  # --- the session's time limit: Kamailio's dialog ends the call with BYE to both sides
-  local K=+14152372011 M=+14152372012 T tid k_dials
-  T=$(api POST "/v1/services/$s1/sessions" \
-    "{\"time_limit\":2,\"participants\":[{\"number\":\"$K\"},{\"number\":\"$M\"}]}")
-  tid=$(jq -r .id <<<"$T")
-  k_dials=$(jq -r '.participants[0].proxy_number' <<<"$T")
-  uas bt "$bport" callee.xml $M 1
-  local bt=$uas_pid
-  uac at "$scn/caller-held.xml" $K "$k_dials"
-  check "$label: time limit: the proxy hangs up on the caller" test $? -eq 0
-  wait_uas "$bt"
-  check "$label: time limit: and on the callee" grep -q 'Successful call *| *[0-9]* *| *1 ' "$tmp/bt.out"
-  check "$label: time limit: the BYE the caller got holds no number of the callee" \
-    test "$(count "${M#+1}" "$tmp/at.msg")" -eq 0
-  check "$label: time limit: both legs completed" \
-    test "$(interactions "$tid" | jq -c '[.interactions[0].legs[] | [.leg, .status]] | sort')" \
-    = '[["a","completed"],["b","completed"]]'
 
   # --- unknown caller: the service's rejection, no INVITE reaches anyone
   uas b2 "$bport" callee.xml $B 1
