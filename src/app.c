@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "core/ratelimit.h"
 #include "hooks/hooks.h"
+#include "hooks/sip.h"
 #include "flow/stats.h"
 #include "util/limiter.h"
 #include "store/store.h"
@@ -45,6 +46,8 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
 	if (hooks_handle(app, req, res))
 		return;
 	if (console_handle(app->console, req, res))
+		return;
+	if (sip_handle(app, req, res))
 		return;
 	http_text(res, 404, "not found");
 }

@@ -27,6 +27,9 @@ struct app {
 	const char *api_base[DIALECT_COUNT]; /* carriers' REST base URLs (config.h) */
 	struct limiter *limiter;        /* per-binding call/text limits and per-key API limits */
 	unsigned api_rate;              /* MASKD_API_RATE: /v1 requests per second per key, 0 = no limit */
+	const char *sip_secret;         /* MASKD_SIP_SECRET; "" = the SIP edge answers 403 */
+	const char *sip_trunk;          /* MASKD_SIP_TRUNK, host[:port] of bridged calls */
+	const char *sip_announce;       /* MASKD_SIP_ANNOUNCE; "" = none */
 	bool read_only;                 /* MASKD_READ_ONLY=1: started on a database that takes no writes */
 	const struct console *console;  /* the admin console's files (web/console.h); NULL = none */
 	unsigned reveal_rate;           /* MASKD_REVEAL_RATE: reveals per minute per key, 0 = no limit */

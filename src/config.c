@@ -43,6 +43,33 @@ static int uint_var(const char *(*get)(const char *), const char *name, unsigned
 	return 0;
 }
 
+/* MASKD_SIP_*: the secret at least 16 characters when set; the trunk a host[:port]
+ * (letters, digits, '.', '-', ':', '[', ']'); the announce URI sip: or sips:. */
+static int sip_vars(const char *(*get)(const char *), struct config *c, char *err, size_t err_len)
+{
+	int rc;
+	if ((rc = copy_var(get, "MASKD_SIP_SECRET", "", c->sip_secret, sizeof(c->sip_secret), err, err_len)) < 0 ||
+	    (rc = copy_var(get, "MASKD_SIP_TRUNK", "127.0.0.1:5080", c->sip_trunk, sizeof(c->sip_trunk), err,
+			   err_len)) < 0 ||
+	    (rc = copy_var(get, "MASKD_SIP_ANNOUNCE", "", c->sip_announce, sizeof(c->sip_announce), err, err_len)) < 0)
+		return rc;
+	if (c->sip_secret[0] != '\0' && strlen(c->sip_secret) < 16) {
+		snprintf(err, err_len, "MASKD_SIP_SECRET: use at least 16 characters");
+		return MASKD_EINVAL;
+	}
+	size_t n = strlen(c->sip_trunk);
+	if (n == 0 || strspn(c->sip_trunk, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != n) {
+		snprintf(err, err_len, "MASKD_SIP_TRUNK: expected host[:port]");
+		return MASKD_EINVAL;
+	}
+	const char *a = c->sip_announce;
+	if (a[0] != '\0' && ((strncmp(a, "sip:", 4) != 0 && strncmp(a, "sips:", 5) != 0) || strpbrk(a, " \t\r\n\"<>") != NULL)) {
+		snprintf(err, err_len, "MASKD_SIP_ANNOUNCE: expected a sip: or sips: URI");
+		return MASKD_EINVAL;
+	}
+	return 0;
+}
+
 int config_load(struct config *c, const char *(*get)(const char *), char *err, size_t err_len)
 {
 	memset(c, 0, sizeof(*c));
@@ -109,6 +136,8 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
 	if ((rc = uint_var(get, "MASKD_SEND_RETRY_MS", 1000, 1, 600000, &c->send_retry_ms, err, err_len)) < 0 ||
 	    (rc = uint_var(get, "MASKD_API_RATE", 0, 0, 1000000, &c->api_rate, err, err_len)) < 0 ||
 	    (rc = uint_var(get, "MASKD_RETENTION_DAYS", 90, 0, 3650, &c->retention_days, err, err_len)) < 0)
+		return rc;
+	if ((rc = sip_vars(get, c, err, err_len)) < 0)
 		return rc;
 	const char *lvl = get("MASKD_LOG_LEVEL");
 	c->log_level = LOG_INFO;

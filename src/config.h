@@ -26,6 +26,9 @@ struct config {
 	char api_base[DIALECT_COUNT][256];
 	unsigned send_retry_ms; /* MASKD_SEND_RETRY_MS, first backoff of a failed REST send */
 	unsigned api_rate;      /* MASKD_API_RATE, /v1 requests per second per API key; 0 = no limit */
+	char sip_secret[256];   /* MASKD_SIP_SECRET, HMAC key of Kamailio's queries (hooks/sip.h); "" = SIP edge off */
+	char sip_trunk[128];    /* MASKD_SIP_TRUNK, host[:port] bridged calls are sent to */
+	char sip_announce[256]; /* MASKD_SIP_ANNOUNCE, a SIP URI refusals with words go to; "" = plain rejects */
 	unsigned retention_days; /* MASKD_RETENTION_DAYS, days after a session closes before its real
 				  * numbers are purged (DESIGN §1.5); 0 = never purge */
 	unsigned service_cache_ttl; /* MASKD_SERVICE_CACHE_TTL, seconds a service read (and the memory of

@@ -277,6 +277,9 @@ int main(int argc, char **argv)
 			  .vault = vault,
 			  .public_url = cfg.public_url,
 			  .api_rate = cfg.api_rate,
+			  .sip_secret = cfg.sip_secret,
+			  .sip_trunk = cfg.sip_trunk,
+			  .sip_announce = cfg.sip_announce,
 			  .read_only = read_only,
 			  .reveal_rate = (unsigned)reveals};
 	limiter = app_limiter_new(LIMITER_KEYS);

@@ -92,7 +92,7 @@ void api_number_create(struct api_req *r)
 	int d = carrier == NULL ? (int)DIALECT_TWILIO : dialect_from_name(carrier);
 	n.carrier_any = carrier == NULL;
 	if (d < 0) {
-		api_error_set(&e, 400, "invalid_field", "carrier must be twilio, signalwire, telnyx, plivo, vobiz or vonage");
+		api_error_set(&e, 400, "invalid_field", "carrier must be twilio, signalwire, telnyx, plivo, vobiz, vonage or sip");
 		goto fail;
 	}
 	n.carrier = (enum dialect)d;

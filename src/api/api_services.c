@@ -28,8 +28,9 @@ static json_t *service_json(const struct app *app, const struct service *svc)
 {
 	json_t *carriers = json_object();
 	for (int d = 0; d < DIALECT_COUNT; d++)
-		json_object_set_new(carriers, dialect_name(d),
-				    json_pack("{s:b}", "configured", svc->secrets[d][0] != '\0'));
+		if (dialect_cred_fields(d)[0] != NULL) /* SIP has no per-service credential */
+			json_object_set_new(carriers, dialect_name(d),
+					    json_pack("{s:b}", "configured", svc->secrets[d][0] != '\0'));
 	json_t *defaults = json_pack("{s:s,s:I,s:s}", "mode", mode_name(svc->mode), "ttl", (json_int_t)svc->ttl,
 				     "unknown_caller_message", svc->unknown_caller_message);
 	json_policy_set(defaults, &svc->policy, false);
@@ -100,6 +101,11 @@ static bool parse_carriers(json_t *carriers, struct service *svc, bool patch, st
 			return false;
 		}
 		const char *const *fields = dialect_cred_fields(d);
+		if (fields[0] == NULL) {
+			api_error_set(e, 400, "unknown_field", "%s takes no credentials: MASKD_SIP_SECRET signs SIP queries",
+				      path);
+			return false;
+		}
 		if (!json_only_fields(c, path, fields, e))
 			return false;
 		for (size_t i = 0; fields[i] != NULL; i++) {

@@ -19,6 +19,7 @@ static int name_index(const char *const *names, int n, const char *s)
 static const char *const dialect_names[DIALECT_COUNT] = {
 	[DIALECT_TWILIO] = "twilio", [DIALECT_SIGNALWIRE] = "signalwire", [DIALECT_TELNYX] = "telnyx",
 	[DIALECT_PLIVO] = "plivo",   [DIALECT_VOBIZ] = "vobiz",           [DIALECT_VONAGE] = "vonage",
+	[DIALECT_SIP] = "sip",
 };
 static const char *const mode_names[] = {
 	[MODE_VOICE] = "voice", [MODE_MESSAGE] = "message", [MODE_VOICE_AND_MESSAGE] = "voice-and-message",
@@ -79,9 +80,12 @@ static const char *const cred_telnyx[] = {"public_key", "api_key", "messaging_pr
 static const char *const cred_plivo[] = {"auth_token", "auth_id", NULL};
 static const char *const cred_vobiz[] = {"auth_token", "auth_id", NULL};
 static const char *const cred_vonage[] = {"signature_secret", "api_key", "api_secret", "signature_method", NULL};
+/* SIP queries are signed with MASKD_SIP_SECRET, not a service credential */
+static const char *const cred_sip[] = {NULL};
 static const char *const *const cred_fields[DIALECT_COUNT] = {
 	[DIALECT_TWILIO] = cred_twilio, [DIALECT_SIGNALWIRE] = cred_signalwire, [DIALECT_TELNYX] = cred_telnyx,
 	[DIALECT_PLIVO] = cred_plivo,   [DIALECT_VOBIZ] = cred_vobiz,           [DIALECT_VONAGE] = cred_vonage,
+	[DIALECT_SIP] = cred_sip,
 };
 
 const char *const *dialect_cred_fields(enum dialect d)

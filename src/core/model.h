@@ -29,6 +29,7 @@ enum dialect {
 	DIALECT_PLIVO = 3,
 	DIALECT_VOBIZ = 4,
 	DIALECT_VONAGE = 5,
+	DIALECT_SIP = 6, /* the SIP trunk edge (hooks/sip.h): no per-service credential */
 	DIALECT_COUNT
 };
 

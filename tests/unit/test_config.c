@@ -72,6 +72,38 @@ static void retention_days(void **state)
 	assert_int_equal(c.retention_days, 3650);
 }
 
+static void sip_settings(void **state)
+{
+	(void)state;
+	struct config c;
+	char err[256];
+	const char *const none[] = {NULL};
+	assert_int_equal(load(none, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.sip_secret, ""); /* the SIP edge answers 403 */
+	assert_string_equal(c.sip_trunk, "127.0.0.1:5080");
+	assert_string_equal(c.sip_announce, "");
+	const char *const set[] = {"MASKD_SIP_SECRET", "0123456789abcdef", "MASKD_SIP_TRUNK", "[2001:db8::1]:5060",
+				   "MASKD_SIP_ANNOUNCE", "sip:prompts@media.example", NULL};
+	assert_int_equal(load(set, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.sip_secret, "0123456789abcdef");
+	assert_string_equal(c.sip_trunk, "[2001:db8::1]:5060");
+	assert_string_equal(c.sip_announce, "sip:prompts@media.example");
+	static const struct {
+		const char *var, *value, *err;
+	} bad[] = {
+		{"MASKD_SIP_SECRET", "short", "MASKD_SIP_SECRET: use at least 16 characters"},
+		{"MASKD_SIP_TRUNK", "trunk.example;transport=tcp", "MASKD_SIP_TRUNK: expected host[:port]"},
+		{"MASKD_SIP_TRUNK", "user@trunk.example", "MASKD_SIP_TRUNK: expected host[:port]"},
+		{"MASKD_SIP_ANNOUNCE", "http://media.example", "MASKD_SIP_ANNOUNCE: expected a sip: or sips: URI"},
+		{"MASKD_SIP_ANNOUNCE", "sip:a b@media", "MASKD_SIP_ANNOUNCE: expected a sip: or sips: URI"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *const t[] = {bad[i].var, bad[i].value, NULL};
+		assert_int_equal(load(t, &c, err, sizeof(err)), MASKD_EINVAL);
+		assert_string_equal(err, bad[i].err);
+	}
+}
+
 static void bad_values_name_the_variable(void **state)
 {
 	const char *const cases[][3] = {
@@ -106,6 +138,7 @@ int main(void)
 		cmocka_unit_test(api_rate),
 		cmocka_unit_test(retention_days),
 		cmocka_unit_test(bad_values_name_the_variable),
+		cmocka_unit_test(sip_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sip.c - the SIP trunk edge's pure parts (hooks/sip.h): the signature
+ * Kamailio's crypto_hmac_sha256() writes (a vector computed with Python's hmac
+ * module), route and event queries and every refusal, the reject codes, and the
+ * routing documents compared as strings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hooks/sip.h"
+#include "util/crypto.h"
+
+#define SECRET "0123456789abcdef-secret"
+#define BODY "{\"call_id\":\"abc@h\",\"from\":\"+14155550101\",\"to\":\"+14155550100\"}"
+/* base64url(HMAC-SHA256(SECRET, BODY)) without '=' (python3 hmac + base64.urlsafe_b64encode) */
+#define SIG "a8fT-K6WlcXcJcVVHCFsM50Tqm8S2fCI_UR5a13WsJo"
+
+static void signature(void **state)
+{
+	(void)state;
+	size_t n = strlen(BODY);
+	assert_true(sip_signature_ok(SECRET, BODY, n, SIG));
+	assert_false(sip_signature_ok(SECRET, BODY, n, SIG "="));   /* padded: not what Kamailio writes */
+	assert_false(sip_signature_ok(SECRET, BODY, n, NULL));      /* unsigned */
+	assert_false(sip_signature_ok(SECRET, BODY, n, ""));
+	assert_false(sip_signature_ok("", BODY, n, SIG));           /* no secret configured: nothing verifies */
+	assert_false(sip_signature_ok(SECRET "x", BODY, n, SIG));   /* another key */
+	assert_false(sip_signature_ok(SECRET, BODY, n - 1, SIG));   /* another body */
+	char std[64];
+	snprintf(std, sizeof(std), "%s", SIG);
+	std[4] = '+'; /* the '-' of base64url written as standard base64 */
+	assert_false(sip_signature_ok(SECRET, BODY, n, std));
+}
+
+static int route(struct arena *a, const char *body, struct hook_input *in, const char **why)
+{
+	*why = NULL;
+	return sip_parse_route(a, body, strlen(body), in, why);
+}
+
+static void parse_route_ok(void **state)
+{
+	(void)state;
+	struct arena a = ARENA_INIT;
+	struct hook_input in;
+	const char *why;
+	assert_int_equal(route(&a, BODY, &in, &why), 0);
+	assert_int_equal(in.event, HOOK_VOICE);
+	assert_string_equal(in.sid, "abc@h");
+	assert_string_equal(in.from, "+14155550101");
+	assert_string_equal(in.to, "+14155550100");
+	arena_free(&a);
+}
+
+static void parse_route_refusals(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body, *why;
+	} cases[] = {
+		{"", "expected a JSON object"},
+		{"[1]", "expected a JSON object"},
+		{"{\"call_id\":\"x\",\"from\":\"+14155550101\"", "expected a JSON object"},
+		{"{\"from\":\"+14155550101\",\"to\":\"+14155550100\"}", "missing call_id"},
+		{"{\"call_id\":\"x\",\"to\":\"+14155550100\"}", "missing from"},
+		{"{\"call_id\":\"x\",\"from\":\"+14155550101\"}", "missing to"},
+		{"{\"call_id\":\"\",\"from\":\"+14155550101\",\"to\":\"+14155550100\"}", "missing call_id"},
+		{"{\"call_id\":7,\"from\":\"+14155550101\",\"to\":\"+14155550100\"}", "missing call_id"},
+		{"{\"call_id\":\"x\",\"from\":\"+14155550101\",\"to\":\"+14155550100\",\"via\":\"y\"}", "unknown field"},
+		{"{\"call_id\":\"x\",\"call_id\":\"y\",\"from\":\"+14155550101\",\"to\":\"+14155550100\"}",
+		 "expected a JSON object"},
+		{"{\"call_id\":\"a b\",\"from\":\"+14155550101\",\"to\":\"+14155550100\"}", "malformed or oversized call_id"},
+		{"{\"call_id\":\"a\\nb\",\"from\":\"+14155550101\",\"to\":\"+14155550100\"}", "malformed or oversized call_id"},
+		{"{\"call_id\":\"x\",\"from\":\"14155550101\",\"to\":\"+14155550100\"}", "from is not an E.164 number"},
+		{"{\"call_id\":\"x\",\"from\":\"anonymous\",\"to\":\"+14155550100\"}", "from is not an E.164 number"},
+		{"{\"call_id\":\"x\",\"from\":\"+14155550101\",\"to\":\"+0155550100\"}", "to is not an E.164 number"},
+		{"{\"call_id\":\"x\",\"from\":\"+14155550101\",\"to\":\"+1415555010012345\"}", "to is not an E.164 number"},
+		{"{\"call_id\":\"x\",\"from\":\"+14155550101\",\"to\":\"+1415\\u00005550100\"}", "expected a JSON object"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct arena a = ARENA_INIT;
+		struct hook_input in;
+		const char *why;
+		assert_int_equal(route(&a, cases[i].body, &in, &why), 400);
+		assert_string_equal(why, cases[i].why);
+		arena_free(&a);
+	}
+	/* a Call-ID of 127 bytes passes, 128 does not */
+	char id[SIP_CALL_ID_MAX + 2];
+	char body[SIP_CALL_ID_MAX + 128];
+	for (int len = SIP_CALL_ID_MAX; len <= SIP_CALL_ID_MAX + 1; len++) {
+		memset(id, 'c', (size_t)len);
+		id[len] = '\0';
+		snprintf(body, sizeof(body), "{\"call_id\":\"%s\",\"from\":\"+14155550101\",\"to\":\"+14155550100\"}", id);
+		struct arena a = ARENA_INIT;
+		struct hook_input in;
+		const char *why;
+		assert_int_equal(route(&a, body, &in, &why), len == SIP_CALL_ID_MAX ? 0 : 400);
+		arena_free(&a);
+	}
+	/* a body over SIP_BODY_MAX is refused before it is parsed */
+	char *big = malloc(SIP_BODY_MAX + 2);
+	assert_non_null(big);
+	memset(big, ' ', SIP_BODY_MAX + 1);
+	big[SIP_BODY_MAX + 1] = '\0';
+	memcpy(big, BODY, strlen(BODY));
+	struct arena a = ARENA_INIT;
+	struct hook_input in;
+	const char *why;
+	assert_int_equal(route(&a, big, &in, &why), 400);
+	assert_string_equal(why, "query body too large");
+	big[SIP_BODY_MAX] = '\0';
+	assert_int_equal(route(&a, big, &in, &why), 0);
+	arena_free(&a);
+	free(big);
+}
+
+static int event(struct arena *a, const char *body, struct hook_input *in, const char **why)
+{
+	*why = NULL;
+	return sip_parse_event(a, body, strlen(body), in, why);
+}
+
+static void parse_event_ok(void **state)
+{
+	(void)state;
+	struct arena a = ARENA_INIT;
+	struct hook_input in;
+	const char *why;
+	assert_int_equal(event(&a, "{\"call_id\":\"c1\",\"event\":\"answered\"}", &in, &why), 0);
+	assert_int_equal(in.event, HOOK_STATUS);
+	assert_string_equal(in.sid, "c1");
+	assert_string_equal(in.st.sid, "c1");
+	assert_string_equal(in.st.status, "in-progress");
+	assert_int_equal(in.st.answered, 1);
+	assert_int_equal(in.st.duration, -1);
+
+	assert_int_equal(event(&a, "{\"call_id\":\"c1\",\"event\":\"ended\",\"duration\":42}", &in, &why), 0);
+	assert_string_equal(in.st.status, "completed");
+	assert_int_equal(in.st.answered, 0);
+	assert_int_equal(in.st.duration, 42);
+
+	static const struct {
+		int code;
+		const char *status;
+	} failed[] = {{486, "busy"},	  {600, "busy"},     {408, "no-answer"}, {480, "no-answer"},
+		      {487, "canceled"}, {503, "failed"},   {404, "failed"}};
+	for (size_t i = 0; i < sizeof(failed) / sizeof(failed[0]); i++) {
+		char body[96];
+		snprintf(body, sizeof(body), "{\"call_id\":\"c1\",\"event\":\"failed\",\"code\":%d}", failed[i].code);
+		assert_int_equal(event(&a, body, &in, &why), 0);
+		assert_string_equal(in.st.status, failed[i].status);
+		assert_int_equal(in.st.duration, 0);
+	}
+	arena_free(&a);
+}
+
+static void parse_event_refusals(void **state)
+{
+	(void)state;
+	static const char *const bodies[] = {
+		"{\"event\":\"answered\"}",
+		"{\"call_id\":\"c 1\",\"event\":\"answered\"}",
+		"{\"call_id\":\"c1\"}",
+		"{\"call_id\":\"c1\",\"event\":\"ringing\"}",
+		"{\"call_id\":\"c1\",\"event\":\"ended\"}",
+		"{\"call_id\":\"c1\",\"event\":\"ended\",\"duration\":-1}",
+		"{\"call_id\":\"c1\",\"event\":\"ended\",\"duration\":604801}",
+		"{\"call_id\":\"c1\",\"event\":\"ended\",\"duration\":\"5\"}",
+		"{\"call_id\":\"c1\",\"event\":\"ended\",\"duration\":1.5}",
+		"{\"call_id\":\"c1\",\"event\":\"answered\",\"duration\":3}",
+		"{\"call_id\":\"c1\",\"event\":\"failed\"}",
+		"{\"call_id\":\"c1\",\"event\":\"failed\",\"code\":200}",
+		"{\"call_id\":\"c1\",\"event\":\"failed\",\"code\":700}",
+		"{\"call_id\":\"c1\",\"event\":\"answered\",\"from\":\"+14155550101\"}",
+		"nope",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct arena a = ARENA_INIT;
+		struct hook_input in;
+		const char *why;
+		assert_int_equal(event(&a, bodies[i], &in, &why), 400);
+		assert_non_null(why);
+		arena_free(&a);
+	}
+}
+
+static void reject_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(sip_reject_code(ROUTE_UNKNOWN_CALLER), 403);
+	assert_int_equal(sip_reject_code(ROUTE_BLOCKED), 403);
+	assert_int_equal(sip_reject_code(ROUTE_SESSION_ENDED), 480);
+	assert_int_equal(sip_reject_code(ROUTE_NO_PEER), 480);
+	assert_int_equal(sip_reject_code(ROUTE_RATE_LIMITED), 486);
+	assert_int_equal(sip_reject_code(ROUTE_OK), 403); /* a replayed refusal carries no reason */
+}
+
+static void render_expect(const struct decision *d, const struct hook_render *r, const struct sip_conf *c,
+			  const char *want)
+{
+	struct buf b;
+	buf_init(&b);
+	sip_render(d, r, c, &b);
+	assert_string_equal(b.data, want);
+	buf_free(&b);
+}
+
+static void render_documents(void **state)
+{
+	(void)state;
+	struct sip_conf plain = {.trunk = "trunk.example:5060", .announce = ""};
+	struct sip_conf ann = {.trunk = "trunk.example:5060", .announce = "sip:prompts@media.example"};
+	struct decision bridge = {.kind = DECISION_BRIDGE, .dial = "+14155550102", .from = "+14155550100"};
+	struct hook_render r = {.ring_timeout = 25, .time_limit = 600};
+	render_expect(&bridge, &r, &plain,
+		      "{\"action\":\"bridge\",\"ruri\":\"sip:+14155550102@trunk.example:5060\","
+		      "\"from_uri\":\"sip:+14155550100@trunk.example:5060\","
+		      "\"pai\":\"<sip:+14155550100@trunk.example:5060>\",\"ring_timeout\":25,\"time_limit\":600}");
+	struct hook_render r0 = {.ring_timeout = -1};
+	render_expect(&bridge, &r0, &ann,
+		      "{\"action\":\"bridge\",\"ruri\":\"sip:+14155550102@trunk.example:5060\","
+		      "\"from_uri\":\"sip:+14155550100@trunk.example:5060\","
+		      "\"pai\":\"<sip:+14155550100@trunk.example:5060>\",\"ring_timeout\":0,\"time_limit\":0}");
+
+	struct decision ended = {.kind = DECISION_REJECT, .reason = ROUTE_SESSION_ENDED};
+	struct hook_render say = {.say = "This conversation has ended.\r\nBye"};
+	render_expect(&ended, &say, &plain,
+		      "{\"action\":\"reject\",\"code\":480,\"reason\":\"Temporarily Unavailable\"}");
+	render_expect(&ended, &say, &ann,
+		      "{\"action\":\"announce\",\"uri\":\"sip:prompts@media.example\","
+		      "\"say\":\"This conversation has ended.  Bye\",\"code\":480}");
+	struct decision unknown = {.kind = DECISION_REJECT, .reason = ROUTE_UNKNOWN_CALLER};
+	struct hook_render silent = {0};
+	render_expect(&unknown, &silent, &ann, "{\"action\":\"reject\",\"code\":403,\"reason\":\"Forbidden\"}");
+	struct decision limited = {.kind = DECISION_REJECT, .reason = ROUTE_RATE_LIMITED};
+	render_expect(&limited, &silent, &plain, "{\"action\":\"reject\",\"code\":486,\"reason\":\"Busy Here\"}");
+	struct decision ack = {.kind = DECISION_ACKNOWLEDGE, .reason = ROUTE_BLOCKED};
+	render_expect(&ack, &silent, &ann, "{\"action\":\"reject\",\"code\":403,\"reason\":\"Forbidden\"}");
+	struct decision gather = {.kind = DECISION_GATHER};
+	struct hook_render prompt = {.say = "Enter your PIN"};
+	render_expect(&gather, &prompt, &ann,
+		      "{\"action\":\"reject\",\"code\":488,\"reason\":\"PIN entry needs a carrier dialect\"}");
+}
+
+static void render_long_say_is_cut(void **state)
+{
+	(void)state;
+	char say[1200];
+	memset(say, 'a', sizeof(say) - 1);
+	say[sizeof(say) - 1] = '\0';
+	struct sip_conf ann = {.trunk = "t", .announce = "sip:p@m"};
+	struct decision ended = {.kind = DECISION_REJECT, .reason = ROUTE_SESSION_ENDED};
+	struct hook_render r = {.say = say};
+	struct buf b;
+	buf_init(&b);
+	sip_render(&ended, &r, &ann, &b);
+	char want[700];
+	snprintf(want, sizeof(want), "\"say\":\"%.*s\",", 512, say);
+	assert_non_null(strstr(b.data, want));
+	buf_free(&b);
+}
+
+int main(void)
+{
+	crypto_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(signature),
+		cmocka_unit_test(parse_route_ok),
+		cmocka_unit_test(parse_route_refusals),
+		cmocka_unit_test(parse_event_ok),
+		cmocka_unit_test(parse_event_refusals),
+		cmocka_unit_test(reject_codes),
+		cmocka_unit_test(render_documents),
+		cmocka_unit_test(render_long_say_is_cut),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
