@@ -65,7 +65,8 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
 	    (rc = uint_var(get, "MASKD_SWEEP_INTERVAL", 5, 1, 3600, &c->sweep_interval, err, err_len)) < 0 ||
 	    (rc = uint_var(get, "MASKD_HTTP_HEAD_TIMEOUT", 10, 1, 3600, &c->http_head_timeout, err, err_len)) < 0 ||
 	    (rc = uint_var(get, "MASKD_HTTP_BODY_TIMEOUT", 30, 1, 3600, &c->http_body_timeout, err, err_len)) < 0 ||
-	    (rc = uint_var(get, "MASKD_HTTP_PER_IP_MAX", 256, 0, 1000000, &c->http_per_ip_max, err, err_len)) < 0)
+	    (rc = uint_var(get, "MASKD_HTTP_PER_IP_MAX", 256, 0, 1000000, &c->http_per_ip_max, err, err_len)) < 0 ||
+	    (rc = uint_var(get, "MASKD_SERVICE_CACHE_TTL", 5, 0, 3600, &c->service_cache_ttl, err, err_len)) < 0)
 		return rc;
 	if (c->admin_key[0] != '\0' && strlen(c->admin_key) < ADMIN_KEY_MIN) {
 		snprintf(err, err_len, "MASKD_ADMIN_KEY: use at least %d characters", ADMIN_KEY_MIN);

@@ -28,6 +28,9 @@ struct config {
 	unsigned api_rate;      /* MASKD_API_RATE, /v1 requests per second per API key; 0 = no limit */
 	unsigned retention_days; /* MASKD_RETENTION_DAYS, days after a session closes before its real
 				  * numbers are purged (DESIGN §1.5); 0 = never purge */
+	unsigned service_cache_ttl; /* MASKD_SERVICE_CACHE_TTL, seconds a service read (and the memory of
+				     * which service owns a number) is used without a new read, default
+				     * SERVICE_CACHE_TTL_S (5): the bound on seeing another node's change */
 };
 
 /* Reads the environment through getenv_fn (getenv in production, a table in

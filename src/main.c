@@ -241,6 +241,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
+	store_service_cache_ttl(store, (int)cfg.service_cache_ttl);
 	/* A database that takes no writes would start quietly and then answer 503
 	 * to every write: refuse it at start unless a read-only node is asked for. */
 	const char *ro = env_get("MASKD_READ_ONLY");

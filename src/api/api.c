@@ -57,6 +57,8 @@ static const struct api_route routes[] = {
 	{"POST", "/v1/participants/{par}/reveal", api_participant_reveal},
 	{"POST", "/v1/privacy/lookup", api_privacy_lookup},
 	{"POST", "/v1/privacy/erase", api_privacy_erase},
+	{"GET", "/v1/services/{svc}/outbox", api_outbox_list},
+	{"POST", "/v1/outbox/{obx}/retry", api_outbox_retry},
 };
 
 void api_not_found(struct api_req *r, const char *what)
@@ -240,6 +242,12 @@ static int resource_owner(struct api_req *r, char owner[ID_MAX], const char **no
 		char session_id[ID_MAX];
 		int purged = 0;
 		rc = store_participant_owner(r->app->store, r->id, session_id, owner, &purged);
+	} else if (id_valid("obx", r->id)) {
+		*noun = "outbox message";
+		struct outbox_item it;
+		rc = store_outbox_get(r->app->store, r->id, &it);
+		if (rc == 0)
+			snprintf(owner, ID_MAX, "%s", it.service_id[0] != '\0' ? it.service_id : owner_unknown);
 	} else if (id_valid("key", r->id)) {
 		*noun = "key";
 		struct api_key k;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* stats.h - the /metrics page: the process counters of util/metrics.h labelled
  * with maskd's dialect names, then the store's gauges (pool numbers, open
- * sessions, bindings, services) from a copy the sweeper thread refreshes
+ * sessions, bindings, services; the outbox's backlog, oldest age and per
+ * destination backlog and failures) from a copy the sweeper thread refreshes
  * (stats_refresh), so a scrape never touches the store whatever its size. */
 #ifndef MASKD_STATS_H
 #define MASKD_STATS_H

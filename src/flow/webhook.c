@@ -116,11 +116,14 @@ static int replay(struct wctx *h, const struct interaction *it, struct decision 
 	return 0;
 }
 
-/* For a dialect that cannot forward this text in markup: enqueue the carrier REST
- * request (a new interaction only, so a retried webhook never sends twice) and
- * return 1 so the webhook is acknowledged. 0: forward in markup as usual. */
+/* For a dialect that cannot forward this text in markup: write the carrier REST
+ * request to the outbox and return 1 so the webhook is acknowledged; 0: forward in
+ * markup as usual; -1: the outbox did not take it, so the webhook must not be
+ * acknowledged (the carrier retries). The outbox message is keyed by the inbound
+ * message's carrier id, so a retried webhook (with or without a recorded
+ * interaction) never sends twice. */
 static int send_by_rest(struct wctx *h, const struct service *svc, const struct decision *d,
-			const struct hook_render *r, const char *int_id, int existed)
+			const struct hook_render *r, const char *int_id)
 {
 	struct outgoing out;
 	memset(&out, 0, sizeof(out));
@@ -129,17 +132,19 @@ static int send_by_rest(struct wctx *h, const struct service *svc, const struct 
 	int rc = h->dl->build_send(svc, d, r, h->env->api_base[h->dl->id], &out);
 	if (rc == MASKD_ENOTFOUND)
 		return 0;
-	if (existed) {
-		free(out.body);
-		return 1;
-	}
-	if (rc == 0)
+	snprintf(out.dedup_key, sizeof(out.dedup_key), "rest:%s:%s", h->dl->name, h->in->sid);
+	snprintf(out.order_key, sizeof(out.order_key), "%s", h->v.session_id);
+	snprintf(out.service_id, sizeof(out.service_id), "%s", svc->id);
+	if (rc == 0) {
 		rc = sender_enqueue(h->env->sender, &out);
-	else
+		if (rc == MASKD_EDB)
+			return -1;
+	} else {
+		free(out.body);
 		log_warn("webhook %s message: interaction %s: service %s has no REST credential for %s; not sent",
 			 h->dl->name, int_id, svc->id, h->dl->name);
+	}
 	if (rc < 0) {
-		free(out.body);
 		struct leg_update failed = {.status = "failed", .duration = -1};
 		if (int_id[0] != '\0')
 			store_leg_update(h->env->store, int_id, 'b', "rest", &failed, h->rq->now->s);
@@ -161,11 +166,11 @@ static void reply_text(struct wctx *h, const char *text, struct decision *d, str
 }
 
 /* Answers a decision that is not a session's bridge: a refusal (spoken, texted
- * back, or silent), a forward to a number the service names. int_id and existed
- * are the recorded interaction's ("" and 0 when none is recorded): a retried
- * webhook (existed) gets its text back in markup again but no second REST send. */
+ * back, or silent), a forward to a number the service names. int_id is the
+ * recorded interaction's ("" when none is recorded): a retried webhook gets its
+ * text back in markup again but no second REST send (send_by_rest). */
 static void answer_plain(struct wctx *h, const struct service *svc, struct decision *d, const char *say,
-			 const char *int_id, int existed)
+			 const char *int_id)
 {
 	struct hook_render r = {.say = say, .body = h->in->body, .media = h->in->media, .n_media = h->in->n_media};
 	if (d->kind == DECISION_ACKNOWLEDGE && say != NULL && say[0] != '\0' && h->in->event == HOOK_MESSAGE)
@@ -176,15 +181,20 @@ static void answer_plain(struct wctx *h, const struct service *svc, struct decis
 		[DECISION_ANNOUNCE] = MW_ACKNOWLEDGE, [DECISION_GATHER] = MW_ACKNOWLEDGE,
 	};
 	metrics_webhook(h->dl->id, by_kind[d->kind]);
-	if (d->kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL &&
-	    send_by_rest(h, svc, d, &r, int_id, existed))
+	int rest = d->kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL ? send_by_rest(h, svc, d, &r, int_id)
+										      : 0;
+	if (rest < 0) {
+		fail(h, 500, MW_ERROR, "the message could not be queued");
+		return;
+	}
+	if (rest > 0)
 		d->kind = DECISION_ACKNOWLEDGE;
 	answer(h, d, &r);
 }
 
 static void answer_outcome(struct wctx *h, const struct service *svc, struct unknown_outcome *o)
 {
-	answer_plain(h, svc, &o->d, o->say, "", 0);
+	answer_plain(h, svc, &o->d, o->say, "");
 }
 
 static void answer_gather(struct wctx *h, int attempt, const char *prompt)
@@ -411,7 +421,7 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 		 it.id, v->from_participant, v->number.id);
 
 	if (d.kind != DECISION_BRIDGE && d.kind != DECISION_FORWARD_MESSAGE) {
-		answer_plain(h, svc, &d, say, int_id, existed);
+		answer_plain(h, svc, &d, say, int_id);
 		settle(h);
 		return;
 	}
@@ -444,8 +454,13 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 		r.time_limit = eff.time_limit;
 		r.ring_timeout = eff.ring_timeout;
 	}
-	if (d.kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL &&
-	    send_by_rest(h, svc, &d, &r, int_id, existed))
+	int rest = d.kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL ? send_by_rest(h, svc, &d, &r, int_id) : 0;
+	if (rest < 0) {
+		fail(h, 500, MW_ERROR, "the message could not be queued");
+		settle(h);
+		return;
+	}
+	if (rest > 0)
 		d.kind = DECISION_ACKNOWLEDGE;
 	answer(h, &d, &r);
 	settle(h);
@@ -555,7 +570,7 @@ void webhook_inbound(const struct webhook_env *env, const struct webhook_request
 		const char *say = handle_keyword(&h, &h.svc, &h.v, 0);
 		struct decision d;
 		route_refuse(&d, channel, ROUTE_KEYWORD);
-		answer_plain(&h, &h.svc, &d, say, "", 0);
+		answer_plain(&h, &h.svc, &d, say, "");
 		settle(&h);
 		return;
 	}

@@ -34,6 +34,10 @@ struct hook_dialect {
 	 * url is the public URL the carrier called (MASKD_PUBLIC_URL + raw target). */
 	bool (*verify)(const struct service *svc, const struct http_request *req, const char *url,
 		       const struct hook_input *in, int64_t now);
+	/* True when req carries the fields this dialect's signature is in (present,
+	 * not checked): what lets a request whose owner is not in memory reach the
+	 * database at all (hooks.c). Pure; no credential needed. */
+	bool (*signed_request)(const struct http_request *req, const struct hook_input *in);
 	/* Renders d (and the empty answer, for DECISION_ACKNOWLEDGE and status
 	 * callbacks) into res: status 200, content type and body. */
 	void (*render)(const struct decision *d, const struct hook_render *r, struct http_response *res);

@@ -2,15 +2,19 @@
 /* hooks.c - the edge of the carrier webhooks; see hooks.h. Finds the dialect,
  * parses, reads the clock and the random source once, hands the request to the
  * pipeline (flow/webhook.c) with the dialect's signature check, renders the
- * decision it answers. No policy lives here. */
+ * decision it answers. Before any of that, a request whose signature is missing,
+ * or bad by the credentials the store's memory holds for the dialled number, is
+ * refused without a database access (forged_refusal()). No policy lives here. */
 #include "hooks.h"
 #include "fields.h"
 #include "dialect.h"
 #include "../app.h"
 #include "../flow/webhook.h"
+#include "../store/store.h"
 #include "../util/metrics.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/mask.h"
 #include "../util/timeutil.h"
 
 #include <assert.h>
@@ -28,10 +32,27 @@ struct hook_ctx {
 	int64_t now;
 };
 
-/* The request's signature by svc's credential for this dialect (webhook_verify_fn). */
+static bool inbound_event(enum hook_event e) { return e != HOOK_STATUS && e != HOOK_CONSENT; }
+
+/* The request's signature by svc's credential for this dialect, without a word in
+ * the log: the memory check of forged_refusal(), run under the store's lock. */
+static bool signature_matches(void *ctx, const struct service *svc)
+{
+	const struct hook_ctx *h = ctx;
+	if (svc->secrets[h->dl->id][0] == '\0')
+		return false;
+	const char *url = arena_printf(h->req->arena, "%s%s", h->app->public_url, h->req->target);
+	return h->dl->verify(svc, h->req, url, h->in, h->now);
+}
+
+/* The request's signature by svc's credential for this dialect (webhook_verify_fn).
+ * For an inbound event the pipeline calls it with the service its route lookup
+ * found as the owner of To: that read is what the owner memory is refreshed from. */
 static bool signature_ok(void *ctx, const struct service *svc)
 {
 	const struct hook_ctx *h = ctx;
+	if (inbound_event(h->in->event) && h->in->to != NULL)
+		store_number_owner_note(h->app->store, h->in->to, svc->id);
 	if (svc->secrets[h->dl->id][0] == '\0') {
 		log_warn("webhook %s %s: service %s has no %s credential; refused", h->dl->name, h->event, svc->id,
 			 h->dl->name);
@@ -65,6 +86,32 @@ int hook_parse_form_request(const struct http_request *req, struct hook_input *i
 	}
 	*fields = is_get ? &in->query : &in->params;
 	return 0;
+}
+
+/* 1 when the request is refused as forged before any database access: it carries
+ * no signature at all, or it is an inbound event whose number's owner and
+ * credentials the store holds in memory (store_number_owner_check()) and the
+ * signature does not match them. 0 lets the pipeline run, with its own reads and
+ * its own signature check: a request the memory cannot judge costs one route
+ * lookup and one service read at most per number and TTL, and only when it is
+ * complete enough to be judged (parsed, and signed). */
+static int forged_refusal(struct hook_ctx *h, struct http_response *res)
+{
+	const char *to = h->in->to;
+	int rc = MASKD_ENOTFOUND;
+	if (!h->dl->signed_request(h->req, h->in))
+		rc = 0;
+	else if (inbound_event(h->in->event) && to != NULL && to[0] != '\0')
+		rc = store_number_owner_check(h->app->store, to, signature_matches, h);
+	if (rc != 0)
+		return 0;
+	char to_masked[MASK_MAX];
+	mask_e164(to != NULL ? to : "", to_masked, sizeof(to_masked));
+	log_warn("webhook %s %s: refused before any database access: bad or missing signature (To %s)", h->dl->name,
+		 h->event, to_masked);
+	metrics_webhook(h->dl->id, MW_BAD_SIGNATURE);
+	http_text(res, 403, "invalid signature");
+	return 1;
 }
 
 static const struct hook_dialect *const dialects[] = {&hook_dialect_twilio, &hook_dialect_signalwire, &hook_dialect_vonage,
@@ -137,6 +184,8 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		id_new("ses", now.session_id);
 	}
 	struct hook_ctx h = {.app = app, .req = req, .dl = dl, .event = event_name, .in = &in, .now = now.s};
+	if (forged_refusal(&h, res))
+		return 1;
 	struct webhook_env env = {
 		.store = app->store,
 		.sender = app->sender,

@@ -179,6 +179,24 @@ static bool vobiz_verify(const struct service *svc, const struct http_request *r
 	return check_v2(h, token, req, url);
 }
 
+static bool any_sig_header(const struct sig_headers *h, const struct http_request *req)
+{
+	return http_header(req, h->v3) != NULL || http_header(req, h->v3_ma) != NULL || http_header(req, h->v2) != NULL ||
+	       http_header(req, h->v2_ma) != NULL;
+}
+
+static bool plivo_signed(const struct http_request *req, const struct hook_input *in)
+{
+	(void)in;
+	return any_sig_header(&plivo_headers, req);
+}
+
+static bool vobiz_signed(const struct http_request *req, const struct hook_input *in)
+{
+	(void)in;
+	return any_sig_header(&vobiz_headers, req);
+}
+
 /* ------------------------------------------------------------ markup */
 
 static void attr(struct buf *out, const char *name, const char *value)
@@ -440,6 +458,7 @@ const struct hook_dialect hook_dialect_plivo = {
 	.name = "plivo",
 	.parse = plivo_parse,
 	.verify = plivo_verify,
+	.signed_request = plivo_signed,
 	.render = plivo_render,
 	.build_send = plivo_build_send,
 };
@@ -451,5 +470,6 @@ const struct hook_dialect hook_dialect_vobiz = {
 	.name = "vobiz",
 	.parse = plivo_parse,
 	.verify = vobiz_verify,
+	.signed_request = vobiz_signed,
 	.render = vobiz_render,
 };

@@ -195,6 +195,12 @@ static int telnyx_parse(const struct http_request *req, enum hook_event event, s
 
 /* ------------------------------------------------------------ verify */
 
+static bool telnyx_signed(const struct http_request *req, const struct hook_input *in)
+{
+	(void)in;
+	return http_header(req, "telnyx-signature-ed25519") != NULL && http_header(req, "telnyx-timestamp") != NULL;
+}
+
 static bool telnyx_verify(const struct service *svc, const struct http_request *req, const char *url,
 			  const struct hook_input *in, int64_t now)
 {
@@ -374,6 +380,7 @@ const struct hook_dialect hook_dialect_telnyx = {
 	.name = "telnyx",
 	.parse = telnyx_parse,
 	.verify = telnyx_verify,
+	.signed_request = telnyx_signed,
 	.render = telnyx_render,
 	.build_send = telnyx_build_send,
 };

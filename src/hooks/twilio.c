@@ -105,6 +105,18 @@ static bool signalwire_verify(const struct service *svc, const struct http_reque
 	return twiml_verify(TWILIO_SIG_SIGNALWIRE, svc, DIALECT_SIGNALWIRE, req, url, in, sig);
 }
 
+static bool twilio_signed(const struct http_request *req, const struct hook_input *in)
+{
+	(void)in;
+	return http_header(req, "X-Twilio-Signature") != NULL;
+}
+
+static bool signalwire_signed(const struct http_request *req, const struct hook_input *in)
+{
+	(void)in;
+	return http_header(req, "X-SignalWire-Signature") != NULL || http_header(req, "X-Twilio-Signature") != NULL;
+}
+
 static void twiml_answer(const struct decision *d, const struct hook_render *r, struct http_response *res)
 {
 	struct twiml_args a = {
@@ -132,6 +144,7 @@ const struct hook_dialect hook_dialect_twilio = {
 	.name = "twilio",
 	.parse = twiml_parse,
 	.verify = twilio_verify,
+	.signed_request = twilio_signed,
 	.render = twiml_answer,
 };
 
@@ -140,5 +153,6 @@ const struct hook_dialect hook_dialect_signalwire = {
 	.name = "signalwire",
 	.parse = twiml_parse,
 	.verify = signalwire_verify,
+	.signed_request = signalwire_signed,
 	.render = twiml_answer,
 };

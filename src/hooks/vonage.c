@@ -227,6 +227,12 @@ static bool vonage_verify(const struct service *svc, const struct http_request *
 	return true;
 }
 
+static bool vonage_signed(const struct http_request *req, const struct hook_input *in)
+{
+	const struct form *f = strcmp(req->method, "GET") == 0 ? &in->query : &in->params;
+	return http_header(req, "Authorization") != NULL || (in->event == HOOK_MESSAGE && form_get(f, "sig") != NULL);
+}
+
 /* ------------------------------------------------------------------ NCCO */
 
 /* A number as Vonage writes it: E.164 without the '+'. */
@@ -421,6 +427,7 @@ const struct hook_dialect hook_dialect_vonage = {
 	.name = "vonage",
 	.parse = vonage_parse,
 	.verify = vonage_verify,
+	.signed_request = vonage_signed,
 	.render = vonage_render,
 	.build_send = vonage_build_send,
 };

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* sender.c - carrier REST requests off the webhook thread; see sender.h.
- * One worker, whose out/client.c handle is reused across requests (keep-alive to
- * the carrier), a FIFO of pending requests. A transient failure (no connection, 408,
- * 429, 5xx) is retried after retry_base_ms, doubling, up to SENDER_TRIES; anything
- * else is final. The outcome lands on leg 'b' of the request's interaction. */
+/* sender.c - the outbox's delivery workers; see sender.h. Each worker has its own
+ * out/client.c handle (keep-alive per worker), claims one due message at a time
+ * under a lease, sends it, and settles it by core/outbox.h's rules. An idle worker
+ * sleeps SENDER_POLL_MS or until an enqueue wakes it (other nodes' messages and
+ * backoffs running out are found by the poll). The payload is the request's
+ * header lines, a blank line, then its body. */
 #include "sender.h"
 #include "client.h"
 #include "../core/model.h"
+#include "../core/outbox.h"
 #include "../store/store.h"
+#include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/log.h"
 #include "../util/metrics.h"
@@ -16,36 +19,36 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define SENDER_RESPONSE_MAX (64 * 1024) /* carrier answers beyond this are cut */
+#define SENDER_RESPONSE_MAX (64 * 1024) /* answers beyond this are cut */
 #define SENDER_TIMEOUT_S 15
-
-struct pending {
-	struct outgoing out;
-	int tries;
-	struct pending *next;
-};
+#define SENDER_LEASE_MS ((SENDER_TIMEOUT_S + 15) * 1000L) /* longer than any attempt */
+#define SENDER_POLL_MS 200
+#define SENDER_HEADERS_MAX 6
 
 struct sender {
 	struct store *store;
-	unsigned retry_base_ms;
-	pthread_t thread;
+	struct outbox_policy policy;
+	pthread_t thread[SENDER_WORKERS];
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct pending *head, *tail;
-	size_t queued;
-	int stopping;
+	int stopping;     /* guarded by lock */
+	unsigned pokes;   /* guarded by lock: enqueues since a worker last looked */
+	char node[ID_MAX]; /* this process's claim prefix */
+	atomic_uint_fast64_t claims;
 };
 
 /* The carrier's id for the sent message, from the answers of Telnyx
  * ({"data":{"id"}}), Plivo ({"message_uuid":[..]}) and Vonage SMS
  * ({"messages":[{"message-id","status"}]}). *refused is set when the carrier said
  * no inside a 2xx answer (Vonage reports per-message status "0" for success). */
-static void sent_id(enum dialect dialect, const char *body, char *sid, size_t cap, int *refused)
+static void sent_id(const char *body, char *sid, size_t cap, int *refused)
 {
 	sid[0] = '\0';
 	*refused = 0;
@@ -66,121 +69,156 @@ static void sent_id(enum dialect dialect, const char *body, char *sid, size_t ca
 	json_decref(j);
 }
 
-/* One attempt. Returns 1 done (ok), 0 final failure, -1 retry. */
-static int attempt(struct pending *p, char *sid, size_t sid_cap)
+/* One attempt at message it. Returns its outcome; sid gets the carrier's message
+ * id, why a short reason for last_error (no body, no number). */
+static enum outbox_outcome attempt(const struct outbox_item *it, char *sid, size_t sid_cap, char *why, size_t why_cap)
 {
-	struct outgoing *o = &p->out;
-	char ct[96], auth[sizeof(o->authorization) + 32];
-	snprintf(ct, sizeof(ct), "Content-Type: %s", o->content_type);
-	snprintf(auth, sizeof(auth), "Authorization: %s", o->authorization);
+	/* the payload: header lines, "\n", body (split in place: the payload is ours) */
+	char *p = it->payload, *headers[SENDER_HEADERS_MAX + 2];
+	int n = 0;
+	while (*p != '\0' && *p != '\n' && n < SENDER_HEADERS_MAX) {
+		char *eol = strchr(p, '\n');
+		if (eol == NULL)
+			break;
+		*eol = '\0';
+		headers[n++] = p;
+		p = eol + 1;
+	}
+	if (*p != '\n') {
+		snprintf(why, why_cap, "malformed payload");
+		return OUTBOX_REFUSED;
+	}
+	p++;
+	headers[n++] = "Accept: application/json";
+	headers[n++] = "Expect:";
 	struct client_request rq = {
-		.url = o->url,
-		.body = o->body,
-		.body_len = o->body_len,
+		.url = it->url,
+		.body = p,
+		.body_len = it->payload_len - (size_t)(p - it->payload),
 		.timeout_ms = SENDER_TIMEOUT_S * 1000L,
 		.body_cap = SENDER_RESPONSE_MAX,
 	};
-	int n = 0;
-	rq.headers[n++] = ct;
-	if (o->authorization[0] != '\0')
-		rq.headers[n++] = auth;
-	rq.headers[n++] = "Accept: application/json";
-	rq.headers[n++] = "Expect:";
+	_Static_assert(SENDER_HEADERS_MAX + 2 <= sizeof(rq.headers) / sizeof(rq.headers[0]), "client headers");
+	for (int i = 0; i < n; i++)
+		rq.headers[i] = headers[i];
 	struct client_response resp;
 	int rc = client_post(&rq, &resp);
-	long code = resp.status;
-	int result;
-	if (rc < 0) {
-		log_warn("sender: interaction %s (%s): try %d: %s", o->interaction_id, dialect_name(o->dialect),
-			 p->tries, resp.error ? resp.error : maskd_strerror(rc));
-		result = -1;
-	} else if (code >= 200 && code < 300) {
-		int refused = 0;
-		sent_id(o->dialect, resp.body, sid, sid_cap, &refused);
-		result = refused ? 0 : 1;
-		if (refused)
-			log_warn("sender: interaction %s (%s): the carrier refused the message", o->interaction_id,
-				 dialect_name(o->dialect));
-	} else {
-		result = code == 408 || code == 429 || code >= 500 ? -1 : 0;
-		log_warn("sender: interaction %s (%s): try %d: HTTP %ld", o->interaction_id, dialect_name(o->dialect),
-			 p->tries, code);
-	}
+	int refused = 0;
+	if (rc == 0 && resp.status >= 200 && resp.status < 300 && it->kind == OUTBOX_CARRIER_SEND)
+		sent_id(resp.body ? resp.body : "", sid, sid_cap, &refused);
+	enum outbox_outcome o = outbox_classify(rc == 0, resp.status, refused);
+	if (rc < 0)
+		snprintf(why, why_cap, "%s", resp.error ? resp.error : maskd_strerror(rc));
+	else if (refused)
+		snprintf(why, why_cap, "HTTP %ld, refused inside the answer", resp.status);
+	else
+		snprintf(why, why_cap, "HTTP %ld", resp.status);
 	free(resp.body);
-	return result;
+	return o;
 }
 
-static void record(struct sender *s, const struct pending *p, const char *sid, const char *status)
+/* The outcome of a carrier send on its interaction's leg 'b'. */
+static void record_leg(struct sender *s, const struct outbox_item *it, const char *sid, const char *status)
 {
-	if (p->out.interaction_id[0] == '\0')
+	if (it->kind != OUTBOX_CARRIER_SEND || it->interaction_id[0] == '\0')
 		return; /* a reply to a sender (opt-out notice, HELP, ended): no interaction leg */
 	struct leg_update u = {.status = status, .duration = -1};
-	int rc = store_leg_update(s->store, p->out.interaction_id, 'b', sid[0] ? sid : "rest", &u, now_unix());
+	int rc = store_leg_update(s->store, it->interaction_id, 'b', sid[0] ? sid : "rest", &u, now_unix());
 	if (rc < 0)
-		log_error("sender: interaction %s: recording the %s leg failed: %s", p->out.interaction_id, status,
+		log_error("sender: interaction %s: recording the %s leg failed: %s", it->interaction_id, status,
 			  maskd_strerror(rc));
 }
 
-static void pending_free(struct pending *p)
+/* maskd_sender_backlog: the outbox's unsent messages, as the store counts them. */
+static void refresh_backlog(struct sender *s)
 {
-	free(p->out.body);
-	free(p);
+	int64_t unsent = 0, oldest = 0;
+	if (store_outbox_stats(s->store, &unsent, &oldest, NULL, NULL) == 0)
+		metrics_gauge_add(MG_SENDER_BACKLOG, unsent - metrics_gauge_value(MG_SENDER_BACKLOG));
 }
 
-/* Sleeps ms unless the sender is stopping; called with the lock held. */
-static void backoff(struct sender *s, unsigned ms)
+/* Delivers one claimed message and settles it. */
+static void deliver(struct sender *s, struct outbox_item *it, const char *claim)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+	char sid[72] = "", why[OUTBOX_ERROR_MAX] = "";
+	enum outbox_outcome o = attempt(it, sid, sizeof(sid), why, sizeof(why));
+	uint32_t rnd;
+	random_bytes(&rnd, sizeof(rnd));
+	int64_t now = now_ms();
+	struct outbox_step step;
+	outbox_after(&s->policy, it->tries, o, now, rnd, &step);
+	int rc = store_outbox_settle(s->store, it->id, claim, step.status, step.next_at, step.hold_until,
+				     o == OUTBOX_DELIVERED ? "" : why, now);
+	if (rc == MASKD_ENOTFOUND)
+		log_warn("sender: message %s: the claim ran out before the answer came", it->id);
+	else if (rc < 0)
+		log_error("sender: message %s: settling it failed: %s (its lease will run out)", it->id,
+			  maskd_strerror(rc));
+	log_info("sender: message %s (%s, interaction %s) try %d: %s%s%s", it->id, it->destination,
+		 it->interaction_id[0] ? it->interaction_id : "-", it->tries, outbox_status_name(step.status),
+		 why[0] && o != OUTBOX_DELIVERED ? ": " : "", o != OUTBOX_DELIVERED ? why : "");
+	if (step.status == OUTBOX_FAILED)
+		metrics_inc(MC_SENDER_FAILED);
+	refresh_backlog(s); /* before the leg: whoever sees the leg sees the backlog without it */
+	if (step.status == OUTBOX_SENT || step.status == OUTBOX_FAILED)
+		record_leg(s, it, sid, step.status == OUTBOX_SENT ? "sent" : "failed");
+}
+
+/* Sleeps up to SENDER_POLL_MS unless poked or stopping. Returns 1 when stopping. */
+static int idle(struct sender *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->stopping && s->pokes == 0) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += SENDER_POLL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!s->stopping && s->pokes == 0 && pthread_cond_timedwait(&s->wake, &s->lock, &until) != ETIMEDOUT)
+			;
 	}
-	while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) != ETIMEDOUT)
-		;
+	if (s->pokes > 0)
+		s->pokes--;
+	int stop = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return stop;
+}
+
+static int stopping(struct sender *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int stop = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return stop;
 }
 
 static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->stopping && s->head == NULL)
-			pthread_cond_wait(&s->wake, &s->lock);
-		if (s->stopping)
-			break;
-		struct pending *p = s->head;
-		s->head = p->next;
-		if (s->head == NULL)
-			s->tail = NULL;
-		s->queued--;
-		pthread_mutex_unlock(&s->lock);
-
-		char sid[72] = "";
-		int result = -1;
-		for (p->tries = 1; p->tries <= SENDER_TRIES; p->tries++) {
-			result = attempt(p, sid, sizeof(sid));
-			if (result >= 0 || p->tries == SENDER_TRIES)
-				break;
-			pthread_mutex_lock(&s->lock);
-			backoff(s, s->retry_base_ms << (p->tries - 1));
-			int stop = s->stopping;
-			pthread_mutex_unlock(&s->lock);
-			if (stop)
-				break;
-		}
-		record(s, p, sid, result == 1 ? "sent" : "failed");
-		if (result != 1)
+	while (!stopping(s)) {
+		char claim[ID_MAX + 24];
+		snprintf(claim, sizeof(claim), "%s:%llu", s->node, (unsigned long long)atomic_fetch_add(&s->claims, 1));
+		struct outbox_item it;
+		int rc = store_outbox_claim(s->store, now_ms(), SENDER_LEASE_MS, SENDER_DEST_CONCURRENCY, claim, &it);
+		if (rc == MASKD_ECRYPTO) {
+			/* a payload that does not open never will: fail it, visibly */
+			store_outbox_settle(s->store, it.id, claim, OUTBOX_FAILED, 0, 0, "payload does not open", now_ms());
 			metrics_inc(MC_SENDER_FAILED);
-		metrics_gauge_add(MG_SENDER_BACKLOG, -1); /* queued until here: in flight counts */
-		log_info("sender: interaction %s (%s): %s after %d tries", p->out.interaction_id,
-			 dialect_name(p->out.dialect), result == 1 ? "sent" : "failed", p->tries > SENDER_TRIES ? SENDER_TRIES : p->tries);
-		pending_free(p);
-		pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (rc < 0) {
+			if (rc != MASKD_ENOTFOUND)
+				log_warn("sender: claiming a message failed: %s", maskd_strerror(rc));
+			if (idle(s))
+				break;
+			continue;
+		}
+		deliver(s, &it, claim);
+		OPENSSL_cleanse(it.payload, it.payload_len);
+		free(it.payload);
 	}
-	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -188,37 +226,88 @@ struct sender *sender_start(struct store *st, unsigned retry_base_ms)
 {
 	struct sender *s = xcalloc(1, sizeof(*s));
 	s->store = st;
-	s->retry_base_ms = retry_base_ms ? retry_base_ms : 1;
+	s->policy.max_tries = SENDER_TRIES;
+	s->policy.base_ms = retry_base_ms ? retry_base_ms : 1;
+	s->policy.max_backoff_ms = SENDER_MAX_BACKOFF_MS > s->policy.base_ms ? SENDER_MAX_BACKOFF_MS : s->policy.base_ms;
+	id_new("obn", s->node);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
-	if (pthread_create(&s->thread, NULL, sender_main, s) != 0)
-		fatal("sender: cannot start thread");
+	int rc = store_outbox_recover(st, now_ms());
+	if (rc < 0)
+		log_warn("sender: recovering the messages of the last run failed: %s (their leases will run out)",
+			 maskd_strerror(rc));
+	refresh_backlog(s);
+	for (int i = 0; i < SENDER_WORKERS; i++)
+		if (pthread_create(&s->thread[i], NULL, sender_main, s) != 0)
+			fatal("sender: cannot start thread");
 	return s;
+}
+
+void sender_poke(struct sender *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->pokes = SENDER_WORKERS;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
 }
 
 int sender_enqueue(struct sender *s, struct outgoing *out)
 {
-	pthread_mutex_lock(&s->lock);
-	if (s->stopping || s->queued >= SENDER_QUEUE_MAX) {
-		pthread_mutex_unlock(&s->lock);
-		log_warn("sender: queue full; interaction %s not sent", out->interaction_id);
-		free(out->body);
-		out->body = NULL;
-		return MASKD_ETOOBIG;
+	struct outbox_item it;
+	memset(&it, 0, sizeof(it));
+	out->duplicate = 0;
+	int rc = outbox_destination(out->url, it.destination, sizeof(it.destination));
+	if (rc < 0 || strlen(out->url) >= sizeof(it.url)) {
+		log_warn("sender: interaction %s: not an http(s) URL; not sent", out->interaction_id);
+		rc = MASKD_EINVAL;
+		goto done;
 	}
-	struct pending *p = xcalloc(1, sizeof(*p));
-	p->out = *out;
-	out->body = NULL; /* owned by the queue now */
-	if (s->tail != NULL)
-		s->tail->next = p;
+	id_new("obx", it.id);
+	if (out->dedup_key[0] != '\0')
+		snprintf(it.dedup_key, sizeof(it.dedup_key), "%s", out->dedup_key);
 	else
-		s->head = p;
-	s->tail = p;
-	s->queued++;
-	metrics_gauge_add(MG_SENDER_BACKLOG, 1);
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
+		snprintf(it.dedup_key, sizeof(it.dedup_key), "%s", it.id);
+	it.kind = OUTBOX_CARRIER_SEND;
+	snprintf(it.service_id, sizeof(it.service_id), "%s", out->service_id);
+	snprintf(it.order_key, sizeof(it.order_key), "%s", out->order_key);
+	snprintf(it.interaction_id, sizeof(it.interaction_id), "%s", out->interaction_id);
+	it.dialect = out->dialect;
+	snprintf(it.url, sizeof(it.url), "%s", out->url);
+	if (memchr(out->body ? out->body : "", '\0', out->body_len) != NULL ||
+	    strpbrk(out->content_type, "\r\n") != NULL || strpbrk(out->authorization, "\r\n") != NULL) {
+		rc = MASKD_EINVAL; /* the payload is text, its header lines single lines */
+		goto done;
+	}
+	size_t cap = out->body_len + sizeof(out->content_type) + sizeof(out->authorization) + 64;
+	char *payload = xmalloc(cap);
+	int hl = snprintf(payload, cap, "Content-Type: %s\n%s%s%s\n", out->content_type,
+			  out->authorization[0] ? "Authorization: " : "", out->authorization,
+			  out->authorization[0] ? "\n" : "");
+	memcpy(payload + hl, out->body ? out->body : "", out->body_len);
+	payload[hl + out->body_len] = '\0';
+	it.payload = payload;
+	it.payload_len = (size_t)hl + out->body_len;
+	int64_t now = now_ms();
+	it.created_at = now;
+	it.next_at = now;
+	int existed = 0;
+	rc = store_outbox_put(s->store, &it, &existed);
+	OPENSSL_cleanse(payload, cap);
+	free(payload);
+	if (rc < 0) {
+		log_warn("sender: interaction %s: the outbox did not take the message: %s", out->interaction_id,
+			 maskd_strerror(rc));
+		goto done;
+	}
+	out->duplicate = existed;
+	if (!existed) {
+		metrics_gauge_add(MG_SENDER_BACKLOG, 1);
+		sender_poke(s);
+	}
+done:
+	free(out->body);
+	out->body = NULL;
+	return rc;
 }
 
 void sender_stop(struct sender *s)
@@ -229,14 +318,11 @@ void sender_stop(struct sender *s)
 	s->stopping = 1;
 	pthread_cond_broadcast(&s->wake);
 	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
-	for (struct pending *p = s->head; p != NULL;) {
-		struct pending *next = p->next;
-		log_warn("sender: stopping; interaction %s not sent", p->out.interaction_id);
-		metrics_gauge_add(MG_SENDER_BACKLOG, -1);
-		pending_free(p);
-		p = next;
-	}
+	for (int i = 0; i < SENDER_WORKERS; i++)
+		pthread_join(s->thread[i], NULL);
+	int64_t unsent = 0, oldest = 0;
+	if (store_outbox_stats(s->store, &unsent, &oldest, NULL, NULL) == 0 && unsent > 0)
+		log_info("sender: stopping; %lld messages stay in the outbox for the next start", (long long)unsent);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -125,5 +125,30 @@
 	"  key_label " T " NOT NULL, request_id " T " NOT NULL, source " T " NOT NULL, action " T " NOT NULL," \
 	"  target " T " NOT NULL, reason " T " NOT NULL, detail " T " NOT NULL, prev_hash " T " NOT NULL," \
 	"  hash " T " NOT NULL);"
+/* 6: the outbox (out/sender.c): every message maskd sends out, durable until it
+* is sent or failed. seq orders a session's messages (order_key) and is the list
+* cursor; dedup_key makes a second enqueue of the same message a no-op (a retried
+* webhook); payload is sealed (it holds the recipient's real number and the
+* carrier credential); a row being sent holds a claim token and a lease, so a
+* node that dies mid-send gives it back when the lease runs out. And the
+* services' events and intercept settings. SERIAL: an auto-numbered primary key. */
+#define MIGRATION_6(T, B, SERIAL) \
+	"CREATE TABLE outbox (seq " SERIAL ", id " T " NOT NULL UNIQUE, dedup_key " T " NOT NULL UNIQUE," \
+	"  kind INTEGER NOT NULL, service_id " T " NOT NULL DEFAULT '', destination " T " NOT NULL," \
+	"  order_key " T " NOT NULL DEFAULT '', interaction_id " T " NOT NULL DEFAULT ''," \
+	"  dialect INTEGER NOT NULL DEFAULT 0, url " T " NOT NULL, payload " B " NOT NULL," \
+	"  status INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0, next_at BIGINT NOT NULL," \
+	"  claim " T " NOT NULL DEFAULT '', lease_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL," \
+	"  done_at BIGINT NOT NULL DEFAULT 0, last_error " T " NOT NULL DEFAULT '');" \
+	"CREATE INDEX outbox_due ON outbox (next_at) WHERE status < 2;" \
+	"CREATE INDEX outbox_order ON outbox (order_key, seq) WHERE status < 2;" \
+	"CREATE INDEX outbox_sending ON outbox (destination) WHERE status = 1;" \
+	"CREATE INDEX outbox_service ON outbox (service_id, status, seq);" \
+	"CREATE INDEX outbox_unsent ON outbox (destination, status) WHERE status <> 2;" \
+	"ALTER TABLE services ADD COLUMN events_url " T " NOT NULL DEFAULT '';" \
+	"ALTER TABLE services ADD COLUMN events_secret_sealed " B ";" \
+	"ALTER TABLE services ADD COLUMN intercept_url " T " NOT NULL DEFAULT '';" \
+	"ALTER TABLE services ADD COLUMN intercept_timeout_ms INTEGER NOT NULL DEFAULT 2000;" \
+	"ALTER TABLE services ADD COLUMN intercept_fail_open INTEGER NOT NULL DEFAULT 1;"
 
 #endif

@@ -241,11 +241,32 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"WHERE n.e164 = $1"
 #define SQL_TEXT_INTERACTION_GET "SELECT " INTERACTION_COLS " FROM interactions WHERE id = $1"
 #define SQL_TEXT_INTERACTION_LIST "SELECT " INTERACTION_COLS " FROM interactions WHERE session_id = $1 ORDER BY created_at, id"
-#define SQL_TEXT_LEGS_OF "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 ORDER BY l.leg, l.started_at, l.id"
+/* Leg 'a' (the inbound call or message) is not written when the webhook is
+ * recorded: until a status callback reports on it, it is derived from the
+ * interaction row, as the row the webhook used to insert would have read (id
+ * "leg_" + the interaction id's 24 characters, status "received", duration -1,
+ * started at the interaction's time, the caller's proxy number and country).
+ * The first callback on leg 'a' with the interaction's own carrier sid inserts
+ * that row, with that id and start (SQL_LEG_INSERT, SQL_LEG_UPSERT), and from then
+ * on the row is read instead. Every read of legs goes through these. */
+#define SQL_DERIVED_A_COLS                                                                                 \
+	"'leg_' || substr(i.id, 5), 'a', i.carrier_sid, 'received', -1, i.created_at, 0, 0, pa.proxy_e164, " \
+	"pa.country, '', '', '', ''"
+#define SQL_DERIVED_A_FROM "FROM interactions i JOIN participants pa ON pa.id = i.from_participant "
+#define SQL_NO_A_ROW                                                                                          \
+	"NOT EXISTS (SELECT 1 FROM legs x WHERE x.interaction_id = i.id AND x.leg = 'a' AND x.carrier_sid = " \
+	"i.carrier_sid)"
+/* (insert) true when leg $3 with sid $4 is interaction i's derived leg 'a' */
+#define SQL_IS_DERIVED_A(LEG, SID) "(" LEG " = 'a' AND " SID " = i.carrier_sid)"
+#define SQL_TEXT_LEGS_OF "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 UNION ALL SELECT " \
+	SQL_DERIVED_A_COLS " " SQL_DERIVED_A_FROM "WHERE i.id = $1 AND " SQL_NO_A_ROW " ORDER BY 2, 6, 1"
 #define SQL_TEXT_RECORDS "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, " \
 	"i.from_participant, i.to_participant, i.created_at, " LEG_COLS " FROM legs l " \
 	"JOIN interactions i ON i.id = l.interaction_id " \
-	"WHERE l.service_id = $1 AND l.started_at >= $2 AND l.started_at < $3 ORDER BY l.started_at, l.id"
+	"WHERE l.service_id = $1 AND l.started_at >= $2 AND l.started_at < $3 UNION ALL " \
+	"SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, " \
+	"i.from_participant, i.to_participant, i.created_at, " SQL_DERIVED_A_COLS " " SQL_DERIVED_A_FROM \
+	"WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 AND " SQL_NO_A_ROW " ORDER BY 16, 11"
 #define SQL_TEXT_USAGE "SELECT (i.created_at / 86400) * 86400 AS day, " \
 	"SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 AND i.keyword = 0 THEN 1 ELSE 0 END), " \
 	"COALESCE(SUM((SELECT SUM(CASE WHEN l.duration > 0 THEN l.duration ELSE 0 END) FROM legs l " \
@@ -365,7 +386,6 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_LC_SESSION_LOCK) \
 	X(SQL_LC_PARTS) \
 	X(SQL_EXPIRE_DUE) \
-	X(SQL_LEG_INSERT) \
 	X(SQL_PARTICIPANT_NUMBER) \
 	X(SQL_STATS) \
 	X(SQL_STICKY) \
@@ -379,5 +399,28 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_SUBJECT_WIPE)
 #define SQL_BACKEND_ID(id) id,
 #define SQL_SHARED_TEXT(id, text) [id] = text,
+
+/* ---------------------------------------------------------------- the outbox */
+/* The columns of struct outbox_item in read order (sq/pg outbox.c), with a table prefix. */
+#define OUTBOX_COLS_OF(p) \
+	p "seq, " p "id, " p "dedup_key, " p "kind, " p "service_id, " p "destination, " p "order_key, " \
+	p "interaction_id, " p "dialect, " p "url, " p "status, " p "tries, " p "next_at, " p "created_at, " \
+	p "done_at, " p "last_error"
+#define OUTBOX_COLS OUTBOX_COLS_OF("")
+/* The seq of the messages due at NOW, first first: pending with next_at <= NOW or
+ * sending with the lease run out; the oldest unsent of their order_key; of a
+ * destination with fewer than CAP messages being sent under a live lease. */
+#define OUTBOX_SQL_DUE(NOW, CAP) \
+	"SELECT o.seq FROM outbox o WHERE o.status < 2 AND o.next_at <= " NOW " " \
+	"AND (o.status = 0 OR o.lease_until <= " NOW ") " \
+	"AND (o.order_key = '' OR NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key " \
+	"AND p.status < 2 AND p.seq < o.seq)) " \
+	"AND (SELECT COUNT(*) FROM outbox q WHERE q.status = 1 AND q.destination = o.destination " \
+	"AND q.lease_until > " NOW ") < " CAP " ORDER BY o.next_at, o.seq"
+/* Per destination with unsent or failed rows (index outbox_unsent): unsent, failed,
+ * the created_at of its oldest unsent (NULL when none). */
+#define OUTBOX_SQL_STATS \
+	"SELECT destination, SUM(CASE WHEN status < 2 THEN 1 ELSE 0 END), SUM(CASE WHEN status = 3 THEN 1 ELSE 0 END), " \
+	"MIN(CASE WHEN status < 2 THEN created_at END) FROM outbox WHERE status <> 2 GROUP BY destination"
 
 #endif

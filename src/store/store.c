@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* store.c - picks the backend named by MASKD_DB and forwards every call to it.
- * Holds no state of its own beyond the chosen table, the backend handle and a
- * cache of services. */
+ * Holds no state of its own beyond the chosen table, the backend handle, a
+ * cache of services and the webhook edge's memory of which service owns which
+ * proxy number (store_number_owner_check()). */
 #include "store.h"
 #include "store_backend.h"
 #include "../util/err.h"
 #include "../util/xmalloc.h"
 
 #include <assert.h>
+#include <openssl/crypto.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -31,6 +33,19 @@ struct cache_entry {
 	bool fresh;        /* false: reload on the next read whatever its age */
 };
 
+/* The owner memory: proxy number -> service id, noted after a backend read named
+ * the owner (store_number_owner_note()). Open addressing on the E.164 string; an
+ * entry is replaced when the owner changes, never removed (it goes stale after
+ * the TTL); a full table stops remembering new numbers, whose webhooks then take
+ * the fallback read. 16,384 slots of ~70 bytes, allocated with the handle. */
+#define NUMBER_OWNER_SLOTS 16384
+
+struct owner_entry {
+	char e164[PHONE_E164_MAX + 1]; /* "" = empty slot */
+	char service_id[ID_MAX];
+	_Atomic int64_t noted_ms; /* coarse monotonic time of the last note */
+};
+
 struct store {
 	const struct store_ops *ops;
 	void *b;
@@ -40,6 +55,7 @@ struct store {
 	 * raced an update does not put back what it read before the update. */
 	uint64_t cache_gen;
 	struct cache_entry *cache[SERVICE_CACHE_SLOTS];
+	struct owner_entry *owners; /* NUMBER_OWNER_SLOTS, under cache_lock */
 	/* The outcome of the last write (store_write_health()): 1 while the last
 	 * one failed with MASKD_EDB and no later one succeeded. */
 	_Atomic int write_failed;
@@ -198,6 +214,14 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_audit_tail, (const void *)o->tx_audit_insert, (const void *)o->audit_list,
 		(const void *)o->participant_owner, (const void *)o->subject_find, (const void *)o->subject_optouts,
 		(const void *)o->subject_erase,
+		(const void *)o->outbox_put,
+		(const void *)o->outbox_claim,
+		(const void *)o->outbox_settle,
+		(const void *)o->outbox_get,
+		(const void *)o->outbox_list,
+		(const void *)o->outbox_requeue,
+		(const void *)o->outbox_stats,
+		(const void *)o->outbox_recover,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -241,6 +265,7 @@ struct store *store_wrap(const struct store_ops *ops, void *backend)
 	st->ops = ops;
 	st->b = backend;
 	st->cache_ttl_ms = (int64_t)SERVICE_CACHE_TTL_S * 1000;
+	st->owners = xcalloc(NUMBER_OWNER_SLOTS, sizeof(*st->owners));
 	pthread_rwlock_init(&st->cache_lock, NULL);
 	return st;
 }
@@ -271,6 +296,7 @@ void store_close(struct store *st)
 		st->ops->close(st->b);
 	for (size_t i = 0; i < SERVICE_CACHE_SLOTS; i++)
 		free(st->cache[i]);
+	free(st->owners);
 	pthread_rwlock_destroy(&st->cache_lock);
 	free(st);
 }
@@ -298,6 +324,66 @@ int store_service_update(struct store *st, const struct service *svc)
 	cache_put(st, svc->id, rc == 0 ? svc : NULL, gen, true);
 	return note_write(st, rc);
 }
+/* The slot holding e164, or the empty slot where it would go, or -1 (table full).
+ * Under cache_lock. */
+static long owner_find(const struct store *st, const char *e164)
+{
+	for (size_t i = 0, slot = cache_slot(e164) % NUMBER_OWNER_SLOTS; i < NUMBER_OWNER_SLOTS;
+	     i++, slot = (slot + 1) % NUMBER_OWNER_SLOTS) {
+		const struct owner_entry *e = &st->owners[slot];
+		if (e->e164[0] == '\0' || strcmp(e->e164, e164) == 0)
+			return (long)slot;
+	}
+	return -1;
+}
+
+void store_number_owner_note(struct store *st, const char *e164, const char *service_id)
+{
+	assert(st != NULL && e164 != NULL && service_id != NULL);
+	if (e164[0] == '\0' || strlen(e164) > PHONE_E164_MAX || service_id[0] == '\0' || strlen(service_id) >= ID_MAX)
+		return;
+	int64_t now = cache_now_ms();
+	/* the common case, the same owner again: a read lock and an atomic store */
+	pthread_rwlock_rdlock(&st->cache_lock);
+	long slot = owner_find(st, e164);
+	bool same = slot >= 0 && st->owners[slot].e164[0] != '\0' && strcmp(st->owners[slot].service_id, service_id) == 0;
+	if (same)
+		atomic_store(&st->owners[slot].noted_ms, now);
+	pthread_rwlock_unlock(&st->cache_lock);
+	if (same || slot < 0)
+		return;
+	pthread_rwlock_wrlock(&st->cache_lock);
+	slot = owner_find(st, e164);
+	if (slot >= 0) {
+		struct owner_entry *e = &st->owners[slot];
+		snprintf(e->e164, sizeof(e->e164), "%s", e164);
+		snprintf(e->service_id, sizeof(e->service_id), "%s", service_id);
+		atomic_store(&e->noted_ms, now);
+	}
+	pthread_rwlock_unlock(&st->cache_lock);
+}
+
+int store_number_owner_check(struct store *st, const char *e164, bool (*fn)(void *ctx, const struct service *svc),
+			     void *ctx)
+{
+	assert(st != NULL && e164 != NULL && fn != NULL);
+	if (e164[0] == '\0' || strlen(e164) > PHONE_E164_MAX)
+		return MASKD_ENOTFOUND;
+	int64_t now = cache_now_ms();
+	int rc = MASKD_ENOTFOUND;
+	pthread_rwlock_rdlock(&st->cache_lock);
+	long slot = owner_find(st, e164);
+	const struct owner_entry *o = slot >= 0 ? &st->owners[slot] : NULL;
+	if (o != NULL && o->e164[0] != '\0' && now - atomic_load(&o->noted_ms) < st->cache_ttl_ms) {
+		long s = cache_find(st, o->service_id);
+		const struct cache_entry *e = s >= 0 ? st->cache[s] : NULL;
+		if (e != NULL && e->fresh && now - e->loaded_ms < st->cache_ttl_ms)
+			rc = fn(ctx, &e->svc) ? 1 : 0;
+	}
+	pthread_rwlock_unlock(&st->cache_lock);
+	return rc;
+}
+
 void store_service_cache_ttl(struct store *st, int seconds)
 {
 	pthread_rwlock_wrlock(&st->cache_lock);
@@ -636,4 +722,119 @@ int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2])
 {
 	assert(st != NULL && bidx != NULL && counts != NULL);
 	return note_write(st, st->ops->subject_erase(st->b, bidx, counts));
+}
+
+/* ---- the outbox */
+int store_outbox_put(struct store *st, const struct outbox_item *it, int *existed)
+{
+	assert(st != NULL && it != NULL && existed != NULL && it->id[0] != '\0' && it->dedup_key[0] != '\0');
+	assert(it->payload != NULL && memchr(it->payload, '\0', it->payload_len) == NULL);
+	*existed = 0;
+	return note_write(st, st->ops->outbox_put(st->b, it, existed));
+}
+int store_outbox_claim(struct store *st, int64_t now, int64_t lease_ms, int dest_cap, const char *claim,
+		       struct outbox_item *out)
+{
+	assert(st != NULL && claim != NULL && claim[0] != '\0' && out != NULL && lease_ms > 0 && dest_cap > 0);
+	memset(out, 0, sizeof(*out));
+	return st->ops->outbox_claim(st->b, now, lease_ms, dest_cap, claim, out);
+}
+int store_outbox_settle(struct store *st, const char *id, const char *claim, enum outbox_status status,
+			int64_t next_at, int64_t hold_until, const char *error, int64_t now)
+{
+	assert(st != NULL && id != NULL && claim != NULL && status != OUTBOX_SENDING);
+	return note_write(st, st->ops->outbox_settle(st->b, id, claim, status, next_at, hold_until, error ? error : "", now));
+}
+int store_outbox_get(struct store *st, const char *id, struct outbox_item *out)
+{
+	assert(st != NULL && id != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	return st->ops->outbox_get(st->b, id, out);
+}
+int store_outbox_list(struct store *st, const char *service_id, int status, int64_t after, int limit,
+		      void (*cb)(void *ctx, const struct outbox_item *it), void *ctx)
+{
+	assert(st != NULL && service_id != NULL && cb != NULL && limit > 0);
+	return st->ops->outbox_list(st->b, service_id, status, after, limit, cb, ctx);
+}
+int store_outbox_requeue(struct store *st, const char *id, int64_t now)
+{
+	assert(st != NULL && id != NULL);
+	return note_write(st, st->ops->outbox_requeue(st->b, id, now));
+}
+int store_outbox_stats(struct store *st, int64_t *unsent, int64_t *oldest,
+		       void (*cb)(void *ctx, const char *destination, int64_t unsent, int64_t failed), void *ctx)
+{
+	assert(st != NULL && unsent != NULL && oldest != NULL);
+	*unsent = 0;
+	*oldest = 0;
+	return st->ops->outbox_stats(st->b, unsent, oldest, cb, ctx);
+}
+int store_outbox_recover(struct store *st, int64_t now)
+{
+	assert(st != NULL);
+	return note_write(st, st->ops->outbox_recover(st->b, now));
+}
+
+static void chunk_ad(const char *id, size_t k, char *ad, size_t cap)
+{
+	snprintf(ad, cap, "outbox:%s:%zu", id, k);
+}
+
+int store_outbox_seal(const struct vault *v, const char *id, const char *plain, size_t len, uint8_t **out,
+		      size_t *out_len)
+{
+	size_t chunks = len / OUTBOX_SEAL_CHUNK + 1; /* the last may be empty: it marks the end */
+	size_t cap = len + chunks * VAULT_OVERHEAD;
+	if (cap > OUTBOX_PAYLOAD_MAX)
+		return MASKD_ETOOBIG;
+	uint8_t *buf = xmalloc(cap);
+	char piece[OUTBOX_SEAL_CHUNK + 1], ad[ID_MAX + 32];
+	size_t at = 0;
+	for (size_t k = 0; k < chunks; k++) {
+		size_t n = len - k * OUTBOX_SEAL_CHUNK < OUTBOX_SEAL_CHUNK ? len - k * OUTBOX_SEAL_CHUNK : OUTBOX_SEAL_CHUNK;
+		memcpy(piece, plain + k * OUTBOX_SEAL_CHUNK, n);
+		piece[n] = '\0';
+		chunk_ad(id, k, ad, sizeof(ad));
+		size_t got = 0;
+		int rc = vault_seal(v, piece, ad, buf + at, cap - at, &got);
+		OPENSSL_cleanse(piece, sizeof(piece));
+		if (rc < 0) {
+			free(buf);
+			return rc;
+		}
+		at += got;
+	}
+	assert(at == cap);
+	*out = buf;
+	*out_len = at;
+	return 0;
+}
+
+int store_outbox_unseal(const struct vault *v, const char *id, const uint8_t *sealed, size_t len, char **out,
+			size_t *out_len)
+{
+	size_t full = OUTBOX_SEAL_CHUNK + VAULT_OVERHEAD;
+	size_t chunks = len / full + 1;
+	if (len % full < VAULT_OVERHEAD)
+		return MASKD_ECRYPTO;
+	size_t plain_len = len - chunks * VAULT_OVERHEAD;
+	char *buf = xmalloc(plain_len + 1);
+	char ad[ID_MAX + 32];
+	size_t at = 0;
+	for (size_t k = 0; k < chunks; k++) {
+		size_t n = k + 1 < chunks ? full : len - k * full;
+		chunk_ad(id, k, ad, sizeof(ad));
+		int rc = vault_unseal(v, sealed + k * full, n, ad, buf + at, plain_len + 1 - at);
+		if (rc < 0) {
+			OPENSSL_cleanse(buf, plain_len + 1);
+			free(buf);
+			return MASKD_ECRYPTO;
+		}
+		at += n - VAULT_OVERHEAD;
+	}
+	buf[plain_len] = '\0';
+	*out = buf;
+	*out_len = plain_len;
+	return 0;
 }

@@ -19,6 +19,7 @@
 #ifndef MASKD_STORE_H
 #define MASKD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@
 #include "../core/pick.h"
 #include "../core/scope.h" /* struct api_key */
 #include "../core/audit.h" /* struct audit_entry */
+#include "../core/outbox.h" /* enum outbox_status */
 
 struct store;
 struct vault;
@@ -208,6 +210,30 @@ int store_service_update(struct store *st, const struct service *svc);
 /* Sets this handle's service cache TTL (default SERVICE_CACHE_TTL_S; 0 = every
  * read goes to the backend). For tests. */
 void store_service_cache_ttl(struct store *st, int seconds);
+
+/* The webhook edge's memory of which service owns a proxy number, so that a
+ * forged webhook is refused without any backend access (docs/internals/owner-memory.md).
+ *
+ * store_number_owner_note(): e164's owner is service_id, as a backend read (the
+ * route lookup) just said. Refreshes the entry's age; replaces a different owner.
+ * Never calls the backend.
+ *
+ * store_number_owner_check(): calls fn(ctx, svc) with the service that owns e164
+ * and returns 1 when fn answered true, 0 when it answered false; returns
+ * MASKD_ENOTFOUND, without calling fn, when memory cannot answer: e164 was never
+ * noted, or last noted more than the service cache TTL ago, or its service is not
+ * in the service cache, is marked for reload or was loaded more than the TTL ago.
+ * Never calls the backend, whatever the answer. fn runs under the cache's read
+ * lock: it must not call the store; svc is valid only during the call.
+ *
+ * The refresh rule that follows: memory answers for a number only within one
+ * TTL (SERVICE_CACHE_TTL_S) of the last backend read of its owner and of that
+ * owner's service, so a credential or owner change through another node is seen
+ * by the check within that TTL; an update through this handle at once. Both are
+ * thread-safe. */
+void store_number_owner_note(struct store *st, const char *e164, const char *service_id);
+int store_number_owner_check(struct store *st, const char *e164, bool (*fn)(void *ctx, const struct service *svc),
+			     void *ctx);
 
 /* Numbers. number.in_use is the count of open sessions bound to the number (a
  * session with both participants on it counts once); the pool rule uses it.
@@ -466,5 +492,74 @@ int store_subject_optouts(struct store *st, const char *bidx,
  * opt-outs. SQLite: deleted content is overwritten (secure_delete) and the WAL
  * is checkpointed and truncated afterwards, so that the old bytes are in no file. */
 int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2]);
+/* ---------------------------------------------------------------- the outbox */
+/* Every message maskd sends out (carrier REST sends, event deliveries), durable
+ * from store_outbox_put() until it is sent or failed (out/sender.c delivers it).
+ * Times are epoch milliseconds. The payload is sealed by the store (it holds the
+ * recipient's real number and the request's credential) and is readable only
+ * through store_outbox_claim(). */
+enum outbox_kind {
+	OUTBOX_CARRIER_SEND = 0, /* a carrier REST request (struct outgoing) */
+	OUTBOX_EVENT = 1,        /* an event delivery to a service's events_url */
+};
+#define OUTBOX_PAYLOAD_MAX (64 * 1024) /* sealed payloads longer than this are refused (MASKD_ETOOBIG) */
+#define OUTBOX_KEY_MAX 160
+#define OUTBOX_URL_MAX 512
+#define OUTBOX_ERROR_MAX 128
+struct outbox_item {
+	int64_t seq;                        /* set by the store: the order of enqueueing */
+	char id[ID_MAX];                    /* obx_... */
+	char dedup_key[OUTBOX_KEY_MAX];     /* a second put with the same key is a no-op */
+	enum outbox_kind kind;
+	char service_id[ID_MAX];            /* "" when none */
+	char destination[OUTBOX_URL_MAX];   /* scheme://host[:port] of url: the unit of concurrency and backoff */
+	char order_key[ID_MAX];             /* messages with the same non-empty key go out in seq order */
+	char interaction_id[ID_MAX];        /* "" when none */
+	int dialect;                        /* enum dialect of a carrier send */
+	char url[OUTBOX_URL_MAX];
+	enum outbox_status status;
+	int tries;                          /* attempts started */
+	int64_t next_at, created_at, done_at;
+	char last_error[OUTBOX_ERROR_MAX];  /* ids, hosts and HTTP statuses only */
+	char *payload;                      /* put: borrowed text; claim: malloc'd, the caller frees */
+	size_t payload_len;
+};
+/* Enqueues it (payload sealed; seq, status, tries, claim set by the store) unless a
+ * row with its dedup_key exists: then *existed = 1 and nothing changes. Returns
+ * after the row is committed: 0, MASKD_ETOOBIG, MASKD_EDB. */
+int store_outbox_put(struct store *st, const struct outbox_item *it, int *existed);
+/* Claims the first message due at now (pending with next_at <= now, or sending
+ * with its lease run out), by (next_at, seq), that is the oldest unsent of its
+ * order_key and whose destination has fewer than dest_cap messages being sent:
+ * status SENDING, tries + 1, the claim token and lease_until = now + lease_ms.
+ * Fills *out with its payload opened (the caller frees out->payload). 0, or
+ * MASKD_ENOTFOUND when none is due. On PostgreSQL many nodes claim concurrently
+ * (FOR UPDATE SKIP LOCKED) and no message is claimed twice within a lease. */
+int store_outbox_claim(struct store *st, int64_t now, int64_t lease_ms, int dest_cap, const char *claim,
+		       struct outbox_item *out);
+/* Ends the claim of message id: status SENT or FAILED (done_at = now), or PENDING
+ * again until next_at; error (may be NULL) becomes last_error. hold_until > 0 also
+ * holds the destination's other pending messages until then (its backoff).
+ * MASKD_ENOTFOUND when the claim was lost (the lease ran out and another took it). */
+int store_outbox_settle(struct store *st, const char *id, const char *claim, enum outbox_status status,
+			int64_t next_at, int64_t hold_until, const char *error, int64_t now);
+/* The message (without payload). MASKD_ENOTFOUND when none. */
+int store_outbox_get(struct store *st, const char *id, struct outbox_item *out);
+/* A service's messages with status (or every status when status < 0) and seq >
+ * after, in seq order, at most limit; cb gets each without payload. */
+int store_outbox_list(struct store *st, const char *service_id, int status, int64_t after, int limit,
+		      void (*cb)(void *ctx, const struct outbox_item *it), void *ctx);
+/* A failed message pending again at now with no tries counted. MASKD_ENOTFOUND
+ * when id is unknown or not failed. */
+int store_outbox_requeue(struct store *st, const char *id, int64_t now);
+/* Per destination with unsent or failed messages: cb(ctx, destination, unsent,
+ * failed); and *unsent, *oldest (created_at of the oldest unsent message, 0 when
+ * none) over all of them. */
+int store_outbox_stats(struct store *st, int64_t *unsent, int64_t *oldest,
+		       void (*cb)(void *ctx, const char *destination, int64_t unsent, int64_t failed), void *ctx);
+/* At the start of the only process using the database (SQLite), messages left
+ * SENDING by a previous run are pending again at now. On PostgreSQL, where other
+ * nodes may hold claims, nothing changes: their leases run out. */
+int store_outbox_recover(struct store *st, int64_t now);
 
 #endif

@@ -28,6 +28,19 @@ static inline int store_secret_seal(const struct vault *v, const struct service 
 	return vault_seal(v, svc->secrets[d], ad, sealed, VAULT_SEALED_MAX, len);
 }
 
+/* Outbox payloads are sealed in chunks of OUTBOX_SEAL_CHUNK bytes (the vault seals
+ * at most VAULT_PLAIN_MAX), chunk k bound to "outbox:<id>:<k>". Every chunk but
+ * the last is full, so the sealed blob splits back without a length table. */
+#define OUTBOX_SEAL_CHUNK 1000
+/* Seals plain[0..len) (no NUL inside) into a malloc'd *out of *out_len bytes.
+ * 0, MASKD_ETOOBIG (beyond OUTBOX_PAYLOAD_MAX). Defined in store.c. */
+int store_outbox_seal(const struct vault *v, const char *id, const char *plain, size_t len, uint8_t **out,
+		      size_t *out_len);
+/* Opens what store_outbox_seal() made into a malloc'd NUL-terminated *out.
+ * 0 or MASKD_ECRYPTO. */
+int store_outbox_unseal(const struct vault *v, const char *id, const uint8_t *sealed, size_t len, char **out,
+			size_t *out_len);
+
 /* A transaction in progress (store_tx_run): the table and handle of the backend
  * that runs it and that backend's connection. Valid only inside the body it is
  * passed to, on that thread. */
@@ -152,7 +165,20 @@ struct store_tx {
 	X(int, subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx)) \
 	X(int, subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), \
 		void *ctx)) \
-	X(int, subject_erase, (void *b, const char *bidx, int64_t counts[2]))
+	X(int, subject_erase, (void *b, const char *bidx, int64_t counts[2])) \
+	/* the outbox (store.h store_outbox_*) */ \
+	X(int, outbox_put, (void *b, const struct outbox_item *it, int *existed)) \
+	X(int, outbox_claim, (void *b, int64_t now, int64_t lease_ms, int dest_cap, const char *claim, \
+		struct outbox_item *out)) \
+	X(int, outbox_settle, (void *b, const char *id, const char *claim, enum outbox_status status, \
+		int64_t next_at, int64_t hold_until, const char *error, int64_t now)) \
+	X(int, outbox_get, (void *b, const char *id, struct outbox_item *out)) \
+	X(int, outbox_list, (void *b, const char *service_id, int status, int64_t after, int limit, \
+		void (*cb)(void *, const struct outbox_item *), void *ctx)) \
+	X(int, outbox_requeue, (void *b, const char *id, int64_t now)) \
+	X(int, outbox_stats, (void *b, int64_t *unsent, int64_t *oldest, \
+		void (*cb)(void *, const char *, int64_t, int64_t), void *ctx)) \
+	X(int, outbox_recover, (void *b, int64_t now))
 
 #define STORE_OP_FIELD(ret, entry, params) ret(*entry) params;
 

@@ -156,7 +156,10 @@ describe('three nodes on one PostgreSQL database', { skip: !PG_URL && 'MASKD_TES
 
   test('three nodes starting together migrate the empty database exactly once', async () => {
     const rows = await psql(url, 'SELECT version FROM schema_migrations ORDER BY version');
-    assert.deepEqual(rows.map((r) => r[0]), ['1', '2', '3', '4']);
+    // each migration once, in order, whatever the number of migrations this build carries
+    const versions = rows.map((r) => r[0]);
+    assert.ok(versions.length >= 4, `migrations applied: ${versions}`);
+    assert.deepEqual(versions, versions.map((_, i) => String(i + 1)));
     for (const n of nodes) expectStatus(await n.request('GET', '/readyz'), 200);
   });
 

@@ -89,5 +89,9 @@ extern const struct CMUnitTest cx_service_tests[];
 extern const size_t cx_service_count;
 extern const struct CMUnitTest cx_pool_tests[];
 extern const size_t cx_pool_count;
+extern const struct CMUnitTest cx_legs_tests[];
+extern const size_t cx_legs_count;
+extern const struct CMUnitTest cx_outbox_tests[];
+extern const size_t cx_outbox_count;
 
 #endif

@@ -16,6 +16,8 @@ int main(void)
 		{cx_policy_tests, cx_policy_count},
 		{cx_service_tests, cx_service_count},
 		{cx_pool_tests, cx_pool_count},
+		{cx_legs_tests, cx_legs_count},
+		{cx_outbox_tests, cx_outbox_count},
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)

@@ -34,15 +34,14 @@ static void read_interaction(const PGresult *r, int row, struct interaction *it)
 	sql_read_interaction(&k, it);
 }
 
-/* The 13 parameters of SQL_LEG_INSERT and SQL_LEG_UPSERT. Unreported fields are
- * NULL for the upsert (kept on update) and their defaults for a plain insert. */
+/* The 13 parameters of SQL_LEG_UPSERT. Unreported fields are NULL (kept on
+ * update, their defaults on insert). */
 static void leg_args(struct args *a, const char *interaction_id, const char *legname, const char *carrier_sid,
-		     const struct leg_update *u, int64_t now, int64_t ended_at, bool defaults, char id[ID_MAX])
+		     const struct leg_update *u, int64_t now, int64_t ended_at, char id[ID_MAX])
 {
 	const char *vals[5] = {u->status, u->recording_id, u->recording_url, u->cost, u->currency};
-	const char *dflt[5] = {"unknown", "", "", "", ""};
 	for (int k = 0; k < 5; k++)
-		vals[k] = pg_nonempty(vals[k]) ? vals[k] : defaults ? dflt[k] : NULL;
+		vals[k] = pg_nonempty(vals[k]) ? vals[k] : NULL;
 	id_new("leg", id);
 	pg_arg_text(a, id);
 	pg_arg_text(a, interaction_id);
@@ -100,15 +99,8 @@ static int record_once(struct pg_conn *c, struct interaction *it, int *existed)
 		*existed = 1;
 		return 0;
 	}
-	char legid[ID_MAX];
-	struct args la = {0};
-	struct leg_update received = {.status = "received", .duration = -1};
-	leg_args(&la, it->id, "a", it->carrier_sid, &received, it->created_at, 0, true, legid);
-	rc = pg_run_count(c, SQL_LEG_INSERT, &la);
-	if (rc == 0)
-		rc = MASKD_ENOTFOUND; /* no such interaction (or its participant) */
-	if (rc < 0)
-		goto fail;
+	/* no leg 'a' row: it is derived from the interaction until a callback names it
+	 * (SQL_DERIVED_A_COLS) */
 	if (it->decision == DECISION_BRIDGE || it->decision == DECISION_FORWARD_MESSAGE) {
 		struct args ta = {0};
 		pg_arg_text(&ta, it->session_id);
@@ -229,7 +221,7 @@ int pg_leg_update(void *b, const char *interaction_id, const char *legname, cons
 	CONN_OR_FAIL(b, c);
 	char id[ID_MAX];
 	struct args a = {0};
-	leg_args(&a, interaction_id, legname, carrier_sid, u, now, ended, false, id);
+	leg_args(&a, interaction_id, legname, carrier_sid, u, now, ended, id);
 	int n = pg_run_count(c, SQL_LEG_UPSERT, &a);
 	if (n == 0)
 		return MASKD_ENOTFOUND; /* no such interaction (or its participant) */

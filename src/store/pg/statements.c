@@ -48,21 +48,19 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	/* Every node sweeps; SKIP LOCKED hands each due session to exactly one. */
 	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE " FOR NO KEY UPDATE SKIP LOCKED",
 	/* The leg's proxy number and country come from the participant on its real end:
-	 * the caller for leg 'a', the callee for leg 'b'. No row = no such interaction. */
-	[SQL_LEG_INSERT] =
-		"INSERT INTO legs (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at, service_id, "
-		"session_id, proxy_number, other_country, answered_at, recording_id, recording_url, cost, currency) "
-		"SELECT $1::text, i.id, $3::text, $4::text, $5::text, $6::bigint, $7::bigint, $8::bigint, i.service_id, "
-		"i.session_id, p.proxy_e164, p.country, $9::bigint, $10::text, $11::text, $12::text, $13::text FROM interactions i JOIN participants p ON p.id = CASE WHEN $3::text = 'a' THEN "
-		"i.from_participant ELSE i.to_participant END WHERE i.id = $2",
-	/* the SQLite backend's find-then-insert-or-update (SQL_LEG_FIND, SQL_LEG_SET,
+	 * the caller for leg 'a', the callee for leg 'b'. No row = no such interaction.
+	 * The SQLite backend's find-then-insert-or-update (SQL_LEG_FIND, SQL_LEG_SET,
 	 * insert_leg) as one statement, so parallel status callbacks for the same leg
 	 * cannot both insert: a reported field ($5, $10-$13 not NULL, $6 >= 0)
-	 * overwrites, answered_at and ended_at are set once. */
+	 * overwrites, answered_at and ended_at are set once. The derived leg 'a' keeps
+	 * its id, start and "received" (SQL_DERIVED_A_COLS). */
 	[SQL_LEG_UPSERT] =
 		"INSERT INTO legs AS l (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at, "
 		"service_id, session_id, proxy_number, other_country, answered_at, recording_id, recording_url, cost, "
-		"currency) SELECT $1::text, i.id, $3::text, $4::text, COALESCE($5::text, 'unknown'), $6::bigint, $7::bigint, "
+		"currency) SELECT CASE WHEN " SQL_IS_DERIVED_A("$3::text", "$4::text") " THEN 'leg_' || substr(i.id, 5) "
+		"ELSE $1::text END, i.id, $3::text, $4::text, COALESCE($5::text, CASE WHEN "
+		SQL_IS_DERIVED_A("$3::text", "$4::text") " THEN 'received' ELSE 'unknown' END), $6::bigint, "
+		"CASE WHEN " SQL_IS_DERIVED_A("$3::text", "$4::text") " THEN i.created_at ELSE $7::bigint END, "
 		"$8::bigint, "
 		"i.service_id, i.session_id, p.proxy_e164, p.country, $9::bigint, COALESCE($10::text, ''), "
 		"COALESCE($11::text, ''), COALESCE($12::text, ''), COALESCE($13::text, '') FROM interactions i "
@@ -132,5 +130,24 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_SUBJECT_WIPE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id, "
 			     "masked = 'erased', active = 0, held_until = NULL WHERE bidx = $1",
 	/* the row primitives of bind, create, add and swap: texts shared with the SQLite backend (sql_shared.h) */
+	/* the outbox (outbox.c); OUTBOX_COLS is sql_shared.h's. The claim locks its
+	 * row and skips rows other nodes are claiming: no message is claimed twice */
+	[SQL_OUTBOX_PUT] = "INSERT INTO outbox (id, dedup_key, kind, service_id, destination, order_key, interaction_id, "
+			   "dialect, url, payload, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+			   "ON CONFLICT (dedup_key) DO NOTHING",
+	[SQL_OUTBOX_CLAIM] = "WITH c AS (" OUTBOX_SQL_DUE("$1::bigint", "$4::bigint") " LIMIT 1 FOR UPDATE OF o SKIP LOCKED) "
+			     "UPDATE outbox SET status = 1, tries = outbox.tries + 1, claim = $3, "
+			     "lease_until = $1::bigint + $2::bigint FROM c WHERE outbox.seq = c.seq RETURNING "
+			     OUTBOX_COLS_OF("outbox.") ", outbox.payload",
+	[SQL_OUTBOX_SETTLE] = "UPDATE outbox SET status = $3::int, next_at = $4::bigint, last_error = $5, "
+			      "done_at = CASE WHEN $3::int >= 2 THEN $6::bigint ELSE 0 END, claim = '', lease_until = 0 "
+			      "WHERE id = $1 AND claim = $2 AND status = 1",
+	[SQL_OUTBOX_HOLD] = "UPDATE outbox SET next_at = $2::bigint WHERE destination = $1 AND status = 0 AND next_at < $2::bigint",
+	[SQL_OUTBOX_GET] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1",
+	[SQL_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE service_id = $1 AND ($2::int < 0 OR status = $2::int) "
+			    "AND seq > $3::bigint ORDER BY seq LIMIT $4::bigint",
+	[SQL_OUTBOX_REQUEUE] = "UPDATE outbox SET status = 0, tries = 0, next_at = $2::bigint, done_at = 0 WHERE id = $1 AND status = 3",
+	[SQL_OUTBOX_STATS] = OUTBOX_SQL_STATS,
+	[SQL_OUTBOX_RECOVER] = "SELECT 1 WHERE false", /* unused: other nodes' claims end with their leases */
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
 };

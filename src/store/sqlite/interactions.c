@@ -52,7 +52,7 @@ static int insert_leg(struct sqlite_conn *c, const char *interaction_id, const c
 	id_new("leg", id);
 	sqlite3_stmt *st = sq_stmt(c, SQL_LEG_INSERT);
 	sq_bind(st, SQ_TEXT(id), SQ_TEXT(interaction_id), SQ_TEXT(legname), SQ_TEXT(carrier_sid),
-		SQ_TEXT(or_else(u->status, "unknown")), SQ_INT(u->duration), SQ_INT(now), SQ_INT(ended_at),
+		SQ_TEXT(nonempty(u->status)), SQ_INT(u->duration), SQ_INT(now), SQ_INT(ended_at),
 		SQ_INT(u->answered ? now : 0), SQ_TEXT(or_else(u->recording_id, "")),
 		SQ_TEXT(or_else(u->recording_url, "")), SQ_TEXT(or_else(u->cost, "")), SQ_TEXT(or_else(u->currency, "")));
 	int rc = sq_exec_stmt(c, st, "leg_insert");
@@ -145,10 +145,8 @@ static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct inte
 		*existed = 1;
 		return rec_sp(s, c, REC_SP_RELEASE, "release");
 	}
-	struct leg_update received = {.status = "received", .duration = -1};
-	rc = insert_leg(c, it->id, "a", it->carrier_sid, &received, it->created_at, 0);
-	if (rc < 0)
-		goto undo;
+	/* no leg 'a' row: it is derived from the interaction until a callback names it
+	 * (SQL_DERIVED_A_COLS) */
 	st = sq_stmt(c, SQL_SESSION_TIMES);
 	sq_bind_text(st, 1, it->session_id);
 	int step = sqlite3_step(st);

@@ -11,4 +11,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_3("TEXT", "BLOB"),
 	MIGRATION_4("TEXT", "BLOB"),
 	MIGRATION_5("TEXT", "BLOB"),
+	MIGRATION_6("TEXT", "BLOB", "INTEGER PRIMARY KEY"),
 };

@@ -79,6 +79,15 @@ SQ_LOCKED(sq_subject_optouts, (void *b, const char *bidx, void (*cb)(void *, con
 SQ_LOCKED(sq_subject_erase, (void *b, const char *bidx, int64_t counts[2]), (b, bidx, counts))
 SQ_LOCKED(sq_usage, (void *b, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx), (b, service_id, from, to, cb, ctx))
 
+SQ_LOCKED(sq_outbox_put, (void *b, const struct outbox_item *it, int *existed), (b, it, existed))
+SQ_LOCKED(sq_outbox_claim, (void *b, int64_t now, int64_t lease_ms, int dest_cap, const char *claim, struct outbox_item *out), (b, now, lease_ms, dest_cap, claim, out))
+SQ_LOCKED(sq_outbox_settle, (void *b, const char *id, const char *claim, enum outbox_status status, int64_t next_at, int64_t hold_until, const char *error, int64_t now), (b, id, claim, status, next_at, hold_until, error, now))
+SQ_LOCKED(sq_outbox_get, (void *b, const char *id, struct outbox_item *out), (b, id, out))
+SQ_LOCKED(sq_outbox_list, (void *b, const char *service_id, int status, int64_t after, int limit, void (*cb)(void *, const struct outbox_item *), void *ctx), (b, service_id, status, after, limit, cb, ctx))
+SQ_LOCKED(sq_outbox_requeue, (void *b, const char *id, int64_t now), (b, id, now))
+SQ_LOCKED(sq_outbox_stats, (void *b, int64_t *unsent, int64_t *oldest, void (*cb)(void *, const char *, int64_t, int64_t), void *ctx), (b, unsent, oldest, cb, ctx))
+SQ_LOCKED(sq_outbox_recover, (void *b, int64_t now), (b, now))
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -157,4 +166,12 @@ const struct store_ops store_sqlite_ops = {
 	.subject_find = locked_sq_subject_find,
 	.subject_optouts = locked_sq_subject_optouts,
 	.subject_erase = locked_sq_subject_erase,
+	.outbox_put = locked_sq_outbox_put,
+	.outbox_claim = locked_sq_outbox_claim,
+	.outbox_settle = locked_sq_outbox_settle,
+	.outbox_get = locked_sq_outbox_get,
+	.outbox_list = locked_sq_outbox_list,
+	.outbox_requeue = locked_sq_outbox_requeue,
+	.outbox_stats = locked_sq_outbox_stats,
+	.outbox_recover = locked_sq_outbox_recover,
 };

@@ -31,11 +31,15 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_LC_IN_USE_ADD] = "UPDATE numbers SET in_use = MAX(in_use + ?2, 0) WHERE id = ?1",
 	[SQL_EXPIRE_DUE] = LC_SQL_SESSIONS_DUE,
 	/* the leg's proxy number and country come from the participant on its real end:
-	 * the caller for leg 'a', the callee for leg 'b' */
+	 * the caller for leg 'a', the callee for leg 'b'; the derived leg 'a' keeps its
+	 * id, start and "received" (SQL_DERIVED_A_COLS) */
 	[SQL_LEG_INSERT] =
 		"INSERT INTO legs (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at, service_id, "
 		"session_id, proxy_number, other_country, answered_at, recording_id, recording_url, cost, currency) "
-		"SELECT ?1, i.id, ?3, ?4, ?5, ?6, ?7, ?8, i.service_id, i.session_id, p.proxy_e164, p.country, ?9, ?10, "
+		"SELECT CASE WHEN " SQL_IS_DERIVED_A("?3", "?4") " THEN 'leg_' || substr(i.id, 5) ELSE ?1 END, i.id, ?3, ?4, "
+		"COALESCE(?5, CASE WHEN " SQL_IS_DERIVED_A("?3", "?4") " THEN 'received' ELSE 'unknown' END), ?6, "
+		"CASE WHEN " SQL_IS_DERIVED_A("?3", "?4") " THEN i.created_at ELSE ?7 END, ?8, i.service_id, i.session_id, "
+		"p.proxy_e164, p.country, ?9, ?10, "
 		"?11, ?12, ?13 FROM interactions i JOIN participants p ON p.id = CASE WHEN ?3 = 'a' THEN "
 		"i.from_participant ELSE i.to_participant END WHERE i.id = ?2",
 	[SQL_LEG_FIND] = "SELECT id FROM legs WHERE interaction_id = ?1 AND leg = ?2 AND carrier_sid = ?3",
@@ -101,5 +105,23 @@ const char *const sq_sql_text[SQL_COUNT] = {
 			     "active = 0, held_until = NULL WHERE bidx = ?1",
 	/* the row primitives of bind, create, add and swap: texts shared with
 	 * the PostgreSQL backend ($n, turned into ?n by sq_stmt()) */
+	/* the outbox (outbox.c); OUTBOX_COLS is sql_shared.h's */
+	[SQL_OUTBOX_PUT] = "INSERT INTO outbox (id, dedup_key, kind, service_id, destination, order_key, interaction_id, "
+			   "dialect, url, payload, next_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+			   "ON CONFLICT (dedup_key) DO NOTHING",
+	/* ?1 now, ?2 lease, ?3 claim, ?4 per-destination cap */
+	[SQL_OUTBOX_CLAIM] = "UPDATE outbox SET status = 1, tries = tries + 1, claim = ?3, lease_until = ?1 + ?2 "
+			     "WHERE seq = (" OUTBOX_SQL_DUE("?1", "?4") " LIMIT 1) RETURNING " OUTBOX_COLS ", payload",
+	[SQL_OUTBOX_SETTLE] = "UPDATE outbox SET status = ?3, next_at = ?4, last_error = ?5, "
+			      "done_at = CASE WHEN ?3 >= 2 THEN ?6 ELSE 0 END, claim = '', lease_until = 0 "
+			      "WHERE id = ?1 AND claim = ?2 AND status = 1",
+	[SQL_OUTBOX_HOLD] = "UPDATE outbox SET next_at = ?2 WHERE destination = ?1 AND status = 0 AND next_at < ?2",
+	[SQL_OUTBOX_GET] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?1",
+	[SQL_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE service_id = ?1 AND (?2 < 0 OR status = ?2) "
+			    "AND seq > ?3 ORDER BY seq LIMIT ?4",
+	[SQL_OUTBOX_REQUEUE] = "UPDATE outbox SET status = 0, tries = 0, next_at = ?2, done_at = 0 WHERE id = ?1 AND status = 3",
+	[SQL_OUTBOX_STATS] = OUTBOX_SQL_STATS,
+	[SQL_OUTBOX_RECOVER] = "UPDATE outbox SET status = 0, claim = '', lease_until = 0, next_at = MIN(next_at, ?1) "
+			       "WHERE status = 1",
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
 };

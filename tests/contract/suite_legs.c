@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* suite_legs.c - the store contract for leg 'a', the inbound call or message:
+ * no legs row is written when an interaction is recorded; every read of legs
+ * (interaction get and list, records) derives leg 'a' from the interaction row
+ * as the row of the webhook would have read; the first status callback on leg
+ * 'a' inserts that row with the derived id and start, later ones update it; a
+ * callback with another carrier sid is a leg of its own, as before. */
+#include "suite.h"
+
+#include "util/err.h"
+
+struct rec_rows {
+	int n;
+	struct leg legs[8];
+	char interaction[8][ID_MAX];
+};
+
+static int keep_record(void *ctx, const struct interaction *it)
+{
+	struct rec_rows *r = ctx;
+	if (r->n < 8) {
+		r->legs[r->n] = it->legs[0];
+		snprintf(r->interaction[r->n], ID_MAX, "%s", it->id);
+		r->n++;
+	}
+	return 0;
+}
+
+struct list_rows {
+	int n;
+	struct interaction it[4];
+};
+
+static void keep_listed(void *ctx, const struct interaction *it)
+{
+	struct list_rows *l = ctx;
+	if (l->n < 4)
+		l->it[l->n++] = *it;
+}
+
+/* leg 'a' as the webhook's row used to read: "received", no duration, started at
+ * the interaction, the caller's proxy number and country */
+static void assert_received_a(const struct leg *l, const char *want_id, const char *sid, int64_t at,
+			      const char *proxy)
+{
+	assert_string_equal(l->id, want_id);
+	assert_int_equal(l->leg, 'a');
+	assert_string_equal(l->carrier_sid, sid);
+	assert_string_equal(l->status, "received");
+	assert_int_equal(l->duration, -1);
+	assert_int_equal(l->started_at, at);
+	assert_int_equal(l->answered_at, 0);
+	assert_int_equal(l->ended_at, 0);
+	assert_string_equal(l->proxy_number, proxy);
+	assert_string_equal(l->other_country, "US");
+	assert_string_equal(l->recording_id, "");
+	assert_string_equal(l->recording_url, "");
+	assert_string_equal(l->cost, "");
+	assert_string_equal(l->currency, "");
+}
+
+static void derived_leg_a_and_upsert(void **state)
+{
+	CX_FIXTURE(state);
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	struct interaction it;
+	memset(&it, 0, sizeof(it));
+	id_new("int", it.id);
+	snprintf(it.session_id, sizeof(it.session_id), "%s", s.id);
+	snprintf(it.service_id, sizeof(it.service_id), "%s", f->svc.id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "CA777");
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", s.participants[0].id);
+	snprintf(it.to_participant, sizeof(it.to_participant), "%s", s.participants[1].id);
+	it.decision = DECISION_BRIDGE;
+	it.created_at = 2100;
+	int existed = -1;
+	assert_int_equal(store_interaction_record(f->st, &it, &existed), 0);
+	assert_int_equal(existed, 0);
+	char leg_a[ID_MAX] = "leg_";
+	assert_true(strlen(it.id) == 28 && strncmp(it.id, "int_", 4) == 0);
+	memcpy(leg_a + 4, it.id + 4, 25);
+
+	/* recorded: no legs row at all, yet every read shows leg 'a' */
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs"), 0);
+	struct interaction back;
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	assert_int_equal(back.n_legs, 1);
+	assert_received_a(&back.legs[0], leg_a, "CA777", 2100, s.participants[0].proxy_e164);
+	assert_int_equal(store_interaction_by_sid(f->st, it.carrier, "CA777", &back), 0);
+	assert_int_equal(back.n_legs, 1);
+	assert_received_a(&back.legs[0], leg_a, "CA777", 2100, s.participants[0].proxy_e164);
+	struct list_rows lr = {0};
+	assert_int_equal(store_interaction_list(f->st, s.id, keep_listed, &lr), 0);
+	assert_int_equal(lr.n, 1);
+	assert_int_equal(lr.it[0].n_legs, 1);
+	assert_received_a(&lr.it[0].legs[0], leg_a, "CA777", 2100, s.participants[0].proxy_e164);
+	struct rec_rows rr = {0};
+	assert_int_equal(store_records(f->st, f->svc.id, 2000, 3000, keep_record, &rr), 0);
+	assert_int_equal(rr.n, 1);
+	assert_string_equal(rr.interaction[0], it.id);
+	assert_received_a(&rr.legs[0], leg_a, "CA777", 2100, s.participants[0].proxy_e164);
+	rr.n = 0; /* [from, to) by the leg's start, the interaction's time for the derived leg */
+	assert_int_equal(store_records(f->st, f->svc.id, 2101, 3000, keep_record, &rr), 0);
+	assert_int_equal(rr.n, 0);
+
+	/* leg 'b' first: leg 'a' stays derived */
+	struct leg_update ringing = {.status = "ringing", .duration = -1};
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "CA999", &ringing, 2101), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs"), 1);
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	assert_int_equal(back.n_legs, 2);
+	assert_received_a(&back.legs[0], leg_a, "CA777", 2100, s.participants[0].proxy_e164);
+	assert_int_equal(back.legs[1].leg, 'b');
+
+	/* a callback with only a price on leg 'a': the row is created with the derived
+	 * id and start, "received" kept, the price added */
+	struct leg_update price = {.duration = -1, .cost = "-0.0085", .currency = "USD"};
+	assert_int_equal(store_leg_update(f->st, it.id, 'a', "CA777", &price, 2130), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs WHERE leg = 'a'"), 1);
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	assert_int_equal(back.n_legs, 2);
+	assert_string_equal(back.legs[0].id, leg_a);
+	assert_string_equal(back.legs[0].status, "received");
+	assert_int_equal(back.legs[0].started_at, 2100);
+	assert_int_equal(back.legs[0].duration, -1);
+	assert_string_equal(back.legs[0].cost, "-0.0085");
+	assert_string_equal(back.legs[0].proxy_number, s.participants[0].proxy_e164);
+
+	/* then completed: the same row updated, no second one */
+	struct leg_update completed = {.status = "completed", .duration = 61, .answered = 1};
+	assert_int_equal(store_leg_update(f->st, it.id, 'a', "CA777", &completed, 2161), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs WHERE leg = 'a'"), 1);
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	assert_int_equal(back.n_legs, 2);
+	assert_string_equal(back.legs[0].id, leg_a);
+	assert_string_equal(back.legs[0].status, "completed");
+	assert_int_equal(back.legs[0].duration, 61);
+	assert_int_equal(back.legs[0].started_at, 2100);
+	assert_int_equal(back.legs[0].answered_at, 2161);
+	assert_int_equal(back.legs[0].ended_at, 2161);
+	assert_string_equal(back.legs[0].cost, "-0.0085");
+	rr.n = 0;
+	assert_int_equal(store_records(f->st, f->svc.id, 2000, 3000, keep_record, &rr), 0);
+	assert_int_equal(rr.n, 2);
+	assert_string_equal(rr.legs[0].id, leg_a);
+	assert_string_equal(rr.legs[0].status, "completed");
+	assert_int_equal(rr.legs[1].leg, 'b');
+
+	/* leg 'a' under another carrier sid is a leg of its own, started at the callback */
+	struct leg_update other = {.status = "in-progress", .duration = -1};
+	assert_int_equal(store_leg_update(f->st, it.id, 'a', "CA778", &other, 2170), 0);
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	assert_int_equal(back.n_legs, 3);
+	assert_string_equal(back.legs[0].id, leg_a);
+	assert_string_equal(back.legs[1].carrier_sid, "CA778");
+	assert_string_not_equal(back.legs[1].id, leg_a);
+	assert_int_equal(back.legs[1].started_at, 2170);
+	assert_string_equal(back.legs[1].status, "in-progress");
+	/* and a callback for no interaction writes nothing */
+	assert_int_equal(store_leg_update(f->st, "int_nope", 'a', "CA777", &other, 2170), MASKD_ENOTFOUND);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs"), 3);
+}
+
+/* A status callback with a new status on a derived leg 'a' with none given: the
+ * default is "received" (the derived row's), not "unknown" (a new leg's). */
+static void derived_leg_a_status_default(void **state)
+{
+	CX_FIXTURE(state);
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	struct interaction it;
+	memset(&it, 0, sizeof(it));
+	id_new("int", it.id);
+	snprintf(it.session_id, sizeof(it.session_id), "%s", s.id);
+	snprintf(it.service_id, sizeof(it.service_id), "%s", f->svc.id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "SM100");
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", s.participants[0].id);
+	snprintf(it.to_participant, sizeof(it.to_participant), "%s", s.participants[1].id);
+	it.channel = CHANNEL_MESSAGE;
+	it.decision = DECISION_FORWARD_MESSAGE;
+	it.created_at = 2200;
+	int existed = -1;
+	assert_int_equal(store_interaction_record(f->st, &it, &existed), 0);
+	struct leg_update rec = {.duration = -1, .recording_id = "RE9"};
+	assert_int_equal(store_leg_update(f->st, it.id, 'a', "SM100", &rec, 2210), 0);
+	struct leg_update newleg = {.duration = -1, .recording_id = "RE8"};
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "SM101", &newleg, 2211), 0);
+	struct interaction back;
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	assert_int_equal(back.n_legs, 2);
+	assert_string_equal(back.legs[0].status, "received");
+	assert_string_equal(back.legs[0].recording_id, "RE9");
+	assert_int_equal(back.legs[0].started_at, 2200);
+	assert_string_equal(back.legs[1].status, "unknown");
+	assert_int_equal(back.legs[1].started_at, 2211);
+}
+
+const struct CMUnitTest cx_legs_tests[] = {
+	CX_TEST(derived_leg_a_and_upsert),
+	CX_TEST(derived_leg_a_status_default),
+};
+const size_t cx_legs_count = sizeof(cx_legs_tests) / sizeof(cx_legs_tests[0]);
