@@ -119,7 +119,7 @@ describe('the contract checker fails on what the spec does not document', () => 
     assert.match(contractViolation('GET', `/v1/services/${svc}`, 418, json, '{}'), /status 418 is not documented/);
     assert.match(contractViolation('GET', `/v1/services/${svc}`, 200, { 'content-type': 'text/plain' }, 'x'), /content type "text\/plain"/);
     assert.match(contractViolation('DELETE', '/v1/numbers/num_qkw7japnriyar5zpj78hkxki', 204, {}, 'x'), /documents no body/);
-    assert.match(contractViolation('GET', '/v1/keys', 200, json, '{"keys":[]}'), /no documented route/);
+    assert.match(contractViolation('GET', '/v1/widgets', 200, json, '{"widgets":[]}'), /no documented route/);
     assert.match(contractViolation('PUT', '/v1/services', 200, json, '{}'), /PUT is not documented/);
     assert.match(contractViolation('GET', '/v1/nope', 404, json, '{"error":{"code":"nope","message":"x"}}'), /Error shape/);
     assert.match(contractViolation('GET', `/v1/services/${svc}`, 404, json, '{"error":{"code":"not_found"}}'), /message/);
