@@ -79,7 +79,11 @@ describe('docs/API.md agrees with the spec', () => {
   });
 
   test('the dialect and carrier lists name all six dialects', () => {
-    const six = spec.components.schemas.Dialect.enum;
+    // the six carriers' webhook dialects; `sip` (a Kamailio proxy's query, docs/SIP.md) has its own
+    // signature and no carrier credentials, so it is in neither table
+    const all = spec.components.schemas.Dialect.enum;
+    assert.equal(all.at(-1), 'sip');
+    const six = all.slice(0, -1);
     assert.equal(six.length, 6);
     const words = /^\| dialect \|(.*)\|$/m.exec(apiMd)?.[1] ?? '';
     for (const dialect of six) assert.ok(words.includes(`\`${dialect}\``), `Words table, dialect row: ${dialect}`);

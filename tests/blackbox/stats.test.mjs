@@ -32,7 +32,7 @@ test('the counters move with webhooks and creates, and hold no number', async ()
   await d.ready;
   const before = await stats();
   assert.deepEqual(Object.keys(before.webhooks), OUTCOMES);
-  assert.deepEqual(Object.keys(before.webhooks_by_dialect), ['twilio', 'signalwire', 'telnyx', 'plivo', 'vobiz', 'vonage']);
+  assert.deepEqual(Object.keys(before.webhooks_by_dialect), ['twilio', 'signalwire', 'telnyx', 'plivo', 'vobiz', 'vonage', 'sip']);
   for (const o of Object.values(before.webhooks_by_dialect)) assert.deepEqual(Object.keys(o), OUTCOMES);
   for (const k of ['requests', 'errors', 'rate_limited']) assert.equal(typeof before.api[k], 'number');
 
