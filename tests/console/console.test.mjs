@@ -105,7 +105,7 @@ async function confirmDialog(page, label) {
 test('a wrong key is refused with the API message and nothing is kept', async () => {
   const { context, page } = await newPage();
   await login(page, 'not-the-key-of-this-maskd');
-  await assert.doesNotReject(page.getByRole('alert').filter({ hasText: 'missing or wrong bearer key' }).waitFor());
+  await assert.doesNotReject(page.getByRole('alert').filter({ hasText: 'missing, wrong, revoked or expired bearer key' }).waitFor());
   assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
   assert.equal(await page.getByRole('navigation', { name: 'Pages' }).isVisible(), false);
   await axe(page, 'login refused');
