@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* maskctl.c - the operator's command line client of maskd's native API (docs/maskctl.1):
- * services, numbers (with a CSV import), sessions, records, and an import of a
+ * services, numbers (with a CSV import), sessions, records, API keys, and an import of a
  * SignalWire proxy_sessions.json. Talks HTTP to MASKD_URL with libcurl and knows
  * no rule of its own: every check that matters is the daemon's answer. It prints
  * what the API shows (masked participants) and never a number read from a file. */
@@ -43,6 +43,7 @@ struct opts {
 	bool reserved;
 	bool csv;
 	const char *carrier, *capabilities, *status, *unique_name, *from, *to, *output, *body;
+	const char *role, *service, *label, *expires_at;
 };
 
 struct answer {
@@ -917,6 +918,105 @@ static int import_signalwire(const struct opts *o, const char *svc, const char *
 	return import_summary(o, "import signalwire", &t, stop);
 }
 
+/* ---- API keys --------------------------------------------------------------- */
+
+static void key_table_row(struct table *t, json_t *k)
+{
+	const char *state = json_is_true(json_object_get(k, "revoked")) ? "revoked" : "active";
+	const char *row[] = {str(k, "id"), str(k, "role"), str(k, "service_id"), str(k, "label"), state,
+			     str(k, "expires_at"), str(k, "last_used_at")};
+	table_row(t, row);
+}
+
+static int keys_list(const struct opts *o, const char *unused1, const char *unused2)
+{
+	json_t *j;
+	int rc = api_json("GET", "/v1/keys", NULL, "keys list", &j);
+	if (rc != 0)
+		return rc;
+	if (o->json) {
+		print_json(j);
+	} else {
+		struct table t = {.ncols = 7};
+		table_row(&t, (const char *[]){"ID", "ROLE", "SERVICE", "LABEL", "STATE", "EXPIRES", "LAST USED"});
+		size_t i;
+		json_t *k;
+		json_array_foreach(json_object_get(j, "keys"), i, k) key_table_row(&t, k);
+		table_print(&t);
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* Prints an answer that carries a new key: the key goes to stdout (alone, or in
+ * the JSON), the warning that it is shown only once to stderr. */
+static void key_secret_print(const struct opts *o, json_t *j, const char *verb)
+{
+	if (o->json)
+		print_json(j);
+	else
+		printf("%s key %s (role %s)\n%s\n", verb, str(j, "id"), str(j, "role"), str(j, "key"));
+	fputs("maskctl: this key is shown only once: store it now\n", stderr);
+}
+
+static int keys_create(const struct opts *o, const char *unused1, const char *unused2)
+{
+	if (o->role == NULL) {
+		say_error("keys create: missing --role");
+		return EXIT_USAGE;
+	}
+	json_t *body = json_pack("{s:s}", "role", o->role);
+	if (o->service != NULL)
+		json_object_set_new(body, "service_id", json_string(o->service));
+	if (o->label != NULL)
+		json_object_set_new(body, "label", json_string(o->label));
+	if (o->expires_at != NULL)
+		json_object_set_new(body, "expires_at", json_string(o->expires_at));
+	json_t *j;
+	int rc = api_json("POST", "/v1/keys", body, "keys create", &j);
+	json_decref(body);
+	if (rc != 0)
+		return rc;
+	key_secret_print(o, j, "created");
+	json_decref(j);
+	return 0;
+}
+
+static int keys_rotate(const struct opts *o, const char *id, const char *unused)
+{
+	int rc = need_id("key", id, "keys rotate");
+	if (rc != 0)
+		return rc;
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/keys/%s/rotate", id);
+	json_t *j;
+	rc = api_json("POST", path, NULL, "keys rotate", &j);
+	if (rc != 0)
+		return rc;
+	key_secret_print(o, j, "rotated");
+	json_decref(j);
+	return 0;
+}
+
+static int keys_revoke(const struct opts *o, const char *id, const char *unused)
+{
+	int rc = need_id("key", id, "keys revoke");
+	if (rc != 0)
+		return rc;
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/keys/%s", id);
+	json_t *j;
+	rc = api_json("DELETE", path, NULL, "keys revoke", &j);
+	if (rc != 0)
+		return rc;
+	if (o->json)
+		print_json(j);
+	else
+		printf("revoked %s\n", id);
+	json_decref(j);
+	return 0;
+}
+
 /* ---- command line ----------------------------------------------------------- */
 
 static const char usage_text[] =
@@ -926,6 +1026,8 @@ static const char usage_text[] =
 	"           import SVC FILE.csv [--carrier C] [--capabilities L] [--partial]\n"
 	"  sessions list SVC [--status S] [--unique-name U] | show SES | close SES\n"
 	"  records  export SVC [--from T] [--to T] [--output FILE]\n"
+	"  keys     list | create --role R [--service SVC] [--label L] [--expires-at T]\n"
+	"           rotate KEY | revoke KEY\n"
 	"  import   signalwire SVC proxy_sessions.json [--partial]\n"
 	"The key: MASKD_API_KEY, or --key-file. The daemon: MASKD_URL (default http://127.0.0.1:8080).\n";
 
@@ -970,7 +1072,9 @@ static const struct command {
 	{"numbers", "add", 4, numbers_add},	   {"numbers", "import", 4, numbers_import},
 	{"sessions", "list", 3, sessions_list},	   {"sessions", "show", 3, sessions_show},
 	{"sessions", "close", 3, sessions_close},    {"records", "export", 3, records_export},
-	{"import", "signalwire", 4, import_signalwire},
+	{"import", "signalwire", 4, import_signalwire}, {"keys", "list", 2, keys_list},
+	{"keys", "create", 2, keys_create},	   {"keys", "rotate", 3, keys_rotate},
+	{"keys", "revoke", 3, keys_revoke},
 };
 
 static int run(const struct opts *o, int argc, char **argv)
@@ -1005,6 +1109,10 @@ int main(int argc, char **argv)
 		{"--to", &o.to, NULL},
 		{"--output", &o.output, NULL},
 		{"--body", &o.body, NULL},
+		{"--role", &o.role, NULL},
+		{"--service", &o.service, NULL},
+		{"--label", &o.label, NULL},
+		{"--expires-at", &o.expires_at, NULL},
 	};
 	char **words = xcalloc((size_t)argc + 1, sizeof(char *));
 	int n_words = 0;

@@ -306,3 +306,79 @@ describe('import signalwire', () => {
     assertNoRealNumbers(r.stdout + r.stderr, [real(720), real(721)], 'maskctl output');
   });
 });
+
+describe('keys', () => {
+  let svc;
+  before(async () => {
+    svc = await createService(d, { name: 'Ctl Keys' });
+  });
+
+  /** GET /v1/keys with a key: the status. */
+  async function statusWith(key) {
+    const res = await fetch(`${d.base}/v1/services`, { headers: { Authorization: `Bearer ${key}` } });
+    return res.status;
+  }
+
+  test('create prints the key once (with a warning), list shows it without the key, rotate and revoke', async () => {
+    const created = ok(await maskctl(['keys', 'create', '--role', 'service', '--service', svc.id,
+      '--label', 'ctl backend', '--expires-at', '2099-01-01T00:00:00Z']), 'keys create');
+    const [, id, role, secret] = /^created key (key_[a-z0-9]{24}) \(role (\w+)\)\n(\S+)\n$/.exec(created.stdout) || [];
+    assert.ok(id, created.stdout);
+    assert.equal(role, 'service');
+    assert.match(created.stderr, /shown only once/);
+    assert.equal(await statusWith(secret), 200);
+
+    const list = ok(await maskctl(['keys', 'list']), 'keys list');
+    const lines = list.stdout.split('\n');
+    assert.match(lines[0], /^ID\s+ROLE\s+SERVICE\s+LABEL\s+STATE\s+EXPIRES\s+LAST USED$/);
+    const row = lines.find((l) => l.startsWith(id));
+    assert.ok(row, list.stdout);
+    assert.match(row, new RegExp(`^${id}\\s+service\\s+${svc.id}\\s+ctl backend\\s+active\\s+2099-01-01T00:00:00Z`));
+    assert.ok(!list.stdout.includes(secret), 'the list never shows a key');
+    const listJson = JSON.parse(ok(await maskctl(['--json', 'keys', 'list']), 'keys list --json').stdout);
+    const entry = listJson.keys.find((k) => k.id === id);
+    assert.equal(entry.label, 'ctl backend');
+    assert.equal(entry.key, undefined);
+
+    const rotated = JSON.parse(ok(await maskctl(['--json', 'keys', 'rotate', id]), 'keys rotate').stdout);
+    assert.equal(rotated.id, id);
+    assert.notEqual(rotated.key, secret);
+    assert.equal(await statusWith(secret), 401, 'the old key stops at once');
+    assert.equal(await statusWith(rotated.key), 200);
+
+    const revoked = ok(await maskctl(['keys', 'revoke', id]), 'keys revoke');
+    assert.equal(revoked.stdout, `revoked ${id}\n`);
+    assert.equal(await statusWith(rotated.key), 401);
+    const after = JSON.parse(ok(await maskctl(['--json', 'keys', 'list']), 'list after').stdout);
+    assert.equal(after.keys.find((k) => k.id === id).revoked, true);
+    assert.match(ok(await maskctl(['keys', 'list']), 'list').stdout.split('\n').find((l) => l.startsWith(id)), /\srevoked\s/);
+  });
+
+  test('refusals: an unknown role (1, the API error shown), a revoked key (5), a bad id and no role (2), more power (1)', async () => {
+    const before = JSON.parse(ok(await maskctl(['--json', 'keys', 'list']), 'list').stdout).keys.length;
+    const bad = await maskctl(['keys', 'create', '--role', 'superuser']);
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /^maskctl: keys create: 400 invalid_field: .*role/m);
+    assert.equal(bad.stdout, '');
+    const past = await maskctl(['keys', 'create', '--role', 'admin', '--expires-at', '2001-01-01T00:00:00Z']);
+    assert.equal(past.code, 1, past.stderr);
+    assert.match(past.stderr, /400 invalid_field: .*expires_at/);
+    const noRole = await maskctl(['keys', 'create']);
+    assert.equal(noRole.code, 2);
+    assert.match(noRole.stderr, /missing --role/);
+    const badId = await maskctl(['keys', 'rotate', 'svc_x']);
+    assert.equal(badId.code, 2);
+    assert.match(badId.stderr, /not a key_ id/);
+
+    const svcKey = /\n(\S+)\n$/.exec(ok(await maskctl(['keys', 'create', '--role', 'service', '--service', svc.id]), 'create').stdout)[1];
+    const more = await maskctl(['keys', 'create', '--role', 'admin'], { MASKD_API_KEY: svcKey });
+    assert.equal(more.code, 1, more.stderr);
+    assert.match(more.stderr, /keys create: 403 forbidden/);
+    const gone = JSON.parse(ok(await maskctl(['--json', 'keys', 'create', '--role', 'readonly', '--service', svc.id]), 'create').stdout);
+    ok(await maskctl(['keys', 'revoke', gone.id]), 'revoke');
+    const again = await maskctl(['keys', 'revoke', gone.id]);
+    assert.equal(again.code, 5, again.stderr);
+    const afterList = JSON.parse(ok(await maskctl(['--json', 'keys', 'list']), 'list').stdout).keys.length;
+    assert.equal(afterList, before + 2, 'the refused creates made no key');
+  });
+});
