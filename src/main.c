@@ -4,7 +4,8 @@
  * SIGTERM and shut down in reverse order. Tells the service manager (util/notify.h)
  * when it is ready; SIGHUP only logs a line, since maskd logs to stderr and reloads nothing. Exit status 0 on a clean stop, 1 when
  * the configuration or the environment is wrong (the message names the variable).
- * `maskd audit-verify` checks the audit log's hash chain instead of serving. */
+ * `maskd audit-verify` checks the audit log's hash chain instead of serving;
+ * `--env-file PATH` first sets the variables of a systemd EnvironmentFile. */
 #include "app.h"
 #include "config.h"
 #include "flow/audit.h"
@@ -12,6 +13,7 @@
 #include "out/sender.h"
 #include "store/store.h"
 #include "util/crypto.h"
+#include "util/envfile.h"
 #include "util/err.h"
 #include "util/limiter.h"
 #include "util/hex.h"
@@ -177,6 +179,18 @@ int main(int argc, char **argv)
 	 * is its owner's only, whatever mode the caller's shell would give. */
 	umask(077);
 	char err[512];
+	if (argc > 2 && strcmp(argv[1], "--env-file") == 0) {
+		if (envfile_load(argv[2], err, sizeof(err)) < 0) {
+			fprintf(stderr, "maskd: %s\n", err);
+			return 1;
+		}
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	} else if (argc == 2 && strcmp(argv[1], "--env-file") == 0) {
+		fprintf(stderr, "maskd: --env-file needs a path\n");
+		return 2;
+	}
 	struct config cfg;
 	if (config_load(&cfg, env_get, err, sizeof(err)) < 0) {
 		fprintf(stderr, "maskd: %s\n", err);
@@ -187,7 +201,7 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		if (strcmp(argv[1], "audit-verify") == 0 && argc == 2)
 			return audit_verify_command(&cfg);
-		fprintf(stderr, "usage: maskd [audit-verify]\n");
+		fprintf(stderr, "usage: maskd [--env-file PATH] [audit-verify]\n");
 		return 2;
 	}
 	/* MASKD_TEST_RETENTION_SECONDS (tests only, docs/OPERATIONS.md): retention in seconds */

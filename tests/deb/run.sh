@@ -85,11 +85,18 @@ for _ in $(seq 100); do [ -e "$tmp/notify.log.up" ] && break; sleep 0.1; done
 chmod 0755 "$tmp"
 admin=adm_$(openssl rand -hex 16)
 token=$(openssl rand -hex 16)
-# the packaged settings, as systemd would read them, with our port and admin key
-mapfile -t envs < <(grep -E '^[A-Z_]+=' /etc/maskd/maskd.env)
-"${SUDO[@]}" env -i "${envs[@]}" MASKD_LISTEN=127.0.0.1:$port MASKD_ADMIN_KEY="$admin" \
-  MASKD_PUBLIC_URL=https://maskd.example.org NOTIFY_SOCKET="$sock" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-  setpriv --reuid=maskd --regid=maskd --init-groups -- /usr/sbin/maskd >"$tmp/maskd.log" 2>&1 & pid=$!
+# the unit's own command line: the packaged settings through --env-file, as the maskd user,
+# with our port and admin key appended (a later line wins)
+out=$(/usr/sbin/maskd --env-file "$tmp/none.env" 2>&1); rc=$?
+check "maskd --env-file on a missing file exits 1 naming it" \
+  test "$rc:$out" = "1:maskd: --env-file $tmp/none.env: No such file or directory"
+{ cat /etc/maskd/maskd.env
+  printf 'MASKD_LISTEN=127.0.0.1:%s\nMASKD_ADMIN_KEY=%s\nMASKD_PUBLIC_URL=https://maskd.example.org\n' "$port" "$admin"
+} >"$tmp/maskd.env"
+chmod 0644 "$tmp/maskd.env"
+"${SUDO[@]}" env -i NOTIFY_SOCKET="$sock" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  setpriv --reuid=maskd --regid=maskd --init-groups -- /usr/sbin/maskd --env-file "$tmp/maskd.env" \
+  >"$tmp/maskd.log" 2>&1 & pid=$!
 for _ in $(seq 300); do grep -q READY=1 "$tmp/notify.log" 2>/dev/null && break; sleep 0.1; done
 if grep -qx READY=1 "$tmp/notify.log" 2>/dev/null; then ok "READY=1 on NOTIFY_SOCKET"
 else cat "$tmp/maskd.log"; bad "READY=1 on NOTIFY_SOCKET"; fi
