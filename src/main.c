@@ -173,6 +173,13 @@ out:
 	return status;
 }
 
+/* The watchdog's liveness check (util/notify.h): the store answers a ping. Its
+ * result does not matter, only that it returns: a wedged store lock stops the pings. */
+static void watchdog_alive(void *ctx)
+{
+	(void)store_ping(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	/* Everything maskd creates (state directory, database, WAL, SHM, key file)
@@ -330,7 +337,7 @@ int main(int argc, char **argv)
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
 
 	notify_ready();
-	struct notify_watchdog *watchdog = notify_watchdog_start();
+	struct notify_watchdog *watchdog = notify_watchdog_start(watchdog_alive, store);
 	int sig = 0;
 	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
 		log_info("maskd: SIGHUP: logs go to stderr, nothing to reopen or reload");

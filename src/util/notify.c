@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* notify.c - sd_notify(3) readiness and watchdog pings; see notify.h.
  * The watchdog thread sleeps on a condition variable so that stopping it is
- * immediate; it pings whatever the rest of maskd is doing. */
+ * immediate, and pings after the caller's liveness check has returned. */
 #include "notify.h"
 
 #include "log.h"
@@ -21,6 +21,8 @@ struct notify_watchdog {
 	pthread_cond_t cv;
 	int stop;
 	uint64_t interval_us;
+	void (*alive)(void *ctx);
+	void *ctx;
 };
 
 static void send_state(const char *state)
@@ -46,6 +48,8 @@ static void *watchdog_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
 		pthread_mutex_unlock(&w->mu);
+		if (w->alive != NULL)
+			w->alive(w->ctx);
 		send_state("WATCHDOG=1");
 		pthread_mutex_lock(&w->mu);
 		struct timespec until;
@@ -60,13 +64,15 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
-struct notify_watchdog *notify_watchdog_start(void)
+struct notify_watchdog *notify_watchdog_start(void (*alive)(void *ctx), void *ctx)
 {
 	uint64_t usec = 0;
 	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return NULL;
 	struct notify_watchdog *w = xcalloc(1, sizeof(*w));
 	w->interval_us = usec / 2 > 0 ? usec / 2 : 1;
+	w->alive = alive;
+	w->ctx = ctx;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
