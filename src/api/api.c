@@ -72,7 +72,9 @@ void api_not_found(struct api_req *r, const char *what)
 void api_store_failed(struct api_req *r, const char *what, int rc)
 {
 	assert(r != NULL && what != NULL && rc < 0);
-	log_error("api %s %s: %s: %s", r->http->method, r->http->path, what, maskd_strerror(rc));
+	/* ids only: a path segment may be client text (a unique name), never logged */
+	log_error("api %s %s%s%s: %s: %s", r->http->method, r->request_id != NULL ? r->request_id : "-",
+		  r->id != NULL ? " " : "", r->id != NULL ? r->id : "", what, maskd_strerror(rc));
 	struct api_error e;
 	api_error_set(&e, 503, "unavailable", "the database is unavailable; retry");
 	api_reply_error(r->res, &e);
