@@ -18,6 +18,8 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +92,76 @@ int jobs_purge_once(struct store *st, long long now, long long retention_s)
 	return total;
 }
 
+/* ---------------------------------------------------------------- re-seal */
+
+#define JOBS_RESEAL_LOG_EVERY 5000 /* values between two progress lines */
+
+static int reseal_current;      /* 0 = the sweeper does not re-seal */
+static int reseal_batch = 100;
+
+void jobs_reseal_configure(int current, int batch)
+{
+	assert(current >= 0 && batch > 0);
+	reseal_current = current;
+	reseal_batch = batch;
+}
+
+int jobs_reseal_once(struct store *st, int current, int batch, long long *remaining)
+{
+	assert(st != NULL && current >= 1 && batch > 0 && remaining != NULL);
+	static const char *const kinds[STORE_SEALED_COUNT] = {
+		[STORE_SEALED_PARTICIPANTS] = "participants' numbers",
+		[STORE_SEALED_SECRETS] = "carrier credentials",
+		[STORE_SEALED_OUTBOX] = "outbox payloads",
+	};
+	int64_t left = 0;
+	int rc = store_vault_stale(st, current, &left);
+	if (rc < 0)
+		return rc;
+	metrics_gauge_add(MG_VAULT_RESEAL_REMAINING, left - metrics_gauge_value(MG_VAULT_RESEAL_REMAINING));
+	*remaining = left;
+	if (left == 0)
+		return 0;
+	log_info("vault: re-sealing %lld values with key version %d", (long long)left, current);
+	long long total = 0, next_log = JOBS_RESEAL_LOG_EVERY;
+	for (int k = 0; k < STORE_SEALED_COUNT; k++) {
+		char after[STORE_RESEAL_KEY_MAX] = "", last[STORE_RESEAL_KEY_MAX];
+		for (;;) {
+			int seen = 0, resealed = 0;
+			rc = store_vault_reseal(st, (enum store_sealed)k, after, batch, last, &seen, &resealed);
+			if (rc < 0)
+				return rc;
+			total += resealed;
+			metrics_gauge_add(MG_VAULT_RESEAL_REMAINING, -resealed);
+			if (total >= next_log) {
+				log_info("vault: re-sealed %lld values with key version %d (%s), about %lld to go", total,
+					 current, kinds[k], (long long)metrics_gauge_value(MG_VAULT_RESEAL_REMAINING));
+				next_log = total + JOBS_RESEAL_LOG_EVERY;
+			}
+			if (seen < batch)
+				break;
+			memcpy(after, last, sizeof(after));
+		}
+	}
+	rc = store_vault_stale(st, current, &left);
+	if (rc < 0)
+		return rc;
+	metrics_gauge_add(MG_VAULT_RESEAL_REMAINING, left - metrics_gauge_value(MG_VAULT_RESEAL_REMAINING));
+	*remaining = left;
+	if (left == 0)
+		log_info("vault: re-sealed %lld values; nothing is sealed with an older key version any more: "
+			 "older versions can be dropped (maskd rotate-keys --drop)", total);
+	else
+		log_warn("vault: re-sealed %lld values; %lld are still sealed with another key version (one the key "
+			 "file does not hold, or a node still sealing with an older one)", total, (long long)left);
+	return (int)(total > INT32_MAX ? INT32_MAX : total);
+}
+
 static void *sweeper_main(void *arg)
 {
 	struct jobs_sweeper *sw = arg;
-	long long last_purge = 0;
+	long long last_purge = 0, last_reseal = 0, reseal_left = -1;
+	bool reseal_stuck = false; /* a pass re-sealed nothing but left some: retry hourly */
 	pthread_mutex_lock(&sw->lock);
 	while (!sw->stopping) {
 		pthread_mutex_unlock(&sw->lock);
@@ -120,6 +188,16 @@ static void *sweeper_main(void *arg)
 				log_error("sweeper: purge: %s", maskd_strerror(rc));
 			else
 				last_purge = now;
+		}
+		/* until nothing older is left, every sweep; then hourly, for values a
+		 * node still on the older key sealed meanwhile */
+		if (reseal_current > 0 &&
+		    ((reseal_left != 0 && !reseal_stuck) || now - last_reseal >= JOBS_PURGE_EVERY_S)) {
+			rc = jobs_reseal_once(sw->store, reseal_current, reseal_batch, &reseal_left);
+			if (rc < 0)
+				log_error("sweeper: re-seal: %s", maskd_strerror(rc));
+			reseal_stuck = rc == 0 && reseal_left > 0;
+			last_reseal = now;
 		}
 		pthread_mutex_lock(&sw->lock);
 		struct timespec until;

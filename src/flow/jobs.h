@@ -15,6 +15,10 @@ struct jobs_sweeper;
  * sessions closed more than retention_s seconds ago (jobs_purge_once), at start
  * and then hourly; 0 = never purge. Aborts when the thread cannot start. */
 struct jobs_sweeper *jobs_sweeper_start(struct store *st, unsigned interval_s, long long retention_s);
+/* Before jobs_sweeper_start: the thread also re-seals values sealed with an
+ * older vault key version than current (jobs_reseal_once, batch rows a
+ * transaction), each sweep until none is left, then hourly. */
+void jobs_reseal_configure(int current, int batch);
 /* Wakes the thread, waits for it to finish its current sweep, frees it. NULL: no-op. */
 void jobs_sweeper_stop(struct jobs_sweeper *sw);
 
@@ -28,6 +32,15 @@ int jobs_sweep_once(struct store *st, long long now);
  * maskd_numbers_purged_total. retention_s <= 0 does nothing. Returns how many
  * participants were purged, or a negative maskd_err. */
 int jobs_purge_once(struct store *st, long long now, long long retention_s);
+
+/* The vault key rotation's re-seal (docs/OPERATIONS.md, key rotation): one pass
+ * over every sealed value not sealed with version `current`, in transactions of
+ * `batch` rows, re-sealing each with it. Logs progress every few thousand rows
+ * and sets maskd_vault_reseal_remaining to the count left after the pass (values
+ * whose version the key file does not hold stay, and are counted). *remaining
+ * gets that count. Returns how many values it re-sealed, or a negative
+ * maskd_err. The sweeper thread runs it at start and until nothing is left. */
+int jobs_reseal_once(struct store *st, int current, int batch, long long *remaining);
 
 /* Geocodes every pool number whose region is "" and stores what libphonenumber
  * knows (mobiles and non-geographic numbers stay ""): numbers added before
