@@ -276,14 +276,17 @@ int main(int argc, char **argv)
 			 "ends (a test-only setting)", v, v);
 		retention_s = v;
 	}
-	/* MASKD_RESEAL_BATCH: values re-sealed per transaction after a key rotation */
-	long reseal_batch = 100;
-	const char *rb = env_get("MASKD_RESEAL_BATCH");
-	if (rb != NULL && rb[0] != '\0') {
+	/* after a key rotation: values re-sealed per transaction, transactions per sweep */
+	static const char *const reseal_vars[2] = {"MASKD_RESEAL_BATCH", "MASKD_RESEAL_BATCHES"};
+	long reseal_knobs[2] = {100, 100};
+	for (int k = 0; k < 2; k++) {
+		const char *rb = env_get(reseal_vars[k]);
+		if (rb == NULL || rb[0] == '\0')
+			continue;
 		char *end = NULL;
-		reseal_batch = strtol(rb, &end, 10);
-		if (end == rb || *end != '\0' || reseal_batch < 1 || reseal_batch > 10000) {
-			fprintf(stderr, "maskd: MASKD_RESEAL_BATCH must be 1..10000\n");
+		reseal_knobs[k] = strtol(rb, &end, 10);
+		if (end == rb || *end != '\0' || reseal_knobs[k] < 1 || reseal_knobs[k] > 10000) {
+			fprintf(stderr, "maskd: %s must be 1..10000\n", reseal_vars[k]);
 			return 1;
 		}
 	}
@@ -394,7 +397,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* the sweeper writes (expiry, release, purge, the write probe): not on a read-only node */
-	jobs_reseal_configure(vault_current_version(vault), (int)reseal_batch);
+	jobs_reseal_configure(vault_current_version(vault), (int)reseal_knobs[0], (int)reseal_knobs[1]);
 	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, retention_s);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);
