@@ -5,6 +5,7 @@
  * when it is ready; SIGHUP only logs a line, since maskd logs to stderr and reloads nothing. Exit status 0 on a clean stop, 1 when
  * the configuration or the environment is wrong (the message names the variable).
  * `maskd audit-verify` checks the audit log's hash chain instead of serving;
+ * `maskd rotate-keys` rewrites the vault key file (key rotation);
  * `--env-file PATH` first sets the variables of a systemd EnvironmentFile. */
 #include "app.h"
 #include "config.h"
@@ -180,6 +181,75 @@ static void watchdog_alive(void *ctx)
 	(void)store_ping(ctx);
 }
 
+/* `maskd rotate-keys [--stage | --activate | --drop]`: rewrites the vault key
+ * file (vault_file_rotate; docs/OPERATIONS.md, key rotation). --drop first
+ * checks, in the configured database, that nothing is sealed with an older
+ * version. Exit 0 done, 1 refused or failed (the reason on stderr). */
+static int rotate_keys_command(const struct config *cfg, const char *flag)
+{
+	enum vault_rotate how = VAULT_ROTATE_ADD;
+	if (flag != NULL && strcmp(flag, "--stage") == 0)
+		how = VAULT_ROTATE_STAGE;
+	else if (flag != NULL && strcmp(flag, "--activate") == 0)
+		how = VAULT_ROTATE_ACTIVATE;
+	else if (flag != NULL && strcmp(flag, "--drop") == 0)
+		how = VAULT_ROTATE_DROP;
+	else if (flag != NULL) {
+		fprintf(stderr, "usage: maskd rotate-keys [--stage | --activate | --drop]\n");
+		return 2;
+	}
+	char err[512];
+	int version = 0, current = 0;
+	if (how == VAULT_ROTATE_DROP) {
+		struct vault *vault = NULL;
+		struct store *store = NULL;
+		int64_t stale = -1;
+		int rc = vault_load(cfg->key_file, &vault, err, sizeof(err));
+		if (rc == 0)
+			rc = store_open(cfg->db, vault, &store, err, sizeof(err));
+		if (rc == 0) {
+			current = vault_current_version(vault);
+			rc = store_vault_stale(store, current, &stale);
+			if (rc < 0)
+				snprintf(err, sizeof(err), "cannot count the sealed values: %s", maskd_strerror(rc));
+		}
+		store_close(store);
+		vault_free(vault);
+		if (rc < 0) {
+			fprintf(stderr, "maskd: %s\n", err);
+			return 1;
+		}
+		if (stale > 0) {
+			fprintf(stderr,
+				"maskd: %lld values are not sealed with the current key version %d yet: nothing dropped "
+				"(wait for maskd_vault_reseal_remaining to reach 0 on a running maskd)\n",
+				(long long)stale, current);
+			return 1;
+		}
+	}
+	if (vault_file_rotate(cfg->key_file, how, current, &version, err, sizeof(err)) < 0) {
+		fprintf(stderr, "maskd: %s\n", err);
+		return 1;
+	}
+	switch (how) {
+	case VAULT_ROTATE_ADD:
+		printf("vault key version %d added to %s and made current: restart maskd to seal with it; "
+		       "older values are re-sealed in the background\n", version, cfg->key_file);
+		break;
+	case VAULT_ROTATE_STAGE:
+		printf("vault key version %d added to %s, not current yet: copy the file to every node, restart them, "
+		       "then run maskd rotate-keys --activate\n", version, cfg->key_file);
+		break;
+	case VAULT_ROTATE_ACTIVATE:
+		printf("vault key version %d is current in %s: restart maskd to seal with it\n", version, cfg->key_file);
+		break;
+	case VAULT_ROTATE_DROP:
+		printf("older vault key versions dropped from %s; version %d remains\n", cfg->key_file, version);
+		break;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* Everything maskd creates (state directory, database, WAL, SHM, key file)
@@ -208,7 +278,9 @@ int main(int argc, char **argv)
 	if (argc > 1) {
 		if (strcmp(argv[1], "audit-verify") == 0 && argc == 2)
 			return audit_verify_command(&cfg);
-		fprintf(stderr, "usage: maskd [--env-file PATH] [audit-verify]\n");
+		if (strcmp(argv[1], "rotate-keys") == 0 && argc <= 3)
+			return rotate_keys_command(&cfg, argc == 3 ? argv[2] : NULL);
+		fprintf(stderr, "usage: maskd [--env-file PATH] [audit-verify | rotate-keys [--stage | --activate | --drop]]\n");
 		return 2;
 	}
 	/* MASKD_TEST_RETENTION_SECONDS (tests only, docs/OPERATIONS.md): retention in seconds */
@@ -224,6 +296,20 @@ int main(int argc, char **argv)
 		log_warn("maskd: MASKD_TEST_RETENTION_SECONDS=%lld: real numbers are purged %lld s after a session "
 			 "ends (a test-only setting)", v, v);
 		retention_s = v;
+	}
+	/* after a key rotation: values re-sealed per transaction, transactions per sweep */
+	static const char *const reseal_vars[2] = {"MASKD_RESEAL_BATCH", "MASKD_RESEAL_BATCHES"};
+	long reseal_knobs[2] = {100, 100};
+	for (int k = 0; k < 2; k++) {
+		const char *rb = env_get(reseal_vars[k]);
+		if (rb == NULL || rb[0] == '\0')
+			continue;
+		char *end = NULL;
+		reseal_knobs[k] = strtol(rb, &end, 10);
+		if (end == rb || *end != '\0' || reseal_knobs[k] < 1 || reseal_knobs[k] > 10000) {
+			fprintf(stderr, "maskd: %s must be 1..10000\n", reseal_vars[k]);
+			return 1;
+		}
 	}
 	long reveals = reveal_rate();
 	if (reveals < 0) {
@@ -332,6 +418,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* the sweeper writes (expiry, release, purge, the write probe): not on a read-only node */
+	jobs_reseal_configure(vault_current_version(vault), (int)reseal_knobs[0], (int)reseal_knobs[1]);
 	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, retention_s);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);

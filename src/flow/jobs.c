@@ -18,6 +18,8 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +92,102 @@ int jobs_purge_once(struct store *st, long long now, long long retention_s)
 	return total;
 }
 
+/* ---------------------------------------------------------------- re-seal */
+
+#define JOBS_RESEAL_LOG_EVERY 5000 /* values between two progress lines */
+
+static int reseal_current;      /* 0 = the sweeper does not re-seal */
+static int reseal_batch = 100;
+static int reseal_batches = 100;
+
+void jobs_reseal_configure(int current, int batch, int batches)
+{
+	assert(current >= 0 && batch > 0 && batches > 0);
+	reseal_current = current;
+	reseal_batch = batch;
+	reseal_batches = batches;
+}
+
+static void reseal_gauge_set(int64_t v)
+{
+	metrics_gauge_add(MG_VAULT_RESEAL_REMAINING, v - metrics_gauge_value(MG_VAULT_RESEAL_REMAINING));
+}
+
+int jobs_reseal_step(struct store *st, struct jobs_reseal *p, int current, int batch, int batches)
+{
+	assert(st != NULL && p != NULL && current >= 1 && batch > 0 && batches > 0);
+	static const char *const kinds[STORE_SEALED_COUNT] = {
+		[STORE_SEALED_PARTICIPANTS] = "participants' numbers",
+		[STORE_SEALED_SECRETS] = "carrier credentials",
+		[STORE_SEALED_OUTBOX] = "outbox payloads",
+	};
+	int rc;
+	p->finished = false;
+	if (!p->running) {
+		int64_t left = 0;
+		rc = store_vault_stale(st, current, &left);
+		if (rc < 0)
+			return rc;
+		reseal_gauge_set(left);
+		p->remaining = left;
+		if (left == 0) {
+			p->finished = true;
+			return 0;
+		}
+		log_info("vault: re-sealing %lld values with key version %d", (long long)left, current);
+		memset(p, 0, sizeof(*p));
+		p->running = true;
+		p->next_log = JOBS_RESEAL_LOG_EVERY;
+	}
+	for (int n = 0; n < batches && p->kind < STORE_SEALED_COUNT; n++) {
+		char last[STORE_RESEAL_KEY_MAX];
+		int seen = 0, resealed = 0;
+		rc = store_vault_reseal(st, (enum store_sealed)p->kind, p->after, batch, last, &seen, &resealed);
+		if (rc < 0)
+			return rc;
+		p->total += resealed;
+		metrics_gauge_add(MG_VAULT_RESEAL_REMAINING, -resealed);
+		if (p->total >= p->next_log) {
+			log_info("vault: re-sealed %lld values with key version %d (%s), about %lld to go", p->total,
+				 current, kinds[p->kind], (long long)metrics_gauge_value(MG_VAULT_RESEAL_REMAINING));
+			p->next_log = p->total + JOBS_RESEAL_LOG_EVERY;
+		}
+		if (seen < batch) {
+			p->kind++;
+			p->after[0] = '\0';
+		} else {
+			memcpy(p->after, last, sizeof(p->after));
+		}
+	}
+	p->remaining = metrics_gauge_value(MG_VAULT_RESEAL_REMAINING);
+	if (p->kind < STORE_SEALED_COUNT)
+		return 0;
+	/* the pass is over: count again (other nodes may have sealed meanwhile) */
+	int64_t left = 0;
+	rc = store_vault_stale(st, current, &left);
+	if (rc < 0)
+		return rc;
+	reseal_gauge_set(left);
+	if (left == 0)
+		log_info("vault: re-sealed %lld values; nothing is sealed with an older key version any more: "
+			 "older versions can be dropped (maskd rotate-keys --drop)", p->total);
+	else
+		log_warn("vault: re-sealed %lld values; %lld are still sealed with another key version (one the key "
+			 "file does not hold, or a node still sealing with an older one)", p->total, (long long)left);
+	long long total = p->total;
+	memset(p, 0, sizeof(*p));
+	p->finished = true;
+	p->remaining = left;
+	p->pass_total = total;
+	return 0;
+}
+
 static void *sweeper_main(void *arg)
 {
 	struct jobs_sweeper *sw = arg;
-	long long last_purge = 0;
+	long long last_purge = 0, last_reseal = 0;
+	struct jobs_reseal reseal = {0};
+	bool reseal_idle = false; /* a pass ended: next one in an hour */
 	pthread_mutex_lock(&sw->lock);
 	while (!sw->stopping) {
 		pthread_mutex_unlock(&sw->lock);
@@ -120,6 +214,17 @@ static void *sweeper_main(void *arg)
 				log_error("sweeper: purge: %s", maskd_strerror(rc));
 			else
 				last_purge = now;
+		}
+		/* until nothing older is left, every sweep; then hourly, for values a
+		 * node still on the older key sealed meanwhile */
+		if (reseal_current > 0 && (!reseal_idle || now - last_reseal >= JOBS_PURGE_EVERY_S)) {
+			rc = jobs_reseal_step(sw->store, &reseal, reseal_current, reseal_batch, reseal_batches);
+			if (rc < 0)
+				log_error("sweeper: re-seal: %s", maskd_strerror(rc));
+			/* done, or a whole pass re-sealed nothing (versions the file lacks):
+			 * no pass per sweep; a pass that made progress goes again at once */
+			reseal_idle = rc == 0 && reseal.finished && (reseal.remaining == 0 || reseal.pass_total == 0);
+			last_reseal = now;
 		}
 		pthread_mutex_lock(&sw->lock);
 		struct timespec until;

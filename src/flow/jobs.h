@@ -7,6 +7,10 @@
 #ifndef MASKD_FLOW_JOBS_H
 #define MASKD_FLOW_JOBS_H
 
+#include "../store/store.h" /* STORE_RESEAL_KEY_MAX */
+
+#include <stdbool.h>
+
 struct store;
 struct jobs_sweeper;
 
@@ -15,6 +19,11 @@ struct jobs_sweeper;
  * sessions closed more than retention_s seconds ago (jobs_purge_once), at start
  * and then hourly; 0 = never purge. Aborts when the thread cannot start. */
 struct jobs_sweeper *jobs_sweeper_start(struct store *st, unsigned interval_s, long long retention_s);
+/* Before jobs_sweeper_start: the thread also re-seals values sealed with an
+ * older vault key version than current (jobs_reseal_step: batch rows a
+ * transaction, at most `batches` transactions a sweep), each sweep until a pass
+ * leaves none (or re-seals none), then hourly. */
+void jobs_reseal_configure(int current, int batch, int batches);
 /* Wakes the thread, waits for it to finish its current sweep, frees it. NULL: no-op. */
 void jobs_sweeper_stop(struct jobs_sweeper *sw);
 
@@ -28,6 +37,26 @@ int jobs_sweep_once(struct store *st, long long now);
  * maskd_numbers_purged_total. retention_s <= 0 does nothing. Returns how many
  * participants were purged, or a negative maskd_err. */
 int jobs_purge_once(struct store *st, long long now, long long retention_s);
+
+/* The vault key rotation's re-seal (docs/OPERATIONS.md, key rotation): passes
+ * over every sealed value not sealed with version `current`, re-sealing each
+ * with it, `batch` rows a transaction. A pass is resumable: each call runs up to
+ * `batches` batches from where the previous call of the same pass stopped. It
+ * logs progress every few thousand values and keeps maskd_vault_reseal_remaining
+ * (counted at a pass's start and end, decremented in between). Values whose
+ * version the key file does not hold stay and are counted. Returns 0 or a
+ * negative maskd_err (the pass resumes on the next call). */
+struct jobs_reseal {
+	bool running;                         /* a pass is under way */
+	bool finished;                        /* this call found nothing to do or ended a pass */
+	int kind;                             /* enum store_sealed being walked */
+	char after[STORE_RESEAL_KEY_MAX];     /* its cursor */
+	long long total;                      /* re-sealed in this pass so far */
+	long long next_log;
+	long long remaining;                  /* the gauge after this call */
+	long long pass_total;                 /* finished: what the pass re-sealed */
+};
+int jobs_reseal_step(struct store *st, struct jobs_reseal *p, int current, int batch, int batches);
 
 /* Geocodes every pool number whose region is "" and stores what libphonenumber
  * knows (mobiles and non-geographic numbers stay ""): numbers added before

@@ -838,3 +838,63 @@ int store_outbox_unseal(const struct vault *v, const char *id, const uint8_t *se
 	*out_len = plain_len;
 	return 0;
 }
+
+/* ---------------------------------------------------------------- key rotation */
+
+int store_vault_reseal(struct store *st, enum store_sealed what, const char *after, int limit,
+		       char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed)
+{
+	assert(st != NULL && after != NULL && limit > 0 && last != NULL && seen != NULL && resealed != NULL);
+	assert(what >= 0 && what < STORE_SEALED_COUNT);
+	*seen = *resealed = 0;
+	last[0] = '\0';
+	return note_write(st, st->ops->vault_reseal(st->b, what, after, limit, last, seen, resealed));
+}
+
+int store_vault_stale(struct store *st, int version, int64_t *count)
+{
+	assert(st != NULL && count != NULL && version >= 1 && version <= VAULT_VERSION_MAX);
+	*count = 0;
+	return st->ops->vault_stale(st->b, version, count);
+}
+
+int store_reseal_value(const struct vault *v, enum store_sealed what, const char *a, const char *b,
+		       const uint8_t *old, size_t len, uint8_t **out, size_t *out_len)
+{
+	assert(v != NULL && a != NULL && old != NULL && out != NULL && out_len != NULL);
+	*out = NULL;
+	*out_len = 0;
+	if (what == STORE_SEALED_OUTBOX) {
+		char *plain = NULL;
+		size_t plain_len = 0;
+		if (store_outbox_unseal(v, a, old, len, &plain, &plain_len) < 0)
+			return MASKD_ECRYPTO;
+		int rc = store_outbox_seal(v, a, plain, plain_len, out, out_len);
+		OPENSSL_cleanse(plain, plain_len);
+		free(plain);
+		return rc < 0 ? MASKD_ECRYPTO : 0;
+	}
+	char ad[ID_MAX + 32];
+	if (what == STORE_SEALED_SECRETS) {
+		int d = b != NULL ? dialect_from_name(b) : -1;
+		if (d < 0)
+			return MASKD_ECRYPTO;
+		store_secret_ad(a, (enum dialect)d, ad, sizeof(ad));
+	} else {
+		snprintf(ad, sizeof(ad), "%s", a);
+	}
+	char plain[VAULT_PLAIN_MAX + 1];
+	int rc = vault_unseal(v, old, len, ad, plain, sizeof(plain));
+	if (rc < 0)
+		return MASKD_ECRYPTO;
+	uint8_t *buf = xmalloc(VAULT_SEALED_MAX);
+	rc = vault_seal(v, plain, ad, buf, VAULT_SEALED_MAX, out_len);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (rc < 0) {
+		free(buf);
+		*out_len = 0;
+		return MASKD_ECRYPTO;
+	}
+	*out = buf;
+	return 0;
+}

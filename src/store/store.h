@@ -562,4 +562,22 @@ int store_outbox_stats(struct store *st, int64_t *unsent, int64_t *oldest,
  * nodes may hold claims, nothing changes: their leases run out. */
 int store_outbox_recover(struct store *st, int64_t now);
 
+/* ---------------------------------------------------------------- key rotation */
+/* The sealed values the vault key rotation re-seals (docs/OPERATIONS.md, key
+ * rotation): participants' real numbers, services' carrier credentials, outbox
+ * payloads. An erased or purged value (empty) is none of them. */
+enum store_sealed { STORE_SEALED_PARTICIPANTS, STORE_SEALED_SECRETS, STORE_SEALED_OUTBOX, STORE_SEALED_COUNT };
+#define STORE_RESEAL_KEY_MAX (2 * ID_MAX + 32) /* a row's cursor key (secrets: "service_id:carrier") */
+/* Re-seals, in one transaction, the values of kind what that are not sealed with
+ * the vault's current key version, taking up to limit rows with a key after
+ * `after` ("" = from the start) in key order. *seen gets how many rows it took
+ * (< limit: the kind is done), last the key of the last one, *resealed how many
+ * it re-sealed; a value whose version the key file does not hold is left as it
+ * is (vault_unseal logs it). Each row is rewritten only if it still holds the
+ * value read, so a concurrent erase, purge or send wins. */
+int store_vault_reseal(struct store *st, enum store_sealed what, const char *after, int limit,
+		       char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed);
+/* How many values of every kind are not sealed with key version `version`. */
+int store_vault_stale(struct store *st, int version, int64_t *count);
+
 #endif

@@ -178,7 +178,19 @@ struct store_tx {
 	X(int, outbox_requeue, (void *b, const char *id, int64_t now)) \
 	X(int, outbox_stats, (void *b, int64_t *unsent, int64_t *oldest, \
 		void (*cb)(void *, const char *, int64_t, int64_t), void *ctx)) \
-	X(int, outbox_recover, (void *b, int64_t now))
+	X(int, outbox_recover, (void *b, int64_t now)) \
+	/* key rotation (store.h store_vault_*) */ \
+	X(int, vault_reseal, (void *b, enum store_sealed what, const char *after, int limit, \
+		char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed)) \
+	X(int, vault_stale, (void *b, int version, int64_t *count))
+
+/* Opens old (len bytes, a value of kind what) and seals it again with v's current
+ * key version into a malloc'd *out of *out_len bytes. The row is named by a and
+ * b: the participant or outbox id (b unused), or a secret's service id and
+ * carrier name. 0, or MASKD_ECRYPTO (it does not open: wrong or unknown version,
+ * nothing in *out). Defined in store.c; the backends' vault_reseal use it. */
+int store_reseal_value(const struct vault *v, enum store_sealed what, const char *a, const char *b,
+		       const uint8_t *old, size_t len, uint8_t **out, size_t *out_len);
 
 #define STORE_OP_FIELD(ret, entry, params) ret(*entry) params;
 

@@ -54,6 +54,8 @@ static const char *const counter_names[MC_COUNT][2] = {
 static const char *const gauge_names[MG_COUNT][2] = {
 	[MG_HTTP_CONNECTIONS_OPEN] = {"maskd_http_connections_open", "Open HTTP connections."},
 	[MG_SENDER_BACKLOG] = {"maskd_sender_backlog", "Texts queued for or being sent through a carrier's REST API."},
+	[MG_VAULT_RESEAL_REMAINING] = {"maskd_vault_reseal_remaining",
+				       "Sealed values not yet re-sealed with the current vault key version (last count)."},
 };
 
 void metrics_webhook(int dialect, enum metric_webhook m)

@@ -58,6 +58,7 @@ enum metric_counter {
 enum metric_gauge {
 	MG_HTTP_CONNECTIONS_OPEN,
 	MG_SENDER_BACKLOG,
+	MG_VAULT_RESEAL_REMAINING,
 	MG_COUNT
 };
 

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* vault.c - the key file, AES-256-GCM sealing and the blind index; see vault.h and
- * docs/internals/vault.md. The key file is two text lines, "enc=<64 hex>" and
- * "idx=<64 hex>", created with O_EXCL and mode 0600 and refused when group or
- * others have any permission on it. No error message ever quotes the file's
- * content. Does not rotate keys and does not read them from the environment. */
+ * docs/internals/vault.md. The key file holds text lines "enc=<64 hex>" (version
+ * 1), "enc.N=<64 hex>" (version N), "current=N" and "idx=<64 hex>", created with
+ * O_EXCL and mode 0600 and refused when group or others have any permission on
+ * it. No error message ever quotes the file's content. Rotation adds a version
+ * (vault_file_rotate); the blind-index key is not rotated. Keys are never read
+ * from the environment. */
 #include "vault.h"
 #include "../util/crypto.h"
 #include "../util/crypto_internal.h"
 #include "../util/err.h"
+#include "../util/log.h"
 #include "../util/xmalloc.h"
 
 #include <assert.h>
@@ -27,12 +30,13 @@
 #define VAULT_KEY_LEN 32
 #define VAULT_NONCE_LEN 12
 #define VAULT_TAG_LEN 16
-#define VAULT_VERSION 1
-#define VAULT_FILE_MAX 4096 /* a well-formed key file is 138 bytes */
+#define VAULT_FILE_MAX 32768 /* a key file of every version is about 19,000 bytes */
 
 struct vault {
-	uint8_t enc[VAULT_KEY_LEN]; /* AES-256-GCM key */
-	uint8_t idx[VAULT_KEY_LEN]; /* HMAC-SHA256 key of the blind index */
+	uint8_t enc[VAULT_VERSION_MAX + 1][VAULT_KEY_LEN]; /* AES-256-GCM key of each version */
+	bool have[VAULT_VERSION_MAX + 1];                  /* which versions the file holds */
+	int current;                                       /* the version new seals use */
+	uint8_t idx[VAULT_KEY_LEN];                        /* HMAC-SHA256 key of the blind index */
 };
 
 static int vault_fail(char *err, size_t err_len, int code, const char *fmt, ...)
@@ -128,12 +132,30 @@ static int vault_read(int fd, const char *path, char *buf, size_t cap, size_t *l
 	return 0;
 }
 
-/* Parses "enc=<64 hex>\nidx=<64 hex>\n" (either order; blank lines and '#'
- * comments allowed). Messages name the line, never its content. */
+/* Reads the decimal version or current number of a "enc.N=" / "current=N" line
+ * from p[0..n): 1..VAULT_VERSION_MAX, else -1. */
+static int parse_version(const char *p, size_t n)
+{
+	if (n == 0 || n > 3 || p[0] == '0')
+		return -1;
+	int v = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (p[k] < '0' || p[k] > '9')
+			return -1;
+		v = v * 10 + (p[k] - '0');
+	}
+	return v <= VAULT_VERSION_MAX ? v : -1;
+}
+
+/* Parses the key file's lines (any order; blank lines and '#' comments allowed):
+ * "enc=<64 hex>" (version 1), "enc.N=<64 hex>", "idx=<64 hex>", "current=N".
+ * Without current= the highest version is current. Messages name the line and
+ * the version, never a key. */
 static int vault_parse(struct vault *v, const char *path, const char *text, size_t len, char *err,
 		       size_t err_len)
 {
-	bool have_enc = false, have_idx = false;
+	bool have_idx = false, have_current = false;
+	int current = 0;
 	size_t line_no = 0;
 	size_t i = 0;
 	while (i < len) {
@@ -146,36 +168,72 @@ static int vault_parse(struct vault *v, const char *path, const char *text, size
 			ll--;
 		if (ll == 0 || line[0] == '#')
 			continue;
+		const char *eq = memchr(line, '=', ll);
+		size_t name_len = eq != NULL ? (size_t)(eq - line) : ll;
+		const char *val = eq != NULL ? eq + 1 : line + ll;
+		size_t val_len = ll - name_len - (eq != NULL ? 1 : 0);
+		if (eq != NULL && name_len == 7 && memcmp(line, "current", 7) == 0) {
+			if (have_current)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu repeats current=", path, line_no);
+			current = parse_version(val, val_len);
+			if (current < 0)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu: current= needs a version 1..%d",
+						  path, line_no, VAULT_VERSION_MAX);
+			have_current = true;
+			continue;
+		}
 		uint8_t *dst;
 		bool *seen;
-		if (ll >= 4 && memcmp(line, "enc=", 4) == 0) {
-			dst = v->enc;
-			seen = &have_enc;
-		} else if (ll >= 4 && memcmp(line, "idx=", 4) == 0) {
+		int version = 0;
+		if (eq != NULL && name_len == 3 && memcmp(line, "idx", 3) == 0) {
 			dst = v->idx;
 			seen = &have_idx;
+		} else if (eq != NULL && name_len == 3 && memcmp(line, "enc", 3) == 0) {
+			version = 1;
+		} else if (eq != NULL && name_len > 4 && memcmp(line, "enc.", 4) == 0) {
+			version = parse_version(line + 4, name_len - 4);
+			if (version < 0)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu: enc.N= needs a version 1..%d",
+						  path, line_no, VAULT_VERSION_MAX);
 		} else {
 			return vault_fail(err, err_len, MASKD_EINVAL,
-					  "key file %s is malformed: line %zu is not enc=<hex> or "
-					  "idx=<hex>",
+					  "key file %s is malformed: line %zu is not enc=<hex>, enc.N=<hex>, "
+					  "idx=<hex> or current=N",
 					  path, line_no);
 		}
-		if (*seen)
+		if (version > 0) {
+			dst = v->enc[version];
+			seen = &v->have[version];
+		}
+		if (*seen) {
+			if (version > 0)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu repeats key version %d", path,
+						  line_no, version);
 			return vault_fail(err, err_len, MASKD_EINVAL,
-					  "key file %s is malformed: line %zu repeats %.3s=", path,
-					  line_no, line);
-		if (ll - 4 != 2 * VAULT_KEY_LEN ||
-		    hex_decode(line + 4, ll - 4, dst, VAULT_KEY_LEN) != VAULT_KEY_LEN)
+					  "key file %s is malformed: line %zu repeats idx=", path, line_no);
+		}
+		if (val_len != 2 * VAULT_KEY_LEN || hex_decode(val, val_len, dst, VAULT_KEY_LEN) != VAULT_KEY_LEN)
 			return vault_fail(err, err_len, MASKD_EINVAL,
-					  "key file %s is malformed: line %zu: %.3s= needs exactly "
-					  "%d hex digits",
-					  path, line_no, line, 2 * VAULT_KEY_LEN);
+					  "key file %s is malformed: line %zu: %.*s= needs exactly %d hex digits",
+					  path, line_no, (int)(name_len < 8 ? name_len : 8), line, 2 * VAULT_KEY_LEN);
 		*seen = true;
 	}
-	if (!have_enc || !have_idx)
+	int highest = 0;
+	for (int k = 1; k <= VAULT_VERSION_MAX; k++)
+		if (v->have[k])
+			highest = k;
+	if (highest == 0 || !have_idx)
+		return vault_fail(err, err_len, MASKD_EINVAL, "key file %s is malformed: missing the %s= line",
+				  path, highest == 0 ? "enc" : "idx");
+	if (have_current && !v->have[current])
 		return vault_fail(err, err_len, MASKD_EINVAL,
-				  "key file %s is malformed: missing the %s= line", path,
-				  !have_enc ? "enc" : "idx");
+				  "key file %s is malformed: current=%d names a key version the file does not hold",
+				  path, current);
+	v->current = have_current ? current : highest;
 	return 0;
 }
 
@@ -248,6 +306,143 @@ void vault_free(struct vault *v)
 	free(v);
 }
 
+/* ------------------------------------------------------------ versions */
+
+int vault_current_version(const struct vault *v)
+{
+	assert(v != NULL);
+	return v->current;
+}
+
+bool vault_has_version(const struct vault *v, int version)
+{
+	assert(v != NULL);
+	return version >= 1 && version <= VAULT_VERSION_MAX && v->have[version];
+}
+
+int vault_sealed_version(const uint8_t *sealed, size_t len)
+{
+	return sealed == NULL || len < VAULT_OVERHEAD ? 0 : sealed[0];
+}
+
+/* Appends "name=<hex of key>\n" to text at *at (cap checked by the caller's sizing). */
+static void put_key_line(char *text, size_t *at, const char *name, const uint8_t key[VAULT_KEY_LEN])
+{
+	size_t n = strlen(name);
+	memcpy(text + *at, name, n);
+	text[*at + n] = '=';
+	hex_encode(key, VAULT_KEY_LEN, text + *at + n + 1);
+	*at += n + 1 + 2 * VAULT_KEY_LEN;
+	text[(*at)++] = '\n';
+}
+
+/* Writes v as a key file to path through path.new, fsync and rename, so a crash
+ * leaves the old file or the new one, never half of one. */
+static int vault_store(const struct vault *v, const char *path, char *err, size_t err_len)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
+		return vault_fail(err, err_len, MASKD_EINVAL, "key file path %s is too long", path);
+	char *text = xmalloc(VAULT_FILE_MAX);
+	size_t at = 0;
+	at += (size_t)snprintf(text, VAULT_FILE_MAX, "# maskd vault keys (docs/OPERATIONS.md, key rotation)\ncurrent=%d\n",
+			       v->current);
+	put_key_line(text, &at, "idx", v->idx);
+	for (int k = 1; k <= VAULT_VERSION_MAX; k++) {
+		if (!v->have[k])
+			continue;
+		char name[8];
+		snprintf(name, sizeof(name), k == 1 ? "enc" : "enc.%d", k);
+		put_key_line(text, &at, name, v->enc[k]);
+	}
+	assert(at < VAULT_FILE_MAX);
+	unlink(tmp); /* a leftover of an interrupted rotation */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write_all(fd, text, at) && fsync(fd) == 0;
+	int saved = errno;
+	OPENSSL_cleanse(text, VAULT_FILE_MAX);
+	free(text);
+	if (fd >= 0 && close(fd) != 0 && ok) {
+		ok = false;
+		saved = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = false;
+		saved = errno;
+	}
+	if (!ok) {
+		unlink(tmp);
+		return vault_fail(err, err_len, MASKD_EINVAL, "cannot write key file %s: %s", path, strerror(saved));
+	}
+	/* the rename itself is durable once the directory is */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+int vault_file_rotate(const char *path, enum vault_rotate how, int drop_below, int *version, char *err,
+		      size_t err_len)
+{
+	assert(path != NULL && version != NULL);
+	*version = 0;
+	struct vault *v = NULL;
+	int rc = vault_load(path, &v, err, err_len);
+	if (rc < 0)
+		return rc;
+	int highest = 0;
+	for (int k = 1; k <= VAULT_VERSION_MAX; k++)
+		if (v->have[k])
+			highest = k;
+	switch (how) {
+	case VAULT_ROTATE_ADD:
+	case VAULT_ROTATE_STAGE:
+		if (highest == VAULT_VERSION_MAX) {
+			rc = vault_fail(err, err_len, MASKD_EINVAL,
+					"key file %s already holds key version %d, the last one", path, highest);
+			goto out;
+		}
+		random_bytes(v->enc[highest + 1], VAULT_KEY_LEN);
+		v->have[highest + 1] = true;
+		if (how == VAULT_ROTATE_ADD)
+			v->current = highest + 1;
+		*version = highest + 1;
+		break;
+	case VAULT_ROTATE_ACTIVATE:
+		v->current = highest;
+		*version = highest;
+		break;
+	case VAULT_ROTATE_DROP:
+		assert(drop_below >= 1);
+		if (drop_below > v->current) {
+			rc = vault_fail(err, err_len, MASKD_EINVAL,
+					"key file %s: the current key version %d cannot be dropped", path, v->current);
+			goto out;
+		}
+		for (int k = 1; k < drop_below; k++) {
+			OPENSSL_cleanse(v->enc[k], VAULT_KEY_LEN);
+			v->have[k] = false;
+		}
+		*version = v->current;
+		break;
+	}
+	rc = vault_store(v, path, err, err_len);
+out:
+	vault_free(v);
+	return rc;
+}
+
 /* ------------------------------------------------------------ sealing */
 
 int vault_seal(const struct vault *v, const char *plain, const char *ad, uint8_t *out, size_t cap,
@@ -264,14 +459,14 @@ int vault_seal(const struct vault *v, const char *plain, const char *ad, uint8_t
 	uint8_t *nonce = out + 1;
 	uint8_t *ct = nonce + VAULT_NONCE_LEN;
 	uint8_t *tag = ct + plen;
-	out[0] = VAULT_VERSION;
+	out[0] = (uint8_t)v->current;
 	random_bytes(nonce, VAULT_NONCE_LEN);
 
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	if (ctx == NULL)
 		fatal("EVP_CIPHER_CTX_new failed");
 	int n = 0, fin = 0;
-	if (EVP_EncryptInit_ex2(ctx, crypto_aes256gcm(), v->enc, nonce, NULL) != 1 ||
+	if (EVP_EncryptInit_ex2(ctx, crypto_aes256gcm(), v->enc[v->current], nonce, NULL) != 1 ||
 	    (ad_len > 0 && EVP_EncryptUpdate(ctx, NULL, &n, (const uint8_t *)ad, (int)ad_len) != 1) ||
 	    EVP_EncryptUpdate(ctx, ct, &n, (const uint8_t *)plain, (int)plen) != 1 ||
 	    EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 ||
@@ -287,9 +482,15 @@ int vault_unseal(const struct vault *v, const uint8_t *sealed, size_t len, const
 		 char *plain, size_t cap)
 {
 	assert(v != NULL && sealed != NULL && ad != NULL && plain != NULL);
-	if (len < VAULT_OVERHEAD || sealed[0] != VAULT_VERSION ||
-	    len - VAULT_OVERHEAD > VAULT_PLAIN_MAX)
+	if (len < VAULT_OVERHEAD || len - VAULT_OVERHEAD > VAULT_PLAIN_MAX)
 		return MASKD_ECRYPTO;
+	if (!v->have[sealed[0]]) {
+		/* an operator's mistake (a version dropped too early), not an attack on
+		 * one row: say which version, never what the row holds */
+		log_error("vault: a value is sealed with key version %d, which the key file does not hold",
+			  sealed[0]);
+		return MASKD_ECRYPTO;
+	}
 	size_t ct_len = len - VAULT_OVERHEAD;
 	if (cap < ct_len + 1)
 		return MASKD_ETOOBIG;
@@ -306,7 +507,7 @@ int vault_unseal(const struct vault *v, const uint8_t *sealed, size_t len, const
 	if (ctx == NULL)
 		fatal("EVP_CIPHER_CTX_new failed");
 	int n = 0, fin = 0;
-	if (EVP_DecryptInit_ex2(ctx, crypto_aes256gcm(), v->enc, nonce, NULL) != 1 ||
+	if (EVP_DecryptInit_ex2(ctx, crypto_aes256gcm(), v->enc[sealed[0]], nonce, NULL) != 1 ||
 	    (ad_len > 0 && EVP_DecryptUpdate(ctx, NULL, &n, (const uint8_t *)ad, (int)ad_len) != 1) ||
 	    EVP_DecryptUpdate(ctx, (uint8_t *)plain, &n, ct, (int)ct_len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, VAULT_TAG_LEN, tag) != 1)

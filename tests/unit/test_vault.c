@@ -2,8 +2,11 @@
 /* test_vault.c - the key file (creation 0600, refusal of group/other modes and of
  * malformed files without quoting key material), AES-256-GCM sealing with its
  * refusals (tampering, wrong ad, wrong key, truncation, sizes), a known-answer
- * blob made by another implementation (Python cryptography), the blind index. */
+ * blob made by another implementation (Python cryptography), the blind index,
+ * key versions (sealing with the current one, opening old ones, an unknown one
+ * refused and logged without the value) and the key file's rotation. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,10 +203,10 @@ static void test_malformed_refused(void **state)
 		load_refused(p, cases[i].mention);
 	}
 	/* Too large to be a key file. */
-	char *big = malloc(5000);
+	char *big = malloc(40000);
 	assert_non_null(big);
-	memset(big, '#', 4999);
-	big[4999] = '\0';
+	memset(big, '#', 39999);
+	big[39999] = '\0';
 	write_file(p, big, 0600);
 	free(big);
 	load_refused(p, "larger than");
@@ -432,6 +435,181 @@ static void test_threads(void **state)
 	vault_free(v);
 }
 
+/* ------------------------------------------------------------ key versions */
+
+#define KEY2 "4041424344454647484940414243444546474849404142434445464748494041"
+
+static void test_versions(void **state)
+{
+	const char *p = path_of("versions.key");
+	/* version 1 under its historic name, version 2 newer: 2 is current */
+	write_file(p, "enc=" KNOWN_ENC "\nidx=" KNOWN_IDX "\nenc.2=" KEY2 "\n", 0600);
+	struct vault *v = load_ok(p);
+	assert_int_equal(vault_current_version(v), 2);
+	assert_true(vault_has_version(v, 1));
+	assert_true(vault_has_version(v, 2));
+	assert_false(vault_has_version(v, 3));
+	assert_false(vault_has_version(v, 0));
+	uint8_t s[VAULT_SEALED_MAX], old[64];
+	size_t l;
+	char plain[VAULT_PLAIN_MAX + 1];
+	assert_int_equal(vault_seal(v, "+14155550100", "par_1", s, sizeof(s), &l), 0);
+	assert_int_equal(s[0], 2);
+	assert_int_equal(vault_sealed_version(s, l), 2);
+	assert_int_equal(vault_unseal(v, s, l, "par_1", plain, sizeof(plain)), 0);
+	assert_string_equal(plain, "+14155550100");
+	/* the known version-1 blob still opens */
+	long n = hex_decode(KNOWN_BLOB, strlen(KNOWN_BLOB), old, sizeof(old));
+	assert_int_equal(vault_sealed_version(old, (size_t)n), 1);
+	assert_int_equal(vault_unseal(v, old, (size_t)n, "par_abc", plain, sizeof(plain)), 0);
+	assert_string_equal(plain, "+14155550100");
+	/* a version-2 blob claiming version 1 does not open with key 1 */
+	s[0] = 1;
+	assert_int_equal(vault_unseal(v, s, l, "par_1", plain, sizeof(plain)), MASKD_ECRYPTO);
+	s[0] = 2;
+	vault_free(v);
+
+	/* current= pins an older version */
+	write_file(p, "current=1\nenc.1=" KNOWN_ENC "\nidx=" KNOWN_IDX "\nenc.2=" KEY2 "\n", 0600);
+	v = load_ok(p);
+	assert_int_equal(vault_current_version(v), 1);
+	assert_int_equal(vault_seal(v, "+14155550100", "par_1", s, sizeof(s), &l), 0);
+	assert_int_equal(s[0], 1);
+	vault_free(v);
+	assert_int_equal(vault_sealed_version(s, 0), 0);
+	assert_int_equal(vault_sealed_version(NULL, 0), 0);
+}
+
+static void test_version_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *mention;
+	} cases[] = {
+		{"idx=" KNOWN_IDX "\nenc.0=" KEY2 "\n", "line 2: enc.N= needs a version 1..255"},
+		{"idx=" KNOWN_IDX "\nenc.256=" KEY2 "\n", "line 2: enc.N= needs a version"},
+		{"idx=" KNOWN_IDX "\nenc.02=" KEY2 "\n", "line 2: enc.N= needs a version"},
+		{"idx=" KNOWN_IDX "\nenc.x=" KEY2 "\n", "line 2: enc.N= needs a version"},
+		{"idx=" KNOWN_IDX "\nenc.2=" KEY2 "\nenc.2=" KEY2 "\n", "line 3 repeats key version 2"},
+		{"idx=" KNOWN_IDX "\nenc=" KEY2 "\nenc.1=" KEY2 "\n", "line 3 repeats key version 1"},
+		{"idx=" KNOWN_IDX "\nenc.2=" KEY2 "0\n", "line 2: enc.2= needs exactly 64 hex digits"},
+		{"idx=" KNOWN_IDX "\nenc.2=" KEY2 "\ncurrent=3\n", "current=3 names a key version the file does not hold"},
+		{"idx=" KNOWN_IDX "\nenc.2=" KEY2 "\ncurrent=x\n", "line 3: current= needs a version"},
+		{"idx=" KNOWN_IDX "\ncurrent=2\nenc.2=" KEY2 "\ncurrent=2\n", "line 4 repeats current="},
+		{"idx=" KNOWN_IDX "\ncurrent=2\n", "missing the enc= line"},
+	};
+	const char *p = path_of("badver.key");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_file(p, cases[i].text, 0600);
+		load_refused(p, cases[i].mention);
+	}
+}
+
+/* A blob of a version the key file does not hold: refused, and the log line
+ * names the version and nothing of the value. */
+static void test_unknown_version(void **state)
+{
+	const char *p = path_of("only2.key");
+	write_file(p, "idx=" KNOWN_IDX "\nenc.2=" KEY2 "\n", 0600);
+	struct vault *v = load_ok(p);
+	uint8_t old[64];
+	long n = hex_decode(KNOWN_BLOB, strlen(KNOWN_BLOB), old, sizeof(old));
+	char plain[64];
+	memset(plain, 'Z', sizeof(plain));
+
+	const char *logp = path_of("unknown.log");
+	int logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(logfd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(logfd, 2), 2);
+	int rc = vault_unseal(v, old, (size_t)n, "par_abc", plain, sizeof(plain));
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	close(logfd);
+	assert_int_equal(rc, MASKD_ECRYPTO);
+	assert_null(memchr(plain, '+', sizeof(plain)));
+
+	char text[1024] = {0};
+	FILE *f = fopen(logp, "r");
+	assert_non_null(f);
+	size_t got = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	assert_true(got > 0);
+	assert_non_null(strstr(text, "sealed with key version 1, which the key file does not hold"));
+	assert_null(strstr(text, "4155550100"));
+	assert_null(strstr(text, "par_abc"));
+	vault_free(v);
+}
+
+static void test_file_rotate(void **state)
+{
+	const char *p = path_of("rotate.key");
+	unlink(p);
+	struct vault *v = load_ok(p); /* created: version 1 */
+	assert_int_equal(vault_current_version(v), 1);
+	uint8_t s1[VAULT_SEALED_MAX], s2[VAULT_SEALED_MAX], s3[VAULT_SEALED_MAX];
+	size_t l1, l2, l3;
+	char plain[VAULT_PLAIN_MAX + 1], b1[VAULT_BIDX_LEN + 1], b2[VAULT_BIDX_LEN + 1];
+	assert_int_equal(vault_seal(v, "+14155550100", "par_1", s1, sizeof(s1), &l1), 0);
+	vault_blind_index(v, "+14155550100", b1);
+	vault_free(v);
+
+	char err[256];
+	int version = 0;
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_ADD, 0, &version, err, sizeof(err)), 0);
+	assert_int_equal(version, 2);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	v = load_ok(p);
+	assert_int_equal(vault_current_version(v), 2);
+	assert_int_equal(vault_seal(v, "+14155550100", "par_1", s2, sizeof(s2), &l2), 0);
+	assert_int_equal(s2[0], 2);
+	assert_int_equal(vault_unseal(v, s1, l1, "par_1", plain, sizeof(plain)), 0);
+	assert_string_equal(plain, "+14155550100");
+	vault_blind_index(v, "+14155550100", b2);
+	assert_string_equal(b1, b2); /* the blind-index key is kept */
+	vault_free(v);
+
+	/* staged: version 3 exists, 2 stays current; then activated */
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_STAGE, 0, &version, err, sizeof(err)), 0);
+	assert_int_equal(version, 3);
+	v = load_ok(p);
+	assert_int_equal(vault_current_version(v), 2);
+	assert_true(vault_has_version(v, 3));
+	vault_free(v);
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_ACTIVATE, 0, &version, err, sizeof(err)), 0);
+	assert_int_equal(version, 3);
+	v = load_ok(p);
+	assert_int_equal(vault_current_version(v), 3);
+	assert_int_equal(vault_seal(v, "+14155550100", "par_1", s3, sizeof(s3), &l3), 0);
+	vault_free(v);
+
+	/* dropping the current version is refused and changes nothing */
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_DROP, 4, &version, err, sizeof(err)), MASKD_EINVAL);
+	assert_non_null(strstr(err, "current key version 3 cannot be dropped"));
+	/* dropping 1 and 2: their blobs no longer open, version 3's do */
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_DROP, 3, &version, err, sizeof(err)), 0);
+	v = load_ok(p);
+	assert_false(vault_has_version(v, 1));
+	assert_false(vault_has_version(v, 2));
+	assert_int_equal(vault_unseal(v, s1, l1, "par_1", plain, sizeof(plain)), MASKD_ECRYPTO);
+	assert_int_equal(vault_unseal(v, s2, l2, "par_1", plain, sizeof(plain)), MASKD_ECRYPTO);
+	assert_int_equal(vault_unseal(v, s3, l3, "par_1", plain, sizeof(plain)), 0);
+	assert_string_equal(plain, "+14155550100");
+	vault_free(v);
+	/* no leftover temporary file */
+	char tmp[128];
+	snprintf(tmp, sizeof(tmp), "%s.new", p);
+	assert_int_equal(access(tmp, F_OK), -1);
+	/* an unreadable key file is reported, not rewritten */
+	assert_int_equal(vault_file_rotate(path_of("no/such.key"), VAULT_ROTATE_ADD, 0, &version, err, sizeof(err)),
+			 MASKD_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +624,10 @@ int main(void)
 		cmocka_unit_test(test_wrong_ad_and_key),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_version_errors),
+		cmocka_unit_test(test_unknown_version),
+		cmocka_unit_test(test_file_rotate),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -87,6 +87,8 @@ SQ_LOCKED(sq_outbox_list, (void *b, const char *service_id, int status, int64_t 
 SQ_LOCKED(sq_outbox_requeue, (void *b, const char *id, int64_t now), (b, id, now))
 SQ_LOCKED(sq_outbox_stats, (void *b, int64_t *unsent, int64_t *oldest, void (*cb)(void *, const char *, int64_t, int64_t), void *ctx), (b, unsent, oldest, cb, ctx))
 SQ_LOCKED(sq_outbox_recover, (void *b, int64_t now), (b, now))
+SQ_LOCKED(sq_vault_reseal, (void *b, enum store_sealed what, const char *after, int limit, char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed), (b, what, after, limit, last, seen, resealed))
+SQ_LOCKED(sq_vault_stale, (void *b, int version, int64_t *count), (b, version, count))
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
@@ -174,4 +176,6 @@ const struct store_ops store_sqlite_ops = {
 	.outbox_requeue = locked_sq_outbox_requeue,
 	.outbox_stats = locked_sq_outbox_stats,
 	.outbox_recover = locked_sq_outbox_recover,
+	.vault_reseal = locked_sq_vault_reseal,
+	.vault_stale = locked_sq_vault_stale,
 };

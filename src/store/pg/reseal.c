@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* reseal.c - the PostgreSQL backend's part of the vault key rotation: finds
+ * sealed values whose first byte (the key version) is not the current one,
+ * re-seals them (store_reseal_value) and counts what is left. A background
+ * job's slow path, so it runs unprepared statements. Several nodes may run it
+ * at once: a row is rewritten only if it still holds the value read. */
+#include "pg_internal.h"
+
+struct reseal_sql {
+	const char *select; /* $1 after, $2 the current version byte, $3 limit */
+	const char *update; /* $1 new, $2 a, $3 b, $4 old */
+	const char *stale;  /* $1 the version byte */
+};
+
+#define PG_STALE(col) "octet_length(" col ") > 0 AND substring(" col " from 1 for 1) <> $1"
+
+static const struct reseal_sql reseal_sql[STORE_SEALED_COUNT] = {
+	[STORE_SEALED_PARTICIPANTS] = {
+		"SELECT id, number_sealed, id, '' FROM participants WHERE id > $1 AND "
+		"octet_length(number_sealed) > 0 AND substring(number_sealed from 1 for 1) <> $2 ORDER BY id LIMIT $3",
+		"UPDATE participants SET number_sealed = $1 WHERE id = $2 AND $3 = '' AND number_sealed = $4",
+		"SELECT count(*) FROM participants WHERE " PG_STALE("number_sealed"),
+	},
+	[STORE_SEALED_SECRETS] = {
+		"SELECT service_id || ':' || carrier, sealed, service_id, carrier FROM service_secrets "
+		"WHERE service_id || ':' || carrier > $1 AND octet_length(sealed) > 0 AND "
+		"substring(sealed from 1 for 1) <> $2 ORDER BY 1 LIMIT $3",
+		"UPDATE service_secrets SET sealed = $1 WHERE service_id = $2 AND carrier = $3 AND sealed = $4",
+		"SELECT count(*) FROM service_secrets WHERE " PG_STALE("sealed"),
+	},
+	[STORE_SEALED_OUTBOX] = {
+		"SELECT id, payload, id, '' FROM outbox WHERE id > $1 AND "
+		"octet_length(payload) > 0 AND substring(payload from 1 for 1) <> $2 ORDER BY id LIMIT $3",
+		"UPDATE outbox SET payload = $1 WHERE id = $2 AND $3 = '' AND payload = $4",
+		"SELECT count(*) FROM outbox WHERE " PG_STALE("payload"),
+	},
+};
+
+/* Runs sql with a's parameters (binary where pg_arg_bytes put them); 0 and
+ * *out (PQclear'd by the caller) or MASKD_EDB, logged without parameters. */
+static int exec(struct pg_conn *c, const char *sql, const struct args *a, PGresult **out)
+{
+	PGresult *r = PQexecParams(c->pg, sql, a->n, NULL, a->val, a->len, a->fmt, 1);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state != NULL ? state : "");
+		if (PQstatus(c->pg) != CONNECTION_OK)
+			c->broken = true;
+		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		log_error("store: vault re-seal \"%.40s...\": %s (SQLSTATE %s)", sql, msg != NULL ? msg : "no answer",
+			  state != NULL ? state : "none");
+		PQclear(r);
+		return MASKD_EDB;
+	}
+	if (out != NULL)
+		*out = r;
+	else
+		PQclear(r);
+	return 0;
+}
+
+/* Copies text column col of a binary-format result row into out. */
+static void col_text(const PGresult *r, int row, int col, char *out, size_t cap)
+{
+	int n = PQgetlength(r, row, col);
+	if ((size_t)n >= cap)
+		n = (int)cap - 1;
+	memcpy(out, PQgetvalue(r, row, col), (size_t)n);
+	out[n] = '\0';
+}
+
+static int reseal_once(struct store_pg *s, struct pg_conn *c, enum store_sealed what, const char *after, int limit,
+		       char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed)
+{
+	const struct reseal_sql *q = &reseal_sql[what];
+	uint8_t current = (uint8_t)vault_current_version(s->vault);
+	struct args a = {0};
+	pg_arg_text(&a, after);
+	pg_arg_bytes(&a, &current, 1);
+	pg_arg_i64(&a, limit);
+	PGresult *r = NULL;
+	int rc = pg_tx_begin(c);
+	if (rc < 0)
+		return rc;
+	rc = exec(c, q->select, &a, &r);
+	if (rc < 0) {
+		pg_tx_rollback(c);
+		return rc;
+	}
+	int n = PQntuples(r), done = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		char ka[ID_MAX + 32], kb[32];
+		col_text(r, i, 2, ka, sizeof(ka));
+		col_text(r, i, 3, kb, sizeof(kb));
+		const uint8_t *old = (const uint8_t *)PQgetvalue(r, i, 1);
+		size_t old_len = (size_t)PQgetlength(r, i, 1);
+		uint8_t *fresh = NULL;
+		size_t fresh_len = 0;
+		if (store_reseal_value(s->vault, what, ka, kb, old, old_len, &fresh, &fresh_len) < 0)
+			continue; /* left for an operator: vault_unseal named its version */
+		struct args u = {0};
+		pg_arg_bytes(&u, fresh, fresh_len);
+		pg_arg_text(&u, ka);
+		pg_arg_text(&u, what == STORE_SEALED_SECRETS ? kb : "");
+		pg_arg_bytes(&u, old, old_len);
+		PGresult *ur = NULL;
+		rc = exec(c, q->update, &u, &ur);
+		free(fresh);
+		if (rc == 0) {
+			done += (int)strtol(PQcmdTuples(ur), NULL, 10);
+			PQclear(ur);
+		}
+	}
+	if (rc == 0 && n > 0)
+		col_text(r, n - 1, 0, last, STORE_RESEAL_KEY_MAX);
+	PQclear(r);
+	if (rc == 0)
+		rc = pg_tx_commit(c);
+	if (rc < 0) {
+		pg_tx_rollback(c);
+		return rc;
+	}
+	*seen = n;
+	*resealed = done;
+	return 0;
+}
+
+int pg_vault_reseal(void *b, enum store_sealed what, const char *after, int limit, char last[STORE_RESEAL_KEY_MAX],
+		    int *seen, int *resealed)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	int rc = MASKD_EDB;
+	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
+		rc = reseal_once(s, c, what, after, limit, last, seen, resealed);
+		if (rc == 0 || !pg_retryable(c))
+			return rc;
+	}
+	return rc;
+}
+
+int pg_vault_stale(void *b, int version, int64_t *count)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	uint8_t v = (uint8_t)version;
+	*count = 0;
+	for (int k = 0; k < STORE_SEALED_COUNT; k++) {
+		struct args a = {0};
+		pg_arg_bytes(&a, &v, 1);
+		PGresult *r = NULL;
+		int rc = exec(c, reseal_sql[k].stale, &a, &r);
+		if (rc < 0)
+			return rc;
+		/* binary count(*): a big-endian int8 */
+		const uint8_t *p = (const uint8_t *)PQgetvalue(r, 0, 0);
+		int64_t n = 0;
+		if (PQgetlength(r, 0, 0) == 8)
+			for (int i = 0; i < 8; i++)
+				n = (n << 8) | p[i];
+		*count += n;
+		PQclear(r);
+	}
+	return 0;
+}

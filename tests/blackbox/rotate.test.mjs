@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+// Vault key rotation end to end (docs/OPERATIONS.md, key rotation), on SQLite or, with
+// MASKD_TEST_PG_URL, PostgreSQL: sessions created under key version 1; `maskd rotate-keys`
+// adds version 2; `--drop` refuses while anything is still sealed with version 1; a restarted
+// maskd re-seals in small batches (5 values a transaction, one transaction a sweep) while a loop of signed webhooks keeps
+// routing every session, until maskd_vault_reseal_remaining is 0 (the loop checks every answer,
+// whatever the job's progress); afterwards no value in the database names version 1, `--drop`
+// removes it from the key file, and a maskd with only version 2 still routes every session.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+
+import { PG_URL, psql, startDaemon, waitFor } from './lib/daemon.mjs';
+import { addPool, assertLogClean, createService, createSession, expectStatus, metricValue, voiceParams } from './lib/fixtures.mjs';
+import * as markup from './lib/markup.mjs';
+import { assertValid, proxy, real } from './lib/numbers.mjs';
+
+const execFileP = promisify(execFile);
+
+const SESSIONS = 24;
+const POOL = [proxy(61), proxy(62)];
+const REALS = Array.from({ length: 2 * SESSIONS + 2 }, (_, i) => real(7000 + i));
+assertValid(POOL, REALS);
+
+const daemons = [];
+let failed = false;
+after(async () => {
+  for (const d of daemons) {
+    try { await d.stop(); } catch { failed = true; }
+  }
+  for (const d of daemons.reverse()) {
+    if (failed || process.env.MASKD_TEST_KEEP) process.stderr.write(`# maskd temp dir kept: ${d.tmp}\n`);
+    else await d.removeTmp();
+  }
+});
+
+/** Rows of a query against d's database (either backend), '|'-separated columns. */
+async function sql(d, q) {
+  if (PG_URL) return (await psql(d.env.MASKD_DB, q)).split('\n').filter((l) => l !== '');
+  const { stdout } = await execFileP('python3', ['-c',
+    'import sqlite3,sys\nc=sqlite3.connect(sys.argv[1], timeout=10)\nfor r in c.execute(sys.argv[2]): print("|".join(map(str,r)))',
+    d.dbPath, q]);
+  return stdout.split('\n').filter((l) => l !== '');
+}
+
+/** version byte (hex) → count, over every sealed value of every kind. */
+async function versions(d) {
+  const first = (col) => PG_URL
+    ? `upper(encode(substring(${col} from 1 for 1), 'hex'))` : `hex(substr(${col}, 1, 1))`;
+  const len = PG_URL ? 'octet_length' : 'length';
+  const out = {};
+  for (const [table, col] of [['participants', 'number_sealed'], ['service_secrets', 'sealed'], ['outbox', 'payload']]) {
+    for (const row of await sql(d, `SELECT ${first(col)}, count(*) FROM ${table} WHERE ${len}(${col}) > 0 GROUP BY 1`)) {
+      const [v, n] = row.split('|');
+      out[`${table}:${v}`] = Number(n);
+    }
+  }
+  return out;
+}
+
+/** `maskd rotate-keys ...` with d's configuration: {code, stdout, stderr}. */
+async function rotateKeys(d, ...args) {
+  try {
+    const { stdout, stderr } = await execFileP(d.bin, ['rotate-keys', ...args], { env: d.env, cwd: d.tmp });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Every side of every session calls its proxy number and must be bridged to the other side. */
+async function routeAll(d, sessions, token, what) {
+  for (const { body, reals } of sessions) {
+    for (const side of [0, 1]) {
+      const me = body.participants[side];
+      const other = body.participants[1 - side];
+      const res = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: reals[side], to: me.proxy_number }), { token });
+      assert.equal(res.status, 200, `${what}: session ${body.id} side ${side}: ${res.text}`);
+      const intId = markup.interactionIdOf(res.text);
+      assert.ok(intId, `${what}: no interaction id in ${res.text}`);
+      assert.equal(res.text, markup.bridge('twilio', { callerId: other.proxy_number, real: reals[1 - side], intId }),
+        `${what}: session ${body.id} side ${side}`);
+    }
+  }
+}
+
+test('rotate the vault key under webhook traffic, then drop the old version', async (t) => {
+  t.after(() => { if (t.passed === false) failed = true; });
+  const d1 = await startDaemon();
+  daemons.push(d1);
+  const token = d1.tokens.twilio;
+  const svc = await createService(d1, { name: 'Rotating' });
+  await addPool(d1, svc.id, POOL);
+  const sessions = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    const reals = [REALS[2 * i], REALS[2 * i + 1]];
+    const body = await createSession(d1, svc.id, { participants: [{ number: reals[0] }, { number: reals[1] }] });
+    sessions.push({ body, reals });
+  }
+  await routeAll(d1, sessions, token, 'version 1');
+  assert.equal(await metricValue(d1, 'maskd_vault_reseal_remaining'), 0, 'nothing to re-seal before a rotation');
+  await d1.stop();
+  const before = await versions(d1);
+  assert.deepEqual(before, { 'participants:01': 2 * SESSIONS, 'service_secrets:01': 2 }, 'all sealed with version 1');
+
+  const added = await rotateKeys(d1);
+  assert.equal(added.code, 0, `rotate-keys: ${added.stderr}`);
+  assert.match(added.stdout, /vault key version 2 added .* and made current/);
+  const keyText = fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8');
+  assert.match(keyText, /^current=2$/m);
+  assert.match(keyText, /^enc=[0-9a-f]{64}$/m);
+  assert.match(keyText, /^enc\.2=[0-9a-f]{64}$/m);
+  assert.equal(fs.statSync(d1.env.MASKD_KEY_FILE).mode & 0o777, 0o600);
+
+  // nothing re-sealed yet: dropping version 1 is refused and leaves the file as it is
+  const early = await rotateKeys(d1, '--drop');
+  assert.equal(early.code, 1, `--drop before the re-seal: ${early.stdout}`);
+  assert.match(early.stderr, new RegExp(`${2 * SESSIONS + 2} values are not sealed with the current key version 2 yet`));
+  assert.equal(fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8'), keyText);
+
+  const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: d1.env.MASKD_KEY_FILE, MASKD_RESEAL_BATCH: '5', MASKD_RESEAL_BATCHES: '1' };
+  const d2 = await startDaemon({ env });
+  daemons.push(d2);
+  // a session created now is sealed with version 2 and routes like the others
+  const fresh = [REALS[2 * SESSIONS], REALS[2 * SESSIONS + 1]];
+  const made = await createSession(d2, svc.id, { participants: [{ number: fresh[0] }, { number: fresh[1] }] });
+  const all = [...sessions, { body: made, reals: fresh }];
+  // webhooks all the while the job runs, and one whole round after it reports nothing left
+  let rounds = 0;
+  const seenLeft = [];
+  for (;;) {
+    const left = await metricValue(d2, 'maskd_vault_reseal_remaining');
+    seenLeft.push(left);
+    await routeAll(d2, all, token, `round ${rounds} (${left} left)`);
+    rounds++;
+    if (left === 0) break;
+    assert.ok(rounds < 200, `the re-seal did not finish: ${left} left after ${rounds} rounds`);
+  }
+  t.diagnostic(`${rounds} rounds of ${2 * all.length} webhooks; remaining seen: ${seenLeft.join(' ')}`);
+  assert.match(d2.logTail(1 << 24), /vault: re-sealing \d+ values with key version 2/);
+  // the pass ends (and says so) at the sweep after its last batch
+  await waitFor('the end of the re-seal pass',
+    async () => /nothing is sealed with an older key version any more/.test(d2.logTail(1 << 24)));
+  await d2.stop();
+  assertLogClean(d2, REALS);
+  assert.ok(!d2.logTail(1 << 24).includes(token), 'the carrier credential is not in the log');
+  assert.deepEqual(await versions(d2), { 'participants:02': 2 * SESSIONS + 2, 'service_secrets:02': 2 },
+    'everything sealed with version 2');
+
+  const dropped = await rotateKeys(d1, '--drop');
+  assert.equal(dropped.code, 0, `--drop: ${dropped.stderr}`);
+  assert.match(dropped.stdout, /older vault key versions dropped .*; version 2 remains/);
+  const left = fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8');
+  assert.doesNotMatch(left, /^enc=/m);
+  assert.match(left, /^enc\.2=[0-9a-f]{64}$/m);
+
+  const d3 = await startDaemon({ env });
+  daemons.push(d3);
+  await routeAll(d3, all, token, 'version 2 only');
+  const reveal = await d3.api('POST', `/v1/participants/${sessions[0].body.participants[1].id}/reveal`, { reason: 'key rotation test' });
+  assert.equal(expectStatus(reveal, 200).number, sessions[0].reals[1]);
+  assert.equal(await metricValue(d3, 'maskd_vault_reseal_remaining'), 0);
+});
