@@ -5,8 +5,10 @@
  * scripts/pg-test-server url DIR) also, each on a fresh database: the races
  * several nodes run into (many threads binding the same real number, the same
  * webhook recorded in parallel, two sweepers, one pair re-opened and created at
- * once), a dropped connection, a newer schema refused, the upgrade from schema 1. */
+ * once), the group commit of webhook records, a dropped connection, a newer
+ * schema refused, the upgrade from schema 1. */
 #include "../contract/suite.h"
+#include "../contract/group_commit.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -479,6 +481,38 @@ static void same_pair_in_parallel(void **state)
 /* f's service with every field but id and created_at changed; tag marks the
  * name and the twilio credential so a reader can tell whose update it sees. */
 
+/* ---------------------------------------------------------------- group commit of records */
+
+/* Another connection holds a lock on the interactions table that every insert
+ * waits for: the first leader waits in its first insert. */
+static void pg_hold(struct fixture *f, const struct session *s, void *ctx)
+{
+	(void)s;
+	PGconn **blocker = ctx;
+	*blocker = PQconnectdb(f->url);
+	assert_int_equal(PQstatus(*blocker), CONNECTION_OK);
+	PGresult *r = PQexec(*blocker, "BEGIN; LOCK TABLE interactions IN SHARE MODE");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+}
+
+static void pg_release(void *ctx)
+{
+	PGconn **blocker = ctx;
+	PGresult *r = PQexec(*blocker, "COMMIT");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(*blocker);
+}
+
+static void record_group_commit(void **state)
+{
+	CX_FIXTURE(state);
+	PGconn *blocker = NULL;
+	const struct gc_blocker b = {.hold = pg_hold, .release = pg_release, .ctx = &blocker};
+	gc_check_group_commit(f, &b);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -488,6 +522,7 @@ int main(void)
 		CX_TEST_POOL(same_real_number_in_parallel), CX_TEST_POOL(same_webhook_in_parallel),
 		CX_TEST_POOL(two_sweepers_close_each_once), CX_TEST_POOL(dropped_connections_come_back),
 		CX_TEST_POOL(newer_schema_refused), CX_TEST_POOL(upgrade_from_schema_1), CX_TEST_POOL(same_pair_in_parallel),
+		cmocka_unit_test_setup_teardown(record_group_commit, cx_setup, cx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

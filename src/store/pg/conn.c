@@ -543,6 +543,12 @@ fail:;
 void pg_close(void *b)
 {
 	struct store_pg *s = b;
+	assert(s->rec_head == NULL && !s->rec_running); /* no record in flight at close */
+	if (s->rec_batches > 0)
+		log_info("store: %llu interaction records in %llu group commits", (unsigned long long)s->rec_records,
+			 (unsigned long long)s->rec_batches);
+	pthread_cond_destroy(&s->rec_done);
+	pthread_mutex_destroy(&s->rec_lock);
 	struct pg_conn *c = s->conns;
 	while (c != NULL) {
 		struct pg_conn *next = c->next;
@@ -587,6 +593,8 @@ int store_pg_open(const char *url, struct vault *v, void **out, char *err, size_
 	s->url = xstrdup(url);
 	s->vault = v;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->rec_lock, NULL);
+	pthread_cond_init(&s->rec_done, NULL);
 	if (pthread_key_create(&s->key, conn_destructor) != 0)
 		fatal("pthread_key_create");
 	struct pg_conn *c = xcalloc(1, sizeof(*c));

@@ -56,12 +56,41 @@ static void leg_args(struct args *a, const char *interaction_id, const char *leg
 		pg_arg_text(a, vals[k]);
 }
 
-static int record_once(struct pg_conn *c, struct interaction *it, int *existed)
+/* ------------------------------------------------ interaction records: group commit
+ *
+ * A webhook's record on its own is BEGIN, the insert, the session's lock and touch,
+ * COMMIT: five round trips and a commit per webhook. Records arriving together
+ * share one transaction instead (as on SQLite): each webhook thread queues its
+ * request; the thread that finds no batch running becomes the leader, takes the
+ * whole queue (at most RECORD_BATCH_MAX), applies it on its own connection in one
+ * BEGIN ... COMMIT, and wakes every waiter with its own result. Requests arriving
+ * meanwhile form the next batch, so a batch grows with the commit's round trip
+ * and needs no waiting of its own. The records are applied in session id order,
+ * so that batches of several nodes lock the session rows in the same order. If
+ * anything of the batch fails (one bad row, a deadlock, a lost connection or
+ * COMMIT), the batch is rolled back whole and each of its records runs again on
+ * its own, with the retries of a lone record: one bad row fails only its own
+ * webhook, and a record whose COMMIT went through unseen comes back as existing
+ * (the carrier-sid unique index). No thread returns before the COMMIT that holds
+ * its record, so an acknowledged webhook is as durable as before. */
+
+#define RECORD_BATCH_MAX 64 /* records per group commit; more queue for the next */
+
+struct pg_rec_request {
+	struct interaction *it;  /* caller's; overwritten with the stored row on a retry */
+	struct interaction orig; /* as the caller gave it, to apply again after a rollback */
+	int *existed;
+	int rc;
+	bool done;
+	struct pg_rec_request *next;
+};
+
+/* One record inside c's open transaction: the insert (or, for a retried webhook,
+ * the first copy's row into it, *existed 1), then the session's touch. 0 or a
+ * negative maskd_err; on failure the caller rolls back. */
+static int record_apply(struct pg_conn *c, struct interaction *it, int *existed)
 {
 	*existed = 0;
-	int rc = pg_tx_begin(c);
-	if (rc < 0)
-		return rc;
 	struct args a = {0};
 	pg_arg_text(&a, it->id);
 	pg_arg_text(&a, it->session_id);
@@ -74,14 +103,15 @@ static int record_once(struct pg_conn *c, struct interaction *it, int *existed)
 	pg_arg_text(&a, it->to_participant);
 	pg_arg_i64(&a, it->created_at);
 	pg_arg_i64(&a, it->keyword);
-	/* A parallel retry of the same webhook waits here for the first to commit,
-	 * then inserts nothing. */
-	rc = pg_run_count(c, SQL_INTERACTION_INSERT, &a);
+	/* A parallel retry of the same webhook (another node's transaction) waits
+	 * here for the first to commit, then inserts nothing. */
+	int rc = pg_run_count(c, SQL_INTERACTION_INSERT, &a);
 	if (rc < 0)
-		goto fail;
+		return rc;
 	if (rc == 0) {
-		/* A retried webhook: answer it the way the first one was answered. */
-		pg_tx_rollback(c);
+		/* A retried webhook, maybe an earlier record of this batch: answer it the
+		 * way the first one was answered. READ COMMITTED: this statement sees the
+		 * committed first copy, or this transaction's own. */
 		struct args sa = {0};
 		pg_arg_i64(&sa, it->carrier);
 		pg_arg_text(&sa, it->carrier_sid);
@@ -107,7 +137,7 @@ static int record_once(struct pg_conn *c, struct interaction *it, int *existed)
 		PGresult *r = NULL;
 		rc = pg_run(c, SQL_SESSION_TIMES_LOCK, &ta, &r);
 		if (rc < 0)
-			goto fail;
+			return rc;
 		bool open = PQntuples(r) > 0 && pg_col_int(r, 0, 0) < SESSION_CLOSED;
 		int64_t ttl = open ? pg_col_i64(r, 0, 1) : 0, exp = open ? pg_col_i64(r, 0, 2) : 0;
 		PQclear(r);
@@ -121,27 +151,118 @@ static int record_once(struct pg_conn *c, struct interaction *it, int *existed)
 				pg_arg_text(&ta, NULL);
 			rc = pg_run(c, SQL_SESSION_TOUCH, &ta, NULL);
 			if (rc < 0)
-				goto fail;
+				return rc;
 		}
 	}
-	rc = pg_tx_commit(c);
-	if (rc < 0)
-		goto fail;
 	return 0;
-fail:
-	pg_tx_rollback(c);
-	if (rc == MASKD_EDB && pg_retryable(c))
-		rc = PG_ERETRY;
-	return rc;
+}
+
+/* One record in its own transaction, run again on a deadlock or serialization
+ * failure (at most TX_ATTEMPTS times). */
+static int record_alone(struct pg_conn *c, struct interaction *it, int *existed)
+{
+	const struct interaction orig = *it;
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
+		*it = orig;
+		rc = pg_tx_begin(c);
+		if (rc == 0)
+			rc = record_apply(c, it, existed);
+		if (rc == 0)
+			rc = pg_tx_commit(c);
+		if (rc < 0) {
+			pg_tx_rollback(c);
+			*existed = 0;
+			if (rc == MASKD_EDB && pg_retryable(c))
+				rc = PG_ERETRY;
+		}
+	}
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
+}
+
+static int by_session(const void *a, const void *b)
+{
+	const struct pg_rec_request *x = *(const struct pg_rec_request *const *)a;
+	const struct pg_rec_request *y = *(const struct pg_rec_request *const *)b;
+	return strcmp(x->it->session_id, y->it->session_id);
+}
+
+/* Applies a batch on the calling (leader's) thread's connection: sets rc of
+ * every request (MASKD_EDB for all while the database is down). Returns true
+ * when the batch committed as one transaction. */
+static bool record_batch(struct store_pg *s, struct pg_rec_request **batch, int n)
+{
+	qsort(batch, (size_t)n, sizeof(*batch), by_session);
+	for (int i = 0; i < n; i++)
+		batch[i]->rc = MASKD_EDB;
+	struct pg_conn *c = pg_conn_get(s);
+	if (c == NULL)
+		return false;
+	if (n > 1) {
+		int rc = pg_tx_begin(c);
+		for (int i = 0; i < n && rc == 0; i++)
+			rc = record_apply(c, batch[i]->it, batch[i]->existed);
+		if (rc == 0)
+			rc = pg_tx_commit(c);
+		if (rc == 0) {
+			for (int i = 0; i < n; i++)
+				batch[i]->rc = 0;
+			return true;
+		}
+		pg_tx_rollback(c);
+		log_info("store: a group commit of %d records failed (%s); recording each alone", n,
+			 maskd_strerror(rc));
+		c = pg_conn_get(s); /* reconnects if the connection went */
+	}
+	for (int i = 0; i < n; i++) {
+		*batch[i]->it = batch[i]->orig;
+		*batch[i]->existed = 0;
+		if (c == NULL)
+			continue;
+		batch[i]->rc = record_alone(c, batch[i]->it, batch[i]->existed);
+	}
+	return false;
 }
 
 int pg_interaction_record(void *b, struct interaction *it, int *existed)
 {
-	CONN_OR_FAIL(b, c);
-	int rc = PG_ERETRY;
-	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++)
-		rc = record_once(c, it, existed);
-	return rc == PG_ERETRY ? MASKD_EDB : rc;
+	struct store_pg *s = b;
+	assert(it != NULL && existed != NULL);
+	struct pg_rec_request req = {.it = it, .orig = *it, .existed = existed};
+	pthread_mutex_lock(&s->rec_lock);
+	if (s->rec_tail != NULL)
+		s->rec_tail->next = &req;
+	else
+		s->rec_head = &req;
+	s->rec_tail = &req;
+	while (!req.done) {
+		if (s->rec_running) {
+			pthread_cond_wait(&s->rec_done, &s->rec_lock);
+			continue;
+		}
+		s->rec_running = true;
+		struct pg_rec_request *batch[RECORD_BATCH_MAX];
+		int n = 0;
+		while (n < RECORD_BATCH_MAX && s->rec_head != NULL) {
+			batch[n++] = s->rec_head;
+			s->rec_head = s->rec_head->next;
+		}
+		if (s->rec_head == NULL)
+			s->rec_tail = NULL;
+		pthread_mutex_unlock(&s->rec_lock);
+		bool grouped = record_batch(s, batch, n);
+		pthread_mutex_lock(&s->rec_lock);
+		if (grouped) {
+			s->rec_batches++;
+			s->rec_records += (uint64_t)n;
+		}
+		for (int i = 0; i < n; i++)
+			batch[i]->done = true; /* a waiter may return (and its request go) once we unlock */
+		s->rec_running = false;
+		pthread_cond_broadcast(&s->rec_done);
+	}
+	pthread_mutex_unlock(&s->rec_lock);
+	return req.rc;
 }
 
 static void read_leg(const PGresult *r, int row, int col, struct leg *l)

@@ -97,6 +97,15 @@ struct store_pg {
 	bool probing;         /* a thread is trying to connect while down */
 	int64_t retry_at_ms;  /* while down, no attempt before this (monotonic) */
 	int backoff_ms;
+	/* Group commit of interaction records (interactions.c): webhook threads
+	 * queue their record under rec_lock; the leader (whoever finds no batch
+	 * running) applies the queue in one transaction on its own connection and
+	 * signals rec_done. */
+	pthread_mutex_t rec_lock;
+	pthread_cond_t rec_done;
+	struct pg_rec_request *rec_head, *rec_tail;
+	bool rec_running;            /* a leader is applying a batch */
+	uint64_t rec_batches, rec_records; /* grouped commits and the records they held, reported at close */
 };
 
 #define CONN_OR_FAIL(s, c)                       \
