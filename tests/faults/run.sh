@@ -3,16 +3,17 @@
 # The fault layer (tests/faults/faults.test.mjs): the real maskd under a full disk, a
 # read-only file system, a locked SQLite database, a killed PostgreSQL and stalled
 # fsyncs. Its last line is "N passed, N failed" (scripts/test.sh run_layer).
-#   MASKD_BIN=build-test/maskd tests/faults/run.sh       (default: <repo>/build-test/maskd)
-#   MASKD_BIN=build-asan/maskd MASKD_TEST_TIMEOUT_SCALE=3 tests/faults/run.sh
-#   FAULTFS_LIB  the LD_PRELOAD shim (default: <repo>/build-test/libfaultfs.so)
+#   tests/faults/run.sh [BIN [SCALE]]   BIN default $MASKD_BIN, else <repo>/build-test/maskd;
+#                                       SCALE sets MASKD_TEST_TIMEOUT_SCALE (3 for build-asan)
+#   FAULTFS_LIB  the LD_PRELOAD shim (default: libfaultfs.so next to BIN)
 # It starts its own PostgreSQL (scripts/pg-test-server); MASKD_TEST_PG_URL is ignored.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-MASKD_BIN=${MASKD_BIN:-$root/build-test/maskd}
+MASKD_BIN=${1:-${MASKD_BIN:-$root/build-test/maskd}}
+[ -n "${2:-}" ] && export MASKD_TEST_TIMEOUT_SCALE=$2
 case "$MASKD_BIN" in /*) ;; *) MASKD_BIN="$(pwd)/$MASKD_BIN" ;; esac
-FAULTFS_LIB=${FAULTFS_LIB:-$root/build-test/libfaultfs.so}
+FAULTFS_LIB=${FAULTFS_LIB:-$(dirname "$MASKD_BIN")/libfaultfs.so}
 export MASKD_BIN FAULTFS_LIB
 unset MASKD_TEST_PG_URL
 for f in "$MASKD_BIN" "$FAULTFS_LIB"; do
