@@ -93,6 +93,31 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SQLite's busy handler on the store's connection (called under db_lock): waits for
+ * another process's write lock at most SQLITE_BUSY_WAIT_MS per episode; an episode
+ * lasts while busy calls come within that window of each other, and ends when a
+ * write lock is taken (sq_tx_begin). 0 makes the statement fail with SQLITE_BUSY. */
+static int busy_wait(void *arg, int count)
+{
+	struct sqlite_conn *c = arg;
+	int64_t now = mono_ms();
+	if (count == 0 && (c->busy_since_ms == 0 || now - c->busy_last_ms > SQLITE_BUSY_WAIT_MS))
+		c->busy_since_ms = now;
+	c->busy_last_ms = now;
+	if (now - c->busy_since_ms >= SQLITE_BUSY_WAIT_MS)
+		return 0;
+	struct timespec pause = {0, 2 * 1000 * 1000};
+	nanosleep(&pause, NULL);
+	return 1;
+}
+
 struct sqlite_conn *sq_conn_get(struct store_sqlite *s)
 {
 	assert(s != NULL && sq_db_held(s)); /* opened and used under db_lock only */
@@ -107,6 +132,7 @@ struct sqlite_conn *sq_conn_get(struct store_sqlite *s)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->db = db;
+	sqlite3_busy_handler(db, busy_wait, c); /* replaces conn_open's busy timeout */
 	sqlite3_wal_hook(db, wal_hook, s); /* replaces SQLite's inline auto-checkpoint */
 	s->conn = c;
 	return c;
@@ -221,7 +247,10 @@ int sq_exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what)
 int sq_tx_begin(struct sqlite_conn *c)
 {
 	assert(sqlite3_get_autocommit(c->db)); /* no transaction left open */
-	return sq_exec_stmt(c, sq_stmt(c, SQL_BEGIN), "begin");
+	int rc = sq_exec_stmt(c, sq_stmt(c, SQL_BEGIN), "begin");
+	if (rc == 0)
+		c->busy_since_ms = 0; /* BEGIN IMMEDIATE took the write lock: not busy */
+	return rc;
 }
 
 int sq_tx_commit(struct sqlite_conn *c)

@@ -24,7 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#define SQLITE_BUSY_TIMEOUT_MS 10000
+#define SQLITE_BUSY_TIMEOUT_MS 10000 /* the checkpointer's connection and migrations */
+/* How long a write on the store's connection waits for a write lock another process
+ * holds (sqlite3 BEGIN EXCLUSIVE, a backup tool) before it fails with SQLITE_BUSY and
+ * its request answers 503. While the lock stays held (a busy call within this window
+ * of the last one), later writes fail at once: every request waits for the one
+ * connection, so a wait per request would queue them all behind one another. */
+#define SQLITE_BUSY_WAIT_MS 2000
 
 /* ---------------------------------------------------------------- statements */
 
@@ -65,6 +71,8 @@ enum sql_id {
 struct sqlite_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQL_COUNT];
+	/* the lock-wait episode of busy_wait() (conn.c), monotonic ms; 0: none */
+	int64_t busy_since_ms, busy_last_ms;
 };
 
 struct store_sqlite {
