@@ -178,7 +178,15 @@ struct store_tx {
 	X(int, outbox_requeue, (void *b, const char *id, int64_t now)) \
 	X(int, outbox_stats, (void *b, int64_t *unsent, int64_t *oldest, \
 		void (*cb)(void *, const char *, int64_t, int64_t), void *ctx)) \
-	X(int, outbox_recover, (void *b, int64_t now))
+	X(int, outbox_recover, (void *b, int64_t now)) \
+	/* service events (store.h store_tx_event_target ...) */ \
+	X(int, tx_outbox_put, (struct store_tx *tx, const struct outbox_item *it, int *existed)) \
+	X(int, tx_event_target, (struct store_tx *tx, const char *session_id, char service_id[ID_MAX], \
+		char *events_url, size_t cap)) \
+	X(int, tx_service_event_insert, (struct store_tx *tx, const char *id, const char *service_id, \
+		const char *type, const char *body, int64_t created_at)) \
+	X(int, service_events, (void *b, const char *service_id, int64_t after, int limit, \
+		void (*cb)(void *, int64_t, const char *), void *ctx))
 
 #define STORE_OP_FIELD(ret, entry, params) ret(*entry) params;
 

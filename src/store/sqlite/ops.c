@@ -87,6 +87,7 @@ SQ_LOCKED(sq_outbox_list, (void *b, const char *service_id, int status, int64_t 
 SQ_LOCKED(sq_outbox_requeue, (void *b, const char *id, int64_t now), (b, id, now))
 SQ_LOCKED(sq_outbox_stats, (void *b, int64_t *unsent, int64_t *oldest, void (*cb)(void *, const char *, int64_t, int64_t), void *ctx), (b, unsent, oldest, cb, ctx))
 SQ_LOCKED(sq_outbox_recover, (void *b, int64_t now), (b, now))
+SQ_LOCKED(sq_service_events, (void *b, const char *service_id, int64_t after, int limit, void (*cb)(void *, int64_t, const char *), void *ctx), (b, service_id, after, limit, cb, ctx))
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
@@ -174,4 +175,8 @@ const struct store_ops store_sqlite_ops = {
 	.outbox_requeue = locked_sq_outbox_requeue,
 	.outbox_stats = locked_sq_outbox_stats,
 	.outbox_recover = locked_sq_outbox_recover,
+	.tx_outbox_put = sq_tx_outbox_put,
+	.tx_event_target = sq_tx_event_target,
+	.tx_service_event_insert = sq_tx_service_event_insert,
+	.service_events = locked_sq_service_events,
 };
