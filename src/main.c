@@ -407,7 +407,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maskd: MASKD_DB: cannot read or store the admin key hash\n");
 		goto out;
 	}
-	app.sender = sender_start(store, cfg.send_retry_ms);
+	app.sender = sender_start(store, vault, cfg.send_retry_ms);
 	struct http_options http_opt = {
 		.listen = cfg.listen, .threads = cfg.threads, .handler = app_dispatch, .ctx = &app,
 		.head_timeout_s = cfg.http_head_timeout, .body_timeout_s = cfg.http_body_timeout,

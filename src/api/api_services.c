@@ -2,6 +2,7 @@
 /* api_services.c - POST/GET/PATCH /v1/services: a tenant with its carrier
  * credentials (sealed at rest, never echoed) and its session defaults. */
 #include "api_internal.h"
+#include "../out/events.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/ids.h"
@@ -11,6 +12,7 @@
 #include "../vault/vault.h"
 
 #include <assert.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +60,33 @@ static json_t *service_json(const struct app *app, const struct service *svc)
 	}
 	json_t *rates = json_pack("{s:i,s:i,s:b}", "calls_per_hour", svc->rate_calls, "texts_per_hour", svc->rate_texts,
 				  "silent", svc->rate_silent);
-	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "id", svc->id, "name", svc->name, "carriers", carriers,
-			 "defaults", defaults, "unknown_caller", unknown, "rate_limits", rates, "created_at",
+	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", svc->id, "name", svc->name, "carriers", carriers,
+			 "defaults", defaults, "unknown_caller", unknown, "rate_limits", rates, "events_url",
+			 svc->events_url[0] ? json_string(svc->events_url) : json_null(), "created_at",
 			 json_time(svc->created_at));
+}
+
+/* events_url: a string (events_url_check) or null (none). False with a 400 in *e. */
+static bool parse_events_url(json_t *body, struct service *svc, struct api_error *e)
+{
+	json_t *v = json_object_get(body, "events_url");
+	if (v == NULL)
+		return true;
+	if (json_is_null(v)) {
+		svc->events_url[0] = '\0';
+		return true;
+	}
+	if (!json_is_string(v)) {
+		api_error_set(e, 400, "invalid_field", "events_url must be a string or null");
+		return false;
+	}
+	const char *why = NULL;
+	if (events_url_check(json_string_value(v), &why) < 0) {
+		api_error_set(e, 400, "invalid_field", "%s", why);
+		return false;
+	}
+	snprintf(svc->events_url, sizeof(svc->events_url), "%s", json_string_value(v));
+	return true;
 }
 
 /* carriers.{name}: an object of that carrier's credential fields (model.h
@@ -341,7 +367,7 @@ static bool parse_rate_limits(json_t *o, struct service *svc, struct api_error *
 static bool parse_service_parts(json_t *body, json_t *unknown, struct service *svc, bool patch,
 				struct api_error *e)
 {
-	return parse_carriers(json_object_get(body, "carriers"), svc, patch, e) &&
+	return parse_carriers(json_object_get(body, "carriers"), svc, patch, e) && parse_events_url(body, svc, e) &&
 	       parse_defaults(json_object_get(body, "defaults"), svc, e) && parse_unknown_caller(unknown, svc, e) &&
 	       parse_rate_limits(json_object_get(body, "rate_limits"), svc, e) && check_unknown_caller(svc, e);
 }
@@ -358,20 +384,32 @@ static bool service_name_set(struct service *svc, const char *name, struct api_e
 }
 
 /* Answers the write of svc that returned rc: 201 with the service created (POST),
- * 200 with it updated (patch), 404 when a patched one is gone, or 503. */
-static void reply_service_written(struct api_req *r, int rc, const struct service *svc, bool patch)
+ * 200 with it updated (patch), 404 when a patched one is gone, or 503. With
+ * show_secret (events_url given at creation or set where there was none), the
+ * answer shows the events signing secret: the only answer that does. */
+static void reply_service_written(struct api_req *r, int rc, const struct service *svc, bool patch, bool show_secret)
 {
 	if (!api_store_ok(r, rc, patch ? "service" : NULL, patch ? "service_update" : "service_insert"))
 		return;
 	log_info("service %s %s", svc->id, patch ? "updated" : "created");
-	api_reply(r->res, patch ? 200 : 201, service_json(r->app, svc));
+	json_t *o = service_json(r->app, svc);
+	if (show_secret) {
+		char key[VAULT_DERIVED_LEN + 1], secret[EVENTS_SECRET_MAX];
+		vault_derive(r->app->vault, "events", svc->id, key);
+		events_secret(key, secret);
+		json_object_set_new(o, "events_secret", json_string(secret));
+		OPENSSL_cleanse(key, sizeof(key));
+		OPENSSL_cleanse(secret, sizeof(secret));
+	}
+	api_reply(r->res, patch ? 200 : 201, o);
 }
 
 /* A POST /v1/services body over the defaults into *svc (all but id and
  * created_at). False with a 400 in *e. */
 static bool service_from_post(json_t *body, struct service *svc, struct api_error *e)
 {
-	static const char *const fields[] = {"name", "carriers", "defaults", "unknown_caller", "rate_limits", NULL};
+	static const char *const fields[] = {"name",	    "carriers",	  "defaults", "unknown_caller",
+					     "rate_limits", "events_url", NULL};
 	const char *name = NULL;
 	memset(svc, 0, sizeof(*svc));
 	svc->mode = MODE_VOICE_AND_MESSAGE;
@@ -403,7 +441,7 @@ void api_service_create(struct api_req *r)
 	svc.created_at = now_unix();
 	int rc = store_service_insert(r->app->store, &svc);
 	json_decref(body);
-	reply_service_written(r, rc, &svc, false);
+	reply_service_written(r, rc, &svc, false, svc.events_url[0] != '\0');
 }
 
 /* PATCH: the parts given are applied over the stored service as POST parses
@@ -417,12 +455,13 @@ void api_service_patch(struct api_req *r)
 	json_t *body = json_body(r->http, &e);
 	if (body == NULL)
 		goto fail;
-	static const char *const fields[] = {"name", "carriers", "defaults", "unknown_caller", "rate_limits", NULL};
+	static const char *const fields[] = {"name",	    "carriers",	  "defaults", "unknown_caller",
+					     "rate_limits", "events_url", NULL};
 	if (!json_only_fields(body, "", fields, &e))
 		goto fail;
 	if (json_object_size(body) == 0) {
 		api_error_set(&e, 400, "missing_field",
-			      "give at least one of name, carriers, defaults, unknown_caller, rate_limits");
+			      "give at least one of name, carriers, defaults, unknown_caller, rate_limits, events_url");
 		goto fail;
 	}
 	struct service svc;
@@ -430,6 +469,7 @@ void api_service_patch(struct api_req *r)
 		json_decref(body);
 		return;
 	}
+	bool had_events = svc.events_url[0] != '\0';
 	json_t *name_v = json_object_get(body, "name");
 	const char *name = NULL;
 	if (name_v != NULL && json_is_null(name_v)) {
@@ -444,7 +484,7 @@ void api_service_patch(struct api_req *r)
 		goto fail;
 	json_decref(body);
 	int rc = store_service_update(r->app->store, &svc);
-	reply_service_written(r, rc, &svc, true);
+	reply_service_written(r, rc, &svc, true, !had_events && svc.events_url[0] != '\0');
 	return;
 fail:
 	api_reply_refused(r, body, &e);

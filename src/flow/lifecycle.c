@@ -3,6 +3,7 @@
  * and retention purge over the store's row primitives; see lifecycle.h. The rules
  * are core/session.h's; this file only reads rows, asks the rules, and writes. */
 #include "lifecycle.h"
+#include "events.h"
 #include "../core/model.h"
 #include "../core/session.h"
 #include "../store/store.h"
@@ -91,6 +92,11 @@ static int close_locked(struct store_tx *tx, struct store_session_brief *b, enum
 	}
 	if (rc >= 0)
 		rc = store_tx_event_insert(tx, b->id, session_event_kind(status), NULL, why, now);
+	if (rc >= 0)
+		rc = events_record(tx, b->id, EVENT_SESSION_CLOSED,
+				   events_session_change(b->id, NULL, NULL,
+							 status == SESSION_BLOCKED ? "blocked" : why[0] ? why : "api"),
+				   now);
 	return rc < 0 ? rc : 1;
 }
 
@@ -104,6 +110,15 @@ struct change_job {
 	int64_t now;
 	bool changed;
 };
+
+/* session.updated for b's ttl and expires_at, as now written. */
+static int updated_event(struct store_tx *tx, const struct store_session_brief *b, int64_t now)
+{
+	json_t *d = events_session_change(b->id, NULL, NULL, NULL);
+	json_object_set_new(d, "ttl", json_integer(b->ttl));
+	json_object_set_new(d, "expires_at", b->expires_at ? json_integer(b->expires_at) : json_null());
+	return events_record(tx, b->id, EVENT_SESSION_UPDATED, d, now);
+}
 
 static int change_body(struct store_tx *tx, void *ctx)
 {
@@ -129,10 +144,13 @@ static int change_body(struct store_tx *tx, void *ctx)
 		if (rc >= 0)
 			rc = acc_apply(tx, &acc);
 		acc_free(&acc);
-		if (rc < 0 || j->changed || !fields)
+		if (rc < 0 || !fields)
 			return rc < 0 ? rc : 0;
+		if (j->changed)
+			return updated_event(tx, &b, j->now); /* the close wrote the fields */
 	}
-	return store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, b.last_activity_at));
+	rc = store_tx_session_put(tx, b.id, &b, session_deadline(b.expires_at, b.ttl, b.last_activity_at));
+	return rc < 0 ? rc : updated_event(tx, &b, j->now);
 }
 
 static int change_run(struct store *st, struct change_job *j, bool *changed)
@@ -253,6 +271,8 @@ static int reopen_body(struct store_tx *tx, void *ctx)
 		return MASKD_ERETRY; /* another session took the unique_name or PIN since the check */
 	if (rc == 0)
 		rc = store_tx_event_insert(tx, b.id, session_event_kind(SESSION_OPEN), NULL, "", j->now);
+	if (rc == 0)
+		rc = events_record(tx, b.id, EVENT_SESSION_REOPENED, events_session_change(b.id, NULL, NULL, NULL), j->now);
 	return rc;
 }
 
@@ -334,6 +354,9 @@ static int expire_body(struct store_tx *tx, void *ctx)
 		j->active[m] = session_binding_cools(b.cooloff);
 		m++;
 		j->closed[i] = true;
+		/* session_due: the absolute expiry, or else the idle ttl, ran out */
+		const char *reason = b.expires_at > 0 && j->now >= b.expires_at ? "expiry" : "ttl";
+		rc = events_record(tx, b.id, EVENT_SESSION_CLOSED, events_session_change(b.id, NULL, NULL, reason), j->now);
 	}
 	if (rc >= 0) {
 		rc = store_tx_sessions_close(tx, (const char(*)[ID_MAX])j->set, j->held_until, j->active, m,

@@ -3,6 +3,7 @@
  * see sessions.h. */
 #include "sessions.h"
 #include "bind.h"
+#include "events.h"
 #include "../core/pin.h"
 #include "../core/pool.h"
 #include "../core/session.h"
@@ -234,7 +235,10 @@ static int create_body(struct store_tx *tx, void *arg)
 			   NULL, x->rules->number_cap);
 	if (rc < 0)
 		return rc;
-	return bind_headroom(tx, jobs, n, x->out->held, x->out->free_left);
+	rc = bind_headroom(tx, jobs, n, x->out->held, x->out->free_left);
+	if (rc < 0)
+		return rc;
+	return events_record(tx, s->id, EVENT_SESSION_CREATED, events_session_data(s), x->now);
 }
 
 int sessions_create_bound(struct store *st, struct session *s, const struct create_rules *rules, int64_t now,
@@ -336,6 +340,9 @@ static int add_body(struct store_tx *tx, void *arg)
 		rc = store_tx_session_touch(tx, x->session_id, x->now);
 	if (rc == 0)
 		rc = store_tx_event_insert(tx, x->session_id, "participant_added", x->p->id, x->p->proxy_e164, x->now);
+	if (rc == 0)
+		rc = events_record(tx, x->session_id, EVENT_PARTICIPANT_ADDED,
+				   events_session_change(x->session_id, x->p->id, x->p->proxy_e164, NULL), x->now);
 	return rc;
 }
 
@@ -402,7 +409,11 @@ static int swap_body(struct store_tx *tx, void *arg)
 		return rc;
 	char detail[2 * PHONE_E164_MAX + 8];
 	snprintf(detail, sizeof(detail), "%s -> %s", me->e164, x->p->proxy_e164);
-	return store_tx_event_insert(tx, x->session_id, "number_swapped", x->participant_id, detail, x->now);
+	rc = store_tx_event_insert(tx, x->session_id, "number_swapped", x->participant_id, detail, x->now);
+	if (rc < 0)
+		return rc;
+	return events_record(tx, x->session_id, EVENT_PARTICIPANT_NUMBER_SWAPPED,
+			     events_session_change(x->session_id, x->participant_id, x->p->proxy_e164, NULL), x->now);
 }
 
 int sessions_participant_swap(struct store *st, const char *session_id, const char *participant_id,

@@ -7,6 +7,7 @@
  * header lines, a blank line, then its body. */
 #include "sender.h"
 #include "client.h"
+#include "events.h"
 #include "../core/model.h"
 #include "../core/outbox.h"
 #include "../store/store.h"
@@ -16,6 +17,7 @@
 #include "../util/metrics.h"
 #include "../util/timeutil.h"
 #include "../util/xmalloc.h"
+#include "../vault/vault.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -34,6 +36,7 @@
 
 struct sender {
 	struct store *store;
+	const struct vault *vault; /* the events' signing secrets; NULL: events are not signed, so failed */
 	struct outbox_policy policy;
 	pthread_t thread[SENDER_WORKERS];
 	pthread_mutex_t lock;
@@ -71,10 +74,37 @@ static void sent_id(const char *body, char *sid, size_t cap, int *refused)
 
 /* One attempt at message it. Returns its outcome; sid gets the carrier's message
  * id, why a short reason for last_error (no body, no number). */
-static enum outbox_outcome attempt(const struct outbox_item *it, char *sid, size_t sid_cap, char *why, size_t why_cap)
+/* The Standard Webhooks headers of event delivery it, signed now with its
+ * service's secret, into the three lines of h. 0, or -1 when it cannot be signed. */
+struct event_headers {
+	char id[OUTBOX_KEY_MAX + 16], ts[48], sig[EVENTS_SIGNATURE_MAX + 24];
+};
+static int sign_event(const struct vault *v, const struct outbox_item *it, const char *body, size_t body_len,
+		      struct event_headers *h)
+{
+	if (v == NULL)
+		return -1;
+	char key[VAULT_DERIVED_LEN + 1], secret[EVENTS_SECRET_MAX], sig[EVENTS_SIGNATURE_MAX];
+	vault_derive(v, "events", it->service_id, key);
+	events_secret(key, secret);
+	long long ts = (long long)now_unix();
+	int rc = events_sign(secret, it->dedup_key, ts, body, body_len, sig);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(secret, sizeof(secret));
+	if (rc < 0)
+		return -1;
+	snprintf(h->id, sizeof(h->id), "webhook-id: %s", it->dedup_key); /* the event id */
+	snprintf(h->ts, sizeof(h->ts), "webhook-timestamp: %lld", ts);
+	snprintf(h->sig, sizeof(h->sig), "webhook-signature: %s", sig);
+	return 0;
+}
+
+static enum outbox_outcome attempt(const struct vault *v, const struct outbox_item *it, char *sid, size_t sid_cap,
+				   char *why, size_t why_cap)
 {
 	/* the payload: header lines, "\n", body (split in place: the payload is ours) */
-	char *p = it->payload, *headers[SENDER_HEADERS_MAX + 2];
+	char *p = it->payload, *headers[CLIENT_HEADERS_MAX];
+	_Static_assert(SENDER_HEADERS_MAX + 2 <= CLIENT_HEADERS_MAX, "client headers");
 	int n = 0;
 	while (*p != '\0' && *p != '\n' && n < SENDER_HEADERS_MAX) {
 		char *eol = strchr(p, '\n');
@@ -91,14 +121,24 @@ static enum outbox_outcome attempt(const struct outbox_item *it, char *sid, size
 	p++;
 	headers[n++] = "Accept: application/json";
 	headers[n++] = "Expect:";
+	size_t body_len = it->payload_len - (size_t)(p - it->payload);
+	struct event_headers eh;
+	if (it->kind == OUTBOX_EVENT) {
+		if (n + 3 > CLIENT_HEADERS_MAX || sign_event(v, it, p, body_len, &eh) < 0) {
+			snprintf(why, why_cap, "the event cannot be signed");
+			return OUTBOX_REFUSED;
+		}
+		headers[n++] = eh.id;
+		headers[n++] = eh.ts;
+		headers[n++] = eh.sig;
+	}
 	struct client_request rq = {
 		.url = it->url,
 		.body = p,
-		.body_len = it->payload_len - (size_t)(p - it->payload),
+		.body_len = body_len,
 		.timeout_ms = SENDER_TIMEOUT_S * 1000L,
 		.body_cap = SENDER_RESPONSE_MAX,
 	};
-	_Static_assert(SENDER_HEADERS_MAX + 2 <= sizeof(rq.headers) / sizeof(rq.headers[0]), "client headers");
 	for (int i = 0; i < n; i++)
 		rq.headers[i] = headers[i];
 	struct client_response resp;
@@ -141,7 +181,7 @@ static void refresh_backlog(struct sender *s)
 static void deliver(struct sender *s, struct outbox_item *it, const char *claim)
 {
 	char sid[72] = "", why[OUTBOX_ERROR_MAX] = "";
-	enum outbox_outcome o = attempt(it, sid, sizeof(sid), why, sizeof(why));
+	enum outbox_outcome o = attempt(s->vault, it, sid, sizeof(sid), why, sizeof(why));
 	uint32_t rnd;
 	random_bytes(&rnd, sizeof(rnd));
 	int64_t now = now_ms();
@@ -222,10 +262,11 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
-struct sender *sender_start(struct store *st, unsigned retry_base_ms)
+struct sender *sender_start(struct store *st, const struct vault *v, unsigned retry_base_ms)
 {
 	struct sender *s = xcalloc(1, sizeof(*s));
 	s->store = st;
+	s->vault = v;
 	s->policy.max_tries = SENDER_TRIES;
 	s->policy.base_ms = retry_base_ms ? retry_base_ms : 1;
 	s->policy.max_backoff_ms = SENDER_MAX_BACKOFF_MS > s->policy.base_ms ? SENDER_MAX_BACKOFF_MS : s->policy.base_ms;

@@ -49,11 +49,14 @@ struct outgoing {
 struct sender;
 struct store;
 
-/* Starts the workers. retry_base_ms: the first backoff (doubling each try; tests
- * use a small value). Messages a previous run of this process left being sent are
+/* Starts the workers. v (borrowed, outlives s) signs event deliveries (kind
+ * OUTBOX_EVENT: Standard Webhooks headers with the service's events secret,
+ * out/events.h, at each attempt); NULL fails them. retry_base_ms: the first
+ * backoff (doubling each try; tests use a small value). Messages a previous run of this process left being sent are
  * due again (store_outbox_recover). Never fails (aborts on OOM or thread creation
  * failure). */
-struct sender *sender_start(struct store *st, unsigned retry_base_ms);
+struct vault;
+struct sender *sender_start(struct store *st, const struct vault *v, unsigned retry_base_ms);
 
 /* Writes *out to the outbox and wakes a worker; frees out->body (and sets it NULL)
  * in every case. Returns 0 once the message is committed (or was, under the same

@@ -151,4 +151,12 @@
 	"ALTER TABLE services ADD COLUMN intercept_timeout_ms INTEGER NOT NULL DEFAULT 2000;" \
 	"ALTER TABLE services ADD COLUMN intercept_fail_open INTEGER NOT NULL DEFAULT 1;"
 
+/* 7: every event of a service (docs/EVENTS.md) in the order it was committed, for
+* the pull API: seq is the cursor; body is the document as delivered (ids and
+* masked numbers only, never a real number) */
+#define MIGRATION_7(T, B, SERIAL) \
+	"CREATE TABLE service_events (seq " SERIAL ", id " T " NOT NULL UNIQUE, service_id " T " NOT NULL," \
+	"  type " T " NOT NULL, created_at BIGINT NOT NULL, body " T " NOT NULL);" \
+	"CREATE INDEX service_events_service ON service_events (service_id, seq);"
+
 #endif

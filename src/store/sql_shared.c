@@ -117,6 +117,7 @@ void sql_read_service(struct sql_cursor *c, struct service *svc)
 	svc->rate_texts = sql_next_int(c);
 	svc->rate_silent = sql_next_int(c);
 	svc->mms_fallback = sql_next_int(c);
+	sql_next_text(c, svc->events_url, sizeof(svc->events_url));
 }
 
 void sql_read_interaction(struct sql_cursor *c, struct interaction *it)

@@ -153,7 +153,7 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
 	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
 	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
-	"rate_texts, rate_silent, mms_fallback"
+	"rate_texts, rate_silent, mms_fallback, events_url"
 
 /* ---------------------------------------------------------------- reading rows */
 
@@ -220,7 +220,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 #define SQL_TEXT_SETTING_ADD "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
 #define SQL_TEXT_SERVICE_INSERT "INSERT INTO services (" SERVICE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, " \
-	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"
 #define SQL_TEXT_SERVICE_GET "SELECT " SERVICE_COLS " FROM services WHERE id = $1"
 #define SQL_TEXT_SECRET_INSERT "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)"
 #define SQL_TEXT_SECRETS_GET "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1"
@@ -307,6 +307,13 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_SUBJECT_PEERS "UPDATE participants SET peer_bidx = '' WHERE peer_bidx = $1"
 #define SQL_TEXT_SUBJECT_OPTOUTS_DELETE "DELETE FROM optouts WHERE bidx = $1"
 
+/* service events (store_tx_event_target, store_tx_service_event_insert, store_service_events) */
+#define SQL_TEXT_EVENT_TARGET \
+	"SELECT s.service_id, v.events_url FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = $1"
+#define SQL_TEXT_SERVICE_EVENT_INSERT \
+	"INSERT INTO service_events (id, service_id, type, created_at, body) VALUES ($1, $2, $3, $4, $5)"
+#define SQL_TEXT_SERVICE_EVENT_LIST \
+	"SELECT seq, body FROM service_events WHERE service_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -372,7 +379,10 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_SUBJECT_FIND, SQL_TEXT_SUBJECT_FIND) \
 	X(SQL_SUBJECT_OPTOUTS, SQL_TEXT_SUBJECT_OPTOUTS) \
 	X(SQL_SUBJECT_PEERS, SQL_TEXT_SUBJECT_PEERS) \
-	X(SQL_SUBJECT_OPTOUTS_DELETE, SQL_TEXT_SUBJECT_OPTOUTS_DELETE)
+	X(SQL_SUBJECT_OPTOUTS_DELETE, SQL_TEXT_SUBJECT_OPTOUTS_DELETE) \
+	X(SQL_EVENT_TARGET, SQL_TEXT_EVENT_TARGET) \
+	X(SQL_SERVICE_EVENT_INSERT, SQL_TEXT_SERVICE_EVENT_INSERT) \
+	X(SQL_SERVICE_EVENT_LIST, SQL_TEXT_SERVICE_EVENT_LIST)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,

@@ -222,6 +222,10 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->outbox_requeue,
 		(const void *)o->outbox_stats,
 		(const void *)o->outbox_recover,
+		(const void *)o->tx_outbox_put,
+		(const void *)o->tx_event_target,
+		(const void *)o->tx_service_event_insert,
+		(const void *)o->service_events,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -897,4 +901,31 @@ int store_reseal_value(const struct vault *v, enum store_sealed what, const char
 	}
 	*out = buf;
 	return 0;
+/* ---------------------------------------------------------------- service events */
+
+int store_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *existed)
+{
+	assert(tx != NULL && it != NULL && existed != NULL);
+	return tx->ops->tx_outbox_put(tx, it, existed);
+}
+
+int store_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
+			  size_t cap)
+{
+	assert(tx != NULL && session_id != NULL && service_id != NULL && events_url != NULL && cap > 0);
+	return tx->ops->tx_event_target(tx, session_id, service_id, events_url, cap);
+}
+
+int store_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
+				  const char *body, int64_t created_at)
+{
+	assert(tx != NULL && id != NULL && service_id != NULL && type != NULL && body != NULL);
+	return tx->ops->tx_service_event_insert(tx, id, service_id, type, body, created_at);
+}
+
+int store_service_events(struct store *st, const char *service_id, int64_t after, int limit,
+			 void (*cb)(void *ctx, int64_t seq, const char *body), void *ctx)
+{
+	assert(st != NULL && service_id != NULL && cb != NULL && limit >= 1 && limit <= SERVICE_EVENT_PAGE_MAX);
+	return st->ops->service_events(st->b, service_id, after, limit, cb, ctx);
 }

@@ -561,6 +561,27 @@ int store_outbox_stats(struct store *st, int64_t *unsent, int64_t *oldest,
  * SENDING by a previous run are pending again at now. On PostgreSQL, where other
  * nodes may hold claims, nothing changes: their leases run out. */
 int store_outbox_recover(struct store *st, int64_t now);
+/* store_outbox_put() inside tx: the message commits, or rolls back, with the rest
+ * of the body's writes (an event is enqueued in the transaction that causes it). */
+int store_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *existed);
+
+/* ---------------------------------------------------------------- service events */
+/* Every event of a service (flow/events.c writes them, docs/EVENTS.md lists
+ * them), kept for the pull API in commit order: seq is the cursor. */
+#define SERVICE_EVENT_PAGE_MAX 500
+/* The service of session_id and its events_url ("" = none, cut to cap), inside tx.
+ * MASKD_ENOTFOUND when there is no such session. */
+int store_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
+			  size_t cap);
+/* Appends the event document body (JSON text: ids and masked numbers only) of
+ * type to service_id's events. On PostgreSQL it takes a per-service lock held to
+ * the commit, so the service's events commit in seq order. */
+int store_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
+				  const char *body, int64_t created_at);
+/* service_id's events with seq > after, in seq order, at most limit: cb(ctx, seq,
+ * body) for each; body is valid during the call only. */
+int store_service_events(struct store *st, const char *service_id, int64_t after, int limit,
+			 void (*cb)(void *ctx, int64_t seq, const char *body), void *ctx);
 
 /* ---------------------------------------------------------------- key rotation */
 /* The sealed values the vault key rotation re-seals (docs/OPERATIONS.md, key

@@ -182,7 +182,15 @@ struct store_tx {
 	/* key rotation (store.h store_vault_*) */ \
 	X(int, vault_reseal, (void *b, enum store_sealed what, const char *after, int limit, \
 		char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed)) \
-	X(int, vault_stale, (void *b, int version, int64_t *count))
+	X(int, vault_stale, (void *b, int version, int64_t *count)) \
+	/* service events (store.h store_tx_event_target ...) */ \
+	X(int, tx_outbox_put, (struct store_tx *tx, const struct outbox_item *it, int *existed)) \
+	X(int, tx_event_target, (struct store_tx *tx, const char *session_id, char service_id[ID_MAX], \
+		char *events_url, size_t cap)) \
+	X(int, tx_service_event_insert, (struct store_tx *tx, const char *id, const char *service_id, \
+		const char *type, const char *body, int64_t created_at)) \
+	X(int, service_events, (void *b, const char *service_id, int64_t after, int limit, \
+		void (*cb)(void *, int64_t, const char *), void *ctx))
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current
  * key version into a malloc'd *out of *out_len bytes. The row is named by a and

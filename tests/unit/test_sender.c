@@ -141,7 +141,7 @@ static void send_one(struct fx *f, struct script *sc, int dialect)
 {
 	pthread_t t;
 	script_start(sc, &t);
-	struct sender *s = sender_start(f->st, 5);
+	struct sender *s = sender_start(f->st, NULL, 5);
 	struct outgoing o;
 	memset(&o, 0, sizeof(o));
 	snprintf(o.interaction_id, sizeof(o.interaction_id), "%s", f->it.id);

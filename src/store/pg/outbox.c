@@ -25,10 +25,9 @@ static void read_item(const PGresult *r, int row, struct outbox_item *out)
 	pg_col_text(r, row, 15, out->last_error, sizeof(out->last_error));
 }
 
-int pg_outbox_put(void *b, const struct outbox_item *it, int *existed)
+/* The put of it on c (inside its transaction when c holds one). */
+static int put_on(struct store_pg *s, struct pg_conn *c, const struct outbox_item *it, int *existed)
 {
-	struct store_pg *s = b;
-	CONN_OR_FAIL(s, c);
 	uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
 	int rc = store_outbox_seal(s->vault, it->id, it->payload, it->payload_len, &sealed, &sealed_len);
@@ -52,6 +51,72 @@ int pg_outbox_put(void *b, const struct outbox_item *it, int *existed)
 	if (rc < 0)
 		return rc;
 	*existed = rc == 0;
+	return 0;
+}
+
+int pg_outbox_put(void *b, const struct outbox_item *it, int *existed)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	return put_on(s, c, it, existed);
+}
+
+int pg_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *existed)
+{
+	return put_on(tx->b, tx_conn(tx), it, existed);
+}
+
+/* ---------------------------------------------------------------- service events */
+
+int pg_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
+		       size_t cap)
+{
+	struct args a = {0};
+	pg_arg_text(&a, session_id);
+	PGresult *r = NULL;
+	int rc = pg_run_one(tx_conn(tx), SQL_EVENT_TARGET, &a, &r);
+	if (rc < 0)
+		return rc;
+	pg_col_text(r, 0, 0, service_id, ID_MAX);
+	pg_col_text(r, 0, 1, events_url, cap);
+	PQclear(r);
+	return 0;
+}
+
+int pg_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
+			       const char *body, int64_t created_at)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args l = {0};
+	pg_arg_text(&l, service_id);
+	int rc = pg_run(c, SQL_EVENT_LOCK, &l, NULL);
+	if (rc < 0)
+		return rc;
+	struct args a = {0};
+	pg_arg_text(&a, id);
+	pg_arg_text(&a, service_id);
+	pg_arg_text(&a, type);
+	pg_arg_i64(&a, created_at);
+	pg_arg_text(&a, body);
+	return pg_run(c, SQL_SERVICE_EVENT_INSERT, &a, NULL);
+}
+
+int pg_service_events(void *b, const char *service_id, int64_t after, int limit,
+		      void (*cb)(void *, int64_t, const char *), void *ctx)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	struct args a = {0};
+	pg_arg_text(&a, service_id);
+	pg_arg_i64(&a, after);
+	pg_arg_i64(&a, limit);
+	PGresult *r = NULL;
+	int rc = pg_run(c, SQL_SERVICE_EVENT_LIST, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r); i++)
+		cb(ctx, pg_col_i64(r, i, 0), PQgetvalue(r, i, 1));
+	PQclear(r);
 	return 0;
 }
 

@@ -12,7 +12,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 		"number_selection = $12, cooloff = $13, cooloff_reuse = $14, number_cap = $15, unknown_caller = $16, "
 		"fallback_number = $17, pin_number = $18, pin_length = $19, pin_attempts = $20, callback_url = $21, "
 		"callback_timeout_ms = $22, callback_fail_open = $23, ended_message = $24, help_text = $25, "
-		"rate_calls = $26, rate_texts = $27, rate_silent = $28, mms_fallback = $29 WHERE id = $1",
+		"rate_calls = $26, rate_texts = $27, rate_silent = $28, mms_fallback = $29, events_url = $30 WHERE id = $1",
 	/* the cooling counts of the whole pool in one pass over participants_cooling */
 	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS ", COALESCE(k.cooling, 0) FROM numbers n LEFT JOIN "
 			    "(SELECT c.proxy_number_id, COUNT(*) AS cooling FROM participants c JOIN numbers cn ON "
@@ -149,5 +149,8 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_OUTBOX_REQUEUE] = "UPDATE outbox SET status = 0, tries = 0, next_at = $2::bigint, done_at = 0 WHERE id = $1 AND status = 3",
 	[SQL_OUTBOX_STATS] = OUTBOX_SQL_STATS,
 	[SQL_OUTBOX_RECOVER] = "SELECT 1 WHERE false", /* unused: other nodes' claims end with their leases */
+	/* held to the commit: a service's events commit in seq order, so a pull cursor
+	 * never passes an event that commits later with a lower seq */
+	[SQL_EVENT_LOCK] = "SELECT pg_advisory_xact_lock(hashtext('service_events:' || $1))",
 	SQL_SHARED_STATEMENTS(SQL_SHARED_TEXT)
 };

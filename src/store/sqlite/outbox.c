@@ -26,10 +26,9 @@ static void read_item(sqlite3_stmt *st, struct outbox_item *out)
 	sq_col_text(st, 15, out->last_error, sizeof(out->last_error));
 }
 
-int sq_outbox_put(void *b, const struct outbox_item *it, int *existed)
+/* The put of it on c (inside its transaction when c holds one). */
+static int put_on(struct store_sqlite *s, struct sqlite_conn *c, const struct outbox_item *it, int *existed)
 {
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
 	uint8_t *sealed = NULL;
 	size_t sealed_len = 0;
 	int rc = store_outbox_seal(s->vault, it->id, it->payload, it->payload_len, &sealed, &sealed_len);
@@ -48,6 +47,60 @@ int sq_outbox_put(void *b, const struct outbox_item *it, int *existed)
 		return rc;
 	*existed = sqlite3_changes(c->db) == 0;
 	return 0;
+}
+
+int sq_outbox_put(void *b, const struct outbox_item *it, int *existed)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	return put_on(s, c, it, existed);
+}
+
+int sq_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *existed)
+{
+	return put_on(tx->b, tx_conn(tx), it, existed);
+}
+
+/* ---------------------------------------------------------------- service events */
+
+int sq_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
+		       size_t cap)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_EVENT_TARGET);
+	sq_bind(st, SQ_TEXT(session_id));
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sq_stmt_done(st);
+		return rc == SQLITE_DONE ? MASKD_ENOTFOUND : sq_db_fail(c, "event_target");
+	}
+	sq_col_text(st, 0, service_id, ID_MAX);
+	sq_col_text(st, 1, events_url, cap);
+	sq_stmt_done(st);
+	return 0;
+}
+
+int sq_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
+			       const char *body, int64_t created_at)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_SERVICE_EVENT_INSERT);
+	sq_bind(st, SQ_TEXT(id), SQ_TEXT(service_id), SQ_TEXT(type), SQ_INT(created_at), SQ_TEXT(body));
+	return sq_exec_stmt(c, st, "service_event_insert");
+}
+
+int sq_service_events(void *b, const char *service_id, int64_t after, int limit,
+		      void (*cb)(void *, int64_t, const char *), void *ctx)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_SERVICE_EVENT_LIST);
+	sq_bind(st, SQ_TEXT(service_id), SQ_INT(after), SQ_INT(limit));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "service_events");
 }
 
 int sq_outbox_claim(void *b, int64_t now, int64_t lease_ms, int dest_cap, const char *claim, struct outbox_item *out)

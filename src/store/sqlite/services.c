@@ -4,7 +4,7 @@
 
 /* ---------------------------------------------------------------- services */
 
-/* Parameters ?1-?5 and ?7-?30 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
+/* Parameters ?1-?5 and ?7-?31 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
  * column but created_at (?6, insert only). */
 static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 {
@@ -34,6 +34,7 @@ static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 	sqlite3_bind_int(st, 28, svc->rate_texts);
 	sqlite3_bind_int(st, 29, svc->rate_silent);
 	sqlite3_bind_int(st, 30, svc->mms_fallback);
+	sq_bind_text(st, 31, svc->events_url);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */
