@@ -901,6 +901,8 @@ int store_reseal_value(const struct vault *v, enum store_sealed what, const char
 	}
 	*out = buf;
 	return 0;
+}
+
 /* ---------------------------------------------------------------- service events */
 
 int store_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *existed)
