@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Faults (docs/TESTING.md "Faults"): the real maskd under a sick database. For each fault
+// Faults (docs/OPERATIONS.md §4, "Faults, as they look from outside"): the real maskd under a sick database. For each fault
 // the test writes through the API and the webhooks before, during and after it, and checks:
 //   - during the fault every answer is a clean 503 (or the write went through and is then
 //     acknowledged like any other): never a 500, never a hang (each request is bounded);
