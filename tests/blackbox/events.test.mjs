@@ -176,6 +176,20 @@ test('a service without events_url records its events for the pull API and sends
   assert.equal(deliveries.slice(before).filter((x) => x.body.includes(s.id)).length, 0);
 });
 
+test('a refused change records no event and sends nothing (the event is in its transaction)', async () => {
+  const pulledBefore = (await pullAll(svc.id, 500)).length;
+  const deliveredBefore = deliveries.length;
+  await createSession(d, svc.id, { unique_name: 'order-taken', participants: [[REALS[0], 'Rider']] });
+  // the same unique_name with other people: 409 from inside the create transaction
+  expectError(await d.api('POST', `/v1/services/${svc.id}/sessions`,
+    { unique_name: 'order-taken', participants: [{ number: REALS[1] }] }), 409, 'conflict');
+  const pulled = await pullAll(svc.id, 500);
+  assert.equal(pulled.length, pulledBefore + 1);
+  assert.equal(pulled.at(-1).data.unique_name, 'order-taken');
+  await waitFor('the one created event delivered', () => deliveries.length > deliveredBefore);
+  assert.equal(deliveries.slice(deliveredBefore).filter((x) => x.body.includes('order-taken')).length, 1);
+});
+
 test('a scoped key reads its own service\'s events and hears 404 for another\'s', async () => {
   const other = await createService(d, { name: 'Other' });
   const key = expectStatus(await d.api('POST', '/v1/keys', { role: 'readonly', service_id: svc.id, label: 'events reader' }), 201);

@@ -118,6 +118,7 @@ const ROUTES = [
     m: 'POST', p: (t) => `/v1/participants/${t.par}/reveal`, body: { reason: 'key matrix' }, roles: ['privacy'],
     via: 'path', ok: 200,
   },
+  { m: 'GET', p: (t) => `/v1/services/${t.svc}/events`, roles: ['service', 'readonly'], via: 'path', ok: 200 },
 ];
 
 /** The answer the scope rule asks for: role on a resource of its own service (own) or not. */

@@ -4,12 +4,14 @@
 // scanned for each real number as "+14152375001", "14152375001" and "4152375001"; so are the
 // audit log's pages and export, a data-subject lookup's answer, and /metrics.
 // The only place a real number may appear is the markup that tells the carrier whom to dial
-// (200 answers with <Dial> or <Message>), which is excluded from the scan.
+// (200 answers with <Dial> or <Message>), which is excluded from the scan. The events delivered
+// to the services' events_url (a loopback receiver: bodies and headers) are scanned too.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 
 import { useDaemon, waitFor } from './lib/daemon.mjs';
 import {
@@ -21,6 +23,21 @@ import * as markup from './lib/markup.mjs';
 import { assertValid, proxy, real, realNy, spellings } from './lib/numbers.mjs';
 
 const d = useDaemon();
+
+// The apps' events receiver (docs/EVENTS.md): every delivery, headers and body, is scanned.
+const deliveries = [];
+const receiver = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    deliveries.push({ headers: JSON.stringify(req.headers), body: Buffer.concat(chunks).toString('utf8') });
+    res.writeHead(204);
+    res.end();
+  });
+});
+await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+const EVENTS_URL = `http://127.0.0.1:${receiver.address().port}/events`;
+after(() => new Promise((resolve) => receiver.close(resolve)));
 
 // The people. Every one of them takes part in the scenario below.
 const RIDER = real(5001);
@@ -82,9 +99,9 @@ test('full scenario: no real number in the database files, the log or any answer
   };
 
   // --- services and pools
-  const tw = await createService(d, { name: 'Rides', signalwire: false,
+  const tw = await createService(d, { name: 'Rides', signalwire: false, events_url: EVENTS_URL,
     defaults: { mode: 'voice-and-message', ttl: 0, unknown_caller_message: 'Not in service.' } });
-  const sw = await createService(d, { name: 'Clinic', twilio: false });
+  const sw = await createService(d, { name: 'Clinic', twilio: false, events_url: EVENTS_URL });
   const tiny = await createService(d, { name: 'Tiny' });
   await addPool(d, tw.id, TW_POOL);
   await addPool(d, sw.id, SW_POOL, { carrier: 'signalwire' });
@@ -256,7 +273,16 @@ test('full scenario: no real number in the database files, the log or any answer
     assert.ok(markupAnswers.some((a) => a.includes(x)), `no markup answer dialled ${x}`);
   }
 
-  // --- scan: files while running, files after a clean stop, every answer
+  // every event of the two services is delivered before the scan (the pull API lists them all)
+  const pulled = [];
+  for (const svc of [tw, sw]) {
+    const page = expectStatus(await d.api('GET', `/v1/services/${svc.id}/events?limit=500`), 200);
+    pulled.push(...page.events.map((e) => e.id));
+  }
+  assert.ok(pulled.length >= 4, `only ${pulled.length} events`);
+  await waitFor('every event delivered', () => pulled.every((id) => deliveries.some((x) => x.body.includes(id))));
+
+  // --- scan: files while running, files after a clean stop, every answer, every delivered event
   const running = snapshot(d.tmp);
   await d.stop();
   const stopped = snapshot(d.tmp);
@@ -272,5 +298,6 @@ test('full scenario: no real number in the database files, the log or any answer
     found.push(...hits(Buffer.from(a.text), `answer to ${a.method} ${a.path.slice(0, 100)} (${a.status})`));
   }
   assert.ok(scanned > 40, `only ${scanned} answers scanned`);
+  for (const x of deliveries) found.push(...hits(Buffer.from(x.headers + x.body), 'a delivered event'));
   assert.deepEqual(found, [], `real numbers found (temp dir ${d.tmp}):\n${found.slice(0, 50).join('\n')}`);
 });
