@@ -7,6 +7,11 @@
 // open, with its participants and proxy numbers, and route calls between them; the
 // pool's in-use counts must match the open sessions (nothing half-written).
 //
+// The same for webhooks, whose interaction records share transactions (the group
+// commit, on SQLite and PostgreSQL): a burst of concurrent signed voice webhooks, kill
+// -9 at the WEBHOOK_ACKED-th answer; every answered webhook's interaction is stored
+// after the restart, and a carrier's retry of it (same CallSid) gets the same answer.
+//
 // What this proves is process-crash durability: with synchronous=NORMAL a committed
 // transaction is in the WAL file (the OS page cache) before the 201 is sent. A power
 // loss or kernel crash may still lose the last commits; that mode is what
@@ -16,7 +21,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
 import { startDaemon } from './lib/daemon.mjs';
-import { addPool, createService, expectStatus, listNumbers, voiceParams } from './lib/fixtures.mjs';
+import { addPool, createService, expectStatus, listNumbers, sid, voiceParams } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { assertValid, masked, proxy, real } from './lib/numbers.mjs';
 
@@ -149,5 +154,93 @@ test('acknowledged session creates survive kill -9 (WAL, synchronous=NORMAL)', a
   const ackedIds = new Set(acked.map((a) => a.body.id));
   assert.equal(open.filter((s) => ackedIds.has(s.id)).length, acked.length);
 
+  await d2.stop();
+});
+
+const WEBHOOK_SESSIONS = 6;
+const WEBHOOKS = 600;      // webhooks attempted
+const WEBHOOK_ACKED = 300; // kill -9 when this many answers have arrived
+const WEBHOOK_CONCURRENCY = 24;
+const WEBHOOK_FIRST_REAL = 5400; // real(5400..5411)
+
+test('acknowledged webhooks survive kill -9 right after a burst (group commit)', async (t) => {
+  t.after(() => { if (t.passed === false) failed = true; });
+  const d1 = await startDaemon();
+  daemons.push(d1);
+  const svc = await createService(d1, { name: 'Burst' });
+  await addPool(d1, svc.id, POOL);
+  const sessions = [];
+  for (let i = 0; i < WEBHOOK_SESSIONS; i++) {
+    const reals = [real(WEBHOOK_FIRST_REAL + 2 * i), real(WEBHOOK_FIRST_REAL + 2 * i + 1)];
+    const body = expectStatus(await d1.api('POST', `/v1/services/${svc.id}/sessions`, {
+      participants: [{ number: reals[0] }, { number: reals[1] }],
+    }), 201, 'create session');
+    sessions.push({ body, reals });
+  }
+  const token = d1.tokens.twilio;
+  const sent = Array.from({ length: WEBHOOKS }, (_, i) => {
+    const s = sessions[i % WEBHOOK_SESSIONS];
+    const side = i % 2;
+    return { s, side, callSid: sid('twilio', 'CA') };
+  });
+  const acked = [];
+  let next = 0;
+  let killed = false;
+  async function worker() {
+    while (!killed && next < WEBHOOKS) {
+      const w = sent[next++];
+      const params = voiceParams('twilio', {
+        from: w.s.reals[w.side], to: w.s.body.participants[w.side].proxy_number, callSid: w.callSid,
+      });
+      let res;
+      try {
+        res = await d1.webhook('twilio', 'voice', params, { token });
+      } catch {
+        continue; // in flight when the daemon died: not acknowledged
+      }
+      if (res.status !== 200) {
+        if (killed) continue;
+        throw new Error(`webhook ${w.callSid}: HTTP ${res.status} ${res.text}`);
+      }
+      acked.push({ ...w, params, text: res.text });
+      if (acked.length === WEBHOOK_ACKED && !killed) {
+        killed = true;
+        d1.child.kill('SIGKILL'); // right after the answer, with other webhooks in flight
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: WEBHOOK_CONCURRENCY }, worker));
+  const exit = await d1.exit;
+  assert.equal(exit.signal, 'SIGKILL', `the daemon should have been killed, exited ${JSON.stringify(exit)}`);
+  assert.ok(acked.length >= WEBHOOK_ACKED, `answered webhooks: ${acked.length} (attempted ${next})`);
+
+  const d2 = await startDaemon({ env: { MASKD_DB: d1.dbPath, MASKD_KEY_FILE: d1.env.MASKD_KEY_FILE } });
+  daemons.push(d2);
+  const stored = new Map(); // carrier_sid -> interaction id
+  for (const { body } of sessions) {
+    const list = expectStatus(await d2.api('GET', `/v1/sessions/${body.id}/interactions`), 200, 'interactions');
+    for (const it of list.interactions) stored.set(it.carrier_sid, { id: it.id, session: body.id });
+  }
+  for (const a of acked) {
+    const intId = markup.interactionIdOf(a.text);
+    assert.ok(intId, `no interaction id in ${a.text}`);
+    const got = stored.get(a.callSid);
+    assert.ok(got, `answered webhook ${a.callSid} (${intId}) is missing after kill -9`);
+    assert.equal(got.id, intId, `webhook ${a.callSid}: stored interaction`);
+    assert.equal(got.session, a.s.body.id, `webhook ${a.callSid}: session`);
+  }
+  // Nothing stored that was not sent, and nothing twice.
+  assert.ok(stored.size >= acked.length && stored.size <= next, `stored ${stored.size}, answered ${acked.length}, attempted ${next}`);
+  // A carrier retrying an answered webhook after the crash gets the answer it got before.
+  for (const a of acked.slice(0, 40)) {
+    const res = await d2.webhook('twilio', 'voice', a.params, { token });
+    assert.equal(res.status, 200, `retry of ${a.callSid}: ${res.text}`);
+    assert.equal(res.text, a.text, `retry of ${a.callSid}`);
+  }
+  const after = [];
+  for (const { body } of sessions) {
+    after.push(...expectStatus(await d2.api('GET', `/v1/sessions/${body.id}/interactions`), 200, 'interactions').interactions);
+  }
+  assert.equal(after.length, stored.size, 'retries stored nothing new');
   await d2.stop();
 });
