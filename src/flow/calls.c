@@ -116,7 +116,7 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	snprintf(it.id, sizeof(it.id), "%s", int_id);
 	snprintf(it.session_id, sizeof(it.session_id), "%s", s->id);
 	snprintf(it.service_id, sizeof(it.service_id), "%s", svc->id);
-	snprintf(it.carrier_sid, sizeof(it.carrier_sid), WEBHOOK_CALL_SID_PREFIX "%s", int_id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), INTERACTION_CALL_SID_PREFIX "%s", int_id);
 	snprintf(it.from_participant, sizeof(it.from_participant), "%s", from->id);
 	snprintf(it.to_participant, sizeof(it.to_participant), "%s", to->id);
 	int existed = 0;
@@ -139,7 +139,7 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	}
 	if (rc < 0) {
 		struct leg_update u = {.status = "failed", .duration = -1};
-		store_leg_update(st, int_id, 'a', "rest", &u, now);
+		store_leg_update(st, int_id, 'a', it.carrier_sid, &u, now);
 		log_error("calls: session %s: interaction %s: the outbox did not take the call: %s", s->id, int_id,
 			  maskd_strerror(rc));
 		return MASKD_EDB;

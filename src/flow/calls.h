@@ -38,7 +38,7 @@ int calls_check(const struct session *s, const struct service *svc, const struct
 		const char *from_participant, int *from_idx, enum dialect *carrier, struct calls_refusal *why);
 
 /* Places the call: records interaction int_id (voice, decision bridge, from the
- * caller to the other participant, carrier_sid WEBHOOK_CALL_SID_PREFIX + int_id)
+ * caller to the other participant, carrier_sid INTERACTION_CALL_SID_PREFIX + int_id)
  * and queues the carrier request. Returns 0 once both are committed; -1 with *why
  * for a refusal (calls_check, or a credential the carrier request needs: 409
  * naming carriers.<carrier>.<field>), nothing written; or a negative maskd_err

@@ -706,8 +706,9 @@ void webhook_status(const struct webhook_env *env, const struct webhook_request 
 		return;
 	}
 	const char *sid = st->sid;
-	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(it.legs[0].carrier_sid))
-		sid = st->leg == 'a' ? it.carrier_sid : "unknown";
+	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(it.legs[0].carrier_sid) ||
+	    (st->leg == 'a' && strncmp(it.carrier_sid, INTERACTION_CALL_SID_PREFIX, strlen(INTERACTION_CALL_SID_PREFIX)) == 0))
+		sid = st->leg == 'a' ? it.carrier_sid : "unknown"; /* a click-to-call's leg 'a' keeps its own sid */
 	struct leg_update u = {
 		.status = st->status,
 		.duration = st->duration,
@@ -766,7 +767,7 @@ void webhook_answer(const struct webhook_env *env, const struct webhook_request 
 	int rc = int_id != NULL && id_valid("int", int_id) ? store_interaction_get(env->store, int_id, &it)
 							    : MASKD_ENOTFOUND;
 	if (rc == 0 && (it.channel != CHANNEL_VOICE || it.carrier != h.dl->id ||
-			strncmp(it.carrier_sid, WEBHOOK_CALL_SID_PREFIX, strlen(WEBHOOK_CALL_SID_PREFIX)) != 0))
+			strncmp(it.carrier_sid, INTERACTION_CALL_SID_PREFIX, strlen(INTERACTION_CALL_SID_PREFIX)) != 0))
 		rc = MASKD_ENOTFOUND; /* not a click-to-call of this carrier */
 	if (rc == MASKD_ENOTFOUND) {
 		log_info("webhook %s answer: refused: no click-to-call %s", name,

@@ -106,10 +106,6 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
  * unknown interaction is acknowledged and ignored. */
 void webhook_status(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans);
 
-/* The carrier_sid of a click-to-call's interaction starts with this (then its own
- * id): the carrier's call id is known only once the call is placed. */
-#define WEBHOOK_CALL_SID_PREFIX "ctc:"
-
 /* A click-to-call's first leg answered (HOOK_ANSWER, /hooks/{dialect}/answer?
  * interaction=..., signed like every webhook): the interaction's first participant
  * is routed as if they had dialled their own proxy number, so the other participant

@@ -129,8 +129,15 @@ static void record_leg(struct sender *s, const struct outbox_item *it, const cha
 	if (it->kind == OUTBOX_EVENT || it->interaction_id[0] == '\0')
 		return; /* a reply to a sender (opt-out notice, HELP, ended): no interaction leg */
 	int call = it->kind == OUTBOX_CARRIER_CALL;
-	if (call && strcmp(status, "sent") == 0)
-		status = "queued";
+	char call_sid[ID_MAX + 8];
+	if (call) {
+		if (sid[0] != '\0')
+			log_info("sender: interaction %s: the carrier placed call %s", it->interaction_id, sid);
+		if (strcmp(status, "sent") == 0)
+			status = "queued";
+		snprintf(call_sid, sizeof(call_sid), INTERACTION_CALL_SID_PREFIX "%s", it->interaction_id);
+		sid = call_sid; /* its leg 'a' keeps the interaction's own sid (model.h) */
+	}
 	struct leg_update u = {.status = status, .duration = -1};
 	int rc = store_leg_update(s->store, it->interaction_id, call ? 'a' : 'b', sid[0] ? sid : "rest", &u,
 				  now_unix());
