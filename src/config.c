@@ -120,12 +120,14 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
 		{DIALECT_VOBIZ, "MASKD_VOBIZ_API_URL", "https://api.vobiz.ai"},
 		{DIALECT_VONAGE, "MASKD_VONAGE_API_URL", "https://rest.nexmo.com"},
 		{DIALECT_TWILIO, "MASKD_TWILIO_API_URL", "https://api.twilio.com"},
+		/* "" = each service's own space (https://<space_url>/api/laml) */
+		{DIALECT_SIGNALWIRE, "MASKD_SIGNALWIRE_API_URL", ""},
 	};
 	for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++) {
 		char *base = c->api_base[apis[i].dialect];
 		if ((rc = copy_var(get, apis[i].var, apis[i].def, base, sizeof(c->api_base[0]), err, err_len)) < 0)
 			return rc;
-		if (strncmp(base, "https://", 8) != 0 && strncmp(base, "http://", 7) != 0) {
+		if (base[0] != '\0' && strncmp(base, "https://", 8) != 0 && strncmp(base, "http://", 7) != 0) {
 			snprintf(err, err_len, "%s: must start with https:// or http://", apis[i].var);
 			return MASKD_EINVAL;
 		}

@@ -60,6 +60,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/services/{svc}/outbox", api_outbox_list},
 	{"POST", "/v1/outbox/{obx}/retry", api_outbox_retry},
 	{"GET", "/v1/services/{svc}/events", api_service_events_list},
+	{"POST", "/v1/sessions/{ses}/calls", api_session_call},
 };
 
 void api_not_found(struct api_req *r, const char *what)

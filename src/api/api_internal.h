@@ -81,6 +81,8 @@ void api_audit_entry(const struct api_req *r, struct audit_entry *e, const char 
 void api_outbox_list(struct api_req *r);
 void api_outbox_retry(struct api_req *r);
 void api_service_events_list(struct api_req *r); /* api_events.c */
+/* POST /v1/sessions/{id}/calls: click-to-call (api_calls.c). */
+void api_session_call(struct api_req *r);
 
 /* One leg as the API shows it (shared by interactions and records). */
 json_t *api_leg_json(const struct leg *l);

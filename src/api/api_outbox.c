@@ -23,7 +23,7 @@
 
 static const char *kind_name(enum outbox_kind k)
 {
-	return k == OUTBOX_EVENT ? "event" : "carrier_send";
+	return k == OUTBOX_EVENT ? "event" : k == OUTBOX_CARRIER_CALL ? "carrier_call" : "carrier_send";
 }
 
 static json_t *item_json(const struct outbox_item *it)
@@ -119,6 +119,13 @@ void api_outbox_retry(struct api_req *r)
 	int rc = store_outbox_get(r->app->store, r->id, &it);
 	if (!api_store_ok(r, rc, "outbox message", "outbox_get"))
 		return;
+	if (it.kind == OUTBOX_CARRIER_CALL) {
+		/* the carrier may have rung the phone already; a new call is a new POST .../calls */
+		struct api_error e = {0};
+		api_error_set(&e, 409, "call_not_retried", "a click-to-call request is never sent twice");
+		api_reply_error(r->res, &e);
+		return;
+	}
 	if (it.status != OUTBOX_FAILED) {
 		struct api_error e = {0};
 		api_error_set(&e, 409, "not_failed", "only a failed message can be retried; this one is %s",

@@ -19,7 +19,10 @@
  * carrier to /hooks/{dialect}/gather?attempt=N (the gather_url maskd rendered).
  * Parsed like HOOK_VOICE (from, to, sid = the same inbound call) plus digits;
  * signed like a voice webhook. */
-enum hook_event { HOOK_VOICE = 0, HOOK_MESSAGE = 1, HOOK_STATUS = 2, HOOK_CONSENT = 3, HOOK_GATHER = 4 };
+/* HOOK_ANSWER: a click-to-call's first leg answered; the carrier fetches
+ * /hooks/{dialect}/answer?interaction=... (the URL maskd gave when it placed the
+ * call). Parsed like HOOK_VOICE; the interaction id is what counts. */
+enum hook_event { HOOK_VOICE = 0, HOOK_MESSAGE = 1, HOOK_STATUS = 2, HOOK_CONSENT = 3, HOOK_GATHER = 4, HOOK_ANSWER = 5 };
 
 /* A call-progress, dial-result or delivery callback, mapped to one leg. */
 struct hook_status {

@@ -74,7 +74,7 @@ int unknown_caller_from_name(const char *s) { return name_index(unknown_names, N
 const char *mms_fallback_name(enum mms_fallback f) { return NAME_OF(mms_fallback_names, f); }
 int mms_fallback_from_name(const char *s) { return name_index(mms_fallback_names, N_OF(mms_fallback_names), s); }
 
-static const char *const cred_twilio[] = {"auth_token", NULL};
+static const char *const cred_twilio[] = {"auth_token", "account_sid", NULL};
 static const char *const cred_signalwire[] = {"signing_key", "project_id", "api_token", "space_url", NULL};
 static const char *const cred_telnyx[] = {"public_key", "api_key", "messaging_profile_id", NULL};
 static const char *const cred_plivo[] = {"auth_token", "auth_id", NULL};

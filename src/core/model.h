@@ -224,6 +224,12 @@ struct leg_update {
 
 #define INTERACTION_LEGS_MAX 4
 
+/* The carrier_sid of a click-to-call's interaction (flow/calls.h): this prefix and
+ * the interaction's id, as the carrier's call id is known only once the call is
+ * placed. Its first leg 'a' keeps that sid through every update, so it stays the
+ * one leg 'a' the interaction row stands for (store.h store_leg_update). */
+#define INTERACTION_CALL_SID_PREFIX "ctc:"
+
 struct interaction {
 	char id[ID_MAX];
 	char session_id[ID_MAX];

@@ -367,6 +367,23 @@ static void apply_rate_limit(struct wctx *h, const struct service *svc, const st
 
 /* Routes a caller whose binding (or PIN) found a session: decide, limit, record
  * the interaction, answer. */
+/* The bridge's options by the service's call policy and the session's overrides
+ * (recording, consent notice, time limit, ring timeout), into r (status_url set). */
+static void bridge_render(struct wctx *h, const struct service *svc, const struct route_view *v, const char *int_id,
+			  struct hook_render *r)
+{
+	struct call_policy eff;
+	session_policy_effective(&svc->policy, &v->session_policy, &eff);
+	r->record = eff.record;
+	r->consent_message = eff.record ? eff.consent_message : NULL;
+	r->consent_url = eff.record ? arena_printf(h->rq->arena, "%s/hooks/%s/consent?interaction=%s", h->env->public_url,
+						   h->dl->name, int_id)
+				    : NULL;
+	r->recording_url = eff.record ? r->status_url : NULL;
+	r->time_limit = eff.time_limit;
+	r->ring_timeout = eff.ring_timeout;
+}
+
 static void route_view_decide(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel)
 {
 	const struct hook_input *in = h->in;
@@ -442,18 +459,8 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 		log_info("webhook %s message %s: %d media left out: the proxy number of %s has no mms (session %s)", name, sid,
 			 in->n_media, v->to_participant, v->session_id);
 	}
-	struct call_policy eff;
-	if (d.kind == DECISION_BRIDGE) {
-		session_policy_effective(&svc->policy, &v->session_policy, &eff);
-		r.record = eff.record;
-		r.consent_message = eff.record ? eff.consent_message : NULL;
-		r.consent_url = eff.record ? arena_printf(h->rq->arena, "%s/hooks/%s/consent?interaction=%s",
-							  h->env->public_url, name, int_id)
-					   : NULL;
-		r.recording_url = eff.record ? r.status_url : NULL;
-		r.time_limit = eff.time_limit;
-		r.ring_timeout = eff.ring_timeout;
-	}
+	if (d.kind == DECISION_BRIDGE)
+		bridge_render(h, svc, v, int_id, &r);
 	int rest = d.kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL ? send_by_rest(h, svc, &d, &r, int_id) : 0;
 	if (rest < 0) {
 		fail(h, 500, MW_ERROR, "the message could not be queued");
@@ -699,8 +706,9 @@ void webhook_status(const struct webhook_env *env, const struct webhook_request 
 		return;
 	}
 	const char *sid = st->sid;
-	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(it.legs[0].carrier_sid))
-		sid = st->leg == 'a' ? it.carrier_sid : "unknown";
+	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(it.legs[0].carrier_sid) ||
+	    (st->leg == 'a' && strncmp(it.carrier_sid, INTERACTION_CALL_SID_PREFIX, strlen(INTERACTION_CALL_SID_PREFIX)) == 0))
+		sid = st->leg == 'a' ? it.carrier_sid : "unknown"; /* a click-to-call's leg 'a' keeps its own sid */
 	struct leg_update u = {
 		.status = st->status,
 		.duration = st->duration,
@@ -720,4 +728,102 @@ void webhook_status(const struct webhook_env *env, const struct webhook_request 
 		 st->status ? st->status : "-", st->recording_id ? " (recording)" : "");
 	metrics_webhook(h.dl->id, MW_STATUS);
 	answer_empty(&h);
+}
+
+/* ------------------------------------------------------------ click-to-call */
+
+/* The interaction's first participant, as if they had dialled their own proxy
+ * number: their real number and the route view of (real, proxy). 0, or a negative
+ * maskd_err (MASKD_ENOTFOUND: the participant or its binding is gone). */
+static int answer_view(struct wctx *h, const struct interaction *it, char *real, size_t real_cap, char *proxy,
+		       size_t proxy_cap, struct route_view *v)
+{
+	struct session s;
+	int rc = store_session_get(h->env->store, it->session_id, &s);
+	if (rc < 0)
+		return rc;
+	rc = MASKD_ENOTFOUND;
+	for (int i = 0; i < s.n_participants; i++)
+		if (strcmp(s.participants[i].id, it->from_participant) == 0) {
+			snprintf(proxy, proxy_cap, "%s", s.participants[i].proxy_e164);
+			rc = 0;
+		}
+	if (rc < 0)
+		return rc;
+	rc = store_participant_number(h->env->store, it->from_participant, real, real_cap);
+	if (rc < 0)
+		return rc;
+	return store_route_lookup(h->env->store, proxy, real, v);
+}
+
+void webhook_answer(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
+{
+	assert(rq != NULL && rq->in != NULL && rq->in->event == HOOK_ANSWER);
+	struct wctx h;
+	start(&h, env, rq, ans);
+	const char *name = h.dl->name;
+	const char *int_id = h.in->interaction_id;
+	struct interaction it;
+	int rc = int_id != NULL && id_valid("int", int_id) ? store_interaction_get(env->store, int_id, &it)
+							    : MASKD_ENOTFOUND;
+	if (rc == 0 && (it.channel != CHANNEL_VOICE || it.carrier != h.dl->id ||
+			strncmp(it.carrier_sid, INTERACTION_CALL_SID_PREFIX, strlen(INTERACTION_CALL_SID_PREFIX)) != 0))
+		rc = MASKD_ENOTFOUND; /* not a click-to-call of this carrier */
+	if (rc == MASKD_ENOTFOUND) {
+		log_info("webhook %s answer: refused: no click-to-call %s", name,
+			 int_id != NULL && id_valid("int", int_id) ? int_id : "(none or malformed)");
+		fail(&h, 404, MW_BAD_REQUEST, "no such call");
+		return;
+	}
+	if (rc == 0)
+		rc = store_service_get(env->store, it.service_id, &h.svc);
+	if (rc < 0) {
+		log_error("webhook %s answer: interaction %s: %s", name, int_id, maskd_strerror(rc));
+		fail(&h, 503, MW_ERROR, "temporarily unavailable");
+		return;
+	}
+	if (!rq->verify(rq->verify_ctx, &h.svc)) {
+		log_warn("webhook %s answer: refused: bad or missing signature (interaction %s)", name, int_id);
+		fail(&h, 403, MW_BAD_SIGNATURE, "invalid signature");
+		return;
+	}
+	int_id = arena_strdup(rq->arena, it.id);
+	char real[PHONE_E164_MAX + 1] = "", proxy[PHONE_E164_MAX + 1] = "";
+	rc = answer_view(&h, &it, real, sizeof(real), proxy, sizeof(proxy), &h.v);
+	if (rc < 0 && rc != MASKD_ENOTFOUND) {
+		explicit_bzero(real, sizeof(real));
+		log_error("webhook %s answer: interaction %s: %s", name, int_id, maskd_strerror(rc));
+		fail(&h, 503, MW_ERROR, "temporarily unavailable");
+		return;
+	}
+	if (rc == MASKD_ENOTFOUND || strcmp(h.v.session_id, it.session_id) != 0)
+		h.v.session_id[0] = '\0'; /* the participant's binding is no longer this session's */
+	struct inbound inb = {.channel = CHANNEL_VOICE, .from = real, .to = proxy};
+	struct decision d;
+	if (h.v.session_id[0] == '\0')
+		route_refuse(&d, CHANNEL_VOICE, ROUTE_SESSION_ENDED);
+	else
+		route_inbound(&inb, &h.v, rq->now->s, &d);
+	explicit_bzero(real, sizeof(real));
+	if (d.kind != DECISION_BRIDGE) {
+		/* the session closed (or changed) since the call was placed: the answered
+		 * participant hears why, the other one is never rung */
+		struct leg_update u = {.status = "canceled", .duration = -1};
+		rc = store_leg_update(env->store, it.id, 'b', "none", &u, rq->now->s);
+		if (rc < 0)
+			log_error("webhook %s answer: interaction %s: recording the refusal failed: %s", name, int_id,
+				  maskd_strerror(rc));
+		log_info("webhook %s answer: interaction %s: %s: %s (session %s)", name, int_id, decision_name(d.kind),
+			 route_reason_name(d.reason), it.session_id);
+		answer_plain(&h, &h.svc, &d, refusal_text(&h.svc, d.reason, CHANNEL_VOICE), "");
+		settle(&h);
+		return;
+	}
+	metrics_webhook(h.dl->id, MW_BRIDGE);
+	struct hook_render r = {.status_url = status_url(&h, int_id)};
+	bridge_render(&h, &h.svc, &h.v, int_id, &r);
+	log_info("webhook %s answer: interaction %s: bridge to %s (session %s)", name, int_id, h.v.to_participant,
+		 it.session_id);
+	answer(&h, &d, &r);
+	settle(&h);
 }

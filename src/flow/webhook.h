@@ -106,4 +106,14 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
  * unknown interaction is acknowledged and ignored. */
 void webhook_status(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans);
 
+/* A click-to-call's first leg answered (HOOK_ANSWER, /hooks/{dialect}/answer?
+ * interaction=..., signed like every webhook): the interaction's first participant
+ * is routed as if they had dialled their own proxy number, so the other participant
+ * is bridged with that proxy number as caller id, under the session's call policy,
+ * exactly as an inbound masked call. A session closed or changed since is a spoken
+ * refusal (leg 'b' "canceled": nobody else rings). The request's From and To are
+ * not trusted: the interaction names the participant. 404 for an unknown or
+ * non-click-to-call interaction. */
+void webhook_answer(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans);
+
 #endif

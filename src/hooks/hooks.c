@@ -9,6 +9,7 @@
 #include "fields.h"
 #include "dialect.h"
 #include "../app.h"
+#include "outcall.h"
 #include "../flow/webhook.h"
 #include "../store/store.h"
 #include "../util/metrics.h"
@@ -32,7 +33,9 @@ struct hook_ctx {
 	int64_t now;
 };
 
-static bool inbound_event(enum hook_event e) { return e != HOOK_STATUS && e != HOOK_CONSENT; }
+/* An event whose To is a proxy number (a click-to-call's answer is to the
+ * participant's real number, so it is judged by its interaction, as a status is). */
+static bool inbound_event(enum hook_event e) { return e != HOOK_STATUS && e != HOOK_CONSENT && e != HOOK_ANSWER; }
 
 /* The request's signature by svc's credential for this dialect, without a word in
  * the log: the memory check of forged_refusal(), run under the store's lock. */
@@ -122,7 +125,7 @@ static bool hook_event_parse(const char *word, enum hook_event *out)
 {
 	static const char *const words[] = {
 		[HOOK_VOICE] = "voice",	    [HOOK_MESSAGE] = "message", [HOOK_STATUS] = "status",
-		[HOOK_CONSENT] = "consent", [HOOK_GATHER] = "gather",
+		[HOOK_CONSENT] = "consent", [HOOK_GATHER] = "gather",   [HOOK_ANSWER] = "answer",
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strcmp(word, words[i]) == 0) {
@@ -156,7 +159,7 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		event_name = slash + 1;
 	}
 	enum hook_event event = HOOK_VOICE;
-	if (dl == NULL || !hook_event_parse(event_name, &event)) {
+	if (dl == NULL || !hook_event_parse(event_name, &event) || (event == HOOK_ANSWER && !outcall_supported(dl->id))) {
 		http_text(res, 404, "no such webhook");
 		return 1;
 	}
@@ -179,7 +182,7 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 	/* the one clock read (and the one draw of fresh ids) of this request */
 	struct webhook_now now = {.ms = now_ms()};
 	now.s = now.ms / 1000;
-	if (event != HOOK_STATUS && event != HOOK_CONSENT) {
+	if (event != HOOK_STATUS && event != HOOK_CONSENT && event != HOOK_ANSWER) {
 		id_new("int", now.interaction_id);
 		id_new("ses", now.session_id);
 	}
@@ -208,6 +211,8 @@ int hooks_handle(struct app *app, const struct http_request *req, struct http_re
 		webhook_status(&env, &rq, &ans);
 	else if (event == HOOK_GATHER)
 		webhook_gather(&env, &rq, &ans);
+	else if (event == HOOK_ANSWER)
+		webhook_answer(&env, &rq, &ans);
 	else
 		webhook_inbound(&env, &rq, event == HOOK_VOICE ? CHANNEL_VOICE : CHANNEL_MESSAGE, &ans);
 	if (ans.status != 200) {

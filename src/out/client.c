@@ -99,6 +99,8 @@ int client_post(const struct client_request *rq, struct client_response *out)
 		return MASKD_ETOOBIG;
 	if (rc != CURLE_OK) {
 		out->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+		out->unsent = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+			      rc == CURLE_COULDNT_CONNECT;
 		out->error = curl_easy_strerror(rc);
 		return MASKD_ENOTFOUND;
 	}

@@ -28,6 +28,8 @@ struct client_response {
 	size_t len;
 	int overflow;   /* the answer was longer than body_cap */
 	int timed_out;  /* with MASKD_ENOTFOUND: the timeout elapsed */
+	int unsent;     /* with MASKD_ENOTFOUND: no connection was made (name lookup or connect
+			   failed), so the peer never saw the request */
 	const char *error; /* with MASKD_ENOTFOUND: libcurl's static description */
 };
 

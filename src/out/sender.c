@@ -47,9 +47,9 @@ struct sender {
 	atomic_uint_fast64_t claims;
 };
 
-/* The carrier's id for the sent message, from the answers of Telnyx
- * ({"data":{"id"}}), Plivo ({"message_uuid":[..]}) and Vonage SMS
- * ({"messages":[{"message-id","status"}]}). *refused is set when the carrier said
+/* The carrier's id for the sent message or placed call, from the answers of Telnyx
+ * ({"data":{"id"}}), Plivo ({"message_uuid":[..]}), Vonage SMS
+ * ({"messages":[{"message-id","status"}]}) and the Twilio family's Calls ({"sid"}). *refused is set when the carrier said
  * no inside a 2xx answer (Vonage reports per-message status "0" for success). */
 static void sent_id(const char *body, char *sid, size_t cap, int *refused)
 {
@@ -61,6 +61,8 @@ static void sent_id(const char *body, char *sid, size_t cap, int *refused)
 	const char *id = json_string_value(json_object_get(json_object_get(j, "data"), "id"));
 	if (id == NULL)
 		id = json_string_value(json_array_get(json_object_get(j, "message_uuid"), 0));
+	if (id == NULL)
+		id = json_string_value(json_object_get(j, "sid"));
 	json_t *m = json_array_get(json_object_get(j, "messages"), 0);
 	if (id == NULL && m != NULL) {
 		id = json_string_value(json_object_get(m, "message-id"));
@@ -144,9 +146,12 @@ static enum outbox_outcome attempt(const struct vault *v, const struct outbox_it
 	struct client_response resp;
 	int rc = client_post(&rq, &resp);
 	int refused = 0;
-	if (rc == 0 && resp.status >= 200 && resp.status < 300 && it->kind == OUTBOX_CARRIER_SEND)
+	if (rc == 0 && resp.status >= 200 && resp.status < 300 && it->kind != OUTBOX_EVENT)
 		sent_id(resp.body ? resp.body : "", sid, sid_cap, &refused);
 	enum outbox_outcome o = outbox_classify(rc == 0, resp.status, refused);
+	if (o == OUTBOX_TRANSIENT && it->kind == OUTBOX_CARRIER_CALL &&
+	    !(rc < 0 ? resp.unsent : resp.status == 429 || resp.status == 503))
+		o = OUTBOX_REFUSED; /* the carrier may have placed it: another try could ring the phone twice */
 	if (rc < 0)
 		snprintf(why, why_cap, "%s", resp.error ? resp.error : maskd_strerror(rc));
 	else if (refused)
@@ -157,13 +162,25 @@ static enum outbox_outcome attempt(const struct vault *v, const struct outbox_it
 	return o;
 }
 
-/* The outcome of a carrier send on its interaction's leg 'b'. */
+/* The outcome of a carrier send on its interaction's leg 'b'; of a click-to-call
+ * on leg 'a' (the first participant's, "queued" until its status callbacks come). */
 static void record_leg(struct sender *s, const struct outbox_item *it, const char *sid, const char *status)
 {
-	if (it->kind != OUTBOX_CARRIER_SEND || it->interaction_id[0] == '\0')
+	if (it->kind == OUTBOX_EVENT || it->interaction_id[0] == '\0')
 		return; /* a reply to a sender (opt-out notice, HELP, ended): no interaction leg */
+	int call = it->kind == OUTBOX_CARRIER_CALL;
+	char call_sid[ID_MAX + 8];
+	if (call) {
+		if (sid[0] != '\0')
+			log_info("sender: interaction %s: the carrier placed call %s", it->interaction_id, sid);
+		if (strcmp(status, "sent") == 0)
+			status = "queued";
+		snprintf(call_sid, sizeof(call_sid), INTERACTION_CALL_SID_PREFIX "%s", it->interaction_id);
+		sid = call_sid; /* its leg 'a' keeps the interaction's own sid (model.h) */
+	}
 	struct leg_update u = {.status = status, .duration = -1};
-	int rc = store_leg_update(s->store, it->interaction_id, 'b', sid[0] ? sid : "rest", &u, now_unix());
+	int rc = store_leg_update(s->store, it->interaction_id, call ? 'a' : 'b', sid[0] ? sid : "rest", &u,
+				  now_unix());
 	if (rc < 0)
 		log_error("sender: interaction %s: recording the %s leg failed: %s", it->interaction_id, status,
 			  maskd_strerror(rc));
@@ -308,7 +325,7 @@ int sender_enqueue(struct sender *s, struct outgoing *out)
 		snprintf(it.dedup_key, sizeof(it.dedup_key), "%s", out->dedup_key);
 	else
 		snprintf(it.dedup_key, sizeof(it.dedup_key), "%s", it.id);
-	it.kind = OUTBOX_CARRIER_SEND;
+	it.kind = out->places_call ? OUTBOX_CARRIER_CALL : OUTBOX_CARRIER_SEND;
 	snprintf(it.service_id, sizeof(it.service_id), "%s", out->service_id);
 	snprintf(it.order_key, sizeof(it.order_key), "%s", out->order_key);
 	snprintf(it.interaction_id, sizeof(it.interaction_id), "%s", out->interaction_id);

@@ -43,6 +43,9 @@ struct outgoing {
 	char dedup_key[OUTBOX_KEY_MAX]; /* a second enqueue with this key sends nothing ("" = never a duplicate) */
 	char order_key[ID_MAX];         /* requests with the same key go out in enqueue order (the session id) */
 	char service_id[ID_MAX];        /* whose outbox lists it ("" = none) */
+	int places_call;                /* 1: the request rings a phone (OUTBOX_CARRIER_CALL): its outcome
+					   lands on leg 'a', and it is tried again only when it cannot
+					   have reached the carrier (no connection, 429, 503) */
 	int duplicate;                  /* set by sender_enqueue: 1 when dedup_key was enqueued before */
 };
 

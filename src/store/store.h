@@ -501,6 +501,8 @@ int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2]);
 enum outbox_kind {
 	OUTBOX_CARRIER_SEND = 0, /* a carrier REST request (struct outgoing) */
 	OUTBOX_EVENT = 1,        /* an event delivery to a service's events_url */
+	OUTBOX_CARRIER_CALL = 2, /* a carrier REST request that rings a phone (click-to-call):
+				    tried again only when the carrier cannot have taken it */
 };
 #define OUTBOX_PAYLOAD_MAX (64 * 1024) /* sealed payloads longer than this are refused (MASKD_ETOOBIG) */
 #define OUTBOX_KEY_MAX 160

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* calls.c - click-to-call placement; see calls.h. The check is pure (reads only
+ * its arguments); calls_place() does the reads and writes around it. */
+#include "calls.h"
+#include "webhook.h"
+#include "../hooks/outcall.h"
+#include "../out/sender.h"
+#include "../store/store.h"
+#include "../util/err.h"
+#include "../util/log.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int refuse(struct calls_refusal *why, int status, const char *field, const char *message)
+{
+	why->status = status;
+	why->field = field;
+	why->message = message;
+	return -1;
+}
+
+int calls_check(const struct session *s, const struct service *svc, const struct number *number,
+		const char *from_participant, int *from_idx, enum dialect *carrier, struct calls_refusal *why)
+{
+	*from_idx = -1;
+	for (int i = 0; i < s->n_participants; i++)
+		if (strcmp(s->participants[i].id, from_participant) == 0)
+			*from_idx = i;
+	if (*from_idx < 0)
+		return refuse(why, 400, "from_participant", "from_participant is not a participant of this session");
+	if (s->status != SESSION_OPEN && s->status != SESSION_IN_PROGRESS)
+		return refuse(why, 409, "session", "the session is not open");
+	if (s->mode == MODE_MESSAGE)
+		return refuse(why, 409, "mode", "the session does not allow voice");
+	if (s->n_participants < 2)
+		return refuse(why, 409, "participants", "the session has no second participant to bridge");
+	if (!number->carrier_any) {
+		*carrier = number->carrier;
+		if (!outcall_supported(*carrier))
+			return refuse(why, 409, "carrier", "click-to-call is not available for this carrier yet");
+		if (svc->secrets[*carrier][0] == '\0')
+			return refuse(why, 409, "carriers", "the service has no credentials for its number's carrier");
+		return 0;
+	}
+	for (int d = 0; d < DIALECT_COUNT; d++)
+		if (outcall_supported((enum dialect)d) && svc->secrets[d][0] != '\0') {
+			*carrier = (enum dialect)d;
+			return 0;
+		}
+	return refuse(why, 409, "carriers", "the service has no credentials of a carrier that places calls");
+}
+
+/* carriers.<carrier>.<field>, for the refusal of a missing credential. */
+static const char *cred_path(enum dialect d, const char *field)
+{
+	static const char *const twilio[] = {"carriers.twilio.account_sid", "carriers.twilio.auth_token"};
+	static const char *const signalwire[] = {"carriers.signalwire.project_id", "carriers.signalwire.api_token",
+						 "carriers.signalwire.space_url"};
+	const char *const *names = d == DIALECT_TWILIO ? twilio : signalwire;
+	size_t n = d == DIALECT_TWILIO ? 2 : 3;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(strrchr(names[i], '.') + 1, field) == 0)
+			return names[i];
+	return "carriers";
+}
+
+int calls_place(struct store *st, struct sender *snd, const char *public_url, const char *const *api_base,
+		const struct session *s, const struct service *svc, const char *from_participant, int ring_timeout,
+		int64_t now, const char *int_id, struct calls_refusal *why)
+{
+	int idx = -1;
+	enum dialect carrier = DIALECT_TWILIO;
+	for (int i = 0; i < s->n_participants; i++)
+		if (strcmp(s->participants[i].id, from_participant) == 0)
+			idx = i;
+	struct number num = {0};
+	if (idx >= 0) {
+		int rc = store_number_get(st, s->participants[idx].proxy_number_id, &num);
+		if (rc < 0 && rc != MASKD_ENOTFOUND)
+			return rc;
+		if (rc == MASKD_ENOTFOUND)
+			return refuse(why, 409, "from_participant", "the participant's proxy number is gone");
+	}
+	if (calls_check(s, svc, &num, from_participant, &idx, &carrier, why) < 0)
+		return -1;
+	const struct participant *from = &s->participants[idx], *to = &s->participants[idx == 0 ? 1 : 0];
+	char real[PHONE_E164_MAX + 1];
+	int rc = store_participant_number(st, from->id, real, sizeof(real));
+	if (rc == MASKD_ENOTFOUND)
+		return refuse(why, 409, "from_participant", "the participant's number was erased");
+	if (rc < 0)
+		return rc;
+	char answer_url[OUTBOX_URL_MAX], status_url[OUTBOX_URL_MAX];
+	snprintf(answer_url, sizeof(answer_url), "%s/hooks/%s/answer?interaction=%s", public_url, dialect_name(carrier),
+		 int_id);
+	snprintf(status_url, sizeof(status_url), "%s/hooks/%s/status?interaction=%s", public_url, dialect_name(carrier),
+		 int_id);
+	struct outcall c = {.to = real, .from = from->proxy_e164, .answer_url = answer_url, .status_url = status_url,
+			    .ring_timeout = ring_timeout};
+	struct outgoing out;
+	memset(&out, 0, sizeof(out));
+	const char *missing = "";
+	rc = outcall_build(carrier, svc, api_base[carrier], &c, &out, &missing);
+	explicit_bzero(real, sizeof(real));
+	if (rc == MASKD_EINVAL)
+		return refuse(why, 409, cred_path(carrier, missing), "the service's carrier credentials lack a field calls need");
+	if (rc < 0) {
+		free(out.body);
+		return refuse(why, 409, "carrier", "the carrier request cannot be built");
+	}
+	struct interaction it = {.channel = CHANNEL_VOICE, .carrier = carrier, .decision = DECISION_BRIDGE,
+				 .created_at = now};
+	snprintf(it.id, sizeof(it.id), "%s", int_id);
+	snprintf(it.session_id, sizeof(it.session_id), "%s", s->id);
+	snprintf(it.service_id, sizeof(it.service_id), "%s", svc->id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), INTERACTION_CALL_SID_PREFIX "%s", int_id);
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", from->id);
+	snprintf(it.to_participant, sizeof(it.to_participant), "%s", to->id);
+	int existed = 0;
+	rc = store_interaction_record(st, &it, &existed);
+	if (rc < 0) {
+		OPENSSL_cleanse(out.body, out.body_len);
+		free(out.body);
+		log_error("calls: session %s: recording interaction %s failed: %s", s->id, int_id, maskd_strerror(rc));
+		return rc;
+	}
+	snprintf(out.interaction_id, sizeof(out.interaction_id), "%s", int_id);
+	snprintf(out.dedup_key, sizeof(out.dedup_key), "call:%s", int_id);
+	snprintf(out.order_key, sizeof(out.order_key), "%s", s->id);
+	snprintf(out.service_id, sizeof(out.service_id), "%s", svc->id);
+	out.places_call = 1;
+	rc = snd != NULL ? sender_enqueue(snd, &out) : MASKD_EDB;
+	if (snd == NULL) {
+		OPENSSL_cleanse(out.body, out.body_len);
+		free(out.body);
+	}
+	if (rc < 0) {
+		struct leg_update u = {.status = "failed", .duration = -1};
+		store_leg_update(st, int_id, 'a', it.carrier_sid, &u, now);
+		log_error("calls: session %s: interaction %s: the outbox did not take the call: %s", s->id, int_id,
+			  maskd_strerror(rc));
+		return MASKD_EDB;
+	}
+	log_info("calls: session %s: interaction %s: %s rings %s from %s, then bridges %s", s->id, int_id,
+		 dialect_name(carrier), from->id, from->proxy_number_id, to->id);
+	return 0;
+}
