@@ -129,20 +129,24 @@ start_kamailio() {
   return 1
 }
 
-# A sipp UAS in the background on port; its pid in $uas_pid. name names its logs.
+# A sipp UAS in the background on port; its pid in $uas_pid. name names its logs. sipp's own
+# -timeout does not end a UAS stuck waiting for a BYE, so timeout(1) bounds it too.
 uas() { # name port scenario callee calls [extra sipp args]
   local name=$1 port=$2 sf=$3 who=$4 calls=$5; shift 5
-  sipp -sf "$scn/$sf" -key callee "$who" -i 127.0.0.1 -p "$port" -m "$calls" -nostdin \
+  timeout $((90 * scale)) sipp -sf "$scn/$sf" -key callee "$who" -i 127.0.0.1 -p "$port" -m "$calls" -nostdin \
     -timeout $((60 * scale)) -trace_msg -message_file "$tmp/$name.msg" "$@" >"$tmp/$name.out" 2>&1 &
   uas_pid=$!
   pids+=("$uas_pid")
   sleep 0.3
 }
 # A sipp UAC through Kamailio; returns sipp's exit status (0 = every call succeeded).
+# Over UDP a late 180 may arrive after the 200 (Kamailio's workers forward the callee's
+# replies independently): that is legal SIP, so the UAC ignores an unexpected message
+# instead of aborting the call (-abortunexp off); the outcomes are checked, not the order.
 uac() { # name scenario caller dialled [extra sipp args]
   local name=$1 sf=$2 who=$3 to=$4; shift 4
   timeout $((60 * scale)) sipp "127.0.0.1:$kport" -sf "$sf" -key caller "$who" -s "$to" -i 127.0.0.1 \
-    -p "$(free_port)" -m 1 -nostdin -timeout $((30 * scale)) -trace_msg -message_file "$tmp/$name.msg" "$@" \
+    -default_behaviors all,-abortunexp -p "$(free_port)" -m 1 -nostdin -timeout $((30 * scale)) -trace_msg -message_file "$tmp/$name.msg" "$@" \
     >"$tmp/$name.out" 2>&1
 }
 refused_scn() { # code: a copy of refused.xml expecting that final status
