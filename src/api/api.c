@@ -8,6 +8,7 @@
 #include "../flow/audit.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
+#include "../util/form.h"
 #include "../util/ids.h"
 #include "../util/limiter.h"
 #include "../util/log.h"
@@ -15,6 +16,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -69,6 +71,35 @@ void api_not_found(struct api_req *r, const char *what)
 	struct api_error e;
 	api_error_set(&e, 404, "not_found", "no such %s", what);
 	api_reply_error(r->res, &e);
+}
+
+int api_page_query(struct api_req *r, const struct form *q, long def, long max, long *limit, long long *after)
+{
+	assert(r != NULL && q != NULL && limit != NULL && after != NULL && def >= 1 && def <= max);
+	struct api_error e;
+	*limit = def;
+	*after = 0;
+	const char *l = form_get(q, "limit");
+	if (l != NULL) {
+		char *end = NULL;
+		*limit = strtol(l, &end, 10);
+		if (*l == '\0' || *end != '\0' || *limit < 1 || *limit > max) {
+			api_error_set(&e, 400, "invalid_field", "limit must be an integer from 1 to %ld", max);
+			api_reply_error(r->res, &e);
+			return -1;
+		}
+	}
+	const char *a = form_get(q, "after");
+	if (a != NULL) {
+		char *end = NULL;
+		*after = strtoll(a, &end, 10);
+		if (*a == '\0' || *end != '\0' || *after < 0) {
+			api_error_set(&e, 400, "invalid_field", "after must be the next cursor of a previous page");
+			api_reply_error(r->res, &e);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void api_store_failed(struct api_req *r, const char *what, int rc)

@@ -48,26 +48,10 @@ void api_service_events_list(struct api_req *r)
 		refuse(r, "malformed query string");
 		return;
 	}
-	long limit = EVENTS_PAGE_DEFAULT;
-	const char *l = form_get(&q, "limit");
-	if (l != NULL) {
-		char *end = NULL;
-		limit = strtol(l, &end, 10);
-		if (*l == '\0' || *end != '\0' || limit < 1 || limit > SERVICE_EVENT_PAGE_MAX) {
-			refuse(r, "limit must be an integer from 1 to 500");
-			return;
-		}
-	}
-	long long after = 0;
-	const char *a = form_get(&q, "after");
-	if (a != NULL) {
-		char *end = NULL;
-		after = strtoll(a, &end, 10);
-		if (*a == '\0' || *end != '\0' || after < 0) {
-			refuse(r, "after must be the next cursor of a previous page");
-			return;
-		}
-	}
+	long limit;
+	long long after;
+	if (api_page_query(r, &q, EVENTS_PAGE_DEFAULT, SERVICE_EVENT_PAGE_MAX, &limit, &after) < 0)
+		return;
 	struct service svc;
 	if (api_service_load(r, r->id, &svc) < 0)
 		return;

@@ -29,6 +29,11 @@ void api_not_found(struct api_req *r, const char *what);
 int api_service_load(struct api_req *r, const char *id, struct service *svc);
 /* Answers 503 for a store failure (logged with what failed). */
 void api_store_failed(struct api_req *r, const char *what, int rc);
+struct form;
+/* The cursor paging of a list route from its query q: `limit` (1..max, default
+ * def) into *limit and `after` (a cursor >= 0, default 0) into *after. 0, or -1
+ * after answering 400 invalid_field naming the parameter. */
+int api_page_query(struct api_req *r, const struct form *q, long def, long max, long *limit, long long *after);
 /* The check after a store call on the request's object: true (nothing sent) when
  * rc >= 0; otherwise false after answering 404 for MASKD_ENOTFOUND when noun is
  * set (api_not_found(noun)), else 503 (api_store_failed(what)). */

@@ -73,26 +73,10 @@ void api_outbox_list(struct api_req *r)
 		refuse(r, "invalid_field", "status must be pending, sending, sent or failed");
 		return;
 	}
-	long limit = OUTBOX_PAGE_DEFAULT;
-	const char *l = form_get(&q, "limit");
-	if (l != NULL) {
-		char *end = NULL;
-		limit = strtol(l, &end, 10);
-		if (*l == '\0' || *end != '\0' || limit < 1 || limit > OUTBOX_PAGE_MAX) {
-			refuse(r, "invalid_field", "limit must be an integer from 1 to 500");
-			return;
-		}
-	}
-	long long after = 0;
-	const char *a = form_get(&q, "after");
-	if (a != NULL) {
-		char *end = NULL;
-		after = strtoll(a, &end, 10);
-		if (*a == '\0' || *end != '\0' || after < 0) {
-			refuse(r, "invalid_field", "after must be the next cursor of a previous page");
-			return;
-		}
-	}
+	long limit;
+	long long after;
+	if (api_page_query(r, &q, OUTBOX_PAGE_DEFAULT, OUTBOX_PAGE_MAX, &limit, &after) < 0)
+		return;
 	struct service svc;
 	if (api_service_load(r, r->id, &svc) < 0)
 		return;

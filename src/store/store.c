@@ -5,6 +5,7 @@
  * proxy number (store_number_owner_check()). */
 #include "store.h"
 #include "store_backend.h"
+#include "store_internal.h"
 #include "../util/err.h"
 #include "../util/xmalloc.h"
 
@@ -25,7 +26,6 @@
  * handle) is seen once the entry is older than the TTL, when the next
  * store_service_get() reloads it. Open addressing on the id; services are never
  * deleted, so entries are never removed; a full table simply stops caching. */
-#define SERVICE_CACHE_SLOTS 1024
 
 struct cache_entry {
 	struct service svc;
@@ -46,32 +46,7 @@ struct owner_entry {
 	_Atomic int64_t noted_ms; /* coarse monotonic time of the last note */
 };
 
-struct store {
-	const struct store_ops *ops;
-	void *b;
-	pthread_rwlock_t cache_lock;
-	int64_t cache_ttl_ms;
-	/* Bumped (under cache_lock) by every service update, so that a reload that
-	 * raced an update does not put back what it read before the update. */
-	uint64_t cache_gen;
-	struct cache_entry *cache[SERVICE_CACHE_SLOTS];
-	struct owner_entry *owners; /* NUMBER_OWNER_SLOTS, under cache_lock */
-	/* The outcome of the last write (store_write_health()): 1 while the last
-	 * one failed with MASKD_EDB and no later one succeeded. */
-	_Atomic int write_failed;
-};
 
-/* Records rc, the answer of a write, for store_write_health(): a database
- * failure marks the store unwritable, a success clears it; refusals of the input
- * (conflict, not found) say nothing about the database. Returns rc. */
-static int note_write(struct store *st, int rc)
-{
-	if (rc == MASKD_EDB)
-		atomic_store(&st->write_failed, 1);
-	else if (rc == 0)
-		atomic_store(&st->write_failed, 0);
-	return rc;
-}
 
 /* A cheap clock: the cache needs seconds, not nanoseconds (a vDSO read, no syscall). */
 static int64_t cache_now_ms(void)
@@ -277,7 +252,7 @@ struct store *store_wrap(const struct store_ops *ops, void *backend)
 int store_tx_run(struct store *st, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
 {
 	assert(st != NULL && body != NULL);
-	return note_write(st, st->ops->tx_run(st->b, body, ctx));
+	return store_note_write(st, st->ops->tx_run(st->b, body, ctx));
 }
 
 int store_write_health(struct store *st)
@@ -289,7 +264,7 @@ int store_write_probe(struct store *st, int64_t now_ms)
 {
 	char v[32];
 	snprintf(v, sizeof(v), "%lld", (long long)now_ms);
-	return note_write(st, st->ops->setting_put(st->b, STORE_WRITE_PROBE_SETTING, v));
+	return store_note_write(st, st->ops->setting_put(st->b, STORE_WRITE_PROBE_SETTING, v));
 }
 
 void store_close(struct store *st)
@@ -307,9 +282,9 @@ void store_close(struct store *st)
 
 int store_ping(struct store *st) { return st->ops->ping(st->b); }
 int store_setting_get(struct store *st, const char *key, char *out, size_t cap) { return st->ops->setting_get(st->b, key, out, cap); }
-int store_setting_add(struct store *st, const char *key, const char *value) { return note_write(st, st->ops->setting_add(st->b, key, value)); }
-int store_setting_put(struct store *st, const char *key, const char *value) { return note_write(st, st->ops->setting_put(st->b, key, value)); }
-int store_service_insert(struct store *st, const struct service *svc) { return note_write(st, st->ops->service_insert(st->b, svc)); }
+int store_setting_add(struct store *st, const char *key, const char *value) { return store_note_write(st, st->ops->setting_add(st->b, key, value)); }
+int store_setting_put(struct store *st, const char *key, const char *value) { return store_note_write(st, st->ops->setting_put(st->b, key, value)); }
+int store_service_insert(struct store *st, const struct service *svc) { return store_note_write(st, st->ops->service_insert(st->b, svc)); }
 int store_service_get(struct store *st, const char *id, struct service *out)
 {
 	if (cache_get(st, id, out))
@@ -326,7 +301,7 @@ int store_service_update(struct store *st, const struct service *svc)
 	int rc = st->ops->service_update(st->b, svc);
 	/* on failure the row may still have changed (a commit whose answer was lost) */
 	cache_put(st, svc->id, rc == 0 ? svc : NULL, gen, true);
-	return note_write(st, rc);
+	return store_note_write(st, rc);
 }
 /* The slot holding e164, or the empty slot where it would go, or -1 (table full).
  * Under cache_lock. */
@@ -395,12 +370,12 @@ void store_service_cache_ttl(struct store *st, int seconds)
 	pthread_rwlock_unlock(&st->cache_lock);
 }
 int store_service_list(struct store *st, void (*cb)(void *, const struct service *), void *ctx) { return st->ops->service_list(st->b, cb, ctx); }
-int store_number_insert(struct store *st, const struct number *num) { return note_write(st, st->ops->number_insert(st->b, num)); }
+int store_number_insert(struct store *st, const struct number *num) { return store_note_write(st, st->ops->number_insert(st->b, num)); }
 int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }
 int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
-int store_number_set_state(struct store *st, const char *id, enum number_state state) { return note_write(st, st->ops->number_set_state(st->b, id, state)); }
+int store_number_set_state(struct store *st, const char *id, enum number_state state) { return store_note_write(st, st->ops->number_set_state(st->b, id, state)); }
 int store_number_set_region(struct store *st, const char *id, const char *region) { return st->ops->number_set_region(st->b, id, region); }
-int store_number_delete(struct store *st, const char *id) { return note_write(st, st->ops->number_delete(st->b, id)); }
+int store_number_delete(struct store *st, const char *id) { return store_note_write(st, st->ops->number_delete(st->b, id)); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
 int store_session_list(struct store *st, const char *service_id, const struct session_filter *f, void (*cb)(void *, const struct session *), void *ctx) { return st->ops->session_list(st->b, service_id, f, cb, ctx); }
 int store_session_events(struct store *st, const char *session_id, void (*cb)(void *, const struct session_event *), void *ctx) { return st->ops->session_events(st->b, session_id, cb, ctx); }
@@ -499,7 +474,7 @@ int store_optout_set(struct store *st, const char *service_id, const char *from_
 	assert(st != NULL && service_id != NULL && from_e164 != NULL && number_id != NULL);
 	char bidx[STORE_BIDX_MAX];
 	st->ops->blind_index(st->b, from_e164, bidx);
-	return note_write(st, st->ops->optout_set(st->b, service_id, bidx, number_id, opted_out, now));
+	return store_note_write(st, st->ops->optout_set(st->b, service_id, bidx, number_id, opted_out, now));
 }
 
 int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out) { return st->ops->pool_stats(st->b, service_id, out); }
@@ -511,7 +486,7 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 	memset(out, 0, sizeof(*out));
 	return st->ops->route_lookup(st->b, to_e164, bidx, out);
 }
-int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return note_write(st, st->ops->interaction_record(st->b, it, existed)); }
+int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return store_note_write(st, st->ops->interaction_record(st->b, it, existed)); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
 int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
 int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }
@@ -522,12 +497,21 @@ int store_leg_update(struct store *st, const char *interaction_id, char leg, con
 	const char legname[2] = {leg, '\0'};
 	/* the row's ended_at: when its first final status was stored */
 	int64_t ended_at = leg_status_final(u->status) ? now : 0;
-	return note_write(st, st->ops->leg_update(st->b, interaction_id, legname, carrier_sid, u, now, ended_at));
+	return store_note_write(st, st->ops->leg_update(st->b, interaction_id, legname, carrier_sid, u, now, ended_at));
 }
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->records(st->b, service_id, from, to, cb, ctx); }
 int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx) { return st->ops->usage(st->b, service_id, from, to, cb, ctx); }
 int store_participant_number(struct store *st, const char *participant_id, char *out, size_t cap) { return st->ops->participant_number(st->b, participant_id, out, cap); }
 int store_stats(struct store *st, struct store_stats *out) { return st->ops->stats(st->b, out); }
+
+int store_note_write(struct store *st, int rc)
+{
+	if (rc == MASKD_EDB)
+		atomic_store(&st->write_failed, 1);
+	else if (rc == 0)
+		atomic_store(&st->write_failed, 0);
+	return rc;
+}
 
 /* ---- row primitives: forwarded to the backend that runs the transaction */
 void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_MAX])
@@ -667,7 +651,7 @@ int store_key_list(struct store *st, void (*cb)(void *ctx, const struct api_key 
 int store_key_touch(struct store *st, const char *id, int64_t now)
 {
 	assert(st != NULL && id != NULL);
-	return note_write(st, st->ops->key_touch(st->b, id, now));
+	return store_note_write(st, st->ops->key_touch(st->b, id, now));
 }
 
 int store_tx_key_insert(struct store_tx *tx, const struct api_key *k)
@@ -725,209 +709,5 @@ int store_subject_optouts(struct store *st, const char *bidx,
 int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2])
 {
 	assert(st != NULL && bidx != NULL && counts != NULL);
-	return note_write(st, st->ops->subject_erase(st->b, bidx, counts));
-}
-
-/* ---- the outbox */
-int store_outbox_put(struct store *st, const struct outbox_item *it, int *existed)
-{
-	assert(st != NULL && it != NULL && existed != NULL && it->id[0] != '\0' && it->dedup_key[0] != '\0');
-	assert(it->payload != NULL && memchr(it->payload, '\0', it->payload_len) == NULL);
-	*existed = 0;
-	return note_write(st, st->ops->outbox_put(st->b, it, existed));
-}
-int store_outbox_claim(struct store *st, int64_t now, int64_t lease_ms, int dest_cap, const char *claim,
-		       struct outbox_item *out)
-{
-	assert(st != NULL && claim != NULL && claim[0] != '\0' && out != NULL && lease_ms > 0 && dest_cap > 0);
-	memset(out, 0, sizeof(*out));
-	return st->ops->outbox_claim(st->b, now, lease_ms, dest_cap, claim, out);
-}
-int store_outbox_settle(struct store *st, const char *id, const char *claim, enum outbox_status status,
-			int64_t next_at, int64_t hold_until, const char *error, int64_t now)
-{
-	assert(st != NULL && id != NULL && claim != NULL && status != OUTBOX_SENDING);
-	return note_write(st, st->ops->outbox_settle(st->b, id, claim, status, next_at, hold_until, error ? error : "", now));
-}
-int store_outbox_get(struct store *st, const char *id, struct outbox_item *out)
-{
-	assert(st != NULL && id != NULL && out != NULL);
-	memset(out, 0, sizeof(*out));
-	return st->ops->outbox_get(st->b, id, out);
-}
-int store_outbox_list(struct store *st, const char *service_id, int status, int64_t after, int limit,
-		      void (*cb)(void *ctx, const struct outbox_item *it), void *ctx)
-{
-	assert(st != NULL && service_id != NULL && cb != NULL && limit > 0);
-	return st->ops->outbox_list(st->b, service_id, status, after, limit, cb, ctx);
-}
-int store_outbox_requeue(struct store *st, const char *id, int64_t now)
-{
-	assert(st != NULL && id != NULL);
-	return note_write(st, st->ops->outbox_requeue(st->b, id, now));
-}
-int store_outbox_stats(struct store *st, int64_t *unsent, int64_t *oldest,
-		       void (*cb)(void *ctx, const char *destination, int64_t unsent, int64_t failed), void *ctx)
-{
-	assert(st != NULL && unsent != NULL && oldest != NULL);
-	*unsent = 0;
-	*oldest = 0;
-	return st->ops->outbox_stats(st->b, unsent, oldest, cb, ctx);
-}
-int store_outbox_recover(struct store *st, int64_t now)
-{
-	assert(st != NULL);
-	return note_write(st, st->ops->outbox_recover(st->b, now));
-}
-
-static void chunk_ad(const char *id, size_t k, char *ad, size_t cap)
-{
-	snprintf(ad, cap, "outbox:%s:%zu", id, k);
-}
-
-int store_outbox_seal(const struct vault *v, const char *id, const char *plain, size_t len, uint8_t **out,
-		      size_t *out_len)
-{
-	size_t chunks = len / OUTBOX_SEAL_CHUNK + 1; /* the last may be empty: it marks the end */
-	size_t cap = len + chunks * VAULT_OVERHEAD;
-	if (cap > OUTBOX_PAYLOAD_MAX)
-		return MASKD_ETOOBIG;
-	uint8_t *buf = xmalloc(cap);
-	char piece[OUTBOX_SEAL_CHUNK + 1], ad[ID_MAX + 32];
-	size_t at = 0;
-	for (size_t k = 0; k < chunks; k++) {
-		size_t n = len - k * OUTBOX_SEAL_CHUNK < OUTBOX_SEAL_CHUNK ? len - k * OUTBOX_SEAL_CHUNK : OUTBOX_SEAL_CHUNK;
-		memcpy(piece, plain + k * OUTBOX_SEAL_CHUNK, n);
-		piece[n] = '\0';
-		chunk_ad(id, k, ad, sizeof(ad));
-		size_t got = 0;
-		int rc = vault_seal(v, piece, ad, buf + at, cap - at, &got);
-		OPENSSL_cleanse(piece, sizeof(piece));
-		if (rc < 0) {
-			free(buf);
-			return rc;
-		}
-		at += got;
-	}
-	assert(at == cap);
-	*out = buf;
-	*out_len = at;
-	return 0;
-}
-
-int store_outbox_unseal(const struct vault *v, const char *id, const uint8_t *sealed, size_t len, char **out,
-			size_t *out_len)
-{
-	size_t full = OUTBOX_SEAL_CHUNK + VAULT_OVERHEAD;
-	size_t chunks = len / full + 1;
-	if (len % full < VAULT_OVERHEAD)
-		return MASKD_ECRYPTO;
-	size_t plain_len = len - chunks * VAULT_OVERHEAD;
-	char *buf = xmalloc(plain_len + 1);
-	char ad[ID_MAX + 32];
-	size_t at = 0;
-	for (size_t k = 0; k < chunks; k++) {
-		size_t n = k + 1 < chunks ? full : len - k * full;
-		chunk_ad(id, k, ad, sizeof(ad));
-		int rc = vault_unseal(v, sealed + k * full, n, ad, buf + at, plain_len + 1 - at);
-		if (rc < 0) {
-			OPENSSL_cleanse(buf, plain_len + 1);
-			free(buf);
-			return MASKD_ECRYPTO;
-		}
-		at += n - VAULT_OVERHEAD;
-	}
-	buf[plain_len] = '\0';
-	*out = buf;
-	*out_len = plain_len;
-	return 0;
-}
-
-/* ---------------------------------------------------------------- key rotation */
-
-int store_vault_reseal(struct store *st, enum store_sealed what, const char *after, int limit,
-		       char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed)
-{
-	assert(st != NULL && after != NULL && limit > 0 && last != NULL && seen != NULL && resealed != NULL);
-	assert(what >= 0 && what < STORE_SEALED_COUNT);
-	*seen = *resealed = 0;
-	last[0] = '\0';
-	return note_write(st, st->ops->vault_reseal(st->b, what, after, limit, last, seen, resealed));
-}
-
-int store_vault_stale(struct store *st, int version, int64_t *count)
-{
-	assert(st != NULL && count != NULL && version >= 1 && version <= VAULT_VERSION_MAX);
-	*count = 0;
-	return st->ops->vault_stale(st->b, version, count);
-}
-
-int store_reseal_value(const struct vault *v, enum store_sealed what, const char *a, const char *b,
-		       const uint8_t *old, size_t len, uint8_t **out, size_t *out_len)
-{
-	assert(v != NULL && a != NULL && old != NULL && out != NULL && out_len != NULL);
-	*out = NULL;
-	*out_len = 0;
-	if (what == STORE_SEALED_OUTBOX) {
-		char *plain = NULL;
-		size_t plain_len = 0;
-		if (store_outbox_unseal(v, a, old, len, &plain, &plain_len) < 0)
-			return MASKD_ECRYPTO;
-		int rc = store_outbox_seal(v, a, plain, plain_len, out, out_len);
-		OPENSSL_cleanse(plain, plain_len);
-		free(plain);
-		return rc < 0 ? MASKD_ECRYPTO : 0;
-	}
-	char ad[ID_MAX + 32];
-	if (what == STORE_SEALED_SECRETS) {
-		int d = b != NULL ? dialect_from_name(b) : -1;
-		if (d < 0)
-			return MASKD_ECRYPTO;
-		store_secret_ad(a, (enum dialect)d, ad, sizeof(ad));
-	} else {
-		snprintf(ad, sizeof(ad), "%s", a);
-	}
-	char plain[VAULT_PLAIN_MAX + 1];
-	int rc = vault_unseal(v, old, len, ad, plain, sizeof(plain));
-	if (rc < 0)
-		return MASKD_ECRYPTO;
-	uint8_t *buf = xmalloc(VAULT_SEALED_MAX);
-	rc = vault_seal(v, plain, ad, buf, VAULT_SEALED_MAX, out_len);
-	OPENSSL_cleanse(plain, sizeof(plain));
-	if (rc < 0) {
-		free(buf);
-		*out_len = 0;
-		return MASKD_ECRYPTO;
-	}
-	*out = buf;
-	return 0;
-}
-
-/* ---------------------------------------------------------------- service events */
-
-int store_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *existed)
-{
-	assert(tx != NULL && it != NULL && existed != NULL);
-	return tx->ops->tx_outbox_put(tx, it, existed);
-}
-
-int store_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
-			  size_t cap)
-{
-	assert(tx != NULL && session_id != NULL && service_id != NULL && events_url != NULL && cap > 0);
-	return tx->ops->tx_event_target(tx, session_id, service_id, events_url, cap);
-}
-
-int store_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
-				  const char *body, int64_t created_at)
-{
-	assert(tx != NULL && id != NULL && service_id != NULL && type != NULL && body != NULL);
-	return tx->ops->tx_service_event_insert(tx, id, service_id, type, body, created_at);
-}
-
-int store_service_events(struct store *st, const char *service_id, int64_t after, int limit,
-			 void (*cb)(void *ctx, int64_t seq, const char *body), void *ctx)
-{
-	assert(st != NULL && service_id != NULL && cb != NULL && limit >= 1 && limit <= SERVICE_EVENT_PAGE_MAX);
-	return st->ops->service_events(st->b, service_id, after, limit, cb, ctx);
+	return store_note_write(st, st->ops->subject_erase(st->b, bidx, counts));
 }

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* store_internal.h - the store handle's layout, shared by the files of the
+ * backend-independent store (store.c; store_outbox.c: the outbox, key re-sealing
+ * and service events). Not for callers of store.h. */
+#ifndef MASKD_STORE_INTERNAL_H
+#define MASKD_STORE_INTERNAL_H
+
+#include "store_backend.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define SERVICE_CACHE_SLOTS 1024 /* store.c: the service cache */
+
+struct cache_entry;
+struct owner_entry;
+
+struct store {
+	const struct store_ops *ops;
+	void *b;
+	pthread_rwlock_t cache_lock;
+	int64_t cache_ttl_ms;
+	/* Bumped (under cache_lock) by every service update, so that a reload that
+	 * raced an update does not put back what it read before the update. */
+	uint64_t cache_gen;
+	struct cache_entry *cache[SERVICE_CACHE_SLOTS];
+	struct owner_entry *owners; /* NUMBER_OWNER_SLOTS, under cache_lock */
+	/* The outcome of the last write (store_write_health()): 1 while the last
+	 * one failed with MASKD_EDB and no later one succeeded. */
+	_Atomic int write_failed;
+};
+
+/* Records rc, the answer of a write, for store_write_health(): a database
+ * failure marks the store unwritable, a success clears it; refusals of the input
+ * (conflict, not found) say nothing about the database. Returns rc. */
+int store_note_write(struct store *st, int rc);
+
+#endif

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* store_outbox.c - the backend-independent half of the outbox, vault key
+ * re-sealing and service events (store.h): contracts checked, then forwarded to
+ * the backend; writes recorded for store_write_health(). */
+#include "store.h"
+#include "store_backend.h"
+#include "store_internal.h"
+#include "../util/err.h"
+#include "../util/xmalloc.h"
+
+#include <assert.h>
+#include <openssl/crypto.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the outbox */
+int store_outbox_put(struct store *st, const struct outbox_item *it, int *existed)
+{
+	assert(st != NULL && it != NULL && existed != NULL && it->id[0] != '\0' && it->dedup_key[0] != '\0');
+	assert(it->payload != NULL && memchr(it->payload, '\0', it->payload_len) == NULL);
+	*existed = 0;
+	return store_note_write(st, st->ops->outbox_put(st->b, it, existed));
+}
+int store_outbox_claim(struct store *st, int64_t now, int64_t lease_ms, int dest_cap, const char *claim,
+		       struct outbox_item *out)
+{
+	assert(st != NULL && claim != NULL && claim[0] != '\0' && out != NULL && lease_ms > 0 && dest_cap > 0);
+	memset(out, 0, sizeof(*out));
+	return st->ops->outbox_claim(st->b, now, lease_ms, dest_cap, claim, out);
+}
+int store_outbox_settle(struct store *st, const char *id, const char *claim, enum outbox_status status,
+			int64_t next_at, int64_t hold_until, const char *error, int64_t now)
+{
+	assert(st != NULL && id != NULL && claim != NULL && status != OUTBOX_SENDING);
+	return store_note_write(st, st->ops->outbox_settle(st->b, id, claim, status, next_at, hold_until, error ? error : "", now));
+}
+int store_outbox_get(struct store *st, const char *id, struct outbox_item *out)
+{
+	assert(st != NULL && id != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	return st->ops->outbox_get(st->b, id, out);
+}
+int store_outbox_list(struct store *st, const char *service_id, int status, int64_t after, int limit,
+		      void (*cb)(void *ctx, const struct outbox_item *it), void *ctx)
+{
+	assert(st != NULL && service_id != NULL && cb != NULL && limit > 0);
+	return st->ops->outbox_list(st->b, service_id, status, after, limit, cb, ctx);
+}
+int store_outbox_requeue(struct store *st, const char *id, int64_t now)
+{
+	assert(st != NULL && id != NULL);
+	return store_note_write(st, st->ops->outbox_requeue(st->b, id, now));
+}
+int store_outbox_stats(struct store *st, int64_t *unsent, int64_t *oldest,
+		       void (*cb)(void *ctx, const char *destination, int64_t unsent, int64_t failed), void *ctx)
+{
+	assert(st != NULL && unsent != NULL && oldest != NULL);
+	*unsent = 0;
+	*oldest = 0;
+	return st->ops->outbox_stats(st->b, unsent, oldest, cb, ctx);
+}
+int store_outbox_recover(struct store *st, int64_t now)
+{
+	assert(st != NULL);
+	return store_note_write(st, st->ops->outbox_recover(st->b, now));
+}
+
+static void chunk_ad(const char *id, size_t k, char *ad, size_t cap)
+{
+	snprintf(ad, cap, "outbox:%s:%zu", id, k);
+}
+
+int store_outbox_seal(const struct vault *v, const char *id, const char *plain, size_t len, uint8_t **out,
+		      size_t *out_len)
+{
+	size_t chunks = len / OUTBOX_SEAL_CHUNK + 1; /* the last may be empty: it marks the end */
+	size_t cap = len + chunks * VAULT_OVERHEAD;
+	if (cap > OUTBOX_PAYLOAD_MAX)
+		return MASKD_ETOOBIG;
+	uint8_t *buf = xmalloc(cap);
+	char piece[OUTBOX_SEAL_CHUNK + 1], ad[ID_MAX + 32];
+	size_t at = 0;
+	for (size_t k = 0; k < chunks; k++) {
+		size_t n = len - k * OUTBOX_SEAL_CHUNK < OUTBOX_SEAL_CHUNK ? len - k * OUTBOX_SEAL_CHUNK : OUTBOX_SEAL_CHUNK;
+		memcpy(piece, plain + k * OUTBOX_SEAL_CHUNK, n);
+		piece[n] = '\0';
+		chunk_ad(id, k, ad, sizeof(ad));
+		size_t got = 0;
+		int rc = vault_seal(v, piece, ad, buf + at, cap - at, &got);
+		OPENSSL_cleanse(piece, sizeof(piece));
+		if (rc < 0) {
+			free(buf);
+			return rc;
+		}
+		at += got;
+	}
+	assert(at == cap);
+	*out = buf;
+	*out_len = at;
+	return 0;
+}
+
+int store_outbox_unseal(const struct vault *v, const char *id, const uint8_t *sealed, size_t len, char **out,
+			size_t *out_len)
+{
+	size_t full = OUTBOX_SEAL_CHUNK + VAULT_OVERHEAD;
+	size_t chunks = len / full + 1;
+	if (len % full < VAULT_OVERHEAD)
+		return MASKD_ECRYPTO;
+	size_t plain_len = len - chunks * VAULT_OVERHEAD;
+	char *buf = xmalloc(plain_len + 1);
+	char ad[ID_MAX + 32];
+	size_t at = 0;
+	for (size_t k = 0; k < chunks; k++) {
+		size_t n = k + 1 < chunks ? full : len - k * full;
+		chunk_ad(id, k, ad, sizeof(ad));
+		int rc = vault_unseal(v, sealed + k * full, n, ad, buf + at, plain_len + 1 - at);
+		if (rc < 0) {
+			OPENSSL_cleanse(buf, plain_len + 1);
+			free(buf);
+			return MASKD_ECRYPTO;
+		}
+		at += n - VAULT_OVERHEAD;
+	}
+	buf[plain_len] = '\0';
+	*out = buf;
+	*out_len = plain_len;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- key rotation */
+
+int store_vault_reseal(struct store *st, enum store_sealed what, const char *after, int limit,
+		       char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed)
+{
+	assert(st != NULL && after != NULL && limit > 0 && last != NULL && seen != NULL && resealed != NULL);
+	assert(what >= 0 && what < STORE_SEALED_COUNT);
+	*seen = *resealed = 0;
+	last[0] = '\0';
+	return store_note_write(st, st->ops->vault_reseal(st->b, what, after, limit, last, seen, resealed));
+}
+
+int store_vault_stale(struct store *st, int version, int64_t *count)
+{
+	assert(st != NULL && count != NULL && version >= 1 && version <= VAULT_VERSION_MAX);
+	*count = 0;
+	return st->ops->vault_stale(st->b, version, count);
+}
+
+int store_reseal_value(const struct vault *v, enum store_sealed what, const char *a, const char *b,
+		       const uint8_t *old, size_t len, uint8_t **out, size_t *out_len)
+{
+	assert(v != NULL && a != NULL && old != NULL && out != NULL && out_len != NULL);
+	*out = NULL;
+	*out_len = 0;
+	if (what == STORE_SEALED_OUTBOX) {
+		char *plain = NULL;
+		size_t plain_len = 0;
+		if (store_outbox_unseal(v, a, old, len, &plain, &plain_len) < 0)
+			return MASKD_ECRYPTO;
+		int rc = store_outbox_seal(v, a, plain, plain_len, out, out_len);
+		OPENSSL_cleanse(plain, plain_len);
+		free(plain);
+		return rc < 0 ? MASKD_ECRYPTO : 0;
+	}
+	char ad[ID_MAX + 32];
+	if (what == STORE_SEALED_SECRETS) {
+		int d = b != NULL ? dialect_from_name(b) : -1;
+		if (d < 0)
+			return MASKD_ECRYPTO;
+		store_secret_ad(a, (enum dialect)d, ad, sizeof(ad));
+	} else {
+		snprintf(ad, sizeof(ad), "%s", a);
+	}
+	char plain[VAULT_PLAIN_MAX + 1];
+	int rc = vault_unseal(v, old, len, ad, plain, sizeof(plain));
+	if (rc < 0)
+		return MASKD_ECRYPTO;
+	uint8_t *buf = xmalloc(VAULT_SEALED_MAX);
+	rc = vault_seal(v, plain, ad, buf, VAULT_SEALED_MAX, out_len);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (rc < 0) {
+		free(buf);
+		*out_len = 0;
+		return MASKD_ECRYPTO;
+	}
+	*out = buf;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- service events */
+
+int store_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *existed)
+{
+	assert(tx != NULL && it != NULL && existed != NULL);
+	return tx->ops->tx_outbox_put(tx, it, existed);
+}
+
+int store_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
+			  size_t cap)
+{
+	assert(tx != NULL && session_id != NULL && service_id != NULL && events_url != NULL && cap > 0);
+	return tx->ops->tx_event_target(tx, session_id, service_id, events_url, cap);
+}
+
+int store_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
+				  const char *body, int64_t created_at)
+{
+	assert(tx != NULL && id != NULL && service_id != NULL && type != NULL && body != NULL);
+	return tx->ops->tx_service_event_insert(tx, id, service_id, type, body, created_at);
+}
+
+int store_service_events(struct store *st, const char *service_id, int64_t after, int limit,
+			 void (*cb)(void *ctx, int64_t seq, const char *body), void *ctx)
+{
+	assert(st != NULL && service_id != NULL && cb != NULL && limit >= 1 && limit <= SERVICE_EVENT_PAGE_MAX);
+	return st->ops->service_events(st->b, service_id, after, limit, cb, ctx);
+}
