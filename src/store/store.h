@@ -576,8 +576,10 @@ int store_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *
 int store_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
 			  size_t cap);
 /* Appends the event document body (JSON text: ids and masked numbers only) of
- * type to service_id's events. On PostgreSQL it takes a per-service lock held to
- * the commit, so the service's events commit in seq order. */
+ * type to service_id's events. On PostgreSQL the row is written just before the
+ * COMMIT, under a per-service lock held to it, so the service's events commit in
+ * seq order and that lock is the last any transaction takes (no deadlock with
+ * the row locks of the transaction's other writes). */
 int store_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
 				  const char *body, int64_t created_at);
 /* service_id's events with seq > after, in seq order, at most limit: cb(ctx, seq,

@@ -194,6 +194,9 @@ int pg_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
 		rc = body(&tx, ctx);
 		assert(rc <= 0); /* the contract of store_tx_run: 0 or a negative maskd_err */
 		if (rc == 0)
+			rc = pg_events_flush(c);
+		pg_events_drop(c);
+		if (rc == 0)
 			rc = pg_tx_commit(c);
 		if (rc != 0) {
 			pg_tx_rollback(c);

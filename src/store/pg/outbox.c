@@ -4,6 +4,7 @@
  * nodes never claim one message, and a claim holds a lease so a dead node's
  * message is claimed again once it runs out. No rules beyond the statements'. */
 #include "pg_internal.h"
+#include "../../util/xmalloc.h"
 
 static void read_item(const PGresult *r, int row, struct outbox_item *out)
 {
@@ -87,18 +88,81 @@ int pg_tx_service_event_insert(struct store_tx *tx, const char *id, const char *
 			       const char *body, int64_t created_at)
 {
 	struct pg_conn *c = tx_conn(tx);
-	struct args l = {0};
-	pg_arg_text(&l, service_id);
-	int rc = pg_run(c, SQL_EVENT_LOCK, &l, NULL);
-	if (rc < 0)
-		return rc;
-	struct args a = {0};
-	pg_arg_text(&a, id);
-	pg_arg_text(&a, service_id);
-	pg_arg_text(&a, type);
-	pg_arg_i64(&a, created_at);
-	pg_arg_text(&a, body);
-	return pg_run(c, SQL_SERVICE_EVENT_INSERT, &a, NULL);
+	struct pg_event_pending *e = xmalloc(sizeof(*e));
+	e->id = xstrdup(id);
+	e->service_id = xstrdup(service_id);
+	e->type = xstrdup(type);
+	e->body = xstrdup(body);
+	e->created_at = created_at;
+	e->next = NULL;
+	if (c->events == NULL)
+		c->events_tail = &c->events;
+	*c->events_tail = e;
+	c->events_tail = &e->next;
+	return 0;
+}
+
+/* qsort order of the queue: by service id, then as written (n: position). */
+struct pending_ref {
+	const struct pg_event_pending *e;
+	size_t n;
+};
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending_ref *x = a, *y = b;
+	int c = strcmp(x->e->service_id, y->e->service_id);
+	return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+int pg_events_flush(struct pg_conn *c)
+{
+	size_t n = 0;
+	for (const struct pg_event_pending *e = c->events; e != NULL; e = e->next)
+		n++;
+	if (n == 0)
+		return 0;
+	struct pending_ref *refs = xcalloc(n, sizeof(*refs));
+	size_t i = 0;
+	for (const struct pg_event_pending *e = c->events; e != NULL; e = e->next, i++)
+		refs[i] = (struct pending_ref){e, i};
+	qsort(refs, n, sizeof(*refs), pending_cmp);
+	int rc = 0;
+	for (i = 0; rc == 0 && i < n; i++) {
+		const struct pg_event_pending *e = refs[i].e;
+		if (i == 0 || strcmp(e->service_id, refs[i - 1].e->service_id) != 0) {
+			struct args l = {0};
+			pg_arg_text(&l, e->service_id);
+			rc = pg_run(c, SQL_EVENT_LOCK, &l, NULL);
+			if (rc < 0)
+				break;
+		}
+		struct args a = {0};
+		pg_arg_text(&a, e->id);
+		pg_arg_text(&a, e->service_id);
+		pg_arg_text(&a, e->type);
+		pg_arg_i64(&a, e->created_at);
+		pg_arg_text(&a, e->body);
+		rc = pg_run(c, SQL_SERVICE_EVENT_INSERT, &a, NULL);
+	}
+	free(refs);
+	return rc < 0 ? rc : 0;
+}
+
+void pg_events_drop(struct pg_conn *c)
+{
+	struct pg_event_pending *e = c->events;
+	while (e != NULL) {
+		struct pg_event_pending *next = e->next;
+		free(e->id);
+		free(e->service_id);
+		free(e->type);
+		free(e->body);
+		free(e);
+		e = next;
+	}
+	c->events = NULL;
+	c->events_tail = &c->events;
 }
 
 int pg_service_events(void *b, const char *service_id, int64_t after, int limit,

@@ -79,12 +79,22 @@ enum sql_id {
 
 /* ---------------------------------------------------------------- connections */
 
+/* A service event written by the open transaction, inserted just before its
+ * COMMIT (pg_events_flush). */
+struct pg_event_pending {
+	char *id, *service_id, *type, *body;
+	int64_t created_at;
+	struct pg_event_pending *next;
+};
+
 struct pg_conn {
 	PGconn *pg;            /* NULL = not connected */
 	bool broken;           /* the connection failed mid-call: reconnect on next use */
 	bool prepared[SQL_COUNT];
 	char sqlstate[6];      /* of the last failed statement, "" when none */
 	char constraint[64];   /* the constraint (or unique index) it violated, "" when none */
+	/* the open transaction's service events, in the order written (outbox.c) */
+	struct pg_event_pending *events, **events_tail;
 	struct pg_conn *next;
 };
 
@@ -164,6 +174,16 @@ int pg_run_count(struct pg_conn *c, enum sql_id id, const struct args *a);
 int pg_tx_begin(struct pg_conn *c);
 int pg_tx_commit(struct pg_conn *c);
 void pg_tx_rollback(struct pg_conn *c);
+
+/* The service events the open transaction on c wrote (pg_tx_service_event_insert
+ * queues them): each service's per-service lock is taken, services in id order,
+ * and its events inserted in the order written. Run last before COMMIT, so the
+ * lock that orders a service's events is the last lock any transaction takes and
+ * no two transactions wait on each other through it (a close that wrote its event
+ * before releasing its numbers deadlocked with a create holding a number).
+ * Returns 0 or a negative maskd_err. pg_events_drop() forgets the queue. */
+int pg_events_flush(struct pg_conn *c);
+void pg_events_drop(struct pg_conn *c);
 /* Column col of row row: text into out ("" for NULL, cut to cap), or as a number
  * (0 for NULL). */
 void pg_col_text(const PGresult *r, int row, int col, char *out, size_t cap);
