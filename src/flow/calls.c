@@ -80,18 +80,12 @@ static int place_body(struct store_tx *tx, void *ctx)
 	return sender_tx_enqueue(tx, &o); /* frees o.body */
 }
 
-/* carriers.<carrier>.<field>, for the refusal of a missing credential. */
-static const char *cred_path(enum dialect d, const char *field)
+/* carriers.<carrier>.<field> into why->field_buf, for the refusal of a missing
+ * credential. */
+static const char *cred_path(struct calls_refusal *why, enum dialect d, const char *field)
 {
-	static const char *const twilio[] = {"carriers.twilio.account_sid", "carriers.twilio.auth_token"};
-	static const char *const signalwire[] = {"carriers.signalwire.project_id", "carriers.signalwire.api_token",
-						 "carriers.signalwire.space_url"};
-	const char *const *names = d == DIALECT_TWILIO ? twilio : signalwire;
-	size_t n = d == DIALECT_TWILIO ? 2 : 3;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(strrchr(names[i], '.') + 1, field) == 0)
-			return names[i];
-	return "carriers";
+	snprintf(why->field_buf, sizeof(why->field_buf), "carriers.%s.%s", dialect_name(d), field);
+	return why->field_buf;
 }
 
 int calls_place(struct store *st, struct sender *snd, const char *public_url, const char *const *api_base,
@@ -123,8 +117,10 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	char answer_url[OUTBOX_URL_MAX], status_url[OUTBOX_URL_MAX];
 	snprintf(answer_url, sizeof(answer_url), "%s/hooks/%s/answer?interaction=%s", public_url, dialect_name(carrier),
 		 int_id);
-	snprintf(status_url, sizeof(status_url), "%s/hooks/%s/status?interaction=%s", public_url, dialect_name(carrier),
-		 int_id);
+	/* Plivo and Vobiz report an API-placed call as "outbound", as they do a bridged
+	 * leg: leg=a (signed with the URL) names the first leg's hangup callback */
+	snprintf(status_url, sizeof(status_url), "%s/hooks/%s/status?interaction=%s%s", public_url,
+		 dialect_name(carrier), int_id, carrier == DIALECT_PLIVO || carrier == DIALECT_VOBIZ ? "&leg=a" : "");
 	struct outcall c = {.to = real, .from = from->proxy_e164, .answer_url = answer_url, .status_url = status_url,
 			    .ring_timeout = ring_timeout};
 	struct outgoing out;
@@ -133,7 +129,7 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	rc = outcall_build(carrier, svc, api_base[carrier], &c, &out, &missing);
 	explicit_bzero(real, sizeof(real));
 	if (rc == MASKD_EINVAL)
-		return refuse(why, 400, cred_path(carrier, missing), "the service's carrier credentials lack a field calls need");
+		return refuse(why, 400, cred_path(why, carrier, missing), "the service's carrier credentials lack a field calls need");
 	if (rc < 0) {
 		free(out.body);
 		return refuse(why, 409, "carrier", "the carrier request cannot be built");

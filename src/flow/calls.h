@@ -25,8 +25,9 @@ struct sender;
  * message. */
 struct calls_refusal {
 	int status;
-	const char *field;
-	const char *message;
+	const char *field;   /* static, or field_buf */
+	const char *message; /* static */
+	char field_buf[64];  /* carriers.<carrier>.<credential> */
 };
 
 /* Why s and svc cannot take a call from participant from_participant (pure):
