@@ -666,11 +666,14 @@ static json_t *interaction_json(const struct interaction *it)
 		const struct leg *l = &it->legs[i];
 		json_array_append_new(legs, api_leg_json(l));
 	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", it->id, "session_id", it->session_id,
-			 "channel", channel_name(it->channel), "carrier", dialect_name(it->carrier), "carrier_sid",
-			 it->carrier_sid, "decision", decision_name(it->decision), "from_participant",
-			 it->from_participant, "to_participant", it->to_participant, "created_at",
-			 json_time(it->created_at), "legs", legs);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", it->id, "session_id", it->session_id,
+			      "channel", channel_name(it->channel), "carrier", dialect_name(it->carrier), "carrier_sid",
+			      it->carrier_sid, "decision", decision_name(it->decision), "from_participant",
+			      it->from_participant, "to_participant", it->to_participant, "created_at",
+			      json_time(it->created_at), "legs", legs);
+	/* a click-to-call's id at its carrier, once the carrier took the call */
+	json_object_set_new(o, "carrier_call_id", it->carrier_call_id[0] ? json_string(it->carrier_call_id) : json_null());
+	return o;
 }
 
 static void add_interaction(void *ctx, const struct interaction *it)

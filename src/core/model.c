@@ -76,7 +76,8 @@ int mms_fallback_from_name(const char *s) { return name_index(mms_fallback_names
 
 static const char *const cred_twilio[] = {"auth_token", "account_sid", NULL};
 static const char *const cred_signalwire[] = {"signing_key", "project_id", "api_token", "space_url", NULL};
-static const char *const cred_telnyx[] = {"public_key", "api_key", "messaging_profile_id", NULL};
+static const char *const cred_telnyx[] = {"public_key", "api_key", "messaging_profile_id", "account_sid",
+						 "application_sid", NULL};
 static const char *const cred_plivo[] = {"auth_token", "auth_id", NULL};
 static const char *const cred_vobiz[] = {"auth_token", "auth_id", NULL};
 static const char *const cred_vonage[] = {"signature_secret", "api_key", "api_secret", "signature_method", NULL};

@@ -241,6 +241,7 @@ struct interaction {
 	char from_participant[ID_MAX];
 	char to_participant[ID_MAX];
 	int64_t created_at;
+	char carrier_call_id[72]; /* a click-to-call's id at its carrier, once placed; "" otherwise */
 	int keyword; /* 1: a STOP, START or HELP text (answered, never relayed); written, not read back */
 	int n_legs;
 	struct leg legs[INTERACTION_LEGS_MAX];

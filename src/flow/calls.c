@@ -8,6 +8,7 @@
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/xmalloc.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ int calls_check(const struct session *s, const struct service *svc, const struct
 		if (!outcall_supported(*carrier))
 			return refuse(why, 409, "carrier", "click-to-call is not available for this carrier yet");
 		if (svc->secrets[*carrier][0] == '\0')
-			return refuse(why, 409, "carriers", "the service has no credentials for its number's carrier");
+			return refuse(why, 400, "carriers", "the service has no credentials for its number's carrier");
 		return 0;
 	}
 	for (int d = 0; d < DIALECT_COUNT; d++)
@@ -50,21 +51,41 @@ int calls_check(const struct session *s, const struct service *svc, const struct
 			*carrier = (enum dialect)d;
 			return 0;
 		}
-	return refuse(why, 409, "carriers", "the service has no credentials of a carrier that places calls");
+	return refuse(why, 400, "carriers", "the service has no credentials of a carrier that places calls");
 }
 
-/* carriers.<carrier>.<field>, for the refusal of a missing credential. */
-static const char *cred_path(enum dialect d, const char *field)
+/* The interaction and the outbox message that places its call, written in one
+ * transaction: a crash leaves both or neither, so no call rings without its
+ * interaction and no recorded call is lost. The body may run again (store.h
+ * store_tx_run): it works on copies of *it and *out each time. */
+struct place_tx {
+	const struct interaction *it;
+	const struct outgoing *out; /* its body stays the caller's */
+};
+
+static int place_body(struct store_tx *tx, void *ctx)
 {
-	static const char *const twilio[] = {"carriers.twilio.account_sid", "carriers.twilio.auth_token"};
-	static const char *const signalwire[] = {"carriers.signalwire.project_id", "carriers.signalwire.api_token",
-						 "carriers.signalwire.space_url"};
-	const char *const *names = d == DIALECT_TWILIO ? twilio : signalwire;
-	size_t n = d == DIALECT_TWILIO ? 2 : 3;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(strrchr(names[i], '.') + 1, field) == 0)
-			return names[i];
-	return "carriers";
+	const struct place_tx *p = ctx;
+	struct interaction it = *p->it;
+	int existed = 0;
+	int rc = store_tx_interaction_record(tx, &it, &existed);
+	if (rc < 0)
+		return rc;
+	if (existed)
+		return MASKD_EDB; /* a fresh id's sid cannot exist: refuse rather than ring twice */
+	struct outgoing o = *p->out;
+	o.body = xmalloc(p->out->body_len + 1);
+	memcpy(o.body, p->out->body, p->out->body_len);
+	o.body[p->out->body_len] = '\0';
+	return sender_tx_enqueue(tx, &o); /* frees o.body */
+}
+
+/* carriers.<carrier>.<field> into why->field_buf, for the refusal of a missing
+ * credential. */
+static const char *cred_path(struct calls_refusal *why, enum dialect d, const char *field)
+{
+	snprintf(why->field_buf, sizeof(why->field_buf), "carriers.%s.%s", dialect_name(d), field);
+	return why->field_buf;
 }
 
 int calls_place(struct store *st, struct sender *snd, const char *public_url, const char *const *api_base,
@@ -96,8 +117,10 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	char answer_url[OUTBOX_URL_MAX], status_url[OUTBOX_URL_MAX];
 	snprintf(answer_url, sizeof(answer_url), "%s/hooks/%s/answer?interaction=%s", public_url, dialect_name(carrier),
 		 int_id);
-	snprintf(status_url, sizeof(status_url), "%s/hooks/%s/status?interaction=%s", public_url, dialect_name(carrier),
-		 int_id);
+	/* Plivo and Vobiz report an API-placed call as "outbound", as they do a bridged
+	 * leg: leg=a (signed with the URL) names the first leg's hangup callback */
+	snprintf(status_url, sizeof(status_url), "%s/hooks/%s/status?interaction=%s%s", public_url,
+		 dialect_name(carrier), int_id, carrier == DIALECT_PLIVO || carrier == DIALECT_VOBIZ ? "&leg=a" : "");
 	struct outcall c = {.to = real, .from = from->proxy_e164, .answer_url = answer_url, .status_url = status_url,
 			    .ring_timeout = ring_timeout};
 	struct outgoing out;
@@ -106,10 +129,15 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	rc = outcall_build(carrier, svc, api_base[carrier], &c, &out, &missing);
 	explicit_bzero(real, sizeof(real));
 	if (rc == MASKD_EINVAL)
-		return refuse(why, 409, cred_path(carrier, missing), "the service's carrier credentials lack a field calls need");
+		return refuse(why, 400, cred_path(why, carrier, missing), "the service's carrier credentials lack a field calls need");
 	if (rc < 0) {
 		free(out.body);
 		return refuse(why, 409, "carrier", "the carrier request cannot be built");
+	}
+	if (snd == NULL) {
+		OPENSSL_cleanse(out.body, out.body_len);
+		free(out.body);
+		return MASKD_EDB; /* no outbox: nothing is written */
 	}
 	struct interaction it = {.channel = CHANNEL_VOICE, .carrier = carrier, .decision = DECISION_BRIDGE,
 				 .created_at = now};
@@ -119,31 +147,21 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	snprintf(it.carrier_sid, sizeof(it.carrier_sid), INTERACTION_CALL_SID_PREFIX "%s", int_id);
 	snprintf(it.from_participant, sizeof(it.from_participant), "%s", from->id);
 	snprintf(it.to_participant, sizeof(it.to_participant), "%s", to->id);
-	int existed = 0;
-	rc = store_interaction_record(st, &it, &existed);
-	if (rc < 0) {
-		OPENSSL_cleanse(out.body, out.body_len);
-		free(out.body);
-		log_error("calls: session %s: recording interaction %s failed: %s", s->id, int_id, maskd_strerror(rc));
-		return rc;
-	}
 	snprintf(out.interaction_id, sizeof(out.interaction_id), "%s", int_id);
 	snprintf(out.dedup_key, sizeof(out.dedup_key), "call:%s", int_id);
 	snprintf(out.order_key, sizeof(out.order_key), "%s", s->id);
 	snprintf(out.service_id, sizeof(out.service_id), "%s", svc->id);
 	out.places_call = 1;
-	rc = snd != NULL ? sender_enqueue(snd, &out) : MASKD_EDB;
-	if (snd == NULL) {
-		OPENSSL_cleanse(out.body, out.body_len);
-		free(out.body);
-	}
+	struct place_tx p = {.it = &it, .out = &out};
+	rc = store_tx_run(st, place_body, &p);
+	OPENSSL_cleanse(out.body, out.body_len);
+	free(out.body);
 	if (rc < 0) {
-		struct leg_update u = {.status = "failed", .duration = -1};
-		store_leg_update(st, int_id, 'a', it.carrier_sid, &u, now);
-		log_error("calls: session %s: interaction %s: the outbox did not take the call: %s", s->id, int_id,
-			  maskd_strerror(rc));
+		log_error("calls: session %s: interaction %s: recording the call and its outbox message failed: %s",
+			  s->id, int_id, maskd_strerror(rc));
 		return MASKD_EDB;
 	}
+	sender_poke(snd);
 	log_info("calls: session %s: interaction %s: %s rings %s from %s, then bridges %s", s->id, int_id,
 		 dialect_name(carrier), from->id, from->proxy_number_id, to->id);
 	return 0;

@@ -25,8 +25,9 @@ struct sender;
  * message. */
 struct calls_refusal {
 	int status;
-	const char *field;
-	const char *message;
+	const char *field;   /* static, or field_buf */
+	const char *message; /* static */
+	char field_buf[64];  /* carriers.<carrier>.<credential> */
 };
 
 /* Why s and svc cannot take a call from participant from_participant (pure):
@@ -39,11 +40,11 @@ int calls_check(const struct session *s, const struct service *svc, const struct
 
 /* Places the call: records interaction int_id (voice, decision bridge, from the
  * caller to the other participant, carrier_sid INTERACTION_CALL_SID_PREFIX + int_id)
- * and queues the carrier request. Returns 0 once both are committed; -1 with *why
- * for a refusal (calls_check, or a credential the carrier request needs: 409
- * naming carriers.<carrier>.<field>), nothing written; or a negative maskd_err
- * (MASKD_EDB: the store or the outbox failed; a recorded interaction then has a
- * failed leg 'a'). */
+ * and queues the carrier request, both in one store transaction (a crash leaves
+ * both or neither). Returns 0 once they are committed; -1 with *why for a refusal
+ * (calls_check, or a credential the carrier request needs: 400 naming
+ * carriers.<carrier>.<field>), nothing written; or MASKD_EDB (the store failed,
+ * or snd is NULL): nothing written, nothing called. */
 int calls_place(struct store *st, struct sender *snd, const char *public_url, const char *const *api_base,
 		const struct session *s, const struct service *svc, const char *from_participant, int ring_timeout,
 		int64_t now, const char *int_id, struct calls_refusal *why);

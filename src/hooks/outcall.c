@@ -5,17 +5,21 @@
  * account lives (SignalWire: its space and project) and in the order their SDKs
  * write the fields: twilio (npm) 6 puts Url last, @signalwire/compatibility-api 3
  * (built on the twilio 3 client) right after From. SignalWire's URL is the one that
- * SDK calls: https://<space_url>/2010-04-01/Accounts/<project_id>/Calls.json. */
+ * SDK calls: https://<space_url>/2010-04-01/Accounts/<project_id>/Calls.json.
+ * Telnyx (TeXML Calls), Plivo and Vobiz (Call API) take a JSON body. */
 #include "outcall.h"
 #include "../util/buf.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
 
+#include <jansson.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #define OUTCALL_FORM_TYPE "application/x-www-form-urlencoded"
+#define OUTCALL_JSON_TYPE "application/json"
 
 /* key=value in application/x-www-form-urlencoded as both SDKs write it (qs,
  * RFC 3986: only A-Z a-z 0-9 - _ . ~ stay as they are). */
@@ -36,6 +40,19 @@ static void form_field(struct buf *b, const char *key, const char *value)
 			buf_puts(b, three);
 		}
 	}
+}
+
+/* True when an account id can go into a URL path as it is: letters, digits, '-'
+ * and '_' only (Plivo auth ids, Telnyx account UUIDs). */
+static bool path_safe(const char *id)
+{
+	if (id[0] == '\0')
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '-' ||
+		      *p == '_'))
+			return false;
+	return true;
 }
 
 /* "Basic base64(user:secret)" into out->authorization; wipes its copies. */
@@ -112,9 +129,103 @@ static int signalwire_call(const struct service *svc, const char *api_base, cons
 	return rc;
 }
 
+/* A number as Plivo and Vobiz write it: E.164 without the '+'. */
+static const char *plus_less(const char *e164)
+{
+	return e164[0] == '+' ? e164 + 1 : e164;
+}
+
+/* The JSON text of o (borrowed) as JSON.stringify writes an object of strings and
+ * integers: compact, keys in insertion order, '/' and non-ASCII as they are. */
+static int json_body(json_t *o, struct outgoing *out)
+{
+	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text == NULL)
+		return MASKD_EINVAL;
+	out->body = text;
+	out->body_len = strlen(text);
+	snprintf(out->content_type, sizeof(out->content_type), "%s", OUTCALL_JSON_TYPE);
+	return 0;
+}
+
+/* Telnyx TeXML: POST {api_base}/v2/texml/Accounts/{account_sid}/Calls with the JSON
+ * body telnyx (npm) texml.accounts.calls.calls(account_sid, {body}) sends (keys in
+ * the order given: ApplicationSid, To, From, Url, StatusCallback, Timeout) and
+ * Authorization: Bearer <api_key>. The TeXML application (application_sid) is the
+ * connection that owns the proxy number. */
+static int telnyx_call(const struct service *svc, const char *api_base, const struct outcall *c,
+		       struct outgoing *out, const char **missing)
+{
+	char key[SECRET_MAX_LEN + 1], account[SECRET_MAX_LEN + 1], app[SECRET_MAX_LEN + 1];
+	static const char *const need[] = {"api_key", "account_sid", "application_sid"};
+	char *into[] = {key, account, app};
+	for (int i = 0; i < 3; i++)
+		if (service_cred(svc, DIALECT_TELNYX, need[i], into[i], SECRET_MAX_LEN + 1) < 0) {
+			*missing = need[i];
+			explicit_bzero(key, sizeof(key));
+			return MASKD_EINVAL;
+		}
+	if (!path_safe(account)) {
+		*missing = "account_sid";
+		explicit_bzero(key, sizeof(key));
+		return MASKD_EINVAL;
+	}
+	int n = snprintf(out->url, sizeof(out->url), "%s/v2/texml/Accounts/%s/Calls", api_base, account);
+	int rc = n < 0 || (size_t)n >= sizeof(out->url) ? MASKD_ETOOBIG : 0;
+	if (rc == 0) {
+		n = snprintf(out->authorization, sizeof(out->authorization), "Bearer %s", key);
+		rc = n < 0 || (size_t)n >= sizeof(out->authorization) ? MASKD_ETOOBIG : 0;
+	}
+	explicit_bzero(key, sizeof(key));
+	if (rc < 0)
+		return rc;
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "ApplicationSid", app, "To", c->to, "From", c->from, "Url",
+			      c->answer_url, "StatusCallback", c->status_url, "Timeout", c->ring_timeout);
+	if (o == NULL)
+		return MASKD_EINVAL;
+	rc = json_body(o, out);
+	json_decref(o);
+	return rc;
+}
+
+/* Plivo and Vobiz: POST {api_base}/v1/Account/{auth_id}/Call/ (Vobiz:
+ * {api_base}/api/v1/...) with the JSON body plivo (npm) calls.create(from, to,
+ * answer_url, {answer_method, hangup_url, hangup_method, ring_timeout}) sends (the
+ * optional parameters first, then from, to, answer_url; numbers without '+') and
+ * HTTP Basic with auth_id and auth_token. Vobiz has no SDK; its Call API mirrors
+ * Plivo's. */
+static int plivo_call(enum dialect d, const struct service *svc, const char *api_base, const struct outcall *c,
+		      struct outgoing *out, const char **missing)
+{
+	char auth_id[SECRET_MAX_LEN + 1], token[SECRET_MAX_LEN + 1];
+	if (service_cred(svc, d, "auth_id", auth_id, sizeof(auth_id)) < 0 || !path_safe(auth_id)) {
+		*missing = "auth_id";
+		return MASKD_EINVAL;
+	}
+	if (service_cred(svc, d, "auth_token", token, sizeof(token)) < 0) {
+		*missing = "auth_token";
+		return MASKD_EINVAL;
+	}
+	int n = snprintf(out->url, sizeof(out->url), "%s%s/v1/Account/%s/Call/", api_base,
+			 d == DIALECT_VOBIZ ? "/api" : "", auth_id);
+	int rc = n < 0 || (size_t)n >= sizeof(out->url) ? MASKD_ETOOBIG : basic_auth(out, auth_id, token);
+	explicit_bzero(token, sizeof(token));
+	if (rc < 0)
+		return rc;
+	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s}", "answer_method", "POST", "hangup_url", c->status_url,
+			      "hangup_method", "POST", "ring_timeout", c->ring_timeout, "from", plus_less(c->from), "to",
+			      plus_less(c->to), "answer_url", c->answer_url);
+	if (o == NULL)
+		return MASKD_EINVAL;
+	rc = json_body(o, out);
+	json_decref(o);
+	return rc;
+}
+
 bool outcall_supported(enum dialect d)
 {
-	return d == DIALECT_TWILIO || d == DIALECT_SIGNALWIRE;
+	return d == DIALECT_TWILIO || d == DIALECT_SIGNALWIRE || d == DIALECT_TELNYX || d == DIALECT_PLIVO ||
+	       d == DIALECT_VOBIZ;
 }
 
 int outcall_build(enum dialect d, const struct service *svc, const char *api_base, const struct outcall *c,
@@ -134,13 +245,26 @@ int outcall_build(enum dialect d, const struct service *svc, const char *api_bas
 	case DIALECT_SIGNALWIRE:
 		rc = signalwire_call(svc, api_base, c, out, missing);
 		break;
+	case DIALECT_TELNYX:
+		rc = telnyx_call(svc, api_base, c, out, missing);
+		break;
+	case DIALECT_PLIVO:
+	case DIALECT_VOBIZ:
+		rc = plivo_call(d, svc, api_base, c, out, missing);
+		break;
 	default:
 		return MASKD_ENOTFOUND;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		free(out->body);
+		out->body = NULL;
+		out->body_len = 0;
 		return rc;
+	}
 	out->dialect = d;
-	snprintf(out->content_type, sizeof(out->content_type), "%s", OUTCALL_FORM_TYPE);
-	calls_form(d, c, out);
+	if (d == DIALECT_TWILIO || d == DIALECT_SIGNALWIRE) {
+		snprintf(out->content_type, sizeof(out->content_type), "%s", OUTCALL_FORM_TYPE);
+		calls_form(d, c, out);
+	}
 	return 0;
 }

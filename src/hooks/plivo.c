@@ -107,6 +107,13 @@ static int plivo_parse(const struct http_request *req, enum hook_event event, st
 	in->interaction_id = form_get(&in->query, "interaction");
 	if (event == HOOK_STATUS)
 		parse_status(f, &in->st);
+	if (event == HOOK_STATUS && in->st.leg == 'b' && form_get(f, "DialStatus") == NULL &&
+	    form_get(f, "DialAction") == NULL && form_get(f, "CallStatus") != NULL) {
+		/* a click-to-call's first leg is "outbound" too: its hangup URL says leg=a */
+		const char *leg = form_get(&in->query, "leg");
+		if (leg != NULL && strcmp(leg, "a") == 0)
+			in->st.leg = 'a';
+	}
 	return 0;
 }
 
@@ -148,7 +155,8 @@ static bool check_v2(const struct sig_headers *h, const char *token, const struc
 
 /* Plivo signs voice webhooks (and the Dial and GetDigits callbacks) with V3 over URL,
  * params and nonce, and messaging webhooks (and message delivery callbacks) with V2
- * over the query-less URL and nonce only. So: voice and gather need V3, message needs
+ * over the query-less URL and nonce only. So: voice, gather and a click-to-call's
+ * answer URL need V3, message needs
  * V2, and a status callback or the Dial's confirmSound fetch (the consent notice)
  * may be either; a V3 header, when sent, is the one checked. */
 static bool plivo_verify(const struct service *svc, const struct http_request *req, const char *url,
@@ -159,7 +167,7 @@ static bool plivo_verify(const struct service *svc, const struct http_request *r
 		return false;
 	const struct sig_headers *h = &plivo_headers;
 	bool has_v3 = http_header(req, h->v3) != NULL || http_header(req, h->v3_ma) != NULL;
-	if (in->event == HOOK_VOICE || in->event == HOOK_GATHER ||
+	if (in->event == HOOK_VOICE || in->event == HOOK_GATHER || in->event == HOOK_ANSWER ||
 	    ((in->event == HOOK_STATUS || in->event == HOOK_CONSENT) && has_v3))
 		return check_v3(PLIVO_SIG_PLIVO, h, token, req, url, in);
 	return check_v2(h, token, req, url);

@@ -49,7 +49,8 @@ struct sender {
 
 /* The carrier's id for the sent message or placed call, from the answers of Telnyx
  * ({"data":{"id"}}), Plivo ({"message_uuid":[..]}), Vonage SMS
- * ({"messages":[{"message-id","status"}]}) and the Twilio family's Calls ({"sid"}). *refused is set when the carrier said
+ * ({"messages":[{"message-id","status"}]}), the Twilio family's Calls ({"sid"}),
+ * Telnyx TeXML Calls ({"call_sid"}) and Plivo's and Vobiz's Call ({"request_uuid"}). *refused is set when the carrier said
  * no inside a 2xx answer (Vonage reports per-message status "0" for success). */
 static void sent_id(const char *body, char *sid, size_t cap, int *refused)
 {
@@ -63,6 +64,10 @@ static void sent_id(const char *body, char *sid, size_t cap, int *refused)
 		id = json_string_value(json_array_get(json_object_get(j, "message_uuid"), 0));
 	if (id == NULL)
 		id = json_string_value(json_object_get(j, "sid"));
+	if (id == NULL)
+		id = json_string_value(json_object_get(j, "call_sid")); /* Telnyx TeXML Calls */
+	if (id == NULL)
+		id = json_string_value(json_object_get(j, "request_uuid")); /* Plivo and Vobiz Call */
 	json_t *m = json_array_get(json_object_get(j, "messages"), 0);
 	if (id == NULL && m != NULL) {
 		id = json_string_value(json_object_get(m, "message-id"));
@@ -171,8 +176,13 @@ static void record_leg(struct sender *s, const struct outbox_item *it, const cha
 	int call = it->kind == OUTBOX_CARRIER_CALL;
 	char call_sid[ID_MAX + 8];
 	if (call) {
-		if (sid[0] != '\0')
+		if (sid[0] != '\0') {
 			log_info("sender: interaction %s: the carrier placed call %s", it->interaction_id, sid);
+			int crc = store_interaction_call_id(s->store, it->interaction_id, sid);
+			if (crc < 0 && crc != MASKD_ENOTFOUND)
+				log_error("sender: interaction %s: recording call id %s failed: %s", it->interaction_id,
+					  sid, maskd_strerror(crc));
+		}
 		if (strcmp(status, "sent") == 0)
 			status = "queued";
 		snprintf(call_sid, sizeof(call_sid), INTERACTION_CALL_SID_PREFIX "%s", it->interaction_id);
@@ -309,62 +319,95 @@ void sender_poke(struct sender *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int sender_enqueue(struct sender *s, struct outgoing *out)
+/* The outbox row of *out into *it, with a malloc'd payload (*cap bytes, wiped and
+ * freed by the caller). 0, or MASKD_EINVAL (not an http(s) URL, a body with a NUL,
+ * a header value with a line break). */
+static int outgoing_item(const struct outgoing *out, struct outbox_item *it, size_t *cap)
 {
-	struct outbox_item it;
-	memset(&it, 0, sizeof(it));
-	out->duplicate = 0;
-	int rc = outbox_destination(out->url, it.destination, sizeof(it.destination));
-	if (rc < 0 || strlen(out->url) >= sizeof(it.url)) {
+	memset(it, 0, sizeof(*it));
+	int rc = outbox_destination(out->url, it->destination, sizeof(it->destination));
+	if (rc < 0 || strlen(out->url) >= sizeof(it->url)) {
 		log_warn("sender: interaction %s: not an http(s) URL; not sent", out->interaction_id);
-		rc = MASKD_EINVAL;
-		goto done;
+		return MASKD_EINVAL;
 	}
-	id_new("obx", it.id);
-	if (out->dedup_key[0] != '\0')
-		snprintf(it.dedup_key, sizeof(it.dedup_key), "%s", out->dedup_key);
-	else
-		snprintf(it.dedup_key, sizeof(it.dedup_key), "%s", it.id);
-	it.kind = out->places_call ? OUTBOX_CARRIER_CALL : OUTBOX_CARRIER_SEND;
-	snprintf(it.service_id, sizeof(it.service_id), "%s", out->service_id);
-	snprintf(it.order_key, sizeof(it.order_key), "%s", out->order_key);
-	snprintf(it.interaction_id, sizeof(it.interaction_id), "%s", out->interaction_id);
-	it.dialect = out->dialect;
-	snprintf(it.url, sizeof(it.url), "%s", out->url);
 	if (memchr(out->body ? out->body : "", '\0', out->body_len) != NULL ||
-	    strpbrk(out->content_type, "\r\n") != NULL || strpbrk(out->authorization, "\r\n") != NULL) {
-		rc = MASKD_EINVAL; /* the payload is text, its header lines single lines */
-		goto done;
-	}
-	size_t cap = out->body_len + sizeof(out->content_type) + sizeof(out->authorization) + 64;
-	char *payload = xmalloc(cap);
-	int hl = snprintf(payload, cap, "Content-Type: %s\n%s%s%s\n", out->content_type,
+	    strpbrk(out->content_type, "\r\n") != NULL || strpbrk(out->authorization, "\r\n") != NULL)
+		return MASKD_EINVAL; /* the payload is text, its header lines single lines */
+	id_new("obx", it->id);
+	if (out->dedup_key[0] != '\0')
+		snprintf(it->dedup_key, sizeof(it->dedup_key), "%s", out->dedup_key);
+	else
+		snprintf(it->dedup_key, sizeof(it->dedup_key), "%s", it->id);
+	it->kind = out->places_call ? OUTBOX_CARRIER_CALL : OUTBOX_CARRIER_SEND;
+	snprintf(it->service_id, sizeof(it->service_id), "%s", out->service_id);
+	snprintf(it->order_key, sizeof(it->order_key), "%s", out->order_key);
+	snprintf(it->interaction_id, sizeof(it->interaction_id), "%s", out->interaction_id);
+	it->dialect = out->dialect;
+	snprintf(it->url, sizeof(it->url), "%s", out->url);
+	*cap = out->body_len + sizeof(out->content_type) + sizeof(out->authorization) + 64;
+	char *payload = xmalloc(*cap);
+	int hl = snprintf(payload, *cap, "Content-Type: %s\n%s%s%s\n", out->content_type,
 			  out->authorization[0] ? "Authorization: " : "", out->authorization,
 			  out->authorization[0] ? "\n" : "");
 	memcpy(payload + hl, out->body ? out->body : "", out->body_len);
 	payload[hl + out->body_len] = '\0';
-	it.payload = payload;
-	it.payload_len = (size_t)hl + out->body_len;
+	it->payload = payload;
+	it->payload_len = (size_t)hl + out->body_len;
 	int64_t now = now_ms();
-	it.created_at = now;
-	it.next_at = now;
+	it->created_at = now;
+	it->next_at = now;
+	return 0;
+}
+
+/* Wipes and frees out's body and the item's payload. */
+static void outgoing_done(struct outgoing *out, struct outbox_item *it, size_t cap)
+{
+	if (it->payload != NULL) {
+		OPENSSL_cleanse(it->payload, cap);
+		free(it->payload);
+		it->payload = NULL;
+	}
+	if (out->body != NULL)
+		OPENSSL_cleanse(out->body, out->body_len);
+	free(out->body);
+	out->body = NULL;
+}
+
+int sender_enqueue(struct sender *s, struct outgoing *out)
+{
+	struct outbox_item it;
+	size_t cap = 0;
+	out->duplicate = 0;
+	int rc = outgoing_item(out, &it, &cap);
 	int existed = 0;
-	rc = store_outbox_put(s->store, &it, &existed);
-	OPENSSL_cleanse(payload, cap);
-	free(payload);
+	if (rc == 0)
+		rc = store_outbox_put(s->store, &it, &existed);
+	outgoing_done(out, &it, cap);
 	if (rc < 0) {
 		log_warn("sender: interaction %s: the outbox did not take the message: %s", out->interaction_id,
 			 maskd_strerror(rc));
-		goto done;
+		return rc;
 	}
 	out->duplicate = existed;
 	if (!existed) {
 		metrics_gauge_add(MG_SENDER_BACKLOG, 1);
 		sender_poke(s);
 	}
-done:
-	free(out->body);
-	out->body = NULL;
+	return 0;
+}
+
+int sender_tx_enqueue(struct store_tx *tx, struct outgoing *out)
+{
+	struct outbox_item it;
+	size_t cap = 0;
+	out->duplicate = 0;
+	int rc = outgoing_item(out, &it, &cap);
+	int existed = 0;
+	if (rc == 0)
+		rc = store_tx_outbox_put(tx, &it, &existed);
+	outgoing_done(out, &it, cap);
+	if (rc == 0)
+		out->duplicate = existed;
 	return rc;
 }
 

@@ -68,6 +68,13 @@ struct sender *sender_start(struct store *st, const struct vault *v, unsigned re
  * Thread-safe; s may be stopping (the message then waits for the next start). */
 int sender_enqueue(struct sender *s, struct outgoing *out);
 
+/* sender_enqueue() inside tx: the message commits, or rolls back, with the body's
+ * other writes (a click-to-call and its interaction). Frees out->body in every
+ * case; wakes no worker: the caller calls sender_poke() once tx has committed.
+ * Returns 0 (out->duplicate as sender_enqueue sets it), MASKD_EINVAL, or the
+ * store's error. */
+int sender_tx_enqueue(struct store_tx *tx, struct outgoing *out);
+
 /* Wakes the workers at once (a message was made due by another path, e.g. an API
  * retry). Thread-safe. */
 void sender_poke(struct sender *s);

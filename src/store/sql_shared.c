@@ -133,6 +133,7 @@ void sql_read_interaction(struct sql_cursor *c, struct interaction *it)
 	sql_next_text(c, it->from_participant, sizeof(it->from_participant));
 	sql_next_text(c, it->to_participant, sizeof(it->to_participant));
 	it->created_at = sql_next_i64(c);
+	sql_next_text(c, it->carrier_call_id, sizeof(it->carrier_call_id));
 }
 
 void sql_read_leg(struct sql_cursor *c, struct leg *l)

@@ -24,6 +24,8 @@
 #define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
 #define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin"
 #define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
+/* what sql_read_interaction reads: the inserted columns and the call id set later */
+#define INTERACTION_READ_COLS INTERACTION_COLS ", carrier_call_id"
 #define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
 
 /* Open (SESSION_OPEN, SESSION_IN_PROGRESS) and ended sessions, spelled as the
@@ -188,7 +190,7 @@ void sql_read_policy(struct sql_cursor *c, struct call_policy *p);       /* POLI
 void sql_read_number(struct sql_cursor *c, struct number *n);            /* NUMBER_COLS; cooling = 0 */
 void sql_read_session(struct sql_cursor *c, struct session *s);          /* SESSION_COLS; no participants */
 void sql_read_service(struct sql_cursor *c, struct service *svc);        /* SERVICE_COLS; no secrets */
-void sql_read_interaction(struct sql_cursor *c, struct interaction *it); /* INTERACTION_COLS; no legs */
+void sql_read_interaction(struct sql_cursor *c, struct interaction *it); /* INTERACTION_READ_COLS; no legs */
 void sql_read_leg(struct sql_cursor *c, struct leg *l);                  /* LEG_COLS */
 void sql_read_key(struct sql_cursor *c, struct api_key *k);              /* KEY_COLS */
 void sql_read_audit(struct sql_cursor *c, struct audit_entry *e);        /* AUDIT_COLS */
@@ -207,7 +209,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_INTERACTION_INSERT                                                                            \
 	"INSERT INTO interactions (" INTERACTION_COLS ", keyword) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) " \
 	"ON CONFLICT (carrier, carrier_sid) DO NOTHING"
-#define SQL_TEXT_INTERACTION_BY_SID "SELECT " INTERACTION_COLS " FROM interactions WHERE carrier = $1 AND carrier_sid = $2"
+#define SQL_TEXT_INTERACTION_BY_SID "SELECT " INTERACTION_READ_COLS " FROM interactions WHERE carrier = $1 AND carrier_sid = $2"
 #define SQL_TEXT_SESSION_ACTIVITY                                                              \
 	"UPDATE sessions SET status = $2, last_activity_at = $3, updated_at = $3, deadline = $4 " \
 	"WHERE id = $1 AND " SQL_LIVE
@@ -239,8 +241,10 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"LEFT JOIN sessions s ON s.id = p.session_id " \
 	"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id " \
 	"WHERE n.e164 = $1"
-#define SQL_TEXT_INTERACTION_GET "SELECT " INTERACTION_COLS " FROM interactions WHERE id = $1"
-#define SQL_TEXT_INTERACTION_LIST "SELECT " INTERACTION_COLS " FROM interactions WHERE session_id = $1 ORDER BY created_at, id"
+/* the carrier's call id of a click-to-call, set once */
+#define SQL_TEXT_INTERACTION_CALL_ID "UPDATE interactions SET carrier_call_id = $2 WHERE id = $1 AND carrier_call_id = ''"
+#define SQL_TEXT_INTERACTION_GET "SELECT " INTERACTION_READ_COLS " FROM interactions WHERE id = $1"
+#define SQL_TEXT_INTERACTION_LIST "SELECT " INTERACTION_READ_COLS " FROM interactions WHERE session_id = $1 ORDER BY created_at, id"
 /* Leg 'a' (the inbound call or message) is not written when the webhook is
  * recorded: until a status callback reports on it, it is derived from the
  * interaction row, as the row the webhook used to insert would have read (id
@@ -261,12 +265,12 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_LEGS_OF "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 UNION ALL SELECT " \
 	SQL_DERIVED_A_COLS " " SQL_DERIVED_A_FROM "WHERE i.id = $1 AND " SQL_NO_A_ROW " ORDER BY 2, 6, 1"
 #define SQL_TEXT_RECORDS "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, " \
-	"i.from_participant, i.to_participant, i.created_at, " LEG_COLS " FROM legs l " \
+	"i.from_participant, i.to_participant, i.created_at, i.carrier_call_id, " LEG_COLS " FROM legs l " \
 	"JOIN interactions i ON i.id = l.interaction_id " \
 	"WHERE l.service_id = $1 AND l.started_at >= $2 AND l.started_at < $3 UNION ALL " \
 	"SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, " \
-	"i.from_participant, i.to_participant, i.created_at, " SQL_DERIVED_A_COLS " " SQL_DERIVED_A_FROM \
-	"WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 AND " SQL_NO_A_ROW " ORDER BY 16, 11"
+	"i.from_participant, i.to_participant, i.created_at, i.carrier_call_id, " SQL_DERIVED_A_COLS " " SQL_DERIVED_A_FROM \
+	"WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 AND " SQL_NO_A_ROW " ORDER BY 17, 12"
 #define SQL_TEXT_USAGE "SELECT (i.created_at / 86400) * 86400 AS day, " \
 	"SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 AND i.keyword = 0 THEN 1 ELSE 0 END), " \
 	"COALESCE(SUM((SELECT SUM(CASE WHEN l.duration > 0 THEN l.duration ELSE 0 END) FROM legs l " \
@@ -337,6 +341,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_ROUTE_LOOKUP, SQL_TEXT_ROUTE_LOOKUP) \
 	X(SQL_INTERACTION_GET, SQL_TEXT_INTERACTION_GET) \
 	X(SQL_INTERACTION_LIST, SQL_TEXT_INTERACTION_LIST) \
+	X(SQL_INTERACTION_CALL_ID, SQL_TEXT_INTERACTION_CALL_ID) \
 	X(SQL_LEGS_OF, SQL_TEXT_LEGS_OF) \
 	X(SQL_RECORDS, SQL_TEXT_RECORDS) \
 	X(SQL_USAGE, SQL_TEXT_USAGE) \

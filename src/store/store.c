@@ -201,6 +201,8 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_event_target,
 		(const void *)o->tx_service_event_insert,
 		(const void *)o->service_events,
+		(const void *)o->tx_interaction_record,
+		(const void *)o->interaction_call_id,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -487,6 +489,18 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 	return st->ops->route_lookup(st->b, to_e164, bidx, out);
 }
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return store_note_write(st, st->ops->interaction_record(st->b, it, existed)); }
+int store_tx_interaction_record(struct store_tx *tx, struct interaction *it, int *existed)
+{
+	assert(tx != NULL && it != NULL && existed != NULL);
+	return tx->ops->tx_interaction_record(tx, it, existed);
+}
+int store_interaction_call_id(struct store *st, const char *id, const char *call_id)
+{
+	assert(id != NULL && call_id != NULL && call_id[0] != '\0');
+	if (strlen(call_id) >= sizeof(((struct interaction *)0)->carrier_call_id))
+		return MASKD_ETOOBIG;
+	return store_note_write(st, st->ops->interaction_call_id(st->b, id, call_id));
+}
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
 int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }
 int store_interaction_list(struct store *st, const char *session_id, void (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->interaction_list(st->b, session_id, cb, ctx); }

@@ -380,6 +380,14 @@ int store_optout_set(struct store *st, const char *service_id, const char *from_
  * interaction with the same (carrier, carrier_sid) exists, nothing is written,
  * *existed is set and it is overwritten with the stored row. */
 int store_interaction_record(struct store *st, struct interaction *it, int *existed);
+/* store_interaction_record() inside tx: the interaction commits, or rolls back,
+ * with the rest of the body's writes (a click-to-call and its outbox message). */
+int store_tx_interaction_record(struct store_tx *tx, struct interaction *it, int *existed);
+/* Sets the carrier's own id of click-to-call id (from the REST answer that placed
+ * it), once: a second call leaves the first id. 0; MASKD_ENOTFOUND when there is no
+ * such interaction or its id is already set; MASKD_ETOOBIG when call_id does not
+ * fit interaction.carrier_call_id. */
+int store_interaction_call_id(struct store *st, const char *id, const char *call_id);
 int store_interaction_get(struct store *st, const char *id, struct interaction *out);
 /* The interaction a carrier's call or message id started (its leg 'a'), for status
  * callbacks that cannot carry maskd's ?interaction= (Vonage's call events). */

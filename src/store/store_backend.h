@@ -189,6 +189,9 @@ struct store_tx {
 		char *events_url, size_t cap)) \
 	X(int, tx_service_event_insert, (struct store_tx *tx, const char *id, const char *service_id, \
 		const char *type, const char *body, int64_t created_at)) \
+	/* click-to-call (store.h store_tx_interaction_record, store_interaction_call_id) */ \
+	X(int, tx_interaction_record, (struct store_tx *tx, struct interaction *it, int *existed)) \
+	X(int, interaction_call_id, (void *b, const char *id, const char *call_id)) \
 	X(int, service_events, (void *b, const char *service_id, int64_t after, int limit, \
 		void (*cb)(void *, int64_t, const char *), void *ctx))
 

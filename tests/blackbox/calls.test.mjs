@@ -154,6 +154,8 @@ for (const dialect of ['twilio', 'signalwire']) {
         return it?.legs.find((l) => l.leg === 'a' && l.status === 'queued');
       });
       assert.equal(queued.carrier_sid, `ctc:${intId}`);
+      // the carrier's own call id, from its REST answer, is on the interaction
+      assert.equal((await interaction(ses.id, intId)).carrier_call_id, mine.sid);
 
       // the first participant answers: the carrier fetches the answer URL
       const ans = await answer(dialect, intId, { from: pa.proxy_number, to: a, callSid: mine.sid });
@@ -280,7 +282,7 @@ describe('click-to-call: bad input is refused, names the field, calls nobody, wr
       [ses.id, { from_participant: pa.id, ring_timeout: '30' }, 400, 'invalid_field', 'ring_timeout'],
       [ses.id, { from_participant: pa.id, to: '+14155550000' }, 400, 'unknown_field', 'to'],
       [msgOnly.ses.id, { from_participant: msgOnly.pa.id }, 409, 'conflict', 'mode'],
-      [noSid.ses.id, { from_participant: noSid.pa.id }, 409, 'conflict', 'carriers.twilio.account_sid'],
+      [noSid.ses.id, { from_participant: noSid.pa.id }, 400, 'invalid_field', 'carriers.twilio.account_sid'],
       [closed.ses.id, { from_participant: closed.pa.id }, 409, 'conflict', 'session'],
     ];
     const before = captured.length;

@@ -337,9 +337,104 @@ static void two_nodes_claim_each_once(void **state)
 	store_close(b.st);
 }
 
+/* ---- a click-to-call: its interaction and its outbox message in one transaction */
+
+struct call_tx {
+	struct interaction it;
+	struct outbox_item msg;
+	int fail_after; /* 1: the body fails after both writes (the transaction rolls back) */
+};
+
+static int call_body(struct store_tx *tx, void *ctx)
+{
+	struct call_tx *c = ctx;
+	struct interaction it = c->it;
+	int existed = -1;
+	int rc = store_tx_interaction_record(tx, &it, &existed);
+	if (rc < 0)
+		return rc;
+	assert_int_equal(existed, 0);
+	rc = store_tx_outbox_put(tx, &c->msg, &existed);
+	if (rc < 0)
+		return rc;
+	return c->fail_after ? MASKD_EINVAL : 0;
+}
+
+static void call_tx_init(struct fixture *f, const struct session *s, struct call_tx *c, char *payload, size_t cap)
+{
+	memset(c, 0, sizeof(*c));
+	id_new("int", c->it.id);
+	snprintf(c->it.session_id, sizeof(c->it.session_id), "%s", s->id);
+	snprintf(c->it.service_id, sizeof(c->it.service_id), "%s", f->svc.id);
+	snprintf(c->it.carrier_sid, sizeof(c->it.carrier_sid), INTERACTION_CALL_SID_PREFIX "%s", c->it.id);
+	snprintf(c->it.from_participant, sizeof(c->it.from_participant), "%s", s->participants[0].id);
+	snprintf(c->it.to_participant, sizeof(c->it.to_participant), "%s", s->participants[1].id);
+	c->it.decision = DECISION_BRIDGE;
+	c->it.created_at = T0 / 1000;
+	id_new("obx", c->msg.id);
+	snprintf(c->msg.dedup_key, sizeof(c->msg.dedup_key), "call:%s", c->it.id);
+	c->msg.kind = OUTBOX_CARRIER_CALL;
+	snprintf(c->msg.service_id, sizeof(c->msg.service_id), "%s", f->svc.id);
+	snprintf(c->msg.interaction_id, sizeof(c->msg.interaction_id), "%s", c->it.id);
+	snprintf(c->msg.destination, sizeof(c->msg.destination), "https://api.example");
+	snprintf(c->msg.url, sizeof(c->msg.url), "https://api.example/Calls.json");
+	snprintf(payload, cap, KEY "To=%s", RIDER);
+	c->msg.payload = payload;
+	c->msg.payload_len = strlen(payload);
+	c->msg.created_at = T0;
+	c->msg.next_at = T0;
+}
+
+/* A body that fails after both writes leaves neither (no interaction without its
+ * call, no call without its interaction); one that commits leaves both. The
+ * carrier's call id is set once, and shows on every read of the interaction. */
+static void call_interaction_and_message_commit_together(void **state)
+{
+	CX_FIXTURE(state);
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	struct call_tx c;
+	char payload[128];
+	call_tx_init(f, &s, &c, payload, sizeof(payload));
+	c.fail_after = 1;
+	assert_int_equal(store_tx_run(f->st, call_body, &c), MASKD_EINVAL);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM interactions"), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM outbox"), 0);
+	struct interaction got;
+	assert_int_equal(store_interaction_get(f->st, c.it.id, &got), MASKD_ENOTFOUND);
+
+	c.fail_after = 0;
+	assert_int_equal(store_tx_run(f->st, call_body, &c), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM interactions"), 1);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM outbox"), 1);
+	assert_int_equal(store_interaction_get(f->st, c.it.id, &got), 0);
+	assert_string_equal(got.carrier_sid, c.it.carrier_sid);
+	assert_string_equal(got.carrier_call_id, "");
+	struct outbox_item m;
+	assert_int_equal(store_outbox_get(f->st, c.msg.id, &m), 0);
+	assert_string_equal(m.interaction_id, c.it.id);
+	assert_false(cx_db_contains(f, RIDER));
+
+	/* the call id: set once, read back by id, by sid and in the session's list */
+	assert_int_equal(store_interaction_call_id(f->st, c.it.id, "CA0123456789abcdef"), 0);
+	assert_int_equal(store_interaction_call_id(f->st, c.it.id, "CAother"), MASKD_ENOTFOUND);
+	assert_int_equal(store_interaction_call_id(f->st, "int_nosuchinteraction000000", "CAx"), MASKD_ENOTFOUND);
+	assert_int_equal(store_interaction_get(f->st, c.it.id, &got), 0);
+	assert_string_equal(got.carrier_call_id, "CA0123456789abcdef");
+	assert_int_equal(store_interaction_by_sid(f->st, c.it.carrier, c.it.carrier_sid, &got), 0);
+	assert_string_equal(got.carrier_call_id, "CA0123456789abcdef");
+	char too_long[sizeof(got.carrier_call_id) + 1];
+	memset(too_long, 'x', sizeof(too_long) - 1);
+	too_long[sizeof(too_long) - 1] = '\0';
+	assert_int_equal(store_interaction_call_id(f->st, c.it.id, too_long), MASKD_ETOOBIG);
+}
+
 const struct CMUnitTest cx_outbox_tests[] = {
 	CX_TEST(put_dedup_seal_claim),	  CX_TEST(long_payload_round_trip), CX_TEST(session_order),
 	CX_TEST(destination_cap_and_hold), CX_TEST(lease_runs_out),	    CX_TEST(failed_listed_and_requeued),
 	CX_TEST(two_nodes_claim_each_once),
+	CX_TEST(call_interaction_and_message_commit_together),
 };
 const size_t cx_outbox_count = sizeof(cx_outbox_tests) / sizeof(cx_outbox_tests[0]);

@@ -3,7 +3,9 @@
  * compared with what twilio (npm) 6.2.0 calls.create() and
  * @signalwire/compatibility-api 3.2.0 calls.create() put on the wire for the same
  * call (captured by a local server, the black-box suite's calls.test.mjs does the
- * same live), their refusals without credentials, and the request check of
+ * same live), and likewise telnyx (npm) 7.24.0 texml.accounts.calls.calls() and plivo
+ * (npm) 4.79.0 calls.create() (Vobiz: Plivo's request), their refusals without
+ * credentials, and the request check of
  * flow/calls.c (calls_check). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,12 +99,107 @@ static void refusals_name_the_credential(void **state)
 	assert_int_equal(outcall_build(DIALECT_SIGNALWIRE, &svc, "", &call, &out, &missing), MASKD_EINVAL);
 	assert_string_equal(missing, "project_id");
 	assert_null(out.body);
-	/* carriers maskd cannot place calls with yet */
-	creds(&svc, DIALECT_PLIVO, "{\"auth_token\":\"t\",\"auth_id\":\"i\"}");
-	assert_false(outcall_supported(DIALECT_PLIVO));
-	assert_int_equal(outcall_build(DIALECT_PLIVO, &svc, "https://api.plivo.com", &call, &out, &missing),
+	/* Telnyx: the API key, the TeXML account and application, each named */
+	creds(&svc, DIALECT_TELNYX, "{\"public_key\":\"k\",\"account_sid\":\"acc\",\"application_sid\":\"app\"}");
+	assert_int_equal(outcall_build(DIALECT_TELNYX, &svc, "https://api.telnyx.com", &call, &out, &missing),
+			 MASKD_EINVAL);
+	assert_string_equal(missing, "api_key");
+	assert_null(out.body);
+	creds(&svc, DIALECT_TELNYX, "{\"public_key\":\"k\",\"api_key\":\"K\",\"application_sid\":\"app\"}");
+	assert_int_equal(outcall_build(DIALECT_TELNYX, &svc, "https://api.telnyx.com", &call, &out, &missing),
+			 MASKD_EINVAL);
+	assert_string_equal(missing, "account_sid");
+	creds(&svc, DIALECT_TELNYX, "{\"public_key\":\"k\",\"api_key\":\"K\",\"account_sid\":\"acc\"}");
+	assert_int_equal(outcall_build(DIALECT_TELNYX, &svc, "https://api.telnyx.com", &call, &out, &missing),
+			 MASKD_EINVAL);
+	assert_string_equal(missing, "application_sid");
+	/* an account id that would change the URL's path is refused, named */
+	creds(&svc, DIALECT_TELNYX,
+	      "{\"public_key\":\"k\",\"api_key\":\"K\",\"account_sid\":\"../x\",\"application_sid\":\"a\"}");
+	assert_int_equal(outcall_build(DIALECT_TELNYX, &svc, "https://api.telnyx.com", &call, &out, &missing),
+			 MASKD_EINVAL);
+	assert_string_equal(missing, "account_sid");
+	assert_null(out.body);
+	/* Plivo and Vobiz: auth_id (letters, digits) and auth_token */
+	static const enum dialect plivo_family[] = {DIALECT_PLIVO, DIALECT_VOBIZ};
+	for (size_t i = 0; i < sizeof(plivo_family) / sizeof(plivo_family[0]); i++) {
+		enum dialect d = plivo_family[i];
+		creds(&svc, d, "{\"auth_token\":\"t\"}");
+		assert_int_equal(outcall_build(d, &svc, "https://api.example", &call, &out, &missing), MASKD_EINVAL);
+		assert_string_equal(missing, "auth_id");
+		creds(&svc, d, "{\"auth_token\":\"t\",\"auth_id\":\"MA/1?x\"}");
+		assert_int_equal(outcall_build(d, &svc, "https://api.example", &call, &out, &missing), MASKD_EINVAL);
+		assert_string_equal(missing, "auth_id");
+		creds(&svc, d, "{\"auth_id\":\"MA1\"}");
+		assert_int_equal(outcall_build(d, &svc, "https://api.example", &call, &out, &missing), MASKD_EINVAL);
+		assert_string_equal(missing, "auth_token");
+		assert_null(out.body);
+		svc.secrets[d][0] = '\0'; /* no credentials at all: the first field needed */
+		assert_int_equal(outcall_build(d, &svc, "https://api.example", &call, &out, &missing), MASKD_EINVAL);
+		assert_string_equal(missing, "auth_id");
+	}
+	/* a carrier maskd cannot place calls with yet */
+	creds(&svc, DIALECT_VONAGE, "{\"signature_secret\":\"s\",\"api_key\":\"k\",\"api_secret\":\"x\"}");
+	assert_false(outcall_supported(DIALECT_VONAGE));
+	assert_false(outcall_supported(DIALECT_SIP));
+	assert_int_equal(outcall_build(DIALECT_VONAGE, &svc, "https://api.nexmo.com", &call, &out, &missing),
 			 MASKD_ENOTFOUND);
 	assert_true(outcall_supported(DIALECT_TWILIO) && outcall_supported(DIALECT_SIGNALWIRE));
+	assert_true(outcall_supported(DIALECT_TELNYX) && outcall_supported(DIALECT_PLIVO) &&
+		    outcall_supported(DIALECT_VOBIZ));
+}
+
+/* telnyx (npm) 7.24.0 texml.accounts.calls.calls("acc-1", {body: {ApplicationSid, To,
+ * From, Url, StatusCallback, Timeout}}) against a local server: this URL, headers and body. */
+static void telnyx_matches_sdk(void **state)
+{
+	(void)state;
+	struct service svc = {0};
+	creds(&svc, DIALECT_TELNYX,
+	      "{\"public_key\":\"k\",\"api_key\":\"KEYXX\",\"account_sid\":\"acc-1\",\"application_sid\":\"app1\"}");
+	struct outgoing out;
+	memset(&out, 0, sizeof(out));
+	const char *missing = NULL;
+	assert_int_equal(outcall_build(DIALECT_TELNYX, &svc, "http://127.0.0.1:9", &call, &out, &missing), 0);
+	assert_string_equal(out.url, "http://127.0.0.1:9/v2/texml/Accounts/acc-1/Calls");
+	assert_string_equal(out.authorization, "Bearer KEYXX");
+	assert_string_equal(out.content_type, "application/json");
+	assert_int_equal(out.dialect, DIALECT_TELNYX);
+	const char *want = "{\"ApplicationSid\":\"app1\",\"To\":\"+14155550101\",\"From\":\"+14155550100\",\"Url\":\"" ANSWER
+			   "\",\"StatusCallback\":\"" STATUS "\",\"Timeout\":30}";
+	assert_string_equal(out.body, want);
+	assert_int_equal(out.body_len, strlen(want));
+	free(out.body);
+}
+
+/* plivo (npm) 4.79.0 calls.create("14155550100", "14155550101", ANSWER, {answer_method:
+ * "POST", hangup_url, hangup_method: "POST", ring_timeout: 30}) against a local server. */
+static void plivo_matches_sdk(void **state)
+{
+	(void)state;
+	struct service svc = {0};
+	creds(&svc, DIALECT_PLIVO, "{\"auth_token\":\"tok\",\"auth_id\":\"MAXXXXXXXXXXXXXXXXXX\"}");
+	creds(&svc, DIALECT_VOBIZ, "{\"auth_token\":\"tok\",\"auth_id\":\"MAXXXXXXXXXXXXXXXXXX\"}");
+	const char *want = "{\"answer_method\":\"POST\",\"hangup_url\":\"" STATUS "\",\"hangup_method\":\"POST\","
+			   "\"ring_timeout\":30,\"from\":\"14155550100\",\"to\":\"14155550101\",\"answer_url\":\"" ANSWER "\"}";
+	struct outgoing out;
+	memset(&out, 0, sizeof(out));
+	const char *missing = NULL;
+	assert_int_equal(outcall_build(DIALECT_PLIVO, &svc, "http://127.0.0.1:9", &call, &out, &missing), 0);
+	assert_string_equal(out.url, "http://127.0.0.1:9/v1/Account/MAXXXXXXXXXXXXXXXXXX/Call/");
+	assert_string_equal(out.authorization, "Basic TUFYWFhYWFhYWFhYWFhYWFhYWFg6dG9r");
+	assert_string_equal(out.content_type, "application/json");
+	assert_int_equal(out.dialect, DIALECT_PLIVO);
+	assert_string_equal(out.body, want);
+	free(out.body);
+	/* Vobiz: Plivo's request under Vobiz's /api prefix */
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(outcall_build(DIALECT_VOBIZ, &svc, "http://127.0.0.1:9", &call, &out, &missing), 0);
+	assert_string_equal(out.url, "http://127.0.0.1:9/api/v1/Account/MAXXXXXXXXXXXXXXXXXX/Call/");
+	assert_string_equal(out.authorization, "Basic TUFYWFhYWFhYWFhYWFhYWFhYWFg6dG9r");
+	assert_int_equal(out.dialect, DIALECT_VOBIZ);
+	assert_string_equal(out.body, want);
+	free(out.body);
 }
 
 /* ------------------------------------------------------------------ calls_check */
@@ -154,13 +251,14 @@ static void check_rules(void **state)
 	assert_string_equal(why.field, "participants");
 
 	session2(&s);
-	num.carrier = DIALECT_PLIVO;
+	num.carrier = DIALECT_VONAGE;
 	assert_int_equal(calls_check(&s, &svc, &num, "par_a", &idx, &d, &why), -1);
+	assert_int_equal(why.status, 409);
 	assert_string_equal(why.field, "carrier");
 
 	num.carrier = DIALECT_SIGNALWIRE; /* supported, but the service has no SignalWire credentials */
 	assert_int_equal(calls_check(&s, &svc, &num, "par_a", &idx, &d, &why), -1);
-	assert_int_equal(why.status, 409);
+	assert_int_equal(why.status, 400);
 	assert_string_equal(why.field, "carriers");
 
 	num.carrier_any = true; /* a number of any carrier: the first configured one that places calls */
@@ -177,6 +275,8 @@ int main(void)
 		cmocka_unit_test(twilio_matches_sdk),
 		cmocka_unit_test(signalwire_matches_sdk),
 		cmocka_unit_test(refusals_name_the_credential),
+		cmocka_unit_test(telnyx_matches_sdk),
+		cmocka_unit_test(plivo_matches_sdk),
 		cmocka_unit_test(check_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -157,6 +157,23 @@ static int record_apply(struct pg_conn *c, struct interaction *it, int *existed)
 	return 0;
 }
 
+int pg_tx_interaction_record(struct store_tx *tx, struct interaction *it, int *existed)
+{
+	return record_apply(tx_conn(tx), it, existed);
+}
+
+int pg_interaction_call_id(void *b, const char *id, const char *call_id)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, id);
+	pg_arg_text(&a, call_id);
+	int n = pg_run_count(c, SQL_INTERACTION_CALL_ID, &a);
+	if (n < 0)
+		return n;
+	return n == 0 ? MASKD_ENOTFOUND : 0;
+}
+
 /* One record in its own transaction, run again on a deadlock or serialization
  * failure (at most TX_ATTEMPTS times). */
 static int record_alone(struct pg_conn *c, struct interaction *it, int *existed)
@@ -401,7 +418,7 @@ static int records_row(void *arg, const PGresult *r)
 	struct records_ctx *rc = arg;
 	read_interaction(r, 0, &rc->it);
 	rc->it.n_legs = 1;
-	read_leg(r, 0, 10, &rc->it.legs[0]);
+	read_leg(r, 0, 11, &rc->it.legs[0]);
 	return rc->cb(rc->ctx, &rc->it);
 }
 

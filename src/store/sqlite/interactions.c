@@ -183,6 +183,22 @@ undo:
 	return rc;
 }
 
+int sq_tx_interaction_record(struct store_tx *tx, struct interaction *it, int *existed)
+{
+	return record_one(tx->b, tx_conn(tx), it, existed); /* its savepoint nests in tx */
+}
+
+int sq_interaction_call_id(void *b, const char *id, const char *call_id)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_INTERACTION_CALL_ID);
+	sq_bind(st, SQ_TEXT(id), SQ_TEXT(call_id));
+	int rc = sq_exec_stmt(c, st, "interaction_call_id");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return MASKD_ENOTFOUND;
+	return rc;
+}
+
 /* Applies a batch in one transaction (caller holds db_lock). Sets rc and state
  * REC_APPLIED or REC_FAILED of every request. A record that fails is rolled back
  * alone; if SQLite ended the whole transaction instead (SQLITE_FULL, I/O errors),
@@ -442,7 +458,7 @@ int sq_records(void *b, const char *service_id, int64_t from, int64_t to,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_interaction(st, it);
 		it->n_legs = 1;
-		read_leg(st, 10, &it->legs[0]);
+		read_leg(st, 11, &it->legs[0]);
 		if (cb(ctx, it) != 0) {
 			rc = SQLITE_DONE;
 			break;
