@@ -159,10 +159,10 @@
 	"  type " T " NOT NULL, created_at BIGINT NOT NULL, body " T " NOT NULL);" \
 	"CREATE INDEX service_events_service ON service_events (service_id, seq);"
 
-/* 11: the carrier's own id of a click-to-call (Twilio's CallSid, Telnyx's
+/* 8: the carrier's own id of a click-to-call (Twilio's CallSid, Telnyx's
  * call_control_id, Plivo's request_uuid, Vonage's uuid), from the REST answer
  * that placed it; '' until the carrier answered, and for every other interaction */
-#define MIGRATION_11(T, B) \
+#define MIGRATION_8(T, B) \
 	"ALTER TABLE interactions ADD COLUMN carrier_call_id " T " NOT NULL DEFAULT '';"
 
 #endif
