@@ -4,9 +4,9 @@
  * proxy_v1_services.c, proxy_v1_sessions.c and proxy_v1_interactions.c); see proxy_v1.h. Holds no rule of
  * its own: services, numbers, sessions and participants go through the same
  * store calls and flow/ functions as the native API. What Proxy has and maskd's
- * rows do not (the account's auth token, a service's callback URLs, a session
- * created before its first participant) is kept in the settings table under
- * "proxy." keys. SIDs are the native ids re-spelt (proxy_wire.c). */
+ * rows do not (the account's auth token, a service's callback URLs) is kept in
+ * the settings table under "proxy." keys; a session created before its first
+ * participant is a row of its own (store_proxy_session_*). SIDs are the native ids re-spelt (proxy_wire.c). */
 #include "proxy_v1_internal.h"
 #include "proxy_v1.h"
 #include "api_internal.h"
@@ -143,39 +143,31 @@ int pv_extra_put(struct preq *p, const char *service_id, const struct proxy_serv
 int pv_pending_get(struct preq *p, const char *session_id, struct proxy_pending *pd)
 {
 	memset(pd, 0, sizeof(*pd));
-	char key[64], val[PROXY_SETTING_MAX];
-	snprintf(key, sizeof(key), PROXY_SESSION_PREFIX "%s", session_id);
-	int rc = store_setting_get(p->app->store, key, val, sizeof(val));
+	struct store_proxy_session r;
+	int rc = store_proxy_session_get(p->app->store, session_id, &r);
 	if (rc < 0)
 		return rc;
-	json_t *o = json_loads(val, 0, NULL);
-	if (o == NULL)
-		return MASKD_EDB;
-	snprintf(pd->service_id, sizeof(pd->service_id), "%s", str_or_empty(json_string_value(json_object_get(o, "service_id"))));
-	snprintf(pd->unique_name, sizeof(pd->unique_name), "%s",
-		 str_or_empty(json_string_value(json_object_get(o, "unique_name"))));
-	pd->mode = (int)json_integer_value(json_object_get(o, "mode"));
-	pd->ttl = json_integer_value(json_object_get(o, "ttl"));
-	pd->expires_at = json_integer_value(json_object_get(o, "expires_at"));
-	pd->created_at = json_integer_value(json_object_get(o, "created_at"));
-	json_decref(o);
+	snprintf(pd->service_id, sizeof(pd->service_id), "%s", r.service_id);
+	snprintf(pd->unique_name, sizeof(pd->unique_name), "%s", r.unique_name);
+	pd->mode = r.mode;
+	pd->ttl = r.ttl;
+	pd->expires_at = r.expires_at;
+	pd->created_at = r.created_at;
 	return 0;
 }
 
 int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd)
 {
-	char key[64];
-	snprintf(key, sizeof(key), PROXY_SESSION_PREFIX "%s", session_id);
-	json_t *o = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I}", "service_id", pd->service_id, "unique_name", pd->unique_name,
-			      "mode", pd->mode, "ttl", (json_int_t)pd->ttl, "expires_at", (json_int_t)pd->expires_at,
-			      "created_at", (json_int_t)pd->created_at);
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (s == NULL)
-		return MASKD_EDB;
-	int rc = store_setting_put(p->app->store, key, s);
-	free(s);
-	return rc;
+	struct store_proxy_session r;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", session_id);
+	snprintf(r.service_id, sizeof(r.service_id), "%s", pd->service_id);
+	snprintf(r.unique_name, sizeof(r.unique_name), "%s", pd->unique_name);
+	r.mode = pd->mode;
+	r.ttl = pd->ttl;
+	r.expires_at = pd->expires_at;
+	r.created_at = pd->created_at;
+	return store_proxy_session_put(p->app->store, &r);
 }
 
 /* The account row of sid: the SHA-256 (hex) of the maskd key it belongs to and

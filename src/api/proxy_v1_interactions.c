@@ -94,8 +94,15 @@ void pv_participant_create(struct preq *p, const struct service *svc, struct ses
 			pv_perr(p, 400, 80603, "A Session with this UniqueName is already open in this Service");
 			return;
 		}
-		if (rc == 0)
+		if (rc == 0) {
 			metrics_inc(MC_SESSIONS_CREATED);
+			/* the native row now says what the pending one did; pv_session_load
+			 * reads the native row first, so a row left by a failure here is
+			 * never read again, only logged */
+			int drc = store_proxy_session_delete(p->app->store, s->id);
+			if (drc < 0 && drc != MASKD_ENOTFOUND)
+				log_error("proxy: session %s: pending row not removed: %s", s->id, maskd_strerror(drc));
+		}
 	} else {
 		struct create_rules rules;
 		sessions_rules(svc, NULL, &rules);

@@ -28,7 +28,6 @@
 #define PROXY_BODY_MAX 1600      /* a MessageInteraction Body (Twilio's SMS cap) */
 #define PROXY_ACCOUNT_PREFIX "proxy.account."
 #define PROXY_SERVICE_PREFIX "proxy.service."
-#define PROXY_SESSION_PREFIX "proxy.session."
 
 /* One Proxy request: the decoded body and query, the authenticated account, the
  * path split at '/' below /v1. */
@@ -58,7 +57,8 @@ struct proxy_service_extra {
 
 /* A session created through Proxy before its first participant: maskd's
  * sessions need one, so the native row is written when it arrives, with the id
- * drawn here. */
+ * drawn here (stored by store_proxy_session_*, removed when the native row is
+ * written or the session deleted). */
 struct proxy_pending {
 	char service_id[ID_MAX];
 	char unique_name[NAME_MAX_LEN + 1];
@@ -96,8 +96,10 @@ int pv_extra_get(struct preq *p, const char *service_id, struct proxy_service_ex
 
 int pv_extra_put(struct preq *p, const char *service_id, const struct proxy_service_extra *x);
 
+/* The pending session of session_id: 0, MASKD_ENOTFOUND or MASKD_EDB. */
 int pv_pending_get(struct preq *p, const char *session_id, struct proxy_pending *pd);
 
+/* Writes (creates or updates) the pending session of session_id: 0 or MASKD_EDB. */
 int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd);
 
 int pv_account_get(struct app *app, const char *sid, char key_hash[65], char *token, size_t cap);

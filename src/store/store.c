@@ -201,6 +201,10 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_event_target,
 		(const void *)o->tx_service_event_insert,
 		(const void *)o->service_events,
+		(const void *)o->proxy_session_put,
+		(const void *)o->proxy_session_get,
+		(const void *)o->proxy_session_delete,
+		(const void *)o->tx_proxy_sessions_drop,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)

@@ -12,13 +12,15 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 
 import twilio from 'twilio';
 
-import { PUBLIC_URL, startDaemon, useDaemon, waitFor } from './lib/daemon.mjs';
+import { PG_URL, PUBLIC_URL, psql, startDaemon, useDaemon, waitFor } from './lib/daemon.mjs';
 import { assertNoRealNumbers, messageParams, voiceParams } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { proxy, real } from './lib/numbers.mjs';
@@ -42,6 +44,15 @@ const d = useDaemon({ env: { MASKD_TWILIO_API_URL: MESSAGES_API, MASKD_SEND_RETR
 
 const ACCOUNT = `AC${crypto.randomBytes(16).toString('hex')}`;
 const answers = []; // every body maskd answered the SDK with
+
+/** The rows of q on the daemon's database (either backend), one '|'-joined string a row. */
+async function sql(q) {
+  if (PG_URL) return (await psql(d.env.MASKD_DB, q)).split('\n').filter((l) => l !== '');
+  const { stdout } = await promisify(execFile)('python3', ['-c',
+    'import sqlite3,sys\nc=sqlite3.connect(sys.argv[1], timeout=10)\nfor r in c.execute(sys.argv[2]): print("|".join(map(str,r)))',
+    d.dbPath, q]);
+  return stdout.split('\n').filter((l) => l !== '');
+}
 
 /** An SDK client whose Proxy domain is maskd; user:password = account SID:maskd key. */
 function client(password = d.adminKey, account = ACCOUNT) {
@@ -331,9 +342,29 @@ describe('twilio-proxy', () => {
     await refused(api.services(svc.sid).sessions(pending.sid).fetch(), 404, 20404);
   });
 
+  test('a session without participants is a row of its own, gone with its first participant or its delete', async () => {
+    const pendingRows = async (name) => (await sql(`SELECT ttl, mode FROM proxy_sessions WHERE unique_name = '${name}'`));
+    const a = await api.services(svc.sid).sessions.create({ uniqueName: 'pend-a', ttl: 120, mode: 'message-only' });
+    assert.deepEqual(await pendingRows('pend-a'), ['120|2']);
+    const updated = await api.services(svc.sid).sessions(a.sid).update({ ttl: 90 });
+    assert.equal(updated.ttl, 90);
+    assert.deepEqual(await pendingRows('pend-a'), ['90|2']);
+    await api.services(svc.sid).sessions(a.sid).participants.create({ identifier: real(730) });
+    assert.deepEqual(await pendingRows('pend-a'), [], 'the pending row outlives the native session');
+    const back = await api.services(svc.sid).sessions(a.sid).fetch();
+    assert.equal(back.ttl, 90);
+    assert.equal(back.mode, 'message-only');
+    const b = await api.services(svc.sid).sessions.create({ uniqueName: 'pend-b' });
+    assert.equal((await pendingRows('pend-b')).length, 1);
+    assert.equal(await api.services(svc.sid).sessions(b.sid).remove(), true);
+    assert.deepEqual(await pendingRows('pend-b'), []);
+    await refused(api.services(svc.sid).sessions(b.sid).remove(), 404, 20404);
+    assert.deepEqual(await sql("SELECT key FROM settings WHERE key LIKE 'proxy.session.%'"), []);
+  });
+
   test('no Proxy answer and no log line carries a real number', async () => {
     assert.ok(answers.length > 20);
-    const reals = [RIDER, DRIVER, OTHER, real(710), real(713), real(720), real(721)];
+    const reals = [RIDER, DRIVER, OTHER, real(710), real(713), real(720), real(721), real(730)];
     assertNoRealNumbers(answers.join('\n'), reals, 'Proxy API answers');
     assertNoRealNumbers(await fs.readFile(d.logPath, 'utf8'), reals, 'the log');
   });

@@ -90,6 +90,9 @@ SQ_LOCKED(sq_outbox_recover, (void *b, int64_t now), (b, now))
 SQ_LOCKED(sq_vault_reseal, (void *b, enum store_sealed what, const char *after, int limit, char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed), (b, what, after, limit, last, seen, resealed))
 SQ_LOCKED(sq_vault_stale, (void *b, int version, int64_t *count), (b, version, count))
 SQ_LOCKED(sq_service_events, (void *b, const char *service_id, int64_t after, int limit, void (*cb)(void *, int64_t, const char *), void *ctx), (b, service_id, after, limit, cb, ctx))
+SQ_LOCKED(sq_proxy_session_put, (void *b, const struct store_proxy_session *r), (b, r))
+SQ_LOCKED(sq_proxy_session_get, (void *b, const char *id, struct store_proxy_session *out), (b, id, out))
+SQ_LOCKED(sq_proxy_session_delete, (void *b, const char *id), (b, id))
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
@@ -183,4 +186,8 @@ const struct store_ops store_sqlite_ops = {
 	.tx_event_target = sq_tx_event_target,
 	.tx_service_event_insert = sq_tx_service_event_insert,
 	.service_events = locked_sq_service_events,
+	.proxy_session_put = locked_sq_proxy_session_put,
+	.proxy_session_get = locked_sq_proxy_session_get,
+	.proxy_session_delete = locked_sq_proxy_session_delete,
+	.tx_proxy_sessions_drop = sq_tx_proxy_sessions_drop,
 };
