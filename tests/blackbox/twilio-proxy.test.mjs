@@ -31,9 +31,10 @@ const messagesApi = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    sent.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    const sid = `SM${crypto.randomBytes(16).toString('hex')}`;
+    sent.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), sid });
     res.writeHead(201, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ sid: `SM${crypto.randomBytes(16).toString('hex')}`, status: 'queued' }));
+    res.end(JSON.stringify({ sid, status: 'queued' }));
   });
 });
 await new Promise((resolve) => messagesApi.listen(0, '127.0.0.1', resolve));
@@ -212,6 +213,10 @@ describe('twilio-proxy', () => {
     assert.equal(mi.participantSid, rider.sid);
     assert.equal(mi.outboundParticipantSid, rider.sid);
     assert.equal(mi.inboundParticipantSid, null);
+    assert.equal(mi.outboundResourceType, 'Message');
+    // answered once queued in the outbox: no message SID until Twilio's Messages API names one
+    assert.equal(mi.outboundResourceStatus, 'queued');
+    assert.equal(mi.outboundResourceSid, null);
     const req = await waitFor('the Messages API request', () => sent.length > before && sent[sent.length - 1]);
     assert.equal(req.method, 'POST');
     assert.equal(req.url, `/2010-04-01/Accounts/${ACCOUNT}/Messages.json`);
@@ -226,6 +231,12 @@ describe('twilio-proxy', () => {
       return f.outboundResourceStatus === 'sent' && f;
     });
     assert.equal(done.sid, mi.sid);
+    assert.match(done.outboundResourceSid, /^SM[0-9a-f]{32}$/);
+    assert.equal(done.outboundResourceSid, req.sid, 'the leg carries the SID the Messages API answered');
+    const native = await d.api('GET', `/v1/sessions/${(await sql(`SELECT id FROM sessions WHERE unique_name = 'order-1'`))[0]}/interactions`);
+    const legs = native.json.interactions.find((i) => i.legs.some((l) => l.carrier_sid === req.sid)).legs;
+    assert.deepEqual(legs.filter((l) => l.leg === 'b').map((l) => l.carrier_sid), [req.sid],
+      'one outbound leg, no placeholder');
     const mine = await api.services(svc.sid).sessions(ses.sid).participants(rider.sid).messageInteractions.list();
     assert.deepEqual(mine.map((m) => m.sid), [mi.sid]);
     await api.services(svc.sid).sessions(ses.sid).participants(driver.sid).messageInteractions
