@@ -27,6 +27,7 @@
 #define PROXY_SETTING_MAX 4096   /* one proxy.* settings value */
 #define PROXY_BODY_MAX 1600      /* a MessageInteraction Body (Twilio's SMS cap) */
 #define PROXY_ACCOUNT_PREFIX "proxy.account."
+#define PROXY_ACCOUNT_KEY_MAX 128 /* "proxy.account.<AC sid>.<key SHA-256 hex>" */
 #define PROXY_SERVICE_PREFIX "proxy.service."
 
 /* One Proxy request: the decoded body and query, the authenticated account, the
@@ -39,6 +40,7 @@ struct preq {
 	struct form query;
 	char account_sid[PROXY_SID_LEN + 1];
 	char key_id[65]; /* SHA-256 (hex) of the maskd key, its name in the rate limiter */
+	struct api_key key; /* that key: its role and service bound what it may reach (pv_scope_ok) */
 	const char *seg[PROXY_SEGMENTS_MAX];
 	int n_seg;
 	char base[600]; /* public URL + "/v1" */
@@ -102,7 +104,12 @@ int pv_pending_get(struct preq *p, const char *session_id, struct proxy_pending 
 /* Writes (creates or updates) the pending session of session_id: 0 or MASKD_EDB. */
 int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd);
 
-int pv_account_get(struct app *app, const char *sid, char key_hash[65], char *token, size_t cap);
+/* The Twilio auth token (opened) of account sid as set by the maskd key whose
+ * SHA-256 (hex) is key_hash: 0, MASKD_ENOTFOUND (that key set no such account),
+ * or MASKD_EDB. */
+int pv_account_get(struct app *app, const char *sid, const char key_hash[65], char *token, size_t cap);
+
+bool pv_scope_ok(struct preq *p, const char *owner);
 
 const char *pv_param(struct preq *p, const char *name);
 

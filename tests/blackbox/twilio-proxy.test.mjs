@@ -281,6 +281,46 @@ describe('twilio-proxy', () => {
     assert.equal(native.json.error.code, 'unauthorized');
   });
 
+  test('Basic auth takes a scoped key for its own service; other services 404, service create 403, wrong pair 401', async () => {
+    const other = await api.services.create({ uniqueName: 'other-tenant' });
+    const nativeId = (await d.api('GET', '/v1/services')).json.services.find((x) => x.name === 'rides').id;
+    const newKey = async (role) => {
+      const r = await d.api('POST', '/v1/keys', { role, service_id: nativeId, label: `proxy ${role}` });
+      assert.equal(r.status, 201, r.text);
+      return r.json;
+    };
+    const svcKey = await newKey('service');
+    const roKey = await newKey('readonly');
+    const recKey = await newKey('records');
+    // before its own PUT /v1/account, the key is no password for the account
+    await refused(client(svcKey.key).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    for (const k of [svcKey, roKey, recKey]) {
+      const put = await d.api('PUT', '/v1/account', { twilio_account_sid: ACCOUNT, twilio_auth_token: d.tokens.twilio },
+        { auth: `Bearer ${k.key}` });
+      assert.equal(put.status, k === svcKey ? 200 : 403, `${k.role}: ${put.text}`);
+    }
+    // the readonly and records keys set no account: no Basic auth pair
+    await refused(client(roKey.key).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    await refused(client(recKey.key).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    const mine = client(svcKey.key).proxy.v1;
+    assert.equal((await mine.services(svc.sid).fetch()).sid, svc.sid);
+    assert.deepEqual((await mine.services.list()).map((x) => x.sid), [svc.sid]);
+    const s = await mine.services(svc.sid).sessions.create({ uniqueName: 'scoped-1' });
+    assert.equal(await mine.services(svc.sid).sessions(s.sid).remove(), true);
+    await refused(mine.services(other.sid).fetch(), 404, 20404);
+    await refused(mine.services('other-tenant').fetch(), 404, 20404);
+    await refused(mine.services(other.sid).sessions.create({ uniqueName: 'intruder' }), 404, 20404);
+    await refused(mine.services.create({ uniqueName: 'by-a-service-key' }), 403, 20403);
+    // wrong pairs: the key with another account SID, a revoked key
+    await refused(client(svcKey.key, `AC${'2'.repeat(32)}`).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    assert.equal((await d.api('DELETE', `/v1/keys/${svcKey.id}`)).status, 200);
+    await refused(mine.services(svc.sid).fetch(), 401, 20003);
+    // the admin key's identity for the same account is untouched; nothing was created by the refusals
+    const names = (await api.services.list()).map((x) => x.uniqueName);
+    assert.ok(names.includes('other-tenant') && !names.includes('by-a-service-key'), names.join(','));
+    await refused(api.services(other.sid).sessions('intruder').fetch(), 404, 80308);
+  });
+
   test('bad input: missing UniqueName / Identifier, Mode=fax, third participant, non-phone identifier', async () => {
     const count = (await api.services.list()).length;
     await refused(api.services.create({ uniqueName: '', defaultTtl: 5 }), 400, 20001);
