@@ -617,7 +617,7 @@ static void route_session(struct preq *p, const struct service *svc)
 		if (method(p, "GET"))
 			pv_interaction_fetch(p, &s, p->seg[5], NULL);
 		else if (method(p, "DELETE"))
-			pv_perr(p, 400, 20001, "Deleting an Interaction is not supported by maskd: call records are kept");
+			pv_interaction_delete(p, &s, p->seg[5]);
 		else
 			not_allowed(p);
 		return;

@@ -288,6 +288,38 @@ void pv_interaction_fetch(struct preq *p, const struct session *s, const char *s
 	api_reply(p->res, 200, interaction_json(p, &it));
 }
 
+struct interaction_delete_ctx {
+	const char *session_id, *id;
+};
+
+static int interaction_delete_body(struct store_tx *tx, void *ctx)
+{
+	const struct interaction_delete_ctx *d = ctx;
+	return store_tx_interaction_delete(tx, d->session_id, d->id);
+}
+
+void pv_interaction_delete(struct preq *p, const struct session *s, const char *seg)
+{
+	char id[ID_MAX];
+	int rc = proxy_id_from_sid(seg, "KI", id);
+	if (rc < 0) {
+		pv_perr_not_found(p);
+		return;
+	}
+	struct interaction_delete_ctx d = {s->id, id};
+	rc = store_tx_run(p->app->store, interaction_delete_body, &d);
+	if (rc == MASKD_ENOTFOUND) {
+		pv_perr_not_found(p);
+		return;
+	}
+	if (rc < 0) {
+		pv_perr_store(p, "interaction_delete", rc);
+		return;
+	}
+	log_info("proxy: session %s: interaction %s deleted", s->id, id);
+	p->res->status = 204;
+}
+
 /* Appends key=value, form-encoded, to b. */
 static void form_append(struct buf *b, const char *key, const char *value)
 {

@@ -177,6 +177,10 @@ void pv_interaction_list(struct preq *p, const struct session *s, const char *on
 
 void pv_interaction_fetch(struct preq *p, const struct session *s, const char *seg, const char *only_to);
 
+/* DELETE of the interaction of SID seg in s: the interaction and its legs, in one
+ * transaction; 204, or 404 with nothing deleted. */
+void pv_interaction_delete(struct preq *p, const struct session *s, const char *seg);
+
 void pv_message_create(struct preq *p, const struct service *svc, const struct session *s, int idx);
 
 #endif

@@ -322,6 +322,10 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_PROXY_SESSION_GET "SELECT " PROXY_SESSION_COLS " FROM proxy_sessions WHERE id = $1"
 #define SQL_TEXT_PROXY_SESSION_DELETE "DELETE FROM proxy_sessions WHERE id = $1"
 #define SQL_TEXT_PROXY_SESSIONS_DROP "DELETE FROM proxy_sessions WHERE service_id = $1"
+/* the legs first (they reference the interaction), only of one in that session */
+#define SQL_TEXT_INTERACTION_LEGS_DELETE "DELETE FROM legs WHERE interaction_id = $1 " \
+	"AND EXISTS (SELECT 1 FROM interactions WHERE id = $1 AND session_id = $2)"
+#define SQL_TEXT_INTERACTION_DELETE "DELETE FROM interactions WHERE id = $1 AND session_id = $2"
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -394,7 +398,9 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_PROXY_SESSION_PUT, SQL_TEXT_PROXY_SESSION_PUT) \
 	X(SQL_PROXY_SESSION_GET, SQL_TEXT_PROXY_SESSION_GET) \
 	X(SQL_PROXY_SESSION_DELETE, SQL_TEXT_PROXY_SESSION_DELETE) \
-	X(SQL_PROXY_SESSIONS_DROP, SQL_TEXT_PROXY_SESSIONS_DROP)
+	X(SQL_PROXY_SESSIONS_DROP, SQL_TEXT_PROXY_SESSIONS_DROP) \
+	X(SQL_INTERACTION_LEGS_DELETE, SQL_TEXT_INTERACTION_LEGS_DELETE) \
+	X(SQL_INTERACTION_DELETE, SQL_TEXT_INTERACTION_DELETE)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,

@@ -205,6 +205,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->proxy_session_get,
 		(const void *)o->proxy_session_delete,
 		(const void *)o->tx_proxy_sessions_drop,
+		(const void *)o->tx_interaction_delete,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)

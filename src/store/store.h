@@ -627,5 +627,9 @@ int store_proxy_session_get(struct store *st, const char *id, struct store_proxy
 int store_proxy_session_delete(struct store *st, const char *id);
 /* Removes every row of service_id (the service is deleted), inside tx. */
 int store_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id);
+/* Deletes interaction id of session session_id with its legs, inside tx (the
+ * Proxy API's Interaction DELETE): 0, MASKD_ENOTFOUND (no such interaction in
+ * that session; nothing deleted) or MASKD_EDB. */
+int store_tx_interaction_delete(struct store_tx *tx, const char *session_id, const char *id);
 
 #endif

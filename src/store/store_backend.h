@@ -195,7 +195,8 @@ struct store_tx {
 	X(int, proxy_session_put, (void *b, const struct store_proxy_session *r)) \
 	X(int, proxy_session_get, (void *b, const char *id, struct store_proxy_session *out)) \
 	X(int, proxy_session_delete, (void *b, const char *id)) \
-	X(int, tx_proxy_sessions_drop, (struct store_tx *tx, const char *service_id))
+	X(int, tx_proxy_sessions_drop, (struct store_tx *tx, const char *service_id)) \
+	X(int, tx_interaction_delete, (struct store_tx *tx, const char *session_id, const char *id))
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current
  * key version into a malloc'd *out of *out_len bytes. The row is named by a and

@@ -245,3 +245,9 @@ int store_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id)
 	assert(tx != NULL && service_id != NULL);
 	return tx->ops->tx_proxy_sessions_drop(tx, service_id);
 }
+
+int store_tx_interaction_delete(struct store_tx *tx, const char *session_id, const char *id)
+{
+	assert(tx != NULL && session_id != NULL && id != NULL);
+	return tx->ops->tx_interaction_delete(tx, session_id, id);
+}

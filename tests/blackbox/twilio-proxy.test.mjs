@@ -105,6 +105,7 @@ describe('twilio-proxy', () => {
   let ses;
   let rider;
   let driver;
+  let riderMessage; // the MessageInteraction sent to the rider (test 6)
 
   before(async () => {
     await d.ready;
@@ -231,6 +232,7 @@ describe('twilio-proxy', () => {
       return f.outboundResourceStatus === 'sent' && f;
     });
     assert.equal(done.sid, mi.sid);
+    riderMessage = done;
     assert.match(done.outboundResourceSid, /^SM[0-9a-f]{32}$/);
     assert.equal(done.outboundResourceSid, req.sid, 'the leg carries the SID the Messages API answered');
     const native = await d.api('GET', `/v1/sessions/${(await sql(`SELECT id FROM sessions WHERE unique_name = 'order-1'`))[0]}/interactions`);
@@ -259,6 +261,25 @@ describe('twilio-proxy', () => {
     assert.equal(one.inboundParticipantSid, rider.sid);
     assert.equal(one.outboundParticipantSid, driver.sid);
     assert.equal(one.inboundResourceType, 'Call');
+  });
+
+  test('an Interaction DELETE removes it and its legs (204); an unknown or another session\'s SID changes nothing', async () => {
+    const count = async () => (await sql('SELECT COUNT(*) FROM interactions'))[0];
+    const legs = async () => (await sql(`SELECT COUNT(*) FROM legs WHERE carrier_sid = '${riderMessage.outboundResourceSid}'`))[0];
+    const before = await count();
+    assert.equal(await legs(), '1');
+    const other = await api.services(svc.sid).sessions.create({ uniqueName: 'other-order' });
+    await refused(api.services(svc.sid).sessions(other.sid).interactions(riderMessage.sid).remove(), 404, 20404);
+    await refused(api.services(svc.sid).sessions(ses.sid).interactions(`KI${'0'.repeat(32)}`).remove(), 404, 20404);
+    assert.equal(await count(), before);
+    assert.equal(await api.services(svc.sid).sessions(ses.sid).interactions(riderMessage.sid).remove(), true);
+    assert.equal(await count(), String(Number(before) - 1));
+    assert.equal(await legs(), '0');
+    await refused(api.services(svc.sid).sessions(ses.sid).interactions(riderMessage.sid).fetch(), 404, 20404);
+    await refused(api.services(svc.sid).sessions(ses.sid).interactions(riderMessage.sid).remove(), 404, 20404);
+    const left = await api.services(svc.sid).sessions(ses.sid).interactions.list();
+    assert.equal(left.length, 3);
+    assert.ok(!left.some((i) => i.sid === riderMessage.sid));
   });
 
   test('errors: participant conflict, duplicate unique name, unknown SID, bad auth; nothing changes', async () => {

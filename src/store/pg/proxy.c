@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* proxy.c - the Twilio Proxy v1 pending sessions (store_proxy_session_* in
  * store.h) on PostgreSQL: one row per session created before its first
- * participant. Plain row reads and writes; api/proxy_v1_sessions.c decides when
+ * participant; and the Proxy Interaction DELETE (store_tx_interaction_delete).
+ * Plain row reads and writes; api/proxy_v1_sessions.c decides when
  * they change. */
 #include "pg_internal.h"
 
@@ -59,4 +60,19 @@ int pg_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id)
 	struct args a = {0};
 	pg_arg_text(&a, service_id);
 	return pg_run(c, SQL_PROXY_SESSIONS_DROP, &a, NULL);
+}
+
+int pg_tx_interaction_delete(struct store_tx *tx, const char *session_id, const char *id)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args a = {0};
+	pg_arg_text(&a, id);
+	pg_arg_text(&a, session_id);
+	int rc = pg_run(c, SQL_INTERACTION_LEGS_DELETE, &a, NULL);
+	if (rc < 0)
+		return rc;
+	rc = pg_run_count(c, SQL_INTERACTION_DELETE, &a);
+	if (rc < 0)
+		return rc;
+	return rc == 0 ? MASKD_ENOTFOUND : 0;
 }

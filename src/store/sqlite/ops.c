@@ -190,4 +190,5 @@ const struct store_ops store_sqlite_ops = {
 	.proxy_session_get = locked_sq_proxy_session_get,
 	.proxy_session_delete = locked_sq_proxy_session_delete,
 	.tx_proxy_sessions_drop = sq_tx_proxy_sessions_drop,
+	.tx_interaction_delete = sq_tx_interaction_delete,
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* proxy.c - the Twilio Proxy v1 pending sessions (store_proxy_session_* in
- * store.h) on SQLite: one row per session created before its first participant.
+ * store.h) on SQLite: one row per session created before its first participant;
+ * and the Proxy Interaction DELETE (store_tx_interaction_delete).
  * Plain row reads and writes; api/proxy_v1_sessions.c decides when they change. */
 #include "sqlite_internal.h"
 
@@ -55,4 +56,20 @@ int sq_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id)
 	sqlite3_stmt *st = sq_stmt(c, SQL_PROXY_SESSIONS_DROP);
 	sq_bind(st, SQ_TEXT(service_id));
 	return sq_exec_stmt(c, st, "proxy_sessions_drop");
+}
+
+int sq_tx_interaction_delete(struct store_tx *tx, const char *session_id, const char *id)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_INTERACTION_LEGS_DELETE);
+	sq_bind(st, SQ_TEXT(id), SQ_TEXT(session_id));
+	int rc = sq_exec_stmt(c, st, "interaction_legs_delete");
+	if (rc < 0)
+		return rc;
+	st = sq_stmt(c, SQL_INTERACTION_DELETE);
+	sq_bind(st, SQ_TEXT(id), SQ_TEXT(session_id));
+	rc = sq_exec_stmt(c, st, "interaction_delete");
+	if (rc < 0)
+		return rc;
+	return sqlite3_changes(c->db) == 0 ? MASKD_ENOTFOUND : 0;
 }
