@@ -235,10 +235,13 @@ static enum scope_action route_action(const struct api_route *rt)
 		return SCOPE_RECORDS;
 	if (strcmp(p, "/v1/services") == 0 && strcmp(rt->method, "POST") == 0)
 		return SCOPE_GLOBAL;
-	/* the process's counters span every service; the Twilio Proxy identity is the
-	 * admin key's (its Basic auth password is that key) */
-	if (strcmp(p, "/v1/stats") == 0 || strcmp(p, "/v1/account") == 0)
+	/* the process's counters span every service */
+	if (strcmp(p, "/v1/stats") == 0)
 		return SCOPE_GLOBAL;
+	/* the Twilio Proxy identity of the calling key (its Basic auth password is
+	 * that key): the admin key, or a service key for its own service */
+	if (strcmp(p, "/v1/account") == 0)
+		return SCOPE_WRITE;
 	return strcmp(rt->method, "GET") == 0 ? SCOPE_READ : SCOPE_WRITE;
 }
 

@@ -4,9 +4,9 @@
  * proxy_v1_services.c, proxy_v1_sessions.c and proxy_v1_interactions.c); see proxy_v1.h. Holds no rule of
  * its own: services, numbers, sessions and participants go through the same
  * store calls and flow/ functions as the native API. What Proxy has and maskd's
- * rows do not (the account's auth token, a service's callback URLs, a session
- * created before its first participant) is kept in the settings table under
- * "proxy." keys. SIDs are the native ids re-spelt (proxy_wire.c). */
+ * rows do not (the account's auth token, a service's callback URLs) is kept in
+ * the settings table under "proxy." keys; a session created before its first
+ * participant is a row of its own (store_proxy_session_*). SIDs are the native ids re-spelt (proxy_wire.c). */
 #include "proxy_v1_internal.h"
 #include "proxy_v1.h"
 #include "api_internal.h"
@@ -143,47 +143,49 @@ int pv_extra_put(struct preq *p, const char *service_id, const struct proxy_serv
 int pv_pending_get(struct preq *p, const char *session_id, struct proxy_pending *pd)
 {
 	memset(pd, 0, sizeof(*pd));
-	char key[64], val[PROXY_SETTING_MAX];
-	snprintf(key, sizeof(key), PROXY_SESSION_PREFIX "%s", session_id);
-	int rc = store_setting_get(p->app->store, key, val, sizeof(val));
+	struct store_proxy_session r;
+	int rc = store_proxy_session_get(p->app->store, session_id, &r);
 	if (rc < 0)
 		return rc;
-	json_t *o = json_loads(val, 0, NULL);
-	if (o == NULL)
-		return MASKD_EDB;
-	snprintf(pd->service_id, sizeof(pd->service_id), "%s", str_or_empty(json_string_value(json_object_get(o, "service_id"))));
-	snprintf(pd->unique_name, sizeof(pd->unique_name), "%s",
-		 str_or_empty(json_string_value(json_object_get(o, "unique_name"))));
-	pd->mode = (int)json_integer_value(json_object_get(o, "mode"));
-	pd->ttl = json_integer_value(json_object_get(o, "ttl"));
-	pd->expires_at = json_integer_value(json_object_get(o, "expires_at"));
-	pd->created_at = json_integer_value(json_object_get(o, "created_at"));
-	json_decref(o);
+	snprintf(pd->service_id, sizeof(pd->service_id), "%s", r.service_id);
+	snprintf(pd->unique_name, sizeof(pd->unique_name), "%s", r.unique_name);
+	pd->mode = r.mode;
+	pd->ttl = r.ttl;
+	pd->expires_at = r.expires_at;
+	pd->created_at = r.created_at;
 	return 0;
 }
 
 int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd)
 {
-	char key[64];
-	snprintf(key, sizeof(key), PROXY_SESSION_PREFIX "%s", session_id);
-	json_t *o = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I}", "service_id", pd->service_id, "unique_name", pd->unique_name,
-			      "mode", pd->mode, "ttl", (json_int_t)pd->ttl, "expires_at", (json_int_t)pd->expires_at,
-			      "created_at", (json_int_t)pd->created_at);
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (s == NULL)
-		return MASKD_EDB;
-	int rc = store_setting_put(p->app->store, key, s);
-	free(s);
-	return rc;
+	struct store_proxy_session r;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", session_id);
+	snprintf(r.service_id, sizeof(r.service_id), "%s", pd->service_id);
+	snprintf(r.unique_name, sizeof(r.unique_name), "%s", pd->unique_name);
+	r.mode = pd->mode;
+	r.ttl = pd->ttl;
+	r.expires_at = pd->expires_at;
+	r.created_at = pd->created_at;
+	return store_proxy_session_put(p->app->store, &r);
 }
 
-/* The account row of sid: the SHA-256 (hex) of the maskd key it belongs to and
- * the Twilio auth token (sealed at rest, opened into token). */
-int pv_account_get(struct app *app, const char *sid, char key_hash[65], char *token, size_t cap)
+/* The settings key of the account row of (sid, key_hash) into out (cap >=
+ * PROXY_ACCOUNT_KEY_MAX); key_hash NULL: the row of sid alone, as written before
+ * scoped keys could hold one (the admin key's). */
+static void account_row_key(const char *sid, const char *key_hash, char *out, size_t cap)
 {
-	char key[64], val[PROXY_SETTING_MAX];
-	snprintf(key, sizeof(key), PROXY_ACCOUNT_PREFIX "%s", sid);
+	if (key_hash != NULL)
+		snprintf(out, cap, PROXY_ACCOUNT_PREFIX "%s.%s", sid, key_hash);
+	else
+		snprintf(out, cap, PROXY_ACCOUNT_PREFIX "%s", sid);
+}
+
+/* Reads the row named key: it must be for key_hash; opens its auth token into
+ * token. 0, MASKD_ENOTFOUND (no row, or another key's), or MASKD_EDB. */
+static int account_row_read(struct app *app, const char *key, const char key_hash[65], char *token, size_t cap)
+{
+	char val[PROXY_SETTING_MAX];
 	int rc = store_setting_get(app->store, key, val, sizeof(val));
 	if (rc < 0)
 		return rc;
@@ -194,7 +196,10 @@ int pv_account_get(struct app *app, const char *sid, char key_hash[65], char *to
 		json_decref(o);
 		return MASKD_EDB;
 	}
-	snprintf(key_hash, 65, "%s", kh);
+	if (!ct_equal(kh, 64, key_hash, 64)) {
+		json_decref(o);
+		return MASKD_ENOTFOUND;
+	}
 	uint8_t blob[PROXY_TOKEN_MAX + VAULT_OVERHEAD + 1];
 	size_t n = strlen(sealed) / 2;
 	rc = MASKD_EDB;
@@ -205,6 +210,17 @@ int pv_account_get(struct app *app, const char *sid, char key_hash[65], char *to
 	}
 	json_decref(o);
 	return rc;
+}
+
+int pv_account_get(struct app *app, const char *sid, const char key_hash[65], char *token, size_t cap)
+{
+	char key[PROXY_ACCOUNT_KEY_MAX];
+	account_row_key(sid, key_hash, key, sizeof(key));
+	int rc = account_row_read(app, key, key_hash, token, cap);
+	if (rc != MASKD_ENOTFOUND)
+		return rc;
+	account_row_key(sid, NULL, key, sizeof(key));
+	return account_row_read(app, key, key_hash, token, cap);
 }
 
 /* ------------------------------------------------------------ PUT /v1/account */
@@ -246,8 +262,8 @@ void api_account_put(struct api_req *r)
 	sha256(auth + 7, strlen(auth + 7), digest);
 	char key_hash[65];
 	hex_encode(digest, sizeof(digest), key_hash);
-	char key[64];
-	snprintf(key, sizeof(key), PROXY_ACCOUNT_PREFIX "%s", sid);
+	char key[PROXY_ACCOUNT_KEY_MAX];
+	account_row_key(sid, key_hash, key, sizeof(key));
 	uint8_t blob[PROXY_TOKEN_MAX + VAULT_OVERHEAD + 1];
 	size_t n = 0;
 	if (vault_seal(r->app->vault, token, key, blob, sizeof(blob), &n) < 0) {
@@ -275,8 +291,29 @@ fail:
 
 /* ------------------------------------------------------------ auth */
 
-/* Basic auth: the account SID and the maskd key it was set for (which must
- * still be the admin key). Returns 1 and fills p->account_sid, else 0. */
+/* The maskd key of secret (its SHA-256 in hexd): the admin key, or a stored key
+ * live at now. 1 with *out, 0 for none, or the store's negative error. */
+static int key_of_secret(struct app *app, const uint8_t digest[32], const char hexd[65], int64_t now,
+			 struct api_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ct_equal(digest, 32, app->admin_key_hash, sizeof(app->admin_key_hash))) {
+		snprintf(out->id, sizeof(out->id), "bootstrap");
+		out->role = ROLE_ADMIN;
+		return 1;
+	}
+	int rc = store_key_by_hash(app->store, hexd, out);
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	return ct_equal(out->hash, strlen(out->hash), hexd, 64) && scope_key_live(out, now) ? 1 : 0;
+}
+
+/* Basic auth: the account SID and a maskd key that set it (PUT /v1/account) and
+ * is still live: the admin key, or a service key of one service.
+ * 1 with p->account_sid and p->key, 0 for a wrong pair, or the store's negative
+ * error. */
 static int proxy_authorized(struct preq *p)
 {
 	const char *h = http_header(p->http, "Authorization");
@@ -295,23 +332,46 @@ static int proxy_authorized(struct preq *p)
 	int ok = 0;
 	if (!account_sid_valid(user))
 		goto done;
-	char key_hash[65], token[PROXY_TOKEN_MAX + 1];
-	if (pv_account_get(p->app, user, key_hash, token, sizeof(token)) < 0)
-		goto done;
-	explicit_bzero(token, sizeof(token));
 	uint8_t digest[32];
 	sha256(pass, strlen(pass), digest);
 	char hexd[65];
 	hex_encode(digest, sizeof(digest), hexd);
-	if (!ct_equal(hexd, 64, key_hash, 64) ||
-	    !ct_equal(digest, sizeof(digest), p->app->admin_key_hash, sizeof(p->app->admin_key_hash)))
+	char token[PROXY_TOKEN_MAX + 1];
+	int rc = pv_account_get(p->app, user, hexd, token, sizeof(token));
+	explicit_bzero(token, sizeof(token));
+	if (rc == MASKD_ENOTFOUND)
+		goto done;
+	if (rc < 0) {
+		ok = rc;
+		goto done;
+	}
+	ok = key_of_secret(p->app, digest, hexd, now_unix(), &p->key);
+	if (ok != 1)
 		goto done;
 	snprintf(p->account_sid, sizeof(p->account_sid), "%.34s", user); /* account_sid_valid(): 34 */
 	snprintf(p->key_id, sizeof(p->key_id), "%s", hexd);
-	ok = 1;
 done:
 	explicit_bzero(dec, sizeof(dec));
 	return ok;
+}
+
+/* Whether p's key may do this request's method on a resource of service
+ * owner (NULL: a new service). False with Twilio's answer sent: 404 for
+ * another service's (as for an unknown SID), 403 (20403) for what the key's
+ * role may not do. */
+bool pv_scope_ok(struct preq *p, const char *owner)
+{
+	enum scope_action a = owner == NULL ? SCOPE_GLOBAL
+				: strcmp(p->http->method, "GET") == 0 ? SCOPE_READ : SCOPE_WRITE;
+	enum scope_verdict v = scope_check(&p->key, a, owner != NULL ? owner : "");
+	if (v == SCOPE_ALLOW)
+		return true;
+	if (v == SCOPE_HIDDEN)
+		pv_perr_not_found(p);
+	else
+		pv_perr(p, 403, 20403, "A %s key may not %.8s this resource", scope_role_name(p->key.role),
+			p->http->method);
+	return false;
 }
 
 /* ------------------------------------------------------------ parameters */
@@ -557,7 +617,7 @@ static void route_session(struct preq *p, const struct service *svc)
 		if (method(p, "GET"))
 			pv_interaction_fetch(p, &s, p->seg[5], NULL);
 		else if (method(p, "DELETE"))
-			pv_perr(p, 400, 20001, "Deleting an Interaction is not supported by maskd: call records are kept");
+			pv_interaction_delete(p, &s, p->seg[5]);
 		else
 			not_allowed(p);
 		return;
@@ -570,15 +630,17 @@ static void route(struct preq *p)
 	if (p->n_seg == 1) {
 		if (method(p, "GET"))
 			pv_service_list(p);
-		else if (method(p, "POST"))
-			pv_service_create(p);
+		else if (method(p, "POST")) {
+			if (pv_scope_ok(p, NULL))
+				pv_service_create(p);
+		}
 		else
 			not_allowed(p);
 		return;
 	}
 	struct service svc;
 	struct proxy_service_extra x;
-	if (pv_service_load(p, p->seg[1], &svc, &x) < 0)
+	if (pv_service_load(p, p->seg[1], &svc, &x) < 0 || !pv_scope_ok(p, svc.id))
 		return;
 	if (p->n_seg == 2) {
 		if (method(p, "GET"))
@@ -642,8 +704,17 @@ int proxy_v1_handle(struct app *app, const struct http_request *req, struct http
 	metrics_inc(MC_API_REQUESTS);
 	struct preq p = {.app = app, .http = req, .res = res};
 	snprintf(p.base, sizeof(p.base), "%s/v1", app->public_url ? app->public_url : "");
-	if (!proxy_authorized(&p)) {
+	int auth = proxy_authorized(&p);
+	if (auth < 0) {
+		pv_perr_store(&p, "authenticate", auth);
+		goto done;
+	}
+	if (auth == 0) {
 		pv_perr(&p, 401, 20003, "Authenticate");
+		goto done;
+	}
+	if (p.key.role != ROLE_ADMIN && p.key.role != ROLE_SERVICE) { /* the roles PUT /v1/account takes */
+		pv_perr(&p, 403, 20403, "A %s key may not use this API", scope_role_name(p.key.role));
 		goto done;
 	}
 	if (!api_rate_allow(app, p.key_id, res, req->arena)) {

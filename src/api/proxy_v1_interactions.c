@@ -94,8 +94,15 @@ void pv_participant_create(struct preq *p, const struct service *svc, struct ses
 			pv_perr(p, 400, 80603, "A Session with this UniqueName is already open in this Service");
 			return;
 		}
-		if (rc == 0)
+		if (rc == 0) {
 			metrics_inc(MC_SESSIONS_CREATED);
+			/* the native row now says what the pending one did; pv_session_load
+			 * reads the native row first, so a row left by a failure here is
+			 * never read again, only logged */
+			int drc = store_proxy_session_delete(p->app->store, s->id);
+			if (drc < 0 && drc != MASKD_ENOTFOUND)
+				log_error("proxy: session %s: pending row not removed: %s", s->id, maskd_strerror(drc));
+		}
 	} else {
 		struct create_rules rules;
 		sessions_rules(svc, NULL, &rules);
@@ -174,6 +181,20 @@ static bool is_message_interaction(const struct interaction *it)
 	return strncmp(it->carrier_sid, PROXY_MESSAGE_SID_PREFIX, strlen(PROXY_MESSAGE_SID_PREFIX)) == 0;
 }
 
+/* A leg's carrier id as a Proxy resource SID: Twilio's own (two capitals and 32
+ * hex digits: CA, SM, MM), or null for anything else (a carrier that named no
+ * message, a leg of maskd's own). */
+static json_t *resource_sid_json(const struct leg *l)
+{
+	const char *c = l != NULL ? l->carrier_sid : "";
+	if (strlen(c) != PROXY_SID_LEN || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z')
+		return json_null();
+	for (const char *x = c + 2; *x; x++)
+		if (!((*x >= '0' && *x <= '9') || (*x >= 'a' && *x <= 'f') || (*x >= 'A' && *x <= 'F')))
+			return json_null();
+	return json_string(c);
+}
+
 static json_t *interaction_json(struct preq *p, const struct interaction *it)
 {
 	const char *sid = pv_sid_of(p, it->id), *ssid = pv_sid_of(p, it->service_id), *kc = pv_sid_of(p, it->session_id);
@@ -192,13 +213,15 @@ static json_t *interaction_json(struct preq *p, const struct interaction *it)
 			      "account_sid", p->account_sid, "data", json_null(), "status", interaction_status(it), "type",
 			      it->channel == CHANNEL_VOICE ? "voice" : "message");
 	json_object_set_new(o, "inbound_participant_sid", outbound_only ? json_null() : pv_sid_json(it->from_participant));
-	json_object_set_new(o, "inbound_resource_sid", a && a->carrier_sid[0] ? json_string(a->carrier_sid) : json_null());
+	json_object_set_new(o, "inbound_resource_sid", resource_sid_json(a));
 	json_object_set_new(o, "inbound_resource_status", a ? json_string(a->status) : json_null());
 	json_object_set_new(o, "inbound_resource_type", a ? json_string(type) : json_null());
 	json_object_set_new(o, "inbound_resource_url", json_null());
 	json_object_set_new(o, "outbound_participant_sid", pv_sid_json(it->to_participant));
-	json_object_set_new(o, "outbound_resource_sid", b && b->carrier_sid[0] ? json_string(b->carrier_sid) : json_null());
-	json_object_set_new(o, "outbound_resource_status", b ? json_string(b->status) : json_null());
+	json_object_set_new(o, "outbound_resource_sid", resource_sid_json(b));
+	/* a MessageInteraction whose text the outbox has not sent yet has no leg */
+	json_object_set_new(o, "outbound_resource_status",
+			    b ? json_string(b->status) : outbound_only ? json_string("queued") : json_null());
 	json_object_set_new(o, "outbound_resource_type", b || outbound_only ? json_string(type) : json_null());
 	json_object_set_new(o, "outbound_resource_url", json_null());
 	json_object_set_new(o, "date_created", pv_time_or_null(it->created_at));
@@ -263,6 +286,38 @@ void pv_interaction_fetch(struct preq *p, const struct session *s, const char *s
 		return;
 	}
 	api_reply(p->res, 200, interaction_json(p, &it));
+}
+
+struct interaction_delete_ctx {
+	const char *session_id, *id;
+};
+
+static int interaction_delete_body(struct store_tx *tx, void *ctx)
+{
+	const struct interaction_delete_ctx *d = ctx;
+	return store_tx_interaction_delete(tx, d->session_id, d->id);
+}
+
+void pv_interaction_delete(struct preq *p, const struct session *s, const char *seg)
+{
+	char id[ID_MAX];
+	int rc = proxy_id_from_sid(seg, "KI", id);
+	if (rc < 0) {
+		pv_perr_not_found(p);
+		return;
+	}
+	struct interaction_delete_ctx d = {s->id, id};
+	rc = store_tx_run(p->app->store, interaction_delete_body, &d);
+	if (rc == MASKD_ENOTFOUND) {
+		pv_perr_not_found(p);
+		return;
+	}
+	if (rc < 0) {
+		pv_perr_store(p, "interaction_delete", rc);
+		return;
+	}
+	log_info("proxy: session %s: interaction %s deleted", s->id, id);
+	p->res->status = 204;
 }
 
 /* Appends key=value, form-encoded, to b. */
@@ -338,10 +393,9 @@ void pv_message_create(struct preq *p, const struct service *svc, const struct s
 	snprintf(it.from_participant, sizeof(it.from_participant), "%s", pt->id);
 	it.created_at = now_unix();
 	int existed = 0;
+	/* no leg yet: the outbound leg is written when the send is answered, under
+	 * the message SID (SM...) Twilio's Messages API gives it */
 	rc = store_interaction_record(p->app->store, &it, &existed);
-	struct leg_update u = {.status = "queued", .duration = -1};
-	if (rc == 0)
-		rc = store_leg_update(p->app->store, it.id, 'b', "rest", &u, it.created_at);
 	if (rc < 0) {
 		explicit_bzero(token, sizeof(token));
 		explicit_bzero(real, sizeof(real));
@@ -386,12 +440,9 @@ void pv_message_create(struct preq *p, const struct service *svc, const struct s
 		return;
 	}
 	log_info("proxy: session %s: message interaction %s to participant %s queued", s->id, it.id, pt->id);
-	struct interaction back;
-	rc = store_interaction_get(p->app->store, it.id, &back);
-	if (rc < 0) {
-		pv_perr_store(p, "interaction_get", rc);
-		return;
-	}
-	api_reply(p->res, 200, interaction_json(p, &back));
+	/* the interaction as recorded, before the send: the sender may already be
+	 * writing its leg, which a fetch shows */
+	it.n_legs = 0;
+	api_reply(p->res, 200, interaction_json(p, &it));
 }
 

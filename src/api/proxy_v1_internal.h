@@ -27,8 +27,8 @@
 #define PROXY_SETTING_MAX 4096   /* one proxy.* settings value */
 #define PROXY_BODY_MAX 1600      /* a MessageInteraction Body (Twilio's SMS cap) */
 #define PROXY_ACCOUNT_PREFIX "proxy.account."
+#define PROXY_ACCOUNT_KEY_MAX 128 /* "proxy.account.<AC sid>.<key SHA-256 hex>" */
 #define PROXY_SERVICE_PREFIX "proxy.service."
-#define PROXY_SESSION_PREFIX "proxy.session."
 
 /* One Proxy request: the decoded body and query, the authenticated account, the
  * path split at '/' below /v1. */
@@ -40,6 +40,7 @@ struct preq {
 	struct form query;
 	char account_sid[PROXY_SID_LEN + 1];
 	char key_id[65]; /* SHA-256 (hex) of the maskd key, its name in the rate limiter */
+	struct api_key key; /* that key: its role and service bound what it may reach (pv_scope_ok) */
 	const char *seg[PROXY_SEGMENTS_MAX];
 	int n_seg;
 	char base[600]; /* public URL + "/v1" */
@@ -58,7 +59,8 @@ struct proxy_service_extra {
 
 /* A session created through Proxy before its first participant: maskd's
  * sessions need one, so the native row is written when it arrives, with the id
- * drawn here. */
+ * drawn here (stored by store_proxy_session_*, removed when the native row is
+ * written or the session deleted). */
 struct proxy_pending {
 	char service_id[ID_MAX];
 	char unique_name[NAME_MAX_LEN + 1];
@@ -96,11 +98,18 @@ int pv_extra_get(struct preq *p, const char *service_id, struct proxy_service_ex
 
 int pv_extra_put(struct preq *p, const char *service_id, const struct proxy_service_extra *x);
 
+/* The pending session of session_id: 0, MASKD_ENOTFOUND or MASKD_EDB. */
 int pv_pending_get(struct preq *p, const char *session_id, struct proxy_pending *pd);
 
+/* Writes (creates or updates) the pending session of session_id: 0 or MASKD_EDB. */
 int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd);
 
-int pv_account_get(struct app *app, const char *sid, char key_hash[65], char *token, size_t cap);
+/* The Twilio auth token (opened) of account sid as set by the maskd key whose
+ * SHA-256 (hex) is key_hash: 0, MASKD_ENOTFOUND (that key set no such account),
+ * or MASKD_EDB. */
+int pv_account_get(struct app *app, const char *sid, const char key_hash[65], char *token, size_t cap);
+
+bool pv_scope_ok(struct preq *p, const char *owner);
 
 const char *pv_param(struct preq *p, const char *name);
 
@@ -167,6 +176,10 @@ void pv_participant_list(struct preq *p, const struct session *s);
 void pv_interaction_list(struct preq *p, const struct session *s, const char *only_to, const char *path);
 
 void pv_interaction_fetch(struct preq *p, const struct session *s, const char *seg, const char *only_to);
+
+/* DELETE of the interaction of SID seg in s: the interaction and its legs, in one
+ * transaction; 204, or 404 with nothing deleted. */
+void pv_interaction_delete(struct preq *p, const struct session *s, const char *seg);
 
 void pv_message_create(struct preq *p, const struct service *svc, const struct session *s, int idx);
 

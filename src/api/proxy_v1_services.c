@@ -174,8 +174,8 @@ void pv_service_create(struct preq *p)
 {
 	struct proxy_service_extra x;
 	memset(&x, 0, sizeof(x));
-	char key_hash[65], token[PROXY_TOKEN_MAX + 1];
-	int rc = pv_account_get(p->app, p->account_sid, key_hash, token, sizeof(token));
+	char token[PROXY_TOKEN_MAX + 1];
+	int rc = pv_account_get(p->app, p->account_sid, p->key_id, token, sizeof(token));
 	if (rc < 0) {
 		pv_perr_store(p, "account_get", rc);
 		return;
@@ -271,9 +271,10 @@ void pv_service_list(struct preq *p)
 		if (rc < 0)
 			break;
 		rc = store_service_get(p->app->store, json_string_value(v), &svc);
-		if (rc == 0)
+		bool mine = rc == 0 && scope_check(&p->key, SCOPE_READ, svc.id) == SCOPE_ALLOW; /* a scoped key: its own */
+		if (mine)
 			rc = pv_extra_get(p, svc.id, &x);
-		if (rc == 0)
+		if (mine && rc == 0)
 			json_array_append_new(arr, pv_service_json(p, &svc, &x));
 		explicit_bzero(&svc.secrets, sizeof(svc.secrets));
 	}

@@ -384,15 +384,16 @@ void pv_session_update(struct preq *p, struct session *s, bool pending)
 }
 
 /* Delete: closes the native session (its records stay, as maskd keeps call
- * records); a pending one is forgotten. 204 either way. */
+ * records); a pending one's row is removed. 204 either way. */
 void pv_session_delete(struct preq *p, const struct session *s, bool pending)
 {
 	int rc;
 	if (pending) {
-		char key[64];
-		snprintf(key, sizeof(key), PROXY_SESSION_PREFIX "%s", s->id);
-		/* the tombstone: a pending row with no service is no session */
-		rc = store_setting_put(p->app->store, key, "{\"service_id\":\"\"}");
+		rc = store_proxy_session_delete(p->app->store, s->id);
+		if (rc == MASKD_ENOTFOUND) {
+			pv_perr_not_found(p); /* deleted by a concurrent request */
+			return;
+		}
 	} else {
 		bool changed = false;
 		rc = lifecycle_change(p->app->store, s->id, NULL, NULL, SESSION_CLOSED, now_unix(), &changed);

@@ -165,4 +165,22 @@
 #define MIGRATION_8(T, B) \
 	"ALTER TABLE interactions ADD COLUMN carrier_call_id " T " NOT NULL DEFAULT '';"
 
+/* 9: the Twilio Proxy v1 sessions created before their first participant
+* (store_proxy_session_*), which were settings rows "proxy.session.<id>" of JSON
+* text: the live ones move here (a row whose native session exists, or a deleted
+* one, with an empty service_id, is dropped). J(field): the backend's read of one
+* field of the settings value as text. */
+#define MIGRATION_9(T, J) \
+	"CREATE TABLE proxy_sessions (id " T " PRIMARY KEY, service_id " T " NOT NULL," \
+	"  unique_name " T " NOT NULL DEFAULT '', mode INTEGER NOT NULL, ttl BIGINT NOT NULL," \
+	"  expires_at BIGINT NOT NULL, created_at BIGINT NOT NULL);" \
+	"CREATE INDEX proxy_sessions_service ON proxy_sessions (service_id);" \
+	"INSERT INTO proxy_sessions (id, service_id, unique_name, mode, ttl, expires_at, created_at)" \
+	"  SELECT substr(t.key, 15), " J("service_id") ", COALESCE(" J("unique_name") ", '')," \
+	"  CAST(COALESCE(" J("mode") ", '0') AS INTEGER), CAST(COALESCE(" J("ttl") ", '0') AS BIGINT)," \
+	"  CAST(COALESCE(" J("expires_at") ", '0') AS BIGINT), CAST(COALESCE(" J("created_at") ", '0') AS BIGINT)" \
+	"  FROM settings t WHERE t.key LIKE 'proxy.session.%' AND COALESCE(" J("service_id") ", '') <> ''" \
+	"  AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = substr(t.key, 15));" \
+	"DELETE FROM settings WHERE key LIKE 'proxy.session.%';"
+
 #endif

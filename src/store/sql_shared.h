@@ -318,6 +318,18 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"INSERT INTO service_events (id, service_id, type, created_at, body) VALUES ($1, $2, $3, $4, $5)"
 #define SQL_TEXT_SERVICE_EVENT_LIST \
 	"SELECT seq, body FROM service_events WHERE service_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+/* Proxy v1 pending sessions (store_proxy_session_*) */
+#define PROXY_SESSION_COLS "id, service_id, unique_name, mode, ttl, expires_at, created_at"
+#define SQL_TEXT_PROXY_SESSION_PUT "INSERT INTO proxy_sessions (" PROXY_SESSION_COLS ") " \
+	"VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET unique_name = excluded.unique_name, " \
+	"mode = excluded.mode, ttl = excluded.ttl, expires_at = excluded.expires_at"
+#define SQL_TEXT_PROXY_SESSION_GET "SELECT " PROXY_SESSION_COLS " FROM proxy_sessions WHERE id = $1"
+#define SQL_TEXT_PROXY_SESSION_DELETE "DELETE FROM proxy_sessions WHERE id = $1"
+#define SQL_TEXT_PROXY_SESSIONS_DROP "DELETE FROM proxy_sessions WHERE service_id = $1"
+/* the legs first (they reference the interaction), only of one in that session */
+#define SQL_TEXT_INTERACTION_LEGS_DELETE "DELETE FROM legs WHERE interaction_id = $1 " \
+	"AND EXISTS (SELECT 1 FROM interactions WHERE id = $1 AND session_id = $2)"
+#define SQL_TEXT_INTERACTION_DELETE "DELETE FROM interactions WHERE id = $1 AND session_id = $2"
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -387,7 +399,13 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_SUBJECT_OPTOUTS_DELETE, SQL_TEXT_SUBJECT_OPTOUTS_DELETE) \
 	X(SQL_EVENT_TARGET, SQL_TEXT_EVENT_TARGET) \
 	X(SQL_SERVICE_EVENT_INSERT, SQL_TEXT_SERVICE_EVENT_INSERT) \
-	X(SQL_SERVICE_EVENT_LIST, SQL_TEXT_SERVICE_EVENT_LIST)
+	X(SQL_SERVICE_EVENT_LIST, SQL_TEXT_SERVICE_EVENT_LIST) \
+	X(SQL_PROXY_SESSION_PUT, SQL_TEXT_PROXY_SESSION_PUT) \
+	X(SQL_PROXY_SESSION_GET, SQL_TEXT_PROXY_SESSION_GET) \
+	X(SQL_PROXY_SESSION_DELETE, SQL_TEXT_PROXY_SESSION_DELETE) \
+	X(SQL_PROXY_SESSIONS_DROP, SQL_TEXT_PROXY_SESSIONS_DROP) \
+	X(SQL_INTERACTION_LEGS_DELETE, SQL_TEXT_INTERACTION_LEGS_DELETE) \
+	X(SQL_INTERACTION_DELETE, SQL_TEXT_INTERACTION_DELETE)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,

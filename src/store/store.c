@@ -203,6 +203,11 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->service_events,
 		(const void *)o->tx_interaction_record,
 		(const void *)o->interaction_call_id,
+		(const void *)o->proxy_session_put,
+		(const void *)o->proxy_session_get,
+		(const void *)o->proxy_session_delete,
+		(const void *)o->tx_proxy_sessions_drop,
+		(const void *)o->tx_interaction_delete,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)

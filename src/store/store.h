@@ -613,4 +613,33 @@ int store_vault_reseal(struct store *st, enum store_sealed what, const char *aft
 /* How many values of every kind are not sealed with key version `version`. */
 int store_vault_stale(struct store *st, int version, int64_t *count);
 
+
+/* ---------------------------------------------------------------- Proxy sessions */
+/* A session created through the Twilio Proxy v1 API before its first participant
+ * (maskd's sessions start with one): what the native row will say when it comes.
+ * The row is a pending session of service_id; it holds no real number. */
+struct store_proxy_session {
+	char id[ID_MAX]; /* the id the native session will have */
+	char service_id[ID_MAX];
+	char unique_name[NAME_MAX_LEN + 1];
+	int mode; /* enum session_mode */
+	int64_t ttl;
+	int64_t expires_at;
+	int64_t created_at;
+};
+/* Writes r (a new row, or the unique_name, mode, ttl and expires_at of the row
+ * of r->id; service_id and created_at never change). 0 or MASKD_EDB. */
+int store_proxy_session_put(struct store *st, const struct store_proxy_session *r);
+/* The row of id into out: 0, MASKD_ENOTFOUND or MASKD_EDB. */
+int store_proxy_session_get(struct store *st, const char *id, struct store_proxy_session *out);
+/* Removes the row of id (the session was deleted, or its native row written):
+ * 0, MASKD_ENOTFOUND (no such row) or MASKD_EDB. */
+int store_proxy_session_delete(struct store *st, const char *id);
+/* Removes every row of service_id (the service is deleted), inside tx. */
+int store_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id);
+/* Deletes interaction id of session session_id with its legs, inside tx (the
+ * Proxy API's Interaction DELETE): 0, MASKD_ENOTFOUND (no such interaction in
+ * that session; nothing deleted) or MASKD_EDB. */
+int store_tx_interaction_delete(struct store_tx *tx, const char *session_id, const char *id);
+
 #endif

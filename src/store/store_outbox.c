@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* store_outbox.c - the backend-independent half of the outbox, vault key
- * re-sealing and service events (store.h): contracts checked, then forwarded to
+ * re-sealing, service events and Proxy pending sessions (store.h): contracts checked, then forwarded to
  * the backend; writes recorded for store_write_health(). */
 #include "store.h"
 #include "store_backend.h"
@@ -217,4 +217,37 @@ int store_service_events(struct store *st, const char *service_id, int64_t after
 {
 	assert(st != NULL && service_id != NULL && cb != NULL && limit >= 1 && limit <= SERVICE_EVENT_PAGE_MAX);
 	return st->ops->service_events(st->b, service_id, after, limit, cb, ctx);
+}
+
+/* ---------------------------------------------------------------- Proxy sessions */
+
+int store_proxy_session_put(struct store *st, const struct store_proxy_session *r)
+{
+	assert(st != NULL && r != NULL && r->id[0] != '\0' && r->service_id[0] != '\0');
+	return store_note_write(st, st->ops->proxy_session_put(st->b, r));
+}
+
+int store_proxy_session_get(struct store *st, const char *id, struct store_proxy_session *out)
+{
+	assert(st != NULL && id != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	return st->ops->proxy_session_get(st->b, id, out);
+}
+
+int store_proxy_session_delete(struct store *st, const char *id)
+{
+	assert(st != NULL && id != NULL);
+	return store_note_write(st, st->ops->proxy_session_delete(st->b, id));
+}
+
+int store_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id)
+{
+	assert(tx != NULL && service_id != NULL);
+	return tx->ops->tx_proxy_sessions_drop(tx, service_id);
+}
+
+int store_tx_interaction_delete(struct store_tx *tx, const char *session_id, const char *id)
+{
+	assert(tx != NULL && session_id != NULL && id != NULL);
+	return tx->ops->tx_interaction_delete(tx, session_id, id);
 }

@@ -12,13 +12,15 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 
 import twilio from 'twilio';
 
-import { PUBLIC_URL, startDaemon, useDaemon, waitFor } from './lib/daemon.mjs';
+import { PG_URL, PUBLIC_URL, psql, startDaemon, useDaemon, waitFor } from './lib/daemon.mjs';
 import { assertNoRealNumbers, messageParams, voiceParams } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { proxy, real } from './lib/numbers.mjs';
@@ -29,9 +31,10 @@ const messagesApi = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    sent.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    const sid = `SM${crypto.randomBytes(16).toString('hex')}`;
+    sent.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), sid });
     res.writeHead(201, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ sid: `SM${crypto.randomBytes(16).toString('hex')}`, status: 'queued' }));
+    res.end(JSON.stringify({ sid, status: 'queued' }));
   });
 });
 await new Promise((resolve) => messagesApi.listen(0, '127.0.0.1', resolve));
@@ -42,6 +45,15 @@ const d = useDaemon({ env: { MASKD_TWILIO_API_URL: MESSAGES_API, MASKD_SEND_RETR
 
 const ACCOUNT = `AC${crypto.randomBytes(16).toString('hex')}`;
 const answers = []; // every body maskd answered the SDK with
+
+/** The rows of q on the daemon's database (either backend), one '|'-joined string a row. */
+async function sql(q) {
+  if (PG_URL) return (await psql(d.env.MASKD_DB, q)).split('\n').filter((l) => l !== '');
+  const { stdout } = await promisify(execFile)('python3', ['-c',
+    'import sqlite3,sys\nc=sqlite3.connect(sys.argv[1], timeout=10)\nfor r in c.execute(sys.argv[2]): print("|".join(map(str,r)))',
+    d.dbPath, q]);
+  return stdout.split('\n').filter((l) => l !== '');
+}
 
 /** An SDK client whose Proxy domain is maskd; user:password = account SID:maskd key. */
 function client(password = d.adminKey, account = ACCOUNT) {
@@ -93,6 +105,7 @@ describe('twilio-proxy', () => {
   let ses;
   let rider;
   let driver;
+  let riderMessage; // the MessageInteraction sent to the rider (test 6)
 
   before(async () => {
     await d.ready;
@@ -201,6 +214,10 @@ describe('twilio-proxy', () => {
     assert.equal(mi.participantSid, rider.sid);
     assert.equal(mi.outboundParticipantSid, rider.sid);
     assert.equal(mi.inboundParticipantSid, null);
+    assert.equal(mi.outboundResourceType, 'Message');
+    // answered once queued in the outbox: no message SID until Twilio's Messages API names one
+    assert.equal(mi.outboundResourceStatus, 'queued');
+    assert.equal(mi.outboundResourceSid, null);
     const req = await waitFor('the Messages API request', () => sent.length > before && sent[sent.length - 1]);
     assert.equal(req.method, 'POST');
     assert.equal(req.url, `/2010-04-01/Accounts/${ACCOUNT}/Messages.json`);
@@ -215,6 +232,13 @@ describe('twilio-proxy', () => {
       return f.outboundResourceStatus === 'sent' && f;
     });
     assert.equal(done.sid, mi.sid);
+    riderMessage = done;
+    assert.match(done.outboundResourceSid, /^SM[0-9a-f]{32}$/);
+    assert.equal(done.outboundResourceSid, req.sid, 'the leg carries the SID the Messages API answered');
+    const native = await d.api('GET', `/v1/sessions/${(await sql(`SELECT id FROM sessions WHERE unique_name = 'order-1'`))[0]}/interactions`);
+    const legs = native.json.interactions.find((i) => i.legs.some((l) => l.carrier_sid === req.sid)).legs;
+    assert.deepEqual(legs.filter((l) => l.leg === 'b').map((l) => l.carrier_sid), [req.sid],
+      'one outbound leg, no placeholder');
     const mine = await api.services(svc.sid).sessions(ses.sid).participants(rider.sid).messageInteractions.list();
     assert.deepEqual(mine.map((m) => m.sid), [mi.sid]);
     await api.services(svc.sid).sessions(ses.sid).participants(driver.sid).messageInteractions
@@ -239,6 +263,25 @@ describe('twilio-proxy', () => {
     assert.equal(one.inboundResourceType, 'Call');
   });
 
+  test('an Interaction DELETE removes it and its legs (204); an unknown or another session\'s SID changes nothing', async () => {
+    const count = async () => (await sql('SELECT COUNT(*) FROM interactions'))[0];
+    const legs = async () => (await sql(`SELECT COUNT(*) FROM legs WHERE carrier_sid = '${riderMessage.outboundResourceSid}'`))[0];
+    const before = await count();
+    assert.equal(await legs(), '1');
+    const other = await api.services(svc.sid).sessions.create({ uniqueName: 'other-order' });
+    await refused(api.services(svc.sid).sessions(other.sid).interactions(riderMessage.sid).remove(), 404, 20404);
+    await refused(api.services(svc.sid).sessions(ses.sid).interactions(`KI${'0'.repeat(32)}`).remove(), 404, 20404);
+    assert.equal(await count(), before);
+    assert.equal(await api.services(svc.sid).sessions(ses.sid).interactions(riderMessage.sid).remove(), true);
+    assert.equal(await count(), String(Number(before) - 1));
+    assert.equal(await legs(), '0');
+    await refused(api.services(svc.sid).sessions(ses.sid).interactions(riderMessage.sid).fetch(), 404, 20404);
+    await refused(api.services(svc.sid).sessions(ses.sid).interactions(riderMessage.sid).remove(), 404, 20404);
+    const left = await api.services(svc.sid).sessions(ses.sid).interactions.list();
+    assert.equal(left.length, 3);
+    assert.ok(!left.some((i) => i.sid === riderMessage.sid));
+  });
+
   test('errors: participant conflict, duplicate unique name, unknown SID, bad auth; nothing changes', async () => {
     // RIDER holds rider.proxyIdentifier in the open order-1: naming it again is refused
     const s2 = await api.services(svc.sid).sessions.create({ uniqueName: 'order-2' });
@@ -257,6 +300,46 @@ describe('twilio-proxy', () => {
     const native = await d.api('GET', '/v1/services', undefined, { auth: null });
     assert.equal(native.status, 401);
     assert.equal(native.json.error.code, 'unauthorized');
+  });
+
+  test('Basic auth takes a scoped key for its own service; other services 404, service create 403, wrong pair 401', async () => {
+    const other = await api.services.create({ uniqueName: 'other-tenant' });
+    const nativeId = (await d.api('GET', '/v1/services')).json.services.find((x) => x.name === 'rides').id;
+    const newKey = async (role) => {
+      const r = await d.api('POST', '/v1/keys', { role, service_id: nativeId, label: `proxy ${role}` });
+      assert.equal(r.status, 201, r.text);
+      return r.json;
+    };
+    const svcKey = await newKey('service');
+    const roKey = await newKey('readonly');
+    const recKey = await newKey('records');
+    // before its own PUT /v1/account, the key is no password for the account
+    await refused(client(svcKey.key).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    for (const k of [svcKey, roKey, recKey]) {
+      const put = await d.api('PUT', '/v1/account', { twilio_account_sid: ACCOUNT, twilio_auth_token: d.tokens.twilio },
+        { auth: `Bearer ${k.key}` });
+      assert.equal(put.status, k === svcKey ? 200 : 403, `${k.role}: ${put.text}`);
+    }
+    // the readonly and records keys set no account: no Basic auth pair
+    await refused(client(roKey.key).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    await refused(client(recKey.key).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    const mine = client(svcKey.key).proxy.v1;
+    assert.equal((await mine.services(svc.sid).fetch()).sid, svc.sid);
+    assert.deepEqual((await mine.services.list()).map((x) => x.sid), [svc.sid]);
+    const s = await mine.services(svc.sid).sessions.create({ uniqueName: 'scoped-1' });
+    assert.equal(await mine.services(svc.sid).sessions(s.sid).remove(), true);
+    await refused(mine.services(other.sid).fetch(), 404, 20404);
+    await refused(mine.services('other-tenant').fetch(), 404, 20404);
+    await refused(mine.services(other.sid).sessions.create({ uniqueName: 'intruder' }), 404, 20404);
+    await refused(mine.services.create({ uniqueName: 'by-a-service-key' }), 403, 20403);
+    // wrong pairs: the key with another account SID, a revoked key
+    await refused(client(svcKey.key, `AC${'2'.repeat(32)}`).proxy.v1.services(svc.sid).fetch(), 401, 20003);
+    assert.equal((await d.api('DELETE', `/v1/keys/${svcKey.id}`)).status, 200);
+    await refused(mine.services(svc.sid).fetch(), 401, 20003);
+    // the admin key's identity for the same account is untouched; nothing was created by the refusals
+    const names = (await api.services.list()).map((x) => x.uniqueName);
+    assert.ok(names.includes('other-tenant') && !names.includes('by-a-service-key'), names.join(','));
+    await refused(api.services(other.sid).sessions('intruder').fetch(), 404, 80308);
   });
 
   test('bad input: missing UniqueName / Identifier, Mode=fax, third participant, non-phone identifier', async () => {
@@ -331,9 +414,29 @@ describe('twilio-proxy', () => {
     await refused(api.services(svc.sid).sessions(pending.sid).fetch(), 404, 20404);
   });
 
+  test('a session without participants is a row of its own, gone with its first participant or its delete', async () => {
+    const pendingRows = async (name) => (await sql(`SELECT ttl, mode FROM proxy_sessions WHERE unique_name = '${name}'`));
+    const a = await api.services(svc.sid).sessions.create({ uniqueName: 'pend-a', ttl: 120, mode: 'message-only' });
+    assert.deepEqual(await pendingRows('pend-a'), ['120|2']);
+    const updated = await api.services(svc.sid).sessions(a.sid).update({ ttl: 90 });
+    assert.equal(updated.ttl, 90);
+    assert.deepEqual(await pendingRows('pend-a'), ['90|2']);
+    await api.services(svc.sid).sessions(a.sid).participants.create({ identifier: real(730) });
+    assert.deepEqual(await pendingRows('pend-a'), [], 'the pending row outlives the native session');
+    const back = await api.services(svc.sid).sessions(a.sid).fetch();
+    assert.equal(back.ttl, 90);
+    assert.equal(back.mode, 'message-only');
+    const b = await api.services(svc.sid).sessions.create({ uniqueName: 'pend-b' });
+    assert.equal((await pendingRows('pend-b')).length, 1);
+    assert.equal(await api.services(svc.sid).sessions(b.sid).remove(), true);
+    assert.deepEqual(await pendingRows('pend-b'), []);
+    await refused(api.services(svc.sid).sessions(b.sid).remove(), 404, 20404);
+    assert.deepEqual(await sql("SELECT key FROM settings WHERE key LIKE 'proxy.session.%'"), []);
+  });
+
   test('no Proxy answer and no log line carries a real number', async () => {
     assert.ok(answers.length > 20);
-    const reals = [RIDER, DRIVER, OTHER, real(710), real(713), real(720), real(721)];
+    const reals = [RIDER, DRIVER, OTHER, real(710), real(713), real(720), real(721), real(730)];
     assertNoRealNumbers(answers.join('\n'), reals, 'Proxy API answers');
     assertNoRealNumbers(await fs.readFile(d.logPath, 'utf8'), reals, 'the log');
   });

@@ -6,6 +6,8 @@
 
 #define T "TEXT COLLATE \"C\""
 #define B "BYTEA"
+/* One field of a settings row's JSON value, as text. */
+#define PG_JSON_FIELD(name) "(t.value::jsonb ->> '" name "')"
 
 const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_1(T, B),
@@ -16,4 +18,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_6(T, B, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
 	MIGRATION_7(T, B, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
 	MIGRATION_8(T, B),
+	MIGRATION_9(T, PG_JSON_FIELD),
 };

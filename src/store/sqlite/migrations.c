@@ -5,6 +5,9 @@
 #include "../migrations.h"
 #include "../migrations_sql.h"
 
+/* One field of a settings row's JSON value (SQLite's JSON functions). */
+#define SQ_JSON_FIELD(name) "json_extract(t.value, '$." name "')"
+
 const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_1("TEXT", "BLOB"),
 	MIGRATION_2("TEXT", "BLOB"),
@@ -14,4 +17,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_6("TEXT", "BLOB", "INTEGER PRIMARY KEY"),
 	MIGRATION_7("TEXT", "BLOB", "INTEGER PRIMARY KEY"),
 	MIGRATION_8("TEXT", "BLOB"),
+	MIGRATION_9("TEXT", SQ_JSON_FIELD),
 };

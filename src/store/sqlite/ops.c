@@ -91,6 +91,9 @@ SQ_LOCKED(sq_vault_reseal, (void *b, enum store_sealed what, const char *after, 
 SQ_LOCKED(sq_vault_stale, (void *b, int version, int64_t *count), (b, version, count))
 SQ_LOCKED(sq_interaction_call_id, (void *b, const char *id, const char *call_id), (b, id, call_id))
 SQ_LOCKED(sq_service_events, (void *b, const char *service_id, int64_t after, int limit, void (*cb)(void *, int64_t, const char *), void *ctx), (b, service_id, after, limit, cb, ctx))
+SQ_LOCKED(sq_proxy_session_put, (void *b, const struct store_proxy_session *r), (b, r))
+SQ_LOCKED(sq_proxy_session_get, (void *b, const char *id, struct store_proxy_session *out), (b, id, out))
+SQ_LOCKED(sq_proxy_session_delete, (void *b, const char *id), (b, id))
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
@@ -186,4 +189,9 @@ const struct store_ops store_sqlite_ops = {
 	.tx_event_target = sq_tx_event_target,
 	.tx_service_event_insert = sq_tx_service_event_insert,
 	.service_events = locked_sq_service_events,
+	.proxy_session_put = locked_sq_proxy_session_put,
+	.proxy_session_get = locked_sq_proxy_session_get,
+	.proxy_session_delete = locked_sq_proxy_session_delete,
+	.tx_proxy_sessions_drop = sq_tx_proxy_sessions_drop,
+	.tx_interaction_delete = sq_tx_interaction_delete,
 };

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* suite_proxy.c - the store contract of the Twilio Proxy v1 pending sessions
+ * (store_proxy_session_* in store.h), the same on both backends: a row
+ * round-trips, an update changes only what it may, a delete removes it once,
+ * and a service's rows go with store_tx_proxy_sessions_drop inside a
+ * transaction (and stay when that transaction rolls back); an interaction is
+ * deleted with its legs, only from its own session. */
+#include "suite.h"
+
+#include "util/err.h"
+
+static void pending_row(struct fixture *f, const char *id, const char *name, struct store_proxy_session *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->service_id, sizeof(r->service_id), "%s", f->svc.id);
+	snprintf(r->unique_name, sizeof(r->unique_name), "%s", name);
+	r->mode = MODE_MESSAGE;
+	r->ttl = 600;
+	r->expires_at = 1900000000;
+	r->created_at = 1700000000;
+}
+
+static void pending_round_trip_update_delete(void **state)
+{
+	CX_FIXTURE(state);
+	struct store_proxy_session r, back;
+	pending_row(f, "ses_pending1", "order-1", &r);
+	assert_int_equal(store_proxy_session_get(f->st, r.id, &back), MASKD_ENOTFOUND);
+	assert_int_equal(store_proxy_session_put(f->st, &r), 0);
+	assert_int_equal(store_proxy_session_get(f->st, r.id, &back), 0);
+	assert_string_equal(back.id, r.id);
+	assert_string_equal(back.service_id, f->svc.id);
+	assert_string_equal(back.unique_name, "order-1");
+	assert_int_equal(back.mode, MODE_MESSAGE);
+	assert_int_equal(back.ttl, 600);
+	assert_int_equal(back.expires_at, 1900000000);
+	assert_int_equal(back.created_at, 1700000000);
+	/* an update: the new ttl, expiry, name and mode; service and creation stay */
+	struct store_proxy_session u = r;
+	u.ttl = 60;
+	u.expires_at = 0;
+	u.mode = MODE_VOICE;
+	snprintf(u.unique_name, sizeof(u.unique_name), "order-1b");
+	snprintf(u.service_id, sizeof(u.service_id), "svc_other");
+	u.created_at = 5;
+	assert_int_equal(store_proxy_session_put(f->st, &u), 0);
+	assert_int_equal(store_proxy_session_get(f->st, r.id, &back), 0);
+	assert_int_equal(back.ttl, 60);
+	assert_int_equal(back.expires_at, 0);
+	assert_int_equal(back.mode, MODE_VOICE);
+	assert_string_equal(back.unique_name, "order-1b");
+	assert_string_equal(back.service_id, f->svc.id);
+	assert_int_equal(back.created_at, 1700000000);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM proxy_sessions"), 1);
+	assert_int_equal(store_proxy_session_delete(f->st, r.id), 0);
+	assert_int_equal(store_proxy_session_delete(f->st, r.id), MASKD_ENOTFOUND);
+	assert_int_equal(store_proxy_session_get(f->st, r.id, &back), MASKD_ENOTFOUND);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM proxy_sessions"), 0);
+}
+
+struct drop_ctx {
+	const char *service_id;
+	int fail; /* return this after the drop, so the transaction rolls back */
+};
+
+static int drop_body(struct store_tx *tx, void *ctx)
+{
+	struct drop_ctx *d = ctx;
+	int rc = store_tx_proxy_sessions_drop(tx, d->service_id);
+	return rc < 0 ? rc : d->fail;
+}
+
+static void pending_dropped_with_service(void **state)
+{
+	CX_FIXTURE(state);
+	struct store_proxy_session r;
+	pending_row(f, "ses_pending2", "a", &r);
+	assert_int_equal(store_proxy_session_put(f->st, &r), 0);
+	pending_row(f, "ses_pending3", "b", &r);
+	assert_int_equal(store_proxy_session_put(f->st, &r), 0);
+	pending_row(f, "ses_pending4", "c", &r);
+	snprintf(r.service_id, sizeof(r.service_id), "svc_another");
+	assert_int_equal(store_proxy_session_put(f->st, &r), 0);
+	struct drop_ctx d = {f->svc.id, MASKD_EINVAL};
+	assert_int_equal(store_tx_run(f->st, drop_body, &d), MASKD_EINVAL);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM proxy_sessions"), 3);
+	d.fail = 0;
+	assert_int_equal(store_tx_run(f->st, drop_body, &d), 0);
+	struct store_proxy_session back;
+	assert_int_equal(store_proxy_session_get(f->st, "ses_pending2", &back), MASKD_ENOTFOUND);
+	assert_int_equal(store_proxy_session_get(f->st, "ses_pending3", &back), MASKD_ENOTFOUND);
+	assert_int_equal(store_proxy_session_get(f->st, "ses_pending4", &back), 0);
+	assert_string_equal(back.service_id, "svc_another");
+}
+
+struct delete_ctx {
+	const char *session_id, *id;
+};
+
+static int delete_body(struct store_tx *tx, void *ctx)
+{
+	const struct delete_ctx *d = ctx;
+	return store_tx_interaction_delete(tx, d->session_id, d->id);
+}
+
+static void interaction_deleted_with_legs(void **state)
+{
+	CX_FIXTURE(state);
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s, t;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	assert_int_equal(new_session(f, DRIVER2, DRIVER3, NULL, &t, NULL), 0);
+	struct interaction it;
+	memset(&it, 0, sizeof(it));
+	id_new("int", it.id);
+	snprintf(it.session_id, sizeof(it.session_id), "%s", s.id);
+	snprintf(it.service_id, sizeof(it.service_id), "%s", f->svc.id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "CA777");
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", s.participants[0].id);
+	snprintf(it.to_participant, sizeof(it.to_participant), "%s", s.participants[1].id);
+	it.decision = DECISION_BRIDGE;
+	it.created_at = 2100;
+	int existed = -1;
+	assert_int_equal(store_interaction_record(f->st, &it, &existed), 0);
+	struct leg_update ringing = {.status = "ringing", .duration = -1};
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "CA999", &ringing, 2101), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs"), 1);
+	/* another session's id for it: nothing goes */
+	struct delete_ctx d = {t.id, it.id};
+	assert_int_equal(store_tx_run(f->st, delete_body, &d), MASKD_ENOTFOUND);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs"), 1);
+	struct interaction back;
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	d.session_id = s.id;
+	assert_int_equal(store_tx_run(f->st, delete_body, &d), 0);
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), MASKD_ENOTFOUND);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs"), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM interactions"), 0);
+	assert_int_equal(store_tx_run(f->st, delete_body, &d), MASKD_ENOTFOUND);
+}
+
+const struct CMUnitTest cx_proxy_tests[] = {
+	CX_TEST(pending_round_trip_update_delete),
+	CX_TEST(pending_dropped_with_service),
+	CX_TEST(interaction_deleted_with_legs),
+};
+const size_t cx_proxy_count = sizeof(cx_proxy_tests) / sizeof(cx_proxy_tests[0]);
