@@ -129,11 +129,32 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *con)
 	return ctx;
 }
 
+/* A keep-alive client that sent its FIN together with (or just behind) its last request:
+ * libmicrohttpd 0.9.75 (edge-triggered epoll) stops reading after a short read, so it
+ * never reads the EOF that is already queued and keeps the connection until the head
+ * deadline. When the kernel holds nothing for the connection but that EOF, shut down
+ * our reading side: the socket's state change wakes epoll again, MHD reads the EOF,
+ * still answers what it has buffered (pipelined requests), and closes. Data still
+ * queued (a pipelined request MHD has not read) or no EOF: nothing to do. */
+static void close_if_peer_done(struct MHD_Connection *con)
+{
+	const struct conn_track *t = conn_track_of(con);
+	if (t == NULL || t->fd < 0)
+		return;
+	char c;
+	if (recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+		metrics_inc(MC_HTTP_HALF_CLOSED);
+		shutdown(t->fd, SHUT_RD);
+	}
+}
+
 static void request_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *srv = cls;
 	conn_set_deadline(srv, con, mono_ms() + srv->head_ms); /* the next request's head */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		close_if_peer_done(con);
 	struct req_ctx *ctx = *con_cls;
 	if (ctx == NULL)
 		return;
