@@ -128,9 +128,9 @@ function halfClosed(port, bytes, tailBytes, boundMs) {
   });
 }
 
-test('a keep-alive client that half-closes after its requests is closed after the answers, not at the head deadline', async () => {
+test('a client that half-closes is closed after the answers it is owed, not at the head or body deadline', async () => {
   // A head deadline far beyond the wait below: a close seen in time is not the deadline's.
-  const k = await startDaemon({ env: { MASKD_HTTP_HEAD_TIMEOUT: '3600' } });
+  const k = await startDaemon({ env: { MASKD_HTTP_HEAD_TIMEOUT: '3600', MASKD_HTTP_BODY_TIMEOUT: '3600' } });
   try {
     const get = head(['GET /healthz HTTP/1.1', 'Host: x']);
     const body = '{"name":"Half-closed"}';
@@ -141,6 +141,8 @@ test('a keep-alive client that half-closes after its requests is closed after th
       { name: 'one GET, FIN with it', bytes: get, tail: get.length, want: [200] },
       { name: 'two pipelined GETs', bytes: get + get, tail: 3, want: [200, 200] },
       { name: 'a POST with a body', bytes: post, tail: 5, want: [201] },
+      { name: 'a head cut short', bytes: 'GET /healthz HTTP/1.1\r\nHost: x\r\n', tail: 2, want: [] },
+      { name: 'a body shorter than its Content-Length', bytes: post.slice(0, -4), tail: 3, want: [] },
     ];
     for (let round = 0; round < 5; round++) {
       const got = await Promise.all(cases.map((c) => halfClosed(k.port, c.bytes, c.tail, 60_000 * SCALE)
