@@ -583,8 +583,10 @@ static void reap_locked(struct http_server *srv, int64_t now, int all)
 }
 
 /* Every connection waiting for the client (not in the handler, not closed already)
- * whose client is done sending: woken so that MHD reads the EOF (a half-closed
- * client in the middle of a request head or body). Called with srv->lock held. */
+ * whose client is done sending: woken so that MHD reads the EOF. A backstop for the
+ * after-answer case above: in the shapes tested (a head or a body cut short, then the
+ * FIN) MHD reads the EOF itself, since it keeps reading while a request is incomplete.
+ * The fuzz target calls it to have the server close first. Called with srv->lock held. */
 static void wake_half_closed_locked(struct http_server *srv)
 {
 	for (struct conn_track *t = srv->conns.next; t != &srv->conns; t = t->next)

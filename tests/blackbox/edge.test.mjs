@@ -141,6 +141,7 @@ test('a client that half-closes is closed after the answers it is owed, not at t
       { name: 'one GET, FIN with it', bytes: get, tail: get.length, want: [200] },
       { name: 'two pipelined GETs', bytes: get + get, tail: 3, want: [200, 200] },
       { name: 'a POST with a body', bytes: post, tail: 5, want: [201] },
+      // cut short: libmicrohttpd reads this EOF itself (it reads on while a request is incomplete)
       { name: 'a head cut short', bytes: 'GET /healthz HTTP/1.1\r\nHost: x\r\n', tail: 2, want: [] },
       { name: 'a body shorter than its Content-Length', bytes: post.slice(0, -4), tail: 3, want: [] },
     ];
