@@ -5,7 +5,8 @@
  * with Transfer-Encoding, only "chunked" as a transfer coding, header names and
  * values of legal characters, one Host, header count, target and body caps), the
  * connection guard (a cap from RLIMIT_NOFILE, deadlines for a request's head and
- * body enforced by a reaper thread, prompt close at stop), and the hand-off of a
+ * body enforced by a reaper thread, prompt close of a client that half-closed and
+ * at stop), and the hand-off of a
  * complete request to the handler given to http_start(). */
 #include "http.h"
 #include "../util/err.h"
@@ -42,6 +43,7 @@ struct conn_track {
 	struct conn_track *prev, *next;
 	int fd;
 	int64_t deadline_ms; /* monotonic; 0 while the handler runs (no deadline) */
+	int peer_done;       /* the client's EOF was found and MHD woken for it */
 };
 
 struct http_server {
@@ -129,11 +131,45 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *con)
 	return ctx;
 }
 
+/* A client that sent its FIN together with (or just behind) its last bytes:
+ * libmicrohttpd 0.9.75 (edge-triggered epoll) stops reading after a short read, so it
+ * never reads the EOF that is already queued and keeps the connection until the head
+ * deadline. When the kernel holds nothing for the connection but that EOF, shut down
+ * our reading side: the socket's state change wakes epoll again, MHD reads the EOF,
+ * still answers what it has buffered (pipelined requests), and closes (a request cut
+ * short can never complete: closed without an answer). Data still queued (bytes MHD
+ * has not read yet) or no EOF: nothing to do. Called with srv->lock held, which keeps
+ * the fd open (see conn_track). */
+static void wake_if_peer_done_locked(struct conn_track *t)
+{
+	if (t->fd < 0 || t->peer_done)
+		return;
+	char c;
+	if (recv(t->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+		t->peer_done = 1;
+		metrics_inc(MC_HTTP_HALF_CLOSED);
+		shutdown(t->fd, SHUT_RD);
+	}
+}
+
+/* Right after an answer: the common case, a keep-alive client done with its requests. */
+static void close_if_peer_done(struct http_server *srv, struct MHD_Connection *con)
+{
+	struct conn_track *t = conn_track_of(con);
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	wake_if_peer_done_locked(t);
+	pthread_mutex_unlock(&srv->lock);
+}
+
 static void request_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *srv = cls;
 	conn_set_deadline(srv, con, mono_ms() + srv->head_ms); /* the next request's head */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		close_if_peer_done(srv, con);
 	struct req_ctx *ctx = *con_cls;
 	if (ctx == NULL)
 		return;
@@ -546,6 +582,18 @@ static void reap_locked(struct http_server *srv, int64_t now, int all)
 	}
 }
 
+/* Every connection waiting for the client (not in the handler, not closed already)
+ * whose client is done sending: woken so that MHD reads the EOF. A backstop for the
+ * after-answer case above: in the shapes tested (a head or a body cut short, then the
+ * FIN) MHD reads the EOF itself, since it keeps reading while a request is incomplete.
+ * The fuzz target calls it to have the server close first. Called with srv->lock held. */
+static void wake_half_closed_locked(struct http_server *srv)
+{
+	for (struct conn_track *t = srv->conns.next; t != &srv->conns; t = t->next)
+		if (t->deadline_ms != 0 && t->deadline_ms != INT64_MAX)
+			wake_if_peer_done_locked(t);
+}
+
 static void *reaper_main(void *arg)
 {
 	struct http_server *srv = arg;
@@ -559,8 +607,10 @@ static void *reaper_main(void *arg)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&srv->wake, &srv->lock, &ts);
-		if (!srv->stopping)
+		if (!srv->stopping) {
 			reap_locked(srv, mono_ms(), 0);
+			wake_half_closed_locked(srv);
+		}
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return NULL;

@@ -49,6 +49,8 @@ static const char *const counter_names[MC_COUNT][2] = {
 	[MC_HTTP_DEADLINE_CLOSED] = {"maskd_http_deadline_closed_total", "Connections closed because a request head or body missed its deadline."},
 	[MC_HTTP_EDGE_REFUSED] = {"maskd_http_edge_refused_total", "Requests refused by the HTTP edge checks (framing, header syntax, caps)."},
 	[MC_SENDER_FAILED] = {"maskd_sender_failed_total", "Texts a carrier's REST API did not take after the last try."},
+	[MC_HTTP_HALF_CLOSED] = {"maskd_http_half_closed_total",
+				 "Keep-alive connections closed after an answer because the client had already sent its FIN."},
 };
 
 static const char *const gauge_names[MG_COUNT][2] = {

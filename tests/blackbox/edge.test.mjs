@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 
-import { useDaemon } from './lib/daemon.mjs';
+import { SCALE, startDaemon, useDaemon } from './lib/daemon.mjs';
 
 const d = useDaemon();
 
@@ -98,3 +98,63 @@ for (const [event, field, prefix] of [['voice', 'CallSid', 'CA'], ['message', 'M
     assert.doesNotMatch(log, new RegExp(`^\\S+ info FAKE LOG LINE ${field}`, 'm'));
   });
 }
+
+// ----------------------------------------------------------- half-closed keep-alive
+
+/**
+ * One keep-alive connection that sends `bytes` and its FIN with the last piece (the way a
+ * client that is done writes its last request and shuts down its side). Resolves with the
+ * answers' status codes once the server closes (sees 'end'); rejects after boundMs.
+ */
+function halfClosed(port, bytes, tailBytes, boundMs) {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`the server kept the half-closed connection open; got ${JSON.stringify(got.slice(0, 80))}`));
+    }, boundMs);
+    sock.on('connect', () => {
+      sock.write(bytes.slice(0, bytes.length - tailBytes));
+      setTimeout(() => sock.end(bytes.slice(bytes.length - tailBytes)), 30);
+    });
+    sock.on('data', (c) => { got += c.toString('latin1'); });
+    sock.on('error', () => {});
+    sock.on('end', () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve([...got.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1])));
+    });
+  });
+}
+
+test('a client that half-closes is closed after the answers it is owed, not at the head or body deadline', async () => {
+  // A head deadline far beyond the wait below: a close seen in time is not the deadline's.
+  const k = await startDaemon({ env: { MASKD_HTTP_HEAD_TIMEOUT: '3600', MASKD_HTTP_BODY_TIMEOUT: '3600' } });
+  try {
+    const get = head(['GET /healthz HTTP/1.1', 'Host: x']);
+    const body = '{"name":"Half-closed"}';
+    const post = head(['POST /v1/services HTTP/1.1', 'Host: x', `Authorization: Bearer ${k.adminKey}`,
+      'Content-Type: application/json', `Content-Length: ${body.length}`]) + body;
+    const cases = [
+      { name: 'one GET, FIN with its last bytes', bytes: get, tail: 3, want: [200] },
+      { name: 'one GET, FIN with it', bytes: get, tail: get.length, want: [200] },
+      { name: 'two pipelined GETs', bytes: get + get, tail: 3, want: [200, 200] },
+      { name: 'a POST with a body', bytes: post, tail: 5, want: [201] },
+      // cut short: libmicrohttpd reads this EOF itself (it reads on while a request is incomplete)
+      { name: 'a head cut short', bytes: 'GET /healthz HTTP/1.1\r\nHost: x\r\n', tail: 2, want: [] },
+      { name: 'a body shorter than its Content-Length', bytes: post.slice(0, -4), tail: 3, want: [] },
+    ];
+    for (let round = 0; round < 5; round++) {
+      const got = await Promise.all(cases.map((c) => halfClosed(k.port, c.bytes, c.tail, 60_000 * SCALE)
+        .then((statuses) => ({ c, statuses }))));
+      for (const { c, statuses } of got) assert.deepEqual(statuses, c.want, c.name);
+    }
+    const m = await k.request('GET', '/metrics');
+    assert.match(m.text, /^maskd_http_half_closed_total [1-9]\d*$/m);
+    assert.match(m.text, /^maskd_http_deadline_closed_total 0$/m);
+  } finally {
+    await k.stop();
+    await k.removeTmp();
+  }
+});

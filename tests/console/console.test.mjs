@@ -4,8 +4,8 @@
 // SQLite or, with MASKD_TEST_PG_URL, on PostgreSQL), serving web/ itself.
 //   - a wrong key is refused with the API's message and nothing is stored;
 //   - the flow: log in, see a session created through the API, open it, see a
-//     signed Twilio webhook's interaction appear, close it (confirmed), see the
-//     "closed" event;
+//     signed Twilio webhook's interaction appear, close it (confirmed), see its
+//     session.closed event (the detail reads the service's events pull API);
 //   - the other pages: overview charts updating, numbers add / reserve / delete
 //     with confirmation and an API error shown, services forms (a PATCH applied),
 //     records with the CSV download;
@@ -143,7 +143,8 @@ test('log in, open a session made through the API, see a webhook interaction, cl
 
   await page.getByRole('button', { name: 'Close', exact: true }).click();
   await confirmDialog(page, 'Close session');
-  await page.locator('#events li[data-kind="closed"]').waitFor();
+  await page.locator('#events li[data-kind="session.closed"][data-reason="api"]').waitFor();
+  assert.match(await page.locator('#events li[data-kind="session.created"]').innerText(), /session\.created/);
   assert.equal(await page.locator('#session-status').innerText(), 'closed');
   const api = await d.api('GET', `/v1/sessions/${session.id}`);
   assert.equal(api.json.status, 'closed');
@@ -172,20 +173,20 @@ test('re-open, swap a number and block, each confirmed; each shows as an event',
   await page.goto(`${d.base}/console/?poll=${400 * SCALE}#/sessions/${session.id}`);
   await page.getByRole('button', { name: 'Re-open' }).click();
   await confirmDialog(page, 'Re-open');
-  await page.locator('#events li[data-kind="reopened"]').waitFor();
+  await page.locator('#events li[data-kind="session.reopened"]').waitFor();
   assert.equal((await d.api('GET', `/v1/sessions/${session.id}`)).json.status, 'open');
 
   const before = (await d.api('GET', `/v1/sessions/${session.id}`)).json.participants[0].proxy_number;
   await page.getByRole('button', { name: 'Swap the proxy number of Rider' }).click();
   await confirmDialog(page, 'Swap number');
-  await page.locator('#events li[data-kind="number_swapped"]').waitFor();
+  await page.locator('#events li[data-kind="participant.number_swapped"]').waitFor();
   const after = (await d.api('GET', `/v1/sessions/${session.id}`)).json.participants[0].proxy_number;
   assert.notEqual(after, before);
   await page.getByRole('cell', { name: after, exact: true }).first().waitFor();
 
   await page.getByRole('button', { name: 'Block' }).click();
   await confirmDialog(page, 'Block session');
-  await page.locator('#events li[data-kind="blocked"]').waitFor();
+  await page.locator('#events li[data-kind="session.closed"][data-reason="blocked"]').waitFor();
   assert.equal((await d.api('GET', `/v1/sessions/${session.id}`)).json.status, 'blocked');
   await snapshot(page, 'session-blocked');
 

@@ -2,7 +2,8 @@
 // sessions.js - the sessions of the selected service, searched by unique_name
 // and status, and one session's detail: participants (masked by the API),
 // proxy numbers, the interaction timeline with its legs and recordings, the
-// events, and the actions close, block, re-open and swap a number, each
+// session's events (the service's events pull API, GET /v1/services/{id}/events,
+// filtered to the session), and the actions close, block, re-open and swap a number, each
 // confirmed first. The detail refreshes itself while shown.
 
 import { api, seg } from '../api.js';
@@ -64,6 +65,37 @@ async function act(ctx, text, okLabel, method, path, body) {
   return true;
 }
 
+/** A label for an event document of the pull API (docs/EVENTS.md). */
+function eventText(e, byPar) {
+  const d = e.data || {};
+  const bits = [fmtTime(e.timestamp), e.type];
+  if (d.reason) bits.push(d.reason);
+  if (d.participant_id) bits.push(byPar[d.participant_id] || d.participant_id);
+  if (d.proxy_number) bits.push(d.proxy_number);
+  return bits.join(' · ');
+}
+
+/**
+ * The session's events from the service's pull API (GET /v1/services/{id}/events), in commit
+ * order. `feed` remembers the cursor of the last full page and the session's events before it,
+ * so each poll reads only from there on (the API gives no cursor after a partial last page).
+ */
+async function sessionEvents(serviceId, sessionId, feed) {
+  const tail = [];
+  let after = feed.cursor;
+  for (;;) {
+    const page = await api('GET', `/v1/services/${seg(serviceId)}/events?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+    const mine = page.events.filter((e) => e.data && e.data.session_id === sessionId);
+    if (page.next === null) {
+      tail.push(...mine);
+      return feed.before.concat(tail);
+    }
+    feed.before.push(...mine);
+    feed.cursor = page.next;
+    after = page.next;
+  }
+}
+
 async function detail(ctx) {
   const id = ctx.detail;
   fill(ctx.main, el('p', {}, el('a', { href: '#/sessions' }, '← All sessions')));
@@ -72,9 +104,11 @@ async function detail(ctx) {
   let stopped = false;
   let timer;
   let shown = ''; // what is drawn: redraw only on a change, so a poll never moves a button under the pointer
+  const feed = { cursor: null, before: [] };
   const draw = async () => {
-    const [s, ints, evs] = await Promise.all([api('GET', `/v1/sessions/${seg(id)}`),
-      api('GET', `/v1/sessions/${seg(id)}/interactions`), api('GET', `/v1/sessions/${seg(id)}/events`)]);
+    const s = await api('GET', `/v1/sessions/${seg(id)}`);
+    const [ints, evs] = await Promise.all([api('GET', `/v1/sessions/${seg(id)}/interactions`),
+      sessionEvents(s.service_id, s.id, feed)]);
     if (stopped) return;
     const now = JSON.stringify([s, ints, evs]);
     if (now === shown) return;
@@ -123,8 +157,8 @@ async function detail(ctx) {
           el('p', { class: 'muted' }, `${byPar[i.from_participant] || 'unknown'} → ${byPar[i.to_participant] || 'unknown'}, ${i.carrier}`),
           legRows(i.legs)))) : el('p', { class: 'muted', id: 'interactions' }, 'No call or message yet.'),
       el('h2', {}, 'Events'),
-      evs.events.length ? el('ol', { class: 'timeline', id: 'events' }, evs.events.map((e) =>
-        el('li', { 'data-kind': e.kind }, `${fmtTime(e.created_at)} · ${e.kind}${e.participant_id ? ` · ${byPar[e.participant_id] || e.participant_id}` : ''}`)))
+      evs.length ? el('ol', { class: 'timeline', id: 'events' }, evs.map((e) =>
+        el('li', { 'data-kind': e.type, 'data-reason': (e.data && e.data.reason) || '' }, eventText(e, byPar))))
         : el('p', { class: 'muted', id: 'events' }, 'No event yet.'));
   };
   const tick = async () => {
