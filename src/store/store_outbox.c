@@ -218,3 +218,14 @@ int store_service_events(struct store *st, const char *service_id, int64_t after
 	assert(st != NULL && service_id != NULL && cb != NULL && limit >= 1 && limit <= SERVICE_EVENT_PAGE_MAX);
 	return st->ops->service_events(st->b, service_id, after, limit, cb, ctx);
 }
+
+int store_tx_event_put(struct store_tx *tx, const struct store_event *ev)
+{
+	assert(tx != NULL && ev != NULL && ev->id != NULL && ev->service_id != NULL && ev->type != NULL &&
+	       ev->body != NULL);
+	int rc = tx->ops->tx_service_event_insert(tx, ev->id, ev->service_id, ev->type, ev->body, ev->created_at);
+	if (rc < 0 || ev->delivery == NULL)
+		return rc;
+	int existed = 0;
+	return tx->ops->tx_outbox_put(tx, ev->delivery, &existed);
+}

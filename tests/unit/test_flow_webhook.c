@@ -38,6 +38,9 @@ struct fake {
 	const char *pin; /* the PIN that pin_lookup knows */
 	int optout_calls, optout_last;
 	int leg_updates;
+	int n_events;          /* events the pipeline handed to the store with its writes */
+	char event_type[40];   /* the last one's type */
+	char event_body[2048]; /* and its document */
 	char leg_last;
 	char leg_status[32];
 	int64_t leg_now;
@@ -82,7 +85,17 @@ static int f_pin_lookup(void *b, const char *service_id, const char *pin, const 
 	return 0;
 }
 
-static int f_interaction_record(void *b, struct interaction *it, int *existed)
+/* ev as the store would write it with its change */
+static void f_event(struct fake *f, const struct store_event *ev)
+{
+	if (ev == NULL)
+		return;
+	f->n_events++;
+	snprintf(f->event_type, sizeof(f->event_type), "%s", ev->type);
+	snprintf(f->event_body, sizeof(f->event_body), "%s", ev->body);
+}
+
+static int f_interaction_record(void *b, struct interaction *it, int *existed, const struct store_event *ev)
 {
 	struct fake *f = b;
 	if (f->record_rc < 0)
@@ -94,6 +107,7 @@ static int f_interaction_record(void *b, struct interaction *it, int *existed)
 	}
 	f->stored = *it;
 	f->n_records++;
+	f_event(f, ev);
 	return 0;
 }
 
@@ -116,10 +130,11 @@ static int f_interaction_by_sid(void *b, enum dialect carrier, const char *sid, 
 }
 
 static int f_leg_update(void *b, const char *id, const char *leg, const char *sid, const struct leg_update *u,
-			int64_t now, int64_t ended_at)
+			int64_t now, int64_t ended_at, const struct store_event *ev)
 {
 	struct fake *f = b;
 	f->leg_updates++;
+	f_event(f, ev);
 	f->leg_last = leg[0];
 	snprintf(f->leg_status, sizeof(f->leg_status), "%s", u->status ? u->status : "");
 	f->leg_now = now;
@@ -127,10 +142,11 @@ static int f_leg_update(void *b, const char *id, const char *leg, const char *si
 }
 
 static int f_optout_set(void *b, const char *service_id, const char *bidx, const char *number_id, int opted_out,
-			int64_t now)
+			int64_t now, const struct store_event *ev)
 {
 	struct fake *f = b;
 	f->optout_calls++;
+	f_event(f, ev);
 	f->optout_last = opted_out;
 	return 0;
 }
