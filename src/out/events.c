@@ -27,6 +27,7 @@ static const char *const type_names[] = {
 	[EVENT_LEG_COMPLETED] = "leg.completed",
 	[EVENT_MESSAGE_OPTED_OUT] = "message.opted_out",
 	[EVENT_MESSAGE_OPTED_IN] = "message.opted_in",
+	[EVENT_NUMBER_RETIRED] = "number.retired",
 };
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == EVENT_TYPE_COUNT, "an event type without a name");
 

@@ -373,7 +373,8 @@ int store_service_list(struct store *st, void (*cb)(void *, const struct service
 int store_number_insert(struct store *st, const struct number *num) { return store_note_write(st, st->ops->number_insert(st->b, num)); }
 int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }
 int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
-int store_number_set_state(struct store *st, const char *id, enum number_state state) { return store_note_write(st, st->ops->number_set_state(st->b, id, state)); }
+int store_number_set_state(struct store *st, const char *id, enum number_state state) { return store_number_set_state_ev(st, id, state, NULL); }
+int store_number_set_state_ev(struct store *st, const char *id, enum number_state state, const struct store_event *ev) { return store_note_write(st, st->ops->number_set_state(st->b, id, state, ev)); }
 int store_number_set_region(struct store *st, const char *id, const char *region) { return st->ops->number_set_region(st->b, id, region); }
 int store_number_delete(struct store *st, const char *id) { return store_note_write(st, st->ops->number_delete(st->b, id)); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }

@@ -245,6 +245,8 @@ int store_number_get(struct store *st, const char *id, struct number *out);
 int store_number_list(struct store *st, const char *service_id,
 		      void (*cb)(void *ctx, const struct number *num), void *ctx);
 int store_number_set_state(struct store *st, const char *id, enum number_state state);
+/* store_number_set_state() that also writes ev (NULL = none) in the same transaction. */
+int store_number_set_state_ev(struct store *st, const char *id, enum number_state state, const struct store_event *ev);
 /* Sets the geocoded region of a number (start-up backfill of numbers added
  * before regions were geocoded). MASKD_ENOTFOUND when there is no such number. */
 int store_number_set_region(struct store *st, const char *id, const char *region);

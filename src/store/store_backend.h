@@ -70,7 +70,7 @@ struct store_tx {
 	X(int, number_get, (void *b, const char *id, struct number *out)) \
 	X(int, number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), \
 		void *ctx)) \
-	X(int, number_set_state, (void *b, const char *id, enum number_state state)) \
+	X(int, number_set_state, (void *b, const char *id, enum number_state state, const struct store_event *ev)) \
 	X(int, number_set_region, (void *b, const char *id, const char *region)) \
 	X(int, number_delete, (void *b, const char *id)) \
 	X(int, session_get, (void *b, const char *id, struct session *out)) \

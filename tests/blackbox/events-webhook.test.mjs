@@ -3,7 +3,7 @@
 // interaction.created for a bridge, a forwarded text and a refusal (with its reason), written
 // once (a retried webhook writes no second one); leg.updated and leg.completed from the
 // carrier's status callbacks (status, billable seconds); message.opted_out / .opted_in from
-// STOP / START texts. Each is delivered to the service's events_url signed as Standard
+// STOP / START texts; number.retired when a number is retired by the API. Each is delivered to the service's events_url signed as Standard
 // Webhooks says (the npm `standardwebhooks` package verifies it) and pulled, the same
 // document, from GET /v1/services/{id}/events; a service without events_url only records
 // them; no delivered or pulled document holds a real number.
@@ -165,6 +165,22 @@ for (const dialect of ['twilio', 'signalwire']) {
     assert.equal(delivered().filter((x) => x.type === 'message.opted_out' && mine(x)).length, 1);
   });
 }
+
+test('retiring a number is number.retired, once; a refused PATCH writes nothing', async () => {
+  const number = expectStatus(await d.api('POST', `/v1/services/${svc.id}/numbers`, { number: proxy(68) }), 201);
+  const mine = (x) => x.data.number_id === number.id;
+  expectStatus(await d.api('PATCH', `/v1/numbers/${number.id}`, { state: 'retired' }), 200);
+  expectStatus(await d.api('PATCH', `/v1/numbers/${number.id}`, { state: 'retired' }), 200); // no change: no event
+  const bad = await d.api('PATCH', `/v1/numbers/${number.id}`, { state: 'gone' });
+  assert.equal(bad.status, 400);
+  const [doc] = await eventsOf('number.retired', mine, 1);
+  assert.deepEqual(doc.data, { number_id: number.id, proxy_number: proxy(68), in_use: 0 });
+  assert.equal((await pulled(svc.id)).filter(mine).length, 1);
+  // back to active and retired again: a second crossing, a second event
+  expectStatus(await d.api('PATCH', `/v1/numbers/${number.id}`, { state: 'active' }), 200);
+  expectStatus(await d.api('PATCH', `/v1/numbers/${number.id}`, { state: 'retired' }), 200);
+  await eventsOf('number.retired', mine, 2);
+});
 
 test('a service without events_url records the webhook events for the pull API and sends nothing', async () => {
   const quiet = await createService(d, { name: 'Quiet webhooks' });

@@ -343,10 +343,7 @@ int pg_interaction_list(void *b, const char *session_id, void (*cb)(void *, cons
 	return rc;
 }
 
-/* Runs ev (when not NULL) after the single write do_write(c, ctx) in one
- * transaction, tried again on a deadlock or serialization failure; without ev the
- * write runs alone. */
-static int with_event(struct store_pg *s, struct pg_conn *c, int (*do_write)(struct pg_conn *c, void *ctx), void *ctx,
+int pg_with_event(struct store_pg *s, struct pg_conn *c, int (*do_write)(struct pg_conn *c, void *ctx), void *ctx,
 		      const struct store_event *ev)
 {
 	if (ev == NULL)
@@ -387,7 +384,7 @@ int pg_leg_update(void *b, const char *interaction_id, const char *legname, cons
 	char id[ID_MAX];
 	struct args a = {0};
 	leg_args(&a, interaction_id, legname, carrier_sid, u, now, ended, id);
-	return with_event(b, c, leg_write, &a, ev);
+	return pg_with_event(b, c, leg_write, &a, ev);
 }
 
 int pg_participant_number(void *b, const char *participant_id, char *out, size_t cap)
@@ -530,7 +527,7 @@ int pg_optout_set(void *b, const char *service_id, const char *bidx, const char 
 		pg_arg_text(&w.a, service_id);
 		pg_arg_i64(&w.a, now);
 	}
-	return with_event(b, c, optout_write, &w, ev);
+	return pg_with_event(b, c, optout_write, &w, ev);
 }
 
 int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out)

@@ -160,6 +160,11 @@ int pg_run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
 int pg_run_one(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **out);
 /* Runs id and returns how many rows it changed (>= 0) or a negative maskd_err. */
 int pg_run_count(struct pg_conn *c, enum sql_id id, const struct args *a);
+/* The single write do_write(c, ctx) and, when ev is not NULL, ev after it in one
+ * transaction, tried again on a deadlock or serialization failure (interactions.c);
+ * without ev the write runs alone. 0 or a negative maskd_err. */
+int pg_with_event(struct store_pg *s, struct pg_conn *c, int (*do_write)(struct pg_conn *c, void *ctx), void *ctx,
+		  const struct store_event *ev);
 /* Transaction control on c; a failed commit is followed by pg_tx_rollback(). */
 int pg_tx_begin(struct pg_conn *c);
 int pg_tx_commit(struct pg_conn *c);
