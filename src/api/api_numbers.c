@@ -3,6 +3,7 @@
  * to E.164 by libphonenumber, country and area code derived), list with in-use
  * counts, reserve / retire / re-activate, delete when unused. */
 #include "api_internal.h"
+#include "../flow/events.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/ids.h"
@@ -165,8 +166,24 @@ void api_number_patch(struct api_req *r)
 		return;
 	}
 	json_decref(body);
-	int rc = store_number_set_state(r->app->store, r->id, st);
+	/* retiring an active or reserved number writes number.retired with the change */
 	struct number n;
+	struct service svc;
+	int rc = store_number_get(r->app->store, r->id, &n);
+	bool retiring = rc == 0 && st == NUMBER_RETIRED && n.state != NUMBER_RETIRED;
+	if (retiring)
+		rc = store_service_get(r->app->store, n.service_id, &svc);
+	struct events_pending ev;
+	if (retiring && rc == 0) {
+		events_prepare(&ev, svc.id, svc.events_url, n.id, EVENT_NUMBER_RETIRED,
+			       json_pack("{s:s,s:s,s:I}", "number_id", n.id, "proxy_number", n.e164, "in_use",
+					 (json_int_t)n.in_use),
+			       now_unix());
+		rc = store_number_set_state_ev(r->app->store, r->id, st, &ev.ev);
+		events_pending_free(&ev);
+	} else if (rc == 0) {
+		rc = store_number_set_state(r->app->store, r->id, st);
+	}
 	if (rc == 0)
 		rc = store_number_get(r->app->store, r->id, &n);
 	if (!api_store_ok(r, rc, "number", "number_set_state"))

@@ -15,35 +15,59 @@
 
 #define EVENTS_CONTENT_TYPE "Content-Type: application/json\n\n"
 
-/* The outbox message delivering body (event id) to url. */
-static int enqueue(struct store_tx *tx, const char *id, const char *service_id, const char *session_id,
-		   const char *url, const char *body, int64_t now)
+/* The outbox message delivering body (event id) to url into p; 0, or -1 (logged)
+ * when url is not an http(s) URL. */
+static int delivery_fill(struct events_pending *p, const char *service_id, const char *order_key, const char *url,
+			 int64_t now)
 {
-	struct outbox_item it;
-	memset(&it, 0, sizeof(it));
-	if (outbox_destination(url, it.destination, sizeof(it.destination)) < 0 || strlen(url) >= sizeof(it.url)) {
+	struct outbox_item *it = &p->delivery;
+	memset(it, 0, sizeof(*it));
+	if (outbox_destination(url, it->destination, sizeof(it->destination)) < 0 || strlen(url) >= sizeof(it->url)) {
 		/* the API refuses such a URL; one stored before is skipped, visibly */
-		log_warn("events: service %s: events_url is not an http(s) URL; event %s not sent", service_id, id);
-		return 0;
+		log_warn("events: service %s: events_url is not an http(s) URL; event %s not sent", service_id, p->id);
+		return -1;
 	}
-	id_new("obx", it.id);
-	snprintf(it.dedup_key, sizeof(it.dedup_key), "%s", id);
-	it.kind = OUTBOX_EVENT;
-	snprintf(it.service_id, sizeof(it.service_id), "%s", service_id);
-	snprintf(it.order_key, sizeof(it.order_key), "%s", session_id);
-	snprintf(it.url, sizeof(it.url), "%s", url);
-	size_t hl = strlen(EVENTS_CONTENT_TYPE), bl = strlen(body);
-	char *payload = xmalloc(hl + bl + 1);
-	memcpy(payload, EVENTS_CONTENT_TYPE, hl);
-	memcpy(payload + hl, body, bl + 1);
-	it.payload = payload;
-	it.payload_len = hl + bl;
-	it.created_at = now * 1000;
-	it.next_at = now * 1000;
-	int existed = 0;
-	int rc = store_tx_outbox_put(tx, &it, &existed);
-	free(payload);
-	return rc;
+	id_new("obx", it->id);
+	snprintf(it->dedup_key, sizeof(it->dedup_key), "%s", p->id);
+	it->kind = OUTBOX_EVENT;
+	snprintf(it->service_id, sizeof(it->service_id), "%s", service_id);
+	snprintf(it->order_key, sizeof(it->order_key), "%s", order_key);
+	snprintf(it->url, sizeof(it->url), "%s", url);
+	size_t hl = strlen(EVENTS_CONTENT_TYPE), bl = strlen(p->body);
+	p->payload = xmalloc(hl + bl + 1);
+	memcpy(p->payload, EVENTS_CONTENT_TYPE, hl);
+	memcpy(p->payload + hl, p->body, bl + 1);
+	it->payload = p->payload;
+	it->payload_len = hl + bl;
+	it->created_at = now * 1000;
+	it->next_at = now * 1000;
+	return 0;
+}
+
+void events_prepare(struct events_pending *p, const char *service_id, const char *events_url, const char *order_key,
+		    enum event_type t, json_t *data, int64_t now)
+{
+	assert(p != NULL && service_id != NULL && events_url != NULL && order_key != NULL && data != NULL);
+	memset(&p->ev, 0, sizeof(p->ev));
+	p->payload = NULL;
+	id_new("evt", p->id);
+	p->body = event_document(p->id, t, service_id, now, data);
+	p->ev.id = p->id;
+	p->ev.service_id = service_id;
+	p->ev.type = event_type_name(t);
+	p->ev.body = p->body;
+	p->ev.created_at = now;
+	if (events_url[0] != '\0' && delivery_fill(p, service_id, order_key, events_url, now) == 0)
+		p->ev.delivery = &p->delivery;
+}
+
+void events_pending_free(struct events_pending *p)
+{
+	if (p == NULL)
+		return;
+	free(p->body);
+	free(p->payload);
+	p->body = p->payload = NULL;
 }
 
 int events_record(struct store_tx *tx, const char *session_id, enum event_type t, json_t *data, int64_t now)
@@ -55,14 +79,45 @@ int events_record(struct store_tx *tx, const char *session_id, enum event_type t
 		json_decref(data);
 		return rc;
 	}
-	char id[ID_MAX];
-	id_new("evt", id);
-	char *body = event_document(id, t, service_id, now, data);
-	rc = store_tx_service_event_insert(tx, id, service_id, event_type_name(t), body, now);
-	if (rc == 0 && url[0] != '\0')
-		rc = enqueue(tx, id, service_id, session_id, url, body, now);
-	free(body);
+	struct events_pending *p = xmalloc(sizeof(*p));
+	events_prepare(p, service_id, url, session_id, t, data, now);
+	rc = store_tx_event_put(tx, &p->ev);
+	events_pending_free(p);
+	free(p);
 	return rc;
+}
+
+static json_t *string_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
+json_t *events_interaction_data(const struct interaction *it, const char *reason, const char *proxy_number)
+{
+	assert(it != NULL);
+	json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s}", "interaction_id", it->id, "session_id", it->session_id,
+			      "channel", channel_name(it->channel), "decision", decision_name(it->decision), "carrier",
+			      dialect_name(it->carrier));
+	json_object_set_new(d, "reason", string_or_null(reason));
+	json_object_set_new(d, "from_participant_id", string_or_null(it->from_participant));
+	json_object_set_new(d, "to_participant_id", string_or_null(it->to_participant));
+	json_object_set_new(d, "proxy_number", string_or_null(proxy_number));
+	return d;
+}
+
+json_t *events_leg_data(const struct interaction *it, char leg, const char *status, int64_t billable_seconds,
+			const char *cost, const char *currency)
+{
+	assert(it != NULL && (leg == 'a' || leg == 'b'));
+	const char legname[2] = {leg, '\0'};
+	json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "interaction_id", it->id, "session_id", it->session_id, "leg",
+			      legname, "channel", channel_name(it->channel));
+	json_object_set_new(d, "status", string_or_null(status));
+	json_object_set_new(d, "billable_seconds",
+			    billable_seconds >= 0 ? json_integer((json_int_t)billable_seconds) : json_null());
+	json_object_set_new(d, "cost", string_or_null(cost));
+	json_object_set_new(d, "currency", string_or_null(currency));
+	return d;
 }
 
 json_t *events_session_data(const struct session *s)

@@ -21,6 +21,38 @@
  * store's error (the body must then fail, and nothing is recorded). */
 int events_record(struct store_tx *tx, const char *session_id, enum event_type t, json_t *data, int64_t now);
 
+/* An event prepared for a store write that takes one (store_interaction_record_ev,
+ * store_leg_update_ev, store_optout_set_ev): ev points into this struct, so it
+ * must not move between events_prepare() and events_pending_free(). Used where
+ * the caller knows the service and its events_url already (the webhook path),
+ * which saves events_record()'s lookup. */
+struct events_pending {
+	struct store_event ev;
+	struct outbox_item delivery;
+	char id[ID_MAX];
+	char *body;    /* malloc'd document */
+	char *payload; /* malloc'd outbox payload, NULL when there is no delivery */
+};
+
+/* Fills p with event t of service_id at now (unix seconds) with data (an object;
+ * the reference is taken): its row for the pull API and, when events_url is not
+ * "", its delivery, ordered after the earlier messages of order_key ("" = none).
+ * Aborts on out of memory only; free with events_pending_free(). */
+void events_prepare(struct events_pending *p, const char *service_id, const char *events_url, const char *order_key,
+		    enum event_type t, json_t *data, int64_t now);
+void events_pending_free(struct events_pending *p);
+
+/* The data of an interaction.created event: the interaction's ids, channel,
+ * decision, the refusal reason (route_reason_name, null when bridged or
+ * forwarded) and the proxy number it reached. New reference. */
+json_t *events_interaction_data(const struct interaction *it, const char *reason, const char *proxy_number);
+
+/* The data of a leg.updated / leg.completed event: interaction and session ids,
+ * the leg ("a" inbound, "b" outbound), status, billable_seconds (null when not
+ * reported), cost and currency (null when not reported). New reference. */
+json_t *events_leg_data(const struct interaction *it, char leg, const char *status, int64_t billable_seconds,
+			const char *cost, const char *currency);
+
 /* The data of a session.created event: the session's ids, settings and its
  * participants (id, label, masked number, proxy number). New reference. */
 json_t *events_session_data(const struct session *s);

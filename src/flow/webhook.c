@@ -15,6 +15,7 @@
 #include "../util/limiter.h"
 #include "../util/metrics.h"
 #include "../out/sender.h"
+#include "events.h"
 #include "sessions.h"
 #include "../store/store.h"
 #include "../util/err.h"
@@ -334,7 +335,17 @@ static const char *handle_keyword(struct wctx *h, const struct service *svc, con
 	if (!act.record || retry)
 		return act.reply;
 	const char *what = act.opted_out ? "out" : "in";
-	int rc = store_optout_set(h->env->store, svc->id, h->in->from, v->number.id, act.opted_out, h->rq->now->s);
+	/* message.opted_out / .opted_in, written with the opt-out row; ordered with the
+	 * session's other events when the sender has one here, else by the number */
+	json_t *data = json_pack("{s:s,s:s,s:s}", "number_id", v->number.id, "proxy_number", v->number.e164, "from",
+				 h->from_masked);
+	json_object_set_new(data, "session_id", v->session_id[0] ? json_string(v->session_id) : json_null());
+	struct events_pending ev;
+	events_prepare(&ev, svc->id, svc->events_url, v->session_id[0] ? v->session_id : v->number.id,
+		       act.opted_out ? EVENT_MESSAGE_OPTED_OUT : EVENT_MESSAGE_OPTED_IN, data, h->rq->now->s);
+	int rc = store_optout_set_ev(h->env->store, svc->id, h->in->from, v->number.id, act.opted_out, h->rq->now->s,
+				     &ev.ev);
+	events_pending_free(&ev);
 	if (rc < 0)
 		log_error("webhook %s message %s: recording the opt-%s failed: %s", h->dl->name, h->in->sid, what,
 			  maskd_strerror(rc));
@@ -416,7 +427,13 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "%s", sid);
 	snprintf(it.from_participant, sizeof(it.from_participant), "%s", v->from_participant);
 	snprintf(it.to_participant, sizeof(it.to_participant), "%s", v->to_participant);
-	int rc = store_interaction_record(h->env->store, &it, &existed);
+	/* interaction.created, written in the record's transaction (none for a retry) */
+	struct events_pending ev;
+	events_prepare(&ev, svc->id, svc->events_url, it.session_id, EVENT_INTERACTION_CREATED,
+		       events_interaction_data(&it, reason != ROUTE_OK ? route_reason_name(reason) : NULL, v->number.e164),
+		       now);
+	int rc = store_interaction_record_ev(h->env->store, &it, &existed, &ev.ev);
+	events_pending_free(&ev);
 	if (rc == 0 && existed)
 		rc = replay(h, &it, &d, replay_number, sizeof(replay_number), &replay_session);
 	if (rc < 0) {
@@ -718,7 +735,13 @@ void webhook_status(const struct webhook_env *env, const struct webhook_request 
 		.cost = st->cost,
 		.currency = st->currency,
 	};
-	rc = store_leg_update(env->store, it.id, st->leg, sid, &u, rq->now->s);
+	/* leg.updated, or leg.completed on a final status, written with the leg */
+	struct events_pending ev;
+	events_prepare(&ev, svc.id, svc.events_url, it.session_id,
+		       leg_status_final(st->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
+		       events_leg_data(&it, st->leg, st->status, st->duration, st->cost, st->currency), rq->now->s);
+	rc = store_leg_update_ev(env->store, it.id, st->leg, sid, &u, rq->now->s, &ev.ev);
+	events_pending_free(&ev);
 	if (rc < 0) {
 		log_error("webhook %s status: interaction %s: %s", name, int_id, maskd_strerror(rc));
 		fail(&h, 503, MW_ERROR, "temporarily unavailable");

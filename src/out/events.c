@@ -22,6 +22,12 @@ static const char *const type_names[] = {
 	[EVENT_SESSION_REOPENED] = "session.reopened",
 	[EVENT_PARTICIPANT_ADDED] = "participant.added",
 	[EVENT_PARTICIPANT_NUMBER_SWAPPED] = "participant.number_swapped",
+	[EVENT_INTERACTION_CREATED] = "interaction.created",
+	[EVENT_LEG_UPDATED] = "leg.updated",
+	[EVENT_LEG_COMPLETED] = "leg.completed",
+	[EVENT_MESSAGE_OPTED_OUT] = "message.opted_out",
+	[EVENT_MESSAGE_OPTED_IN] = "message.opted_in",
+	[EVENT_NUMBER_RETIRED] = "number.retired",
 };
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == EVENT_TYPE_COUNT, "an event type without a name");
 

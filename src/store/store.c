@@ -380,7 +380,8 @@ int store_service_list(struct store *st, void (*cb)(void *, const struct service
 int store_number_insert(struct store *st, const struct number *num) { return store_note_write(st, st->ops->number_insert(st->b, num)); }
 int store_number_get(struct store *st, const char *id, struct number *out) { return st->ops->number_get(st->b, id, out); }
 int store_number_list(struct store *st, const char *service_id, void (*cb)(void *, const struct number *), void *ctx) { return st->ops->number_list(st->b, service_id, cb, ctx); }
-int store_number_set_state(struct store *st, const char *id, enum number_state state) { return store_note_write(st, st->ops->number_set_state(st->b, id, state)); }
+int store_number_set_state(struct store *st, const char *id, enum number_state state) { return store_number_set_state_ev(st, id, state, NULL); }
+int store_number_set_state_ev(struct store *st, const char *id, enum number_state state, const struct store_event *ev) { return store_note_write(st, st->ops->number_set_state(st->b, id, state, ev)); }
 int store_number_set_region(struct store *st, const char *id, const char *region) { return st->ops->number_set_region(st->b, id, region); }
 int store_number_delete(struct store *st, const char *id) { return store_note_write(st, st->ops->number_delete(st->b, id)); }
 int store_session_get(struct store *st, const char *id, struct session *out) { return st->ops->session_get(st->b, id, out); }
@@ -478,10 +479,16 @@ int store_pin_lookup(struct store *st, const char *service_id, const char *pin, 
 int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id,
 		     int opted_out, int64_t now)
 {
+	return store_optout_set_ev(st, service_id, from_e164, number_id, opted_out, now, NULL);
+}
+
+int store_optout_set_ev(struct store *st, const char *service_id, const char *from_e164, const char *number_id,
+			int opted_out, int64_t now, const struct store_event *ev)
+{
 	assert(st != NULL && service_id != NULL && from_e164 != NULL && number_id != NULL);
 	char bidx[STORE_BIDX_MAX];
 	st->ops->blind_index(st->b, from_e164, bidx);
-	return store_note_write(st, st->ops->optout_set(st->b, service_id, bidx, number_id, opted_out, now));
+	return store_note_write(st, st->ops->optout_set(st->b, service_id, bidx, number_id, opted_out, now, ev));
 }
 
 int store_pool_stats(struct store *st, const char *service_id, struct pool_stats *out) { return st->ops->pool_stats(st->b, service_id, out); }
@@ -493,7 +500,8 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 	memset(out, 0, sizeof(*out));
 	return st->ops->route_lookup(st->b, to_e164, bidx, out);
 }
-int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return store_note_write(st, st->ops->interaction_record(st->b, it, existed)); }
+int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return store_interaction_record_ev(st, it, existed, NULL); }
+int store_interaction_record_ev(struct store *st, struct interaction *it, int *existed, const struct store_event *ev) { return store_note_write(st, st->ops->interaction_record(st->b, it, existed, ev)); }
 int store_tx_interaction_record(struct store_tx *tx, struct interaction *it, int *existed)
 {
 	assert(tx != NULL && it != NULL && existed != NULL);
@@ -512,11 +520,16 @@ int store_interaction_list(struct store *st, const char *session_id, void (*cb)(
 int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
 		     const struct leg_update *u, int64_t now)
 {
+	return store_leg_update_ev(st, interaction_id, leg, carrier_sid, u, now, NULL);
+}
+int store_leg_update_ev(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
+			const struct leg_update *u, int64_t now, const struct store_event *ev)
+{
 	assert(st != NULL && interaction_id != NULL && carrier_sid != NULL && u != NULL);
 	const char legname[2] = {leg, '\0'};
 	/* the row's ended_at: when its first final status was stored */
 	int64_t ended_at = leg_status_final(u->status) ? now : 0;
-	return store_note_write(st, st->ops->leg_update(st->b, interaction_id, legname, carrier_sid, u, now, ended_at));
+	return store_note_write(st, st->ops->leg_update(st->b, interaction_id, legname, carrier_sid, u, now, ended_at, ev));
 }
 int store_records(struct store *st, const char *service_id, int64_t from, int64_t to, int (*cb)(void *, const struct interaction *), void *ctx) { return st->ops->records(st->b, service_id, from, to, cb, ctx); }
 int store_usage(struct store *st, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx) { return st->ops->usage(st->b, service_id, from, to, cb, ctx); }

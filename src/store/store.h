@@ -78,6 +78,7 @@ int store_write_probe(struct store *st, int64_t now_ms);
  * outputs in ctx when it starts, and do no I/O outside the store. */
 #define STORE_TX_ATTEMPTS 4
 struct store_tx;
+struct store_event; /* an event written with a change (the service events section below) */
 int store_tx_run(struct store *st, int (*body)(struct store_tx *tx, void *ctx), void *ctx);
 
 /* ---- Row primitives of session create, add-participant and swap (flow/bind.c,
@@ -244,6 +245,8 @@ int store_number_get(struct store *st, const char *id, struct number *out);
 int store_number_list(struct store *st, const char *service_id,
 		      void (*cb)(void *ctx, const struct number *num), void *ctx);
 int store_number_set_state(struct store *st, const char *id, enum number_state state);
+/* store_number_set_state() that also writes ev (NULL = none) in the same transaction. */
+int store_number_set_state_ev(struct store *st, const char *id, enum number_state state, const struct store_event *ev);
 /* Sets the geocoded region of a number (start-up backfill of numbers added
  * before regions were geocoded). MASKD_ENOTFOUND when there is no such number. */
 int store_number_set_region(struct store *st, const char *id, const char *region);
@@ -373,6 +376,9 @@ int store_pin_lookup(struct store *st, const char *service_id, const char *pin, 
  * STOP-like keywords, 0 on START-like ones. Idempotent. */
 int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id,
 		     int opted_out, int64_t now);
+/* store_optout_set() that also writes ev (NULL = none) in the same transaction. */
+int store_optout_set_ev(struct store *st, const char *service_id, const char *from_e164, const char *number_id,
+			int opted_out, int64_t now, const struct store_event *ev);
 
 /* Records it (id, ids, channel, carrier, carrier_sid, decision, created_at set by
  * the caller) with its inbound leg 'a', moves the session open -> in-progress when
@@ -388,6 +394,10 @@ int store_tx_interaction_record(struct store_tx *tx, struct interaction *it, int
  * such interaction or its id is already set; MASKD_ETOOBIG when call_id does not
  * fit interaction.carrier_call_id. */
 int store_interaction_call_id(struct store *st, const char *id, const char *call_id);
+/* store_interaction_record() that also writes ev (NULL = none; struct
+ * store_event, below) in the same transaction, only when the interaction is new:
+ * a retried webhook (*existed) writes no second event, a failed record none. */
+int store_interaction_record_ev(struct store *st, struct interaction *it, int *existed, const struct store_event *ev);
 int store_interaction_get(struct store *st, const char *id, struct interaction *out);
 /* The interaction a carrier's call or message id started (its leg 'a'), for status
  * callbacks that cannot carry maskd's ?interaction= (Vonage's call events). */
@@ -401,6 +411,9 @@ int store_interaction_list(struct store *st, const char *session_id,
  * interaction's other proxy number and country. */
 int store_leg_update(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
 		     const struct leg_update *u, int64_t now);
+/* store_leg_update() that also writes ev (NULL = none) in the same transaction. */
+int store_leg_update_ev(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
+			const struct leg_update *u, int64_t now, const struct store_event *ev);
 
 /* Call records of a service: every leg whose started_at is in [from, to), oldest
  * first, with its interaction (id, session id, channel, carrier, decision). cb
@@ -590,6 +603,21 @@ int store_tx_event_target(struct store_tx *tx, const char *session_id, char serv
  * the row locks of the transaction's other writes). */
 int store_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
 				  const char *body, int64_t created_at);
+/* An event written together with the change it describes (flow/events.c
+ * fills it; the strings and delivery are the caller's, borrowed for the call):
+ * the row of service_id's events and, when delivery is not NULL, the outbox
+ * message delivering it to the service's events_url. */
+struct store_event {
+	const char *id;         /* evt_... */
+	const char *service_id;
+	const char *type;       /* "interaction.created", ... */
+	const char *body;       /* the JSON document: ids and masked numbers only */
+	int64_t created_at;     /* unix seconds */
+	const struct outbox_item *delivery;
+};
+/* Writes ev inside tx (store_tx_service_event_insert, then the delivery's
+ * store_tx_outbox_put). 0, or the store's error (the body must then fail). */
+int store_tx_event_put(struct store_tx *tx, const struct store_event *ev);
 /* service_id's events with seq > after, in seq order, at most limit: cb(ctx, seq,
  * body) for each; body is valid during the call only. */
 int store_service_events(struct store *st, const char *service_id, int64_t after, int limit,

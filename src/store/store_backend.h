@@ -70,7 +70,7 @@ struct store_tx {
 	X(int, number_get, (void *b, const char *id, struct number *out)) \
 	X(int, number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), \
 		void *ctx)) \
-	X(int, number_set_state, (void *b, const char *id, enum number_state state)) \
+	X(int, number_set_state, (void *b, const char *id, enum number_state state, const struct store_event *ev)) \
 	X(int, number_set_region, (void *b, const char *id, const char *region)) \
 	X(int, number_delete, (void *b, const char *id)) \
 	X(int, session_get, (void *b, const char *id, struct session *out)) \
@@ -102,10 +102,11 @@ struct store_tx {
 	X(int, pin_lookup, (void *b, const char *service_id, const char *pin, const char *bidx, \
 		struct route_view *out)) \
 	X(int, optout_set, (void *b, const char *service_id, const char *bidx, const char *number_id, \
-		int opted_out, int64_t now)) \
+		int opted_out, int64_t now, const struct store_event *ev)) \
 	X(int, pool_stats, (void *b, const char *service_id, struct pool_stats *out)) \
 	X(int, route_lookup, (void *b, const char *to_e164, const char *bidx, struct route_view *out)) \
-	X(int, interaction_record, (void *b, struct interaction *it, int *existed)) \
+	/* ev (NULL = none): written in the record's transaction when it is new */ \
+	X(int, interaction_record, (void *b, struct interaction *it, int *existed, const struct store_event *ev)) \
 	X(int, interaction_get, (void *b, const char *id, struct interaction *out)) \
 	X(int, interaction_by_sid, (void *b, enum dialect carrier, const char *carrier_sid, \
 		struct interaction *out)) \
@@ -113,7 +114,7 @@ struct store_tx {
 		void (*cb)(void *, const struct interaction *), void *ctx)) \
 	/* leg: "a" or "b"; ended_at: now on a final status, else 0 (store.c) */ \
 	X(int, leg_update, (void *b, const char *interaction_id, const char *leg, const char *carrier_sid, \
-		const struct leg_update *u, int64_t now, int64_t ended_at)) \
+		const struct leg_update *u, int64_t now, int64_t ended_at, const struct store_event *ev)) \
 	X(int, records, (void *b, const char *service_id, int64_t from, int64_t to, \
 		int (*cb)(void *, const struct interaction *), void *ctx)) \
 	X(int, usage, (void *b, const char *service_id, int64_t from, int64_t to, \

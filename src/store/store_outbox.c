@@ -251,3 +251,14 @@ int store_tx_interaction_delete(struct store_tx *tx, const char *session_id, con
 	assert(tx != NULL && session_id != NULL && id != NULL);
 	return tx->ops->tx_interaction_delete(tx, session_id, id);
 }
+
+int store_tx_event_put(struct store_tx *tx, const struct store_event *ev)
+{
+	assert(tx != NULL && ev != NULL && ev->id != NULL && ev->service_id != NULL && ev->type != NULL &&
+	       ev->body != NULL);
+	int rc = tx->ops->tx_service_event_insert(tx, ev->id, ev->service_id, ev->type, ev->body, ev->created_at);
+	if (rc < 0 || ev->delivery == NULL)
+		return rc;
+	int existed = 0;
+	return tx->ops->tx_outbox_put(tx, ev->delivery, &existed);
+}

@@ -4,7 +4,8 @@
  * (interaction get and list, records) derives leg 'a' from the interaction row
  * as the row of the webhook would have read; the first status callback on leg
  * 'a' inserts that row with the derived id and start, later ones update it; a
- * callback with another carrier sid is a leg of its own, as before. */
+ * callback with another carrier sid is a leg of its own, as before. The writes
+ * that take an event (store_*_ev) write it in their own transaction. */
 #include "suite.h"
 
 #include "util/err.h"
@@ -200,8 +201,109 @@ static void derived_leg_a_status_default(void **state)
 	assert_int_equal(back.legs[1].started_at, 2211);
 }
 
+/* An event of the service (the caller's document), with a delivery when url is not NULL. */
+static void event_for(struct fixture *f, struct store_event *ev, struct outbox_item *delivery, char *id,
+		      const char *type, const char *url)
+{
+	id_new("evt", id);
+	*ev = (struct store_event){.id = id, .service_id = f->svc.id, .type = type, .body = "{\"data\":{}}",
+				   .created_at = 2100};
+	if (url == NULL)
+		return;
+	memset(delivery, 0, sizeof(*delivery));
+	id_new("obx", delivery->id);
+	snprintf(delivery->dedup_key, sizeof(delivery->dedup_key), "%s", id);
+	delivery->kind = OUTBOX_EVENT;
+	snprintf(delivery->service_id, sizeof(delivery->service_id), "%s", f->svc.id);
+	snprintf(delivery->destination, sizeof(delivery->destination), "http://127.0.0.1:9");
+	snprintf(delivery->url, sizeof(delivery->url), "%s", url);
+	delivery->payload = "Content-Type: application/json\n\n{}";
+	delivery->payload_len = strlen(delivery->payload);
+	delivery->created_at = delivery->next_at = 2100 * 1000;
+	ev->delivery = delivery;
+}
+
+static int64_t events_typed(struct fixture *f, const char *type)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM service_events WHERE type = '%s'", type);
+	return cx_sql_count(f, sql);
+}
+
+/* The writes that take an event (store_*_ev) write it in their transaction: the
+ * service's events row, and its delivery when it has one; a retried interaction
+ * record writes none, a failed write none. */
+static void writes_carry_their_event(void **state)
+{
+	CX_FIXTURE(state);
+	char num[ID_MAX];
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, num);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	struct interaction it;
+	memset(&it, 0, sizeof(it));
+	id_new("int", it.id);
+	snprintf(it.session_id, sizeof(it.session_id), "%s", s.id);
+	snprintf(it.service_id, sizeof(it.service_id), "%s", f->svc.id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "CA888");
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", s.participants[0].id);
+	snprintf(it.to_participant, sizeof(it.to_participant), "%s", s.participants[1].id);
+	it.decision = DECISION_BRIDGE;
+	it.created_at = 2100;
+	const struct interaction first = it;
+	struct store_event ev;
+	struct outbox_item delivery;
+	char id[ID_MAX];
+	event_for(f, &ev, &delivery, id, "interaction.created", "http://127.0.0.1:9/events");
+	int existed = -1;
+	assert_int_equal(store_interaction_record_ev(f->st, &it, &existed, &ev), 0);
+	assert_int_equal(existed, 0);
+	assert_int_equal(events_typed(f, "interaction.created"), 1);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM outbox WHERE kind = 1"), 1);
+	/* the carrier retries: nothing new, no second event */
+	it = first;
+	id_new("int", it.id);
+	event_for(f, &ev, &delivery, id, "interaction.created", "http://127.0.0.1:9/events");
+	assert_int_equal(store_interaction_record_ev(f->st, &it, &existed, &ev), 0);
+	assert_int_equal(existed, 1);
+	assert_int_equal(events_typed(f, "interaction.created"), 1);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM outbox WHERE kind = 1"), 1);
+
+	/* a leg update with its event (pull only: no delivery) */
+	struct leg_update u = {.status = "completed", .duration = 42};
+	event_for(f, &ev, NULL, id, "leg.completed", NULL);
+	assert_int_equal(store_leg_update_ev(f->st, first.id, 'b', "CA889", &u, 2150, &ev), 0);
+	assert_int_equal(events_typed(f, "leg.completed"), 1);
+	/* a leg of no interaction fails, and its event goes with it */
+	event_for(f, &ev, NULL, id, "leg.updated", NULL);
+	assert_int_equal(store_leg_update_ev(f->st, "int_aaaabbbbccccddddeeeeffff", 'b', "CA9", &u, 2150, &ev),
+			 MASKD_ENOTFOUND);
+	assert_int_equal(events_typed(f, "leg.updated"), 0);
+
+	/* an opt-out and an opt-in */
+	event_for(f, &ev, NULL, id, "message.opted_out", NULL);
+	assert_int_equal(store_optout_set_ev(f->st, f->svc.id, RIDER, num, 1, 2160, &ev), 0);
+	event_for(f, &ev, NULL, id, "message.opted_in", NULL);
+	assert_int_equal(store_optout_set_ev(f->st, f->svc.id, RIDER, num, 0, 2170, &ev), 0);
+	assert_int_equal(events_typed(f, "message.opted_out"), 1);
+	assert_int_equal(events_typed(f, "message.opted_in"), 1);
+
+	/* a number retired; an unknown number fails with its event */
+	event_for(f, &ev, NULL, id, "number.retired", NULL);
+	assert_int_equal(store_number_set_state_ev(f->st, num, NUMBER_RETIRED, &ev), 0);
+	event_for(f, &ev, NULL, id, "number.retired", NULL);
+	assert_int_equal(store_number_set_state_ev(f->st, "num_aaaabbbbccccddddeeeeffff", NUMBER_RETIRED, &ev),
+			 MASKD_ENOTFOUND);
+	assert_int_equal(events_typed(f, "number.retired"), 1);
+	/* every one is in the pull list too, in order */
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM service_events"), 5 + cx_sql_count(f,
+			 "SELECT COUNT(*) FROM service_events WHERE type LIKE 'session.%' OR type LIKE 'participant.%'"));
+}
+
 const struct CMUnitTest cx_legs_tests[] = {
 	CX_TEST(derived_leg_a_and_upsert),
 	CX_TEST(derived_leg_a_status_default),
+	CX_TEST(writes_carry_their_event),
 };
 const size_t cx_legs_count = sizeof(cx_legs_tests) / sizeof(cx_legs_tests[0]);

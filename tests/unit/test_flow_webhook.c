@@ -38,6 +38,9 @@ struct fake {
 	const char *pin; /* the PIN that pin_lookup knows */
 	int optout_calls, optout_last;
 	int leg_updates;
+	int n_events;          /* events the pipeline handed to the store with its writes */
+	char event_type[40];   /* the last one's type */
+	char event_body[2048]; /* and its document */
 	char leg_last;
 	char leg_status[32];
 	int64_t leg_now;
@@ -82,7 +85,17 @@ static int f_pin_lookup(void *b, const char *service_id, const char *pin, const 
 	return 0;
 }
 
-static int f_interaction_record(void *b, struct interaction *it, int *existed)
+/* ev as the store would write it with its change */
+static void f_event(struct fake *f, const struct store_event *ev)
+{
+	if (ev == NULL)
+		return;
+	f->n_events++;
+	snprintf(f->event_type, sizeof(f->event_type), "%s", ev->type);
+	snprintf(f->event_body, sizeof(f->event_body), "%s", ev->body);
+}
+
+static int f_interaction_record(void *b, struct interaction *it, int *existed, const struct store_event *ev)
 {
 	struct fake *f = b;
 	if (f->record_rc < 0)
@@ -94,6 +107,7 @@ static int f_interaction_record(void *b, struct interaction *it, int *existed)
 	}
 	f->stored = *it;
 	f->n_records++;
+	f_event(f, ev);
 	return 0;
 }
 
@@ -116,10 +130,11 @@ static int f_interaction_by_sid(void *b, enum dialect carrier, const char *sid, 
 }
 
 static int f_leg_update(void *b, const char *id, const char *leg, const char *sid, const struct leg_update *u,
-			int64_t now, int64_t ended_at)
+			int64_t now, int64_t ended_at, const struct store_event *ev)
 {
 	struct fake *f = b;
 	f->leg_updates++;
+	f_event(f, ev);
 	f->leg_last = leg[0];
 	snprintf(f->leg_status, sizeof(f->leg_status), "%s", u->status ? u->status : "");
 	f->leg_now = now;
@@ -127,10 +142,11 @@ static int f_leg_update(void *b, const char *id, const char *leg, const char *si
 }
 
 static int f_optout_set(void *b, const char *service_id, const char *bidx, const char *number_id, int opted_out,
-			int64_t now)
+			int64_t now, const struct store_event *ev)
 {
 	struct fake *f = b;
 	f->optout_calls++;
+	f_event(f, ev);
 	f->optout_last = opted_out;
 	return 0;
 }
@@ -302,6 +318,14 @@ static void bridge(void **state)
 	assert_int_equal(x->f.stored.created_at, NOW_S);  /* the clock read at the edge */
 	assert_int_equal(x->f.stored.decision, DECISION_BRIDGE);
 	assert_string_equal(x->f.stored.carrier_sid, "CA1");
+	/* interaction.created, handed to the store with the record; ids and proxy numbers only */
+	assert_int_equal(x->f.n_events, 1);
+	assert_string_equal(x->f.event_type, "interaction.created");
+	assert_non_null(strstr(x->f.event_body, "\"decision\":\"bridge\""));
+	assert_non_null(strstr(x->f.event_body, "\"interaction_id\":\"int_fixed\""));
+	assert_non_null(strstr(x->f.event_body, "\"reason\":null"));
+	assert_null(strstr(x->f.event_body, CALLER));
+	assert_null(strstr(x->f.event_body, PEER));
 }
 
 static void text_forwarded(void **state)
@@ -461,10 +485,17 @@ static void keywords(void **state)
 	assert_int_equal(x->ans.d.reason, ROUTE_KEYWORD);
 	assert_int_equal(x->f.optout_calls, 1);
 	assert_int_equal(x->f.optout_last, 1);
+	/* the keyword's interaction.created, then message.opted_out with the opt-out row */
+	assert_int_equal(x->f.n_events, 2);
+	assert_string_equal(x->f.event_type, "message.opted_out");
+	assert_null(strstr(x->f.event_body, CALLER));
+	assert_non_null(strstr(x->f.event_body, "\"from\":\"+1******0123\""));
 	x->in.sid = "SM2";
 	text(x, " start ");
 	assert_int_equal(x->f.optout_calls, 2);
 	assert_int_equal(x->f.optout_last, 0);
+	assert_int_equal(x->f.n_events, 4);
+	assert_string_equal(x->f.event_type, "message.opted_in");
 	x->in.sid = "SM3";
 	text(x, "HELP");
 	assert_int_equal(x->f.optout_calls, 2);
@@ -509,6 +540,7 @@ static void retry_replayed(void **state)
 	snprintf(x->now.interaction_id, sizeof(x->now.interaction_id), "int_other");
 	call(x);
 	assert_int_equal(x->f.n_records, 1);
+	assert_int_equal(x->f.n_events, 1); /* the retry wrote no second interaction.created */
 	assert_int_equal(x->ans.status, 200);
 	assert_int_equal(x->ans.d.kind, DECISION_BRIDGE);
 	assert_string_equal(x->ans.d.dial, PEER);
@@ -569,6 +601,16 @@ static void status_callback(void **state)
 	assert_int_equal(x->f.leg_last, 'b');
 	assert_string_equal(x->f.leg_status, "completed");
 	assert_int_equal(x->f.leg_now, NOW_S + 40);
+	/* a final status: leg.completed, with the billable seconds */
+	assert_int_equal(x->f.n_events, 2);
+	assert_string_equal(x->f.event_type, "leg.completed");
+	assert_non_null(strstr(x->f.event_body, "\"billable_seconds\":30"));
+	x->in.st = (struct hook_status){.leg = 'b', .sid = "CA9", .status = "ringing", .duration = -1};
+	webhook_status(&x->env, &x->rq, &x->ans);
+	assert_int_equal(x->f.leg_updates, 2);
+	assert_string_equal(x->f.event_type, "leg.updated");
+	assert_non_null(strstr(x->f.event_body, "\"billable_seconds\":null"));
+	x->f.leg_updates = 1;
 	/* an unknown interaction is acknowledged and ignored */
 	x->in.interaction_id = "int_aaaabbbbccccddddeeeegggg";
 	webhook_status(&x->env, &x->rq, &x->ans);

@@ -194,9 +194,6 @@ int pg_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
 		rc = body(&tx, ctx);
 		assert(rc <= 0); /* the contract of store_tx_run: 0 or a negative maskd_err */
 		if (rc == 0)
-			rc = pg_events_flush(c);
-		pg_events_drop(c);
-		if (rc == 0)
 			rc = pg_tx_commit(c);
 		if (rc != 0) {
 			pg_tx_rollback(c);
@@ -372,14 +369,18 @@ static int simple(struct pg_conn *c, const char *sql)
 
 int pg_tx_begin(struct pg_conn *c)
 {
+	pg_events_drop(c);
 	return simple(c, "BEGIN");
 }
 
 int pg_tx_commit(struct pg_conn *c)
 {
+	int rc = pg_events_flush(c);
+	pg_events_drop(c);
+	if (rc < 0)
+		return rc;
 	c->sqlstate[0] = '\0';
 	PGresult *r = PQexec(c->pg, "COMMIT");
-	int rc = 0;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = result_fail(c, r, "COMMIT");
 	else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
@@ -390,6 +391,7 @@ int pg_tx_commit(struct pg_conn *c)
 
 void pg_tx_rollback(struct pg_conn *c)
 {
+	pg_events_drop(c);
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		char keep[sizeof(c->sqlstate)];
 		memcpy(keep, c->sqlstate, sizeof(keep));

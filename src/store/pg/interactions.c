@@ -80,6 +80,7 @@ struct pg_rec_request {
 	struct interaction *it;  /* caller's; overwritten with the stored row on a retry */
 	struct interaction orig; /* as the caller gave it, to apply again after a rollback */
 	int *existed;
+	const struct store_event *ev; /* written with the record when it is new; NULL = none */
 	int rc;
 	bool done;
 	struct pg_rec_request *next;
@@ -88,7 +89,8 @@ struct pg_rec_request {
 /* One record inside c's open transaction: the insert (or, for a retried webhook,
  * the first copy's row into it, *existed 1), then the session's touch. 0 or a
  * negative maskd_err; on failure the caller rolls back. */
-static int record_apply(struct pg_conn *c, struct interaction *it, int *existed)
+static int record_apply(struct store_pg *s, struct pg_conn *c, struct interaction *it, int *existed,
+			const struct store_event *ev)
 {
 	*existed = 0;
 	struct args a = {0};
@@ -154,12 +156,16 @@ static int record_apply(struct pg_conn *c, struct interaction *it, int *existed)
 				return rc;
 		}
 	}
+	if (ev != NULL) {
+		struct store_tx tx = {.ops = &store_pg_ops, .b = s, .conn = c};
+		return store_tx_event_put(&tx, ev);
+	}
 	return 0;
 }
 
 int pg_tx_interaction_record(struct store_tx *tx, struct interaction *it, int *existed)
 {
-	return record_apply(tx_conn(tx), it, existed);
+	return record_apply(tx->b, tx_conn(tx), it, existed, NULL);
 }
 
 int pg_interaction_call_id(void *b, const char *id, const char *call_id)
@@ -176,7 +182,8 @@ int pg_interaction_call_id(void *b, const char *id, const char *call_id)
 
 /* One record in its own transaction, run again on a deadlock or serialization
  * failure (at most TX_ATTEMPTS times). */
-static int record_alone(struct pg_conn *c, struct interaction *it, int *existed)
+static int record_alone(struct store_pg *s, struct pg_conn *c, struct interaction *it, int *existed,
+			const struct store_event *ev)
 {
 	const struct interaction orig = *it;
 	int rc = PG_ERETRY;
@@ -184,7 +191,7 @@ static int record_alone(struct pg_conn *c, struct interaction *it, int *existed)
 		*it = orig;
 		rc = pg_tx_begin(c);
 		if (rc == 0)
-			rc = record_apply(c, it, existed);
+			rc = record_apply(s, c, it, existed, ev);
 		if (rc == 0)
 			rc = pg_tx_commit(c);
 		if (rc < 0) {
@@ -218,7 +225,7 @@ static bool record_batch(struct store_pg *s, struct pg_rec_request **batch, int 
 	if (n > 1) {
 		int rc = pg_tx_begin(c);
 		for (int i = 0; i < n && rc == 0; i++)
-			rc = record_apply(c, batch[i]->it, batch[i]->existed);
+			rc = record_apply(s, c, batch[i]->it, batch[i]->existed, batch[i]->ev);
 		if (rc == 0)
 			rc = pg_tx_commit(c);
 		if (rc == 0) {
@@ -236,16 +243,16 @@ static bool record_batch(struct store_pg *s, struct pg_rec_request **batch, int 
 		*batch[i]->existed = 0;
 		if (c == NULL)
 			continue;
-		batch[i]->rc = record_alone(c, batch[i]->it, batch[i]->existed);
+		batch[i]->rc = record_alone(s, c, batch[i]->it, batch[i]->existed, batch[i]->ev);
 	}
 	return false;
 }
 
-int pg_interaction_record(void *b, struct interaction *it, int *existed)
+int pg_interaction_record(void *b, struct interaction *it, int *existed, const struct store_event *ev)
 {
 	struct store_pg *s = b;
 	assert(it != NULL && existed != NULL);
-	struct pg_rec_request req = {.it = it, .orig = *it, .existed = existed};
+	struct pg_rec_request req = {.it = it, .orig = *it, .existed = existed, .ev = ev};
 	pthread_mutex_lock(&s->rec_lock);
 	if (s->rec_tail != NULL)
 		s->rec_tail->next = &req;
@@ -353,17 +360,48 @@ int pg_interaction_list(void *b, const char *session_id, void (*cb)(void *, cons
 	return rc;
 }
 
+int pg_with_event(struct store_pg *s, struct pg_conn *c, int (*do_write)(struct pg_conn *c, void *ctx), void *ctx,
+		      const struct store_event *ev)
+{
+	if (ev == NULL)
+		return do_write(c, ctx);
+	int rc = PG_ERETRY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS && rc == PG_ERETRY; attempt++) {
+		rc = pg_tx_begin(c);
+		if (rc == 0)
+			rc = do_write(c, ctx);
+		if (rc == 0) {
+			struct store_tx tx = {.ops = &store_pg_ops, .b = s, .conn = c};
+			rc = store_tx_event_put(&tx, ev);
+		}
+		if (rc == 0)
+			rc = pg_tx_commit(c);
+		if (rc < 0) {
+			pg_tx_rollback(c);
+			if (rc == MASKD_EDB && pg_retryable(c))
+				rc = PG_ERETRY;
+		}
+	}
+	return rc == PG_ERETRY ? MASKD_EDB : rc;
+}
+
+static int leg_write(struct pg_conn *c, void *ctx)
+{
+	struct args *a = ctx;
+	int n = pg_run_count(c, SQL_LEG_UPSERT, a);
+	if (n == 0)
+		return MASKD_ENOTFOUND; /* no such interaction (or its participant) */
+	return n < 0 ? n : 0;
+}
+
 int pg_leg_update(void *b, const char *interaction_id, const char *legname, const char *carrier_sid,
-		  const struct leg_update *u, int64_t now, int64_t ended)
+		  const struct leg_update *u, int64_t now, int64_t ended, const struct store_event *ev)
 {
 	CONN_OR_FAIL(b, c);
 	char id[ID_MAX];
 	struct args a = {0};
 	leg_args(&a, interaction_id, legname, carrier_sid, u, now, ended, id);
-	int n = pg_run_count(c, SQL_LEG_UPSERT, &a);
-	if (n == 0)
-		return MASKD_ENOTFOUND; /* no such interaction (or its participant) */
-	return n < 0 ? n : 0;
+	return pg_with_event(b, c, leg_write, &a, ev);
 }
 
 int pg_participant_number(void *b, const char *participant_id, char *out, size_t cap)
@@ -484,18 +522,29 @@ int pg_pin_lookup(void *b, const char *service_id, const char *pin, const char *
 	return rc;
 }
 
+struct optout_write {
+	struct args a;
+	int opted_out;
+};
+
+static int optout_write(struct pg_conn *c, void *ctx)
+{
+	struct optout_write *w = ctx;
+	return pg_run(c, w->opted_out ? SQL_OPTOUT_ADD : SQL_OPTOUT_DELETE, &w->a, NULL);
+}
+
 int pg_optout_set(void *b, const char *service_id, const char *bidx, const char *number_id, int opted_out,
-			 int64_t now)
+			 int64_t now, const struct store_event *ev)
 {
 	CONN_OR_FAIL(b, c);
-	struct args a = {0};
-	pg_arg_text(&a, bidx);
-	pg_arg_text(&a, number_id);
-	if (!opted_out)
-		return pg_run(c, SQL_OPTOUT_DELETE, &a, NULL);
-	pg_arg_text(&a, service_id);
-	pg_arg_i64(&a, now);
-	return pg_run(c, SQL_OPTOUT_ADD, &a, NULL);
+	struct optout_write w = {.a = {0}, .opted_out = opted_out};
+	pg_arg_text(&w.a, bidx);
+	pg_arg_text(&w.a, number_id);
+	if (opted_out) {
+		pg_arg_text(&w.a, service_id);
+		pg_arg_i64(&w.a, now);
+	}
+	return pg_with_event(b, c, optout_write, &w, ev);
 }
 
 int pg_pool_stats(void *b, const char *service_id, struct pool_stats *out)

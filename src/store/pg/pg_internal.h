@@ -170,7 +170,14 @@ int pg_run_rows(struct pg_conn *c, enum sql_id id, const struct args *a,
 int pg_run_one(struct pg_conn *c, enum sql_id id, const struct args *a, PGresult **out);
 /* Runs id and returns how many rows it changed (>= 0) or a negative maskd_err. */
 int pg_run_count(struct pg_conn *c, enum sql_id id, const struct args *a);
-/* Transaction control on c; a failed commit is followed by pg_tx_rollback(). */
+/* The single write do_write(c, ctx) and, when ev is not NULL, ev after it in one
+ * transaction, tried again on a deadlock or serialization failure (interactions.c);
+ * without ev the write runs alone. 0 or a negative maskd_err. */
+int pg_with_event(struct store_pg *s, struct pg_conn *c, int (*do_write)(struct pg_conn *c, void *ctx), void *ctx,
+		  const struct store_event *ev);
+/* Transaction control on c; a failed commit is followed by pg_tx_rollback(). The
+ * commit first writes the transaction's queued service events (pg_events_flush);
+ * begin and rollback forget them. */
 int pg_tx_begin(struct pg_conn *c);
 int pg_tx_commit(struct pg_conn *c);
 void pg_tx_rollback(struct pg_conn *c);
@@ -181,7 +188,8 @@ void pg_tx_rollback(struct pg_conn *c);
  * lock that orders a service's events is the last lock any transaction takes and
  * no two transactions wait on each other through it (a close that wrote its event
  * before releasing its numbers deadlocked with a create holding a number).
- * Returns 0 or a negative maskd_err. pg_events_drop() forgets the queue. */
+ * Returns 0 or a negative maskd_err. pg_events_drop() forgets the queue. Both are
+ * pg_tx_commit()'s: no other caller needs them. */
 int pg_events_flush(struct pg_conn *c);
 void pg_events_drop(struct pg_conn *c);
 /* Column col of row row: text into out ("" for NULL, cut to cap), or as a number

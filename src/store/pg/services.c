@@ -237,16 +237,21 @@ int pg_number_list(void *b, const char *service_id, void (*cb)(void *, const str
 	return 0;
 }
 
-int pg_number_set_state(void *b, const char *id, enum number_state state)
+static int number_state_write(struct pg_conn *c, void *ctx)
+{
+	int n = pg_run_count(c, SQL_NUMBER_SET_STATE, ctx);
+	if (n < 0)
+		return n;
+	return n == 0 ? MASKD_ENOTFOUND : 0;
+}
+
+int pg_number_set_state(void *b, const char *id, enum number_state state, const struct store_event *ev)
 {
 	CONN_OR_FAIL(b, c);
 	struct args a = {0};
 	pg_arg_text(&a, id);
 	pg_arg_i64(&a, state);
-	int n = pg_run_count(c, SQL_NUMBER_SET_STATE, &a);
-	if (n < 0)
-		return n;
-	return n == 0 ? MASKD_ENOTFOUND : 0;
+	return pg_with_event(b, c, number_state_write, &a, ev);
 }
 
 int pg_number_set_region(void *b, const char *id, const char *region)

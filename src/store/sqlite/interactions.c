@@ -83,6 +83,7 @@ struct rec_request {
 	struct interaction *it;     /* caller's; overwritten with the stored row on a retry */
 	struct interaction orig;    /* as the caller gave it, to apply again after a lost transaction */
 	int *existed;
+	const struct store_event *ev; /* written with the record when it is new; NULL = none */
 	int rc;
 	enum rec_state state;
 	struct rec_request *next;
@@ -106,7 +107,8 @@ static int rec_sp(struct store_sqlite *s, struct sqlite_conn *c, int which, cons
 /* One record inside the batch's open transaction, under its own savepoint: on
  * failure nothing of it stays and the transaction goes on, unless SQLite itself
  * ended the transaction (then the caller sees autocommit and starts over). */
-static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct interaction *it, int *existed)
+static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct interaction *it, int *existed,
+		      const struct store_event *ev)
 {
 	assert(!sqlite3_get_autocommit(c->db)); /* inside the batch's transaction */
 	*existed = 0;
@@ -173,6 +175,12 @@ static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct inte
 		if (rc < 0)
 			goto undo;
 	}
+	if (ev != NULL) {
+		struct store_tx tx = {.ops = &store_sqlite_ops, .b = s, .conn = c};
+		rc = store_tx_event_put(&tx, ev);
+		if (rc < 0)
+			goto undo;
+	}
 	return rec_sp(s, c, REC_SP_RELEASE, "release");
 undo:
 	if (!sqlite3_get_autocommit(c->db)) {
@@ -185,7 +193,7 @@ undo:
 
 int sq_tx_interaction_record(struct store_tx *tx, struct interaction *it, int *existed)
 {
-	return record_one(tx->b, tx_conn(tx), it, existed); /* its savepoint nests in tx */
+	return record_one(tx->b, tx_conn(tx), it, existed, NULL); /* its savepoint nests in tx */
 }
 
 int sq_interaction_call_id(void *b, const char *id, const char *call_id)
@@ -221,7 +229,7 @@ static void record_batch(struct store_sqlite *s, struct rec_request **batch, int
 			if (r->state == REC_FAILED)
 				continue;
 			*r->it = r->orig; /* a record applied in a lost transaction starts again */
-			r->rc = record_one(s, c, r->it, r->existed);
+			r->rc = record_one(s, c, r->it, r->existed, r->ev);
 			r->state = r->rc < 0 ? REC_FAILED : REC_APPLIED;
 			if (r->rc < 0) {
 				pending--;
@@ -247,11 +255,11 @@ static void record_batch(struct store_sqlite *s, struct rec_request **batch, int
 	}
 }
 
-int sq_interaction_record(void *b, struct interaction *it, int *existed)
+int sq_interaction_record(void *b, struct interaction *it, int *existed, const struct store_event *ev)
 {
 	struct store_sqlite *s = b;
 	assert(it != NULL && existed != NULL);
-	struct rec_request req = {.it = it, .orig = *it, .existed = existed, .state = REC_QUEUED};
+	struct rec_request req = {.it = it, .orig = *it, .existed = existed, .ev = ev, .state = REC_QUEUED};
 	pthread_mutex_lock(&s->rec_lock);
 	if (s->rec_tail != NULL)
 		s->rec_tail->next = &req;
@@ -376,7 +384,7 @@ int sq_interaction_list(void *b, const char *session_id, void (*cb)(void *, cons
 }
 
 int sq_leg_update(void *b, const char *interaction_id, const char *legname, const char *carrier_sid,
-		  const struct leg_update *u, int64_t now, int64_t ended)
+		  const struct leg_update *u, int64_t now, int64_t ended, const struct store_event *ev)
 {
 	CONN_OR_FAIL(b, c);
 	int rc = sq_tx_begin(c);
@@ -399,6 +407,10 @@ int sq_leg_update(void *b, const char *interaction_id, const char *legname, cons
 		rc = insert_leg(c, interaction_id, legname, carrier_sid, u, now, ended);
 	} else {
 		rc = sq_db_fail(c, "leg_find");
+	}
+	if (rc == 0 && ev != NULL) {
+		struct store_tx tx = {.ops = &store_sqlite_ops, .b = b, .conn = c};
+		rc = store_tx_event_put(&tx, ev);
 	}
 	if (rc == 0)
 		rc = sq_tx_commit(c);
@@ -517,9 +529,12 @@ int sq_pin_lookup(void *b, const char *service_id, const char *pin, const char *
 }
 
 int sq_optout_set(void *b, const char *service_id, const char *bidx, const char *number_id, int opted_out,
-			 int64_t now)
+			 int64_t now, const struct store_event *ev)
 {
 	CONN_OR_FAIL(b, c);
+	int rc = ev != NULL ? sq_tx_begin(c) : 0;
+	if (rc < 0)
+		return rc;
 	sqlite3_stmt *st = sq_stmt(c, opted_out ? SQL_OPTOUT_ADD : SQL_OPTOUT_DELETE);
 	sq_bind_text(st, 1, bidx);
 	sq_bind_text(st, 2, number_id);
@@ -527,7 +542,18 @@ int sq_optout_set(void *b, const char *service_id, const char *bidx, const char 
 		sq_bind_text(st, 3, service_id);
 		sqlite3_bind_int64(st, 4, now);
 	}
-	return sq_exec_stmt(c, st, "optout_set");
+	rc = sq_exec_stmt(c, st, "optout_set");
+	if (ev == NULL)
+		return rc;
+	if (rc == 0) {
+		struct store_tx tx = {.ops = &store_sqlite_ops, .b = b, .conn = c};
+		rc = store_tx_event_put(&tx, ev);
+	}
+	if (rc == 0)
+		rc = sq_tx_commit(c);
+	if (rc < 0)
+		sq_tx_rollback(c);
+	return rc;
 }
 
 int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out)

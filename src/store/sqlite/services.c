@@ -235,13 +235,27 @@ int sq_number_list(void *b, const char *service_id, void (*cb)(void *, const str
 	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "number_list");
 }
 
-int sq_number_set_state(void *b, const char *id, enum number_state state)
+int sq_number_set_state(void *b, const char *id, enum number_state state, const struct store_event *ev)
 {
 	CONN_OR_FAIL(b, c);
+	int rc = ev != NULL ? sq_tx_begin(c) : 0;
+	if (rc < 0)
+		return rc;
 	sqlite3_stmt *st = sq_stmt(c, SQL_NUMBER_SET_STATE);
 	sq_bind_text(st, 1, id);
 	sqlite3_bind_int(st, 2, state);
-	return exec_one_row(c, st, "number_set_state");
+	rc = exec_one_row(c, st, "number_set_state");
+	if (ev == NULL)
+		return rc;
+	if (rc == 0) {
+		struct store_tx tx = {.ops = &store_sqlite_ops, .b = b, .conn = c};
+		rc = store_tx_event_put(&tx, ev);
+	}
+	if (rc == 0)
+		rc = sq_tx_commit(c);
+	if (rc < 0)
+		sq_tx_rollback(c);
+	return rc;
 }
 
 int sq_number_set_region(void *b, const char *id, const char *region)
