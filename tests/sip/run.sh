@@ -6,8 +6,8 @@
 # emergency trunk. Every case of docs/SIP.md "Tests": a masked call (headers and SDP
 # of the callee's INVITE checked, durations recorded), unknown caller, closed
 # session, cool-off (rejected, then announced), retransmission + CANCEL, a URI that
-# is not a number, emergency, bad queries (403 / 400, nothing written), maskd down
-# (503), and a bounded load step. Runs on SQLite, then on PostgreSQL: the server of
+# is not a number, emergency, bad queries (403 / 400, nothing written; a query
+# stamped outside the replay window: 403), maskd down (503), and a bounded load step. Runs on SQLite, then on PostgreSQL: the server of
 # MASKD_TEST_PG_URL when set, else one of its own (scripts/pg-test-server).
 # Env: MASKD_BIN (default build-test/maskd), SIP_LOAD_RATE (calls/s, default 200),
 # SIP_LOAD_CALLS (default 2000), SIP_LOAD_RATE_PG / SIP_LOAD_CALLS_PG (100, 1000),
@@ -71,10 +71,11 @@ EOF
 
 secret=sip-test-secret-$(python3 -c 'import secrets; print(secrets.token_hex(12))')
 admin=sip-test-admin-key-0123456789abcdef
-# base64url(HMAC-SHA256(secret, body)) without padding, as Kamailio's crypto module writes it
-sign() {
+# base64url(HMAC-SHA256(secret, "<ts>.<body>")) without padding, as Kamailio's crypto module writes it
+sign() { # secret body ts
   python3 -c 'import base64,hashlib,hmac,sys
-print(base64.urlsafe_b64encode(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).digest()).decode().rstrip("="))' "$1" "$2"
+msg = (sys.argv[3] + "." + sys.argv[2]).encode()
+print(base64.urlsafe_b64encode(hmac.new(sys.argv[1].encode(), msg, hashlib.sha256).digest()).decode().rstrip("="))' "$1" "$2" "$3"
 }
 
 mport=''; kport=''; bport=''; media_port=''; sos_port=''
@@ -87,10 +88,13 @@ api() { # method path [json]
     curl -s -X "$1" -H "Authorization: Bearer $admin" "$(maskd_url)$2"
   fi
 }
-# POSTs a signed SIP query; prints the HTTP status, then the body. sig overrides the signature.
-sip_query() { # path body [sig]
-  local sig=${3-$(sign "$secret" "$2")}
-  curl -s -o "$tmp/q.out" -w '%{http_code}' -X POST -H "X-Maskd-Signature: $sig" -d "$2" "$(maskd_url)$1"
+# POSTs a signed SIP query stamped now; prints the HTTP status, then the body. sig overrides
+# the signature, ts the timestamp sent (and signed, unless sig is given).
+sip_query() { # path body [sig [ts]]
+  local ts=${4-$(date +%s)}
+  local sig=${3-$(sign "$secret" "$2" "$ts")}
+  curl -s -o "$tmp/q.out" -w '%{http_code}' -X POST -H "X-Maskd-Timestamp: $ts" -H "X-Maskd-Signature: $sig" \
+    -d "$2" "$(maskd_url)$1"
 }
 metric() { # outcome: maskd_webhooks_total of dialect sip
   curl -s "$(maskd_url)/metrics" | sed -n "s/^maskd_webhooks_total{dialect=\"sip\",outcome=\"$1\"} //p"
@@ -290,7 +294,24 @@ suite() { # label db
   # --- bad queries: 403 / 400, nothing written
   local q="{\"call_id\":\"bad-1@x\",\"from\":\"$A\",\"to\":\"$a_dials\"}"
   check "$label: query without signature: 403" test "$(sip_query /sip/route "$q" '')" = 403
-  check "$label: query with a wrong signature: 403" test "$(sip_query /sip/route "$q" "$(sign "$secret-x" "$q")")" = 403
+  local now
+  now=$(date +%s)
+  check "$label: query with a wrong signature: 403" test "$(sip_query /sip/route "$q" "$(sign "$secret-x" "$q" "$now")" "$now")" = 403
+  # replay: a well-signed query stamped outside the 300 s window, either way; or its
+  # timestamp changed after signing. A fresh Call-ID, so an accepted one would be recorded.
+  local rq="{\"call_id\":\"replay-1@x\",\"from\":\"$A\",\"to\":\"$a_dials\"}"
+  check "$label: query stamped 400 s ago, well signed: 403" \
+    test "$(sip_query /sip/route "$rq" "$(sign "$secret" "$rq" $((now - 400)))" $((now - 400)))" = 403
+  check "$label: query stamped 400 s ahead, well signed: 403" \
+    test "$(sip_query /sip/route "$rq" "$(sign "$secret" "$rq" $((now + 400)))" $((now + 400)))" = 403
+  check "$label: query signed 400 s ago, sent with a fresh timestamp: 403" \
+    test "$(sip_query /sip/route "$rq" "$(sign "$secret" "$rq" $((now - 400)))" "$now")" = 403
+  check "$label: query without a timestamp: 403" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-Maskd-Signature: $(sign "$secret" "$rq" "")" \
+      -d "$rq" "$(maskd_url)/sip/route")" = 403
+  check "$label: stale event, well signed: 403" \
+    test "$(sip_query /sip/event '{"call_id":"replay-1@x","event":"answered"}' \
+      "$(sign "$secret" '{"call_id":"replay-1@x","event":"answered"}' $((now - 400)))" $((now - 400)))" = 403
   check "$label: signed query with a non-E.164 from: 400" \
     test "$(sip_query /sip/route "{\"call_id\":\"bad-2@x\",\"from\":\"alice\",\"to\":\"$a_dials\"}")" = 400
   check "$label: signed query with an oversized call_id: 400" \
