@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sip.c - the SIP trunk edge; see sip.h. Checks the signature first, parses the
+/* sip.c - the SIP trunk edge; see sip.h. Checks the signature and its timestamp first, parses the
  * query into a neutral struct hook_input, reads the clock and the random source
  * once, runs the webhook pipeline (flow/webhook.c) as dialect "sip", renders its
  * decision as a JSON routing document. No policy lives here; log lines carry the
@@ -29,13 +29,22 @@
 
 /* ---------------------------------------------------------------- signature */
 
-bool sip_signature_ok(const char *secret, const char *body, size_t len, const char *sig)
+bool sip_signature_ok(const char *secret, const char *ts, const char *body, size_t len, const char *sig)
 {
 	assert(secret != NULL && (body != NULL || len == 0));
-	if (secret[0] == '\0' || sig == NULL)
+	if (secret[0] == '\0' || sig == NULL || ts == NULL || ts[0] == '\0')
 		return false;
+	/* the timestamp is signed with the body: "<ts>.<body>" */
+	size_t tn = strlen(ts);
+	char *msg = xmalloc(tn + 1 + len + 1);
+	memcpy(msg, ts, tn);
+	msg[tn] = '.';
+	if (len > 0)
+		memcpy(msg + tn + 1, body, len);
+	msg[tn + 1 + len] = '\0';
 	uint8_t mac[32];
-	hmac_sha256(secret, strlen(secret), body != NULL ? body : "", len, mac);
+	hmac_sha256(secret, strlen(secret), msg, tn + 1 + len, mac);
+	free(msg);
 	char b64[48];
 	size_t n = base64_encode(mac, sizeof(mac), b64);
 	/* base64url without padding (RFC 4648 section 5), as Kamailio writes it */
@@ -50,6 +59,29 @@ bool sip_signature_ok(const char *secret, const char *body, size_t len, const ch
 	bool ok = ct_equal(b64, n, sig, strlen(sig));
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return ok;
+}
+
+int sip_timestamp_check(const char *ts, int64_t now_s, const char **why)
+{
+	assert(why != NULL);
+	if (ts == NULL || ts[0] == '\0') {
+		*why = "missing timestamp";
+		return 403;
+	}
+	int64_t t = 0;
+	size_t n = 0;
+	for (const char *p = ts; *p; p++, n++) {
+		if (*p < '0' || *p > '9' || n >= SIP_TS_DIGITS) {
+			*why = "malformed timestamp";
+			return 403;
+		}
+		t = t * 10 + (*p - '0');
+	}
+	if (t < now_s - SIP_TS_WINDOW || t > now_s + SIP_TS_WINDOW) {
+		*why = "timestamp outside the window (a replay, or a clock too far off)";
+		return 403;
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -326,7 +358,7 @@ static void fill_env(const struct app *app, struct webhook_env *env)
 	};
 }
 
-static void handle_route(struct app *app, const struct http_request *req, struct http_response *res)
+static void handle_route(struct app *app, const struct http_request *req, int64_t now_ms_edge, struct http_response *res)
 {
 	const char *why = "malformed query";
 	struct hook_input in;
@@ -341,7 +373,7 @@ static void handle_route(struct app *app, const struct http_request *req, struct
 		http_text(res, status, why);
 		return;
 	}
-	struct webhook_now now = {.ms = now_ms()};
+	struct webhook_now now = {.ms = now_ms_edge};
 	now.s = now.ms / 1000;
 	id_new("int", now.interaction_id);
 	id_new("ses", now.session_id);
@@ -368,7 +400,7 @@ static void handle_route(struct app *app, const struct http_request *req, struct
 	sip_render(&ans.d, &ans.r, &conf, &res->body);
 }
 
-static void handle_event(struct app *app, const struct http_request *req, struct http_response *res)
+static void handle_event(struct app *app, const struct http_request *req, int64_t now_ms_edge, struct http_response *res)
 {
 	const char *why = "malformed query";
 	struct hook_input in;
@@ -395,7 +427,7 @@ static void handle_event(struct app *app, const struct http_request *req, struct
 		return;
 	}
 	in.interaction_id = arena_strdup(req->arena, it.id);
-	struct webhook_now now = {.ms = now_ms()};
+	struct webhook_now now = {.ms = now_ms_edge};
 	now.s = now.ms / 1000;
 	struct webhook_env env;
 	fill_env(app, &env);
@@ -438,15 +470,25 @@ int sip_handle(struct app *app, const struct http_request *req, struct http_resp
 		return 1;
 	}
 	const char *secret = app->sip_secret != NULL ? app->sip_secret : "";
-	if (!sip_signature_ok(secret, req->body, req->body_len, http_header(req, SIP_SIG_HEADER))) {
+	const char *ts = http_header(req, SIP_TS_HEADER);
+	if (!sip_signature_ok(secret, ts, req->body, req->body_len, http_header(req, SIP_SIG_HEADER))) {
 		log_warn("sip %s: refused: %s", what, secret[0] == '\0' ? "MASKD_SIP_SECRET is not set" : "bad or missing signature");
 		metrics_webhook(DIALECT_SIP, MW_BAD_SIGNATURE);
 		http_text(res, 403, "invalid signature");
 		return 1;
 	}
+	/* the one clock reading of this request: the window, then the pipeline's "now" */
+	int64_t now = now_ms();
+	const char *why = NULL;
+	if (sip_timestamp_check(ts, now / 1000, &why) != 0) {
+		log_warn("sip %s: refused: %s", what, why);
+		metrics_webhook(DIALECT_SIP, MW_BAD_SIGNATURE);
+		http_text(res, 403, "timestamp outside the window");
+		return 1;
+	}
 	if (route)
-		handle_route(app, req, res);
+		handle_route(app, req, now, res);
 	else
-		handle_event(app, req, res);
+		handle_event(app, req, now, res);
 	return 1;
 }

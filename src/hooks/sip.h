@@ -4,10 +4,12 @@
  *   POST /sip/route  {"call_id","from","to"}  -> a JSON routing document
  *                    (bridge / reject / announce)
  *   POST /sip/event  {"call_id","event":"answered"|"ended"|"failed","duration","code"}
- * Every query carries X-Maskd-Signature: the unpadded base64url HMAC-SHA256 of the
- * body under MASKD_SIP_SECRET (what Kamailio's crypto_hmac_sha256() computes). The
- * signature is checked before anything else is read, so an unsigned query learns
- * nothing, not even whether a number is in a pool. The SIP Call-ID is the carrier
+ * Every query carries X-Maskd-Timestamp (Unix seconds when Kamailio sent it) and
+ * X-Maskd-Signature: the unpadded base64url HMAC-SHA256 of "<timestamp>.<body>"
+ * under MASKD_SIP_SECRET (what Kamailio's crypto_hmac_sha256() computes). The
+ * signature and then the timestamp's window (SIP_TS_WINDOW) are checked before
+ * anything else is read, so an unsigned or replayed query learns nothing, not even
+ * whether a number is in a pool. The SIP Call-ID is the carrier
  * id: a retransmitted INVITE is the same interaction. Routing is the webhook
  * pipeline's (flow/webhook.h); this file parses and renders, and decides nothing. */
 #ifndef MASKD_HOOKS_SIP_H
@@ -15,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../core/inbound.h"
 #include "../core/route.h"
@@ -27,6 +30,9 @@ struct app;
 #define SIP_BODY_MAX 2048    /* bytes of a query body; more is a 400 */
 #define SIP_CALL_ID_MAX 127  /* bytes of a Call-ID (the interaction's carrier id holds 127) */
 #define SIP_SIG_HEADER "X-Maskd-Signature"
+#define SIP_TS_HEADER "X-Maskd-Timestamp"
+#define SIP_TS_WINDOW 300    /* seconds a signed query's timestamp may be off maskd's clock, either way */
+#define SIP_TS_DIGITS 12     /* digits of a timestamp; more is refused (no overflow, year < 33658) */
 
 /* What rendering needs from the configuration; borrowed strings. */
 struct sip_conf {
@@ -35,8 +41,15 @@ struct sip_conf {
 };
 
 /* True when sig (the header's value, NULL when absent) is the unpadded base64url
- * HMAC-SHA256 of body[0..len) under secret. An empty secret verifies nothing. */
-bool sip_signature_ok(const char *secret, const char *body, size_t len, const char *sig);
+ * HMAC-SHA256 of ts, '.', body[0..len) under secret. An empty secret, a NULL or
+ * empty ts verify nothing. ts is taken as sent (its form is sip_timestamp_check's). */
+bool sip_signature_ok(const char *secret, const char *ts, const char *body, size_t len, const char *sig);
+
+/* Checks a signed query's timestamp (the X-Maskd-Timestamp value, NULL when absent)
+ * against now_s, maskd's clock read once for the request. Returns 0 when ts is 1 to
+ * SIP_TS_DIGITS decimal digits (no sign, no space) within SIP_TS_WINDOW seconds of
+ * now_s either way (the bounds included); else 403 with a static reason in *why. */
+int sip_timestamp_check(const char *ts, int64_t now_s, const char **why);
 
 /* Parses a /sip/route body into in (event HOOK_VOICE; from, to, sid = call_id, all
  * in arena a). Returns 0, or 400 with a static reason in *why: not a JSON object,
@@ -65,7 +78,7 @@ void sip_render(const struct decision *d, const struct hook_render *r, const str
 
 /* True when req's path is under /sip/; fills res then: 404 for an unknown path,
  * 405 for a method other than POST, 403 for a missing or bad signature (or no
- * MASKD_SIP_SECRET), 400 for a malformed query, the pipeline's 404 / 503, else
+ * MASKD_SIP_SECRET) or a timestamp outside the window, 400 for a malformed query, the pipeline's 404 / 503, else
  * 200 with the routing document (route) or {"ok":true} (event). */
 int sip_handle(struct app *app, const struct http_request *req, struct http_response *res);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sip.c - the SIP trunk edge's pure parts (hooks/sip.h): the signature
- * Kamailio's crypto_hmac_sha256() writes (a vector computed with Python's hmac
- * module), route and event queries and every refusal, the reject codes, and the
- * routing documents compared as strings. */
+ * Kamailio's crypto_hmac_sha256() writes over the timestamp and the body (a vector
+ * computed with Python's hmac module), the timestamp window's bounds and refusals,
+ * route and event queries and every refusal, the reject codes, and the routing
+ * documents compared as strings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,24 +20,81 @@
 
 #define SECRET "0123456789abcdef-secret"
 #define BODY "{\"call_id\":\"abc@h\",\"from\":\"+14155550101\",\"to\":\"+14155550100\"}"
-/* base64url(HMAC-SHA256(SECRET, BODY)) without '=' (python3 hmac + base64.urlsafe_b64encode) */
-#define SIG "a8fT-K6WlcXcJcVVHCFsM50Tqm8S2fCI_UR5a13WsJo"
+#define TS "1796300000"
+/* base64url(HMAC-SHA256(SECRET, TS "." BODY)) without '=' (python3 hmac + base64.urlsafe_b64encode) */
+#define SIG "zkmJBE29zYtQFXhWtDpVmzwSSs72l_np-r3nc-siMJc"
 
 static void signature(void **state)
 {
 	(void)state;
 	size_t n = strlen(BODY);
-	assert_true(sip_signature_ok(SECRET, BODY, n, SIG));
-	assert_false(sip_signature_ok(SECRET, BODY, n, SIG "="));   /* padded: not what Kamailio writes */
-	assert_false(sip_signature_ok(SECRET, BODY, n, NULL));      /* unsigned */
-	assert_false(sip_signature_ok(SECRET, BODY, n, ""));
-	assert_false(sip_signature_ok("", BODY, n, SIG));           /* no secret configured: nothing verifies */
-	assert_false(sip_signature_ok(SECRET "x", BODY, n, SIG));   /* another key */
-	assert_false(sip_signature_ok(SECRET, BODY, n - 1, SIG));   /* another body */
+	assert_true(sip_signature_ok(SECRET, TS, BODY, n, SIG));
+	assert_false(sip_signature_ok(SECRET, TS, BODY, n, SIG "="));   /* padded: not what Kamailio writes */
+	assert_false(sip_signature_ok(SECRET, TS, BODY, n, NULL));      /* unsigned */
+	assert_false(sip_signature_ok(SECRET, TS, BODY, n, ""));
+	assert_false(sip_signature_ok("", TS, BODY, n, SIG));           /* no secret configured: nothing verifies */
+	assert_false(sip_signature_ok(SECRET "x", TS, BODY, n, SIG));   /* another key */
+	assert_false(sip_signature_ok(SECRET, TS, BODY, n - 1, SIG));   /* another body */
 	char std[64];
 	snprintf(std, sizeof(std), "%s", SIG);
-	std[4] = '+'; /* the '-' of base64url written as standard base64 */
-	assert_false(sip_signature_ok(SECRET, BODY, n, std));
+	char *dash = strchr(std, '-');
+	assert_non_null(dash);
+	*dash = '+'; /* the '-' of base64url written as standard base64 */
+	assert_false(sip_signature_ok(SECRET, TS, BODY, n, std));
+}
+
+/* The timestamp is covered: another one, none, or the body alone signed do not verify. */
+static void signature_covers_timestamp(void **state)
+{
+	(void)state;
+	size_t n = strlen(BODY);
+	assert_false(sip_signature_ok(SECRET, "1796300001", BODY, n, SIG)); /* a replay with a fresh timestamp */
+	assert_false(sip_signature_ok(SECRET, NULL, BODY, n, SIG));         /* no X-Maskd-Timestamp */
+	assert_false(sip_signature_ok(SECRET, "", BODY, n, SIG));
+	/* the former form, HMAC of the body alone, is refused */
+	assert_false(sip_signature_ok(SECRET, TS, BODY, n, "a8fT-K6WlcXcJcVVHCFsM50Tqm8S2fCI_UR5a13WsJo"));
+}
+
+static void timestamp_window(void **state)
+{
+	(void)state;
+	const int64_t now = 1796300000;
+	const char *why = NULL;
+	assert_int_equal(sip_timestamp_check("1796300000", now, &why), 0);
+	assert_int_equal(sip_timestamp_check("1796299700", now, &why), 0); /* SIP_TS_WINDOW behind, included */
+	assert_int_equal(sip_timestamp_check("1796300300", now, &why), 0); /* SIP_TS_WINDOW ahead, included */
+	assert_int_equal(sip_timestamp_check("01796300000", now, &why), 0);  /* leading zero: the same number */
+	assert_int_equal(SIP_TS_WINDOW, 300);                                 /* what docs/SIP.md promises */
+}
+
+static void timestamp_refusals(void **state)
+{
+	(void)state;
+	const int64_t now = 1796300000;
+	static const struct {
+		const char *ts;
+		const char *why;
+	} cases[] = {
+	    {NULL, "missing timestamp"},
+	    {"", "missing timestamp"},
+	    {"1796299699", "timestamp outside the window (a replay, or a clock too far off)"}, /* 301 s old */
+	    {"1796300301", "timestamp outside the window (a replay, or a clock too far off)"}, /* 301 s ahead */
+	    {"0", "timestamp outside the window (a replay, or a clock too far off)"},
+	    {"-1796300000", "malformed timestamp"},
+	    {"+1796300000", "malformed timestamp"},
+	    {" 1796300000", "malformed timestamp"},
+	    {"1796300000 ", "malformed timestamp"},
+	    {"1796300000.5", "malformed timestamp"},
+	    {"17963e5", "malformed timestamp"},
+	    {"0001796300000", "malformed timestamp"},              /* 13 digits: over SIP_TS_DIGITS */
+	    {"99999999999999999999999", "malformed timestamp"},    /* would overflow int64 */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = NULL;
+		assert_int_equal(sip_timestamp_check(cases[i].ts, now, &why), 403);
+		assert_non_null(why);
+		assert_string_equal(why, cases[i].why);
+	}
 }
 
 static int route(struct arena *a, const char *body, struct hook_input *in, const char **why)
@@ -273,6 +331,9 @@ int main(void)
 	crypto_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(signature),
+		cmocka_unit_test(signature_covers_timestamp),
+		cmocka_unit_test(timestamp_window),
+		cmocka_unit_test(timestamp_refusals),
 		cmocka_unit_test(parse_route_ok),
 		cmocka_unit_test(parse_route_refusals),
 		cmocka_unit_test(parse_event_ok),
