@@ -161,6 +161,15 @@ static int change_run(struct store *st, struct change_job *j, bool *changed)
 	return rc;
 }
 
+int lifecycle_close_tx(struct store_tx *tx, const char *id, int64_t now, bool *changed)
+{
+	assert(tx != NULL && id != NULL && changed != NULL);
+	struct change_job j = {.id = id, .status = SESSION_CLOSED, .now = now};
+	int rc = change_body(tx, &j);
+	*changed = rc == 0 && j.changed;
+	return rc;
+}
+
 int lifecycle_close(struct store *st, const char *id, enum session_status status, int64_t now)
 {
 	return lifecycle_change(st, id, NULL, NULL, (int)status, now, NULL);

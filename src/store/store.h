@@ -207,6 +207,13 @@ int store_service_list(struct store *st, void (*cb)(void *ctx, const struct serv
  * is no check that the row is unchanged since it was read. MASKD_ENOTFOUND when
  * there is no such service (nothing written). */
 int store_service_update(struct store *st, const struct service *svc);
+/* store_service_update() and also(tx, ctx) in the same transaction, after the
+ * row is written: the change commits with what also writes (its audit entry) or
+ * neither does. also returns 0 or a negative maskd_err (everything is then
+ * rolled back, and that error returned); it may run again when the transaction
+ * lost a race. */
+int store_service_update_with(struct store *st, const struct service *svc,
+			      int (*also)(struct store_tx *tx, void *ctx), void *ctx);
 /* Sets this handle's service cache TTL (default SERVICE_CACHE_TTL_S; 0 = every
  * read goes to the backend). For tests. */
 void store_service_cache_ttl(struct store *st, int seconds);
@@ -492,6 +499,14 @@ int store_subject_optouts(struct store *st, const char *bidx,
  * opt-outs. SQLite: deleted content is overwritten (secure_delete) and the WAL
  * is checkpointed and truncated afterwards, so that the old bytes are in no file. */
 int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2]);
+/* The erase of store_subject_erase() as a primitive inside a store_tx_run()
+ * body, so that it commits with the caller's other writes (the sessions closed
+ * first, the audit entry). After the transaction, committed or not, the caller
+ * calls store_subject_settle() on the same thread: on SQLite it turns secure
+ * deletion off again and checkpoints and truncates the WAL; on PostgreSQL it
+ * does nothing. */
+int store_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2]);
+int store_subject_settle(struct store *st);
 /* ---------------------------------------------------------------- the outbox */
 /* Every message maskd sends out (carrier REST sends, event deliveries), durable
  * from store_outbox_put() until it is sent or failed (out/sender.c delivers it).
