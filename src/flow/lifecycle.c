@@ -448,7 +448,11 @@ static int purge_body(struct store_tx *tx, void *ctx)
 	if (rc < 0)
 		return rc;
 	j->sessions = n;
-	return 0;
+	/* the ended marks live one retention period after their purge, and at least
+	 * LIFECYCLE_ENDED_MARK_MIN_S */
+	int64_t cutoff = j->now - LIFECYCLE_ENDED_MARK_MIN_S;
+	rc = store_tx_ended_marks_expire(tx, j->before < cutoff ? j->before : cutoff);
+	return rc < 0 ? rc : 0;
 }
 
 int lifecycle_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged)

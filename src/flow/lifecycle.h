@@ -67,12 +67,15 @@ int lifecycle_expire(struct store *st, int64_t now, int limit, int *closed);
  * gets how many. */
 int lifecycle_bindings_release(struct store *st, int64_t now, int limit, int *released);
 
+#define LIFECYCLE_ENDED_MARK_MIN_S 86400 /* an ended mark's shortest life (docs/PRIVACY.md) */
 /* Retention (DESIGN §1.5): purges the participants of up to limit sessions that
  * closed before `before` (session_retention_cutoff()) and hold no binding any more
  * (store_tx_session_purge), marking them purged at now. *sessions gets how many
  * sessions (< limit: no more due) and *purged how many participant rows.
  * Afterwards store_participant_number() answers MASKD_ENOTFOUND for them and a
- * re-open is refused (CREATE_FAIL_PURGED). */
+ * re-open is refused (CREATE_FAIL_PURGED). Each purged participant leaves an
+ * ended mark (store_ended_mark); the marks that ended before `before` and more
+ * than LIFECYCLE_ENDED_MARK_MIN_S before now are deleted in the same transaction. */
 int lifecycle_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged);
 
 #endif

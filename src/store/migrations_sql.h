@@ -159,4 +159,14 @@
 	"  type " T " NOT NULL, created_at BIGINT NOT NULL, body " T " NOT NULL);" \
 	"CREATE INDEX service_events_service ON service_events (service_id, seq);"
 
+/* 12: the ended marks (docs/PRIVACY.md "Late calls after the purge"): when the
+* retention purge wipes a participant, (its blind index, its proxy number) is
+* kept here so that a late call from it hears the ended message, not the
+* unknown-caller one. No real number; an erasure deletes the marks of its blind
+* index, and the purge deletes marks older than the retention period. */
+#define MIGRATION_12(T) \
+	"CREATE TABLE ended_marks (bidx " T " NOT NULL, number_id " T " NOT NULL, ended_at BIGINT NOT NULL," \
+	"  PRIMARY KEY (bidx, number_id));" \
+	"CREATE INDEX ended_marks_age ON ended_marks (ended_at);"
+
 #endif

@@ -314,6 +314,17 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"INSERT INTO service_events (id, service_id, type, created_at, body) VALUES ($1, $2, $3, $4, $5)"
 #define SQL_TEXT_SERVICE_EVENT_LIST \
 	"SELECT seq, body FROM service_events WHERE service_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+/* The ended marks (migration 12): the released, not yet purged participants of
+* session $1 leave (blind index, proxy number) at $2, just before the purge
+* wipes them; a mark is found by blind index and number, expires by age and is
+* erased with its blind index. */
+#define SQL_TEXT_ENDED_MARK_PUT "INSERT INTO ended_marks (bidx, number_id, ended_at) " \
+	"SELECT bidx, proxy_number_id, CAST($2 AS BIGINT) FROM participants WHERE session_id = $1 AND active = 0 " \
+	"AND proxy_number_id IS NOT NULL AND substr(bidx, 1, 7) <> 'purged:' " \
+	"ON CONFLICT (bidx, number_id) DO UPDATE SET ended_at = excluded.ended_at"
+#define SQL_TEXT_ENDED_MARK_FIND "SELECT 1 FROM ended_marks WHERE bidx = $1 AND number_id = $2"
+#define SQL_TEXT_ENDED_MARKS_EXPIRE "DELETE FROM ended_marks WHERE ended_at < $1"
+#define SQL_TEXT_ENDED_MARKS_ERASE "DELETE FROM ended_marks WHERE bidx = $1"
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -382,7 +393,11 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_SUBJECT_OPTOUTS_DELETE, SQL_TEXT_SUBJECT_OPTOUTS_DELETE) \
 	X(SQL_EVENT_TARGET, SQL_TEXT_EVENT_TARGET) \
 	X(SQL_SERVICE_EVENT_INSERT, SQL_TEXT_SERVICE_EVENT_INSERT) \
-	X(SQL_SERVICE_EVENT_LIST, SQL_TEXT_SERVICE_EVENT_LIST)
+	X(SQL_SERVICE_EVENT_LIST, SQL_TEXT_SERVICE_EVENT_LIST) \
+	X(SQL_ENDED_MARK_PUT, SQL_TEXT_ENDED_MARK_PUT) \
+	X(SQL_ENDED_MARK_FIND, SQL_TEXT_ENDED_MARK_FIND) \
+	X(SQL_ENDED_MARKS_EXPIRE, SQL_TEXT_ENDED_MARKS_EXPIRE) \
+	X(SQL_ENDED_MARKS_ERASE, SQL_TEXT_ENDED_MARKS_ERASE)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,

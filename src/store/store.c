@@ -189,6 +189,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_audit_tail, (const void *)o->tx_audit_insert, (const void *)o->audit_list,
 		(const void *)o->participant_owner, (const void *)o->subject_find, (const void *)o->subject_optouts,
 		(const void *)o->tx_subject_erase, (const void *)o->subject_settle, (const void *)o->tx_service_update,
+		(const void *)o->ended_mark, (const void *)o->tx_ended_marks_expire,
 		(const void *)o->outbox_put,
 		(const void *)o->outbox_claim,
 		(const void *)o->outbox_settle,
@@ -510,6 +511,23 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 	memset(out, 0, sizeof(*out));
 	return st->ops->route_lookup(st->b, to_e164, bidx, out);
 }
+int store_ended_mark(struct store *st, const char *number_id, const char *from_e164, int *found)
+{
+	assert(st != NULL && number_id != NULL && from_e164 != NULL && found != NULL);
+	*found = 0;
+	char bidx[STORE_BIDX_MAX];
+	st->ops->blind_index(st->b, from_e164, bidx);
+	int rc = st->ops->ended_mark(st->b, bidx, number_id, found);
+	OPENSSL_cleanse(bidx, sizeof(bidx));
+	return rc;
+}
+
+int store_tx_ended_marks_expire(struct store_tx *tx, int64_t before)
+{
+	assert(tx != NULL);
+	return tx->ops->tx_ended_marks_expire(tx, before);
+}
+
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return store_note_write(st, st->ops->interaction_record(st->b, it, existed)); }
 int store_interaction_get(struct store *st, const char *id, struct interaction *out) { return st->ops->interaction_get(st->b, id, out); }
 int store_interaction_by_sid(struct store *st, enum dialect carrier, const char *carrier_sid, struct interaction *out) { return st->ops->interaction_by_sid(st->b, carrier, carrier_sid, out); }

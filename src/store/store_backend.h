@@ -168,6 +168,9 @@ struct store_tx {
 		void *ctx)) \
 	X(int, tx_subject_erase, (struct store_tx *tx, const char *bidx, int64_t counts[2])) \
 	X(int, subject_settle, (void *b)) \
+	/* the ended marks (store.h store_ended_mark, store_tx_ended_marks_expire) */ \
+	X(int, ended_mark, (void *b, const char *bidx, const char *number_id, int *found)) \
+	X(int, tx_ended_marks_expire, (struct store_tx *tx, int64_t before)) \
 	/* the outbox (store.h store_outbox_*) */ \
 	X(int, outbox_put, (void *b, const struct outbox_item *it, int *existed)) \
 	X(int, outbox_claim, (void *b, int64_t now, int64_t lease_ms, int dest_cap, const char *claim, \

@@ -492,9 +492,60 @@ static void subject_erase_in_tx(void **state)
 	assert_int_equal(audit_all(f->st).n, 2);
 }
 
+/* The retention purge leaves an ended mark of each purged participant on its
+ * proxy number; old marks expire with a later purge, and an erasure deletes
+ * its number's marks. */
+static void ended_marks_after_purge(void **state)
+{
+	CX_FIXTURE(state);
+	use_service(f, 0);
+	char n[2][ID_MAX];
+	add_number(f, "+14155550420", NUMBER_ACTIVE, CAP_ALL, 1, n[0]);
+	add_number(f, "+14155550421", NUMBER_ACTIVE, CAP_ALL, 2, n[1]);
+	struct session a, b;
+	open_pair(f, &a, RIDER, DRIVER1, 2000);
+	open_pair(f, &b, DRIVER2, DRIVER3, 2000);
+	assert_int_equal(lifecycle_close(f->st, a.id, SESSION_CLOSED, 2100), 0);
+	assert_int_equal(lifecycle_close(f->st, b.id, SESSION_CLOSED, 2100), 0);
+	int found = -1;
+	/* closed and released, not purged: no mark yet */
+	assert_int_equal(store_ended_mark(f->st, a.participants[0].proxy_number_id, RIDER, &found), 0);
+	assert_int_equal(found, 0);
+	int sessions = 0, purged = 0;
+	assert_int_equal(lifecycle_purge(f->st, 3000, 3001, 10, &sessions, &purged), 0);
+	assert_int_equal(sessions, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(store_ended_mark(f->st, a.participants[i].proxy_number_id, i ? DRIVER1 : RIDER, &found), 0);
+		assert_int_equal(found, 1);
+	}
+	/* another caller, or the same caller on the other number, has none */
+	const char *other = strcmp(a.participants[0].proxy_number_id, n[0]) == 0 ? n[1] : n[0];
+	assert_int_equal(store_ended_mark(f->st, a.participants[0].proxy_number_id, UK_CALLER, &found), 0);
+	assert_int_equal(found, 0);
+	if (strcmp(a.participants[1].proxy_number_id, other) != 0) {
+		assert_int_equal(store_ended_mark(f->st, other, RIDER, &found), 0);
+		assert_int_equal(found, 0);
+	}
+	assert_int_equal(cx_sql_count(f, "SELECT count(*) FROM ended_marks"), 4);
+	/* an erasure deletes its number's marks, and no other */
+	struct audit_entry e;
+	test_entry(&e, "privacy.erased", "");
+	struct privacy_erase_result res;
+	assert_int_equal(privacy_erase(f->st, RIDER, 3100, &e, &res), 0);
+	assert_int_equal(store_ended_mark(f->st, a.participants[0].proxy_number_id, RIDER, &found), 0);
+	assert_int_equal(found, 0);
+	assert_int_equal(cx_sql_count(f, "SELECT count(*) FROM ended_marks"), 3);
+	/* a purge within LIFECYCLE_ENDED_MARK_MIN_S keeps them; one past it and past
+	 * the retention cutoff deletes them */
+	assert_int_equal(lifecycle_purge(f->st, 3500, 3001 + LIFECYCLE_ENDED_MARK_MIN_S - 1, 10, &sessions, &purged), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT count(*) FROM ended_marks"), 3);
+	assert_int_equal(lifecycle_purge(f->st, 3500, 3002 + LIFECYCLE_ENDED_MARK_MIN_S, 10, &sessions, &purged), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT count(*) FROM ended_marks"), 0);
+}
+
 const struct CMUnitTest cx_service_tests[] = {
 	CX_TEST(service_policy_fields), CX_TEST(service_update_round_trip), CX_TEST(service_update_unknown),
 	CX_TEST(service_cache_ttl), CX_TEST(numbers_purged_after_retention), CX_TEST(service_updates_in_parallel),
-	CX_TEST(service_update_with_audit), CX_TEST(subject_erase_in_tx),
+	CX_TEST(service_update_with_audit), CX_TEST(subject_erase_in_tx), CX_TEST(ended_marks_after_purge),
 };
 const size_t cx_service_count = sizeof(cx_service_tests) / sizeof(cx_service_tests[0]);

@@ -215,8 +215,9 @@ int pg_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2]
 	int n = pg_run_count(c, SQL_SUBJECT_WIPE, &a);
 	int peers = n < 0 ? n : pg_run_count(c, SQL_SUBJECT_PEERS, &a);
 	int opts = peers < 0 ? peers : pg_run_count(c, SQL_SUBJECT_OPTOUTS_DELETE, &a);
-	if (opts < 0)
-		return opts;
+	int marks = opts < 0 ? opts : pg_run_count(c, SQL_ENDED_MARKS_ERASE, &a);
+	if (marks < 0)
+		return marks;
 	counts[0] = n;
 	counts[1] = opts;
 	return 0;

@@ -200,6 +200,8 @@ int sq_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2]
 		rc = erase_step(c, SQL_SUBJECT_PEERS, bidx, NULL);
 	if (rc == 0)
 		rc = erase_step(c, SQL_SUBJECT_OPTOUTS_DELETE, bidx, &counts[1]);
+	if (rc == 0)
+		rc = erase_step(c, SQL_ENDED_MARKS_ERASE, bidx, NULL);
 	return rc;
 }
 

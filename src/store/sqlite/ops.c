@@ -77,6 +77,7 @@ SQ_LOCKED(sq_participant_owner, (void *b, const char *id, char session_id[ID_MAX
 SQ_LOCKED(sq_subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx), (b, bidx, cb, ctx))
 SQ_LOCKED(sq_subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), void *ctx), (b, bidx, cb, ctx))
 SQ_LOCKED(sq_subject_settle, (void *b), (b))
+SQ_LOCKED(sq_ended_mark, (void *b, const char *bidx, const char *number_id, int *found), (b, bidx, number_id, found))
 SQ_LOCKED(sq_usage, (void *b, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx), (b, service_id, from, to, cb, ctx))
 
 SQ_LOCKED(sq_outbox_put, (void *b, const struct outbox_item *it, int *existed), (b, it, existed))
@@ -171,6 +172,8 @@ const struct store_ops store_sqlite_ops = {
 	.subject_optouts = locked_sq_subject_optouts,
 	.tx_subject_erase = sq_tx_subject_erase,
 	.subject_settle = locked_sq_subject_settle,
+	.ended_mark = locked_sq_ended_mark,
+	.tx_ended_marks_expire = sq_tx_ended_marks_expire,
 	.outbox_put = locked_sq_outbox_put,
 	.outbox_claim = locked_sq_outbox_claim,
 	.outbox_settle = locked_sq_outbox_settle,
