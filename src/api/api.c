@@ -346,7 +346,9 @@ void api_audit_entry(const struct api_req *r, struct audit_entry *e, const char 
 }
 
 /* The routes whose success is audited here, after the handler (the audit entry
- * is its own transaction, committed before the answer goes out). */
+ * is its own transaction, committed before the answer goes out). A change that
+ * must commit with its entry appends it in its own transaction instead
+ * (api_audit_request: PATCH /v1/services/{svc}, the erasure). */
 struct audited_route {
 	const char *method, *pattern, *action;
 };
@@ -354,7 +356,6 @@ static const struct audited_route audited[] = {
 	{"PATCH", "/v1/sessions/{ses}", "session.changed"},
 	{"DELETE", "/v1/sessions/{ses}", "session.deleted"},
 	{"PATCH", "/v1/sessions/{ses}/participants/{par}", "participant.swapped"},
-	{"PATCH", "/v1/services/{svc}", "service.changed"},
 };
 
 /* The audit detail of a successful request body: its status (sessions) and the
@@ -385,6 +386,15 @@ static void audit_detail(const struct http_request *req, char *out, size_t cap)
 	json_decref(body);
 }
 
+void api_audit_request(const struct api_req *r, struct audit_entry *e, const char *action)
+{
+	assert(r != NULL && e != NULL && action != NULL);
+	char detail[AUDIT_TEXT_MAX + 1];
+	audit_detail(r->http, detail, sizeof(detail));
+	const char *reason = http_header(r->http, "X-Audit-Reason");
+	api_audit_entry(r, e, action, r->id2 ? r->id2 : r->id, reason, detail, now_unix());
+}
+
 /* Appends the audit entry of a successful audited route. A failure to append is
  * logged and answered 503: the change itself is committed, and the operator
  * must know that its record is missing. */
@@ -395,11 +405,8 @@ static void audit_after(struct api_req *r, const struct api_route *rt)
 	for (size_t i = 0; i < sizeof(audited) / sizeof(audited[0]); i++) {
 		if (strcmp(audited[i].method, rt->method) != 0 || strcmp(audited[i].pattern, rt->pattern) != 0)
 			continue;
-		char detail[AUDIT_TEXT_MAX + 1];
-		audit_detail(r->http, detail, sizeof(detail));
-		const char *reason = http_header(r->http, "X-Audit-Reason");
 		struct audit_entry e;
-		api_audit_entry(r, &e, audited[i].action, r->id2 ? r->id2 : r->id, reason, detail, now_unix());
+		api_audit_request(r, &e, audited[i].action);
 		int rc = audit_append(r->app->store, &e);
 		if (rc < 0) {
 			log_error("api: %s of %s is committed but its audit entry is not: %s", e.action, e.target,

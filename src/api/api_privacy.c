@@ -266,17 +266,10 @@ void api_privacy_erase(struct api_req *r)
 	else if (subject_number(r, body, &p) && reason_of(r, body, &reason)) {
 		struct privacy_erase_result res;
 		int64_t now = now_unix();
-		int rc = privacy_erase(r->app->store, p.e164, now, &res);
-		OPENSSL_cleanse(&p, sizeof(p));
 		struct audit_entry audit;
-		if (rc == 0) {
-			char detail[128];
-			snprintf(detail, sizeof(detail), "sessions_closed=%lld participants=%lld optouts=%lld",
-				 (long long)res.sessions_closed, (long long)res.participants_erased,
-				 (long long)res.optouts_erased);
-			api_audit_entry(r, &audit, "privacy.erased", "", reason, detail, now);
-			rc = audit_append(r->app->store, &audit);
-		}
+		api_audit_entry(r, &audit, "privacy.erased", "", reason, "", now);
+		int rc = privacy_erase(r->app->store, p.e164, now, &audit, &res);
+		OPENSSL_cleanse(&p, sizeof(p));
 		json_decref(body);
 		if (rc < 0) {
 			api_store_failed(r, "privacy_erase", rc);

@@ -2,6 +2,7 @@
 /* api_services.c - POST/GET/PATCH /v1/services: a tenant with its carrier
  * credentials (sealed at rest, never echoed) and its session defaults. */
 #include "api_internal.h"
+#include "../flow/audit.h"
 #include "../out/events.h"
 #include "../store/store.h"
 #include "../util/err.h"
@@ -444,10 +445,17 @@ void api_service_create(struct api_req *r)
 	reply_service_written(r, rc, &svc, false, svc.events_url[0] != '\0');
 }
 
+/* The audit entry ctx, appended inside the service update's transaction. */
+static int append_audit(struct store_tx *tx, void *ctx)
+{
+	return audit_append_tx(tx, ctx);
+}
+
 /* PATCH: the parts given are applied over the stored service as POST parses
  * them (defaults and rate_limits field by field; unknown_caller whole; each
  * carrier named whole, null removing it), then checked as POST checks them and
- * written in one store_service_update(). Nothing is written on any 400. */
+ * written with its audit entry in one transaction (store_service_update_with).
+ * Nothing is written on any 400. */
 void api_service_patch(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
@@ -483,7 +491,9 @@ void api_service_patch(struct api_req *r)
 	    !parse_service_parts(body, unknown, &svc, true, &e) || (name != NULL && !service_name_set(&svc, name, &e)))
 		goto fail;
 	json_decref(body);
-	int rc = store_service_update(r->app->store, &svc);
+	struct audit_entry audit;
+	api_audit_request(r, &audit, "service.changed");
+	int rc = store_service_update_with(r->app->store, &svc, append_audit, &audit);
 	reply_service_written(r, rc, &svc, true, !had_events && svc.events_url[0] != '\0');
 	return;
 fail:

@@ -161,6 +161,15 @@ static int change_run(struct store *st, struct change_job *j, bool *changed)
 	return rc;
 }
 
+int lifecycle_close_tx(struct store_tx *tx, const char *id, int64_t now, bool *changed)
+{
+	assert(tx != NULL && id != NULL && changed != NULL);
+	struct change_job j = {.id = id, .status = SESSION_CLOSED, .now = now};
+	int rc = change_body(tx, &j);
+	*changed = rc == 0 && j.changed;
+	return rc;
+}
+
 int lifecycle_close(struct store *st, const char *id, enum session_status status, int64_t now)
 {
 	return lifecycle_change(st, id, NULL, NULL, (int)status, now, NULL);
@@ -439,7 +448,11 @@ static int purge_body(struct store_tx *tx, void *ctx)
 	if (rc < 0)
 		return rc;
 	j->sessions = n;
-	return 0;
+	/* the ended marks live one retention period after their purge, and at least
+	 * LIFECYCLE_ENDED_MARK_MIN_S */
+	int64_t cutoff = j->now - LIFECYCLE_ENDED_MARK_MIN_S;
+	rc = store_tx_ended_marks_expire(tx, j->before < cutoff ? j->before : cutoff);
+	return rc < 0 ? rc : 0;
 }
 
 int lifecycle_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged)

@@ -13,6 +13,7 @@
 #include "../core/model.h" /* enum session_status */
 
 struct store;
+struct store_tx;
 
 /* Closes session id with status SESSION_CLOSED or SESSION_BLOCKED (any other:
  * MASKD_EINVAL) at now. Idempotent; blocking a closed (or failed) session changes
@@ -21,6 +22,11 @@ struct store;
  * cooloff is 0) and drops in_use of its numbers. Records a "closed" or "blocked"
  * event when the status changes. MASKD_ENOTFOUND when there is no such session. */
 int lifecycle_close(struct store *st, const char *id, enum session_status status, int64_t now);
+/* lifecycle_close(SESSION_CLOSED) inside a store_tx_run() body on tx, so that
+ * the close commits with the caller's other writes; *changed says whether the
+ * status changed. 0, MASKD_ENOTFOUND or the store's negative maskd_err (the
+ * body should then fail). */
+int lifecycle_close_tx(struct store_tx *tx, const char *id, int64_t now, bool *changed);
 
 /* Re-opens a closed or blocked session at now; ttl and expires_at (NULL = keep)
  * apply with it, so that a refused re-open writes nothing. Refusals, checked
@@ -61,12 +67,15 @@ int lifecycle_expire(struct store *st, int64_t now, int limit, int *closed);
  * gets how many. */
 int lifecycle_bindings_release(struct store *st, int64_t now, int limit, int *released);
 
+#define LIFECYCLE_ENDED_MARK_MIN_S 86400 /* an ended mark's shortest life (docs/PRIVACY.md) */
 /* Retention (DESIGN §1.5): purges the participants of up to limit sessions that
  * closed before `before` (session_retention_cutoff()) and hold no binding any more
  * (store_tx_session_purge), marking them purged at now. *sessions gets how many
  * sessions (< limit: no more due) and *purged how many participant rows.
  * Afterwards store_participant_number() answers MASKD_ENOTFOUND for them and a
- * re-open is refused (CREATE_FAIL_PURGED). */
+ * re-open is refused (CREATE_FAIL_PURGED). Each purged participant leaves an
+ * ended mark (store_ended_mark); the marks that ended before `before` and more
+ * than LIFECYCLE_ENDED_MARK_MIN_S before now are deleted in the same transaction. */
 int lifecycle_purge(struct store *st, int64_t before, int64_t now, int limit, int *sessions, int *purged);
 
 #endif

@@ -2,14 +2,17 @@
 /* privacy.h - data-subject erasure of one real number across every service:
  * close its open sessions (through the lifecycle, so in_use and events stay
  * right), then erase its sealed number, blind index and opt-outs everywhere
- * with the bindings released at once (store_subject_erase). Records keep their
- * ids and durations. Auditing and the answer are the caller's. */
+ * with the bindings released at once (store_tx_subject_erase), and append the
+ * audit entry of it: all of it in one store transaction, so that the erasure
+ * and its entry commit together or not at all. Records keep their ids and
+ * durations. The answer is the caller's. */
 #ifndef MASKD_FLOW_PRIVACY_H
 #define MASKD_FLOW_PRIVACY_H
 
 #include <stdint.h>
 
 struct store;
+struct audit_entry;
 
 struct privacy_erase_result {
 	int64_t sessions_closed;     /* open sessions of the number closed first */
@@ -17,10 +20,13 @@ struct privacy_erase_result {
 	int64_t optouts_erased;      /* opt-out rows deleted */
 };
 
-/* Erases e164 (already validated E.164) at now into *out. Idempotent: a second
- * call finds nothing and returns 0 with every count 0. A negative maskd_err when
- * the store failed; the sessions closed before the failure stay closed, and
- * calling again finishes the erasure. */
-int privacy_erase(struct store *st, const char *e164, int64_t now, struct privacy_erase_result *out);
+/* Erases e164 (already validated E.164) at now into *out, and appends *audit
+ * (filled by the caller but for its detail, which is set here to the counts;
+ * its seq and hashes are set when it is appended) in the same transaction.
+ * Idempotent: a second call finds nothing, returns 0 with every count 0 and is
+ * audited too. A negative maskd_err when the store failed: nothing was written
+ * (no session closed, nothing erased, no entry), *out zeroed. */
+int privacy_erase(struct store *st, const char *e164, int64_t now, struct audit_entry *audit,
+		  struct privacy_erase_result *out);
 
 #endif

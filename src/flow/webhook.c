@@ -309,6 +309,33 @@ static void unknown_by_callback(struct wctx *h, const struct service *svc, enum 
 	answer_outcome(h, svc, &o);
 }
 
+/* A caller with no binding on the dialled number who was a participant on it
+ * in a session whose real numbers the retention purge wiped (an ended mark,
+ * docs/PRIVACY.md): answered with the ended message, as during the cool-off;
+ * true then. false for anyone else, or when the mark cannot be read (the
+ * unknown-caller policy answers). */
+static bool ended_after_purge(struct wctx *h, enum channel channel)
+{
+	if (h->v.number.id[0] == '\0' || !e164_plausible(h->in->from))
+		return false;
+	int found = 0;
+	int rc = store_ended_mark(h->env->store, h->v.number.id, h->in->from, &found);
+	if (rc < 0) {
+		log_warn("webhook %s %s %s: the ended marks could not be read (%s): answering as for an unknown caller",
+			 h->dl->name, h->rq->event, h->in->sid, maskd_strerror(rc));
+		return false;
+	}
+	if (!found)
+		return false;
+	log_info("webhook %s %s %s: %s on %s: its session ended and was purged (service %s)", h->dl->name,
+		 h->rq->event, h->in->sid, h->from_masked, h->v.number.id, h->svc.id);
+	struct decision d;
+	route_refuse(&d, channel, ROUTE_SESSION_ENDED);
+	metrics_inc(MC_COOLOFF_ANSWERS);
+	answer_plain(h, &h->svc, &d, refusal_text(&h->svc, ROUTE_SESSION_ENDED, channel), "");
+	return true;
+}
+
 /* A caller with no binding on the dialled number: the service's policy. */
 static void handle_unknown(struct wctx *h, const struct service *svc, enum channel channel, const char *from_masked)
 {
@@ -595,6 +622,10 @@ void webhook_inbound(const struct webhook_env *env, const struct webhook_request
 		struct decision d;
 		route_refuse(&d, channel, ROUTE_KEYWORD);
 		answer_plain(&h, &h.svc, &d, say, "");
+		settle(&h);
+		return;
+	}
+	if (ended_after_purge(&h, channel)) {
 		settle(&h);
 		return;
 	}

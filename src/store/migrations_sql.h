@@ -183,4 +183,14 @@
 	"  AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = substr(t.key, 15));" \
 	"DELETE FROM settings WHERE key LIKE 'proxy.session.%';"
 
+/* 10: the ended marks (docs/PRIVACY.md "Late calls after the purge"): when the
+* retention purge wipes a participant, (its blind index, its proxy number) is
+* kept here so that a late call from it hears the ended message, not the
+* unknown-caller one. No real number; an erasure deletes the marks of its blind
+* index, and the purge deletes marks older than the retention period. */
+#define MIGRATION_10(T) \
+	"CREATE TABLE ended_marks (bidx " T " NOT NULL, number_id " T " NOT NULL, ended_at BIGINT NOT NULL," \
+	"  PRIMARY KEY (bidx, number_id));" \
+	"CREATE INDEX ended_marks_age ON ended_marks (ended_at);"
+
 #endif

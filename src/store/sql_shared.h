@@ -330,6 +330,17 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_INTERACTION_LEGS_DELETE "DELETE FROM legs WHERE interaction_id = $1 " \
 	"AND EXISTS (SELECT 1 FROM interactions WHERE id = $1 AND session_id = $2)"
 #define SQL_TEXT_INTERACTION_DELETE "DELETE FROM interactions WHERE id = $1 AND session_id = $2"
+/* The ended marks (migration 10): the released, not yet purged participants of
+* session $1 leave (blind index, proxy number) at $2, just before the purge
+* wipes them; a mark is found by blind index and number, expires by age and is
+* erased with its blind index. */
+#define SQL_TEXT_ENDED_MARK_PUT "INSERT INTO ended_marks (bidx, number_id, ended_at) " \
+	"SELECT bidx, proxy_number_id, CAST($2 AS BIGINT) FROM participants WHERE session_id = $1 AND active = 0 " \
+	"AND proxy_number_id IS NOT NULL AND substr(bidx, 1, 7) <> 'purged:' " \
+	"ON CONFLICT (bidx, number_id) DO UPDATE SET ended_at = excluded.ended_at"
+#define SQL_TEXT_ENDED_MARK_FIND "SELECT 1 FROM ended_marks WHERE bidx = $1 AND number_id = $2"
+#define SQL_TEXT_ENDED_MARKS_EXPIRE "DELETE FROM ended_marks WHERE ended_at < $1"
+#define SQL_TEXT_ENDED_MARKS_ERASE "DELETE FROM ended_marks WHERE bidx = $1"
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -405,7 +416,11 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_PROXY_SESSION_DELETE, SQL_TEXT_PROXY_SESSION_DELETE) \
 	X(SQL_PROXY_SESSIONS_DROP, SQL_TEXT_PROXY_SESSIONS_DROP) \
 	X(SQL_INTERACTION_LEGS_DELETE, SQL_TEXT_INTERACTION_LEGS_DELETE) \
-	X(SQL_INTERACTION_DELETE, SQL_TEXT_INTERACTION_DELETE)
+	X(SQL_INTERACTION_DELETE, SQL_TEXT_INTERACTION_DELETE) \
+	X(SQL_ENDED_MARK_PUT, SQL_TEXT_ENDED_MARK_PUT) \
+	X(SQL_ENDED_MARK_FIND, SQL_TEXT_ENDED_MARK_FIND) \
+	X(SQL_ENDED_MARKS_EXPIRE, SQL_TEXT_ENDED_MARKS_EXPIRE) \
+	X(SQL_ENDED_MARKS_ERASE, SQL_TEXT_ENDED_MARKS_ERASE)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,

@@ -188,7 +188,8 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->key_touch, (const void *)o->tx_key_insert, (const void *)o->tx_key_update,
 		(const void *)o->tx_audit_tail, (const void *)o->tx_audit_insert, (const void *)o->audit_list,
 		(const void *)o->participant_owner, (const void *)o->subject_find, (const void *)o->subject_optouts,
-		(const void *)o->subject_erase,
+		(const void *)o->tx_subject_erase, (const void *)o->subject_settle, (const void *)o->tx_service_update,
+		(const void *)o->ended_mark, (const void *)o->tx_ended_marks_expire,
 		(const void *)o->outbox_put,
 		(const void *)o->outbox_claim,
 		(const void *)o->outbox_settle,
@@ -307,6 +308,30 @@ int store_service_update(struct store *st, const struct service *svc)
 	uint64_t gen = cache_gen(st);
 	int rc = st->ops->service_update(st->b, svc);
 	/* on failure the row may still have changed (a commit whose answer was lost) */
+	cache_put(st, svc->id, rc == 0 ? svc : NULL, gen, true);
+	return store_note_write(st, rc);
+}
+
+struct service_update_job {
+	const struct service *svc;
+	int (*also)(struct store_tx *tx, void *ctx);
+	void *ctx;
+};
+
+static int service_update_body(struct store_tx *tx, void *ctx)
+{
+	struct service_update_job *j = ctx;
+	int rc = tx->ops->tx_service_update(tx, j->svc);
+	return rc < 0 ? rc : j->also(tx, j->ctx);
+}
+
+int store_service_update_with(struct store *st, const struct service *svc,
+			      int (*also)(struct store_tx *tx, void *ctx), void *ctx)
+{
+	assert(st != NULL && svc != NULL && also != NULL);
+	uint64_t gen = cache_gen(st);
+	struct service_update_job j = {svc, also, ctx};
+	int rc = store_tx_run(st, service_update_body, &j);
 	cache_put(st, svc->id, rc == 0 ? svc : NULL, gen, true);
 	return store_note_write(st, rc);
 }
@@ -500,6 +525,23 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 	memset(out, 0, sizeof(*out));
 	return st->ops->route_lookup(st->b, to_e164, bidx, out);
 }
+int store_ended_mark(struct store *st, const char *number_id, const char *from_e164, int *found)
+{
+	assert(st != NULL && number_id != NULL && from_e164 != NULL && found != NULL);
+	*found = 0;
+	char bidx[STORE_BIDX_MAX];
+	st->ops->blind_index(st->b, from_e164, bidx);
+	int rc = st->ops->ended_mark(st->b, bidx, number_id, found);
+	OPENSSL_cleanse(bidx, sizeof(bidx));
+	return rc;
+}
+
+int store_tx_ended_marks_expire(struct store_tx *tx, int64_t before)
+{
+	assert(tx != NULL);
+	return tx->ops->tx_ended_marks_expire(tx, before);
+}
+
 int store_interaction_record(struct store *st, struct interaction *it, int *existed) { return store_interaction_record_ev(st, it, existed, NULL); }
 int store_interaction_record_ev(struct store *st, struct interaction *it, int *existed, const struct store_event *ev) { return store_note_write(st, st->ops->interaction_record(st->b, it, existed, ev)); }
 int store_tx_interaction_record(struct store_tx *tx, struct interaction *it, int *existed)
@@ -738,8 +780,34 @@ int store_subject_optouts(struct store *st, const char *bidx,
 	return st->ops->subject_optouts(st->b, bidx, cb, ctx);
 }
 
+int store_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2])
+{
+	assert(tx != NULL && bidx != NULL && counts != NULL);
+	return tx->ops->tx_subject_erase(tx, bidx, counts);
+}
+
+int store_subject_settle(struct store *st)
+{
+	assert(st != NULL);
+	return st->ops->subject_settle(st->b);
+}
+
+struct erase_job {
+	const char *bidx;
+	int64_t *counts;
+};
+
+static int erase_body(struct store_tx *tx, void *ctx)
+{
+	struct erase_job *j = ctx;
+	return store_tx_subject_erase(tx, j->bidx, j->counts);
+}
+
 int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2])
 {
 	assert(st != NULL && bidx != NULL && counts != NULL);
-	return store_note_write(st, st->ops->subject_erase(st->b, bidx, counts));
+	struct erase_job j = {bidx, counts};
+	int rc = store_tx_run(st, erase_body, &j);
+	store_subject_settle(st);
+	return store_note_write(st, rc);
 }

@@ -208,6 +208,13 @@ int store_service_list(struct store *st, void (*cb)(void *ctx, const struct serv
  * is no check that the row is unchanged since it was read. MASKD_ENOTFOUND when
  * there is no such service (nothing written). */
 int store_service_update(struct store *st, const struct service *svc);
+/* store_service_update() and also(tx, ctx) in the same transaction, after the
+ * row is written: the change commits with what also writes (its audit entry) or
+ * neither does. also returns 0 or a negative maskd_err (everything is then
+ * rolled back, and that error returned); it may run again when the transaction
+ * lost a race. */
+int store_service_update_with(struct store *st, const struct service *svc,
+			      int (*also)(struct store_tx *tx, void *ctx), void *ctx);
 /* Sets this handle's service cache TTL (default SERVICE_CACHE_TTL_S; 0 = every
  * read goes to the backend). For tests. */
 void store_service_cache_ttl(struct store *st, int seconds);
@@ -343,7 +350,8 @@ int store_tx_bindings_release_due(struct store_tx *tx, int64_t now, int limit);
 int store_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, char (*ids)[ID_MAX], int *n);
 /* Purges the released participants of session id: each sealed real number
  * becomes an empty blob and its blind index 'purged:' || id (the row can no
- * longer be unsealed nor matched); the session gets purged_at = now. Masked
+ * longer be unsealed nor matched), after leaving an ended mark of each (blind
+ * index, proxy number) at now (store_ended_mark); the session gets purged_at = now. Masked
  * number, country, proxy, ids, interactions, legs and opt-outs stay. Returns how
  * many participant rows were purged (a second call: 0). */
 int store_tx_session_purge(struct store_tx *tx, const char *id, int64_t now);
@@ -366,6 +374,15 @@ int store_session_events(struct store *st, const char *session_id,
  * single-party session waits for its second participant). */
 int store_route_lookup(struct store *st, const char *to_e164, const char *from_e164,
 		       struct route_view *out);
+/* Late calls after the retention purge (docs/PRIVACY.md): *found 1 when from_e164
+ * was a participant on proxy number number_id of a session whose real numbers
+ * the purge wiped (an ended mark, kept one retention period), else 0. 0 or the
+ * store's negative maskd_err. store_tx_session_purge() leaves the marks,
+ * store_tx_ended_marks_expire() deletes those that ended before `before` (the
+ * number of marks deleted, or a negative maskd_err), and an erasure
+ * (store_tx_subject_erase) deletes every mark of its blind index. */
+int store_ended_mark(struct store *st, const char *number_id, const char *from_e164, int *found);
+int store_tx_ended_marks_expire(struct store_tx *tx, int64_t before);
 /* PIN lookup on the service's shared PIN number: the open session of service_id
  * with this pin in which from_e164 is a participant, filled like route_lookup
  * (out->number is left as the caller set it). MASKD_ENOTFOUND when there is none
@@ -507,12 +524,20 @@ int store_subject_optouts(struct store *st, const char *bidx,
 /* Erases blind index bidx everywhere, in one transaction: every participant row
  * of it loses its sealed number (empty), its blind index ('purged:' || id), its
  * masked form ('erased') and its binding (released at once, no cool-off); other
- * rows' peer_bidx of it becomes ""; its opt-outs are deleted. Sessions,
+ * rows' peer_bidx of it becomes ""; its opt-outs and ended marks are deleted. Sessions,
  * interactions, legs and ids stay. The caller closes open sessions first (the
  * rule of in_use is the lifecycle's). counts[0] participant rows, counts[1]
  * opt-outs. SQLite: deleted content is overwritten (secure_delete) and the WAL
  * is checkpointed and truncated afterwards, so that the old bytes are in no file. */
 int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2]);
+/* The erase of store_subject_erase() as a primitive inside a store_tx_run()
+ * body, so that it commits with the caller's other writes (the sessions closed
+ * first, the audit entry). After the transaction, committed or not, the caller
+ * calls store_subject_settle() on the same thread: on SQLite it turns secure
+ * deletion off again and checkpoints and truncates the WAL; on PostgreSQL it
+ * does nothing. */
+int store_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2]);
+int store_subject_settle(struct store *st);
 /* ---------------------------------------------------------------- the outbox */
 /* Every message maskd sends out (carrier REST sends, event deliveries), durable
  * from store_outbox_put() until it is sent or failed (out/sender.c delivers it).

@@ -66,6 +66,7 @@ struct store_tx {
 	X(int, service_get, (void *b, const char *id, struct service *out)) \
 	X(int, service_list, (void *b, void (*cb)(void *, const struct service *), void *ctx)) \
 	X(int, service_update, (void *b, const struct service *svc)) \
+	X(int, tx_service_update, (struct store_tx *tx, const struct service *svc)) \
 	X(int, number_insert, (void *b, const struct number *num)) \
 	X(int, number_get, (void *b, const char *id, struct number *out)) \
 	X(int, number_list, (void *b, const char *service_id, void (*cb)(void *, const struct number *), \
@@ -166,7 +167,11 @@ struct store_tx {
 	X(int, subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx)) \
 	X(int, subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), \
 		void *ctx)) \
-	X(int, subject_erase, (void *b, const char *bidx, int64_t counts[2])) \
+	X(int, tx_subject_erase, (struct store_tx *tx, const char *bidx, int64_t counts[2])) \
+	X(int, subject_settle, (void *b)) \
+	/* the ended marks (store.h store_ended_mark, store_tx_ended_marks_expire) */ \
+	X(int, ended_mark, (void *b, const char *bidx, const char *number_id, int *found)) \
+	X(int, tx_ended_marks_expire, (struct store_tx *tx, int64_t before)) \
 	/* the outbox (store.h store_outbox_*) */ \
 	X(int, outbox_put, (void *b, const struct outbox_item *it, int *existed)) \
 	X(int, outbox_claim, (void *b, int64_t now, int64_t lease_ms, int dest_cap, const char *claim, \

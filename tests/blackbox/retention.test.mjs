@@ -3,7 +3,10 @@
 // (docs/OPERATIONS.md) and a service without cool-off: once a session has been closed for
 // longer than the retention, its sealed real numbers are gone (empty, blind index replaced),
 // the masked session and its records stay, a reveal answers 410, and a late call from a
-// former participant is refused with the unknown-caller message instead of reaching the other one.
+// former participant is refused with the service's ended message (an ended mark, docs/PRIVACY.md
+// "Late calls after the purge") instead of reaching the other one; a stranger still hears the
+// unknown-caller message. Erasing the number afterwards removes its ended marks too: the late
+// call is then an unknown caller's. SQLite, and PostgreSQL with MASKD_TEST_PG_URL.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -19,8 +22,10 @@ const d = useDaemon({ env: { MASKD_TEST_RETENTION_SECONDS: '2' } });
 
 const CALLER = real(6501);
 const CALLEE = real(6502);
+const STRANGER = real(6503);
 const POOL = [proxy(91), proxy(92)];
-assertValid([CALLER, CALLEE], POOL);
+assertValid([CALLER, CALLEE, STRANGER], POOL);
+const ENDED = 'This conversation has ended.';
 
 async function sql(q) {
   if (PG_URL) return (await psql(d.env.MASKD_DB, q)).split('\n').filter((l) => l !== '');
@@ -31,7 +36,7 @@ async function sql(q) {
 }
 
 test('sealed numbers go, masked records stay, a late call is refused', async () => {
-  const svc = await createService(d, { name: 'Short memory', defaults: { cooloff: 0 } });
+  const svc = await createService(d, { name: 'Short memory', defaults: { cooloff: 0, ended_message: ENDED } });
   await addPool(d, svc.id, POOL);
   const s = await createSession(d, svc.id, { participants: [{ number: CALLER }, { number: CALLEE }] });
   const to = s.participants[0].proxy_number;
@@ -62,7 +67,22 @@ test('sealed numbers go, masked records stay, a late call is refused', async () 
   assert.equal(late.status, 200);
   assert.ok(!late.text.includes('<Dial'), `a late call is not bridged: ${late.text}`);
   assert.ok(!late.text.includes(CALLEE));
-  // Once purged, the caller's blind index is gone, so the call is an unknown caller's: it hears
-  // the service's unknown-caller message (not yet the ended message the issue asks for).
-  assert.ok(late.text.includes(svc.defaults.unknown_caller_message), `the refusal message: ${late.text}`);
+  assert.ok(late.text.includes(ENDED), `a late call hears the ended message: ${late.text}`);
+  assert.ok(!late.text.includes(svc.defaults.unknown_caller_message), `not the unknown-caller one: ${late.text}`);
+  // the other participant too, on its own proxy number; a stranger on the same number is unknown
+  const back = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: CALLEE, to: s.participants[1].proxy_number }));
+  assert.ok(back.text.includes(ENDED) && !back.text.includes(CALLER), `the other side's late call: ${back.text}`);
+  const stranger = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: STRANGER, to }));
+  assert.ok(stranger.text.includes(svc.defaults.unknown_caller_message), `a stranger: ${stranger.text}`);
+  // the marks hold no real number, only what the blind index held before
+  const marks = await sql('SELECT bidx, number_id FROM ended_marks ORDER BY number_id');
+  assert.equal(marks.length, 2);
+  for (const m of marks) for (const n of [CALLER, CALLEE]) assert.ok(!m.includes(n.slice(2)), `mark ${m}`);
+
+  // an erasure leaves nothing linkable to the number: its mark goes, the late call is a stranger's
+  const erased = expectStatus(await d.api('POST', '/v1/privacy/erase', { number: CALLER, reason: 'DSAR 5' }), 200);
+  assert.equal(erased.found, false, 'the purge had wiped its rows already');
+  assert.equal((await sql('SELECT count(*) FROM ended_marks')).join(), '1');
+  const afterErase = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: CALLER, to }));
+  assert.ok(afterErase.text.includes(svc.defaults.unknown_caller_message), `after the erasure: ${afterErase.text}`);
 });

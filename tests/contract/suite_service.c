@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "flow/audit.h"
 #include "flow/jobs.h"
+#include "flow/privacy.h"
 #include "flow/lifecycle.h"
 #include "flow/sessions.h"
 #include "util/err.h"
@@ -355,8 +357,195 @@ static void service_updates_in_parallel(void **state)
 	store_close(st2);
 }
 
+/* ---- changes and their audit entries, in one transaction */
+
+static int fail_in_tx(struct store_tx *tx, void *ctx)
+{
+	(void)tx;
+	(void)ctx;
+	return MASKD_EDB;
+}
+
+static int audit_in_tx(struct store_tx *tx, void *ctx)
+{
+	return audit_append_tx(tx, ctx);
+}
+
+struct audit_seen {
+	int n;
+	struct audit_entry last;
+};
+
+static void audit_count(void *ctx, const struct audit_entry *e)
+{
+	struct audit_seen *a = ctx;
+	a->n++;
+	a->last = *e;
+}
+
+static struct audit_seen audit_all(struct store *st)
+{
+	struct audit_seen a;
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(store_audit_list(st, 0, 1000, audit_count, &a), 0);
+	return a;
+}
+
+static void test_entry(struct audit_entry *e, const char *action, const char *target)
+{
+	memset(e, 0, sizeof(*e));
+	e->created_at = 2500;
+	snprintf(e->key_id, sizeof(e->key_id), "key_contract");
+	snprintf(e->action, sizeof(e->action), "%s", action);
+	snprintf(e->target, sizeof(e->target), "%s", target);
+}
+
+/* The update commits with what also writes, or neither does. */
+static void service_update_with_audit(void **state)
+{
+	CX_FIXTURE(state);
+	struct service before, upd, got;
+	assert_int_equal(store_service_get(f->st, f->svc.id, &before), 0);
+	service_changed(&before, &upd);
+	/* also fails: nothing of the update stays, on this handle nor in the database */
+	assert_int_equal(store_service_update_with(f->st, &upd, fail_in_tx, NULL), MASKD_EDB);
+	assert_int_equal(store_service_get(f->st, f->svc.id, &got), 0);
+	assert_service_equal(&got, &before);
+	struct store *st2 = cx_open_again(f);
+	store_service_cache_ttl(st2, 0);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &before);
+	assert_int_equal(audit_all(st2).n, 0);
+	/* also appends an entry: both are committed */
+	struct audit_entry e;
+	test_entry(&e, "service.changed", f->svc.id);
+	assert_int_equal(store_service_update_with(f->st, &upd, audit_in_tx, &e), 0);
+	assert_int_equal(e.seq, 1);
+	assert_int_equal(store_service_get(st2, f->svc.id, &got), 0);
+	assert_service_equal(&got, &upd);
+	struct audit_seen a = audit_all(st2);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.last.action, "service.changed");
+	assert_string_equal(a.last.target, f->svc.id);
+	/* an unknown service: MASKD_ENOTFOUND and no entry */
+	struct service ghost = upd;
+	id_new("svc", ghost.id);
+	test_entry(&e, "service.changed", ghost.id);
+	assert_int_equal(store_service_update_with(f->st, &ghost, audit_in_tx, &e), MASKD_ENOTFOUND);
+	assert_int_equal(audit_all(st2).n, 1);
+	store_close(st2);
+}
+
+struct erase_then {
+	const char *bidx;
+	int64_t counts[2];
+	int rc; /* what the body returns after the erase */
+};
+
+static int erase_then_body(struct store_tx *tx, void *ctx)
+{
+	struct erase_then *j = ctx;
+	int rc = store_tx_subject_erase(tx, j->bidx, j->counts);
+	return rc < 0 ? rc : j->rc;
+}
+
+/* The erase primitive commits or rolls back with its transaction; privacy_erase
+ * closes, erases and audits in one. */
+static void subject_erase_in_tx(void **state)
+{
+	CX_FIXTURE(state);
+	use_service(f, 0);
+	add_number(f, "+14155550410", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550411", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s;
+	open_pair(f, &s, RIDER, DRIVER1, 2000);
+	char bidx[STORE_BIDX_MAX];
+	store_blind_index(f->st, RIDER, bidx);
+	char num[32];
+	/* a body failing after the erase: the number is still there */
+	struct erase_then j = {.bidx = bidx, .rc = MASKD_EDB};
+	assert_int_equal(store_tx_run(f->st, erase_then_body, &j), MASKD_EDB);
+	store_subject_settle(f->st);
+	assert_int_equal(store_participant_number(f->st, s.participants[0].id, num, sizeof(num)), 0);
+	assert_string_equal(num, RIDER);
+	expect_route(f, s.participants[0].proxy_e164, RIDER, s.id);
+	/* the flow: the open session closed, the number erased, one entry, together */
+	struct audit_entry e;
+	test_entry(&e, "privacy.erased", "");
+	struct privacy_erase_result res;
+	assert_int_equal(privacy_erase(f->st, RIDER, 2600, &e, &res), 0);
+	assert_int_equal(res.sessions_closed, 1);
+	assert_int_equal(res.participants_erased, 1);
+	assert_int_equal(store_participant_number(f->st, s.participants[0].id, num, sizeof(num)), MASKD_ENOTFOUND);
+	struct session got;
+	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
+	assert_int_equal(got.status, SESSION_CLOSED);
+	struct audit_seen a = audit_all(f->st);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.last.action, "privacy.erased");
+	assert_string_equal(a.last.detail, "sessions_closed=1 participants=1 optouts=0");
+	assert_false(cx_db_contains(f, RIDER));
+	/* again: nothing found, audited too */
+	test_entry(&e, "privacy.erased", "");
+	assert_int_equal(privacy_erase(f->st, RIDER, 2700, &e, &res), 0);
+	assert_int_equal(res.sessions_closed + res.participants_erased + res.optouts_erased, 0);
+	assert_int_equal(audit_all(f->st).n, 2);
+}
+
+/* The retention purge leaves an ended mark of each purged participant on its
+ * proxy number; old marks expire with a later purge, and an erasure deletes
+ * its number's marks. */
+static void ended_marks_after_purge(void **state)
+{
+	CX_FIXTURE(state);
+	use_service(f, 0);
+	char n[2][ID_MAX];
+	add_number(f, "+14155550420", NUMBER_ACTIVE, CAP_ALL, 1, n[0]);
+	add_number(f, "+14155550421", NUMBER_ACTIVE, CAP_ALL, 2, n[1]);
+	struct session a, b;
+	open_pair(f, &a, RIDER, DRIVER1, 2000);
+	open_pair(f, &b, DRIVER2, DRIVER3, 2000);
+	assert_int_equal(lifecycle_close(f->st, a.id, SESSION_CLOSED, 2100), 0);
+	assert_int_equal(lifecycle_close(f->st, b.id, SESSION_CLOSED, 2100), 0);
+	int found = -1;
+	/* closed and released, not purged: no mark yet */
+	assert_int_equal(store_ended_mark(f->st, a.participants[0].proxy_number_id, RIDER, &found), 0);
+	assert_int_equal(found, 0);
+	int sessions = 0, purged = 0;
+	assert_int_equal(lifecycle_purge(f->st, 3000, 3001, 10, &sessions, &purged), 0);
+	assert_int_equal(sessions, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(store_ended_mark(f->st, a.participants[i].proxy_number_id, i ? DRIVER1 : RIDER, &found), 0);
+		assert_int_equal(found, 1);
+	}
+	/* another caller, or the same caller on the other number, has none */
+	const char *other = strcmp(a.participants[0].proxy_number_id, n[0]) == 0 ? n[1] : n[0];
+	assert_int_equal(store_ended_mark(f->st, a.participants[0].proxy_number_id, UK_CALLER, &found), 0);
+	assert_int_equal(found, 0);
+	if (strcmp(a.participants[1].proxy_number_id, other) != 0) {
+		assert_int_equal(store_ended_mark(f->st, other, RIDER, &found), 0);
+		assert_int_equal(found, 0);
+	}
+	assert_int_equal(cx_sql_count(f, "SELECT count(*) FROM ended_marks"), 4);
+	/* an erasure deletes its number's marks, and no other */
+	struct audit_entry e;
+	test_entry(&e, "privacy.erased", "");
+	struct privacy_erase_result res;
+	assert_int_equal(privacy_erase(f->st, RIDER, 3100, &e, &res), 0);
+	assert_int_equal(store_ended_mark(f->st, a.participants[0].proxy_number_id, RIDER, &found), 0);
+	assert_int_equal(found, 0);
+	assert_int_equal(cx_sql_count(f, "SELECT count(*) FROM ended_marks"), 3);
+	/* a purge within LIFECYCLE_ENDED_MARK_MIN_S keeps them; one past it and past
+	 * the retention cutoff deletes them */
+	assert_int_equal(lifecycle_purge(f->st, 3500, 3001 + LIFECYCLE_ENDED_MARK_MIN_S - 1, 10, &sessions, &purged), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT count(*) FROM ended_marks"), 3);
+	assert_int_equal(lifecycle_purge(f->st, 3500, 3002 + LIFECYCLE_ENDED_MARK_MIN_S, 10, &sessions, &purged), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT count(*) FROM ended_marks"), 0);
+}
+
 const struct CMUnitTest cx_service_tests[] = {
 	CX_TEST(service_policy_fields), CX_TEST(service_update_round_trip), CX_TEST(service_update_unknown),
 	CX_TEST(service_cache_ttl), CX_TEST(numbers_purged_after_retention), CX_TEST(service_updates_in_parallel),
+	CX_TEST(service_update_with_audit), CX_TEST(subject_erase_in_tx), CX_TEST(ended_marks_after_purge),
 };
 const size_t cx_service_count = sizeof(cx_service_tests) / sizeof(cx_service_tests[0]);

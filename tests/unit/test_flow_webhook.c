@@ -32,6 +32,7 @@ struct fake {
 	struct service svc;
 	struct route_view view; /* route_lookup's answer */
 	int lookup_rc, service_rc, record_rc;
+	int ended_mark, ended_rc; /* ended_mark's answer: found, or its error */
 	struct interaction stored; /* recorded so far (one); a same carrier_sid is a retry */
 	int n_records;
 	struct route_view pin_view;
@@ -65,6 +66,15 @@ static int f_service_get(void *b, const char *id, struct service *out)
 static void f_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
 {
 	snprintf(out, STORE_BIDX_MAX, "%s", e164);
+}
+
+static int f_ended_mark(void *b, const char *bidx, const char *number_id, int *found)
+{
+	struct fake *f = b;
+	(void)bidx;
+	(void)number_id;
+	*found = f->ended_mark;
+	return f->ended_rc;
 }
 
 static int f_route_lookup(void *b, const char *to, const char *bidx, struct route_view *out)
@@ -187,6 +197,7 @@ static const struct store_ops fake_ops = {
 	.service_get = f_service_get,
 	.blind_index = f_blind_index,
 	.route_lookup = f_route_lookup,
+	.ended_mark = f_ended_mark,
 	.pin_lookup = f_pin_lookup,
 	.interaction_record = f_interaction_record,
 	.interaction_get = f_interaction_get,
@@ -375,6 +386,33 @@ static void unknown_reject(void **state)
 	assert_int_equal(x->f.n_records, 0);
 	text(x, "hi");
 	assert_int_equal(x->ans.d.kind, DECISION_ACKNOWLEDGE);
+}
+
+/* A former participant after the purge (an ended mark): the ended message, by
+ * voice and text (no interaction recorded, as for an unknown caller); a mark that cannot be read falls back to
+ * the unknown-caller policy. */
+static void ended_after_purge(void **state)
+{
+	struct fx *x = *state;
+	no_binding(x);
+	x->f.ended_mark = 1;
+	call(x);
+	assert_int_equal(x->ans.status, 200);
+	assert_int_equal(x->ans.d.kind, DECISION_REJECT);
+	assert_int_equal(x->ans.d.reason, ROUTE_SESSION_ENDED);
+	assert_string_equal(x->ans.r.say, "this conversation has ended");
+	assert_int_equal(x->f.n_records, 0);
+	/* a text is answered with the ended message, back to its sender, as in the cool-off */
+	text(x, "hi");
+	assert_int_equal(x->ans.d.kind, DECISION_FORWARD_MESSAGE);
+	assert_string_equal(x->ans.d.dial, CALLER);
+	assert_string_equal(x->ans.d.from, PROXY);
+	assert_string_equal(x->ans.r.body, "this conversation has ended");
+	assert_int_equal(x->f.n_records, 0);
+	x->f.ended_rc = MASKD_EDB;
+	call(x);
+	assert_int_equal(x->ans.d.kind, DECISION_REJECT);
+	assert_string_equal(x->ans.r.say, "not known");
 }
 
 static void unknown_forward(void **state)
@@ -632,6 +670,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ended_session_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_reject, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_forward, setup, teardown),
+		cmocka_unit_test_setup_teardown(ended_after_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_callback_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_pin, setup, teardown),

@@ -206,27 +206,25 @@ int pg_subject_optouts(void *b, const char *bidx, void (*cb)(void *, const struc
 	return 0;
 }
 
-int pg_subject_erase(void *b, const char *bidx, int64_t counts[2])
+int pg_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2])
 {
-	CONN_OR_FAIL(b, c);
+	struct pg_conn *c = tx_conn(tx);
 	counts[0] = counts[1] = 0;
 	struct args a = {0};
 	pg_arg_text(&a, bidx);
-	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-		int rc = pg_tx_begin(c);
-		int n = rc < 0 ? rc : pg_run_count(c, SQL_SUBJECT_WIPE, &a);
-		int peers = n < 0 ? n : pg_run_count(c, SQL_SUBJECT_PEERS, &a);
-		int opts = peers < 0 ? peers : pg_run_count(c, SQL_SUBJECT_OPTOUTS_DELETE, &a);
-		rc = opts < 0 ? opts : pg_tx_commit(c);
-		if (rc == 0) {
-			counts[0] = n;
-			counts[1] = opts;
-			return 0;
-		}
-		bool again = pg_retryable(c);
-		pg_tx_rollback(c);
-		if (!again)
-			return rc;
-	}
-	return MASKD_EDB;
+	int n = pg_run_count(c, SQL_SUBJECT_WIPE, &a);
+	int peers = n < 0 ? n : pg_run_count(c, SQL_SUBJECT_PEERS, &a);
+	int opts = peers < 0 ? peers : pg_run_count(c, SQL_SUBJECT_OPTOUTS_DELETE, &a);
+	int marks = opts < 0 ? opts : pg_run_count(c, SQL_ENDED_MARKS_ERASE, &a);
+	if (marks < 0)
+		return marks;
+	counts[0] = n;
+	counts[1] = opts;
+	return 0;
+}
+
+int pg_subject_settle(void *b)
+{
+	(void)b; /* a committed erase leaves nothing to settle here (the old row versions go with VACUUM) */
+	return 0;
 }

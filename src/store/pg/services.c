@@ -101,16 +101,13 @@ int pg_service_list(void *b, void (*cb)(void *, const struct service *), void *c
 	return 0;
 }
 
-/* One try of writing svc: the row (SQL_SERVICE_UPDATE when update, which then
- * fails with MASKD_ENOTFOUND when there is none; SQL_SERVICE_INSERT otherwise),
- * then each carrier's credentials (on update deleted first; inserted unless
- * secrets[d] is ""), in one transaction. An update that lost a race returns
- * PG_ERETRY. */
-static int service_write_once(struct store_pg *s, struct pg_conn *c, const struct service *svc, bool update)
+/* The row of svc (SQL_SERVICE_UPDATE when update, which then fails with
+ * MASKD_ENOTFOUND when there is none; SQL_SERVICE_INSERT otherwise), then each
+ * carrier's credentials (on update deleted first; inserted unless secrets[d] is
+ * ""), inside the transaction open on c. */
+static int service_write_in(struct store_pg *s, struct pg_conn *c, const struct service *svc, bool update)
 {
-	int rc = pg_tx_begin(c);
-	if (rc < 0)
-		return rc;
+	int rc;
 	struct args a = {0};
 	pg_arg_text(&a, svc->id);
 	pg_arg_text(&a, svc->name);
@@ -138,6 +135,17 @@ static int service_write_once(struct store_pg *s, struct pg_conn *c, const struc
 			continue;
 		rc = secret_insert(s, c, svc, d);
 	}
+	return rc;
+}
+
+/* One try of service_write_in() in a transaction of its own. An update that
+ * lost a race returns PG_ERETRY. */
+static int service_write_once(struct store_pg *s, struct pg_conn *c, const struct service *svc, bool update)
+{
+	int rc = pg_tx_begin(c);
+	if (rc < 0)
+		return rc;
+	rc = service_write_in(s, c, svc, update);
 	if (rc == 0)
 		rc = pg_tx_commit(c);
 	if (rc < 0) {
@@ -146,6 +154,11 @@ static int service_write_once(struct store_pg *s, struct pg_conn *c, const struc
 			rc = PG_ERETRY;
 	}
 	return rc;
+}
+
+int pg_tx_service_update(struct store_tx *tx, const struct service *svc)
+{
+	return service_write_in(tx->b, tx_conn(tx), svc, true);
 }
 
 int pg_service_insert(void *b, const struct service *svc)

@@ -375,12 +375,37 @@ int pg_tx_session_purge(struct store_tx *tx, const char *id, int64_t now)
 	struct pg_conn *c = tx_conn(tx);
 	struct args a = {0};
 	pg_arg_text(&a, id);
+	pg_arg_i64(&a, now);
+	int rc = pg_run(c, SQL_ENDED_MARK_PUT, &a, NULL);
+	if (rc < 0)
+		return rc;
+	a.n = 1; /* SQL_NUMBERS_PURGE takes the id only */
 	int rows = pg_run_count(c, SQL_NUMBERS_PURGE, &a);
 	if (rows < 0)
 		return rows;
 	pg_arg_i64(&a, now);
-	int rc = pg_run(c, SQL_SESSION_PURGED, &a, NULL);
+	rc = pg_run(c, SQL_SESSION_PURGED, &a, NULL);
 	return rc < 0 ? rc : rows;
+}
+
+int pg_tx_ended_marks_expire(struct store_tx *tx, int64_t before)
+{
+	struct args a = {0};
+	pg_arg_i64(&a, before);
+	return pg_run_count(tx_conn(tx), SQL_ENDED_MARKS_EXPIRE, &a);
+}
+
+int pg_ended_mark(void *b, const char *bidx, const char *number_id, int *found)
+{
+	CONN_OR_FAIL(b, c);
+	struct args a = {0};
+	pg_arg_text(&a, bidx);
+	pg_arg_text(&a, number_id);
+	int n = pg_run_count(c, SQL_ENDED_MARK_FIND, &a);
+	if (n < 0)
+		return n;
+	*found = n > 0;
+	return 0;
 }
 
 int pg_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),

@@ -187,27 +187,28 @@ static int erase_step(struct sqlite_conn *c, enum sql_id id, const char *bidx, i
 	return rc;
 }
 
-int sq_subject_erase(void *b, const char *bidx, int64_t counts[2])
+int sq_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2])
 {
-	CONN_OR_FAIL(b, c);
+	struct sqlite_conn *c = tx_conn(tx);
 	counts[0] = counts[1] = 0;
-	/* overwrite what the erase deletes (cells, index entries, freed pages) */
+	/* overwrite what the erase deletes (cells, index entries, freed pages);
+	 * sq_subject_settle() turns it off again once the transaction is over */
 	if (sqlite3_exec(c->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_db_fail(c, "secure_delete");
-	int rc = sq_tx_begin(c);
-	if (rc == 0)
-		rc = erase_step(c, SQL_SUBJECT_WIPE, bidx, &counts[0]);
+	int rc = erase_step(c, SQL_SUBJECT_WIPE, bidx, &counts[0]);
 	if (rc == 0)
 		rc = erase_step(c, SQL_SUBJECT_PEERS, bidx, NULL);
 	if (rc == 0)
 		rc = erase_step(c, SQL_SUBJECT_OPTOUTS_DELETE, bidx, &counts[1]);
 	if (rc == 0)
-		rc = sq_tx_commit(c);
-	if (rc < 0)
-		sq_tx_rollback(c);
+		rc = erase_step(c, SQL_ENDED_MARKS_ERASE, bidx, NULL);
+	return rc;
+}
+
+int sq_subject_settle(void *b)
+{
+	CONN_OR_FAIL(b, c);
 	sqlite3_exec(c->db, "PRAGMA secure_delete = OFF", NULL, NULL, NULL);
-	if (rc < 0)
-		return rc;
 	/* the WAL still holds the pages as they were: copy it back and cut it to nothing */
 	if (sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
 		log_warn("store: erase committed, but the WAL could not be truncated yet: %s", sqlite3_errmsg(c->db));

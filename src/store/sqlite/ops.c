@@ -76,7 +76,8 @@ SQ_LOCKED(sq_audit_list, (void *b, int64_t after, int limit, void (*cb)(void *, 
 SQ_LOCKED(sq_participant_owner, (void *b, const char *id, char session_id[ID_MAX], char service_id[ID_MAX], int *purged), (b, id, session_id, service_id, purged))
 SQ_LOCKED(sq_subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx), (b, bidx, cb, ctx))
 SQ_LOCKED(sq_subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), void *ctx), (b, bidx, cb, ctx))
-SQ_LOCKED(sq_subject_erase, (void *b, const char *bidx, int64_t counts[2]), (b, bidx, counts))
+SQ_LOCKED(sq_subject_settle, (void *b), (b))
+SQ_LOCKED(sq_ended_mark, (void *b, const char *bidx, const char *number_id, int *found), (b, bidx, number_id, found))
 SQ_LOCKED(sq_usage, (void *b, const char *service_id, int64_t from, int64_t to, void (*cb)(void *, const struct usage_day *), void *ctx), (b, service_id, from, to, cb, ctx))
 
 SQ_LOCKED(sq_outbox_put, (void *b, const struct outbox_item *it, int *existed), (b, it, existed))
@@ -107,6 +108,7 @@ const struct store_ops store_sqlite_ops = {
 	.service_get = locked_sq_service_get,
 	.service_list = locked_sq_service_list,
 	.service_update = locked_sq_service_update,
+	.tx_service_update = sq_tx_service_update,
 	.number_insert = locked_sq_number_insert,
 	.number_get = locked_sq_number_get,
 	.number_list = locked_sq_number_list,
@@ -172,7 +174,10 @@ const struct store_ops store_sqlite_ops = {
 	.participant_owner = locked_sq_participant_owner,
 	.subject_find = locked_sq_subject_find,
 	.subject_optouts = locked_sq_subject_optouts,
-	.subject_erase = locked_sq_subject_erase,
+	.tx_subject_erase = sq_tx_subject_erase,
+	.subject_settle = locked_sq_subject_settle,
+	.ended_mark = locked_sq_ended_mark,
+	.tx_ended_marks_expire = sq_tx_ended_marks_expire,
 	.outbox_put = locked_sq_outbox_put,
 	.outbox_claim = locked_sq_outbox_claim,
 	.outbox_settle = locked_sq_outbox_settle,

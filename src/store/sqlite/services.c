@@ -65,18 +65,14 @@ static int exec_one_row(struct sqlite_conn *c, sqlite3_stmt *st, const char *wha
 /* The row of svc (SQL_SERVICE_UPDATE when update, which then fails with
  * MASKD_ENOTFOUND when there is none; SQL_SERVICE_INSERT otherwise), then each
  * carrier's credentials (on update deleted first; inserted unless secrets[d] is
- * ""), all in one transaction. */
-static int service_write(struct store_sqlite *s, const struct service *svc, bool update)
+ * ""), inside the transaction open on c. */
+static int service_write_in(struct store_sqlite *s, struct sqlite_conn *c, const struct service *svc, bool update)
 {
-	CONN_OR_FAIL(s, c);
-	int rc = sq_tx_begin(c);
-	if (rc < 0)
-		return rc;
 	sqlite3_stmt *st = sq_stmt(c, update ? SQL_SERVICE_UPDATE : SQL_SERVICE_INSERT);
 	bind_service_columns(st, svc);
 	if (!update)
 		sqlite3_bind_int64(st, 6, svc->created_at);
-	rc = update ? exec_one_row(c, st, "service_update") : sq_exec_stmt(c, st, "service_insert");
+	int rc = update ? exec_one_row(c, st, "service_update") : sq_exec_stmt(c, st, "service_insert");
 	for (int d = 0; rc == 0 && d < DIALECT_COUNT; d++) {
 		if (update) {
 			st = sq_stmt(c, SQL_SECRET_DELETE);
@@ -88,11 +84,27 @@ static int service_write(struct store_sqlite *s, const struct service *svc, bool
 			continue;
 		rc = secret_insert(s, c, svc, d);
 	}
+	return rc;
+}
+
+/* service_write_in() in a transaction of its own. */
+static int service_write(struct store_sqlite *s, const struct service *svc, bool update)
+{
+	CONN_OR_FAIL(s, c);
+	int rc = sq_tx_begin(c);
+	if (rc < 0)
+		return rc;
+	rc = service_write_in(s, c, svc, update);
 	if (rc == 0)
 		rc = sq_tx_commit(c);
 	if (rc < 0)
 		sq_tx_rollback(c);
 	return rc;
+}
+
+int sq_tx_service_update(struct store_tx *tx, const struct service *svc)
+{
+	return service_write_in(tx->b, tx_conn(tx), svc, true);
 }
 
 int sq_service_insert(void *b, const struct service *svc)

@@ -319,9 +319,15 @@ int sq_tx_sessions_purge_due(struct store_tx *tx, int64_t before, int limit, cha
 int sq_tx_session_purge(struct store_tx *tx, const char *id, int64_t now)
 {
 	struct sqlite_conn *c = tx_conn(tx);
-	sqlite3_stmt *st = sq_stmt(c, SQL_NUMBERS_PURGE);
+	sqlite3_stmt *st = sq_stmt(c, SQL_ENDED_MARK_PUT);
 	sq_bind_text(st, 1, id);
-	int rc = sq_exec_stmt(c, st, "numbers_purge");
+	sqlite3_bind_int64(st, 2, now);
+	int rc = sq_exec_stmt(c, st, "ended_mark_put");
+	if (rc < 0)
+		return rc;
+	st = sq_stmt(c, SQL_NUMBERS_PURGE);
+	sq_bind_text(st, 1, id);
+	rc = sq_exec_stmt(c, st, "numbers_purge");
 	if (rc < 0)
 		return rc;
 	int rows = sqlite3_changes(c->db);
@@ -330,6 +336,29 @@ int sq_tx_session_purge(struct store_tx *tx, const char *id, int64_t now)
 	sqlite3_bind_int64(st, 2, now);
 	rc = sq_exec_stmt(c, st, "session_purged");
 	return rc < 0 ? rc : rows;
+}
+
+int sq_tx_ended_marks_expire(struct store_tx *tx, int64_t before)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_ENDED_MARKS_EXPIRE);
+	sqlite3_bind_int64(st, 1, before);
+	int rc = sq_exec_stmt(c, st, "ended_marks_expire");
+	return rc < 0 ? rc : sqlite3_changes(c->db);
+}
+
+int sq_ended_mark(void *b, const char *bidx, const char *number_id, int *found)
+{
+	CONN_OR_FAIL(b, c);
+	sqlite3_stmt *st = sq_stmt(c, SQL_ENDED_MARK_FIND);
+	sq_bind_text(st, 1, bidx);
+	sq_bind_text(st, 2, number_id);
+	int rc = sqlite3_step(st);
+	sq_stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_db_fail(c, "ended_mark");
+	*found = rc == SQLITE_ROW;
+	return 0;
 }
 
 int sq_session_events(void *b, const char *session_id, void (*cb)(void *, const struct session_event *),
