@@ -183,4 +183,11 @@ const struct store_ops store_sqlite_ops = {
 	.tx_event_target = sq_tx_event_target,
 	.tx_service_event_insert = sq_tx_service_event_insert,
 	.service_events = locked_sq_service_events,
+	.tx_profile_insert = sq_tx_profile_insert,
+	.tx_profile_get = sq_tx_profile_get,
+	.tx_profile_list = sq_tx_profile_list,
+	.tx_profile_put = sq_tx_profile_put,
+	.tx_profile_rebind = sq_tx_profile_rebind,
+	.tx_profiles_free_due = sq_tx_profiles_free_due,
+	.tx_number_state = sq_tx_number_state,
 };
