@@ -93,5 +93,7 @@ extern const struct CMUnitTest cx_legs_tests[];
 extern const size_t cx_legs_count;
 extern const struct CMUnitTest cx_outbox_tests[];
 extern const size_t cx_outbox_count;
+extern const struct CMUnitTest cx_profiles_tests[];
+extern const size_t cx_profiles_count;
 
 #endif

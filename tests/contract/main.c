@@ -18,6 +18,7 @@ int main(void)
 		{cx_pool_tests, cx_pool_count},
 		{cx_legs_tests, cx_legs_count},
 		{cx_outbox_tests, cx_outbox_count},
+		{cx_profiles_tests, cx_profiles_count},
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
