@@ -590,7 +590,13 @@ int store_service_events(struct store *st, const char *service_id, int64_t after
 /* The sealed values the vault key rotation re-seals (docs/OPERATIONS.md, key
  * rotation): participants' real numbers, services' carrier credentials, outbox
  * payloads. An erased or purged value (empty) is none of them. */
-enum store_sealed { STORE_SEALED_PARTICIPANTS, STORE_SEALED_SECRETS, STORE_SEALED_OUTBOX, STORE_SEALED_COUNT };
+enum store_sealed {
+	STORE_SEALED_PARTICIPANTS,
+	STORE_SEALED_SECRETS,
+	STORE_SEALED_OUTBOX,
+	STORE_SEALED_PROFILES, /* profiles' real numbers (associated data store_profile_ad) */
+	STORE_SEALED_COUNT
+};
 #define STORE_RESEAL_KEY_MAX (2 * ID_MAX + 32) /* a row's cursor key (secrets: "service_id:carrier") */
 /* Re-seals, in one transaction, the values of kind what that are not sealed with
  * the vault's current key version, taking up to limit rows with a key after

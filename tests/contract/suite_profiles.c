@@ -6,12 +6,13 @@
  * retired profile's number stays held until its cool-off has passed and then is
  * active again for anyone; a device swap moves the profile's sessions to the
  * new number, and is refused, writing nothing, when the new number holds one of
- * their proxy numbers already. */
+ * their proxy numbers already; and key rotation re-seals profiles' numbers. */
 #include "suite.h"
 
 #include "flow/lifecycle.h"
 #include "flow/profiles.h"
 #include "util/err.h"
+#include "vault/vault.h"
 
 #define AGENT "+14152375001"
 #define AGENT_NEW "+14152375002"
@@ -178,10 +179,46 @@ static void device_swap_refused_writes_nothing(void **state)
 	expect_route(f, q1, AGENT_NEW, other.id);
 }
 
+/* Key rotation covers profiles: after a new key version, the reseal pass of
+ * STORE_SEALED_PROFILES re-seals the profile's number, nothing is left stale
+ * under the old version, and the number still opens. */
+static void reseal_after_rotation(void **state)
+{
+	CX_FIXTURE(state);
+	add_number(f, PA, NUMBER_ACTIVE, CAP_ALL, 10, NULL);
+	struct profile p;
+	assert_int_equal(new_profile(f, AGENT, PA, 1000, &p), 0);
+	int old = vault_current_version(f->vault), version = 0;
+	char key[128], err[512];
+	snprintf(key, sizeof(key), "%s/vault.key", f->dir);
+	assert_int_equal(vault_file_rotate(key, VAULT_ROTATE_ADD, 0, &version, err, sizeof(err)), 0);
+	struct vault *v2 = NULL;
+	assert_int_equal(vault_load(key, &v2, err, sizeof(err)), 0);
+	struct store *st2 = NULL;
+	assert_int_equal(store_open(f->url, v2, &st2, err, sizeof(err)), 0);
+	int64_t stale = 0;
+	assert_int_equal(store_vault_stale(st2, version, &stale), 0);
+	assert_true(stale >= 1);
+	char last[STORE_RESEAL_KEY_MAX];
+	int seen = 0, resealed = 0;
+	assert_int_equal(store_vault_reseal(st2, STORE_SEALED_PROFILES, "", 100, last, &seen, &resealed), 0);
+	assert_int_equal(seen, 1);
+	assert_int_equal(resealed, 1);
+	assert_string_equal(last, p.id);
+	struct profile got;
+	assert_int_equal(profiles_get(st2, f->svc.id, p.id, 1, &got), 0);
+	assert_string_equal(got.number, AGENT);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM profiles"), 1);
+	assert_int_not_equal(old, version);
+	store_close(st2);
+	vault_free(v2);
+}
+
 const struct CMUnitTest cx_profiles_tests[] = {
 	CX_TEST(claim_is_exclusive_and_sealed),
 	CX_TEST(retire_frees_after_cooloff),
 	CX_TEST(device_swap_moves_sessions),
 	CX_TEST(device_swap_refused_writes_nothing),
+	CX_TEST(reseal_after_rotation),
 };
 const size_t cx_profiles_count = sizeof(cx_profiles_tests) / sizeof(cx_profiles_tests[0]);
