@@ -63,6 +63,10 @@ static const struct api_route routes[] = {
 	{"POST", "/v1/outbox/{obx}/retry", api_outbox_retry},
 	{"GET", "/v1/services/{svc}/events", api_service_events_list},
 	{"POST", "/v1/sessions/{ses}/calls", api_session_call},
+	{"POST", "/v1/services/{svc}/profiles", api_profile_create},
+	{"GET", "/v1/services/{svc}/profiles", api_profile_list},
+	{"GET", "/v1/services/{svc}/profiles/{prf}", api_profile_get},
+	{"PATCH", "/v1/services/{svc}/profiles/{prf}", api_profile_patch},
 };
 
 void api_not_found(struct api_req *r, const char *what)
@@ -356,6 +360,7 @@ static const struct audited_route audited[] = {
 	{"PATCH", "/v1/sessions/{ses}", "session.changed"},
 	{"DELETE", "/v1/sessions/{ses}", "session.deleted"},
 	{"PATCH", "/v1/sessions/{ses}/participants/{par}", "participant.swapped"},
+	{"PATCH", "/v1/services/{svc}/profiles/{prf}", "profile.changed"},
 };
 
 /* The audit detail of a successful request body: its status (sessions) and the

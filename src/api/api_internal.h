@@ -93,6 +93,11 @@ void api_outbox_retry(struct api_req *r);
 void api_service_events_list(struct api_req *r); /* api_events.c */
 /* POST /v1/sessions/{id}/calls: click-to-call (api_calls.c). */
 void api_session_call(struct api_req *r);
+/* api_profiles.c: a service's profiles (stable numbers) */
+void api_profile_create(struct api_req *r);
+void api_profile_list(struct api_req *r);
+void api_profile_get(struct api_req *r);
+void api_profile_patch(struct api_req *r);
 
 /* One leg as the API shows it (shared by interactions and records). */
 json_t *api_leg_json(const struct leg *l);

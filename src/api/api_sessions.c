@@ -8,6 +8,8 @@
 #include "../core/pool.h"
 #include "../flow/lifecycle.h"
 #include "../flow/sessions.h"
+#include "../flow/profiles.h"
+#include "../core/profile.h"
 #include "../util/metrics.h"
 #include "../store/store.h"
 #include "../util/err.h"
@@ -19,6 +21,7 @@
 #include "../util/timeutil.h"
 
 #include <assert.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,23 +111,102 @@ static bool parse_expires_at(json_t *body, int64_t now, bool *present, int64_t *
 	return true;
 }
 
-static bool parse_participant(json_t *p, int i, struct participant *out, struct api_error *e)
+/* profile: set to participant i's "profile" id when it names one (then out
+ * holds only its label; profile_resolve() fills the rest), else to NULL. */
+static bool parse_participant(json_t *p, int i, struct participant *out, const char **profile, struct api_error *e)
 {
 	char path[32];
 	snprintf(path, sizeof(path), "participants[%d]", i);
+	*profile = NULL;
 	if (!json_is_object(p)) {
 		api_error_set(e, 400, "invalid_field", "%s must be an object", path);
 		return false;
 	}
-	static const char *const fields[] = {"number", "label", "proxy_number", NULL};
+	static const char *const fields[] = {"number", "label", "proxy_number", "profile", NULL};
 	const char *number = NULL, *label = NULL, *proxy = NULL;
-	if (!json_only_fields(p, path, fields, e) || !json_string_field(p, path, "number", true, 64, &number, e) ||
+	if (!json_only_fields(p, path, fields, e) ||
+	    !json_string_field(p, path, "profile", false, ID_MAX - 1, profile, e) ||
+	    !json_string_field(p, path, "number", *profile == NULL, 64, &number, e) ||
 	    !json_string_field(p, path, "label", false, LABEL_MAX_LEN, &label, e) ||
 	    !json_string_field(p, path, "proxy_number", false, 64, &proxy, e))
 		return false;
+	if (*profile != NULL) {
+		if (number != NULL || proxy != NULL) {
+			api_error_set(e, 400, "invalid_field",
+				      "%s.profile comes with its own number and proxy number: drop %s.%s", path, path,
+				      number != NULL ? "number" : "proxy_number");
+			return false;
+		}
+		memset(out, 0, sizeof(*out));
+		snprintf(out->label, sizeof(out->label), "%s", label ? label : "");
+		return true;
+	}
 	if (!participant_ok(sessions_participant(number, label, out), path, e))
 		return false;
 	return proxy == NULL || parse_proxy(proxy, path, out->proxy_e164, sizeof(out->proxy_e164), e);
+}
+
+/* The participants of s that name profiles (prf[i], NULL = none): each one's
+ * real number and label from its profile, and the profile's number for the
+ * other participant, by core/profile.h's plan. */
+static bool profile_resolve(struct api_req *r, const struct service *svc, struct session *s,
+			    const char *prf[SESSION_PARTICIPANTS], struct api_error *e)
+{
+	int n = s->n_participants, has[SESSION_PARTICIPANTS] = {0}, named[SESSION_PARTICIPANTS] = {0}, index = -1;
+	for (int i = 0; i < n; i++) {
+		has[i] = prf[i] != NULL;
+		named[i] = s->participants[i].proxy_e164[0] != '\0';
+	}
+	if (!has[0] && (n < 2 || !has[1]))
+		return true;
+	int same = n == 2 && has[0] && has[1] && strcmp(prf[0], prf[1]) == 0;
+	switch (profile_plan(n, has, named, same, &index)) {
+	case PROFILE_PLAN_OK:
+		break;
+	case PROFILE_PLAN_ALONE:
+		api_error_set(e, 400, "invalid_field",
+			      "participants[%d].profile needs the other participant in the same request", index);
+		return false;
+	case PROFILE_PLAN_NAMED:
+		api_error_set(e, 400, "invalid_field",
+			      "participants[%d].proxy_number: the other participant's profile gives this participant its number",
+			      index);
+		return false;
+	case PROFILE_PLAN_SAME:
+		api_error_set(e, 400, "invalid_field", "participants[1].profile is the same as participants[0].profile");
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!has[i])
+			continue;
+		struct profile p;
+		int rc = profiles_get(r->app->store, svc->id, prf[i], 1, &p);
+		if (rc == MASKD_ENOTFOUND) {
+			api_error_set(e, 400, "invalid_field", "participants[%d].profile is not a profile of this service", i);
+			return false;
+		}
+		if (rc < 0) {
+			api_error_set(e, 503, "unavailable", "the database is unavailable; retry");
+			return false;
+		}
+		if (!profile_usable(p.state)) {
+			api_error_set(e, 409, "conflict", "participants[%d].profile is retired", i);
+			return false;
+		}
+		struct participant *part = &s->participants[i];
+		char label[LABEL_MAX_LEN + 1];
+		snprintf(label, sizeof(label), "%s", part->label[0] ? part->label : p.label);
+		rc = sessions_participant(p.number, label, part);
+		OPENSSL_cleanse(p.number, sizeof(p.number));
+		if (rc != PARTICIPANT_OK) {
+			api_error_set(e, 409, "conflict", "participants[%d].profile's number cannot be masked", i);
+			return false;
+		}
+		snprintf(part->profile_id, sizeof(part->profile_id), "%s", p.id);
+		struct participant *other = &s->participants[profile_number_holder(i)];
+		snprintf(other->proxy_e164, sizeof(other->proxy_e164), "%s", p.proxy_e164);
+	}
+	return true;
 }
 
 /* The answer to a create (or add) that the store refused. */
@@ -230,10 +312,13 @@ void api_session_create(struct api_req *r)
 			      "participants must be an array of 2 participants (or 1, for a session that waits for the second)");
 		goto fail;
 	}
+	const char *prf[SESSION_PARTICIPANTS] = {NULL, NULL};
 	for (size_t i = 0; i < n_parts; i++)
-		if (!parse_participant(json_array_get(parts, i), (int)i, &s.participants[i], &e))
+		if (!parse_participant(json_array_get(parts, i), (int)i, &s.participants[i], &prf[i], &e))
 			goto fail;
 	s.n_participants = (int)n_parts;
+	if (!profile_resolve(r, &svc, &s, prf, &e))
+		goto fail;
 	if (n_parts == 2 && strcmp(s.participants[0].number, s.participants[1].number) == 0) {
 		api_error_set(&e, 400, "invalid_field", "participants[1].number is the same as participants[0].number");
 		goto fail;
@@ -489,8 +574,14 @@ void api_participant_add(struct api_req *r)
 	if (body == NULL)
 		goto fail;
 	struct participant p;
-	if (!parse_participant(body, 1, &p, &e))
+	const char *prf = NULL;
+	if (!parse_participant(body, 1, &p, &prf, &e))
 		goto fail;
+	if (prf != NULL) {
+		api_error_set(&e, 400, "invalid_field",
+			      "profile: a profile takes part only in a session created with both participants");
+		goto fail;
+	}
 	json_decref(body);
 	body = NULL;
 	struct create_rules rules;

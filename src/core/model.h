@@ -171,6 +171,7 @@ struct participant {
 	 * the real number). */
 	char area_code[8];
 	char region[REGION_MAX_LEN + 1];
+	char profile_id[ID_MAX]; /* the profile (core/profile.h) it was made from; "" = none */
 };
 
 struct session {

@@ -120,6 +120,7 @@ int jobs_reseal_step(struct store *st, struct jobs_reseal *p, int current, int b
 		[STORE_SEALED_PARTICIPANTS] = "participants' numbers",
 		[STORE_SEALED_SECRETS] = "carrier credentials",
 		[STORE_SEALED_OUTBOX] = "outbox payloads",
+		[STORE_SEALED_PROFILES] = "profiles' numbers",
 	};
 	int rc;
 	p->finished = false;

@@ -416,7 +416,9 @@ static int release_body(struct store_tx *tx, void *ctx)
 	if (rc < 0)
 		return rc;
 	j->released = rc;
-	return 0;
+	/* retired profiles past their cool-off give their numbers back to the pool */
+	rc = store_tx_profiles_free_due(tx, j->now);
+	return rc < 0 ? rc : 0;
 }
 
 int lifecycle_bindings_release(struct store *st, int64_t now, int limit, int *released)

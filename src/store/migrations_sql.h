@@ -193,4 +193,22 @@
 	"  PRIMARY KEY (bidx, number_id));" \
 	"CREATE INDEX ended_marks_age ON ended_marks (ended_at);"
 
+/* 11: profiles, a service's persistent identities (an agent, a customer) with a
+* fixed proxy number: the real number sealed (associated data "profile:<id>") with
+* its blind index, as in participants. A proxy number belongs to at most one
+* profile until that profile is retired and its cool-off has passed (freed = 1):
+* the unique index profiles_number, not an application check. Participants
+* created from a profile name it (profile_id; '' for every other row). */
+#define MIGRATION_11(T, B) \
+	"CREATE TABLE profiles (id " T " PRIMARY KEY, service_id " T " NOT NULL REFERENCES services(id)," \
+	"  label " T " NOT NULL, masked " T " NOT NULL, number_sealed " B " NOT NULL, bidx " T " NOT NULL," \
+	"  country " T " NOT NULL DEFAULT '', proxy_number_id " T " NOT NULL, proxy_e164 " T " NOT NULL," \
+	"  state INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL," \
+	"  retired_at BIGINT NOT NULL DEFAULT 0, free_at BIGINT NOT NULL DEFAULT 0, freed INTEGER NOT NULL DEFAULT 0);" \
+	"CREATE UNIQUE INDEX profiles_number ON profiles (proxy_number_id) WHERE freed = 0;" \
+	"CREATE INDEX profiles_service ON profiles (service_id, created_at, id);" \
+	"CREATE INDEX profiles_due ON profiles (free_at) WHERE state = 1 AND freed = 0;" \
+	"ALTER TABLE participants ADD COLUMN profile_id " T " NOT NULL DEFAULT '';" \
+	"CREATE INDEX participants_profile ON participants (profile_id) WHERE profile_id <> '';"
+
 #endif

@@ -119,8 +119,8 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 /* the unique index "bindings" decides ownership: no row = bidx holds the number */
 #define SQL_TEXT_PARTICIPANT_INSERT                                                                              \
 	"INSERT INTO participants (id, session_id, idx, label, masked, number_sealed, bidx, proxy_number_id, "  \
-	"proxy_e164, active, country, peer_bidx, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, " \
-	"$11, $12) ON CONFLICT (bidx, proxy_number_id) WHERE active = 1 DO NOTHING"
+	"proxy_e164, active, country, peer_bidx, created_at, profile_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, " \
+	"$10, $11, $12, $13) ON CONFLICT (bidx, proxy_number_id) WHERE active = 1 DO NOTHING"
 /* no row = this real number holds that number already (checked first, so that
  * PostgreSQL does not abort the transaction on the unique index) */
 #define SQL_TEXT_PARTICIPANT_MOVE                                                                                \
@@ -341,6 +341,34 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_ENDED_MARK_FIND "SELECT 1 FROM ended_marks WHERE bidx = $1 AND number_id = $2"
 #define SQL_TEXT_ENDED_MARKS_EXPIRE "DELETE FROM ended_marks WHERE ended_at < $1"
 #define SQL_TEXT_ENDED_MARKS_ERASE "DELETE FROM ended_marks WHERE bidx = $1"
+/* profiles (migration 11; store_tx_profile_*): the columns of struct profile in
+ * read order, then the sealed number */
+#define PROFILE_COLS "id, service_id, label, masked, country, proxy_number_id, proxy_e164, state, created_at, " \
+	"updated_at, retired_at, free_at, number_sealed"
+#define SQL_TEXT_PROFILE_INSERT "INSERT INTO profiles (id, service_id, label, masked, number_sealed, bidx, country, " \
+	"proxy_number_id, proxy_e164, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " \
+	"$11, $12) ON CONFLICT (proxy_number_id) WHERE freed = 0 DO NOTHING"
+#define SQL_TEXT_PROFILE_GET "SELECT " PROFILE_COLS " FROM profiles WHERE id = $1"
+#define SQL_TEXT_PROFILE_LIST "SELECT " PROFILE_COLS " FROM profiles WHERE service_id = $1 ORDER BY created_at, id"
+#define SQL_TEXT_PROFILE_PUT "UPDATE profiles SET label = $2, state = $3, retired_at = $4, free_at = $5, " \
+	"updated_at = $6 WHERE id = $1"
+#define SQL_TEXT_PROFILE_RENUMBER "UPDATE profiles SET number_sealed = $2, bidx = $3, masked = $4, country = $5 " \
+	"WHERE id = $1"
+/* the rows of a device swap, and whether the new number holds one of their proxy numbers already */
+#define SQL_TEXT_PROFILE_ROWS "SELECT id FROM participants WHERE profile_id = $1 AND active = 1 ORDER BY id"
+#define SQL_TEXT_PROFILE_ROWS_TAKEN "SELECT 1 FROM participants q WHERE q.bidx = $2 AND q.active = 1 AND " \
+	"q.proxy_number_id IN (SELECT proxy_number_id FROM participants WHERE profile_id = $1 AND active = 1) LIMIT 1"
+#define SQL_TEXT_PROFILE_ROW_SET "UPDATE participants SET number_sealed = $2, bidx = $3, masked = $4 WHERE id = $1"
+#define SQL_TEXT_PROFILE_PEERS_SET "UPDATE participants SET peer_bidx = $3 WHERE peer_bidx = $2 AND session_id IN " \
+	"(SELECT session_id FROM participants WHERE profile_id = $1 AND active = 1)"
+/* retired (1), not freed, cool-off over at $1 (index profiles_due); the number
+ * goes from reserved ($3) back to active ($2) before the rows are marked */
+#define SQL_TEXT_PROFILES_FREE_NUMBERS "UPDATE numbers SET state = $2 WHERE state = $3 AND id IN (SELECT " \
+	"proxy_number_id FROM profiles WHERE state = 1 AND freed = 0 AND free_at <= $1)"
+#define SQL_TEXT_PROFILES_FREE "UPDATE profiles SET freed = 1 WHERE state = 1 AND freed = 0 AND free_at <= $1"
+#define SQL_TEXT_NUMBER_STATE "UPDATE numbers SET state = $2 WHERE id = $1"
+_Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired state as 1");
+
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -420,7 +448,19 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	X(SQL_ENDED_MARK_PUT, SQL_TEXT_ENDED_MARK_PUT) \
 	X(SQL_ENDED_MARK_FIND, SQL_TEXT_ENDED_MARK_FIND) \
 	X(SQL_ENDED_MARKS_EXPIRE, SQL_TEXT_ENDED_MARKS_EXPIRE) \
-	X(SQL_ENDED_MARKS_ERASE, SQL_TEXT_ENDED_MARKS_ERASE)
+	X(SQL_ENDED_MARKS_ERASE, SQL_TEXT_ENDED_MARKS_ERASE) \
+	X(SQL_PROFILE_INSERT, SQL_TEXT_PROFILE_INSERT) \
+	X(SQL_PROFILE_GET, SQL_TEXT_PROFILE_GET) \
+	X(SQL_PROFILE_LIST, SQL_TEXT_PROFILE_LIST) \
+	X(SQL_PROFILE_PUT, SQL_TEXT_PROFILE_PUT) \
+	X(SQL_PROFILE_RENUMBER, SQL_TEXT_PROFILE_RENUMBER) \
+	X(SQL_PROFILE_ROWS, SQL_TEXT_PROFILE_ROWS) \
+	X(SQL_PROFILE_ROWS_TAKEN, SQL_TEXT_PROFILE_ROWS_TAKEN) \
+	X(SQL_PROFILE_ROW_SET, SQL_TEXT_PROFILE_ROW_SET) \
+	X(SQL_PROFILE_PEERS_SET, SQL_TEXT_PROFILE_PEERS_SET) \
+	X(SQL_PROFILES_FREE_NUMBERS, SQL_TEXT_PROFILES_FREE_NUMBERS) \
+	X(SQL_PROFILES_FREE, SQL_TEXT_PROFILES_FREE) \
+	X(SQL_TX_NUMBER_STATE, SQL_TEXT_NUMBER_STATE)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,

@@ -811,3 +811,57 @@ int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2])
 	store_subject_settle(st);
 	return store_note_write(st, rc);
 }
+
+/* ---------------------------------------------------------------- profiles */
+
+void store_profile_ad(const char *profile_id, char ad[STORE_PROFILE_AD_MAX])
+{
+	assert(profile_id != NULL && ad != NULL);
+	snprintf(ad, STORE_PROFILE_AD_MAX, "profile:%s", profile_id);
+}
+
+int store_tx_profile_insert(struct store_tx *tx, const struct profile *p, const char *bidx)
+{
+	assert(tx != NULL && p != NULL && bidx != NULL && p->number[0] != '\0');
+	return tx->ops->tx_profile_insert(tx, p, bidx);
+}
+
+int store_tx_profile_get(struct store_tx *tx, const char *id, int with_number, struct profile *out)
+{
+	assert(tx != NULL && id != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	return tx->ops->tx_profile_get(tx, id, with_number, out);
+}
+
+int store_tx_profile_list(struct store_tx *tx, const char *service_id, void (*cb)(void *, const struct profile *),
+			  void *ctx)
+{
+	assert(tx != NULL && service_id != NULL && cb != NULL);
+	return tx->ops->tx_profile_list(tx, service_id, cb, ctx);
+}
+
+int store_tx_profile_put(struct store_tx *tx, const struct profile *p, const char *bidx)
+{
+	assert(tx != NULL && p != NULL && (bidx == NULL || p->number[0] != '\0'));
+	return tx->ops->tx_profile_put(tx, p, bidx);
+}
+
+int store_tx_profile_rebind(struct store_tx *tx, const char *profile_id, const char *number, const char *masked,
+			    const char *bidx, const char *old_bidx)
+{
+	assert(tx != NULL && profile_id != NULL && number != NULL && masked != NULL && bidx != NULL &&
+	       old_bidx != NULL);
+	return tx->ops->tx_profile_rebind(tx, profile_id, number, masked, bidx, old_bidx);
+}
+
+int store_tx_profiles_free_due(struct store_tx *tx, int64_t now)
+{
+	assert(tx != NULL);
+	return tx->ops->tx_profiles_free_due(tx, now);
+}
+
+int store_tx_number_state(struct store_tx *tx, const char *number_id, enum number_state state)
+{
+	assert(tx != NULL && number_id != NULL);
+	return tx->ops->tx_number_state(tx, number_id, state);
+}

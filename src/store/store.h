@@ -29,6 +29,7 @@
 #include "../core/scope.h" /* struct api_key */
 #include "../core/audit.h" /* struct audit_entry */
 #include "../core/outbox.h" /* enum outbox_status */
+#include "../core/profile.h" /* struct profile */
 
 struct store;
 struct vault;
@@ -652,7 +653,13 @@ int store_service_events(struct store *st, const char *service_id, int64_t after
 /* The sealed values the vault key rotation re-seals (docs/OPERATIONS.md, key
  * rotation): participants' real numbers, services' carrier credentials, outbox
  * payloads. An erased or purged value (empty) is none of them. */
-enum store_sealed { STORE_SEALED_PARTICIPANTS, STORE_SEALED_SECRETS, STORE_SEALED_OUTBOX, STORE_SEALED_COUNT };
+enum store_sealed {
+	STORE_SEALED_PARTICIPANTS,
+	STORE_SEALED_SECRETS,
+	STORE_SEALED_OUTBOX,
+	STORE_SEALED_PROFILES, /* profiles' real numbers (associated data store_profile_ad) */
+	STORE_SEALED_COUNT
+};
 #define STORE_RESEAL_KEY_MAX (2 * ID_MAX + 32) /* a row's cursor key (secrets: "service_id:carrier") */
 /* Re-seals, in one transaction, the values of kind what that are not sealed with
  * the vault's current key version, taking up to limit rows with a key after
@@ -694,5 +701,39 @@ int store_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id);
  * Proxy API's Interaction DELETE): 0, MASKD_ENOTFOUND (no such interaction in
  * that session; nothing deleted) or MASKD_EDB. */
 int store_tx_interaction_delete(struct store_tx *tx, const char *session_id, const char *id);
+/* ---------------------------------------------------------------- profiles */
+/* Profiles (core/profile.h) inside a transaction (store_tx_run). The real number
+ * is sealed with associated data "profile:<id>" (store_profile_ad) and found by
+ * its blind index, as a participant's; no call returns it unless asked. */
+#define STORE_PROFILE_AD_MAX (ID_MAX + 16)
+void store_profile_ad(const char *profile_id, char ad[STORE_PROFILE_AD_MAX]);
+/* Inserts p (p->number sealed; bidx its blind index). MASKD_ECONFLICT when its
+ * proxy number belongs to another profile not yet freed (the unique index
+ * profiles_number; nothing written, the transaction stays usable). */
+int store_tx_profile_insert(struct store_tx *tx, const struct profile *p, const char *bidx);
+/* Profile id into *out; with_number: out->number is unsealed too (else "").
+ * MASKD_ENOTFOUND when there is none. */
+int store_tx_profile_get(struct store_tx *tx, const char *id, int with_number, struct profile *out);
+/* Every profile of service_id, oldest first, without its real number. */
+int store_tx_profile_list(struct store_tx *tx, const char *service_id, void (*cb)(void *, const struct profile *),
+			  void *ctx);
+/* Writes p's label, state, retired_at, free_at and updated_at; with bidx (not
+ * NULL), also its real number p->number (sealed again), masked and country.
+ * MASKD_ENOTFOUND when there is no such profile. */
+int store_tx_profile_put(struct store_tx *tx, const struct profile *p, const char *bidx);
+/* The device swap of the participant rows made from profile_id that still hold
+ * a binding (open and cooling-off sessions): each row's real number becomes
+ * number (sealed again for that row), its masked form masked and its blind
+ * index bidx, and the other rows of those sessions get bidx as their peer in
+ * place of old_bidx. MASKD_ECONFLICT (nothing written) when number already
+ * holds one of those rows' proxy numbers elsewhere: the binding rule. */
+int store_tx_profile_rebind(struct store_tx *tx, const char *profile_id, const char *number, const char *masked,
+			    const char *bidx, const char *old_bidx);
+/* Frees the proxy numbers of retired profiles whose free_at <= now: each such
+ * profile is marked freed, and its number, reserved for it, becomes active again.
+ * Returns how many profiles, or a negative maskd_err. */
+int store_tx_profiles_free_due(struct store_tx *tx, int64_t now);
+/* Sets number_id's state inside a transaction. MASKD_ENOTFOUND when none. */
+int store_tx_number_state(struct store_tx *tx, const char *number_id, enum number_state state);
 
 #endif

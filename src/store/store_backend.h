@@ -205,7 +205,17 @@ struct store_tx {
 	X(int, proxy_session_get, (void *b, const char *id, struct store_proxy_session *out)) \
 	X(int, proxy_session_delete, (void *b, const char *id)) \
 	X(int, tx_proxy_sessions_drop, (struct store_tx *tx, const char *service_id)) \
-	X(int, tx_interaction_delete, (struct store_tx *tx, const char *session_id, const char *id))
+	X(int, tx_interaction_delete, (struct store_tx *tx, const char *session_id, const char *id)) \
+	/* profiles (store.h store_tx_profile_*) */ \
+	X(int, tx_profile_insert, (struct store_tx *tx, const struct profile *p, const char *bidx)) \
+	X(int, tx_profile_get, (struct store_tx *tx, const char *id, int with_number, struct profile *out)) \
+	X(int, tx_profile_list, (struct store_tx *tx, const char *service_id, \
+		void (*cb)(void *, const struct profile *), void *ctx)) \
+	X(int, tx_profile_put, (struct store_tx *tx, const struct profile *p, const char *bidx)) \
+	X(int, tx_profile_rebind, (struct store_tx *tx, const char *profile_id, const char *number, \
+		const char *masked, const char *bidx, const char *old_bidx)) \
+	X(int, tx_profiles_free_due, (struct store_tx *tx, int64_t now)) \
+	X(int, tx_number_state, (struct store_tx *tx, const char *number_id, enum number_state state))
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current
  * key version into a malloc'd *out of *out_len bytes. The row is named by a and

@@ -171,6 +171,9 @@ int store_reseal_value(const struct vault *v, enum store_sealed what, const char
 		if (d < 0)
 			return MASKD_ECRYPTO;
 		store_secret_ad(a, (enum dialect)d, ad, sizeof(ad));
+	} else if (what == STORE_SEALED_PROFILES) {
+		_Static_assert(STORE_PROFILE_AD_MAX <= ID_MAX + 32, "a profile's associated data fits ad");
+		store_profile_ad(a, ad);
 	} else {
 		snprintf(ad, sizeof(ad), "%s", a);
 	}

@@ -95,5 +95,7 @@ extern const struct CMUnitTest cx_outbox_tests[];
 extern const size_t cx_outbox_count;
 extern const struct CMUnitTest cx_proxy_tests[];
 extern const size_t cx_proxy_count;
+extern const struct CMUnitTest cx_profiles_tests[];
+extern const size_t cx_profiles_count;
 
 #endif

@@ -20,4 +20,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_8(T, B),
 	MIGRATION_9(T, PG_JSON_FIELD),
 	MIGRATION_10(T),
+	MIGRATION_11(T, B),
 };

@@ -136,6 +136,7 @@ int pg_tx_participant_insert(struct store_tx *tx, const char *session_id, int id
 	pg_arg_text(&a, p->country);
 	pg_arg_text(&a, peer_bidx);
 	pg_arg_i64(&a, now);
+	pg_arg_text(&a, p->profile_id);
 	/* ON CONFLICT DO NOTHING waits for a concurrent holder and then writes
 	 * nothing: the transaction stays usable */
 	rc = pg_run_count(c, SQL_TX_PARTICIPANT_INSERT, &a);

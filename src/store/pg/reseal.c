@@ -34,6 +34,12 @@ static const struct reseal_sql reseal_sql[STORE_SEALED_COUNT] = {
 		"UPDATE outbox SET payload = $1 WHERE id = $2 AND $3 = '' AND payload = $4",
 		"SELECT count(*) FROM outbox WHERE " PG_STALE("payload"),
 	},
+	[STORE_SEALED_PROFILES] = {
+		"SELECT id, number_sealed, id, '' FROM profiles WHERE id > $1 AND "
+		"octet_length(number_sealed) > 0 AND substring(number_sealed from 1 for 1) <> $2 ORDER BY id LIMIT $3",
+		"UPDATE profiles SET number_sealed = $1 WHERE id = $2 AND $3 = '' AND number_sealed = $4",
+		"SELECT count(*) FROM profiles WHERE " PG_STALE("number_sealed"),
+	},
 };
 
 /* Runs sql with a's parameters (binary where pg_arg_bytes put them); 0 and

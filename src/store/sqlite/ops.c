@@ -199,4 +199,11 @@ const struct store_ops store_sqlite_ops = {
 	.proxy_session_delete = locked_sq_proxy_session_delete,
 	.tx_proxy_sessions_drop = sq_tx_proxy_sessions_drop,
 	.tx_interaction_delete = sq_tx_interaction_delete,
+	.tx_profile_insert = sq_tx_profile_insert,
+	.tx_profile_get = sq_tx_profile_get,
+	.tx_profile_list = sq_tx_profile_list,
+	.tx_profile_put = sq_tx_profile_put,
+	.tx_profile_rebind = sq_tx_profile_rebind,
+	.tx_profiles_free_due = sq_tx_profiles_free_due,
+	.tx_number_state = sq_tx_number_state,
 };

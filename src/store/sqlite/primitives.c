@@ -127,6 +127,7 @@ int sq_tx_participant_insert(struct store_tx *tx, const char *session_id, int id
 	sq_bind_text(st, 10, p->country);
 	sq_bind_text(st, 11, peer_bidx);
 	sqlite3_bind_int64(st, 12, now);
+	sq_bind_text(st, 13, p->profile_id);
 	return exec_one(c, st, "participant_insert");
 }
 

@@ -34,6 +34,12 @@ static const struct reseal_sql reseal_sql[STORE_SEALED_COUNT] = {
 		"UPDATE outbox SET payload = ?1 WHERE id = ?2 AND ?3 = '' AND payload = ?4",
 		"SELECT count(*) FROM outbox WHERE " SQ_STALE("payload"),
 	},
+	[STORE_SEALED_PROFILES] = {
+		"SELECT id, number_sealed, id, '' FROM profiles WHERE id > ?1 AND "
+		"length(number_sealed) > 0 AND substr(number_sealed, 1, 1) <> ?2 ORDER BY id LIMIT ?3",
+		"UPDATE profiles SET number_sealed = ?1 WHERE id = ?2 AND ?3 = '' AND number_sealed = ?4",
+		"SELECT count(*) FROM profiles WHERE " SQ_STALE("number_sealed"),
+	},
 };
 
 static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
