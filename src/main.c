@@ -10,6 +10,7 @@
 #include "app.h"
 #include "config.h"
 #include "flow/audit.h"
+#include "flow/events.h"
 #include "flow/jobs.h"
 #include "out/sender.h"
 #include "store/store.h"
@@ -407,7 +408,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maskd: MASKD_DB: cannot read or store the admin key hash\n");
 		goto out;
 	}
-	app.sender = sender_start(store, vault, cfg.send_retry_ms);
+	app.sender = sender_start_legs(store, vault, cfg.send_retry_ms, events_leg_record);
 	struct http_options http_opt = {
 		.listen = cfg.listen, .threads = cfg.threads, .handler = app_dispatch, .ctx = &app,
 		.head_timeout_s = cfg.http_head_timeout, .body_timeout_s = cfg.http_body_timeout,

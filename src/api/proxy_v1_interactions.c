@@ -6,6 +6,7 @@
 #include "proxy_v1.h"
 #include "api_internal.h"
 #include "proxy_wire.h"
+#include "../flow/events.h"
 #include "../flow/lifecycle.h"
 #include "../flow/sessions.h"
 #include "../out/sender.h"
@@ -395,7 +396,11 @@ void pv_message_create(struct preq *p, const struct service *svc, const struct s
 	int existed = 0;
 	/* no leg yet: the outbound leg is written when the send is answered, under
 	 * the message SID (SM...) Twilio's Messages API gives it */
-	rc = store_interaction_record(p->app->store, &it, &existed);
+	struct events_pending ev; /* interaction.created, written with the interaction */
+	events_prepare(&ev, svc->id, svc->events_url, it.session_id, EVENT_INTERACTION_CREATED,
+		       events_interaction_data(&it, NULL, pt->proxy_e164), it.created_at);
+	rc = store_interaction_record_ev(p->app->store, &it, &existed, &ev.ev);
+	events_pending_free(&ev);
 	if (rc < 0) {
 		explicit_bzero(token, sizeof(token));
 		explicit_bzero(real, sizeof(real));
@@ -433,7 +438,7 @@ void pv_message_create(struct preq *p, const struct service *svc, const struct s
 	rc = p->app->sender != NULL ? sender_enqueue(p->app->sender, &out) : MASKD_ETOOBIG;
 	if (rc < 0) {
 		struct leg_update f = {.status = "failed", .duration = -1};
-		store_leg_update(p->app->store, it.id, 'b', "rest", &f, it.created_at);
+		events_leg_record(p->app->store, it.id, 'b', "rest", &f, it.created_at);
 		if (p->app->sender == NULL)
 			free(out.body);
 		pv_perr(p, 503, 20503, "The send queue is full; retry");

@@ -2,6 +2,7 @@
 /* calls.c - click-to-call placement; see calls.h. The check is pure (reads only
  * its arguments); calls_place() does the reads and writes around it. */
 #include "calls.h"
+#include "events.h"
 #include "webhook.h"
 #include "../hooks/outcall.h"
 #include "../out/sender.h"
@@ -54,13 +55,14 @@ int calls_check(const struct session *s, const struct service *svc, const struct
 	return refuse(why, 400, "carriers", "the service has no credentials of a carrier that places calls");
 }
 
-/* The interaction and the outbox message that places its call, written in one
- * transaction: a crash leaves both or neither, so no call rings without its
- * interaction and no recorded call is lost. The body may run again (store.h
- * store_tx_run): it works on copies of *it and *out each time. */
+/* The interaction, its interaction.created event and the outbox message that
+ * places its call, written in one transaction: a crash leaves all or none, so no
+ * call rings without its interaction and no recorded call is lost. The body may
+ * run again (store.h store_tx_run): it works on copies of *it and *out each time. */
 struct place_tx {
 	const struct interaction *it;
 	const struct outgoing *out; /* its body stays the caller's */
+	const struct store_event *ev;
 };
 
 static int place_body(struct store_tx *tx, void *ctx)
@@ -77,7 +79,11 @@ static int place_body(struct store_tx *tx, void *ctx)
 	o.body = xmalloc(p->out->body_len + 1);
 	memcpy(o.body, p->out->body, p->out->body_len);
 	o.body[p->out->body_len] = '\0';
-	return sender_tx_enqueue(tx, &o); /* frees o.body */
+	rc = sender_tx_enqueue(tx, &o); /* frees o.body */
+	if (rc < 0)
+		return rc;
+	/* after the call in the session's order: a slow events_url never holds the call */
+	return store_tx_event_put(tx, p->ev);
 }
 
 /* carriers.<carrier>.<field> into why->field_buf, for the refusal of a missing
@@ -152,8 +158,13 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	snprintf(out.order_key, sizeof(out.order_key), "%s", s->id);
 	snprintf(out.service_id, sizeof(out.service_id), "%s", svc->id);
 	out.places_call = 1;
-	struct place_tx p = {.it = &it, .out = &out};
+	/* interaction.created: the number that rings the first participant */
+	struct events_pending ev;
+	events_prepare(&ev, svc->id, svc->events_url, s->id, EVENT_INTERACTION_CREATED,
+		       events_interaction_data(&it, NULL, from->proxy_e164), now);
+	struct place_tx p = {.it = &it, .out = &out, .ev = &ev.ev};
 	rc = store_tx_run(st, place_body, &p);
+	events_pending_free(&ev);
 	OPENSSL_cleanse(out.body, out.body_len);
 	free(out.body);
 	if (rc < 0) {

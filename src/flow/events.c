@@ -87,6 +87,28 @@ int events_record(struct store_tx *tx, const char *session_id, enum event_type t
 	return rc;
 }
 
+int events_leg_record(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
+		      const struct leg_update *u, int64_t now)
+{
+	assert(st != NULL && interaction_id != NULL && carrier_sid != NULL && u != NULL);
+	struct interaction *it = xmalloc(sizeof(*it));
+	struct service *svc = xmalloc(sizeof(*svc));
+	int rc = store_interaction_get(st, interaction_id, it);
+	if (rc == 0)
+		rc = store_service_get(st, it->service_id, svc);
+	if (rc == 0) {
+		struct events_pending ev;
+		events_prepare(&ev, svc->id, svc->events_url, it->session_id,
+			       leg_status_final(u->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
+			       events_leg_data(it, leg, u->status, u->duration, u->cost, u->currency), now);
+		rc = store_leg_update_ev(st, interaction_id, leg, carrier_sid, u, now, &ev.ev);
+		events_pending_free(&ev);
+	}
+	free(it);
+	free(svc);
+	return rc;
+}
+
 static json_t *string_or_null(const char *s)
 {
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();

@@ -42,6 +42,15 @@ void events_prepare(struct events_pending *p, const char *service_id, const char
 		    enum event_type t, json_t *data, int64_t now);
 void events_pending_free(struct events_pending *p);
 
+/* Records u on leg `leg` of interaction_id (store_leg_update_ev) with its
+ * leg.updated event, or leg.completed on a final status (leg_status_final), in
+ * the same transaction, for a writer that knows only the interaction's id (the
+ * REST sender's outcome of a text or a click-to-call, a send refused before it
+ * was queued). Reads the interaction and its service first (the event's
+ * session, channel and events_url). 0, or the store's error (nothing written). */
+int events_leg_record(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
+		      const struct leg_update *u, int64_t now);
+
 /* The data of an interaction.created event: the interaction's ids, channel,
  * decision, the refusal reason (route_reason_name, null when bridged or
  * forwarded) and the proxy number it reached. New reference. */

@@ -148,7 +148,7 @@ static int send_by_rest(struct wctx *h, const struct service *svc, const struct 
 	if (rc < 0) {
 		struct leg_update failed = {.status = "failed", .duration = -1};
 		if (int_id[0] != '\0')
-			store_leg_update(h->env->store, int_id, 'b', "rest", &failed, h->rq->now->s);
+			events_leg_record(h->env->store, int_id, 'b', "rest", &failed, h->rq->now->s);
 	}
 	return 1;
 }
@@ -863,7 +863,7 @@ void webhook_answer(const struct webhook_env *env, const struct webhook_request 
 		/* the session closed (or changed) since the call was placed: the answered
 		 * participant hears why, the other one is never rung */
 		struct leg_update u = {.status = "canceled", .duration = -1};
-		rc = store_leg_update(env->store, it.id, 'b', "none", &u, rq->now->s);
+		rc = events_leg_record(env->store, it.id, 'b', "none", &u, rq->now->s);
 		if (rc < 0)
 			log_error("webhook %s answer: interaction %s: recording the refusal failed: %s", name, int_id,
 				  maskd_strerror(rc));

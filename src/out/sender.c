@@ -45,6 +45,7 @@ struct sender {
 	unsigned pokes;   /* guarded by lock: enqueues since a worker last looked */
 	char node[ID_MAX]; /* this process's claim prefix */
 	atomic_uint_fast64_t claims;
+	sender_leg_fn write_leg; /* set before the workers start */
 };
 
 /* The carrier's id for the sent message or placed call, from the answers of Telnyx
@@ -189,8 +190,7 @@ static void record_leg(struct sender *s, const struct outbox_item *it, const cha
 		sid = call_sid; /* its leg 'a' keeps the interaction's own sid (model.h) */
 	}
 	struct leg_update u = {.status = status, .duration = -1};
-	int rc = store_leg_update(s->store, it->interaction_id, call ? 'a' : 'b', sid[0] ? sid : "rest", &u,
-				  now_unix());
+	int rc = s->write_leg(s->store, it->interaction_id, call ? 'a' : 'b', sid[0] ? sid : "rest", &u, now_unix());
 	if (rc < 0)
 		log_error("sender: interaction %s: recording the %s leg failed: %s", it->interaction_id, status,
 			  maskd_strerror(rc));
@@ -291,8 +291,14 @@ static void *sender_main(void *arg)
 
 struct sender *sender_start(struct store *st, const struct vault *v, unsigned retry_base_ms)
 {
+	return sender_start_legs(st, v, retry_base_ms, NULL);
+}
+
+struct sender *sender_start_legs(struct store *st, const struct vault *v, unsigned retry_base_ms, sender_leg_fn write)
+{
 	struct sender *s = xcalloc(1, sizeof(*s));
 	s->store = st;
+	s->write_leg = write != NULL ? write : store_leg_update;
 	s->vault = v;
 	s->policy.max_tries = SENDER_TRIES;
 	s->policy.base_ms = retry_base_ms ? retry_base_ms : 1;

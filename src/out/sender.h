@@ -61,6 +61,15 @@ struct store;
 struct vault;
 struct sender *sender_start(struct store *st, const struct vault *v, unsigned retry_base_ms);
 
+/* How a worker records a carrier send's outcome on its interaction's leg: the
+ * application's writer of the leg and its event (flow/events.h
+ * events_leg_record), with store_leg_update()'s contract. */
+typedef int (*sender_leg_fn)(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
+			     const struct leg_update *u, int64_t now);
+/* sender_start() whose workers record legs with write (NULL: store_leg_update()
+ * alone, as sender_start() does), from the first message on. */
+struct sender *sender_start_legs(struct store *st, const struct vault *v, unsigned retry_base_ms, sender_leg_fn write);
+
 /* Writes *out to the outbox and wakes a worker; frees out->body (and sets it NULL)
  * in every case. Returns 0 once the message is committed (or was, under the same
  * dedup_key: out->duplicate = 1), MASKD_EINVAL for a URL that is not http(s),
