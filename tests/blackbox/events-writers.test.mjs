@@ -174,6 +174,26 @@ test('a refused click-to-call writes no event', async () => {
   assert.deepEqual(mine, ['session.created']);
 });
 
+test('a click-to-call of a service without events_url is recorded for the pull API and sends no event', async () => {
+  const quiet = await createService(d, {
+    name: 'Writer events quiet', twilio: false, signalwire: false,
+    carriers: { twilio: { auth_token: d.tokens.twilio, account_sid: ACCOUNT } },
+    defaults: { mode: 'voice-and-message', ttl: 0 },
+  });
+  await addPool(d, quiet.id, [proxy(85), proxy(86)], { carrier: 'twilio' });
+  const [a, b] = people();
+  const s = await createSession(d, quiet.id, { participants: [[a, 'Customer'], [b, 'Agent']] });
+  const before = deliveries.length;
+  const placed = expectStatus(await d.api('POST', `/v1/sessions/${s.id}/calls`, { from_participant: s.participants[0].id }), 202);
+  const intId = placed.interaction_id;
+  await waitFor('leg a "queued" pulled', async () => (await pulled(quiet.id)).some((x) => x.type === 'leg.updated'));
+  const types = (await pulled(quiet.id)).map((x) => [x.type, x.data.interaction_id ?? null, x.type.startsWith('leg.') ? x.data.status : null]);
+  assert.deepEqual(types, [['session.created', null, null], ['interaction.created', intId, null], ['leg.updated', intId, 'queued']]);
+  const box = expectStatus(await d.api('GET', `/v1/services/${quiet.id}/outbox`), 200).messages;
+  assert.deepEqual(box.map((m) => [m.kind, m.interaction_id]), [['carrier_call', intId]]);
+  assert.equal(deliveries.slice(before).filter((x) => x.body.includes(s.id)).length, 0);
+});
+
 // ---------------------------------------------------------------------------------------
 // Telnyx texts: relayed by the REST sender
 
