@@ -137,11 +137,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void send_one(struct fx *f, struct script *sc, int dialect)
+static void send_with(struct fx *f, struct script *sc, int dialect, sender_leg_fn write)
 {
 	pthread_t t;
 	script_start(sc, &t);
-	struct sender *s = sender_start(f->st, NULL, 5);
+	struct sender *s = sender_start_legs(f->st, NULL, 5, write);
 	struct outgoing o;
 	memset(&o, 0, sizeof(o));
 	snprintf(o.interaction_id, sizeof(o.interaction_id), "%s", f->it.id);
@@ -164,6 +164,48 @@ static void send_one(struct fx *f, struct script *sc, int dialect)
 	}
 	sender_stop(s);
 	close(sc->listen_fd);
+}
+
+static void send_one(struct fx *f, struct script *sc, int dialect)
+{
+	send_with(f, sc, dialect, NULL);
+}
+
+/* The leg writer handed to sender_start_legs: records what it was given, then
+ * writes the leg as the store does. */
+static struct {
+	int calls;
+	char leg;
+	char status[32];
+	char sid[32];
+} seen;
+
+static int seen_write(struct store *st, const char *interaction_id, char leg, const char *carrier_sid,
+		      const struct leg_update *u, int64_t now)
+{
+	seen.calls++;
+	seen.leg = leg;
+	snprintf(seen.status, sizeof(seen.status), "%s", u->status);
+	snprintf(seen.sid, sizeof(seen.sid), "%s", carrier_sid);
+	return store_leg_update(st, interaction_id, leg, carrier_sid, u, now);
+}
+
+static void leg_writer_gets_the_outcome(void **state)
+{
+	struct fx *f = *state;
+	struct script sc = {.n_answers = 1,
+			    .answers = {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 24\r\n"
+					"Connection: close\r\n\r\n{\"data\":{\"id\":\"m-43\"}}  "}};
+	memset(&seen, 0, sizeof(seen));
+	send_with(f, &sc, DIALECT_TELNYX, seen_write);
+	assert_int_equal(seen.calls, 1);
+	assert_int_equal(seen.leg, 'b');
+	assert_string_equal(seen.status, "sent");
+	assert_string_equal(seen.sid, "m-43");
+	struct interaction back;
+	assert_int_equal(store_interaction_get(f->st, f->it.id, &back), 0);
+	assert_int_equal(back.n_legs, 2);
+	assert_string_equal(back.legs[1].status, "sent");
 }
 
 static void retried_then_sent(void **state)
@@ -226,6 +268,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(retried_then_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(client_error_is_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(refusal_inside_200, setup, teardown),
+		cmocka_unit_test_setup_teardown(leg_writer_gets_the_outcome, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
