@@ -27,11 +27,16 @@ import { proxy, real } from './lib/numbers.mjs';
 
 const deliveries = []; // {headers, body}
 const carrierRequests = []; // {url, body}
+const held = []; // responses of /events-held, not answered yet
 const stand = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
+    if (req.url.startsWith('/events-held')) {
+      held.push(res); // a stuck app: answered only when the test lets go
+      return;
+    }
     if (req.url.startsWith('/events')) {
       deliveries.push({ headers: req.headers, body });
       res.writeHead(204);
@@ -56,7 +61,10 @@ const stand = http.createServer((req, res) => {
 });
 await new Promise((resolve) => stand.listen(0, '127.0.0.1', resolve));
 const STAND = `http://127.0.0.1:${stand.address().port}`;
-after(() => new Promise((resolve) => stand.close(resolve)));
+after(() => {
+  for (const res of held.splice(0)) res.writeHead(204).end();
+  return new Promise((resolve) => stand.close(resolve));
+});
 
 const d = useDaemon({
   env: { MASKD_TWILIO_API_URL: STAND, MASKD_TELNYX_API_URL: STAND, MASKD_SEND_RETRY_MS: '20' },
@@ -76,9 +84,9 @@ function people() {
 }
 
 /** A service with an events_url, its pool of `carrier` numbers; {svc, secret}. */
-async function eventService(name, carriers, carrier, pool) {
+async function eventService(name, carriers, carrier, pool, path = '/events') {
   const svc = await createService(d, {
-    name, twilio: false, signalwire: false, events_url: `${STAND}/events`, carriers,
+    name, twilio: false, signalwire: false, events_url: `${STAND}${path}`, carriers,
     defaults: { mode: 'voice-and-message', ttl: 0 },
   });
   await addPool(d, svc.id, pool, { carrier });
@@ -237,6 +245,22 @@ for (const [text, status] of [['on my way', 'sent'], ['refuse me', 'failed']]) {
     assert.equal(docs[0].type, 'leg.completed');
   });
 }
+
+test('a stuck events_url never holds the session\'s carrier sends: the text goes out while its events wait', async () => {
+  const stuck = await eventService('Writer events stuck app', { telnyx: { public_key: TELNYX_PUBLIC, api_key: TELNYX_KEY } },
+    'telnyx', [proxy(84, '650')], '/events-held');
+  const [a, b] = people();
+  const s = await createSession(d, stuck.svc.id, { participants: [[a, 'Rider'], [b, 'Driver']] });
+  // session.created is the session's first outbox message, and its delivery hangs
+  await waitFor('the stuck app holding session.created', () => held.length >= 1);
+  const text = `held app ${crypto.randomBytes(4).toString('hex')}`;
+  expectStatus(await telnyxText({ from: a, to: s.participants[0].proxy_number, text }), 200, 'the text');
+  await waitFor('the relayed text at the carrier', () => carrierRequests.some((r) => r.body.includes(text)));
+  assert.equal(deliveries.filter((x) => x.body.includes(s.id)).length, 0, 'no event of the session answered yet');
+  for (const res of held.splice(0)) res.writeHead(204).end();
+  await waitFor('the session\'s events delivered once the app answers', async () =>
+    held.length === 0 && (await pulled(stuck.svc.id)).some((x) => x.data.session_id === s.id && x.type === 'interaction.created'));
+});
 
 // ---------------------------------------------------------------------------------------
 // Proxy API MessageInteraction create
