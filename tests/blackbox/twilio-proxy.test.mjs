@@ -505,6 +505,71 @@ describe('twilio-proxy participant DELETE', () => {
   });
 });
 
+describe('twilio-proxy OutOfSessionCallbackUrl', () => {
+  const asked = [];
+  let answer = { status: 200, body: {} };
+  const app = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      asked.push({ url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(answer.status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  let appUrl;
+  before(async () => {
+    await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
+    appUrl = `http://127.0.0.1:${app.address().port}/proxy/out-of-session`;
+  });
+  after(() => new Promise((resolve) => app.close(resolve)));
+
+  test('a caller with no session is POSTed to it in Proxy\'s form, signed; the auto-create answer bridges', async () => {
+    const api = client().proxy.v1;
+    const svc = await api.services.create({ uniqueName: 'published', outOfSessionCallbackUrl: appUrl });
+    assert.equal(svc.outOfSessionCallbackUrl, appUrl);
+    const card = proxy(77);
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: card, isReserved: true });
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: proxy(78) });
+    const [caller, agent] = [real(750), real(751)];
+    answer = { status: 200, body: { participantIdentifier: agent, ttl: 300 } };
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: caller, to: card }));
+    assert.equal(call.status, 200, call.text);
+    assert.equal(asked.length, 1);
+    const q = asked[0];
+    assert.equal(q.url, '/proxy/out-of-session');
+    assert.equal(q.headers['content-type'], 'application/x-www-form-urlencoded');
+    const params = Object.fromEntries(new URLSearchParams(q.body));
+    assert.equal(params.To, card);
+    assert.equal(params.From, '+1******2750');
+    assert.match(params.CallSid, /^CA/);
+    assert.ok(!q.body.includes(caller.slice(1)), 'the caller\'s real number was sent');
+    assert.equal(twilio.validateRequest(d.tokens.twilio, q.headers['x-twilio-signature'], appUrl, params), true);
+    assert.equal(twilio.validateRequest('not-the-token', q.headers['x-twilio-signature'], appUrl, params), false);
+    // auto-create: the caller keeps the dialled (reserved) number, the agent is bridged
+    const intId = markup.interactionIdOf(call.text);
+    assert.ok(intId, call.text);
+    assert.match(call.text, new RegExp(agent.replace('+', '\\+')));
+    const sessions = await api.services(svc.sid).sessions.list();
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0].ttl, 300);
+    const parts = await api.services(svc.sid).sessions(sessions[0].sid).participants.list();
+    assert.deepEqual(parts.map((p) => p.identifier).sort(), ['+1******2750', '+1******2751']);
+    assert.equal(parts.find((p) => p.identifier === '+1******2750').proxyIdentifier, card);
+
+    // a text from another stranger, answered with TwiML (not supported): the service's failure policy
+    answer = { status: 200, body: '<Response/>' };
+    const text = await d.webhook('twilio', 'message', messageParams('twilio', { from: real(752), to: card, body: 'hello' }));
+    assert.equal(text.status, 200, text.text);
+    assert.equal(asked.length, 2);
+    const tp = Object.fromEntries(new URLSearchParams(asked[1].body));
+    assert.equal(tp.Body, 'hello');
+    assert.match(tp.MessageSid, /^(SM|MM)/);
+    assert.equal(twilio.validateRequest(d.tokens.twilio, asked[1].headers['x-twilio-signature'], appUrl, tp), true);
+    assert.equal((await api.services(svc.sid).sessions.list()).length, 1, 'a refused answer created a session');
+  });
+});
+
 test('the Proxy tree shares the key\'s MASKD_API_RATE budget: 429 with code 20429', async () => {
   const d2 = await startDaemon({ env: { MASKD_API_RATE: '2' } });
   let ok = false;
