@@ -506,6 +506,7 @@ describe('twilio-proxy participant DELETE', () => {
 });
 
 describe('twilio-proxy OutOfSessionCallbackUrl', () => {
+  const A_REMOVED = real(741); // the removed participant of the DELETE test
   const asked = [];
   let answer = { status: 200, body: {} };
   const app = http.createServer((req, res) => {
@@ -567,6 +568,7 @@ describe('twilio-proxy OutOfSessionCallbackUrl', () => {
     assert.match(tp.MessageSid, /^(SM|MM)/);
     assert.equal(twilio.validateRequest(d.tokens.twilio, asked[1].headers['x-twilio-signature'], appUrl, tp), true);
     assert.equal((await api.services(svc.sid).sessions.list()).length, 1, 'a refused answer created a session');
+    assertNoRealNumbers(await fs.readFile(d.logPath, 'utf8'), [caller, agent, real(752), A_REMOVED], 'the log');
   });
 });
 
