@@ -578,8 +578,7 @@ static void route_session(struct preq *p, const struct service *svc)
 			if (method(p, "GET"))
 				api_reply(p->res, 200, pv_participant_json(p, &s, &s.participants[idx]));
 			else if (method(p, "DELETE"))
-				pv_perr(p, 400, 80612,
-				     "Removing a Participant is not supported by maskd; close the Session instead");
+				pv_participant_delete(p, &s, idx);
 			else
 				not_allowed(p);
 			return;

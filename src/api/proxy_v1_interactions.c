@@ -136,6 +136,35 @@ void pv_participant_create(struct preq *p, const struct service *svc, struct ses
 	pv_perr_store(p, "participant_get", MASKD_EDB);
 }
 
+void pv_participant_delete(struct preq *p, const struct session *s, int idx)
+{
+	assert(idx >= 0 && idx < s->n_participants);
+	const struct participant *pt = &s->participants[idx];
+	int64_t now = now_unix();
+	int rc = sessions_participant_remove(p->app->store, s->id, pt->id, now);
+	if (rc == MASKD_ENOTFOUND) {
+		pv_perr_not_found(p); /* removed by a concurrent request */
+		return;
+	}
+	if (rc == MASKD_ECONFLICT) {
+		pv_perr(p, 400, 80608, "The Session is not open; its Participants cannot be removed");
+		return;
+	}
+	if (rc == MASKD_EINVAL) {
+		pv_perr(p, 400, 80612,
+			"The only Participant of a Session cannot be removed by maskd; close or delete the Session");
+		return;
+	}
+	if (rc < 0) {
+		pv_perr_store(p, "participant_delete", rc);
+		return;
+	}
+	json_t *o = pv_participant_json(p, s, pt);
+	json_object_set_new(o, "date_deleted", pv_time_or_null(now));
+	json_object_set_new(o, "date_updated", pv_time_or_null(now));
+	api_reply(p->res, 200, o);
+}
+
 int pv_participant_index(struct preq *p, const struct session *s, const char *seg)
 {
 	char id[ID_MAX];

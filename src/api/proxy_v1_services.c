@@ -164,10 +164,23 @@ static bool service_params(struct preq *p, struct service *svc, struct proxy_ser
 	const char *chat = pv_param(p, "ChatInstanceSid"); /* accepted and ignored: no Chat channel */
 	if (chat != NULL)
 		snprintf(x->chat_instance_sid, sizeof(x->chat_instance_sid), "%.34s", chat);
-	return pv_url_param(p, "CallbackUrl", x->callback_url, sizeof(x->callback_url)) &&
-	       pv_url_param(p, "InterceptCallbackUrl", x->intercept_callback_url, sizeof(x->intercept_callback_url)) &&
-	       pv_url_param(p, "OutOfSessionCallbackUrl", x->out_of_session_callback_url,
-			 sizeof(x->out_of_session_callback_url));
+	char was[PROXY_URL_MAX + 1];
+	snprintf(was, sizeof(was), "%s", x->out_of_session_callback_url);
+	if (!pv_url_param(p, "CallbackUrl", x->callback_url, sizeof(x->callback_url)) ||
+	    !pv_url_param(p, "InterceptCallbackUrl", x->intercept_callback_url, sizeof(x->intercept_callback_url)) ||
+	    !pv_url_param(p, "OutOfSessionCallbackUrl", x->out_of_session_callback_url,
+			  sizeof(x->out_of_session_callback_url)))
+		return false;
+	/* OutOfSessionCallbackUrl is the service's unknown-caller callback, asked in
+	 * Proxy's form (flow/webhook.c); clearing it clears the callback it set */
+	if (x->out_of_session_callback_url[0] != '\0') {
+		svc->unknown_caller = UNKNOWN_CALLBACK;
+		snprintf(svc->callback_url, sizeof(svc->callback_url), "%s", x->out_of_session_callback_url);
+	} else if (was[0] != '\0' && svc->unknown_caller == UNKNOWN_CALLBACK && strcmp(svc->callback_url, was) == 0) {
+		svc->unknown_caller = UNKNOWN_REJECT;
+		svc->callback_url[0] = '\0';
+	}
+	return true;
 }
 
 void pv_service_create(struct preq *p)

@@ -427,3 +427,48 @@ int sessions_participant_swap(struct store *st, const char *session_id, const ch
 		proxy_restore(p, x.named);
 	return rc;
 }
+
+struct remove_ctx {
+	const char *session_id, *participant_id;
+	int64_t now;
+};
+
+static int remove_body(struct store_tx *tx, void *arg)
+{
+	struct remove_ctx *x = arg;
+	struct store_session_brief b;
+	int rc = store_tx_session_lock(tx, x->session_id, &b);
+	if (rc < 0)
+		return rc;
+	if (b.status >= SESSION_CLOSED)
+		return MASKD_ECONFLICT;
+	const struct store_part_brief *me = NULL, *other = NULL;
+	for (int i = 0; i < b.n_parts; i++) {
+		if (strcmp(b.parts[i].id, x->participant_id) == 0)
+			me = &b.parts[i];
+		else
+			other = &b.parts[i];
+	}
+	if (me == NULL)
+		return MASKD_ENOTFOUND;
+	if (other == NULL)
+		return MASKD_EINVAL;
+	rc = store_tx_participant_detach(tx, x->session_id, me->id, session_held_until(x->now, b.cooloff),
+					 session_binding_cools(b.cooloff));
+	if (rc == 0)
+		rc = store_tx_peer_set(tx, other->id, "");
+	if (rc == 0 && strcmp(me->number_id, other->number_id) != 0)
+		rc = store_tx_number_uncount(tx, me->number_id);
+	if (rc == 0)
+		rc = store_tx_session_touch(tx, x->session_id, x->now);
+	if (rc == 0)
+		rc = store_tx_event_insert(tx, x->session_id, "participant_removed", me->id, me->e164, x->now);
+	return rc < 0 ? rc : 0;
+}
+
+int sessions_participant_remove(struct store *st, const char *session_id, const char *participant_id, int64_t now)
+{
+	assert(st != NULL && session_id != NULL && participant_id != NULL);
+	struct remove_ctx x = {.session_id = session_id, .participant_id = participant_id, .now = now};
+	return store_tx_run(st, remove_body, &x);
+}

@@ -87,4 +87,14 @@ int sessions_participant_add(struct store *st, const char *session_id, struct pa
 int sessions_participant_swap(struct store *st, const char *session_id, const char *participant_id,
 			      struct participant *p, const struct create_rules *rules, int64_t now);
 
+/* Removes participant_id from open session_id in one transaction (the Proxy API's
+ * participant DELETE): its binding cools off as a close's would (the service's
+ * cooloff), the other participant stays alone in the open session (as a
+ * single-party session waiting for a second one), in_use drops on a number only
+ * the removed row held, and a "participant_removed" event is recorded.
+ * MASKD_ENOTFOUND no such session or participant in it; MASKD_ECONFLICT the
+ * session is not open; MASKD_EINVAL it is the session's only participant.
+ * Nothing is written on an error. */
+int sessions_participant_remove(struct store *st, const char *session_id, const char *participant_id, int64_t now);
+
 #endif

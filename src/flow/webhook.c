@@ -25,6 +25,7 @@
 #include "../vault/vault.h"
 
 #include <assert.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,10 +260,44 @@ static int callback_session(struct wctx *h, const struct service *svc, const str
 	return 0;
 }
 
+/* The Twilio Proxy API's row of a service (api/proxy_v1_internal.h,
+ * PROXY_SERVICE_PREFIX): 1 when its OutOfSessionCallbackUrl is the service's
+ * unknown-caller callback (the Proxy API set it so), 0 when not, or negative. */
+static int proxy_out_of_session(struct store *st, const struct service *svc)
+{
+	char key[64], val[4096];
+	snprintf(key, sizeof(key), "proxy.service.%s", svc->id);
+	int rc = store_setting_get(st, key, val, sizeof(val));
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	json_t *o = json_loads(val, 0, NULL);
+	const char *url = json_string_value(json_object_get(o, "out_of_session_callback_url"));
+	int yes = url != NULL && url[0] != '\0' && strcmp(url, svc->callback_url) == 0;
+	json_decref(o);
+	return yes;
+}
+
 static int ask_default(void *ctx, const struct service *svc, const struct callback_query *q, int64_t now,
 		       struct callback_answer *out, const char **why)
 {
 	const struct webhook_env *env = ctx;
+	int proxy = proxy_out_of_session(env->store, svc);
+	if (proxy < 0) {
+		*why = "the service's Proxy settings could not be read";
+		return proxy;
+	}
+	if (proxy == 1) {
+		char token[256];
+		if (service_cred(svc, DIALECT_TWILIO, "auth_token", token, sizeof(token)) < 0) {
+			*why = "the Proxy service has no Twilio auth token to sign with";
+			return MASKD_EINVAL;
+		}
+		int rc = callback_ask_proxy(svc->callback_url, token, svc->callback_timeout_ms, q, out, why);
+		explicit_bzero(token, sizeof(token));
+		return rc;
+	}
 	char secret[VAULT_DERIVED_LEN + 1];
 	vault_derive(env->vault, "callback", svc->id, secret);
 	return callback_ask(svc->callback_url, secret, svc->callback_timeout_ms, now, q, out, why);

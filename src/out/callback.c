@@ -3,6 +3,8 @@
  * the signature live here; the HTTP exchange is out/client.c's. */
 #include "callback.h"
 #include "client.h"
+#include "../hooks/twilio_sig.h"
+#include "../util/buf.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/phone.h"
@@ -145,6 +147,111 @@ int callback_ask(const char *url, const char *secret, int timeout_ms, int64_t no
 		*why = "the callback answered with a non-2xx status";
 	} else {
 		rc = callback_parse_answer(res.body, res.len, out, why);
+	}
+	free(res.body);
+	free(body);
+	return rc;
+}
+
+/* ------------------------------------------------------------ Twilio Proxy's form */
+
+static void form_put(struct buf *b, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	if (b->len > 0)
+		buf_puts(b, "&");
+	const char *parts[2] = {key, value};
+	for (int k = 0; k < 2; k++) {
+		if (k == 1)
+			buf_puts(b, "=");
+		for (const unsigned char *c = (const unsigned char *)parts[k]; *c; c++) {
+			if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+			    *c == '-' || *c == '_' || *c == '.' || *c == '~') {
+				char one[2] = {(char)*c, '\0'};
+				buf_puts(b, one);
+			} else {
+				char esc[4] = {'%', hex[*c >> 4], hex[*c & 15], '\0'};
+				buf_puts(b, esc);
+			}
+		}
+	}
+}
+
+char *callback_proxy_form(const char *url, const char *auth_token, const struct callback_query *q, char sig[29])
+{
+	struct form_field f[6];
+	size_t n = 0;
+	f[n++] = (struct form_field){q->channel == CHANNEL_MESSAGE ? "MessageSid" : "CallSid", q->carrier_sid};
+	f[n++] = (struct form_field){"From", q->from_masked};
+	f[n++] = (struct form_field){"FromCountry", q->from_country};
+	f[n++] = (struct form_field){"To", q->to};
+	if (q->body != NULL)
+		f[n++] = (struct form_field){"Body", q->body};
+	struct form params = {.fields = f, .n = n};
+	twilio_sig_compute(TWILIO_SIG_TWILIO, auth_token, url, &params, sig);
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		form_put(&b, f[i].key, f[i].value);
+	return buf_steal(&b, NULL);
+}
+
+int callback_parse_proxy_answer(const char *text, size_t len, struct callback_answer *out, const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	out->ttl = -1;
+	json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	int rc = MASKD_EINVAL;
+	*why = "the answer is not Proxy's auto-create JSON (TwiML answers are not supported)";
+	if (!json_is_object(o))
+		goto done;
+	out->decision = CALLBACK_SESSION;
+	*why = "auto-create: participantIdentifier must be a valid, non-emergency E.164 number";
+	if (!number_field(o, "participantIdentifier", out->number))
+		goto done;
+	json_t *ttl = json_object_get(o, "ttl");
+	*why = "auto-create: ttl must be an integer from 0 to 31622400";
+	if (ttl != NULL) {
+		if (!json_is_integer(ttl) || json_integer_value(ttl) < 0 || json_integer_value(ttl) > 31622400)
+			goto done;
+		out->ttl = json_integer_value(ttl);
+	}
+	*why = NULL;
+	rc = 0;
+done:
+	json_decref(o);
+	return rc;
+}
+
+int callback_ask_proxy(const char *url, const char *auth_token, int timeout_ms, const struct callback_query *q,
+		       struct callback_answer *out, const char **why)
+{
+	char sig[29], h_sig[64];
+	char *body = callback_proxy_form(url, auth_token, q, sig);
+	snprintf(h_sig, sizeof(h_sig), "X-Twilio-Signature: %s", sig);
+	struct client_request rq = {
+		.url = url,
+		.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", h_sig},
+		.body = body,
+		.body_len = strlen(body),
+		.timeout_ms = timeout_ms,
+		.connect_timeout_ms = timeout_ms,
+		.body_cap = CALLBACK_ANSWER_MAX,
+		.cap_is_error = 1,
+	};
+	struct client_response res;
+	int rc = client_post(&rq, &res);
+	*why = "the callback could not be reached in time";
+	if (rc == MASKD_ETOOBIG) {
+		rc = MASKD_EINVAL;
+		*why = "the callback's answer is too long";
+	} else if (rc < 0) {
+		*why = res.timed_out ? "the callback timed out" : "the callback could not be reached";
+	} else if (res.status < 200 || res.status > 299) {
+		rc = MASKD_EINVAL;
+		*why = "the callback answered with a non-2xx status";
+	} else {
+		rc = callback_parse_proxy_answer(res.body, res.len, out, why);
 	}
 	free(res.body);
 	free(body);

@@ -58,4 +58,20 @@ void callback_sign(const char *secret, long long ts, const char *body, char out[
 int callback_ask(const char *url, const char *secret, int timeout_ms, int64_t now, const struct callback_query *q,
 		 struct callback_answer *out, const char **why);
 
+/* Twilio Proxy's OutOfSessionCallbackUrl form of the same question: a
+ * form-encoded POST of Proxy's out-of-session parameters (To, From masked as in
+ * the JSON form, FromCountry, CallSid or MessageSid, Body for texts), signed with
+ * X-Twilio-Signature by auth_token as Twilio signs (HMAC-SHA1 of url and the
+ * sorted parameters). malloc'd body, caller frees; the signature into sig. */
+char *callback_proxy_form(const char *url, const char *auth_token, const struct callback_query *q, char sig[29]);
+
+/* Parses Proxy's auto-create answer (JSON with participantIdentifier, the other
+ * participant, and optional ttl) into a "session" decision. Anything else (TwiML,
+ * no participantIdentifier) is MASKD_EINVAL with *why. */
+int callback_parse_proxy_answer(const char *text, size_t len, struct callback_answer *out, const char **why);
+
+/* callback_ask() in Proxy's form (callback_proxy_form, callback_parse_proxy_answer). */
+int callback_ask_proxy(const char *url, const char *auth_token, int timeout_ms, const struct callback_query *q,
+		       struct callback_answer *out, const char **why);
+
 #endif

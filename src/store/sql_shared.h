@@ -34,6 +34,7 @@
  * repeats its predicate, which a bound parameter does not. Pinned to the enum. */
 #define SQL_LIVE "status < 2"
 #define SQL_ENDED "status >= 2"
+#define SQL_STATUS_CLOSED "2" /* SESSION_CLOSED, for a removed participant's route */
 _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 2 && SESSION_FAILED > 2 &&
 		       SESSION_BLOCKED > 2,
 	       "SQL_LIVE and SQL_ENDED follow enum session_status");
@@ -45,7 +46,7 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 #define LC_SQL_PARTS                                                                                            \
 	"SELECT id, idx, proxy_number_id, active, CASE WHEN substr(bidx, 1, 7) = 'purged:' THEN 1 ELSE 0 END, "     \
 	"bidx, peer_bidx, proxy_e164 "                                                                             \
-	"FROM participants WHERE session_id = $1 ORDER BY idx"
+	"FROM participants WHERE session_id = $1 AND idx >= 0 ORDER BY idx"
 #define LC_SQL_SESSION_PUT                                                                                      \
 	"UPDATE sessions SET status = $2, closed_at = $3, ttl = $4, expires_at = $5" \
 	", last_activity_at = $6, updated_at = $7, deadline = $8 WHERE id = $1"
@@ -57,7 +58,7 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	") THEN 1 ELSE 0 END"
 #define LC_SQL_BINDINGS_HOLD                                                                                    \
 	"UPDATE participants SET held_until = $2, active = $3 WHERE session_id = $1"         \
-	" AND active = 1"
+	" AND active = 1 AND idx >= 0"
 /* re-open: a binding still cooling off is kept... */
 #define LC_SQL_BINDING_KEEP "UPDATE participants SET held_until = NULL WHERE id = $1 AND active = 1"
 /* ...a released one is taken again: the bindings index refuses it when the real
@@ -127,13 +128,18 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"UPDATE participants SET proxy_number_id = $2, proxy_e164 = $3 WHERE id = $1 AND NOT EXISTS (SELECT 1 "  \
 	"FROM participants q WHERE q.bidx = participants.bidx AND q.proxy_number_id = $2 AND q.active = 1)"
 #define SQL_TEXT_PEER_SET "UPDATE participants SET peer_bidx = $2 WHERE id = $1"
+/* a participant removed from its open session: idx -1 (PARTICIPANT_REMOVED_IDX),
+ * its binding held like a close's; the row that stays becomes idx 0 */
+#define SQL_TEXT_PARTICIPANT_DETACH \
+	"UPDATE participants SET idx = -1, held_until = $2, active = $3 WHERE id = $1 AND idx >= 0 AND active = 1"
+#define SQL_TEXT_PARTICIPANTS_COMPACT "UPDATE participants SET idx = 0 WHERE session_id = $1 AND idx > 0"
 /* the cap in the statement: under concurrency PostgreSQL re-checks it on the locked row */
 #define SQL_TEXT_NUMBER_COUNT "UPDATE numbers SET in_use = in_use + 1 WHERE id = $1 AND ($2 <= 0 OR in_use < $2)"
 #define SQL_TEXT_NUMBER_UNCOUNT "UPDATE numbers SET in_use = in_use - 1 WHERE id = $1 AND in_use > 0"
 #define SQL_TEXT_NUMBER_EXISTS "SELECT 1 FROM numbers WHERE id = $1"
 /* $3 = SESSION_CLOSED: open means status < SESSION_CLOSED */
 #define SQL_TEXT_UNIQUE_NAME "SELECT id FROM sessions WHERE service_id = $1 AND unique_name = $2 AND status < $3"
-#define SQL_TEXT_SESSION_BIDX "SELECT bidx FROM participants WHERE session_id = $1 ORDER BY idx"
+#define SQL_TEXT_SESSION_BIDX "SELECT bidx FROM participants WHERE session_id = $1 AND idx >= 0 ORDER BY idx"
 #define SQL_TEXT_PIN_TAKEN "SELECT 1 FROM sessions WHERE service_id = $1 AND pin = $2 AND status < $3"
 /* no row = an open session has the unique_name or the PIN (partial unique indexes) */
 #define SQL_TEXT_SESSION_INSERT                                                                                  \
@@ -146,7 +152,7 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
  * caller's participant row (p) and the other one (o, absent while single-party);
  * read by sql_read_route. */
 #define ROUTE_COLS                                                                                                \
-	"s.id, s.status, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
+	"s.id, CASE WHEN p.idx < 0 THEN " SQL_STATUS_CLOSED " ELSE s.status END, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
 	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
 	"CASE WHEN EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id) "     \
 	"THEN 1 ELSE 0 END, (SELECT y.caps FROM numbers y WHERE y.id = o.proxy_number_id)"
@@ -235,11 +241,11 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_NUMBER_DELETE "DELETE FROM numbers WHERE id = $1 AND in_use = 0"
 #define SQL_TEXT_SESSION_GET "SELECT " SESSION_COLS " FROM sessions WHERE id = $1"
 #define SQL_TEXT_PARTICIPANTS_OF "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants " \
-	"WHERE session_id = $1 ORDER BY idx"
+	"WHERE session_id = $1 AND idx >= 0 ORDER BY idx"
 #define SQL_TEXT_ROUTE_LOOKUP "SELECT " NUMBER_COLS ", " ROUTE_COLS " FROM numbers n " \
 	"LEFT JOIN participants p ON p.bidx = $2 AND p.proxy_number_id = n.id AND p.active = 1 " \
 	"LEFT JOIN sessions s ON s.id = p.session_id " \
-	"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id " \
+	"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id AND o.idx >= 0 " \
 	"WHERE n.e164 = $1"
 /* the carrier's call id of a click-to-call, set once */
 #define SQL_TEXT_INTERACTION_CALL_ID "UPDATE interactions SET carrier_call_id = $2 WHERE id = $1 AND carrier_call_id = ''"
@@ -414,6 +420,8 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 	X(SQL_TX_PARTICIPANT_INSERT, SQL_TEXT_PARTICIPANT_INSERT) \
 	X(SQL_TX_PARTICIPANT_MOVE, SQL_TEXT_PARTICIPANT_MOVE) \
 	X(SQL_TX_PEER_SET, SQL_TEXT_PEER_SET) \
+	X(SQL_TX_PARTICIPANT_DETACH, SQL_TEXT_PARTICIPANT_DETACH) \
+	X(SQL_TX_PARTICIPANTS_COMPACT, SQL_TEXT_PARTICIPANTS_COMPACT) \
 	X(SQL_TX_NUMBER_COUNT, SQL_TEXT_NUMBER_COUNT) \
 	X(SQL_TX_NUMBER_UNCOUNT, SQL_TEXT_NUMBER_UNCOUNT) \
 	X(SQL_TX_NUMBER_EXISTS, SQL_TEXT_NUMBER_EXISTS) \

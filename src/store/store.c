@@ -175,6 +175,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_participant_insert,
 		(const void *)o->tx_participant_move,
 		(const void *)o->tx_peer_set,
+		(const void *)o->tx_participant_detach,
 		(const void *)o->tx_number_count,
 		(const void *)o->tx_number_uncount,
 		(const void *)o->tx_unique_name,
@@ -646,6 +647,13 @@ int store_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_
 {
 	assert(tx != NULL && row_id != NULL);
 	return tx->ops->tx_peer_set(tx, row_id, peer_bidx);
+}
+
+int store_tx_participant_detach(struct store_tx *tx, const char *session_id, const char *row_id, int64_t held_until,
+				int active)
+{
+	assert(tx != NULL && session_id != NULL && row_id != NULL);
+	return tx->ops->tx_participant_detach(tx, session_id, row_id, held_until, active);
 }
 
 int store_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap)

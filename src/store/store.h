@@ -154,6 +154,15 @@ int store_tx_participant_insert(struct store_tx *tx, const char *session_id, int
 int store_tx_participant_move(struct store_tx *tx, const char *row_id, const char *number_id, const char *e164);
 /* Sets the peer blind index of participant row row_id. */
 int store_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx);
+/* Removes participant row row_id from its open session session_id (the Proxy
+ * API's participant DELETE): the row gets idx PARTICIPANT_REMOVED_IDX, so that
+ * session reads, the lifecycle and PIN lookups no longer see it and a call from
+ * it routes as for a closed session, and its binding gets held_until and stays
+ * held when active is 1 (cool-off), given up when 0; the row that stays becomes
+ * idx 0. MASKD_ENOTFOUND when row_id is not a present, binding-holding row. */
+#define PARTICIPANT_REMOVED_IDX (-1)
+int store_tx_participant_detach(struct store_tx *tx, const char *session_id, const char *row_id, int64_t held_until,
+				int active);
 /* Counts one more open session on number_id, refusing at the cap in the same
  * statement (cap 0 = no cap): MASKD_ECONFLICT when in_use >= cap, MASKD_ENOTFOUND
  * when there is no such number. uncount takes one off (never below 0). A caller

@@ -140,6 +140,8 @@ struct store_tx {
 	X(int, tx_participant_move, (struct store_tx *tx, const char *row_id, const char *number_id, \
 		const char *e164)) \
 	X(int, tx_peer_set, (struct store_tx *tx, const char *row_id, const char *peer_bidx)) \
+	X(int, tx_participant_detach, (struct store_tx *tx, const char *session_id, const char *row_id, \
+		int64_t held_until, int active)) \
 	X(int, tx_number_count, (struct store_tx *tx, const char *number_id, int64_t cap)) \
 	X(int, tx_number_uncount, (struct store_tx *tx, const char *number_id)) \
 	X(int, tx_unique_name, (struct store_tx *tx, const char *service_id, const char *unique_name, \

@@ -442,6 +442,136 @@ describe('twilio-proxy', () => {
   });
 });
 
+describe('twilio-proxy participant DELETE', () => {
+  const SOLO = proxy(75);
+  const [A, B, C] = [real(740), real(741), real(742)];
+
+  test('answers 200 with the participant; the session keeps the other; the released number binds again', async () => {
+    const api = client().proxy.v1;
+    const svc = await api.services.create({ uniqueName: 'solo-rides' });
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: SOLO });
+    // a cooling-off binding may be taken for another pair (an open one never): the delete's
+    // release is what lets B name SOLO again below
+    const native = (await d.api('GET', '/v1/services')).json.services.find((x) => x.name === 'solo-rides');
+    const patched = await d.api('PATCH', `/v1/services/${native.id}`, { defaults: { cooloff: 3600, cooloff_reuse: true } });
+    assert.equal(patched.status, 200, patched.text);
+    const s1 = await api.services(svc.sid).sessions.create({ uniqueName: 'solo-1' });
+    const a = await api.services(svc.sid).sessions(s1.sid).participants.create({ identifier: A });
+    const b = await api.services(svc.sid).sessions(s1.sid).participants.create({ identifier: B, friendlyName: 'Bee' });
+    assert.equal(b.proxyIdentifier, SOLO);
+    const s2 = await api.services(svc.sid).sessions.create({ uniqueName: 'solo-2' });
+    await api.services(svc.sid).sessions(s2.sid).participants.create({ identifier: C });
+    // B holds SOLO in solo-1: binding it in solo-2 is refused while it does
+    await refused(api.services(svc.sid).sessions(s2.sid).participants
+      .create({ identifier: B, proxyIdentifier: SOLO }), 400, 80604);
+
+    // refused deletes change nothing: an unknown SID, and B under another session
+    const rows = () => sql(`SELECT id, idx, active, held_until IS NULL FROM participants ORDER BY id`);
+    const before = await rows();
+    await refused(api.services(svc.sid).sessions(s1.sid).participants(`KP${'0'.repeat(32)}`).remove(), 404, 20404);
+    await refused(api.services(svc.sid).sessions(s2.sid).participants(b.sid).remove(), 404, 20404);
+    assert.deepEqual(await rows(), before);
+
+    const del = await raw('DELETE', `/Services/${svc.sid}/Sessions/${s1.sid}/Participants/${b.sid}`);
+    assert.equal(del.status, 200);
+    assert.equal(del.json.sid, b.sid);
+    assert.equal(del.json.session_sid, s1.sid);
+    assert.equal(del.json.friendly_name, 'Bee');
+    assert.equal(del.json.identifier, '+1******2741');
+    assert.equal(del.json.proxy_identifier, SOLO);
+    assert.match(del.json.date_deleted, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const left = await api.services(svc.sid).sessions(s1.sid).participants.list();
+    assert.deepEqual(left.map((p) => p.sid), [a.sid]);
+    assert.equal((await api.services(svc.sid).sessions(s1.sid).fetch()).status, 'open');
+    await refused(api.services(svc.sid).sessions(s1.sid).participants(b.sid).fetch(), 404, 20404);
+    await refused(api.services(svc.sid).sessions(s1.sid).participants(b.sid).remove(), 404, 20404);
+    // a call from B on SOLO no longer reaches A: the session is over for B
+    const late = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: B, to: SOLO }));
+    assert.equal(late.status, 200, late.text);
+    assert.ok(!late.text.includes(A), 'a removed participant is bridged to the other');
+    assert.ok(!late.text.includes('<Dial'), `a removed participant is bridged: ${late.text}`);
+
+    // the released number is B's to bind again, in solo-2
+    const again = await api.services(svc.sid).sessions(s2.sid).participants.create({ identifier: B, proxyIdentifier: SOLO });
+    assert.equal(again.proxyIdentifier, SOLO);
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: B, to: SOLO }));
+    assert.equal(call.status, 200, call.text);
+    assert.equal(call.text, markup.bridge('twilio', { callerId: SOLO, real: C, intId: markup.interactionIdOf(call.text) }));
+
+    // the session's only participant stays: close or delete the session instead
+    await refused(api.services(svc.sid).sessions(s1.sid).participants(a.sid).remove(), 400, 80612);
+    assert.equal((await api.services(svc.sid).sessions(s1.sid).participants.list()).length, 1);
+    assertNoRealNumbers(answers.join('\n'), [A, B, C], 'Proxy API answers');
+  });
+});
+
+describe('twilio-proxy OutOfSessionCallbackUrl', () => {
+  const A_REMOVED = real(741); // the removed participant of the DELETE test
+  const asked = [];
+  let answer = { status: 200, body: {} };
+  const app = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      asked.push({ url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(answer.status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  let appUrl;
+  before(async () => {
+    await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
+    appUrl = `http://127.0.0.1:${app.address().port}/proxy/out-of-session`;
+  });
+  after(() => new Promise((resolve) => app.close(resolve)));
+
+  test('a caller with no session is POSTed to it in Proxy\'s form, signed; the auto-create answer bridges', async () => {
+    const api = client().proxy.v1;
+    const svc = await api.services.create({ uniqueName: 'published', outOfSessionCallbackUrl: appUrl });
+    assert.equal(svc.outOfSessionCallbackUrl, appUrl);
+    const card = proxy(77);
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: card, isReserved: true });
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: proxy(78) });
+    const [caller, agent] = [real(750), real(751)];
+    answer = { status: 200, body: { participantIdentifier: agent, ttl: 300 } };
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: caller, to: card }));
+    assert.equal(call.status, 200, call.text);
+    assert.equal(asked.length, 1);
+    const q = asked[0];
+    assert.equal(q.url, '/proxy/out-of-session');
+    assert.equal(q.headers['content-type'], 'application/x-www-form-urlencoded');
+    const params = Object.fromEntries(new URLSearchParams(q.body));
+    assert.equal(params.To, card);
+    assert.equal(params.From, '+1******2750');
+    assert.match(params.CallSid, /^CA/);
+    assert.ok(!q.body.includes(caller.slice(1)), 'the caller\'s real number was sent');
+    assert.equal(twilio.validateRequest(d.tokens.twilio, q.headers['x-twilio-signature'], appUrl, params), true);
+    assert.equal(twilio.validateRequest('not-the-token', q.headers['x-twilio-signature'], appUrl, params), false);
+    // auto-create: the caller keeps the dialled (reserved) number, the agent is bridged
+    const intId = markup.interactionIdOf(call.text);
+    assert.ok(intId, call.text);
+    assert.match(call.text, new RegExp(agent.replace('+', '\\+')));
+    const sessions = await api.services(svc.sid).sessions.list();
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0].ttl, 300);
+    const parts = await api.services(svc.sid).sessions(sessions[0].sid).participants.list();
+    assert.deepEqual(parts.map((p) => p.identifier).sort(), ['+1******2750', '+1******2751']);
+    assert.equal(parts.find((p) => p.identifier === '+1******2750').proxyIdentifier, card);
+
+    // a text from another stranger, answered with TwiML (not supported): the service's failure policy
+    answer = { status: 200, body: '<Response/>' };
+    const text = await d.webhook('twilio', 'message', messageParams('twilio', { from: real(752), to: card, body: 'hello' }));
+    assert.equal(text.status, 200, text.text);
+    assert.equal(asked.length, 2);
+    const tp = Object.fromEntries(new URLSearchParams(asked[1].body));
+    assert.equal(tp.Body, 'hello');
+    assert.match(tp.MessageSid, /^(SM|MM)/);
+    assert.equal(twilio.validateRequest(d.tokens.twilio, asked[1].headers['x-twilio-signature'], appUrl, tp), true);
+    assert.equal((await api.services(svc.sid).sessions.list()).length, 1, 'a refused answer created a session');
+    assertNoRealNumbers(await fs.readFile(d.logPath, 'utf8'), [caller, agent, real(752), A_REMOVED], 'the log');
+  });
+});
+
 test('the Proxy tree shares the key\'s MASKD_API_RATE budget: 429 with code 20429', async () => {
   const d2 = await startDaemon({ env: { MASKD_API_RATE: '2' } });
   let ok = false;

@@ -624,10 +624,65 @@ static void in_use_of_odd_ids(void **state)
 	assert_int_equal(prim_in_use(f->st, odd[2]), 0);
 }
 
+/* A participant removed from its open session (sessions_participant_remove over
+ * store_tx_participant_detach): gone from the session, which stays open with the
+ * other; its caller routes as for a closed session; in_use drops on a number only
+ * it held; refused removes change nothing. */
+static void participant_remove(void **state)
+{
+	CX_FIXTURE(state);
+	use_service(f, 60);
+	char ids[2][ID_MAX];
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, ids[0]);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, ids[1]);
+	struct session s;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	assert_int_equal(s.n_participants, 2);
+	struct participant rider = s.participants[0], driver = s.participants[1];
+	struct number before;
+	assert_int_equal(store_number_get(f->st, driver.proxy_number_id, &before), 0);
+
+	assert_int_equal(sessions_participant_remove(f->st, s.id, "prt_nope", 2010), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_remove(f->st, "ses_nope", driver.id, 2010), MASKD_ENOTFOUND);
+	assert_int_equal(sessions_participant_remove(f->st, s.id, driver.id, 2010), 0);
+	assert_int_equal(sessions_participant_remove(f->st, s.id, driver.id, 2011), MASKD_ENOTFOUND);
+
+	struct session got;
+	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
+	assert_int_equal(got.status, SESSION_OPEN);
+	assert_int_equal(got.n_participants, 1);
+	assert_string_equal(got.participants[0].id, rider.id);
+	struct number after;
+	assert_int_equal(store_number_get(f->st, driver.proxy_number_id, &after), 0);
+	bool shared = strcmp(rider.proxy_number_id, driver.proxy_number_id) == 0;
+	assert_int_equal(after.in_use, shared ? before.in_use : before.in_use - 1);
+
+	struct route_view v;
+	assert_int_equal(store_route_lookup(f->st, driver.proxy_e164, DRIVER1, &v), 0);
+	assert_string_equal(v.session_id, s.id);
+	assert_int_equal(v.session_status, SESSION_CLOSED);
+	assert_int_equal(store_route_lookup(f->st, rider.proxy_e164, RIDER, &v), 0);
+	assert_string_equal(v.session_id, s.id);
+	assert_int_equal(v.session_status, SESSION_OPEN);
+	assert_string_equal(v.to_number, "");
+
+	/* the last participant stays; a closed session's stay too */
+	assert_int_equal(sessions_participant_remove(f->st, s.id, rider.id, 2012), MASKD_EINVAL);
+	struct session t;
+	assert_int_equal(new_session(f, DRIVER2, DRIVER3, NULL, &t, NULL), 0);
+	bool changed = false;
+	assert_int_equal(lifecycle_change(f->st, t.id, NULL, NULL, SESSION_CLOSED, 2013, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(sessions_participant_remove(f->st, t.id, t.participants[1].id, 2014), MASKD_ECONFLICT);
+	assert_int_equal(store_session_get(f->st, t.id, &got), 0);
+	assert_int_equal(got.n_participants, 2);
+}
+
 const struct CMUnitTest cx_rows_tests[] = {
 	CX_TEST(services_and_secrets), CX_TEST(numbers_unique), CX_TEST(allocation_binding_rule),
 	CX_TEST(named_proxy_numbers), CX_TEST(route_and_interactions), CX_TEST(close_and_expire),
 	CX_TEST(nothing_in_the_clear), CX_TEST(tx_run_contract), CX_TEST(lifecycle_primitives),
 	CX_TEST(expiry_batch_gives_every_number_back), CX_TEST(tx_primitives_contract), CX_TEST(in_use_of_odd_ids),
+	CX_TEST(participant_remove),
 };
 const size_t cx_rows_count = sizeof(cx_rows_tests) / sizeof(cx_rows_tests[0]);

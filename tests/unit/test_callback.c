@@ -123,6 +123,50 @@ static void unreachable_is_transport_failure(void **state)
 	assert_non_null(why);
 }
 
+/* Proxy's out-of-session form: the masked caller, percent-encoded, and the
+ * X-Twilio-Signature twilio-node computes for the same URL and parameters
+ * (twilio.getExpectedTwilioSignature('token', url, params)). */
+static void proxy_form_known_answer(void **state)
+{
+	struct callback_query q = {.service_id = "svc_x", .channel = CHANNEL_VOICE, .carrier_sid = "CA1",
+				   .from_masked = "+1******0101", .from_country = "US", .to = "+14155550100"};
+	char sig[29];
+	char *body = callback_proxy_form("https://app.example.com/oos", "token", &q, sig);
+	assert_string_equal(body, "CallSid=CA1&From=%2B1%2A%2A%2A%2A%2A%2A0101&FromCountry=US&To=%2B14155550100");
+	assert_string_equal(sig, "1vW2z4v49dsAzcQFI0nZRf3rYpg=");
+	free(body);
+	q.channel = CHANNEL_MESSAGE;
+	q.carrier_sid = "SM1";
+	q.body = "hi there";
+	body = callback_proxy_form("https://app.example.com/oos", "token", &q, sig);
+	assert_string_equal(body, "MessageSid=SM1&From=%2B1%2A%2A%2A%2A%2A%2A0101&FromCountry=US&To=%2B14155550100&Body=hi%20there");
+	free(body);
+}
+
+/* Proxy's auto-create answer is a "session" decision; TwiML and anything without a
+ * usable participantIdentifier is refused. */
+static void proxy_answers(void **state)
+{
+	struct callback_answer a;
+	const char *why = NULL;
+	const char *ok = "{\"participantIdentifier\": \"+1 (415) 555-0102\", \"ttl\": 300, \"uniqueName\": \"x\"}";
+	assert_int_equal(callback_parse_proxy_answer(ok, strlen(ok), &a, &why), 0);
+	assert_int_equal(a.decision, CALLBACK_SESSION);
+	assert_string_equal(a.number, "+14155550102");
+	assert_int_equal(a.ttl, 300);
+	const char *no_ttl = "{\"participantIdentifier\": \"+14155550102\"}";
+	assert_int_equal(callback_parse_proxy_answer(no_ttl, strlen(no_ttl), &a, &why), 0);
+	assert_int_equal(a.ttl, -1);
+	const char *bad[] = {"<Response><Say>hi</Say></Response>", "{}", "{\"participantIdentifier\": \"911\"}",
+			     "{\"participantIdentifier\": \"+14155550102\", \"ttl\": -1}",
+			     "{\"participantIdentifier\": 14155550102}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_int_equal(callback_parse_proxy_answer(bad[i], strlen(bad[i]), &a, &why), MASKD_EINVAL);
+		assert_non_null(why);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +175,8 @@ int main(void)
 		cmocka_unit_test(garbage_refused),
 		cmocka_unit_test(signature_known_answer),
 		cmocka_unit_test(unreachable_is_transport_failure),
+		cmocka_unit_test(proxy_form_known_answer),
+		cmocka_unit_test(proxy_answers),
 	};
 	crypto_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);

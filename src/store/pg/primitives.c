@@ -156,6 +156,25 @@ int pg_tx_participant_move(struct store_tx *tx, const char *row_id, const char *
 	return rc < 0 ? rc : rc == 0 ? MASKD_ECONFLICT : 0;
 }
 
+int pg_tx_participant_detach(struct store_tx *tx, const char *session_id, const char *row_id, int64_t held_until,
+			    int active)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args a = {0};
+	pg_arg_text(&a, row_id);
+	pg_arg_i64(&a, held_until);
+	pg_arg_i64(&a, active != 0);
+	int rc = pg_run_count(c, SQL_TX_PARTICIPANT_DETACH, &a);
+	if (rc < 0)
+		return rc;
+	if (rc != 1)
+		return MASKD_ENOTFOUND;
+	struct args b = {0};
+	pg_arg_text(&b, session_id);
+	rc = pg_run(c, SQL_TX_PARTICIPANTS_COMPACT, &b, NULL);
+	return rc < 0 ? rc : 0;
+}
+
 int pg_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bidx)
 {
 	struct args a = {0};

@@ -96,7 +96,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 				   "WHERE id = ANY ($1::text[])",
 	[SQL_CLOSE_SET_BINDINGS] = "UPDATE participants p SET held_until = j.h, active = j.a "
 				   "FROM unnest($1::text[], $2::bigint[], $3::int[]) AS j(sid, h, a) "
-				   "WHERE p.session_id = j.sid AND p.active = 1",
+				   "WHERE p.session_id = j.sid AND p.active = 1 AND p.idx >= 0",
 	[SQL_CLOSE_SET_EVENTS] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
 				 "SELECT j.eid, j.sid, $3, '', $4, $5 FROM unnest($1::text[], $2::text[]) AS j(sid, eid)",
 	[SQL_COOLING_DUE] = "UPDATE participants SET active = 0 WHERE id = ANY (ARRAY(SELECT id FROM participants "
@@ -108,7 +108,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_EVENTS_OF] = "SELECT id, session_id, kind, participant_id, detail, created_at FROM session_events "
 			  "WHERE session_id = $1 ORDER BY created_at, age(xmin) DESC, id",
 	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_COLS " FROM sessions s JOIN participants p ON p.session_id = s.id AND p.bidx = $3 "
-			   "LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id "
+			   "AND p.idx >= 0 LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id AND o.idx >= 0 "
 			   "WHERE s.service_id = $1 AND s.pin = $2 AND s." SQL_LIVE " LIMIT 1",
 	[SQL_OPTOUT_ADD] = "INSERT INTO optouts (bidx, number_id, service_id, created_at) VALUES ($1, $2, $3, $4) "
 			   "ON CONFLICT DO NOTHING",

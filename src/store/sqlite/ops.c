@@ -153,6 +153,7 @@ const struct store_ops store_sqlite_ops = {
 	.tx_participant_insert = sq_tx_participant_insert,
 	.tx_participant_move = sq_tx_participant_move,
 	.tx_peer_set = sq_tx_peer_set,
+	.tx_participant_detach = sq_tx_participant_detach,
 	.tx_number_count = sq_tx_number_count,
 	.tx_number_uncount = sq_tx_number_uncount,
 	.tx_unique_name = sq_tx_unique_name,

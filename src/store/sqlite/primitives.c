@@ -146,6 +146,25 @@ int sq_tx_peer_set(struct store_tx *tx, const char *row_id, const char *peer_bid
 	return sq_exec_text2(tx_conn(tx), SQL_TX_PEER_SET, row_id, peer_bidx, "peer_set");
 }
 
+int sq_tx_participant_detach(struct store_tx *tx, const char *session_id, const char *row_id, int64_t held_until,
+			    int active)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_TX_PARTICIPANT_DETACH);
+	sq_bind_text(st, 1, row_id);
+	sqlite3_bind_int64(st, 2, held_until);
+	sqlite3_bind_int(st, 3, active != 0);
+	int rc = sq_exec_stmt(c, st, "participant_detach");
+	if (rc < 0)
+		return rc;
+	if (sqlite3_changes(c->db) != 1)
+		return MASKD_ENOTFOUND;
+	st = sq_stmt(c, SQL_TX_PARTICIPANTS_COMPACT);
+	sq_bind_text(st, 1, session_id);
+	rc = sq_exec_stmt(c, st, "participants_compact");
+	return rc < 0 ? rc : 0;
+}
+
 int sq_tx_number_count(struct store_tx *tx, const char *number_id, int64_t cap)
 {
 	struct sqlite_conn *c = tx_conn(tx);

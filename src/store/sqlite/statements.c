@@ -73,15 +73,15 @@ const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_CLOSE_SET_BINDINGS] = "UPDATE participants SET held_until = j.h, active = j.a FROM (SELECT "
 				   "json_extract(value, '$[0]') AS sid, json_extract(value, '$[1]') AS h, "
 				   "json_extract(value, '$[2]') AS a FROM json_each(?1)) AS j "
-				   "WHERE participants.session_id = j.sid AND participants.active = 1",
+				   "WHERE participants.session_id = j.sid AND participants.active = 1 AND participants.idx >= 0",
 	[SQL_CLOSE_SET_EVENTS] = "INSERT INTO session_events (id, session_id, kind, participant_id, detail, created_at) "
 				 "SELECT json_extract(value, '$[3]'), json_extract(value, '$[0]'), ?2, '', ?3, ?4 "
 				 "FROM json_each(?1)",
 	[SQL_EVENTS_OF] = "SELECT id, session_id, kind, participant_id, detail, created_at FROM session_events "
 			  "WHERE session_id = ?1 ORDER BY created_at, rowid",
 	[SQL_PIN_LOOKUP] = "SELECT " ROUTE_COLS " FROM sessions s "
-			   "JOIN participants p ON p.session_id = s.id AND p.bidx = ?3 "
-			   "LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id "
+			   "JOIN participants p ON p.session_id = s.id AND p.bidx = ?3 AND p.idx >= 0 "
+			   "LEFT JOIN participants o ON o.session_id = s.id AND o.id <> p.id AND o.idx >= 0 "
 			   "WHERE s.service_id = ?1 AND s.pin = ?2 AND s." SQL_LIVE,
 	[SQL_OPTOUT_ADD] = "INSERT INTO optouts (bidx, number_id, service_id, created_at) VALUES (?1, ?2, ?3, ?4) "
 			   "ON CONFLICT (bidx, number_id) DO NOTHING",
