@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdint.h>
@@ -265,6 +266,7 @@ static int vonage_bearer(const char *app_id, const char *pem, const struct outca
 	BIO_free(bio);
 	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
 		EVP_PKEY_free(key);
+		ERR_clear_error(); /* the refusal is ours to report; leave no error for this thread's next TLS call */
 		return MASKD_EINVAL;
 	}
 	static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
