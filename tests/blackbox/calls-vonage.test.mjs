@@ -17,6 +17,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 
 import { verifySignature } from '@vonage/jwt';
 import { Connect, NCCOBuilder, Voice } from '@vonage/voice';
@@ -67,6 +68,11 @@ const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' });
 const APP_ID = crypto.randomUUID();
 const SECRET = `vgsig_${crypto.randomBytes(16).toString('hex')}`;
 const creds = { vonage: { signature_secret: SECRET, application_id: APP_ID, private_key: PRIVATE_PEM } };
+// made before any test runs, off the event loop: generating a 4096-bit key synchronously
+// would stall this process (and the stand-in API it serves) for seconds
+const generate = promisify(crypto.generateKeyPair);
+const OTHER_PUBLIC_PEM = (await generate('rsa', { modulusLength: 2048 })).publicKey.export({ type: 'spki', format: 'pem' });
+const BIG = await generate('rsa', { modulusLength: 4096 });
 
 const bare = (e164) => e164.slice(1);
 const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
@@ -175,8 +181,7 @@ describe('click-to-call (vonage)', () => {
     assert.deepEqual(Object.keys(m.claims), Object.keys(s.claims));
     assert.deepEqual(Object.keys(m.claims), ['jti', 'iat', 'exp', 'application_id']);
     assert.equal(verifySignature(m.token, PUBLIC_PEM), true, '@vonage/jwt rejects maskd\'s JWT');
-    assert.equal(verifySignature(m.token, crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey
-      .export({ type: 'spki', format: 'pem' })), false, 'another key must not verify it');
+    assert.equal(verifySignature(m.token, OTHER_PUBLIC_PEM), false, 'another key must not verify it');
     assert.equal(m.claims.application_id, APP_ID);
     assert.equal(m.claims.exp - m.claims.iat, 900);
     assert.equal(s.claims.exp - s.claims.iat, 900);
@@ -275,7 +280,7 @@ describe('click-to-call (vonage): credentials', () => {
 
   test('a 4096-bit key is taken and signs; a private_key over 3500 characters is refused', async () => {
     await d.ready;
-    const big = crypto.generateKeyPairSync('rsa', { modulusLength: 4096 });
+    const big = BIG;
     const pem = big.privateKey.export({ type: 'pkcs8', format: 'pem' });
     const { ses, pa } = await setup({ carriers: { vonage: { signature_secret: SECRET, application_id: APP_ID, private_key: pem } } });
     const j = expectStatus(await placeCall(ses.id, { from_participant: pa.id }), 202, 'POST calls');
