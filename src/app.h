@@ -25,6 +25,8 @@ struct app {
 	unsigned char admin_key_hash[32]; /* SHA-256 of the admin key */
 	struct sender *sender;          /* carrier REST sends (Telnyx, Vonage SMS, Plivo MMS) */
 	const char *api_base[DIALECT_COUNT]; /* carriers' REST base URLs (config.h) */
+	const char *call_base[DIALECT_COUNT]; /* where calls are placed: api_base, but Vonage's Voice API
+						(MASKD_VONAGE_VOICE_API_URL) */
 	struct limiter *limiter;        /* per-binding call/text limits and per-key API limits */
 	unsigned api_rate;              /* MASKD_API_RATE: /v1 requests per second per key, 0 = no limit */
 	const char *sip_secret;         /* MASKD_SIP_SECRET; "" = the SIP edge answers 403 */

@@ -135,6 +135,17 @@ int config_load(struct config *c, const char *(*get)(const char *), char *err, s
 		while (len > 0 && base[len - 1] == '/')
 			base[--len] = '\0';
 	}
+	/* Vonage's Voice API lives on another host than its SMS API */
+	if ((rc = copy_var(get, "MASKD_VONAGE_VOICE_API_URL", "https://api.nexmo.com", c->vonage_voice_base,
+			   sizeof(c->vonage_voice_base), err, err_len)) < 0)
+		return rc;
+	if (strncmp(c->vonage_voice_base, "https://", 8) != 0 && strncmp(c->vonage_voice_base, "http://", 7) != 0) {
+		snprintf(err, err_len, "MASKD_VONAGE_VOICE_API_URL: must start with https:// or http://");
+		return MASKD_EINVAL;
+	}
+	n = strlen(c->vonage_voice_base);
+	while (n > 0 && c->vonage_voice_base[n - 1] == '/')
+		c->vonage_voice_base[--n] = '\0';
 	if ((rc = uint_var(get, "MASKD_SEND_RETRY_MS", 1000, 1, 600000, &c->send_retry_ms, err, err_len)) < 0 ||
 	    (rc = uint_var(get, "MASKD_API_RATE", 0, 0, 1000000, &c->api_rate, err, err_len)) < 0 ||
 	    (rc = uint_var(get, "MASKD_RETENTION_DAYS", 90, 0, 3650, &c->retention_days, err, err_len)) < 0)

@@ -24,6 +24,8 @@ struct config {
 	/* carrier REST API base URLs, no trailing '/' (MASKD_TELNYX_API_URL, ...);
 	 * "" for carriers maskd never calls */
 	char api_base[DIALECT_COUNT][256];
+	char vonage_voice_base[256]; /* MASKD_VONAGE_VOICE_API_URL, Vonage's Voice API (click-to-call),
+				      default https://api.nexmo.com; MASKD_VONAGE_API_URL is the SMS API */
 	unsigned send_retry_ms; /* MASKD_SEND_RETRY_MS, first backoff of a failed REST send */
 	unsigned api_rate;      /* MASKD_API_RATE, /v1 requests per second per API key; 0 = no limit */
 	char sip_secret[256];   /* MASKD_SIP_SECRET, HMAC key of Kamailio's queries (hooks/sip.h); "" = SIP edge off */

@@ -399,6 +399,8 @@ int main(int argc, char **argv)
 		log_info("maskd: no console files found (set MASKD_CONSOLE_DIR); /console answers 404");
 	for (int d = 0; d < DIALECT_COUNT; d++)
 		app.api_base[d] = cfg.api_base[d];
+	for (int d = 0; d < DIALECT_COUNT; d++)
+		app.call_base[d] = d == DIALECT_VONAGE ? cfg.vonage_voice_base : cfg.api_base[d];
 	int placed = 0;
 	if (jobs_backfill_number_regions(store, &placed) < 0)
 		log_warn("maskd: could not geocode the regions of older pool numbers; geo-match by region skips them");

@@ -39,7 +39,7 @@ void api_session_call(struct api_req *r)
 	char int_id[ID_MAX];
 	id_new("int", int_id);
 	struct calls_refusal why = {0};
-	rc = calls_place(r->app->store, r->app->sender, r->app->public_url, r->app->api_base, &s, &svc, from, (int)ring,
+	rc = calls_place(r->app->store, r->app->sender, r->app->public_url, r->app->call_base, &s, &svc, from, (int)ring,
 			 now_unix(), int_id, &why);
 	if (rc == -1) {
 		api_error_set(&e, why.status, why.status == 400 ? "invalid_field" : "conflict", "%s: %s", why.field,

@@ -137,7 +137,8 @@ static bool parse_carriers(json_t *carriers, struct service *svc, bool patch, st
 			return false;
 		for (size_t i = 0; fields[i] != NULL; i++) {
 			const char *v = NULL;
-			if (!json_string_field(c, path, fields[i], i == 0, SECRET_MAX_LEN, &v, e))
+			size_t cap = strcmp(fields[i], "private_key") == 0 ? PRIVATE_KEY_MAX_LEN : SECRET_MAX_LEN;
+			if (!json_string_field(c, path, fields[i], i == 0, cap, &v, e))
 				return false;
 			if (v != NULL && v[0] == '\0') {
 				api_error_set(e, 400, "invalid_field", "%s.%s must not be empty", path, fields[i]);

@@ -80,7 +80,8 @@ static const char *const cred_telnyx[] = {"public_key", "api_key", "messaging_pr
 						 "application_sid", NULL};
 static const char *const cred_plivo[] = {"auth_token", "auth_id", NULL};
 static const char *const cred_vobiz[] = {"auth_token", "auth_id", NULL};
-static const char *const cred_vonage[] = {"signature_secret", "api_key", "api_secret", "signature_method", NULL};
+static const char *const cred_vonage[] = {"signature_secret", "api_key",        "api_secret",
+					 "signature_method", "application_id", "private_key", NULL};
 /* SIP queries are signed with MASKD_SIP_SECRET, not a service credential */
 static const char *const cred_sip[] = {NULL};
 static const char *const *const cred_fields[DIALECT_COUNT] = {

@@ -19,7 +19,8 @@
 #define LABEL_MAX_LEN 64    /* participant label */
 #define MESSAGE_MAX_LEN 512 /* spoken messages */
 #define SECRET_MAX_LEN 256  /* one carrier credential value */
-#define CREDS_MAX_LEN 1000  /* a carrier's credentials as sealed JSON text */
+#define PRIVATE_KEY_MAX_LEN 3500 /* one PEM private key credential (Vonage private_key: RSA up to 4096 bits) */
+#define CREDS_MAX_LEN 4500  /* a carrier's credentials as sealed JSON text (a PEM key, escaped, included) */
 #define SESSION_PARTICIPANTS 2
 
 enum dialect {

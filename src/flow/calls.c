@@ -7,11 +7,14 @@
 #include "../hooks/outcall.h"
 #include "../out/sender.h"
 #include "../store/store.h"
+#include "../util/crypto.h"
 #include "../util/err.h"
 #include "../util/log.h"
 #include "../util/xmalloc.h"
 
 #include <openssl/crypto.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +89,18 @@ static int place_body(struct store_tx *tx, void *ctx)
 	return store_tx_event_put(tx, p->ev);
 }
 
+/* A random UUID v4 (RFC 9562) in its 36-character text form, as @vonage/jwt's
+ * jti: the Vonage request's JWT id. */
+static void jwt_id_new(char out[37])
+{
+	uint8_t r[16];
+	random_bytes(r, sizeof(r));
+	r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+	r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+		 r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
 /* carriers.<carrier>.<field> into why->field_buf, for the refusal of a missing
  * credential. */
 static const char *cred_path(struct calls_refusal *why, enum dialect d, const char *field)
@@ -123,12 +138,17 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	char answer_url[OUTBOX_URL_MAX], status_url[OUTBOX_URL_MAX];
 	snprintf(answer_url, sizeof(answer_url), "%s/hooks/%s/answer?interaction=%s", public_url, dialect_name(carrier),
 		 int_id);
-	/* Plivo and Vobiz report an API-placed call as "outbound", as they do a bridged
-	 * leg: leg=a (signed with the URL) names the first leg's hangup callback */
+	/* Plivo, Vobiz and Vonage report an API-placed call as "outbound", as they do a
+	 * bridged leg: leg=a names the first leg's hangup (event) callback (signed with
+	 * the URL by Plivo and Vobiz; Vonage's JWT signs the body only, as for every
+	 * interaction= it carries) */
+	bool leg_a = carrier == DIALECT_PLIVO || carrier == DIALECT_VOBIZ || carrier == DIALECT_VONAGE;
 	snprintf(status_url, sizeof(status_url), "%s/hooks/%s/status?interaction=%s%s", public_url,
-		 dialect_name(carrier), int_id, carrier == DIALECT_PLIVO || carrier == DIALECT_VOBIZ ? "&leg=a" : "");
+		 dialect_name(carrier), int_id, leg_a ? "&leg=a" : "");
+	char jti[37];
+	jwt_id_new(jti);
 	struct outcall c = {.to = real, .from = from->proxy_e164, .answer_url = answer_url, .status_url = status_url,
-			    .ring_timeout = ring_timeout};
+			    .ring_timeout = ring_timeout, .now = now, .jti = jti};
 	struct outgoing out;
 	memset(&out, 0, sizeof(out));
 	const char *missing = "";

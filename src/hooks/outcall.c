@@ -6,13 +6,21 @@
  * write the fields: twilio (npm) 6 puts Url last, @signalwire/compatibility-api 3
  * (built on the twilio 3 client) right after From. SignalWire's URL is the one that
  * SDK calls: https://<space_url>/2010-04-01/Accounts/<project_id>/Calls.json.
- * Telnyx (TeXML Calls), Plivo and Vobiz (Call API) take a JSON body. */
+ * Telnyx (TeXML Calls), Plivo and Vobiz (Call API) take a JSON body; so does Vonage
+ * (Voice API), authenticated by an RS256 JWT signed with the application's private
+ * key through OpenSSL's EVP API. */
 #include "outcall.h"
 #include "../util/buf.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
+#include "../util/xmalloc.h"
 
 #include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -222,10 +230,121 @@ static int plivo_call(enum dialect d, const struct service *svc, const char *api
 	return rc;
 }
 
+/* base64url without padding (RFC 7515 section 2) of n bytes into b. */
+static void b64url(struct buf *b, const uint8_t *in, size_t n)
+{
+	char *t = xmalloc(4 * ((n + 2) / 3) + 1);
+	size_t len = base64_encode(in, n, t);
+	while (len > 0 && t[len - 1] == '=')
+		t[--len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		t[i] = t[i] == '+' ? '-' : t[i] == '/' ? '_' : t[i];
+	buf_puts(b, t);
+	free(t);
+}
+
+/* A PEM passphrase callback that gives none: an encrypted key fails to load
+ * rather than OpenSSL asking the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+/* "Bearer <JWT>" into out->authorization: header {"alg":"RS256","typ":"JWT"}, claims
+ * {jti, iat, exp, application_id} in the order @vonage/jwt 1.14 tokenGenerate()
+ * writes them (jsonwebtoken), signed RSASSA-PKCS1-v1_5 SHA-256 with pem. 0;
+ * MASKD_EINVAL when pem is not an unencrypted RSA private key; MASKD_ETOOBIG when
+ * the token does not fit. */
+static int vonage_bearer(const char *app_id, const char *pem, const struct outcall *c, struct outgoing *out)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+	BIO_free(bio);
+	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(key);
+		ERR_clear_error(); /* the refusal is ours to report; leave no error for this thread's next TLS call */
+		return MASKD_EINVAL;
+	}
+	static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
+	json_t *claims = json_pack("{s:s,s:I,s:I,s:s}", "jti", c->jti != NULL ? c->jti : "", "iat", (json_int_t)c->now,
+				   "exp", (json_int_t)(c->now + OUTCALL_JWT_TTL), "application_id", app_id);
+	char *claims_text = claims != NULL ? json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(claims);
+	struct buf tok;
+	buf_init(&tok);
+	b64url(&tok, (const uint8_t *)header, strlen(header));
+	buf_puts(&tok, ".");
+	if (claims_text != NULL)
+		b64url(&tok, (const uint8_t *)claims_text, strlen(claims_text));
+	free(claims_text);
+	int rc = claims_text == NULL ? MASKD_EINVAL : 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t sig_len = 0;
+	uint8_t *sig = NULL;
+	if (rc == 0 && (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+			EVP_DigestSign(md, NULL, &sig_len, (const uint8_t *)tok.data, tok.len) != 1))
+		rc = MASKD_EINVAL;
+	if (rc == 0) {
+		sig = xmalloc(sig_len);
+		if (EVP_DigestSign(md, sig, &sig_len, (const uint8_t *)tok.data, tok.len) != 1)
+			rc = MASKD_EINVAL;
+	}
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	if (rc == 0) {
+		buf_puts(&tok, ".");
+		b64url(&tok, sig, sig_len);
+		int n = snprintf(out->authorization, sizeof(out->authorization), "Bearer %s", tok.data);
+		rc = n < 0 || (size_t)n >= sizeof(out->authorization) ? MASKD_ETOOBIG : 0;
+	}
+	free(sig);
+	buf_free(&tok);
+	return rc;
+}
+
+/* Vonage: POST {api_base}/v1/calls with the JSON body @vonage/voice 1.21
+ * createOutboundCall({to: [{type, number}], from: {type, number}, answerUrl: [..],
+ * eventUrl: [..], ringingTimer}) sends (keys snake_cased in that order; numbers
+ * without '+'; answer_url fetched with Vonage's default GET, events POSTed as JSON)
+ * and Authorization: Bearer <RS256 JWT> of the application (application_id,
+ * private_key). */
+static int vonage_call(const struct service *svc, const char *api_base, const struct outcall *c,
+		       struct outgoing *out, const char **missing)
+{
+	char app_id[SECRET_MAX_LEN + 1], pem[PRIVATE_KEY_MAX_LEN + 1];
+	if (service_cred(svc, DIALECT_VONAGE, "application_id", app_id, sizeof(app_id)) < 0) {
+		*missing = "application_id";
+		return MASKD_EINVAL;
+	}
+	if (service_cred(svc, DIALECT_VONAGE, "private_key", pem, sizeof(pem)) < 0) {
+		*missing = "private_key";
+		return MASKD_EINVAL;
+	}
+	int n = snprintf(out->url, sizeof(out->url), "%s/v1/calls", api_base);
+	int rc = n < 0 || (size_t)n >= sizeof(out->url) ? MASKD_ETOOBIG : vonage_bearer(app_id, pem, c, out);
+	OPENSSL_cleanse(pem, sizeof(pem));
+	if (rc == MASKD_EINVAL)
+		*missing = "private_key";
+	if (rc < 0)
+		return rc;
+	json_t *o = json_pack("{s:[{s:s,s:s}],s:{s:s,s:s},s:[s],s:[s],s:i}", "to", "type", "phone", "number",
+			      plus_less(c->to), "from", "type", "phone", "number", plus_less(c->from), "answer_url",
+			      c->answer_url, "event_url", c->status_url, "ringing_timer", c->ring_timeout);
+	if (o == NULL)
+		return MASKD_EINVAL;
+	rc = json_body(o, out);
+	json_decref(o);
+	return rc;
+}
+
 bool outcall_supported(enum dialect d)
 {
 	return d == DIALECT_TWILIO || d == DIALECT_SIGNALWIRE || d == DIALECT_TELNYX || d == DIALECT_PLIVO ||
-	       d == DIALECT_VOBIZ;
+	       d == DIALECT_VOBIZ || d == DIALECT_VONAGE;
 }
 
 int outcall_build(enum dialect d, const struct service *svc, const char *api_base, const struct outcall *c,
@@ -251,6 +370,9 @@ int outcall_build(enum dialect d, const struct service *svc, const char *api_bas
 	case DIALECT_PLIVO:
 	case DIALECT_VOBIZ:
 		rc = plivo_call(d, svc, api_base, c, out, missing);
+		break;
+	case DIALECT_VONAGE:
+		rc = vonage_call(svc, api_base, c, out, missing);
 		break;
 	default:
 		return MASKD_ENOTFOUND;

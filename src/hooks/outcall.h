@@ -10,6 +10,7 @@
 #define MASKD_OUTCALL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../core/model.h"
 #include "../out/sender.h"
@@ -21,7 +22,12 @@ struct outcall {
 	const char *answer_url;  /* absolute: fetched when the first leg answers */
 	const char *status_url;  /* absolute: the first leg's status callbacks */
 	int ring_timeout;        /* seconds to ring the first leg (> 0) */
+	/* Vonage only (its request carries a signed JWT): */
+	int64_t now;             /* Unix seconds: the JWT's iat (exp = now + OUTCALL_JWT_TTL) */
+	const char *jti;         /* the JWT's unique id (a UUID v4 as @vonage/jwt makes it) */
 };
+
+#define OUTCALL_JWT_TTL 900 /* seconds a Vonage request's JWT is valid: @vonage/jwt's default */
 
 /* True when maskd can place calls through carrier d's REST API. */
 bool outcall_supported(enum dialect d);
@@ -29,9 +35,11 @@ bool outcall_supported(enum dialect d);
 /* Fills out (url, content type, authorization, body; malloc'd body owned by out)
  * with the request that places c through svc's account at carrier d. api_base: the
  * carrier's REST base URL (MASKD_<CARRIER>_API_URL, no trailing '/'); for
- * SignalWire "" means https://<space_url> of svc's credentials. Returns 0; MASKD_EINVAL when svc lacks a
- * credential the request needs (*missing names it, e.g. "account_sid"; out->body
- * NULL); MASKD_ENOTFOUND for a carrier outcall_supported() refuses; MASKD_ETOOBIG
+ * SignalWire "" means https://<space_url> of svc's credentials; for Vonage the Voice
+ * API's (MASKD_VONAGE_VOICE_API_URL), not the SMS one. Returns 0; MASKD_EINVAL when svc
+ * lacks a credential the request needs, or holds one that cannot be used (Vonage: a
+ * private_key that is not an unencrypted PEM RSA key) (*missing names it, e.g.
+ * "account_sid"; out->body NULL); MASKD_ENOTFOUND for a carrier outcall_supported() refuses; MASKD_ETOOBIG
  * when a URL does not fit. */
 int outcall_build(enum dialect d, const struct service *svc, const char *api_base, const struct outcall *c,
 		  struct outgoing *out, const char **missing);

@@ -115,6 +115,13 @@ static void vonage_parse_status(const struct form *f, struct hook_status *st)
 		st->leg = strcmp(dir, "inbound") == 0 ? 'a' : 'b';
 	else
 		st->leg = st->recording_id != NULL && st->sid == NULL ? 'a' : 'b';
+	/* Vonage's unanswered outcomes in the leg words of the other dialects, so
+	 * they end the leg (model.h leg_status_final) */
+	static const char *const words[][2] = {
+		{"timeout", "no-answer"}, {"unanswered", "no-answer"}, {"rejected", "busy"}, {"cancelled", "canceled"}};
+	for (size_t i = 0; st->status != NULL && i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(st->status, words[i][0]) == 0)
+			st->status = words[i][1];
 }
 
 /* The digits of an input action's event (a JSON POST to its eventUrl):
@@ -167,7 +174,7 @@ static int vonage_parse(const struct http_request *req, enum hook_event event, s
 		if (in->sid == NULL)
 			in->sid = form_get(f, "message_uuid");
 		in->body = form_get(f, "text");
-	} else if (event == HOOK_VOICE || event == HOOK_GATHER) {
+	} else if (event == HOOK_VOICE || event == HOOK_GATHER || event == HOOK_ANSWER) {
 		/* from is absent for app-user (Client SDK) calls: from_user then stands in,
 		 * a caller maskd cannot place. The input action's event carries the same
 		 * from, to and uuid as the answer webhook of its call. */
@@ -179,6 +186,10 @@ static int vonage_parse(const struct http_request *req, enum hook_event event, s
 			in->digits = vonage_dtmf_digits(req);
 	} else {
 		vonage_parse_status(f, &in->st);
+		/* a click-to-call's first leg is "outbound" too: its event URL says leg=a */
+		const char *leg = form_get(&in->query, "leg");
+		if (in->st.leg == 'b' && leg != NULL && strcmp(leg, "a") == 0)
+			in->st.leg = 'a';
 	}
 	return 0;
 }

@@ -51,7 +51,8 @@ struct sender {
 /* The carrier's id for the sent message or placed call, from the answers of Telnyx
  * ({"data":{"id"}}), Plivo ({"message_uuid":[..]}), Vonage SMS
  * ({"messages":[{"message-id","status"}]}), the Twilio family's Calls ({"sid"}),
- * Telnyx TeXML Calls ({"call_sid"}) and Plivo's and Vobiz's Call ({"request_uuid"}). *refused is set when the carrier said
+ * Telnyx TeXML Calls ({"call_sid"}), Plivo's and Vobiz's Call ({"request_uuid"}) and
+ * Vonage's Voice API call ({"uuid"}). *refused is set when the carrier said
  * no inside a 2xx answer (Vonage reports per-message status "0" for success). */
 static void sent_id(const char *body, char *sid, size_t cap, int *refused)
 {
@@ -69,6 +70,8 @@ static void sent_id(const char *body, char *sid, size_t cap, int *refused)
 		id = json_string_value(json_object_get(j, "call_sid")); /* Telnyx TeXML Calls */
 	if (id == NULL)
 		id = json_string_value(json_object_get(j, "request_uuid")); /* Plivo and Vobiz Call */
+	if (id == NULL)
+		id = json_string_value(json_object_get(j, "uuid")); /* Vonage Voice API call */
 	json_t *m = json_array_get(json_object_get(j, "messages"), 0);
 	if (id == NULL && m != NULL) {
 		id = json_string_value(json_object_get(m, "message-id"));

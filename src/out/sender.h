@@ -36,7 +36,8 @@ struct outgoing {
 	enum dialect dialect;        /* the carrier, for the answer's message id and logs */
 	char url[512];               /* absolute URL: api_base + the carrier's path */
 	char content_type[64];       /* of body */
-	char authorization[600];     /* the whole Authorization header value ("Basic ...", "Bearer ...") */
+	char authorization[1200];    /* the whole Authorization header value ("Basic ...", "Bearer ...";
+					 an RS256 JWT of a 4096-bit key fits) */
 	char *body;                  /* malloc'd, owned by the outgoing (sender_enqueue takes it) */
 	size_t body_len;
 	/* Optional: */

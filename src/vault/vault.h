@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VAULT_PLAIN_MAX 1024                     /* longest plaintext sealed */
+#define VAULT_PLAIN_MAX 4608                     /* longest plaintext sealed (CREDS_MAX_LEN fits) */
 #define VAULT_OVERHEAD (1 + 12 + 16)             /* version byte, nonce, tag */
 #define VAULT_SEALED_MAX (VAULT_PLAIN_MAX + VAULT_OVERHEAD)
 #define VAULT_BIDX_LEN 32                        /* hex chars of a blind index (128 bits) */

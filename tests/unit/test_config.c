@@ -51,6 +51,24 @@ static void public_url_trailing_slash(void **state)
 	assert_string_equal(c.public_url, "https://maskd.example.com");
 }
 
+/* Vonage's Voice API (click-to-call) has its own host, apart from the SMS one. */
+static void vonage_voice_base(void **state)
+{
+	(void)state;
+	const char *const none[] = {NULL};
+	struct config c;
+	char err[256];
+	assert_int_equal(load(none, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.vonage_voice_base, "https://api.nexmo.com");
+	assert_string_equal(c.api_base[DIALECT_VONAGE], "https://rest.nexmo.com");
+	const char *const set[] = {"MASKD_VONAGE_VOICE_API_URL", "http://127.0.0.1:9/", NULL};
+	assert_int_equal(load(set, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.vonage_voice_base, "http://127.0.0.1:9");
+	const char *const bad[] = {"MASKD_VONAGE_VOICE_API_URL", "ftp://x", NULL};
+	assert_int_equal(load(bad, &c, err, sizeof(err)), MASKD_EINVAL);
+	assert_non_null(strstr(err, "MASKD_VONAGE_VOICE_API_URL"));
+}
+
 static void api_rate(void **state)
 {
 	const char *const t[] = {"MASKD_API_RATE", "50", NULL};
@@ -136,6 +154,7 @@ int main(void)
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(public_url_trailing_slash),
 		cmocka_unit_test(api_rate),
+		cmocka_unit_test(vonage_voice_base),
 		cmocka_unit_test(retention_days),
 		cmocka_unit_test(bad_values_name_the_variable),
 		cmocka_unit_test(sip_settings),

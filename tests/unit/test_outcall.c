@@ -5,7 +5,8 @@
  * call (captured by a local server, the black-box suite's calls.test.mjs does the
  * same live), and likewise telnyx (npm) 7.24.0 texml.accounts.calls.calls() and plivo
  * (npm) 4.79.0 calls.create() (Vobiz: Plivo's request), their refusals without
- * credentials, and the request check of
+ * credentials, @vonage/voice 1.21.0 createOutboundCall() (its RS256 JWT verified with
+ * the key's public half), and the request check of
  * flow/calls.c (calls_check). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +20,13 @@
 
 #include "flow/calls.h"
 #include "hooks/outcall.h"
+#include "util/crypto.h"
 #include "util/err.h"
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #define ANSWER "https://maskd.example.com/hooks/twilio/answer?interaction=int_x"
 #define STATUS "https://maskd.example.com/hooks/twilio/status?interaction=int_x"
@@ -138,15 +145,29 @@ static void refusals_name_the_credential(void **state)
 		assert_int_equal(outcall_build(d, &svc, "https://api.example", &call, &out, &missing), MASKD_EINVAL);
 		assert_string_equal(missing, "auth_id");
 	}
-	/* a carrier maskd cannot place calls with yet */
+	/* Vonage: the application's id and private key; SMS credentials alone do not place calls */
 	creds(&svc, DIALECT_VONAGE, "{\"signature_secret\":\"s\",\"api_key\":\"k\",\"api_secret\":\"x\"}");
-	assert_false(outcall_supported(DIALECT_VONAGE));
-	assert_false(outcall_supported(DIALECT_SIP));
 	assert_int_equal(outcall_build(DIALECT_VONAGE, &svc, "https://api.nexmo.com", &call, &out, &missing),
+			 MASKD_EINVAL);
+	assert_string_equal(missing, "application_id");
+	creds(&svc, DIALECT_VONAGE, "{\"signature_secret\":\"s\",\"application_id\":\"app-1\"}");
+	assert_int_equal(outcall_build(DIALECT_VONAGE, &svc, "https://api.nexmo.com", &call, &out, &missing),
+			 MASKD_EINVAL);
+	assert_string_equal(missing, "private_key");
+	/* a private_key that is no PEM RSA key is named too, and nothing is built */
+	creds(&svc, DIALECT_VONAGE, "{\"signature_secret\":\"s\",\"application_id\":\"app-1\",\"private_key\":\"-----BEGIN "
+				    "PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n\"}");
+	assert_int_equal(outcall_build(DIALECT_VONAGE, &svc, "https://api.nexmo.com", &call, &out, &missing),
+			 MASKD_EINVAL);
+	assert_string_equal(missing, "private_key");
+	assert_null(out.body);
+	/* a carrier maskd cannot place calls with */
+	assert_false(outcall_supported(DIALECT_SIP));
+	assert_int_equal(outcall_build(DIALECT_SIP, &svc, "https://sip.example", &call, &out, &missing),
 			 MASKD_ENOTFOUND);
 	assert_true(outcall_supported(DIALECT_TWILIO) && outcall_supported(DIALECT_SIGNALWIRE));
 	assert_true(outcall_supported(DIALECT_TELNYX) && outcall_supported(DIALECT_PLIVO) &&
-		    outcall_supported(DIALECT_VOBIZ));
+		    outcall_supported(DIALECT_VOBIZ) && outcall_supported(DIALECT_VONAGE));
 }
 
 /* telnyx (npm) 7.24.0 texml.accounts.calls.calls("acc-1", {body: {ApplicationSid, To,
@@ -202,6 +223,103 @@ static void plivo_matches_sdk(void **state)
 	free(out.body);
 }
 
+/* ------------------------------------------------------------------ Vonage */
+
+/* A fresh RSA key of bits bits: the key, and its PKCS#8 PEM JSON-escaped into the
+ * service's Vonage credentials (application_id "app-1"). */
+static EVP_PKEY *vonage_creds(struct service *svc, int bits)
+{
+	EVP_PKEY *key = EVP_RSA_gen((unsigned)bits);
+	assert_non_null(key);
+	BIO *bio = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL), 1);
+	char *pem = NULL;
+	long n = BIO_get_mem_data(bio, &pem);
+	json_t *o = json_pack("{s:s,s:s,s:s%}", "signature_secret", "s", "application_id", "app-1", "private_key", pem,
+			      (size_t)n);
+	char *text = json_dumps(o, JSON_COMPACT);
+	assert_true(strlen(text) <= CREDS_MAX_LEN);
+	creds(svc, DIALECT_VONAGE, text);
+	free(text);
+	json_decref(o);
+	BIO_free(bio);
+	return key;
+}
+
+/* base64url (no padding) text of [s, s+n) decoded into out; its length. */
+static size_t unb64url(const char *s, size_t n, uint8_t *out, size_t cap)
+{
+	char t[2048];
+	assert_true(n + 4 < sizeof(t));
+	memcpy(t, s, n);
+	for (size_t i = 0; i < n; i++)
+		t[i] = t[i] == '-' ? '+' : t[i] == '_' ? '/' : t[i];
+	while (n % 4 != 0)
+		t[n++] = '=';
+	long len = base64_decode(t, n, out, cap);
+	assert_true(len >= 0);
+	return (size_t)len;
+}
+
+/* @vonage/voice 1.21.0 createOutboundCall({to: [{type: "phone", number}], from: {type:
+ * "phone", number}, answerUrl: [ANSWER], eventUrl: [STATUS], ringingTimer: 30}) against
+ * a local server: this URL, content type and body; its Bearer JWT (@vonage/jwt 1.14
+ * tokenGenerate) is RS256 over {"alg":"RS256","typ":"JWT"} and the claims jti, iat,
+ * exp (iat + 900), application_id, verified here with the public key. A 4096-bit key
+ * still fits every cap. */
+static void vonage_matches_sdk(void **state)
+{
+	(void)state;
+	for (int bits = 2048; bits <= 4096; bits += 2048) {
+		struct service svc = {0};
+		EVP_PKEY *key = vonage_creds(&svc, bits);
+		struct outcall c = call;
+		c.now = 1800000000;
+		c.jti = "0b7e5d2a-8c1f-4a3e-9d6b-2f4c8e1a7b90";
+		struct outgoing out;
+		memset(&out, 0, sizeof(out));
+		const char *missing = NULL;
+		assert_int_equal(outcall_build(DIALECT_VONAGE, &svc, "http://127.0.0.1:9", &c, &out, &missing), 0);
+		assert_string_equal(out.url, "http://127.0.0.1:9/v1/calls");
+		assert_string_equal(out.content_type, "application/json");
+		assert_int_equal(out.dialect, DIALECT_VONAGE);
+		const char *want = "{\"to\":[{\"type\":\"phone\",\"number\":\"14155550101\"}],\"from\":{\"type\":\"phone\","
+				   "\"number\":\"14155550100\"},\"answer_url\":[\"" ANSWER "\"],\"event_url\":[\"" STATUS
+				   "\"],\"ringing_timer\":30}";
+		assert_string_equal(out.body, want);
+		free(out.body);
+
+		assert_memory_equal(out.authorization, "Bearer ", 7);
+		const char *tok = out.authorization + 7;
+		const char *dot1 = strchr(tok, '.');
+		assert_non_null(dot1);
+		const char *dot2 = strchr(dot1 + 1, '.');
+		assert_non_null(dot2);
+		uint8_t part[1024];
+		size_t n = unb64url(tok, (size_t)(dot1 - tok), part, sizeof(part) - 1);
+		part[n] = '\0';
+		assert_string_equal((char *)part, "{\"alg\":\"RS256\",\"typ\":\"JWT\"}");
+		n = unb64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), part, sizeof(part) - 1);
+		part[n] = '\0';
+		assert_string_equal((char *)part, "{\"jti\":\"0b7e5d2a-8c1f-4a3e-9d6b-2f4c8e1a7b90\",\"iat\":1800000000,"
+						  "\"exp\":1800000900,\"application_id\":\"app-1\"}");
+		uint8_t sig[1024];
+		size_t sig_len = unb64url(dot2 + 1, strlen(dot2 + 1), sig, sizeof(sig));
+		assert_int_equal(sig_len, (size_t)bits / 8);
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+		assert_int_equal(EVP_DigestVerify(md, sig, sig_len, (const uint8_t *)tok, (size_t)(dot2 - tok)), 1);
+		/* one flipped bit of the claims: the signature no longer verifies */
+		char forged[1200];
+		snprintf(forged, sizeof(forged), "%.*s", (int)(dot2 - tok), tok);
+		forged[(dot1 - tok) + 3] ^= 1;
+		assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+		assert_int_not_equal(EVP_DigestVerify(md, sig, sig_len, (const uint8_t *)forged, strlen(forged)), 1);
+		EVP_MD_CTX_free(md);
+		EVP_PKEY_free(key);
+	}
+}
+
 /* ------------------------------------------------------------------ calls_check */
 
 static void session2(struct session *s)
@@ -251,10 +369,15 @@ static void check_rules(void **state)
 	assert_string_equal(why.field, "participants");
 
 	session2(&s);
-	num.carrier = DIALECT_VONAGE;
+	num.carrier = DIALECT_SIP;
 	assert_int_equal(calls_check(&s, &svc, &num, "par_a", &idx, &d, &why), -1);
 	assert_int_equal(why.status, 409);
 	assert_string_equal(why.field, "carrier");
+
+	num.carrier = DIALECT_VONAGE; /* supported, but the service has no Vonage credentials */
+	assert_int_equal(calls_check(&s, &svc, &num, "par_a", &idx, &d, &why), -1);
+	assert_int_equal(why.status, 400);
+	assert_string_equal(why.field, "carriers");
 
 	num.carrier = DIALECT_SIGNALWIRE; /* supported, but the service has no SignalWire credentials */
 	assert_int_equal(calls_check(&s, &svc, &num, "par_a", &idx, &d, &why), -1);
@@ -277,6 +400,7 @@ int main(void)
 		cmocka_unit_test(refusals_name_the_credential),
 		cmocka_unit_test(telnyx_matches_sdk),
 		cmocka_unit_test(plivo_matches_sdk),
+		cmocka_unit_test(vonage_matches_sdk),
 		cmocka_unit_test(check_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
