@@ -173,6 +173,8 @@ struct sql_cursor_ops {
 	/* opens the sealed blob at col for ad into out: 0 or vault_unseal's error */
 	int (*unseal)(const struct sql_cursor *c, int col, const struct vault *v, const char *ad, char *out,
 		      size_t cap);
+	/* 1 when the blob at col is empty (a number wiped by the purge or an erasure) */
+	int (*empty)(const struct sql_cursor *c, int col);
 };
 struct sql_cursor {
 	const struct sql_cursor_ops *ops;

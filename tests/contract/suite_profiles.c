@@ -293,6 +293,12 @@ static void erase_wipes_profile(void **state)
 	assert_int_equal(got.state, PROFILE_ACTIVE);
 	/* the number reaches no one, and the profile cannot be used nor changed */
 	expect_route(f, q1, AGENT, "");
+	/* the customer still cools off on the profile's number: its other side has no number */
+	struct route_view rv;
+	assert_int_equal(store_route_lookup(f->st, PA, CUST1, &rv), 0);
+	assert_string_equal(rv.session_id, s1.id);
+	assert_int_equal(rv.session_status, SESSION_CLOSED);
+	assert_string_equal(rv.to_number, "");
 	struct profile_change c = {.has_label = 1};
 	snprintf(c.label, sizeof(c.label), "renamed");
 	struct profile out;
