@@ -98,6 +98,9 @@ void api_profile_create(struct api_req *r);
 void api_profile_list(struct api_req *r);
 void api_profile_get(struct api_req *r);
 void api_profile_patch(struct api_req *r);
+/* A profile as the API shows it (masked number, never the real one); new reference. */
+struct profile;
+json_t *api_profile_json(const struct profile *p);
 
 /* One leg as the API shows it (shared by interactions and records). */
 json_t *api_leg_json(const struct leg *l);

@@ -181,6 +181,11 @@ static void collect_row(void *ctx, const struct subject_row *row)
 	l->rows[l->n++] = *row;
 }
 
+static void add_profile(void *ctx, const struct subject_profile *sp)
+{
+	json_array_append_new(ctx, api_profile_json(&sp->p));
+}
+
 static void add_optout(void *ctx, const struct subject_optout *o)
 {
 	json_array_append_new(ctx, json_pack("{s:s, s:s, s:o}", "service_id", o->service_id, "number_id",
@@ -209,10 +214,12 @@ void api_privacy_lookup(struct api_req *r)
 	char bidx[STORE_BIDX_MAX];
 	store_blind_index(r->app->store, p.e164, bidx);
 	struct row_list rows = {0};
-	json_t *optouts = json_array();
+	json_t *optouts = json_array(), *profiles = json_array();
 	int rc = store_subject_find(r->app->store, bidx, collect_row, &rows);
 	if (rc == 0)
 		rc = store_subject_optouts(r->app->store, bidx, add_optout, optouts);
+	if (rc == 0)
+		rc = privacy_profiles(r->app->store, bidx, add_profile, profiles);
 	OPENSSL_cleanse(bidx, sizeof(bidx));
 	json_t *sessions = json_array();
 	for (int i = 0; rc == 0 && i < rows.n; i++) {
@@ -228,7 +235,8 @@ void api_privacy_lookup(struct api_req *r)
 						"proxy_number", row->proxy_e164, "interactions", its, "events", evs));
 	}
 	char detail[96];
-	snprintf(detail, sizeof(detail), "participants=%d optouts=%zu", rows.n, json_array_size(optouts));
+	snprintf(detail, sizeof(detail), "participants=%d optouts=%zu profiles=%zu", rows.n, json_array_size(optouts),
+		 json_array_size(profiles));
 	free(rows.rows);
 	struct audit_entry audit;
 	if (rc == 0) {
@@ -239,14 +247,15 @@ void api_privacy_lookup(struct api_req *r)
 	if (rc < 0) {
 		json_decref(sessions);
 		json_decref(optouts);
+		json_decref(profiles);
 		api_store_failed(r, "privacy_lookup", rc);
 		return;
 	}
 	char masked[MASK_MAX];
 	mask_e164(p.e164, masked, sizeof(masked));
 	OPENSSL_cleanse(&p, sizeof(p));
-	api_reply(r->res, 200, json_pack("{s:s, s:o, s:o, s:I}", "number", masked, "sessions", sessions, "optouts",
-					  optouts, "audit_seq", (json_int_t)audit.seq));
+	api_reply(r->res, 200, json_pack("{s:s, s:o, s:o, s:o, s:I}", "number", masked, "sessions", sessions, "optouts",
+					  optouts, "profiles", profiles, "audit_seq", (json_int_t)audit.seq));
 }
 
 void api_privacy_erase(struct api_req *r)
@@ -275,15 +284,17 @@ void api_privacy_erase(struct api_req *r)
 			api_store_failed(r, "privacy_erase", rc);
 			return;
 		}
-		bool found = res.participants_erased > 0 || res.optouts_erased > 0;
-		log_info("privacy: erasure by key %s: %lld participant rows, %lld opt-outs, %lld sessions closed "
-			 "(audit entry %lld)",
+		bool found = res.participants_erased > 0 || res.optouts_erased > 0 || res.profiles_erased > 0;
+		log_info("privacy: erasure by key %s: %lld participant rows, %lld opt-outs, %lld profiles (%lld retired), "
+			 "%lld sessions closed (audit entry %lld)",
 			 r->key->id, (long long)res.participants_erased, (long long)res.optouts_erased,
-			 (long long)res.sessions_closed, (long long)audit.seq);
+			 (long long)res.profiles_erased, (long long)res.profiles_retired, (long long)res.sessions_closed,
+			 (long long)audit.seq);
 		api_reply(r->res, 200,
-			  json_pack("{s:b, s:I, s:I, s:I, s:I}", "found", found, "sessions_closed",
+			  json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "found", found, "sessions_closed",
 				    (json_int_t)res.sessions_closed, "participants_erased",
 				    (json_int_t)res.participants_erased, "optouts_erased", (json_int_t)res.optouts_erased,
-				    "audit_seq", (json_int_t)audit.seq));
+				    "profiles_erased", (json_int_t)res.profiles_erased, "profiles_retired",
+				    (json_int_t)res.profiles_retired, "audit_seq", (json_int_t)audit.seq));
 	}
 }

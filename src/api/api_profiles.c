@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *profile_json(const struct profile *p)
+json_t *api_profile_json(const struct profile *p)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", p->id, "service_id", p->service_id, "label",
 			      p->label, "number", p->masked, "proxy_number", p->proxy_e164, "state",
@@ -94,7 +94,7 @@ void api_profile_create(struct api_req *r)
 		return;
 	}
 	log_info("profile %s created (service %s, proxy number %s)", p.id, svc.id, p.proxy_number_id);
-	api_reply(r->res, 201, profile_json(&p));
+	api_reply(r->res, 201, api_profile_json(&p));
 	return;
 fail:
 	api_reply_refused(r, body, &e);
@@ -102,7 +102,7 @@ fail:
 
 static void add_profile(void *ctx, const struct profile *p)
 {
-	json_array_append_new(ctx, profile_json(p));
+	json_array_append_new(ctx, api_profile_json(p));
 }
 
 void api_profile_list(struct api_req *r)
@@ -125,7 +125,7 @@ void api_profile_get(struct api_req *r)
 	int rc = profiles_get(r->app->store, svc.id, r->id2, 0, &p);
 	if (!api_store_ok(r, rc, "profile", "profile_get"))
 		return;
-	api_reply(r->res, 200, profile_json(&p));
+	api_reply(r->res, 200, api_profile_json(&p));
 }
 
 /* The change a PATCH body asks for; false with a 400 in *e otherwise. */
@@ -187,7 +187,7 @@ void api_profile_patch(struct api_req *r)
 		return;
 	log_info("profile %s changed%s%s%s", p.id, c.has_label ? " (label)" : "", c.has_number ? " (device swap)" : "",
 		 c.retire ? " (retired)" : "");
-	api_reply(r->res, 200, profile_json(&p));
+	api_reply(r->res, 200, api_profile_json(&p));
 	return;
 fail:
 	api_reply_refused(r, body, &e);

@@ -4,6 +4,7 @@
 
 #include "audit.h"
 #include "lifecycle.h"
+#include "../core/profile.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/log.h"
@@ -44,8 +45,47 @@ struct erase_job {
 	struct privacy_erase_result *out;
 };
 
-/* Closes the open sessions, erases the number and appends the audit entry, all
- * in the one transaction: a crash leaves either all of it or none. */
+struct profile_list {
+	struct subject_profile *v;
+	int n, cap;
+};
+
+static void collect_profile(void *ctx, const struct subject_profile *sp)
+{
+	struct profile_list *l = ctx;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->v = xrealloc(l->v, (size_t)l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = *sp;
+}
+
+/* Retires the active profiles of bidx as a retire through the API does (their
+ * proxy numbers are freed after the service's cool-off): their count into
+ * *retired. Their numbers are erased next, by store_tx_subject_erase. */
+static int retire_profiles(struct store_tx *tx, const char *bidx, int64_t now, int64_t *retired)
+{
+	struct profile_list l = {0};
+	int rc = store_tx_subject_profiles(tx, bidx, collect_profile, &l);
+	for (int i = 0; rc == 0 && i < l.n; i++) {
+		struct profile *p = &l.v[i].p;
+		if (p->state != PROFILE_ACTIVE)
+			continue;
+		p->state = PROFILE_RETIRED;
+		p->retired_at = now;
+		p->free_at = profile_free_at(now, l.v[i].cooloff);
+		p->updated_at = now;
+		rc = store_tx_profile_put(tx, p, NULL);
+		if (rc == 0)
+			(*retired)++;
+	}
+	free(l.v);
+	return rc;
+}
+
+/* Closes the open sessions, retires the profiles, erases the number and appends
+ * the audit entry, all in the one transaction: a crash leaves either all of it
+ * or none. */
 static int erase_body(struct store_tx *tx, void *ctx)
 {
 	struct erase_job *j = ctx;
@@ -62,14 +102,25 @@ static int erase_body(struct store_tx *tx, void *ctx)
 		if (changed)
 			j->out->sessions_closed++;
 	}
-	int64_t counts[2] = {0, 0};
-	int rc = store_tx_subject_erase(tx, j->bidx, counts);
+	int rc = retire_profiles(tx, j->bidx, j->now, &j->out->profiles_retired);
 	if (rc < 0)
 		return rc;
+	int64_t counts[STORE_ERASE_COUNTS] = {0, 0, 0};
+	rc = store_tx_subject_erase(tx, j->bidx, counts);
+	if (rc < 0)
+		return rc;
+	if (j->out->profiles_retired > 0) {
+		rc = store_tx_profiles_free_due(tx, j->now); /* a service without cool-off frees them now */
+		if (rc < 0)
+			return rc;
+	}
 	j->out->participants_erased = counts[0];
 	j->out->optouts_erased = counts[1];
-	snprintf(j->audit->detail, sizeof(j->audit->detail), "sessions_closed=%lld participants=%lld optouts=%lld",
-		 (long long)j->out->sessions_closed, (long long)counts[0], (long long)counts[1]);
+	j->out->profiles_erased = counts[2];
+	snprintf(j->audit->detail, sizeof(j->audit->detail),
+		 "sessions_closed=%lld participants=%lld optouts=%lld profiles=%lld profiles_retired=%lld",
+		 (long long)j->out->sessions_closed, (long long)counts[0], (long long)counts[1], (long long)counts[2],
+		 (long long)j->out->profiles_retired);
 	return audit_append_tx(tx, j->audit);
 }
 
@@ -96,4 +147,24 @@ int privacy_erase(struct store *st, const char *e164, int64_t now, struct audit_
 	if (rc < 0)
 		memset(out, 0, sizeof(*out));
 	return rc;
+}
+
+struct profiles_job {
+	const char *bidx;
+	void (*cb)(void *ctx, const struct subject_profile *sp);
+	void *ctx;
+};
+
+static int profiles_body(struct store_tx *tx, void *ctx)
+{
+	struct profiles_job *j = ctx;
+	return store_tx_subject_profiles(tx, j->bidx, j->cb, j->ctx);
+}
+
+int privacy_profiles(struct store *st, const char *bidx, void (*cb)(void *ctx, const struct subject_profile *sp),
+		     void *ctx)
+{
+	assert(st != NULL && bidx != NULL && cb != NULL);
+	struct profiles_job j = {.bidx = bidx, .cb = cb, .ctx = ctx};
+	return store_tx_run(st, profiles_body, &j);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* privacy.h - data-subject erasure of one real number across every service:
  * close its open sessions (through the lifecycle, so in_use and events stay
- * right), then erase its sealed number, blind index and opt-outs everywhere
- * with the bindings released at once (store_tx_subject_erase), and append the
+ * right), retire its active profiles (their proxy numbers freed after the
+ * service's cool-off, as a retire does), then erase its sealed number, blind
+ * index and opt-outs everywhere, profiles' included, with the bindings
+ * released at once (store_tx_subject_erase), and append the
  * audit entry of it: all of it in one store transaction, so that the erasure
  * and its entry commit together or not at all. Records keep their ids and
  * durations. The answer is the caller's. */
@@ -13,11 +15,14 @@
 
 struct store;
 struct audit_entry;
+struct subject_profile;
 
 struct privacy_erase_result {
 	int64_t sessions_closed;     /* open sessions of the number closed first */
 	int64_t participants_erased; /* participant rows wiped */
 	int64_t optouts_erased;      /* opt-out rows deleted */
+	int64_t profiles_erased;     /* profiles whose sealed number and blind index were wiped */
+	int64_t profiles_retired;    /* of them, the ones that were still active */
 };
 
 /* Erases e164 (already validated E.164) at now into *out, and appends *audit
@@ -28,5 +33,11 @@ struct privacy_erase_result {
  * (no session closed, nothing erased, no entry), *out zeroed. */
 int privacy_erase(struct store *st, const char *e164, int64_t now, struct audit_entry *audit,
 		  struct privacy_erase_result *out);
+
+/* The profiles of blind index bidx across every service (store_tx_subject_profiles,
+ * in one read transaction) to cb, which must not call the store: 0 or a
+ * negative maskd_err. */
+int privacy_profiles(struct store *st, const char *bidx, void (*cb)(void *ctx, const struct subject_profile *sp),
+		     void *ctx);
 
 #endif

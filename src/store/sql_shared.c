@@ -175,7 +175,9 @@ int sql_read_route(struct sql_cursor *c, const struct vault *v, struct route_vie
 	sql_read_policy(c, &out->session_policy);
 	out->to_opted_out = sql_next_int(c);
 	out->to_proxy_caps = (unsigned)sql_next_int(c); /* NULL (no other side yet): 0 */
-	if (!c->ops->is_null(c, sealed) &&
+	/* an erased other side (a data-subject erasure wipes the number while its
+	 * peer still cools off): no number, so no one to reach */
+	if (!c->ops->is_null(c, sealed) && !c->ops->empty(c, sealed) &&
 	    c->ops->unseal(c, sealed, v, out->to_participant, out->to_number, sizeof(out->to_number)) < 0) {
 		log_error("store: participant %s: sealed number does not open", out->to_participant);
 		return MASKD_ECRYPTO;

@@ -179,6 +179,8 @@ struct sql_cursor_ops {
 	/* opens the sealed blob at col for ad into out: 0 or vault_unseal's error */
 	int (*unseal)(const struct sql_cursor *c, int col, const struct vault *v, const char *ad, char *out,
 		      size_t cap);
+	/* 1 when the blob at col is empty (a number wiped by the purge or an erasure) */
+	int (*empty)(const struct sql_cursor *c, int col);
 };
 struct sql_cursor {
 	const struct sql_cursor_ops *ops;
@@ -351,6 +353,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
  * read order, then the sealed number */
 #define PROFILE_COLS "id, service_id, label, masked, country, proxy_number_id, proxy_e164, state, created_at, " \
 	"updated_at, retired_at, free_at, number_sealed"
+#define PROFILE_COL_COUNT 13 /* the columns of PROFILE_COLS */
 #define SQL_TEXT_PROFILE_INSERT "INSERT INTO profiles (id, service_id, label, masked, number_sealed, bidx, country, " \
 	"proxy_number_id, proxy_e164, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " \
 	"$11, $12) ON CONFLICT (proxy_number_id) WHERE freed = 0 DO NOTHING"
@@ -374,6 +377,10 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_PROFILES_FREE "UPDATE profiles SET freed = 1 WHERE state = 1 AND freed = 0 AND free_at <= $1"
 #define SQL_TEXT_NUMBER_STATE "UPDATE numbers SET state = $2 WHERE id = $1"
 _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired state as 1");
+/* data-subject requests: the profiles of one blind index (no index: a scan of
+ * the profiles table), each with its service's cool-off, read as PROFILE_COLS */
+#define SQL_TEXT_SUBJECT_PROFILES "SELECT " PROFILE_COLS ", (SELECT v.cooloff FROM services v " \
+	"WHERE v.id = profiles.service_id) FROM profiles WHERE bidx = $1 ORDER BY created_at, id"
 
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
@@ -468,7 +475,8 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 	X(SQL_PROFILE_PEERS_SET, SQL_TEXT_PROFILE_PEERS_SET) \
 	X(SQL_PROFILES_FREE_NUMBERS, SQL_TEXT_PROFILES_FREE_NUMBERS) \
 	X(SQL_PROFILES_FREE, SQL_TEXT_PROFILES_FREE) \
-	X(SQL_TX_NUMBER_STATE, SQL_TEXT_NUMBER_STATE)
+	X(SQL_TX_NUMBER_STATE, SQL_TEXT_NUMBER_STATE) \
+	X(SQL_SUBJECT_PROFILES, SQL_TEXT_SUBJECT_PROFILES)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,
@@ -492,7 +500,8 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 	X(SQL_PURGE_DUE) \
 	X(SQL_NUMBERS_PURGE) \
 	X(SQL_AUDIT_LOCK) \
-	X(SQL_SUBJECT_WIPE)
+	X(SQL_SUBJECT_WIPE) \
+	X(SQL_SUBJECT_PROFILES_WIPE)
 #define SQL_BACKEND_ID(id) id,
 #define SQL_SHARED_TEXT(id, text) [id] = text,
 

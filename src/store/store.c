@@ -210,6 +210,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->proxy_session_delete,
 		(const void *)o->tx_proxy_sessions_drop,
 		(const void *)o->tx_interaction_delete,
+		(const void *)o->tx_subject_profiles,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -788,10 +789,17 @@ int store_subject_optouts(struct store *st, const char *bidx,
 	return st->ops->subject_optouts(st->b, bidx, cb, ctx);
 }
 
-int store_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2])
+int store_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[STORE_ERASE_COUNTS])
 {
 	assert(tx != NULL && bidx != NULL && counts != NULL);
 	return tx->ops->tx_subject_erase(tx, bidx, counts);
+}
+
+int store_tx_subject_profiles(struct store_tx *tx, const char *bidx,
+			      void (*cb)(void *ctx, const struct subject_profile *sp), void *ctx)
+{
+	assert(tx != NULL && bidx != NULL && cb != NULL);
+	return tx->ops->tx_subject_profiles(tx, bidx, cb, ctx);
 }
 
 int store_subject_settle(struct store *st)
@@ -811,7 +819,7 @@ static int erase_body(struct store_tx *tx, void *ctx)
 	return store_tx_subject_erase(tx, j->bidx, j->counts);
 }
 
-int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2])
+int store_subject_erase(struct store *st, const char *bidx, int64_t counts[STORE_ERASE_COUNTS])
 {
 	assert(st != NULL && bidx != NULL && counts != NULL);
 	struct erase_job j = {bidx, counts};

@@ -531,22 +531,37 @@ int store_subject_find(struct store *st, const char *bidx, void (*cb)(void *ctx,
 		       void *ctx);
 int store_subject_optouts(struct store *st, const char *bidx,
 			  void (*cb)(void *ctx, const struct subject_optout *o), void *ctx);
+/* A profile (core/profile.h) of one blind index, without its real number, with
+ * the cool-off of its service (what a retire of it would use). */
+struct subject_profile {
+	struct profile p;
+	int64_t cooloff;
+};
+/* Every profile whose real number has blind index bidx, across every service,
+ * oldest first, to cb, inside a transaction (store_tx_run). No real number is read. */
+int store_tx_subject_profiles(struct store_tx *tx, const char *bidx,
+			      void (*cb)(void *ctx, const struct subject_profile *sp), void *ctx);
+/* What an erase counts: [0] participant rows, [1] opt-outs, [2] profiles. */
+#define STORE_ERASE_COUNTS 3
 /* Erases blind index bidx everywhere, in one transaction: every participant row
  * of it loses its sealed number (empty), its blind index ('purged:' || id), its
  * masked form ('erased') and its binding (released at once, no cool-off); other
- * rows' peer_bidx of it becomes ""; its opt-outs and ended marks are deleted. Sessions,
- * interactions, legs and ids stay. The caller closes open sessions first (the
- * rule of in_use is the lifecycle's). counts[0] participant rows, counts[1]
- * opt-outs. SQLite: deleted content is overwritten (secure_delete) and the WAL
+ * rows' peer_bidx of it becomes ""; its opt-outs and ended marks are deleted;
+ * every profile of it loses its sealed number (empty), its blind index
+ * ('purged:' || id) and its masked form ('erased'), and keeps the rest of its
+ * row (the caller retires active ones first: their state is the profiles').
+ * Sessions, interactions, legs and ids stay. The caller closes open sessions
+ * first (the rule of in_use is the lifecycle's). counts[0] participant rows,
+ * counts[1] opt-outs, counts[2] profiles. SQLite: deleted content is overwritten (secure_delete) and the WAL
  * is checkpointed and truncated afterwards, so that the old bytes are in no file. */
-int store_subject_erase(struct store *st, const char *bidx, int64_t counts[2]);
+int store_subject_erase(struct store *st, const char *bidx, int64_t counts[STORE_ERASE_COUNTS]);
 /* The erase of store_subject_erase() as a primitive inside a store_tx_run()
  * body, so that it commits with the caller's other writes (the sessions closed
  * first, the audit entry). After the transaction, committed or not, the caller
  * calls store_subject_settle() on the same thread: on SQLite it turns secure
  * deletion off again and checkpoints and truncates the WAL; on PostgreSQL it
  * does nothing. */
-int store_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2]);
+int store_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[STORE_ERASE_COUNTS]);
 int store_subject_settle(struct store *st);
 /* ---------------------------------------------------------------- the outbox */
 /* Every message maskd sends out (carrier REST sends, event deliveries), durable

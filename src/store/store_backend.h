@@ -169,7 +169,7 @@ struct store_tx {
 	X(int, subject_find, (void *b, const char *bidx, void (*cb)(void *, const struct subject_row *), void *ctx)) \
 	X(int, subject_optouts, (void *b, const char *bidx, void (*cb)(void *, const struct subject_optout *), \
 		void *ctx)) \
-	X(int, tx_subject_erase, (struct store_tx *tx, const char *bidx, int64_t counts[2])) \
+	X(int, tx_subject_erase, (struct store_tx *tx, const char *bidx, int64_t counts[STORE_ERASE_COUNTS])) \
 	X(int, subject_settle, (void *b)) \
 	/* the ended marks (store.h store_ended_mark, store_tx_ended_marks_expire) */ \
 	X(int, ended_mark, (void *b, const char *bidx, const char *number_id, int *found)) \
@@ -217,7 +217,10 @@ struct store_tx {
 	X(int, tx_profile_rebind, (struct store_tx *tx, const char *profile_id, const char *number, \
 		const char *masked, const char *bidx, const char *old_bidx)) \
 	X(int, tx_profiles_free_due, (struct store_tx *tx, int64_t now)) \
-	X(int, tx_number_state, (struct store_tx *tx, const char *number_id, enum number_state state))
+	X(int, tx_number_state, (struct store_tx *tx, const char *number_id, enum number_state state)) \
+	/* data-subject requests on profiles (store.h store_tx_subject_profiles) */ \
+	X(int, tx_subject_profiles, (struct store_tx *tx, const char *bidx, \
+		void (*cb)(void *, const struct subject_profile *), void *ctx))
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current
  * key version into a malloc'd *out of *out_len bytes. The row is named by a and

@@ -145,7 +145,7 @@ test('kill -9 never leaves a service change or an erasure without its audit entr
   }
   const erasures_ = entries.filter((e) => e.action === 'privacy.erased');
   assert.equal(erasures_.length, erased, `${erased} numbers erased but ${erasures_.length} erasure entries`);
-  for (const e of erasures_) assert.equal(e.detail, 'sessions_closed=1 participants=1 optouts=0');
+  for (const e of erasures_) assert.equal(e.detail, 'sessions_closed=1 participants=1 optouts=0 profiles=0 profiles_retired=0');
   assert.ok(changes + erased >= KILL_AFTER, `acknowledged changes lost: ${changes} + ${erased} < ${KILL_AFTER}`);
   await d2.stop();
 });

@@ -97,15 +97,17 @@ test('lookup, erase, and nothing of the number left anywhere', async () => {
   const erased = expectStatus(await d.api('POST', '/v1/privacy/erase', { number: SUBJECT, reason: 'DSAR 17' }, auth),
     200);
   assert.deepEqual({ ...erased, audit_seq: 0 }, {
-    found: true, sessions_closed: 1, participants_erased: 2, optouts_erased: 1, audit_seq: 0,
+    found: true, sessions_closed: 1, participants_erased: 2, optouts_erased: 1, profiles_erased: 0,
+    profiles_retired: 0, audit_seq: 0,
   });
   const again = expectStatus(await d.api('POST', '/v1/privacy/erase', { number: SUBJECT, reason: 'DSAR 17' }, auth),
     200);
   assert.deepEqual({ ...again, audit_seq: 0 }, {
-    found: false, sessions_closed: 0, participants_erased: 0, optouts_erased: 0, audit_seq: 0,
+    found: false, sessions_closed: 0, participants_erased: 0, optouts_erased: 0, profiles_erased: 0,
+    profiles_retired: 0, audit_seq: 0,
   });
   const none = expectStatus(await d.api('POST', '/v1/privacy/lookup', { number: SUBJECT }, auth), 200);
-  assert.deepEqual([none.sessions, none.optouts], [[], []]);
+  assert.deepEqual([none.sessions, none.optouts, none.profiles], [[], [], []]);
   assert.equal(expectStatus(await d.api('GET', `/v1/sessions/${open.id}`), 200).status, 'closed');
   // records keep their ids and durations
   const recordsAfter = expectStatus(await d.api('GET', `/v1/services/${svcA.id}/records`), 200).records;
@@ -125,6 +127,10 @@ test('lookup, erase, and nothing of the number left anywhere', async () => {
   assert.equal(late.status, 200);
   assert.ok(!late.text.includes('<Dial'), `not bridged: ${late.text}`);
   assert.ok(!late.text.includes(PEER_A));
+  // and the peer, whose binding still cools off, hears the ended message: its other side is erased
+  const peer = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: PEER_A, to: open.participants[1].proxy_number }));
+  assert.equal(peer.status, 200, `the peer's late call: ${peer.text}`);
+  assert.ok(!peer.text.includes('<Dial'), `not bridged: ${peer.text}`);
   const metrics = await d.request('GET', '/metrics');
 
   // --- scan everything for the number and its blind index

@@ -2,7 +2,8 @@
 // Privacy by construction (DESIGN.md §6): a full scenario with a known set of real numbers,
 // then the daemon is stopped and the SQLite files, the log and every answer it gave are
 // scanned for each real number as "+14152375001", "14152375001" and "4152375001"; so are the
-// audit log's pages and export, a data-subject lookup's answer, and /metrics.
+// audit log's pages and export, a data-subject lookup's answer, and /metrics. One of them is the
+// real number of a profile (a stable number, sealed in the profiles table of its own).
 // The only place a real number may appear is the markup that tells the carrier whom to dial
 // (200 answers with <Dial> or <Message>), which is excluded from the scan. The events delivered
 // to the services' events_url (a loopback receiver: bodies and headers) are scanned too.
@@ -48,11 +49,13 @@ const PATIENT = realNy(5005);
 const CLINIC = realNy(5006);
 const LATE = real(5007); // in a session that expires
 const STRANGER = real(5008); // in no session at all
-const REALS = [RIDER, DRIVER, BUYER, SELLER, PATIENT, CLINIC, LATE, STRANGER];
+const AGENT = real(5009); // a profile's real number
+const REALS = [RIDER, DRIVER, BUYER, SELLER, PATIENT, CLINIC, LATE, STRANGER, AGENT];
 const TW_POOL = [proxy(70), proxy(71), proxy(72)];
 const SW_POOL = [proxy(70, '212'), proxy(71, '212')];
 const TINY = proxy(70, '650');
-assertValid(REALS, TW_POOL, SW_POOL, TINY);
+const SUPPORT_POOL = [proxy(73), proxy(74)];
+assertValid(REALS, TW_POOL, SW_POOL, TINY, SUPPORT_POOL);
 
 /** Every place in `buf` where one of the spellings of a real number occurs. */
 function hits(buf, where) {
@@ -234,6 +237,21 @@ test('full scenario: no real number in the database files, the log or any answer
   r = await hook('signalwire', 'message', messageParams('signalwire', { from: CLINIC, to: cp, body: 'Your appointment is at 3' }));
   assert.ok(markup.interactionIdOf(r.text), r.text);
   bridged.add(PATIENT);
+
+  // --- a profile: its real number in a create, a session naming it, a call to it, a lookup
+  const support = await createService(d, { name: 'Support', signalwire: false });
+  await addPool(d, support.id, SUPPORT_POOL);
+  const agent = expectStatus(await d.api('POST', `/v1/services/${support.id}/profiles`,
+    { number: AGENT, label: 'Agent', proxy_number: SUPPORT_POOL[0] }), 201);
+  expectError(await d.api('POST', `/v1/services/${support.id}/profiles`,
+    { number: STRANGER, proxy_number: SUPPORT_POOL[0] }), 409, 'conflict');
+  await createSession(d, support.id, { participants: [{ profile: agent.id }, { number: CLINIC }] });
+  r = await hook('twilio', 'voice', voiceParams('twilio', { from: CLINIC, to: SUPPORT_POOL[0] }));
+  assert.ok(r.text.includes(AGENT), `the call reaches the profile's real number: ${r.text}`);
+  bridged.add(AGENT);
+  expectStatus(await d.api('GET', `/v1/services/${support.id}/profiles/${agent.id}`), 200);
+  expectStatus(await d.api('GET', `/v1/services/${support.id}/profiles`), 200);
+  expectStatus(await d.api('POST', '/v1/privacy/lookup', { number: AGENT, reason: 'scan' }), 200);
 
   // --- expiry, closing, reading everything back
   await waitFor('the ttl-2 session to be closed', async () => (await getSession(d, late.id)).status === 'closed',

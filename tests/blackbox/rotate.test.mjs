@@ -6,6 +6,8 @@
 // routing every session, until maskd_vault_reseal_remaining is 0 (the loop checks every answer,
 // whatever the job's progress); afterwards no value in the database names version 1, `--drop`
 // removes it from the key file, and a maskd with only version 2 still routes every session.
+// A profile (its real number sealed in the profiles table) is re-sealed like the rest: with
+// only version 2 left, a new session naming it still reaches its real number.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -23,7 +25,10 @@ const execFileP = promisify(execFile);
 const SESSIONS = 24;
 const POOL = [proxy(61), proxy(62)];
 const REALS = Array.from({ length: 2 * SESSIONS + 2 }, (_, i) => real(7000 + i));
-assertValid(POOL, REALS);
+const PROFILE_NUMBER = proxy(63); // the profile's fixed number, reserved for it
+const AGENT = real(7090); // the profile's real number
+const CUSTOMER = real(7091);
+assertValid(POOL, REALS, [PROFILE_NUMBER, AGENT, CUSTOMER]);
 
 const daemons = [];
 let failed = false;
@@ -52,7 +57,8 @@ async function versions(d) {
     ? `upper(encode(substring(${col} from 1 for 1), 'hex'))` : `hex(substr(${col}, 1, 1))`;
   const len = PG_URL ? 'octet_length' : 'length';
   const out = {};
-  for (const [table, col] of [['participants', 'number_sealed'], ['service_secrets', 'sealed'], ['outbox', 'payload']]) {
+  for (const [table, col] of [['participants', 'number_sealed'], ['service_secrets', 'sealed'], ['outbox', 'payload'],
+    ['profiles', 'number_sealed']]) {
     for (const row of await sql(d, `SELECT ${first(col)}, count(*) FROM ${table} WHERE ${len}(${col}) > 0 GROUP BY 1`)) {
       const [v, n] = row.split('|');
       out[`${table}:${v}`] = Number(n);
@@ -100,11 +106,15 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
     const body = await createSession(d1, svc.id, { participants: [{ number: reals[0] }, { number: reals[1] }] });
     sessions.push({ body, reals });
   }
+  await addPool(d1, svc.id, [PROFILE_NUMBER]);
+  const profile = expectStatus(await d1.api('POST', `/v1/services/${svc.id}/profiles`,
+    { number: AGENT, label: 'Agent', proxy_number: PROFILE_NUMBER }), 201);
   await routeAll(d1, sessions, token, 'version 1');
   assert.equal(await metricValue(d1, 'maskd_vault_reseal_remaining'), 0, 'nothing to re-seal before a rotation');
   await d1.stop();
   const before = await versions(d1);
-  assert.deepEqual(before, { 'participants:01': 2 * SESSIONS, 'service_secrets:01': 2 }, 'all sealed with version 1');
+  assert.deepEqual(before, { 'participants:01': 2 * SESSIONS, 'service_secrets:01': 2, 'profiles:01': 1 },
+    'all sealed with version 1');
 
   const added = await rotateKeys(d1);
   assert.equal(added.code, 0, `rotate-keys: ${added.stderr}`);
@@ -118,7 +128,7 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
   // nothing re-sealed yet: dropping version 1 is refused and leaves the file as it is
   const early = await rotateKeys(d1, '--drop');
   assert.equal(early.code, 1, `--drop before the re-seal: ${early.stdout}`);
-  assert.match(early.stderr, new RegExp(`${2 * SESSIONS + 2} values are not sealed with the current key version 2 yet`));
+  assert.match(early.stderr, new RegExp(`${2 * SESSIONS + 3} values are not sealed with the current key version 2 yet`));
   assert.equal(fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8'), keyText);
 
   const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: d1.env.MASKD_KEY_FILE, MASKD_RESEAL_BATCH: '5', MASKD_RESEAL_BATCHES: '1' };
@@ -145,9 +155,10 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
   await waitFor('the end of the re-seal pass',
     async () => /nothing is sealed with an older key version any more/.test(d2.logTail(1 << 24)));
   await d2.stop();
-  assertLogClean(d2, REALS);
+  assertLogClean(d2, [...REALS, AGENT]);
   assert.ok(!d2.logTail(1 << 24).includes(token), 'the carrier credential is not in the log');
-  assert.deepEqual(await versions(d2), { 'participants:02': 2 * SESSIONS + 2, 'service_secrets:02': 2 },
+  assert.deepEqual(await versions(d2),
+    { 'participants:02': 2 * SESSIONS + 2, 'service_secrets:02': 2, 'profiles:02': 1 },
     'everything sealed with version 2');
 
   const dropped = await rotateKeys(d1, '--drop');
@@ -163,4 +174,12 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
   const reveal = await d3.api('POST', `/v1/participants/${sessions[0].body.participants[1].id}/reveal`, { reason: 'key rotation test' });
   assert.equal(expectStatus(reveal, 200).number, sessions[0].reals[1]);
   assert.equal(await metricValue(d3, 'maskd_vault_reseal_remaining'), 0);
+  // the profile's number opens with version 2: a new session naming it reaches the agent
+  const withProfile = await createSession(d3, svc.id, { participants: [{ profile: profile.id }, { number: CUSTOMER }] });
+  assert.equal(withProfile.participants[1].proxy_number, PROFILE_NUMBER);
+  const res = await d3.webhook('twilio', 'voice', voiceParams('twilio', { from: CUSTOMER, to: PROFILE_NUMBER }), { token });
+  const intId = markup.interactionIdOf(res.text);
+  assert.ok(intId, `no interaction id in ${res.text}`);
+  assert.equal(res.text, markup.bridge('twilio', { callerId: withProfile.participants[0].proxy_number, real: AGENT, intId }),
+    'the customer reaches the profile\'s real number');
 });

@@ -6,10 +6,14 @@
  * retired profile's number stays held until its cool-off has passed and then is
  * active again for anyone; a device swap moves the profile's sessions to the
  * new number, and is refused, writing nothing, when the new number holds one of
- * their proxy numbers already; and key rotation re-seals profiles' numbers. */
+ * their proxy numbers already; key rotation re-seals profiles' numbers; and a
+ * data-subject erasure (flow/privacy.c) finds a profile by its number, retires
+ * it (its number freed after the cool-off), wipes its sealed number and blind
+ * index in the erasure's transaction, and leaves nothing that routes. */
 #include "suite.h"
 
 #include "flow/lifecycle.h"
+#include "flow/privacy.h"
 #include "flow/profiles.h"
 #include "util/err.h"
 #include "vault/vault.h"
@@ -214,11 +218,111 @@ static void reseal_after_rotation(void **state)
 	vault_free(v2);
 }
 
+struct profiles_seen {
+	int n;
+	struct subject_profile last;
+};
+
+static void count_profile(void *ctx, const struct subject_profile *sp)
+{
+	struct profiles_seen *seen = ctx;
+	seen->n++;
+	seen->last = *sp;
+}
+
+/* Erasure of a profile's number: found by its blind index (lookup), retired
+ * with the service's cool-off, number and blind index wiped with the
+ * participant rows in one transaction, audited with the counts; afterwards
+ * nothing routes from the number, the proxy number comes back only after the
+ * cool-off, and a second erasure finds nothing. */
+static void erase_wipes_profile(void **state)
+{
+	CX_FIXTURE(state);
+	use_service(f, 100);
+	char a[ID_MAX];
+	add_number(f, PA, NUMBER_ACTIVE, CAP_ALL, 10, a);
+	add_number(f, PB, NUMBER_ACTIVE, CAP_ALL, 20, NULL);
+	add_number(f, PC, NUMBER_ACTIVE, CAP_ALL, 30, NULL);
+	struct profile p, q;
+	assert_int_equal(new_profile(f, AGENT, PA, 1000, &p), 0);
+	assert_int_equal(new_profile(f, CUST2, PB, 1001, &q), 0); /* another number's: untouched */
+	struct session s1;
+	profile_session(f, &p, CUST1, &s1);
+	const char *q1 = s1.participants[0].proxy_e164;
+	expect_route(f, q1, AGENT, s1.id);
+	char bidx[STORE_BIDX_MAX];
+	store_blind_index(f->st, AGENT, bidx);
+	struct profiles_seen seen = {0};
+	assert_int_equal(privacy_profiles(f->st, bidx, count_profile, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.last.cooloff, 100); /* its service's */
+	assert_string_equal(seen.last.p.id, p.id);
+	assert_string_equal(seen.last.p.number, "");
+	assert_string_equal(seen.last.p.masked, p.masked);
+
+	struct audit_entry e;
+	memset(&e, 0, sizeof(e));
+	e.created_at = 4000;
+	snprintf(e.key_id, sizeof(e.key_id), "key_contract");
+	snprintf(e.action, sizeof(e.action), "privacy.erased");
+	struct privacy_erase_result res;
+	assert_int_equal(privacy_erase(f->st, AGENT, 4000, &e, &res), 0);
+	assert_int_equal(res.sessions_closed, 1);
+	assert_int_equal(res.participants_erased, 1);
+	assert_int_equal(res.profiles_erased, 1);
+	assert_int_equal(res.profiles_retired, 1);
+	assert_string_equal(e.detail, "sessions_closed=1 participants=1 optouts=0 profiles=1 profiles_retired=1");
+	struct profile got;
+	assert_int_equal(profiles_get(f->st, f->svc.id, p.id, 1, &got), 0);
+	assert_string_equal(got.number, "");
+	assert_string_equal(got.masked, "erased");
+	assert_string_equal(got.label, "Agent");
+	assert_string_equal(got.proxy_e164, PA);
+	assert_int_equal(got.state, PROFILE_RETIRED);
+	assert_int_equal(got.retired_at, 4000);
+	assert_int_equal(got.free_at, 4100);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM profiles WHERE length(number_sealed) = 0"), 1);
+	char where[STORE_BIDX_MAX + 64];
+	snprintf(where, sizeof(where), "SELECT COUNT(*) FROM profiles WHERE bidx = '%s'", bidx);
+	assert_int_equal(cx_sql_count(f, where), 0);
+	assert_false(cx_db_contains(f, AGENT));
+	assert_false(cx_db_contains(f, bidx));
+	/* the other profile keeps its number */
+	assert_int_equal(profiles_get(f->st, f->svc.id, q.id, 1, &got), 0);
+	assert_string_equal(got.number, CUST2);
+	assert_int_equal(got.state, PROFILE_ACTIVE);
+	/* the number reaches no one, and the profile cannot be used nor changed */
+	expect_route(f, q1, AGENT, "");
+	/* the customer still cools off on the profile's number: its other side has no number */
+	struct route_view rv;
+	assert_int_equal(store_route_lookup(f->st, PA, CUST1, &rv), 0);
+	assert_string_equal(rv.session_id, s1.id);
+	assert_int_equal(rv.session_status, SESSION_CLOSED);
+	assert_string_equal(rv.to_number, "");
+	struct profile_change c = {.has_label = 1};
+	snprintf(c.label, sizeof(c.label), "renamed");
+	struct profile out;
+	assert_int_equal(profiles_change(f->st, &f->svc, p.id, &c, 4001, &out), MASKD_ECONFLICT);
+	/* the proxy number is held through the cool-off, then active again */
+	int released = -1;
+	assert_int_equal(lifecycle_bindings_release(f->st, 4099, 100, &released), 0);
+	assert_int_equal(state_of(f, a), NUMBER_RESERVED);
+	assert_int_equal(lifecycle_bindings_release(f->st, 4100, 100, &released), 0);
+	assert_int_equal(state_of(f, a), NUMBER_ACTIVE);
+	/* again: nothing found */
+	seen.n = 0;
+	assert_int_equal(privacy_profiles(f->st, bidx, count_profile, &seen), 0);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(privacy_erase(f->st, AGENT, 4200, &e, &res), 0);
+	assert_int_equal(res.participants_erased + res.profiles_erased + res.profiles_retired, 0);
+}
+
 const struct CMUnitTest cx_profiles_tests[] = {
 	CX_TEST(claim_is_exclusive_and_sealed),
 	CX_TEST(retire_frees_after_cooloff),
 	CX_TEST(device_swap_moves_sessions),
 	CX_TEST(device_swap_refused_writes_nothing),
 	CX_TEST(reseal_after_rotation),
+	CX_TEST(erase_wipes_profile),
 };
 const size_t cx_profiles_count = sizeof(cx_profiles_tests) / sizeof(cx_profiles_tests[0]);

@@ -438,7 +438,7 @@ static void service_update_with_audit(void **state)
 
 struct erase_then {
 	const char *bidx;
-	int64_t counts[2];
+	int64_t counts[STORE_ERASE_COUNTS];
 	int rc; /* what the body returns after the erase */
 };
 
@@ -483,7 +483,7 @@ static void subject_erase_in_tx(void **state)
 	struct audit_seen a = audit_all(f->st);
 	assert_int_equal(a.n, 1);
 	assert_string_equal(a.last.action, "privacy.erased");
-	assert_string_equal(a.last.detail, "sessions_closed=1 participants=1 optouts=0");
+	assert_string_equal(a.last.detail, "sessions_closed=1 participants=1 optouts=0 profiles=0 profiles_retired=0");
 	assert_false(cx_db_contains(f, RIDER));
 	/* again: nothing found, audited too */
 	test_entry(&e, "privacy.erased", "");

@@ -458,7 +458,12 @@ static int cursor_unseal(const struct sql_cursor *c, int col, const struct vault
 	return pg_col_unseal(v, c->res, c->row, col, ad, out, cap);
 }
 
-static const struct sql_cursor_ops cursor_ops = {cursor_null, cursor_i64, cursor_text, cursor_unseal};
+static int cursor_empty(const struct sql_cursor *c, int col)
+{
+	return strcmp(PQgetvalue(c->res, c->row, col), "\\x") == 0; /* an empty bytea in text form */
+}
+
+static const struct sql_cursor_ops cursor_ops = {cursor_null, cursor_i64, cursor_text, cursor_unseal, cursor_empty};
 
 struct sql_cursor pg_cursor(const PGresult *r, int row, int col)
 {

@@ -206,20 +206,22 @@ int pg_subject_optouts(void *b, const char *bidx, void (*cb)(void *, const struc
 	return 0;
 }
 
-int pg_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2])
+int pg_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[STORE_ERASE_COUNTS])
 {
 	struct pg_conn *c = tx_conn(tx);
-	counts[0] = counts[1] = 0;
+	counts[0] = counts[1] = counts[2] = 0;
 	struct args a = {0};
 	pg_arg_text(&a, bidx);
 	int n = pg_run_count(c, SQL_SUBJECT_WIPE, &a);
 	int peers = n < 0 ? n : pg_run_count(c, SQL_SUBJECT_PEERS, &a);
 	int opts = peers < 0 ? peers : pg_run_count(c, SQL_SUBJECT_OPTOUTS_DELETE, &a);
 	int marks = opts < 0 ? opts : pg_run_count(c, SQL_ENDED_MARKS_ERASE, &a);
-	if (marks < 0)
-		return marks;
+	int profiles = marks < 0 ? marks : pg_run_count(c, SQL_SUBJECT_PROFILES_WIPE, &a);
+	if (profiles < 0)
+		return profiles;
 	counts[0] = n;
 	counts[1] = opts;
+	counts[2] = profiles;
 	return 0;
 }
 

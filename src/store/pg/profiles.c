@@ -50,8 +50,8 @@ static int read_profile(const struct store_pg *s, const PGresult *r, int i, int 
 	out->updated_at = pg_col_i64(r, i, col++);
 	out->retired_at = pg_col_i64(r, i, col++);
 	out->free_at = pg_col_i64(r, i, col++);
-	if (!with_number)
-		return 0;
+	if (!with_number || strcmp(PQgetvalue(r, i, col), "\\x") == 0)
+		return 0; /* not asked, or erased (a data-subject erasure; an empty bytea in text form): "" */
 	char ad[STORE_PROFILE_AD_MAX];
 	store_profile_ad(out->id, ad);
 	return pg_col_unseal(s->vault, r, i, col, ad, out->number, sizeof(out->number));
@@ -190,4 +190,23 @@ int pg_tx_number_state(struct store_tx *tx, const char *number_id, enum number_s
 	pg_arg_i64(&a, state);
 	int rc = pg_run_count(tx_conn(tx), SQL_TX_NUMBER_STATE, &a);
 	return rc < 0 ? rc : rc == 0 ? MASKD_ENOTFOUND : 0;
+}
+
+int pg_tx_subject_profiles(struct store_tx *tx, const char *bidx, void (*cb)(void *, const struct subject_profile *),
+			   void *ctx)
+{
+	struct args a = {0};
+	pg_arg_text(&a, bidx);
+	PGresult *r = NULL;
+	int rc = pg_run(tx_conn(tx), SQL_SUBJECT_PROFILES, &a, &r);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct subject_profile sp;
+		read_profile(tx->b, r, i, 0, &sp.p);
+		sp.cooloff = pg_col_i64(r, i, PROFILE_COL_COUNT);
+		cb(ctx, &sp);
+	}
+	PQclear(r);
+	return 0;
 }

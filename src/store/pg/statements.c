@@ -129,6 +129,9 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	/* erasure: as the retention purge, for every row of one blind index, open or not */
 	[SQL_SUBJECT_WIPE] = "UPDATE participants SET number_sealed = ''::bytea, bidx = 'purged:' || id, "
 			     "masked = 'erased', active = 0, held_until = NULL WHERE bidx = $1",
+	/* erasure of the profiles of one blind index (the flow retired them first) */
+	[SQL_SUBJECT_PROFILES_WIPE] = "UPDATE profiles SET number_sealed = ''::bytea, bidx = 'purged:' || id, "
+				      "masked = 'erased' WHERE bidx = $1",
 	/* the row primitives of bind, create, add and swap: texts shared with the SQLite backend (sql_shared.h) */
 	/* the outbox (outbox.c); OUTBOX_COLS is sql_shared.h's. The claim locks its
 	 * row and skips rows other nodes are claiming: no message is claimed twice */

@@ -316,7 +316,12 @@ static int cursor_unseal(const struct sql_cursor *c, int col, const struct vault
 	return vault_unseal(v, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), ad, out, cap);
 }
 
-static const struct sql_cursor_ops cursor_ops = {cursor_null, cursor_i64, cursor_text, cursor_unseal};
+static int cursor_empty(const struct sql_cursor *c, int col)
+{
+	return sqlite3_column_bytes((sqlite3_stmt *)c->res, col) == 0;
+}
+
+static const struct sql_cursor_ops cursor_ops = {cursor_null, cursor_i64, cursor_text, cursor_unseal, cursor_empty};
 
 struct sql_cursor sq_cursor(sqlite3_stmt *st, int col)
 {

@@ -187,10 +187,10 @@ static int erase_step(struct sqlite_conn *c, enum sql_id id, const char *bidx, i
 	return rc;
 }
 
-int sq_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2])
+int sq_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[STORE_ERASE_COUNTS])
 {
 	struct sqlite_conn *c = tx_conn(tx);
-	counts[0] = counts[1] = 0;
+	counts[0] = counts[1] = counts[2] = 0;
 	/* overwrite what the erase deletes (cells, index entries, freed pages);
 	 * sq_subject_settle() turns it off again once the transaction is over */
 	if (sqlite3_exec(c->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK)
@@ -202,6 +202,8 @@ int sq_tx_subject_erase(struct store_tx *tx, const char *bidx, int64_t counts[2]
 		rc = erase_step(c, SQL_SUBJECT_OPTOUTS_DELETE, bidx, &counts[1]);
 	if (rc == 0)
 		rc = erase_step(c, SQL_ENDED_MARKS_ERASE, bidx, NULL);
+	if (rc == 0)
+		rc = erase_step(c, SQL_SUBJECT_PROFILES_WIPE, bidx, &counts[2]);
 	return rc;
 }
 

@@ -207,4 +207,5 @@ const struct store_ops store_sqlite_ops = {
 	.tx_profile_rebind = sq_tx_profile_rebind,
 	.tx_profiles_free_due = sq_tx_profiles_free_due,
 	.tx_number_state = sq_tx_number_state,
+	.tx_subject_profiles = sq_tx_subject_profiles,
 };

@@ -55,8 +55,8 @@ static int read_profile(const struct store_sqlite *s, sqlite3_stmt *st, int with
 	out->updated_at = sq_next_i64(&r);
 	out->retired_at = sq_next_i64(&r);
 	out->free_at = sq_next_i64(&r);
-	if (!with_number)
-		return 0;
+	if (!with_number || sqlite3_column_bytes(st, r.col) == 0)
+		return 0; /* not asked, or erased (a data-subject erasure): "" */
 	char ad[STORE_PROFILE_AD_MAX];
 	store_profile_ad(out->id, ad);
 	return vault_unseal(s->vault, sqlite3_column_blob(st, r.col), (size_t)sqlite3_column_bytes(st, r.col), ad,
@@ -196,4 +196,21 @@ int sq_tx_number_state(struct store_tx *tx, const char *number_id, enum number_s
 	sq_bind_text(st, 1, number_id);
 	sqlite3_bind_int(st, 2, (int)state);
 	return changed_one(c, st, "number_state", MASKD_ENOTFOUND);
+}
+
+int sq_tx_subject_profiles(struct store_tx *tx, const char *bidx, void (*cb)(void *, const struct subject_profile *),
+			   void *ctx)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_SUBJECT_PROFILES);
+	sq_bind_text(st, 1, bidx);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct subject_profile sp;
+		read_profile(tx->b, st, 0, &sp.p);
+		sp.cooloff = sqlite3_column_int64(st, PROFILE_COL_COUNT);
+		cb(ctx, &sp);
+	}
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "subject_profiles");
 }
