@@ -32,9 +32,13 @@ static json_t *item_json(const struct outbox_item *it)
 	rfc3339_format(it->created_at / 1000, created, sizeof(created));
 	rfc3339_format(it->next_at / 1000, next, sizeof(next));
 	rfc3339_format(it->done_at / 1000, done, sizeof(done));
+	const char *session = it->order_key; /* an event's carries OUTBOX_EVENT_ORDER_PREFIX */
+	size_t pl = strlen(OUTBOX_EVENT_ORDER_PREFIX);
+	if (strncmp(session, OUTBOX_EVENT_ORDER_PREFIX, pl) == 0)
+		session += pl;
 	return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:i,s:s,s:s?,s:s?,s:s?}", "id", it->id, "kind",
 			 kind_name(it->kind), "status", outbox_status_name(it->status), "destination", it->destination,
-			 "session_id", it->order_key[0] ? it->order_key : NULL, "interaction_id",
+			 "session_id", session[0] ? session : NULL, "interaction_id",
 			 it->interaction_id[0] ? it->interaction_id : NULL, "tries", it->tries, "created_at", created,
 			 "next_attempt_at", it->status == OUTBOX_PENDING ? next : NULL, "done_at",
 			 it->done_at > 0 ? done : NULL, "last_error", it->last_error[0] ? it->last_error : NULL);

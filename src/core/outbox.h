@@ -31,6 +31,11 @@ enum outbox_outcome {
  * then ignored); refused_inside: a 2xx whose body said no (Vonage). */
 enum outbox_outcome outbox_classify(int transport_ok, long status, int refused_inside);
 
+/* The order key of an event delivery: this prefix and the session's id (or the
+ * number's), so a session's events are ordered among themselves and never wait
+ * behind (or hold) its carrier sends, whose order key is the bare session id. */
+#define OUTBOX_EVENT_ORDER_PREFIX "e:"
+
 struct outbox_policy {
 	int max_tries;         /* attempts before a message is failed (>= 1) */
 	int64_t base_ms;       /* the first backoff */

@@ -31,10 +31,7 @@ static int delivery_fill(struct events_pending *p, const char *service_id, const
 	snprintf(it->dedup_key, sizeof(it->dedup_key), "%s", p->id);
 	it->kind = OUTBOX_EVENT;
 	snprintf(it->service_id, sizeof(it->service_id), "%s", service_id);
-	/* ordered among the session's (or number's) events only: a carrier send of the
-	 * same session never waits behind a stuck events_url, nor an event behind it */
-	_Static_assert(sizeof(it->order_key) >= ID_MAX, "an order key holds an id");
-	snprintf(it->order_key, sizeof(it->order_key), "e:%s", order_key);
+	snprintf(it->order_key, sizeof(it->order_key), OUTBOX_EVENT_ORDER_PREFIX "%s", order_key);
 	snprintf(it->url, sizeof(it->url), "%s", url);
 	size_t hl = strlen(EVENTS_CONTENT_TYPE), bl = strlen(p->body);
 	p->payload = xmalloc(hl + bl + 1);
