@@ -113,6 +113,29 @@ void callback_sign(const char *secret, long long ts, const char *body, char out[
 	hex_encode(mac, sizeof(mac), out);
 }
 
+/* Posts rq and reads the app's answer with parse: 0, or MASKD_EINVAL / another
+ * negative maskd_err with *why saying what went wrong (never the body). */
+static int post_and_parse(const struct client_request *rq,
+			  int (*parse)(const char *, size_t, struct callback_answer *, const char **),
+			  struct callback_answer *out, const char **why)
+{
+	struct client_response res;
+	int rc = client_post(rq, &res);
+	if (rc == MASKD_ETOOBIG) {
+		rc = MASKD_EINVAL;
+		*why = "the callback's answer is too long";
+	} else if (rc < 0) {
+		*why = res.timed_out ? "the callback timed out" : "the callback could not be reached";
+	} else if (res.status < 200 || res.status > 299) {
+		rc = MASKD_EINVAL;
+		*why = "the callback answered with a non-2xx status";
+	} else {
+		rc = parse(res.body, res.len, out, why);
+	}
+	free(res.body);
+	return rc;
+}
+
 int callback_ask(const char *url, const char *secret, int timeout_ms, int64_t now, const struct callback_query *q,
 		 struct callback_answer *out, const char **why)
 {
@@ -135,20 +158,7 @@ int callback_ask(const char *url, const char *secret, int timeout_ms, int64_t no
 		.body_cap = CALLBACK_ANSWER_MAX,
 		.cap_is_error = 1,
 	};
-	struct client_response res;
-	int rc = client_post(&rq, &res);
-	if (rc == MASKD_ETOOBIG) {
-		rc = MASKD_EINVAL;
-		*why = "the callback's answer is too long";
-	} else if (rc < 0) {
-		*why = res.timed_out ? "the callback timed out" : "the callback could not be reached";
-	} else if (res.status < 200 || res.status > 299) {
-		rc = MASKD_EINVAL;
-		*why = "the callback answered with a non-2xx status";
-	} else {
-		rc = callback_parse_answer(res.body, res.len, out, why);
-	}
-	free(res.body);
+	int rc = post_and_parse(&rq, callback_parse_answer, out, why);
 	free(body);
 	return rc;
 }
@@ -239,21 +249,7 @@ int callback_ask_proxy(const char *url, const char *auth_token, int timeout_ms, 
 		.body_cap = CALLBACK_ANSWER_MAX,
 		.cap_is_error = 1,
 	};
-	struct client_response res;
-	int rc = client_post(&rq, &res);
-	*why = "the callback could not be reached in time";
-	if (rc == MASKD_ETOOBIG) {
-		rc = MASKD_EINVAL;
-		*why = "the callback's answer is too long";
-	} else if (rc < 0) {
-		*why = res.timed_out ? "the callback timed out" : "the callback could not be reached";
-	} else if (res.status < 200 || res.status > 299) {
-		rc = MASKD_EINVAL;
-		*why = "the callback answered with a non-2xx status";
-	} else {
-		rc = callback_parse_proxy_answer(res.body, res.len, out, why);
-	}
-	free(res.body);
+	int rc = post_and_parse(&rq, callback_parse_proxy_answer, out, why);
 	free(body);
 	return rc;
 }

@@ -408,6 +408,11 @@ int sq_leg_update(void *b, const char *interaction_id, const char *legname, cons
 	} else {
 		rc = sq_db_fail(c, "leg_find");
 	}
+	return sq_tx_finish_event(b, c, rc, ev);
+}
+
+int sq_tx_finish_event(void *b, struct sqlite_conn *c, int rc, const struct store_event *ev)
+{
 	if (rc == 0 && ev != NULL) {
 		struct store_tx tx = {.ops = &store_sqlite_ops, .b = b, .conn = c};
 		rc = store_tx_event_put(&tx, ev);
@@ -545,15 +550,7 @@ int sq_optout_set(void *b, const char *service_id, const char *bidx, const char 
 	rc = sq_exec_stmt(c, st, "optout_set");
 	if (ev == NULL)
 		return rc;
-	if (rc == 0) {
-		struct store_tx tx = {.ops = &store_sqlite_ops, .b = b, .conn = c};
-		rc = store_tx_event_put(&tx, ev);
-	}
-	if (rc == 0)
-		rc = sq_tx_commit(c);
-	if (rc < 0)
-		sq_tx_rollback(c);
-	return rc;
+	return sq_tx_finish_event(b, c, rc, ev);
 }
 
 int sq_pool_stats(void *b, const char *service_id, struct pool_stats *out)

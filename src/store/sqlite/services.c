@@ -259,15 +259,7 @@ int sq_number_set_state(void *b, const char *id, enum number_state state, const 
 	rc = exec_one_row(c, st, "number_set_state");
 	if (ev == NULL)
 		return rc;
-	if (rc == 0) {
-		struct store_tx tx = {.ops = &store_sqlite_ops, .b = b, .conn = c};
-		rc = store_tx_event_put(&tx, ev);
-	}
-	if (rc == 0)
-		rc = sq_tx_commit(c);
-	if (rc < 0)
-		sq_tx_rollback(c);
-	return rc;
+	return sq_tx_finish_event(b, c, rc, ev);
 }
 
 int sq_number_set_region(void *b, const char *id, const char *region)

@@ -173,6 +173,10 @@ int sq_exec_stmt(struct sqlite_conn *c, sqlite3_stmt *st, const char *what);
 int sq_tx_begin(struct sqlite_conn *c);
 int sq_tx_commit(struct sqlite_conn *c);
 void sq_tx_rollback(struct sqlite_conn *c);
+/* Ends a write begun with sq_tx_begin() on c whose statements returned rc: puts ev
+ * (NULL = none) when rc is 0, then commits, or rolls back on any failure. Returns
+ * the first failure, or 0 (interactions.c). */
+int sq_tx_finish_event(void *b, struct sqlite_conn *c, int rc, const struct store_event *ev);
 /* Binds struct call_policy as 4 parameters from first (POLICY_COLS order). */
 void sq_bind_policy(sqlite3_stmt *st, int first, const struct call_policy *p);
 /* Reads 4 columns from first (POLICY_COLS order) into *p. */
