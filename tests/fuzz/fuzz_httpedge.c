@@ -86,7 +86,10 @@ static void setup(void)
 		fatal("fuzz_httpedge: the server has no port");
 	server_addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(bound->port)};
 	server_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* the busy timeout: the daemon's own writes (its sweeper's first pass) may hold
+	 * the lock while this connection reads the version */
 	if (sqlite3_open_v2(db, &watch, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(watch, 5000) != SQLITE_OK ||
 	    sqlite3_prepare_v2(watch, "PRAGMA data_version", -1, &version, NULL) != SQLITE_OK)
 		fatal("fuzz_httpedge: cannot watch %s", db);
 	if (getenv("FUZZ_HTTPEDGE_STDERR") == NULL) {
