@@ -4,7 +4,7 @@
  * file does the I/O around them. Log lines carry ids, the dialect and masked
  * numbers only. The one place a real number leaves maskd is the decision the
  * dialect renders for a bridge or forward (and the REST send it builds). */
-#include "webhook.h"
+#include "webhook_internal.h"
 #include "../core/optout.h"
 #include "../core/pin.h"
 #include "../core/ratelimit.h"
@@ -30,42 +30,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct wctx {
-	const struct webhook_env *env;
-	const struct webhook_request *rq;
-	const struct hook_input *in;
-	const struct webhook_dialect *dl;
-	struct webhook_answer *ans;
-	/* voice, message and gather webhooks, from inbound_begin(): */
-	struct service svc;        /* the dialled number's service */
-	struct route_view v;       /* the dialled number, and the caller's binding on it */
-	char from_masked[MASK_MAX]; /* the caller, for log lines */
-};
-
-static void fail(struct wctx *h, int status, enum metric_webhook m, const char *why)
+void webhook_fail(struct wctx *h, int status, enum metric_webhook m, const char *why)
 {
 	metrics_webhook(h->dl->id, m);
 	h->ans->status = status;
 	h->ans->text = why;
 }
 
-static void answer(struct wctx *h, const struct decision *d, const struct hook_render *r)
+void webhook_respond(struct wctx *h, const struct decision *d, const struct hook_render *r)
 {
 	h->ans->status = 200;
 	h->ans->d = *d;
 	h->ans->r = *r;
 }
 
-static void answer_empty(struct wctx *h)
+void webhook_respond_empty(struct wctx *h)
 {
 	struct decision d = {.kind = DECISION_ACKNOWLEDGE};
 	struct hook_render r = {0};
-	answer(h, &d, &r);
+	webhook_respond(h, &d, &r);
 }
 
 /* The answer's strings that point into this file's stack frames (the view, the
  * service, the replayed number) move to the request's arena. */
-static void settle(struct wctx *h)
+void webhook_settle(struct wctx *h)
 {
 	struct arena *a = h->rq->arena;
 	struct webhook_answer *ans = h->ans;
@@ -94,7 +82,7 @@ static int e164_plausible(const char *s)
 	return n >= 2 && n <= 15;
 }
 
-static const char *status_url(struct wctx *h, const char *interaction_id)
+const char *webhook_status_url(struct wctx *h, const char *interaction_id)
 {
 	return arena_printf(h->rq->arena, "%s/hooks/%s/status?interaction=%s", h->env->public_url, h->dl->name,
 			    interaction_id);
@@ -171,7 +159,7 @@ static void reply_text(struct wctx *h, const char *text, struct decision *d, str
  * back, or silent), a forward to a number the service names. int_id is the
  * recorded interaction's ("" when none is recorded): a retried webhook gets its
  * text back in markup again but no second REST send (send_by_rest). */
-static void answer_plain(struct wctx *h, const struct service *svc, struct decision *d, const char *say,
+void webhook_answer_plain(struct wctx *h, const struct service *svc, struct decision *d, const char *say,
 			 const char *int_id)
 {
 	struct hook_render r = {.say = say, .body = h->in->body, .media = h->in->media, .n_media = h->in->n_media};
@@ -186,17 +174,17 @@ static void answer_plain(struct wctx *h, const struct service *svc, struct decis
 	int rest = d->kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL ? send_by_rest(h, svc, d, &r, int_id)
 										      : 0;
 	if (rest < 0) {
-		fail(h, 500, MW_ERROR, "the message could not be queued");
+		webhook_fail(h, 500, MW_ERROR, "the message could not be queued");
 		return;
 	}
 	if (rest > 0)
 		d->kind = DECISION_ACKNOWLEDGE;
-	answer(h, d, &r);
+	webhook_respond(h, d, &r);
 }
 
 static void answer_outcome(struct wctx *h, const struct service *svc, struct unknown_outcome *o)
 {
-	answer_plain(h, svc, &o->d, o->say, "");
+	webhook_answer_plain(h, svc, &o->d, o->say, "");
 }
 
 static void answer_gather(struct wctx *h, int attempt, const char *prompt)
@@ -210,7 +198,7 @@ static void answer_gather(struct wctx *h, int attempt, const char *prompt)
 		.gather_timeout = UNKNOWN_PIN_GATHER_TIMEOUT,
 	};
 	metrics_webhook(h->dl->id, MW_ACKNOWLEDGE);
-	answer(h, &d, &r);
+	webhook_respond(h, &d, &r);
 }
 
 static struct inbound inbound_of(const struct hook_input *in, enum channel channel)
@@ -333,7 +321,7 @@ static void unknown_by_callback(struct wctx *h, const struct service *svc, enum 
 			 h->in->sid, from_masked, a.decision == CALLBACK_FORWARD ? "forward" : "reject");
 		unknown_after_callback(svc, &inb, 1, a.decision, a.number, a.message, &o);
 		answer_outcome(h, svc, &o);
-		settle(h); /* o borrows from a */
+		webhook_settle(h); /* o borrows from a */
 		return;
 	}
 	metrics_inc(MC_CALLBACK_FAILURES);
@@ -367,7 +355,7 @@ static bool ended_after_purge(struct wctx *h, enum channel channel)
 	struct decision d;
 	route_refuse(&d, channel, ROUTE_SESSION_ENDED);
 	metrics_inc(MC_COOLOFF_ANSWERS);
-	answer_plain(h, &h->svc, &d, refusal_text(&h->svc, ROUTE_SESSION_ENDED, channel), "");
+	webhook_answer_plain(h, &h->svc, &d, refusal_text(&h->svc, ROUTE_SESSION_ENDED, channel), "");
 	return true;
 }
 
@@ -442,7 +430,7 @@ static void apply_rate_limit(struct wctx *h, const struct service *svc, const st
  * the interaction, answer. */
 /* The bridge's options by the service's call policy and the session's overrides
  * (recording, consent notice, time limit, ring timeout), into r (status_url set). */
-static void bridge_render(struct wctx *h, const struct service *svc, const struct route_view *v, const char *int_id,
+void webhook_bridge_render(struct wctx *h, const struct service *svc, const struct route_view *v, const char *int_id,
 			  struct hook_render *r)
 {
 	struct call_policy eff;
@@ -501,7 +489,7 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	if (rc < 0) {
 		log_error("webhook %s %s %s: recording the interaction failed: %s", name, h->rq->event, sid,
 			  maskd_strerror(rc));
-		fail(h, 503, MW_ERROR, "temporarily unavailable");
+		webhook_fail(h, 503, MW_ERROR, "temporarily unavailable");
 		return;
 	}
 	if (existed)
@@ -517,13 +505,13 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 		 it.id, v->from_participant, v->number.id);
 
 	if (d.kind != DECISION_BRIDGE && d.kind != DECISION_FORWARD_MESSAGE) {
-		answer_plain(h, svc, &d, say, int_id);
-		settle(h);
+		webhook_answer_plain(h, svc, &d, say, int_id);
+		webhook_settle(h);
 		return;
 	}
 	metrics_webhook(h->dl->id, d.kind == DECISION_BRIDGE ? MW_BRIDGE : MW_FORWARD);
 	struct hook_render r = {
-		.status_url = status_url(h, int_id),
+		.status_url = webhook_status_url(h, int_id),
 		.body = in->body,
 		.media = in->media,
 		.n_media = in->n_media,
@@ -539,17 +527,17 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 			 in->n_media, v->to_participant, v->session_id);
 	}
 	if (d.kind == DECISION_BRIDGE)
-		bridge_render(h, svc, v, int_id, &r);
+		webhook_bridge_render(h, svc, v, int_id, &r);
 	int rest = d.kind == DECISION_FORWARD_MESSAGE && h->dl->build_send != NULL ? send_by_rest(h, svc, &d, &r, int_id) : 0;
 	if (rest < 0) {
-		fail(h, 500, MW_ERROR, "the message could not be queued");
-		settle(h);
+		webhook_fail(h, 500, MW_ERROR, "the message could not be queued");
+		webhook_settle(h);
 		return;
 	}
 	if (rest > 0)
 		d.kind = DECISION_ACKNOWLEDGE;
-	answer(h, &d, &r);
-	settle(h);
+	webhook_respond(h, &d, &r);
+	webhook_settle(h);
 }
 
 /* Checks the fields every inbound webhook needs, finds the dialled number's
@@ -563,12 +551,12 @@ static int inbound_preamble(struct wctx *h, struct service *svc, struct route_vi
 	if (to == NULL || to[0] == '\0' || from == NULL || from[0] == '\0') {
 		const char *what = to == NULL || to[0] == '\0' ? "To" : "From";
 		log_info("webhook %s %s: refused: missing %s", name, event, what);
-		fail(h, 400, MW_BAD_REQUEST, what[0] == 'T' ? "missing To" : "missing From");
+		webhook_fail(h, 400, MW_BAD_REQUEST, what[0] == 'T' ? "missing To" : "missing From");
 		return -1;
 	}
 	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(((struct interaction *)0)->carrier_sid)) {
 		log_info("webhook %s %s: refused: missing or oversized call/message id", name, event);
-		fail(h, 400, MW_BAD_REQUEST, "missing or oversized call or message id");
+		webhook_fail(h, 400, MW_BAD_REQUEST, "missing or oversized call or message id");
 		return -1;
 	}
 	char to_masked[MASK_MAX];
@@ -576,30 +564,30 @@ static int inbound_preamble(struct wctx *h, struct service *svc, struct route_vi
 	mask_e164(from, from_masked, MASK_MAX);
 	if (!e164_plausible(to)) {
 		log_info("webhook %s %s %s: refused: To %s is not an E.164 number", name, event, sid, to_masked);
-		fail(h, 404, MW_UNKNOWN_NUMBER, "To is not a proxy number of this maskd");
+		webhook_fail(h, 404, MW_UNKNOWN_NUMBER, "To is not a proxy number of this maskd");
 		return -1;
 	}
 	int rc = store_route_lookup(h->env->store, to, e164_plausible(from) ? from : "", v);
 	if (rc < 0) {
 		log_error("webhook %s %s %s: store lookup failed: %s", name, event, sid, maskd_strerror(rc));
-		fail(h, 503, MW_ERROR, "temporarily unavailable");
+		webhook_fail(h, 503, MW_ERROR, "temporarily unavailable");
 		return -1;
 	}
 	if (v->number.id[0] == '\0') {
 		log_info("webhook %s %s %s: refused: %s is not in any pool", name, event, sid, to_masked);
-		fail(h, 404, MW_UNKNOWN_NUMBER, "To is not a proxy number of this maskd");
+		webhook_fail(h, 404, MW_UNKNOWN_NUMBER, "To is not a proxy number of this maskd");
 		return -1;
 	}
 	rc = store_service_get(h->env->store, v->number.service_id, svc);
 	if (rc < 0) {
 		log_error("webhook %s %s %s: service %s: %s", name, event, sid, v->number.service_id, maskd_strerror(rc));
-		fail(h, 503, MW_ERROR, "temporarily unavailable");
+		webhook_fail(h, 503, MW_ERROR, "temporarily unavailable");
 		return -1;
 	}
 	if (!h->rq->verify(h->rq->verify_ctx, svc)) {
 		log_warn("webhook %s %s %s: refused: bad or missing signature (service %s, number %s)", name, event, sid,
 			 svc->id, v->number.id);
-		fail(h, 403, MW_BAD_SIGNATURE, "invalid signature");
+		webhook_fail(h, 403, MW_BAD_SIGNATURE, "invalid signature");
 		return -1;
 	}
 	if (!v->number.carrier_any && v->number.carrier != h->dl->id) {
@@ -609,13 +597,13 @@ static int inbound_preamble(struct wctx *h, struct service *svc, struct route_vi
 		metrics_inc(MC_WEBHOOKS_WRONG_CARRIER);
 		log_warn("webhook %s %s %s: refused: number %s (%s, service %s) is a %s number", name, event, sid,
 			 v->number.id, to_masked, svc->id, dialect_name(v->number.carrier));
-		fail(h, 403, MW_BAD_REQUEST, "this number belongs to another carrier");
+		webhook_fail(h, 403, MW_BAD_REQUEST, "this number belongs to another carrier");
 		return -1;
 	}
 	return 0;
 }
 
-static void start(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
+void webhook_start(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
 		  struct webhook_answer *ans)
 {
 	assert(env != NULL && env->store != NULL && rq != NULL && rq->dl.name != NULL && rq->in != NULL && rq->now != NULL &&
@@ -624,12 +612,12 @@ static void start(struct wctx *h, const struct webhook_env *env, const struct we
 	*h = (struct wctx){.env = env, .rq = rq, .in = rq->in, .dl = &rq->dl, .ans = ans};
 }
 
-/* start() and inbound_preamble() into h's svc, v and from_masked: 0, or -1 with the
+/* webhook_start() and inbound_preamble() into h's svc, v and from_masked: 0, or -1 with the
  * refusal already in the answer. */
 static int inbound_begin(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
 			 struct webhook_answer *ans)
 {
-	start(h, env, rq, ans);
+	webhook_start(h, env, rq, ans);
 	return inbound_preamble(h, &h->svc, &h->v, h->from_masked);
 }
 
@@ -656,16 +644,16 @@ void webhook_inbound(const struct webhook_env *env, const struct webhook_request
 		const char *say = handle_keyword(&h, &h.svc, &h.v, 0);
 		struct decision d;
 		route_refuse(&d, channel, ROUTE_KEYWORD);
-		answer_plain(&h, &h.svc, &d, say, "");
-		settle(&h);
+		webhook_answer_plain(&h, &h.svc, &d, say, "");
+		webhook_settle(&h);
 		return;
 	}
 	if (ended_after_purge(&h, channel)) {
-		settle(&h);
+		webhook_settle(&h);
 		return;
 	}
 	handle_unknown(&h, &h.svc, channel, h.from_masked);
-	settle(&h);
+	webhook_settle(&h);
 }
 
 void webhook_gather(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
@@ -681,7 +669,7 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
 			 h.v.number.id, h.svc.id);
 		unknown_gather_refused(&h.svc, &o);
 		answer_outcome(&h, &h.svc, &o);
-		settle(&h);
+		webhook_settle(&h);
 		return;
 	}
 	const char *digits = h.in->digits;
@@ -691,7 +679,7 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
 		rc = store_pin_lookup(env->store, h.svc.id, digits, h.in->from, &pv);
 	if (rc < 0 && rc != MASKD_ENOTFOUND) {
 		log_error("webhook %s gather %s: PIN lookup failed: %s", h.dl->name, sid, maskd_strerror(rc));
-		fail(&h, 503, MW_ERROR, "temporarily unavailable");
+		webhook_fail(&h, 503, MW_ERROR, "temporarily unavailable");
 		return;
 	}
 	if (rc == 0) {
@@ -711,208 +699,5 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
 		return;
 	}
 	answer_outcome(&h, &h.svc, &o);
-	settle(&h);
-}
-
-/* The callee's consent notice of a recorded bridge (TwiML <Number url>). */
-static void answer_consent(struct wctx *h, const struct service *svc, const struct interaction *it)
-{
-	struct session s;
-	struct call_policy eff;
-	int rc = store_session_get(h->env->store, it->session_id, &s);
-	if (rc < 0) {
-		log_error("webhook %s consent: interaction %s: %s", h->dl->name, it->id, maskd_strerror(rc));
-		fail(h, 503, MW_ERROR, "temporarily unavailable");
-		return;
-	}
-	session_policy_effective(&svc->policy, &s.policy, &eff);
-	struct decision d = {.kind = DECISION_ANNOUNCE};
-	struct hook_render r = {.say = eff.consent_message};
-	metrics_webhook(h->dl->id, MW_STATUS);
-	answer(h, &d, &r);
-	settle(h);
-}
-
-void webhook_status(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
-{
-	assert(rq != NULL && rq->in != NULL && (rq->in->event == HOOK_STATUS || rq->in->event == HOOK_CONSENT));
-	struct wctx h;
-	start(&h, env, rq, ans);
-	const char *name = h.dl->name;
-	const char *int_id = h.in->interaction_id;
-	int known_shape = int_id != NULL && id_valid("int", int_id);
-	struct interaction it;
-	int rc = known_shape ? store_interaction_get(env->store, int_id, &it) : MASKD_ENOTFOUND;
-	const struct hook_status *st = &h.in->st;
-	if (!known_shape && h.in->event == HOOK_STATUS && st->leg == 'a' && st->sid != NULL && st->sid[0] != '\0' &&
-	    strlen(st->sid) < sizeof(it.carrier_sid)) {
-		/* the inbound call's own events (Vonage): found by the call id that started it */
-		rc = store_interaction_by_sid(env->store, h.dl->id, st->sid, &it);
-		if (rc == 0) {
-			int_id = arena_strdup(rq->arena, it.id);
-			known_shape = 1;
-		}
-	}
-	if (rc == MASKD_ENOTFOUND) {
-		log_info("webhook %s status: ignored: no interaction %s", name, known_shape ? int_id : "(none or malformed)");
-		metrics_webhook(h.dl->id, MW_STATUS);
-		answer_empty(&h);
-		return;
-	}
-	struct service svc;
-	if (rc == 0)
-		rc = store_service_get(env->store, it.service_id, &svc);
-	if (rc < 0) {
-		log_error("webhook %s status: interaction %s: %s", name, int_id, maskd_strerror(rc));
-		fail(&h, 503, MW_ERROR, "temporarily unavailable");
-		return;
-	}
-	if (!rq->verify(rq->verify_ctx, &svc)) {
-		log_warn("webhook %s %s: refused: bad or missing signature (interaction %s)", name, rq->event, int_id);
-		fail(&h, 403, MW_BAD_SIGNATURE, "invalid signature");
-		return;
-	}
-	if (h.in->event == HOOK_CONSENT) {
-		answer_consent(&h, &svc, &it);
-		return;
-	}
-	if ((st->status == NULL || st->status[0] == '\0') && st->recording_id == NULL && st->cost == NULL) {
-		log_info("webhook %s status: interaction %s: nothing to record in the callback; ignored", name, int_id);
-		metrics_webhook(h.dl->id, MW_STATUS);
-		answer_empty(&h);
-		return;
-	}
-	if (st->status != NULL && strlen(st->status) >= sizeof(it.legs[0].status)) {
-		log_info("webhook %s status: interaction %s: no status in the callback; ignored", name, int_id);
-		metrics_webhook(h.dl->id, MW_STATUS);
-		answer_empty(&h);
-		return;
-	}
-	const char *sid = st->sid;
-	if (sid == NULL || sid[0] == '\0' || strlen(sid) >= sizeof(it.legs[0].carrier_sid) ||
-	    (st->leg == 'a' && strncmp(it.carrier_sid, INTERACTION_CALL_SID_PREFIX, strlen(INTERACTION_CALL_SID_PREFIX)) == 0))
-		sid = st->leg == 'a' ? it.carrier_sid : "unknown"; /* a click-to-call's leg 'a' keeps its own sid */
-	struct leg_update u = {
-		.status = st->status,
-		.duration = st->duration,
-		.answered = st->answered,
-		.recording_id = st->recording_id,
-		.recording_url = st->recording_url,
-		.cost = st->cost,
-		.currency = st->currency,
-	};
-	/* leg.updated, or leg.completed on a final status, written with the leg */
-	struct events_pending ev;
-	events_prepare(&ev, svc.id, svc.events_url, it.session_id,
-		       leg_status_final(st->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
-		       events_leg_data(&it, st->leg, st->status, st->duration, st->cost, st->currency), rq->now->s);
-	rc = store_leg_update_ev(env->store, it.id, st->leg, sid, &u, rq->now->s, &ev.ev);
-	events_pending_free(&ev);
-	if (rc < 0) {
-		log_error("webhook %s status: interaction %s: %s", name, int_id, maskd_strerror(rc));
-		fail(&h, 503, MW_ERROR, "temporarily unavailable");
-		return;
-	}
-	log_info("webhook %s status: interaction %s leg %c %s: %s%s", name, int_id, st->leg, sid,
-		 st->status ? st->status : "-", st->recording_id ? " (recording)" : "");
-	metrics_webhook(h.dl->id, MW_STATUS);
-	answer_empty(&h);
-}
-
-/* ------------------------------------------------------------ click-to-call */
-
-/* The interaction's first participant, as if they had dialled their own proxy
- * number: their real number and the route view of (real, proxy). 0, or a negative
- * maskd_err (MASKD_ENOTFOUND: the participant or its binding is gone). */
-static int answer_view(struct wctx *h, const struct interaction *it, char *real, size_t real_cap, char *proxy,
-		       size_t proxy_cap, struct route_view *v)
-{
-	struct session s;
-	int rc = store_session_get(h->env->store, it->session_id, &s);
-	if (rc < 0)
-		return rc;
-	rc = MASKD_ENOTFOUND;
-	for (int i = 0; i < s.n_participants; i++)
-		if (strcmp(s.participants[i].id, it->from_participant) == 0) {
-			snprintf(proxy, proxy_cap, "%s", s.participants[i].proxy_e164);
-			rc = 0;
-		}
-	if (rc < 0)
-		return rc;
-	rc = store_participant_number(h->env->store, it->from_participant, real, real_cap);
-	if (rc < 0)
-		return rc;
-	return store_route_lookup(h->env->store, proxy, real, v);
-}
-
-void webhook_answer(const struct webhook_env *env, const struct webhook_request *rq, struct webhook_answer *ans)
-{
-	assert(rq != NULL && rq->in != NULL && rq->in->event == HOOK_ANSWER);
-	struct wctx h;
-	start(&h, env, rq, ans);
-	const char *name = h.dl->name;
-	const char *int_id = h.in->interaction_id;
-	struct interaction it;
-	int rc = int_id != NULL && id_valid("int", int_id) ? store_interaction_get(env->store, int_id, &it)
-							    : MASKD_ENOTFOUND;
-	if (rc == 0 && (it.channel != CHANNEL_VOICE || it.carrier != h.dl->id ||
-			strncmp(it.carrier_sid, INTERACTION_CALL_SID_PREFIX, strlen(INTERACTION_CALL_SID_PREFIX)) != 0))
-		rc = MASKD_ENOTFOUND; /* not a click-to-call of this carrier */
-	if (rc == MASKD_ENOTFOUND) {
-		log_info("webhook %s answer: refused: no click-to-call %s", name,
-			 int_id != NULL && id_valid("int", int_id) ? int_id : "(none or malformed)");
-		fail(&h, 404, MW_BAD_REQUEST, "no such call");
-		return;
-	}
-	if (rc == 0)
-		rc = store_service_get(env->store, it.service_id, &h.svc);
-	if (rc < 0) {
-		log_error("webhook %s answer: interaction %s: %s", name, int_id, maskd_strerror(rc));
-		fail(&h, 503, MW_ERROR, "temporarily unavailable");
-		return;
-	}
-	if (!rq->verify(rq->verify_ctx, &h.svc)) {
-		log_warn("webhook %s answer: refused: bad or missing signature (interaction %s)", name, int_id);
-		fail(&h, 403, MW_BAD_SIGNATURE, "invalid signature");
-		return;
-	}
-	int_id = arena_strdup(rq->arena, it.id);
-	char real[PHONE_E164_MAX + 1] = "", proxy[PHONE_E164_MAX + 1] = "";
-	rc = answer_view(&h, &it, real, sizeof(real), proxy, sizeof(proxy), &h.v);
-	if (rc < 0 && rc != MASKD_ENOTFOUND) {
-		explicit_bzero(real, sizeof(real));
-		log_error("webhook %s answer: interaction %s: %s", name, int_id, maskd_strerror(rc));
-		fail(&h, 503, MW_ERROR, "temporarily unavailable");
-		return;
-	}
-	if (rc == MASKD_ENOTFOUND || strcmp(h.v.session_id, it.session_id) != 0)
-		h.v.session_id[0] = '\0'; /* the participant's binding is no longer this session's */
-	struct inbound inb = {.channel = CHANNEL_VOICE, .from = real, .to = proxy};
-	struct decision d;
-	if (h.v.session_id[0] == '\0')
-		route_refuse(&d, CHANNEL_VOICE, ROUTE_SESSION_ENDED);
-	else
-		route_inbound(&inb, &h.v, rq->now->s, &d);
-	explicit_bzero(real, sizeof(real));
-	if (d.kind != DECISION_BRIDGE) {
-		/* the session closed (or changed) since the call was placed: the answered
-		 * participant hears why, the other one is never rung */
-		struct leg_update u = {.status = "canceled", .duration = -1};
-		rc = events_leg_record(env->store, it.id, 'b', "none", &u, rq->now->s);
-		if (rc < 0)
-			log_error("webhook %s answer: interaction %s: recording the refusal failed: %s", name, int_id,
-				  maskd_strerror(rc));
-		log_info("webhook %s answer: interaction %s: %s: %s (session %s)", name, int_id, decision_name(d.kind),
-			 route_reason_name(d.reason), it.session_id);
-		answer_plain(&h, &h.svc, &d, refusal_text(&h.svc, d.reason, CHANNEL_VOICE), "");
-		settle(&h);
-		return;
-	}
-	metrics_webhook(h.dl->id, MW_BRIDGE);
-	struct hook_render r = {.status_url = status_url(&h, int_id)};
-	bridge_render(&h, &h.svc, &h.v, int_id, &r);
-	log_info("webhook %s answer: interaction %s: bridge to %s (session %s)", name, int_id, h.v.to_participant,
-		 it.session_id);
-	answer(&h, &d, &r);
-	settle(&h);
+	webhook_settle(&h);
 }

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* webhook_internal.h - what the files of the webhook pipeline share (webhook.c:
+ * inbound calls, texts and PIN gathers; webhook_calls.c: status callbacks, the
+ * consent notice, the click-to-call answer): one request's context and the
+ * helpers that fill its answer. Not for the rest of maskd: webhook.h is. */
+#ifndef MASKD_FLOW_WEBHOOK_INTERNAL_H
+#define MASKD_FLOW_WEBHOOK_INTERNAL_H
+
+#include "webhook.h"
+#include "../core/model.h"
+#include "../util/mask.h"
+#include "../util/metrics.h"
+
+/* One webhook request on its way through the pipeline. */
+struct wctx {
+	const struct webhook_env *env;
+	const struct webhook_request *rq;
+	const struct hook_input *in;
+	const struct webhook_dialect *dl;
+	struct webhook_answer *ans;
+	/* voice, message and gather webhooks, from inbound_begin(): */
+	struct service svc;        /* the dialled number's service */
+	struct route_view v;       /* the dialled number, and the caller's binding on it */
+	char from_masked[MASK_MAX]; /* the caller, for log lines */
+};
+
+/* Sets h into a fresh context for rq, and *ans to an empty answer. */
+void webhook_start(struct wctx *h, const struct webhook_env *env, const struct webhook_request *rq,
+		   struct webhook_answer *ans);
+
+/* Answers with an HTTP error status and why (a static string), counting m. */
+void webhook_fail(struct wctx *h, int status, enum metric_webhook m, const char *why);
+
+/* Answers 200 with the decision d, rendered with r. */
+void webhook_respond(struct wctx *h, const struct decision *d, const struct hook_render *r);
+
+/* Answers 200 with an empty acknowledgement. */
+void webhook_respond_empty(struct wctx *h);
+
+/* Moves the answer's strings that point into stack frames to the request's arena;
+ * called last, before returning the answer. */
+void webhook_settle(struct wctx *h);
+
+/* The status callback URL of interaction_id on this dialect (in the request's arena). */
+const char *webhook_status_url(struct wctx *h, const char *interaction_id);
+
+/* Answers a decision that is not a session's bridge: a refusal (spoken, texted
+ * back, or silent), a forward to a number the service names. int_id is the
+ * recorded interaction's ("" when none is recorded). */
+void webhook_answer_plain(struct wctx *h, const struct service *svc, struct decision *d, const char *say,
+			  const char *int_id);
+
+/* The bridge's options by the service's call policy and the session's overrides
+ * (recording, consent notice, time limit, ring timeout), into r (status_url set). */
+void webhook_bridge_render(struct wctx *h, const struct service *svc, const struct route_view *v, const char *int_id,
+			   struct hook_render *r);
+
+#endif
