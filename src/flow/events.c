@@ -214,8 +214,10 @@ int events_pool_low(struct store_tx *tx, const char *service_id, unsigned need, 
 		return rc;
 	int low = free_left <= threshold;
 	rc = store_tx_pool_low_mark(tx, service_id, need, low, now);
-	if (rc <= 0 || !low)
+	if (rc < 0)
 		return rc;
+	if (rc == 0 || !low)
+		return 0; /* low already, or back above: no event (and never a positive result: the body would fail) */
 	char owner[ID_MAX], url[URL_MAX_LEN + 1];
 	rc = store_tx_event_target(tx, session_id, owner, url, sizeof(url));
 	if (rc < 0)
