@@ -427,7 +427,7 @@ static bool service_from_post(json_t *body, struct service *svc, struct api_erro
 	svc->pool = (struct pool_rules){.geo_match = GEO_COUNTRY, .number_selection = SELECT_PREFER_STICKY};
 	svc->cooloff = 86400;
 	svc->number_cap = 100;
-	svc->pool_low_threshold = 1;
+	svc->pool_low_threshold = 0; /* pool.low is asked for: a one-number pool would be low at once */
 	unknown_caller_reset(svc);
 	return json_only_fields(body, "", fields, e) &&
 	       json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, e) &&

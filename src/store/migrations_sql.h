@@ -216,7 +216,7 @@
 * while the pool is at or below it, so that pool.low is recorded once per
 * crossing: the row's insert is the crossing, its delete the way back above. */
 #define MIGRATION_14(T) \
-	"ALTER TABLE services ADD COLUMN pool_low_threshold INTEGER NOT NULL DEFAULT 1;" \
+	"ALTER TABLE services ADD COLUMN pool_low_threshold INTEGER NOT NULL DEFAULT 0;" \
 	"CREATE TABLE pool_alerts (service_id " T " NOT NULL, need INTEGER NOT NULL, since BIGINT NOT NULL," \
 	"  PRIMARY KEY (service_id, need));"
 

@@ -59,10 +59,13 @@ async function pulledPool(id) {
   return p.events.filter((e) => e.type.startsWith('pool.'));
 }
 
-test('the service shows its pool_low_threshold (default 1) and refuses a bad one, changing nothing', async () => {
+test('the service shows its pool_low_threshold (default 0, off) and refuses a bad one, changing nothing', async () => {
   assert.equal(svc.defaults.pool_low_threshold, 1);
   const plain = await createService(d, { name: 'Default threshold' });
-  assert.equal(plain.defaults.pool_low_threshold, 1);
+  assert.equal(plain.defaults.pool_low_threshold, 0);
+  await addPool(d, plain.id, [proxy(51)]);
+  await createSession(d, plain.id, { participants: [[REALS[0], 'A']] }); // one number, one free left
+  assert.deepEqual(await pulledPool(plain.id), [], 'off by default');
   expectError(await d.api('PATCH', `/v1/services/${svc.id}`, { defaults: { pool_low_threshold: -1 } }), 400, 'invalid_field', 'pool_low_threshold');
   expectError(await d.api('PATCH', `/v1/services/${svc.id}`, { defaults: { pool_low_threshold: 'two' } }), 400, 'invalid_field', 'pool_low_threshold');
   const got = expectStatus(await d.api('GET', `/v1/services/${svc.id}`), 200);
@@ -132,7 +135,7 @@ test('adding a participant crosses the threshold as a create does', async () => 
   assert.equal((await pulledPool(other.id)).length, 1);
 });
 
-test('pool_low_threshold 0: no pool.low, pool.exhausted still', async () => {
+test('pool_low_threshold 0 (off): no pool.low, pool.exhausted still', async () => {
   const off = await createService(d, { name: 'Pool off', defaults: { number_cap: 1, pool_low_threshold: 0 } });
   assert.equal(off.defaults.pool_low_threshold, 0);
   await addPool(d, off.id, [proxy(47)]);
