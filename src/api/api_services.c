@@ -23,6 +23,7 @@
 #define TTL_MAX (366LL * 24 * 3600)
 #define COOLOFF_MAX (30LL * 24 * 3600)
 #define NUMBER_CAP_MAX 100000
+#define POOL_LOW_THRESHOLD_MAX 100000
 #define CALLBACK_TIMEOUT_MIN_MS 100
 #define CALLBACK_TIMEOUT_MAX_MS 10000
 #define RATE_MAX 100000
@@ -41,6 +42,7 @@ static json_t *service_json(const struct app *app, const struct service *svc)
 	json_object_set_new(defaults, "cooloff", json_integer(svc->cooloff));
 	json_object_set_new(defaults, "cooloff_reuse", json_boolean(svc->cooloff_reuse));
 	json_object_set_new(defaults, "number_cap", json_integer(svc->number_cap));
+	json_object_set_new(defaults, "pool_low_threshold", json_integer(svc->pool_low_threshold));
 	json_object_set_new(defaults, "ended_message", json_string(svc->ended_message));
 	json_object_set_new(defaults, "help_text", json_string(svc->help_text));
 	json_object_set_new(defaults, "mms_fallback", json_string(mms_fallback_name(svc->mms_fallback)));
@@ -169,10 +171,10 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 	static const char *const names[] = {"mode", "ttl", "unknown_caller_message", "record", "time_limit",
 					    "ring_timeout", "consent_message", "geo_match", "geo_match_strict",
 					    "number_selection", "cooloff", "cooloff_reuse", "number_cap", "ended_message",
-					    "help_text", "mms_fallback", NULL};
+					    "help_text", "mms_fallback", "pool_low_threshold", NULL};
 	const char *mode = NULL, *msg = NULL, *ended = NULL, *help = NULL, *mms = NULL;
-	bool has_ttl = false, has_cooloff = false, has_cap = false, has_reuse = false, reuse = false;
-	int64_t ttl = 0, cooloff = 0, cap = 0;
+	bool has_ttl = false, has_cooloff = false, has_cap = false, has_reuse = false, reuse = false, has_low = false;
+	int64_t ttl = 0, cooloff = 0, cap = 0, low = 0;
 	if (!json_only_fields(defaults, "defaults", names, e) ||
 	    !json_string_field(defaults, "defaults", "mode", false, 32, &mode, e) ||
 	    !json_int_field(defaults, "defaults", "ttl", 0, TTL_MAX, &has_ttl, &ttl, e) ||
@@ -182,6 +184,7 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 	    !json_int_field(defaults, "defaults", "cooloff", 0, COOLOFF_MAX, &has_cooloff, &cooloff, e) ||
 	    !json_bool_field(defaults, "defaults", "cooloff_reuse", &has_reuse, &reuse, e) ||
 	    !json_int_field(defaults, "defaults", "number_cap", 0, NUMBER_CAP_MAX, &has_cap, &cap, e) ||
+	    !json_int_field(defaults, "defaults", "pool_low_threshold", 0, POOL_LOW_THRESHOLD_MAX, &has_low, &low, e) ||
 	    !json_string_field(defaults, "defaults", "ended_message", false, MESSAGE_MAX_LEN, &ended, e) ||
 	    !json_string_field(defaults, "defaults", "help_text", false, MESSAGE_MAX_LEN, &help, e) ||
 	    !json_string_field(defaults, "defaults", "mms_fallback", false, 32, &mms, e))
@@ -200,6 +203,8 @@ static bool parse_defaults(json_t *defaults, struct service *svc, struct api_err
 		svc->cooloff_reuse = reuse;
 	if (has_cap)
 		svc->number_cap = (int)cap;
+	if (has_low)
+		svc->pool_low_threshold = (int)low;
 	if (ended != NULL && ended[0] != '\0')
 		snprintf(svc->ended_message, sizeof(svc->ended_message), "%s", ended);
 	if (help != NULL && help[0] != '\0')
@@ -422,6 +427,7 @@ static bool service_from_post(json_t *body, struct service *svc, struct api_erro
 	svc->pool = (struct pool_rules){.geo_match = GEO_COUNTRY, .number_selection = SELECT_PREFER_STICKY};
 	svc->cooloff = 86400;
 	svc->number_cap = 100;
+	svc->pool_low_threshold = 0; /* pool.low is asked for: a one-number pool would be low at once */
 	unknown_caller_reset(svc);
 	return json_only_fields(body, "", fields, e) &&
 	       json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, e) &&

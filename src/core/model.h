@@ -141,6 +141,7 @@ struct service {
 	int rate_silent;      /* 1: a refused call is rejected without a spoken message */
 	enum mms_fallback mms_fallback; /* media towards a number without mms */
 	char events_url[URL_MAX_LEN + 1]; /* where events are POSTed (docs/EVENTS.md); "" = none */
+	int pool_low_threshold;           /* pool.low at or below this many free numbers; 0 = off */
 };
 
 struct number {

@@ -39,6 +39,7 @@ struct create_rules {
 	struct pool_rules pool; /* nothing left to inherit */
 	int number_cap;         /* open sessions per number, 0 = no cap */
 	int cooloff_reuse;      /* see struct service */
+	int pool_low_threshold; /* see struct service; 0 = no pool.low */
 };
 
 /* The steps of a pick, in the order pick_steps() lists them. */

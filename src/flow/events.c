@@ -171,3 +171,92 @@ json_t *events_session_change(const char *session_id, const char *participant_id
 		json_object_set_new(d, "reason", json_string(reason));
 	return d;
 }
+
+/* ---------------------------------------------------------------- pool events */
+
+static const char *const pool_request_names[] = {
+	[POOL_REQUEST_SESSION] = "session",
+	[POOL_REQUEST_PARTICIPANT] = "participant",
+	[POOL_REQUEST_PROFILE] = "profile",
+};
+
+static const char *const geo_level_names[] = {
+	[GEO_COUNTRY] = "country",
+	[GEO_AREA_CODE] = "area-code",
+	[GEO_REGION] = "region",
+	[GEO_ANY] = "any",
+};
+
+/* {"capabilities": [...], "request": ...}: what both pool events start with. */
+static json_t *pool_data(unsigned need, enum pool_request request)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} caps[] = {{CAP_VOICE, "voice"}, {CAP_SMS, "sms"}, {CAP_MMS, "mms"}};
+	json_t *names = json_array();
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (need & caps[i].bit)
+			json_array_append_new(names, json_string(caps[i].name));
+	return json_pack("{s:o,s:s}", "capabilities", names, "request", pool_request_names[request]);
+}
+
+int events_pool_low(struct store_tx *tx, const char *service_id, unsigned need, int64_t cap, int threshold,
+		    const char *bidx, const char *session_id, enum pool_request request, int64_t now)
+{
+	assert(tx != NULL && service_id != NULL && bidx != NULL && session_id != NULL && need != 0);
+	if (threshold <= 0)
+		return 0;
+	struct store_pool_query q = {.service_id = service_id, .need = need, .bidx = bidx, .level = GEO_ANY, .cap = cap};
+	int64_t free_left = 0;
+	int rc = store_tx_pool_count(tx, &q, threshold + 1, &free_left);
+	if (rc < 0)
+		return rc;
+	int low = free_left <= threshold;
+	rc = store_tx_pool_low_mark(tx, service_id, need, low, now);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 || !low)
+		return 0; /* low already, or back above: no event (and never a positive result: the body would fail) */
+	char owner[ID_MAX], url[URL_MAX_LEN + 1];
+	rc = store_tx_event_target(tx, session_id, owner, url, sizeof(url));
+	if (rc < 0)
+		return rc;
+	json_t *d = pool_data(need, request);
+	json_object_set_new(d, "free_numbers", json_integer((json_int_t)free_left));
+	json_object_set_new(d, "threshold", json_integer(threshold));
+	json_object_set_new(d, "session_id", json_string(session_id));
+	struct events_pending *p = xmalloc(sizeof(*p));
+	/* the pool's events keep their order among themselves: the service id is the key */
+	events_prepare(p, service_id, url, service_id, EVENT_POOL_LOW, d, now);
+	rc = store_tx_event_put(tx, &p->ev);
+	events_pending_free(p);
+	free(p);
+	return rc;
+}
+
+static int exhausted_body(struct store_tx *tx, void *arg)
+{
+	const struct events_pending *p = arg;
+	return store_tx_event_put(tx, &p->ev);
+}
+
+int events_pool_exhausted(struct store *st, const char *service_id, const char *events_url, unsigned need,
+			  enum pool_request request, int participant, const char *masked, int level, int64_t now)
+{
+	assert(st != NULL && service_id != NULL && events_url != NULL && need != 0);
+	json_t *d = pool_data(need, request);
+	json_object_set_new(d, "participant", participant >= 0 ? json_integer(participant) : json_null());
+	json_object_set_new(d, "number", masked != NULL && masked[0] != '\0' ? json_string(masked) : json_null());
+	json_object_set_new(d, "geo_level", level >= 0 && level < GEO_ANY
+						    ? json_string(geo_level_names[level])
+						    : json_null());
+	struct events_pending *p = xmalloc(sizeof(*p));
+	events_prepare(p, service_id, events_url, service_id, EVENT_POOL_EXHAUSTED, d, now);
+	int rc = store_tx_run(st, exhausted_body, p);
+	if (rc < 0)
+		log_warn("events: service %s: pool.exhausted %s not recorded (%s)", service_id, p->id, maskd_strerror(rc));
+	events_pending_free(p);
+	free(p);
+	return rc;
+}

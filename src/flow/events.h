@@ -56,6 +56,31 @@ int events_leg_record(struct store *st, const char *interaction_id, char leg, co
  * forwarded) and the proxy number it reached. New reference. */
 json_t *events_interaction_data(const struct interaction *it, const char *reason, const char *proxy_number);
 
+/* What a create (session, participant, profile) was, for a pool event's
+ * "request" field. */
+enum pool_request { POOL_REQUEST_SESSION, POOL_REQUEST_PARTICIPANT, POOL_REQUEST_PROFILE };
+
+/* The pool.low check at the end of a create's transaction tx, after its numbers
+ * are counted: counts service_id's free numbers with capabilities need (active,
+ * fewer open sessions than cap; cap 0 = no cap), up to threshold + 1. At or
+ * below threshold the service's alert for need is marked, and the transaction
+ * that marks it (the crossing) records pool.low for session_id's create; above,
+ * the mark is cleared (no event), so the next crossing is told again. threshold
+ * 0 does nothing. bidx: the create's first participant (the count's filter
+ * wants one; it does not narrow the count). 0, or the store's error (the body
+ * must then fail). */
+int events_pool_low(struct store_tx *tx, const char *service_id, unsigned need, int64_t cap, int threshold,
+		    const char *bidx, const char *session_id, enum pool_request request, int64_t now);
+
+/* Records pool.exhausted for a create of service_id refused because no number
+ * with capabilities need fitted participant index (-1 for a profile) whose
+ * masked number is masked, at geo level (GEO_ANY or -1 when not narrowed): in a
+ * transaction of its own, since the refused create writes nothing. Delivered to
+ * events_url when not "". 0 once committed, or the store's error (logged; the
+ * caller answers the refusal either way). */
+int events_pool_exhausted(struct store *st, const char *service_id, const char *events_url, unsigned need,
+			  enum pool_request request, int participant, const char *masked, int level, int64_t now);
+
 /* The data of a leg.updated / leg.completed event: interaction and session ids,
  * the leg ("a" inbound, "b" outbound), status, billable_seconds (null when not
  * reported), cost and currency (null when not reported). New reference. */

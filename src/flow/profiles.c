@@ -2,6 +2,7 @@
 /* profiles.c - profile operations, one transaction each; see profiles.h. */
 #include "profiles.h"
 #include "sessions.h"
+#include "events.h"
 #include "../core/pick.h"
 #include "../core/pool.h"
 #include "../util/err.h"
@@ -106,6 +107,9 @@ int profiles_create(struct store *st, const struct service *svc, const struct pa
 		memcpy(p->proxy_e164, x.named, sizeof(x.named));
 		p->proxy_number_id[0] = '\0';
 	}
+	if (rc == MASKD_EEXHAUSTED)
+		(void)events_pool_exhausted(st, svc->id, svc->events_url, pool_caps_for_mode(svc->mode),
+					    POOL_REQUEST_PROFILE, -1, p->masked, -1, now);
 	return rc;
 }
 

@@ -21,7 +21,8 @@
  * MASKD_ENOTFOUND (the named number is not in svc's pool, retired, or lacks the
  * capabilities); MASKD_ECONFLICT (it belongs to another profile);
  * MASKD_EEXHAUSTED (nothing to pick); or another negative maskd_err. Nothing is
- * written on failure. */
+ * written on failure, but for MASKD_EEXHAUSTED's pool.exhausted event, recorded
+ * alone (events_pool_exhausted). */
 int profiles_create(struct store *st, const struct service *svc, const struct participant *geo, struct profile *p,
 		    int64_t now);
 

@@ -14,9 +14,11 @@
 #include "../util/log.h"
 #include "../util/mask.h"
 #include "../util/phone.h"
+#include "../util/xmalloc.h"
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PIN_DRAWS 8
@@ -50,6 +52,7 @@ void sessions_rules(const struct service *svc, const struct pool_rules *override
 		out->pool = svc->pool;
 	out->number_cap = svc->number_cap;
 	out->cooloff_reuse = svc->cooloff_reuse;
+	out->pool_low_threshold = svc->pool_low_threshold;
 }
 
 void sessions_warn_headroom(const struct service *svc, const char *participant_id, int64_t held, int64_t free_left)
@@ -87,6 +90,12 @@ int sessions_create(struct store *st, const struct service *svc, struct session 
 	if (rc == 0)
 		for (int i = 0; i < s->n_participants; i++)
 			sessions_warn_headroom(svc, s->participants[i].id, out->held[i], out->free_left[i]);
+	if (rc == MASKD_EEXHAUSTED) {
+		int i = out->failed_index >= 0 && out->failed_index < s->n_participants ? out->failed_index : -1;
+		(void)events_pool_exhausted(st, svc->id, svc->events_url, pool_caps_for_mode(s->mode),
+					    POOL_REQUEST_SESSION, i, i >= 0 ? s->participants[i].masked : NULL,
+					    out->failed_level, now);
+	}
 	return rc;
 }
 
@@ -238,7 +247,11 @@ static int create_body(struct store_tx *tx, void *arg)
 	rc = bind_headroom(tx, jobs, n, x->out->held, x->out->free_left);
 	if (rc < 0)
 		return rc;
-	return events_record(tx, s->id, EVENT_SESSION_CREATED, events_session_data(s), x->now);
+	rc = events_record(tx, s->id, EVENT_SESSION_CREATED, events_session_data(s), x->now);
+	if (rc < 0)
+		return rc;
+	return events_pool_low(tx, s->service_id, pool_caps_for_mode(s->mode), x->rules->number_cap,
+			       x->rules->pool_low_threshold, x->bidx[0], s->id, POOL_REQUEST_SESSION, x->now);
 }
 
 int sessions_create_bound(struct store *st, struct session *s, const struct create_rules *rules, int64_t now,
@@ -303,6 +316,8 @@ struct add_ctx {
 	struct create_outcome *out;
 	char bidx[STORE_BIDX_MAX];
 	char named[PHONE_E164_MAX + 1];
+	char service_id[ID_MAX]; /* the session's, for a pool.exhausted after the body */
+	unsigned need;
 };
 
 static int add_body(struct store_tx *tx, void *arg)
@@ -318,6 +333,8 @@ static int add_body(struct store_tx *tx, void *arg)
 	if (strcmp(x->bidx, sr.rows[0].bidx) == 0)
 		return MASKD_EINVAL;
 	struct bind_job j = participant_job(&sr, x->session_id, x->rules, x->p, x->now);
+	snprintf(x->service_id, sizeof(x->service_id), "%s", sr.br.service_id);
+	x->need = j.need;
 	j.idx = 1;
 	j.bidx = x->bidx;
 	j.peer_bidx = sr.rows[0].bidx;
@@ -343,6 +360,9 @@ static int add_body(struct store_tx *tx, void *arg)
 	if (rc == 0)
 		rc = events_record(tx, x->session_id, EVENT_PARTICIPANT_ADDED,
 				   events_session_change(x->session_id, x->p->id, x->p->proxy_e164, NULL), x->now);
+	if (rc == 0)
+		rc = events_pool_low(tx, sr.br.service_id, j.need, x->rules->number_cap, x->rules->pool_low_threshold,
+				     x->bidx, x->session_id, POOL_REQUEST_PARTICIPANT, x->now);
 	return rc;
 }
 
@@ -357,6 +377,13 @@ int sessions_participant_add(struct store *st, const char *session_id, struct pa
 	int rc = store_tx_run(st, add_body, &x);
 	if (rc < 0)
 		proxy_restore(p, x.named);
+	if (rc == MASKD_EEXHAUSTED && x.service_id[0] != '\0') {
+		struct service *svc = xmalloc(sizeof(*svc));
+		if (store_service_get(st, x.service_id, svc) == 0)
+			(void)events_pool_exhausted(st, svc->id, svc->events_url, x.need, POOL_REQUEST_PARTICIPANT, 1,
+						    p->masked, out->failed_level, now);
+		free(svc);
+	}
 	return rc;
 }
 

@@ -57,7 +57,10 @@ int sessions_create_bound(struct store *st, struct session *s, const struct crea
  * unknown-caller policy is pin and s->pin is "" (up to 8 draws on collision),
  * then sessions_create_bound() with the service's rules and s->pool's overrides.
  * Logs a pool warning (and counts it) for each participant left with 85% or more
- * of the numbers it can get. Same returns as sessions_create_bound(). */
+ * of the numbers it can get; the create's transaction records pool.low when it
+ * crosses the service's pool_low_threshold (events_pool_low), and a
+ * MASKD_EEXHAUSTED refusal records pool.exhausted alone (events_pool_exhausted).
+ * Same returns as sessions_create_bound(). */
 int sessions_create(struct store *st, const struct service *svc, struct session *s, int64_t now,
 		    struct create_outcome *out);
 
@@ -70,8 +73,9 @@ void sessions_warn_headroom(const struct service *svc, const char *participant_i
  * with the first participant as the other side. MASKD_ENOTFOUND no session;
  * MASKD_ECONFLICT the session is not open or has two participants already
  * (failed_index -1), or p's named number is held (failed_index 1); MASKD_EINVAL p
- * has the first participant's real number; MASKD_EEXHAUSTED. Records a
- * "participant_added" event; out->held[1] and free_left[1] on success. */
+ * has the first participant's real number; MASKD_EEXHAUSTED (with its
+ * pool.exhausted recorded alone). Records a "participant_added" event (and
+ * pool.low on a crossing); out->held[1] and free_left[1] on success. */
 int sessions_participant_add(struct store *st, const char *session_id, struct participant *p,
 			     const struct create_rules *rules, int64_t now, struct create_outcome *out);
 

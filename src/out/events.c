@@ -28,6 +28,8 @@ static const char *const type_names[] = {
 	[EVENT_MESSAGE_OPTED_OUT] = "message.opted_out",
 	[EVENT_MESSAGE_OPTED_IN] = "message.opted_in",
 	[EVENT_NUMBER_RETIRED] = "number.retired",
+	[EVENT_POOL_LOW] = "pool.low",
+	[EVENT_POOL_EXHAUSTED] = "pool.exhausted",
 };
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == EVENT_TYPE_COUNT, "an event type without a name");
 

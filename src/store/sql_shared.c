@@ -118,6 +118,7 @@ void sql_read_service(struct sql_cursor *c, struct service *svc)
 	svc->rate_silent = sql_next_int(c);
 	svc->mms_fallback = sql_next_int(c);
 	sql_next_text(c, svc->events_url, sizeof(svc->events_url));
+	svc->pool_low_threshold = sql_next_int(c);
 }
 
 void sql_read_interaction(struct sql_cursor *c, struct interaction *it)

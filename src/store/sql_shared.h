@@ -161,7 +161,7 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
 	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
 	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
-	"rate_texts, rate_silent, mms_fallback, events_url"
+	"rate_texts, rate_silent, mms_fallback, events_url, pool_low_threshold"
 
 /* ---------------------------------------------------------------- reading rows */
 
@@ -230,7 +230,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 #define SQL_TEXT_SETTING_ADD "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
 #define SQL_TEXT_SERVICE_INSERT "INSERT INTO services (" SERVICE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, " \
-	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"
+	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
 #define SQL_TEXT_SERVICE_GET "SELECT " SERVICE_COLS " FROM services WHERE id = $1"
 #define SQL_TEXT_SECRET_INSERT "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)"
 #define SQL_TEXT_SECRETS_GET "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1"
@@ -382,6 +382,12 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 #define SQL_TEXT_SUBJECT_PROFILES "SELECT " PROFILE_COLS ", (SELECT v.cooloff FROM services v " \
 	"WHERE v.id = profiles.service_id) FROM profiles WHERE bidx = $1 ORDER BY created_at, id"
 
+/* pool alerts (migration 14): the row is the crossing; a row there already (a
+ * concurrent create's, or an earlier one's) changes nothing */
+#define SQL_TEXT_POOL_ALERT_SET "INSERT INTO pool_alerts (service_id, need, since) VALUES ($1, $2, $3) " \
+	"ON CONFLICT (service_id, need) DO NOTHING"
+#define SQL_TEXT_POOL_ALERT_CLEAR "DELETE FROM pool_alerts WHERE service_id = $1 AND need = $2"
+
 #define SQL_SHARED_STATEMENTS(X) \
 	X(SQL_LC_SESSION_PUT, LC_SQL_SESSION_PUT) \
 	X(SQL_LC_OPEN_TAKEN, LC_SQL_OPEN_TAKEN) \
@@ -476,7 +482,9 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 	X(SQL_PROFILES_FREE_NUMBERS, SQL_TEXT_PROFILES_FREE_NUMBERS) \
 	X(SQL_PROFILES_FREE, SQL_TEXT_PROFILES_FREE) \
 	X(SQL_TX_NUMBER_STATE, SQL_TEXT_NUMBER_STATE) \
-	X(SQL_SUBJECT_PROFILES, SQL_TEXT_SUBJECT_PROFILES)
+	X(SQL_SUBJECT_PROFILES, SQL_TEXT_SUBJECT_PROFILES) \
+	X(SQL_POOL_ALERT_SET, SQL_TEXT_POOL_ALERT_SET) \
+	X(SQL_POOL_ALERT_CLEAR, SQL_TEXT_POOL_ALERT_CLEAR)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,

@@ -211,6 +211,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_proxy_sessions_drop,
 		(const void *)o->tx_interaction_delete,
 		(const void *)o->tx_subject_profiles,
+		(const void *)o->tx_pool_low_mark,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -536,6 +537,12 @@ int store_ended_mark(struct store *st, const char *number_id, const char *from_e
 	int rc = st->ops->ended_mark(st->b, bidx, number_id, found);
 	OPENSSL_cleanse(bidx, sizeof(bidx));
 	return rc;
+}
+
+int store_tx_pool_low_mark(struct store_tx *tx, const char *service_id, unsigned need, int low, int64_t now)
+{
+	assert(tx != NULL && service_id != NULL && need != 0);
+	return tx->ops->tx_pool_low_mark(tx, service_id, need, low, now);
 }
 
 int store_tx_ended_marks_expire(struct store_tx *tx, int64_t before)

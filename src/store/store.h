@@ -195,6 +195,14 @@ int store_tx_holds(struct store_tx *tx, const struct store_pool_query *q, int64_
 /* How many numbers q admits, held or not, counted up to limit. */
 int store_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int limit, int64_t *total);
 
+/* The pool alert of service_id for numbers with capabilities need (migration
+ * 14): low nonzero marks the pool low, zero clears the mark. Returns 1 when the
+ * mark changed (this transaction crossed the threshold: the caller records
+ * pool.low on a mark), 0 when it was so already, or a negative maskd_err. On
+ * PostgreSQL a concurrent transaction marking the same alert waits for this one
+ * and then sees it marked, so one crossing gives one 1. */
+int store_tx_pool_low_mark(struct store_tx *tx, const char *service_id, unsigned need, int low, int64_t now);
+
 /* Settings: small key/value strings (the admin key hash). setting_add stores
  * value only when key is absent (MASKD_ECONFLICT otherwise), so that nodes
  * starting together agree on one value. */

@@ -220,7 +220,10 @@ struct store_tx {
 	X(int, tx_number_state, (struct store_tx *tx, const char *number_id, enum number_state state)) \
 	/* data-subject requests on profiles (store.h store_tx_subject_profiles) */ \
 	X(int, tx_subject_profiles, (struct store_tx *tx, const char *bidx, \
-		void (*cb)(void *, const struct subject_profile *), void *ctx))
+		void (*cb)(void *, const struct subject_profile *), void *ctx)) \
+	/* pool alerts (store.h store_tx_pool_low_mark) */ \
+	X(int, tx_pool_low_mark, (struct store_tx *tx, const char *service_id, unsigned need, int low, \
+		int64_t now))
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current
  * key version into a malloc'd *out of *out_len bytes. The row is named by a and

@@ -96,7 +96,7 @@ describe('services', () => {
       ...body.defaults, record: false, time_limit: 0, ring_timeout: 0, consent_message: 'This call may be recorded.',
       geo_match: 'country', geo_match_strict: false, number_selection: 'prefer-sticky', cooloff: 86400,
       cooloff_reuse: false, number_cap: 100, ended_message: 'This conversation has ended.',
-      help_text: svc.defaults.help_text, mms_fallback: 'text_with_note',
+      help_text: svc.defaults.help_text, mms_fallback: 'text_with_note', pool_low_threshold: 0,
     });
     assert.match(svc.defaults.help_text, /STOP/);
     assert.deepEqual(svc.unknown_caller, {

@@ -846,12 +846,75 @@ static void stats_and_pool_stats(void **state)
 	assert_int_equal(ps.participants, 0);
 }
 
+struct low_mark_ctx {
+	unsigned need;
+	int low;
+	int results[4];
+	int n;
+};
+
+static int low_mark_body(struct store_tx *tx, void *arg)
+{
+	struct low_mark_ctx *x = arg;
+	int rc = store_tx_pool_low_mark(tx, "svc_pool_alerts", x->need, x->low, 2000);
+	if (rc < 0)
+		return rc;
+	x->results[x->n++] = rc;
+	return 0;
+}
+
+static void count_pool_low(void *ctx, int64_t seq, const char *body)
+{
+	(void)seq;
+	if (strstr(body, "\"type\":\"pool.low\"") != NULL)
+		(*(int *)ctx)++;
+}
+
+/* pool.low: the alert row is the crossing, on both backends; a create that
+ * leaves the pool at or below the threshold records one event per crossing */
+static void pool_low_once_per_crossing(void **state)
+{
+	CX_FIXTURE(state);
+	struct low_mark_ctx x = {.need = CAP_VOICE | CAP_SMS, .low = 1};
+	assert_int_equal(store_tx_run(f->st, low_mark_body, &x), 0); /* marked: 1 */
+	assert_int_equal(store_tx_run(f->st, low_mark_body, &x), 0); /* marked already: 0 */
+	x.need = CAP_VOICE;
+	assert_int_equal(store_tx_run(f->st, low_mark_body, &x), 0); /* another capability set: 1 */
+	x.need = CAP_VOICE | CAP_SMS;
+	x.low = 0;
+	assert_int_equal(store_tx_run(f->st, low_mark_body, &x), 0); /* cleared: 1 */
+	assert_int_equal(x.n, 4);
+	assert_int_equal(x.results[0], 1);
+	assert_int_equal(x.results[1], 0);
+	assert_int_equal(x.results[2], 1);
+	assert_int_equal(x.results[3], 1);
+
+	use_service(f, 600);
+	add_number(f, "+14155551400", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155551401", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	add_number(f, "+14155551402", NUMBER_ACTIVE, CAP_ALL, 3, NULL);
+	struct create_rules r = rules_of(GEO_COUNTRY, 0, SELECT_PREFER_STICKY, 1, 0);
+	r.pool_low_threshold = 1;
+	const char *who[] = {RIDER, DRIVER1, DRIVER2};
+	int lows[3];
+	for (int i = 0; i < 3; i++) {
+		struct session s;
+		make_session(f, &s, NULL, 1, who[i], NULL);
+		assert_int_equal(create_at(f, &s, &r, 2000, NULL), 0);
+		lows[i] = 0;
+		assert_int_equal(store_service_events(f->st, f->svc.id, 0, 100, count_pool_low, &lows[i]), 0);
+	}
+	assert_int_equal(lows[0], 0); /* 2 free */
+	assert_int_equal(lows[1], 1); /* 1 free: the crossing */
+	assert_int_equal(lows[2], 1); /* 0 free: low already */
+}
+
 
 const struct CMUnitTest cx_policy_tests[] = {
 	CX_TEST(geo_levels), CX_TEST(sticky_numbers), CX_TEST(sticky_while_cooling),
 	CX_TEST(cooloff_holds_and_releases), CX_TEST(set_based_expiry_same_rows), CX_TEST(cooloff_reuse_last_resort), CX_TEST(caps_and_states),
 	CX_TEST(number_swap), CX_TEST(reopen_rules), CX_TEST(unique_name_create_or_return), CX_TEST(pins),
 	CX_TEST(single_party_then_add), CX_TEST(optouts), CX_TEST(blocked_close), CX_TEST(headroom_counts),
-	CX_TEST(cap_counts_a_session_once), CX_TEST(stats_and_pool_stats),
+	CX_TEST(cap_counts_a_session_once), CX_TEST(stats_and_pool_stats), CX_TEST(pool_low_once_per_crossing),
 };
 const size_t cx_policy_count = sizeof(cx_policy_tests) / sizeof(cx_policy_tests[0]);

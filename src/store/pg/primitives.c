@@ -316,3 +316,14 @@ int pg_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int 
 	PQclear(r);
 	return 0;
 }
+
+int pg_tx_pool_low_mark(struct store_tx *tx, const char *service_id, unsigned need, int low, int64_t now)
+{
+	struct args a = {0};
+	pg_arg_text(&a, service_id);
+	pg_arg_i64(&a, need);
+	if (low)
+		pg_arg_i64(&a, now);
+	int n = pg_run_count(tx_conn(tx), low ? SQL_POOL_ALERT_SET : SQL_POOL_ALERT_CLEAR, &a);
+	return n < 0 ? n : n > 0;
+}

@@ -179,6 +179,7 @@ const struct store_ops store_sqlite_ops = {
 	.subject_settle = locked_sq_subject_settle,
 	.ended_mark = locked_sq_ended_mark,
 	.tx_ended_marks_expire = sq_tx_ended_marks_expire,
+	.tx_pool_low_mark = sq_tx_pool_low_mark,
 	.outbox_put = locked_sq_outbox_put,
 	.outbox_claim = locked_sq_outbox_claim,
 	.outbox_settle = locked_sq_outbox_settle,

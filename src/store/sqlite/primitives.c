@@ -282,3 +282,15 @@ int sq_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, int 
 	sq_stmt_done(st);
 	return rc == SQLITE_ROW ? 0 : sq_db_fail(c, "pool_count");
 }
+
+int sq_tx_pool_low_mark(struct store_tx *tx, const char *service_id, unsigned need, int low, int64_t now)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, low ? SQL_POOL_ALERT_SET : SQL_POOL_ALERT_CLEAR);
+	sq_bind_text(st, 1, service_id);
+	sqlite3_bind_int(st, 2, (int)need);
+	if (low)
+		sqlite3_bind_int64(st, 3, now);
+	int rc = sq_exec_stmt(c, st, "pool_low_mark");
+	return rc < 0 ? rc : sqlite3_changes(c->db) > 0;
+}

@@ -4,7 +4,7 @@
 
 /* ---------------------------------------------------------------- services */
 
-/* Parameters ?1-?5 and ?7-?31 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
+/* Parameters ?1-?5 and ?7-?32 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
  * column but created_at (?6, insert only). */
 static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 {
@@ -35,6 +35,7 @@ static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 	sqlite3_bind_int(st, 29, svc->rate_silent);
 	sqlite3_bind_int(st, 30, svc->mms_fallback);
 	sq_bind_text(st, 31, svc->events_url);
+	sqlite3_bind_int(st, 32, svc->pool_low_threshold);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */
