@@ -211,11 +211,11 @@
 	"ALTER TABLE participants ADD COLUMN profile_id " T " NOT NULL DEFAULT '';" \
 	"CREATE INDEX participants_profile ON participants (profile_id) WHERE profile_id <> '';"
 
-/* 14: pool alerts (docs/EVENTS.md, pool.low): a service's threshold of free
+/* 12: pool alerts (docs/EVENTS.md, pool.low): a service's threshold of free
 * numbers (0 = off), and one row per (service, capabilities a create needed)
 * while the pool is at or below it, so that pool.low is recorded once per
 * crossing: the row's insert is the crossing, its delete the way back above. */
-#define MIGRATION_14(T) \
+#define MIGRATION_12(T) \
 	"ALTER TABLE services ADD COLUMN pool_low_threshold INTEGER NOT NULL DEFAULT 0;" \
 	"CREATE TABLE pool_alerts (service_id " T " NOT NULL, need INTEGER NOT NULL, since BIGINT NOT NULL," \
 	"  PRIMARY KEY (service_id, need));"
