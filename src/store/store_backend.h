@@ -220,7 +220,12 @@ struct store_tx {
 	X(int, tx_number_state, (struct store_tx *tx, const char *number_id, enum number_state state)) \
 	/* data-subject requests on profiles (store.h store_tx_subject_profiles) */ \
 	X(int, tx_subject_profiles, (struct store_tx *tx, const char *bidx, \
-		void (*cb)(void *, const struct subject_profile *), void *ctx))
+		void (*cb)(void *, const struct subject_profile *), void *ctx)) \
+	/* one-way sessions (store.h store_tx_oneway_*); candidates take the blind index */ \
+	X(int, tx_oneway_mark, (struct store_tx *tx, const char *session_id, const char *hidden_row_id)) \
+	X(int, tx_oneway_candidates, (struct store_tx *tx, const char *service_id, const char *number_id, \
+		const char *bidx, int hidden, struct oneway_candidate *out, int limit, int *n)) \
+	X(int, tx_oneway_view, (struct store_tx *tx, const char *participant_id, struct route_view *out))
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current
  * key version into a malloc'd *out of *out_len bytes. The row is named by a and
