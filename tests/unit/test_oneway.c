@@ -83,9 +83,10 @@ static void test_most_recent_wins(void **state)
 	/* the newest one out of its window: the newest one still inside wins */
 	c[1].closed_at = NOW - WINDOW - 10;
 	assert_int_equal(oneway_callback_pick(c, 3, NOW, WINDOW), 2);
-	/* same creation time: the larger id */
+	/* same creation time: the larger id ("ses_old" > "ses_mid") */
 	c[0].created_at = c[2].created_at;
-	assert_int_equal(oneway_callback_pick(c, 3, NOW, WINDOW), 2);
+	assert_int_equal(oneway_callback_pick(c, 3, NOW, WINDOW), 0);
+	c[0].created_at = NOW - 5000;
 	/* a blocked session is never reached, however recent */
 	c[1] = open_at("ses_zz", NOW);
 	c[1].status = SESSION_BLOCKED;
