@@ -63,9 +63,11 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 #define LC_SQL_BINDING_KEEP "UPDATE participants SET held_until = NULL WHERE id = $1 AND active = 1"
 /* ...a released one is taken again: the bindings index refuses it when the real
  * number holds that proxy elsewhere now; 0 rows when the number is gone or has
- * state $2 (retired) */
+ * state $2 (retired). The hidden side of a one-way session (oneway 2) never
+ * holds a binding: its row counts as taken and stays inactive. */
 #define LC_SQL_BINDING_TAKE                                                                                     \
-	"UPDATE participants SET active = 1, held_until = NULL WHERE id = $1 AND active = 0 AND EXISTS "   \
+	"UPDATE participants SET active = CASE WHEN oneway = 2 THEN 0 ELSE 1 END, held_until = NULL "      \
+	"WHERE id = $1 AND active = 0 AND EXISTS "   \
 	"(SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id AND numbers.state <> $2)"
 /* the due sessions, soonest first (index sessions_deadline) */
 #define LC_SQL_SESSIONS_DUE                                                                                     \

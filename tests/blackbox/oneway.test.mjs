@@ -240,6 +240,20 @@ for (const [dialect, A] of Object.entries(ADAPTERS)) {
       });
     }
 
+    test('a new one-way session takes over the respondent\'s cooling-off binding; a re-opened one keeps the agent unbound', async () => {
+      const s3 = expectStatus(await postSession(d, svc.id, {
+        direction: 'one-way', participants: [{ number: AGENT, hidden: true }, { number: R1 }],
+      }), 201, 'one-way create over a cooling-off binding');
+      assert.equal(s3.participants[1].proxy_number, BRANDED);
+      assertBridge(A, await A.call(R1, BRANDED), { callerId: BRANDED, real: AGENT }, 'respondent of the new session');
+      // s2 closed and re-opened: the agent still holds no binding, so a further one-way session for it works
+      await closeSession(d, s2.id);
+      expectStatus(await d.api('PATCH', `/v1/sessions/${s2.id}`, { status: 'open' }), 200, 're-open');
+      expectStatus(await postSession(d, svc.id, {
+        direction: 'one-way', participants: [{ number: AGENT, hidden: true }, { number: R3 }],
+      }), 201, 'another one-way session for the agent after a re-open');
+    });
+
     test("the hidden participant's number is in no log line", () => {
       assertLogClean(d, REALS);
     });
