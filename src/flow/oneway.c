@@ -15,7 +15,6 @@
 #include "../util/err.h"
 #include "../util/log.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* One caller's one-way rows on the dialled number, both sides, and (when the
@@ -76,9 +75,11 @@ static bool answer_failed(struct wctx *h, int rc, const char *what)
 	return true;
 }
 
-/* Bridges (or forwards) through the session of row participant_id. live: make a
- * session that ended within the callback window routable (its row is shown as
- * open to route_inbound; the session itself stays closed). */
+/* Bridges (or forwards) through the session of row participant_id. within_window:
+ * the rules found the session inside the callback window, so one that ended is
+ * shown to route_inbound as open (the session itself stays closed: the
+ * interaction's activity update touches live sessions only). A blocked one stays
+ * blocked. */
 static bool route_row(struct wctx *h, const char *participant_id, enum channel channel, bool within_window)
 {
 	struct route_view v;
