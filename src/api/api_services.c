@@ -63,10 +63,13 @@ static json_t *service_json(const struct app *app, const struct service *svc)
 	}
 	json_t *rates = json_pack("{s:i,s:i,s:b}", "calls_per_hour", svc->rate_calls, "texts_per_hour", svc->rate_texts,
 				  "silent", svc->rate_silent);
-	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", svc->id, "name", svc->name, "carriers", carriers,
-			 "defaults", defaults, "unknown_caller", unknown, "rate_limits", rates, "events_url",
-			 svc->events_url[0] ? json_string(svc->events_url) : json_null(), "created_at",
-			 json_time(svc->created_at));
+	json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", svc->id, "name", svc->name, "carriers",
+			      carriers, "defaults", defaults, "unknown_caller", unknown, "rate_limits", rates, "events_url",
+			      svc->events_url[0] ? json_string(svc->events_url) : json_null(), "created_at",
+			      json_time(svc->created_at));
+	json_object_set_new(o, "branded_number", svc->branded_number[0] ? json_string(svc->branded_number) : json_null());
+	json_object_set_new(o, "callback_window", json_integer(svc->callback_window));
+	return o;
 }
 
 /* events_url: a string (events_url_check) or null (none). False with a 400 in *e. */
@@ -368,6 +371,50 @@ static bool parse_rate_limits(json_t *o, struct service *svc, struct api_error *
 	return true;
 }
 
+/* One-way sessions (core/oneway.h): branded_number (an E.164 string, or null for
+ * none) and callback_window (seconds, 0..CALLBACK_WINDOW_MAX). Whether the
+ * branded number is in the service's pool is branded_in_pool()'s check. */
+#define CALLBACK_WINDOW_MAX (366LL * 86400)
+static bool parse_oneway(json_t *body, struct service *svc, struct api_error *e)
+{
+	json_t *v = json_object_get(body, "branded_number");
+	if (v != NULL && json_is_null(v))
+		svc->branded_number[0] = '\0';
+	else if (v != NULL && !parse_service_number(body, "", "branded_number", svc->branded_number,
+						    sizeof(svc->branded_number), e))
+		return false;
+	bool has = false;
+	int64_t window = 0;
+	if (!json_int_field(body, "", "callback_window", 0, CALLBACK_WINDOW_MAX, &has, &window, e))
+		return false;
+	if (has)
+		svc->callback_window = window;
+	return true;
+}
+
+/* The branded number, when set, must be a number of svc's own pool. False with
+ * a 400 in *e (nothing is written then), or a store failure answered already
+ * (*answered true). */
+static bool branded_in_pool(struct api_req *r, const struct service *svc, struct api_error *e, bool *answered)
+{
+	*answered = false;
+	if (svc->branded_number[0] == '\0')
+		return true;
+	struct route_view v;
+	int rc = store_route_lookup(r->app->store, svc->branded_number, "", &v);
+	if (rc < 0) {
+		api_store_failed(r, "route_lookup", rc);
+		*answered = true;
+		return false;
+	}
+	if (v.number.id[0] == '\0' || strcmp(v.number.service_id, svc->id) != 0) {
+		api_error_set(e, 400, "invalid_field",
+			      "branded_number is not a number of this service's pool (add it to the pool first)");
+		return false;
+	}
+	return true;
+}
+
 /* The parts of body POST and PATCH parse alike, over *svc: carriers (patch: each
  * one named replaced whole, null removing it), defaults, unknown_caller (given
  * as unknown), rate_limits; then the result checked. False with a 400 in *e. */
@@ -375,6 +422,7 @@ static bool parse_service_parts(json_t *body, json_t *unknown, struct service *s
 				struct api_error *e)
 {
 	return parse_carriers(json_object_get(body, "carriers"), svc, patch, e) && parse_events_url(body, svc, e) &&
+	       parse_oneway(body, svc, e) &&
 	       parse_defaults(json_object_get(body, "defaults"), svc, e) && parse_unknown_caller(unknown, svc, e) &&
 	       parse_rate_limits(json_object_get(body, "rate_limits"), svc, e) && check_unknown_caller(svc, e);
 }
@@ -416,7 +464,7 @@ static void reply_service_written(struct api_req *r, int rc, const struct servic
 static bool service_from_post(json_t *body, struct service *svc, struct api_error *e)
 {
 	static const char *const fields[] = {"name",	    "carriers",	  "defaults", "unknown_caller",
-					     "rate_limits", "events_url", NULL};
+					     "rate_limits", "events_url", "branded_number", "callback_window", NULL};
 	const char *name = NULL;
 	memset(svc, 0, sizeof(*svc));
 	svc->mode = MODE_VOICE_AND_MESSAGE;
@@ -428,6 +476,7 @@ static bool service_from_post(json_t *body, struct service *svc, struct api_erro
 	svc->cooloff = 86400;
 	svc->number_cap = 100;
 	svc->pool_low_threshold = 0; /* pool.low is asked for: a one-number pool would be low at once */
+	svc->callback_window = ONEWAY_CALLBACK_WINDOW_DEFAULT;
 	unknown_caller_reset(svc);
 	return json_only_fields(body, "", fields, e) &&
 	       json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, e) &&
@@ -446,6 +495,14 @@ void api_service_create(struct api_req *r)
 		return;
 	}
 	id_new("svc", svc.id);
+	bool answered = false;
+	if (!branded_in_pool(r, &svc, &e, &answered)) {
+		if (answered)
+			json_decref(body);
+		else
+			api_reply_refused(r, body, &e);
+		return;
+	}
 	svc.created_at = now_unix();
 	int rc = store_service_insert(r->app->store, &svc);
 	json_decref(body);
@@ -471,12 +528,13 @@ void api_service_patch(struct api_req *r)
 	if (body == NULL)
 		goto fail;
 	static const char *const fields[] = {"name",	    "carriers",	  "defaults", "unknown_caller",
-					     "rate_limits", "events_url", NULL};
+					     "rate_limits", "events_url", "branded_number", "callback_window", NULL};
 	if (!json_only_fields(body, "", fields, &e))
 		goto fail;
 	if (json_object_size(body) == 0) {
 		api_error_set(&e, 400, "missing_field",
-			      "give at least one of name, carriers, defaults, unknown_caller, rate_limits, events_url");
+			      "give at least one of name, carriers, defaults, unknown_caller, rate_limits, events_url, "
+			      "branded_number, callback_window");
 		goto fail;
 	}
 	struct service svc;
@@ -497,6 +555,14 @@ void api_service_patch(struct api_req *r)
 	if (!json_string_field(body, "", "name", false, NAME_MAX_LEN, &name, &e) ||
 	    !parse_service_parts(body, unknown, &svc, true, &e) || (name != NULL && !service_name_set(&svc, name, &e)))
 		goto fail;
+	bool answered = false;
+	if (!branded_in_pool(r, &svc, &e, &answered)) {
+		if (answered) {
+			json_decref(body);
+			return;
+		}
+		goto fail;
+	}
 	json_decref(body);
 	struct audit_entry audit;
 	api_audit_request(r, &audit, "service.changed");

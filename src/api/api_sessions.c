@@ -4,6 +4,7 @@
  * validated here with libphonenumber and handed to the store, which seals them;
  * every answer shows them masked. */
 #include "api_internal.h"
+#include "../core/oneway.h"
 #include "../core/pin.h"
 #include "../core/pool.h"
 #include "../flow/lifecycle.h"
@@ -34,8 +35,11 @@ static json_t *session_json(const struct session *s)
 	json_t *parts = json_array();
 	for (int i = 0; i < s->n_participants; i++) {
 		const struct participant *p = &s->participants[i];
-		json_array_append_new(parts, json_pack("{s:s,s:s,s:s,s:s}", "id", p->id, "label", p->label, "number",
-						       p->masked, "proxy_number", p->proxy_e164));
+		json_t *pj = json_pack("{s:s,s:s,s:s,s:s}", "id", p->id, "label", p->label, "number", p->masked,
+				       "proxy_number", p->proxy_e164);
+		if (s->direction == DIRECTION_ONE_WAY)
+			json_object_set_new(pj, "hidden", json_boolean(p->hidden));
+		json_array_append_new(parts, pj);
 	}
 	json_t *o = json_pack("{s:s,s:s,s:o,s:s,s:s,s:I,s:o,s:o,s:o,s:o}", "id", s->id, "service_id", s->service_id,
 			      "unique_name", s->unique_name[0] ? json_string(s->unique_name) : json_null(), "mode",
@@ -44,6 +48,7 @@ static json_t *session_json(const struct session *s)
 			      "updated_at", json_time(s->updated_at), "closed_at", json_time(s->closed_at));
 	json_policy_set(o, &s->policy, true);
 	json_object_set_new(o, "pin", s->pin[0] ? json_string(s->pin) : json_null());
+	json_object_set_new(o, "direction", json_string(oneway_direction_name(s->direction)));
 	json_object_set_new(o, "participants", parts);
 	return o;
 }
@@ -122,9 +127,10 @@ static bool parse_participant(json_t *p, int i, struct participant *out, const c
 		api_error_set(e, 400, "invalid_field", "%s must be an object", path);
 		return false;
 	}
-	static const char *const fields[] = {"number", "label", "proxy_number", "profile", NULL};
+	static const char *const fields[] = {"number", "label", "proxy_number", "profile", "hidden", NULL};
 	const char *number = NULL, *label = NULL, *proxy = NULL;
-	if (!json_only_fields(p, path, fields, e) ||
+	bool has_hidden = false, hidden = false;
+	if (!json_only_fields(p, path, fields, e) || !json_bool_field(p, path, "hidden", &has_hidden, &hidden, e) ||
 	    !json_string_field(p, path, "profile", false, ID_MAX - 1, profile, e) ||
 	    !json_string_field(p, path, "number", *profile == NULL, 64, &number, e) ||
 	    !json_string_field(p, path, "label", false, LABEL_MAX_LEN, &label, e) ||
@@ -139,10 +145,12 @@ static bool parse_participant(json_t *p, int i, struct participant *out, const c
 		}
 		memset(out, 0, sizeof(*out));
 		snprintf(out->label, sizeof(out->label), "%s", label ? label : "");
+		out->hidden = hidden;
 		return true;
 	}
 	if (!participant_ok(sessions_participant(number, label, out), path, e))
 		return false;
+	out->hidden = hidden;
 	return proxy == NULL || parse_proxy(proxy, path, out->proxy_e164, sizeof(out->proxy_e164), e);
 }
 
@@ -254,6 +262,32 @@ static void create_error(const struct session *s, int rc, const struct create_ou
 	}
 }
 
+/* The 400 for participants whose hidden flags do not fit the direction
+ * (core/oneway.h): a one-way session has exactly one hidden participant of two. */
+static bool oneway_shape_ok(const struct session *s, struct api_error *e)
+{
+	switch (oneway_check(s->direction, s->participants, s->n_participants)) {
+	case ONEWAY_SHAPE_OK:
+		return true;
+	case ONEWAY_SHAPE_NO_HIDDEN:
+		api_error_set(e, 400, "invalid_field",
+			      "participants[].hidden: a one-way session needs exactly one hidden participant, none is");
+		return false;
+	case ONEWAY_SHAPE_TWO_HIDDEN:
+		api_error_set(e, 400, "invalid_field",
+			      "participants[].hidden: a one-way session needs exactly one hidden participant, both are");
+		return false;
+	case ONEWAY_SHAPE_NEEDS_TWO:
+		api_error_set(e, 400, "invalid_field", "participants: a one-way session needs its 2 participants");
+		return false;
+	case ONEWAY_SHAPE_HIDDEN_TWO_WAY:
+		api_error_set(e, 400, "invalid_field",
+			      "participants[].hidden is only for sessions with direction one-way");
+		return false;
+	}
+	return false;
+}
+
 void api_session_create(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
@@ -268,8 +302,8 @@ void api_session_create(struct api_req *r)
 		goto fail;
 	static const char *const fields[] = {"unique_name", "mode", "ttl", "expires_at", "participants", "record",
 					     "time_limit", "ring_timeout", "consent_message", "geo_match",
-					     "geo_match_strict", "number_selection", "pin", NULL};
-	const char *unique_name = NULL, *mode = NULL, *pin = NULL;
+					     "geo_match_strict", "number_selection", "pin", "direction", NULL};
+	const char *unique_name = NULL, *mode = NULL, *pin = NULL, *direction = NULL;
 	bool has_ttl = false, has_exp = false;
 	struct session s;
 	memset(&s, 0, sizeof(s));
@@ -279,6 +313,7 @@ void api_session_create(struct api_req *r)
 	    !json_pool_fields(body, "", &s.pool, &e) || !json_string_field(body, "", "pin", false, 64, &pin, &e) ||
 	    !json_string_field(body, "", "unique_name", false, NAME_MAX_LEN, &unique_name, &e) ||
 	    !json_string_field(body, "", "mode", false, 32, &mode, &e) ||
+	    !json_string_field(body, "", "direction", false, 16, &direction, &e) ||
 	    !json_int_field(body, "", "ttl", 0, TTL_MAX, &has_ttl, &s.ttl, &e) ||
 	    !parse_expires_at(body, now, &has_exp, &s.expires_at, &e))
 		goto fail;
@@ -288,6 +323,11 @@ void api_session_create(struct api_req *r)
 		goto fail;
 	}
 	s.mode = (enum session_mode)m;
+	if (direction != NULL && strcmp(direction, "one-way") != 0 && strcmp(direction, "two-way") != 0) {
+		api_error_set(&e, 400, "invalid_field", "direction must be one-way or two-way");
+		goto fail;
+	}
+	s.direction = direction != NULL && strcmp(direction, "one-way") == 0 ? DIRECTION_ONE_WAY : DIRECTION_TWO_WAY;
 	if (!has_ttl)
 		s.ttl = svc.ttl;
 	if (pin != NULL) {
@@ -317,6 +357,8 @@ void api_session_create(struct api_req *r)
 		if (!parse_participant(json_array_get(parts, i), (int)i, &s.participants[i], &prf[i], &e))
 			goto fail;
 	s.n_participants = (int)n_parts;
+	if (!oneway_shape_ok(&s, &e))
+		goto fail;
 	if (!profile_resolve(r, &svc, &s, prf, &e))
 		goto fail;
 	if (n_parts == 2 && strcmp(s.participants[0].number, s.participants[1].number) == 0) {

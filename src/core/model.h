@@ -142,6 +142,10 @@ struct service {
 	enum mms_fallback mms_fallback; /* media towards a number without mms */
 	char events_url[URL_MAX_LEN + 1]; /* where events are POSTed (docs/EVENTS.md); "" = none */
 	int pool_low_threshold;           /* pool.low at or below this many free numbers; 0 = off */
+	/* one-way sessions (core/oneway.h) */
+	char branded_number[PHONE_E164_MAX + 1]; /* the respondents' proxy number; "" = by the pool rule */
+	int64_t callback_window; /* seconds after a one-way session ends that its respondent still reaches
+				    the hidden participant (default ONEWAY_CALLBACK_WINDOW_DEFAULT) */
 };
 
 struct number {
@@ -160,6 +164,12 @@ struct number {
 	int64_t created_at;
 };
 
+/* A session's direction: two-way (both sides call and text each other), or
+ * one-way (core/oneway.h: a hidden side reaches a respondent, who sees the
+ * service's branded number and may call it back within the callback window). */
+enum session_direction { DIRECTION_TWO_WAY = 0, DIRECTION_ONE_WAY = 1 };
+#define ONEWAY_CALLBACK_WINDOW_DEFAULT (7 * 86400)
+
 struct participant {
 	char id[ID_MAX];
 	char label[LABEL_MAX_LEN + 1];
@@ -174,6 +184,7 @@ struct participant {
 	char area_code[8];
 	char region[REGION_MAX_LEN + 1];
 	char profile_id[ID_MAX]; /* the profile (core/profile.h) it was made from; "" = none */
+	int hidden; /* 1: the hidden side of a one-way session (core/oneway.h): holds no binding */
 };
 
 struct session {
@@ -190,7 +201,8 @@ struct session {
 	int64_t closed_at; /* 0 = open */
 	struct call_policy policy; /* overrides; see struct call_policy */
 	struct pool_rules pool;    /* create only: overrides (POOL_RULES_INHERIT); not stored */
-	char pin[PIN_MAX_LEN + 1]; /* the service's unknown-caller policy is pin: "" otherwise */
+	char pin[PIN_MAX_LEN + 1]; /* the service's unknown-caller policy is pin, or a one-way session: "" otherwise */
+	enum session_direction direction;
 	int n_participants;        /* 2, or 1 while a single-party session waits for its second */
 	struct participant participants[SESSION_PARTICIPANTS];
 };

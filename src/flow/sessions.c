@@ -4,6 +4,7 @@
 #include "sessions.h"
 #include "bind.h"
 #include "events.h"
+#include "../core/oneway.h"
 #include "../core/pin.h"
 #include "../core/pool.h"
 #include "../core/session.h"
@@ -74,7 +75,13 @@ int sessions_create(struct store *st, const struct service *svc, struct session 
 	assert(st != NULL && svc != NULL && s != NULL);
 	struct create_rules rules;
 	sessions_rules(svc, &s->pool, &rules);
-	int draw_pin = svc->unknown_caller == UNKNOWN_PIN && s->pin[0] == '\0';
+	/* a one-way session's PIN names it to an agent with several (core/oneway.h) */
+	int draw_pin = (svc->unknown_caller == UNKNOWN_PIN || s->direction == DIRECTION_ONE_WAY) && s->pin[0] == '\0';
+	int hid = s->direction == DIRECTION_ONE_WAY ? oneway_hidden_index(s->participants, s->n_participants) : -1;
+	if (hid >= 0 && s->n_participants == 2 && svc->branded_number[0] != '\0' &&
+	    s->participants[1 - hid].proxy_e164[0] == '\0')
+		snprintf(s->participants[1 - hid].proxy_e164, sizeof(s->participants[1 - hid].proxy_e164), "%s",
+			 svc->branded_number);
 	int rc = 0;
 	for (int attempt = 0; attempt < PIN_DRAWS; attempt++) {
 		if (draw_pin) {
@@ -216,10 +223,20 @@ static int create_body(struct store_tx *tx, void *arg)
 		rc = create_refused(tx, x);
 	if (rc < 0)
 		return rc;
+	/* one-way (core/oneway.h): the respondent first, on the branded number when
+	 * the service has one (a cooling-off binding of it on that number is taken
+	 * over: the newest session wins), then the hidden side on the same number,
+	 * whose binding is given up at once (store_tx_oneway_mark) */
+	int hid = s->direction == DIRECTION_ONE_WAY ? oneway_hidden_index(s->participants, n) : -1;
+	struct create_rules oneway_rules = *x->rules;
+	oneway_rules.cooloff_reuse = 1;
 	struct bind_job jobs[SESSION_PARTICIPANTS];
-	for (int i = 0; i < n; i++) {
+	for (int k = 0; k < n; k++) {
+		int i = hid >= 0 ? (k == 0 ? 1 - hid : hid) : k;
+		if (hid >= 0 && i == hid)
+			memcpy(s->participants[i].proxy_e164, s->participants[1 - hid].proxy_e164, PHONE_E164_MAX + 1);
 		struct bind_job *j = &jobs[i];
-		*j = (struct bind_job){.rules = x->rules,
+		*j = (struct bind_job){.rules = hid >= 0 ? &oneway_rules : x->rules,
 				       .service_id = s->service_id,
 				       .session_id = s->id,
 				       .need = pool_caps_for_mode(s->mode),
@@ -228,7 +245,7 @@ static int create_body(struct store_tx *tx, void *arg)
 				       .idx = i,
 				       .bidx = x->bidx[i],
 				       .peer_bidx = n == 2 ? x->bidx[1 - i] : "",
-				       .pending = i > 0 ? s->participants[0].proxy_number_id : NULL};
+				       .pending = k > 0 ? s->participants[1 - i].proxy_number_id : NULL};
 		rc = bind_participant(tx, j);
 		if (rc < 0) {
 			x->out->failed_index = i;
@@ -238,6 +255,11 @@ static int create_body(struct store_tx *tx, void *arg)
 		x->out->level[i] = j->level;
 		x->out->sticky[i] = j->sticky;
 		x->out->reused_cooling[i] = j->reused_cooling;
+	}
+	if (hid >= 0) {
+		rc = store_tx_oneway_mark(tx, s->id, s->participants[hid].id);
+		if (rc < 0)
+			return rc;
 	}
 	/* in_use counts sessions: both participants on one number count once */
 	rc = count_numbers(tx, s->participants[0].proxy_number_id, n > 1 ? s->participants[1].proxy_number_id : NULL,

@@ -635,6 +635,8 @@ void webhook_inbound(const struct webhook_env *env, const struct webhook_request
 		answer_gather(&h, 1, UNKNOWN_PIN_PROMPT);
 		return;
 	}
+	if (webhook_oneway_inbound(&h, channel))
+		return;
 	if (h.v.session_id[0] != '\0') {
 		route_view_decide(&h, &h.svc, &h.v, channel);
 		return;
@@ -664,6 +666,8 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
 		return;
 	const char *sid = h.in->sid;
 	struct unknown_outcome o;
+	if (!unknown_is_pin_number(&h.svc, CHANNEL_VOICE, h.in->to) && webhook_oneway_gather(&h))
+		return;
 	if (!unknown_is_pin_number(&h.svc, CHANNEL_VOICE, h.in->to)) {
 		log_info("webhook %s gather %s: %s is not the PIN number of service %s; refused", h.dl->name, sid,
 			 h.v.number.id, h.svc.id);
@@ -700,4 +704,20 @@ void webhook_gather(const struct webhook_env *env, const struct webhook_request 
 	}
 	answer_outcome(&h, &h.svc, &o);
 	webhook_settle(&h);
+}
+
+void webhook_route_decide(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel)
+{
+	route_view_decide(h, svc, v, channel);
+}
+
+void webhook_ask_pin(struct wctx *h, int attempt, const char *prompt)
+{
+	answer_gather(h, attempt, prompt);
+}
+
+void webhook_unknown(struct wctx *h, enum channel channel)
+{
+	handle_unknown(h, &h->svc, channel, h->from_masked);
+	webhook_settle(h);
 }

@@ -55,4 +55,27 @@ void webhook_answer_plain(struct wctx *h, const struct service *svc, struct deci
 void webhook_bridge_render(struct wctx *h, const struct service *svc, const struct route_view *v, const char *int_id,
 			   struct hook_render *r);
 
+/* Routes a caller whose binding, PIN or one-way session found v: decide, limit,
+ * record the interaction, answer (webhook.c). */
+void webhook_route_decide(struct wctx *h, const struct service *svc, const struct route_view *v,
+			  enum channel channel);
+
+/* Answers with a gather of a PIN: attempt is carried in the gather URL. */
+void webhook_ask_pin(struct wctx *h, int attempt, const char *prompt);
+
+/* Answers a caller with no binding on the dialled number by the service's
+ * unknown-caller policy (webhook.c), settled. */
+void webhook_unknown(struct wctx *h, enum channel channel);
+
+/* One-way sessions (oneway.c, core/oneway.h). Each returns true when it
+ * answered the request, false when the usual pipeline answers it. */
+#define ONEWAY_PIN_PROMPT "Please enter the PIN of the conversation you want, then press the pound key."
+#define ONEWAY_SEVERAL_TEXT "You have several open conversations on this number: call it to choose one."
+/* A call or text to a number with no live binding of the caller: the agent
+ * (a hidden participant of open one-way sessions on it) or a respondent calling
+ * back. */
+bool webhook_oneway_inbound(struct wctx *h, enum channel channel);
+/* A gather on a number that is not the service's PIN number: the agent's PIN. */
+bool webhook_oneway_gather(struct wctx *h);
+
 #endif

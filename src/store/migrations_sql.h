@@ -219,5 +219,18 @@
 	"ALTER TABLE services ADD COLUMN pool_low_threshold INTEGER NOT NULL DEFAULT 0;" \
 	"CREATE TABLE pool_alerts (service_id " T " NOT NULL, need INTEGER NOT NULL, since BIGINT NOT NULL," \
 	"  PRIMARY KEY (service_id, need));"
+/* 13: one-way sessions (core/oneway.h). A service's branded number (the
+* respondents' proxy number, '' = by the pool rule) and callback window
+* (seconds); a session's direction (0 two-way, 1 one-way); a participant's
+* side in a one-way session (oneway: 0 two-way, 1 the respondent, 2 the hidden
+* side, which holds no binding, active = 0). participants_oneway finds a
+* caller's one-way rows on a proxy number whatever their binding state (the
+* callback window outlives the cool-off); two-way rows are not in it. */
+#define MIGRATION_13(T) \
+	"ALTER TABLE services ADD COLUMN branded_number " T " NOT NULL DEFAULT '';" \
+	"ALTER TABLE services ADD COLUMN callback_window BIGINT NOT NULL DEFAULT 604800;" \
+	"ALTER TABLE sessions ADD COLUMN direction INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE participants ADD COLUMN oneway INTEGER NOT NULL DEFAULT 0;" \
+	"CREATE INDEX participants_oneway ON participants (bidx, proxy_number_id, oneway) WHERE oneway > 0;"
 
 #endif

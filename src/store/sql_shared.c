@@ -85,6 +85,7 @@ void sql_read_session(struct sql_cursor *c, struct session *s)
 	s->closed_at = sql_next_i64(c);
 	sql_read_policy(c, &s->policy);
 	sql_next_text(c, s->pin, sizeof(s->pin));
+	s->direction = sql_next_int(c) == DIRECTION_ONE_WAY ? DIRECTION_ONE_WAY : DIRECTION_TWO_WAY;
 	s->pool = POOL_RULES_INHERIT;
 }
 
@@ -119,6 +120,8 @@ void sql_read_service(struct sql_cursor *c, struct service *svc)
 	svc->mms_fallback = sql_next_int(c);
 	sql_next_text(c, svc->events_url, sizeof(svc->events_url));
 	svc->pool_low_threshold = sql_next_int(c);
+	sql_next_text(c, svc->branded_number, sizeof(svc->branded_number));
+	svc->callback_window = sql_next_i64(c);
 }
 
 void sql_read_interaction(struct sql_cursor *c, struct interaction *it)
@@ -216,4 +219,18 @@ void sql_read_audit(struct sql_cursor *c, struct audit_entry *e)
 	sql_next_text(c, e->detail, sizeof(e->detail));
 	sql_next_text(c, e->prev_hash, sizeof(e->prev_hash));
 	sql_next_text(c, e->hash, sizeof(e->hash));
+}
+
+void sql_read_oneway_candidate(struct sql_cursor *c, struct oneway_candidate *o)
+{
+	memset(o, 0, sizeof(*o));
+	sql_next_text(c, o->participant_id, sizeof(o->participant_id));
+	sql_next_text(c, o->session_id, sizeof(o->session_id));
+	o->status = sql_next_int(c);
+	o->ttl = sql_next_i64(c);
+	o->expires_at = sql_next_i64(c);
+	o->last_activity_at = sql_next_i64(c);
+	o->closed_at = sql_next_i64(c);
+	o->created_at = sql_next_i64(c);
+	sql_next_text(c, o->pin, sizeof(o->pin));
 }

@@ -22,7 +22,7 @@
  * row still holds its binding (the partial index participants_cooling). */
 #define NUMBER_COOLING "(SELECT COUNT(*) FROM participants c WHERE c.proxy_number_id = n.id AND c.active = 1 AND c.held_until IS NOT NULL)"
 #define POLICY_COLS "record, time_limit, ring_timeout, consent_message"
-#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin"
+#define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin, direction"
 #define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
 /* what sql_read_interaction reads: the inserted columns and the call id set later */
 #define INTERACTION_READ_COLS INTERACTION_COLS ", carrier_call_id"
@@ -63,9 +63,11 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 #define LC_SQL_BINDING_KEEP "UPDATE participants SET held_until = NULL WHERE id = $1 AND active = 1"
 /* ...a released one is taken again: the bindings index refuses it when the real
  * number holds that proxy elsewhere now; 0 rows when the number is gone or has
- * state $2 (retired) */
+ * state $2 (retired). The hidden side of a one-way session (oneway 2) never
+ * holds a binding: its row counts as taken and stays inactive. */
 #define LC_SQL_BINDING_TAKE                                                                                     \
-	"UPDATE participants SET active = 1, held_until = NULL WHERE id = $1 AND active = 0 AND EXISTS "   \
+	"UPDATE participants SET active = CASE WHEN oneway = 2 THEN 0 ELSE 1 END, held_until = NULL "      \
+	"WHERE id = $1 AND active = 0 AND EXISTS "   \
 	"(SELECT 1 FROM numbers WHERE numbers.id = participants.proxy_number_id AND numbers.state <> $2)"
 /* the due sessions, soonest first (index sessions_deadline) */
 #define LC_SQL_SESSIONS_DUE                                                                                     \
@@ -161,7 +163,7 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
 	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
 	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
-	"rate_texts, rate_silent, mms_fallback, events_url, pool_low_threshold"
+	"rate_texts, rate_silent, mms_fallback, events_url, pool_low_threshold, branded_number, callback_window"
 
 /* ---------------------------------------------------------------- reading rows */
 
@@ -202,6 +204,7 @@ void sql_read_interaction(struct sql_cursor *c, struct interaction *it); /* INTE
 void sql_read_leg(struct sql_cursor *c, struct leg *l);                  /* LEG_COLS */
 void sql_read_key(struct sql_cursor *c, struct api_key *k);              /* KEY_COLS */
 void sql_read_audit(struct sql_cursor *c, struct audit_entry *e);        /* AUDIT_COLS */
+void sql_read_oneway_candidate(struct sql_cursor *c, struct oneway_candidate *o); /* SQL_TEXT_ONEWAY_CANDIDATES */
 /* ROUTE_COLS into out's session and other side, unsealing the other side's number
  * with v: 0 (nothing read when s.id is NULL: no binding), or MASKD_ECRYPTO logged. */
 int sql_read_route(struct sql_cursor *c, const struct vault *v, struct route_view *out);
@@ -230,7 +233,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 #define SQL_TEXT_SETTING_ADD "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
 #define SQL_TEXT_SERVICE_INSERT "INSERT INTO services (" SERVICE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, " \
-	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
+	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
 #define SQL_TEXT_SERVICE_GET "SELECT " SERVICE_COLS " FROM services WHERE id = $1"
 #define SQL_TEXT_SECRET_INSERT "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)"
 #define SQL_TEXT_SECRETS_GET "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1"
@@ -242,13 +245,24 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_NUMBER_SET_REGION "UPDATE numbers SET region = $2 WHERE id = $1"
 #define SQL_TEXT_NUMBER_DELETE "DELETE FROM numbers WHERE id = $1 AND in_use = 0"
 #define SQL_TEXT_SESSION_GET "SELECT " SESSION_COLS " FROM sessions WHERE id = $1"
-#define SQL_TEXT_PARTICIPANTS_OF "SELECT id, label, masked, proxy_number_id, proxy_e164, country FROM participants " \
+#define SQL_TEXT_PARTICIPANTS_OF "SELECT id, label, masked, proxy_number_id, proxy_e164, country, oneway FROM participants " \
 	"WHERE session_id = $1 AND idx >= 0 ORDER BY idx"
 #define SQL_TEXT_ROUTE_LOOKUP "SELECT " NUMBER_COLS ", " ROUTE_COLS " FROM numbers n " \
 	"LEFT JOIN participants p ON p.bidx = $2 AND p.proxy_number_id = n.id AND p.active = 1 " \
 	"LEFT JOIN sessions s ON s.id = p.session_id " \
 	"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id AND o.idx >= 0 " \
 	"WHERE n.e164 = $1"
+/* one-way sessions (store_tx_oneway_*): the hidden row (oneway 2) holds no
+ * binding; the candidates' "oneway > 0" lets the partial index participants_oneway answer */
+#define SQL_TEXT_ONEWAY_MARK_SESSION "UPDATE sessions SET direction = 1 WHERE id = $1"
+#define SQL_TEXT_ONEWAY_MARK_PARTS "UPDATE participants SET oneway = CASE WHEN id = $2 THEN 2 ELSE 1 END, " \
+	"active = CASE WHEN id = $2 THEN 0 ELSE active END WHERE session_id = $1 AND idx >= 0"
+#define SQL_TEXT_ONEWAY_CANDIDATES "SELECT p.id, s.id, s.status, s.ttl, s.expires_at, s.last_activity_at, s.closed_at, " \
+	"s.created_at, COALESCE(s.pin, '') FROM participants p JOIN sessions s ON s.id = p.session_id " \
+	"WHERE p.bidx = $1 AND p.proxy_number_id = $2 AND p.oneway > 0 AND p.oneway = $3 AND p.idx >= 0 " \
+	"AND s.service_id = $4 AND s.direction = 1 ORDER BY s.created_at DESC, s.id DESC LIMIT $5"
+#define SQL_TEXT_ONEWAY_VIEW "SELECT " ROUTE_COLS " FROM participants p JOIN sessions s ON s.id = p.session_id " \
+	"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id AND o.idx >= 0 WHERE p.id = $1"
 /* the carrier's call id of a click-to-call, set once */
 #define SQL_TEXT_INTERACTION_CALL_ID "UPDATE interactions SET carrier_call_id = $2 WHERE id = $1 AND carrier_call_id = ''"
 #define SQL_TEXT_INTERACTION_GET "SELECT " INTERACTION_READ_COLS " FROM interactions WHERE id = $1"
@@ -484,7 +498,11 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 	X(SQL_TX_NUMBER_STATE, SQL_TEXT_NUMBER_STATE) \
 	X(SQL_SUBJECT_PROFILES, SQL_TEXT_SUBJECT_PROFILES) \
 	X(SQL_POOL_ALERT_SET, SQL_TEXT_POOL_ALERT_SET) \
-	X(SQL_POOL_ALERT_CLEAR, SQL_TEXT_POOL_ALERT_CLEAR)
+	X(SQL_POOL_ALERT_CLEAR, SQL_TEXT_POOL_ALERT_CLEAR) \
+	X(SQL_ONEWAY_MARK_SESSION, SQL_TEXT_ONEWAY_MARK_SESSION) \
+	X(SQL_ONEWAY_MARK_PARTS, SQL_TEXT_ONEWAY_MARK_PARTS) \
+	X(SQL_ONEWAY_CANDIDATES, SQL_TEXT_ONEWAY_CANDIDATES) \
+	X(SQL_ONEWAY_VIEW, SQL_TEXT_ONEWAY_VIEW)
 #define SQL_SHARED_ID(id, text) id,
 
 /* The statements both backends run with a text of their own (row-locking clauses,

@@ -212,6 +212,9 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_interaction_delete,
 		(const void *)o->tx_subject_profiles,
 		(const void *)o->tx_pool_low_mark,
+		(const void *)o->tx_oneway_mark,
+		(const void *)o->tx_oneway_candidates,
+		(const void *)o->tx_oneway_view,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -718,3 +721,31 @@ int store_tx_pool_count(struct store_tx *tx, const struct store_pool_query *q, i
 	return tx->ops->tx_pool_count(tx, q, limit, total);
 }
 
+
+/* ---------------------------------------------------------------- one-way sessions */
+
+int store_tx_oneway_mark(struct store_tx *tx, const char *session_id, const char *hidden_row_id)
+{
+	assert(tx != NULL && session_id != NULL && hidden_row_id != NULL);
+	return tx->ops->tx_oneway_mark(tx, session_id, hidden_row_id);
+}
+
+int store_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id,
+			       const char *from_e164, int hidden, struct oneway_candidate *out, int limit, int *n)
+{
+	assert(tx != NULL && service_id != NULL && number_id != NULL && from_e164 != NULL && out != NULL && n != NULL);
+	assert(limit >= 0 && limit <= ONEWAY_CANDIDATES_MAX);
+	char bidx[STORE_BIDX_MAX];
+	tx->ops->blind_index(tx->b, from_e164, bidx);
+	*n = 0;
+	return tx->ops->tx_oneway_candidates(tx, service_id, number_id, bidx, hidden ? 1 : 0, out, limit, n);
+}
+
+int store_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct route_view *out)
+{
+	assert(tx != NULL && participant_id != NULL && out != NULL);
+	struct number keep = out->number;
+	memset(out, 0, sizeof(*out));
+	out->number = keep;
+	return tx->ops->tx_oneway_view(tx, participant_id, out);
+}

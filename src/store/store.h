@@ -30,6 +30,7 @@
 #include "../core/audit.h" /* struct audit_entry */
 #include "../core/outbox.h" /* enum outbox_status */
 #include "../core/profile.h" /* struct profile */
+#include "../core/oneway.h" /* struct oneway_candidate */
 
 struct store;
 struct vault;
@@ -767,5 +768,27 @@ int store_tx_profile_rebind(struct store_tx *tx, const char *profile_id, const c
 int store_tx_profiles_free_due(struct store_tx *tx, int64_t now);
 /* Sets number_id's state inside a transaction. MASKD_ENOTFOUND when none. */
 int store_tx_number_state(struct store_tx *tx, const char *number_id, enum number_state state);
+
+/* ---------------------------------------------------------------- one-way sessions */
+/* Row primitives of one-way sessions (core/oneway.h, flow/oneway.c), inside a
+ * store_tx_run() body. Decide nothing. */
+/* Marks session_id one-way (direction 1): its participant row hidden_row_id
+ * becomes the hidden side (oneway 2) and gives up its binding at once (active 0,
+ * so that the hidden real number may be in any number of one-way sessions on
+ * the same proxy number); every other row becomes the respondent side (oneway 1).
+ * MASKD_ENOTFOUND when hidden_row_id is not a row of session_id. */
+int store_tx_oneway_mark(struct store_tx *tx, const char *session_id, const char *hidden_row_id);
+/* The one-way sessions of service_id in which real number from_e164 is a present
+ * participant (idx >= 0) on proxy number number_id, on the hidden side (hidden
+ * 1) or the respondent side (hidden 0), whatever the binding state, newest first
+ * (created_at, id), at most limit (<= ONEWAY_CANDIDATES_MAX) into out; *n how
+ * many. A purged or erased row is never found (its blind index is gone). */
+int store_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id,
+			       const char *from_e164, int hidden, struct oneway_candidate *out, int limit, int *n);
+/* The route view of participant row participant_id towards the other side of
+ * its session, as store_route_lookup() fills it (the other side's real number
+ * unsealed; out->number left as the caller set it). MASKD_ENOTFOUND when there
+ * is no such row. */
+int store_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct route_view *out);
 
 #endif

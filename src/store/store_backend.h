@@ -223,7 +223,12 @@ struct store_tx {
 		void (*cb)(void *, const struct subject_profile *), void *ctx)) \
 	/* pool alerts (store.h store_tx_pool_low_mark) */ \
 	X(int, tx_pool_low_mark, (struct store_tx *tx, const char *service_id, unsigned need, int low, \
-		int64_t now))
+		int64_t now)) \
+	/* one-way sessions (store.h store_tx_oneway_*); candidates take the blind index */ \
+	X(int, tx_oneway_mark, (struct store_tx *tx, const char *session_id, const char *hidden_row_id)) \
+	X(int, tx_oneway_candidates, (struct store_tx *tx, const char *service_id, const char *number_id, \
+		const char *bidx, int hidden, struct oneway_candidate *out, int limit, int *n)) \
+	X(int, tx_oneway_view, (struct store_tx *tx, const char *participant_id, struct route_view *out))
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current
  * key version into a malloc'd *out of *out_len bytes. The row is named by a and

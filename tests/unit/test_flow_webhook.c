@@ -192,8 +192,27 @@ static int f_session_create(void *ctx, struct store *st, const struct service *s
 	return 0;
 }
 
+static const struct store_ops fake_ops;
+
+/* Transactions of the fake: the body runs once, on no connection. */
+static int f_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *ctx)
+{
+	struct store_tx tx = {.ops = &fake_ops, .b = b, .conn = NULL};
+	return body(&tx, ctx);
+}
+
+/* No one-way sessions in these tests (test_oneway.c has their rules). */
+static int f_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id,
+				  const char *bidx, int hidden, struct oneway_candidate *out, int limit, int *n)
+{
+	*n = 0;
+	return 0;
+}
+
 static const struct store_ops fake_ops = {
 	.name = "fake",
+	.tx_run = f_tx_run,
+	.tx_oneway_candidates = f_tx_oneway_candidates,
 	.service_get = f_service_get,
 	.blind_index = f_blind_index,
 	.route_lookup = f_route_lookup,

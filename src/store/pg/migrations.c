@@ -22,4 +22,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_10(T),
 	MIGRATION_11(T, B),
 	MIGRATION_12(T),
+	MIGRATION_13(T),
 };

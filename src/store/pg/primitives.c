@@ -327,3 +327,57 @@ int pg_tx_pool_low_mark(struct store_tx *tx, const char *service_id, unsigned ne
 	int n = pg_run_count(tx_conn(tx), low ? SQL_POOL_ALERT_SET : SQL_POOL_ALERT_CLEAR, &a);
 	return n < 0 ? n : n > 0;
 }
+
+/* ---------------------------------------------------------------- one-way sessions */
+
+int pg_tx_oneway_mark(struct store_tx *tx, const char *session_id, const char *hidden_row_id)
+{
+	struct pg_conn *c = tx_conn(tx);
+	struct args a = {0};
+	pg_arg_text(&a, session_id);
+	int rc = pg_run(c, SQL_ONEWAY_MARK_SESSION, &a, NULL);
+	if (rc < 0)
+		return rc;
+	pg_arg_text(&a, hidden_row_id);
+	int n = pg_run_count(c, SQL_ONEWAY_MARK_PARTS, &a);
+	if (n < 0)
+		return n;
+	return n > 0 ? 0 : MASKD_ENOTFOUND;
+}
+
+int pg_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id, const char *bidx,
+			    int hidden, struct oneway_candidate *out, int limit, int *n)
+{
+	struct args a = {0};
+	pg_arg_text(&a, bidx);
+	pg_arg_text(&a, number_id);
+	pg_arg_i64(&a, hidden ? 2 : 1);
+	pg_arg_text(&a, service_id);
+	pg_arg_i64(&a, limit);
+	PGresult *r = NULL;
+	int rc = pg_run(tx_conn(tx), SQL_ONEWAY_CANDIDATES, &a, &r);
+	if (rc < 0)
+		return rc;
+	*n = 0;
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++) {
+		struct sql_cursor k = pg_cursor(r, i, 0);
+		sql_read_oneway_candidate(&k, &out[(*n)++]);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int pg_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct route_view *out)
+{
+	struct store_pg *s = tx->b;
+	struct args a = {0};
+	pg_arg_text(&a, participant_id);
+	PGresult *r = NULL;
+	int rc = pg_run(tx_conn(tx), SQL_ONEWAY_VIEW, &a, &r);
+	if (rc < 0)
+		return rc;
+	struct sql_cursor k = pg_cursor(r, 0, 0);
+	rc = PQntuples(r) > 0 ? sql_read_route(&k, s->vault, out) : MASKD_ENOTFOUND;
+	PQclear(r);
+	return rc;
+}

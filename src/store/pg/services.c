@@ -4,7 +4,7 @@
 
 /* ---------------------------------------------------------------- services */
 
-/* The policy columns of a service (geo_match ... pool_low_threshold), in the order of
+/* The policy columns of a service (geo_match ... callback_window), in the order of
  * SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE. */
 static void arg_service_rules(struct args *a, const struct service *svc)
 {
@@ -30,6 +30,8 @@ static void arg_service_rules(struct args *a, const struct service *svc)
 	pg_arg_i64(a, svc->mms_fallback);
 	pg_arg_text(a, svc->events_url);
 	pg_arg_i64(a, svc->pool_low_threshold);
+	pg_arg_text(a, svc->branded_number);
+	pg_arg_i64(a, svc->callback_window);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */

@@ -98,6 +98,7 @@ static int read_participants(struct pg_conn *c, struct session *s)
 		pg_col_text(r, i, 3, p->proxy_number_id, sizeof(p->proxy_number_id));
 		pg_col_text(r, i, 4, p->proxy_e164, sizeof(p->proxy_e164));
 		pg_col_text(r, i, 5, p->country, sizeof(p->country));
+		p->hidden = pg_col_i64(r, i, 6) == 2;
 		p->number[0] = '\0';
 	}
 	PQclear(r);

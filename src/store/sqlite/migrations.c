@@ -21,4 +21,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_10("TEXT"),
 	MIGRATION_11("TEXT", "BLOB"),
 	MIGRATION_12("TEXT"),
+	MIGRATION_13("TEXT"),
 };

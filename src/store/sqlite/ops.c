@@ -209,4 +209,7 @@ const struct store_ops store_sqlite_ops = {
 	.tx_profiles_free_due = sq_tx_profiles_free_due,
 	.tx_number_state = sq_tx_number_state,
 	.tx_subject_profiles = sq_tx_subject_profiles,
+	.tx_oneway_mark = sq_tx_oneway_mark,
+	.tx_oneway_candidates = sq_tx_oneway_candidates,
+	.tx_oneway_view = sq_tx_oneway_view,
 };

@@ -294,3 +294,64 @@ int sq_tx_pool_low_mark(struct store_tx *tx, const char *service_id, unsigned ne
 	int rc = sq_exec_stmt(c, st, "pool_low_mark");
 	return rc < 0 ? rc : sqlite3_changes(c->db) > 0;
 }
+
+/* ---------------------------------------------------------------- one-way sessions */
+
+int sq_tx_oneway_mark(struct store_tx *tx, const char *session_id, const char *hidden_row_id)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_ONEWAY_MARK_SESSION);
+	sq_bind_text(st, 1, session_id);
+	int rc = sq_exec_stmt(c, st, "oneway_mark_session");
+	if (rc < 0)
+		return rc;
+	st = sq_stmt(c, SQL_ONEWAY_MARK_PARTS);
+	sq_bind_text(st, 1, session_id);
+	sq_bind_text(st, 2, hidden_row_id);
+	rc = sq_exec_stmt(c, st, "oneway_mark_parts");
+	if (rc < 0)
+		return rc;
+	return sqlite3_changes(c->db) > 0 ? 0 : MASKD_ENOTFOUND;
+}
+
+int sq_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id, const char *bidx,
+			    int hidden, struct oneway_candidate *out, int limit, int *n)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_ONEWAY_CANDIDATES);
+	sq_bind_text(st, 1, bidx);
+	sq_bind_text(st, 2, number_id);
+	sqlite3_bind_int(st, 3, hidden ? 2 : 1);
+	sq_bind_text(st, 4, service_id);
+	sqlite3_bind_int(st, 5, limit);
+	int rc;
+	*n = 0;
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sql_cursor k = sq_cursor(st, 0);
+		sql_read_oneway_candidate(&k, &out[(*n)++]);
+	}
+	if (*n == limit)
+		rc = SQLITE_DONE;
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "oneway_candidates");
+}
+
+int sq_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct route_view *out)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	struct store_sqlite *s = tx->b;
+	sqlite3_stmt *st = sq_stmt(c, SQL_ONEWAY_VIEW);
+	sq_bind_text(st, 1, participant_id);
+	int rc = sqlite3_step(st);
+	int err = 0;
+	if (rc == SQLITE_ROW) {
+		struct sql_cursor k = sq_cursor(st, 0);
+		err = sql_read_route(&k, s->vault, out);
+	}
+	sq_stmt_done(st);
+	if (rc == SQLITE_DONE)
+		return MASKD_ENOTFOUND;
+	if (rc != SQLITE_ROW)
+		return sq_db_fail(c, "oneway_view");
+	return err;
+}

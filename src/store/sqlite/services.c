@@ -36,6 +36,8 @@ static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 	sqlite3_bind_int(st, 30, svc->mms_fallback);
 	sq_bind_text(st, 31, svc->events_url);
 	sqlite3_bind_int(st, 32, svc->pool_low_threshold);
+	sq_bind_text(st, 33, svc->branded_number);
+	sqlite3_bind_int64(st, 34, svc->callback_window);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */

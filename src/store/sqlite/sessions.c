@@ -53,6 +53,7 @@ static int read_participants(struct sqlite_conn *c, struct session *s)
 		sq_col_text(st, 3, p->proxy_number_id, sizeof(p->proxy_number_id));
 		sq_col_text(st, 4, p->proxy_e164, sizeof(p->proxy_e164));
 		sq_col_text(st, 5, p->country, sizeof(p->country));
+		p->hidden = sqlite3_column_int(st, 6) == 2;
 		p->number[0] = '\0';
 	}
 	sq_stmt_done(st);
