@@ -691,7 +691,9 @@ enum store_sealed {
 	STORE_SEALED_COUNT
 };
 #define STORE_PROXY_ACCOUNT_PREFIX "proxy.account."
-#define STORE_RESEAL_KEY_MAX (2 * ID_MAX + 32) /* a row's cursor key (secrets: "service_id:carrier") */
+/* a row's cursor key and name (secrets: "service_id:carrier"; Proxy accounts: the
+ * settings key, 113 bytes with its key hash) */
+#define STORE_RESEAL_KEY_MAX 160
 /* Re-seals, in one transaction, the values of kind what that are not sealed with
  * the vault's current key version, taking up to limit rows with a key after
  * `after` ("" = from the start) in key order. *seen gets how many rows it took

@@ -146,7 +146,10 @@ static void interaction_deleted_with_legs(void **state)
 	assert_int_equal(store_tx_run(f->st, delete_body, &d), MASKD_ENOTFOUND);
 }
 
-#define ACCOUNT_KEY STORE_PROXY_ACCOUNT_PREFIX "AC0123456789abcdef0123456789abcdef.0f0f"
+/* as long as the real ones: "<AC sid>.<key SHA-256 hex>" */
+#define ACCOUNT_KEY                                                                                          \
+	STORE_PROXY_ACCOUNT_PREFIX "AC0123456789abcdef0123456789abcdef."                                         \
+				   "5d4613b00733c2fc28dc732db00e4275178483528952799c33e29b54aa22ae91"
 #define ACCOUNT_TOKEN "proxy-account-auth-token-0123456789"
 
 /* The account row as api/proxy_v1.c writes it, sealed by v. */

@@ -108,7 +108,7 @@ static int reseal_once(struct store_pg *s, struct pg_conn *c, enum store_sealed 
 	}
 	int n = PQntuples(r), done = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
-		char ka[ID_MAX + 32], kb[32];
+		char ka[STORE_RESEAL_KEY_MAX], kb[32];
 		col_text(r, i, 2, ka, sizeof(ka));
 		col_text(r, i, 3, kb, sizeof(kb));
 		const uint8_t *old = (const uint8_t *)PQgetvalue(r, i, 1);

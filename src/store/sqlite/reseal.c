@@ -67,7 +67,7 @@ static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
  * updates run. */
 struct reseal_row {
 	char key[STORE_RESEAL_KEY_MAX];
-	char a[ID_MAX + 32], b[32];
+	char a[STORE_RESEAL_KEY_MAX], b[32];
 	uint8_t *old;
 	size_t len;
 };
