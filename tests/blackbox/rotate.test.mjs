@@ -144,6 +144,9 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
   const added = await rotateKeys(d1);
   assert.equal(added.code, 0, `rotate-keys: ${added.stderr}`);
   assert.match(added.stdout, /vault key version 2 added .* and made current/);
+  // and says how to follow the re-seal: this node's gauge
+  assert.ok(added.stdout.includes(`follow the re-seal after the restart: curl -s http://${d1.env.MASKD_LISTEN}/metrics | ` +
+    "grep '^maskd_vault_reseal_remaining' (at 0 on every node: maskd rotate-keys --drop)\n"), added.stdout);
   const keyText = fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8');
   assert.match(keyText, /^current=2$/m);
   assert.match(keyText, /^enc=[0-9a-f]{64}$/m);
