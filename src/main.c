@@ -182,6 +182,15 @@ static void watchdog_alive(void *ctx)
 	(void)store_ping(ctx);
 }
 
+/* How to follow the re-seal that a restart with a new current version starts:
+ * the gauge on this node's /metrics (MASKD_LISTEN), and what to do at 0. */
+static void print_reseal_progress(const struct config *cfg)
+{
+	printf("follow the re-seal after the restart: curl -s http://%s/metrics | grep '^maskd_vault_reseal_remaining' "
+	       "(at 0 on every node: maskd rotate-keys --drop)\n",
+	       cfg->listen);
+}
+
 /* `maskd rotate-keys [--stage | --activate | --drop]`: rewrites the vault key
  * file (vault_file_rotate; docs/OPERATIONS.md, key rotation). --drop first
  * checks, in the configured database, that nothing is sealed with an older
@@ -236,6 +245,7 @@ static int rotate_keys_command(const struct config *cfg, const char *flag)
 	case VAULT_ROTATE_ADD:
 		printf("vault key version %d added to %s and made current: restart maskd to seal with it; "
 		       "older values are re-sealed in the background\n", version, cfg->key_file);
+		print_reseal_progress(cfg);
 		break;
 	case VAULT_ROTATE_STAGE:
 		printf("vault key version %d added to %s, not current yet: copy the file to every node, restart them, "
@@ -243,6 +253,7 @@ static int rotate_keys_command(const struct config *cfg, const char *flag)
 		break;
 	case VAULT_ROTATE_ACTIVATE:
 		printf("vault key version %d is current in %s: restart maskd to seal with it\n", version, cfg->key_file);
+		print_reseal_progress(cfg);
 		break;
 	case VAULT_ROTATE_DROP:
 		printf("older vault key versions dropped from %s; version %d remains\n", cfg->key_file, version);

@@ -352,14 +352,12 @@ void api_audit_entry(const struct api_req *r, struct audit_entry *e, const char 
 /* The routes whose success is audited here, after the handler (the audit entry
  * is its own transaction, committed before the answer goes out). A change that
  * must commit with its entry appends it in its own transaction instead
- * (api_audit_request: PATCH /v1/services/{svc}, the erasure). */
+ * (api_audit_request: PATCH /v1/services/{svc}, the erasure, PATCH and DELETE
+ * /v1/sessions/{ses} and the number swap in api_sessions.c). */
 struct audited_route {
 	const char *method, *pattern, *action;
 };
 static const struct audited_route audited[] = {
-	{"PATCH", "/v1/sessions/{ses}", "session.changed"},
-	{"DELETE", "/v1/sessions/{ses}", "session.deleted"},
-	{"PATCH", "/v1/sessions/{ses}/participants/{par}", "participant.swapped"},
 	{"PATCH", "/v1/services/{svc}/profiles/{prf}", "profile.changed"},
 };
 

@@ -7,6 +7,7 @@
 #include "../core/oneway.h"
 #include "../core/pin.h"
 #include "../core/pool.h"
+#include "../flow/audit.h"
 #include "../flow/lifecycle.h"
 #include "../flow/sessions.h"
 #include "../flow/profiles.h"
@@ -28,6 +29,9 @@
 #include <string.h>
 
 #define TTL_MAX (366LL * 24 * 3600)
+/* The audit action of every accepted PATCH /v1/sessions/{id} (close, block,
+ * re-open, ttl, expires_at); its detail names the status and fields set. */
+#define SESSION_AUDIT_CHANGED "session.changed"
 #define SESSION_PAGE_DEFAULT 50
 
 static json_t *session_json(const struct session *s)
@@ -484,13 +488,16 @@ void api_session_list(struct api_req *r)
 	api_reply(r->res, 200, json_pack("{s:o,s:o}", "sessions", arr, "next", next));
 }
 
-/* Closes or blocks session r->id, with ttl and expires_at (NULL: unchanged) in
- * the same transaction; counted and logged only when the status changed. */
+/* Closes or blocks session r->id, with ttl and expires_at (NULL: unchanged) and
+ * the audit entry `action` in the same transaction; counted and logged only when
+ * the status changed. */
 static void close_session(struct api_req *r, int status, int status_on_success, const int64_t *ttl,
-			  const int64_t *expires_at, int64_t now)
+			  const int64_t *expires_at, int64_t now, const char *action)
 {
 	bool changed = false;
-	int rc = lifecycle_change(r->app->store, r->id, ttl, expires_at, status, now, &changed);
+	struct audit_entry audit;
+	api_audit_request(r, &audit, action);
+	int rc = lifecycle_change_with(r->app->store, r->id, ttl, expires_at, status, now, audit_then, &audit, &changed);
 	if (!api_store_ok(r, rc, "session", "session_close"))
 		return;
 	if (changed) {
@@ -508,7 +515,9 @@ static void reopen_session(struct api_req *r, const int64_t *ttl, const int64_t 
 {
 	struct api_error e = {0};
 	int failed = -1;
-	int rc = lifecycle_reopen(r->app->store, r->id, ttl, expires_at, now, &failed);
+	struct audit_entry audit;
+	api_audit_request(r, &audit, SESSION_AUDIT_CHANGED);
+	int rc = lifecycle_reopen_with(r->app->store, r->id, ttl, expires_at, now, audit_then, &audit, &failed);
 	switch (rc) {
 	case 0:
 		log_info("session %s re-opened by the API", r->id);
@@ -580,10 +589,13 @@ void api_session_patch(struct api_req *r)
 		return;
 	}
 	if (target >= 0) {
-		close_session(r, target, 200, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
+		close_session(r, target, 200, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now, SESSION_AUDIT_CHANGED);
 		return;
 	}
-	int rc = lifecycle_update(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now);
+	struct audit_entry audit;
+	api_audit_request(r, &audit, SESSION_AUDIT_CHANGED);
+	int rc = lifecycle_change_with(r->app->store, r->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, -1, now,
+				       audit_then, &audit, NULL);
 	if (!api_store_ok(r, rc, "session", "session_update"))
 		return;
 	api_session_get(r);
@@ -722,7 +734,9 @@ void api_participant_swap(struct api_req *r)
 	sessions_rules(&svc, NULL, &rules);
 	char old[PHONE_E164_MAX + 1];
 	snprintf(old, sizeof(old), "%s", s.participants[idx].proxy_e164);
-	rc = sessions_participant_swap(r->app->store, r->id, r->id2, &p, &rules, now_unix());
+	struct audit_entry audit;
+	api_audit_request(r, &audit, "participant.swapped");
+	rc = sessions_participant_swap_with(r->app->store, r->id, r->id2, &p, &rules, now_unix(), audit_then, &audit);
 	switch (rc) {
 	case 0:
 		break;
@@ -774,7 +788,7 @@ void api_session_events(struct api_req *r)
 void api_session_delete(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
-	close_session(r, SESSION_CLOSED, 204, NULL, NULL, now_unix());
+	close_session(r, SESSION_CLOSED, 204, NULL, NULL, now_unix(), "session.deleted");
 }
 
 json_t *api_leg_json(const struct leg *l)

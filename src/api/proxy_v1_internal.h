@@ -26,8 +26,9 @@
 #define PROXY_TOKEN_MAX 128      /* a Twilio auth token we keep */
 #define PROXY_SETTING_MAX 4096   /* one proxy.* settings value */
 #define PROXY_BODY_MAX 1600      /* a MessageInteraction Body (Twilio's SMS cap) */
-#define PROXY_ACCOUNT_PREFIX "proxy.account."
+#define PROXY_ACCOUNT_PREFIX STORE_PROXY_ACCOUNT_PREFIX /* store.h: the re-seal job knows the rows */
 #define PROXY_ACCOUNT_KEY_MAX 128 /* "proxy.account.<AC sid>.<key SHA-256 hex>" */
+_Static_assert(PROXY_ACCOUNT_KEY_MAX <= STORE_RESEAL_KEY_MAX, "the re-seal job names an account row whole");
 #define PROXY_SERVICE_PREFIX "proxy.service."
 
 /* One Proxy request: the decoded body and query, the authenticated account, the

@@ -19,15 +19,15 @@ int audit_append_tx(struct store_tx *tx, struct audit_entry *e)
 	return store_tx_audit_insert(tx, e);
 }
 
-static int append_body(struct store_tx *tx, void *ctx)
+int audit_then(struct store_tx *tx, void *entry)
 {
-	return audit_append_tx(tx, ctx);
+	return audit_append_tx(tx, entry);
 }
 
 int audit_append(struct store *st, struct audit_entry *e)
 {
 	assert(st != NULL && e != NULL);
-	return store_tx_run(st, append_body, e);
+	return store_tx_run(st, audit_then, e);
 }
 
 struct verify_ctx {

@@ -16,6 +16,12 @@ struct store_tx;
  * should then fail so that the action is rolled back with it). */
 int audit_append_tx(struct store_tx *tx, struct audit_entry *e);
 
+/* audit_append_tx(tx, entry) in the shape of a store_tx_run() body, for the
+ * flow functions that take the writes to commit with their change (a `then`
+ * callback: lifecycle_change_with(), sessions_participant_swap_with()). entry is
+ * a struct audit_entry *. */
+int audit_then(struct store_tx *tx, void *entry);
+
 /* audit_append_tx() in a transaction of its own: 0 once e is committed. */
 int audit_append(struct store *st, struct audit_entry *e);
 

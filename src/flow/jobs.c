@@ -121,6 +121,7 @@ int jobs_reseal_step(struct store *st, struct jobs_reseal *p, int current, int b
 		[STORE_SEALED_SECRETS] = "carrier credentials",
 		[STORE_SEALED_OUTBOX] = "outbox payloads",
 		[STORE_SEALED_PROFILES] = "profiles' numbers",
+		[STORE_SEALED_PROXY_ACCOUNTS] = "Proxy account tokens",
 	};
 	int rc;
 	p->finished = false;

@@ -109,6 +109,8 @@ struct change_job {
 	int status;
 	int64_t now;
 	bool changed;
+	int (*then)(struct store_tx *tx, void *ctx); /* NULL: none */
+	void *then_ctx;
 };
 
 /* session.updated for b's ttl and expires_at, as now written. */
@@ -120,9 +122,8 @@ static int updated_event(struct store_tx *tx, const struct store_session_brief *
 	return events_record(tx, b->id, EVENT_SESSION_UPDATED, d, now);
 }
 
-static int change_body(struct store_tx *tx, void *ctx)
+static int change_rows(struct store_tx *tx, struct change_job *j)
 {
-	struct change_job *j = ctx;
 	j->changed = false;
 	struct store_session_brief b;
 	int rc = store_tx_session_lock(tx, j->id, &b);
@@ -153,6 +154,17 @@ static int change_body(struct store_tx *tx, void *ctx)
 	return rc < 0 ? rc : updated_event(tx, &b, j->now);
 }
 
+/* The change, then the caller's writes of the same transaction (its audit entry). */
+static int change_body(struct store_tx *tx, void *ctx)
+{
+	struct change_job *j = ctx;
+	int rc = change_rows(tx, j);
+	if (rc < 0 || j->then == NULL)
+		return rc;
+	rc = j->then(tx, j->then_ctx);
+	return rc < 0 ? rc : 0;
+}
+
 static int change_run(struct store *st, struct change_job *j, bool *changed)
 {
 	int rc = store_tx_run(st, change_body, j);
@@ -165,7 +177,7 @@ int lifecycle_close_tx(struct store_tx *tx, const char *id, int64_t now, bool *c
 {
 	assert(tx != NULL && id != NULL && changed != NULL);
 	struct change_job j = {.id = id, .status = SESSION_CLOSED, .now = now};
-	int rc = change_body(tx, &j);
+	int rc = change_rows(tx, &j);
 	*changed = rc == 0 && j.changed;
 	return rc;
 }
@@ -182,6 +194,8 @@ struct reopen_job {
 	const int64_t *ttl, *expires_at;
 	int64_t now;
 	int failed_index;
+	int (*then)(struct store_tx *tx, void *ctx); /* NULL: none */
+	void *then_ctx;
 };
 
 static int failed_index_of(enum session_refusal why)
@@ -220,9 +234,8 @@ static int rebind_all(struct store_tx *tx, const struct store_session_brief *b, 
 	return 0;
 }
 
-static int reopen_body(struct store_tx *tx, void *ctx)
+static int reopen_rows(struct store_tx *tx, struct reopen_job *j)
 {
-	struct reopen_job *j = ctx;
 	j->failed_index = -1;
 	struct store_session_brief b;
 	int rc = store_tx_session_lock(tx, j->id, &b);
@@ -285,11 +298,28 @@ static int reopen_body(struct store_tx *tx, void *ctx)
 	return rc;
 }
 
+static int reopen_body(struct store_tx *tx, void *ctx)
+{
+	struct reopen_job *j = ctx;
+	int rc = reopen_rows(tx, j);
+	if (rc < 0 || j->then == NULL)
+		return rc;
+	rc = j->then(tx, j->then_ctx);
+	return rc < 0 ? rc : 0;
+}
+
 int lifecycle_reopen(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at,
 		     int64_t now, int *failed_index)
 {
+	return lifecycle_reopen_with(st, id, ttl, expires_at, now, NULL, NULL, failed_index);
+}
+
+int lifecycle_reopen_with(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at,
+			  int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx, int *failed_index)
+{
 	assert(st != NULL && id != NULL && failed_index != NULL);
-	struct reopen_job j = {.id = id, .ttl = ttl, .expires_at = expires_at, .now = now, .failed_index = -1};
+	struct reopen_job j = {.id = id, .ttl = ttl, .expires_at = expires_at, .now = now, .failed_index = -1,
+			       .then = then, .then_ctx = ctx};
 	int rc = store_tx_run(st, reopen_body, &j);
 	*failed_index = j.failed_index;
 	return rc;
@@ -303,12 +333,20 @@ int lifecycle_update(struct store *st, const char *id, const int64_t *ttl, const
 int lifecycle_change(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int close_to,
 		     int64_t now, bool *changed)
 {
+	return lifecycle_change_with(st, id, ttl, expires_at, close_to, now, NULL, NULL, changed);
+}
+
+int lifecycle_change_with(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at,
+			  int close_to, int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx,
+			  bool *changed)
+{
 	assert(st != NULL && id != NULL);
 	if (changed != NULL)
 		*changed = false;
 	if (close_to >= 0 && close_to != SESSION_CLOSED && close_to != SESSION_BLOCKED)
 		return MASKD_EINVAL;
-	struct change_job j = {.id = id, .ttl = ttl, .expires_at = expires_at, .status = close_to, .now = now};
+	struct change_job j = {.id = id, .ttl = ttl, .expires_at = expires_at, .status = close_to, .now = now,
+			       .then = then, .then_ctx = ctx};
 	return change_run(st, &j, changed);
 }
 

@@ -43,6 +43,13 @@ int lifecycle_close_tx(struct store_tx *tx, const char *id, int64_t now, bool *c
  * above. */
 int lifecycle_reopen(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at,
 		     int64_t now, int *failed_index);
+/* lifecycle_reopen(), then then(tx, ctx) in the same transaction once the re-open
+ * (or, open already, the ttl) is written, so that the caller's writes (its audit
+ * entry: audit_then) commit with it or not at all: a refusal calls no then, and a
+ * negative return of then rolls the re-open back and is returned. then may run
+ * more than once (a retried transaction) and must not keep state across runs. */
+int lifecycle_reopen_with(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at,
+			  int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx, int *failed_index);
 
 /* Sets ttl (>= 0) and/or expires_at (0 = none) of session id at now (NULL leaves
  * a field alone) and recomputes its deadline. MASKD_ENOTFOUND no such session. */
@@ -56,6 +63,13 @@ int lifecycle_update(struct store *st, const char *id, const int64_t *ttl, const
  * other close_to. */
 int lifecycle_change(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at, int close_to,
 		     int64_t now, bool *changed);
+/* lifecycle_change(), then then(tx, ctx) in the same transaction after the change
+ * is written (also when a close changed nothing), as lifecycle_reopen_with():
+ * an error before it calls no then; its negative return rolls everything back,
+ * is returned, and leaves *changed false. */
+int lifecycle_change_with(struct store *st, const char *id, const int64_t *ttl, const int64_t *expires_at,
+			  int close_to, int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx,
+			  bool *changed);
 
 /* Closes (SESSION_CLOSED, with cool-off, a "closed" event with detail "expired")
  * up to limit sessions past expires_at or idle past ttl at now, in one

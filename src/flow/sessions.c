@@ -415,11 +415,12 @@ struct swap_ctx {
 	const struct create_rules *rules;
 	int64_t now;
 	char named[PHONE_E164_MAX + 1];
+	int (*then)(struct store_tx *tx, void *ctx); /* NULL: none */
+	void *then_ctx;
 };
 
-static int swap_body(struct store_tx *tx, void *arg)
+static int swap_rows(struct store_tx *tx, struct swap_ctx *x)
 {
-	struct swap_ctx *x = arg;
 	struct session_rows sr;
 	int rc = participant_rows(tx, x->session_id, x->p, x->named, &sr);
 	if (rc < 0)
@@ -465,11 +466,30 @@ static int swap_body(struct store_tx *tx, void *arg)
 			     events_session_change(x->session_id, x->participant_id, x->p->proxy_e164, NULL), x->now);
 }
 
+/* The swap, then the caller's writes of the same transaction (its audit entry). */
+static int swap_body(struct store_tx *tx, void *arg)
+{
+	struct swap_ctx *x = arg;
+	int rc = swap_rows(tx, x);
+	if (rc < 0 || x->then == NULL)
+		return rc;
+	rc = x->then(tx, x->then_ctx);
+	return rc < 0 ? rc : 0;
+}
+
 int sessions_participant_swap(struct store *st, const char *session_id, const char *participant_id,
 			      struct participant *p, const struct create_rules *rules, int64_t now)
 {
+	return sessions_participant_swap_with(st, session_id, participant_id, p, rules, now, NULL, NULL);
+}
+
+int sessions_participant_swap_with(struct store *st, const char *session_id, const char *participant_id,
+				   struct participant *p, const struct create_rules *rules, int64_t now,
+				   int (*then)(struct store_tx *tx, void *ctx), void *ctx)
+{
 	assert(st != NULL && session_id != NULL && participant_id != NULL && p != NULL && rules != NULL);
-	struct swap_ctx x = {.session_id = session_id, .participant_id = participant_id, .p = p, .rules = rules, .now = now};
+	struct swap_ctx x = {.session_id = session_id, .participant_id = participant_id, .p = p, .rules = rules, .now = now,
+			     .then = then, .then_ctx = ctx};
 	memcpy(x.named, p->proxy_e164, sizeof(x.named));
 	int rc = store_tx_run(st, swap_body, &x);
 	if (rc < 0)

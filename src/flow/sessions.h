@@ -90,6 +90,14 @@ int sessions_participant_add(struct store *st, const char *session_id, struct pa
  * it has or is held by this real number), MASKD_EEXHAUSTED. */
 int sessions_participant_swap(struct store *st, const char *session_id, const char *participant_id,
 			      struct participant *p, const struct create_rules *rules, int64_t now);
+/* sessions_participant_swap(), then then(tx, ctx) in the same transaction once the
+ * swap is written, so that the caller's writes (its audit entry: audit_then)
+ * commit with it or not at all: a refusal calls no then, and a negative return of
+ * then rolls the swap back and is returned (p as given). then may run more than
+ * once (a retried transaction) and must not keep state across runs. */
+int sessions_participant_swap_with(struct store *st, const char *session_id, const char *participant_id,
+				   struct participant *p, const struct create_rules *rules, int64_t now,
+				   int (*then)(struct store_tx *tx, void *ctx), void *ctx);
 
 /* Removes participant_id from open session_id in one transaction (the Proxy API's
  * participant DELETE): its binding cools off as a close's would (the service's

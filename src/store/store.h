@@ -685,15 +685,24 @@ int store_service_events(struct store *st, const char *service_id, int64_t after
 /* ---------------------------------------------------------------- key rotation */
 /* The sealed values the vault key rotation re-seals (docs/OPERATIONS.md, key
  * rotation): participants' real numbers, services' carrier credentials, outbox
- * payloads. An erased or purged value (empty) is none of them. */
+ * payloads, profiles' numbers and the Proxy API accounts' auth tokens. An erased
+ * or purged value (empty) is none of them. */
 enum store_sealed {
 	STORE_SEALED_PARTICIPANTS,
 	STORE_SEALED_SECRETS,
 	STORE_SEALED_OUTBOX,
 	STORE_SEALED_PROFILES, /* profiles' real numbers (associated data store_profile_ad) */
+	/* the Twilio Proxy API accounts' auth tokens: settings rows named
+	 * STORE_PROXY_ACCOUNT_PREFIX "<AC sid>[.<key SHA-256 hex>]" whose value is the
+	 * JSON {"key_sha256", "auth_token_sealed": hex of the sealed token}, sealed
+	 * with the row's key as associated data (api/proxy_v1.c writes them) */
+	STORE_SEALED_PROXY_ACCOUNTS,
 	STORE_SEALED_COUNT
 };
-#define STORE_RESEAL_KEY_MAX (2 * ID_MAX + 32) /* a row's cursor key (secrets: "service_id:carrier") */
+#define STORE_PROXY_ACCOUNT_PREFIX "proxy.account."
+/* a row's cursor key and name (secrets: "service_id:carrier"; Proxy accounts: the
+ * settings key, 113 bytes with its key hash) */
+#define STORE_RESEAL_KEY_MAX 160
 /* Re-seals, in one transaction, the values of kind what that are not sealed with
  * the vault's current key version, taking up to limit rows with a key after
  * `after` ("" = from the start) in key order. *seen gets how many rows it took

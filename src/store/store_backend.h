@@ -232,8 +232,9 @@ struct store_tx {
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current
  * key version into a malloc'd *out of *out_len bytes. The row is named by a and
- * b: the participant or outbox id (b unused), or a secret's service id and
- * carrier name. 0, or MASKD_ECRYPTO (it does not open: wrong or unknown version,
+ * b: the participant or outbox id (b unused), a secret's service id and
+ * carrier name, or a Proxy account's settings key (b unused; old and *out are
+ * the row's JSON text). 0, or MASKD_ECRYPTO (it does not open: wrong or unknown version,
  * nothing in *out). Defined in store.c; the backends' vault_reseal use it. */
 int store_reseal_value(const struct vault *v, enum store_sealed what, const char *a, const char *b,
 		       const uint8_t *old, size_t len, uint8_t **out, size_t *out_len);

@@ -6,9 +6,11 @@
 #include "store_backend.h"
 #include "store_internal.h"
 #include "../util/err.h"
+#include "../util/hex.h"
 #include "../util/xmalloc.h"
 
 #include <assert.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -149,12 +151,49 @@ int store_vault_stale(struct store *st, int version, int64_t *count)
 	return st->ops->vault_stale(st->b, version, count);
 }
 
+/* A Proxy account row (STORE_SEALED_PROXY_ACCOUNTS): the JSON text old[0..len)
+ * of the settings row named key, its auth_token_sealed re-sealed under the
+ * current version, every other field kept, into *out (malloc'd text, no NUL
+ * counted in *out_len). */
+static int reseal_account(const struct vault *v, const char *key, const uint8_t *old, size_t len, uint8_t **out,
+			  size_t *out_len)
+{
+	json_t *o = json_loadb((const char *)old, len, 0, NULL);
+	const char *hex = json_string_value(json_object_get(o, "auth_token_sealed"));
+	uint8_t *blob = xmalloc(VAULT_SEALED_MAX);
+	char plain[VAULT_PLAIN_MAX + 1];
+	int rc = MASKD_ECRYPTO;
+	long n = hex != NULL ? hex_decode(hex, strlen(hex), blob, VAULT_SEALED_MAX) : -1;
+	if (n <= 0 || vault_unseal(v, blob, (size_t)n, key, plain, sizeof(plain)) < 0)
+		goto done;
+	size_t sealed_len = 0;
+	if (vault_seal(v, plain, key, blob, VAULT_SEALED_MAX, &sealed_len) < 0)
+		goto done;
+	char *fresh = xmalloc(2 * sealed_len + 1);
+	hex_encode(blob, sealed_len, fresh);
+	json_object_set_new(o, "auth_token_sealed", json_string(fresh));
+	free(fresh);
+	char *text = json_dumps(o, JSON_COMPACT);
+	if (text != NULL) {
+		*out = (uint8_t *)text;
+		*out_len = strlen(text);
+		rc = 0;
+	}
+done:
+	OPENSSL_cleanse(plain, sizeof(plain));
+	free(blob);
+	json_decref(o);
+	return rc;
+}
+
 int store_reseal_value(const struct vault *v, enum store_sealed what, const char *a, const char *b,
 		       const uint8_t *old, size_t len, uint8_t **out, size_t *out_len)
 {
 	assert(v != NULL && a != NULL && old != NULL && out != NULL && out_len != NULL);
 	*out = NULL;
 	*out_len = 0;
+	if (what == STORE_SEALED_PROXY_ACCOUNTS)
+		return reseal_account(v, a, old, len, out, out_len);
 	if (what == STORE_SEALED_OUTBOX) {
 		char *plain = NULL;
 		size_t plain_len = 0;

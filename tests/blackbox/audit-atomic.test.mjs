@@ -1,29 +1,37 @@
 // SPDX-License-Identifier: MIT
 // Audit entries commit with the change they record (docs/PRIVACY.md "Audit entries and
-// their changes"): a service change (PATCH /v1/services/{id}) and a data-subject erasure
-// write their entry in the same store transaction as the change itself.
-//   - a refused change (400) writes no entry at all;
-//   - kill -9 of the daemon in the middle of a stream of service changes and erasures
-//     never leaves a change without its entry, nor an entry without its change. The
-//     changes run one after another, so what survived is a prefix: the service's last
-//     name "atomic-<j>" means exactly j service.changed entries, and exactly as many
-//     erasures audited as sessions erased (each closed, its number gone) — whatever
-//     moment the signal lands.
+// their changes"): a service change (PATCH /v1/services/{id}), a data-subject erasure, a
+// session close (PATCH status closed, DELETE) and a participant's number swap write their
+// entry in the same store transaction as the change itself.
+//   - a refused change (4xx) writes no entry at all;
+//   - kill -9 of the daemon in the middle of four streams (service changes, erasures,
+//     session closes, number swaps) never leaves a change without its entry, nor an entry
+//     without its change. Each stream runs one change after another, so what survived is a
+//     prefix: the service's last name "atomic-<j>" means exactly j service.changed entries;
+//     exactly as many erasures audited as sessions erased (each closed, its number gone);
+//     each closed session has exactly one close entry and each open one none; and the
+//     swapped participant has as many participant.swapped entries as number_swapped
+//     events — whatever moment the signal lands.
 // SQLite by default; PostgreSQL with MASKD_TEST_PG_URL.
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
 import { startDaemon } from './lib/daemon.mjs';
-import { addPool, createService, createSession, expectError, expectStatus } from './lib/fixtures.mjs';
+import { addPool, createService, createSession, expectError, expectStatus, sessionEvents } from './lib/fixtures.mjs';
 import { assertValid, masked, proxy, real } from './lib/numbers.mjs';
 
 const POOL = [proxy(60), proxy(61), proxy(62)];
 const SUBJECTS = 40;           // sessions whose first participant gets erased
 const FIRST_REAL = 7300;       // real(7300..7379)
-const KILL_AFTER = 30;         // kill -9 once this many changes (both kinds) are acknowledged
+const KILL_AFTER = 60;         // kill -9 once this many changes (all kinds) are acknowledged
 const PAIRS = Array.from({ length: SUBJECTS }, (_, i) => [real(FIRST_REAL + 2 * i), real(FIRST_REAL + 2 * i + 1)]);
-assertValid(POOL, PAIRS.flat());
+const CLOSE_POOL = [proxy(63), proxy(64)];
+const CLOSES = 40;             // sessions closed one by one (even: DELETE, odd: PATCH status closed)
+const CLOSE_PAIRS = Array.from({ length: CLOSES }, (_, i) => [real(7400 + 2 * i), real(7400 + 2 * i + 1)]);
+const SWAP_POOL = [proxy(66), proxy(67), proxy(68)];
+const SWAP_PAIR = [real(7480), real(7481)];
+assertValid(POOL, PAIRS.flat(), CLOSE_POOL, CLOSE_PAIRS.flat(), SWAP_POOL, SWAP_PAIR);
 
 const daemons = [];
 let failed = false;
@@ -56,21 +64,48 @@ test('a refused change writes no audit entry', async (t) => {
   expectError(await d.api('POST', '/v1/privacy/erase', { number: '+1415237', reason: 'DSAR' }), 400,
     'invalid_field', 'number');
   expectError(await d.api('POST', '/v1/privacy/erase', { number: real(FIRST_REAL) }), 400, 'missing_field', 'reason');
+  // refused session changes and swaps
+  await addPool(d, svc.id, [proxy(69)]);
+  const ses = await createSession(d, svc.id, { participants: [{ number: real(7490) }, { number: real(7491) }] });
+  const par = ses.participants[0].id;
+  expectError(await d.api('PATCH', `/v1/sessions/${ses.id}`, { status: 'paused' }), 400, 'invalid_field', 'status');
+  expectError(await d.api('PATCH', `/v1/sessions/${ses.id}`, {}), 400, 'missing_field', 'status');
+  const unknown = `ses_${[...ses.id.slice(4)].reverse().join('')}`; // well-formed, no such session
+  expectError(await d.api('DELETE', `/v1/sessions/${unknown}`), 404, 'not_found', 'session');
+  expectError(await d.api('PATCH', `/v1/sessions/${ses.id}/participants/${par}`, {}), 400, 'missing_field',
+    'proxy_number');
+  expectError(await d.api('PATCH', `/v1/sessions/${ses.id}/participants/${par}`, { proxy_number: proxy(99) }), 409,
+    'conflict', 'proxy_number');
+  expectError(await d.api('PATCH', `/v1/sessions/${ses.id}/participants/${par}`, { proxy_number: null }), 409,
+    'pool_exhausted');
   assert.equal((await auditEntries(d)).length, before, 'a refused request wrote an audit entry');
-  // and an accepted one writes exactly one
+  // an accepted close writes exactly one, with its reason
+  const closed = await d.request('DELETE', `/v1/sessions/${ses.id}`, {
+    headers: { Authorization: `Bearer ${d.adminKey}`, 'X-Audit-Reason': 'order cancelled' },
+  });
+  assert.equal(closed.status, 204, closed.text);
+  const afterClose = await auditEntries(d);
+  assert.equal(afterClose.length, before + 1);
+  const c = afterClose[afterClose.length - 1];
+  assert.deepEqual([c.action, c.target, c.reason], ['session.deleted', ses.id, 'order cancelled']);
+  // a swap of a closed session is refused: no entry
+  expectError(await d.api('PATCH', `/v1/sessions/${ses.id}/participants/${par}`, { proxy_number: null }), 409,
+    'conflict', 'not open');
+  assert.equal((await auditEntries(d)).length, before + 1, 'a refused swap wrote an audit entry');
+  // and an accepted service change writes exactly one
   const res = await d.request('PATCH', `/v1/services/${svc.id}`, {
     headers: { Authorization: `Bearer ${d.adminKey}`, 'Content-Type': 'application/json', 'X-Audit-Reason': 'rename' },
     body: JSON.stringify({ name: 'Accepted' }),
   });
   assert.equal(res.status, 200, res.text);
   const entries = await auditEntries(d);
-  assert.equal(entries.length, before + 1);
+  assert.equal(entries.length, before + 2);
   const e = entries[entries.length - 1];
   assert.deepEqual([e.action, e.target, e.reason, e.detail], ['service.changed', svc.id, 'rename', 'fields=name']);
   await d.stop();
 });
 
-test('kill -9 never leaves a service change or an erasure without its audit entry', async (t) => {
+test('kill -9 never leaves a service change, an erasure, a close or a swap without its audit entry', async (t) => {
   t.after(() => { if (t.passed === false) failed = true; });
   const d1 = await startDaemon();
   daemons.push(d1);
@@ -80,6 +115,16 @@ test('kill -9 never leaves a service change or an erasure without its audit entr
   for (const [a, b] of PAIRS) {
     sessions.push(await createSession(d1, svc.id, { participants: [{ number: a }, { number: b }] }));
   }
+  const closeSvc = await createService(d1, { name: 'closes' });
+  await addPool(d1, closeSvc.id, CLOSE_POOL);
+  const toClose = [];
+  for (const [a, b] of CLOSE_PAIRS) {
+    toClose.push(await createSession(d1, closeSvc.id, { participants: [{ number: a }, { number: b }] }));
+  }
+  const swapSvc = await createService(d1, { name: 'swaps' });
+  await addPool(d1, swapSvc.id, SWAP_POOL);
+  const swapSes = await createSession(d1, swapSvc.id, { participants: [{ number: SWAP_PAIR[0] }, { number: SWAP_PAIR[1] }] });
+  const swapPar = swapSes.participants[0].id;
 
   let acked = 0;
   let killed = false;
@@ -117,7 +162,34 @@ test('kill -9 never leaves a service change or an erasure without its audit entr
       ack();
     }
   }
-  await Promise.all([renames(), erasures()]);
+  async function closes() {
+    for (let i = 0; !killed && i < CLOSES; i++) {
+      let res;
+      try {
+        res = i % 2 === 0 ? await d1.api('DELETE', `/v1/sessions/${toClose[i].id}`)
+          : await d1.api('PATCH', `/v1/sessions/${toClose[i].id}`, { status: 'closed' });
+      } catch {
+        return;
+      }
+      if (killed) return;
+      expectStatus(res, i % 2 === 0 ? 204 : 200, `close #${i}`);
+      ack();
+    }
+  }
+  async function swaps() {
+    for (let j = 1; !killed && j <= 1000; j++) {
+      let res;
+      try {
+        res = await d1.api('PATCH', `/v1/sessions/${swapSes.id}/participants/${swapPar}`, { proxy_number: null });
+      } catch {
+        return;
+      }
+      if (killed) return;
+      expectStatus(res, 200, `swap #${j}`);
+      ack();
+    }
+  }
+  await Promise.all([renames(), erasures(), closes(), swaps()]);
   assert.ok(killed, `the streams ended before ${KILL_AFTER} acknowledged changes`);
   const exit = await d1.exit;
   assert.equal(exit.signal, 'SIGKILL', `the daemon should have been killed, exited ${JSON.stringify(exit)}`);
@@ -146,6 +218,25 @@ test('kill -9 never leaves a service change or an erasure without its audit entr
   const erasures_ = entries.filter((e) => e.action === 'privacy.erased');
   assert.equal(erasures_.length, erased, `${erased} numbers erased but ${erasures_.length} erasure entries`);
   for (const e of erasures_) assert.equal(e.detail, 'sessions_closed=1 participants=1 optouts=0 profiles=0 profiles_retired=0');
-  assert.ok(changes + erased >= KILL_AFTER, `acknowledged changes lost: ${changes} + ${erased} < ${KILL_AFTER}`);
+
+  let closedN = 0;
+  for (let i = 0; i < CLOSES; i++) {
+    const s = expectStatus(await d2.api('GET', `/v1/sessions/${toClose[i].id}`), 200, `closed session ${i}`);
+    const mine = entries.filter((e) => e.target === toClose[i].id);
+    const action = i % 2 === 0 ? 'session.deleted' : 'session.changed';
+    if (s.status === 'closed') {
+      closedN++;
+      assert.deepEqual(mine.map((e) => e.action), [action], `session ${i} is closed: its entries`);
+    } else {
+      assert.equal(s.status, 'open', `session ${i}`);
+      assert.deepEqual(mine, [], `session ${i} is open but has audit entries`);
+    }
+  }
+  const swapEvents = (await sessionEvents(d2, swapSes.id)).filter((ev) => ev.kind === 'number_swapped').length;
+  const swapEntries = entries.filter((e) => e.action === 'participant.swapped' && e.target === swapPar).length;
+  assert.equal(swapEntries, swapEvents, `${swapEvents} swaps survived but ${swapEntries} swap entries`);
+  const acked_ = changes + erased + closedN + swapEvents;
+  assert.ok(acked_ >= KILL_AFTER, `acknowledged changes lost: ${acked_} < ${KILL_AFTER}`);
+  assert.ok(closedN > 0 && swapEvents > 0, `every stream should have run: ${closedN} closes, ${swapEvents} swaps`);
   await d2.stop();
 });

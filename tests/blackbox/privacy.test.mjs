@@ -7,6 +7,10 @@
 // The only place a real number may appear is the markup that tells the carrier whom to dial
 // (200 answers with <Dial> or <Message>), which is excluded from the scan. The events delivered
 // to the services' events_url (a loopback receiver: bodies and headers) are scanned too.
+// So is the admin console (src/web/console.c, served from web/): after the traffic, every page
+// and asset it serves and every API answer its pages read (with the admin key, as the console
+// sends it), for the spellings above and for any unmasked run of 7 or more of a real number's
+// digits.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,7 +18,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, test } from 'node:test';
 
-import { useDaemon, waitFor } from './lib/daemon.mjs';
+import { REPO, useDaemon, waitFor } from './lib/daemon.mjs';
 import {
   accountSid, addNumber, addPool, createService, createSession, expectError, expectOneOfErrors, expectStatus, getSession,
   interactions, rfc3339In,
@@ -23,7 +27,38 @@ import {
 import * as markup from './lib/markup.mjs';
 import { assertValid, proxy, real, realNy, spellings } from './lib/numbers.mjs';
 
-const d = useDaemon();
+const WEB = path.join(REPO, 'web'); // the console's files (MASKD_CONSOLE_DIR)
+const d = useDaemon({ env: { MASKD_CONSOLE_DIR: WEB } });
+
+/** Every file the console serves, as its path under /console/ (console.c skips dot files). */
+function consoleFiles(dir = WEB, rel = '') {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const sub = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...consoleFiles(dir, sub));
+    else if (e.isFile()) out.push(sub);
+  }
+  return out;
+}
+
+/** Every run of 7 or more digits in text that is part of a real number's digits (an
+ * unmasked piece of one: a masked number shows at most its last 4). */
+function digitRuns(text, where) {
+  const out = [];
+  for (const m of text.matchAll(/\d{7,}/g)) {
+    for (const r of REALS) {
+      const digits = r.slice(1);
+      for (let k = 0; k + 7 <= m[0].length; k++) {
+        if (digits.includes(m[0].slice(k, k + 7))) {
+          out.push(`${where}: "${m[0]}" holds 7 digits of ${r} at ${m.index}`);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
 
 // The apps' events receiver (docs/EVENTS.md): every delivery, headers and body, is scanned.
 const deliveries = [];
@@ -90,6 +125,8 @@ test('the scanner finds what it looks for', () => {
     assert.equal(hits(Buffer.from(`x${s}y`, 'utf16le'), 'self-test').length >= 1, true, s);
   }
   assert.deepEqual(hits(Buffer.from('+1******5001 4152375 0015002'), 'self-test'), []);
+  assert.equal(digitRuns(`x${RIDER.slice(-7)}y`, 'self-test').length, 1, 'a piece of 7 digits of a real number');
+  assert.deepEqual(digitRuns('+1******5001 415237 1700000000 2026120314', 'self-test'), []);
 });
 
 test('full scenario: no real number in the database files, the log or any answer', async () => {
@@ -286,6 +323,33 @@ test('full scenario: no real number in the database files, the log or any answer
   assert.ok(auditExport.text.includes('"privacy.lookup"') && auditExport.text.includes('"key.created"'),
     'the audit export holds the entries just made');
 
+  // the console, as an operator opens it now: its pages and assets, then the API answers its
+  // pages read (web/js/pages/*.js), all with the admin key as the console sends it
+  const consoleAnswers = [];
+  const admin = { headers: { Authorization: `Bearer ${d.adminKey}` } };
+  const files = consoleFiles();
+  assert.ok(files.includes('index.html') && files.some((f) => f.endsWith('.js')), `console files: ${files}`);
+  const redirect = await d.request('GET', '/console', admin);
+  assert.equal(redirect.status, 301, 'GET /console redirects to /console/');
+  for (const rel of ['', ...files]) {
+    const res = await d.request('GET', `/console/${rel}`, admin);
+    assert.equal(res.status, 200, `GET /console/${rel}`);
+    consoleAnswers.push({ where: `console page /console/${rel}`, text: res.text });
+  }
+  const consoleReads = ['/v1/services', '/v1/stats'];
+  for (const svc of [tw, sw, tiny]) {
+    const s = `/v1/services/${svc.id}`;
+    consoleReads.push(s, `${s}/pool`, `${s}/numbers`, `${s}/sessions`, `${s}/sessions?status=closed`,
+      `${s}/events?limit=500`, `${s}/records?`, `${s}/usage?`, `${s}/records?format=csv`);
+  }
+  for (const s of [ride, sale, visit, late]) consoleReads.push(`/v1/sessions/${s.id}`, `/v1/sessions/${s.id}/interactions`);
+  for (const p of consoleReads) {
+    const res = await d.request('GET', p, admin);
+    assert.equal(res.status, 200, `the console's read ${p}: ${res.text}`);
+    consoleAnswers.push({ where: `console read ${p}`, text: res.text });
+  }
+  assert.ok(consoleAnswers.some((a) => a.text.includes(ride.id)), 'the console reads show the sessions of the traffic');
+
   // the scenario did hand real numbers to the carrier (so a scan that finds nothing means something)
   for (const x of bridged) {
     assert.ok(markupAnswers.some((a) => a.includes(x)), `no markup answer dialled ${x}`);
@@ -317,5 +381,6 @@ test('full scenario: no real number in the database files, the log or any answer
   }
   assert.ok(scanned > 40, `only ${scanned} answers scanned`);
   for (const x of deliveries) found.push(...hits(Buffer.from(x.headers + x.body), 'a delivered event'));
+  for (const a of consoleAnswers) found.push(...hits(Buffer.from(a.text), a.where), ...digitRuns(a.text, a.where));
   assert.deepEqual(found, [], `real numbers found (temp dir ${d.tmp}):\n${found.slice(0, 50).join('\n')}`);
 });

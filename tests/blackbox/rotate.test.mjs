@@ -7,7 +7,9 @@
 // whatever the job's progress); afterwards no value in the database names version 1, `--drop`
 // removes it from the key file, and a maskd with only version 2 still routes every session.
 // A profile (its real number sealed in the profiles table) is re-sealed like the rest: with
-// only version 2 left, a new session naming it still reaches its real number.
+// only version 2 left, a new session naming it still reaches its real number. So is a Twilio
+// Proxy API account (PUT /v1/account, its auth token sealed in a settings row): with only
+// version 2 left, its Basic auth pair still authenticates.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -28,6 +30,7 @@ const REALS = Array.from({ length: 2 * SESSIONS + 2 }, (_, i) => real(7000 + i))
 const PROFILE_NUMBER = proxy(63); // the profile's fixed number, reserved for it
 const AGENT = real(7090); // the profile's real number
 const CUSTOMER = real(7091);
+const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2); // the Proxy API account set before the rotation
 assertValid(POOL, REALS, [PROFILE_NUMBER, AGENT, CUSTOMER]);
 
 const daemons = [];
@@ -64,7 +67,21 @@ async function versions(d) {
       out[`${table}:${v}`] = Number(n);
     }
   }
+  // a Proxy account's token: hex of the sealed value in the row's JSON, its first two digits the version
+  const token = PG_URL ? "(value::jsonb ->> 'auth_token_sealed')" : "json_extract(value, '$.auth_token_sealed')";
+  for (const row of await sql(d, `SELECT upper(substr(${token}, 1, 2)), count(*) FROM settings ` +
+    "WHERE key LIKE 'proxy.account.%' GROUP BY 1")) {
+    const [v, n] = row.split('|');
+    out[`proxy_accounts:${v}`] = Number(n);
+  }
   return out;
+}
+
+/** GET /v1/Services (Twilio Proxy API) with the Basic auth pair ACCOUNT and key. */
+async function proxyServices(d, key) {
+  const headers = { Authorization: `Basic ${Buffer.from(`${ACCOUNT}:${key}`).toString('base64')}` };
+  const res = await d.request('GET', '/v1/Services', { headers });
+  return { status: res.status, text: res.text };
 }
 
 /** `maskd rotate-keys ...` with d's configuration: {code, stdout, stderr}. */
@@ -110,15 +127,26 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
   const profile = expectStatus(await d1.api('POST', `/v1/services/${svc.id}/profiles`,
     { number: AGENT, label: 'Agent', proxy_number: PROFILE_NUMBER }), 201);
   await routeAll(d1, sessions, token, 'version 1');
+  // a service key (stored, so every later daemon knows it) sets the Proxy account
+  const proxyKey = expectStatus(await d1.api('POST', '/v1/keys', { role: 'service', service_id: svc.id, label: 'proxy' }),
+    201).key;
+  expectStatus(await d1.api('PUT', '/v1/account', { twilio_account_sid: ACCOUNT, twilio_auth_token: token },
+    { auth: `Bearer ${proxyKey}` }), 200);
+  const listed = await proxyServices(d1, proxyKey);
+  assert.equal(listed.status, 200, `the Proxy account authenticates under version 1: ${listed.text}`);
+  assert.match(listed.text, /"unique_name":"Rotating"/, 'the Proxy API lists the service');
   assert.equal(await metricValue(d1, 'maskd_vault_reseal_remaining'), 0, 'nothing to re-seal before a rotation');
   await d1.stop();
   const before = await versions(d1);
-  assert.deepEqual(before, { 'participants:01': 2 * SESSIONS, 'service_secrets:01': 2, 'profiles:01': 1 },
+  assert.deepEqual(before, { 'participants:01': 2 * SESSIONS, 'service_secrets:01': 2, 'profiles:01': 1, 'proxy_accounts:01': 1 },
     'all sealed with version 1');
 
   const added = await rotateKeys(d1);
   assert.equal(added.code, 0, `rotate-keys: ${added.stderr}`);
   assert.match(added.stdout, /vault key version 2 added .* and made current/);
+  // and says how to follow the re-seal: this node's gauge
+  assert.ok(added.stdout.includes(`follow the re-seal after the restart: curl -s http://${d1.env.MASKD_LISTEN}/metrics | ` +
+    "grep '^maskd_vault_reseal_remaining' (at 0 on every node: maskd rotate-keys --drop)\n"), added.stdout);
   const keyText = fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8');
   assert.match(keyText, /^current=2$/m);
   assert.match(keyText, /^enc=[0-9a-f]{64}$/m);
@@ -128,7 +156,7 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
   // nothing re-sealed yet: dropping version 1 is refused and leaves the file as it is
   const early = await rotateKeys(d1, '--drop');
   assert.equal(early.code, 1, `--drop before the re-seal: ${early.stdout}`);
-  assert.match(early.stderr, new RegExp(`${2 * SESSIONS + 3} values are not sealed with the current key version 2 yet`));
+  assert.match(early.stderr, new RegExp(`${2 * SESSIONS + 4} values are not sealed with the current key version 2 yet`));
   assert.equal(fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8'), keyText);
 
   const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: d1.env.MASKD_KEY_FILE, MASKD_RESEAL_BATCH: '5', MASKD_RESEAL_BATCHES: '1' };
@@ -161,7 +189,7 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
   assertLogClean(d2, [...REALS, AGENT]);
   assert.ok(!d2.logTail(1 << 24).includes(token), 'the carrier credential is not in the log');
   assert.deepEqual(await versions(d2),
-    { 'participants:02': 2 * SESSIONS + 2, 'service_secrets:02': 2, 'profiles:02': 1 },
+    { 'participants:02': 2 * SESSIONS + 2, 'service_secrets:02': 2, 'profiles:02': 1, 'proxy_accounts:02': 1 },
     'everything sealed with version 2');
 
   const dropped = await rotateKeys(d1, '--drop');
@@ -177,6 +205,10 @@ test('rotate the vault key under webhook traffic, then drop the old version', as
   const reveal = await d3.api('POST', `/v1/participants/${sessions[0].body.participants[1].id}/reveal`, { reason: 'key rotation test' });
   assert.equal(expectStatus(reveal, 200).number, sessions[0].reals[1]);
   assert.equal(await metricValue(d3, 'maskd_vault_reseal_remaining'), 0);
+  // the Proxy account set under version 1 still authenticates with version 2 only
+  const stillListed = await proxyServices(d3, proxyKey);
+  assert.equal(stillListed.status, 200, `the Proxy account after --drop: ${stillListed.text}`);
+  assert.match(stillListed.text, /"unique_name":"Rotating"/, 'the Proxy API lists the service after --drop');
   // the profile's number opens with version 2: a new session naming it reaches the agent
   const withProfile = await createSession(d3, svc.id, { participants: [{ profile: profile.id }, { number: CUSTOMER }] });
   assert.equal(withProfile.participants[1].proxy_number, PROFILE_NUMBER);

@@ -4,10 +4,15 @@
  * round-trips, an update changes only what it may, a delete removes it once,
  * and a service's rows go with store_tx_proxy_sessions_drop inside a
  * transaction (and stay when that transaction rolls back); an interaction is
- * deleted with its legs, only from its own session. */
+ * deleted with its legs, only from its own session; a Proxy account's sealed
+ * auth token is re-sealed by the vault key rotation. */
 #include "suite.h"
 
+#include <jansson.h>
+
 #include "util/err.h"
+#include "util/hex.h"
+#include "vault/vault.h"
 
 static void pending_row(struct fixture *f, const char *id, const char *name, struct store_proxy_session *r)
 {
@@ -141,9 +146,88 @@ static void interaction_deleted_with_legs(void **state)
 	assert_int_equal(store_tx_run(f->st, delete_body, &d), MASKD_ENOTFOUND);
 }
 
+/* as long as the real ones: "<AC sid>.<key SHA-256 hex>" */
+#define ACCOUNT_KEY                                                                                          \
+	STORE_PROXY_ACCOUNT_PREFIX "AC0123456789abcdef0123456789abcdef."                                         \
+				   "5d4613b00733c2fc28dc732db00e4275178483528952799c33e29b54aa22ae91"
+#define ACCOUNT_TOKEN "proxy-account-auth-token-0123456789"
+
+/* The account row as api/proxy_v1.c writes it, sealed by v. */
+static void account_row(const struct vault *v, char *out, size_t cap)
+{
+	uint8_t blob[256];
+	size_t n = 0;
+	assert_int_equal(vault_seal(v, ACCOUNT_TOKEN, ACCOUNT_KEY, blob, sizeof(blob), &n), 0);
+	char hex[2 * sizeof(blob) + 1];
+	hex_encode(blob, n, hex);
+	snprintf(out, cap, "{\"key_sha256\":\"%064d\",\"auth_token_sealed\":\"%s\"}", 7, hex);
+}
+
+/* The version of the row's sealed token and the token it opens to under v. */
+static int account_version(struct store *st, const struct vault *v, char *token, size_t cap)
+{
+	char val[1024];
+	assert_int_equal(store_setting_get(st, ACCOUNT_KEY, val, sizeof(val)), 0);
+	json_t *o = json_loads(val, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "key_sha256")),
+			    "0000000000000000000000000000000000000000000000000000000000000007");
+	const char *hex = json_string_value(json_object_get(o, "auth_token_sealed"));
+	assert_non_null(hex);
+	uint8_t blob[256];
+	long n = hex_decode(hex, strlen(hex), blob, sizeof(blob));
+	assert_true(n > 0);
+	assert_int_equal(vault_unseal(v, blob, (size_t)n, ACCOUNT_KEY, token, cap), 0);
+	json_decref(o);
+	return vault_sealed_version(blob, (size_t)n);
+}
+
+/* Key rotation covers the Proxy accounts: the row is counted stale under the
+ * new version, re-sealed by the STORE_SEALED_PROXY_ACCOUNTS pass with its other
+ * fields kept, then no longer counted; other settings rows are not touched. */
+static void account_token_resealed(void **state)
+{
+	CX_FIXTURE(state);
+	char row[1024];
+	account_row(f->vault, row, sizeof(row));
+	assert_int_equal(store_setting_put(f->st, ACCOUNT_KEY, row), 0);
+	assert_int_equal(store_setting_put(f->st, "proxy.accountant", "not an account"), 0);
+	int old = vault_current_version(f->vault), version = 0;
+	char key[128], err[512];
+	snprintf(key, sizeof(key), "%s/vault.key", f->dir);
+	assert_int_equal(vault_file_rotate(key, VAULT_ROTATE_ADD, 0, &version, err, sizeof(err)), 0);
+	struct vault *v2 = NULL;
+	assert_int_equal(vault_load(key, &v2, err, sizeof(err)), 0);
+	struct store *st2 = NULL;
+	assert_int_equal(store_open(f->url, v2, &st2, err, sizeof(err)), 0);
+	int64_t before = 0, after = 0;
+	assert_int_equal(store_vault_stale(st2, version, &before), 0);
+	char last[STORE_RESEAL_KEY_MAX];
+	int seen = 0, resealed = 0;
+	assert_int_equal(store_vault_reseal(st2, STORE_SEALED_PROXY_ACCOUNTS, "", 100, last, &seen, &resealed), 0);
+	assert_int_equal(seen, 1);
+	assert_int_equal(resealed, 1);
+	assert_string_equal(last, ACCOUNT_KEY);
+	assert_int_equal(store_vault_stale(st2, version, &after), 0);
+	assert_int_equal(after, before - 1);
+	char token[128];
+	assert_int_equal(account_version(st2, v2, token, sizeof(token)), version);
+	assert_string_equal(token, ACCOUNT_TOKEN);
+	assert_int_not_equal(old, version);
+	/* nothing left of the kind */
+	assert_int_equal(store_vault_reseal(st2, STORE_SEALED_PROXY_ACCOUNTS, "", 100, last, &seen, &resealed), 0);
+	assert_int_equal(seen, 0);
+	char other[64];
+	assert_int_equal(store_setting_get(st2, "proxy.accountant", other, sizeof(other)), 0);
+	assert_string_equal(other, "not an account");
+	store_close(st2);
+	vault_free(v2);
+}
+
 const struct CMUnitTest cx_proxy_tests[] = {
 	CX_TEST(pending_round_trip_update_delete),
 	CX_TEST(pending_dropped_with_service),
 	CX_TEST(interaction_deleted_with_legs),
+	CX_TEST(account_token_resealed),
 };
 const size_t cx_proxy_count = sizeof(cx_proxy_tests) / sizeof(cx_proxy_tests[0]);

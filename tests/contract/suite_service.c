@@ -492,6 +492,182 @@ static void subject_erase_in_tx(void **state)
 	assert_int_equal(audit_all(f->st).n, 2);
 }
 
+/* Appends its entry, then fails: a failure after the change and its entry. */
+static int audit_then_fail(struct store_tx *tx, void *ctx)
+{
+	int rc = audit_append_tx(tx, ctx);
+	return rc < 0 ? rc : MASKD_EDB;
+}
+
+static void count_event(void *ctx, const struct session_event *ev)
+{
+	(void)ev;
+	(*(int *)ctx)++;
+}
+
+static int session_events_n(struct store *st, const char *session_id)
+{
+	int n = 0;
+	assert_int_equal(store_session_events(st, session_id, count_event, &n), 0);
+	return n;
+}
+
+/* A session close, block, re-open, ttl change and number swap commit with the
+ * caller's audit entry (lifecycle_change_with, lifecycle_reopen_with,
+ * sessions_participant_swap_with), or neither does; a refused one calls no
+ * then and writes nothing. */
+static void session_changes_with_audit(void **state)
+{
+	CX_FIXTURE(state);
+	use_service(f, 0);
+	char n[3][ID_MAX];
+	add_number(f, "+14155550430", NUMBER_ACTIVE, CAP_ALL, 1, n[0]);
+	add_number(f, "+14155550431", NUMBER_ACTIVE, CAP_ALL, 2, n[1]);
+	add_number(f, "+14155550432", NUMBER_ACTIVE, CAP_ALL, 3, n[2]);
+	struct session s;
+	open_pair(f, &s, RIDER, DRIVER1, 2000);
+	struct store *st2 = cx_open_again(f);
+	struct session got;
+	struct audit_entry e;
+	bool changed = true;
+	int events = session_events_n(f->st, s.id);
+
+	/* close: a failure after it and its entry leaves the session open, routing */
+	test_entry(&e, "session.changed", s.id);
+	assert_int_equal(lifecycle_change_with(f->st, s.id, NULL, NULL, SESSION_CLOSED, 2100, audit_then_fail, &e,
+					       &changed),
+			 MASKD_EDB);
+	assert_false(changed);
+	assert_int_equal(store_session_get(st2, s.id, &got), 0);
+	assert_int_equal(got.status, SESSION_OPEN);
+	expect_route(f, s.participants[0].proxy_e164, RIDER, s.id);
+	assert_int_equal(in_use_of(f, s.participants[0].proxy_number_id), 1);
+	assert_int_equal(session_events_n(st2, s.id), events);
+	assert_int_equal(audit_all(st2).n, 0);
+	/* and with its entry: both */
+	test_entry(&e, "session.changed", s.id);
+	assert_int_equal(
+		lifecycle_change_with(f->st, s.id, NULL, NULL, SESSION_CLOSED, 2100, audit_then, &e, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(store_session_get(st2, s.id, &got), 0);
+	assert_int_equal(got.status, SESSION_CLOSED);
+	expect_route(f, s.participants[0].proxy_e164, RIDER, "");
+	assert_int_equal(in_use_of(f, s.participants[0].proxy_number_id), 0);
+	struct audit_seen a = audit_all(st2);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.last.action, "session.changed");
+	assert_string_equal(a.last.target, s.id);
+	/* refused (no such session; a close to another status): no entry */
+	test_entry(&e, "session.deleted", "ses_nope");
+	assert_int_equal(lifecycle_change_with(f->st, "ses_nope", NULL, NULL, SESSION_CLOSED, 2150, audit_then, &e,
+					       &changed),
+			 MASKD_ENOTFOUND);
+	assert_int_equal(lifecycle_change_with(f->st, s.id, NULL, NULL, SESSION_FAILED, 2150, audit_then, &e, &changed),
+			 MASKD_EINVAL);
+	assert_int_equal(audit_all(st2).n, 1);
+
+	/* block: rolled back, then committed with its entry */
+	test_entry(&e, "session.changed", s.id);
+	assert_int_equal(lifecycle_change_with(f->st, s.id, NULL, NULL, SESSION_BLOCKED, 2200, audit_then_fail, &e,
+					       &changed),
+			 MASKD_EDB);
+	assert_int_equal(store_session_get(st2, s.id, &got), 0);
+	assert_int_equal(got.status, SESSION_CLOSED);
+	assert_int_equal(audit_all(st2).n, 1);
+	test_entry(&e, "session.changed", s.id);
+	assert_int_equal(
+		lifecycle_change_with(f->st, s.id, NULL, NULL, SESSION_BLOCKED, 2200, audit_then, &e, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(store_session_get(st2, s.id, &got), 0);
+	assert_int_equal(got.status, SESSION_BLOCKED);
+	assert_int_equal(audit_all(st2).n, 2);
+
+	/* re-open: rolled back (still blocked, not routing), then committed */
+	int failed = 0;
+	test_entry(&e, "session.changed", s.id);
+	assert_int_equal(lifecycle_reopen_with(f->st, s.id, NULL, NULL, 2300, audit_then_fail, &e, &failed),
+			 MASKD_EDB);
+	assert_int_equal(store_session_get(st2, s.id, &got), 0);
+	assert_int_equal(got.status, SESSION_BLOCKED);
+	expect_route(f, s.participants[0].proxy_e164, RIDER, "");
+	assert_int_equal(in_use_of(f, s.participants[0].proxy_number_id), 0);
+	assert_int_equal(audit_all(st2).n, 2);
+	test_entry(&e, "session.changed", s.id);
+	assert_int_equal(lifecycle_reopen_with(f->st, s.id, NULL, NULL, 2300, audit_then, &e, &failed), 0);
+	assert_int_equal(store_session_get(st2, s.id, &got), 0);
+	assert_int_equal(got.status, SESSION_OPEN);
+	expect_route(f, s.participants[0].proxy_e164, RIDER, s.id);
+	assert_int_equal(audit_all(st2).n, 3);
+	/* a refused re-open (expires_at past): no entry */
+	int64_t past = 2000;
+	struct session t;
+	open_pair(f, &t, DRIVER2, DRIVER3, 2300);
+	assert_int_equal(lifecycle_close(f->st, t.id, SESSION_CLOSED, 2310), 0);
+	test_entry(&e, "session.changed", t.id);
+	assert_int_equal(lifecycle_reopen_with(f->st, t.id, NULL, &past, 2320, audit_then, &e, &failed), MASKD_EINVAL);
+	assert_int_equal(audit_all(st2).n, 3);
+
+	/* ttl: rolled back, then committed */
+	int64_t ttl = 777;
+	test_entry(&e, "session.changed", s.id);
+	assert_int_equal(lifecycle_change_with(f->st, s.id, &ttl, NULL, -1, 2400, audit_then_fail, &e, NULL), MASKD_EDB);
+	assert_int_equal(store_session_get(st2, s.id, &got), 0);
+	assert_int_not_equal(got.ttl, 777);
+	test_entry(&e, "session.changed", s.id);
+	assert_int_equal(lifecycle_change_with(f->st, s.id, &ttl, NULL, -1, 2400, audit_then, &e, NULL), 0);
+	assert_int_equal(store_session_get(st2, s.id, &got), 0);
+	assert_int_equal(got.ttl, 777);
+	assert_int_equal(audit_all(st2).n, 4);
+
+	/* swap: rolled back (same number, same in_use, no event), then committed */
+	const char *old_id = s.participants[0].proxy_number_id;
+	const char *spare = strcmp(old_id, n[2]) != 0 && strcmp(s.participants[1].proxy_number_id, n[2]) != 0 ? n[2]
+			    : strcmp(old_id, n[0]) != 0 && strcmp(s.participants[1].proxy_number_id, n[0]) != 0 ? n[0]
+														 : n[1];
+	struct number sp;
+	assert_int_equal(store_number_get(f->st, spare, &sp), 0);
+	int64_t spare_use = sp.in_use;
+	struct participant p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.country, sizeof(p.country), "US");
+	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "%s", sp.e164);
+	events = session_events_n(st2, s.id);
+	test_entry(&e, "participant.swapped", s.participants[0].id);
+	assert_int_equal(sessions_participant_swap_with(f->st, s.id, s.participants[0].id, &p, &default_rules, 2500,
+							audit_then_fail, &e),
+			 MASKD_EDB);
+	expect_route(f, s.participants[0].proxy_e164, RIDER, s.id);
+	expect_route(f, sp.e164, RIDER, "");
+	assert_int_equal(in_use_of(f, old_id), 1);
+	assert_int_equal(in_use_of(f, spare), spare_use);
+	assert_int_equal(session_events_n(st2, s.id), events);
+	assert_int_equal(audit_all(st2).n, 4);
+	test_entry(&e, "participant.swapped", s.participants[0].id);
+	assert_int_equal(sessions_participant_swap_with(f->st, s.id, s.participants[0].id, &p, &default_rules, 2500,
+							audit_then, &e),
+			 0);
+	expect_route(f, sp.e164, RIDER, s.id);
+	expect_route(f, s.participants[0].proxy_e164, RIDER, "");
+	assert_int_equal(in_use_of(f, spare), spare_use + 1);
+	assert_int_equal(session_events_n(st2, s.id), events + 1);
+	a = audit_all(st2);
+	assert_int_equal(a.n, 5);
+	assert_string_equal(a.last.action, "participant.swapped");
+	assert_string_equal(a.last.target, s.participants[0].id);
+	/* refused (not in the pool): no entry */
+	snprintf(p.proxy_e164, sizeof(p.proxy_e164), "+14155550499");
+	test_entry(&e, "participant.swapped", s.participants[0].id);
+	assert_int_equal(sessions_participant_swap_with(f->st, s.id, s.participants[0].id, &p, &default_rules, 2600,
+							audit_then, &e),
+			 MASKD_ENOTFOUND);
+	assert_int_equal(audit_all(st2).n, 5);
+	struct audit_verifier v;
+	assert_int_equal(audit_verify_store(st2, &v), 0);
+	assert_int_equal(v.broken_seq, 0);
+	assert_int_equal(v.checked, 5);
+	store_close(st2);
+}
+
 /* The retention purge leaves an ended mark of each purged participant on its
  * proxy number; old marks expire with a later purge, and an erasure deletes
  * its number's marks. */
@@ -546,6 +722,7 @@ static void ended_marks_after_purge(void **state)
 const struct CMUnitTest cx_service_tests[] = {
 	CX_TEST(service_policy_fields), CX_TEST(service_update_round_trip), CX_TEST(service_update_unknown),
 	CX_TEST(service_cache_ttl), CX_TEST(numbers_purged_after_retention), CX_TEST(service_updates_in_parallel),
-	CX_TEST(service_update_with_audit), CX_TEST(subject_erase_in_tx), CX_TEST(ended_marks_after_purge),
+	CX_TEST(service_update_with_audit), CX_TEST(subject_erase_in_tx),
+	CX_TEST(session_changes_with_audit), CX_TEST(ended_marks_after_purge),
 };
 const size_t cx_service_count = sizeof(cx_service_tests) / sizeof(cx_service_tests[0]);

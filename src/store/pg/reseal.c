@@ -13,6 +13,11 @@ struct reseal_sql {
 };
 
 #define PG_STALE(col) "octet_length(" col ") > 0 AND substring(" col " from 1 for 1) <> $1"
+/* a settings value is text, so a binary parameter or column of it is its bytes */
+#define PG_ACCOUNT_TOKEN "(CASE WHEN key LIKE '" STORE_PROXY_ACCOUNT_PREFIX "%' THEN value::jsonb ->> 'auth_token_sealed' END)"
+#define PG_ACCOUNT_STALE(version)                                                                           \
+	"key LIKE '" STORE_PROXY_ACCOUNT_PREFIX "%' AND length(" PG_ACCOUNT_TOKEN ") > 0 AND "                \
+	"substring(" PG_ACCOUNT_TOKEN " from 1 for 2) <> encode(" version "::bytea, 'hex')"
 
 static const struct reseal_sql reseal_sql[STORE_SEALED_COUNT] = {
 	[STORE_SEALED_PARTICIPANTS] = {
@@ -39,6 +44,13 @@ static const struct reseal_sql reseal_sql[STORE_SEALED_COUNT] = {
 		"octet_length(number_sealed) > 0 AND substring(number_sealed from 1 for 1) <> $2 ORDER BY id LIMIT $3",
 		"UPDATE profiles SET number_sealed = $1 WHERE id = $2 AND $3 = '' AND number_sealed = $4",
 		"SELECT count(*) FROM profiles WHERE " PG_STALE("number_sealed"),
+	},
+	/* the version byte is the first two hex digits of the value's auth_token_sealed */
+	[STORE_SEALED_PROXY_ACCOUNTS] = {
+		"SELECT key, value, key, '' FROM settings WHERE key > $1 AND " PG_ACCOUNT_STALE("$2")
+		" ORDER BY key LIMIT $3",
+		"UPDATE settings SET value = $1 WHERE key = $2 AND $3 = '' AND value = $4",
+		"SELECT count(*) FROM settings WHERE " PG_ACCOUNT_STALE("$1"),
 	},
 };
 
@@ -96,7 +108,7 @@ static int reseal_once(struct store_pg *s, struct pg_conn *c, enum store_sealed 
 	}
 	int n = PQntuples(r), done = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
-		char ka[ID_MAX + 32], kb[32];
+		char ka[STORE_RESEAL_KEY_MAX], kb[32];
 		col_text(r, i, 2, ka, sizeof(ka));
 		col_text(r, i, 3, kb, sizeof(kb));
 		const uint8_t *old = (const uint8_t *)PQgetvalue(r, i, 1);

@@ -13,6 +13,10 @@ struct reseal_sql {
 };
 
 #define SQ_STALE(col) "length(" col ") > 0 AND substr(" col ", 1, 1) <> ?"
+#define SQ_ACCOUNT_TOKEN "(CASE WHEN json_valid(value) THEN json_extract(value, '$.auth_token_sealed') END)"
+#define SQ_ACCOUNT_STALE(version)                                                                            \
+	"key LIKE '" STORE_PROXY_ACCOUNT_PREFIX "%' AND length(" SQ_ACCOUNT_TOKEN ") > 0 AND "                 \
+	"substr(" SQ_ACCOUNT_TOKEN ", 1, 2) <> lower(hex(" version "))"
 
 static const struct reseal_sql reseal_sql[STORE_SEALED_COUNT] = {
 	[STORE_SEALED_PARTICIPANTS] = {
@@ -40,6 +44,13 @@ static const struct reseal_sql reseal_sql[STORE_SEALED_COUNT] = {
 		"UPDATE profiles SET number_sealed = ?1 WHERE id = ?2 AND ?3 = '' AND number_sealed = ?4",
 		"SELECT count(*) FROM profiles WHERE " SQ_STALE("number_sealed"),
 	},
+	/* the version byte is the first two hex digits of the value's auth_token_sealed */
+	[STORE_SEALED_PROXY_ACCOUNTS] = {
+		"SELECT key, value, key, '' FROM settings WHERE key > ?1 AND " SQ_ACCOUNT_STALE("?2")
+		" ORDER BY key LIMIT ?3",
+		"UPDATE settings SET value = ?1 WHERE key = ?2 AND ?3 = '' AND value = ?4",
+		"SELECT count(*) FROM settings WHERE " SQ_ACCOUNT_STALE("?1"),
+	},
 };
 
 static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
@@ -56,7 +67,7 @@ static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
  * updates run. */
 struct reseal_row {
 	char key[STORE_RESEAL_KEY_MAX];
-	char a[ID_MAX + 32], b[32];
+	char a[STORE_RESEAL_KEY_MAX], b[32];
 	uint8_t *old;
 	size_t len;
 };
@@ -109,10 +120,15 @@ int sq_vault_reseal(void *b, enum store_sealed what, const char *after, int limi
 		if (store_reseal_value(s->vault, what, rows[i].a, rows[i].b, rows[i].old, rows[i].len, &fresh,
 				       &fresh_len) < 0)
 			continue; /* left for an operator: vault_unseal named its version */
-		sqlite3_bind_blob(upd, 1, fresh, (int)fresh_len, SQLITE_TRANSIENT);
+		if (what == STORE_SEALED_PROXY_ACCOUNTS) { /* a settings value is text: compared as text */
+			sqlite3_bind_text(upd, 1, (const char *)fresh, (int)fresh_len, SQLITE_TRANSIENT);
+			sqlite3_bind_text(upd, 4, (const char *)rows[i].old, (int)rows[i].len, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_blob(upd, 1, fresh, (int)fresh_len, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(upd, 4, rows[i].old, (int)rows[i].len, SQLITE_STATIC);
+		}
 		sq_bind_text(upd, 2, rows[i].a);
 		sq_bind_text(upd, 3, what == STORE_SEALED_SECRETS ? rows[i].b : "");
-		sqlite3_bind_blob(upd, 4, rows[i].old, (int)rows[i].len, SQLITE_STATIC);
 		free(fresh);
 		int u = sqlite3_step(upd);
 		sqlite3_reset(upd);
