@@ -211,4 +211,13 @@
 	"ALTER TABLE participants ADD COLUMN profile_id " T " NOT NULL DEFAULT '';" \
 	"CREATE INDEX participants_profile ON participants (profile_id) WHERE profile_id <> '';"
 
+/* 12: the intercept decision of an interaction (docs/EVENTS.md "Intercept"), so a
+* retried webhook is answered as the first one was without asking the app again:
+* intercept is enum intercept_outcome (0 = not asked), intercept_text the app's
+* deny message or replacement body ('' when none; never a real number maskd put
+* there, only what the app answered). */
+#define MIGRATION_12(T) \
+	"ALTER TABLE interactions ADD COLUMN intercept INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE interactions ADD COLUMN intercept_text " T " NOT NULL DEFAULT '';"
+
 #endif

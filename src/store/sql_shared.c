@@ -118,6 +118,9 @@ void sql_read_service(struct sql_cursor *c, struct service *svc)
 	svc->rate_silent = sql_next_int(c);
 	svc->mms_fallback = sql_next_int(c);
 	sql_next_text(c, svc->events_url, sizeof(svc->events_url));
+	sql_next_text(c, svc->intercept_url, sizeof(svc->intercept_url));
+	svc->intercept_timeout_ms = sql_next_int(c);
+	svc->intercept_fail_open = sql_next_int(c);
 }
 
 void sql_read_interaction(struct sql_cursor *c, struct interaction *it)
@@ -134,6 +137,8 @@ void sql_read_interaction(struct sql_cursor *c, struct interaction *it)
 	sql_next_text(c, it->to_participant, sizeof(it->to_participant));
 	it->created_at = sql_next_i64(c);
 	sql_next_text(c, it->carrier_call_id, sizeof(it->carrier_call_id));
+	it->intercept = sql_next_int(c);
+	sql_next_text(c, it->intercept_text, sizeof(it->intercept_text));
 }
 
 void sql_read_leg(struct sql_cursor *c, struct leg *l)

@@ -4,7 +4,7 @@
 
 /* ---------------------------------------------------------------- services */
 
-/* Parameters ?1-?5 and ?7-?31 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
+/* Parameters ?1-?5 and ?7-?34 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
  * column but created_at (?6, insert only). */
 static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 {
@@ -35,6 +35,9 @@ static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 	sqlite3_bind_int(st, 29, svc->rate_silent);
 	sqlite3_bind_int(st, 30, svc->mms_fallback);
 	sq_bind_text(st, 31, svc->events_url);
+	sq_bind_text(st, 32, svc->intercept_url);
+	sqlite3_bind_int(st, 33, svc->intercept_timeout_ms);
+	sqlite3_bind_int(st, 34, svc->intercept_fail_open);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */
