@@ -125,7 +125,8 @@ json_t *events_interaction_data(const struct interaction *it, const char *reason
 	json_object_set_new(d, "from_participant_id", string_or_null(it->from_participant));
 	json_object_set_new(d, "to_participant_id", string_or_null(it->to_participant));
 	json_object_set_new(d, "proxy_number", string_or_null(proxy_number));
-	json_object_set_new(d, "intercept", string_or_null(intercept_outcome_name(it->intercept)));
+	if (it->intercept != INTERCEPT_NONE) /* only when the service's intercept_url was asked */
+		json_object_set_new(d, "intercept", json_string(intercept_outcome_name(it->intercept)));
 	return d;
 }
 
