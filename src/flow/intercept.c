@@ -8,12 +8,14 @@
 #include "../core/intercept.h"
 #include "../out/events.h"
 #include "../out/intercept.h"
+#include "../api/proxy_wire.h" /* the Proxy API's SIDs: pure */
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/log.h"
 #include "../util/mask.h"
 #include "../vault/vault.h"
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,54 @@ static void verdict_apply(struct wctx *h, enum intercept_outcome outcome, const 
 	} else if (outcome == INTERCEPT_REPLACED) {
 		out->body = t;
 	}
+}
+
+/* 1 when svc's intercept_url is its Twilio Proxy InterceptCallbackUrl (the Proxy
+ * API set it so: its row, api/proxy_v1_internal.h PROXY_SERVICE_PREFIX), 0 when
+ * not, or negative. */
+static int proxy_intercept(struct store *st, const struct service *svc)
+{
+	char key[64], val[4096];
+	snprintf(key, sizeof(key), "proxy.service.%s", svc->id);
+	int rc = store_setting_get(st, key, val, sizeof(val));
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	json_t *o = json_loads(val, 0, NULL);
+	const char *url = json_string_value(json_object_get(o, "intercept_callback_url"));
+	int yes = url != NULL && url[0] != '\0' && strcmp(url, svc->intercept_url) == 0;
+	json_decref(o);
+	return yes;
+}
+
+/* Asks in Proxy's form with svc's Twilio auth token. */
+static int ask_proxy(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel,
+		     int timeout, struct intercept_answer *a, const char **why)
+{
+	char ks[PROXY_SID_LEN + 1], kc[PROXY_SID_LEN + 1], kp[PROXY_SID_LEN + 1], ki[PROXY_SID_LEN + 1];
+	if (proxy_sid_from_id(svc->id, ks) < 0 || proxy_sid_from_id(v->session_id, kc) < 0 ||
+	    proxy_sid_from_id(v->from_participant, kp) < 0 || proxy_sid_from_id(h->rq->now->interaction_id, ki) < 0) {
+		*why = "the interaction's ids have no Proxy SID";
+		return MASKD_EINVAL;
+	}
+	char token[256];
+	if (service_cred(svc, DIALECT_TWILIO, "auth_token", token, sizeof(token)) < 0) {
+		*why = "the Proxy service has no Twilio auth token to sign with";
+		return MASKD_EINVAL;
+	}
+	struct intercept_proxy_query q = {
+		.interaction_sid = ki,
+		.service_sid = ks,
+		.session_sid = kc,
+		.participant_sid = kp,
+		.channel = channel,
+		.carrier_sid = h->in->sid,
+		.body = h->in->body,
+	};
+	int rc = intercept_ask_proxy(svc->intercept_url, token, timeout, h->rq->now->s, &q, a, why);
+	explicit_bzero(token, sizeof(token));
+	return rc;
 }
 
 void webhook_intercept(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel,
@@ -71,14 +121,22 @@ void webhook_intercept(struct wctx *h, const struct service *svc, const struct r
 	};
 	int timeout = svc->intercept_timeout_ms >= 1 && svc->intercept_timeout_ms <= 5000 ? svc->intercept_timeout_ms
 											  : INTERCEPT_TIMEOUT_FALLBACK_MS;
-	char key[VAULT_DERIVED_LEN + 1], secret[EVENTS_SECRET_MAX];
-	vault_derive(h->env->vault, "events", svc->id, key);
-	events_secret(key, secret);
 	static __thread struct intercept_answer a;
 	const char *why = NULL;
-	rc = intercept_ask(svc->intercept_url, secret, timeout, h->rq->now->s, &q, &a, &why);
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(secret, sizeof(secret));
+	int proxy = proxy_intercept(h->env->store, svc);
+	if (proxy < 0) {
+		rc = proxy;
+		why = "the service's Proxy settings could not be read";
+	} else if (proxy == 1) {
+		rc = ask_proxy(h, svc, v, channel, timeout, &a, &why);
+	} else {
+		char key[VAULT_DERIVED_LEN + 1], secret[EVENTS_SECRET_MAX];
+		vault_derive(h->env->vault, "events", svc->id, key);
+		events_secret(key, secret);
+		rc = intercept_ask(svc->intercept_url, secret, timeout, h->rq->now->s, &q, &a, &why);
+		OPENSSL_cleanse(key, sizeof(key));
+		OPENSSL_cleanse(secret, sizeof(secret));
+	}
 	enum intercept_outcome outcome = intercept_decide(rc == 0, &a, channel, svc->intercept_fail_open);
 	if (rc == 0)
 		log_info("webhook %s %s %s: intercept of service %s: %s (interaction %s)", h->dl->name, h->rq->event,

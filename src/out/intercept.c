@@ -3,7 +3,11 @@
  * document and the signature are events.c's form; the HTTP exchange is
  * client.c's. */
 #include "intercept.h"
+#include "callback.h"
 #include "client.h"
+#include "../hooks/twilio_sig.h"
+#include "../util/buf.h"
+#include "../util/form.h"
 #include "events.h"
 #include "../util/err.h"
 #include "../util/timeutil.h"
@@ -138,4 +142,81 @@ int intercept_ask(const char *url, const char *secret, int timeout_ms, int64_t n
 	}
 	free(res.body);
 	return rc;
+}
+
+/* ------------------------------------------------------------ Twilio Proxy's form */
+
+char *intercept_proxy_form(const char *url, const char *auth_token, int64_t now, const struct intercept_proxy_query *q,
+			   char sig[29])
+{
+	char created[RFC3339_MAX];
+	rfc3339_format(now, created, sizeof(created));
+	json_t *data = json_object();
+	if (q->channel == CHANNEL_MESSAGE)
+		json_object_set_new(data, "body", json_string(q->body != NULL ? q->body : ""));
+	char *data_text = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	if (data_text == NULL)
+		fatal("intercept: cannot encode interactionData");
+	const int voice = q->channel == CHANNEL_VOICE;
+	/* in the order Twilio's signature sorts them */
+	struct form_field f[] = {
+		{"inboundParticipantSid", q->participant_sid},
+		{"inboundResourceSid", q->carrier_sid},
+		{"inboundResourceStatus", voice ? "ringing" : "received"},
+		{"inboundResourceType", voice ? "call" : "message"},
+		{"interactionData", data_text},
+		{"interactionDateCreated", created},
+		{"interactionServiceSid", q->service_sid},
+		{"interactionSessionSid", q->session_sid},
+		{"interactionSid", q->interaction_sid},
+		{"interactionType", voice ? "Voice" : "Message"},
+	};
+	const size_t n = sizeof(f) / sizeof(f[0]);
+	struct form params = {.fields = f, .n = n};
+	twilio_sig_compute(TWILIO_SIG_TWILIO, auth_token, url, &params, sig);
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		callback_form_put(&b, f[i].key, f[i].value);
+	free(data_text);
+	return buf_steal(&b, NULL);
+}
+
+int intercept_ask_proxy(const char *url, const char *auth_token, int timeout_ms, int64_t now,
+			const struct intercept_proxy_query *q, struct intercept_answer *out, const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	char sig[29], h_sig[64];
+	char *body = intercept_proxy_form(url, auth_token, now, q, sig);
+	snprintf(h_sig, sizeof(h_sig), "X-Twilio-Signature: %s", sig);
+	struct client_request rq = {
+		.url = url,
+		.headers = {"Content-Type: application/x-www-form-urlencoded", h_sig},
+		.body = body,
+		.body_len = strlen(body),
+		.timeout_ms = timeout_ms,
+		.connect_timeout_ms = timeout_ms,
+		.body_cap = INTERCEPT_ANSWER_MAX,
+		.cap_is_error = 0, /* the body is not read */
+	};
+	struct client_response res;
+	int rc = client_post(&rq, &res);
+	free(body);
+	free(res.body);
+	*why = NULL;
+	if (rc < 0) {
+		*why = res.timed_out ? "the InterceptCallbackUrl timed out" : "the InterceptCallbackUrl could not be reached";
+		return rc;
+	}
+	if (res.status == 403) {
+		out->action = INTERCEPT_ACTION_DENY;
+		return 0;
+	}
+	if (res.status >= 200 && res.status <= 299) {
+		out->action = INTERCEPT_ACTION_ALLOW;
+		return 0;
+	}
+	*why = "the InterceptCallbackUrl answered with neither 2xx nor 403";
+	return MASKD_EINVAL;
 }

@@ -57,4 +57,29 @@ int intercept_parse_answer(const char *text, size_t len, enum channel channel, s
 int intercept_ask(const char *url, const char *secret, int timeout_ms, int64_t now, const struct intercept_query *q,
 		  struct intercept_answer *out, const char **why);
 
+/* Twilio Proxy's InterceptCallbackUrl form of the same question: a form-encoded
+ * POST of Proxy's intercept parameters (interactionSid, interactionServiceSid,
+ * interactionSessionSid, interactionType Voice or Message, interactionData
+ * {"body": ...} for texts, interactionDateCreated, inboundParticipantSid,
+ * inboundResourceSid, inboundResourceType call or message,
+ * inboundResourceStatus), signed with X-Twilio-Signature by auth_token as Twilio
+ * signs. The SIDs are the Proxy API's (api/proxy_wire.h). */
+struct intercept_proxy_query {
+	const char *interaction_sid, *service_sid, *session_sid, *participant_sid;
+	enum channel channel;
+	const char *carrier_sid;
+	const char *body; /* texts */
+};
+
+/* The form body (malloc'd, caller frees) for url at now, its signature into sig. */
+char *intercept_proxy_form(const char *url, const char *auth_token, int64_t now, const struct intercept_proxy_query *q,
+			   char sig[29]);
+
+/* POSTs the Proxy form, waiting at most timeout_ms. As Proxy does: a 403 is a
+ * deny (without a message), any other 2xx an allow; anything else (another
+ * status, a timeout, a connection error) MASKD_EINVAL or MASKD_ENOTFOUND with
+ * *why, for intercept_fail_open to decide (the Proxy API sets it true). */
+int intercept_ask_proxy(const char *url, const char *auth_token, int timeout_ms, int64_t now,
+			const struct intercept_proxy_query *q, struct intercept_answer *out, const char **why);
+
 #endif
