@@ -15,6 +15,10 @@
 #include "core/intercept.h"
 #include "out/intercept.h"
 #include "util/err.h"
+#include "hooks/twilio_sig.h"
+#include "util/arena.h"
+#include "util/crypto.h"
+#include "util/form.h"
 
 static int parse(const char *text, enum channel ch, struct intercept_answer *a, const char **why)
 {
@@ -157,12 +161,46 @@ static void query_document_is_masked(void **state)
 	free(j);
 }
 
+/* The Proxy form: what is POSTed parses back to the parameters, and the
+ * X-Twilio-Signature is Twilio's over the URL and exactly those parameters. */
+static void proxy_form_is_signed(void **state)
+{
+	(void)state;
+	struct intercept_proxy_query q = {
+		.interaction_sid = "KI00000000000000000000000000000001",
+		.service_sid = "KS00000000000000000000000000000002",
+		.session_sid = "KC00000000000000000000000000000003",
+		.participant_sid = "KP00000000000000000000000000000004",
+		.channel = CHANNEL_MESSAGE,
+		.carrier_sid = "SM1",
+		.body = "a & b = c",
+	};
+	const char *url = "https://app.example.com/intercept?x=1";
+	char sig[29], again[29];
+	char *body = intercept_proxy_form(url, "token", 1796284800, &q, sig);
+	struct arena a = ARENA_INIT;
+	struct form f;
+	assert_int_equal(form_parse(&a, body, strlen(body), &f), 0);
+	assert_string_equal(form_get(&f, "interactionData"), "{\"body\":\"a & b = c\"}");
+	assert_string_equal(form_get(&f, "interactionType"), "Message");
+	assert_string_equal(form_get(&f, "inboundResourceType"), "message");
+	assert_string_equal(form_get(&f, "inboundResourceSid"), "SM1");
+	assert_string_equal(form_get(&f, "interactionDateCreated"), "2026-12-03T08:00:00Z");
+	twilio_sig_compute(TWILIO_SIG_TWILIO, "token", url, &f, again);
+	assert_string_equal(sig, again);
+	twilio_sig_compute(TWILIO_SIG_TWILIO, "other", url, &f, again);
+	assert_string_not_equal(sig, again);
+	arena_free(&a);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(allow_and_deny_parse), cmocka_unit_test(garbage_is_refused),
 		cmocka_unit_test(rule_of_outcomes),     cmocka_unit_test(outcome_names),
-		cmocka_unit_test(query_document_is_masked),
+		cmocka_unit_test(query_document_is_masked), cmocka_unit_test(proxy_form_is_signed),
 	};
+	crypto_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
