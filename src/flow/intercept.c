@@ -92,7 +92,7 @@ void webhook_intercept(struct wctx *h, const struct service *svc, const struct r
 	if (svc->intercept_url[0] == '\0' || (d->kind != DECISION_BRIDGE && d->kind != DECISION_FORWARD_MESSAGE))
 		return;
 	/* a retried webhook: the recorded decision, the app is not asked again */
-	static __thread struct interaction seen;
+	static _Thread_local struct interaction seen;
 	int rc = store_interaction_by_sid(h->env->store, h->dl->id, h->in->sid, &seen);
 	if (rc == 0) {
 		if (seen.intercept != INTERCEPT_NONE)
@@ -121,7 +121,7 @@ void webhook_intercept(struct wctx *h, const struct service *svc, const struct r
 	};
 	int timeout = svc->intercept_timeout_ms >= 1 && svc->intercept_timeout_ms <= 5000 ? svc->intercept_timeout_ms
 											  : INTERCEPT_TIMEOUT_FALLBACK_MS;
-	static __thread struct intercept_answer a;
+	static _Thread_local struct intercept_answer a;
 	const char *why = NULL;
 	int proxy = proxy_intercept(h->env->store, svc);
 	if (proxy < 0) {
