@@ -3,6 +3,7 @@
  * CSV with Accept: text/csv) and /usage (billable seconds and counts per UTC day).
  * Rows carry ids, proxy numbers and countries: never a real number. */
 #include "api_internal.h"
+#include "../core/intercept.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/form.h"
@@ -116,6 +117,8 @@ static int add_record(void *ctx, const struct interaction *it)
 		json_object_set_new(o, "channel", json_string(channel_name(it->channel)));
 		json_object_set_new(o, "carrier", json_string(dialect_name(it->carrier)));
 		json_object_set_new(o, "decision", json_string(decision_name(it->decision)));
+		if (it->intercept != INTERCEPT_NONE) /* the intercept_url was asked */
+			json_object_set_new(o, "intercept", json_string(intercept_outcome_name(it->intercept)));
 		json_array_append_new(rc->rows, o);
 		return 0;
 	}

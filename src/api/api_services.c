@@ -27,6 +27,8 @@
 #define CALLBACK_TIMEOUT_MIN_MS 100
 #define CALLBACK_TIMEOUT_MAX_MS 10000
 #define RATE_MAX 100000
+#define INTERCEPT_TIMEOUT_MAX_MS 5000
+#define INTERCEPT_TIMEOUT_DEFAULT_MS 2000
 
 static json_t *service_json(const struct app *app, const struct service *svc)
 {
@@ -69,7 +71,45 @@ static json_t *service_json(const struct app *app, const struct service *svc)
 			      json_time(svc->created_at));
 	json_object_set_new(o, "branded_number", svc->branded_number[0] ? json_string(svc->branded_number) : json_null());
 	json_object_set_new(o, "callback_window", json_integer(svc->callback_window));
+	json_object_set_new(o, "intercept_url", svc->intercept_url[0] ? json_string(svc->intercept_url) : json_null());
+	json_object_set_new(o, "intercept_timeout_ms", json_integer(svc->intercept_timeout_ms));
+	json_object_set_new(o, "intercept_fail_open", json_boolean(svc->intercept_fail_open));
 	return o;
+}
+
+/* intercept_url (a string under events_url's rule, or null: none),
+ * intercept_timeout_ms (1..5000) and intercept_fail_open (a boolean), each
+ * applied over svc when given. False with a 400 naming the field in *e. */
+static bool parse_intercept(json_t *body, struct service *svc, struct api_error *e)
+{
+	bool has_to = false, has_open = false, open = false;
+	int64_t to = 0;
+	if (!json_int_field(body, "", "intercept_timeout_ms", 1, INTERCEPT_TIMEOUT_MAX_MS, &has_to, &to, e) ||
+	    !json_bool_field(body, "", "intercept_fail_open", &has_open, &open, e))
+		return false;
+	json_t *v = json_object_get(body, "intercept_url");
+	if (v != NULL && !json_is_null(v)) {
+		const char *why = NULL;
+		if (!json_is_string(v)) {
+			api_error_set(e, 400, "invalid_field", "intercept_url must be a string or null");
+			return false;
+		}
+		if (events_url_check(json_string_value(v), &why) < 0) {
+			api_error_set(e, 400, "invalid_field",
+				      "intercept_url must be an absolute https URL (http only to a loopback host: "
+				      "localhost, 127.0.0.1, [::1]) of at most %d characters, without spaces",
+				      URL_MAX_LEN - 1);
+			return false;
+		}
+		snprintf(svc->intercept_url, sizeof(svc->intercept_url), "%s", json_string_value(v));
+	} else if (v != NULL) {
+		svc->intercept_url[0] = '\0';
+	}
+	if (has_to)
+		svc->intercept_timeout_ms = (int)to;
+	if (has_open)
+		svc->intercept_fail_open = open;
+	return true;
 }
 
 /* events_url: a string (events_url_check) or null (none). False with a 400 in *e. */
@@ -422,7 +462,7 @@ static bool parse_service_parts(json_t *body, json_t *unknown, struct service *s
 				struct api_error *e)
 {
 	return parse_carriers(json_object_get(body, "carriers"), svc, patch, e) && parse_events_url(body, svc, e) &&
-	       parse_oneway(body, svc, e) &&
+	       parse_oneway(body, svc, e) && parse_intercept(body, svc, e) &&
 	       parse_defaults(json_object_get(body, "defaults"), svc, e) && parse_unknown_caller(unknown, svc, e) &&
 	       parse_rate_limits(json_object_get(body, "rate_limits"), svc, e) && check_unknown_caller(svc, e);
 }
@@ -440,7 +480,8 @@ static bool service_name_set(struct service *svc, const char *name, struct api_e
 
 /* Answers the write of svc that returned rc: 201 with the service created (POST),
  * 200 with it updated (patch), 404 when a patched one is gone, or 503. With
- * show_secret (events_url given at creation or set where there was none), the
+ * show_secret (events_url or intercept_url given at creation, or set where there
+ * was neither: both are signed with the one secret), the
  * answer shows the events signing secret: the only answer that does. */
 static void reply_service_written(struct api_req *r, int rc, const struct service *svc, bool patch, bool show_secret)
 {
@@ -464,7 +505,8 @@ static void reply_service_written(struct api_req *r, int rc, const struct servic
 static bool service_from_post(json_t *body, struct service *svc, struct api_error *e)
 {
 	static const char *const fields[] = {"name",	    "carriers",	  "defaults", "unknown_caller",
-					     "rate_limits", "events_url", "branded_number", "callback_window", NULL};
+					     "rate_limits", "events_url", "branded_number", "callback_window", "intercept_url",
+					     "intercept_timeout_ms", "intercept_fail_open", NULL};
 	const char *name = NULL;
 	memset(svc, 0, sizeof(*svc));
 	svc->mode = MODE_VOICE_AND_MESSAGE;
@@ -477,6 +519,8 @@ static bool service_from_post(json_t *body, struct service *svc, struct api_erro
 	svc->number_cap = 100;
 	svc->pool_low_threshold = 0; /* pool.low is asked for: a one-number pool would be low at once */
 	svc->callback_window = ONEWAY_CALLBACK_WINDOW_DEFAULT;
+	svc->intercept_timeout_ms = INTERCEPT_TIMEOUT_DEFAULT_MS;
+	svc->intercept_fail_open = 1;
 	unknown_caller_reset(svc);
 	return json_only_fields(body, "", fields, e) &&
 	       json_string_field(body, "", "name", true, NAME_MAX_LEN, &name, e) &&
@@ -506,7 +550,7 @@ void api_service_create(struct api_req *r)
 	svc.created_at = now_unix();
 	int rc = store_service_insert(r->app->store, &svc);
 	json_decref(body);
-	reply_service_written(r, rc, &svc, false, svc.events_url[0] != '\0');
+	reply_service_written(r, rc, &svc, false, svc.events_url[0] != '\0' || svc.intercept_url[0] != '\0');
 }
 
 /* The audit entry ctx, appended inside the service update's transaction. */
@@ -528,13 +572,14 @@ void api_service_patch(struct api_req *r)
 	if (body == NULL)
 		goto fail;
 	static const char *const fields[] = {"name",	    "carriers",	  "defaults", "unknown_caller",
-					     "rate_limits", "events_url", "branded_number", "callback_window", NULL};
+					     "rate_limits", "events_url", "branded_number", "callback_window", "intercept_url",
+					     "intercept_timeout_ms", "intercept_fail_open", NULL};
 	if (!json_only_fields(body, "", fields, &e))
 		goto fail;
 	if (json_object_size(body) == 0) {
 		api_error_set(&e, 400, "missing_field",
 			      "give at least one of name, carriers, defaults, unknown_caller, rate_limits, events_url, "
-			      "branded_number, callback_window");
+			      "branded_number, callback_window, intercept_url, intercept_timeout_ms, intercept_fail_open");
 		goto fail;
 	}
 	struct service svc;
@@ -542,7 +587,7 @@ void api_service_patch(struct api_req *r)
 		json_decref(body);
 		return;
 	}
-	bool had_events = svc.events_url[0] != '\0';
+	bool had_events = svc.events_url[0] != '\0' || svc.intercept_url[0] != '\0';
 	json_t *name_v = json_object_get(body, "name");
 	const char *name = NULL;
 	if (name_v != NULL && json_is_null(name_v)) {
@@ -567,7 +612,8 @@ void api_service_patch(struct api_req *r)
 	struct audit_entry audit;
 	api_audit_request(r, &audit, "service.changed");
 	int rc = store_service_update_with(r->app->store, &svc, append_audit, &audit);
-	reply_service_written(r, rc, &svc, true, !had_events && svc.events_url[0] != '\0');
+	reply_service_written(r, rc, &svc, true,
+			      !had_events && (svc.events_url[0] != '\0' || svc.intercept_url[0] != '\0'));
 	return;
 fail:
 	api_reply_refused(r, body, &e);

@@ -4,6 +4,7 @@
  * validated here with libphonenumber and handed to the store, which seals them;
  * every answer shows them masked. */
 #include "api_internal.h"
+#include "../core/intercept.h"
 #include "../core/oneway.h"
 #include "../core/pin.h"
 #include "../core/pool.h"
@@ -820,6 +821,9 @@ static json_t *interaction_json(const struct interaction *it)
 			      json_time(it->created_at), "legs", legs);
 	/* a click-to-call's id at its carrier, once the carrier took the call */
 	json_object_set_new(o, "carrier_call_id", it->carrier_call_id[0] ? json_string(it->carrier_call_id) : json_null());
+	/* the intercept's decision (docs/EVENTS.md "Intercept"), when the service's intercept_url was asked */
+	if (it->intercept != INTERCEPT_NONE)
+		json_object_set_new(o, "intercept", json_string(intercept_outcome_name(it->intercept)));
 	return o;
 }
 

@@ -164,8 +164,9 @@ static bool service_params(struct preq *p, struct service *svc, struct proxy_ser
 	const char *chat = pv_param(p, "ChatInstanceSid"); /* accepted and ignored: no Chat channel */
 	if (chat != NULL)
 		snprintf(x->chat_instance_sid, sizeof(x->chat_instance_sid), "%.34s", chat);
-	char was[PROXY_URL_MAX + 1];
+	char was[PROXY_URL_MAX + 1], was_icp[PROXY_URL_MAX + 1];
 	snprintf(was, sizeof(was), "%s", x->out_of_session_callback_url);
+	snprintf(was_icp, sizeof(was_icp), "%s", x->intercept_callback_url);
 	if (!pv_url_param(p, "CallbackUrl", x->callback_url, sizeof(x->callback_url)) ||
 	    !pv_url_param(p, "InterceptCallbackUrl", x->intercept_callback_url, sizeof(x->intercept_callback_url)) ||
 	    !pv_url_param(p, "OutOfSessionCallbackUrl", x->out_of_session_callback_url,
@@ -179,6 +180,16 @@ static bool service_params(struct preq *p, struct service *svc, struct proxy_ser
 	} else if (was[0] != '\0' && svc->unknown_caller == UNKNOWN_CALLBACK && strcmp(svc->callback_url, was) == 0) {
 		svc->unknown_caller = UNKNOWN_REJECT;
 		svc->callback_url[0] = '\0';
+	}
+	/* InterceptCallbackUrl is the service's intercept, asked in Proxy's form and
+	 * failing open as Proxy does (flow/intercept.c); clearing it clears what it set */
+	if (x->intercept_callback_url[0] != '\0') {
+		snprintf(svc->intercept_url, sizeof(svc->intercept_url), "%s", x->intercept_callback_url);
+		svc->intercept_fail_open = 1;
+		if (svc->intercept_timeout_ms < 1 || svc->intercept_timeout_ms > 5000)
+			svc->intercept_timeout_ms = 2000;
+	} else if (was_icp[0] != '\0' && strcmp(svc->intercept_url, was_icp) == 0) {
+		svc->intercept_url[0] = '\0';
 	}
 	return true;
 }

@@ -88,6 +88,7 @@ enum mms_fallback {
 #define PIN_MAX_LEN 8
 #define REGION_MAX_LEN 47   /* a geocoded state or place name ("California") */
 #define URL_MAX_LEN 512     /* callback URLs */
+#define INTERCEPT_TEXT_MAX 1600 /* an intercept answer's message or replacement body, in bytes */
 
 /* Pool rules of session create. In a service: the defaults; in a session
  * create request: overrides, GEO_INHERIT / SELECT_INHERIT / -1 = use the service's. */
@@ -146,6 +147,9 @@ struct service {
 	char branded_number[PHONE_E164_MAX + 1]; /* the respondents' proxy number; "" = by the pool rule */
 	int64_t callback_window; /* seconds after a one-way session ends that its respondent still reaches
 				    the hidden participant (default ONEWAY_CALLBACK_WINDOW_DEFAULT) */
+	char intercept_url[URL_MAX_LEN + 1]; /* asked before a bridge or a forwarded text; "" = none */
+	int intercept_timeout_ms;            /* intercept: bounded wait, 1..5000 (default 2000) */
+	int intercept_fail_open;             /* intercept: on timeout or garbage, 1 = allow, 0 = deny */
 };
 
 struct number {
@@ -258,6 +262,8 @@ struct interaction {
 	int64_t created_at;
 	char carrier_call_id[72]; /* a click-to-call's id at its carrier, once placed; "" otherwise */
 	int keyword; /* 1: a STOP, START or HELP text (answered, never relayed); written, not read back */
+	int intercept; /* enum intercept_outcome (core/intercept.h): the app's decision; 0 = not asked */
+	char intercept_text[INTERCEPT_TEXT_MAX + 1]; /* its deny message or replacement body; "" = none */
 	int n_legs;
 	struct leg legs[INTERACTION_LEGS_MAX];
 };

@@ -18,6 +18,8 @@ const char *refusal_text(const struct service *svc, enum route_reason reason, en
 		return channel == CHANNEL_MESSAGE ? REFUSAL_OPTED_OUT : NULL;
 	case ROUTE_MEDIA_REFUSED:
 		return channel == CHANNEL_MESSAGE ? REFUSAL_MEDIA : NULL;
+	case ROUTE_INTERCEPTED:
+		return channel == CHANNEL_VOICE ? svc->unknown_caller_message : REFUSAL_INTERCEPTED;
 	case ROUTE_RATE_LIMITED:
 		return channel == CHANNEL_VOICE && !svc->rate_silent ? REFUSAL_RATE_LIMITED : NULL;
 	case ROUTE_UNKNOWN_CALLER:

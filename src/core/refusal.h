@@ -14,6 +14,8 @@
 	"Your message was not delivered: the recipient has opted out of texts from this number."
 #define REFUSAL_MEDIA \
 	"Your message was not delivered: this number cannot send pictures or files. Send it as text only."
+/* a text the service's intercept_url refused without a message of its own, or could not be asked */
+#define REFUSAL_INTERCEPTED "Your message was not delivered."
 
 /* The text for a caller refused for reason (enum route_reason) on channel (enum
  * channel), or NULL to refuse without a word. A returned pointer is a static

@@ -74,8 +74,9 @@ const char *route_reason_name(int r)
 		[ROUTE_RATE_LIMITED] = "rate_limited",
 		[ROUTE_WRONG_PIN] = "wrong_pin",
 		[ROUTE_MEDIA_REFUSED] = "media_refused",
+		[ROUTE_INTERCEPTED] = "intercepted",
 	};
-	return r >= 0 && r <= ROUTE_MEDIA_REFUSED ? names[r] : "unknown";
+	return r >= 0 && r <= ROUTE_INTERCEPTED ? names[r] : "unknown";
 }
 
 enum route_media route_media_plan(int n_media, unsigned to_caps, enum mms_fallback fallback)

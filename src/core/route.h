@@ -22,8 +22,9 @@ enum route_reason {
 	ROUTE_OPTED_OUT,      /* a text towards a participant who opted out of this proxy number */
 	ROUTE_RATE_LIMITED,   /* the binding's per-hour limit for the channel is used up */
 	ROUTE_WRONG_PIN,      /* PIN number: the digits name no session of this caller */
-	ROUTE_MEDIA_REFUSED   /* a text with media towards a proxy number without mms, and the
+	ROUTE_MEDIA_REFUSED,  /* a text with media towards a proxy number without mms, and the
 				 service's mms_fallback is refuse */
+	ROUTE_INTERCEPTED     /* the service's intercept_url denied it (or failed, failing closed) */
 };
 
 /* What a webhook needs to decide, found by one indexed lookup of (caller, proxy). */

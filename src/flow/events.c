@@ -2,6 +2,7 @@
 /* events.c - a service's events written inside the causing transaction; see
  * events.h. */
 #include "events.h"
+#include "../core/intercept.h"
 #include "../core/outbox.h"
 #include "../util/err.h"
 #include "../util/ids.h"
@@ -124,6 +125,8 @@ json_t *events_interaction_data(const struct interaction *it, const char *reason
 	json_object_set_new(d, "from_participant_id", string_or_null(it->from_participant));
 	json_object_set_new(d, "to_participant_id", string_or_null(it->to_participant));
 	json_object_set_new(d, "proxy_number", string_or_null(proxy_number));
+	if (it->intercept != INTERCEPT_NONE) /* only when the service's intercept_url was asked */
+		json_object_set_new(d, "intercept", json_string(intercept_outcome_name(it->intercept)));
 	return d;
 }
 

@@ -462,15 +462,20 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 		if (media == ROUTE_MEDIA_REFUSE)
 			route_refuse(&d, channel, ROUTE_MEDIA_REFUSED);
 	}
+	struct intercept_verdict iv = {0};
+	if (svc->intercept_url[0] != '\0')
+		webhook_intercept(h, svc, v, channel, &d, &iv); /* before the record: the decision is recorded */
 	const enum route_reason reason = d.reason; /* a replay's rebuilt decision has none */
 	if (d.reason != ROUTE_OK && d.reason != ROUTE_KEYWORD)
-		say = refusal_text(svc, d.reason, channel);
+		say = iv.say != NULL ? iv.say : refusal_text(svc, d.reason, channel);
 
 	char replay_number[PHONE_E164_MAX + 1] = "";
 	struct session replay_session;
 	int existed = 0;
 	struct interaction it = {.channel = channel, .carrier = h->dl->id, .decision = d.kind, .created_at = now,
-				 .keyword = reason == ROUTE_KEYWORD};
+				 .keyword = reason == ROUTE_KEYWORD, .intercept = iv.outcome};
+	if (iv.outcome != 0)
+		snprintf(it.intercept_text, sizeof(it.intercept_text), "%s", iv.body ? iv.body : iv.say ? iv.say : "");
 	snprintf(it.id, sizeof(it.id), "%s", h->rq->now->interaction_id);
 	snprintf(it.session_id, sizeof(it.session_id), "%s", v->session_id);
 	snprintf(it.service_id, sizeof(it.service_id), "%s", svc->id);
@@ -512,14 +517,14 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	metrics_webhook(h->dl->id, d.kind == DECISION_BRIDGE ? MW_BRIDGE : MW_FORWARD);
 	struct hook_render r = {
 		.status_url = webhook_status_url(h, int_id),
-		.body = in->body,
+		.body = iv.body != NULL ? iv.body : in->body, /* the intercept's replacement, if any */
 		.media = in->media,
 		.n_media = in->n_media,
 	};
 	if (d.kind == DECISION_FORWARD_MESSAGE && media == ROUTE_MEDIA_DROP) {
 		/* the other side's proxy number cannot send media: the text alone, and a word on what is missing */
-		int has_body = in->body != NULL && in->body[0] != '\0';
-		r.body = arena_printf(h->rq->arena, "%s%s%s", has_body ? in->body : "", has_body ? "\n\n" : "",
+		int has_body = r.body != NULL && r.body[0] != '\0';
+		r.body = arena_printf(h->rq->arena, "%s%s%s", has_body ? r.body : "", has_body ? "\n\n" : "",
 				      ROUTE_MEDIA_NOTE);
 		r.media = NULL;
 		r.n_media = 0;

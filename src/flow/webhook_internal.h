@@ -78,4 +78,20 @@ bool webhook_oneway_inbound(struct wctx *h, enum channel channel);
 /* A gather on a number that is not the service's PIN number: the agent's PIN. */
 bool webhook_oneway_gather(struct wctx *h);
 
+/* What the intercept step (flow/intercept.c) decided for one interaction. */
+struct intercept_verdict {
+	int outcome;      /* enum intercept_outcome; 0 = not asked (no intercept_url, not a bridge or forward) */
+	const char *say;  /* a refusal: the app's message (in the request's arena); NULL = the refusal text */
+	const char *body; /* a text's replacement body (in the request's arena); NULL = none */
+};
+
+/* The intercept of svc before d, a bridge or a forwarded text (anything else,
+ * or a service without intercept_url: out->outcome 0, nothing done). A retried
+ * webhook (its carrier id recorded already) takes the recorded decision without
+ * asking; else the app is asked, bounded by intercept_timeout_ms. A refusal
+ * turns d into route_refuse(ROUTE_INTERCEPTED). Blocks the calling thread for at
+ * most the timeout; never fails (a failure is intercept_fail_open's outcome). */
+void webhook_intercept(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel,
+		       struct decision *d, struct intercept_verdict *out);
+
 #endif

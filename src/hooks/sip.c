@@ -265,6 +265,7 @@ int sip_reject_code(enum route_reason reason)
 	case ROUTE_KEYWORD:
 	case ROUTE_OPTED_OUT:
 	case ROUTE_MEDIA_REFUSED:
+	case ROUTE_INTERCEPTED:
 		break;
 	}
 	return 403;

@@ -165,7 +165,7 @@ int callback_ask(const char *url, const char *secret, int timeout_ms, int64_t no
 
 /* ------------------------------------------------------------ Twilio Proxy's form */
 
-static void form_put(struct buf *b, const char *key, const char *value)
+void callback_form_put(struct buf *b, const char *key, const char *value)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	if (b->len > 0)
@@ -202,7 +202,7 @@ char *callback_proxy_form(const char *url, const char *auth_token, const struct 
 	struct buf b;
 	buf_init(&b);
 	for (size_t i = 0; i < n; i++)
-		form_put(&b, f[i].key, f[i].value);
+		callback_form_put(&b, f[i].key, f[i].value);
 	return buf_steal(&b, NULL);
 }
 

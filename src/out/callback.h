@@ -65,6 +65,11 @@ int callback_ask(const char *url, const char *secret, int timeout_ms, int64_t no
  * sorted parameters). malloc'd body, caller frees; the signature into sig. */
 char *callback_proxy_form(const char *url, const char *auth_token, const struct callback_query *q, char sig[29]);
 
+struct buf;
+/* Appends key=value to b, form-encoded (unreserved characters kept, the rest
+ * %XX), after a '&' when b is not empty. Also the intercept's Proxy form. */
+void callback_form_put(struct buf *b, const char *key, const char *value);
+
 /* Parses Proxy's auto-create answer (JSON with participantIdentifier, the other
  * participant, and optional ttl) into a "session" decision. Anything else (TwiML,
  * no participantIdentifier) is MASKD_EINVAL with *why. */

@@ -232,5 +232,13 @@
 	"ALTER TABLE sessions ADD COLUMN direction INTEGER NOT NULL DEFAULT 0;" \
 	"ALTER TABLE participants ADD COLUMN oneway INTEGER NOT NULL DEFAULT 0;" \
 	"CREATE INDEX participants_oneway ON participants (bidx, proxy_number_id, oneway) WHERE oneway > 0;"
+/* 14: the intercept decision of an interaction (docs/EVENTS.md "Intercept"), so a
+* retried webhook is answered as the first one was without asking the app again:
+* intercept is enum intercept_outcome (0 = not asked), intercept_text the app's
+* deny message or replacement body ('' when none; never a real number maskd put
+* there, only what the app answered). */
+#define MIGRATION_14(T) \
+	"ALTER TABLE interactions ADD COLUMN intercept INTEGER NOT NULL DEFAULT 0;" \
+	"ALTER TABLE interactions ADD COLUMN intercept_text " T " NOT NULL DEFAULT '';"
 
 #endif

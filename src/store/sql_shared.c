@@ -122,6 +122,9 @@ void sql_read_service(struct sql_cursor *c, struct service *svc)
 	svc->pool_low_threshold = sql_next_int(c);
 	sql_next_text(c, svc->branded_number, sizeof(svc->branded_number));
 	svc->callback_window = sql_next_i64(c);
+	sql_next_text(c, svc->intercept_url, sizeof(svc->intercept_url));
+	svc->intercept_timeout_ms = sql_next_int(c);
+	svc->intercept_fail_open = sql_next_int(c);
 }
 
 void sql_read_interaction(struct sql_cursor *c, struct interaction *it)
@@ -138,6 +141,8 @@ void sql_read_interaction(struct sql_cursor *c, struct interaction *it)
 	sql_next_text(c, it->to_participant, sizeof(it->to_participant));
 	it->created_at = sql_next_i64(c);
 	sql_next_text(c, it->carrier_call_id, sizeof(it->carrier_call_id));
+	it->intercept = sql_next_int(c);
+	sql_next_text(c, it->intercept_text, sizeof(it->intercept_text));
 }
 
 void sql_read_leg(struct sql_cursor *c, struct leg *l)

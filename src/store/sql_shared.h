@@ -25,7 +25,7 @@
 #define SESSION_COLS "id, service_id, unique_name, mode, status, ttl, expires_at, created_at, updated_at, last_activity_at, closed_at, " POLICY_COLS ", pin, direction"
 #define INTERACTION_COLS "id, session_id, service_id, channel, carrier, carrier_sid, decision, from_participant, to_participant, created_at"
 /* what sql_read_interaction reads: the inserted columns and the call id set later */
-#define INTERACTION_READ_COLS INTERACTION_COLS ", carrier_call_id"
+#define INTERACTION_READ_COLS INTERACTION_COLS ", carrier_call_id, intercept, intercept_text"
 #define LEG_COLS "l.id, l.leg, l.carrier_sid, l.status, l.duration, l.started_at, l.answered_at, l.ended_at, l.proxy_number, l.other_country, l.recording_id, l.recording_url, l.cost, l.currency"
 
 /* Open (SESSION_OPEN, SESSION_IN_PROGRESS) and ended sessions, spelled as the
@@ -163,7 +163,8 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
 	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
 	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
-	"rate_texts, rate_silent, mms_fallback, events_url, pool_low_threshold, branded_number, callback_window"
+	"rate_texts, rate_silent, mms_fallback, events_url, pool_low_threshold, branded_number, callback_window, " \
+	"intercept_url, intercept_timeout_ms, intercept_fail_open"
 
 /* ---------------------------------------------------------------- reading rows */
 
@@ -218,7 +219,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
  * ids in its enum sql_id (SQL_SHARED_ID) and the texts in its table
  * (SQL_SHARED_TEXT), so both run exactly these. */
 #define SQL_TEXT_INTERACTION_INSERT                                                                            \
-	"INSERT INTO interactions (" INTERACTION_COLS ", keyword) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) " \
+	"INSERT INTO interactions (" INTERACTION_COLS ", keyword, intercept, intercept_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) " \
 	"ON CONFLICT (carrier, carrier_sid) DO NOTHING"
 #define SQL_TEXT_INTERACTION_BY_SID "SELECT " INTERACTION_READ_COLS " FROM interactions WHERE carrier = $1 AND carrier_sid = $2"
 #define SQL_TEXT_SESSION_ACTIVITY                                                              \
@@ -233,7 +234,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 #define SQL_TEXT_SETTING_ADD "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
 #define SQL_TEXT_SERVICE_INSERT "INSERT INTO services (" SERVICE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, " \
-	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
+	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37)"
 #define SQL_TEXT_SERVICE_GET "SELECT " SERVICE_COLS " FROM services WHERE id = $1"
 #define SQL_TEXT_SECRET_INSERT "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)"
 #define SQL_TEXT_SECRETS_GET "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1"
@@ -287,12 +288,12 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 #define SQL_TEXT_LEGS_OF "SELECT " LEG_COLS " FROM legs l WHERE l.interaction_id = $1 UNION ALL SELECT " \
 	SQL_DERIVED_A_COLS " " SQL_DERIVED_A_FROM "WHERE i.id = $1 AND " SQL_NO_A_ROW " ORDER BY 2, 6, 1"
 #define SQL_TEXT_RECORDS "SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, " \
-	"i.from_participant, i.to_participant, i.created_at, i.carrier_call_id, " LEG_COLS " FROM legs l " \
+	"i.from_participant, i.to_participant, i.created_at, i.carrier_call_id, i.intercept, i.intercept_text, " LEG_COLS " FROM legs l " \
 	"JOIN interactions i ON i.id = l.interaction_id " \
 	"WHERE l.service_id = $1 AND l.started_at >= $2 AND l.started_at < $3 UNION ALL " \
 	"SELECT i.id, i.session_id, i.service_id, i.channel, i.carrier, i.carrier_sid, i.decision, " \
-	"i.from_participant, i.to_participant, i.created_at, i.carrier_call_id, " SQL_DERIVED_A_COLS " " SQL_DERIVED_A_FROM \
-	"WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 AND " SQL_NO_A_ROW " ORDER BY 17, 12"
+	"i.from_participant, i.to_participant, i.created_at, i.carrier_call_id, i.intercept, i.intercept_text, " SQL_DERIVED_A_COLS " " SQL_DERIVED_A_FROM \
+	"WHERE i.service_id = $1 AND i.created_at >= $2 AND i.created_at < $3 AND " SQL_NO_A_ROW " ORDER BY 19, 14"
 #define SQL_TEXT_USAGE "SELECT (i.created_at / 86400) * 86400 AS day, " \
 	"SUM(CASE WHEN i.channel = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN i.channel = 1 AND i.keyword = 0 THEN 1 ELSE 0 END), " \
 	"COALESCE(SUM((SELECT SUM(CASE WHEN l.duration > 0 THEN l.duration ELSE 0 END) FROM legs l " \

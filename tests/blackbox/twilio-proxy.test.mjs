@@ -592,3 +592,73 @@ test('the Proxy tree shares the key\'s MASKD_API_RATE budget: 429 with code 2042
     if (ok) await d2.removeTmp();
   }
 });
+
+describe('twilio-proxy InterceptCallbackUrl', () => {
+  const asked = [];
+  let status = 200;
+  const app = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      asked.push({ url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(status, { 'Content-Type': 'text/plain' });
+      res.end('');
+    });
+  });
+  let appUrl;
+  before(async () => {
+    await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
+    appUrl = `http://127.0.0.1:${app.address().port}/proxy/intercept`;
+  });
+  after(() => new Promise((resolve) => app.close(resolve)));
+
+  test('each interaction is POSTed in Proxy\'s form, signed; a 403 blocks it, a 2xx lets it through', async () => {
+    const api = client().proxy.v1;
+    const svc = await api.services.create({ uniqueName: 'intercepted', interceptCallbackUrl: appUrl });
+    assert.equal(svc.interceptCallbackUrl, appUrl);
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: proxy(81) });
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: proxy(82) });
+    const [A, B] = [real(760), real(761)];
+    const ses = await api.services(svc.sid).sessions.create({ uniqueName: 'icp-1' });
+    const pa = await api.services(svc.sid).sessions(ses.sid).participants.create({ identifier: A });
+    const pb = await api.services(svc.sid).sessions(ses.sid).participants.create({ identifier: B });
+
+    status = 200;
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: A, to: pa.proxyIdentifier }));
+    assert.equal(call.status, 200, call.text);
+    const intId = markup.interactionIdOf(call.text);
+    assert.equal(call.text, markup.bridge('twilio', { callerId: pb.proxyIdentifier, real: B, intId }));
+    assert.equal(asked.length, 1);
+    const q = asked[0];
+    assert.equal(q.headers['content-type'], 'application/x-www-form-urlencoded');
+    const params = Object.fromEntries(new URLSearchParams(q.body));
+    assert.equal(twilio.validateRequest(d.tokens.twilio, q.headers['x-twilio-signature'], appUrl, params), true);
+    assert.equal(params.interactionServiceSid, svc.sid);
+    assert.equal(params.interactionSessionSid, ses.sid);
+    assert.equal(params.inboundParticipantSid, pa.sid);
+    assert.equal(params.interactionType, 'Voice');
+    assert.equal(params.inboundResourceType, 'call');
+    assert.match(params.interactionSid, /^KI[0-9a-f]{32}$/);
+    assert.ok(!q.body.includes(A.slice(2)) && !q.body.includes(B.slice(2)), 'a real number was sent');
+
+    status = 403;
+    const text = await d.webhook('twilio', 'message', messageParams('twilio', { from: A, to: pa.proxyIdentifier, body: 'hi there' }));
+    assert.equal(text.status, 200, text.text);
+    assert.equal(text.text, markup.reply('twilio', { to: A, from: pa.proxyIdentifier, body: 'Your message was not delivered.' }));
+    assert.equal(asked.length, 2);
+    const tp = Object.fromEntries(new URLSearchParams(asked[1].body));
+    assert.equal(twilio.validateRequest(d.tokens.twilio, asked[1].headers['x-twilio-signature'], appUrl, tp), true);
+    assert.equal(tp.interactionType, 'Message');
+    assert.deepEqual(JSON.parse(tp.interactionData), { body: 'hi there' });
+
+    // the native view of the same service: the intercept is its intercept_url, failing open as Proxy does
+    const sid = svc.sid;
+    const nativeId = (await d.api('GET', '/v1/services')).json.services.find((s) => s.intercept_url === appUrl)?.id;
+    assert.ok(nativeId, `no native service with the intercept of ${sid}`);
+    const native = (await d.api('GET', `/v1/services/${nativeId}`)).json;
+    assert.equal(native.intercept_fail_open, true);
+    const updated = await api.services(svc.sid).update({ interceptCallbackUrl: '' });
+    assert.equal(updated.interceptCallbackUrl, null);
+    assert.equal((await d.api('GET', `/v1/services/${nativeId}`)).json.intercept_url, null);
+  });
+});

@@ -301,7 +301,79 @@ static void writes_carry_their_event(void **state)
 			 "SELECT COUNT(*) FROM service_events WHERE type LIKE 'session.%' OR type LIKE 'participant.%'"));
 }
 
+static int keep_intercept_record(void *ctx, const struct interaction *it)
+{
+	*(struct interaction *)ctx = *it;
+	return 0;
+}
+
+/* The intercept settings of a service and the intercept decision of an
+ * interaction are written and read back whole, by every read. */
+static void intercept_round_trips(void **state)
+{
+	CX_FIXTURE(state);
+	struct service svc;
+	assert_int_equal(store_service_get(f->st, f->svc.id, &svc), 0);
+	snprintf(svc.intercept_url, sizeof(svc.intercept_url), "https://app.example.com/intercept");
+	svc.intercept_timeout_ms = 4321;
+	svc.intercept_fail_open = 0;
+	assert_int_equal(store_service_update(f->st, &svc), 0);
+	struct service back_svc;
+	assert_int_equal(store_service_get(f->st, f->svc.id, &back_svc), 0);
+	assert_string_equal(back_svc.intercept_url, "https://app.example.com/intercept");
+	assert_int_equal(back_svc.intercept_timeout_ms, 4321);
+	assert_int_equal(back_svc.intercept_fail_open, 0);
+
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	struct interaction it;
+	memset(&it, 0, sizeof(it));
+	id_new("int", it.id);
+	snprintf(it.session_id, sizeof(it.session_id), "%s", s.id);
+	snprintf(it.service_id, sizeof(it.service_id), "%s", f->svc.id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "SM42");
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", s.participants[0].id);
+	snprintf(it.to_participant, sizeof(it.to_participant), "%s", s.participants[1].id);
+	it.channel = CHANNEL_MESSAGE;
+	it.decision = DECISION_FORWARD_MESSAGE;
+	it.created_at = 2300;
+	it.intercept = 3;
+	snprintf(it.intercept_text, sizeof(it.intercept_text), "call me at [redacted]");
+	int existed = -1;
+	assert_int_equal(store_interaction_record(f->st, &it, &existed), 0);
+	assert_int_equal(existed, 0);
+	static struct interaction back;
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	assert_int_equal(back.intercept, 3);
+	assert_string_equal(back.intercept_text, "call me at [redacted]");
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(store_interaction_by_sid(f->st, it.carrier, "SM42", &back), 0);
+	assert_int_equal(back.intercept, 3);
+	assert_string_equal(back.intercept_text, "call me at [redacted]");
+	/* a retry of the same carrier id is answered from the first row */
+	static struct interaction retry;
+	retry = it;
+	id_new("int", retry.id);
+	retry.intercept = 0;
+	retry.intercept_text[0] = '\0';
+	assert_int_equal(store_interaction_record(f->st, &retry, &existed), 0);
+	assert_int_equal(existed, 1);
+	assert_string_equal(retry.id, it.id);
+	assert_int_equal(retry.intercept, 3);
+	assert_string_equal(retry.intercept_text, "call me at [redacted]");
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(store_records(f->st, f->svc.id, 0, 100000, keep_intercept_record, &back), 0);
+	assert_string_equal(back.id, it.id);
+	assert_int_equal(back.intercept, 3);
+	assert_int_equal(back.n_legs, 1);
+	assert_int_equal(back.legs[0].leg, 'a');
+	assert_string_equal(back.legs[0].carrier_sid, "SM42");
+}
+
 const struct CMUnitTest cx_legs_tests[] = {
+	CX_TEST(intercept_round_trips),
 	CX_TEST(derived_leg_a_and_upsert),
 	CX_TEST(derived_leg_a_status_default),
 	CX_TEST(writes_carry_their_event),

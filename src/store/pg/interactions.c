@@ -105,6 +105,8 @@ static int record_apply(struct store_pg *s, struct pg_conn *c, struct interactio
 	pg_arg_text(&a, it->to_participant);
 	pg_arg_i64(&a, it->created_at);
 	pg_arg_i64(&a, it->keyword);
+	pg_arg_i64(&a, it->intercept);
+	pg_arg_text(&a, it->intercept_text);
 	/* A parallel retry of the same webhook (another node's transaction) waits
 	 * here for the first to commit, then inserts nothing. */
 	int rc = pg_run_count(c, SQL_INTERACTION_INSERT, &a);
@@ -456,7 +458,7 @@ static int records_row(void *arg, const PGresult *r)
 	struct records_ctx *rc = arg;
 	read_interaction(r, 0, &rc->it);
 	rc->it.n_legs = 1;
-	read_leg(r, 0, 11, &rc->it.legs[0]);
+	read_leg(r, 0, 13, &rc->it.legs[0]);
 	return rc->cb(rc->ctx, &rc->it);
 }
 

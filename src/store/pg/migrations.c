@@ -23,4 +23,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_11(T, B),
 	MIGRATION_12(T),
 	MIGRATION_13(T),
+	MIGRATION_14(T),
 };

@@ -39,7 +39,7 @@
 #define PG_BACKOFF_MIN_MS 200
 #define PG_BACKOFF_MAX_MS 5000
 #define TX_ATTEMPTS 4   /* whole-transaction retries on deadlock or serialization failure */
-#define ARGS_MAX 40 /* the service insert binds 34 */
+#define ARGS_MAX 48 /* parameters of one statement: a service row has 37 */
 #define SERVICES_MAX 256 /* what service_list returns, as on SQLite */
 
 /* Internal: the transaction lost a race and may simply be pg_run again. */

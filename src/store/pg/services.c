@@ -32,6 +32,9 @@ static void arg_service_rules(struct args *a, const struct service *svc)
 	pg_arg_i64(a, svc->pool_low_threshold);
 	pg_arg_text(a, svc->branded_number);
 	pg_arg_i64(a, svc->callback_window);
+	pg_arg_text(a, svc->intercept_url);
+	pg_arg_i64(a, svc->intercept_timeout_ms);
+	pg_arg_i64(a, svc->intercept_fail_open);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */

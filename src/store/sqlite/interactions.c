@@ -127,6 +127,8 @@ static int record_one(struct store_sqlite *s, struct sqlite_conn *c, struct inte
 	sq_bind_text(st, 9, it->to_participant);
 	sqlite3_bind_int64(st, 10, it->created_at);
 	sqlite3_bind_int(st, 11, it->keyword);
+	sqlite3_bind_int(st, 12, it->intercept);
+	sq_bind_text(st, 13, it->intercept_text);
 	rc = sq_exec_stmt(c, st, "interaction_insert");
 	if (rc < 0)
 		goto undo;
@@ -475,7 +477,7 @@ int sq_records(void *b, const char *service_id, int64_t from, int64_t to,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_interaction(st, it);
 		it->n_legs = 1;
-		read_leg(st, 11, &it->legs[0]);
+		read_leg(st, 13, &it->legs[0]);
 		if (cb(ctx, it) != 0) {
 			rc = SQLITE_DONE;
 			break;

@@ -22,4 +22,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_11("TEXT", "BLOB"),
 	MIGRATION_12("TEXT"),
 	MIGRATION_13("TEXT"),
+	MIGRATION_14("TEXT"),
 };

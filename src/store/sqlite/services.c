@@ -4,7 +4,7 @@
 
 /* ---------------------------------------------------------------- services */
 
-/* Parameters ?1-?5 and ?7-?32 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
+/* Parameters ?1-?5 and ?7-?37 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
  * column but created_at (?6, insert only). */
 static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 {
@@ -38,6 +38,9 @@ static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 	sqlite3_bind_int(st, 32, svc->pool_low_threshold);
 	sq_bind_text(st, 33, svc->branded_number);
 	sqlite3_bind_int64(st, 34, svc->callback_window);
+	sq_bind_text(st, 35, svc->intercept_url);
+	sqlite3_bind_int(st, 36, svc->intercept_timeout_ms);
+	sqlite3_bind_int(st, 37, svc->intercept_fail_open);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */
