@@ -211,4 +211,14 @@
 	"ALTER TABLE participants ADD COLUMN profile_id " T " NOT NULL DEFAULT '';" \
 	"CREATE INDEX participants_profile ON participants (profile_id) WHERE profile_id <> '';"
 
+/* 16: the blind-index rotation (docs/internals/blind-index-rotation.md): while
+* the sweeper re-indexes participants and profiles under the new index version,
+* it notes each (old index, new index) pair here, so that an opt-out or an
+* ended mark still under the old index is found from a row already under the new
+* one; at the end of its pass it re-keys those opt-outs and marks and empties
+* the table. Pseudonyms only, never a real number. */
+#define MIGRATION_16(T) \
+	"CREATE TABLE bidx_moves (old " T " PRIMARY KEY, new " T " NOT NULL);" \
+	"CREATE INDEX bidx_moves_new ON bidx_moves (new);"
+
 #endif

@@ -21,4 +21,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_9(T, PG_JSON_FIELD),
 	MIGRATION_10(T),
 	MIGRATION_11(T, B),
+	MIGRATION_16(T),
 };

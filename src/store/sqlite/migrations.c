@@ -20,4 +20,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_9("TEXT", SQ_JSON_FIELD),
 	MIGRATION_10("TEXT"),
 	MIGRATION_11("TEXT", "BLOB"),
+	MIGRATION_16("TEXT"),
 };
