@@ -242,6 +242,10 @@ static int vault_parse(struct vault *v, const char *path, const char *text, size
 			seen = &v->have[version];
 		}
 		if (*seen) {
+			if (strcmp(kind, "idx") == 0)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu repeats %.*s=", path, line_no,
+						  (int)(name_len < 8 ? name_len : 8), line);
 			if (version > 0)
 				return vault_fail(err, err_len, MASKD_EINVAL,
 						  "key file %s is malformed: line %zu repeats %s version %d", path,
