@@ -97,5 +97,7 @@ extern const struct CMUnitTest cx_proxy_tests[];
 extern const size_t cx_proxy_count;
 extern const struct CMUnitTest cx_profiles_tests[];
 extern const size_t cx_profiles_count;
+extern const struct CMUnitTest cx_reindex_tests[];
+extern const size_t cx_reindex_count;
 
 #endif
