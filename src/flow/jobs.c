@@ -243,8 +243,8 @@ int jobs_reindex_step(struct store *st, struct jobs_reindex *p, int batch, int b
 		log_info("vault: re-indexed %lld rows; no row carries an older blind-index version any more: it can "
 			 "be dropped (maskd rotate-keys --index-drop)", p->total);
 	else
-		log_warn("vault: re-indexed %lld rows; %lld still carry another blind-index version (opt-outs or ended "
-			 "marks of a number no row holds any more, or a row that does not open)", p->total, (long long)left);
+		log_warn("vault: re-indexed %lld rows; %lld still carry another blind-index version (opt-outs of a "
+			 "number no row holds any more, or a row that does not open)", p->total, (long long)left);
 	memset(p, 0, sizeof(*p));
 	*finished = 1;
 	return 0;

@@ -529,7 +529,9 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 	"SELECT destination, SUM(CASE WHEN status < 2 THEN 1 ELSE 0 END), SUM(CASE WHEN status = 3 THEN 1 ELSE 0 END), " \
 	"MIN(CASE WHEN status < 2 THEN created_at END) FROM outbox WHERE status <> 2 GROUP BY destination"
 
-/* ---- the blind-index rotation (store_index_sweep, store_index_stale): $1 is
+/* ---- the blind-index rotation (store_index_sweep, store_index_stale; ended
+ * marks of purged rows are not counted: they expire, and one that stops matching
+ * loses only the courtesy message, docs/PRIVACY.md): $1 is
  * the current version's prefix ("N." for N >= 2, "" for version 1, whose
  * indexes are the bare 32 hex). A row is stale when it holds a live index
  * (neither "" nor "purged:...") that is not the current version's. */
@@ -557,7 +559,6 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 	 "DELETE FROM ended_marks WHERE bidx IN (SELECT old FROM bidx_moves)", "DELETE FROM bidx_moves"}
 #define SQL_TEXT_REINDEX_STALE                                                                               \
 	"SELECT (SELECT count(*) FROM participants WHERE " SQL_BIDX_STALE("bidx") ") + (SELECT count(*) FROM "   \
-	"profiles WHERE " SQL_BIDX_STALE("bidx") ") + (SELECT count(*) FROM optouts WHERE " SQL_BIDX_STALE("bidx") \
-	") + (SELECT count(*) FROM ended_marks WHERE " SQL_BIDX_STALE("bidx") ")"
+	"profiles WHERE " SQL_BIDX_STALE("bidx") ") + (SELECT count(*) FROM optouts WHERE " SQL_BIDX_STALE("bidx") ")"
 
 #endif

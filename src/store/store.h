@@ -705,8 +705,9 @@ enum store_reindex { STORE_REINDEX_PARTICIPANTS, STORE_REINDEX_PROFILES, STORE_R
  * rows rewritten. STORE_REINDEX_FINISH ignores after and limit (*seen 0). */
 int store_index_sweep(struct store *st, enum store_reindex what, const char *after, int limit,
 		      char last[STORE_RESEAL_KEY_MAX], int *seen, int *moved);
-/* How many participants, profiles, opt-outs and ended marks hold a live index not
- * under the current index version (what `maskd rotate-keys --index-drop` refuses on). */
+/* How many participants, profiles and opt-outs hold a live index not under the
+ * current index version (what `maskd rotate-keys --index-drop` refuses on; ended
+ * marks are moved when they can be, but not counted: they expire). */
 int store_index_stale(struct store *st, int64_t *count);
 
 /* Re-seals, in one transaction, the values of kind what that are not sealed with
