@@ -174,6 +174,9 @@ struct row_list {
 static void collect_row(void *ctx, const struct subject_row *row)
 {
 	struct row_list *l = ctx;
+	for (int i = 0; i < l->n; i++) /* asked under both index versions while it rotates */
+		if (strcmp(l->rows[i].participant_id, row->participant_id) == 0)
+			return;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 16;
 		l->rows = xrealloc(l->rows, (size_t)l->cap * sizeof(*l->rows));
@@ -223,15 +226,16 @@ void api_privacy_lookup(struct api_req *r)
 	 * and is listed once) */
 	char bidx[2][STORE_BIDX_MAX];
 	store_blind_index(r->app->store, p.e164, bidx[0]);
-	int versions = 1 + store_blind_index_previous(r->app->store, p.e164, bidx[1]);
+	/* current, previous, current: a row the re-index moves in between is found */
+	int versions = store_blind_index_previous(r->app->store, p.e164, bidx[1]) ? 3 : 1;
 	struct row_list rows = {0};
 	json_t *optouts = json_array(), *profiles = json_array();
 	int rc = 0;
 	for (int v = 0; rc == 0 && v < versions; v++) {
-		rc = store_subject_find(r->app->store, bidx[v], collect_row, &rows);
+		rc = store_subject_find(r->app->store, bidx[v % 2], collect_row, &rows);
 		if (rc == 0)
-			rc = store_subject_optouts(r->app->store, bidx[v], add_optout, optouts);
-		if (rc == 0)
+			rc = store_subject_optouts(r->app->store, bidx[v % 2], add_optout, optouts);
+		if (rc == 0 && v < 2)
 			rc = privacy_profiles(r->app->store, bidx[v], add_profile, profiles);
 	}
 	OPENSSL_cleanse(bidx, sizeof(bidx));

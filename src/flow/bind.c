@@ -34,8 +34,9 @@ static void pool_query(const struct bind_job *j, enum geo_match level, struct st
 static int holder_any(struct store_tx *tx, const struct bind_job *j, const char *number_id, struct store_holder *h)
 {
 	int rc = store_tx_holder(tx, j->bidx, number_id, h);
-	if (rc == 0 && !h->found && j->bidx_old != NULL && j->bidx_old[0] != '\0')
-		rc = store_tx_holder(tx, j->bidx_old, number_id, h);
+	/* current, previous, current: a row the re-index moved in between is found */
+	for (int k = 0; k < 2 && rc == 0 && !h->found && j->bidx_old != NULL && j->bidx_old[0] != '\0'; k++)
+		rc = store_tx_holder(tx, k == 0 ? j->bidx_old : j->bidx, number_id, h);
 	return rc;
 }
 

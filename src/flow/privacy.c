@@ -110,9 +110,10 @@ static int erase_body(struct store_tx *tx, void *ctx)
 		return rc;
 	int64_t counts[STORE_ERASE_COUNTS] = {0, 0, 0};
 	rc = store_tx_subject_erase(tx, j->bidx, counts);
-	if (rc == 0 && j->bidx_old[0] != '\0') {
+	/* previous, then current again: a row the re-index moved in between is erased */
+	for (int pass = 0; rc == 0 && j->bidx_old[0] != '\0' && pass < 2; pass++) {
 		int64_t more[STORE_ERASE_COUNTS] = {0, 0, 0};
-		rc = store_tx_subject_erase(tx, j->bidx_old, more);
+		rc = store_tx_subject_erase(tx, pass == 0 ? j->bidx_old : j->bidx, more);
 		for (int k = 0; k < STORE_ERASE_COUNTS; k++)
 			counts[k] += more[k];
 	}

@@ -504,10 +504,11 @@ int store_pin_lookup(struct store *st, const char *service_id, const char *pin, 
 	memset(out, 0, sizeof(*out));
 	out->number = keep;
 	int rc = st->ops->pin_lookup(st->b, service_id, pin, bidx, out);
-	if (rc == MASKD_ENOTFOUND && store_blind_index_previous(st, from_e164, bidx)) {
+	char old[STORE_BIDX_MAX]; /* current, previous, current: see store_route_lookup */
+	for (int k = 0; k < 2 && rc == MASKD_ENOTFOUND && store_blind_index_previous(st, from_e164, old); k++) {
 		memset(out, 0, sizeof(*out));
 		out->number = keep;
-		rc = st->ops->pin_lookup(st->b, service_id, pin, bidx, out);
+		rc = st->ops->pin_lookup(st->b, service_id, pin, k == 0 ? old : bidx, out);
 	}
 	return rc;
 }
@@ -542,10 +543,14 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 	st->ops->blind_index(st->b, from_e164, bidx);
 	memset(out, 0, sizeof(*out));
 	int rc = st->ops->route_lookup(st->b, to_e164, bidx, out);
-	if (rc == 0 && out->number.id[0] != '\0' && out->session_id[0] == '\0' &&
-	    store_blind_index_previous(st, from_e164, bidx)) {
+	/* current, previous, current: the re-index only moves rows from the previous
+	 * version to the current one, so a row moved between the first two asks is
+	 * found by the third */
+	char old[STORE_BIDX_MAX];
+	for (int k = 0; k < 2 && rc == 0 && out->number.id[0] != '\0' && out->session_id[0] == '\0' &&
+			store_blind_index_previous(st, from_e164, old); k++) {
 		memset(out, 0, sizeof(*out));
-		rc = st->ops->route_lookup(st->b, to_e164, bidx, out);
+		rc = st->ops->route_lookup(st->b, to_e164, k == 0 ? old : bidx, out);
 	}
 	return rc;
 }
@@ -556,9 +561,11 @@ int store_ended_mark(struct store *st, const char *number_id, const char *from_e
 	char bidx[STORE_BIDX_MAX];
 	st->ops->blind_index(st->b, from_e164, bidx);
 	int rc = st->ops->ended_mark(st->b, bidx, number_id, found);
-	if (rc == 0 && *found == 0 && store_blind_index_previous(st, from_e164, bidx))
-		rc = st->ops->ended_mark(st->b, bidx, number_id, found);
+	char old[STORE_BIDX_MAX]; /* current, previous, current: see store_route_lookup */
+	for (int k = 0; k < 2 && rc == 0 && *found == 0 && store_blind_index_previous(st, from_e164, old); k++)
+		rc = st->ops->ended_mark(st->b, k == 0 ? old : bidx, number_id, found);
 	OPENSSL_cleanse(bidx, sizeof(bidx));
+	OPENSSL_cleanse(old, sizeof(old));
 	return rc;
 }
 
