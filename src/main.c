@@ -191,10 +191,11 @@ static void print_reseal_progress(const struct config *cfg)
 	       cfg->listen);
 }
 
-/* `maskd rotate-keys [--stage | --activate | --drop]`: rewrites the vault key
- * file (vault_file_rotate; docs/OPERATIONS.md, key rotation). --drop first
- * checks, in the configured database, that nothing is sealed with an older
- * version. Exit 0 done, 1 refused or failed (the reason on stderr). */
+/* `maskd rotate-keys [--stage | --activate | --drop | --index | --index-drop]`:
+ * rewrites the vault key file (vault_file_rotate; docs/OPERATIONS.md, key
+ * rotation). --drop first checks, in the configured database, that nothing is
+ * sealed with an older version; --index-drop that no row carries an older
+ * blind-index version. Exit 0 done, 1 refused or failed (the reason on stderr). */
 static int rotate_keys_command(const struct config *cfg, const char *flag)
 {
 	enum vault_rotate how = VAULT_ROTATE_ADD;
@@ -204,8 +205,12 @@ static int rotate_keys_command(const struct config *cfg, const char *flag)
 		how = VAULT_ROTATE_ACTIVATE;
 	else if (flag != NULL && strcmp(flag, "--drop") == 0)
 		how = VAULT_ROTATE_DROP;
+	else if (flag != NULL && strcmp(flag, "--index") == 0)
+		how = VAULT_ROTATE_INDEX_ADD;
+	else if (flag != NULL && strcmp(flag, "--index-drop") == 0)
+		how = VAULT_ROTATE_INDEX_DROP;
 	else if (flag != NULL) {
-		fprintf(stderr, "usage: maskd rotate-keys [--stage | --activate | --drop]\n");
+		fprintf(stderr, "usage: maskd rotate-keys [--stage | --activate | --drop | --index | --index-drop]\n");
 		return 2;
 	}
 	char err[512];
@@ -237,6 +242,33 @@ static int rotate_keys_command(const struct config *cfg, const char *flag)
 			return 1;
 		}
 	}
+	if (how == VAULT_ROTATE_INDEX_DROP) {
+		struct vault *vault = NULL;
+		struct store *store = NULL;
+		int64_t stale = -1;
+		int rc = vault_load(cfg->key_file, &vault, err, sizeof(err));
+		if (rc == 0)
+			rc = store_open(cfg->db, vault, &store, err, sizeof(err));
+		if (rc == 0) {
+			current = vault_index_current(vault);
+			rc = store_index_stale(store, &stale);
+			if (rc < 0)
+				snprintf(err, sizeof(err), "cannot count the blind indexes: %s", maskd_strerror(rc));
+		}
+		store_close(store);
+		vault_free(vault);
+		if (rc < 0) {
+			fprintf(stderr, "maskd: %s\n", err);
+			return 1;
+		}
+		if (stale > 0) {
+			fprintf(stderr,
+				"maskd: %lld rows still carry an older blind-index version: nothing dropped (wait for "
+				"maskd_vault_reindex_remaining to reach 0 on a running maskd)\n",
+				(long long)stale);
+			return 1;
+		}
+	}
 	if (vault_file_rotate(cfg->key_file, how, current, &version, err, sizeof(err)) < 0) {
 		fprintf(stderr, "maskd: %s\n", err);
 		return 1;
@@ -257,6 +289,13 @@ static int rotate_keys_command(const struct config *cfg, const char *flag)
 		break;
 	case VAULT_ROTATE_DROP:
 		printf("older vault key versions dropped from %s; version %d remains\n", cfg->key_file, version);
+		break;
+	case VAULT_ROTATE_INDEX_ADD:
+		printf("blind-index key version %d added to %s and made current: restart maskd to index with it; "
+		       "older rows are re-indexed in the background\n", version, cfg->key_file);
+		break;
+	case VAULT_ROTATE_INDEX_DROP:
+		printf("older blind-index key versions dropped from %s; version %d remains\n", cfg->key_file, version);
 		break;
 	}
 	return 0;
@@ -292,7 +331,8 @@ int main(int argc, char **argv)
 			return audit_verify_command(&cfg);
 		if (strcmp(argv[1], "rotate-keys") == 0 && argc <= 3)
 			return rotate_keys_command(&cfg, argc == 3 ? argv[2] : NULL);
-		fprintf(stderr, "usage: maskd [--env-file PATH] [audit-verify | rotate-keys [--stage | --activate | --drop]]\n");
+		fprintf(stderr, "usage: maskd [--env-file PATH] [audit-verify | rotate-keys [--stage | --activate | --drop | "
+				"--index | --index-drop]]\n");
 		return 2;
 	}
 	/* MASKD_TEST_RETENTION_SECONDS (tests only, docs/OPERATIONS.md): retention in seconds */
@@ -433,6 +473,7 @@ int main(int argc, char **argv)
 	}
 	/* the sweeper writes (expiry, release, purge, the write probe): not on a read-only node */
 	jobs_reseal_configure(vault_current_version(vault), (int)reseal_knobs[0], (int)reseal_knobs[1]);
+	jobs_reindex_configure(vault_index_previous(vault) > 0);
 	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, retention_s);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);

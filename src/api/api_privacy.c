@@ -174,6 +174,9 @@ struct row_list {
 static void collect_row(void *ctx, const struct subject_row *row)
 {
 	struct row_list *l = ctx;
+	for (int i = 0; i < l->n; i++) /* asked under both index versions while it rotates */
+		if (strcmp(l->rows[i].participant_id, row->participant_id) == 0)
+			return;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 16;
 		l->rows = xrealloc(l->rows, (size_t)l->cap * sizeof(*l->rows));
@@ -188,6 +191,13 @@ static void add_profile(void *ctx, const struct subject_profile *sp)
 
 static void add_optout(void *ctx, const struct subject_optout *o)
 {
+	/* one opt-out per proxy number: while the index rotates it may be stored
+	 * under both versions */
+	size_t i;
+	json_t *it;
+	json_array_foreach((json_t *)ctx, i, it)
+		if (strcmp(json_string_value(json_object_get(it, "number_id")), o->number_id) == 0)
+			return;
 	json_array_append_new(ctx, json_pack("{s:s, s:s, s:o}", "service_id", o->service_id, "number_id",
 					     o->number_id, "created_at", json_time(o->created_at)));
 }
@@ -211,15 +221,23 @@ void api_privacy_lookup(struct api_req *r)
 	}
 	if (!subject_number(r, body, &p))
 		return;
-	char bidx[STORE_BIDX_MAX];
-	store_blind_index(r->app->store, p.e164, bidx);
+	/* while the index rotates, a row may still be under the previous version:
+	 * both are asked (an opt-out written during the rotation is under both,
+	 * and is listed once) */
+	char bidx[2][STORE_BIDX_MAX];
+	store_blind_index(r->app->store, p.e164, bidx[0]);
+	/* current, previous, current: a row the re-index moves in between is found */
+	int versions = store_blind_index_previous(r->app->store, p.e164, bidx[1]) ? 3 : 1;
 	struct row_list rows = {0};
 	json_t *optouts = json_array(), *profiles = json_array();
-	int rc = store_subject_find(r->app->store, bidx, collect_row, &rows);
-	if (rc == 0)
-		rc = store_subject_optouts(r->app->store, bidx, add_optout, optouts);
-	if (rc == 0)
-		rc = privacy_profiles(r->app->store, bidx, add_profile, profiles);
+	int rc = 0;
+	for (int v = 0; rc == 0 && v < versions; v++) {
+		rc = store_subject_find(r->app->store, bidx[v % 2], collect_row, &rows);
+		if (rc == 0)
+			rc = store_subject_optouts(r->app->store, bidx[v % 2], add_optout, optouts);
+		if (rc == 0 && v < 2)
+			rc = privacy_profiles(r->app->store, bidx[v], add_profile, profiles);
+	}
 	OPENSSL_cleanse(bidx, sizeof(bidx));
 	json_t *sessions = json_array();
 	for (int i = 0; rc == 0 && i < rows.n; i++) {

@@ -20,11 +20,24 @@ static void pool_query(const struct bind_job *j, enum geo_match level, struct st
 	*q = (struct store_pool_query){.service_id = j->service_id,
 				       .need = j->need,
 				       .bidx = j->bidx,
+				       .bidx_old = j->bidx_old,
 				       .level = level,
 				       .country = j->p->country,
 				       .area_code = j->p->area_code,
 				       .region = j->p->region,
 				       .cap = j->rules->number_cap};
+}
+
+/* The binding of j's real number on number_id under the current index, else
+ * (while the index rotates) under the previous one: the bindings' unique index
+ * only sees one version, so both are asked. */
+static int holder_any(struct store_tx *tx, const struct bind_job *j, const char *number_id, struct store_holder *h)
+{
+	int rc = store_tx_holder(tx, j->bidx, number_id, h);
+	/* current, previous, current: a row the re-index moved in between is found */
+	for (int k = 0; k < 2 && rc == 0 && !h->found && j->bidx_old != NULL && j->bidx_old[0] != '\0'; k++)
+		rc = store_tx_holder(tx, k == 0 ? j->bidx_old : j->bidx, number_id, h);
+	return rc;
 }
 
 static struct pick_holder holder_view(const struct store_holder *h)
@@ -84,7 +97,7 @@ static int bind_named(struct store_tx *tx, struct bind_job *j)
 	if (!pick_number_usable(&n, j->need, j->rules->number_cap, is(n.id, j->counted)))
 		return MASKD_ENOTFOUND;
 	struct store_holder h;
-	rc = store_tx_holder(tx, j->bidx, n.id, &h);
+	rc = holder_any(tx, j, n.id, &h);
 	if (rc < 0)
 		return rc;
 	struct pick_holder ph = holder_view(&h);
@@ -111,7 +124,7 @@ static int bind_sticky(struct store_tx *tx, struct bind_job *j, const char *stic
 	if (pick_level_of(j->levels, j->n_levels, &n, j->p) < 0)
 		return 0;
 	struct store_holder h;
-	rc = store_tx_holder(tx, j->bidx, n.id, &h);
+	rc = holder_any(tx, j, n.id, &h);
 	if (rc < 0)
 		return rc;
 	struct pick_holder ph = holder_view(&h);
@@ -139,7 +152,7 @@ static int add_counted(struct store_tx *tx, const struct bind_job *j, enum geo_m
 	if (!pick_counted_candidate(&n, j->need, j->rules->number_cap, level, j->p))
 		return 0;
 	struct store_holder h;
-	rc = store_tx_holder(tx, j->bidx, n.id, &h);
+	rc = holder_any(tx, j, n.id, &h);
 	if (rc < 0 || h.found)
 		return rc;
 	*out = (struct store_candidate){.state = n.state, .caps = n.caps, .in_use = n.in_use - 1,
@@ -190,7 +203,7 @@ static int bind_from_pool(struct store_tx *tx, struct bind_job *j, int kind, enu
 			return *lost > 0 && full ? MASKD_ERETRY : 0; /* more candidates may hide behind the lost ones */
 		if (kind == STORE_POOL_COOLING) {
 			struct store_holder h;
-			rc = store_tx_holder(tx, j->bidx, cand[pick].id, &h);
+			rc = holder_any(tx, j, cand[pick].id, &h);
 			if (rc == 0 && h.found)
 				rc = store_tx_binding_drop(tx, h.row_id);
 			if (rc < 0)

@@ -29,6 +29,7 @@ struct bind_job {
 	struct participant *p; /* real number (create/add), geo, optional named proxy_e164 */
 	int idx;               /* its row index in the session */
 	const char *bidx;      /* its blind index */
+	const char *bidx_old;  /* under the previous index version while it rotates; "" or NULL = none */
 	const char *peer_bidx; /* the other participant's, "" while single-party */
 	/* the number this session is counted on already (add, swap: the other
 	 * participant's), NULL = none */

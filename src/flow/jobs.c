@@ -184,12 +184,82 @@ int jobs_reseal_step(struct store *st, struct jobs_reseal *p, int current, int b
 	return 0;
 }
 
+static bool reindex_on;
+
+void jobs_reindex_configure(bool on)
+{
+	reindex_on = on;
+}
+
+static void reindex_gauge_set(int64_t v)
+{
+	metrics_gauge_add(MG_VAULT_REINDEX_REMAINING, v - metrics_gauge_value(MG_VAULT_REINDEX_REMAINING));
+}
+
+int jobs_reindex_step(struct store *st, struct jobs_reindex *p, int batch, int batches, int *finished)
+{
+	assert(st != NULL && p != NULL && batch > 0 && batches > 0 && finished != NULL);
+	*finished = 0;
+	int rc;
+	if (!p->running) {
+		int64_t left = 0;
+		rc = store_index_stale(st, &left);
+		if (rc < 0)
+			return rc;
+		reindex_gauge_set(left);
+		memset(p, 0, sizeof(*p));
+		p->running = true;
+		p->next_log = JOBS_RESEAL_LOG_EVERY;
+		if (left > 0)
+			log_info("vault: re-indexing %lld rows under the current blind-index version", (long long)left);
+	}
+	for (int n = 0; n < batches && p->kind < STORE_REINDEX_COUNT; n++) {
+		char last[STORE_RESEAL_KEY_MAX];
+		int seen = 0, moved = 0;
+		rc = store_index_sweep(st, (enum store_reindex)p->kind, p->after, batch, last, &seen, &moved);
+		if (rc < 0)
+			return rc;
+		p->total += moved;
+		metrics_gauge_add(MG_VAULT_REINDEX_REMAINING, -moved);
+		if (p->total >= p->next_log) {
+			log_info("vault: re-indexed %lld rows, about %lld to go", p->total,
+				 (long long)metrics_gauge_value(MG_VAULT_REINDEX_REMAINING));
+			p->next_log = p->total + JOBS_RESEAL_LOG_EVERY;
+		}
+		if (p->kind == STORE_REINDEX_FINISH || seen < batch) {
+			p->kind++;
+			p->after[0] = '\0';
+		} else {
+			memcpy(p->after, last, sizeof(p->after));
+		}
+	}
+	if (p->kind < STORE_REINDEX_COUNT)
+		return 0;
+	int64_t left = 0;
+	rc = store_index_stale(st, &left);
+	if (rc < 0)
+		return rc;
+	reindex_gauge_set(left);
+	if (left == 0)
+		log_info("vault: re-indexed %lld rows; no row carries an older blind-index version any more: it can "
+			 "be dropped (maskd rotate-keys --index-drop)", p->total);
+	else
+		log_warn("vault: re-indexed %lld rows; %lld still carry another blind-index version (opt-outs of a "
+			 "number no row holds any more, or a row that does not open)", p->total, (long long)left);
+	memset(p, 0, sizeof(*p));
+	*finished = 1;
+	return 0;
+}
+
 static void *sweeper_main(void *arg)
 {
 	struct jobs_sweeper *sw = arg;
 	long long last_purge = 0, last_reseal = 0;
 	struct jobs_reseal reseal = {0};
 	bool reseal_idle = false; /* a pass ended: next one in an hour */
+	struct jobs_reindex reindex = {0};
+	long long last_reindex = 0;
+	bool reindex_idle = false;
 	pthread_mutex_lock(&sw->lock);
 	while (!sw->stopping) {
 		pthread_mutex_unlock(&sw->lock);
@@ -227,6 +297,14 @@ static void *sweeper_main(void *arg)
 			 * no pass per sweep; a pass that made progress goes again at once */
 			reseal_idle = rc == 0 && reseal.finished && (reseal.remaining == 0 || reseal.pass_total == 0);
 			last_reseal = now;
+		}
+		if (reindex_on && (!reindex_idle || now - last_reindex >= JOBS_PURGE_EVERY_S)) {
+			int finished = 0;
+			rc = jobs_reindex_step(sw->store, &reindex, reseal_batch, reseal_batches, &finished);
+			if (rc < 0)
+				log_error("sweeper: re-index: %s", maskd_strerror(rc));
+			reindex_idle = rc == 0 && finished;
+			last_reindex = now;
 		}
 		pthread_mutex_lock(&sw->lock);
 		struct timespec until;

@@ -58,6 +58,27 @@ struct jobs_reseal {
 };
 int jobs_reseal_step(struct store *st, struct jobs_reseal *p, int current, int batch, int batches);
 
+/* The blind-index rotation's re-index (docs/internals/blind-index-rotation.md):
+ * while the vault holds an index version below the current one, passes over the
+ * participants and profiles not indexed under the current one, `batch` rows a
+ * transaction and at most `batches` transactions a call, then moves the
+ * opt-outs and ended marks after them (store_index_sweep). Logs the start, every
+ * few thousand rows and the end, and keeps maskd_vault_reindex_remaining (rows
+ * still under another version, counted at a pass's start and end). *finished
+ * gets 1 when this call ended a pass or found nothing to do. Returns 0 or a
+ * negative maskd_err (the pass resumes on the next call). */
+struct jobs_reindex {
+	bool running;
+	int kind;                         /* enum store_reindex being walked */
+	char after[STORE_RESEAL_KEY_MAX]; /* its cursor */
+	long long total, next_log;
+};
+int jobs_reindex_step(struct store *st, struct jobs_reindex *p, int batch, int batches, int *finished);
+/* Before jobs_sweeper_start: whether the sweeper runs jobs_reindex_step (the
+ * vault holds a previous index version), every sweep until a pass leaves
+ * nothing, then hourly. */
+void jobs_reindex_configure(bool on);
+
 /* Geocodes every pool number whose region is "" and stores what libphonenumber
  * knows (mobiles and non-geographic numbers stay ""): numbers added before
  * regions were geocoded (geo-match by region needs it; SQL cannot geocode). Runs

@@ -39,6 +39,7 @@ static void collect_open(void *ctx, const struct subject_row *r)
 
 struct erase_job {
 	const char *bidx;
+	const char *bidx_old; /* "" unless the index rotates: rows under the previous version too */
 	struct open_sessions *open;
 	int64_t now;
 	struct audit_entry *audit;
@@ -103,10 +104,19 @@ static int erase_body(struct store_tx *tx, void *ctx)
 			j->out->sessions_closed++;
 	}
 	int rc = retire_profiles(tx, j->bidx, j->now, &j->out->profiles_retired);
+	if (rc == 0 && j->bidx_old[0] != '\0')
+		rc = retire_profiles(tx, j->bidx_old, j->now, &j->out->profiles_retired);
 	if (rc < 0)
 		return rc;
 	int64_t counts[STORE_ERASE_COUNTS] = {0, 0, 0};
 	rc = store_tx_subject_erase(tx, j->bidx, counts);
+	/* previous, then current again: a row the re-index moved in between is erased */
+	for (int pass = 0; rc == 0 && j->bidx_old[0] != '\0' && pass < 2; pass++) {
+		int64_t more[STORE_ERASE_COUNTS] = {0, 0, 0};
+		rc = store_tx_subject_erase(tx, pass == 0 ? j->bidx_old : j->bidx, more);
+		for (int k = 0; k < STORE_ERASE_COUNTS; k++)
+			counts[k] += more[k];
+	}
 	if (rc < 0)
 		return rc;
 	if (j->out->profiles_retired > 0) {
@@ -129,13 +139,16 @@ int privacy_erase(struct store *st, const char *e164, int64_t now, struct audit_
 {
 	assert(st != NULL && e164 != NULL && audit != NULL && out != NULL);
 	memset(out, 0, sizeof(*out));
-	char bidx[STORE_BIDX_MAX];
+	char bidx[STORE_BIDX_MAX], old[STORE_BIDX_MAX];
 	store_blind_index(st, e164, bidx);
+	store_blind_index_previous(st, e164, old);
 	struct open_sessions *open = xmalloc(sizeof(*open));
 	open->n = 0;
 	int rc = store_subject_find(st, bidx, collect_open, open);
+	if (rc == 0 && old[0] != '\0')
+		rc = store_subject_find(st, old, collect_open, open);
 	if (rc == 0) {
-		struct erase_job j = {.bidx = bidx, .open = open, .now = now, .audit = audit, .out = out};
+		struct erase_job j = {.bidx = bidx, .bidx_old = old, .open = open, .now = now, .audit = audit, .out = out};
 		rc = store_tx_run(st, erase_body, &j);
 		store_subject_settle(st);
 	}
@@ -144,6 +157,7 @@ int privacy_erase(struct store *st, const char *e164, int64_t now, struct audit_
 			log_info("session %s closed: a participant's number was erased", open->ids[i]);
 	free(open);
 	OPENSSL_cleanse(bidx, sizeof(bidx));
+	OPENSSL_cleanse(old, sizeof(old));
 	if (rc < 0)
 		memset(out, 0, sizeof(*out));
 	return rc;

@@ -154,6 +154,7 @@ struct create_ctx {
 	int64_t now;
 	struct create_outcome *out;
 	char bidx[SESSION_PARTICIPANTS][STORE_BIDX_MAX];
+	char bidx_old[SESSION_PARTICIPANTS][STORE_BIDX_MAX]; /* "" unless the index rotates */
 	char named[SESSION_PARTICIPANTS][PHONE_E164_MAX + 1];
 };
 
@@ -244,6 +245,7 @@ static int create_body(struct store_tx *tx, void *arg)
 				       .p = &s->participants[i],
 				       .idx = i,
 				       .bidx = x->bidx[i],
+				       .bidx_old = x->bidx_old[i],
 				       .peer_bidx = n == 2 ? x->bidx[1 - i] : "",
 				       .pending = k > 0 ? s->participants[1 - i].proxy_number_id : NULL};
 		rc = bind_participant(tx, j);
@@ -286,6 +288,7 @@ int sessions_create_bound(struct store *st, struct session *s, const struct crea
 	struct create_ctx x = {.s = s, .rules = rules, .now = now, .out = out};
 	for (int i = 0; i < s->n_participants; i++) {
 		store_blind_index(st, s->participants[i].number, x.bidx[i]);
+		store_blind_index_previous(st, s->participants[i].number, x.bidx_old[i]);
 		memcpy(x.named[i], s->participants[i].proxy_e164, sizeof(x.named[i]));
 	}
 	s->status = SESSION_OPEN;
@@ -337,6 +340,7 @@ struct add_ctx {
 	int64_t now;
 	struct create_outcome *out;
 	char bidx[STORE_BIDX_MAX];
+	char bidx_old[STORE_BIDX_MAX]; /* "" unless the index rotates */
 	char named[PHONE_E164_MAX + 1];
 	char service_id[ID_MAX]; /* the session's, for a pool.exhausted after the body */
 	unsigned need;
@@ -359,6 +363,7 @@ static int add_body(struct store_tx *tx, void *arg)
 	x->need = j.need;
 	j.idx = 1;
 	j.bidx = x->bidx;
+	j.bidx_old = x->bidx_old;
 	j.peer_bidx = sr.rows[0].bidx;
 	j.counted = sr.rows[0].number_id;
 	rc = bind_participant(tx, &j);
@@ -394,6 +399,7 @@ int sessions_participant_add(struct store *st, const char *session_id, struct pa
 	assert(st != NULL && session_id != NULL && p != NULL && rules != NULL && out != NULL);
 	struct add_ctx x = {.session_id = session_id, .p = p, .rules = rules, .now = now, .out = out};
 	store_blind_index(st, p->number, x.bidx);
+	store_blind_index_previous(st, p->number, x.bidx_old);
 	memcpy(x.named, p->proxy_e164, sizeof(x.named));
 	outcome_reset(out);
 	int rc = store_tx_run(st, add_body, &x);

@@ -240,5 +240,14 @@
 #define MIGRATION_14(T) \
 	"ALTER TABLE interactions ADD COLUMN intercept INTEGER NOT NULL DEFAULT 0;" \
 	"ALTER TABLE interactions ADD COLUMN intercept_text " T " NOT NULL DEFAULT '';"
+/* 15: the blind-index rotation (docs/internals/blind-index-rotation.md): while
+* the sweeper re-indexes participants and profiles under the new index version,
+* it notes each (old index, new index) pair here, so that an opt-out or an
+* ended mark still under the old index is found from a row already under the new
+* one; at the end of its pass it re-keys those opt-outs and marks and empties
+* the table. Pseudonyms only, never a real number. */
+#define MIGRATION_15(T) \
+	"CREATE TABLE bidx_moves (old " T " PRIMARY KEY, new " T " NOT NULL);" \
+	"CREATE INDEX bidx_moves_new ON bidx_moves (new);"
 
 #endif

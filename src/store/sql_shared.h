@@ -96,23 +96,23 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 
 /* STORE_POOL_FREE: numbers this real number holds no binding on (bindings index) */
 #define SQL_TEXT_POOL_FREE                                                                                      \
-	SQL_POOL_COLS SQL_POOL_WHERE "AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.bidx = $3 AND "     \
+	SQL_POOL_COLS SQL_POOL_WHERE "AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.bidx IN ($3, $10) AND " \
 				     "p.proxy_number_id = n.id AND p.active = 1) " SQL_POOL_ORDER
 /* STORE_POOL_COOLING: numbers this real number holds only as a cooling-off binding */
 #define SQL_TEXT_POOL_COOLING                                                                                   \
-	SQL_POOL_COLS SQL_POOL_WHERE "AND EXISTS (SELECT 1 FROM participants p WHERE p.bidx = $3 AND "         \
+	SQL_POOL_COLS SQL_POOL_WHERE "AND EXISTS (SELECT 1 FROM participants p WHERE p.bidx IN ($3, $10) AND "     \
 				     "p.proxy_number_id = n.id AND p.active = 1 AND p.held_until IS NOT NULL) " SQL_POOL_ORDER
 /* numbers the filter admits, held or not, up to $4 (the blind index $3 is not
  * part of the count: length($3) > 0 only gives PostgreSQL its type) */
 #define SQL_TEXT_POOL_COUNT \
-	"SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE " SQL_POOL_WHERE "AND length($3) > 0 LIMIT $4) f"
+	"SELECT COUNT(*) FROM (SELECT 1 FROM numbers n WHERE " SQL_POOL_WHERE "AND length($3) > 0 AND length($10) > 0 LIMIT $4) f"
 /* the participant's holds in the service (bindings index, then numbers by id):
  * open ones, and those (open or cooling) on numbers the filter admits ($4, the
  * limit, is bound 0 and only typed here, so that the parameters stay those of the filter) */
 #define SQL_TEXT_HOLDS                                                                                          \
 	"SELECT COALESCE(SUM(CASE WHEN p.held_until IS NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN "   \
 	SQL_POOL_WHERE "THEN 1 ELSE 0 END), 0) FROM participants p JOIN numbers n ON n.id = p.proxy_number_id " \
-	"WHERE p.bidx = $3 AND p.active = 1 AND n.service_id = $1 AND $4 >= 0"
+	"WHERE p.bidx IN ($3, $10) AND p.active = 1 AND n.service_id = $1 AND $4 >= 0"
 #define SQL_TEXT_HOLDER                                                                                          \
 	"SELECT id, CASE WHEN held_until IS NULL THEN 0 ELSE 1 END, peer_bidx FROM participants "              \
 	"WHERE bidx = $1 AND proxy_number_id = $2 AND active = 1"
@@ -156,7 +156,8 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 #define ROUTE_COLS                                                                                                \
 	"s.id, CASE WHEN p.idx < 0 THEN " SQL_STATUS_CLOSED " ELSE s.status END, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
 	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
-	"CASE WHEN EXISTS (SELECT 1 FROM optouts x WHERE x.bidx = o.bidx AND x.number_id = o.proxy_number_id) "     \
+	"CASE WHEN EXISTS (SELECT 1 FROM optouts x WHERE x.number_id = o.proxy_number_id AND (x.bidx = o.bidx OR " \
+	"x.bidx IN (SELECT m.old FROM bidx_moves m WHERE m.new = o.bidx))) "                                        \
 	"THEN 1 ELSE 0 END, (SELECT y.caps FROM numbers y WHERE y.id = o.proxy_number_id)"
 /* Service columns in struct service's order (sql_read_service reads them so). */
 #define SERVICE_COLS                                                                                              \
@@ -554,5 +555,37 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 #define OUTBOX_SQL_STATS \
 	"SELECT destination, SUM(CASE WHEN status < 2 THEN 1 ELSE 0 END), SUM(CASE WHEN status = 3 THEN 1 ELSE 0 END), " \
 	"MIN(CASE WHEN status < 2 THEN created_at END) FROM outbox WHERE status <> 2 GROUP BY destination"
+
+/* ---- the blind-index rotation (store_index_sweep, store_index_stale; ended
+ * marks of purged rows are not counted: they expire, and one that stops matching
+ * loses only the courtesy message, docs/PRIVACY.md): $1 is
+ * the current version's prefix ("N." for N >= 2, "" for version 1, whose
+ * indexes are the bare 32 hex). A row is stale when it holds a live index
+ * (neither "" nor "purged:...") that is not the current version's. */
+#define SQL_BIDX_STALE(col)                                                                                  \
+	"(" col " <> '' AND substr(" col ", 1, 7) <> 'purged:' AND CASE WHEN $1 = '' THEN length(" col ") <> 32 " \
+	"ELSE substr(" col ", 1, length($1)) <> $1 END)"
+#define SQL_TEXT_REINDEX_PARTICIPANTS "SELECT id, number_sealed, bidx, session_id FROM participants " \
+	"WHERE id > $2 AND length(number_sealed) > 0 AND " SQL_BIDX_STALE("bidx") " ORDER BY id LIMIT $3"
+#define SQL_TEXT_REINDEX_PROFILES "SELECT id, number_sealed, bidx, '' FROM profiles " \
+	"WHERE id > $2 AND length(number_sealed) > 0 AND " SQL_BIDX_STALE("bidx") " ORDER BY id LIMIT $3"
+#define SQL_TEXT_REINDEX_PARTICIPANT_SET "UPDATE participants SET bidx = $2 WHERE id = $1 AND bidx = $3"
+#define SQL_TEXT_REINDEX_PEERS_SET "UPDATE participants SET peer_bidx = $2 WHERE session_id = $1 AND peer_bidx = $3"
+#define SQL_TEXT_REINDEX_PROFILE_SET "UPDATE profiles SET bidx = $2 WHERE id = $1 AND bidx = $3"
+#define SQL_TEXT_REINDEX_MOVE "INSERT INTO bidx_moves (old, new) VALUES ($1, $2) ON CONFLICT (old) DO NOTHING"
+/* the end of a pass: opt-outs and ended marks follow the moves, then the moves go */
+#define SQL_REINDEX_FINISH_STEPS 5
+#define SQL_REINDEX_FINISH                                                                                   \
+	{"INSERT INTO optouts (bidx, number_id, service_id, created_at) SELECT m.new, x.number_id, x.service_id, " \
+	 "x.created_at FROM optouts x JOIN bidx_moves m ON m.old = x.bidx WHERE 1 = 1 "                           \
+	 "ON CONFLICT (bidx, number_id) DO NOTHING",                                                              \
+	 "DELETE FROM optouts WHERE bidx IN (SELECT old FROM bidx_moves)",                                         \
+	 "INSERT INTO ended_marks (bidx, number_id, ended_at) SELECT m.new, x.number_id, x.ended_at "              \
+	 "FROM ended_marks x JOIN bidx_moves m ON m.old = x.bidx WHERE 1 = 1 "                                    \
+	 "ON CONFLICT (bidx, number_id) DO NOTHING",                                                              \
+	 "DELETE FROM ended_marks WHERE bidx IN (SELECT old FROM bidx_moves)", "DELETE FROM bidx_moves"}
+#define SQL_TEXT_REINDEX_STALE                                                                               \
+	"SELECT (SELECT count(*) FROM participants WHERE " SQL_BIDX_STALE("bidx") ") + (SELECT count(*) FROM "   \
+	"profiles WHERE " SQL_BIDX_STALE("bidx") ") + (SELECT count(*) FROM optouts WHERE " SQL_BIDX_STALE("bidx") ")"
 
 #endif

@@ -7,6 +7,7 @@
 #include "store_backend.h"
 #include "store_internal.h"
 #include "../util/err.h"
+#include "../vault/vault.h"
 #include "../util/xmalloc.h"
 
 #include <assert.h>
@@ -215,6 +216,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_oneway_mark,
 		(const void *)o->tx_oneway_candidates,
 		(const void *)o->tx_oneway_view,
+		(const void *)o->index_sweep, (const void *)o->index_stale,
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (fns[i] == NULL)
@@ -249,6 +251,7 @@ int store_open(const char *url, struct vault *v, struct store **out, char *err, 
 	if (!ops_complete(ops))
 		fatal("store: the %s backend leaves an operation unimplemented", ops->name);
 	*out = store_wrap(ops, b);
+	(*out)->vault = v;
 	return 0;
 }
 
@@ -504,7 +507,14 @@ int store_pin_lookup(struct store *st, const char *service_id, const char *pin, 
 	struct number keep = out->number;
 	memset(out, 0, sizeof(*out));
 	out->number = keep;
-	return st->ops->pin_lookup(st->b, service_id, pin, bidx, out);
+	int rc = st->ops->pin_lookup(st->b, service_id, pin, bidx, out);
+	char old[STORE_BIDX_MAX]; /* current, previous, current: see store_route_lookup */
+	for (int k = 0; k < 2 && rc == MASKD_ENOTFOUND && store_blind_index_previous(st, from_e164, old); k++) {
+		memset(out, 0, sizeof(*out));
+		out->number = keep;
+		rc = st->ops->pin_lookup(st->b, service_id, pin, k == 0 ? old : bidx, out);
+	}
+	return rc;
 }
 
 int store_optout_set(struct store *st, const char *service_id, const char *from_e164, const char *number_id,
@@ -517,7 +527,14 @@ int store_optout_set_ev(struct store *st, const char *service_id, const char *fr
 			int opted_out, int64_t now, const struct store_event *ev)
 {
 	assert(st != NULL && service_id != NULL && from_e164 != NULL && number_id != NULL);
-	char bidx[STORE_BIDX_MAX];
+	char bidx[STORE_BIDX_MAX], old[STORE_BIDX_MAX];
+	/* while the index rotates, under both versions: a row not re-indexed yet
+	 * finds it under the old one (and START removes both) */
+	if (store_blind_index_previous(st, from_e164, old)) {
+		int rc = st->ops->optout_set(st->b, service_id, old, number_id, opted_out, now, NULL);
+		if (rc < 0)
+			return store_note_write(st, rc);
+	}
 	st->ops->blind_index(st->b, from_e164, bidx);
 	return store_note_write(st, st->ops->optout_set(st->b, service_id, bidx, number_id, opted_out, now, ev));
 }
@@ -529,7 +546,17 @@ int store_route_lookup(struct store *st, const char *to_e164, const char *from_e
 	char bidx[STORE_BIDX_MAX];
 	st->ops->blind_index(st->b, from_e164, bidx);
 	memset(out, 0, sizeof(*out));
-	return st->ops->route_lookup(st->b, to_e164, bidx, out);
+	int rc = st->ops->route_lookup(st->b, to_e164, bidx, out);
+	/* current, previous, current: the re-index only moves rows from the previous
+	 * version to the current one, so a row moved between the first two asks is
+	 * found by the third */
+	char old[STORE_BIDX_MAX];
+	for (int k = 0; k < 2 && rc == 0 && out->number.id[0] != '\0' && out->session_id[0] == '\0' &&
+			store_blind_index_previous(st, from_e164, old); k++) {
+		memset(out, 0, sizeof(*out));
+		rc = st->ops->route_lookup(st->b, to_e164, k == 0 ? old : bidx, out);
+	}
+	return rc;
 }
 int store_ended_mark(struct store *st, const char *number_id, const char *from_e164, int *found)
 {
@@ -538,7 +565,11 @@ int store_ended_mark(struct store *st, const char *number_id, const char *from_e
 	char bidx[STORE_BIDX_MAX];
 	st->ops->blind_index(st->b, from_e164, bidx);
 	int rc = st->ops->ended_mark(st->b, bidx, number_id, found);
+	char old[STORE_BIDX_MAX]; /* current, previous, current: see store_route_lookup */
+	for (int k = 0; k < 2 && rc == 0 && *found == 0 && store_blind_index_previous(st, from_e164, old); k++)
+		rc = st->ops->ended_mark(st->b, k == 0 ? old : bidx, number_id, found);
 	OPENSSL_cleanse(bidx, sizeof(bidx));
+	OPENSSL_cleanse(old, sizeof(old));
 	return rc;
 }
 
@@ -604,6 +635,14 @@ void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_M
 {
 	assert(st != NULL && e164 != NULL && out != NULL);
 	st->ops->blind_index(st->b, e164, out);
+}
+
+int store_blind_index_previous(struct store *st, const char *e164, char out[STORE_BIDX_MAX])
+{
+	assert(st != NULL && e164 != NULL && out != NULL);
+	out[0] = '\0';
+	int previous = st->vault != NULL ? vault_index_previous(st->vault) : 0;
+	return previous > 0 && vault_blind_index_at(st->vault, previous, e164, out) == 0 ? 1 : 0;
 }
 
 int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind, struct store_candidate *out, int limit, int *n)
@@ -748,4 +787,48 @@ int store_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct
 	memset(out, 0, sizeof(*out));
 	out->number = keep;
 	return tx->ops->tx_oneway_view(tx, participant_id, out);
+}
+
+/* ---- the blind-index rotation */
+
+int store_index_sweep(struct store *st, enum store_reindex what, const char *after, int limit,
+		      char last[STORE_RESEAL_KEY_MAX], int *seen, int *moved)
+{
+	assert(st != NULL && after != NULL && limit > 0 && last != NULL && seen != NULL && moved != NULL);
+	*seen = *moved = 0;
+	last[0] = '\0';
+	return store_note_write(st, st->ops->index_sweep(st->b, what, after, limit, last, seen, moved));
+}
+
+int store_index_stale(struct store *st, int64_t *count)
+{
+	assert(st != NULL && count != NULL);
+	*count = 0;
+	return st->ops->index_stale(st->b, count);
+}
+
+void store_index_prefix(const struct vault *v, char prefix[8])
+{
+	int current = vault_index_current(v);
+	if (current == 1)
+		prefix[0] = '\0';
+	else
+		snprintf(prefix, 8, "%d.", current);
+}
+
+int store_reindex_value(const struct vault *v, bool profile, const char *id, const uint8_t *sealed, size_t len,
+			char out[STORE_BIDX_MAX])
+{
+	assert(v != NULL && id != NULL && sealed != NULL && out != NULL);
+	char ad[STORE_PROFILE_AD_MAX];
+	if (profile)
+		store_profile_ad(id, ad);
+	else
+		snprintf(ad, sizeof(ad), "%s", id);
+	char plain[64];
+	int rc = vault_unseal(v, sealed, len, ad, plain, sizeof(plain));
+	if (rc == 0)
+		vault_blind_index(v, plain, out);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	return rc == 0 ? 0 : MASKD_ECRYPTO;
 }

@@ -90,8 +90,13 @@ int store_tx_run(struct store *st, int (*body)(struct store_tx *tx, void *ctx), 
 
 /* The blind index of a real number (vault_blind_index with the store's vault).
  * Pure computation: may be called inside or outside a body. */
-#define STORE_BIDX_MAX 33 /* VAULT_BIDX_LEN + 1 */
+#define STORE_BIDX_MAX 37 /* VAULT_BIDX_LEN + 1: "N." and 32 hex */
 void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_MAX]);
+/* While the blind-index key rotates (the vault holds a version below the
+ * current one): the index of e164 under that previous version, and 1; else out
+ * "" and 0. Lookups by a real number consult both until the re-index job has
+ * moved every row (docs/internals/blind-index-rotation.md). */
+int store_blind_index_previous(struct store *st, const char *e164, char out[STORE_BIDX_MAX]);
 
 /* The pool filter of one participant at one geo level: active numbers of
  * service_id with caps ⊇ need, in_use < cap (0 = no cap), at level for
@@ -101,6 +106,7 @@ struct store_pool_query {
 	const char *service_id;
 	unsigned need;
 	const char *bidx; /* the participant's real number */
+	const char *bidx_old; /* its index under the previous index version, "" or NULL = none held */
 	enum geo_match level;
 	const char *country, *area_code, *region;
 	int64_t cap;
@@ -703,6 +709,25 @@ enum store_sealed {
 /* a row's cursor key and name (secrets: "service_id:carrier"; Proxy accounts: the
  * settings key, 113 bytes with its key hash) */
 #define STORE_RESEAL_KEY_MAX 160
+/* The blind-index rotation (docs/internals/blind-index-rotation.md). Kinds of a
+ * re-index pass, in order: participants' and profiles' indexes (recomputed from
+ * their sealed numbers), then the finish that moves the opt-outs and ended
+ * marks of the indexes moved and forgets the moves. */
+enum store_reindex { STORE_REINDEX_PARTICIPANTS, STORE_REINDEX_PROFILES, STORE_REINDEX_FINISH, STORE_REINDEX_COUNT };
+/* Re-indexes, in one transaction, up to limit rows of kind what whose index is
+ * not under the vault's current index version, with an id after `after`
+ * ("" = from the start): opens each row's number, computes its new index and
+ * rewrites the row (only if it still holds the old one), its session's peer
+ * indexes and a move (old, new) that keeps opt-outs and ended marks found. *seen
+ * gets the rows taken (< limit: the kind is done), last the last id, *moved the
+ * rows rewritten. STORE_REINDEX_FINISH ignores after and limit (*seen 0). */
+int store_index_sweep(struct store *st, enum store_reindex what, const char *after, int limit,
+		      char last[STORE_RESEAL_KEY_MAX], int *seen, int *moved);
+/* How many participants, profiles and opt-outs hold a live index not under the
+ * current index version (what `maskd rotate-keys --index-drop` refuses on; ended
+ * marks are moved when they can be, but not counted: they expire). */
+int store_index_stale(struct store *st, int64_t *count);
+
 /* Re-seals, in one transaction, the values of kind what that are not sealed with
  * the vault's current key version, taking up to limit rows with a key after
  * `after` ("" = from the start) in key order. *seen gets how many rows it took

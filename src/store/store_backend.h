@@ -191,6 +191,9 @@ struct store_tx {
 	X(int, vault_reseal, (void *b, enum store_sealed what, const char *after, int limit, \
 		char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed)) \
 	X(int, vault_stale, (void *b, int version, int64_t *count)) \
+	X(int, index_sweep, (void *b, enum store_reindex what, const char *after, int limit, \
+		char last[STORE_RESEAL_KEY_MAX], int *seen, int *moved)) \
+	X(int, index_stale, (void *b, int64_t *count)) \
 	/* service events (store.h store_tx_event_target ...) */ \
 	X(int, tx_outbox_put, (struct store_tx *tx, const struct outbox_item *it, int *existed)) \
 	X(int, tx_event_target, (struct store_tx *tx, const char *session_id, char service_id[ID_MAX], \
@@ -238,6 +241,14 @@ struct store_tx {
  * nothing in *out). Defined in store.c; the backends' vault_reseal use it. */
 int store_reseal_value(const struct vault *v, enum store_sealed what, const char *a, const char *b,
 		       const uint8_t *old, size_t len, uint8_t **out, size_t *out_len);
+
+/* The new index of a re-indexed row: opens sealed (the participant's or, with
+ * profile set, the profile's number, row id) and writes its index under the
+ * current index version to out, and the current version's prefix ("N." or "")
+ * to prefix. 0 or MASKD_ECRYPTO. Defined in store.c; both backends' index_sweep. */
+int store_reindex_value(const struct vault *v, bool profile, const char *id, const uint8_t *sealed, size_t len,
+			char out[STORE_BIDX_MAX]);
+void store_index_prefix(const struct vault *v, char prefix[8]);
 
 #define STORE_OP_FIELD(ret, entry, params) ret(*entry) params;
 

@@ -18,6 +18,7 @@ struct owner_entry;
 struct store {
 	const struct store_ops *ops;
 	void *b;
+	const struct vault *vault; /* store_open's; NULL for a wrapped test backend (no previous index) */
 	pthread_rwlock_t cache_lock;
 	int64_t cache_ttl_ms;
 	/* Bumped (under cache_lock) by every service update, so that a reload that

@@ -58,6 +58,8 @@ static const char *const gauge_names[MG_COUNT][2] = {
 	[MG_SENDER_BACKLOG] = {"maskd_sender_backlog", "Texts queued for or being sent through a carrier's REST API."},
 	[MG_VAULT_RESEAL_REMAINING] = {"maskd_vault_reseal_remaining",
 				       "Sealed values not yet re-sealed with the current vault key version (last count)."},
+	[MG_VAULT_REINDEX_REMAINING] = {"maskd_vault_reindex_remaining",
+					"Rows whose blind index is not under the current index version yet (last count)."},
 };
 
 void metrics_webhook(int dialect, enum metric_webhook m)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* vault.c - the key file, AES-256-GCM sealing and the blind index; see vault.h and
  * docs/internals/vault.md. The key file holds text lines "enc=<64 hex>" (version
- * 1), "enc.N=<64 hex>" (version N), "current=N" and "idx=<64 hex>", created with
- * O_EXCL and mode 0600 and refused when group or others have any permission on
- * it. No error message ever quotes the file's content. Rotation adds a version
- * (vault_file_rotate); the blind-index key is not rotated. Keys are never read
- * from the environment. */
+ * 1), "enc.N=<64 hex>" (version N), "current=N", "idx=<64 hex>" (blind-index
+ * version 1), "idx.N=<64 hex>", "index_current=N" and "derive=<64 hex>",
+ * created with O_EXCL and mode 0600 and refused when group or others have any
+ * permission on it. No error message ever quotes the file's content. Rotation
+ * adds a version of either key (vault_file_rotate). Keys are never read from
+ * the environment. */
 #include "vault.h"
 #include "../util/crypto.h"
 #include "../util/crypto_internal.h"
@@ -30,13 +31,17 @@
 #define VAULT_KEY_LEN 32
 #define VAULT_NONCE_LEN 12
 #define VAULT_TAG_LEN 16
-#define VAULT_FILE_MAX 32768 /* a key file of every version is about 19,000 bytes */
+#define VAULT_FILE_MAX 65536 /* a key file of every version of both keys is about 38,000 bytes */
 
 struct vault {
 	uint8_t enc[VAULT_VERSION_MAX + 1][VAULT_KEY_LEN]; /* AES-256-GCM key of each version */
 	bool have[VAULT_VERSION_MAX + 1];                  /* which versions the file holds */
 	int current;                                       /* the version new seals use */
-	uint8_t idx[VAULT_KEY_LEN];                        /* HMAC-SHA256 key of the blind index */
+	uint8_t idx[VAULT_VERSION_MAX + 1][VAULT_KEY_LEN]; /* HMAC-SHA256 key of each blind-index version */
+	bool have_idx[VAULT_VERSION_MAX + 1];
+	int idx_current;                                   /* the version new blind indexes use */
+	uint8_t derive[VAULT_KEY_LEN];                     /* vault_derive's key (derive=, else idx version 1) */
+	bool have_derive;
 };
 
 static int vault_fail(char *err, size_t err_len, int code, const char *fmt, ...)
@@ -154,8 +159,8 @@ static int parse_version(const char *p, size_t n)
 static int vault_parse(struct vault *v, const char *path, const char *text, size_t len, char *err,
 		       size_t err_len)
 {
-	bool have_idx = false, have_current = false;
-	int current = 0;
+	bool have_current = false, have_idx_current = false;
+	int current = 0, idx_current = 0;
 	size_t line_no = 0;
 	size_t i = 0;
 	while (i < len) {
@@ -184,12 +189,40 @@ static int vault_parse(struct vault *v, const char *path, const char *text, size
 			have_current = true;
 			continue;
 		}
+		if (eq != NULL && name_len == 13 && memcmp(line, "index_current", 13) == 0) {
+			if (have_idx_current)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu repeats index_current=", path, line_no);
+			idx_current = parse_version(val, val_len);
+			if (idx_current < 0)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu: index_current= needs a version 1..%d",
+						  path, line_no, VAULT_VERSION_MAX);
+			have_idx_current = true;
+			continue;
+		}
 		uint8_t *dst;
 		bool *seen;
 		int version = 0;
+		const char *kind = "key";
 		if (eq != NULL && name_len == 3 && memcmp(line, "idx", 3) == 0) {
-			dst = v->idx;
-			seen = &have_idx;
+			dst = v->idx[1];
+			seen = &v->have_idx[1];
+			kind = "idx";
+			version = 1;
+		} else if (eq != NULL && name_len > 4 && memcmp(line, "idx.", 4) == 0) {
+			version = parse_version(line + 4, name_len - 4);
+			if (version < 0)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu: idx.N= needs a version 1..%d",
+						  path, line_no, VAULT_VERSION_MAX);
+			dst = v->idx[version];
+			seen = &v->have_idx[version];
+			kind = "idx";
+		} else if (eq != NULL && name_len == 6 && memcmp(line, "derive", 6) == 0) {
+			dst = v->derive;
+			seen = &v->have_derive;
+			kind = "derive";
 		} else if (eq != NULL && name_len == 3 && memcmp(line, "enc", 3) == 0) {
 			version = 1;
 		} else if (eq != NULL && name_len > 4 && memcmp(line, "enc.", 4) == 0) {
@@ -201,20 +234,24 @@ static int vault_parse(struct vault *v, const char *path, const char *text, size
 		} else {
 			return vault_fail(err, err_len, MASKD_EINVAL,
 					  "key file %s is malformed: line %zu is not enc=<hex>, enc.N=<hex>, "
-					  "idx=<hex> or current=N",
+					  "idx=<hex>, idx.N=<hex>, derive=<hex>, current=N or index_current=N",
 					  path, line_no);
 		}
-		if (version > 0) {
+		if (version > 0 && strcmp(kind, "key") == 0) {
 			dst = v->enc[version];
 			seen = &v->have[version];
 		}
 		if (*seen) {
+			if (strcmp(kind, "idx") == 0)
+				return vault_fail(err, err_len, MASKD_EINVAL,
+						  "key file %s is malformed: line %zu repeats %.*s=", path, line_no,
+						  (int)(name_len < 8 ? name_len : 8), line);
 			if (version > 0)
 				return vault_fail(err, err_len, MASKD_EINVAL,
-						  "key file %s is malformed: line %zu repeats key version %d", path,
-						  line_no, version);
+						  "key file %s is malformed: line %zu repeats %s version %d", path,
+						  line_no, kind, version);
 			return vault_fail(err, err_len, MASKD_EINVAL,
-					  "key file %s is malformed: line %zu repeats idx=", path, line_no);
+					  "key file %s is malformed: line %zu repeats derive=", path, line_no);
 		}
 		if (val_len != 2 * VAULT_KEY_LEN || hex_decode(val, val_len, dst, VAULT_KEY_LEN) != VAULT_KEY_LEN)
 			return vault_fail(err, err_len, MASKD_EINVAL,
@@ -222,18 +259,31 @@ static int vault_parse(struct vault *v, const char *path, const char *text, size
 					  path, line_no, (int)(name_len < 8 ? name_len : 8), line, 2 * VAULT_KEY_LEN);
 		*seen = true;
 	}
-	int highest = 0;
-	for (int k = 1; k <= VAULT_VERSION_MAX; k++)
+	int highest = 0, idx_highest = 0;
+	for (int k = 1; k <= VAULT_VERSION_MAX; k++) {
 		if (v->have[k])
 			highest = k;
-	if (highest == 0 || !have_idx)
+		if (v->have_idx[k])
+			idx_highest = k;
+	}
+	if (highest == 0 || idx_highest == 0)
 		return vault_fail(err, err_len, MASKD_EINVAL, "key file %s is malformed: missing the %s= line",
 				  path, highest == 0 ? "enc" : "idx");
 	if (have_current && !v->have[current])
 		return vault_fail(err, err_len, MASKD_EINVAL,
 				  "key file %s is malformed: current=%d names a key version the file does not hold",
 				  path, current);
+	if (have_idx_current && !v->have_idx[idx_current])
+		return vault_fail(err, err_len, MASKD_EINVAL,
+				  "key file %s is malformed: index_current=%d names an idx version the file does not hold",
+				  path, idx_current);
+	if (!v->have_derive && !v->have_idx[1])
+		return vault_fail(err, err_len, MASKD_EINVAL,
+				  "key file %s is malformed: without idx= (index version 1) it needs a derive= line", path);
+	if (!v->have_derive)
+		memcpy(v->derive, v->idx[1], VAULT_KEY_LEN);
 	v->current = have_current ? current : highest;
+	v->idx_current = have_idx_current ? idx_current : idx_highest;
 	return 0;
 }
 
@@ -325,6 +375,43 @@ int vault_sealed_version(const uint8_t *sealed, size_t len)
 	return sealed == NULL || len < VAULT_OVERHEAD ? 0 : sealed[0];
 }
 
+int vault_index_current(const struct vault *v)
+{
+	assert(v != NULL);
+	return v->idx_current;
+}
+
+int vault_index_previous(const struct vault *v)
+{
+	assert(v != NULL);
+	for (int k = 1; k < v->idx_current; k++)
+		if (v->have_idx[k])
+			return k;
+	return 0;
+}
+
+static bool is_lower_hex(const char *p, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' && p[k] <= 'f')))
+			return false;
+	return true;
+}
+
+int vault_bidx_version(const char *bidx)
+{
+	if (bidx == NULL)
+		return 0;
+	size_t n = strlen(bidx);
+	if (n == VAULT_BIDX_HEX)
+		return is_lower_hex(bidx, n) ? 1 : 0;
+	const char *dot = memchr(bidx, '.', n < 4 ? n : 4);
+	if (dot == NULL || n - (size_t)(dot - bidx) - 1 != VAULT_BIDX_HEX || !is_lower_hex(dot + 1, VAULT_BIDX_HEX))
+		return 0;
+	int version = parse_version(bidx, (size_t)(dot - bidx));
+	return version >= 2 ? version : 0;
+}
+
 /* Appends "name=<hex of key>\n" to text at *at (cap checked by the caller's sizing). */
 static void put_key_line(char *text, size_t *at, const char *name, const uint8_t key[VAULT_KEY_LEN])
 {
@@ -347,7 +434,17 @@ static int vault_store(const struct vault *v, const char *path, char *err, size_
 	size_t at = 0;
 	at += (size_t)snprintf(text, VAULT_FILE_MAX, "# maskd vault keys (docs/OPERATIONS.md, key rotation)\ncurrent=%d\n",
 			       v->current);
-	put_key_line(text, &at, "idx", v->idx);
+	if (v->idx_current != 1)
+		at += (size_t)snprintf(text + at, VAULT_FILE_MAX - at, "index_current=%d\n", v->idx_current);
+	if (v->have_derive)
+		put_key_line(text, &at, "derive", v->derive);
+	for (int k = 1; k <= VAULT_VERSION_MAX; k++) {
+		if (!v->have_idx[k])
+			continue;
+		char name[8];
+		snprintf(name, sizeof(name), k == 1 ? "idx" : "idx.%d", k);
+		put_key_line(text, &at, name, v->idx[k]);
+	}
 	for (int k = 1; k <= VAULT_VERSION_MAX; k++) {
 		if (!v->have[k])
 			continue;
@@ -401,11 +498,42 @@ int vault_file_rotate(const char *path, enum vault_rotate how, int drop_below, i
 	int rc = vault_load(path, &v, err, err_len);
 	if (rc < 0)
 		return rc;
-	int highest = 0;
-	for (int k = 1; k <= VAULT_VERSION_MAX; k++)
+	int highest = 0, idx_highest = 0;
+	for (int k = 1; k <= VAULT_VERSION_MAX; k++) {
 		if (v->have[k])
 			highest = k;
+		if (v->have_idx[k])
+			idx_highest = k;
+	}
 	switch (how) {
+	case VAULT_ROTATE_INDEX_ADD:
+		if (idx_highest == VAULT_VERSION_MAX) {
+			rc = vault_fail(err, err_len, MASKD_EINVAL,
+					"key file %s already holds idx version %d, the last one", path, idx_highest);
+			goto out;
+		}
+		if (!v->have_derive) { /* the callback secrets keep the key they were derived from */
+			memcpy(v->derive, v->idx[1], VAULT_KEY_LEN);
+			v->have_derive = true;
+		}
+		random_bytes(v->idx[idx_highest + 1], VAULT_KEY_LEN);
+		v->have_idx[idx_highest + 1] = true;
+		v->idx_current = idx_highest + 1;
+		*version = idx_highest + 1;
+		break;
+	case VAULT_ROTATE_INDEX_DROP:
+		assert(drop_below >= 1);
+		if (drop_below > v->idx_current) {
+			rc = vault_fail(err, err_len, MASKD_EINVAL,
+					"key file %s: the current idx version %d cannot be dropped", path, v->idx_current);
+			goto out;
+		}
+		for (int k = 1; k < drop_below; k++) {
+			OPENSSL_cleanse(v->idx[k], VAULT_KEY_LEN);
+			v->have_idx[k] = false;
+		}
+		*version = v->idx_current;
+		break;
 	case VAULT_ROTATE_ADD:
 	case VAULT_ROTATE_STAGE:
 		if (highest == VAULT_VERSION_MAX) {
@@ -524,12 +652,26 @@ int vault_unseal(const struct vault *v, const uint8_t *sealed, size_t len, const
 	return 0;
 }
 
+int vault_blind_index_at(const struct vault *v, int version, const char *e164, char out[VAULT_BIDX_LEN + 1])
+{
+	assert(v != NULL && e164 != NULL && out != NULL);
+	out[0] = '\0';
+	if (version < 1 || version > VAULT_VERSION_MAX || !v->have_idx[version])
+		return MASKD_EINVAL;
+	uint8_t mac[32];
+	hmac_sha256(v->idx[version], VAULT_KEY_LEN, e164, strlen(e164), mac);
+	int at = version == 1 ? 0 : snprintf(out, VAULT_BIDX_LEN + 1, "%d.", version);
+	hex_encode(mac, VAULT_BIDX_HEX / 2, out + at);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
+}
+
 void vault_blind_index(const struct vault *v, const char *e164, char out[VAULT_BIDX_LEN + 1])
 {
 	assert(v != NULL && e164 != NULL);
-	uint8_t mac[32];
-	hmac_sha256(v->idx, sizeof(v->idx), e164, strlen(e164), mac);
-	hex_encode(mac, VAULT_BIDX_LEN / 2, out);
+	int rc = vault_blind_index_at(v, v->idx_current, e164, out);
+	assert(rc == 0);
+	(void)rc;
 }
 
 void vault_derive(const struct vault *v, const char *purpose, const char *id, char out[VAULT_DERIVED_LEN + 1])
@@ -544,6 +686,6 @@ void vault_derive(const struct vault *v, const char *purpose, const char *id, ch
 	msg[1 + p] = '\0';
 	memcpy(msg + 2 + p, id, n);
 	uint8_t mac[32];
-	hmac_sha256(v->idx, sizeof(v->idx), msg, 2 + p + n, mac);
+	hmac_sha256(v->derive, sizeof(v->derive), msg, 2 + p + n, mac);
 	hex_encode(mac, sizeof(mac), out);
 }

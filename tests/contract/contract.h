@@ -99,5 +99,7 @@ extern const struct CMUnitTest cx_profiles_tests[];
 extern const size_t cx_profiles_count;
 extern const struct CMUnitTest cx_oneway_tests[];
 extern const size_t cx_oneway_count;
+extern const struct CMUnitTest cx_reindex_tests[];
+extern const size_t cx_reindex_count;
 
 #endif

@@ -21,6 +21,7 @@ int main(void)
 		{cx_proxy_tests, cx_proxy_count},
 		{cx_profiles_tests, cx_profiles_count},
 		{cx_oneway_tests, cx_oneway_count},
+		{cx_reindex_tests, cx_reindex_count},
 	};
 	size_t total = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)

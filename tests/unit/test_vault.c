@@ -203,10 +203,10 @@ static void test_malformed_refused(void **state)
 		load_refused(p, cases[i].mention);
 	}
 	/* Too large to be a key file. */
-	char *big = malloc(40000);
+	char *big = malloc(70000);
 	assert_non_null(big);
-	memset(big, '#', 39999);
-	big[39999] = '\0';
+	memset(big, '#', 69999);
+	big[69999] = '\0';
 	write_file(p, big, 0600);
 	free(big);
 	load_refused(p, "larger than");
@@ -265,7 +265,7 @@ static void test_known_answer(void **state)
 	vault_blind_index(v, "+14155550100", b);
 	assert_string_equal(b, KNOWN_BIDX);
 	vault_blind_index(v, "+14155550101", b);
-	assert_int_equal(strlen(b), VAULT_BIDX_LEN);
+	assert_int_equal(strlen(b), VAULT_BIDX_HEX);
 	assert_string_not_equal(b, KNOWN_BIDX);
 	vault_free(v);
 }
@@ -610,6 +610,67 @@ static void test_file_rotate(void **state)
 			 MASKD_EINVAL);
 }
 
+/* The blind-index key rotates: idx.2= becomes current, version 1's indexes
+ * stay valid and recomputable while it is held, the spelling names the
+ * version, derived secrets stay those of idx version 1, and the drop removes
+ * version 1 (the derived secrets still do not change). */
+static void test_index_rotate(void **state)
+{
+	const char *p = path_of("index.key");
+	unlink(p);
+	struct vault *v = load_ok(p);
+	char b1[VAULT_BIDX_LEN + 1], b2[VAULT_BIDX_LEN + 1], again[VAULT_BIDX_LEN + 1];
+	char d1[VAULT_DERIVED_LEN + 1], d2[VAULT_DERIVED_LEN + 1];
+	assert_int_equal(vault_index_current(v), 1);
+	assert_int_equal(vault_index_previous(v), 0);
+	vault_blind_index(v, "+14155550100", b1);
+	assert_int_equal(strlen(b1), VAULT_BIDX_HEX);
+	assert_int_equal(vault_bidx_version(b1), 1);
+	vault_derive(v, "callback", "svc_1", d1);
+	vault_free(v);
+
+	char err[256];
+	int version = 0;
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_INDEX_ADD, 0, &version, err, sizeof(err)), 0);
+	assert_int_equal(version, 2);
+	v = load_ok(p);
+	assert_int_equal(vault_index_current(v), 2);
+	assert_int_equal(vault_index_previous(v), 1);
+	assert_int_equal(vault_current_version(v), 1); /* the encryption key is not touched */
+	vault_blind_index(v, "+14155550100", b2);
+	assert_int_equal(strlen(b2), 2 + VAULT_BIDX_HEX);
+	assert_memory_equal(b2, "2.", 2);
+	assert_int_equal(vault_bidx_version(b2), 2);
+	assert_string_not_equal(b2 + 2, b1);
+	assert_int_equal(vault_blind_index_at(v, 1, "+14155550100", again), 0);
+	assert_string_equal(again, b1);
+	assert_int_equal(vault_blind_index_at(v, 3, "+14155550100", again), MASKD_EINVAL);
+	assert_string_equal(again, "");
+	vault_derive(v, "callback", "svc_1", d2);
+	assert_string_equal(d1, d2);
+	vault_free(v);
+
+	/* the current index version cannot be dropped; dropping 1 leaves 2 alone */
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_INDEX_DROP, 3, &version, err, sizeof(err)), MASKD_EINVAL);
+	assert_non_null(strstr(err, "current idx version 2 cannot be dropped"));
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_INDEX_DROP, 2, &version, err, sizeof(err)), 0);
+	v = load_ok(p);
+	assert_int_equal(vault_index_previous(v), 0);
+	assert_int_equal(vault_blind_index_at(v, 1, "+14155550100", again), MASKD_EINVAL);
+	vault_blind_index(v, "+14155550100", again);
+	assert_string_equal(again, b2);
+	vault_derive(v, "callback", "svc_1", d2);
+	assert_string_equal(d1, d2);
+	vault_free(v);
+
+	/* spellings that name no version */
+	assert_int_equal(vault_bidx_version("purged:par_1"), 0);
+	assert_int_equal(vault_bidx_version(""), 0);
+	assert_int_equal(vault_bidx_version("1.0123456789abcdef0123456789abcdef"), 0);
+	assert_int_equal(vault_bidx_version("0123456789ABCDEF0123456789abcdef"), 0);
+	assert_int_equal(vault_bidx_version("12.0123456789abcdef0123456789abcdef"), 12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_version_errors),
 		cmocka_unit_test(test_unknown_version),
 		cmocka_unit_test(test_file_rotate),
+		cmocka_unit_test(test_index_rotate),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -24,4 +24,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_12(T),
 	MIGRATION_13(T),
 	MIGRATION_14(T),
+	MIGRATION_15(T),
 };

@@ -24,6 +24,7 @@ static void arg_pool_query(struct args *a, const struct store_pool_query *q, int
 	pg_arg_i64(a, NUMBER_ACTIVE);
 	for (int i = 0; i < 3; i++)
 		pg_arg_text(a, keys[i]);
+	pg_arg_text(a, q->bidx_old != NULL && q->bidx_old[0] != '\0' ? q->bidx_old : q->bidx);
 }
 
 int pg_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,

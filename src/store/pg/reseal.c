@@ -182,3 +182,123 @@ int pg_vault_stale(void *b, int version, int64_t *count)
 	}
 	return 0;
 }
+
+/* ---------------------------------------------------------------- the blind-index rotation */
+
+static int exec_texts(struct pg_conn *c, const char *sql, const char *const *texts, int n_texts, int *changes)
+{
+	struct args a = {0};
+	for (int i = 0; i < n_texts; i++)
+		pg_arg_text(&a, texts[i]);
+	PGresult *r = NULL;
+	int rc = exec(c, sql, &a, &r);
+	if (rc == 0) {
+		if (changes != NULL)
+			*changes = (int)strtol(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	return rc;
+}
+
+static int reindex_once(struct store_pg *s, struct pg_conn *c, enum store_reindex what, const char *after, int limit,
+			char last[STORE_RESEAL_KEY_MAX], int *seen, int *moved)
+{
+	int rc = pg_tx_begin(c);
+	if (rc < 0)
+		return rc;
+	if (what == STORE_REINDEX_FINISH) {
+		static const char *const steps[SQL_REINDEX_FINISH_STEPS] = SQL_REINDEX_FINISH;
+		for (int k = 0; rc == 0 && k < SQL_REINDEX_FINISH_STEPS; k++)
+			rc = exec_texts(c, steps[k], NULL, 0, NULL);
+		if (rc == 0)
+			rc = pg_tx_commit(c);
+		if (rc < 0)
+			pg_tx_rollback(c);
+		return rc;
+	}
+	bool profiles = what == STORE_REINDEX_PROFILES;
+	char prefix[8];
+	store_index_prefix(s->vault, prefix);
+	struct args a = {0};
+	pg_arg_text(&a, prefix);
+	pg_arg_text(&a, after);
+	pg_arg_i64(&a, limit);
+	PGresult *r = NULL;
+	rc = exec(c, profiles ? SQL_TEXT_REINDEX_PROFILES : SQL_TEXT_REINDEX_PARTICIPANTS, &a, &r);
+	if (rc < 0) {
+		pg_tx_rollback(c);
+		return rc;
+	}
+	int n = PQntuples(r), done = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		char id[ID_MAX], old[STORE_BIDX_MAX], session_id[ID_MAX], fresh[STORE_BIDX_MAX];
+		col_text(r, i, 0, id, sizeof(id));
+		col_text(r, i, 2, old, sizeof(old));
+		col_text(r, i, 3, session_id, sizeof(session_id));
+		const uint8_t *sealed = (const uint8_t *)PQgetvalue(r, i, 1);
+		size_t len = (size_t)PQgetlength(r, i, 1);
+		if (store_reindex_value(s->vault, profiles, id, sealed, len, fresh) < 0)
+			continue; /* left for an operator: vault_unseal named its version */
+		const char *row[3] = {id, fresh, old};
+		int changed = 0;
+		rc = exec_texts(c, profiles ? SQL_TEXT_REINDEX_PROFILE_SET : SQL_TEXT_REINDEX_PARTICIPANT_SET, row, 3,
+				&changed);
+		if (rc == 0 && changed > 0 && !profiles) {
+			const char *peers[3] = {session_id, fresh, old};
+			rc = exec_texts(c, SQL_TEXT_REINDEX_PEERS_SET, peers, 3, NULL);
+		}
+		if (rc == 0 && changed > 0) {
+			const char *move[2] = {old, fresh};
+			rc = exec_texts(c, SQL_TEXT_REINDEX_MOVE, move, 2, NULL);
+		}
+		done += changed;
+	}
+	if (rc == 0 && n > 0)
+		col_text(r, n - 1, 0, last, STORE_RESEAL_KEY_MAX);
+	PQclear(r);
+	if (rc == 0)
+		rc = pg_tx_commit(c);
+	if (rc < 0) {
+		pg_tx_rollback(c);
+		return rc;
+	}
+	*seen = n;
+	*moved = done;
+	return 0;
+}
+
+int pg_index_sweep(void *b, enum store_reindex what, const char *after, int limit, char last[STORE_RESEAL_KEY_MAX],
+		   int *seen, int *moved)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	int rc = MASKD_EDB;
+	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
+		rc = reindex_once(s, c, what, after, limit, last, seen, moved);
+		if (rc == 0 || !pg_retryable(c))
+			return rc;
+	}
+	return rc;
+}
+
+int pg_index_stale(void *b, int64_t *count)
+{
+	struct store_pg *s = b;
+	CONN_OR_FAIL(s, c);
+	char prefix[8];
+	store_index_prefix(s->vault, prefix);
+	struct args a = {0};
+	pg_arg_text(&a, prefix);
+	PGresult *r = NULL;
+	int rc = exec(c, SQL_TEXT_REINDEX_STALE, &a, &r);
+	if (rc < 0)
+		return rc;
+	const uint8_t *p = (const uint8_t *)PQgetvalue(r, 0, 0);
+	int64_t n = 0;
+	if (PQgetlength(r, 0, 0) == 8)
+		for (int i = 0; i < 8; i++)
+			n = (n << 8) | p[i];
+	*count = n;
+	PQclear(r);
+	return 0;
+}

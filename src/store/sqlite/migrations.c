@@ -23,4 +23,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_12("TEXT"),
 	MIGRATION_13("TEXT"),
 	MIGRATION_14("TEXT"),
+	MIGRATION_15("TEXT"),
 };

@@ -90,6 +90,8 @@ SQ_LOCKED(sq_outbox_stats, (void *b, int64_t *unsent, int64_t *oldest, void (*cb
 SQ_LOCKED(sq_outbox_recover, (void *b, int64_t now), (b, now))
 SQ_LOCKED(sq_vault_reseal, (void *b, enum store_sealed what, const char *after, int limit, char last[STORE_RESEAL_KEY_MAX], int *seen, int *resealed), (b, what, after, limit, last, seen, resealed))
 SQ_LOCKED(sq_vault_stale, (void *b, int version, int64_t *count), (b, version, count))
+SQ_LOCKED(sq_index_sweep, (void *b, enum store_reindex what, const char *after, int limit, char last[STORE_RESEAL_KEY_MAX], int *seen, int *moved), (b, what, after, limit, last, seen, moved))
+SQ_LOCKED(sq_index_stale, (void *b, int64_t *count), (b, count))
 SQ_LOCKED(sq_interaction_call_id, (void *b, const char *id, const char *call_id), (b, id, call_id))
 SQ_LOCKED(sq_service_events, (void *b, const char *service_id, int64_t after, int limit, void (*cb)(void *, int64_t, const char *), void *ctx), (b, service_id, after, limit, cb, ctx))
 SQ_LOCKED(sq_proxy_session_put, (void *b, const struct store_proxy_session *r), (b, r))
@@ -190,6 +192,8 @@ const struct store_ops store_sqlite_ops = {
 	.outbox_recover = locked_sq_outbox_recover,
 	.vault_reseal = locked_sq_vault_reseal,
 	.vault_stale = locked_sq_vault_stale,
+	.index_sweep = locked_sq_index_sweep,
+	.index_stale = locked_sq_index_stale,
 	.tx_outbox_put = sq_tx_outbox_put,
 	.tx_interaction_record = sq_tx_interaction_record,
 	.interaction_call_id = locked_sq_interaction_call_id,

@@ -26,6 +26,7 @@ static void bind_pool(sqlite3_stmt *st, const struct store_pool_query *q, int li
 	sqlite3_bind_int(st, 6, NUMBER_ACTIVE);
 	for (int i = 0; i < 3; i++)
 		sq_bind_text(st, 7 + i, keys[i]);
+	sq_bind_text(st, 10, q->bidx_old != NULL && q->bidx_old[0] != '\0' ? q->bidx_old : q->bidx);
 }
 
 int sq_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind,

@@ -5,6 +5,8 @@
  * path, so its statements are prepared per call, not kept with the others. */
 #include "sqlite_internal.h"
 
+#include <openssl/crypto.h>
+
 /* Per kind: the key, the sealed column, the two name columns, and the table. */
 struct reseal_sql {
 	const char *select; /* ?1 after, ?2 the current version byte, ?3 limit */
@@ -177,4 +179,149 @@ int sq_vault_stale(void *b, int version, int64_t *count)
 			return sq_db_fail(c, "vault_stale");
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- the blind-index rotation */
+
+struct reindex_row {
+	char id[ID_MAX], session_id[ID_MAX];
+	char old[STORE_BIDX_MAX];
+	uint8_t *sealed;
+	size_t len;
+};
+
+/* prepare() of a shared text (sql_shared.h): its $n become ?n. */
+static int prepare_shared(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
+{
+	size_t n = strlen(sql);
+	char *buf = xmalloc(n + 1);
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = sql[i] == '$' && i + 1 < n && sql[i + 1] >= '0' && sql[i + 1] <= '9' ? '?' : sql[i];
+	int rc = prepare(c, buf, out);
+	free(buf);
+	return rc;
+}
+
+static int exec_sql(struct sqlite_conn *c, const char *sql, const char *const *texts, int n_texts, int *changes)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare_shared(c, sql, &st);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < n_texts; i++)
+		sq_bind_text(st, i + 1, texts[i]);
+	int step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return sq_db_fail(c, "index_sweep");
+	if (changes != NULL)
+		*changes = sqlite3_changes(c->db);
+	return 0;
+}
+
+static int reindex_finish(struct sqlite_conn *c)
+{
+	static const char *const steps[SQL_REINDEX_FINISH_STEPS] = SQL_REINDEX_FINISH;
+	int rc = sq_tx_begin(c);
+	for (int k = 0; rc == 0 && k < SQL_REINDEX_FINISH_STEPS; k++)
+		rc = exec_sql(c, steps[k], NULL, 0, NULL);
+	if (rc == 0)
+		rc = sq_tx_commit(c);
+	if (rc < 0)
+		sq_tx_rollback(c);
+	return rc;
+}
+
+int sq_index_sweep(void *b, enum store_reindex what, const char *after, int limit, char last[STORE_RESEAL_KEY_MAX],
+		   int *seen, int *moved)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	if (what == STORE_REINDEX_FINISH)
+		return reindex_finish(c);
+	bool profiles = what == STORE_REINDEX_PROFILES;
+	char prefix[8];
+	store_index_prefix(s->vault, prefix);
+	sqlite3_stmt *sel = NULL;
+	struct reindex_row *rows = xcalloc((size_t)limit, sizeof(*rows));
+	int n = 0, done = 0;
+	int rc = prepare_shared(c, profiles ? SQL_TEXT_REINDEX_PROFILES : SQL_TEXT_REINDEX_PARTICIPANTS, &sel);
+	if (rc == 0)
+		rc = sq_tx_begin(c);
+	if (rc < 0)
+		goto out;
+	sq_bind_text(sel, 1, prefix);
+	sq_bind_text(sel, 2, after);
+	sqlite3_bind_int(sel, 3, limit);
+	int step = SQLITE_DONE;
+	while (n < limit && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+		struct reindex_row *r = &rows[n++];
+		sq_col_text(sel, 0, r->id, sizeof(r->id));
+		sq_col_text(sel, 2, r->old, sizeof(r->old));
+		sq_col_text(sel, 3, r->session_id, sizeof(r->session_id));
+		r->len = (size_t)sqlite3_column_bytes(sel, 1);
+		r->sealed = xmalloc(r->len > 0 ? r->len : 1);
+		memcpy(r->sealed, sqlite3_column_blob(sel, 1), r->len);
+	}
+	if (n < limit && step != SQLITE_DONE) {
+		rc = sq_db_fail(c, "index_sweep select");
+		goto rollback;
+	}
+	sqlite3_reset(sel);
+	for (int i = 0; i < n; i++) {
+		char fresh[STORE_BIDX_MAX];
+		if (store_reindex_value(s->vault, profiles, rows[i].id, rows[i].sealed, rows[i].len, fresh) < 0)
+			continue; /* left for an operator: vault_unseal named its version */
+		const char *row[3] = {rows[i].id, fresh, rows[i].old};
+		int changed = 0;
+		rc = exec_sql(c, profiles ? SQL_TEXT_REINDEX_PROFILE_SET : SQL_TEXT_REINDEX_PARTICIPANT_SET, row, 3,
+			      &changed);
+		if (rc == 0 && changed > 0 && !profiles) {
+			const char *peers[3] = {rows[i].session_id, fresh, rows[i].old};
+			rc = exec_sql(c, SQL_TEXT_REINDEX_PEERS_SET, peers, 3, NULL);
+		}
+		if (rc == 0 && changed > 0) {
+			const char *move[2] = {rows[i].old, fresh};
+			rc = exec_sql(c, SQL_TEXT_REINDEX_MOVE, move, 2, NULL);
+		}
+		OPENSSL_cleanse(fresh, sizeof(fresh));
+		if (rc < 0)
+			goto rollback;
+		done += changed;
+	}
+	rc = sq_tx_commit(c);
+	if (rc < 0)
+		goto rollback;
+	*seen = n;
+	*moved = done;
+	if (n > 0)
+		snprintf(last, STORE_RESEAL_KEY_MAX, "%s", rows[n - 1].id);
+	goto out;
+rollback:
+	sqlite3_reset(sel);
+	sq_tx_rollback(c);
+out:
+	sqlite3_finalize(sel);
+	for (int i = 0; i < n; i++)
+		free(rows[i].sealed);
+	free(rows);
+	return rc;
+}
+
+int sq_index_stale(void *b, int64_t *count)
+{
+	struct store_sqlite *s = b;
+	CONN_OR_FAIL(s, c);
+	char prefix[8];
+	store_index_prefix(s->vault, prefix);
+	sqlite3_stmt *st = NULL;
+	int rc = prepare_shared(c, SQL_TEXT_REINDEX_STALE, &st);
+	if (rc < 0)
+		return rc;
+	sq_bind_text(st, 1, prefix);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW ? 0 : sq_db_fail(c, "index_stale");
 }

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+// Blind-index key rotation end to end (docs/internals/blind-index-rotation.md), on SQLite or,
+// with MASKD_TEST_PG_URL, PostgreSQL: sessions created under index version 1; `maskd
+// rotate-keys --index` adds idx.2 (and derive=, the callback secrets' fixed key); `--index-drop`
+// refuses while rows carry version 1; a restarted maskd re-indexes in the background while
+// webhooks route every session (whichever version a row is under at that moment), a second
+// session of a bound number naming its proxy number is refused 409, and privacy lookup finds
+// the old rows; once maskd_vault_reindex_remaining is 0, no row carries version 1,
+// `--index-drop` removes it, and a maskd without it still routes, refuses and erases.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+
+import { PG_URL, psql, startDaemon, waitFor } from './lib/daemon.mjs';
+import { addPool, assertLogClean, createService, createSession, expectError, expectStatus, metricValue, postSession,
+  voiceParams } from './lib/fixtures.mjs';
+import * as markup from './lib/markup.mjs';
+import { assertValid, proxy, real } from './lib/numbers.mjs';
+
+const execFileP = promisify(execFile);
+
+const SESSIONS = 6;
+const POOL = [proxy(71), proxy(72)];
+const REALS = Array.from({ length: 2 * SESSIONS }, (_, i) => real(7200 + i));
+const STRANGER = real(7290);
+assertValid(POOL, REALS, [STRANGER]);
+
+const daemons = [];
+let failed = false;
+after(async () => {
+  for (const d of daemons) {
+    try { await d.stop(); } catch { failed = true; }
+  }
+  for (const d of daemons.reverse()) {
+    if (failed || process.env.MASKD_TEST_KEEP) process.stderr.write(`# maskd temp dir kept: ${d.tmp}\n`);
+    else await d.removeTmp();
+  }
+});
+
+async function sql(d, q) {
+  if (PG_URL) return (await psql(d.env.MASKD_DB, q)).split('\n').filter((l) => l !== '');
+  const { stdout } = await execFileP('python3', ['-c',
+    'import sqlite3,sys\nc=sqlite3.connect(sys.argv[1], timeout=10)\nfor r in c.execute(sys.argv[2]): print("|".join(map(str,r)))',
+    d.dbPath, q]);
+  return stdout.split('\n').filter((l) => l !== '');
+}
+
+/** Live participant indexes by version: {v1: n, v2: n}. */
+async function indexVersions(d) {
+  const rows = await sql(d, "SELECT CASE WHEN bidx LIKE '2.%' THEN 'v2' ELSE 'v1' END, count(*) FROM participants " +
+    "WHERE bidx <> '' AND bidx NOT LIKE 'purged:%' GROUP BY 1 ORDER BY 1");
+  return Object.fromEntries(rows.map((r) => { const [v, n] = r.split('|'); return [v, Number(n)]; }));
+}
+
+async function rotateKeys(d, ...args) {
+  try {
+    const { stdout, stderr } = await execFileP(d.bin, ['rotate-keys', ...args], { env: d.env, cwd: d.tmp });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function routeAll(d, sessions, token, what) {
+  for (const { body, reals } of sessions) {
+    for (const side of [0, 1]) {
+      const me = body.participants[side];
+      const other = body.participants[1 - side];
+      const res = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: reals[side], to: me.proxy_number }), { token });
+      assert.equal(res.status, 200, `${what}: session ${body.id} side ${side}: ${res.text}`);
+      const intId = markup.interactionIdOf(res.text);
+      assert.ok(intId, `${what}: no interaction id in ${res.text}`);
+      assert.equal(res.text, markup.bridge('twilio', { callerId: other.proxy_number, real: reals[1 - side], intId }),
+        `${what}: session ${body.id} side ${side}`);
+    }
+  }
+}
+
+/** A second session of sessions[0]'s first number naming the proxy number it holds: 409. */
+async function refuseSecond(d, svcId, sessions, what) {
+  const { body, reals } = sessions[0];
+  const res = await postSession(d, svcId, { participants: [[reals[0], 'again', body.participants[0].proxy_number], [STRANGER]] });
+  expectError(res, 409, 'conflict');
+  assert.equal(res.status, 409, what);
+}
+
+test('rotate the blind-index key under webhook traffic, then drop the old version', async (t) => {
+  t.after(() => { if (t.passed === false) failed = true; });
+  const d1 = await startDaemon();
+  daemons.push(d1);
+  const token = d1.tokens.twilio;
+  const svc = await createService(d1, { name: 'Reindexing' });
+  await addPool(d1, svc.id, POOL);
+  const sessions = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    const reals = [REALS[2 * i], REALS[2 * i + 1]];
+    const body = await createSession(d1, svc.id, { participants: [{ number: reals[0] }, { number: reals[1] }] });
+    sessions.push({ body, reals });
+  }
+  await routeAll(d1, sessions, token, 'index version 1');
+  await refuseSecond(d1, svc.id, sessions, 'index version 1');
+  await d1.stop();
+  assert.deepEqual(await indexVersions(d1), { v1: 2 * SESSIONS });
+
+  const added = await rotateKeys(d1, '--index');
+  assert.equal(added.code, 0, `rotate-keys --index: ${added.stderr}`);
+  assert.match(added.stdout, /blind-index key version 2 added .* and made current/);
+  const keyText = fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8');
+  assert.match(keyText, /^index_current=2$/m);
+  assert.match(keyText, /^idx=[0-9a-f]{64}$/m);
+  assert.match(keyText, /^idx\.2=[0-9a-f]{64}$/m);
+  const derive = keyText.match(/^derive=([0-9a-f]{64})$/m);
+  assert.ok(derive, 'derive= is written');
+  assert.equal(derive[1], keyText.match(/^idx=([0-9a-f]{64})$/m)[1], 'derive= is the old idx= key');
+  assert.equal(fs.statSync(d1.env.MASKD_KEY_FILE).mode & 0o777, 0o600);
+
+  const early = await rotateKeys(d1, '--index-drop');
+  assert.equal(early.code, 1, `--index-drop before the re-index: ${early.stdout}`);
+  assert.match(early.stderr, new RegExp(`${2 * SESSIONS} rows still carry an older blind-index version`));
+  assert.equal(fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8'), keyText);
+
+  const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: d1.env.MASKD_KEY_FILE, MASKD_RESEAL_BATCH: '2', MASKD_RESEAL_BATCHES: '1' };
+  const d2 = await startDaemon({ env });
+  daemons.push(d2);
+  // whatever the job's progress, every answer is the same
+  const looked = expectStatus(await d2.api('POST', '/v1/privacy/lookup', { number: REALS[0], reason: 'rotation test' }), 200);
+  assert.equal(looked.sessions.length, 1);
+  assert.equal(looked.sessions[0].session_id, sessions[0].body.id);
+  let rounds = 0;
+  const until = Date.now() + 120_000 * Number(process.env.MASKD_TEST_TIMEOUT_SCALE ?? 1);
+  for (;;) {
+    const left = await metricValue(d2, 'maskd_vault_reindex_remaining');
+    await routeAll(d2, sessions, token, `round ${rounds} (${left} left)`);
+    await refuseSecond(d2, svc.id, sessions, `round ${rounds}`);
+    rounds++;
+    if (left === 0 && /no row carries an older blind-index version/.test(d2.logTail(1 << 24))) break;
+    assert.ok(Date.now() < until, `the re-index did not finish: ${left} left after ${rounds} rounds`);
+  }
+  t.diagnostic(`${rounds} rounds`);
+  assert.match(d2.logTail(1 << 24), /vault: re-indexing \d+ rows under the current blind-index version/);
+  await d2.stop();
+  assertLogClean(d2, [...REALS, STRANGER]);
+  assert.deepEqual(await indexVersions(d2), { v2: 2 * SESSIONS });
+
+  const dropped = await rotateKeys(d1, '--index-drop');
+  assert.equal(dropped.code, 0, `--index-drop: ${dropped.stderr}`);
+  assert.match(dropped.stdout, /older blind-index key versions dropped .*; version 2 remains/);
+  const left = fs.readFileSync(d1.env.MASKD_KEY_FILE, 'utf8');
+  assert.doesNotMatch(left, /^idx=/m);
+  assert.match(left, /^derive=[0-9a-f]{64}$/m);
+
+  const d3 = await startDaemon({ env });
+  daemons.push(d3);
+  await routeAll(d3, sessions, token, 'index version 2 only');
+  await refuseSecond(d3, svc.id, sessions, 'index version 2 only');
+  assert.equal(await metricValue(d3, 'maskd_vault_reindex_remaining'), 0);
+  const erased = expectStatus(await d3.api('POST', '/v1/privacy/erase', { number: REALS[2], reason: 'rotation test' }), 200);
+  assert.equal(erased.participants_erased, 1, JSON.stringify(erased));
+});
