@@ -37,25 +37,6 @@ static void verdict_apply(struct wctx *h, enum intercept_outcome outcome, const 
 	}
 }
 
-/* 1 when svc's intercept_url is its Twilio Proxy InterceptCallbackUrl (the Proxy
- * API set it so: its row, api/proxy_v1_internal.h PROXY_SERVICE_PREFIX), 0 when
- * not, or negative. */
-static int proxy_intercept(struct store *st, const struct service *svc)
-{
-	char key[64], val[4096];
-	snprintf(key, sizeof(key), "proxy.service.%s", svc->id);
-	int rc = store_setting_get(st, key, val, sizeof(val));
-	if (rc == MASKD_ENOTFOUND)
-		return 0;
-	if (rc < 0)
-		return rc;
-	json_t *o = json_loads(val, 0, NULL);
-	const char *url = json_string_value(json_object_get(o, "intercept_callback_url"));
-	int yes = url != NULL && url[0] != '\0' && strcmp(url, svc->intercept_url) == 0;
-	json_decref(o);
-	return yes;
-}
-
 /* Asks in Proxy's form with svc's Twilio auth token. */
 static int ask_proxy(struct wctx *h, const struct service *svc, const struct route_view *v, enum channel channel,
 		     int timeout, struct intercept_answer *a, const char **why)
@@ -123,7 +104,7 @@ void webhook_intercept(struct wctx *h, const struct service *svc, const struct r
 											  : INTERCEPT_TIMEOUT_FALLBACK_MS;
 	static _Thread_local struct intercept_answer a;
 	const char *why = NULL;
-	int proxy = proxy_intercept(h->env->store, svc);
+	int proxy = webhook_proxy_url_is(h->env->store, svc, "intercept_callback_url", svc->intercept_url);
 	if (proxy < 0) {
 		rc = proxy;
 		why = "the service's Proxy settings could not be read";

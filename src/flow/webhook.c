@@ -248,10 +248,7 @@ static int callback_session(struct wctx *h, const struct service *svc, const str
 	return 0;
 }
 
-/* The Twilio Proxy API's row of a service (api/proxy_v1_internal.h,
- * PROXY_SERVICE_PREFIX): 1 when its OutOfSessionCallbackUrl is the service's
- * unknown-caller callback (the Proxy API set it so), 0 when not, or negative. */
-static int proxy_out_of_session(struct store *st, const struct service *svc)
+int webhook_proxy_url_is(struct store *st, const struct service *svc, const char *field, const char *url)
 {
 	char key[64], val[4096];
 	snprintf(key, sizeof(key), "proxy.service.%s", svc->id);
@@ -261,8 +258,8 @@ static int proxy_out_of_session(struct store *st, const struct service *svc)
 	if (rc < 0)
 		return rc;
 	json_t *o = json_loads(val, 0, NULL);
-	const char *url = json_string_value(json_object_get(o, "out_of_session_callback_url"));
-	int yes = url != NULL && url[0] != '\0' && strcmp(url, svc->callback_url) == 0;
+	const char *set = json_string_value(json_object_get(o, field));
+	int yes = set != NULL && set[0] != '\0' && strcmp(set, url) == 0;
 	json_decref(o);
 	return yes;
 }
@@ -271,7 +268,7 @@ static int ask_default(void *ctx, const struct service *svc, const struct callba
 		       struct callback_answer *out, const char **why)
 {
 	const struct webhook_env *env = ctx;
-	int proxy = proxy_out_of_session(env->store, svc);
+	int proxy = webhook_proxy_url_is(env->store, svc, "out_of_session_callback_url", svc->callback_url);
 	if (proxy < 0) {
 		*why = "the service's Proxy settings could not be read";
 		return proxy;

@@ -78,6 +78,13 @@ bool webhook_oneway_inbound(struct wctx *h, enum channel channel);
 /* A gather on a number that is not the service's PIN number: the agent's PIN. */
 bool webhook_oneway_gather(struct wctx *h);
 
+/* 1 when the Twilio Proxy API's row of svc (api/proxy_v1_internal.h,
+ * PROXY_SERVICE_PREFIX) names url as its field (e.g. "out_of_session_callback_url"
+ * for the unknown-caller callback, "intercept_callback_url" for the intercept):
+ * the Proxy API set that URL, so it is asked in Proxy's form. 0 when not (or no
+ * such row), negative on a store error. */
+int webhook_proxy_url_is(struct store *st, const struct service *svc, const char *field, const char *url);
+
 /* What the intercept step (flow/intercept.c) decided for one interaction. */
 struct intercept_verdict {
 	int outcome;      /* enum intercept_outcome; 0 = not asked (no intercept_url, not a bridge or forward) */
