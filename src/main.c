@@ -191,6 +191,29 @@ static void print_reseal_progress(const struct config *cfg)
 	       cfg->listen);
 }
 
+/* What a drop of rotate-keys refuses on, counted in the configured database:
+ * values not sealed with the current key version (index false), or rows
+ * carrying an older blind-index version (index true), into *stale, with the
+ * current version of that key in *current. 0, or -1 with the reason in err. */
+static int count_stale(const struct config *cfg, bool index, int *current, int64_t *stale, char *err, size_t cap)
+{
+	struct vault *vault = NULL;
+	struct store *store = NULL;
+	int rc = vault_load(cfg->key_file, &vault, err, cap);
+	if (rc == 0)
+		rc = store_open(cfg->db, vault, &store, err, cap);
+	if (rc == 0) {
+		*current = index ? vault_index_current(vault) : vault_current_version(vault);
+		rc = index ? store_index_stale(store, stale) : store_vault_stale(store, *current, stale);
+		if (rc < 0)
+			snprintf(err, cap, "cannot count the %s: %s", index ? "blind indexes" : "sealed values",
+				 maskd_strerror(rc));
+	}
+	store_close(store);
+	vault_free(vault);
+	return rc < 0 ? -1 : 0;
+}
+
 /* `maskd rotate-keys [--stage | --activate | --drop | --index | --index-drop]`:
  * rewrites the vault key file (vault_file_rotate; docs/OPERATIONS.md, key
  * rotation). --drop first checks, in the configured database, that nothing is
@@ -215,50 +238,18 @@ static int rotate_keys_command(const struct config *cfg, const char *flag)
 	}
 	char err[512];
 	int version = 0, current = 0;
-	if (how == VAULT_ROTATE_DROP) {
-		struct vault *vault = NULL;
-		struct store *store = NULL;
+	if (how == VAULT_ROTATE_DROP || how == VAULT_ROTATE_INDEX_DROP) {
 		int64_t stale = -1;
-		int rc = vault_load(cfg->key_file, &vault, err, sizeof(err));
-		if (rc == 0)
-			rc = store_open(cfg->db, vault, &store, err, sizeof(err));
-		if (rc == 0) {
-			current = vault_current_version(vault);
-			rc = store_vault_stale(store, current, &stale);
-			if (rc < 0)
-				snprintf(err, sizeof(err), "cannot count the sealed values: %s", maskd_strerror(rc));
-		}
-		store_close(store);
-		vault_free(vault);
-		if (rc < 0) {
+		bool index = how == VAULT_ROTATE_INDEX_DROP;
+		if (count_stale(cfg, index, &current, &stale, err, sizeof(err)) < 0) {
 			fprintf(stderr, "maskd: %s\n", err);
 			return 1;
 		}
-		if (stale > 0) {
+		if (stale > 0 && !index) {
 			fprintf(stderr,
 				"maskd: %lld values are not sealed with the current key version %d yet: nothing dropped "
 				"(wait for maskd_vault_reseal_remaining to reach 0 on a running maskd)\n",
 				(long long)stale, current);
-			return 1;
-		}
-	}
-	if (how == VAULT_ROTATE_INDEX_DROP) {
-		struct vault *vault = NULL;
-		struct store *store = NULL;
-		int64_t stale = -1;
-		int rc = vault_load(cfg->key_file, &vault, err, sizeof(err));
-		if (rc == 0)
-			rc = store_open(cfg->db, vault, &store, err, sizeof(err));
-		if (rc == 0) {
-			current = vault_index_current(vault);
-			rc = store_index_stale(store, &stale);
-			if (rc < 0)
-				snprintf(err, sizeof(err), "cannot count the blind indexes: %s", maskd_strerror(rc));
-		}
-		store_close(store);
-		vault_free(vault);
-		if (rc < 0) {
-			fprintf(stderr, "maskd: %s\n", err);
 			return 1;
 		}
 		if (stale > 0) {
