@@ -150,11 +150,6 @@ void pv_participant_delete(struct preq *p, const struct session *s, int idx)
 		pv_perr(p, 400, 80608, "The Session is not open; its Participants cannot be removed");
 		return;
 	}
-	if (rc == MASKD_EINVAL) {
-		pv_perr(p, 400, 80612,
-			"The only Participant of a Session cannot be removed by maskd; close or delete the Session");
-		return;
-	}
 	if (rc < 0) {
 		pv_perr_store(p, "participant_delete", rc);
 		return;
