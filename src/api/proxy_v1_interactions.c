@@ -78,6 +78,12 @@ void pv_participant_create(struct preq *p, const struct service *svc, struct ses
 		pv_perr(p, 400, 80609, "A Session has at most two Participants");
 		return;
 	}
+	if (!pending && s->n_participants == 0) {
+		/* emptied by removing its only participant: the removed one still
+		 * counts, as Proxy's soft delete keeps it associated */
+		pv_perr(p, 400, 80609, "The Session's Participants were removed; it takes no new one: create a new Session");
+		return;
+	}
 	struct participant pt;
 	if (!pv_participant_from_proxy(p, svc, &in, &pt))
 		return;
@@ -148,11 +154,6 @@ void pv_participant_delete(struct preq *p, const struct session *s, int idx)
 	}
 	if (rc == MASKD_ECONFLICT) {
 		pv_perr(p, 400, 80608, "The Session is not open; its Participants cannot be removed");
-		return;
-	}
-	if (rc == MASKD_EINVAL) {
-		pv_perr(p, 400, 80612,
-			"The only Participant of a Session cannot be removed by maskd; close or delete the Session");
 		return;
 	}
 	if (rc < 0) {

@@ -175,8 +175,9 @@ int pv_participant_index(struct preq *p, const struct session *s, const char *se
 /* DELETE of participant idx of session s (pending: a Proxy session not yet in
  * the store, which has none): 200 with the participant as it was, date_deleted
  * set, as Twilio answers; its binding cools off as a close's, the session keeps
- * its other participant (sessions_participant_remove). Twilio's error otherwise,
- * with nothing changed. */
+ * its other participant, or stays open with none when it was the only one, as
+ * Twilio's does (sessions_participant_remove). Twilio's error otherwise, with
+ * nothing changed. */
 void pv_participant_delete(struct preq *p, const struct session *s, int idx);
 
 void pv_participant_list(struct preq *p, const struct session *s);

@@ -526,13 +526,13 @@ static int remove_body(struct store_tx *tx, void *arg)
 	}
 	if (me == NULL)
 		return MASKD_ENOTFOUND;
-	if (other == NULL)
-		return MASKD_EINVAL;
 	rc = store_tx_participant_detach(tx, x->session_id, me->id, session_held_until(x->now, b.cooloff),
 					 session_binding_cools(b.cooloff));
-	if (rc == 0)
+	if (rc == 0 && other != NULL)
 		rc = store_tx_peer_set(tx, other->id, "");
-	if (rc == 0 && strcmp(me->number_id, other->number_id) != 0)
+	/* the only participant's number counted this session alone; a shared one
+	 * stays counted for the other */
+	if (rc == 0 && (other == NULL || strcmp(me->number_id, other->number_id) != 0))
 		rc = store_tx_number_uncount(tx, me->number_id);
 	if (rc == 0)
 		rc = store_tx_session_touch(tx, x->session_id, x->now);

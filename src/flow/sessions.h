@@ -103,10 +103,11 @@ int sessions_participant_swap_with(struct store *st, const char *session_id, con
  * participant DELETE): its binding cools off as a close's would (the service's
  * cooloff), the other participant stays alone in the open session (as a
  * single-party session waiting for a second one), in_use drops on a number only
- * the removed row held, and a "participant_removed" event is recorded.
+ * the removed row held, and a "participant_removed" event is recorded. The
+ * session's only participant is removed too, as Twilio Proxy does: the session
+ * stays open with no participant (it takes no new one: close or delete it).
  * MASKD_ENOTFOUND no such session or participant in it; MASKD_ECONFLICT the
- * session is not open; MASKD_EINVAL it is the session's only participant.
- * Nothing is written on an error. */
+ * session is not open. Nothing is written on an error. */
 int sessions_participant_remove(struct store *st, const char *session_id, const char *participant_id, int64_t now);
 
 #endif

@@ -446,7 +446,7 @@ describe('twilio-proxy participant DELETE', () => {
   const SOLO = proxy(75);
   const [A, B, C] = [real(740), real(741), real(742)];
 
-  test('answers 200 with the participant; the session keeps the other; the released number binds again', async () => {
+  test('answers 200 with the participant; the session keeps the other; the released number binds again; the last one goes too', async () => {
     const api = client().proxy.v1;
     const svc = await api.services.create({ uniqueName: 'solo-rides' });
     await api.services(svc.sid).phoneNumbers.create({ phoneNumber: SOLO });
@@ -498,9 +498,28 @@ describe('twilio-proxy participant DELETE', () => {
     assert.equal(call.status, 200, call.text);
     assert.equal(call.text, markup.bridge('twilio', { callerId: SOLO, real: C, intId: markup.interactionIdOf(call.text) }));
 
-    // the session's only participant stays: close or delete the session instead
-    await refused(api.services(svc.sid).sessions(s1.sid).participants(a.sid).remove(), 400, 80612);
-    assert.equal((await api.services(svc.sid).sessions(s1.sid).participants.list()).length, 1);
+    // the session's only participant goes too, as on Twilio: 200, and the
+    // session stays open with no participant; A's number no longer reaches anyone
+    const soloUse = async () => (await api.services(svc.sid).phoneNumbers.list()).find((n) => n.phoneNumber === SOLO).inUse;
+    const useBefore = await soloUse();
+    const last = await raw('DELETE', `/Services/${svc.sid}/Sessions/${s1.sid}/Participants/${a.sid}`);
+    assert.equal(last.status, 200, last.text);
+    assert.equal(last.json.sid, a.sid);
+    assert.match(last.json.date_deleted, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(await api.services(svc.sid).sessions(s1.sid).participants.list(), []);
+    assert.equal((await api.services(svc.sid).sessions(s1.sid).fetch()).status, 'open');
+    assert.equal(await soloUse(), useBefore - 1);
+    await refused(api.services(svc.sid).sessions(s1.sid).participants(a.sid).remove(), 404, 20404);
+    // the emptied session takes no new participant (maskd's limit), and the refusal writes nothing
+    const emptied = await rows();
+    await refused(api.services(svc.sid).sessions(s1.sid).participants.create({ identifier: real(743) }), 400, 80609);
+    assert.deepEqual(await rows(), emptied);
+    const gone = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: A, to: SOLO }));
+    assert.equal(gone.status, 200, gone.text);
+    assert.ok(!gone.text.includes('<Dial'), `the removed last participant is bridged: ${gone.text}`);
+    // and the emptied session closes as any other
+    const closed = await api.services(svc.sid).sessions(s1.sid).update({ status: 'closed' });
+    assert.equal(closed.status, 'closed');
     assertNoRealNumbers(answers.join('\n'), [A, B, C], 'Proxy API answers');
   });
 });

@@ -666,8 +666,21 @@ static void participant_remove(void **state)
 	assert_int_equal(v.session_status, SESSION_OPEN);
 	assert_string_equal(v.to_number, "");
 
-	/* the last participant stays; a closed session's stay too */
-	assert_int_equal(sessions_participant_remove(f->st, s.id, rider.id, 2012), MASKD_EINVAL);
+	/* the last participant goes too (as Twilio Proxy's): the session stays open
+	 * with none, and the number it alone counted is free again */
+	struct number rn;
+	assert_int_equal(store_number_get(f->st, rider.proxy_number_id, &rn), 0);
+	int64_t rider_use = rn.in_use;
+	assert_int_equal(sessions_participant_remove(f->st, s.id, rider.id, 2012), 0);
+	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
+	assert_int_equal(got.n_participants, 0);
+	assert_int_equal(got.status, SESSION_OPEN);
+	assert_int_equal(store_number_get(f->st, rider.proxy_number_id, &rn), 0);
+	assert_int_equal(rn.in_use, rider_use - 1);
+	assert_int_equal(store_route_lookup(f->st, rider.proxy_e164, RIDER, &v), 0);
+	assert_int_equal(v.session_status, SESSION_CLOSED);
+	assert_int_equal(sessions_participant_remove(f->st, s.id, rider.id, 2012), MASKD_ENOTFOUND);
+	/* a closed session's participants stay */
 	struct session t;
 	assert_int_equal(new_session(f, DRIVER2, DRIVER3, NULL, &t, NULL), 0);
 	bool changed = false;
