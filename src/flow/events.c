@@ -206,8 +206,14 @@ void events_proxy_callback(struct events_pending *p, struct store *st, const str
 	ob->kind = OUTBOX_EVENT;
 	snprintf(ob->service_id, sizeof(ob->service_id), "%s", svc->id);
 	if (snprintf(ob->order_key, sizeof(ob->order_key), OUTBOX_EVENT_ORDER_PREFIX "%s", it->session_id) >=
-	    (int)sizeof(ob->order_key))
-		fatal("events: an order key does not fit"); /* ids are shorter (ids.h) */
+	    (int)sizeof(ob->order_key)) {
+		/* made ids are shorter (ids.h); any other one is not cut into another session's key */
+		log_warn("events: session %s: its id is too long for an order key; event %s not sent to the CallbackUrl",
+			 it->session_id, p->id);
+		free(p->proxy_payload);
+		p->proxy_payload = NULL;
+		return;
+	}
 	snprintf(ob->url, sizeof(ob->url), "%s", url);
 	ob->payload = p->proxy_payload;
 	ob->payload_len = len;
