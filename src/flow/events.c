@@ -98,9 +98,10 @@ static int proxy_callback_url(struct store *st, const char *service_id, char *ou
 	return yes;
 }
 
-/* The status and carrier sid leg of it has, with status instead for leg `over`. */
-static void leg_state(const struct interaction *it, char leg, char over, const char *status, const char **st,
-		      const char **sid)
+/* The status and carrier sid leg of it has, with status and over_sid (unless a
+ * placeholder) instead for leg `over`. */
+static void leg_state(const struct interaction *it, char leg, char over, const char *status, const char *over_sid,
+		      const char **st, const char **sid)
 {
 	*st = *sid = NULL;
 	for (int i = 0; i < it->n_legs; i++)
@@ -108,12 +109,17 @@ static void leg_state(const struct interaction *it, char leg, char over, const c
 			*st = it->legs[i].status[0] ? it->legs[i].status : NULL;
 			*sid = it->legs[i].carrier_sid[0] ? it->legs[i].carrier_sid : NULL;
 		}
-	if (leg == over && status != NULL && status[0] != '\0')
+	if (leg != over)
+		return;
+	if (status != NULL && status[0] != '\0')
 		*st = status;
+	if (over_sid != NULL && over_sid[0] != '\0' && strcmp(over_sid, "rest") != 0 && strcmp(over_sid, "none") != 0 &&
+	    strcmp(over_sid, "unknown") != 0)
+		*sid = over_sid;
 }
 
 void events_proxy_callback(struct events_pending *p, struct store *st, const struct service *svc,
-			   const struct interaction *it, char leg, const char *status, int64_t now)
+			   const struct interaction *it, char leg, const char *status, const char *leg_sid, int64_t now)
 {
 	assert(p != NULL && st != NULL && svc != NULL && it != NULL);
 	char url[OUTBOX_URL_MAX];
@@ -153,8 +159,8 @@ void events_proxy_callback(struct events_pending *p, struct store *st, const str
 	const int voice = it->channel == CHANNEL_VOICE;
 	const char *type = voice ? "call" : "message";
 	const char *a_status, *a_sid, *b_status, *b_sid;
-	leg_state(it, 'a', leg, status, &a_status, &a_sid);
-	leg_state(it, 'b', leg, status, &b_status, &b_sid);
+	leg_state(it, 'a', leg, status, leg_sid, &a_status, &a_sid);
+	leg_state(it, 'b', leg, status, leg_sid, &b_status, &b_sid);
 	if (a_sid == NULL && it->carrier_sid[0] != '\0')
 		a_sid = it->carrier_sid;
 	if (a_status == NULL)
@@ -253,7 +259,7 @@ int events_leg_record(struct store *st, const char *interaction_id, char leg, co
 		events_prepare(&ev, svc->id, svc->events_url, it->session_id,
 			       leg_status_final(u->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
 			       events_leg_data(it, leg, u->status, u->duration, u->cost, u->currency), now);
-		events_proxy_callback(&ev, st, svc, it, leg, u->status, now);
+		events_proxy_callback(&ev, st, svc, it, leg, u->status, carrier_sid, now);
 		rc = store_leg_update_ev(st, interaction_id, leg, carrier_sid, u, now, &ev.ev);
 		events_pending_free(&ev);
 	}

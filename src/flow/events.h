@@ -50,10 +50,11 @@ void events_pending_free(struct events_pending *p);
  * callback to that URL, so it commits with the event. Form-encoded with Proxy's
  * parameter names (SIDs, types and statuses only: no number, no text), signed
  * with X-Twilio-Signature by the auth token; leg `leg` ('a', 'b', or 0 for none)
- * is reported at status. Ordered with the session's event deliveries. Nothing
+ * is reported at status with carrier sid leg_sid (NULL, or the writers'
+ * placeholders "rest", "none", "unknown": the recorded one). Ordered with the session's event deliveries. Nothing
  * is added for another service, or when the setting cannot be read (logged). */
 void events_proxy_callback(struct events_pending *p, struct store *st, const struct service *svc,
-			   const struct interaction *it, char leg, const char *status, int64_t now);
+			   const struct interaction *it, char leg, const char *status, const char *leg_sid, int64_t now);
 
 /* Records u on leg `leg` of interaction_id (store_leg_update_ev) with its
  * leg.updated event, or leg.completed on a final status (leg_status_final), in

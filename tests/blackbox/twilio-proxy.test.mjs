@@ -733,6 +733,21 @@ describe('twilio-proxy CallbackUrl', () => {
     assert.match(q.params.interactionDateCreated, /^\d{4}-\d\d-\d\dT/);
     assert.ok(!q.body.includes(A.slice(2)) && !q.body.includes(B.slice(2)), 'a real number was sent');
 
+    // the callee's leg completes (its status callback): one more callback, with the outbound resource
+    const child = `CA${crypto.randomBytes(16).toString('hex')}`;
+    const st = await d.webhook('twilio', 'status',
+      { AccountSid: ACCOUNT, CallSid: child, ParentCallSid: q.params.inboundResourceSid, CallStatus: 'completed', CallDuration: '42' },
+      { query: { interaction: intId } });
+    assert.equal(st.status, 200, st.text);
+    await waitFor('the leg\'s callback', () => callbacks(path, ki).length === 2);
+    const l = callbacks(path, ki)[1];
+    assert.equal(twilio.validateRequest(d.tokens.twilio, l.headers['x-twilio-signature'], url, l.params), true);
+    assert.equal(l.params.outboundResourceSid, child);
+    assert.equal(l.params.outboundResourceStatus, 'completed');
+    assert.equal(l.params.outboundResourceType, 'call');
+    assert.equal(l.params.outboundParticipantSid, pb.sid);
+    assert.equal(l.params.inboundResourceSid, q.params.inboundResourceSid);
+
     const text = await d.webhook('twilio', 'message', messageParams('twilio', { from: B, to: pb.proxyIdentifier, body: 'on my way' }));
     assert.equal(text.status, 200, text.text);
     const after2 = await client().proxy.v1.services(svc.sid).sessions(ses.sid).interactions.list();
