@@ -182,6 +182,7 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	struct events_pending ev;
 	events_prepare(&ev, svc->id, svc->events_url, s->id, EVENT_INTERACTION_CREATED,
 		       events_interaction_data(&it, NULL, from->proxy_e164), now);
+	events_proxy_callback(&ev, st, svc, &it, 0, NULL, NULL, now);
 	struct place_tx p = {.it = &it, .out = &out, .ev = &ev.ev};
 	rc = store_tx_run(st, place_body, &p);
 	events_pending_free(&ev);

@@ -4,9 +4,14 @@
 #include "events.h"
 #include "../core/intercept.h"
 #include "../core/outbox.h"
+#include "../api/proxy_wire.h" /* the Proxy API's SIDs: pure */
+#include "../hooks/twilio_sig.h"
+#include "../out/callback.h" /* callback_form_put */
+#include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/ids.h"
 #include "../util/log.h"
+#include "../util/timeutil.h"
 #include "../util/xmalloc.h"
 
 #include <assert.h>
@@ -51,6 +56,7 @@ void events_prepare(struct events_pending *p, const char *service_id, const char
 	assert(p != NULL && service_id != NULL && events_url != NULL && order_key != NULL && data != NULL);
 	memset(&p->ev, 0, sizeof(p->ev));
 	p->payload = NULL;
+	p->proxy_payload = NULL;
 	id_new("evt", p->id);
 	p->body = event_document(p->id, t, service_id, now, data);
 	p->ev.id = p->id;
@@ -68,7 +74,158 @@ void events_pending_free(struct events_pending *p)
 		return;
 	free(p->body);
 	free(p->payload);
-	p->body = p->payload = NULL;
+	free(p->proxy_payload);
+	p->body = p->payload = p->proxy_payload = NULL;
+}
+
+/* The Proxy API's CallbackUrl of service_id into out: 1, 0 when it has none (a
+ * native service, or none set), or the store's error. */
+static int proxy_callback_url(struct store *st, const char *service_id, char *out, size_t cap)
+{
+	char key[64], val[16384];
+	snprintf(key, sizeof(key), "proxy.service.%s", service_id);
+	int rc = store_setting_get(st, key, val, sizeof(val));
+	if (rc == MASKD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	json_t *o = json_loads(val, 0, NULL);
+	const char *url = json_string_value(json_object_get(o, "callback_url"));
+	int yes = url != NULL && url[0] != '\0' && strlen(url) < cap;
+	if (yes)
+		snprintf(out, cap, "%s", url);
+	json_decref(o);
+	return yes;
+}
+
+/* The status and carrier sid leg of it has, with status and over_sid (unless a
+ * placeholder) instead for leg `over`. */
+static void leg_state(const struct interaction *it, char leg, char over, const char *status, const char *over_sid,
+		      const char **st, const char **sid)
+{
+	*st = *sid = NULL;
+	for (int i = 0; i < it->n_legs; i++)
+		if (it->legs[i].leg == leg) {
+			*st = it->legs[i].status[0] ? it->legs[i].status : NULL;
+			*sid = it->legs[i].carrier_sid[0] ? it->legs[i].carrier_sid : NULL;
+		}
+	if (leg != over)
+		return;
+	if (status != NULL && status[0] != '\0')
+		*st = status;
+	if (over_sid != NULL && over_sid[0] != '\0' && strcmp(over_sid, "rest") != 0 && strcmp(over_sid, "none") != 0 &&
+	    strcmp(over_sid, "unknown") != 0)
+		*sid = over_sid;
+}
+
+void events_proxy_callback(struct events_pending *p, struct store *st, const struct service *svc,
+			   const struct interaction *it, char leg, const char *status, const char *leg_sid, int64_t now)
+{
+	assert(p != NULL && st != NULL && svc != NULL && it != NULL);
+	char url[OUTBOX_URL_MAX];
+	int rc = proxy_callback_url(st, svc->id, url, sizeof(url));
+	if (rc < 0)
+		log_warn("events: service %s: the Proxy CallbackUrl could not be read (%s); event %s not sent there",
+			 svc->id, maskd_strerror(rc), p->id);
+	if (rc <= 0)
+		return;
+	char token[256], account[64] = "";
+	char ks[PROXY_SID_LEN + 1], kc[PROXY_SID_LEN + 1], ki[PROXY_SID_LEN + 1];
+	char kp_in[PROXY_SID_LEN + 1] = "", kp_out[PROXY_SID_LEN + 1] = "";
+	if (service_cred(svc, DIALECT_TWILIO, "auth_token", token, sizeof(token)) < 0) {
+		log_warn("events: service %s: no Twilio auth token to sign its Proxy CallbackUrl with; event %s not sent there",
+			 svc->id, p->id);
+		return;
+	}
+	if (service_cred(svc, DIALECT_TWILIO, "account_sid", account, sizeof(account)) < 0)
+		account[0] = '\0';
+	if (proxy_sid_from_id(svc->id, ks) < 0 || proxy_sid_from_id(it->session_id, kc) < 0 ||
+	    proxy_sid_from_id(it->id, ki) < 0 ||
+	    (it->from_participant[0] != '\0' && proxy_sid_from_id(it->from_participant, kp_in) < 0) ||
+	    (it->to_participant[0] != '\0' && proxy_sid_from_id(it->to_participant, kp_out) < 0)) {
+		explicit_bzero(token, sizeof(token));
+		log_warn("events: service %s: interaction %s has no Proxy SIDs; event %s not sent to its CallbackUrl",
+			 svc->id, it->id, p->id);
+		return;
+	}
+	struct outbox_item *ob = &p->proxy_delivery;
+	memset(ob, 0, sizeof(*ob));
+	if (outbox_destination(url, ob->destination, sizeof(ob->destination)) < 0) {
+		explicit_bzero(token, sizeof(token));
+		log_warn("events: service %s: its Proxy CallbackUrl is not an http(s) URL; event %s not sent there", svc->id,
+			 p->id);
+		return;
+	}
+	const int voice = it->channel == CHANNEL_VOICE;
+	const char *type = voice ? "call" : "message";
+	const char *a_status, *a_sid, *b_status, *b_sid;
+	leg_state(it, 'a', leg, status, leg_sid, &a_status, &a_sid);
+	leg_state(it, 'b', leg, status, leg_sid, &b_status, &b_sid);
+	if (a_sid == NULL && it->carrier_sid[0] != '\0')
+		a_sid = it->carrier_sid;
+	if (a_status == NULL)
+		a_status = voice ? "in-progress" : "received";
+	char created[RFC3339_MAX], updated[RFC3339_MAX];
+	rfc3339_format(it->created_at, created, sizeof(created));
+	rfc3339_format(now, updated, sizeof(updated));
+	/* in the order Twilio's signature sorts them; an empty value is left out */
+	struct form_field all[] = {
+		{"inboundParticipantSid", kp_in},
+		{"inboundResourceSid", a_sid},
+		{"inboundResourceStatus", a_status},
+		{"inboundResourceType", type},
+		{"interactionAccountSid", account},
+		{"interactionData", "{}"},
+		{"interactionDateCreated", created},
+		{"interactionDateUpdated", updated},
+		{"interactionServiceSid", ks},
+		{"interactionSessionSid", kc},
+		{"interactionSid", ki},
+		{"interactionType", voice ? "Voice" : "Message"},
+		{"outboundParticipantSid", kp_out},
+		{"outboundResourceSid", b_sid},
+		{"outboundResourceStatus", b_status},
+		{"outboundResourceType", b_sid != NULL || b_status != NULL ? type : NULL},
+	};
+	struct form_field f[sizeof(all) / sizeof(all[0])];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i].value != NULL && all[i].value[0] != '\0')
+			f[n++] = all[i];
+	struct form params = {.fields = f, .n = n};
+	char sig[29];
+	twilio_sig_compute(TWILIO_SIG_TWILIO, token, url, &params, sig);
+	explicit_bzero(token, sizeof(token));
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "Content-Type: application/x-www-form-urlencoded\nX-Twilio-Signature: %s\n\n", sig);
+	struct buf form;
+	buf_init(&form);
+	for (size_t i = 0; i < n; i++)
+		callback_form_put(&form, f[i].key, f[i].value);
+	buf_append(&b, form.data, form.len);
+	buf_free(&form);
+	size_t len = 0;
+	p->proxy_payload = buf_steal(&b, &len);
+	id_new("obx", ob->id);
+	snprintf(ob->dedup_key, sizeof(ob->dedup_key), "proxy:%s", p->id);
+	ob->kind = OUTBOX_EVENT;
+	snprintf(ob->service_id, sizeof(ob->service_id), "%s", svc->id);
+	if (snprintf(ob->order_key, sizeof(ob->order_key), OUTBOX_EVENT_ORDER_PREFIX "%s", it->session_id) >=
+	    (int)sizeof(ob->order_key)) {
+		/* made ids are shorter (ids.h); any other one is not cut into another session's key */
+		log_warn("events: session %s: its id is too long for an order key; event %s not sent to the CallbackUrl",
+			 it->session_id, p->id);
+		free(p->proxy_payload);
+		p->proxy_payload = NULL;
+		return;
+	}
+	snprintf(ob->url, sizeof(ob->url), "%s", url);
+	ob->payload = p->proxy_payload;
+	ob->payload_len = len;
+	ob->created_at = now * 1000;
+	ob->next_at = now * 1000;
+	p->ev.proxy_delivery = ob;
 }
 
 int events_record(struct store_tx *tx, const char *session_id, enum event_type t, json_t *data, int64_t now)
@@ -102,6 +259,7 @@ int events_leg_record(struct store *st, const char *interaction_id, char leg, co
 		events_prepare(&ev, svc->id, svc->events_url, it->session_id,
 			       leg_status_final(u->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
 			       events_leg_data(it, leg, u->status, u->duration, u->cost, u->currency), now);
+		events_proxy_callback(&ev, st, svc, it, leg, u->status, carrier_sid, now);
 		rc = store_leg_update_ev(st, interaction_id, leg, carrier_sid, u, now, &ev.ev);
 		events_pending_free(&ev);
 	}

@@ -32,6 +32,8 @@ struct events_pending {
 	char id[ID_MAX];
 	char *body;    /* malloc'd document */
 	char *payload; /* malloc'd outbox payload, NULL when there is no delivery */
+	struct outbox_item proxy_delivery;
+	char *proxy_payload; /* malloc'd, NULL when there is no Proxy CallbackUrl message */
 };
 
 /* Fills p with event t of service_id at now (unix seconds) with data (an object;
@@ -41,6 +43,18 @@ struct events_pending {
 void events_prepare(struct events_pending *p, const char *service_id, const char *events_url, const char *order_key,
 		    enum event_type t, json_t *data, int64_t now);
 void events_pending_free(struct events_pending *p);
+
+/* After events_prepare() of an interaction or leg event of it: when svc is a
+ * Proxy API service with a CallbackUrl (its "proxy.service.<id>" setting) and a
+ * Twilio auth token, p also carries the outbox message of Proxy's interaction
+ * callback to that URL, so it commits with the event. Form-encoded with Proxy's
+ * parameter names (SIDs, types and statuses only: no number, no text), signed
+ * with X-Twilio-Signature by the auth token; leg `leg` ('a', 'b', or 0 for none)
+ * is reported at status with carrier sid leg_sid (NULL, or the writers'
+ * placeholders "rest", "none", "unknown": the recorded one). Ordered with the session's event deliveries. Nothing
+ * is added for another service, or when the setting cannot be read (logged). */
+void events_proxy_callback(struct events_pending *p, struct store *st, const struct service *svc,
+			   const struct interaction *it, char leg, const char *status, const char *leg_sid, int64_t now);
 
 /* Records u on leg `leg` of interaction_id (store_leg_update_ev) with its
  * leg.updated event, or leg.completed on a final status (leg_status_final), in

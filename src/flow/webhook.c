@@ -484,6 +484,7 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	events_prepare(&ev, svc->id, svc->events_url, it.session_id, EVENT_INTERACTION_CREATED,
 		       events_interaction_data(&it, reason != ROUTE_OK ? route_reason_name(reason) : NULL, v->number.e164),
 		       now);
+	events_proxy_callback(&ev, h->env->store, svc, &it, 0, NULL, NULL, now);
 	int rc = store_interaction_record_ev(h->env->store, &it, &existed, &ev.ev);
 	events_pending_free(&ev);
 	if (rc == 0 && existed)

@@ -109,6 +109,7 @@ void webhook_status(const struct webhook_env *env, const struct webhook_request 
 	events_prepare(&ev, svc.id, svc.events_url, it.session_id,
 		       leg_status_final(st->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
 		       events_leg_data(&it, st->leg, st->status, st->duration, st->cost, st->currency), rq->now->s);
+	events_proxy_callback(&ev, env->store, &svc, &it, st->leg, st->status, sid, rq->now->s);
 	rc = store_leg_update_ev(env->store, it.id, st->leg, sid, &u, rq->now->s, &ev.ev);
 	events_pending_free(&ev);
 	if (rc < 0) {

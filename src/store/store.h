@@ -679,9 +679,10 @@ struct store_event {
 	const char *body;       /* the JSON document: ids and masked numbers only */
 	int64_t created_at;     /* unix seconds */
 	const struct outbox_item *delivery;
+	const struct outbox_item *proxy_delivery; /* NULL, or the Proxy API's CallbackUrl message */
 };
-/* Writes ev inside tx (store_tx_service_event_insert, then the delivery's
- * store_tx_outbox_put). 0, or the store's error (the body must then fail). */
+/* Writes ev inside tx (store_tx_service_event_insert, then the delivery's and
+ * the proxy_delivery's store_tx_outbox_put). 0, or the store's error (the body must then fail). */
 int store_tx_event_put(struct store_tx *tx, const struct store_event *ev);
 /* service_id's events with seq > after, in seq order, at most limit: cb(ctx, seq,
  * body) for each; body is valid during the call only. */

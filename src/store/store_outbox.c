@@ -299,8 +299,10 @@ int store_tx_event_put(struct store_tx *tx, const struct store_event *ev)
 	assert(tx != NULL && ev != NULL && ev->id != NULL && ev->service_id != NULL && ev->type != NULL &&
 	       ev->body != NULL);
 	int rc = tx->ops->tx_service_event_insert(tx, ev->id, ev->service_id, ev->type, ev->body, ev->created_at);
-	if (rc < 0 || ev->delivery == NULL)
-		return rc;
 	int existed = 0;
-	return tx->ops->tx_outbox_put(tx, ev->delivery, &existed);
+	if (rc == 0 && ev->delivery != NULL)
+		rc = tx->ops->tx_outbox_put(tx, ev->delivery, &existed);
+	if (rc == 0 && ev->proxy_delivery != NULL)
+		rc = tx->ops->tx_outbox_put(tx, ev->proxy_delivery, &existed);
+	return rc;
 }

@@ -681,3 +681,127 @@ describe('twilio-proxy InterceptCallbackUrl', () => {
     assert.equal((await d.api('GET', `/v1/services/${nativeId}`)).json.intercept_url, null);
   });
 });
+
+describe('twilio-proxy CallbackUrl', () => {
+  const got = []; // every request the app received: {path, headers, body, params, answered}
+  const failFirst = new Set(); // paths whose first request is answered 500
+  const app = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const path = req.url;
+      let answered = 200;
+      if (failFirst.has(path)) {
+        failFirst.delete(path);
+        answered = 500;
+      }
+      got.push({ path, headers: req.headers, body, params: Object.fromEntries(new URLSearchParams(body)), answered });
+      res.writeHead(answered, { 'Content-Type': 'text/plain' });
+      res.end('');
+    });
+  });
+  let base;
+  before(async () => {
+    await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${app.address().port}`;
+  });
+  after(() => new Promise((resolve) => app.close(resolve)));
+
+  /** A Proxy service calling back url, two numbers, a session and its two participants. */
+  async function setup(name, url, n) {
+    const api = client().proxy.v1;
+    const svc = await api.services.create({ uniqueName: name, callbackUrl: url });
+    assert.equal(svc.callbackUrl, url);
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: proxy(n) });
+    await api.services(svc.sid).phoneNumbers.create({ phoneNumber: proxy(n + 1) });
+    const [A, B] = [real(n * 10), real(n * 10 + 1)];
+    const ses = await api.services(svc.sid).sessions.create({ uniqueName: `${name}-1` });
+    const pa = await api.services(svc.sid).sessions(ses.sid).participants.create({ identifier: A });
+    const pb = await api.services(svc.sid).sessions(ses.sid).participants.create({ identifier: B });
+    return { svc, ses, pa, pb, A, B };
+  }
+
+  /** The callbacks received at path for interaction ki (answered 2xx when ok). */
+  const callbacks = (path, ki) => got.filter((g) => g.path === path && g.params.interactionSid === ki);
+
+  test('a signed call and text each reach the CallbackUrl in Proxy\'s form, signed, SIDs only', async () => {
+    const path = '/proxy/callback';
+    const url = `${base}${path}`;
+    const { svc, ses, pa, pb, A, B } = await setup('called-back', url, 84);
+
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: A, to: pa.proxyIdentifier }));
+    assert.equal(call.status, 200, call.text);
+    const intId = markup.interactionIdOf(call.text);
+    assert.equal(call.text, markup.bridge('twilio', { callerId: pb.proxyIdentifier, real: B, intId }));
+    const interactions = await client().proxy.v1.services(svc.sid).sessions(ses.sid).interactions.list();
+    assert.equal(interactions.length, 1);
+    const ki = interactions[0].sid;
+    await waitFor('the call\'s callback', () => callbacks(path, ki).length === 1);
+    const q = callbacks(path, ki)[0];
+    assert.equal(q.headers['content-type'], 'application/x-www-form-urlencoded');
+    assert.equal(twilio.validateRequest(d.tokens.twilio, q.headers['x-twilio-signature'], url, q.params), true);
+    assert.equal(twilio.validateRequest('not-the-token', q.headers['x-twilio-signature'], url, q.params), false);
+    assert.equal(q.params.interactionServiceSid, svc.sid);
+    assert.equal(q.params.interactionSessionSid, ses.sid);
+    assert.equal(q.params.inboundParticipantSid, pa.sid);
+    assert.equal(q.params.outboundParticipantSid, pb.sid);
+    assert.equal(q.params.interactionType, 'Voice');
+    assert.equal(q.params.inboundResourceType, 'call');
+    assert.match(q.params.inboundResourceSid, /^CA/);
+    assert.match(q.params.interactionDateCreated, /^\d{4}-\d\d-\d\dT/);
+    assert.ok(!q.body.includes(A.slice(2)) && !q.body.includes(B.slice(2)), 'a real number was sent');
+
+    // the callee's leg completes (its status callback): one more callback, with the outbound resource
+    const child = `CA${crypto.randomBytes(16).toString('hex')}`;
+    const st = await d.webhook('twilio', 'status',
+      { AccountSid: ACCOUNT, CallSid: child, ParentCallSid: q.params.inboundResourceSid, CallStatus: 'completed', CallDuration: '42' },
+      { query: { interaction: intId } });
+    assert.equal(st.status, 200, st.text);
+    await waitFor('the leg\'s callback', () => callbacks(path, ki).length === 2);
+    const l = callbacks(path, ki)[1];
+    assert.equal(twilio.validateRequest(d.tokens.twilio, l.headers['x-twilio-signature'], url, l.params), true);
+    assert.equal(l.params.outboundResourceSid, child);
+    assert.equal(l.params.outboundResourceStatus, 'completed');
+    assert.equal(l.params.outboundResourceType, 'call');
+    assert.equal(l.params.outboundParticipantSid, pb.sid);
+    assert.equal(l.params.inboundResourceSid, q.params.inboundResourceSid);
+
+    const text = await d.webhook('twilio', 'message', messageParams('twilio', { from: B, to: pb.proxyIdentifier, body: 'on my way' }));
+    assert.equal(text.status, 200, text.text);
+    const after2 = await client().proxy.v1.services(svc.sid).sessions(ses.sid).interactions.list();
+    const kt = after2.find((i) => i.sid !== ki)?.sid;
+    assert.ok(kt, 'no interaction for the text');
+    await waitFor('the text\'s callback', () => callbacks(path, kt).length === 1);
+    const t = callbacks(path, kt)[0];
+    assert.equal(twilio.validateRequest(d.tokens.twilio, t.headers['x-twilio-signature'], url, t.params), true);
+    assert.equal(t.params.interactionType, 'Message');
+    assert.equal(t.params.inboundResourceType, 'message');
+    assert.equal(t.params.inboundParticipantSid, pb.sid);
+    assert.equal(t.params.outboundParticipantSid, pa.sid);
+    assert.ok(!t.body.includes(A.slice(2)) && !t.body.includes(B.slice(2)), 'a real number was sent');
+    assert.ok(!t.body.includes('on my way'), 'the text was sent');
+    assertNoRealNumbers(got.map((g) => g.body).join('\n'), [A, B]);
+  });
+
+  test('a CallbackUrl answering 500 then 200 gets the callback again, delivered once', async () => {
+    const path = '/proxy/flaky';
+    const url = `${base}${path}`;
+    failFirst.add(path);
+    const { svc, ses, pa } = await setup('called-back-flaky', url, 86);
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: real(860), to: pa.proxyIdentifier }));
+    assert.equal(call.status, 200, call.text);
+    const [it] = await client().proxy.v1.services(svc.sid).sessions(ses.sid).interactions.list();
+    const ki = it.sid;
+    await waitFor('the callback tried again', () => callbacks(path, ki).length === 2);
+    const [first, second] = callbacks(path, ki);
+    assert.equal(first.answered, 500);
+    assert.equal(second.answered, 200);
+    assert.equal(second.body, first.body);
+    assert.equal(twilio.validateRequest(d.tokens.twilio, second.headers['x-twilio-signature'], url, second.params), true);
+    // the outbox row is settled as sent after its second try: no third delivery can follow
+    await waitFor('the outbox row settled', async () =>
+      (await sql(`SELECT status, tries FROM outbox WHERE url = '${url}'`)).join(',') === '2|2');
+    assert.equal(callbacks(path, ki).length, 2);
+  });
+});
