@@ -84,7 +84,7 @@ static int proxy_callback_url(struct store *st, const char *service_id, char *ou
 {
 	char key[64], val[16384];
 	snprintf(key, sizeof(key), "proxy.service.%s", service_id);
-	int rc = store_setting_get(st, key, val, sizeof(val));
+	int rc = store_setting_get_cached(st, key, val, sizeof(val));
 	if (rc == MASKD_ENOTFOUND)
 		return 0;
 	if (rc < 0)

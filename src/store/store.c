@@ -293,14 +293,12 @@ void store_close(struct store *st)
 	for (size_t i = 0; i < SERVICE_CACHE_SLOTS; i++)
 		free(st->cache[i]);
 	free(st->owners);
+	store_settings_free(st);
 	pthread_rwlock_destroy(&st->cache_lock);
 	free(st);
 }
 
 int store_ping(struct store *st) { return st->ops->ping(st->b); }
-int store_setting_get(struct store *st, const char *key, char *out, size_t cap) { return st->ops->setting_get(st->b, key, out, cap); }
-int store_setting_add(struct store *st, const char *key, const char *value) { return store_note_write(st, st->ops->setting_add(st->b, key, value)); }
-int store_setting_put(struct store *st, const char *key, const char *value) { return store_note_write(st, st->ops->setting_put(st->b, key, value)); }
 int store_service_insert(struct store *st, const struct service *svc) { return store_note_write(st, st->ops->service_insert(st->b, svc)); }
 int store_service_get(struct store *st, const char *id, struct service *out)
 {
@@ -787,48 +785,4 @@ int store_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct
 	memset(out, 0, sizeof(*out));
 	out->number = keep;
 	return tx->ops->tx_oneway_view(tx, participant_id, out);
-}
-
-/* ---- the blind-index rotation */
-
-int store_index_sweep(struct store *st, enum store_reindex what, const char *after, int limit,
-		      char last[STORE_RESEAL_KEY_MAX], int *seen, int *moved)
-{
-	assert(st != NULL && after != NULL && limit > 0 && last != NULL && seen != NULL && moved != NULL);
-	*seen = *moved = 0;
-	last[0] = '\0';
-	return store_note_write(st, st->ops->index_sweep(st->b, what, after, limit, last, seen, moved));
-}
-
-int store_index_stale(struct store *st, int64_t *count)
-{
-	assert(st != NULL && count != NULL);
-	*count = 0;
-	return st->ops->index_stale(st->b, count);
-}
-
-void store_index_prefix(const struct vault *v, char prefix[8])
-{
-	int current = vault_index_current(v);
-	if (current == 1)
-		prefix[0] = '\0';
-	else
-		snprintf(prefix, 8, "%d.", current);
-}
-
-int store_reindex_value(const struct vault *v, bool profile, const char *id, const uint8_t *sealed, size_t len,
-			char out[STORE_BIDX_MAX])
-{
-	assert(v != NULL && id != NULL && sealed != NULL && out != NULL);
-	char ad[STORE_PROFILE_AD_MAX];
-	if (profile)
-		store_profile_ad(id, ad);
-	else
-		snprintf(ad, sizeof(ad), "%s", id);
-	char plain[64];
-	int rc = vault_unseal(v, sealed, len, ad, plain, sizeof(plain));
-	if (rc == 0)
-		vault_blind_index(v, plain, out);
-	OPENSSL_cleanse(plain, sizeof(plain));
-	return rc == 0 ? 0 : MASKD_ECRYPTO;
 }

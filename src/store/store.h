@@ -216,6 +216,11 @@ int store_tx_pool_low_mark(struct store_tx *tx, const char *service_id, unsigned
 int store_setting_get(struct store *st, const char *key, char *out, size_t cap);
 int store_setting_put(struct store *st, const char *key, const char *value);
 int store_setting_add(struct store *st, const char *key, const char *value);
+/* store_setting_get() for a row a hot path reads on every request (most often
+ * absent): answered from a per-handle memo younger than the service cache's TTL,
+ * else read and remembered, its absence too. A settings write through this
+ * handle is seen at once; one by another node or handle within the TTL. */
+int store_setting_get_cached(struct store *st, const char *key, char *out, size_t cap);
 
 /* Services. Secrets are sealed at rest. service_list calls cb for each row.
  * service_get answers from a per-handle cache: a service changed through this

@@ -14,6 +14,10 @@
 
 struct cache_entry;
 struct owner_entry;
+struct setting_entry;
+
+#define SETTING_CACHE_SLOTS 256  /* settings rows store_setting_get_cached() remembers */
+#define SETTING_CACHE_KEY_MAX 96 /* a longer key is never memoized */
 
 struct store {
 	const struct store_ops *ops;
@@ -26,10 +30,17 @@ struct store {
 	uint64_t cache_gen;
 	struct cache_entry *cache[SERVICE_CACHE_SLOTS];
 	struct owner_entry *owners; /* NUMBER_OWNER_SLOTS, under cache_lock */
+	/* store_setting_get_cached()'s memo (store_settings.c), under cache_lock;
+	 * settings_gen is bumped by every settings write through this handle. */
+	struct setting_entry *settings[SETTING_CACHE_SLOTS];
+	uint64_t settings_gen;
 	/* The outcome of the last write (store_write_health()): 1 while the last
 	 * one failed with MASKD_EDB and no later one succeeded. */
 	_Atomic int write_failed;
 };
+
+/* Frees store_setting_get_cached()'s memo (store_close()). */
+void store_settings_free(struct store *st);
 
 /* Records rc, the answer of a write, for store_write_health(): a database
  * failure marks the store unwritable, a success clears it; refusals of the input

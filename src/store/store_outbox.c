@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* store_outbox.c - the backend-independent half of the outbox, vault key
- * re-sealing, service events and Proxy pending sessions (store.h): contracts checked, then forwarded to
+ * re-sealing and the blind-index rotation, service events and Proxy pending sessions (store.h): contracts checked, then forwarded to
  * the backend; writes recorded for store_write_health(). */
 #include "store.h"
 #include "store_backend.h"
@@ -305,4 +305,48 @@ int store_tx_event_put(struct store_tx *tx, const struct store_event *ev)
 	if (rc == 0 && ev->proxy_delivery != NULL)
 		rc = tx->ops->tx_outbox_put(tx, ev->proxy_delivery, &existed);
 	return rc;
+}
+
+/* ---- the blind-index rotation */
+
+int store_index_sweep(struct store *st, enum store_reindex what, const char *after, int limit,
+		      char last[STORE_RESEAL_KEY_MAX], int *seen, int *moved)
+{
+	assert(st != NULL && after != NULL && limit > 0 && last != NULL && seen != NULL && moved != NULL);
+	*seen = *moved = 0;
+	last[0] = '\0';
+	return store_note_write(st, st->ops->index_sweep(st->b, what, after, limit, last, seen, moved));
+}
+
+int store_index_stale(struct store *st, int64_t *count)
+{
+	assert(st != NULL && count != NULL);
+	*count = 0;
+	return st->ops->index_stale(st->b, count);
+}
+
+void store_index_prefix(const struct vault *v, char prefix[8])
+{
+	int current = vault_index_current(v);
+	if (current == 1)
+		prefix[0] = '\0';
+	else
+		snprintf(prefix, 8, "%d.", current);
+}
+
+int store_reindex_value(const struct vault *v, bool profile, const char *id, const uint8_t *sealed, size_t len,
+			char out[STORE_BIDX_MAX])
+{
+	assert(v != NULL && id != NULL && sealed != NULL && out != NULL);
+	char ad[STORE_PROFILE_AD_MAX];
+	if (profile)
+		store_profile_ad(id, ad);
+	else
+		snprintf(ad, sizeof(ad), "%s", id);
+	char plain[64];
+	int rc = vault_unseal(v, sealed, len, ad, plain, sizeof(plain));
+	if (rc == 0)
+		vault_blind_index(v, plain, out);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	return rc == 0 ? 0 : MASKD_ECRYPTO;
 }

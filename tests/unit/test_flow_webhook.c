@@ -209,8 +209,15 @@ static int f_tx_oneway_candidates(struct store_tx *tx, const char *service_id, c
 	return 0;
 }
 
+/* No settings rows: no service here was made through the Twilio Proxy API. */
+static int f_setting_get(void *b, const char *key, char *out, size_t cap)
+{
+	return MASKD_ENOTFOUND;
+}
+
 static const struct store_ops fake_ops = {
 	.name = "fake",
+	.setting_get = f_setting_get,
 	.tx_run = f_tx_run,
 	.tx_oneway_candidates = f_tx_oneway_candidates,
 	.service_get = f_service_get,
