@@ -5,7 +5,9 @@
  * and a service's rows go with store_tx_proxy_sessions_drop inside a
  * transaction (and stay when that transaction rolls back); an interaction is
  * deleted with its legs, only from its own session; a Proxy account's sealed
- * auth token is re-sealed by the vault key rotation. */
+ * auth token is re-sealed by the vault key rotation; the settings memo a hot
+ * path reads the Proxy rows through (store_setting_get_cached) sees this
+ * handle's writes at once. */
 #include "suite.h"
 
 #include <jansson.h>
@@ -224,10 +226,43 @@ static void account_token_resealed(void **state)
 	vault_free(v2);
 }
 
+/* store_setting_get_cached(): an absent row is remembered as absent; a write
+ * through the same handle is seen at once; a write through another handle
+ * (another node) is not seen before the memo's TTL (an hour here, so no
+ * timing is involved), while the plain read sees it; TTL 0 turns the memo off. */
+static void settings_memo(void **state)
+{
+	CX_FIXTURE(state);
+	char out[64];
+	const char *key = "proxy.service.svc_memo";
+	store_service_cache_ttl(f->st, 3600);
+	assert_int_equal(store_setting_get_cached(f->st, key, out, sizeof(out)), MASKD_ENOTFOUND);
+	assert_int_equal(store_setting_put(f->st, key, "{\"callback_url\":\"https://a.example/cb\"}"), 0);
+	assert_int_equal(store_setting_get_cached(f->st, key, out, sizeof(out)), 0);
+	assert_string_equal(out, "{\"callback_url\":\"https://a.example/cb\"}");
+	struct store *other = cx_open_again(f);
+	assert_int_equal(store_setting_put(other, key, "{}"), 0);
+	store_close(other);
+	assert_int_equal(store_setting_get(f->st, key, out, sizeof(out)), 0);
+	assert_string_equal(out, "{}");
+	assert_int_equal(store_setting_get_cached(f->st, key, out, sizeof(out)), 0);
+	assert_string_equal(out, "{\"callback_url\":\"https://a.example/cb\"}"); /* within the TTL */
+	assert_int_equal(store_setting_put(f->st, "unrelated", "1"), 0);
+	assert_int_equal(store_setting_get_cached(f->st, key, out, sizeof(out)), 0);
+	assert_string_equal(out, "{}"); /* any write through this handle forgets the memo */
+	store_service_cache_ttl(f->st, 0);
+	other = cx_open_again(f);
+	assert_int_equal(store_setting_put(other, key, "{\"n\":2}"), 0);
+	store_close(other);
+	assert_int_equal(store_setting_get_cached(f->st, key, out, sizeof(out)), 0);
+	assert_string_equal(out, "{\"n\":2}");
+}
+
 const struct CMUnitTest cx_proxy_tests[] = {
 	CX_TEST(pending_round_trip_update_delete),
 	CX_TEST(pending_dropped_with_service),
 	CX_TEST(interaction_deleted_with_legs),
 	CX_TEST(account_token_resealed),
+	CX_TEST(settings_memo),
 };
 const size_t cx_proxy_count = sizeof(cx_proxy_tests) / sizeof(cx_proxy_tests[0]);
