@@ -422,7 +422,7 @@ static void audit_after(struct api_req *r, const struct api_route *rt)
 }
 
 /* X-Request-Id when it is 1..64 bytes of [A-Za-z0-9._-], else a new "req_" id. */
-static const char *request_id_of(const struct http_request *req)
+const char *api_request_id(const struct http_request *req)
 {
 	const char *h = http_header(req, "X-Request-Id");
 	size_t n = h ? strlen(h) : 0;
@@ -477,7 +477,7 @@ int api_handle(struct app *app, const struct http_request *req, struct http_resp
 		goto done;
 	}
 	r.key = key;
-	r.request_id = request_id_of(req);
+	r.request_id = api_request_id(req);
 	r.source = req->remote ? req->remote : "";
 	if (!rate_ok(app, key_id, res, req->arena)) {
 		api_error_set(&e, 429, "rate_limited", "more than %u requests per second with this key; retry later",

@@ -88,6 +88,9 @@ void api_audit_entry(const struct api_req *r, struct audit_entry *e, const char 
  * is one), reason the X-Audit-Reason header, detail the names of the body's
  * fields (never their values), created_at now. */
 void api_audit_request(const struct api_req *r, struct audit_entry *e, const char *action);
+/* X-Request-Id of req when it is sane (at most AUDIT_FIELD_MAX of [A-Za-z0-9._-]),
+ * else a new "req_" id in req's arena. */
+const char *api_request_id(const struct http_request *req);
 void api_outbox_list(struct api_req *r);
 void api_outbox_retry(struct api_req *r);
 void api_service_events_list(struct api_req *r); /* api_events.c */

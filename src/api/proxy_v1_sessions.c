@@ -6,6 +6,7 @@
 #include "proxy_v1.h"
 #include "api_internal.h"
 #include "proxy_wire.h"
+#include "../flow/audit.h"
 #include "../flow/lifecycle.h"
 #include "../flow/sessions.h"
 #include "../out/sender.h"
@@ -315,6 +316,20 @@ static void session_reply(struct preq *p, const char *id)
 	api_reply(p->res, 200, pv_session_json(p, &s));
 }
 
+/* The audit entry of a change of session_id by this Proxy API request (the
+ * native API's fields: key, request id, source, X-Audit-Reason). */
+static void pv_audit(struct preq *p, const char *session_id, const char *action, struct audit_entry *e)
+{
+	struct api_req r = {.app = p->app,
+			    .http = p->http,
+			    .res = p->res,
+			    .id = session_id,
+			    .key = &p->key,
+			    .request_id = api_request_id(p->http),
+			    .source = p->http->remote ? p->http->remote : ""};
+	api_audit_request(&r, e, action);
+}
+
 /* Update: Status closed (close), in-progress or open on a closed one
  * (re-open), Ttl, DateExpiry; on a pending session only Ttl and DateExpiry
  * (closing one is refused: delete it). */
@@ -364,15 +379,20 @@ void pv_session_update(struct preq *p, struct session *s, bool pending)
 	int rc;
 	if (target == SESSION_OPEN && s->status >= SESSION_CLOSED) {
 		int failed = -1;
-		rc = lifecycle_reopen(p->app->store, s->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now, &failed);
+		struct audit_entry audit;
+		pv_audit(p, s->id, "session.changed", &audit);
+		rc = lifecycle_reopen_with(p->app->store, s->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now,
+					   audit_then, &audit, &failed);
 		if (rc == MASKD_EINVAL || rc == MASKD_ECONFLICT) {
 			pv_perr(p, 400, 80801, "Invalid attempt to re-open the Session");
 			return;
 		}
 	} else {
 		bool changed = false;
-		rc = lifecycle_change(p->app->store, s->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL,
-				      target == SESSION_CLOSED ? SESSION_CLOSED : -1, now, &changed);
+		struct audit_entry audit;
+		pv_audit(p, s->id, "session.changed", &audit);
+		rc = lifecycle_change_with(p->app->store, s->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL,
+					   target == SESSION_CLOSED ? SESSION_CLOSED : -1, now, audit_then, &audit, &changed);
 		if (rc == 0 && changed)
 			metrics_inc(MC_SESSIONS_CLOSED);
 	}
@@ -396,7 +416,10 @@ void pv_session_delete(struct preq *p, const struct session *s, bool pending)
 		}
 	} else {
 		bool changed = false;
-		rc = lifecycle_change(p->app->store, s->id, NULL, NULL, SESSION_CLOSED, now_unix(), &changed);
+		struct audit_entry audit;
+		pv_audit(p, s->id, "session.deleted", &audit);
+		rc = lifecycle_change_with(p->app->store, s->id, NULL, NULL, SESSION_CLOSED, now_unix(), audit_then, &audit,
+					   &changed);
 		if (rc == 0 && changed)
 			metrics_inc(MC_SESSIONS_CLOSED);
 	}

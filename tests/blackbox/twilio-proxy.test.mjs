@@ -403,12 +403,22 @@ describe('twilio-proxy', () => {
   });
 
   test('8. update the session to closed; 9. delete it', async () => {
+    const audited = async (action) => {
+      const res = await d.api('GET', '/v1/audit/export');
+      assert.equal(res.status, 200, res.text);
+      const [nativeId] = await sql(`SELECT id FROM sessions WHERE unique_name = 'order-1'`);
+      return res.text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
+        .filter((e) => e.action === action && e.target === nativeId).length;
+    };
+    assert.equal(await audited('session.changed'), 0);
     const closed = await api.services(svc.sid).sessions(ses.sid).update({ status: 'closed' });
+    assert.equal(await audited('session.changed'), 1, 'the close through the Proxy API is audited');
     assert.equal(closed.status, 'closed');
     assert.ok(closed.dateEnded instanceof Date);
     await refused(api.services(svc.sid).sessions(ses.sid).participants(rider.sid).messageInteractions
       .create({ body: 'late' }), 400, 80607);
     assert.equal(await api.services(svc.sid).sessions(ses.sid).remove(), true);
+    assert.equal(await audited('session.deleted'), 1, 'the delete through the Proxy API is audited');
     const pending = await api.services(svc.sid).sessions.create({ uniqueName: 'order-5' });
     assert.equal(await api.services(svc.sid).sessions(pending.sid).remove(), true);
     await refused(api.services(svc.sid).sessions(pending.sid).fetch(), 404, 20404);
