@@ -5,6 +5,7 @@
 #include "proxy_v1.h"
 #include "../util/metrics.h"
 #include "../store/store.h"
+#include "../store/store_outbox.h"
 #include "../flow/audit.h"
 #include "../util/crypto.h"
 #include "../util/err.h"

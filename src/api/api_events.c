@@ -4,6 +4,7 @@
  * in commit order, paged by the cursor of the previous page ("next"). */
 #include "api_internal.h"
 #include "../store/store.h"
+#include "../store/store_outbox.h"
 #include "../util/form.h"
 
 #include <assert.h>

@@ -58,6 +58,8 @@ void api_session_list(struct api_req *r);
 void api_session_patch(struct api_req *r);
 void api_session_delete(struct api_req *r);
 void api_interaction_list(struct api_req *r);
+/* The session r->id into s: 0, or negative with the answer sent (404, 503). */
+int api_session_load(struct api_req *r, struct session *s);
 void api_participant_add(struct api_req *r);
 void api_participant_swap(struct api_req *r);
 void api_session_events(struct api_req *r);

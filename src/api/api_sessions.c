@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* api_sessions.c - sessions (create with proxy number allocation, get, list, close,
- * change ttl or expiry) and their interactions. Participants' real numbers are
+ * change ttl or expiry, delete) and their participants. Participants' real numbers are
  * validated here with libphonenumber and handed to the store, which seals them;
  * every answer shows them masked. */
 #include "api_internal.h"
-#include "../core/intercept.h"
 #include "../core/oneway.h"
 #include "../core/pin.h"
 #include "../core/pool.h"
@@ -408,7 +407,7 @@ fail:
 	api_reply_refused(r, body, &e);
 }
 
-static int load_session(struct api_req *r, struct session *s)
+int api_session_load(struct api_req *r, struct session *s)
 {
 	int rc = store_session_get(r->app->store, r->id, s);
 	if (rc == MASKD_ENOTFOUND)
@@ -422,7 +421,7 @@ void api_session_get(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct session s;
-	if (load_session(r, &s) == 0)
+	if (api_session_load(r, &s) == 0)
 		api_reply(r->res, 200, session_json(&s));
 }
 
@@ -609,7 +608,7 @@ fail:
  * already sent. */
 static int load_session_service(struct api_req *r, struct session *s, struct service *svc)
 {
-	int rc = load_session(r, s);
+	int rc = api_session_load(r, s);
 	if (rc < 0)
 		return rc;
 	return api_service_load(r, s->service_id, svc);
@@ -663,7 +662,7 @@ void api_participant_add(struct api_req *r)
 	}
 	sessions_warn_headroom(&svc, p.id, o.held[1], o.free_left[1]);
 	log_info("session %s: participant %s added via %s", r->id, p.id, p.proxy_number_id);
-	rc = load_session(r, &s);
+	rc = api_session_load(r, &s);
 	if (rc == 0)
 		api_reply(r->res, 201, session_json(&s));
 	return;
@@ -678,7 +677,7 @@ void api_participant_swap(struct api_req *r)
 	assert(r != NULL && r->app != NULL && r->res != NULL);
 	struct api_error e = {0};
 	struct session s;
-	if (load_session(r, &s) < 0)
+	if (api_session_load(r, &s) < 0)
 		return;
 	int idx = -1;
 	for (int i = 0; i < s.n_participants; i++)
@@ -766,79 +765,8 @@ fail:
 	api_reply_refused(r, body, &e);
 }
 
-static void add_event(void *ctx, const struct session_event *ev)
-{
-	json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "id", ev->id, "session_id", ev->session_id, "kind", ev->kind,
-			      "created_at", json_time(ev->created_at));
-	json_object_set_new(o, "participant_id", ev->participant_id[0] ? json_string(ev->participant_id) : json_null());
-	json_object_set_new(o, "detail", ev->detail[0] ? json_string(ev->detail) : json_null());
-	json_array_append_new(ctx, o);
-}
-
-/* GET /v1/sessions/{id}/events */
-void api_session_events(struct api_req *r)
-{
-	assert(r != NULL && r->app != NULL && r->res != NULL);
-	struct session s;
-	if (load_session(r, &s) < 0)
-		return;
-	json_t *arr = json_array();
-	api_reply_list(r, store_session_events(r->app->store, r->id, add_event, arr), arr, "events", "session_events");
-}
-
 void api_session_delete(struct api_req *r)
 {
 	assert(r != NULL && r->app != NULL && r->res != NULL);
 	close_session(r, SESSION_CLOSED, 204, NULL, NULL, now_unix(), "session.deleted");
-}
-
-json_t *api_leg_json(const struct leg *l)
-{
-	char leg[2] = {l->leg, '\0'};
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s,s:s}", "id", l->id, "leg", leg, "carrier_sid",
-			      l->carrier_sid, "status", l->status, "duration",
-			      l->duration >= 0 ? json_integer(l->duration) : json_null(), "started_at",
-			      json_time(l->started_at), "answered_at", json_time(l->answered_at), "ended_at",
-			      json_time(l->ended_at), "proxy_number", l->proxy_number, "other_country", l->other_country);
-	json_object_set_new(o, "recording_id", l->recording_id[0] ? json_string(l->recording_id) : json_null());
-	json_object_set_new(o, "recording_url", l->recording_url[0] ? json_string(l->recording_url) : json_null());
-	json_object_set_new(o, "cost", l->cost[0] ? json_string(l->cost) : json_null());
-	json_object_set_new(o, "currency", l->currency[0] ? json_string(l->currency) : json_null());
-	return o;
-}
-
-static json_t *interaction_json(const struct interaction *it)
-{
-	json_t *legs = json_array();
-	for (int i = 0; i < it->n_legs; i++) {
-		const struct leg *l = &it->legs[i];
-		json_array_append_new(legs, api_leg_json(l));
-	}
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", it->id, "session_id", it->session_id,
-			      "channel", channel_name(it->channel), "carrier", dialect_name(it->carrier), "carrier_sid",
-			      it->carrier_sid, "decision", decision_name(it->decision), "from_participant",
-			      it->from_participant, "to_participant", it->to_participant, "created_at",
-			      json_time(it->created_at), "legs", legs);
-	/* a click-to-call's id at its carrier, once the carrier took the call */
-	json_object_set_new(o, "carrier_call_id", it->carrier_call_id[0] ? json_string(it->carrier_call_id) : json_null());
-	/* the intercept's decision (docs/EVENTS.md "Intercept"), when the service's intercept_url was asked */
-	if (it->intercept != INTERCEPT_NONE)
-		json_object_set_new(o, "intercept", json_string(intercept_outcome_name(it->intercept)));
-	return o;
-}
-
-static void add_interaction(void *ctx, const struct interaction *it)
-{
-	json_array_append_new(ctx, interaction_json(it));
-}
-
-void api_interaction_list(struct api_req *r)
-{
-	assert(r != NULL && r->app != NULL && r->res != NULL);
-	struct session s;
-	if (load_session(r, &s) < 0)
-		return;
-	json_t *arr = json_array();
-	api_reply_list(r, store_interaction_list(r->app->store, r->id, add_interaction, arr), arr, "interactions",
-		       "interaction_list");
 }

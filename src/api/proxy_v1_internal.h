@@ -11,6 +11,7 @@
 #include "api_internal.h"
 #include "proxy_wire.h"
 #include "../store/store.h"
+#include "../store/store_outbox.h"
 #include "../util/form.h"
 
 #include <stdbool.h>

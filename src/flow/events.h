@@ -15,6 +15,7 @@
 #include "../core/model.h"
 #include "../out/events.h"
 #include "../store/store.h"
+#include "../store/store_outbox.h"
 
 /* Records event t of session_id's service with data (an object; the reference is
  * taken in every case) at now (unix seconds), inside tx. Returns 0, or the

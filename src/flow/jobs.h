@@ -7,7 +7,7 @@
 #ifndef MASKD_FLOW_JOBS_H
 #define MASKD_FLOW_JOBS_H
 
-#include "../store/store.h" /* STORE_RESEAL_KEY_MAX */
+#include "../store/store_outbox.h" /* STORE_RESEAL_KEY_MAX */
 
 #include <stdbool.h>
 

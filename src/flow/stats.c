@@ -4,6 +4,7 @@
 #include "stats.h"
 #include "../core/model.h"
 #include "../store/store.h"
+#include "../store/store_outbox.h"
 #include "../util/metrics.h"
 
 #include <assert.h>

@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #include "../core/model.h" /* enum dialect */
-#include "../store/store.h" /* OUTBOX_KEY_MAX */
+#include "../store/store_outbox.h" /* OUTBOX_KEY_MAX */
 #include "../util/ids.h"
 
 #define SENDER_TRIES 5            /* attempts per message */

@@ -49,8 +49,8 @@ struct owner_entry {
 
 
 
-/* A cheap clock: the cache needs seconds, not nanoseconds (a vDSO read, no syscall). */
-static int64_t cache_now_ms(void)
+/* A cheap clock: the caches need seconds, not nanoseconds (a vDSO read, no syscall). */
+int64_t store_cache_now_ms(void)
 {
 	struct timespec ts;
 #ifdef CLOCK_MONOTONIC_COARSE
@@ -61,18 +61,19 @@ static int64_t cache_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static size_t cache_slot(const char *id)
+/* FNV-1a of a key: the caches' slot before their own modulus. */
+uint32_t store_cache_hash(const char *key)
 {
 	uint32_t h = 2166136261u;
-	for (; *id; id++)
-		h = (h ^ (uint8_t)*id) * 16777619u;
-	return h % SERVICE_CACHE_SLOTS;
+	for (; *key; key++)
+		h = (h ^ (uint8_t)*key) * 16777619u;
+	return h;
 }
 
 /* The slot holding id, or the empty slot where it would go, or -1 (table full). */
 static long cache_find(struct store *st, const char *id)
 {
-	for (size_t i = 0, slot = cache_slot(id); i < SERVICE_CACHE_SLOTS; i++, slot = (slot + 1) % SERVICE_CACHE_SLOTS) {
+	for (size_t i = 0, slot = store_cache_hash(id) % SERVICE_CACHE_SLOTS; i < SERVICE_CACHE_SLOTS; i++, slot = (slot + 1) % SERVICE_CACHE_SLOTS) {
 		struct cache_entry *e = st->cache[slot];
 		if (e == NULL || strcmp(e->svc.id, id) == 0)
 			return (long)slot;
@@ -83,7 +84,7 @@ static long cache_find(struct store *st, const char *id)
 /* 1 and *out when id is cached and younger than the TTL; 0 otherwise. */
 static int cache_get(struct store *st, const char *id, struct service *out)
 {
-	int64_t now = cache_now_ms();
+	int64_t now = store_cache_now_ms();
 	int found = 0;
 	pthread_rwlock_rdlock(&st->cache_lock);
 	long slot = cache_find(st, id);
@@ -112,7 +113,7 @@ static uint64_t cache_gen(struct store *st)
  * is an update, which bumps the generation. */
 static void cache_put(struct store *st, const char *id, const struct service *svc, uint64_t gen_seen, bool update)
 {
-	int64_t now = cache_now_ms();
+	int64_t now = store_cache_now_ms();
 	pthread_rwlock_wrlock(&st->cache_lock);
 	bool raced = st->cache_gen != gen_seen;
 	if (update)
@@ -342,11 +343,12 @@ int store_service_update_with(struct store *st, const struct service *svc,
 	cache_put(st, svc->id, rc == 0 ? svc : NULL, gen, true);
 	return store_note_write(st, rc);
 }
+
 /* The slot holding e164, or the empty slot where it would go, or -1 (table full).
  * Under cache_lock. */
 static long owner_find(const struct store *st, const char *e164)
 {
-	for (size_t i = 0, slot = cache_slot(e164) % NUMBER_OWNER_SLOTS; i < NUMBER_OWNER_SLOTS;
+	for (size_t i = 0, slot = store_cache_hash(e164) % NUMBER_OWNER_SLOTS; i < NUMBER_OWNER_SLOTS;
 	     i++, slot = (slot + 1) % NUMBER_OWNER_SLOTS) {
 		const struct owner_entry *e = &st->owners[slot];
 		if (e->e164[0] == '\0' || strcmp(e->e164, e164) == 0)
@@ -360,7 +362,7 @@ void store_number_owner_note(struct store *st, const char *e164, const char *ser
 	assert(st != NULL && e164 != NULL && service_id != NULL);
 	if (e164[0] == '\0' || strlen(e164) > PHONE_E164_MAX || service_id[0] == '\0' || strlen(service_id) >= ID_MAX)
 		return;
-	int64_t now = cache_now_ms();
+	int64_t now = store_cache_now_ms();
 	/* the common case, the same owner again: a read lock and an atomic store */
 	pthread_rwlock_rdlock(&st->cache_lock);
 	long slot = owner_find(st, e164);
@@ -387,7 +389,7 @@ int store_number_owner_check(struct store *st, const char *e164, bool (*fn)(void
 	assert(st != NULL && e164 != NULL && fn != NULL);
 	if (e164[0] == '\0' || strlen(e164) > PHONE_E164_MAX)
 		return MASKD_ENOTFOUND;
-	int64_t now = cache_now_ms();
+	int64_t now = store_cache_now_ms();
 	int rc = MASKD_ENOTFOUND;
 	pthread_rwlock_rdlock(&st->cache_lock);
 	long slot = owner_find(st, e164);

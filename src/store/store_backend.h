@@ -6,6 +6,7 @@
 #define MASKD_STORE_BACKEND_H
 
 #include "store.h"
+#include "store_outbox.h"
 #include "../vault/vault.h"
 
 #include <stdio.h>

@@ -41,6 +41,9 @@ struct store {
 
 /* Frees store_setting_get_cached()'s memo (store_close()). */
 void store_settings_free(struct store *st);
+/* store.c: the caches' coarse monotonic clock (ms) and key hash (FNV-1a). */
+int64_t store_cache_now_ms(void);
+uint32_t store_cache_hash(const char *key);
 
 /* Records rc, the answer of a write, for store_write_health(): a database
  * failure marks the store unwritable, a success clears it; refusals of the input

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct setting_entry {
 	char key[SETTING_CACHE_KEY_MAX];
@@ -22,29 +21,10 @@ struct setting_entry {
 	int64_t loaded_ms; /* coarse monotonic time of the backend read */
 };
 
-static int64_t memo_now_ms(void)
-{
-	struct timespec ts;
-#ifdef CLOCK_MONOTONIC_COARSE
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-#else
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-#endif
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static size_t memo_slot(const char *key)
-{
-	uint32_t h = 2166136261u;
-	for (; *key; key++)
-		h = (h ^ (uint8_t)*key) * 16777619u;
-	return h % SETTING_CACHE_SLOTS;
-}
-
 /* The slot holding key, or the empty slot where it would go, or -1 (full). */
 static long memo_find(struct store *st, const char *key)
 {
-	for (size_t i = 0, slot = memo_slot(key); i < SETTING_CACHE_SLOTS; i++, slot = (slot + 1) % SETTING_CACHE_SLOTS) {
+	for (size_t i = 0, slot = store_cache_hash(key) % SETTING_CACHE_SLOTS; i < SETTING_CACHE_SLOTS; i++, slot = (slot + 1) % SETTING_CACHE_SLOTS) {
 		struct setting_entry *e = st->settings[slot];
 		if (e == NULL || strcmp(e->key, key) == 0)
 			return (long)slot;
@@ -96,7 +76,7 @@ int store_setting_get_cached(struct store *st, const char *key, char *out, size_
 	assert(st != NULL && key != NULL && out != NULL && cap > 0);
 	if (strlen(key) >= SETTING_CACHE_KEY_MAX)
 		return store_setting_get(st, key, out, cap);
-	int64_t now = memo_now_ms();
+	int64_t now = store_cache_now_ms();
 	int rc = 1; /* 1: not answered from the memo */
 	pthread_rwlock_rdlock(&st->cache_lock);
 	uint64_t gen = st->settings_gen;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_outbox.h"
 #include "util/ids.h"
 #include "vault/vault.h"
 

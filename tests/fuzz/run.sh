@@ -7,12 +7,15 @@
 # (tests/fuzz/<target>.dict). Prints one line per target, "fuzz <target>: ok" or
 # "fuzz <target>: FAILED", and exits 1 if any target failed to build or crashed.
 # A crash input is kept as <build-dir>/crash-<target>-*; the log as <build-dir>/<target>.log.
+# FUZZ_RUNS=N stops each target after N executions instead (or at FUZZ_SECONDS, if sooner).
 # Usage: tests/fuzz/run.sh [build-dir] [target...]     (targets: form sig webhook ...)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-build-fuzz}
 [ $# -gt 0 ] && shift
 secs=${FUZZ_SECONDS:-10}
+# FUZZ_RUNS stops a target after that many executions (whichever of it and FUZZ_SECONDS comes first).
+runs=(); [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 jobs=${FUZZ_BUILD_JOBS:-2}
 mkdir -p "$out/obj"
 san=(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all)
@@ -55,7 +58,7 @@ for t in "${targets[@]}"; do
   work=$(mktemp -d)
   cp tests/fuzz/corpus/"$t"/* "$work/" 2>/dev/null || true
   dict=(); [ -f tests/fuzz/"$t".dict ] && dict=(-dict=tests/fuzz/"$t".dict)
-  if "$out/fuzz_$t" -max_total_time="$secs" -max_len=8192 "${dict[@]}" -print_final_stats=1 \
+  if "$out/fuzz_$t" -max_total_time="$secs" "${runs[@]}" -max_len=8192 "${dict[@]}" -print_final_stats=1 \
        -artifact_prefix="$out/crash-$t-" "$work" >>"$log" 2>&1; then
     stats=$(grep -E '^#[0-9]+.*DONE' "$log" | tail -1)
     echo "fuzz $t: ok ${stats#*DONE}"
