@@ -122,7 +122,14 @@ static int answers(const char *buf, size_t len, int *ok)
 		const char *cl = memmem(buf + at, (size_t)(end - (buf + at)), "Content-Length: ", 16);
 		if (cl != NULL)
 			body = strtoul(cl + 16, NULL, 10);
-		at = (size_t)(end - buf) + 4 + body;
+		/* An answer to HEAD has a Content-Length but no body (RFC 9112 6.3): when the
+		 * next answer starts where the body would, and no answer starts after it,
+		 * the body is not there (maskd's bodies never begin with a status line). */
+		size_t head_end = (size_t)(end - buf) + 4;
+		if (body > 0 && head_end + 7 <= len && memcmp(buf + head_end, "HTTP/1.", 7) == 0 &&
+		    !(head_end + body + 7 <= len && memcmp(buf + head_end + body, "HTTP/1.", 7) == 0))
+			body = 0;
+		at = head_end + body;
 	}
 	return n;
 }
