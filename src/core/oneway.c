@@ -2,6 +2,7 @@
 /* oneway.c - one-way session rules: the create shape, the respondent's call
  * back within the callback window, the agent's outbound plan; see oneway.h. */
 #include "oneway.h"
+#include "pin.h"
 #include "session.h"
 
 #include <assert.h>
@@ -96,6 +97,27 @@ int oneway_pin_pick(const struct oneway_candidate *c, int n, const char *digits,
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (c[i].pin[0] != '\0' && strcmp(c[i].pin, digits) == 0 && oneway_open(&c[i], now))
+			return i;
+	return -1;
+}
+
+bool oneway_stranger_asked(enum unknown_caller policy, enum channel channel, const struct oneway_candidate *c, int n,
+			   int64_t now)
+{
+	if (policy != UNKNOWN_PIN || channel != CHANNEL_VOICE)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (oneway_open(&c[i], now))
+			return true;
+	return false;
+}
+
+int oneway_stranger_pin_pick(const struct oneway_candidate *c, int n, const char *digits)
+{
+	if (!pin_valid(digits))
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (c[i].status < SESSION_CLOSED && strcmp(c[i].pin, digits) == 0)
 			return i;
 	return -1;
 }

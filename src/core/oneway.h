@@ -71,6 +71,25 @@ enum oneway_agent oneway_agent_plan(const struct oneway_candidate *c, int n, int
  * match). */
 int oneway_pin_pick(const struct oneway_candidate *c, int n, const char *digits, int64_t now);
 
+/* A caller maskd cannot place on a proxy number (no live binding there, not
+ * the hidden side of an open one-way session on it, no respondent within its
+ * callback window, no fallback number for it): true when it is asked for the
+ * PIN of a one-way session on that number, that is when the service's
+ * unknown-caller policy is pin, the call is a voice call and at least one of
+ * c[0..n) (the hidden rows of one-way sessions on the number, as the store
+ * lists them) is open at now. Otherwise the unknown-caller policy answers as
+ * everywhere (a text is never asked for a PIN). */
+bool oneway_stranger_asked(enum unknown_caller policy, enum channel channel, const struct oneway_candidate *c, int n,
+			   int64_t now);
+
+/* The one-way session a PIN names for such a caller: among c[0..n) (hidden
+ * rows on the dialled number), the one still marked open or in progress whose
+ * PIN is digits; -1 when none (NULL or malformed digits, no match). A session
+ * past its deadline but not yet swept is named (its bridge then gives the ended
+ * message); a closed, failed or blocked one is not: its PIN may already belong
+ * to another session of the service, so it counts as a wrong PIN. */
+int oneway_stranger_pin_pick(const struct oneway_candidate *c, int n, const char *digits);
+
 const char *oneway_direction_name(enum session_direction d);
 
 #endif

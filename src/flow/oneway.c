@@ -173,6 +173,101 @@ bool webhook_oneway_inbound(struct wctx *h, enum channel channel)
 	return after_window(h, channel);
 }
 
+/* The hidden rows of one-way sessions on the dialled number still marked open,
+ * with PIN pin when not NULL: ONEWAY_CANDIDATES_MAX of them at most. */
+struct on_number_read {
+	const char *service_id, *number_id, *pin;
+	struct oneway_candidate rows[ONEWAY_CANDIDATES_MAX];
+	int n;
+};
+
+static int on_number_body(struct store_tx *tx, void *ctx)
+{
+	struct on_number_read *r = ctx;
+	return store_tx_oneway_on_number(tx, r->service_id, r->number_id, r->pin, r->rows, ONEWAY_CANDIDATES_MAX, &r->n);
+}
+
+static int read_on_number(struct wctx *h, const char *pin, struct on_number_read *r)
+{
+	r->service_id = h->svc.id;
+	r->number_id = h->v.number.id;
+	r->pin = pin;
+	r->n = 0;
+	return store_tx_run(h->env->store, on_number_body, r);
+}
+
+bool webhook_oneway_unknown(struct wctx *h, enum channel channel)
+{
+	if (h->svc.unknown_caller != UNKNOWN_PIN || channel != CHANNEL_VOICE || h->v.number.id[0] == '\0')
+		return false;
+	struct on_number_read r;
+	int rc = read_on_number(h, NULL, &r);
+	if (rc < 0)
+		return answer_failed(h, rc, "lookup");
+	if (!oneway_stranger_asked(h->svc.unknown_caller, channel, r.rows, r.n, h->rq->now->s))
+		return false;
+	/* the caller's number stays out of this line: only the number's and service's ids */
+	log_info("webhook %s %s %s: a caller not known on %s, which carries open one-way sessions: asking for a PIN "
+		 "(service %s)", h->dl->name, h->rq->event, h->in->sid, h->v.number.id, h->svc.id);
+	webhook_ask_pin(h, 1, UNKNOWN_PIN_PROMPT);
+	return true;
+}
+
+/* A gather from a caller who is no agent here, on a number that is not the
+ * service's PIN number (policy pin): the PIN of an open one-way session on the
+ * number bridges to its respondent as its agent would be; any other PIN is a
+ * PIN policy's PIN (a session in which the caller is a participant), else a
+ * wrong attempt. False when the number carries no one-way session marked open
+ * (the gather is refused as on any number but the PIN number). */
+static bool stranger_gather(struct wctx *h)
+{
+	if (h->svc.unknown_caller != UNKNOWN_PIN)
+		return false;
+	const char *digits = h->in->digits;
+	struct on_number_read r;
+	int rc = read_on_number(h, pin_valid(digits) ? digits : NULL, &r);
+	if (rc < 0)
+		return answer_failed(h, rc, "lookup");
+	int pick = pin_valid(digits) ? oneway_stranger_pin_pick(r.rows, r.n, digits) : -1;
+	if (pick >= 0) {
+		metrics_inc(MC_PIN_ACCEPTED);
+		log_info("webhook %s gather %s: a one-way PIN on %s: session %s, through its hidden participant %s",
+			 h->dl->name, h->in->sid, h->v.number.id, r.rows[pick].session_id, r.rows[pick].participant_id);
+		return route_row(h, r.rows[pick].participant_id, CHANNEL_VOICE, false);
+	}
+	if (r.n == 0 && pin_valid(digits)) {
+		rc = read_on_number(h, NULL, &r); /* is this a one-way number at all? */
+		if (rc < 0)
+			return answer_failed(h, rc, "lookup");
+	}
+	if (r.n == 0)
+		return false;
+	struct route_view pv = h->v;
+	rc = pin_valid(digits) ? store_pin_lookup(h->env->store, h->svc.id, digits, h->in->from, &pv) : MASKD_ENOTFOUND;
+	if (rc < 0 && rc != MASKD_ENOTFOUND)
+		return answer_failed(h, rc, "PIN lookup");
+	if (rc == 0) {
+		metrics_inc(MC_PIN_ACCEPTED);
+		log_info("webhook %s gather %s: PIN accepted on %s for a participant of session %s", h->dl->name, h->in->sid,
+			 h->v.number.id, pv.session_id);
+		webhook_route_decide(h, &h->svc, &pv, CHANNEL_VOICE);
+		return true;
+	}
+	metrics_inc(MC_PIN_REJECTED);
+	struct unknown_outcome o;
+	int attempt = 0;
+	int next = unknown_pin_retry(&h->svc, form_get(&h->in->query, "attempt"), &attempt, &o);
+	log_info("webhook %s gather %s: wrong or missing PIN on %s (attempt %d of %d)%s", h->dl->name, h->in->sid,
+		 h->v.number.id, attempt, h->svc.pin_attempts, next ? "; asking again" : "; refused");
+	if (next > 0) {
+		webhook_ask_pin(h, next, UNKNOWN_PIN_WRONG " " UNKNOWN_PIN_PROMPT);
+		return true;
+	}
+	webhook_answer_plain(h, &h->svc, &o.d, o.say, "");
+	webhook_settle(h);
+	return true;
+}
+
 bool webhook_oneway_gather(struct wctx *h)
 {
 	const char *f = h->in->from;
@@ -185,7 +280,7 @@ bool webhook_oneway_gather(struct wctx *h)
 	int64_t now = h->rq->now->s;
 	int which = -1;
 	if (oneway_agent_plan(r.agent, r.n_agent, now, &which) == ONEWAY_AGENT_NONE)
-		return false;
+		return stranger_gather(h);
 	const char *digits = h->in->digits;
 	int pick = digits != NULL && pin_valid(digits) ? oneway_pin_pick(r.agent, r.n_agent, digits, now) : -1;
 	if (pick >= 0) {

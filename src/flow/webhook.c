@@ -359,6 +359,8 @@ static bool ended_after_purge(struct wctx *h, enum channel channel)
 /* A caller with no binding on the dialled number: the service's policy. */
 static void handle_unknown(struct wctx *h, const struct service *svc, enum channel channel, const char *from_masked)
 {
+	if (webhook_oneway_unknown(h, channel))
+		return;
 	log_info("webhook %s %s %s: unknown caller %s on %s (service %s, policy %s)", h->dl->name, h->rq->event,
 		 h->in->sid, from_masked, h->in->to, svc->id, unknown_caller_name(svc->unknown_caller));
 	struct inbound inb = inbound_of(h->in, channel);

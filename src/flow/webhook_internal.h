@@ -75,8 +75,13 @@ void webhook_unknown(struct wctx *h, enum channel channel);
  * (a hidden participant of open one-way sessions on it) or a respondent calling
  * back. */
 bool webhook_oneway_inbound(struct wctx *h, enum channel channel);
-/* A gather on a number that is not the service's PIN number: the agent's PIN. */
+/* A gather on a number that is not the service's PIN number: the agent's PIN,
+ * or (policy pin) the PIN a caller maskd could not place typed in. */
 bool webhook_oneway_gather(struct wctx *h);
+/* A caller maskd cannot place, before the unknown-caller policy answers it: with
+ * policy pin, a call to a number carrying open one-way sessions is asked for a
+ * PIN (core/oneway.h oneway_stranger_asked). */
+bool webhook_oneway_unknown(struct wctx *h, enum channel channel);
 
 /* 1 when the Twilio Proxy API's row of svc (api/proxy_v1_internal.h,
  * PROXY_SERVICE_PREFIX) names url as its field (e.g. "out_of_session_callback_url"

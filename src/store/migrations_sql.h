@@ -249,5 +249,11 @@
 #define MIGRATION_15(T) \
 	"CREATE TABLE bidx_moves (old " T " PRIMARY KEY, new " T " NOT NULL);" \
 	"CREATE INDEX bidx_moves_new ON bidx_moves (new);"
+/* 16: the hidden rows of one-way sessions by proxy number, so that a caller
+* maskd cannot place on a number (unknown-caller policy pin) is asked for a
+* one-way PIN only when the number carries open one-way sessions, found
+* without scanning every participant (core/oneway.h oneway_stranger_asked). */
+#define MIGRATION_16(T) \
+	"CREATE INDEX participants_oneway_hidden ON participants (proxy_number_id, session_id) WHERE oneway = 2;"
 
 #endif

@@ -263,6 +263,12 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"s.created_at, COALESCE(s.pin, '') FROM participants p JOIN sessions s ON s.id = p.session_id " \
 	"WHERE p.bidx = $1 AND p.proxy_number_id = $2 AND p.oneway > 0 AND p.oneway = $3 AND p.idx >= 0 " \
 	"AND s.service_id = $4 AND s.direction = 1 ORDER BY s.created_at DESC, s.id DESC LIMIT $5"
+/* the hidden rows (oneway 2) of one-way sessions of $2 on proxy number $1 still
+ * marked open or in progress ("status < 2"), with PIN $3 when $3 is not '' */
+#define SQL_TEXT_ONEWAY_ON_NUMBER "SELECT p.id, s.id, s.status, s.ttl, s.expires_at, s.last_activity_at, s.closed_at, " \
+	"s.created_at, COALESCE(s.pin, '') FROM participants p JOIN sessions s ON s.id = p.session_id " \
+	"WHERE p.proxy_number_id = $1 AND p.oneway = 2 AND p.idx >= 0 AND s.service_id = $2 AND s.direction = 1 " \
+	"AND s." SQL_LIVE " AND ($3 = '' OR s.pin = $3) ORDER BY s.created_at DESC, s.id DESC LIMIT $4"
 #define SQL_TEXT_ONEWAY_VIEW "SELECT " ROUTE_COLS " FROM participants p JOIN sessions s ON s.id = p.session_id " \
 	"LEFT JOIN participants o ON o.session_id = p.session_id AND o.id <> p.id AND o.idx >= 0 WHERE p.id = $1"
 /* the carrier's call id of a click-to-call, set once */
@@ -504,6 +510,7 @@ _Static_assert(PROFILE_RETIRED == 1, "SQL_TEXT_PROFILES_FREE* spell the retired 
 	X(SQL_ONEWAY_MARK_SESSION, SQL_TEXT_ONEWAY_MARK_SESSION) \
 	X(SQL_ONEWAY_MARK_PARTS, SQL_TEXT_ONEWAY_MARK_PARTS) \
 	X(SQL_ONEWAY_CANDIDATES, SQL_TEXT_ONEWAY_CANDIDATES) \
+	X(SQL_ONEWAY_ON_NUMBER, SQL_TEXT_ONEWAY_ON_NUMBER) \
 	X(SQL_ONEWAY_VIEW, SQL_TEXT_ONEWAY_VIEW)
 #define SQL_SHARED_ID(id, text) id,
 

@@ -216,6 +216,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->tx_pool_low_mark,
 		(const void *)o->tx_oneway_mark,
 		(const void *)o->tx_oneway_candidates,
+		(const void *)o->tx_oneway_on_number,
 		(const void *)o->tx_oneway_view,
 		(const void *)o->index_sweep, (const void *)o->index_stale,
 	};
@@ -778,6 +779,15 @@ int store_tx_oneway_candidates(struct store_tx *tx, const char *service_id, cons
 	tx->ops->blind_index(tx->b, from_e164, bidx);
 	*n = 0;
 	return tx->ops->tx_oneway_candidates(tx, service_id, number_id, bidx, hidden ? 1 : 0, out, limit, n);
+}
+
+int store_tx_oneway_on_number(struct store_tx *tx, const char *service_id, const char *number_id, const char *pin,
+			      struct oneway_candidate *out, int limit, int *n)
+{
+	assert(tx != NULL && service_id != NULL && number_id != NULL && out != NULL && n != NULL);
+	assert(limit >= 0 && limit <= ONEWAY_CANDIDATES_MAX);
+	*n = 0;
+	return tx->ops->tx_oneway_on_number(tx, service_id, number_id, pin != NULL ? pin : "", out, limit, n);
 }
 
 int store_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct route_view *out)

@@ -660,6 +660,14 @@ int store_tx_oneway_mark(struct store_tx *tx, const char *session_id, const char
  * many. A purged or erased row is never found (its blind index is gone). */
 int store_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id,
 			       const char *from_e164, int hidden, struct oneway_candidate *out, int limit, int *n);
+/* The hidden rows of the one-way sessions of service_id on proxy number
+ * number_id whose status is open or in progress (deadlines not checked: the
+ * rules do), only those whose PIN is pin when pin is not NULL or "", newest
+ * first (created_at, id), at most limit (<= ONEWAY_CANDIDATES_MAX) into out; *n
+ * how many. Takes no caller: it is how a caller maskd cannot place is offered
+ * a one-way PIN (core/oneway.h oneway_stranger_asked, oneway_stranger_pin_pick). */
+int store_tx_oneway_on_number(struct store_tx *tx, const char *service_id, const char *number_id, const char *pin,
+			      struct oneway_candidate *out, int limit, int *n);
 /* The route view of participant row participant_id towards the other side of
  * its session, as store_route_lookup() fills it (the other side's real number
  * unsealed; out->number left as the caller set it). MASKD_ENOTFOUND when there

@@ -232,6 +232,8 @@ struct store_tx {
 	X(int, tx_oneway_mark, (struct store_tx *tx, const char *session_id, const char *hidden_row_id)) \
 	X(int, tx_oneway_candidates, (struct store_tx *tx, const char *service_id, const char *number_id, \
 		const char *bidx, int hidden, struct oneway_candidate *out, int limit, int *n)) \
+	X(int, tx_oneway_on_number, (struct store_tx *tx, const char *service_id, const char *number_id, \
+		const char *pin, struct oneway_candidate *out, int limit, int *n)) \
 	X(int, tx_oneway_view, (struct store_tx *tx, const char *participant_id, struct route_view *out))
 
 /* Opens old (len bytes, a value of kind what) and seals it again with v's current

@@ -3,7 +3,8 @@
  * create marks the session and gives up the hidden side's binding (one agent in
  * several sessions on one number), the candidates of a caller on a number by
  * side, newest first, also after the close and the cool-off release, and the
- * route view of a row towards the other side. */
+ * route view of a row towards the other side, and the hidden rows of a number's
+ * open one-way sessions (all of them, or by PIN) with no caller given. */
 #include "suite.h"
 
 #include "flow/lifecycle.h"
@@ -107,7 +108,78 @@ static void mark_and_candidates(void **state)
 	assert_counts_consistent(f);
 }
 
+struct on_number_read {
+	const char *service_id, *number_id, *pin;
+	struct oneway_candidate c[ONEWAY_CANDIDATES_MAX];
+	int n;
+};
+
+static int on_number_body(struct store_tx *tx, void *ctx)
+{
+	struct on_number_read *r = ctx;
+	return store_tx_oneway_on_number(tx, r->service_id, r->number_id, r->pin, r->c, ONEWAY_CANDIDATES_MAX, &r->n);
+}
+
+static int on_number(struct fixture *f, const char *number_id, const char *pin, struct on_number_read *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->service_id = f->svc.id;
+	r->number_id = number_id;
+	r->pin = pin;
+	r->n = -1;
+	assert_int_equal(store_tx_run(f->st, on_number_body, r), 0);
+	return r->n;
+}
+
+static void hidden_rows_on_number(void **state)
+{
+	CX_FIXTURE(state);
+	char pa[ID_MAX], pb[ID_MAX];
+	add_number(f, PA, NUMBER_ACTIVE, CAP_ALL, 10, pa);
+	add_number(f, PB, NUMBER_ACTIVE, CAP_ALL, 10, pb);
+	struct session s1, s2, tw;
+	make_session(f, &s1, NULL, 2, AGENT, RESP1);
+	s1.direction = DIRECTION_ONE_WAY;
+	s1.participants[0].hidden = 1;
+	snprintf(s1.participants[1].proxy_e164, sizeof(s1.participants[1].proxy_e164), "%s", PA);
+	snprintf(s1.pin, sizeof(s1.pin), "4821");
+	assert_int_equal(create_at(f, &s1, &default_rules, 3000, NULL), 0);
+	make_session(f, &s2, NULL, 2, AGENT, RESP2);
+	s2.direction = DIRECTION_ONE_WAY;
+	s2.participants[0].hidden = 1;
+	snprintf(s2.participants[1].proxy_e164, sizeof(s2.participants[1].proxy_e164), "%s", PA);
+	snprintf(s2.pin, sizeof(s2.pin), "5932");
+	assert_int_equal(create_at(f, &s2, &default_rules, 3001, NULL), 0);
+	/* a two-way session on PA: never listed */
+	make_session(f, &tw, NULL, 2, "+14152376021", "+14152376022");
+	snprintf(tw.participants[0].proxy_e164, sizeof(tw.participants[0].proxy_e164), "%s", PA);
+	snprintf(tw.participants[1].proxy_e164, sizeof(tw.participants[1].proxy_e164), "%s", PA);
+	snprintf(tw.pin, sizeof(tw.pin), "6043");
+	assert_int_equal(create_at(f, &tw, &default_rules, 3002, NULL), 0);
+	struct on_number_read r;
+	assert_int_equal(on_number(f, pa, NULL, &r), 2);
+	assert_string_equal(r.c[0].session_id, s2.id); /* newest first */
+	assert_string_equal(r.c[0].participant_id, s2.participants[0].id); /* the hidden row */
+	assert_string_equal(r.c[0].pin, "5932");
+	assert_string_equal(r.c[1].participant_id, s1.participants[0].id);
+	assert_int_equal(r.c[1].created_at, 3000);
+	assert_int_equal(on_number(f, pa, "", &r), 2); /* "" is no PIN: all of them */
+	assert_int_equal(on_number(f, pa, "4821", &r), 1);
+	assert_string_equal(r.c[0].session_id, s1.id);
+	assert_int_equal(r.c[0].status, SESSION_OPEN);
+	assert_int_equal(on_number(f, pa, "6043", &r), 0); /* the two-way session's PIN */
+	assert_int_equal(on_number(f, pa, "7777", &r), 0);
+	assert_int_equal(on_number(f, pb, NULL, &r), 0); /* another number */
+	/* closed: no longer listed, by PIN or not */
+	assert_int_equal(lifecycle_close(f->st, s1.id, SESSION_CLOSED, 3100), 0);
+	assert_int_equal(on_number(f, pa, "4821", &r), 0);
+	assert_int_equal(on_number(f, pa, NULL, &r), 1);
+	assert_string_equal(r.c[0].session_id, s2.id);
+	assert_counts_consistent(f);
+}
+
 const struct CMUnitTest cx_oneway_tests[] = {
 	CX_TEST(mark_and_candidates),
+	CX_TEST(hidden_rows_on_number),
 };
 const size_t cx_oneway_count = sizeof(cx_oneway_tests) / sizeof(cx_oneway_tests[0]);

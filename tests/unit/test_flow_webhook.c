@@ -209,6 +209,13 @@ static int f_tx_oneway_candidates(struct store_tx *tx, const char *service_id, c
 	return 0;
 }
 
+static int f_tx_oneway_on_number(struct store_tx *tx, const char *service_id, const char *number_id, const char *pin,
+				  struct oneway_candidate *out, int limit, int *n)
+{
+	*n = 0;
+	return 0;
+}
+
 /* No settings rows: no service here was made through the Twilio Proxy API. */
 static int f_setting_get(void *b, const char *key, char *out, size_t cap)
 {
@@ -220,6 +227,7 @@ static const struct store_ops fake_ops = {
 	.setting_get = f_setting_get,
 	.tx_run = f_tx_run,
 	.tx_oneway_candidates = f_tx_oneway_candidates,
+	.tx_oneway_on_number = f_tx_oneway_on_number,
 	.service_get = f_service_get,
 	.blind_index = f_blind_index,
 	.route_lookup = f_route_lookup,

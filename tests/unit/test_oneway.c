@@ -3,7 +3,9 @@
  * one hidden participant of two; none, two, or hidden in a two-way session
  * refused), the respondent's call back (window edges, several sessions, the
  * most recent wins, a closed session inside the window, a blocked one never),
- * the agent's plan (none, one, several open) and the PIN choice. */
+ * the agent's plan (none, one, several open) and the PIN choice, and a caller
+ * maskd cannot place (policy pin): when it is asked for a one-way PIN and
+ * which session its PIN names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,6 +129,51 @@ static void test_agent_plan(void **state)
 	assert_int_equal(oneway_pin_pick(c, 3, "", NOW), -1);
 }
 
+static void test_stranger_asked(void **state)
+{
+	(void)state;
+	struct oneway_candidate c[2] = {closed_at("ses_a", NOW - 10, NOW - 5), open_at("ses_b", NOW - 9)};
+	/* only policy pin, only a call, only with an open one-way session on the number */
+	assert_true(oneway_stranger_asked(UNKNOWN_PIN, CHANNEL_VOICE, c, 2, NOW));
+	assert_false(oneway_stranger_asked(UNKNOWN_PIN, CHANNEL_MESSAGE, c, 2, NOW));
+	assert_false(oneway_stranger_asked(UNKNOWN_FORWARD, CHANNEL_VOICE, c, 2, NOW));
+	assert_false(oneway_stranger_asked(UNKNOWN_REJECT, CHANNEL_VOICE, c, 2, NOW));
+	assert_false(oneway_stranger_asked(UNKNOWN_CALLBACK, CHANNEL_VOICE, c, 2, NOW));
+	assert_false(oneway_stranger_asked(UNKNOWN_PIN, CHANNEL_VOICE, c, 1, NOW)); /* only a closed one */
+	assert_false(oneway_stranger_asked(UNKNOWN_PIN, CHANNEL_VOICE, c, 0, NOW));
+	/* marked open but past its absolute expiry (the sweeper lags): not open */
+	c[1].expires_at = NOW - 1;
+	assert_false(oneway_stranger_asked(UNKNOWN_PIN, CHANNEL_VOICE, c, 2, NOW));
+	c[1].expires_at = NOW + 1;
+	assert_true(oneway_stranger_asked(UNKNOWN_PIN, CHANNEL_VOICE, c, 2, NOW));
+}
+
+static void test_stranger_pin_pick(void **state)
+{
+	(void)state;
+	struct oneway_candidate c[4] = {open_at("ses_a", NOW - 10), open_at("ses_b", NOW - 9),
+					closed_at("ses_c", NOW - 8, NOW - 2), open_at("ses_d", NOW - 7)};
+	snprintf(c[0].pin, sizeof(c[0].pin), "1111");
+	snprintf(c[1].pin, sizeof(c[1].pin), "222222");
+	snprintf(c[2].pin, sizeof(c[2].pin), "3333");
+	snprintf(c[3].pin, sizeof(c[3].pin), "4444");
+	c[3].status = SESSION_BLOCKED;
+	c[1].status = SESSION_IN_PROGRESS;
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "1111"), 0);
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "222222"), 1);
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "3333"), -1); /* closed: its PIN may be another's now */
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "4444"), -1); /* blocked */
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "5555"), -1);
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "111"), -1);       /* too short to be a PIN */
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "1111x"), -1);     /* not digits */
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "123456789"), -1); /* too long */
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, NULL), -1);
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, ""), -1);
+	/* past its deadline but not swept: named (the bridge then says it ended) */
+	c[0].expires_at = NOW - 100;
+	assert_int_equal(oneway_stranger_pin_pick(c, 4, "1111"), 0);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -139,7 +186,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shape),		    cmocka_unit_test(test_window_edges),
 		cmocka_unit_test(test_most_recent_wins),    cmocka_unit_test(test_closed_inside_window),
-		cmocka_unit_test(test_agent_plan),	    cmocka_unit_test(test_names),
+		cmocka_unit_test(test_agent_plan),	    cmocka_unit_test(test_stranger_asked),
+		cmocka_unit_test(test_stranger_pin_pick),   cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,4 +25,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_13(T),
 	MIGRATION_14(T),
 	MIGRATION_15(T),
+	MIGRATION_16(T),
 };

@@ -368,6 +368,27 @@ int pg_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const c
 	return 0;
 }
 
+int pg_tx_oneway_on_number(struct store_tx *tx, const char *service_id, const char *number_id, const char *pin,
+			   struct oneway_candidate *out, int limit, int *n)
+{
+	struct args a = {0};
+	pg_arg_text(&a, number_id);
+	pg_arg_text(&a, service_id);
+	pg_arg_text(&a, pin);
+	pg_arg_i64(&a, limit);
+	PGresult *r = NULL;
+	int rc = pg_run(tx_conn(tx), SQL_ONEWAY_ON_NUMBER, &a, &r);
+	if (rc < 0)
+		return rc;
+	*n = 0;
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++) {
+		struct sql_cursor k = pg_cursor(r, i, 0);
+		sql_read_oneway_candidate(&k, &out[(*n)++]);
+	}
+	PQclear(r);
+	return 0;
+}
+
 int pg_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct route_view *out)
 {
 	struct store_pg *s = tx->b;

@@ -24,4 +24,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_13("TEXT"),
 	MIGRATION_14("TEXT"),
 	MIGRATION_15("TEXT"),
+	MIGRATION_16("TEXT"),
 };

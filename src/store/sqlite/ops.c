@@ -215,5 +215,6 @@ const struct store_ops store_sqlite_ops = {
 	.tx_subject_profiles = sq_tx_subject_profiles,
 	.tx_oneway_mark = sq_tx_oneway_mark,
 	.tx_oneway_candidates = sq_tx_oneway_candidates,
+	.tx_oneway_on_number = sq_tx_oneway_on_number,
 	.tx_oneway_view = sq_tx_oneway_view,
 };

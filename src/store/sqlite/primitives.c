@@ -337,6 +337,27 @@ int sq_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const c
 	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "oneway_candidates");
 }
 
+int sq_tx_oneway_on_number(struct store_tx *tx, const char *service_id, const char *number_id, const char *pin,
+			   struct oneway_candidate *out, int limit, int *n)
+{
+	struct sqlite_conn *c = tx_conn(tx);
+	sqlite3_stmt *st = sq_stmt(c, SQL_ONEWAY_ON_NUMBER);
+	sq_bind_text(st, 1, number_id);
+	sq_bind_text(st, 2, service_id);
+	sq_bind_text(st, 3, pin);
+	sqlite3_bind_int(st, 4, limit);
+	int rc;
+	*n = 0;
+	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sql_cursor k = sq_cursor(st, 0);
+		sql_read_oneway_candidate(&k, &out[(*n)++]);
+	}
+	if (*n == limit)
+		rc = SQLITE_DONE;
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : sq_db_fail(c, "oneway_on_number");
+}
+
 int sq_tx_oneway_view(struct store_tx *tx, const char *participant_id, struct route_view *out)
 {
 	struct sqlite_conn *c = tx_conn(tx);
