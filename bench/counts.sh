@@ -8,7 +8,8 @@
 #   bench/counts.sh [MASKD_BIN [SEED_BIN]]      default build-test/maskd, build-test/maskd-seed
 #   COUNTS_N=20000 COUNTS_RATE=4000 COUNTS_THREADS=8 COUNTS_SWEEP_N=10000 COUNTS_RUNS=1
 #   COUNTS_SWEEP_N=0 skips the sweep; COUNTS_RUNS=3 repeats the webhook step;
-#   COUNTS_SWEEP_PERF=FILE records a perf profile of the sweep into FILE.
+#   COUNTS_SWEEP_PERF=FILE records a perf profile of the sweep into FILE;
+#   COUNTS_SERVICE='"events_pull":false' adds fields to the service's create body.
 # Prints one "webhooks:" line per run and one "sweep:" line; exits 1 on a wrong answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +73,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 SVC=$("$LOADGEN" http POST /v1/services --port "$PORT" --key "$ADMIN_KEY" \
-	--body "{\"name\":\"counts\",\"carriers\":{\"twilio\":{\"auth_token\":\"$TOKEN\"}}}" |
+	--body "{\"name\":\"counts\",\"carriers\":{\"twilio\":{\"auth_token\":\"$TOKEN\"}}${COUNTS_SERVICE:+,$COUNTS_SERVICE}}" |
 	grep -o '"id":"svc_[^"]*"' | cut -d'"' -f4)
 [ -n "$SVC" ] || die "cannot create the service"
 taskset -c $CLIENT "$LOADGEN" numbers --port "$PORT" --key "$ADMIN_KEY" --service "$SVC" --first 0 \

@@ -175,7 +175,7 @@ void api_number_patch(struct api_req *r)
 		rc = store_service_get(r->app->store, n.service_id, &svc);
 	struct events_pending ev;
 	if (retiring && rc == 0) {
-		events_prepare(&ev, svc.id, svc.events_url, n.id, EVENT_NUMBER_RETIRED,
+		events_prepare(&ev, svc.id, svc.events_url, svc.events_pull_off, n.id, EVENT_NUMBER_RETIRED,
 			       json_pack("{s:s,s:s,s:I}", "number_id", n.id, "proxy_number", n.e164, "in_use",
 					 (json_int_t)n.in_use),
 			       now_unix());

@@ -74,6 +74,7 @@ static json_t *service_json(const struct app *app, const struct service *svc)
 	json_object_set_new(o, "intercept_url", svc->intercept_url[0] ? json_string(svc->intercept_url) : json_null());
 	json_object_set_new(o, "intercept_timeout_ms", json_integer(svc->intercept_timeout_ms));
 	json_object_set_new(o, "intercept_fail_open", json_boolean(svc->intercept_fail_open));
+	json_object_set_new(o, "events_pull", json_boolean(!svc->events_pull_off));
 	return o;
 }
 
@@ -112,9 +113,15 @@ static bool parse_intercept(json_t *body, struct service *svc, struct api_error 
 	return true;
 }
 
-/* events_url: a string (events_url_check) or null (none). False with a 400 in *e. */
+/* events_url: a string (events_url_check) or null (none); events_pull: a
+ * boolean (false: no event is kept for the pull API). False with a 400 in *e. */
 static bool parse_events_url(json_t *body, struct service *svc, struct api_error *e)
 {
+	bool has_pull = false, pull = true;
+	if (!json_bool_field(body, "", "events_pull", &has_pull, &pull, e))
+		return false;
+	if (has_pull)
+		svc->events_pull_off = !pull;
 	json_t *v = json_object_get(body, "events_url");
 	if (v == NULL)
 		return true;
@@ -506,7 +513,7 @@ static bool service_from_post(json_t *body, struct service *svc, struct api_erro
 {
 	static const char *const fields[] = {"name",	    "carriers",	  "defaults", "unknown_caller",
 					     "rate_limits", "events_url", "branded_number", "callback_window", "intercept_url",
-					     "intercept_timeout_ms", "intercept_fail_open", NULL};
+					     "intercept_timeout_ms", "intercept_fail_open", "events_pull", NULL};
 	const char *name = NULL;
 	memset(svc, 0, sizeof(*svc));
 	svc->mode = MODE_VOICE_AND_MESSAGE;
@@ -573,13 +580,14 @@ void api_service_patch(struct api_req *r)
 		goto fail;
 	static const char *const fields[] = {"name",	    "carriers",	  "defaults", "unknown_caller",
 					     "rate_limits", "events_url", "branded_number", "callback_window", "intercept_url",
-					     "intercept_timeout_ms", "intercept_fail_open", NULL};
+					     "intercept_timeout_ms", "intercept_fail_open", "events_pull", NULL};
 	if (!json_only_fields(body, "", fields, &e))
 		goto fail;
 	if (json_object_size(body) == 0) {
 		api_error_set(&e, 400, "missing_field",
 			      "give at least one of name, carriers, defaults, unknown_caller, rate_limits, events_url, "
-			      "branded_number, callback_window, intercept_url, intercept_timeout_ms, intercept_fail_open");
+			      "branded_number, callback_window, intercept_url, intercept_timeout_ms, intercept_fail_open, "
+			      "events_pull");
 		goto fail;
 	}
 	struct service svc;

@@ -427,7 +427,7 @@ void pv_message_create(struct preq *p, const struct service *svc, const struct s
 	/* no leg yet: the outbound leg is written when the send is answered, under
 	 * the message SID (SM...) Twilio's Messages API gives it */
 	struct events_pending ev; /* interaction.created, written with the interaction */
-	events_prepare(&ev, svc->id, svc->events_url, it.session_id, EVENT_INTERACTION_CREATED,
+	events_prepare(&ev, svc->id, svc->events_url, svc->events_pull_off, it.session_id, EVENT_INTERACTION_CREATED,
 		       events_interaction_data(&it, NULL, pt->proxy_e164), it.created_at);
 	events_proxy_callback(&ev, p->app->store, svc, &it, 0, NULL, NULL, it.created_at);
 	rc = store_interaction_record_ev(p->app->store, &it, &existed, &ev.ev);

@@ -150,6 +150,7 @@ struct service {
 	char intercept_url[URL_MAX_LEN + 1]; /* asked before a bridge or a forwarded text; "" = none */
 	int intercept_timeout_ms;            /* intercept: bounded wait, 1..5000 (default 2000) */
 	int intercept_fail_open;             /* intercept: on timeout or garbage, 1 = allow, 0 = deny */
+	int events_pull_off;                 /* 1: no event kept for the pull API (events_pull false); 0 = kept */
 };
 
 struct number {

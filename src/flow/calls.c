@@ -180,7 +180,7 @@ int calls_place(struct store *st, struct sender *snd, const char *public_url, co
 	out.places_call = 1;
 	/* interaction.created: the number that rings the first participant */
 	struct events_pending ev;
-	events_prepare(&ev, svc->id, svc->events_url, s->id, EVENT_INTERACTION_CREATED,
+	events_prepare(&ev, svc->id, svc->events_url, svc->events_pull_off, s->id, EVENT_INTERACTION_CREATED,
 		       events_interaction_data(&it, NULL, from->proxy_e164), now);
 	events_proxy_callback(&ev, st, svc, &it, 0, NULL, NULL, now);
 	struct place_tx p = {.it = &it, .out = &out, .ev = &ev.ev};

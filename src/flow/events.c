@@ -50,8 +50,8 @@ static int delivery_fill(struct events_pending *p, const char *service_id, const
 	return 0;
 }
 
-void events_prepare(struct events_pending *p, const char *service_id, const char *events_url, const char *order_key,
-		    enum event_type t, json_t *data, int64_t now)
+void events_prepare(struct events_pending *p, const char *service_id, const char *events_url, int pull_off,
+		    const char *order_key, enum event_type t, json_t *data, int64_t now)
 {
 	assert(p != NULL && service_id != NULL && events_url != NULL && order_key != NULL && data != NULL);
 	memset(&p->ev, 0, sizeof(p->ev));
@@ -64,6 +64,7 @@ void events_prepare(struct events_pending *p, const char *service_id, const char
 	p->ev.type = event_type_name(t);
 	p->ev.body = p->body;
 	p->ev.created_at = now;
+	p->ev.pull_off = pull_off;
 	if (events_url[0] != '\0' && delivery_fill(p, service_id, order_key, events_url, now) == 0)
 		p->ev.delivery = &p->delivery;
 }
@@ -232,13 +233,14 @@ int events_record(struct store_tx *tx, const char *session_id, enum event_type t
 {
 	assert(tx != NULL && session_id != NULL && data != NULL);
 	char service_id[ID_MAX], url[URL_MAX_LEN + 1];
-	int rc = store_tx_event_target(tx, session_id, service_id, url, sizeof(url));
+	int pull_off = 0;
+	int rc = store_tx_event_target(tx, session_id, service_id, url, sizeof(url), &pull_off);
 	if (rc < 0) {
 		json_decref(data);
 		return rc;
 	}
 	struct events_pending *p = xmalloc(sizeof(*p));
-	events_prepare(p, service_id, url, session_id, t, data, now);
+	events_prepare(p, service_id, url, pull_off, session_id, t, data, now);
 	rc = store_tx_event_put(tx, &p->ev);
 	events_pending_free(p);
 	free(p);
@@ -256,7 +258,7 @@ int events_leg_record(struct store *st, const char *interaction_id, char leg, co
 		rc = store_service_get(st, it->service_id, svc);
 	if (rc == 0) {
 		struct events_pending ev;
-		events_prepare(&ev, svc->id, svc->events_url, it->session_id,
+		events_prepare(&ev, svc->id, svc->events_url, svc->events_pull_off, it->session_id,
 			       leg_status_final(u->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
 			       events_leg_data(it, leg, u->status, u->duration, u->cost, u->currency), now);
 		events_proxy_callback(&ev, st, svc, it, leg, u->status, carrier_sid, now);
@@ -380,7 +382,8 @@ int events_pool_low(struct store_tx *tx, const char *service_id, unsigned need, 
 	if (rc == 0 || !low)
 		return 0; /* low already, or back above: no event (and never a positive result: the body would fail) */
 	char owner[ID_MAX], url[URL_MAX_LEN + 1];
-	rc = store_tx_event_target(tx, session_id, owner, url, sizeof(url));
+	int pull_off = 0;
+	rc = store_tx_event_target(tx, session_id, owner, url, sizeof(url), &pull_off);
 	if (rc < 0)
 		return rc;
 	json_t *d = pool_data(need, request);
@@ -389,7 +392,7 @@ int events_pool_low(struct store_tx *tx, const char *service_id, unsigned need, 
 	json_object_set_new(d, "session_id", json_string(session_id));
 	struct events_pending *p = xmalloc(sizeof(*p));
 	/* the pool's events keep their order among themselves: the service id is the key */
-	events_prepare(p, service_id, url, service_id, EVENT_POOL_LOW, d, now);
+	events_prepare(p, service_id, url, pull_off, service_id, EVENT_POOL_LOW, d, now);
 	rc = store_tx_event_put(tx, &p->ev);
 	events_pending_free(p);
 	free(p);
@@ -402,7 +405,7 @@ static int exhausted_body(struct store_tx *tx, void *arg)
 	return store_tx_event_put(tx, &p->ev);
 }
 
-int events_pool_exhausted(struct store *st, const char *service_id, const char *events_url, unsigned need,
+int events_pool_exhausted(struct store *st, const char *service_id, const char *events_url, int pull_off, unsigned need,
 			  enum pool_request request, int participant, const char *masked, int level, int64_t now)
 {
 	assert(st != NULL && service_id != NULL && events_url != NULL && need != 0);
@@ -413,8 +416,10 @@ int events_pool_exhausted(struct store *st, const char *service_id, const char *
 						    ? json_string(geo_level_names[level])
 						    : json_null());
 	struct events_pending *p = xmalloc(sizeof(*p));
-	events_prepare(p, service_id, events_url, service_id, EVENT_POOL_EXHAUSTED, d, now);
-	int rc = store_tx_run(st, exhausted_body, p);
+	events_prepare(p, service_id, events_url, pull_off, service_id, EVENT_POOL_EXHAUSTED, d, now);
+	int rc = 0;
+	if (!p->ev.pull_off || p->ev.delivery != NULL) /* else nothing is kept or sent */
+		rc = store_tx_run(st, exhausted_body, p);
 	if (rc < 0)
 		log_warn("events: service %s: pool.exhausted %s not recorded (%s)", service_id, p->id, maskd_strerror(rc));
 	events_pending_free(p);

@@ -38,11 +38,12 @@ struct events_pending {
 };
 
 /* Fills p with event t of service_id at now (unix seconds) with data (an object;
- * the reference is taken): its row for the pull API and, when events_url is not
- * "", its delivery, ordered after the earlier messages of order_key ("" = none).
- * Aborts on out of memory only; free with events_pending_free(). */
-void events_prepare(struct events_pending *p, const char *service_id, const char *events_url, const char *order_key,
-		    enum event_type t, json_t *data, int64_t now);
+ * the reference is taken): its row for the pull API unless pull_off (the
+ * service's events_pull_off) and, when events_url is not "", its delivery, ordered
+ * after the earlier messages of order_key ("" = none). Aborts on out of memory
+ * only; free with events_pending_free(). */
+void events_prepare(struct events_pending *p, const char *service_id, const char *events_url, int pull_off,
+		    const char *order_key, enum event_type t, json_t *data, int64_t now);
 void events_pending_free(struct events_pending *p);
 
 /* After events_prepare() of an interaction or leg event of it: when svc is a
@@ -90,10 +91,11 @@ int events_pool_low(struct store_tx *tx, const char *service_id, unsigned need, 
 /* Records pool.exhausted for a create of service_id refused because no number
  * with capabilities need fitted participant index (-1 for a profile) whose
  * masked number is masked, at geo level (GEO_ANY or -1 when not narrowed): in a
- * transaction of its own, since the refused create writes nothing. Delivered to
- * events_url when not "". 0 once committed, or the store's error (logged; the
+ * transaction of its own, since the refused create writes nothing. Kept for the
+ * pull API unless pull_off, delivered to events_url when not "" (neither:
+ * nothing is written). 0 once committed, or the store's error (logged; the
  * caller answers the refusal either way). */
-int events_pool_exhausted(struct store *st, const char *service_id, const char *events_url, unsigned need,
+int events_pool_exhausted(struct store *st, const char *service_id, const char *events_url, int pull_off, unsigned need,
 			  enum pool_request request, int participant, const char *masked, int level, int64_t now);
 
 /* The data of a leg.updated / leg.completed event: interaction and session ids,

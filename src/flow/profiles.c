@@ -108,7 +108,7 @@ int profiles_create(struct store *st, const struct service *svc, const struct pa
 		p->proxy_number_id[0] = '\0';
 	}
 	if (rc == MASKD_EEXHAUSTED)
-		(void)events_pool_exhausted(st, svc->id, svc->events_url, pool_caps_for_mode(svc->mode),
+		(void)events_pool_exhausted(st, svc->id, svc->events_url, svc->events_pull_off, pool_caps_for_mode(svc->mode),
 					    POOL_REQUEST_PROFILE, -1, p->masked, -1, now);
 	return rc;
 }

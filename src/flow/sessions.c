@@ -99,7 +99,7 @@ int sessions_create(struct store *st, const struct service *svc, struct session 
 			sessions_warn_headroom(svc, s->participants[i].id, out->held[i], out->free_left[i]);
 	if (rc == MASKD_EEXHAUSTED) {
 		int i = out->failed_index >= 0 && out->failed_index < s->n_participants ? out->failed_index : -1;
-		(void)events_pool_exhausted(st, svc->id, svc->events_url, pool_caps_for_mode(s->mode),
+		(void)events_pool_exhausted(st, svc->id, svc->events_url, svc->events_pull_off, pool_caps_for_mode(s->mode),
 					    POOL_REQUEST_SESSION, i, i >= 0 ? s->participants[i].masked : NULL,
 					    out->failed_level, now);
 	}
@@ -408,7 +408,7 @@ int sessions_participant_add(struct store *st, const char *session_id, struct pa
 	if (rc == MASKD_EEXHAUSTED && x.service_id[0] != '\0') {
 		struct service *svc = xmalloc(sizeof(*svc));
 		if (store_service_get(st, x.service_id, svc) == 0)
-			(void)events_pool_exhausted(st, svc->id, svc->events_url, x.need, POOL_REQUEST_PARTICIPANT, 1,
+			(void)events_pool_exhausted(st, svc->id, svc->events_url, svc->events_pull_off, x.need, POOL_REQUEST_PARTICIPANT, 1,
 						    p->masked, out->failed_level, now);
 		free(svc);
 	}

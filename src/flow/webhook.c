@@ -390,7 +390,7 @@ static const char *handle_keyword(struct wctx *h, const struct service *svc, con
 				 h->from_masked);
 	json_object_set_new(data, "session_id", v->session_id[0] ? json_string(v->session_id) : json_null());
 	struct events_pending ev;
-	events_prepare(&ev, svc->id, svc->events_url, v->session_id[0] ? v->session_id : v->number.id,
+	events_prepare(&ev, svc->id, svc->events_url, svc->events_pull_off, v->session_id[0] ? v->session_id : v->number.id,
 		       act.opted_out ? EVENT_MESSAGE_OPTED_OUT : EVENT_MESSAGE_OPTED_IN, data, h->rq->now->s);
 	int rc = store_optout_set_ev(h->env->store, svc->id, h->in->from, v->number.id, act.opted_out, h->rq->now->s,
 				     &ev.ev);
@@ -483,7 +483,7 @@ static void route_view_decide(struct wctx *h, const struct service *svc, const s
 	snprintf(it.to_participant, sizeof(it.to_participant), "%s", v->to_participant);
 	/* interaction.created, written in the record's transaction (none for a retry) */
 	struct events_pending ev;
-	events_prepare(&ev, svc->id, svc->events_url, it.session_id, EVENT_INTERACTION_CREATED,
+	events_prepare(&ev, svc->id, svc->events_url, svc->events_pull_off, it.session_id, EVENT_INTERACTION_CREATED,
 		       events_interaction_data(&it, reason != ROUTE_OK ? route_reason_name(reason) : NULL, v->number.e164),
 		       now);
 	events_proxy_callback(&ev, h->env->store, svc, &it, 0, NULL, NULL, now);

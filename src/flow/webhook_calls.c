@@ -106,7 +106,7 @@ void webhook_status(const struct webhook_env *env, const struct webhook_request 
 	};
 	/* leg.updated, or leg.completed on a final status, written with the leg */
 	struct events_pending ev;
-	events_prepare(&ev, svc.id, svc.events_url, it.session_id,
+	events_prepare(&ev, svc.id, svc.events_url, svc.events_pull_off, it.session_id,
 		       leg_status_final(st->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
 		       events_leg_data(&it, st->leg, st->status, st->duration, st->cost, st->currency), rq->now->s);
 	events_proxy_callback(&ev, env->store, &svc, &it, st->leg, st->status, sid, rq->now->s);

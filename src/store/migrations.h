@@ -6,10 +6,10 @@
 #ifndef MASKD_MIGRATIONS_H
 #define MASKD_MIGRATIONS_H
 
-#define MIGRATIONS_COUNT 16
+#define MIGRATIONS_COUNT 17
 extern const char *const migrations_sqlite[MIGRATIONS_COUNT];
 
-#define MIGRATIONS_PG_COUNT 16
+#define MIGRATIONS_PG_COUNT 17
 extern const char *const migrations_pg[MIGRATIONS_PG_COUNT];
 
 #endif

@@ -255,5 +255,11 @@
 * without scanning every participant (core/oneway.h oneway_stranger_asked). */
 #define MIGRATION_16(T) \
 	"CREATE INDEX participants_oneway_hidden ON participants (proxy_number_id, session_id) WHERE oneway = 2;"
+/* 17: whether a service keeps its events for the pull API (docs/EVENTS.md,
+* the service's events_pull): 0 (the default) writes every event's row of
+* service_events; 1 writes none, and an event goes only to the events_url,
+* when there is one. */
+#define MIGRATION_17(T) \
+	"ALTER TABLE services ADD COLUMN events_pull_off INTEGER NOT NULL DEFAULT 0;"
 
 #endif

@@ -125,6 +125,7 @@ void sql_read_service(struct sql_cursor *c, struct service *svc)
 	sql_next_text(c, svc->intercept_url, sizeof(svc->intercept_url));
 	svc->intercept_timeout_ms = sql_next_int(c);
 	svc->intercept_fail_open = sql_next_int(c);
+	svc->events_pull_off = sql_next_int(c);
 }
 
 void sql_read_interaction(struct sql_cursor *c, struct interaction *it)

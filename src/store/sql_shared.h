@@ -165,7 +165,7 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 	"number_selection, cooloff, cooloff_reuse, number_cap, unknown_caller, fallback_number, pin_number, pin_length, " \
 	"pin_attempts, callback_url, callback_timeout_ms, callback_fail_open, ended_message, help_text, rate_calls, "   \
 	"rate_texts, rate_silent, mms_fallback, events_url, pool_low_threshold, branded_number, callback_window, " \
-	"intercept_url, intercept_timeout_ms, intercept_fail_open"
+	"intercept_url, intercept_timeout_ms, intercept_fail_open, events_pull_off"
 
 /* ---------------------------------------------------------------- reading rows */
 
@@ -235,7 +235,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 #define SQL_TEXT_SETTING_ADD "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
 #define SQL_TEXT_SERVICE_INSERT "INSERT INTO services (" SERVICE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, " \
-	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37)"
+	"$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38)"
 #define SQL_TEXT_SERVICE_GET "SELECT " SERVICE_COLS " FROM services WHERE id = $1"
 #define SQL_TEXT_SECRET_INSERT "INSERT INTO service_secrets (service_id, carrier, sealed) VALUES ($1, $2, $3)"
 #define SQL_TEXT_SECRETS_GET "SELECT carrier, sealed FROM service_secrets WHERE service_id = $1"
@@ -343,7 +343,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 
 /* service events (store_tx_event_target, store_tx_service_event_insert, store_service_events) */
 #define SQL_TEXT_EVENT_TARGET \
-	"SELECT s.service_id, v.events_url FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = $1"
+	"SELECT s.service_id, v.events_url, v.events_pull_off FROM sessions s JOIN services v ON v.id = s.service_id WHERE s.id = $1"
 #define SQL_TEXT_SERVICE_EVENT_INSERT \
 	"INSERT INTO service_events (id, service_id, type, created_at, body) VALUES ($1, $2, $3, $4, $5)"
 #define SQL_TEXT_SERVICE_EVENT_LIST \

@@ -198,7 +198,7 @@ struct store_tx {
 	/* service events (store.h store_tx_event_target ...) */ \
 	X(int, tx_outbox_put, (struct store_tx *tx, const struct outbox_item *it, int *existed)) \
 	X(int, tx_event_target, (struct store_tx *tx, const char *session_id, char service_id[ID_MAX], \
-		char *events_url, size_t cap)) \
+		char *events_url, size_t cap, int *pull_off)) \
 	X(int, tx_service_event_insert, (struct store_tx *tx, const char *id, const char *service_id, \
 		const char *type, const char *body, int64_t created_at)) \
 	/* click-to-call (store.h store_tx_interaction_record, store_interaction_call_id) */ \

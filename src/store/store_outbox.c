@@ -241,10 +241,12 @@ int store_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *
 }
 
 int store_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
-			  size_t cap)
+			  size_t cap, int *pull_off)
 {
-	assert(tx != NULL && session_id != NULL && service_id != NULL && events_url != NULL && cap > 0);
-	return tx->ops->tx_event_target(tx, session_id, service_id, events_url, cap);
+	assert(tx != NULL && session_id != NULL && service_id != NULL && events_url != NULL && cap > 0 &&
+	       pull_off != NULL);
+	*pull_off = 0;
+	return tx->ops->tx_event_target(tx, session_id, service_id, events_url, cap, pull_off);
 }
 
 int store_tx_service_event_insert(struct store_tx *tx, const char *id, const char *service_id, const char *type,
@@ -298,7 +300,9 @@ int store_tx_event_put(struct store_tx *tx, const struct store_event *ev)
 {
 	assert(tx != NULL && ev != NULL && ev->id != NULL && ev->service_id != NULL && ev->type != NULL &&
 	       ev->body != NULL);
-	int rc = tx->ops->tx_service_event_insert(tx, ev->id, ev->service_id, ev->type, ev->body, ev->created_at);
+	int rc = 0;
+	if (!ev->pull_off)
+		rc = tx->ops->tx_service_event_insert(tx, ev->id, ev->service_id, ev->type, ev->body, ev->created_at);
 	int existed = 0;
 	if (rc == 0 && ev->delivery != NULL)
 		rc = tx->ops->tx_outbox_put(tx, ev->delivery, &existed);

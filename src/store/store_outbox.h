@@ -95,10 +95,11 @@ int store_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *
 /* Every event of a service (flow/events.c writes them, docs/EVENTS.md lists
  * them), kept for the pull API in commit order: seq is the cursor. */
 #define SERVICE_EVENT_PAGE_MAX 500
-/* The service of session_id and its events_url ("" = none, cut to cap), inside tx.
+/* The service of session_id, its events_url ("" = none, cut to cap) and its
+ * events_pull_off (1: none of its events is kept for the pull API), inside tx.
  * MASKD_ENOTFOUND when there is no such session. */
 int store_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
-			  size_t cap);
+			  size_t cap, int *pull_off);
 /* Appends the event document body (JSON text: ids and masked numbers only) of
  * type to service_id's events. On PostgreSQL the row is written just before the
  * COMMIT, under a per-service lock held to it, so the service's events commit in
@@ -108,8 +109,9 @@ int store_tx_service_event_insert(struct store_tx *tx, const char *id, const cha
 				  const char *body, int64_t created_at);
 /* An event written together with the change it describes (flow/events.c
  * fills it; the strings and delivery are the caller's, borrowed for the call):
- * the row of service_id's events and, when delivery is not NULL, the outbox
- * message delivering it to the service's events_url. */
+ * unless pull_off, the row of service_id's events (the pull API), and, when
+ * delivery is not NULL, the outbox message delivering it to the service's
+ * events_url. */
 struct store_event {
 	const char *id;         /* evt_... */
 	const char *service_id;
@@ -118,8 +120,9 @@ struct store_event {
 	int64_t created_at;     /* unix seconds */
 	const struct outbox_item *delivery;
 	const struct outbox_item *proxy_delivery; /* NULL, or the Proxy API's CallbackUrl message */
+	int pull_off;                             /* 1: no row for the pull API (the service's events_pull_off) */
 };
-/* Writes ev inside tx (store_tx_service_event_insert, then the delivery's and
+/* Writes ev inside tx (store_tx_service_event_insert unless ev->pull_off, then the delivery's and
  * the proxy_delivery's store_tx_outbox_put). 0, or the store's error (the body must then fail). */
 int store_tx_event_put(struct store_tx *tx, const struct store_event *ev);
 /* service_id's events with seq > after, in seq order, at most limit: cb(ctx, seq,

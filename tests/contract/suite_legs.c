@@ -301,6 +301,74 @@ static void writes_carry_their_event(void **state)
 			 "SELECT COUNT(*) FROM service_events WHERE type LIKE 'session.%' OR type LIKE 'participant.%'"));
 }
 
+struct target_probe {
+	const char *session_id;
+	char service_id[ID_MAX];
+	char url[256];
+	int pull_off;
+};
+
+static int probe_target(struct store_tx *tx, void *ctx)
+{
+	struct target_probe *p = ctx;
+	return store_tx_event_target(tx, p->session_id, p->service_id, p->url, sizeof(p->url), &p->pull_off);
+}
+
+/* A service's events_pull_off is written and read back (the service, and the
+ * event target of its sessions), and an event of such a service writes its
+ * delivery but no row of the pull API; turned back, the next one has its row. */
+static void events_pull_off_keeps_no_row(void **state)
+{
+	CX_FIXTURE(state);
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	struct service svc;
+	assert_int_equal(store_service_get(f->st, f->svc.id, &svc), 0);
+	assert_int_equal(svc.events_pull_off, 0);
+	struct target_probe probe = {.session_id = s.id, .pull_off = -1};
+	assert_int_equal(store_tx_run(f->st, probe_target, &probe), 0);
+	assert_int_equal(probe.pull_off, 0);
+	svc.events_pull_off = 1;
+	assert_int_equal(store_service_update(f->st, &svc), 0);
+	struct service back;
+	assert_int_equal(store_service_get(f->st, f->svc.id, &back), 0);
+	assert_int_equal(back.events_pull_off, 1);
+	probe.pull_off = -1;
+	assert_int_equal(store_tx_run(f->st, probe_target, &probe), 0);
+	assert_int_equal(probe.pull_off, 1);
+	assert_string_equal(probe.service_id, f->svc.id);
+
+	int64_t rows = cx_sql_count(f, "SELECT COUNT(*) FROM service_events");
+	struct interaction it;
+	memset(&it, 0, sizeof(it));
+	id_new("int", it.id);
+	snprintf(it.session_id, sizeof(it.session_id), "%s", s.id);
+	snprintf(it.service_id, sizeof(it.service_id), "%s", f->svc.id);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "CA777");
+	snprintf(it.from_participant, sizeof(it.from_participant), "%s", s.participants[0].id);
+	snprintf(it.to_participant, sizeof(it.to_participant), "%s", s.participants[1].id);
+	it.decision = DECISION_BRIDGE;
+	it.created_at = 2100;
+	struct store_event ev;
+	struct outbox_item delivery;
+	char id[ID_MAX];
+	event_for(f, &ev, &delivery, id, "interaction.created", "http://127.0.0.1:9/events");
+	ev.pull_off = 1;
+	int existed = -1;
+	assert_int_equal(store_interaction_record_ev(f->st, &it, &existed, &ev), 0);
+	assert_int_equal(existed, 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM service_events"), rows);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM outbox WHERE kind = 1"), 1);
+	/* the same write without pull_off keeps its row */
+	struct leg_update u = {.status = "completed", .duration = 42};
+	event_for(f, &ev, NULL, id, "leg.completed", NULL);
+	assert_int_equal(store_leg_update_ev(f->st, it.id, 'b', "CA778", &u, 2150, &ev), 0);
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM service_events"), rows + 1);
+	assert_int_equal(events_typed(f, "leg.completed"), 1);
+}
+
 static int keep_intercept_record(void *ctx, const struct interaction *it)
 {
 	*(struct interaction *)ctx = *it;
@@ -377,5 +445,6 @@ const struct CMUnitTest cx_legs_tests[] = {
 	CX_TEST(derived_leg_a_and_upsert),
 	CX_TEST(derived_leg_a_status_default),
 	CX_TEST(writes_carry_their_event),
+	CX_TEST(events_pull_off_keeps_no_row),
 };
 const size_t cx_legs_count = sizeof(cx_legs_tests) / sizeof(cx_legs_tests[0]);

@@ -26,4 +26,5 @@ const char *const migrations_pg[MIGRATIONS_PG_COUNT] = {
 	MIGRATION_14(T),
 	MIGRATION_15(T),
 	MIGRATION_16(T),
+	MIGRATION_17(T),
 };

@@ -70,7 +70,7 @@ int pg_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *exi
 /* ---------------------------------------------------------------- service events */
 
 int pg_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
-		       size_t cap)
+		       size_t cap, int *pull_off)
 {
 	struct args a = {0};
 	pg_arg_text(&a, session_id);
@@ -80,6 +80,7 @@ int pg_tx_event_target(struct store_tx *tx, const char *session_id, char service
 		return rc;
 	pg_col_text(r, 0, 0, service_id, ID_MAX);
 	pg_col_text(r, 0, 1, events_url, cap);
+	*pull_off = (int)pg_col_i64(r, 0, 2);
 	PQclear(r);
 	return 0;
 }

@@ -35,6 +35,7 @@ static void arg_service_rules(struct args *a, const struct service *svc)
 	pg_arg_text(a, svc->intercept_url);
 	pg_arg_i64(a, svc->intercept_timeout_ms);
 	pg_arg_i64(a, svc->intercept_fail_open);
+	pg_arg_i64(a, svc->events_pull_off);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */

@@ -14,7 +14,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 		"callback_timeout_ms = $22, callback_fail_open = $23, ended_message = $24, help_text = $25, "
 		"rate_calls = $26, rate_texts = $27, rate_silent = $28, mms_fallback = $29, events_url = $30, "
 		"pool_low_threshold = $31, branded_number = $32, callback_window = $33, intercept_url = $34, "
-		"intercept_timeout_ms = $35, intercept_fail_open = $36 WHERE id = $1",
+		"intercept_timeout_ms = $35, intercept_fail_open = $36, events_pull_off = $37 WHERE id = $1",
 	/* the cooling counts of the whole pool in one pass over participants_cooling */
 	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS ", COALESCE(k.cooling, 0) FROM numbers n LEFT JOIN "
 			    "(SELECT c.proxy_number_id, COUNT(*) AS cooling FROM participants c JOIN numbers cn ON "

@@ -25,4 +25,5 @@ const char *const migrations_sqlite[MIGRATIONS_COUNT] = {
 	MIGRATION_14("TEXT"),
 	MIGRATION_15("TEXT"),
 	MIGRATION_16("TEXT"),
+	MIGRATION_17("TEXT"),
 };

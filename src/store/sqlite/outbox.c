@@ -64,7 +64,7 @@ int sq_tx_outbox_put(struct store_tx *tx, const struct outbox_item *it, int *exi
 /* ---------------------------------------------------------------- service events */
 
 int sq_tx_event_target(struct store_tx *tx, const char *session_id, char service_id[ID_MAX], char *events_url,
-		       size_t cap)
+		       size_t cap, int *pull_off)
 {
 	struct sqlite_conn *c = tx_conn(tx);
 	sqlite3_stmt *st = sq_stmt(c, SQL_EVENT_TARGET);
@@ -76,6 +76,7 @@ int sq_tx_event_target(struct store_tx *tx, const char *session_id, char service
 	}
 	sq_col_text(st, 0, service_id, ID_MAX);
 	sq_col_text(st, 1, events_url, cap);
+	*pull_off = sqlite3_column_int(st, 2);
 	sq_stmt_done(st);
 	return 0;
 }

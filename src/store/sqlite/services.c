@@ -4,7 +4,7 @@
 
 /* ---------------------------------------------------------------- services */
 
-/* Parameters ?1-?5 and ?7-?37 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
+/* Parameters ?1-?5 and ?7-?38 of SQL_SERVICE_INSERT and SQL_SERVICE_UPDATE: every
  * column but created_at (?6, insert only). */
 static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 {
@@ -41,6 +41,7 @@ static void bind_service_columns(sqlite3_stmt *st, const struct service *svc)
 	sq_bind_text(st, 35, svc->intercept_url);
 	sqlite3_bind_int(st, 36, svc->intercept_timeout_ms);
 	sqlite3_bind_int(st, 37, svc->intercept_fail_open);
+	sqlite3_bind_int(st, 38, svc->events_pull_off);
 }
 
 /* Seals carrier d's credentials of svc and inserts them (inside a transaction). */

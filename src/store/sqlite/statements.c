@@ -17,7 +17,7 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"callback_timeout_ms = ?23, callback_fail_open = ?24, ended_message = ?25, help_text = ?26, "
 		"rate_calls = ?27, rate_texts = ?28, rate_silent = ?29, mms_fallback = ?30, events_url = ?31, "
 		"pool_low_threshold = ?32, branded_number = ?33, callback_window = ?34, intercept_url = ?35, "
-		"intercept_timeout_ms = ?36, intercept_fail_open = ?37 WHERE id = ?1",
+		"intercept_timeout_ms = ?36, intercept_fail_open = ?37, events_pull_off = ?38 WHERE id = ?1",
 	[SQL_NUMBER_LIST] = "SELECT " NUMBER_COLS ", " NUMBER_COOLING " FROM numbers n WHERE n.service_id = ?1 "
 			    "ORDER BY n.created_at, n.id",
 	[SQL_NUMBER_IN_USE] = "SELECT in_use FROM numbers WHERE id = ?1",
