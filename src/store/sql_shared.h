@@ -156,9 +156,9 @@ _Static_assert(SESSION_OPEN < 2 && SESSION_IN_PROGRESS < 2 && SESSION_CLOSED == 
 #define ROUTE_COLS                                                                                                \
 	"s.id, CASE WHEN p.idx < 0 THEN " SQL_STATUS_CLOSED " ELSE s.status END, s.mode, s.ttl, s.expires_at, s.last_activity_at, p.id, o.id, o.number_sealed, o.proxy_e164, " \
 	"o.country, s.record, s.time_limit, s.ring_timeout, s.consent_message, "                                      \
-	"CASE WHEN EXISTS (SELECT 1 FROM optouts x WHERE x.number_id = o.proxy_number_id AND (x.bidx = o.bidx OR " \
-	"x.bidx IN (SELECT m.old FROM bidx_moves m WHERE m.new = o.bidx))) "                                        \
-	"THEN 1 ELSE 0 END, (SELECT y.caps FROM numbers y WHERE y.id = o.proxy_number_id)"
+	"CASE WHEN EXISTS (SELECT 1 FROM optouts x WHERE x.number_id = o.proxy_number_id AND x.bidx = o.bidx) "     \
+	"OR EXISTS (SELECT 1 FROM bidx_moves m JOIN optouts x ON x.bidx = m.old AND x.number_id = o.proxy_number_id " \
+	"WHERE m.new = o.bidx) THEN 1 ELSE 0 END, (SELECT y.caps FROM numbers y WHERE y.id = o.proxy_number_id)"
 /* Service columns in struct service's order (sql_read_service reads them so). */
 #define SERVICE_COLS                                                                                              \
 	"id, name, mode, ttl, unknown_caller_message, created_at, " POLICY_COLS ", geo_match, geo_match_strict, "      \
