@@ -5,8 +5,7 @@
 // is a 400 naming it, and the refused POST or PATCH writes nothing.
 
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import { useDaemon, waitFor } from './lib/daemon.mjs';
@@ -15,20 +14,9 @@ import {
 } from './lib/fixtures.mjs';
 import { interactionIdOf } from './lib/markup.mjs';
 import { proxy, real } from './lib/numbers.mjs';
+import { eventReceiver } from './lib/receiver.mjs';
 
-const deliveries = []; // {headers, body}
-const receiver = http.createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    deliveries.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-    res.writeHead(204);
-    res.end();
-  });
-});
-await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-const RECEIVER = `http://127.0.0.1:${receiver.address().port}`;
-after(() => new Promise((resolve) => receiver.close(resolve)));
+const { url: RECEIVER, deliveries } = await eventReceiver(); // {headers, body} of each POST
 
 const d = useDaemon({ env: { MASKD_SEND_RETRY_MS: '50' } });
 const REALS = [];

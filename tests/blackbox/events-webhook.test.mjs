@@ -9,8 +9,7 @@
 // them; no delivered or pulled document holds a real number.
 
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 
 import { useDaemon, waitFor } from './lib/daemon.mjs';
@@ -20,20 +19,9 @@ import {
 } from './lib/fixtures.mjs';
 import { interactionIdOf } from './lib/markup.mjs';
 import { masked, proxy, real } from './lib/numbers.mjs';
+import { eventReceiver } from './lib/receiver.mjs';
 
-const deliveries = []; // {headers, body}
-const receiver = http.createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    deliveries.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-    res.writeHead(204);
-    res.end();
-  });
-});
-await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-const RECEIVER = `http://127.0.0.1:${receiver.address().port}`;
-after(() => new Promise((resolve) => receiver.close(resolve)));
+const { url: RECEIVER, deliveries } = await eventReceiver(); // {headers, body} of each POST
 
 const d = useDaemon({ env: { MASKD_SEND_RETRY_MS: '50' } });
 const REALS = [];
