@@ -336,6 +336,16 @@ suite() { # label db
   check "$label: time limit: billable seconds of both legs between 3 and 13 (the limit, rounded up)" \
     test "$(jq -c '[.interactions[0].legs[].duration | (. >= 3 and . <= 13)] | unique' <<<"$it")" = '[true]'
   echo "time limit ($label): legs $(jq -c '[.interactions[0].legs[] | [.leg, .status, .duration]]' <<<"$it")"
+  # an end reported again (another duration), or an answer after the end, changes nothing
+  local tcid legs0
+  tcid=$(grep -m1 '^Call-ID: ' "$tmp/a11.msg" | cut -d' ' -f2 | tr -d '\r')
+  legs0=$(jq -c '[.interactions[0].legs[] | [.leg, .status, .duration, .answered_at, .ended_at]] | sort' <<<"$it")
+  check "$label: time limit: the end reported again is acknowledged" \
+    test "$(sip_query /sip/event "{\"call_id\":\"$tcid\",\"event\":\"ended\",\"duration\":99}")" = 200
+  check "$label: time limit: an answer after the end is acknowledged" \
+    test "$(sip_query /sip/event "{\"call_id\":\"$tcid\",\"event\":\"answered\"}")" = 200
+  check "$label: time limit: neither changed the legs" \
+    test "$(interactions "$tid" | jq -c '[.interactions[0].legs[] | [.leg, .status, .duration, .answered_at, .ended_at]] | sort')" = "$legs0"
   grep -E 'ERROR|maskd did not' "$tmp/kamailio.log" | tail -5
 
   # --- a URI user part that is not a number, refused by Kamailio itself
