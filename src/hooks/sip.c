@@ -401,6 +401,16 @@ static void handle_route(struct app *app, const struct http_request *req, int64_
 	sip_render(&ans.d, &ans.r, &conf, &res->body);
 }
 
+/* A leg whose stored status is final keeps it: an end reported twice (or an event
+ * arriving after the end) changes nothing and emits no second leg event. */
+static bool leg_ended(const struct interaction *it, char leg)
+{
+	for (int i = 0; i < it->n_legs; i++)
+		if (it->legs[i].leg == leg)
+			return leg_status_final(it->legs[i].status);
+	return false;
+}
+
 static void handle_event(struct app *app, const struct http_request *req, int64_t now_ms_edge, struct http_response *res)
 {
 	const char *why = "malformed query";
@@ -443,6 +453,10 @@ static void handle_event(struct app *app, const struct http_request *req, int64_
 	/* the callee's leg, then the caller's: Kamailio sees both end together */
 	static const char legs[] = {'b', 'a'};
 	for (size_t i = 0; i < sizeof(legs); i++) {
+		if (leg_ended(&it, legs[i])) {
+			log_info("sip event %s: leg %c already ended; ignored", it.id, legs[i]);
+			continue;
+		}
 		in.st.leg = legs[i];
 		struct webhook_answer ans;
 		webhook_status(&env, &rq, &ans);

@@ -5,14 +5,14 @@
 # and sipp scenarios (tests/sip/scenarios) as caller, callee, media server and
 # emergency trunk. Every case of docs/SIP.md "Tests": a masked call (headers and SDP
 # of the callee's INVITE checked, durations recorded), unknown caller, closed
-# session, cool-off (rejected, then announced), retransmission + CANCEL, a URI that
+# session, cool-off (rejected, then announced), retransmission + CANCEL, ring timeout, time limit
+# (both BYEs masked, legs completed), a URI that
 # is not a number, emergency, bad queries (403 / 400, nothing written; a query
 # stamped outside the replay window: 403), maskd down (503), and a bounded load step. Runs on SQLite, then on PostgreSQL: the server of
 # MASKD_TEST_PG_URL when set, else one of its own (scripts/pg-test-server).
 # Env: MASKD_BIN (default build-test/maskd), SIP_LOAD_RATE (calls/s, default 200),
 # SIP_LOAD_CALLS (default 2000), SIP_LOAD_RATE_PG / SIP_LOAD_CALLS_PG (100, 1000),
-# MASKD_TEST_TIMEOUT_SCALE (slower builds), SIP_ONLY (sqlite or postgresql: that backend alone),
-# SIP_TIME_LIMIT=1 (the time-limit case, opt-in: see docs/SIP.md "Known limits").
+# MASKD_TEST_TIMEOUT_SCALE (slower builds), SIP_ONLY (sqlite or postgresql: that backend alone).
 # Last line: "N passed, N failed". Free ports, temp dirs, everything stopped at exit.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -303,9 +303,7 @@ suite() { # label db
     = '[["a","no-answer",0,null],["b","no-answer",0,null]]'
 
   # --- time limit: the session's 3 s ends an answered call that neither side hangs up:
-  # Kamailio's dialog module sends BYE both ways (neither UA ever sends one). Opt-in
-  # (SIP_TIME_LIMIT=1) while it fails in full runs: docs/SIP.md, "Known limits"
-  if [ "${SIP_TIME_LIMIT:-0}" = 1 ]; then
+  # the cfg's route[TIME_UP] sends a BYE both ways (neither UA ever sends one)
   local N=+14152372013 O=+14152372014 T tid n_dials
   T=$(api POST "/v1/services/$s1/sessions" \
     "{\"participants\":[{\"number\":\"$N\"},{\"number\":\"$O\"}],\"time_limit\":3}")
@@ -320,6 +318,10 @@ suite() { # label db
     grep -q 'Successful call *| *[0-9]* *| *1 ' "$tmp/b11.out"
   check "$label: time limit: one BYE at each side" \
     test "$(received "$tmp/a11.msg" | grep -c '^BYE sip:'),$(received "$tmp/b11.msg" | grep -c '^BYE sip:')" = 1,1
+  check "$label: time limit: the callee's BYE comes from B's view of the proxy number" \
+    test "$(received "$tmp/b11.msg" | grep -A8 '^BYE sip:' | grep -c "^From: <sip:$(jq -r '.participants[1].proxy_number' <<<"$T")@")" -eq 1
+  check "$label: time limit: nothing the callee received holds the caller's number" test "$(count "${N#+1}" "$tmp/b11.msg")" -eq 0
+  check "$label: time limit: nothing the caller received holds the callee's number" test "$(count "${O#+1}" "$tmp/a11.msg")" -eq 0
   # the legs: completed once Kamailio's event timer told maskd (polled up to 30 s, not slept on)
   local tries
   for tries in $(seq 1 $((300 * scale))); do
@@ -334,10 +336,17 @@ suite() { # label db
   check "$label: time limit: billable seconds of both legs between 3 and 13 (the limit, rounded up)" \
     test "$(jq -c '[.interactions[0].legs[].duration | (. >= 3 and . <= 13)] | unique' <<<"$it")" = '[true]'
   echo "time limit ($label): legs $(jq -c '[.interactions[0].legs[] | [.leg, .status, .duration]]' <<<"$it")"
+  # an end reported again (another duration), or an answer after the end, changes nothing
+  local tcid legs0
+  tcid=$(grep -m1 '^Call-ID: ' "$tmp/a11.msg" | cut -d' ' -f2 | tr -d '\r')
+  legs0=$(jq -c '[.interactions[0].legs[] | [.leg, .status, .duration, .answered_at, .ended_at]] | sort' <<<"$it")
+  check "$label: time limit: the end reported again is acknowledged" \
+    test "$(sip_query /sip/event "{\"call_id\":\"$tcid\",\"event\":\"ended\",\"duration\":99}")" = 200
+  check "$label: time limit: an answer after the end is acknowledged" \
+    test "$(sip_query /sip/event "{\"call_id\":\"$tcid\",\"event\":\"answered\"}")" = 200
+  check "$label: time limit: neither changed the legs" \
+    test "$(interactions "$tid" | jq -c '[.interactions[0].legs[] | [.leg, .status, .duration, .answered_at, .ended_at]] | sort')" = "$legs0"
   grep -E 'ERROR|maskd did not' "$tmp/kamailio.log" | tail -5
-  else
-    echo "time limit ($label): not run (SIP_TIME_LIMIT=1 runs it)"
-  fi
 
   # --- a URI user part that is not a number, refused by Kamailio itself
   local before
