@@ -60,6 +60,20 @@ static void assert_received_a(const struct leg *l, const char *want_id, const ch
 	assert_string_equal(l->currency, "");
 }
 
+/* A new bridged call CA777 from s's first participant to its second, at 2100 (not stored). */
+static void bridged_call(struct fixture *f, const struct session *s, struct interaction *it)
+{
+	memset(it, 0, sizeof(*it));
+	id_new("int", it->id);
+	snprintf(it->session_id, sizeof(it->session_id), "%s", s->id);
+	snprintf(it->service_id, sizeof(it->service_id), "%s", f->svc.id);
+	snprintf(it->carrier_sid, sizeof(it->carrier_sid), "CA777");
+	snprintf(it->from_participant, sizeof(it->from_participant), "%s", s->participants[0].id);
+	snprintf(it->to_participant, sizeof(it->to_participant), "%s", s->participants[1].id);
+	it->decision = DECISION_BRIDGE;
+	it->created_at = 2100;
+}
+
 static void derived_leg_a_and_upsert(void **state)
 {
 	CX_FIXTURE(state);
@@ -68,15 +82,7 @@ static void derived_leg_a_and_upsert(void **state)
 	struct session s;
 	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
 	struct interaction it;
-	memset(&it, 0, sizeof(it));
-	id_new("int", it.id);
-	snprintf(it.session_id, sizeof(it.session_id), "%s", s.id);
-	snprintf(it.service_id, sizeof(it.service_id), "%s", f->svc.id);
-	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "CA777");
-	snprintf(it.from_participant, sizeof(it.from_participant), "%s", s.participants[0].id);
-	snprintf(it.to_participant, sizeof(it.to_participant), "%s", s.participants[1].id);
-	it.decision = DECISION_BRIDGE;
-	it.created_at = 2100;
+	bridged_call(f, &s, &it);
 	int existed = -1;
 	assert_int_equal(store_interaction_record(f->st, &it, &existed), 0);
 	assert_int_equal(existed, 0);
@@ -342,15 +348,7 @@ static void events_pull_off_keeps_no_row(void **state)
 
 	int64_t rows = cx_sql_count(f, "SELECT COUNT(*) FROM service_events");
 	struct interaction it;
-	memset(&it, 0, sizeof(it));
-	id_new("int", it.id);
-	snprintf(it.session_id, sizeof(it.session_id), "%s", s.id);
-	snprintf(it.service_id, sizeof(it.service_id), "%s", f->svc.id);
-	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "CA777");
-	snprintf(it.from_participant, sizeof(it.from_participant), "%s", s.participants[0].id);
-	snprintf(it.to_participant, sizeof(it.to_participant), "%s", s.participants[1].id);
-	it.decision = DECISION_BRIDGE;
-	it.created_at = 2100;
+	bridged_call(f, &s, &it);
 	struct store_event ev;
 	struct outbox_item delivery;
 	char id[ID_MAX];
