@@ -119,6 +119,8 @@ struct change_ctx {
 	const char *id;
 	const struct profile_change *c;
 	int64_t now;
+	int (*then)(struct store_tx *tx, void *ctx);
+	void *then_ctx;
 	struct profile *out;
 };
 
@@ -158,14 +160,22 @@ static int change_body(struct store_tx *tx, void *arg)
 	rc = store_tx_profile_put(tx, p, bidx);
 	if (rc == 0 && x->c->retire)
 		rc = store_tx_profiles_free_due(tx, x->now);
+	if (rc >= 0 && x->then != NULL)
+		rc = x->then(tx, x->then_ctx);
 	return rc < 0 ? rc : 0;
 }
 
 int profiles_change(struct store *st, const struct service *svc, const char *id, const struct profile_change *c,
 		    int64_t now, struct profile *out)
 {
+	return profiles_change_with(st, svc, id, c, now, NULL, NULL, out);
+}
+
+int profiles_change_with(struct store *st, const struct service *svc, const char *id, const struct profile_change *c,
+			 int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx, struct profile *out)
+{
 	assert(st != NULL && svc != NULL && id != NULL && c != NULL && out != NULL);
-	struct change_ctx x = {.st = st, .svc = svc, .id = id, .c = c, .now = now, .out = out};
+	struct change_ctx x = {.st = st, .svc = svc, .id = id, .c = c, .now = now, .then = then, .then_ctx = ctx, .out = out};
 	int rc = store_tx_run(st, change_body, &x);
 	out->number[0] = '\0'; /* never handed back */
 	return rc;
