@@ -506,6 +506,8 @@ int sessions_participant_swap_with(struct store *st, const char *session_id, con
 struct remove_ctx {
 	const char *session_id, *participant_id;
 	int64_t now;
+	int (*then)(struct store_tx *tx, void *ctx);
+	void *then_ctx;
 };
 
 static int remove_body(struct store_tx *tx, void *arg)
@@ -538,12 +540,21 @@ static int remove_body(struct store_tx *tx, void *arg)
 		rc = store_tx_session_touch(tx, x->session_id, x->now);
 	if (rc == 0)
 		rc = store_tx_event_insert(tx, x->session_id, "participant_removed", me->id, me->e164, x->now);
+	if (rc == 0 && x->then != NULL)
+		rc = x->then(tx, x->then_ctx);
 	return rc < 0 ? rc : 0;
 }
 
 int sessions_participant_remove(struct store *st, const char *session_id, const char *participant_id, int64_t now)
 {
+	return sessions_participant_remove_with(st, session_id, participant_id, now, NULL, NULL);
+}
+
+int sessions_participant_remove_with(struct store *st, const char *session_id, const char *participant_id,
+				     int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx)
+{
 	assert(st != NULL && session_id != NULL && participant_id != NULL);
-	struct remove_ctx x = {.session_id = session_id, .participant_id = participant_id, .now = now};
+	struct remove_ctx x = {
+		.session_id = session_id, .participant_id = participant_id, .now = now, .then = then, .then_ctx = ctx};
 	return store_tx_run(st, remove_body, &x);
 }

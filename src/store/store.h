@@ -603,6 +603,10 @@ int store_proxy_session_get(struct store *st, const char *id, struct store_proxy
 /* Removes the row of id (the session was deleted, or its native row written):
  * 0, MASKD_ENOTFOUND (no such row) or MASKD_EDB. */
 int store_proxy_session_delete(struct store *st, const char *id);
+/* store_proxy_session_put() and store_proxy_session_delete() inside tx, so
+ * that what else the body writes (the change's audit entry) commits with them. */
+int store_tx_proxy_session_put(struct store_tx *tx, const struct store_proxy_session *r);
+int store_tx_proxy_session_delete(struct store_tx *tx, const char *id);
 /* Removes every row of service_id (the service is deleted), inside tx. */
 int store_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id);
 /* Deletes interaction id of session session_id with its legs, inside tx (the
