@@ -21,6 +21,7 @@ struct create_ctx {
 	struct profile *p;
 	int64_t now;
 	char bidx[STORE_BIDX_MAX];
+	char bidx_old[STORE_BIDX_MAX]; /* "" unless the index rotates */
 	char named[PHONE_E164_MAX + 1];
 };
 
@@ -51,6 +52,7 @@ static int pick(struct store_tx *tx, struct create_ctx *x, unsigned need)
 		struct store_pool_query q = {.service_id = x->svc->id,
 					     .need = need,
 					     .bidx = x->bidx,
+					     .bidx_old = x->bidx_old,
 					     .level = levels[l],
 					     .country = x->geo->country,
 					     .area_code = x->geo->area_code,
@@ -97,6 +99,7 @@ int profiles_create(struct store *st, const struct service *svc, const struct pa
 	struct create_ctx x = {.svc = svc, .geo = geo, .p = p, .now = now};
 	memcpy(x.named, p->proxy_e164, sizeof(x.named));
 	store_blind_index(st, p->number, x.bidx);
+	store_blind_index_previous(st, p->number, x.bidx_old);
 	id_new("prf", p->id);
 	snprintf(p->service_id, sizeof(p->service_id), "%s", svc->id);
 	p->state = PROFILE_ACTIVE;

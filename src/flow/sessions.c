@@ -247,6 +247,7 @@ static int create_body(struct store_tx *tx, void *arg)
 				       .bidx = x->bidx[i],
 				       .bidx_old = x->bidx_old[i],
 				       .peer_bidx = n == 2 ? x->bidx[1 - i] : "",
+				       .peer_bidx_old = n == 2 ? x->bidx_old[1 - i] : "",
 				       .pending = k > 0 ? s->participants[1 - i].proxy_number_id : NULL};
 		rc = bind_participant(tx, j);
 		if (rc < 0) {

@@ -131,7 +131,7 @@ struct store_tx {
 		struct store_holder *out)) \
 	X(int, tx_binding_drop, (struct store_tx *tx, const char *row_id)) \
 	X(int, tx_sticky, (struct store_tx *tx, const char *service_id, const char *bidx, \
-		const char *peer_bidx, char out[ID_MAX])) \
+		const char *bidx_old, const char *peer_bidx, const char *peer_old, char out[ID_MAX])) \
 	X(int, tx_number_by_id, (struct store_tx *tx, const char *service_id, const char *id, \
 		struct number *out)) \
 	X(int, tx_number_by_e164, (struct store_tx *tx, const char *service_id, const char *e164, \
