@@ -28,7 +28,7 @@ const REALS = Array.from({ length: 2 * SESSIONS }, (_, i) => real(7200 + i));
 const STRANGER = real(7290);
 assertValid(POOL, REALS, [STRANGER]);
 const STICKY_POOL = [proxy(81), proxy(82), proxy(83)];
-const STICKY_REALS = Array.from({ length: 4 }, (_, i) => real(7300 + i));
+const STICKY_REALS = Array.from({ length: 10 }, (_, i) => real(7300 + i));
 assertValid(STICKY_POOL, STICKY_REALS);
 
 const daemons = [];
@@ -164,11 +164,11 @@ test('rotate the blind-index key under webhook traffic, then drop the old versio
   assert.equal(erased.participants_erased, 1, JSON.stringify(erased));
 });
 
-// Sticky reuse while the index rotates: a pair's session under version 1 is consulted under
+// Sticky reuse and profile claims while the index rotates: a pair's session under version 1 is consulted under
 // both versions, so the pair gets last time's numbers although their rows still carry
 // version 1 (MASKD_RESEAL_BATCHES=0 holds the re-index), where the pool rule alone (least
 // loaded first) would give them another number.
-test('sticky reuse finds a pair not re-indexed yet', async (t) => {
+test('sticky reuse and a profile claim find a pair not re-indexed yet', async (t) => {
   t.after(() => { if (t.passed === false) failed = true; });
   const [P81, P82, P83] = STICKY_POOL;
   const [A, B, C, D] = STICKY_REALS;
@@ -193,6 +193,14 @@ test('sticky reuse finds a pair not re-indexed yet', async (t) => {
   assert.deepEqual(fresh.participants.map((p) => p.proxy_number), [P83, P82], 'not the numbers the pair had last time');
   // the job held: the old rows still carry version 1, the new ones version 2
   assert.deepEqual(await indexVersions(d2), { v1: 4, v2: 2 });
+  // a profile claim: C holds P83 under version 1 only, and P83 is the least loaded (2 sessions,
+  // P81 3, P82 5): the pick must pass it over for P81
+  for (let i = 0; i < 3; i++) {
+    await createSession(d2, svc.id, { participants: [[STICKY_REALS[4 + 2 * i], 'x', P81], [STICKY_REALS[5 + 2 * i], 'y', P82]] });
+  }
+  const profile = expectStatus(await d2.api('POST', `/v1/services/${svc.id}/profiles`, { number: C, label: 'C' }), 201);
+  assert.equal(profile.proxy_number, P81, 'a profile got a number its real number holds under the previous version');
+  assert.deepEqual(await indexVersions(d2), { v1: 4, v2: 8 });
   await d2.stop();
   assertLogClean(d2, STICKY_REALS);
 });
