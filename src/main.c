@@ -349,11 +349,15 @@ int main(int argc, char **argv)
 			continue;
 		char *end = NULL;
 		reseal_knobs[k] = strtol(rb, &end, 10);
-		if (end == rb || *end != '\0' || reseal_knobs[k] < 1 || reseal_knobs[k] > 10000) {
-			fprintf(stderr, "maskd: %s must be 1..10000\n", reseal_vars[k]);
+		/* MASKD_RESEAL_BATCHES=0: both background passes held (a test, or work deferred) */
+		if (end == rb || *end != '\0' || reseal_knobs[k] < (k == 1 ? 0 : 1) || reseal_knobs[k] > 10000) {
+			fprintf(stderr, "maskd: %s must be %s..10000\n", reseal_vars[k], k == 1 ? "0" : "1");
 			return 1;
 		}
 	}
+	bool passes_held = reseal_knobs[1] == 0;
+	if (passes_held)
+		log_warn("maskd: MASKD_RESEAL_BATCHES=0: the background re-seal and re-index passes are held");
 	long reveals = reveal_rate();
 	if (reveals < 0) {
 		fprintf(stderr, "maskd: MASKD_REVEAL_RATE must be a whole number of reveals per minute (0 = no limit)\n");
@@ -463,8 +467,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* the sweeper writes (expiry, release, purge, the write probe): not on a read-only node */
-	jobs_reseal_configure(vault_current_version(vault), (int)reseal_knobs[0], (int)reseal_knobs[1]);
-	jobs_reindex_configure(vault_index_previous(vault) > 0);
+	jobs_reseal_configure(passes_held ? 0 : vault_current_version(vault), (int)reseal_knobs[0],
+			      passes_held ? 1 : (int)reseal_knobs[1]);
+	jobs_reindex_configure(!passes_held && vault_index_previous(vault) > 0);
 	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, retention_s);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);

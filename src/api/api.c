@@ -350,18 +350,6 @@ void api_audit_entry(const struct api_req *r, struct audit_entry *e, const char 
 	snprintf(e->detail, sizeof(e->detail), "%s", detail ? detail : "");
 }
 
-/* The routes whose success is audited here, after the handler (the audit entry
- * is its own transaction, committed before the answer goes out). A change that
- * must commit with its entry appends it in its own transaction instead
- * (api_audit_request: PATCH /v1/services/{svc}, the erasure, PATCH and DELETE
- * /v1/sessions/{ses} and the number swap in api_sessions.c). */
-struct audited_route {
-	const char *method, *pattern, *action;
-};
-static const struct audited_route audited[] = {
-	{"PATCH", "/v1/services/{svc}/profiles/{prf}", "profile.changed"},
-};
-
 /* The audit detail of a successful request body: its status (sessions) and the
  * names of the fields it set, never their values (credentials, numbers). */
 static void audit_detail(const struct http_request *req, char *out, size_t cap)
@@ -399,28 +387,6 @@ void api_audit_request(const struct api_req *r, struct audit_entry *e, const cha
 	api_audit_entry(r, e, action, r->id2 ? r->id2 : r->id, reason, detail, now_unix());
 }
 
-/* Appends the audit entry of a successful audited route. A failure to append is
- * logged and answered 503: the change itself is committed, and the operator
- * must know that its record is missing. */
-static void audit_after(struct api_req *r, const struct api_route *rt)
-{
-	if (r->res->status >= 300)
-		return;
-	for (size_t i = 0; i < sizeof(audited) / sizeof(audited[0]); i++) {
-		if (strcmp(audited[i].method, rt->method) != 0 || strcmp(audited[i].pattern, rt->pattern) != 0)
-			continue;
-		struct audit_entry e;
-		api_audit_request(r, &e, audited[i].action);
-		int rc = audit_append(r->app->store, &e);
-		if (rc < 0) {
-			log_error("api: %s of %s is committed but its audit entry is not: %s", e.action, e.target,
-				  maskd_strerror(rc));
-			buf_reset(&r->res->body);
-			api_store_failed(r, "audit_append", rc);
-		}
-		return;
-	}
-}
 
 /* X-Request-Id when it is 1..64 bytes of [A-Za-z0-9._-], else a new "req_" id. */
 const char *api_request_id(const struct http_request *req)
@@ -504,7 +470,6 @@ int api_handle(struct app *app, const struct http_request *req, struct http_resp
 		if (!scope_ok(&r, &routes[i]))
 			goto done;
 		routes[i].fn(&r);
-		audit_after(&r, &routes[i]);
 		goto done;
 	}
 	if (path_matched)

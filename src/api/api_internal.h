@@ -85,8 +85,8 @@ void api_privacy_erase(struct api_req *r);
  * flow/audit.h. */
 void api_audit_entry(const struct api_req *r, struct audit_entry *e, const char *action, const char *target,
 		     const char *reason, const char *detail, int64_t now);
-/* The audit entry of a successful change by request r, as the routes audited
- * after their handler get it: target the route's id (the second one when there
+/* The audit entry of a change by request r, appended in the change's own
+ * transaction (audit_then): target the route's id (the second one when there
  * is one), reason the X-Audit-Reason header, detail the names of the body's
  * fields (never their values), created_at now. */
 void api_audit_request(const struct api_req *r, struct audit_entry *e, const char *action);

@@ -4,6 +4,7 @@
  * core/profile.h's and the transactions flow/profiles.c's. Every answer shows the
  * real number masked. */
 #include "api_internal.h"
+#include "../flow/audit.h"
 #include "../flow/profiles.h"
 #include "../flow/sessions.h"
 #include "../util/err.h"
@@ -174,7 +175,9 @@ void api_profile_patch(struct api_req *r)
 	if (body == NULL || !parse_change(body, &c, &e))
 		goto fail;
 	struct profile p;
-	int rc = profiles_change(r->app->store, &svc, r->id2, &c, now_unix(), &p);
+	struct audit_entry audit;
+	api_audit_request(r, &audit, "profile.changed");
+	int rc = profiles_change_with(r->app->store, &svc, r->id2, &c, now_unix(), audit_then, &audit, &p);
 	if (rc == MASKD_ECONFLICT) {
 		api_error_set(&e, 409, "conflict",
 			      c.has_number ? "the profile is retired, or number already holds a proxy number of one of "

@@ -11,6 +11,7 @@
 #include "proxy_v1.h"
 #include "api_internal.h"
 #include "proxy_wire.h"
+#include "../flow/audit.h"
 #include "../flow/lifecycle.h"
 #include "../flow/sessions.h"
 #include "../out/sender.h"
@@ -156,7 +157,28 @@ int pv_pending_get(struct preq *p, const char *session_id, struct proxy_pending 
 	return 0;
 }
 
-int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd)
+struct pending_write {
+	const struct store_proxy_session *put; /* NULL: delete */
+	const char *id;
+	struct audit_entry *audit;
+};
+
+static int pending_write_body(struct store_tx *tx, void *ctx)
+{
+	struct pending_write *w = ctx;
+	int rc = w->put != NULL ? store_tx_proxy_session_put(tx, w->put) : store_tx_proxy_session_delete(tx, w->id);
+	if (rc == 0 && w->audit != NULL)
+		rc = audit_then(tx, w->audit);
+	return rc;
+}
+
+int pv_pending_delete(struct preq *p, const char *session_id, struct audit_entry *audit)
+{
+	struct pending_write w = {.id = session_id, .audit = audit};
+	return store_tx_run(p->app->store, pending_write_body, &w);
+}
+
+int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd, struct audit_entry *audit)
 {
 	struct store_proxy_session r;
 	memset(&r, 0, sizeof(r));
@@ -167,7 +189,8 @@ int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pe
 	r.ttl = pd->ttl;
 	r.expires_at = pd->expires_at;
 	r.created_at = pd->created_at;
-	return store_proxy_session_put(p->app->store, &r);
+	struct pending_write w = {.put = &r, .id = session_id, .audit = audit};
+	return store_tx_run(p->app->store, pending_write_body, &w);
 }
 
 /* The settings key of the account row of (sid, key_hash) into out (cap >=

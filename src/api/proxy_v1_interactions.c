@@ -6,6 +6,7 @@
 #include "proxy_v1.h"
 #include "api_internal.h"
 #include "proxy_wire.h"
+#include "../flow/audit.h"
 #include "../flow/events.h"
 #include "../flow/lifecycle.h"
 #include "../flow/sessions.h"
@@ -147,7 +148,9 @@ void pv_participant_delete(struct preq *p, const struct session *s, int idx)
 	assert(idx >= 0 && idx < s->n_participants);
 	const struct participant *pt = &s->participants[idx];
 	int64_t now = now_unix();
-	int rc = sessions_participant_remove(p->app->store, s->id, pt->id, now);
+	struct audit_entry audit;
+	pv_audit(p, s->id, pt->id, "participant.removed", &audit);
+	int rc = sessions_participant_remove_with(p->app->store, s->id, pt->id, now, audit_then, &audit);
 	if (rc == MASKD_ENOTFOUND) {
 		pv_perr_not_found(p); /* removed by a concurrent request */
 		return;

@@ -103,8 +103,17 @@ int pv_extra_put(struct preq *p, const char *service_id, const struct proxy_serv
 /* The pending session of session_id: 0, MASKD_ENOTFOUND or MASKD_EDB. */
 int pv_pending_get(struct preq *p, const char *session_id, struct proxy_pending *pd);
 
-/* Writes (creates or updates) the pending session of session_id: 0 or MASKD_EDB. */
-int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd);
+/* Writes (creates or updates) the pending session of session_id, with audit (NULL
+ * = none) appended in the same transaction: 0 or MASKD_EDB. */
+int pv_pending_put(struct preq *p, const char *session_id, const struct proxy_pending *pd, struct audit_entry *audit);
+/* Removes the pending session of session_id with audit (NULL = none) in the same
+ * transaction: 0, MASKD_ENOTFOUND (no such row: nothing written) or MASKD_EDB. */
+int pv_pending_delete(struct preq *p, const char *session_id, struct audit_entry *audit);
+/* The audit entry of a change of session_id (participant_id: of that participant
+ * of it, the target; NULL = the session is) by this Proxy API request, with the
+ * native API's fields: key, request id, source, X-Audit-Reason. */
+void pv_audit(struct preq *p, const char *session_id, const char *participant_id, const char *action,
+	      struct audit_entry *e);
 
 /* The Twilio auth token (opened) of account sid as set by the maskd key whose
  * SHA-256 (hex) is key_hash: 0, MASKD_ENOTFOUND (that key set no such account),

@@ -275,7 +275,7 @@ void pv_session_create(struct preq *p, const struct service *svc)
 		struct proxy_pending pd = {.mode = mode, .ttl = ttl, .expires_at = exp, .created_at = now};
 		snprintf(pd.service_id, sizeof(pd.service_id), "%s", svc->id);
 		snprintf(pd.unique_name, sizeof(pd.unique_name), "%s", s.unique_name);
-		int rc = pv_pending_put(p, s.id, &pd);
+		int rc = pv_pending_put(p, s.id, &pd, NULL);
 		if (rc < 0) {
 			pv_perr_store(p, "pending_put", rc);
 			return;
@@ -316,14 +316,14 @@ static void session_reply(struct preq *p, const char *id)
 	api_reply(p->res, 200, pv_session_json(p, &s));
 }
 
-/* The audit entry of a change of session_id by this Proxy API request (the
- * native API's fields: key, request id, source, X-Audit-Reason). */
-static void pv_audit(struct preq *p, const char *session_id, const char *action, struct audit_entry *e)
+void pv_audit(struct preq *p, const char *session_id, const char *participant_id, const char *action,
+	      struct audit_entry *e)
 {
 	struct api_req r = {.app = p->app,
 			    .http = p->http,
 			    .res = p->res,
 			    .id = session_id,
+			    .id2 = participant_id,
 			    .key = &p->key,
 			    .request_id = api_request_id(p->http),
 			    .source = p->http->remote ? p->http->remote : ""};
@@ -367,7 +367,9 @@ void pv_session_update(struct preq *p, struct session *s, bool pending)
 			pd.ttl = ttl;
 		if (has_exp)
 			pd.expires_at = exp;
-		rc = pv_pending_put(p, s->id, &pd);
+		struct audit_entry audit;
+		pv_audit(p, s->id, NULL, "session.changed", &audit);
+		rc = pv_pending_put(p, s->id, &pd, &audit);
 		if (rc < 0) {
 			pv_perr_store(p, "pending_put", rc);
 			return;
@@ -380,7 +382,7 @@ void pv_session_update(struct preq *p, struct session *s, bool pending)
 	if (target == SESSION_OPEN && s->status >= SESSION_CLOSED) {
 		int failed = -1;
 		struct audit_entry audit;
-		pv_audit(p, s->id, "session.changed", &audit);
+		pv_audit(p, s->id, NULL, "session.changed", &audit);
 		rc = lifecycle_reopen_with(p->app->store, s->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL, now,
 					   audit_then, &audit, &failed);
 		if (rc == MASKD_EINVAL || rc == MASKD_ECONFLICT) {
@@ -390,7 +392,7 @@ void pv_session_update(struct preq *p, struct session *s, bool pending)
 	} else {
 		bool changed = false;
 		struct audit_entry audit;
-		pv_audit(p, s->id, "session.changed", &audit);
+		pv_audit(p, s->id, NULL, "session.changed", &audit);
 		rc = lifecycle_change_with(p->app->store, s->id, has_ttl ? &ttl : NULL, has_exp ? &exp : NULL,
 					   target == SESSION_CLOSED ? SESSION_CLOSED : -1, now, audit_then, &audit, &changed);
 		if (rc == 0 && changed)
@@ -408,16 +410,16 @@ void pv_session_update(struct preq *p, struct session *s, bool pending)
 void pv_session_delete(struct preq *p, const struct session *s, bool pending)
 {
 	int rc;
+	struct audit_entry audit;
+	pv_audit(p, s->id, NULL, "session.deleted", &audit);
 	if (pending) {
-		rc = store_proxy_session_delete(p->app->store, s->id);
+		rc = pv_pending_delete(p, s->id, &audit);
 		if (rc == MASKD_ENOTFOUND) {
 			pv_perr_not_found(p); /* deleted by a concurrent request */
 			return;
 		}
 	} else {
 		bool changed = false;
-		struct audit_entry audit;
-		pv_audit(p, s->id, "session.deleted", &audit);
 		rc = lifecycle_change_with(p->app->store, s->id, NULL, NULL, SESSION_CLOSED, now_unix(), audit_then, &audit,
 					   &changed);
 		if (rc == 0 && changed)

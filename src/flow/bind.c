@@ -45,6 +45,17 @@ static struct pick_holder holder_view(const struct store_holder *h)
 	return (struct pick_holder){.found = h->found, .cooling = h->cooling, .peer = h->peer};
 }
 
+/* j's peer as the holder's row spells it: while the index rotates, a row not
+ * re-indexed yet names the peer under the previous version, and it is the same
+ * pair all the same. */
+static const char *peer_as_held(const struct bind_job *j, const struct pick_holder *ph)
+{
+	if (j->peer_bidx_old != NULL && j->peer_bidx_old[0] != '\0' && ph->peer != NULL &&
+	    strcmp(ph->peer, j->peer_bidx_old) == 0)
+		return j->peer_bidx_old;
+	return j->peer_bidx;
+}
+
 /* Writes the binding: a new participant row, or the swapped row moved.
  * MASKD_ECONFLICT when the bindings index refuses it. */
 static int claim(struct store_tx *tx, struct bind_job *j, const char *number_id, const char *e164)
@@ -101,7 +112,7 @@ static int bind_named(struct store_tx *tx, struct bind_job *j)
 	if (rc < 0)
 		return rc;
 	struct pick_holder ph = holder_view(&h);
-	int verdict = pick_named_verdict(&ph, j->peer_bidx, j->rules->cooloff_reuse, j->swap_row != NULL);
+	int verdict = pick_named_verdict(&ph, peer_as_held(j, &ph), j->rules->cooloff_reuse, j->swap_row != NULL);
 	if (verdict == PICK_REFUSE)
 		return MASKD_ECONFLICT;
 	return claim_number(tx, j, &n, verdict, &h);
@@ -128,7 +139,7 @@ static int bind_sticky(struct store_tx *tx, struct bind_job *j, const char *stic
 	if (rc < 0)
 		return rc;
 	struct pick_holder ph = holder_view(&h);
-	int verdict = pick_sticky_verdict(&ph, j->peer_bidx);
+	int verdict = pick_sticky_verdict(&ph, peer_as_held(j, &ph));
 	if (verdict == PICK_REFUSE)
 		return 0;
 	rc = claim_number(tx, j, &n, verdict, &h);
@@ -240,7 +251,7 @@ int bind_participant(struct store_tx *tx, struct bind_job *j)
 	char sticky_id[ID_MAX] = "";
 	int rc = 0;
 	if (pick_wants_sticky(j->peer_bidx[0] != '\0', swap)) {
-		rc = store_tx_sticky(tx, j->service_id, j->bidx, j->peer_bidx, sticky_id);
+		rc = store_tx_sticky(tx, j->service_id, j->bidx, j->bidx_old, j->peer_bidx, j->peer_bidx_old, sticky_id);
 		if (rc < 0)
 			return rc;
 	}

@@ -31,6 +31,7 @@ struct bind_job {
 	const char *bidx;      /* its blind index */
 	const char *bidx_old;  /* under the previous index version while it rotates; "" or NULL = none */
 	const char *peer_bidx; /* the other participant's, "" while single-party */
+	const char *peer_bidx_old; /* peer_bidx under the previous version while it rotates; "" or NULL = none */
 	/* the number this session is counted on already (add, swap: the other
 	 * participant's), NULL = none */
 	const char *counted;

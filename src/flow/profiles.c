@@ -21,6 +21,7 @@ struct create_ctx {
 	struct profile *p;
 	int64_t now;
 	char bidx[STORE_BIDX_MAX];
+	char bidx_old[STORE_BIDX_MAX]; /* "" unless the index rotates */
 	char named[PHONE_E164_MAX + 1];
 };
 
@@ -51,6 +52,7 @@ static int pick(struct store_tx *tx, struct create_ctx *x, unsigned need)
 		struct store_pool_query q = {.service_id = x->svc->id,
 					     .need = need,
 					     .bidx = x->bidx,
+					     .bidx_old = x->bidx_old,
 					     .level = levels[l],
 					     .country = x->geo->country,
 					     .area_code = x->geo->area_code,
@@ -97,6 +99,7 @@ int profiles_create(struct store *st, const struct service *svc, const struct pa
 	struct create_ctx x = {.svc = svc, .geo = geo, .p = p, .now = now};
 	memcpy(x.named, p->proxy_e164, sizeof(x.named));
 	store_blind_index(st, p->number, x.bidx);
+	store_blind_index_previous(st, p->number, x.bidx_old);
 	id_new("prf", p->id);
 	snprintf(p->service_id, sizeof(p->service_id), "%s", svc->id);
 	p->state = PROFILE_ACTIVE;
@@ -119,6 +122,8 @@ struct change_ctx {
 	const char *id;
 	const struct profile_change *c;
 	int64_t now;
+	int (*then)(struct store_tx *tx, void *ctx);
+	void *then_ctx;
 	struct profile *out;
 };
 
@@ -158,14 +163,22 @@ static int change_body(struct store_tx *tx, void *arg)
 	rc = store_tx_profile_put(tx, p, bidx);
 	if (rc == 0 && x->c->retire)
 		rc = store_tx_profiles_free_due(tx, x->now);
+	if (rc >= 0 && x->then != NULL)
+		rc = x->then(tx, x->then_ctx);
 	return rc < 0 ? rc : 0;
 }
 
 int profiles_change(struct store *st, const struct service *svc, const char *id, const struct profile_change *c,
 		    int64_t now, struct profile *out)
 {
+	return profiles_change_with(st, svc, id, c, now, NULL, NULL, out);
+}
+
+int profiles_change_with(struct store *st, const struct service *svc, const char *id, const struct profile_change *c,
+			 int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx, struct profile *out)
+{
 	assert(st != NULL && svc != NULL && id != NULL && c != NULL && out != NULL);
-	struct change_ctx x = {.st = st, .svc = svc, .id = id, .c = c, .now = now, .out = out};
+	struct change_ctx x = {.st = st, .svc = svc, .id = id, .c = c, .now = now, .then = then, .then_ctx = ctx, .out = out};
 	int rc = store_tx_run(st, change_body, &x);
 	out->number[0] = '\0'; /* never handed back */
 	return rc;

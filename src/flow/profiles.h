@@ -42,6 +42,13 @@ struct profile_change {
  * change writes nothing. */
 int profiles_change(struct store *st, const struct service *svc, const char *id, const struct profile_change *c,
 		    int64_t now, struct profile *out);
+/* profiles_change(), then then(tx, ctx) in the same transaction once the change
+ * is written, so that the caller's writes (its audit entry: audit_then) commit
+ * with it or not at all: a refused change calls no then, and a negative return
+ * of then rolls the change back and is returned. then may run more than once (a
+ * retried transaction) and must not keep state across runs. */
+int profiles_change_with(struct store *st, const struct service *svc, const char *id, const struct profile_change *c,
+			 int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx, struct profile *out);
 
 /* Profile id of service_id into *out (with_number: its real number too).
  * MASKD_ENOTFOUND when there is none in that service. */

@@ -247,6 +247,7 @@ static int create_body(struct store_tx *tx, void *arg)
 				       .bidx = x->bidx[i],
 				       .bidx_old = x->bidx_old[i],
 				       .peer_bidx = n == 2 ? x->bidx[1 - i] : "",
+				       .peer_bidx_old = n == 2 ? x->bidx_old[1 - i] : "",
 				       .pending = k > 0 ? s->participants[1 - i].proxy_number_id : NULL};
 		rc = bind_participant(tx, j);
 		if (rc < 0) {
@@ -506,6 +507,8 @@ int sessions_participant_swap_with(struct store *st, const char *session_id, con
 struct remove_ctx {
 	const char *session_id, *participant_id;
 	int64_t now;
+	int (*then)(struct store_tx *tx, void *ctx);
+	void *then_ctx;
 };
 
 static int remove_body(struct store_tx *tx, void *arg)
@@ -538,12 +541,21 @@ static int remove_body(struct store_tx *tx, void *arg)
 		rc = store_tx_session_touch(tx, x->session_id, x->now);
 	if (rc == 0)
 		rc = store_tx_event_insert(tx, x->session_id, "participant_removed", me->id, me->e164, x->now);
+	if (rc == 0 && x->then != NULL)
+		rc = x->then(tx, x->then_ctx);
 	return rc < 0 ? rc : 0;
 }
 
 int sessions_participant_remove(struct store *st, const char *session_id, const char *participant_id, int64_t now)
 {
+	return sessions_participant_remove_with(st, session_id, participant_id, now, NULL, NULL);
+}
+
+int sessions_participant_remove_with(struct store *st, const char *session_id, const char *participant_id,
+				     int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx)
+{
 	assert(st != NULL && session_id != NULL && participant_id != NULL);
-	struct remove_ctx x = {.session_id = session_id, .participant_id = participant_id, .now = now};
+	struct remove_ctx x = {
+		.session_id = session_id, .participant_id = participant_id, .now = now, .then = then, .then_ctx = ctx};
 	return store_tx_run(st, remove_body, &x);
 }

@@ -109,5 +109,12 @@ int sessions_participant_swap_with(struct store *st, const char *session_id, con
  * MASKD_ENOTFOUND no such session or participant in it; MASKD_ECONFLICT the
  * session is not open. Nothing is written on an error. */
 int sessions_participant_remove(struct store *st, const char *session_id, const char *participant_id, int64_t now);
+/* sessions_participant_remove(), then then(tx, ctx) in the same transaction once
+ * the removal is written, so that the caller's writes (its audit entry:
+ * audit_then) commit with it or not at all: a refusal calls no then, and a
+ * negative return of then rolls the removal back and is returned. then may run
+ * more than once (a retried transaction) and must not keep state across runs. */
+int sessions_participant_remove_with(struct store *st, const char *session_id, const char *participant_id,
+				     int64_t now, int (*then)(struct store_tx *tx, void *ctx), void *ctx);
 
 #endif

@@ -207,9 +207,9 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->service_events,
 		(const void *)o->tx_interaction_record,
 		(const void *)o->interaction_call_id,
-		(const void *)o->proxy_session_put,
+		(const void *)o->tx_proxy_session_put,
 		(const void *)o->proxy_session_get,
-		(const void *)o->proxy_session_delete,
+		(const void *)o->tx_proxy_session_delete,
 		(const void *)o->tx_proxy_sessions_drop,
 		(const void *)o->tx_interaction_delete,
 		(const void *)o->tx_subject_profiles,
@@ -664,10 +664,14 @@ int store_tx_binding_drop(struct store_tx *tx, const char *row_id)
 	return tx->ops->tx_binding_drop(tx, row_id);
 }
 
-int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx, char out[ID_MAX])
+int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *bidx_old,
+		    const char *peer_bidx, const char *peer_old, char out[ID_MAX])
 {
-	assert(tx != NULL && service_id != NULL && bidx != NULL && out != NULL);
-	return tx->ops->tx_sticky(tx, service_id, bidx, peer_bidx, out);
+	assert(tx != NULL && service_id != NULL && bidx != NULL && peer_bidx != NULL && out != NULL);
+	/* no previous version: the current one twice (one query either way) */
+	const char *b_old = bidx_old != NULL && bidx_old[0] != '\0' ? bidx_old : bidx;
+	const char *p_old = peer_old != NULL && peer_old[0] != '\0' ? peer_old : peer_bidx;
+	return tx->ops->tx_sticky(tx, service_id, bidx, b_old, peer_bidx, p_old, out);
 }
 
 int store_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out)

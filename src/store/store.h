@@ -140,9 +140,12 @@ int store_tx_holder(struct store_tx *tx, const char *bidx, const char *number_id
  * held_until stays). 0 also when it was released already (the sweeper). */
 int store_tx_binding_drop(struct store_tx *tx, const char *row_id);
 /* The proxy number id real number bidx had in its most recent participant row
- * of service_id with peer peer_bidx, into out ("" = none). */
-int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
-		    char out[ID_MAX]);
+ * of service_id with peer peer_bidx, into out ("" = none). While the blind index
+ * rotates, bidx_old and peer_old (NULL or "" = none) are the two numbers' indexes
+ * under the previous version: a row spelling either number either way counts,
+ * so a pair not re-indexed yet (or half re-indexed) keeps last time's number. */
+int store_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *bidx_old,
+		    const char *peer_bidx, const char *peer_old, char out[ID_MAX]);
 /* Number id, or the number with this e164, within service_id (number.cooling
  * left 0). MASKD_ENOTFOUND when there is none in that service. */
 int store_tx_number_by_id(struct store_tx *tx, const char *service_id, const char *id, struct number *out);
@@ -603,6 +606,10 @@ int store_proxy_session_get(struct store *st, const char *id, struct store_proxy
 /* Removes the row of id (the session was deleted, or its native row written):
  * 0, MASKD_ENOTFOUND (no such row) or MASKD_EDB. */
 int store_proxy_session_delete(struct store *st, const char *id);
+/* store_proxy_session_put() and store_proxy_session_delete() inside tx, so
+ * that what else the body writes (the change's audit entry) commits with them. */
+int store_tx_proxy_session_put(struct store_tx *tx, const struct store_proxy_session *r);
+int store_tx_proxy_session_delete(struct store_tx *tx, const char *id);
 /* Removes every row of service_id (the service is deleted), inside tx. */
 int store_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id);
 /* Deletes interaction id of session session_id with its legs, inside tx (the

@@ -131,7 +131,7 @@ struct store_tx {
 		struct store_holder *out)) \
 	X(int, tx_binding_drop, (struct store_tx *tx, const char *row_id)) \
 	X(int, tx_sticky, (struct store_tx *tx, const char *service_id, const char *bidx, \
-		const char *peer_bidx, char out[ID_MAX])) \
+		const char *bidx_old, const char *peer_bidx, const char *peer_old, char out[ID_MAX])) \
 	X(int, tx_number_by_id, (struct store_tx *tx, const char *service_id, const char *id, \
 		struct number *out)) \
 	X(int, tx_number_by_e164, (struct store_tx *tx, const char *service_id, const char *e164, \
@@ -207,9 +207,9 @@ struct store_tx {
 	X(int, service_events, (void *b, const char *service_id, int64_t after, int limit, \
 		void (*cb)(void *, int64_t, const char *), void *ctx)) \
 	/* Proxy v1 pending sessions (store.h store_proxy_session_*) */ \
-	X(int, proxy_session_put, (void *b, const struct store_proxy_session *r)) \
+	X(int, tx_proxy_session_put, (struct store_tx *tx, const struct store_proxy_session *r)) \
 	X(int, proxy_session_get, (void *b, const char *id, struct store_proxy_session *out)) \
-	X(int, proxy_session_delete, (void *b, const char *id)) \
+	X(int, tx_proxy_session_delete, (struct store_tx *tx, const char *id)) \
 	X(int, tx_proxy_sessions_drop, (struct store_tx *tx, const char *service_id)) \
 	X(int, tx_interaction_delete, (struct store_tx *tx, const char *session_id, const char *id)) \
 	/* profiles (store.h store_tx_profile_*) */ \

@@ -265,10 +265,21 @@ int store_service_events(struct store *st, const char *service_id, int64_t after
 
 /* ---------------------------------------------------------------- Proxy sessions */
 
+static int proxy_put_body(struct store_tx *tx, void *ctx)
+{
+	return store_tx_proxy_session_put(tx, ctx);
+}
+
 int store_proxy_session_put(struct store *st, const struct store_proxy_session *r)
 {
 	assert(st != NULL && r != NULL && r->id[0] != '\0' && r->service_id[0] != '\0');
-	return store_note_write(st, st->ops->proxy_session_put(st->b, r));
+	return store_tx_run(st, proxy_put_body, (void *)r);
+}
+
+int store_tx_proxy_session_put(struct store_tx *tx, const struct store_proxy_session *r)
+{
+	assert(tx != NULL && r != NULL && r->id[0] != '\0' && r->service_id[0] != '\0');
+	return tx->ops->tx_proxy_session_put(tx, r);
 }
 
 int store_proxy_session_get(struct store *st, const char *id, struct store_proxy_session *out)
@@ -278,10 +289,21 @@ int store_proxy_session_get(struct store *st, const char *id, struct store_proxy
 	return st->ops->proxy_session_get(st->b, id, out);
 }
 
+static int proxy_delete_body(struct store_tx *tx, void *ctx)
+{
+	return store_tx_proxy_session_delete(tx, ctx);
+}
+
 int store_proxy_session_delete(struct store *st, const char *id)
 {
 	assert(st != NULL && id != NULL);
-	return store_note_write(st, st->ops->proxy_session_delete(st->b, id));
+	return store_tx_run(st, proxy_delete_body, (void *)id);
+}
+
+int store_tx_proxy_session_delete(struct store_tx *tx, const char *id)
+{
+	assert(tx != NULL && id != NULL);
+	return tx->ops->tx_proxy_session_delete(tx, id);
 }
 
 int store_tx_proxy_sessions_drop(struct store_tx *tx, const char *service_id)

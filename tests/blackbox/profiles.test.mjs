@@ -176,6 +176,15 @@ describe('profiles', () => {
     expectError(await patchProfile(svc.id, agent.id, {}), 400, 'missing_field');
     expectError(await patchProfile(svc.id, agent.id, { number: SOMEONE, label: 'renamed' }), 409, 'conflict', 'number');
     assert.deepEqual(await getProfile(svc.id, agent.id), before);
+    // and no audit entry: the change and its entry commit together or not at all
+    const entries = (await d.api('GET', '/v1/audit/export')).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.equal(entries.filter((x) => x.action === 'profile.changed' && x.target === agent.id).length, 0);
+    // a PATCH that succeeds afterwards has its one entry
+    expectStatus(await patchProfile(svc.id, agent.id, { label: 'renamed' }), 200, 'PATCH label');
+    const after = (await d.api('GET', '/v1/audit/export')).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const mine = after.filter((x) => x.action === 'profile.changed' && x.target === agent.id);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].detail, 'fields=label');
     assertBridge('twilio', await call('twilio', AGENT, agentProxy), { callerId: agent.proxy_number, real: CUSTOMERS[0] });
   });
 

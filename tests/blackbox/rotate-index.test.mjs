@@ -15,7 +15,7 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { PG_URL, psql, startDaemon, waitFor } from './lib/daemon.mjs';
-import { addPool, assertLogClean, createService, createSession, expectError, expectStatus, metricValue, postSession,
+import { addPool, assertLogClean, closeSession, createService, createSession, expectError, expectStatus, metricValue, postSession,
   voiceParams } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { assertValid, proxy, real } from './lib/numbers.mjs';
@@ -27,6 +27,9 @@ const POOL = [proxy(71), proxy(72)];
 const REALS = Array.from({ length: 2 * SESSIONS }, (_, i) => real(7200 + i));
 const STRANGER = real(7290);
 assertValid(POOL, REALS, [STRANGER]);
+const STICKY_POOL = [proxy(81), proxy(82), proxy(83)];
+const STICKY_REALS = Array.from({ length: 10 }, (_, i) => real(7300 + i));
+assertValid(STICKY_POOL, STICKY_REALS);
 
 const daemons = [];
 let failed = false;
@@ -159,4 +162,45 @@ test('rotate the blind-index key under webhook traffic, then drop the old versio
   assert.equal(await metricValue(d3, 'maskd_vault_reindex_remaining'), 0);
   const erased = expectStatus(await d3.api('POST', '/v1/privacy/erase', { number: REALS[2], reason: 'rotation test' }), 200);
   assert.equal(erased.participants_erased, 1, JSON.stringify(erased));
+});
+
+// Sticky reuse and profile claims while the index rotates: a pair's session under version 1 is consulted under
+// both versions, so the pair gets last time's numbers although their rows still carry
+// version 1 (MASKD_RESEAL_BATCHES=0 holds the re-index), where the pool rule alone (least
+// loaded first) would give them another number.
+test('sticky reuse and a profile claim find a pair not re-indexed yet', async (t) => {
+  t.after(() => { if (t.passed === false) failed = true; });
+  const [P81, P82, P83] = STICKY_POOL;
+  const [A, B, C, D] = STICKY_REALS;
+  const d1 = await startDaemon();
+  daemons.push(d1);
+  const svc = await createService(d1, { name: 'Sticky rotation', defaults: { cooloff: 0 } });
+  await addPool(d1, svc.id, STICKY_POOL);
+  const s1 = await createSession(d1, svc.id, { participants: [[A, 'a', P83], [B, 'b', P82]] });
+  await closeSession(d1, s1.id);
+  // load P82 and P83 so that the pool rule alone picks P81
+  await createSession(d1, svc.id, { participants: [[C, 'c', P83], [D, 'd', P82]] });
+  await d1.stop();
+  assert.deepEqual(await indexVersions(d1), { v1: 4 });
+  const added = await rotateKeys(d1, '--index');
+  assert.equal(added.code, 0, `rotate-keys --index: ${added.stderr}`);
+
+  const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: d1.env.MASKD_KEY_FILE, MASKD_RESEAL_BATCHES: '0' };
+  const d2 = await startDaemon({ env });
+  daemons.push(d2);
+  assert.match(d2.logTail(1 << 20), /MASKD_RESEAL_BATCHES=0: the background re-seal and re-index passes are held/);
+  const fresh = await createSession(d2, svc.id, { participants: [[STICKY_REALS[0]], [STICKY_REALS[1]]] });
+  assert.deepEqual(fresh.participants.map((p) => p.proxy_number), [P83, P82], 'not the numbers the pair had last time');
+  // the job held: the old rows still carry version 1, the new ones version 2
+  assert.deepEqual(await indexVersions(d2), { v1: 4, v2: 2 });
+  // a profile claim: C holds P83 under version 1 only, and P83 is the least loaded (2 sessions,
+  // P81 3, P82 5): the pick must pass it over for P81
+  for (let i = 0; i < 3; i++) {
+    await createSession(d2, svc.id, { participants: [[STICKY_REALS[4 + 2 * i], 'x', P81], [STICKY_REALS[5 + 2 * i], 'y', P82]] });
+  }
+  const profile = expectStatus(await d2.api('POST', `/v1/services/${svc.id}/profiles`, { number: C, label: 'C' }), 201);
+  assert.equal(profile.proxy_number, P81, 'a profile got a number its real number holds under the previous version');
+  assert.deepEqual(await indexVersions(d2), { v1: 4, v2: 8 });
+  await d2.stop();
+  assertLogClean(d2, STICKY_REALS);
 });

@@ -419,9 +419,24 @@ describe('twilio-proxy', () => {
       .create({ body: 'late' }), 400, 80607);
     assert.equal(await api.services(svc.sid).sessions(ses.sid).remove(), true);
     assert.equal(await audited('session.deleted'), 1, 'the delete through the Proxy API is audited');
+    // a session without participants (no native session yet): its update and its delete
+    // are audited in their own transaction too, with the id its native session would have
     const pending = await api.services(svc.sid).sessions.create({ uniqueName: 'order-5' });
+    const [pendingId] = await sql(`SELECT id FROM proxy_sessions WHERE unique_name = 'order-5'`);
+    const entriesOf = async (action, target) => (await d.api('GET', '/v1/audit/export')).text.split('\n')
+      .filter((l) => l !== '').map((l) => JSON.parse(l)).filter((e) => e.action === action && e.target === target);
+    assert.equal((await entriesOf('session.changed', pendingId)).length, 0);
+    await api.services(svc.sid).sessions(pending.sid).update({ ttl: 90 });
+    const changed = await entriesOf('session.changed', pendingId);
+    assert.equal(changed.length, 1, 'a pending session\'s update is audited');
+    await refused(api.services(svc.sid).sessions(pending.sid).update({ status: 'closed' }), 400, 80608);
+    assert.equal((await entriesOf('session.changed', pendingId)).length, 1, 'a refused update writes no entry');
+    assert.equal((await entriesOf('session.deleted', pendingId)).length, 0);
     assert.equal(await api.services(svc.sid).sessions(pending.sid).remove(), true);
     await refused(api.services(svc.sid).sessions(pending.sid).fetch(), 404, 20404);
+    assert.equal((await entriesOf('session.deleted', pendingId)).length, 1, 'a pending session\'s delete is audited');
+    await refused(api.services(svc.sid).sessions(pending.sid).remove(), 404, 20404);
+    assert.equal((await entriesOf('session.deleted', pendingId)).length, 1, 'a refused delete writes no entry');
   });
 
   test('a session without participants is a row of its own, gone with its first participant or its delete', async () => {
@@ -477,10 +492,17 @@ describe('twilio-proxy participant DELETE', () => {
 
     // refused deletes change nothing: an unknown SID, and B under another session
     const rows = () => sql(`SELECT id, idx, active, held_until IS NULL FROM participants ORDER BY id`);
+    const removals = async () => (await d.api('GET', '/v1/audit/export')).text.split('\n').filter((l) => l !== '')
+      .map((l) => JSON.parse(l)).filter((e) => e.action === 'participant.removed');
+    const [nativeS1] = await sql(`SELECT id FROM sessions WHERE unique_name = 'solo-1'`);
+    const nativeParts = (await d.api('GET', `/v1/sessions/${nativeS1}`)).json.participants;
+    const nativeB = nativeParts.find((x) => x.number === '+1******2741').id;
+    const nativeA = nativeParts.find((x) => x.number === '+1******2740').id;
     const before = await rows();
     await refused(api.services(svc.sid).sessions(s1.sid).participants(`KP${'0'.repeat(32)}`).remove(), 404, 20404);
     await refused(api.services(svc.sid).sessions(s2.sid).participants(b.sid).remove(), 404, 20404);
     assert.deepEqual(await rows(), before);
+    assert.deepEqual(await removals(), [], 'a refused participant DELETE writes no entry');
 
     const del = await raw('DELETE', `/Services/${svc.sid}/Sessions/${s1.sid}/Participants/${b.sid}`);
     assert.equal(del.status, 200);
@@ -490,6 +512,7 @@ describe('twilio-proxy participant DELETE', () => {
     assert.equal(del.json.identifier, '+1******2741');
     assert.equal(del.json.proxy_identifier, SOLO);
     assert.match(del.json.date_deleted, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual((await removals()).map((e) => e.target), [nativeB], 'the participant DELETE is audited');
     const left = await api.services(svc.sid).sessions(s1.sid).participants.list();
     assert.deepEqual(left.map((p) => p.sid), [a.sid]);
     assert.equal((await api.services(svc.sid).sessions(s1.sid).fetch()).status, 'open');
@@ -515,6 +538,7 @@ describe('twilio-proxy participant DELETE', () => {
     const last = await raw('DELETE', `/Services/${svc.sid}/Sessions/${s1.sid}/Participants/${a.sid}`);
     assert.equal(last.status, 200, last.text);
     assert.equal(last.json.sid, a.sid);
+    assert.deepEqual((await removals()).map((e) => e.target), [nativeB, nativeA]);
     assert.match(last.json.date_deleted, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.deepEqual(await api.services(svc.sid).sessions(s1.sid).participants.list(), []);
     assert.equal((await api.services(svc.sid).sessions(s1.sid).fetch()).status, 'open');

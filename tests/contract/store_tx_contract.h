@@ -130,8 +130,8 @@ static int txc_body_rows(struct store_tx *tx, void *arg)
 	TXC(store_tx_session_touch(tx, c->s.id, 2500), 0, NULL);                                           /* 32 */
 	TXC(store_tx_event_insert(tx, c->s.id, "number_swapped", c->p0.id, "+1 -> +2", 2500), 0, NULL);   /* 33 */
 	char sticky[ID_MAX];
-	TXC(store_tx_sticky(tx, c->svc->id, c->bx, c->by, sticky), 0, sticky);                             /* 34 */
-	TXC(store_tx_sticky(tx, c->svc->id, c->bx, "nobody", sticky), 0, sticky);                          /* 35 */
+	TXC(store_tx_sticky(tx, c->svc->id, c->bx, NULL, c->by, NULL, sticky), 0, sticky);                 /* 34 */
+	TXC(store_tx_sticky(tx, c->svc->id, c->bx, NULL, "nobody", NULL, sticky), 0, sticky);              /* 35 */
 	TXC(store_tx_binding_drop(tx, c->p0.id), 0, NULL);                                                 /* 36: open: kept */
 	TXC(store_tx_holder(tx, c->bx, c->num_a, &h), h.found, NULL);                                      /* 37 */
 	return 0;

@@ -12,6 +12,7 @@
  * index in the erasure's transaction, and leaves nothing that routes. */
 #include "suite.h"
 
+#include "flow/audit.h"
 #include "flow/lifecycle.h"
 #include "flow/privacy.h"
 #include "flow/profiles.h"
@@ -317,6 +318,71 @@ static void erase_wipes_profile(void **state)
 	assert_int_equal(res.participants_erased + res.profiles_erased + res.profiles_retired, 0);
 }
 
+/* profiles_change_with: what then writes (an audit entry) commits with the
+ * change or neither does; a refused change calls no then. */
+struct then_probe {
+	int calls, fail;
+	struct audit_entry e;
+};
+
+static int then_audit(struct store_tx *tx, void *ctx)
+{
+	struct then_probe *t = ctx;
+	t->calls++;
+	struct audit_entry e = t->e; /* a retried body appends it afresh */
+	int rc = audit_append_tx(tx, &e);
+	return rc < 0 ? rc : t->fail ? MASKD_EDB : 0;
+}
+
+static void count_entry(void *ctx, const struct audit_entry *e)
+{
+	if (strcmp(e->action, "profile.changed") == 0)
+		(*(int *)ctx)++;
+}
+
+static int profile_entries(struct fixture *f)
+{
+	int n = 0;
+	assert_int_equal(store_audit_list(f->st, 0, 1000, count_entry, &n), 0);
+	return n;
+}
+
+static void change_commits_with_then(void **state)
+{
+	CX_FIXTURE(state);
+	add_number(f, PA, NUMBER_ACTIVE, CAP_ALL, 10, NULL);
+	struct profile p, out, got;
+	assert_int_equal(new_profile(f, AGENT, PA, 1000, &p), 0);
+	struct then_probe t = {.fail = 1};
+	t.e.created_at = 2000;
+	snprintf(t.e.key_id, sizeof(t.e.key_id), "key_contract");
+	snprintf(t.e.action, sizeof(t.e.action), "profile.changed");
+	snprintf(t.e.target, sizeof(t.e.target), "%s", p.id);
+	struct profile_change c = {.has_label = 1};
+	snprintf(c.label, sizeof(c.label), "renamed");
+	/* then fails after its entry: neither the label nor the entry stays */
+	assert_int_equal(profiles_change_with(f->st, &f->svc, p.id, &c, 2000, then_audit, &t, &out), MASKD_EDB);
+	assert_true(t.calls >= 1);
+	assert_int_equal(profiles_get(f->st, f->svc.id, p.id, 0, &got), 0);
+	assert_string_equal(got.label, "Agent");
+	assert_int_equal(profile_entries(f), 0);
+	/* then succeeds: both */
+	t.fail = 0;
+	assert_int_equal(profiles_change_with(f->st, &f->svc, p.id, &c, 2001, then_audit, &t, &out), 0);
+	assert_int_equal(profiles_get(f->st, f->svc.id, p.id, 0, &got), 0);
+	assert_string_equal(got.label, "renamed");
+	assert_int_equal(profile_entries(f), 1);
+	/* refused (retired; no such profile): then is not called, no entry */
+	struct profile_change retire = {.retire = 1};
+	assert_int_equal(profiles_change(f->st, &f->svc, p.id, &retire, 2002, &out), 0);
+	t.calls = 0;
+	assert_int_equal(profiles_change_with(f->st, &f->svc, p.id, &c, 2003, then_audit, &t, &out), MASKD_ECONFLICT);
+	assert_int_equal(profiles_change_with(f->st, &f->svc, "prf_nope", &c, 2003, then_audit, &t, &out),
+			 MASKD_ENOTFOUND);
+	assert_int_equal(t.calls, 0);
+	assert_int_equal(profile_entries(f), 1);
+}
+
 const struct CMUnitTest cx_profiles_tests[] = {
 	CX_TEST(claim_is_exclusive_and_sealed),
 	CX_TEST(retire_frees_after_cooloff),
@@ -324,5 +390,6 @@ const struct CMUnitTest cx_profiles_tests[] = {
 	CX_TEST(device_swap_refused_writes_nothing),
 	CX_TEST(reseal_after_rotation),
 	CX_TEST(erase_wipes_profile),
+	CX_TEST(change_commits_with_then),
 };
 const size_t cx_profiles_count = sizeof(cx_profiles_tests) / sizeof(cx_profiles_tests[0]);

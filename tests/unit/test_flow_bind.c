@@ -127,8 +127,8 @@ static int fake_binding_drop(struct store_tx *tx, const char *row_id)
 	return 0;
 }
 
-static int fake_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
-		       char out[ID_MAX])
+static int fake_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *bidx_old,
+		       const char *peer_bidx, const char *peer_old, char out[ID_MAX])
 {
 	snprintf(out, ID_MAX, "%s", F(tx)->sticky);
 	return 0;

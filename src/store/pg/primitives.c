@@ -85,8 +85,8 @@ int pg_tx_binding_drop(struct store_tx *tx, const char *row_id)
 	return run_text1(tx_conn(tx), SQL_TX_BINDING_DROP, row_id);
 }
 
-int pg_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
-			char out[ID_MAX])
+int pg_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *bidx_old,
+		 const char *peer_bidx, const char *peer_old, char out[ID_MAX])
 {
 	struct pg_conn *c = tx_conn(tx);
 	out[0] = '\0';
@@ -94,6 +94,8 @@ int pg_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, 
 	pg_arg_text(&a, bidx);
 	pg_arg_text(&a, peer_bidx);
 	pg_arg_text(&a, service_id);
+	pg_arg_text(&a, bidx_old);
+	pg_arg_text(&a, peer_old);
 	PGresult *r = NULL;
 	int rc = pg_run(c, SQL_STICKY, &a, &r);
 	if (rc < 0)

@@ -6,10 +6,9 @@
  * they change. */
 #include "pg_internal.h"
 
-int pg_proxy_session_put(void *b, const struct store_proxy_session *r)
+int pg_tx_proxy_session_put(struct store_tx *tx, const struct store_proxy_session *r)
 {
-	struct store_pg *s = b;
-	CONN_OR_FAIL(s, c);
+	struct pg_conn *c = tx_conn(tx);
 	struct args a = {0};
 	pg_arg_text(&a, r->id);
 	pg_arg_text(&a, r->service_id);
@@ -42,10 +41,9 @@ int pg_proxy_session_get(void *b, const char *id, struct store_proxy_session *ou
 	return 0;
 }
 
-int pg_proxy_session_delete(void *b, const char *id)
+int pg_tx_proxy_session_delete(struct store_tx *tx, const char *id)
 {
-	struct store_pg *s = b;
-	CONN_OR_FAIL(s, c);
+	struct pg_conn *c = tx_conn(tx);
 	struct args a = {0};
 	pg_arg_text(&a, id);
 	int rc = pg_run_count(c, SQL_PROXY_SESSION_DELETE, &a);

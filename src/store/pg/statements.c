@@ -23,7 +23,7 @@ const char *const pg_sql_text[SQL_COUNT] = {
 			    "ORDER BY n.created_at, n.id",
 	/* The number this real number had in its latest session with that other one. */
 	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN sessions s ON s.id = p.session_id "
-		       "WHERE p.bidx = $1 AND p.peer_bidx = $2 AND s.service_id = $3 "
+		       "WHERE p.bidx IN ($1, $4) AND p.peer_bidx IN ($2, $5) AND s.service_id = $3 "
 		       "ORDER BY p.created_at DESC, p.id DESC LIMIT 1",
 	/* Row locks in id order (COLLATE "C" = strcmp order): every writer of in_use
 	 * takes its number rows this way and last, so writers queue, never deadlock. */

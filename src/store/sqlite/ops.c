@@ -94,9 +94,7 @@ SQ_LOCKED(sq_index_sweep, (void *b, enum store_reindex what, const char *after, 
 SQ_LOCKED(sq_index_stale, (void *b, int64_t *count), (b, count))
 SQ_LOCKED(sq_interaction_call_id, (void *b, const char *id, const char *call_id), (b, id, call_id))
 SQ_LOCKED(sq_service_events, (void *b, const char *service_id, int64_t after, int limit, void (*cb)(void *, int64_t, const char *), void *ctx), (b, service_id, after, limit, cb, ctx))
-SQ_LOCKED(sq_proxy_session_put, (void *b, const struct store_proxy_session *r), (b, r))
 SQ_LOCKED(sq_proxy_session_get, (void *b, const char *id, struct store_proxy_session *out), (b, id, out))
-SQ_LOCKED(sq_proxy_session_delete, (void *b, const char *id), (b, id))
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
@@ -200,9 +198,9 @@ const struct store_ops store_sqlite_ops = {
 	.tx_event_target = sq_tx_event_target,
 	.tx_service_event_insert = sq_tx_service_event_insert,
 	.service_events = locked_sq_service_events,
-	.proxy_session_put = locked_sq_proxy_session_put,
+	.tx_proxy_session_put = sq_tx_proxy_session_put,
 	.proxy_session_get = locked_sq_proxy_session_get,
-	.proxy_session_delete = locked_sq_proxy_session_delete,
+	.tx_proxy_session_delete = sq_tx_proxy_session_delete,
 	.tx_proxy_sessions_drop = sq_tx_proxy_sessions_drop,
 	.tx_interaction_delete = sq_tx_interaction_delete,
 	.tx_profile_insert = sq_tx_profile_insert,

@@ -76,13 +76,13 @@ int sq_tx_binding_drop(struct store_tx *tx, const char *row_id)
 	return sq_exec_stmt(c, st, "binding_drop");
 }
 
-int sq_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *peer_bidx,
-			char out[ID_MAX])
+int sq_tx_sticky(struct store_tx *tx, const char *service_id, const char *bidx, const char *bidx_old,
+		 const char *peer_bidx, const char *peer_old, char out[ID_MAX])
 {
 	struct sqlite_conn *c = tx_conn(tx);
 	out[0] = '\0';
 	sqlite3_stmt *st = sq_stmt(c, SQL_STICKY);
-	sq_bind(st, SQ_TEXT(bidx), SQ_TEXT(peer_bidx), SQ_TEXT(service_id));
+	sq_bind(st, SQ_TEXT(bidx), SQ_TEXT(peer_bidx), SQ_TEXT(service_id), SQ_TEXT(bidx_old), SQ_TEXT(peer_old));
 	int rc = sq_step_text(st, out, ID_MAX);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_db_fail(c, "sticky");
 }

@@ -5,10 +5,9 @@
  * Plain row reads and writes; api/proxy_v1_sessions.c decides when they change. */
 #include "sqlite_internal.h"
 
-int sq_proxy_session_put(void *b, const struct store_proxy_session *r)
+int sq_tx_proxy_session_put(struct store_tx *tx, const struct store_proxy_session *r)
 {
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
+	struct sqlite_conn *c = tx_conn(tx);
 	sqlite3_stmt *st = sq_stmt(c, SQL_PROXY_SESSION_PUT);
 	sq_bind(st, SQ_TEXT(r->id), SQ_TEXT(r->service_id), SQ_TEXT(r->unique_name), SQ_INT(r->mode), SQ_INT(r->ttl),
 		SQ_INT(r->expires_at), SQ_INT(r->created_at));
@@ -38,10 +37,9 @@ int sq_proxy_session_get(void *b, const char *id, struct store_proxy_session *ou
 	return rc == SQLITE_DONE ? MASKD_ENOTFOUND : sq_db_fail(c, "proxy_session_get");
 }
 
-int sq_proxy_session_delete(void *b, const char *id)
+int sq_tx_proxy_session_delete(struct store_tx *tx, const char *id)
 {
-	struct store_sqlite *s = b;
-	CONN_OR_FAIL(s, c);
+	struct sqlite_conn *c = tx_conn(tx);
 	sqlite3_stmt *st = sq_stmt(c, SQL_PROXY_SESSION_DELETE);
 	sq_bind(st, SQ_TEXT(id));
 	int rc = sq_exec_stmt(c, st, "proxy_session_delete");

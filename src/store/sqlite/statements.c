@@ -59,9 +59,10 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1), "
 		      "(SELECT COUNT(*) FROM participants WHERE active = 1 AND held_until IS NOT NULL), "
 		      "(SELECT COUNT(*) FROM interactions)",
-	/* the pair's most recent participant row in this service (participants_sticky) */
+	/* the pair's most recent participant row in this service (participants_sticky),
+	 * each number under either index version (?4, ?5: the previous ones) */
 	[SQL_STICKY] = "SELECT p.proxy_number_id FROM participants p JOIN numbers n ON n.id = p.proxy_number_id "
-		       "WHERE p.bidx = ?1 AND p.peer_bidx = ?2 AND n.service_id = ?3 "
+		       "WHERE p.bidx IN (?1, ?4) AND p.peer_bidx IN (?2, ?5) AND n.service_id = ?3 "
 		       "ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1",
 	[SQL_BINDINGS_COOL] = LC_SQL_BINDINGS_HOLD,
 	[SQL_BINDINGS_RELEASE_DUE] =
