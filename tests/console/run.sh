@@ -30,6 +30,7 @@ fi
 cd "$here"
 passed=0
 failed=0
+failing="" # "not ok" lines of every run, printed again just above the counts
 # run_suite LABEL: the suite once with the environment as it is; adds to the counts
 run_suite() {
 	echo "== console suite on $1"
@@ -37,6 +38,8 @@ run_suite() {
 	node --test --test-reporter=tap --test-concurrency=1 console.test.mjs >"$tap" 2>&1
 	rc=$?
 	cat "$tap"
+	failing="$failing$(awk -v run="$1" '/^ *not ok [0-9]+ - /{ sub(/^ *not ok [0-9]+ - /, ""); print run ": " $0 }' "$tap")
+"
 	p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -1)
 	f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -1)
 	rm -f "$tap"
@@ -68,5 +71,6 @@ else
 		esac
 	done
 fi
+printf '%s' "$failing" | sed '/^$/d; s/^/failed: /'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
