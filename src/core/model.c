@@ -2,6 +2,7 @@
 /* model.c - the names of the model's enums, as the API and the schema spell them. */
 #include "model.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,4 +119,18 @@ bool leg_status_final(const char *status)
 		if (strcmp(status, finals[i]) == 0)
 			return true;
 	return false;
+}
+
+bool leg_status_stale(const char *stored, const char *reported)
+{
+	return leg_status_final(stored) && reported != NULL && reported[0] != '\0' && !leg_status_final(reported);
+}
+
+const struct leg *interaction_leg(const struct interaction *it, char leg, const char *carrier_sid)
+{
+	assert(it != NULL && carrier_sid != NULL);
+	for (int i = 0; i < it->n_legs && i < INTERACTION_LEGS_MAX; i++)
+		if (it->legs[i].leg == leg && strcmp(it->legs[i].carrier_sid, carrier_sid) == 0)
+			return &it->legs[i];
+	return NULL;
 }

@@ -281,6 +281,17 @@ int service_cred(const struct service *svc, enum dialect d, const char *field, c
  * canceled, delivered, undelivered, sent): the store stamps ended_at once. */
 bool leg_status_final(const char *status);
 
+/* True when a callback reporting `reported` about a leg whose stored status is
+ * `stored` is late: the leg has ended and the report is not an end (a "ringing"
+ * or "in-progress" delivered after "completed"). Such a report changes nothing
+ * of the leg's status, answer or duration; a recording or cost it carries is
+ * still recorded. NULL or "" reported: not a status report, never stale. */
+bool leg_status_stale(const char *stored, const char *reported);
+
+/* The leg of it that a status callback for (leg, carrier_sid) updates, or NULL
+ * when the callback starts a new one. */
+const struct leg *interaction_leg(const struct interaction *it, char leg, const char *carrier_sid);
+
 /* Names used in the API and the database: x_name() gives NULL for a value outside
  * the enum (GEO_INHERIT, SELECT_INHERIT included); x_from_name() gives the value, or
  * -1 for an unknown name (an int, so a caller checks it before it is an enum). */

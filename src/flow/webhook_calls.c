@@ -104,12 +104,27 @@ void webhook_status(const struct webhook_env *env, const struct webhook_request 
 		.cost = st->cost,
 		.currency = st->currency,
 	};
+	/* carriers deliver a leg's callbacks in parallel: a "ringing" may come after
+	 * its "completed". The late status is dropped; what else it carries is kept. */
+	const struct leg *held = interaction_leg(&it, st->leg, sid);
+	if (held != NULL && leg_status_stale(held->status, st->status)) {
+		if (st->recording_id == NULL && st->cost == NULL) {
+			log_info("webhook %s status: interaction %s leg %c: %s after %s; ignored", name, int_id, st->leg,
+				 st->status, held->status);
+			metrics_webhook(h.dl->id, MW_STATUS);
+			webhook_respond_empty(&h);
+			return;
+		}
+		u.status = NULL;
+		u.duration = -1;
+		u.answered = 0;
+	}
 	/* leg.updated, or leg.completed on a final status, written with the leg */
 	struct events_pending ev;
 	events_prepare(&ev, svc.id, svc.events_url, svc.events_pull_off, it.session_id,
-		       leg_status_final(st->status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
-		       events_leg_data(&it, st->leg, st->status, st->duration, st->cost, st->currency), rq->now->s);
-	events_proxy_callback(&ev, env->store, &svc, &it, st->leg, st->status, sid, rq->now->s);
+		       leg_status_final(u.status) ? EVENT_LEG_COMPLETED : EVENT_LEG_UPDATED,
+		       events_leg_data(&it, st->leg, u.status, u.duration, u.cost, u.currency), rq->now->s);
+	events_proxy_callback(&ev, env->store, &svc, &it, st->leg, u.status, sid, rq->now->s);
 	rc = store_leg_update_ev(env->store, it.id, st->leg, sid, &u, rq->now->s, &ev.ev);
 	events_pending_free(&ev);
 	if (rc < 0) {
@@ -118,7 +133,7 @@ void webhook_status(const struct webhook_env *env, const struct webhook_request 
 		return;
 	}
 	log_info("webhook %s status: interaction %s leg %c %s: %s%s", name, int_id, st->leg, sid,
-		 st->status ? st->status : "-", st->recording_id ? " (recording)" : "");
+		 u.status ? u.status : "-", st->recording_id ? " (recording)" : "");
 	metrics_webhook(h.dl->id, MW_STATUS);
 	webhook_respond_empty(&h);
 }

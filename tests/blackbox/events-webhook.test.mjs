@@ -14,8 +14,8 @@ import { Webhook } from 'standardwebhooks';
 
 import { useDaemon, waitFor } from './lib/daemon.mjs';
 import {
-  addPool, assertNoRealNumbers, closeSession, createService, createSession, expectStatus, messageParams, sid,
-  voiceParams,
+  addPool, assertNoRealNumbers, closeSession, createService, createSession, expectStatus, interactions, messageParams,
+  sid, voiceParams,
 } from './lib/fixtures.mjs';
 import { interactionIdOf } from './lib/markup.mjs';
 import { masked, proxy, real } from './lib/numbers.mjs';
@@ -113,6 +113,23 @@ for (const dialect of ['twilio', 'signalwire']) {
     // a session's events go out in its order
     const order = delivered().filter((x) => x.data.session_id === s.id).map((x) => x.type);
     assert.deepEqual(order, ['session.created', 'interaction.created', 'leg.updated', 'leg.updated', 'leg.completed']);
+
+    // the carrier delivers two of the leg's callbacks late, after its end: acknowledged, and
+    // neither the leg (status, duration, answer) nor the events change
+    const legBefore = (await interactions(d, s.id)).find((x) => x.id === intId).legs.find((l) => l.leg === 'b');
+    assert.equal(legBefore.status, 'completed');
+    assert.equal(legBefore.duration, 42);
+    for (const CallStatus of ['ringing', 'in-progress']) {
+      const p = { CallSid: child, ParentCallSid: callSid, CallStatus, CallDuration: '0', AccountSid: 'AC1' };
+      expectStatus(await d.webhook(dialect, 'status', p, { query: { interaction: intId } }), 200, `late ${CallStatus}`);
+    }
+    const legAfter = (await interactions(d, s.id)).find((x) => x.id === intId).legs.find((l) => l.leg === 'b');
+    assert.deepEqual(legAfter, legBefore);
+    // a later event of the session is delivered after them, so none of them was sent before it
+    await closeSession(d, s.id);
+    await eventsOf('session.closed', (x) => x.data.session_id === s.id, 1);
+    const after = delivered().filter((x) => x.data.session_id === s.id).map((x) => x.type);
+    assert.deepEqual(after, [...order, 'session.closed']);
   });
 
   test(`${dialect}: a forwarded text and a refused call are interaction.created with their decision and reason`, async () => {

@@ -171,6 +171,57 @@ static void derived_leg_a_and_upsert(void **state)
 	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs"), 3);
 }
 
+/* Callbacks of one leg arrive in parallel, so out of order: a status that is not
+ * an end, stored after the leg ended, changes neither its status, duration nor
+ * answer; a recording it carries is still kept. */
+static void late_status_changes_nothing(void **state)
+{
+	CX_FIXTURE(state);
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	struct session s;
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	struct interaction it;
+	bridged_call(f, &s, &it);
+	int existed = -1;
+	assert_int_equal(store_interaction_record(f->st, &it, &existed), 0);
+	struct leg_update ringing = {.status = "ringing", .duration = -1};
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "CA999", &ringing, 2101), 0);
+	struct leg_update completed = {.status = "completed", .duration = 61, .answered = 1};
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "CA999", &completed, 2161), 0);
+
+	struct leg_update late = {.status = "in-progress", .duration = 0, .answered = 1};
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "CA999", &late, 2170), 0);
+	struct leg_update late_ring = {.status = "ringing", .duration = 0, .recording_id = "RE1",
+				       .recording_url = "https://rec.example/RE1"};
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "CA999", &late_ring, 2180), 0);
+	struct interaction back;
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	assert_int_equal(back.n_legs, 2);
+	const struct leg *b = interaction_leg(&back, 'b', "CA999");
+	assert_non_null(b);
+	assert_string_equal(b->status, "completed");
+	assert_int_equal(b->duration, 61);
+	assert_int_equal(b->answered_at, 2161);
+	assert_int_equal(b->ended_at, 2161);
+	assert_string_equal(b->recording_id, "RE1");
+	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM legs WHERE leg = 'b'"), 1);
+
+	/* before the end, the same statuses still move the leg */
+	bridged_call(f, &s, &it);
+	snprintf(it.carrier_sid, sizeof(it.carrier_sid), "CA778");
+	assert_int_equal(store_interaction_record(f->st, &it, &existed), 0);
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "CA998", &ringing, 2201), 0);
+	assert_int_equal(store_leg_update(f->st, it.id, 'b', "CA998", &late, 2205), 0);
+	assert_int_equal(store_interaction_get(f->st, it.id, &back), 0);
+	b = interaction_leg(&back, 'b', "CA998");
+	assert_non_null(b);
+	assert_string_equal(b->status, "in-progress");
+	assert_int_equal(b->duration, 0);
+	assert_int_equal(b->answered_at, 2205);
+	assert_int_equal(b->ended_at, 0);
+}
+
 /* A status callback with a new status on a derived leg 'a' with none given: the
  * default is "received" (the derived row's), not "unknown" (a new leg's). */
 static void derived_leg_a_status_default(void **state)
@@ -442,6 +493,7 @@ const struct CMUnitTest cx_legs_tests[] = {
 	CX_TEST(intercept_round_trips),
 	CX_TEST(derived_leg_a_and_upsert),
 	CX_TEST(derived_leg_a_status_default),
+	CX_TEST(late_status_changes_nothing),
 	CX_TEST(writes_carry_their_event),
 	CX_TEST(events_pull_off_keeps_no_row),
 };

@@ -148,6 +148,16 @@ static int f_leg_update(void *b, const char *id, const char *leg, const char *si
 	f->leg_last = leg[0];
 	snprintf(f->leg_status, sizeof(f->leg_status), "%s", u->status ? u->status : "");
 	f->leg_now = now;
+	/* the stored interaction shows the leg, as a store's read would */
+	struct leg *l = (struct leg *)interaction_leg(&f->stored, leg[0], sid);
+	if (l == NULL && f->stored.n_legs < INTERACTION_LEGS_MAX) {
+		l = &f->stored.legs[f->stored.n_legs++];
+		memset(l, 0, sizeof(*l));
+		l->leg = leg[0];
+		snprintf(l->carrier_sid, sizeof(l->carrier_sid), "%s", sid);
+	}
+	if (l != NULL && u->status != NULL)
+		snprintf(l->status, sizeof(l->status), "%s", u->status);
 	return 0;
 }
 
@@ -666,22 +676,48 @@ static void status_callback(void **state)
 	x->in.st = (struct hook_status){.leg = 'b', .sid = "CA9", .status = "completed", .duration = 30};
 	x->rq.event = "status";
 	x->now.s += 40;
+	x->in.st = (struct hook_status){.leg = 'b', .sid = "CA9", .status = "ringing", .duration = -1};
+	webhook_status(&x->env, &x->rq, &x->ans);
+	assert_int_equal(x->ans.status, 200);
+	assert_int_equal(x->f.leg_updates, 1);
+	assert_string_equal(x->f.leg_status, "ringing");
+	assert_int_equal(x->f.n_events, 2);
+	assert_string_equal(x->f.event_type, "leg.updated");
+	assert_non_null(strstr(x->f.event_body, "\"billable_seconds\":null"));
+	x->in.st = (struct hook_status){.leg = 'b', .sid = "CA9", .status = "completed", .duration = 30};
 	webhook_status(&x->env, &x->rq, &x->ans);
 	assert_int_equal(x->ans.status, 200);
 	assert_int_equal(x->ans.d.kind, DECISION_ACKNOWLEDGE);
-	assert_int_equal(x->f.leg_updates, 1);
+	assert_int_equal(x->f.leg_updates, 2);
 	assert_int_equal(x->f.leg_last, 'b');
 	assert_string_equal(x->f.leg_status, "completed");
 	assert_int_equal(x->f.leg_now, NOW_S + 40);
 	/* a final status: leg.completed, with the billable seconds */
-	assert_int_equal(x->f.n_events, 2);
+	assert_int_equal(x->f.n_events, 3);
 	assert_string_equal(x->f.event_type, "leg.completed");
 	assert_non_null(strstr(x->f.event_body, "\"billable_seconds\":30"));
+	/* a "ringing" delivered after the end is late: acknowledged, nothing written */
 	x->in.st = (struct hook_status){.leg = 'b', .sid = "CA9", .status = "ringing", .duration = -1};
 	webhook_status(&x->env, &x->rq, &x->ans);
+	assert_int_equal(x->ans.status, 200);
 	assert_int_equal(x->f.leg_updates, 2);
+	assert_int_equal(x->f.n_events, 3);
+	/* a late status with a recording: the recording is written, the status is not */
+	x->in.st = (struct hook_status){.leg = 'b', .sid = "CA9", .status = "in-progress", .duration = 0,
+					.answered = 1, .recording_id = "RE1", .recording_url = "https://rec.example/RE1"};
+	webhook_status(&x->env, &x->rq, &x->ans);
+	assert_int_equal(x->ans.status, 200);
+	assert_int_equal(x->f.leg_updates, 3);
+	assert_string_equal(x->f.leg_status, "");
+	assert_string_equal(interaction_leg(&x->f.stored, 'b', "CA9")->status, "completed");
+	assert_int_equal(x->f.n_events, 4);
 	assert_string_equal(x->f.event_type, "leg.updated");
-	assert_non_null(strstr(x->f.event_body, "\"billable_seconds\":null"));
+	assert_null(strstr(x->f.event_body, "in-progress"));
+	/* another leg of the same side (a new carrier id) is a leg of its own */
+	x->in.st = (struct hook_status){.leg = 'b', .sid = "CA10", .status = "ringing", .duration = -1};
+	webhook_status(&x->env, &x->rq, &x->ans);
+	assert_int_equal(x->f.leg_updates, 4);
+	assert_string_equal(x->f.leg_status, "ringing");
 	x->f.leg_updates = 1;
 	/* an unknown interaction is acknowledged and ignored */
 	x->in.interaction_id = "int_aaaabbbbccccddddeeeegggg";

@@ -3,6 +3,9 @@
  * enum sql_id (pg_internal.h); shared texts come from ../sql_shared.h. */
 #include "pg_internal.h"
 
+/* SQL_LEG_UPSERT: the update reports a status ($5) that is not an end ($8 = 0) for a leg that has ended */
+#define PG_LEG_LATE "(l.ended_at <> 0 AND $8::bigint = 0 AND $5::text IS NOT NULL)"
+
 const char *const pg_sql_text[SQL_COUNT] = {
 	[SQL_SERVICE_LIST] = "SELECT id FROM services ORDER BY created_at, id LIMIT 256",
 	/* SQL_SERVICE_INSERT's columns but created_at, in its order */
@@ -54,7 +57,9 @@ const char *const pg_sql_text[SQL_COUNT] = {
 	 * The SQLite backend's find-then-insert-or-update (SQL_LEG_FIND, SQL_LEG_SET,
 	 * insert_leg) as one statement, so parallel status callbacks for the same leg
 	 * cannot both insert: a reported field ($5, $10-$13 not NULL, $6 >= 0)
-	 * overwrites, answered_at and ended_at are set once. The derived leg 'a' keeps
+	 * overwrites, answered_at and ended_at are set once; a status that is not an end,
+	 * reported after the leg ended, is late (PG_LEG_LATE) and changes neither status,
+	 * duration nor answer. The derived leg 'a' keeps
 	 * its id, start and "received" (SQL_DERIVED_A_COLS). */
 	[SQL_LEG_UPSERT] =
 		"INSERT INTO legs AS l (id, interaction_id, leg, carrier_sid, status, duration, started_at, ended_at, "
@@ -68,9 +73,9 @@ const char *const pg_sql_text[SQL_COUNT] = {
 		"COALESCE($11::text, ''), COALESCE($12::text, ''), COALESCE($13::text, '') FROM interactions i "
 		"JOIN participants p ON p.id = CASE WHEN $3::text = 'a' THEN i.from_participant ELSE i.to_participant END "
 		"WHERE i.id = $2 ON CONFLICT (interaction_id, leg, carrier_sid) DO UPDATE SET "
-		"status = COALESCE($5::text, l.status), "
-		"duration = CASE WHEN $6::bigint >= 0 THEN $6::bigint ELSE l.duration END, "
-		"answered_at = CASE WHEN l.answered_at = 0 THEN $9::bigint ELSE l.answered_at END, "
+		"status = CASE WHEN " PG_LEG_LATE " THEN l.status ELSE COALESCE($5::text, l.status) END, "
+		"duration = CASE WHEN $6::bigint >= 0 AND NOT " PG_LEG_LATE " THEN $6::bigint ELSE l.duration END, "
+		"answered_at = CASE WHEN l.answered_at = 0 AND NOT " PG_LEG_LATE " THEN $9::bigint ELSE l.answered_at END, "
 		"ended_at = CASE WHEN l.ended_at = 0 THEN $8::bigint ELSE l.ended_at END, "
 		"recording_id = COALESCE($10::text, l.recording_id), recording_url = COALESCE($11::text, l.recording_url), "
 		"cost = COALESCE($12::text, l.cost), currency = COALESCE($13::text, l.currency)",

@@ -3,6 +3,9 @@
  * sql_id (sqlite_internal.h); shared texts come from ../sql_shared.h. */
 #include "sqlite_internal.h"
 
+/* SQL_LEG_SET: the update reports a status (?2) that is not an end (?5 = 0) for a leg that has ended */
+#define SQ_LEG_LATE "(ended_at <> 0 AND ?5 = 0 AND ?2 IS NOT NULL)"
+
 const char *const sq_sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
@@ -45,9 +48,11 @@ const char *const sq_sql_text[SQL_COUNT] = {
 		"?11, ?12, ?13 FROM interactions i JOIN participants p ON p.id = CASE WHEN ?3 = 'a' THEN "
 		"i.from_participant ELSE i.to_participant END WHERE i.id = ?2",
 	[SQL_LEG_FIND] = "SELECT id FROM legs WHERE interaction_id = ?1 AND leg = ?2 AND carrier_sid = ?3",
-	[SQL_LEG_SET] = "UPDATE legs SET status = COALESCE(?2, status), "
-			"duration = CASE WHEN ?3 >= 0 THEN ?3 ELSE duration END, "
-			"answered_at = CASE WHEN answered_at = 0 THEN ?4 ELSE answered_at END, "
+	/* a status that is not an end, reported after the leg ended (?5 = 0, ended_at set),
+	 * is late (model.h leg_status_stale): it changes neither status, duration nor answer */
+	[SQL_LEG_SET] = "UPDATE legs SET status = CASE WHEN " SQ_LEG_LATE " THEN status ELSE COALESCE(?2, status) END, "
+			"duration = CASE WHEN ?3 >= 0 AND NOT " SQ_LEG_LATE " THEN ?3 ELSE duration END, "
+			"answered_at = CASE WHEN answered_at = 0 AND NOT " SQ_LEG_LATE " THEN ?4 ELSE answered_at END, "
 			"ended_at = CASE WHEN ended_at = 0 THEN ?5 ELSE ended_at END, "
 			"recording_id = COALESCE(?6, recording_id), recording_url = COALESCE(?7, recording_url), "
 			"cost = COALESCE(?8, cost), currency = COALESCE(?9, currency) WHERE id = ?1",
