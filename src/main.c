@@ -402,6 +402,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
+	if (vault_index_staged(vault) > 0)
+		log_info("vault: blind-index key version %d is staged: rows indexed with it are found too; "
+			 "maskd rotate-keys --index-activate makes it current", vault_index_staged(vault));
 	if ((strncmp(cfg.db, "postgres", 8) != 0 &&
 	     ensure_parent_dir("MASKD_DB", strncmp(cfg.db, "sqlite:", 7) == 0 ? cfg.db + 7 : cfg.db, err,
 			       sizeof(err)) < 0) ||
@@ -484,9 +487,6 @@ int main(int argc, char **argv)
 	jobs_reseal_configure(passes_held ? 0 : vault_current_version(vault), (int)reseal_knobs[0],
 			      passes_held ? 1 : (int)reseal_knobs[1]);
 	jobs_reindex_configure(!passes_held && vault_index_previous(vault) > 0);
-	if (vault_index_staged(vault) > 0)
-		log_info("vault: blind-index key version %d is staged: rows indexed with it are found too; "
-			 "maskd rotate-keys --index-activate makes it current", vault_index_staged(vault));
 	struct jobs_sweeper *sweeper = read_only ? NULL : jobs_sweeper_start(store, cfg.sweep_interval, retention_s);
 	log_info("maskd listening on http://%s (public URL %s, %u threads, database %s)", cfg.listen,
 		 cfg.public_url, cfg.threads < 2 ? 2 : cfg.threads, strncmp(cfg.db, "postgres", 8) == 0 ? "postgresql" : cfg.db);

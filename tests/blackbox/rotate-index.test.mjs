@@ -204,3 +204,107 @@ test('sticky reuse and a profile claim find a pair not re-indexed yet', async (t
   await d2.stop();
   assertLogClean(d2, STICKY_REALS);
 });
+
+// Several nodes (PostgreSQL only: nodes share a PostgreSQL database, docs/OPERATIONS.md): `--index-stage`
+// adds idx.2 without making it current, both nodes restart holding it, `--index-activate` makes it
+// current, and the nodes restart one at a time. In between, one node indexes under version 2 (and
+// re-indexes every row to it) while the other still indexes under version 1: each routes the
+// other's rows, and a bound number naming its proxy number again is refused 409 on both.
+const NODE_POOL = [proxy(91), proxy(92)];
+const NODE_REALS = Array.from({ length: 12 }, (_, i) => real(7500 + i));
+assertValid(NODE_POOL, NODE_REALS);
+
+test('stage and activate the blind-index key across two nodes', { skip: PG_URL ? false : 'needs MASKD_TEST_PG_URL' }, async (t) => {
+  t.after(() => { if (t.passed === false) failed = true; });
+  let nextReal = 0;
+  const pair = () => [NODE_REALS[nextReal++], NODE_REALS[nextReal++]];
+  const d1 = await startDaemon();
+  daemons.push(d1);
+  const token = d1.tokens.twilio;
+  const svc = await createService(d1, { name: 'Two nodes' });
+  await addPool(d1, svc.id, NODE_POOL);
+  const sessions = [];
+  const open = async (d) => {
+    const reals = pair();
+    const body = await createSession(d, svc.id, { participants: [{ number: reals[0] }, { number: reals[1] }] });
+    sessions.push({ body, reals });
+  };
+  await open(d1);
+  await routeAll(d1, sessions, token, 'one node, version 1');
+  await d1.stop();
+
+  const keyFile = d1.env.MASKD_KEY_FILE;
+  const original = fs.readFileSync(keyFile, 'utf8');
+  const nothing = await rotateKeys(d1, '--index-activate');
+  assert.equal(nothing.code, 1, `--index-activate with nothing staged: ${nothing.stdout}`);
+  assert.match(nothing.stderr, /stages no idx version/);
+  assert.equal(fs.readFileSync(keyFile, 'utf8'), original);
+
+  const staged = await rotateKeys(d1, '--index-stage');
+  assert.equal(staged.code, 0, `rotate-keys --index-stage: ${staged.stderr}`);
+  assert.match(staged.stdout, /blind-index key version 2 added .*, not current yet/);
+  const stagedText = fs.readFileSync(keyFile, 'utf8');
+  assert.match(stagedText, /^index_current=1$/m);
+  assert.match(stagedText, /^idx\.2=[0-9a-f]{64}$/m);
+  const again = await rotateKeys(d1, '--index-stage');
+  assert.equal(again.code, 1, `--index-stage twice: ${again.stdout}`);
+  assert.match(again.stderr, /already stages idx version 2/);
+  assert.equal(fs.readFileSync(keyFile, 'utf8'), stagedText);
+
+  const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: keyFile };
+  let a = await startDaemon({ env });
+  daemons.push(a);
+  let b = await startDaemon({ env });
+  daemons.push(b);
+  for (const n of [a, b]) assert.match(n.logTail(1 << 20), /blind-index key version 2 is staged/);
+  await open(a);
+  await open(b);
+  for (const [n, what] of [[a, 'staged, node a'], [b, 'staged, node b']]) {
+    await routeAll(n, sessions, token, what);
+    await refuseSecond(n, svc.id, sessions, what);
+  }
+  assert.deepEqual(await indexVersions(a), { v1: 6 });
+
+  const activated = await rotateKeys(d1, '--index-activate');
+  assert.equal(activated.code, 0, `rotate-keys --index-activate: ${activated.stderr}`);
+  assert.match(activated.stdout, /blind-index key version 2 is current/);
+  assert.match(fs.readFileSync(keyFile, 'utf8'), /^index_current=2$/m);
+
+  // node a restarts first: it indexes under version 2 and re-indexes every row; b still runs version 1
+  await a.stop();
+  a = await startDaemon({ env });
+  daemons.push(a);
+  await open(a);
+  const until = Date.now() + 120_000 * Number(process.env.MASKD_TEST_TIMEOUT_SCALE ?? 1);
+  while (!/no row carries an older blind-index version/.test(a.logTail(1 << 24))) {
+    assert.ok(Date.now() < until, 'node a did not finish the re-index');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(await indexVersions(a), { v2: 8 });
+  await open(b); // under version 1
+  assert.deepEqual(await indexVersions(a), { v1: 2, v2: 8 });
+  for (const [n, what] of [[a, 'activated on a only, node a'], [b, 'activated on a only, node b']]) {
+    await routeAll(n, sessions, token, what);
+    await refuseSecond(n, svc.id, sessions, what);
+  }
+
+  // then node b: both index under version 2, and b's version-1 rows are re-indexed
+  await b.stop();
+  b = await startDaemon({ env });
+  daemons.push(b);
+  await open(b);
+  while ((await indexVersions(b)).v1 !== undefined) {
+    assert.ok(Date.now() < until, 'node b did not finish the re-index');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const [n, what] of [[a, 'activated on both, node a'], [b, 'activated on both, node b']]) {
+    await routeAll(n, sessions, token, what);
+    await refuseSecond(n, svc.id, sessions, what);
+  }
+  await a.stop();
+  await b.stop();
+  assertLogClean(a, NODE_REALS);
+  assertLogClean(b, NODE_REALS);
+  const dropped = await rotateKeys(d1, '--index-drop');
+  assert.equal(dropped.code, 0, `--index-drop: ${dropped.stderr}`);
+});
