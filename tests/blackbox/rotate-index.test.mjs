@@ -6,7 +6,9 @@
 // webhooks route every session (whichever version a row is under at that moment), a second
 // session of a bound number naming its proxy number is refused 409, and privacy lookup finds
 // the old rows; once maskd_vault_reindex_remaining is 0, no row carries version 1,
-// `--index-drop` removes it, and a maskd without it still routes, refuses and erases.
+// `--index-drop` removes it, and a maskd without it still routes, refuses and erases. Then, with
+// the re-index held: sticky reuse, a profile claim and a one-way agent's calls and texts find rows
+// still under version 1; and (PostgreSQL) two nodes rotate with --index-stage / --index-activate.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,8 +17,8 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { PG_URL, psql, startDaemon, waitFor } from './lib/daemon.mjs';
-import { addPool, assertLogClean, closeSession, createService, createSession, expectError, expectStatus, metricValue, postSession,
-  voiceParams } from './lib/fixtures.mjs';
+import { addPool, assertLogClean, closeSession, createService, createSession, expectError, expectStatus, messageParams, metricValue,
+  postSession, voiceParams } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { assertValid, proxy, real } from './lib/numbers.mjs';
 
@@ -307,4 +309,49 @@ test('stage and activate the blind-index key across two nodes', { skip: PG_URL ?
   assertLogClean(b, NODE_REALS);
   const dropped = await rotateKeys(d1, '--index-drop');
   assert.equal(dropped.code, 0, `--index-drop: ${dropped.stderr}`);
+});
+
+// One-way sessions while the index rotates: the hidden agent holds no binding, so only the
+// one-way candidate lookup finds its row; with the re-index held (MASKD_RESEAL_BATCHES=0) that
+// row still carries version 1 after the restart with version 2, and the agent's call and text
+// still reach the respondent.
+const BRANDED = proxy(95);
+const [AGENT, RESPONDENT] = [real(7600), real(7601)];
+assertValid([BRANDED], [AGENT, RESPONDENT]);
+
+test('a one-way session not re-indexed yet still finds the agent', async (t) => {
+  t.after(() => { if (t.passed === false) failed = true; });
+  const d1 = await startDaemon();
+  daemons.push(d1);
+  const token = d1.tokens.twilio;
+  const svc = await createService(d1, { name: 'One-way rotation', defaults: { mode: 'voice-and-message', ttl: 0 } });
+  await addPool(d1, svc.id, [BRANDED]);
+  expectStatus(await d1.api('PATCH', `/v1/services/${svc.id}`, { branded_number: BRANDED }), 200, 'PATCH branded_number');
+  const s = expectStatus(await postSession(d1, svc.id, {
+    direction: 'one-way', participants: [{ number: AGENT, hidden: true }, { number: RESPONDENT }],
+  }), 201, 'one-way create');
+  assert.equal(s.participants[1].proxy_number, BRANDED);
+  const reach = async (d, what) => {
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: AGENT, to: BRANDED }), { token });
+    const callId = markup.interactionIdOf(call.text);
+    assert.ok(callId, `${what}: the agent's call is not bridged: ${call.text}`);
+    assert.equal(call.text, markup.bridge('twilio', { callerId: BRANDED, real: RESPONDENT, intId: callId }), what);
+    const text = await d.webhook('twilio', 'message', messageParams('twilio', { from: AGENT, to: BRANDED, body: 'Survey' }), { token });
+    const textId = markup.interactionIdOf(text.text);
+    assert.ok(textId, `${what}: the agent's text is not forwarded: ${text.text}`);
+    assert.equal(text.text, markup.forward('twilio', { to: RESPONDENT, from: BRANDED, intId: textId, body: 'Survey' }), what);
+  };
+  await reach(d1, 'index version 1');
+  await d1.stop();
+  assert.deepEqual(await indexVersions(d1), { v1: 2 });
+  const added = await rotateKeys(d1, '--index');
+  assert.equal(added.code, 0, `rotate-keys --index: ${added.stderr}`);
+
+  const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: d1.env.MASKD_KEY_FILE, MASKD_RESEAL_BATCHES: '0' };
+  const d2 = await startDaemon({ env });
+  daemons.push(d2);
+  await reach(d2, 'index version 2, rows under version 1');
+  assert.deepEqual(await indexVersions(d2), { v1: 2 });
+  await d2.stop();
+  assertLogClean(d2, [AGENT, RESPONDENT]);
 });
