@@ -214,9 +214,9 @@ static int count_stale(const struct config *cfg, bool index, int *current, int64
 	return rc < 0 ? -1 : 0;
 }
 
-/* `maskd rotate-keys [--stage | --activate | --drop | --index | --index-drop]`:
- * rewrites the vault key file (vault_file_rotate; docs/OPERATIONS.md, key
- * rotation). --drop first checks, in the configured database, that nothing is
+/* `maskd rotate-keys [--stage | --activate | --drop | --index | --index-stage |
+ * --index-activate | --index-drop]`: rewrites the vault key file
+ * (vault_file_rotate; docs/OPERATIONS.md, key rotation). --drop first checks, in the configured database, that nothing is
  * sealed with an older version; --index-drop that no row carries an older
  * blind-index version. Exit 0 done, 1 refused or failed (the reason on stderr). */
 static int rotate_keys_command(const struct config *cfg, const char *flag)
@@ -230,10 +230,15 @@ static int rotate_keys_command(const struct config *cfg, const char *flag)
 		how = VAULT_ROTATE_DROP;
 	else if (flag != NULL && strcmp(flag, "--index") == 0)
 		how = VAULT_ROTATE_INDEX_ADD;
+	else if (flag != NULL && strcmp(flag, "--index-stage") == 0)
+		how = VAULT_ROTATE_INDEX_STAGE;
+	else if (flag != NULL && strcmp(flag, "--index-activate") == 0)
+		how = VAULT_ROTATE_INDEX_ACTIVATE;
 	else if (flag != NULL && strcmp(flag, "--index-drop") == 0)
 		how = VAULT_ROTATE_INDEX_DROP;
 	else if (flag != NULL) {
-		fprintf(stderr, "usage: maskd rotate-keys [--stage | --activate | --drop | --index | --index-drop]\n");
+		fprintf(stderr, "usage: maskd rotate-keys [--stage | --activate | --drop | --index | --index-stage | "
+				"--index-activate | --index-drop]\n");
 		return 2;
 	}
 	char err[512];
@@ -285,6 +290,15 @@ static int rotate_keys_command(const struct config *cfg, const char *flag)
 		printf("blind-index key version %d added to %s and made current: restart maskd to index with it; "
 		       "older rows are re-indexed in the background\n", version, cfg->key_file);
 		break;
+	case VAULT_ROTATE_INDEX_STAGE:
+		printf("blind-index key version %d added to %s, not current yet: copy the file to every node, restart "
+		       "them (each then also routes rows indexed with it), then run maskd rotate-keys --index-activate\n",
+		       version, cfg->key_file);
+		break;
+	case VAULT_ROTATE_INDEX_ACTIVATE:
+		printf("blind-index key version %d is current in %s: copy the file to every node and restart them one "
+		       "by one to index with it; older rows are re-indexed in the background\n", version, cfg->key_file);
+		break;
 	case VAULT_ROTATE_INDEX_DROP:
 		printf("older blind-index key versions dropped from %s; version %d remains\n", cfg->key_file, version);
 		break;
@@ -323,7 +337,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], "rotate-keys") == 0 && argc <= 3)
 			return rotate_keys_command(&cfg, argc == 3 ? argv[2] : NULL);
 		fprintf(stderr, "usage: maskd [--env-file PATH] [audit-verify | rotate-keys [--stage | --activate | --drop | "
-				"--index | --index-drop]]\n");
+				"--index | --index-stage | --index-activate | --index-drop]]\n");
 		return 2;
 	}
 	/* MASKD_TEST_RETENTION_SECONDS (tests only, docs/OPERATIONS.md): retention in seconds */
@@ -388,6 +402,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "maskd: %s\n", err);
 		goto out;
 	}
+	if (vault_index_staged(vault) > 0)
+		log_info("vault: blind-index key version %d is staged: rows indexed with it are found too; "
+			 "maskd rotate-keys --index-activate makes it current", vault_index_staged(vault));
 	if ((strncmp(cfg.db, "postgres", 8) != 0 &&
 	     ensure_parent_dir("MASKD_DB", strncmp(cfg.db, "sqlite:", 7) == 0 ? cfg.db + 7 : cfg.db, err,
 			       sizeof(err)) < 0) ||

@@ -261,7 +261,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"active = CASE WHEN id = $2 THEN 0 ELSE active END WHERE session_id = $1 AND idx >= 0"
 #define SQL_TEXT_ONEWAY_CANDIDATES "SELECT p.id, s.id, s.status, s.ttl, s.expires_at, s.last_activity_at, s.closed_at, " \
 	"s.created_at, COALESCE(s.pin, '') FROM participants p JOIN sessions s ON s.id = p.session_id " \
-	"WHERE p.bidx = $1 AND p.proxy_number_id = $2 AND p.oneway > 0 AND p.oneway = $3 AND p.idx >= 0 " \
+	"WHERE p.bidx IN ($1, $6) AND p.proxy_number_id = $2 AND p.oneway > 0 AND p.oneway = $3 AND p.idx >= 0 " \
 	"AND s.service_id = $4 AND s.direction = 1 ORDER BY s.created_at DESC, s.id DESC LIMIT $5"
 /* the hidden rows (oneway 2) of one-way sessions of $2 on proxy number $1 still
  * marked open or in progress ("status < 2"), with PIN $3 when $3 is not '' */
@@ -387,7 +387,7 @@ void sql_pool_keys(const struct store_pool_query *q, const char *keys[3]);
 	"WHERE id = $1"
 /* the rows of a device swap, and whether the new number holds one of their proxy numbers already */
 #define SQL_TEXT_PROFILE_ROWS "SELECT id FROM participants WHERE profile_id = $1 AND active = 1 ORDER BY id"
-#define SQL_TEXT_PROFILE_ROWS_TAKEN "SELECT 1 FROM participants q WHERE q.bidx = $2 AND q.active = 1 AND " \
+#define SQL_TEXT_PROFILE_ROWS_TAKEN "SELECT 1 FROM participants q WHERE q.bidx IN ($2, $3) AND q.active = 1 AND " \
 	"q.proxy_number_id IN (SELECT proxy_number_id FROM participants WHERE profile_id = $1 AND active = 1) LIMIT 1"
 #define SQL_TEXT_PROFILE_ROW_SET "UPDATE participants SET number_sealed = $2, bidx = $3, masked = $4 WHERE id = $1"
 #define SQL_TEXT_PROFILE_PEERS_SET "UPDATE participants SET peer_bidx = $3 WHERE peer_bidx = $2 AND session_id IN " \

@@ -167,7 +167,7 @@ static int ops_complete(const struct store_ops *o)
 		(const void *)o->records, (const void *)o->usage,
 		(const void *)o->session_events, (const void *)o->pin_lookup, (const void *)o->optout_set,
 		(const void *)o->pool_stats,
-		(const void *)o->blind_index,
+		(const void *)o->blind_index, (const void *)o->blind_index_other,
 		(const void *)o->tx_pool_candidates,
 		(const void *)o->tx_holder,
 		(const void *)o->tx_binding_drop,
@@ -642,8 +642,8 @@ int store_blind_index_previous(struct store *st, const char *e164, char out[STOR
 {
 	assert(st != NULL && e164 != NULL && out != NULL);
 	out[0] = '\0';
-	int previous = st->vault != NULL ? vault_index_previous(st->vault) : 0;
-	return previous > 0 && vault_blind_index_at(st->vault, previous, e164, out) == 0 ? 1 : 0;
+	int other = st->vault != NULL ? vault_index_other(st->vault) : 0;
+	return other > 0 && vault_blind_index_at(st->vault, other, e164, out) == 0 ? 1 : 0;
 }
 
 int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind, struct store_candidate *out, int limit, int *n)
@@ -779,10 +779,13 @@ int store_tx_oneway_candidates(struct store_tx *tx, const char *service_id, cons
 {
 	assert(tx != NULL && service_id != NULL && number_id != NULL && from_e164 != NULL && out != NULL && n != NULL);
 	assert(limit >= 0 && limit <= ONEWAY_CANDIDATES_MAX);
-	char bidx[STORE_BIDX_MAX];
+	char bidx[STORE_BIDX_MAX], old[STORE_BIDX_MAX];
 	tx->ops->blind_index(tx->b, from_e164, bidx);
+	/* while the index rotates, rows under either version (one query either way) */
+	if (!tx->ops->blind_index_other(tx->b, from_e164, old))
+		memcpy(old, bidx, sizeof(old));
 	*n = 0;
-	return tx->ops->tx_oneway_candidates(tx, service_id, number_id, bidx, hidden ? 1 : 0, out, limit, n);
+	return tx->ops->tx_oneway_candidates(tx, service_id, number_id, bidx, old, hidden ? 1 : 0, out, limit, n);
 }
 
 int store_tx_oneway_on_number(struct store_tx *tx, const char *service_id, const char *number_id, const char *pin,

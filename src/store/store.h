@@ -92,9 +92,10 @@ int store_tx_run(struct store *st, int (*body)(struct store_tx *tx, void *ctx), 
 #define STORE_BIDX_MAX 37 /* VAULT_BIDX_LEN + 1: "N." and 32 hex */
 void store_blind_index(struct store *st, const char *e164, char out[STORE_BIDX_MAX]);
 /* While the blind-index key rotates (the vault holds a version below the
- * current one): the index of e164 under that previous version, and 1; else out
- * "" and 0. Lookups by a real number consult both until the re-index job has
- * moved every row (docs/internals/blind-index-rotation.md). */
+ * current one, or a staged one above it: vault_index_other): the index of e164
+ * under that other version, and 1; else out "" and 0. Lookups by a real number
+ * consult both until the re-index job has moved every row
+ * (docs/internals/blind-index-rotation.md). */
 int store_blind_index_previous(struct store *st, const char *e164, char out[STORE_BIDX_MAX]);
 
 /* The pool filter of one participant at one geo level: active numbers of
@@ -641,7 +642,8 @@ int store_tx_profile_put(struct store_tx *tx, const struct profile *p, const cha
  * number (sealed again for that row), its masked form masked and its blind
  * index bidx, and the other rows of those sessions get bidx as their peer in
  * place of old_bidx. MASKD_ECONFLICT (nothing written) when number already
- * holds one of those rows' proxy numbers elsewhere: the binding rule. */
+ * holds one of those rows' proxy numbers elsewhere (under either index version
+ * while the index rotates): the binding rule. */
 int store_tx_profile_rebind(struct store_tx *tx, const char *profile_id, const char *number, const char *masked,
 			    const char *bidx, const char *old_bidx);
 /* Frees the proxy numbers of retired profiles whose free_at <= now: each such
@@ -664,7 +666,8 @@ int store_tx_oneway_mark(struct store_tx *tx, const char *session_id, const char
  * participant (idx >= 0) on proxy number number_id, on the hidden side (hidden
  * 1) or the respondent side (hidden 0), whatever the binding state, newest first
  * (created_at, id), at most limit (<= ONEWAY_CANDIDATES_MAX) into out; *n how
- * many. A purged or erased row is never found (its blind index is gone). */
+ * many. A purged or erased row is never found (its blind index is gone). While
+ * the index rotates, a row under either version is found. */
 int store_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id,
 			       const char *from_e164, int hidden, struct oneway_candidate *out, int limit, int *n);
 /* The hidden rows of the one-way sessions of service_id on proxy number

@@ -171,7 +171,11 @@ int store_tx_profile_rebind(struct store_tx *tx, const char *profile_id, const c
 {
 	assert(tx != NULL && profile_id != NULL && number != NULL && masked != NULL && bidx != NULL &&
 	       old_bidx != NULL);
-	return tx->ops->tx_profile_rebind(tx, profile_id, number, masked, bidx, old_bidx);
+	/* the binding rule under either index version while the index rotates */
+	char other[STORE_BIDX_MAX];
+	if (!tx->ops->blind_index_other(tx->b, number, other))
+		snprintf(other, sizeof(other), "%s", bidx);
+	return tx->ops->tx_profile_rebind(tx, profile_id, number, masked, bidx, other, old_bidx);
 }
 
 int store_tx_profiles_free_due(struct store_tx *tx, int64_t now)

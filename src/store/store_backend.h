@@ -125,6 +125,9 @@ struct store_tx {
 	X(int, stats, (void *b, struct store_stats *out)) \
 	/* Row primitives (store_tx_* in store.h): tx is the body's transaction. */ \
 	X(void, blind_index, (void *b, const char *e164, char out[STORE_BIDX_MAX])) \
+	/* the index under the vault's other version, and 1; else out "" and 0 \
+	 * (store_blind_index_previous) */ \
+	X(int, blind_index_other, (void *b, const char *e164, char out[STORE_BIDX_MAX])) \
 	X(int, tx_pool_candidates, (struct store_tx *tx, const struct store_pool_query *q, \
 		enum store_pool_kind kind, struct store_candidate *out, int limit, int *n)) \
 	X(int, tx_holder, (struct store_tx *tx, const char *bidx, const char *number_id, \
@@ -219,7 +222,7 @@ struct store_tx {
 		void (*cb)(void *, const struct profile *), void *ctx)) \
 	X(int, tx_profile_put, (struct store_tx *tx, const struct profile *p, const char *bidx)) \
 	X(int, tx_profile_rebind, (struct store_tx *tx, const char *profile_id, const char *number, \
-		const char *masked, const char *bidx, const char *old_bidx)) \
+		const char *masked, const char *bidx, const char *bidx_other, const char *old_bidx)) \
 	X(int, tx_profiles_free_due, (struct store_tx *tx, int64_t now)) \
 	X(int, tx_number_state, (struct store_tx *tx, const char *number_id, enum number_state state)) \
 	/* data-subject requests on profiles (store.h store_tx_subject_profiles) */ \
@@ -231,7 +234,7 @@ struct store_tx {
 	/* one-way sessions (store.h store_tx_oneway_*); candidates take the blind index */ \
 	X(int, tx_oneway_mark, (struct store_tx *tx, const char *session_id, const char *hidden_row_id)) \
 	X(int, tx_oneway_candidates, (struct store_tx *tx, const char *service_id, const char *number_id, \
-		const char *bidx, int hidden, struct oneway_candidate *out, int limit, int *n)) \
+		const char *bidx, const char *bidx_old, int hidden, struct oneway_candidate *out, int limit, int *n)) \
 	X(int, tx_oneway_on_number, (struct store_tx *tx, const char *service_id, const char *number_id, \
 		const char *pin, struct oneway_candidate *out, int limit, int *n)) \
 	X(int, tx_oneway_view, (struct store_tx *tx, const char *participant_id, struct route_view *out))

@@ -390,6 +390,21 @@ int vault_index_previous(const struct vault *v)
 	return 0;
 }
 
+int vault_index_staged(const struct vault *v)
+{
+	assert(v != NULL);
+	for (int k = VAULT_VERSION_MAX; k > v->idx_current; k--)
+		if (v->have_idx[k])
+			return k;
+	return 0;
+}
+
+int vault_index_other(const struct vault *v)
+{
+	int previous = vault_index_previous(v);
+	return previous > 0 ? previous : vault_index_staged(v);
+}
+
 static bool is_lower_hex(const char *p, size_t n)
 {
 	for (size_t k = 0; k < n; k++)
@@ -434,7 +449,8 @@ static int vault_store(const struct vault *v, const char *path, char *err, size_
 	size_t at = 0;
 	at += (size_t)snprintf(text, VAULT_FILE_MAX, "# maskd vault keys (docs/OPERATIONS.md, key rotation)\ncurrent=%d\n",
 			       v->current);
-	if (v->idx_current != 1)
+	/* without index_current= the highest version is current: a staged one must not be */
+	if (v->idx_current != 1 || vault_index_staged(v) > 0)
 		at += (size_t)snprintf(text + at, VAULT_FILE_MAX - at, "index_current=%d\n", v->idx_current);
 	if (v->have_derive)
 		put_key_line(text, &at, "derive", v->derive);
@@ -507,6 +523,19 @@ int vault_file_rotate(const char *path, enum vault_rotate how, int drop_below, i
 	}
 	switch (how) {
 	case VAULT_ROTATE_INDEX_ADD:
+	case VAULT_ROTATE_INDEX_STAGE:
+		if (idx_highest > v->idx_current) {
+			rc = vault_fail(err, err_len, MASKD_EINVAL,
+					"key file %s already stages idx version %d: make it current with "
+					"rotate-keys --index-activate first", path, idx_highest);
+			goto out;
+		}
+		if (how == VAULT_ROTATE_INDEX_STAGE && vault_index_previous(v) > 0) {
+			rc = vault_fail(err, err_len, MASKD_EINVAL,
+					"key file %s still holds idx version %d below the current one: finish that "
+					"rotation with rotate-keys --index-drop first", path, vault_index_previous(v));
+			goto out;
+		}
 		if (idx_highest == VAULT_VERSION_MAX) {
 			rc = vault_fail(err, err_len, MASKD_EINVAL,
 					"key file %s already holds idx version %d, the last one", path, idx_highest);
@@ -518,8 +547,19 @@ int vault_file_rotate(const char *path, enum vault_rotate how, int drop_below, i
 		}
 		random_bytes(v->idx[idx_highest + 1], VAULT_KEY_LEN);
 		v->have_idx[idx_highest + 1] = true;
-		v->idx_current = idx_highest + 1;
+		if (how == VAULT_ROTATE_INDEX_ADD)
+			v->idx_current = idx_highest + 1;
 		*version = idx_highest + 1;
+		break;
+	case VAULT_ROTATE_INDEX_ACTIVATE:
+		if (idx_highest == v->idx_current) {
+			rc = vault_fail(err, err_len, MASKD_EINVAL,
+					"key file %s stages no idx version (the current one, %d, is the highest): "
+					"nothing to activate (rotate-keys --index-stage first)", path, v->idx_current);
+			goto out;
+		}
+		v->idx_current = idx_highest;
+		*version = idx_highest;
 		break;
 	case VAULT_ROTATE_INDEX_DROP:
 		assert(drop_below >= 1);

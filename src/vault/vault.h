@@ -47,6 +47,14 @@ int vault_sealed_version(const uint8_t *sealed, size_t len);
  * number consult both (docs/internals/blind-index-rotation.md). */
 int vault_index_current(const struct vault *v);
 int vault_index_previous(const struct vault *v);
+/* The staged blind-index version (rotate-keys --index-stage: held, above the
+ * current one, not used for new indexes), 0 when none. */
+int vault_index_staged(const struct vault *v);
+/* The version lookups consult after the current one: the previous version,
+ * else the staged one (another node may have activated it and index with it
+ * already), 0 when the file holds only the current one. The file never holds
+ * both: --index-stage refuses while a previous version is held. */
+int vault_index_other(const struct vault *v);
 /* The blind-index version a stored index names: 1 for the bare hex, N for "N.",
  * 0 for anything else (a purged row's "purged:", ""). */
 int vault_bidx_version(const char *bidx);
@@ -65,8 +73,13 @@ enum vault_rotate { VAULT_ROTATE_ADD, VAULT_ROTATE_STAGE, VAULT_ROTATE_ACTIVATE,
 	 * index_current (the first time, it also copies the idx= key to derive=,
 	 * which vault_derive then uses for good); INDEX_DROP removes every idx
 	 * version below drop_below (<= the index current; the caller checks that
-	 * no row carries them) */
-	VAULT_ROTATE_INDEX_ADD, VAULT_ROTATE_INDEX_DROP };
+	 * no row carries them); INDEX_STAGE adds idx version highest+1 and
+	 * leaves index_current as it is (several nodes: every node holds it, and
+	 * routes rows indexed with it, before any indexes with it), refused when
+	 * a version is staged already or one below the current is still held;
+	 * INDEX_ACTIVATE makes the staged version index_current, refused when
+	 * none is staged. INDEX_ADD is refused while a version is staged. */
+	VAULT_ROTATE_INDEX_ADD, VAULT_ROTATE_INDEX_DROP, VAULT_ROTATE_INDEX_STAGE, VAULT_ROTATE_INDEX_ACTIVATE };
 int vault_file_rotate(const char *path, enum vault_rotate how, int drop_below, int *version, char *err,
 		      size_t err_len);
 

@@ -6,7 +6,9 @@
 // webhooks route every session (whichever version a row is under at that moment), a second
 // session of a bound number naming its proxy number is refused 409, and privacy lookup finds
 // the old rows; once maskd_vault_reindex_remaining is 0, no row carries version 1,
-// `--index-drop` removes it, and a maskd without it still routes, refuses and erases.
+// `--index-drop` removes it, and a maskd without it still routes, refuses and erases. Then, with
+// the re-index held: sticky reuse, a profile claim and a one-way agent's calls and texts find rows
+// still under version 1; and (PostgreSQL) two nodes rotate with --index-stage / --index-activate.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,8 +17,8 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { PG_URL, psql, startDaemon, waitFor } from './lib/daemon.mjs';
-import { addPool, assertLogClean, closeSession, createService, createSession, expectError, expectStatus, metricValue, postSession,
-  voiceParams } from './lib/fixtures.mjs';
+import { addPool, assertLogClean, closeSession, createService, createSession, expectError, expectStatus, messageParams, metricValue,
+  postSession, voiceParams } from './lib/fixtures.mjs';
 import * as markup from './lib/markup.mjs';
 import { assertValid, proxy, real } from './lib/numbers.mjs';
 
@@ -203,4 +205,153 @@ test('sticky reuse and a profile claim find a pair not re-indexed yet', async (t
   assert.deepEqual(await indexVersions(d2), { v1: 4, v2: 8 });
   await d2.stop();
   assertLogClean(d2, STICKY_REALS);
+});
+
+// Several nodes (PostgreSQL only: nodes share a PostgreSQL database, docs/OPERATIONS.md): `--index-stage`
+// adds idx.2 without making it current, both nodes restart holding it, `--index-activate` makes it
+// current, and the nodes restart one at a time. In between, one node indexes under version 2 (and
+// re-indexes every row to it) while the other still indexes under version 1: each routes the
+// other's rows, and a bound number naming its proxy number again is refused 409 on both.
+const NODE_POOL = [proxy(91), proxy(92)];
+const NODE_REALS = Array.from({ length: 12 }, (_, i) => real(7500 + i));
+assertValid(NODE_POOL, NODE_REALS);
+
+test('stage and activate the blind-index key across two nodes', { skip: PG_URL ? false : 'needs MASKD_TEST_PG_URL' }, async (t) => {
+  t.after(() => { if (t.passed === false) failed = true; });
+  let nextReal = 0;
+  const pair = () => [NODE_REALS[nextReal++], NODE_REALS[nextReal++]];
+  const d1 = await startDaemon();
+  daemons.push(d1);
+  const token = d1.tokens.twilio;
+  const svc = await createService(d1, { name: 'Two nodes' });
+  await addPool(d1, svc.id, NODE_POOL);
+  const sessions = [];
+  const open = async (d) => {
+    const reals = pair();
+    const body = await createSession(d, svc.id, { participants: [{ number: reals[0] }, { number: reals[1] }] });
+    sessions.push({ body, reals });
+  };
+  await open(d1);
+  await routeAll(d1, sessions, token, 'one node, version 1');
+  await d1.stop();
+
+  const keyFile = d1.env.MASKD_KEY_FILE;
+  const original = fs.readFileSync(keyFile, 'utf8');
+  const nothing = await rotateKeys(d1, '--index-activate');
+  assert.equal(nothing.code, 1, `--index-activate with nothing staged: ${nothing.stdout}`);
+  assert.match(nothing.stderr, /stages no idx version/);
+  assert.equal(fs.readFileSync(keyFile, 'utf8'), original);
+
+  const staged = await rotateKeys(d1, '--index-stage');
+  assert.equal(staged.code, 0, `rotate-keys --index-stage: ${staged.stderr}`);
+  assert.match(staged.stdout, /blind-index key version 2 added .*, not current yet/);
+  const stagedText = fs.readFileSync(keyFile, 'utf8');
+  assert.match(stagedText, /^index_current=1$/m);
+  assert.match(stagedText, /^idx\.2=[0-9a-f]{64}$/m);
+  const again = await rotateKeys(d1, '--index-stage');
+  assert.equal(again.code, 1, `--index-stage twice: ${again.stdout}`);
+  assert.match(again.stderr, /already stages idx version 2/);
+  assert.equal(fs.readFileSync(keyFile, 'utf8'), stagedText);
+
+  const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: keyFile };
+  let a = await startDaemon({ env });
+  daemons.push(a);
+  let b = await startDaemon({ env });
+  daemons.push(b);
+  for (const n of [a, b]) assert.match(n.logTail(1 << 20), /blind-index key version 2 is staged/);
+  await open(a);
+  await open(b);
+  for (const [n, what] of [[a, 'staged, node a'], [b, 'staged, node b']]) {
+    await routeAll(n, sessions, token, what);
+    await refuseSecond(n, svc.id, sessions, what);
+  }
+  assert.deepEqual(await indexVersions(a), { v1: 6 });
+
+  const activated = await rotateKeys(d1, '--index-activate');
+  assert.equal(activated.code, 0, `rotate-keys --index-activate: ${activated.stderr}`);
+  assert.match(activated.stdout, /blind-index key version 2 is current/);
+  assert.match(fs.readFileSync(keyFile, 'utf8'), /^index_current=2$/m);
+
+  // node a restarts first: it indexes under version 2 and re-indexes every row; b still runs version 1
+  await a.stop();
+  a = await startDaemon({ env });
+  daemons.push(a);
+  await open(a);
+  const until = Date.now() + 120_000 * Number(process.env.MASKD_TEST_TIMEOUT_SCALE ?? 1);
+  while (!/no row carries an older blind-index version/.test(a.logTail(1 << 24))) {
+    assert.ok(Date.now() < until, 'node a did not finish the re-index');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(await indexVersions(a), { v2: 8 });
+  await open(b); // under version 1
+  assert.deepEqual(await indexVersions(a), { v1: 2, v2: 8 });
+  for (const [n, what] of [[a, 'activated on a only, node a'], [b, 'activated on a only, node b']]) {
+    await routeAll(n, sessions, token, what);
+    await refuseSecond(n, svc.id, sessions, what);
+  }
+
+  // then node b: both index under version 2, and b's version-1 rows are re-indexed
+  await b.stop();
+  b = await startDaemon({ env });
+  daemons.push(b);
+  await open(b);
+  while ((await indexVersions(b)).v1 !== undefined) {
+    assert.ok(Date.now() < until, 'node b did not finish the re-index');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const [n, what] of [[a, 'activated on both, node a'], [b, 'activated on both, node b']]) {
+    await routeAll(n, sessions, token, what);
+    await refuseSecond(n, svc.id, sessions, what);
+  }
+  await a.stop();
+  await b.stop();
+  assertLogClean(a, NODE_REALS);
+  assertLogClean(b, NODE_REALS);
+  const dropped = await rotateKeys(d1, '--index-drop');
+  assert.equal(dropped.code, 0, `--index-drop: ${dropped.stderr}`);
+});
+
+// One-way sessions while the index rotates: the hidden agent holds no binding, so only the
+// one-way candidate lookup finds its row; with the re-index held (MASKD_RESEAL_BATCHES=0) that
+// row still carries version 1 after the restart with version 2, and the agent's call and text
+// still reach the respondent.
+const BRANDED = proxy(95);
+const [AGENT, RESPONDENT] = [real(7600), real(7601)];
+assertValid([BRANDED], [AGENT, RESPONDENT]);
+
+test('a one-way session not re-indexed yet still finds the agent', async (t) => {
+  t.after(() => { if (t.passed === false) failed = true; });
+  const d1 = await startDaemon();
+  daemons.push(d1);
+  const token = d1.tokens.twilio;
+  const svc = await createService(d1, { name: 'One-way rotation', defaults: { mode: 'voice-and-message', ttl: 0 } });
+  await addPool(d1, svc.id, [BRANDED]);
+  expectStatus(await d1.api('PATCH', `/v1/services/${svc.id}`, { branded_number: BRANDED }), 200, 'PATCH branded_number');
+  const s = expectStatus(await postSession(d1, svc.id, {
+    direction: 'one-way', participants: [{ number: AGENT, hidden: true }, { number: RESPONDENT }],
+  }), 201, 'one-way create');
+  assert.equal(s.participants[1].proxy_number, BRANDED);
+  const reach = async (d, what) => {
+    const call = await d.webhook('twilio', 'voice', voiceParams('twilio', { from: AGENT, to: BRANDED }), { token });
+    const callId = markup.interactionIdOf(call.text);
+    assert.ok(callId, `${what}: the agent's call is not bridged: ${call.text}`);
+    assert.equal(call.text, markup.bridge('twilio', { callerId: BRANDED, real: RESPONDENT, intId: callId }), what);
+    const text = await d.webhook('twilio', 'message', messageParams('twilio', { from: AGENT, to: BRANDED, body: 'Survey' }), { token });
+    const textId = markup.interactionIdOf(text.text);
+    assert.ok(textId, `${what}: the agent's text is not forwarded: ${text.text}`);
+    assert.equal(text.text, markup.forward('twilio', { to: RESPONDENT, from: BRANDED, intId: textId, body: 'Survey' }), what);
+  };
+  await reach(d1, 'index version 1');
+  await d1.stop();
+  assert.deepEqual(await indexVersions(d1), { v1: 2 });
+  const added = await rotateKeys(d1, '--index');
+  assert.equal(added.code, 0, `rotate-keys --index: ${added.stderr}`);
+
+  const env = { MASKD_DB: d1.env.MASKD_DB, MASKD_KEY_FILE: d1.env.MASKD_KEY_FILE, MASKD_RESEAL_BATCHES: '0' };
+  const d2 = await startDaemon({ env });
+  daemons.push(d2);
+  await reach(d2, 'index version 2, rows under version 1');
+  assert.deepEqual(await indexVersions(d2), { v1: 2 });
+  await d2.stop();
+  assertLogClean(d2, [AGENT, RESPONDENT]);
 });

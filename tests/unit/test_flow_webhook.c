@@ -68,6 +68,15 @@ static void f_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
 	snprintf(out, STORE_BIDX_MAX, "%s", e164);
 }
 
+/* and no index rotation */
+static int f_blind_index_other(void *b, const char *e164, char out[STORE_BIDX_MAX])
+{
+	(void)b;
+	(void)e164;
+	out[0] = '\0';
+	return 0;
+}
+
 static int f_ended_mark(void *b, const char *bidx, const char *number_id, int *found)
 {
 	struct fake *f = b;
@@ -213,7 +222,7 @@ static int f_tx_run(void *b, int (*body)(struct store_tx *tx, void *ctx), void *
 
 /* No one-way sessions in these tests (test_oneway.c has their rules). */
 static int f_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id,
-				  const char *bidx, int hidden, struct oneway_candidate *out, int limit, int *n)
+				  const char *bidx, const char *bidx_old, int hidden, struct oneway_candidate *out, int limit, int *n)
 {
 	*n = 0;
 	return 0;
@@ -240,6 +249,7 @@ static const struct store_ops fake_ops = {
 	.tx_oneway_on_number = f_tx_oneway_on_number,
 	.service_get = f_service_get,
 	.blind_index = f_blind_index,
+	.blind_index_other = f_blind_index_other,
 	.route_lookup = f_route_lookup,
 	.ended_mark = f_ended_mark,
 	.pin_lookup = f_pin_lookup,

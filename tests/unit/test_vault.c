@@ -671,6 +671,91 @@ static void test_index_rotate(void **state)
 	assert_int_equal(vault_bidx_version("12.0123456789abcdef0123456789abcdef"), 12);
 }
 
+/* The whole key file, for "left unchanged" (at most 64 KiB). */
+static size_t slurp(const char *path, char *buf, size_t cap)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	size_t n = fread(buf, 1, cap, fp);
+	fclose(fp);
+	return n;
+}
+
+static void expect_refused_unchanged(const char *p, enum vault_rotate how, const char *must_mention)
+{
+	static char before[65536], after[65536];
+	size_t n = slurp(p, before, sizeof(before));
+	char err[512];
+	int version = -1;
+	assert_int_equal(vault_file_rotate(p, how, 0, &version, err, sizeof(err)), MASKD_EINVAL);
+	assert_int_equal(version, 0);
+	assert_non_null(strstr(err, must_mention));
+	assert_int_equal(slurp(p, after, sizeof(after)), n);
+	assert_memory_equal(before, after, n);
+}
+
+/* Several nodes: --index-stage adds idx version 2 without making it current
+ * (index_current=1 is written, so the highest is not taken for current), the
+ * vault consults it as the other version, --index-activate makes it current;
+ * activate with nothing staged, a second stage, --index while staged and a
+ * stage while an older version is held are refused with the file unchanged. */
+static void test_index_stage_activate(void **state)
+{
+	const char *p = path_of("stage.key");
+	unlink(p);
+	struct vault *v = load_ok(p);
+	char b1[VAULT_BIDX_LEN + 1], b2[VAULT_BIDX_LEN + 1], now[VAULT_BIDX_LEN + 1];
+	char d1[VAULT_DERIVED_LEN + 1], d2[VAULT_DERIVED_LEN + 1];
+	vault_blind_index(v, "+14155550100", b1);
+	vault_derive(v, "callback", "svc_1", d1);
+	assert_int_equal(vault_index_staged(v), 0);
+	assert_int_equal(vault_index_other(v), 0);
+	vault_free(v);
+	expect_refused_unchanged(p, VAULT_ROTATE_INDEX_ACTIVATE, "stages no idx version");
+
+	char err[512];
+	int version = 0;
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_INDEX_STAGE, 0, &version, err, sizeof(err)), 0);
+	assert_int_equal(version, 2);
+	v = load_ok(p);
+	assert_int_equal(vault_index_current(v), 1);
+	assert_int_equal(vault_index_previous(v), 0);
+	assert_int_equal(vault_index_staged(v), 2);
+	assert_int_equal(vault_index_other(v), 2);
+	vault_blind_index(v, "+14155550100", now);
+	assert_string_equal(now, b1); /* new indexes still under version 1 */
+	assert_int_equal(vault_blind_index_at(v, 2, "+14155550100", b2), 0);
+	assert_memory_equal(b2, "2.", 2);
+	vault_derive(v, "callback", "svc_1", d2);
+	assert_string_equal(d1, d2);
+	vault_free(v);
+	expect_refused_unchanged(p, VAULT_ROTATE_INDEX_STAGE, "already stages idx version 2");
+	expect_refused_unchanged(p, VAULT_ROTATE_INDEX_ADD, "already stages idx version 2");
+
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_INDEX_ACTIVATE, 0, &version, err, sizeof(err)), 0);
+	assert_int_equal(version, 2);
+	v = load_ok(p);
+	assert_int_equal(vault_index_current(v), 2);
+	assert_int_equal(vault_index_previous(v), 1);
+	assert_int_equal(vault_index_staged(v), 0);
+	assert_int_equal(vault_index_other(v), 1);
+	vault_blind_index(v, "+14155550100", now);
+	assert_string_equal(now, b2); /* the staged key, not a fresh one */
+	vault_derive(v, "callback", "svc_1", d2);
+	assert_string_equal(d1, d2);
+	vault_free(v);
+	expect_refused_unchanged(p, VAULT_ROTATE_INDEX_ACTIVATE, "stages no idx version");
+	/* version 1 still held: finish that rotation before staging the next */
+	expect_refused_unchanged(p, VAULT_ROTATE_INDEX_STAGE, "--index-drop first");
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_INDEX_DROP, 2, &version, err, sizeof(err)), 0);
+	assert_int_equal(vault_file_rotate(p, VAULT_ROTATE_INDEX_STAGE, 0, &version, err, sizeof(err)), 0);
+	assert_int_equal(version, 3);
+	v = load_ok(p);
+	assert_int_equal(vault_index_current(v), 2);
+	assert_int_equal(vault_index_other(v), 3);
+	vault_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -690,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_version),
 		cmocka_unit_test(test_file_rotate),
 		cmocka_unit_test(test_index_rotate),
+		cmocka_unit_test(test_index_stage_activate),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -11,6 +11,13 @@ void pg_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
 	vault_blind_index(s->vault, e164, out);
 }
 
+int pg_blind_index_other(void *b, const char *e164, char out[STORE_BIDX_MAX])
+{
+	struct store_pg *s = b;
+	int other = vault_index_other(s->vault);
+	return other > 0 && vault_blind_index_at(s->vault, other, e164, out) == 0 ? 1 : (out[0] = '\0', 0);
+}
+
 /* The parameters of SQL_POOL_WHERE (sql_shared.h). */
 static void arg_pool_query(struct args *a, const struct store_pool_query *q, int limit)
 {
@@ -349,7 +356,7 @@ int pg_tx_oneway_mark(struct store_tx *tx, const char *session_id, const char *h
 }
 
 int pg_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id, const char *bidx,
-			    int hidden, struct oneway_candidate *out, int limit, int *n)
+			    const char *bidx_old, int hidden, struct oneway_candidate *out, int limit, int *n)
 {
 	struct args a = {0};
 	pg_arg_text(&a, bidx);
@@ -357,6 +364,7 @@ int pg_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const c
 	pg_arg_i64(&a, hidden ? 2 : 1);
 	pg_arg_text(&a, service_id);
 	pg_arg_i64(&a, limit);
+	pg_arg_text(&a, bidx_old);
 	PGresult *r = NULL;
 	int rc = pg_run(tx_conn(tx), SQL_ONEWAY_CANDIDATES, &a, &r);
 	if (rc < 0)

@@ -124,13 +124,14 @@ int pg_tx_profile_put(struct store_tx *tx, const struct profile *p, const char *
 }
 
 int pg_tx_profile_rebind(struct store_tx *tx, const char *profile_id, const char *number, const char *masked,
-			 const char *bidx, const char *old_bidx)
+			 const char *bidx, const char *bidx_other, const char *old_bidx)
 {
 	struct pg_conn *c = tx_conn(tx);
 	struct store_pg *s = tx->b;
 	struct args a = {0};
 	pg_arg_text(&a, profile_id);
 	pg_arg_text(&a, bidx);
+	pg_arg_text(&a, bidx_other);
 	PGresult *r = NULL;
 	int rc = pg_run(c, SQL_PROFILE_ROWS_TAKEN, &a, &r);
 	if (rc < 0)

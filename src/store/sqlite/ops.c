@@ -144,6 +144,7 @@ const struct store_ops store_sqlite_ops = {
 	.optout_set = locked_sq_optout_set,
 	.pool_stats = locked_sq_pool_stats,
 	.blind_index = sq_blind_index,
+	.blind_index_other = sq_blind_index_other,
 	.tx_pool_candidates = sq_tx_pool_candidates,
 	.tx_holder = sq_tx_holder,
 	.tx_binding_drop = sq_tx_binding_drop,

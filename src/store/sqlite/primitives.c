@@ -13,6 +13,13 @@ void sq_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
 	vault_blind_index(s->vault, e164, out);
 }
 
+int sq_blind_index_other(void *b, const char *e164, char out[STORE_BIDX_MAX])
+{
+	struct store_sqlite *s = b;
+	int other = vault_index_other(s->vault);
+	return other > 0 && vault_blind_index_at(s->vault, other, e164, out) == 0 ? 1 : (out[0] = '\0', 0);
+}
+
 /* The parameters of SQL_POOL_WHERE (sql_shared.h). */
 static void bind_pool(sqlite3_stmt *st, const struct store_pool_query *q, int limit)
 {
@@ -316,7 +323,7 @@ int sq_tx_oneway_mark(struct store_tx *tx, const char *session_id, const char *h
 }
 
 int sq_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const char *number_id, const char *bidx,
-			    int hidden, struct oneway_candidate *out, int limit, int *n)
+			    const char *bidx_old, int hidden, struct oneway_candidate *out, int limit, int *n)
 {
 	struct sqlite_conn *c = tx_conn(tx);
 	sqlite3_stmt *st = sq_stmt(c, SQL_ONEWAY_CANDIDATES);
@@ -325,6 +332,7 @@ int sq_tx_oneway_candidates(struct store_tx *tx, const char *service_id, const c
 	sqlite3_bind_int(st, 3, hidden ? 2 : 1);
 	sq_bind_text(st, 4, service_id);
 	sqlite3_bind_int(st, 5, limit);
+	sq_bind_text(st, 6, bidx_old);
 	int rc;
 	*n = 0;
 	while (*n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {

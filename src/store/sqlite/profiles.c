@@ -126,13 +126,18 @@ int sq_tx_profile_put(struct store_tx *tx, const struct profile *p, const char *
 }
 
 int sq_tx_profile_rebind(struct store_tx *tx, const char *profile_id, const char *number, const char *masked,
-			 const char *bidx, const char *old_bidx)
+			 const char *bidx, const char *bidx_other, const char *old_bidx)
 {
 	struct sqlite_conn *c = tx_conn(tx);
 	struct store_sqlite *s = tx->b;
-	int rc = sq_row_exists(c, SQL_PROFILE_ROWS_TAKEN, profile_id, bidx);
-	if (rc != 0)
-		return rc < 0 ? rc : MASKD_ECONFLICT;
+	sqlite3_stmt *taken = sq_stmt(c, SQL_PROFILE_ROWS_TAKEN);
+	sq_bind(taken, SQ_TEXT(profile_id), SQ_TEXT(bidx), SQ_TEXT(bidx_other));
+	int rc = sqlite3_step(taken);
+	sq_stmt_done(taken);
+	if (rc == SQLITE_ROW)
+		return MASKD_ECONFLICT;
+	if (rc != SQLITE_DONE)
+		return sq_db_fail(c, "profile_rows_taken");
 	/* ids first, then one update each: a row's number is sealed for that row */
 	sqlite3_stmt *st = sq_stmt(c, SQL_PROFILE_ROWS);
 	sq_bind_text(st, 1, profile_id);
