@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* sip.c - the SIP trunk edge; see sip.h. Checks the signature and its timestamp first (from the
- * headers or from the query string), parses the
- * query into a neutral struct hook_input, reads the clock and the random source
- * once, runs the webhook pipeline (flow/webhook.c) as dialect "sip", renders its
- * decision as a JSON routing document. No policy lives here; log lines carry the
- * Call-ID and masked numbers only. */
+/* sip.c - the SIP trunk edge; see sip.h. Checks the signature and its timestamp first
+ * (read from the headers or from the query string), parses the query into a neutral
+ * struct hook_input, reads the clock and the random source once, runs the webhook
+ * pipeline (flow/webhook.c) as dialect "sip", renders its decision as a JSON routing
+ * document. No policy lives here; log lines carry the Call-ID and masked numbers
+ * only, never the signature. */
 #include "sip.h"
 #include "../app.h"
 #include "../flow/webhook.h"
