@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* sip.c - the SIP trunk edge; see sip.h. Checks the signature and its timestamp first, parses the
- * query into a neutral struct hook_input, reads the clock and the random source
- * once, runs the webhook pipeline (flow/webhook.c) as dialect "sip", renders its
- * decision as a JSON routing document. No policy lives here; log lines carry the
- * Call-ID and masked numbers only. */
+/* sip.c - the SIP trunk edge; see sip.h. Checks the signature and its timestamp first
+ * (read from the headers or from the query string), parses the query into a neutral
+ * struct hook_input, reads the clock and the random source once, runs the webhook
+ * pipeline (flow/webhook.c) as dialect "sip", renders its decision as a JSON routing
+ * document. No policy lives here; log lines carry the Call-ID and masked numbers
+ * only, never the signature. */
 #include "sip.h"
 #include "../app.h"
 #include "../flow/webhook.h"
 #include "../store/store.h"
 #include "../util/crypto.h"
 #include "../util/err.h"
+#include "../util/form.h"
 #include "../util/ids.h"
 #include "../util/log.h"
 #include "../util/metrics.h"
@@ -81,6 +83,49 @@ int sip_timestamp_check(const char *ts, int64_t now_s, const char **why)
 		*why = "timestamp outside the window (a replay, or a clock too far off)";
 		return 403;
 	}
+	return 0;
+}
+
+int sip_signed_values(struct arena *a, const char *hdr_ts, const char *hdr_sig, const char *query, const char **ts,
+		      const char **sig, const char **why)
+{
+	assert(a != NULL && query != NULL && ts != NULL && sig != NULL && why != NULL);
+	*ts = NULL;
+	*sig = NULL;
+	if (query[0] == '\0') {
+		*ts = hdr_ts;
+		*sig = hdr_sig;
+		return 0;
+	}
+	if (hdr_ts != NULL || hdr_sig != NULL) {
+		*why = "signed both in headers and in the query string";
+		return 403;
+	}
+	struct form f;
+	if (form_parse(a, query, strlen(query), &f) != 0) {
+		*why = "malformed query string";
+		return 403;
+	}
+	const char *qts = NULL;
+	const char *qsig = NULL;
+	for (size_t i = 0; i < f.n; i++) {
+		const char **slot = NULL;
+		if (strcmp(f.fields[i].key, "ts") == 0)
+			slot = &qts;
+		else if (strcmp(f.fields[i].key, "sig") == 0)
+			slot = &qsig;
+		if (slot == NULL || *slot != NULL) {
+			*why = slot == NULL ? "a query string field other than ts and sig" : "ts or sig twice in the query string";
+			return 403;
+		}
+		*slot = f.fields[i].value;
+	}
+	if (qts == NULL || qsig == NULL) {
+		*why = "ts or sig missing from the query string";
+		return 403;
+	}
+	*ts = qts;
+	*sig = qsig;
 	return 0;
 }
 
@@ -485,8 +530,18 @@ int sip_handle(struct app *app, const struct http_request *req, struct http_resp
 		return 1;
 	}
 	const char *secret = app->sip_secret != NULL ? app->sip_secret : "";
-	const char *ts = http_header(req, SIP_TS_HEADER);
-	if (!sip_signature_ok(secret, ts, req->body, req->body_len, http_header(req, SIP_SIG_HEADER))) {
+	/* from the headers or from the query string, never both; the values are never logged */
+	const char *ts = NULL;
+	const char *sig = NULL;
+	const char *why = NULL;
+	if (sip_signed_values(req->arena, http_header(req, SIP_TS_HEADER), http_header(req, SIP_SIG_HEADER), req->query,
+			      &ts, &sig, &why) != 0) {
+		log_warn("sip %s: refused: %s", what, why);
+		metrics_webhook(DIALECT_SIP, MW_BAD_SIGNATURE);
+		http_text(res, 403, "invalid signature");
+		return 1;
+	}
+	if (!sip_signature_ok(secret, ts, req->body, req->body_len, sig)) {
 		log_warn("sip %s: refused: %s", what, secret[0] == '\0' ? "MASKD_SIP_SECRET is not set" : "bad or missing signature");
 		metrics_webhook(DIALECT_SIP, MW_BAD_SIGNATURE);
 		http_text(res, 403, "invalid signature");
@@ -494,7 +549,6 @@ int sip_handle(struct app *app, const struct http_request *req, struct http_resp
 	}
 	/* the one clock reading of this request: the window, then the pipeline's "now" */
 	int64_t now = now_ms();
-	const char *why = NULL;
 	if (sip_timestamp_check(ts, now / 1000, &why) != 0) {
 		log_warn("sip %s: refused: %s", what, why);
 		metrics_webhook(DIALECT_SIP, MW_BAD_SIGNATURE);

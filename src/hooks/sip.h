@@ -6,7 +6,10 @@
  *   POST /sip/event  {"call_id","event":"answered"|"ended"|"failed","duration","code"}
  * Every query carries X-Maskd-Timestamp (Unix seconds when Kamailio sent it) and
  * X-Maskd-Signature: the unpadded base64url HMAC-SHA256 of "<timestamp>.<body>"
- * under MASKD_SIP_SECRET (what Kamailio's crypto_hmac_sha256() computes). The
+ * under MASKD_SIP_SECRET (what Kamailio's crypto_hmac_sha256() computes); or,
+ * with neither header, the same two values in the query string
+ * (/sip/route?ts=<timestamp>&sig=<signature>), which Kamailio's named connections
+ * (http_connect(), kept open between queries) can carry where headers cannot. The
  * signature and then the timestamp's window (SIP_TS_WINDOW) are checked before
  * anything else is read, so an unsigned or replayed query learns nothing, not even
  * whether a number is in a pool. The SIP Call-ID is the carrier
@@ -45,6 +48,18 @@ struct sip_conf {
  * empty ts verify nothing. ts is taken as sent (its form is sip_timestamp_check's). */
 bool sip_signature_ok(const char *secret, const char *ts, const char *body, size_t len, const char *sig);
 
+/* Where a query's timestamp and signature are read from: the X-Maskd-Timestamp and
+ * X-Maskd-Signature headers (hdr_ts, hdr_sig: NULL when absent) when query (the raw
+ * query string, "" when none) is empty; else the query string, which must be exactly
+ * the fields ts and sig, each once, in any order, and no header of the two. Sets *ts
+ * and *sig (the header values as given, or percent-decoded copies in a; NULL when
+ * absent: sip_signature_ok then refuses) and returns 0, or returns 403 with a static
+ * reason in *why (never a value) for both forms at once, a malformed query string
+ * (form_parse), another field, ts or sig twice or missing. One scheme either way:
+ * what is signed and the window do not depend on where the values were read. */
+int sip_signed_values(struct arena *a, const char *hdr_ts, const char *hdr_sig, const char *query, const char **ts,
+		      const char **sig, const char **why);
+
 /* Checks a signed query's timestamp (the X-Maskd-Timestamp value, NULL when absent)
  * against now_s, maskd's clock read once for the request. Returns 0 when ts is 1 to
  * SIP_TS_DIGITS decimal digits (no sign, no space) within SIP_TS_WINDOW seconds of
@@ -77,7 +92,8 @@ int sip_reject_code(enum route_reason reason);
 void sip_render(const struct decision *d, const struct hook_render *r, const struct sip_conf *conf, struct buf *out);
 
 /* True when req's path is under /sip/; fills res then: 404 for an unknown path,
- * 405 for a method other than POST, 403 for a missing or bad signature (or no
+ * 405 for a method other than POST, 403 for a missing or bad signature (headers or
+ * query string as sip_signed_values() reads them; or no
  * MASKD_SIP_SECRET) or a timestamp outside the window, 400 for a malformed query, the pipeline's 404 / 503, else
  * 200 with the routing document (route) or {"ok":true} (event). */
 int sip_handle(struct app *app, const struct http_request *req, struct http_response *res);

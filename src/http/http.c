@@ -516,6 +516,7 @@ static void notify_connection(void *cls, struct MHD_Connection *con, void **sock
 		*socket_context = t;
 		atomic_fetch_add(&srv->open, 1);
 		metrics_gauge_add(MG_HTTP_CONNECTIONS_OPEN, 1);
+		metrics_inc(MC_HTTP_CONNECTIONS_ACCEPTED);
 		return;
 	}
 	struct conn_track *t = *socket_context;

@@ -51,6 +51,8 @@ static const char *const counter_names[MC_COUNT][2] = {
 	[MC_SENDER_FAILED] = {"maskd_sender_failed_total", "Texts a carrier's REST API did not take after the last try."},
 	[MC_HTTP_HALF_CLOSED] = {"maskd_http_half_closed_total",
 				 "Keep-alive connections closed after an answer because the client had already sent its FIN."},
+	[MC_HTTP_CONNECTIONS_ACCEPTED] = {"maskd_http_connections_accepted_total",
+					  "Connections accepted (a client that keeps its connections open opens few)."},
 };
 
 static const char *const gauge_names[MG_COUNT][2] = {

@@ -2,6 +2,7 @@
 /* test_sip.c - the SIP trunk edge's pure parts (hooks/sip.h): the signature
  * Kamailio's crypto_hmac_sha256() writes over the timestamp and the body (a vector
  * computed with Python's hmac module), the timestamp window's bounds and refusals,
+ * the two places the timestamp and signature are read from (headers, query string),
  * route and event queries and every refusal, the reject codes, and the routing
  * documents compared as strings. */
 #include <setjmp.h>
@@ -95,6 +96,98 @@ static void timestamp_refusals(void **state)
 		assert_non_null(why);
 		assert_string_equal(why, cases[i].why);
 	}
+}
+
+/* What sip_handle decides from where the values are read, the signature and the
+ * window, in its order: 0 accepted, 403 refused (why set). */
+static int verified(const char *hdr_ts, const char *hdr_sig, const char *query, int64_t now, const char **why)
+{
+	struct arena a = ARENA_INIT;
+	const char *ts = NULL;
+	const char *sig = NULL;
+	int rc = sip_signed_values(&a, hdr_ts, hdr_sig, query, &ts, &sig, why);
+	if (rc == 0 && !sip_signature_ok(SECRET, ts, BODY, strlen(BODY), sig)) {
+		*why = "bad or missing signature";
+		rc = 403;
+	}
+	if (rc == 0)
+		rc = sip_timestamp_check(ts, now, why);
+	arena_free(&a);
+	return rc;
+}
+
+/* The query string form: the same values, the same signature and window. */
+static void signed_in_query(void **state)
+{
+	(void)state;
+	const int64_t now = 1796300000;
+	const char *why = NULL;
+	assert_int_equal(verified(NULL, NULL, "ts=" TS "&sig=" SIG, now, &why), 0);
+	assert_int_equal(verified(NULL, NULL, "sig=" SIG "&ts=" TS, now, &why), 0); /* any order */
+	assert_int_equal(verified(NULL, NULL, "ts=%31796300000&sig=" SIG, now, &why), 0); /* decoded like a form */
+	assert_int_equal(verified(TS, SIG, "", now, &why), 0); /* the headers, as before */
+	assert_int_equal(verified(TS, SIG, "", now + SIP_TS_WINDOW + 1, &why), 403);
+	assert_string_equal(why, "timestamp outside the window (a replay, or a clock too far off)");
+
+	/* the values read, and where from */
+	struct arena a = ARENA_INIT;
+	const char *ts = NULL;
+	const char *sig = NULL;
+	assert_int_equal(sip_signed_values(&a, NULL, NULL, "ts=" TS "&sig=" SIG, &ts, &sig, &why), 0);
+	assert_string_equal(ts, TS);
+	assert_string_equal(sig, SIG);
+	assert_int_equal(sip_signed_values(&a, TS, SIG, "", &ts, &sig, &why), 0);
+	assert_string_equal(ts, TS);
+	assert_string_equal(sig, SIG);
+	assert_int_equal(sip_signed_values(&a, NULL, NULL, "", &ts, &sig, &why), 0); /* neither: nothing read */
+	assert_null(ts);
+	assert_null(sig);
+	arena_free(&a);
+}
+
+static void signed_in_query_refusals(void **state)
+{
+	(void)state;
+	const int64_t now = 1796300000;
+	static const struct {
+		const char *hdr_ts, *hdr_sig, *query, *why;
+	} cases[] = {
+	    /* a bad signature, another body's, or a timestamp changed after signing */
+	    {NULL, NULL, "ts=" TS "&sig=zkmJBE29zYtQFXhWtDpVmzwSSs72l_np-r3nc-siMJd", "bad or missing signature"},
+	    {NULL, NULL, "ts=1796300001&sig=" SIG, "bad or missing signature"},
+	    {NULL, NULL, "ts=" TS "&sig=", "bad or missing signature"},
+	    {NULL, NULL, "ts=&sig=" SIG, "bad or missing signature"},
+	    /* neither form */
+	    {NULL, NULL, "", "bad or missing signature"},
+	    {TS, NULL, "", "bad or missing signature"},
+	    /* both forms, even when each alone would verify */
+	    {TS, SIG, "ts=" TS "&sig=" SIG, "signed both in headers and in the query string"},
+	    {TS, NULL, "ts=" TS "&sig=" SIG, "signed both in headers and in the query string"},
+	    {NULL, SIG, "ts=" TS "&sig=" SIG, "signed both in headers and in the query string"},
+	    {TS, SIG, "x=1", "signed both in headers and in the query string"},
+	    /* a query string that is not exactly ts and sig */
+	    {NULL, NULL, "ts=" TS "&sig=%zz", "malformed query string"},
+	    {NULL, NULL, "ts=" TS "%00&sig=" SIG, "malformed query string"},
+	    {NULL, NULL, "ts=" TS "&sig=" SIG "&x=1", "a query string field other than ts and sig"},
+	    {NULL, NULL, "ts=" TS "&sig=" SIG "&TS=1", "a query string field other than ts and sig"},
+	    {NULL, NULL, "ts=" TS "&sig=" SIG "&sig=" SIG, "ts or sig twice in the query string"},
+	    {NULL, NULL, "ts=" TS "&ts=" TS "&sig=" SIG, "ts or sig twice in the query string"},
+	    {NULL, NULL, "ts=" TS, "ts or sig missing from the query string"},
+	    {NULL, NULL, "sig=" SIG, "ts or sig missing from the query string"},
+	    {NULL, NULL, "&", "ts or sig missing from the query string"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = NULL;
+		assert_int_equal(verified(cases[i].hdr_ts, cases[i].hdr_sig, cases[i].query, now, &why), 403);
+		assert_non_null(why);
+		assert_string_equal(why, cases[i].why);
+	}
+	/* well signed but outside the window, either way: the same window as the headers */
+	const char *why = NULL;
+	assert_int_equal(verified(NULL, NULL, "ts=" TS "&sig=" SIG, now + 400, &why), 403);
+	assert_string_equal(why, "timestamp outside the window (a replay, or a clock too far off)");
+	assert_int_equal(verified(NULL, NULL, "ts=" TS "&sig=" SIG, now - 400, &why), 403);
+	assert_string_equal(why, "timestamp outside the window (a replay, or a clock too far off)");
 }
 
 static int route(struct arena *a, const char *body, struct hook_input *in, const char **why)
@@ -334,6 +427,8 @@ int main(void)
 		cmocka_unit_test(signature_covers_timestamp),
 		cmocka_unit_test(timestamp_window),
 		cmocka_unit_test(timestamp_refusals),
+		cmocka_unit_test(signed_in_query),
+		cmocka_unit_test(signed_in_query_refusals),
 		cmocka_unit_test(parse_route_ok),
 		cmocka_unit_test(parse_route_refusals),
 		cmocka_unit_test(parse_event_ok),
