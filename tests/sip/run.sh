@@ -196,8 +196,17 @@ suite() { # label db
   local label=$1 db=$2
   echo "== $label"
   : >"$tmp/maskd.log"
-  mport=$(free_port); kport=$(free_port); bport=$(free_port); media_port=$(free_port); sos_port=$(free_port)
-  if ! start_maskd "$db" ""; then bad "$label: maskd starts"; tail -20 "$tmp/maskd.log"; return; fi
+  kport=$(free_port); bport=$(free_port); media_port=$(free_port); sos_port=$(free_port)
+  # a port found free can be taken by another process's connection before maskd binds
+  # it: a fresh one then, as often as maskd says so (Kamailio learns the port after)
+  local try started=''
+  for try in 1 2 3; do
+    mport=$(free_port)
+    if start_maskd "$db" ""; then started=1; break; fi
+    stop_maskd
+    grep -q "cannot listen on 127.0.0.1:$mport" "$tmp/maskd.log" || break
+  done
+  if [ -z "$started" ]; then bad "$label: maskd starts"; tail -20 "$tmp/maskd.log"; return; fi
   if ! start_kamailio; then bad "$label: kamailio starts"; tail -30 "$tmp/kamailio.log"; return; fi
   ok "$label: maskd and kamailio started"
 
