@@ -60,6 +60,14 @@ static void assert_received_a(const struct leg *l, const char *want_id, const ch
 	assert_string_equal(l->currency, "");
 }
 
+/* Two proxy numbers and a session of RIDER and DRIVER1 on them. */
+static void pair_session(struct fixture *f, struct session *s)
+{
+	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
+	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
+	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, s, NULL), 0);
+}
+
 /* A new bridged call CA777 from s's first participant to its second, at 2100 (not stored). */
 static void bridged_call(struct fixture *f, const struct session *s, struct interaction *it)
 {
@@ -77,10 +85,8 @@ static void bridged_call(struct fixture *f, const struct session *s, struct inte
 static void derived_leg_a_and_upsert(void **state)
 {
 	CX_FIXTURE(state);
-	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
-	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
 	struct session s;
-	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	pair_session(f, &s);
 	struct interaction it;
 	bridged_call(f, &s, &it);
 	int existed = -1;
@@ -177,10 +183,8 @@ static void derived_leg_a_and_upsert(void **state)
 static void late_status_changes_nothing(void **state)
 {
 	CX_FIXTURE(state);
-	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
-	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
 	struct session s;
-	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	pair_session(f, &s);
 	struct interaction it;
 	bridged_call(f, &s, &it);
 	int existed = -1;
@@ -227,10 +231,8 @@ static void late_status_changes_nothing(void **state)
 static void derived_leg_a_status_default(void **state)
 {
 	CX_FIXTURE(state);
-	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
-	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
 	struct session s;
-	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	pair_session(f, &s);
 	struct interaction it;
 	memset(&it, 0, sizeof(it));
 	id_new("int", it.id);
@@ -377,10 +379,8 @@ static int probe_target(struct store_tx *tx, void *ctx)
 static void events_pull_off_keeps_no_row(void **state)
 {
 	CX_FIXTURE(state);
-	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
-	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
 	struct session s;
-	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	pair_session(f, &s);
 	struct service svc;
 	assert_int_equal(store_service_get(f->st, f->svc.id, &svc), 0);
 	assert_int_equal(svc.events_pull_off, 0);
@@ -441,10 +441,8 @@ static void intercept_round_trips(void **state)
 	assert_int_equal(back_svc.intercept_timeout_ms, 4321);
 	assert_int_equal(back_svc.intercept_fail_open, 0);
 
-	add_number(f, "+14155550100", NUMBER_ACTIVE, CAP_ALL, 1, NULL);
-	add_number(f, "+14155550101", NUMBER_ACTIVE, CAP_ALL, 2, NULL);
 	struct session s;
-	assert_int_equal(new_session(f, RIDER, DRIVER1, NULL, &s, NULL), 0);
+	pair_session(f, &s);
 	struct interaction it;
 	memset(&it, 0, sizeof(it));
 	id_new("int", it.id);
