@@ -169,7 +169,8 @@ static void oneway_candidates_old_index(void **state)
 	snprintf(s.participants[1].proxy_e164, sizeof(s.participants[1].proxy_e164), "%s", PA);
 	assert_int_equal(create_at(f, &s, &default_rules, 2000, NULL), 0);
 	struct vault *v2 = NULL;
-	switch_to(f, rotated_store(f, &v2), v2);
+	struct store *st2 = rotated_store(f, &v2); /* before switch_to reads v2 */
+	switch_to(f, st2, v2);
 	assert_int_equal(cx_sql_count(f, "SELECT COUNT(*) FROM participants WHERE bidx LIKE '2.%'"), 0);
 	struct oneway_read r;
 	assert_int_equal(oneway_count(f, pa, RIDER, 1, &r), 1);
@@ -216,7 +217,8 @@ static void profile_swap_refused_old_index(void **state)
 	assert_int_equal(create_at(f, &other, &default_rules, 3500, NULL), 0);
 
 	struct vault *v2 = NULL;
-	switch_to(f, rotated_store(f, &v2), v2);
+	struct store *st2 = rotated_store(f, &v2); /* before switch_to reads v2 */
+	switch_to(f, st2, v2);
 	struct profile_change c = {.has_number = 1, .has_label = 1};
 	snprintf(c.label, sizeof(c.label), "renamed");
 	snprintf(c.number.number, sizeof(c.number.number), "%s", DRIVER2);
