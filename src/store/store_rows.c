@@ -21,8 +21,7 @@ int store_blind_index_previous(struct store *st, const char *e164, char out[STOR
 {
 	assert(st != NULL && e164 != NULL && out != NULL);
 	out[0] = '\0';
-	int other = st->vault != NULL ? vault_index_other(st->vault) : 0;
-	return other > 0 && vault_blind_index_at(st->vault, other, e164, out) == 0 ? 1 : 0;
+	return st->vault != NULL ? vault_blind_index_other(st->vault, e164, out) : 0;
 }
 
 int store_tx_pool_candidates(struct store_tx *tx, const struct store_pool_query *q, enum store_pool_kind kind, struct store_candidate *out, int limit, int *n)

@@ -706,6 +706,14 @@ int vault_blind_index_at(const struct vault *v, int version, const char *e164, c
 	return 0;
 }
 
+int vault_blind_index_other(const struct vault *v, const char *e164, char out[VAULT_BIDX_LEN + 1])
+{
+	assert(v != NULL && e164 != NULL && out != NULL);
+	out[0] = '\0';
+	int other = vault_index_other(v);
+	return other > 0 && vault_blind_index_at(v, other, e164, out) == 0 ? 1 : 0;
+}
+
 void vault_blind_index(const struct vault *v, const char *e164, char out[VAULT_BIDX_LEN + 1])
 {
 	assert(v != NULL && e164 != NULL);

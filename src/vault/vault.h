@@ -104,6 +104,9 @@ void vault_blind_index(const struct vault *v, const char *e164, char out[VAULT_B
 /* The same with index version `version`, which the file must hold (returns 0),
  * else MASKD_EINVAL and out "". */
 int vault_blind_index_at(const struct vault *v, int version, const char *e164, char out[VAULT_BIDX_LEN + 1]);
+/* The same with the other index version a rotation consults (vault_index_other):
+ * 1 and out set, or 0 and out "" when the vault holds no other version. */
+int vault_blind_index_other(const struct vault *v, const char *e164, char out[VAULT_BIDX_LEN + 1]);
 
 /* A secret derived from the vault's derivation key for (purpose, id), e.g. the
  * key that signs a service's callbacks: lowercase hex of HMAC-SHA256(key, "\0"

@@ -16,8 +16,7 @@ void sq_blind_index(void *b, const char *e164, char out[STORE_BIDX_MAX])
 int sq_blind_index_other(void *b, const char *e164, char out[STORE_BIDX_MAX])
 {
 	struct store_sqlite *s = b;
-	int other = vault_index_other(s->vault);
-	return other > 0 && vault_blind_index_at(s->vault, other, e164, out) == 0 ? 1 : (out[0] = '\0', 0);
+	return vault_blind_index_other(s->vault, e164, out);
 }
 
 /* The parameters of SQL_POOL_WHERE (sql_shared.h). */
