@@ -710,6 +710,9 @@ static void test_index_stage_activate(void **state)
 	vault_derive(v, "callback", "svc_1", d1);
 	assert_int_equal(vault_index_staged(v), 0);
 	assert_int_equal(vault_index_other(v), 0);
+	char other[VAULT_BIDX_LEN + 1] = "x";
+	assert_int_equal(vault_blind_index_other(v, "+14155550100", other), 0);
+	assert_string_equal(other, "");
 	vault_free(v);
 	expect_refused_unchanged(p, VAULT_ROTATE_INDEX_ACTIVATE, "stages no idx version");
 
@@ -726,6 +729,8 @@ static void test_index_stage_activate(void **state)
 	assert_string_equal(now, b1); /* new indexes still under version 1 */
 	assert_int_equal(vault_blind_index_at(v, 2, "+14155550100", b2), 0);
 	assert_memory_equal(b2, "2.", 2);
+	assert_int_equal(vault_blind_index_other(v, "+14155550100", other), 1);
+	assert_string_equal(other, b2); /* the staged version is the other one */
 	vault_derive(v, "callback", "svc_1", d2);
 	assert_string_equal(d1, d2);
 	vault_free(v);
@@ -741,6 +746,8 @@ static void test_index_stage_activate(void **state)
 	assert_int_equal(vault_index_other(v), 1);
 	vault_blind_index(v, "+14155550100", now);
 	assert_string_equal(now, b2); /* the staged key, not a fresh one */
+	assert_int_equal(vault_blind_index_other(v, "+14155550100", other), 1);
+	assert_string_equal(other, b1); /* then the previous one */
 	vault_derive(v, "callback", "svc_1", d2);
 	assert_string_equal(d1, d2);
 	vault_free(v);
